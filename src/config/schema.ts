@@ -1,0 +1,264 @@
+/**
+ * @module config/schema
+ * The single source of truth for the config file: TypeScript types, validation, the
+ * JSON Schema (`gatehouse schema`) and docs/config.md are all derived from this file.
+ */
+import { isIP } from "node:net";
+import { z } from "zod";
+import { parseDuration, parseSize } from "./units.ts";
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .describe("A duration: a number and a unit of ms, s, m, h or d, e.g. `250ms`, `5s`, `1m`.")
+    .refine((text) => parseDuration(text) !== undefined, {
+      message: "expected a duration like 250ms, 5s or 1m",
+    })
+    .default(fallback)
+    .transform((text) => parseDuration(text)!);
+
+const size = (fallback: string) =>
+  z
+    .union([z.number().int().nonnegative(), z.string()])
+    .describe("A size in bytes, or a string such as `512kb`, `10mb`, `1gb`; 0 means no limit.")
+    .refine((value) => typeof value === "number" || parseSize(value) !== undefined, {
+      message: "expected a size like 512kb, 10mb or 1gb",
+    })
+    .default(fallback)
+    .transform((value) => (typeof value === "number" ? value : parseSize(value)!));
+
+const port = z.number().int().min(0).max(65535);
+
+const cidr = z
+  .string()
+  .refine(
+    (text) => {
+      const [address, bits, extra] = text.split("/");
+      if (extra !== undefined || !address) return false;
+      const family = isIP(address);
+      if (family === 0) return false;
+      if (bits === undefined) return true;
+      const n = Number(bits);
+      return /^\d+$/.test(bits) && n <= (family === 4 ? 32 : 128);
+    },
+    { message: "expected an IP address or CIDR range, e.g. 10.0.0.0/8 or ::1" },
+  )
+  .describe("An IP address or CIDR range, IPv4 or IPv6.");
+
+const httpUrl = z
+  .string()
+  .refine(
+    (text) => {
+      if (!URL.canParse(text)) return false;
+      const url = new URL(text);
+      return (
+        (url.protocol === "http:" || url.protocol === "https:") &&
+        url.hostname !== "" &&
+        (url.pathname === "/" || url.pathname === "") &&
+        !url.search &&
+        !url.hash &&
+        !url.username
+      );
+    },
+    { message: "expected an http(s) URL with a host and no path, e.g. http://10.0.0.5:8080" },
+  )
+  .describe("An upstream origin: `http://host:port` or `https://host:port`.");
+
+const listenerSchema = z
+  .strictObject({
+    host: z.string().default("0.0.0.0").describe("Address to bind."),
+    port: port.describe("TCP port to bind; 0 picks a free one."),
+  })
+  .describe("A listener: where clients connect.");
+
+const limitsSchema = z
+  .strictObject({
+    maxHeaderSize: size("16kb").describe(
+      "Largest request line plus headers, in bytes; larger gets 431.",
+    ),
+    maxHeaderCount: z
+      .number()
+      .int()
+      .positive()
+      .default(100)
+      .describe("Most request headers; more gets 431."),
+    maxUriLength: z
+      .number()
+      .int()
+      .positive()
+      .default(8192)
+      .describe("Longest request target; longer gets 414."),
+    maxBodySize: size("10mb").describe("Largest request body; larger gets 413. 0 means no limit."),
+    requestHeadersTimeout: duration("30s").describe(
+      "Time a client has to send the request headers.",
+    ),
+    keepAliveTimeout: duration("65s").describe(
+      "How long an idle client keep-alive connection is kept.",
+    ),
+  })
+  .prefault({})
+  .describe("Limits that protect the listeners.");
+
+const pathsSchema = z
+  .strictObject({
+    encodedSlashes: z
+      .enum(["reject", "decode", "keep"])
+      .default("reject")
+      .describe(
+        "What to do with `%2F` and `%5C` (and a raw `\\`) in a path: `reject` answers 400, `decode` turns them into `/` before routing, `keep` routes and forwards them encoded.",
+      ),
+    mergeSlashes: z.boolean().default(false).describe("Collapse `//` into `/` before routing."),
+  })
+  .prefault({})
+  .describe("How request paths are normalised before routing.");
+
+const timeoutsSchema = z
+  .strictObject({
+    connect: duration("5s").describe("Time to open a connection to a target."),
+    response: duration("60s").describe("Time from sending the request to the response headers."),
+    idle: duration("60s").describe("Longest pause between two chunks of the response body."),
+    total: duration("0s").describe("Whole-request deadline; 0s means none."),
+  })
+  .prefault({})
+  .describe("Upstream timeouts; a request past one gets 504 (or its connection closed mid-body).");
+
+const gatewaySchema = z
+  .strictObject({
+    listen: z.array(listenerSchema).min(1).describe("The proxy listeners."),
+    status: z
+      .strictObject({ host: z.string().default("127.0.0.1"), port })
+      .optional()
+      .describe("The status listener: `GET /health` and `GET /ready`."),
+    trustedProxies: z
+      .array(cidr)
+      .default([])
+      .describe(
+        "Peers whose `X-Forwarded-For` is believed when finding the client IP. Anything else is the client.",
+      ),
+    limits: limitsSchema,
+    paths: pathsSchema,
+    timeouts: timeoutsSchema.describe("Default upstream timeouts for every service."),
+    shutdownTimeout: duration("30s").describe(
+      "On SIGTERM/SIGINT, how long in-flight requests may take to finish.",
+    ),
+  })
+  .describe("Static settings: a change needs a restart.");
+
+const targetSchema = z
+  .strictObject({
+    url: httpUrl,
+    weight: z.number().int().positive().default(1).describe("Relative share of traffic."),
+  })
+  .describe("One upstream instance.");
+
+const serviceSchema = z
+  .strictObject({
+    name: z.string().min(1).describe("Unique service name that routes refer to."),
+    targets: z.array(targetSchema).min(1).describe("The instances behind the service."),
+    loadBalancer: z
+      .strictObject({
+        algorithm: z
+          .enum(["round-robin"])
+          .default("round-robin")
+          .describe("How a target is picked."),
+      })
+      .prefault({}),
+    timeouts: timeoutsSchema.optional().describe("Overrides `gateway.timeouts` for this service."),
+  })
+  .describe("A named upstream: a set of targets and how to reach them.");
+
+const stringMatcher = z
+  .union([
+    z.string().describe("Exact value."),
+    z.strictObject({ regex: z.string().describe("A JavaScript regular expression.") }),
+  ])
+  .describe("An exact string, or `{ regex }`.");
+
+const routeSchema = z
+  .strictObject({
+    name: z.string().min(1).describe("Unique route name."),
+    match: z
+      .strictObject({
+        hosts: z
+          .array(z.string().min(1))
+          .optional()
+          .describe("Host names, exact or `*.example.com`; omitted means any host."),
+        paths: z
+          .array(z.string())
+          .min(1)
+          .describe("Paths: exact `/a/b`, with parameters `/users/:id`, or a trailing `*`."),
+        methods: z
+          .array(z.string().regex(/^[A-Z]+$/, "expected an upper-case HTTP method"))
+          .optional()
+          .describe("Allowed methods; omitted means any."),
+        headers: z
+          .record(z.string(), stringMatcher)
+          .optional()
+          .describe("Headers that must match."),
+        query: z
+          .record(z.string(), stringMatcher)
+          .optional()
+          .describe("Query arguments that must match."),
+      })
+      .describe("What requests this route takes."),
+    service: z.string().describe("The service that serves this route."),
+    priority: z
+      .number()
+      .int()
+      .default(0)
+      .describe("Higher wins; among equals the most specific match wins."),
+    stripPrefix: z
+      .string()
+      .regex(/^\/.*[^/]$|^\/$/, "expected a path prefix starting with / and not ending in /")
+      .optional()
+      .describe("A prefix removed from the path before forwarding."),
+    rewrite: z
+      .string()
+      .regex(/^\//, "expected a path starting with /")
+      .optional()
+      .describe(
+        "The forwarded path, built from the route's parameters: `/v2/users/:id`, `/files/*`.",
+      ),
+    preserveHost: z
+      .boolean()
+      .default(false)
+      .describe("Forward the client's Host instead of the target's."),
+    websocket: z.boolean().default(true).describe("Allow WebSocket upgrades on this route."),
+    plugins: z.array(z.lazy(() => pluginSchema)).default([]),
+  })
+  .describe("Which requests go to which service, and how the path is changed on the way.");
+
+const pluginSchema = z
+  .strictObject({
+    name: z.string().describe("Plugin name."),
+    config: z.record(z.string(), z.unknown()).default({}).describe("The plugin's own settings."),
+  })
+  .describe("A plugin and its settings.");
+
+const consumerSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    groups: z.array(z.string()).default([]),
+    metadata: z.record(z.string(), z.string()).default({}),
+  })
+  .describe("A client of the APIs.");
+
+/** The whole config file. */
+export const configSchema = z
+  .strictObject({
+    gateway: gatewaySchema,
+    services: z.array(serviceSchema).default([]),
+    routes: z.array(routeSchema).default([]),
+    consumers: z.array(consumerSchema).default([]),
+    plugins: z.array(pluginSchema).default([]).describe("Global plugins."),
+  })
+  .describe("A Gatehouse config file.");
+
+/** A validated config, with defaults filled in and units converted (ms, bytes). */
+export type GatehouseConfig = z.output<typeof configSchema>;
+/** The config as written in a file. */
+export type GatehouseConfigInput = z.input<typeof configSchema>;
+export type ServiceConfig = GatehouseConfig["services"][number];
+export type RouteConfig = GatehouseConfig["routes"][number];
+export type TimeoutsConfig = z.output<typeof timeoutsSchema>;
+export type StringMatcherConfig = z.output<typeof stringMatcher>;

@@ -1,0 +1,60 @@
+/**
+ * @module config/semantics
+ * Checks that need the whole config at once, after the schema has passed: unique names
+ * and references between resources.
+ */
+import { closest } from "./suggest.ts";
+
+/** A problem found at a place in the config (a path of keys and indexes). */
+export interface PathProblem {
+  path: (string | number)[];
+  message: string;
+}
+
+type Named = { name?: unknown; service?: unknown };
+
+/**
+ * Unique service and route names, and every route naming a service that exists. It
+ * reads the raw input defensively, so these problems are reported alongside schema ones.
+ */
+export function checkReferences(input: unknown): PathProblem[] {
+  const problems: PathProblem[] = [];
+  const section = (key: string): Named[] => {
+    const value = (input as Record<string, unknown> | null)?.[key];
+    return Array.isArray(value)
+      ? value.map((item) => (item && typeof item === "object" ? item : {}))
+      : [];
+  };
+  const services = uniqueNames(section("services"), "services", "service", problems);
+  uniqueNames(section("routes"), "routes", "route", problems);
+  uniqueNames(section("consumers"), "consumers", "consumer", problems);
+  section("routes").forEach((route, index) => {
+    if (typeof route.service !== "string" || services.has(route.service)) return;
+    const hint = closest(route.service, services.keys());
+    problems.push({
+      path: ["routes", index, "service"],
+      message: `unknown service "${route.service}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
+    });
+  });
+  return problems;
+}
+
+function uniqueNames(
+  items: readonly Named[],
+  section: string,
+  noun: string,
+  problems: PathProblem[],
+): Map<string, number> {
+  const seen = new Map<string, number>();
+  items.forEach((item, index) => {
+    if (typeof item.name !== "string") return;
+    const first = seen.get(item.name);
+    if (first === undefined) seen.set(item.name, index);
+    else
+      problems.push({
+        path: [section, index, "name"],
+        message: `duplicate ${noun} name "${item.name}" (first used at ${section}[${first}])`,
+      });
+  });
+  return seen;
+}

@@ -1,0 +1,63 @@
+/**
+ * @module config/substitute
+ * `${env:NAME}` references in config strings, resolved on the YAML tree so that an
+ * unknown variable is reported at the line and column where it was written.
+ */
+import { type Document, parse as parseYaml, visit } from "yaml";
+
+const reference = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+const wholeReference = /^\$\{env:[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/;
+
+/** A reference that could not be resolved, with the offset of the scalar that holds it. */
+export interface SubstitutionProblem {
+  offset: number;
+  message: string;
+}
+
+/**
+ * Replaces `${env:NAME}` (or `${env:NAME:-default}`) in every string scalar of the
+ * document, in place. A scalar that is only a reference takes the type of the value
+ * (`port: ${env:PORT}` becomes a number).
+ */
+export function substituteEnv(
+  document: Document,
+  env: Record<string, string | undefined>,
+): SubstitutionProblem[] {
+  const problems: SubstitutionProblem[] = [];
+  visit(document, {
+    Scalar(_key, node) {
+      if (typeof node.value !== "string" || !node.value.includes("${env:")) return;
+      const text = node.value;
+      let missing = false;
+      const replaced = text.replace(reference, (_all, name: string, fallback?: string) => {
+        const value = env[name] ?? fallback;
+        if (value === undefined) {
+          missing = true;
+          problems.push({
+            offset: node.range?.[0] ?? 0,
+            message: `environment variable ${name} is not set (write \${env:${name}:-default} to give a default)`,
+          });
+          return "";
+        }
+        return value;
+      });
+      if (missing) return;
+      if (wholeReference.test(text)) {
+        const typed: unknown = safeScalar(replaced);
+        node.value = typed;
+      } else {
+        node.value = replaced;
+      }
+    },
+  });
+  return problems;
+}
+
+function safeScalar(text: string): unknown {
+  try {
+    const value: unknown = parseYaml(text);
+    return value === null || typeof value !== "object" ? (value ?? text) : text;
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * @module errors
+ * The one catalogue of errors a client can see. Every code is stable, has one HTTP
+ * status, and is documented in docs/errors.md (a test keeps the two in step).
+ */
+
+/** Every error code Gatehouse can answer with, with its HTTP status and meaning. */
+export const errorCatalogue = {
+  GATEHOUSE_BAD_REQUEST: {
+    status: 400,
+    message: "The request is malformed",
+  },
+  GATEHOUSE_BAD_FRAMING: {
+    status: 400,
+    message: "The request's message framing is ambiguous or invalid",
+  },
+  GATEHOUSE_BAD_PATH: {
+    status: 400,
+    message: "The request path is not allowed",
+  },
+  GATEHOUSE_BAD_HOST: {
+    status: 400,
+    message: "The request's Host or authority is missing, repeated or not served here",
+  },
+  GATEHOUSE_ROUTE_NOT_FOUND: {
+    status: 404,
+    message: "No route matches the request",
+  },
+  GATEHOUSE_METHOD_NOT_ALLOWED: {
+    status: 405,
+    message: "The route does not accept this method",
+  },
+  GATEHOUSE_REQUEST_TIMEOUT: {
+    status: 408,
+    message: "The client did not send the request in time",
+  },
+  GATEHOUSE_BODY_TOO_LARGE: {
+    status: 413,
+    message: "The request body is larger than allowed",
+  },
+  GATEHOUSE_URI_TOO_LONG: {
+    status: 414,
+    message: "The request target is longer than allowed",
+  },
+  GATEHOUSE_HEADERS_TOO_LARGE: {
+    status: 431,
+    message: "The request headers are too many or too large",
+  },
+  GATEHOUSE_UPGRADE_NOT_ALLOWED: {
+    status: 400,
+    message: "The route does not allow a protocol upgrade",
+  },
+  GATEHOUSE_INTERNAL: {
+    status: 500,
+    message: "The gateway failed to handle the request",
+  },
+  GATEHOUSE_UPSTREAM_CONNECT_FAILED: {
+    status: 502,
+    message: "The gateway could not connect to the upstream",
+  },
+  GATEHOUSE_UPSTREAM_BAD_RESPONSE: {
+    status: 502,
+    message: "The upstream sent an invalid or incomplete response",
+  },
+  GATEHOUSE_NO_AVAILABLE_TARGET: {
+    status: 503,
+    message: "The service has no available target",
+  },
+  GATEHOUSE_SHUTTING_DOWN: {
+    status: 503,
+    message: "The gateway is shutting down",
+  },
+  GATEHOUSE_UPSTREAM_TIMEOUT: {
+    status: 504,
+    message: "The upstream did not answer in time",
+  },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+/** A stable error code, e.g. `GATEHOUSE_ROUTE_NOT_FOUND`. */
+export type ErrorCode = keyof typeof errorCatalogue;
+
+/** An error that maps to a catalogued client-visible response. */
+export class GatehouseError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message?: string, options?: ErrorOptions) {
+    super(message ?? errorCatalogue[code].message, options);
+    this.name = "GatehouseError";
+    this.code = code;
+    this.status = errorCatalogue[code].status;
+  }
+}
+
+/** The JSON body every error response carries. */
+export function errorBody(code: ErrorCode, requestId: string, message?: string): string {
+  return JSON.stringify({
+    error: { code, message: message ?? errorCatalogue[code].message, requestId },
+  });
+}

@@ -1,0 +1,183 @@
+/**
+ * @module gateway
+ * A running gateway: proxy listeners, the status listener, the current runtime, and
+ * graceful shutdown. Lifecycle: create (compile) → start (bind) → stop (drain, close).
+ */
+
+import { randomUUID } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import type { GatehouseConfig } from "./config/schema.ts";
+import type { ErrorCode } from "./errors.ts";
+import { writeRawError } from "./proxy/respond.ts";
+import { compileRuntime, type Runtime } from "./runtime/compile.ts";
+import { TargetRegistry } from "./runtime/target-registry.ts";
+import { createRequestHandler } from "./server/request-handler.ts";
+import { createStatusServer } from "./server/status.ts";
+
+/** Where the gateway is listening, once started. */
+export interface GatewayAddresses {
+  proxy: AddressInfo[];
+  status: AddressInfo | undefined;
+}
+
+/** A gateway built from one config. */
+export class Gateway {
+  readonly #settings: GatehouseConfig["gateway"];
+  readonly #targets = new TargetRegistry();
+  readonly #tunnels = new Set<Duplex>();
+  readonly #proxyServers: Server[] = [];
+  #statusServer: Server | undefined;
+  #runtime: Runtime;
+  #listening = false;
+  #draining = false;
+  #stopping: Promise<void> | undefined;
+
+  constructor(config: GatehouseConfig) {
+    this.#settings = config.gateway;
+    this.#runtime = compileRuntime(config, this.#targets);
+  }
+
+  /** Binds every listener; resolves once all accept connections. */
+  async start(): Promise<void> {
+    const handler = createRequestHandler(this.#settings, {
+      runtime: () => this.#runtime,
+      draining: () => this.#draining,
+      tunnels: this.#tunnels,
+    });
+    const limits = this.#settings.limits;
+    try {
+      for (const listener of this.#settings.listen) {
+        const server = createServer(
+          {
+            maxHeaderSize: limits.maxHeaderSize,
+            requireHostHeader: false,
+            headersTimeout: limits.requestHeadersTimeout,
+            requestTimeout: 0,
+            keepAliveTimeout: limits.keepAliveTimeout,
+            shouldUpgradeCallback: handler.shouldUpgrade,
+          },
+          handler.onRequest,
+        );
+        // One more than the limit, so a request over it is seen (Node silently drops the rest).
+        server.maxHeadersCount = limits.maxHeaderCount + 1;
+        server.on("checkContinue", handler.onRequest);
+        server.on("upgrade", handler.onUpgrade);
+        server.on("clientError", onClientError);
+        this.#proxyServers.push(server);
+        await listen(server, listener.port, listener.host);
+      }
+      if (this.#settings.status) {
+        this.#statusServer = createStatusServer({
+          ready: () => this.#listening && !this.#draining,
+        });
+        await listen(this.#statusServer, this.#settings.status.port, this.#settings.status.host);
+      }
+    } catch (error) {
+      await this.#closeAll();
+      throw error;
+    }
+    this.#listening = true;
+  }
+
+  /** The bound addresses (useful with port 0). */
+  addresses(): GatewayAddresses {
+    return {
+      proxy: this.#proxyServers.map((server) => server.address() as AddressInfo),
+      status: this.#statusServer?.address() as AddressInfo | undefined,
+    };
+  }
+
+  /** The runtime requests are served from now. */
+  get runtime(): Runtime {
+    return this.#runtime;
+  }
+
+  /** Open WebSocket tunnels. */
+  get tunnelCount(): number {
+    return this.#tunnels.size;
+  }
+
+  /**
+   * Graceful stop: stop accepting, ask keep-alive clients to close, let in-flight requests
+   * finish until `shutdownTimeout`, then close whatever is left (tunnels included).
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#drain();
+    return this.#stopping;
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    const deadline = Date.now() + this.#settings.shutdownTimeout;
+    const closed = Promise.all(
+      this.#proxyServers.map((server) => new Promise((done) => server.close(done))),
+    );
+    let finished = false;
+    void closed.then(() => {
+      finished = true;
+    });
+    // Connections that finish their last response become idle: close them as they do.
+    while (
+      !finished &&
+      Date.now() < deadline &&
+      this.#tunnels.size + (await openConnections(this.#proxyServers)) > 0
+    ) {
+      for (const server of this.#proxyServers) server.closeIdleConnections();
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    await this.#closeAll();
+  }
+
+  async #closeAll(): Promise<void> {
+    for (const tunnel of this.#tunnels) tunnel.destroy();
+    this.#tunnels.clear();
+    for (const server of this.#proxyServers) {
+      server.closeAllConnections();
+      server.close();
+    }
+    if (this.#statusServer) {
+      this.#statusServer.closeAllConnections();
+      await new Promise((done) => this.#statusServer!.close(done));
+    }
+    this.#listening = false;
+    await this.#targets.destroyAll();
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+function openConnections(servers: Server[]): Promise<number> {
+  return Promise.all(
+    servers.map(
+      (server) =>
+        new Promise<number>((resolve) => server.getConnections((_e, count) => resolve(count ?? 0))),
+    ),
+  ).then((counts) => counts.reduce((a, b) => a + b, 0));
+}
+
+/** Parser errors: answer in JSON with the right status, then close. */
+function onClientError(error: Error & { code?: string }, socket: Duplex): void {
+  const code: ErrorCode =
+    error.code === "HPE_HEADER_OVERFLOW"
+      ? "GATEHOUSE_HEADERS_TOO_LARGE"
+      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? "GATEHOUSE_REQUEST_TIMEOUT"
+        : "GATEHOUSE_BAD_FRAMING";
+  // A response already under way on this connection cannot be followed by another.
+  const inProgress = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (inProgress?.headersSent || error.code === "ECONNRESET") {
+    socket.destroy();
+    return;
+  }
+  writeRawError(socket, code, randomUUID());
+}

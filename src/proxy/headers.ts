@@ -1,0 +1,145 @@
+/**
+ * @module proxy/headers
+ * Header rewriting between client and upstream. Hop-by-hop headers, and every header the
+ * sender names in `Connection`, are dropped before the gateway adds its own, so a client
+ * cannot make the gateway strip `X-Forwarded-For` or `X-Request-Id`.
+ */
+
+/** Headers that describe one connection, never forwarded (RFC 9110 section 7.6.1). */
+const hopByHop = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "transfer-encoding",
+  "upgrade",
+  "http2-settings",
+]);
+
+/** Request headers the gateway always sets itself. */
+const gatewayOwned = new Set([
+  "host",
+  "x-forwarded-for",
+  "x-forwarded-proto",
+  "x-forwarded-host",
+  "forwarded",
+  "x-request-id",
+  "expect",
+]);
+
+/** Lower-cased header names listed in a `Connection` header value, or undefined. */
+export function connectionListed(value: string | undefined): Set<string> | undefined {
+  if (!value) return undefined;
+  let names: Set<string> | undefined;
+  for (const token of value.split(",")) {
+    const name = token.trim().toLowerCase();
+    if (name === "" || name === "close" || name === "keep-alive") continue;
+    names ??= new Set();
+    names.add(name);
+  }
+  return names;
+}
+
+/** What the gateway knows about a request when it writes the upstream headers. */
+export interface ForwardingFacts {
+  rawHeaders: readonly string[];
+  connection: string | undefined;
+  /** Whether the TCP peer is a trusted proxy, so its X-Forwarded-* are kept and extended. */
+  peerTrusted: boolean;
+  peerAddress: string;
+  protocol: "http" | "https";
+  /** The Host the client asked for. */
+  host: string;
+  /** The Host to send: the client's with preserveHost, else the target's. */
+  upstreamHost: string;
+  requestId: string;
+}
+
+/** The flat [name, value, ...] header list to send upstream. */
+export function upstreamRequestHeaders(facts: ForwardingFacts): string[] {
+  const out: string[] = [];
+  const listed = connectionListed(facts.connection);
+  let priorFor: string | undefined;
+  let priorProto: string | undefined;
+  let priorHost: string | undefined;
+  let priorForwarded: string | undefined;
+  const raw = facts.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (hopByHop.has(lower)) {
+      // `TE: trailers` says the client accepts trailers, which gRPC needs end to end.
+      if (lower === "te" && raw[i + 1]!.trim().toLowerCase() === "trailers")
+        out.push("te", "trailers");
+      continue;
+    }
+    if (listed?.has(lower)) continue;
+    if (gatewayOwned.has(lower)) {
+      if (!facts.peerTrusted) continue;
+      const value = raw[i + 1]!;
+      if (lower === "x-forwarded-for") priorFor = priorFor ? `${priorFor}, ${value}` : value;
+      else if (lower === "x-forwarded-proto") priorProto ??= value;
+      else if (lower === "x-forwarded-host") priorHost ??= value;
+      else if (lower === "forwarded")
+        priorForwarded = priorForwarded ? `${priorForwarded}, ${value}` : value;
+      continue;
+    }
+    out.push(name, raw[i + 1]!);
+  }
+  const peer = facts.peerAddress;
+  const forwardedFor = peer.includes(":") ? `"[${peer}]"` : peer;
+  const forwarded = `for=${forwardedFor};host=${quoteIfNeeded(facts.host)};proto=${facts.protocol}`;
+  out.push(
+    "host",
+    facts.upstreamHost,
+    "x-forwarded-for",
+    priorFor ? `${priorFor}, ${peer}` : peer,
+    "x-forwarded-proto",
+    priorProto ?? facts.protocol,
+    "x-forwarded-host",
+    priorHost ?? facts.host,
+    "forwarded",
+    priorForwarded ? `${priorForwarded}, ${forwarded}` : forwarded,
+    "x-request-id",
+    facts.requestId,
+  );
+  return out;
+}
+
+function quoteIfNeeded(value: string): string {
+  return /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(value)
+    ? value
+    : `"${value.replace(/["\\]/g, "\\$&")}"`;
+}
+
+/**
+ * The flat header list to send the client from undici's raw response headers, without
+ * hop-by-hop headers, plus the request id.
+ */
+export function clientResponseHeaders(
+  rawHeaders: readonly Buffer[],
+  requestId: string,
+  close: boolean,
+): string[] {
+  const out: string[] = [];
+  let listed: Set<string> | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (
+      rawHeaders[i]!.length === 10 &&
+      rawHeaders[i]!.toString("latin1").toLowerCase() === "connection"
+    ) {
+      listed = connectionListed(rawHeaders[i + 1]!.toString("latin1"));
+    }
+  }
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toString("latin1");
+    const lower = name.toLowerCase();
+    if (hopByHop.has(lower) || lower === "x-request-id" || listed?.has(lower)) continue;
+    out.push(name, rawHeaders[i + 1]!.toString("latin1"));
+  }
+  out.push("x-request-id", requestId);
+  if (close) out.push("connection", "close");
+  return out;
+}

@@ -1,0 +1,91 @@
+/**
+ * @module proxy/normalize-path
+ * One canonical form of the request path, computed once: the router, any access check
+ * and the upstream all see this same string, so `/a/%2e%2e/admin` cannot route as one
+ * path and be served as another.
+ */
+
+/** How `%2F`, `%5C` and a raw `\` are treated. */
+export type EncodedSlashPolicy = "reject" | "decode" | "keep";
+
+export interface NormalizeOptions {
+  encodedSlashes: EncodedSlashPolicy;
+  mergeSlashes: boolean;
+}
+
+/** The normalised path, or null when the path must be rejected. */
+export function normalizePath(raw: string, options: NormalizeOptions): string | null {
+  if (raw.charCodeAt(0) !== 47) return null;
+  let needsWork = false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f || c === 35 /* # */) return null;
+    if (c === 37 /* % */ || c === 92 /* \ */) needsWork = true;
+    else if (c === 47 && i + 1 < raw.length) {
+      const next = raw.charCodeAt(i + 1);
+      if (next === 46 /* . */ || (next === 47 && options.mergeSlashes)) needsWork = true;
+    }
+  }
+  return needsWork ? slowNormalize(raw, options) : raw;
+}
+
+const hex = "0123456789ABCDEF";
+
+function slowNormalize(raw: string, options: NormalizeOptions): string | null {
+  let decoded = "";
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 92) {
+      if (options.encodedSlashes === "reject") return null;
+      decoded += options.encodedSlashes === "decode" ? "/" : "%5C";
+    } else if (c === 37) {
+      const value = Number.parseInt(raw.slice(i + 1, i + 3), 16);
+      if (!/^[0-9A-Fa-f]{2}$/.test(raw.slice(i + 1, i + 3)) || value === 0) return null;
+      i += 2;
+      if (value === 0x2f || value === 0x5c) {
+        if (options.encodedSlashes === "reject") return null;
+        decoded +=
+          options.encodedSlashes === "decode" ? "/" : `%${hex[value >> 4]}${hex[value & 15]}`;
+      } else if (isUnreserved(value)) {
+        decoded += String.fromCharCode(value);
+      } else {
+        decoded += `%${hex[value >> 4]}${hex[value & 15]}`;
+      }
+    } else {
+      decoded += raw[i];
+    }
+  }
+  return removeDotSegments(decoded, options.mergeSlashes);
+}
+
+function isUnreserved(c: number): boolean {
+  return (
+    (c >= 0x41 && c <= 0x5a) ||
+    (c >= 0x61 && c <= 0x7a) ||
+    (c >= 0x30 && c <= 0x39) ||
+    c === 0x2d ||
+    c === 0x2e ||
+    c === 0x5f ||
+    c === 0x7e
+  );
+}
+
+/** RFC 3986 section 5.2.4, on a path that starts with `/`. */
+function removeDotSegments(path: string, mergeSlashes: boolean): string {
+  const input = path.slice(1).split("/");
+  const output: string[] = [];
+  input.forEach((segment, index) => {
+    const isLast = index === input.length - 1;
+    if (segment === ".") {
+      if (isLast) output.push("");
+    } else if (segment === "..") {
+      output.pop();
+      if (isLast) output.push("");
+    } else if (segment === "" && mergeSlashes && !isLast) {
+      // an empty segment from `//`: dropped
+    } else {
+      output.push(segment);
+    }
+  });
+  return `/${output.join("/")}`;
+}

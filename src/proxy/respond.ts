@@ -1,0 +1,47 @@
+/**
+ * @module proxy/respond
+ * Writing the gateway's own error answers: JSON in the catalogue's shape, with the
+ * request id, on a response or (before any response exists) straight onto the socket.
+ */
+import type { ServerResponse } from "node:http";
+import { STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
+import { type ErrorCode, errorBody, errorCatalogue } from "../errors.ts";
+
+/** Answers a request with a catalogued error. `close` ends the connection afterwards. */
+export function sendError(
+  res: ServerResponse,
+  code: ErrorCode,
+  requestId: string,
+  options: { close?: boolean; message?: string; headers?: Record<string, string> } = {},
+): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = errorBody(code, requestId, options.message);
+  const headers: Record<string, string | number> = {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+    "x-request-id": requestId,
+    ...options.headers,
+  };
+  if (options.close) headers.connection = "close";
+  res.writeHead(errorCatalogue[code].status, headers);
+  res.end(body);
+}
+
+/** Writes a whole error response onto a raw socket (parser errors, refused upgrades) and closes it. */
+export function writeRawError(socket: Duplex, code: ErrorCode, requestId: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = errorCatalogue[code].status;
+  const body = errorBody(code, requestId);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+    () => socket.destroy(),
+  );
+}

@@ -1,0 +1,117 @@
+/**
+ * @module router/path-pattern
+ * Route path patterns: `/exact`, `/users/:id`, `/files/*`. Parsed once at config load
+ * into segments that give the find-my-way key, a specificity order, an overlap test
+ * and a regular expression for the rare cases the radix tree cannot answer alone.
+ */
+
+/** One segment of a pattern: literal text, a named parameter, or the trailing wildcard. */
+export type Segment =
+  | { kind: "static"; text: string }
+  | { kind: "param"; name: string }
+  | { kind: "wildcard" };
+
+/** A parsed path pattern. */
+export interface PathPattern {
+  source: string;
+  segments: Segment[];
+  /** The key registered in find-my-way: parameters renamed by position, `:` in text escaped. */
+  treeKey: string;
+  /** Matches a normalised path; group i is segment parameter i, the last group the wildcard. */
+  regex: RegExp;
+  paramNames: string[];
+}
+
+const paramName = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Parses a route path; throws an Error whose message explains what is wrong. */
+export function parsePathPattern(source: string): PathPattern {
+  if (!source.startsWith("/")) throw new Error(`path "${source}" must start with /`);
+  if (/[?#\s]/.test(source)) throw new Error(`path "${source}" must not contain ?, # or spaces`);
+  const parts = source.slice(1).split("/");
+  const segments: Segment[] = [];
+  const paramNames: string[] = [];
+  parts.forEach((part, index) => {
+    const isLast = index === parts.length - 1;
+    if (part === "*") {
+      if (!isLast) throw new Error(`path "${source}": * is only allowed as the last segment`);
+      segments.push({ kind: "wildcard" });
+    } else if (part.startsWith(":")) {
+      const name = part.slice(1);
+      if (!paramName.test(name)) throw new Error(`path "${source}": bad parameter name "${name}"`);
+      if (paramNames.includes(name))
+        throw new Error(`path "${source}": parameter "${name}" repeated`);
+      paramNames.push(name);
+      segments.push({ kind: "param", name });
+    } else {
+      if (part.includes("*")) throw new Error(`path "${source}": * must be a whole, last segment`);
+      if (part.includes("%"))
+        throw new Error(`path "${source}": write the path decoded, not with %`);
+      segments.push({ kind: "static", text: part });
+    }
+  });
+  let position = 0;
+  const treeKey = `/${segments
+    .map((s) =>
+      s.kind === "static"
+        ? s.text.replaceAll(":", "::")
+        : s.kind === "param"
+          ? `:p${position++}`
+          : "*",
+    )
+    .join("/")}`;
+  const body = segments
+    .map((s) =>
+      s.kind === "static"
+        ? escapeRegex(encodePathText(s.text))
+        : s.kind === "param"
+          ? "([^/]+)"
+          : "(.*)",
+    )
+    .join("/");
+  return { source, segments, treeKey, regex: new RegExp(`^/${body}$`), paramNames };
+}
+
+/** Positive when `a` is more specific than `b`: static beats param beats wildcard, segment by segment. */
+export function compareSpecificity(a: PathPattern, b: PathPattern): number {
+  const length = Math.min(a.segments.length, b.segments.length);
+  for (let i = 0; i < length; i++) {
+    const diff = rank(a.segments[i]!) - rank(b.segments[i]!);
+    if (diff !== 0) return diff;
+  }
+  return a.segments.length - b.segments.length;
+}
+
+const rank = (segment: Segment): number =>
+  segment.kind === "static" ? 2 : segment.kind === "param" ? 1 : 0;
+
+/** Whether some path could match both patterns (a safe over-approximation). */
+export function mayOverlap(a: PathPattern, b: PathPattern): boolean {
+  const length = Math.max(a.segments.length, b.segments.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.segments[i];
+    const y = b.segments[i];
+    if (!x || !y) return false;
+    if (x.kind === "wildcard" || y.kind === "wildcard") return true;
+    if (x.kind === "static" && y.kind === "static" && x.text !== y.text) return false;
+  }
+  return true;
+}
+
+/** The first segment's literal text, or undefined when it is a parameter or wildcard. */
+export function firstStaticSegment(pattern: PathPattern): string | undefined {
+  const first = pattern.segments[0];
+  return first?.kind === "static" ? first.text : undefined;
+}
+
+// Normalised request paths keep reserved and non-ASCII characters percent-encoded, so a
+// literal in a pattern is compared in that same form.
+function encodePathText(text: string): string {
+  return text.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@]/g, (char) =>
+    encodeURIComponent(char).toUpperCase(),
+  );
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

@@ -1,0 +1,114 @@
+/**
+ * @module runtime/compile
+ * Turns a validated config into the runtime the request path reads: the route table and
+ * the services with their targets and selectors. Everything per-route is decided here,
+ * once, so the request path only looks things up.
+ */
+import type { GatehouseConfig, RouteConfig, TimeoutsConfig } from "../config/schema.ts";
+import type { PathProblem } from "../config/semantics.ts";
+import { closest } from "../config/suggest.ts";
+import { pluginNames } from "../pipeline/registry.ts";
+import { parsePathPattern } from "../router/path-pattern.ts";
+import { compileRewrite, type PathRewriter } from "../router/rewrite.ts";
+import { RouteDefinitionError, RouteTable } from "../router/route-table.ts";
+import { createSelector, type Selector } from "../upstream/selectors/index.ts";
+import type { Target } from "../upstream/target.ts";
+import type { TargetRegistry } from "./target-registry.ts";
+
+export interface CompiledService {
+  name: string;
+  targets: Target[];
+  selector: Selector;
+  timeouts: TimeoutsConfig;
+}
+
+export interface CompiledRoute {
+  name: string;
+  service: CompiledService;
+  rewrite: PathRewriter;
+  preserveHost: boolean;
+  websocket: boolean;
+}
+
+/** What the request path reads; replaced whole on reload, never mutated. */
+export interface Runtime {
+  config: GatehouseConfig;
+  routes: RouteTable<CompiledRoute>;
+  services: ReadonlyMap<string, CompiledService>;
+}
+
+/** Builds the runtime. The config must have passed `runtimeChecks`. */
+export function compileRuntime(config: GatehouseConfig, registry: TargetRegistry): Runtime {
+  const services = new Map<string, CompiledService>();
+  for (const service of config.services) {
+    const timeouts = service.timeouts ?? config.gateway.timeouts;
+    services.set(service.name, {
+      name: service.name,
+      targets: service.targets.map((t) => registry.acquire(t.url, t.weight, timeouts.connect)),
+      selector: createSelector(service.loadBalancer.algorithm),
+      timeouts,
+    });
+  }
+  const routes = new RouteTable(
+    config.routes.map((route) => ({
+      ...route.match,
+      priority: route.priority,
+      value: {
+        name: route.name,
+        service: services.get(route.service)!,
+        rewrite: rewriterFor(route),
+        preserveHost: route.preserveHost,
+        websocket: route.websocket,
+      },
+    })),
+    { maxParamLength: config.gateway.limits.maxUriLength },
+  );
+  return { config, routes, services };
+}
+
+function rewriterFor(route: RouteConfig): PathRewriter {
+  return compileRewrite(route, route.match.paths.map(parsePathPattern));
+}
+
+/** Checks only compiling can do (paths, hosts, regexes, rewrites, plugin names), as located problems. */
+export function runtimeChecks(config: GatehouseConfig): PathProblem[] {
+  const problems: PathProblem[] = [];
+  config.routes.forEach((route, index) => {
+    try {
+      rewriterFor(route);
+    } catch (error) {
+      const field = route.rewrite !== undefined ? "rewrite" : "stripPrefix";
+      problems.push({ path: ["routes", index, field], message: (error as Error).message });
+    }
+  });
+  try {
+    new RouteTable(
+      config.routes.map((route) => ({
+        ...route.match,
+        priority: route.priority,
+        value: route.name,
+      })),
+    );
+  } catch (error) {
+    if (!(error instanceof RouteDefinitionError)) throw error;
+    problems.push({
+      path: ["routes", error.routeIndex, "match", error.field, error.itemIndex],
+      message: error.message,
+    });
+  }
+  const checkPlugins = (plugins: readonly { name: string }[], path: (string | number)[]) => {
+    plugins.forEach((plugin, index) => {
+      if (pluginNames().includes(plugin.name)) return;
+      const hint = closest(plugin.name, pluginNames());
+      problems.push({
+        path: [...path, index, "name"],
+        message: `unknown plugin "${plugin.name}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
+      });
+    });
+  };
+  checkPlugins(config.plugins, ["plugins"]);
+  config.routes.forEach((route, index) => {
+    checkPlugins(route.plugins, ["routes", index, "plugins"]);
+  });
+  return problems;
+}

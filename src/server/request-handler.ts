@@ -1,0 +1,206 @@
+/**
+ * @module server/request-handler
+ * The data plane's entry: framing checks → path normalisation → routing → target
+ * selection → forward (HTTP) or tunnel (WebSocket). It reads the current runtime once
+ * per request, so a reload never changes a request half way.
+ */
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import type { GatehouseConfig } from "../config/schema.ts";
+import type { ErrorCode } from "../errors.ts";
+import {
+  createClientAddressResolver,
+  createTrustedPeerTest,
+  unmapIPv4,
+} from "../proxy/client-address.ts";
+import { upstreamRequestHeaders } from "../proxy/headers.ts";
+import { forward, hasUnreadBody } from "../proxy/http-proxy.ts";
+import { type NormalizeOptions, normalizePath } from "../proxy/normalize-path.ts";
+import { sendError, writeRawError } from "../proxy/respond.ts";
+import { openTunnel } from "../proxy/websocket.ts";
+import type { RouteHit } from "../router/route-table.ts";
+import type { CompiledRoute, CompiledService, Runtime } from "../runtime/compile.ts";
+import type { Target } from "../upstream/target.ts";
+import { checkFraming } from "./framing.ts";
+
+/** What the handler needs from the gateway that owns it. */
+export interface HandlerHost {
+  runtime(): Runtime;
+  draining(): boolean;
+  tunnels: Set<Duplex>;
+}
+
+const validRequestId = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The request id to use: the client's when it is well-formed, else a new one. */
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers["x-request-id"];
+  return typeof given === "string" && validRequestId.test(given) ? given : randomUUID();
+}
+
+/** Where a request goes once it has been routed and a target picked. */
+interface Destination {
+  route: CompiledRoute;
+  service: CompiledService;
+  target: Target;
+  path: string;
+  headers: string[];
+}
+
+/** Builds the `request` and `upgrade` handlers for the proxy listeners of one static config. */
+export function createRequestHandler(settings: GatehouseConfig["gateway"], host: HandlerHost) {
+  const limits = settings.limits;
+  const normalize: NormalizeOptions = settings.paths;
+  const clientAddress = createClientAddressResolver(settings.trustedProxies);
+  const peerTrusted = createTrustedPeerTest(settings.trustedProxies);
+
+  /** Routes and picks a target; answers the client itself and returns undefined when it cannot. */
+  function resolve(
+    req: IncomingMessage,
+    requestId: string,
+    fail: (code: ErrorCode, headers?: Record<string, string>) => undefined,
+  ): Destination | undefined {
+    const framing = checkFraming(req, limits);
+    if (framing) return fail(framing);
+
+    const runtime = host.runtime();
+    let target = req.url!;
+    let authority = req.headers.host ?? "";
+    if (target.charCodeAt(0) !== 47) {
+      const absolute = /^https?:\/\/([^/?#]+)(.*)$/i.exec(target);
+      if (!absolute) return fail("GATEHOUSE_BAD_PATH");
+      authority = absolute[1]!;
+      if (!runtime.routes.servesHost(hostName(authority))) return fail("GATEHOUSE_BAD_HOST");
+      target = absolute[2] || "/";
+    }
+    const queryAt = target.indexOf("?");
+    const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
+    const query = queryAt === -1 ? "" : target.slice(queryAt);
+    const path = normalizePath(rawPath, normalize);
+    if (path === null) return fail("GATEHOUSE_BAD_PATH");
+
+    const match = runtime.routes.match(
+      req.method!,
+      hostName(authority),
+      path,
+      req.headers,
+      query.slice(1),
+    );
+    if (match.kind === "not-found") return fail("GATEHOUSE_ROUTE_NOT_FOUND");
+    if (match.kind === "method-not-allowed")
+      return fail("GATEHOUSE_METHOD_NOT_ALLOWED", { allow: match.allow });
+
+    const length = req.headers["content-length"];
+    if (limits.maxBodySize > 0 && length !== undefined && Number(length) > limits.maxBodySize) {
+      return fail("GATEHOUSE_BODY_TOO_LARGE");
+    }
+    return destination(req, requestId, match, authority, path, query, fail);
+  }
+
+  function destination(
+    req: IncomingMessage,
+    requestId: string,
+    match: RouteHit<CompiledRoute>,
+    authority: string,
+    path: string,
+    query: string,
+    fail: (code: ErrorCode) => undefined,
+  ): Destination | undefined {
+    const route = match.value;
+    const service = route.service;
+    const clientIp = clientAddress(req);
+    const target = service.selector.select(service.targets, {
+      clientAddress: clientIp,
+      headers: req.headers,
+    });
+    if (!target) return fail("GATEHOUSE_NO_AVAILABLE_TARGET");
+    const peer = unmapIPv4(req.socket.remoteAddress ?? "");
+    const headers = upstreamRequestHeaders({
+      rawHeaders: req.rawHeaders,
+      connection: req.headers.connection,
+      peerTrusted: peerTrusted(peer),
+      peerAddress: peer,
+      protocol: "http",
+      host: authority,
+      upstreamHost: route.preserveHost && authority ? authority : target.authority,
+      requestId,
+    });
+    return { route, service, target, path: route.rewrite(path, match.pattern) + query, headers };
+  }
+
+  function onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const requestId = requestIdOf(req);
+    const fail = (code: ErrorCode, headers?: Record<string, string>): undefined => {
+      const close =
+        code === "GATEHOUSE_BAD_FRAMING" || code === "GATEHOUSE_BAD_HOST" || hasUnreadBody(req);
+      sendError(res, code, requestId, { close: close || host.draining(), headers });
+      if (close) res.once("finish", () => req.socket.destroySoon());
+      return undefined;
+    };
+    const to = resolve(req, requestId, fail);
+    if (!to) return;
+    if (req.headers.expect !== undefined) res.writeContinue();
+    forward({
+      req,
+      res,
+      target: to.target,
+      path: to.path,
+      headers: to.headers,
+      requestId,
+      timeouts: to.service.timeouts,
+      maxBodySize: limits.maxBodySize,
+      closeConnection: host.draining,
+    });
+  }
+
+  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const requestId = requestIdOf(req);
+    socket.on("error", () => socket.destroy());
+    if (host.draining()) {
+      writeRawError(socket, "GATEHOUSE_SHUTTING_DOWN", requestId);
+      return;
+    }
+    const to = resolve(req, requestId, (code) => {
+      writeRawError(socket, code, requestId);
+      return undefined;
+    });
+    if (!to) return;
+    if (!to.route.websocket) {
+      writeRawError(socket, "GATEHOUSE_UPGRADE_NOT_ALLOWED", requestId);
+      return;
+    }
+    openTunnel({
+      req,
+      socket,
+      head,
+      target: to.target,
+      path: to.path,
+      headers: to.headers,
+      requestId,
+      connectTimeout: to.service.timeouts.connect,
+      idleTimeout: to.service.timeouts.idle,
+      tunnels: host.tunnels,
+    });
+  }
+
+  /** Only WebSocket upgrades are upgrades; `Upgrade: h2c` and others are served as plain HTTP/1.1. */
+  function shouldUpgrade(req: IncomingMessage): boolean {
+    return req.headers.upgrade?.toLowerCase() === "websocket";
+  }
+
+  return { onRequest, onUpgrade, shouldUpgrade };
+}
+
+/** Lower-case host name without port or trailing dot: `Example.COM:8080` → `example.com`. */
+export function hostName(authority: string): string {
+  let end = authority.length;
+  if (authority.charCodeAt(0) === 91 /* [ */) end = authority.indexOf("]") + 1 || end;
+  else {
+    const colon = authority.lastIndexOf(":");
+    if (colon !== -1) end = colon;
+  }
+  if (authority.charCodeAt(end - 1) === 46) end--;
+  const name = authority.slice(0, end);
+  return /[A-Z]/.test(name) ? name.toLowerCase() : name;
+}
