@@ -122,7 +122,10 @@ describe("method not allowed", () => {
       const res = await fetch(`${gw.url}/items`, { method: "DELETE" });
       assert.equal(res.status, 405);
       assert.equal(res.headers.get("allow"), "GET, HEAD, PUT");
-      assert.equal((await res.json()).error.code, "GATEHOUSE_METHOD_NOT_ALLOWED");
+      assert.equal(
+        ((await res.json()) as { error: { code: string } }).error.code,
+        "GATEHOUSE_METHOD_NOT_ALLOWED",
+      );
       assert.equal((await fetch(`${gw.url}/items`, { method: "HEAD" })).status, 200);
     } finally {
       await gw.stop();
