@@ -29,10 +29,16 @@ const gatewayOwned = new Set([
   "expect",
 ]);
 
-/** Lower-cased header names listed in a `Connection` header value, or undefined. */
-export function connectionListed(value: string | undefined): Set<string> | undefined {
-  if (!value) return undefined;
-  let names: Set<string> | undefined;
+/**
+ * Lower-cased header names listed in a `Connection` header value, or undefined. Pass
+ * `into` to add to the names already found in an earlier `Connection` header.
+ */
+export function connectionListed(
+  value: string | undefined,
+  into?: Set<string>,
+): Set<string> | undefined {
+  if (!value) return into;
+  let names = into;
   for (const token of value.split(",")) {
     const name = token.trim().toLowerCase();
     if (name === "" || name === "close" || name === "keep-alive") continue;
@@ -40,6 +46,16 @@ export function connectionListed(value: string | undefined): Set<string> | undef
     names.add(name);
   }
   return names;
+}
+
+/** Whether a `TE` value offers `trailers` (`TE: trailers`, `TE: deflate, trailers;q=1`). */
+function acceptsTrailers(value: string): boolean {
+  for (const token of value.split(",")) {
+    const semicolon = token.indexOf(";");
+    const coding = (semicolon === -1 ? token : token.slice(0, semicolon)).trim().toLowerCase();
+    if (coding === "trailers") return true;
+  }
+  return false;
 }
 
 /** What the gateway knows about a request when it writes the upstream headers. */
@@ -65,14 +81,18 @@ export function upstreamRequestHeaders(facts: ForwardingFacts): string[] {
   let priorProto: string | undefined;
   let priorHost: string | undefined;
   let priorForwarded: string | undefined;
+  let sentTrailers = false;
   const raw = facts.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
     if (hopByHop.has(lower)) {
-      // `TE: trailers` says the client accepts trailers, which gRPC needs end to end.
-      if (lower === "te" && raw[i + 1]!.trim().toLowerCase() === "trailers")
+      // `TE: trailers` says the client accepts trailers, which gRPC needs end to end; the
+      // transfer codings beside it are about this hop only.
+      if (lower === "te" && !sentTrailers && acceptsTrailers(raw[i + 1]!)) {
         out.push("te", "trailers");
+        sentTrailers = true;
+      }
       continue;
     }
     if (listed?.has(lower)) continue;
@@ -130,7 +150,8 @@ export function clientResponseHeaders(
       rawHeaders[i]!.length === 10 &&
       rawHeaders[i]!.toString("latin1").toLowerCase() === "connection"
     ) {
-      listed = connectionListed(rawHeaders[i + 1]!.toString("latin1"));
+      // Every Connection header counts, not only the last.
+      listed = connectionListed(rawHeaders[i + 1]!.toString("latin1"), listed);
     }
   }
   for (let i = 0; i < rawHeaders.length; i += 2) {
