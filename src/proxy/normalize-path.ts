@@ -20,7 +20,7 @@ export function normalizePath(raw: string, options: NormalizeOptions): string | 
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
     if (c <= 0x20 || c >= 0x7f || c === 35 /* # */) return null;
-    if (c === 37 /* % */ || c === 92 /* \ */) needsWork = true;
+    if (c === 37 /* % */ || c === 92 /* \ */ || notInPath[c] === 1) needsWork = true;
     else if (c === 47 && i + 1 < raw.length) {
       const next = raw.charCodeAt(i + 1);
       if (next === 46 /* . */ || (next === 47 && options.mergeSlashes)) needsWork = true;
@@ -30,6 +30,13 @@ export function normalizePath(raw: string, options: NormalizeOptions): string | 
 }
 
 const hex = "0123456789ABCDEF";
+
+/**
+ * Printable ASCII that RFC 3986 does not allow raw in a path. Encoded here, so `"` and
+ * `%22` are one path, in the same form a route's literal is compared in.
+ */
+const notInPath = new Uint8Array(128);
+for (const char of '"<>[]^`{|}') notInPath[char.charCodeAt(0)] = 1;
 
 function slowNormalize(raw: string, options: NormalizeOptions): string | null {
   let decoded = "";
@@ -51,6 +58,8 @@ function slowNormalize(raw: string, options: NormalizeOptions): string | null {
       } else {
         decoded += `%${hex[value >> 4]}${hex[value & 15]}`;
       }
+    } else if (notInPath[c] === 1) {
+      decoded += `%${hex[c >> 4]}${hex[c & 15]}`;
     } else {
       decoded += raw[i];
     }

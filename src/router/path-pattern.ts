@@ -15,7 +15,10 @@ export type Segment =
 export interface PathPattern {
   source: string;
   segments: Segment[];
-  /** The key registered in find-my-way: parameters renamed by position, `:` in text escaped. */
+  /**
+   * The key registered in find-my-way: literals spelt as in a normalised path
+   * (percent-encoded), parameters renamed by position, `:` in text escaped.
+   */
   treeKey: string;
   /** Matches a normalised path; group i is segment parameter i, the last group the wildcard. */
   regex: RegExp;
@@ -47,6 +50,9 @@ export function parsePathPattern(source: string): PathPattern {
       if (part.includes("*")) throw new Error(`path "${source}": * must be a whole, last segment`);
       if (part.includes("%"))
         throw new Error(`path "${source}": write the path decoded, not with %`);
+      // Request paths are normalised first, so a pattern with one could never match.
+      if (part === "." || part === "..")
+        throw new Error(`path "${source}": a dot segment (. or ..) can never match`);
       segments.push({ kind: "static", text: part });
     }
   });
@@ -54,7 +60,7 @@ export function parsePathPattern(source: string): PathPattern {
   const treeKey = `/${segments
     .map((s) =>
       s.kind === "static"
-        ? s.text.replaceAll(":", "::")
+        ? encodePathText(s.text).replaceAll(":", "::")
         : s.kind === "param"
           ? `:p${position++}`
           : "*",

@@ -73,6 +73,16 @@ interface HostTable {
 }
 
 const notFound = { kind: "not-found" } as const;
+
+/**
+ * find-my-way percent-decodes a path before matching it, and finds nothing at all when the
+ * escapes are not UTF-8 (`/files/%FF`). Paths and tree keys are both in normalised,
+ * percent-encoded form, so the tree is given them with `%` swapped for a character a
+ * normalised path never holds: it compares them as they are, decoding nothing.
+ */
+const treePercent = "\u0001";
+const treeForm = (path: string): string =>
+  path.includes("%") ? path.replaceAll("%", treePercent) : path;
 const emptyQuery = {};
 
 /** A compiled, immutable route table. */
@@ -118,7 +128,7 @@ export class RouteTable<R> {
     rawQuery: string,
   ): RouteMatch<R> {
     const table = this.#tableFor(host);
-    const found = table.tree.find("GET", path);
+    const found = table.tree.find("GET", treeForm(path));
     if (found === null) return notFound;
     const candidates = found.store as Candidate<R>[];
     let allow: Set<string> | undefined;
@@ -316,7 +326,7 @@ function buildHostTable<R>(
         matcherCount(b) - matcherCount(a) ||
         a.order - b.order,
     );
-    tree.on("GET", group.pattern.treeKey, noop, candidates);
+    tree.on("GET", treeForm(group.pattern.treeKey), noop, candidates);
   }
   return { tree };
 }
