@@ -46,6 +46,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   #failure: ErrorCode | undefined;
   #timer: NodeJS.Timeout | undefined;
   #finished = false;
+  #resume: (() => void) | undefined;
 
   constructor(request: ForwardRequest) {
     this.#request = request;
@@ -100,12 +101,16 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
       statusText,
       clientResponseHeaders(rawHeaders, requestId, this.#request.closeConnection()),
     );
-    res.on("drain", resume);
+    this.#resume = resume;
     return true;
   }
 
   onData(chunk: Buffer): boolean {
-    return this.#request.res.write(chunk);
+    const res = this.#request.res;
+    if (res.write(chunk)) return true;
+    // The client is slower than the upstream: undici pauses until the client drains.
+    res.once("drain", this.#resume!);
+    return false;
   }
 
   onComplete(trailers: string[] | null): void {
