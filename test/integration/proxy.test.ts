@@ -248,6 +248,27 @@ describe("upstream failures", () => {
     }
   });
 
+  it("answers 504 when the connection is not established within timeouts.connect", async () => {
+    // A TCP server that never speaks: the TLS handshake (part of connecting) cannot finish.
+    const silent = createTcpServer((socket) => socket.on("error", () => {}));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = (silent.address() as { port: number }).port;
+    const gw = await startSimpleGateway(
+      [`https://127.0.0.1:${port}`],
+      {},
+      {},
+      { timeouts: { connect: "200ms" } },
+    );
+    try {
+      const res = await request(`${gw.url}/`);
+      assert.equal(res.statusCode, 504);
+      assert.equal(((await res.body.json()) as ErrorJson).error.code, "GATEHOUSE_UPSTREAM_TIMEOUT");
+    } finally {
+      await gw.stop();
+      silent.close();
+    }
+  });
+
   it("answers 504 when response headers take longer than timeouts.response", async () => {
     const up = await startUpstream(() => {
       // never answers
