@@ -6,11 +6,10 @@
  */
 import { readFile } from "node:fs/promises";
 import { isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from "yaml";
-import type { z } from "zod";
+import { describeIssue } from "./messages.ts";
 import { configSchema, type GatehouseConfig } from "./schema.ts";
 import { checkReferences, type PathProblem } from "./semantics.ts";
 import { substituteEnv } from "./substitute.ts";
-import { closest, knownKeysAt } from "./suggest.ts";
 
 /** One thing wrong with a config file, located in it. */
 export interface ConfigProblem {
@@ -52,8 +51,13 @@ export async function loadConfigFile(
   try {
     text = await readFile(file, "utf8");
   } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
     const reason =
-      (error as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : String(error);
+      code === "ENOENT"
+        ? "config file not found"
+        : code === "EISDIR"
+          ? "is a directory, not a config file"
+          : `cannot read config file: ${message}`;
     throw new ConfigError([{ file, line: 1, col: 1, message: reason }]);
   }
   return parseConfig(text, file, options);
@@ -79,64 +83,43 @@ export function parseConfig(
   if (document.errors.length > 0) {
     // Later syntax errors are usually echoes of the first; report that one only.
     const first = document.errors[0]!;
-    throw new ConfigError([at(first.pos[0], `YAML syntax: ${first.message.split("\n")[0]}`)]);
+    const message = `YAML syntax: ${first.message.split("\n")[0]}`;
+    const { line } = lines.linePos(first.pos[0]);
+    throw new ConfigError([at(first.pos[0], message + syntaxHint(text, lines.lineStarts, line))]);
   }
-  const substitution = substituteEnv(document, options.env ?? process.env);
-  if (substitution.length > 0) {
-    throw new ConfigError(substitution.map((p) => at(p.offset, p.message)));
-  }
-
-  const locate = (problem: PathProblem, key?: string): ConfigProblem =>
-    at(
-      offsetOf(document.contents, problem.path, key),
-      `${pathLabel(problem.path)}: ${problem.message}`,
-    );
+  const substitution = substituteEnv(document, options.env ?? process.env, text);
+  // A value left unresolved is reported once, as the missing variable, not again as a bad value.
+  const unresolved = new Set(substitution.map((p) => p.scalarOffset));
+  const problems: { offset: number; message: string }[] = [...substitution];
+  const report = (problem: PathProblem, key?: string) => {
+    const offset = offsetOf(document.contents, problem.path, key);
+    if (key === undefined && unresolved.has(offset)) return;
+    problems.push({ offset, message: `${pathLabel(problem.path)}: ${problem.message}` });
+  };
 
   const input: unknown = document.toJS() ?? {};
   const result = configSchema.safeParse(input);
-  const problems = checkReferences(input).map((problem) => locate(problem));
+  for (const problem of checkReferences(input)) report(problem);
   if (!result.success) {
-    problems.push(...result.error.issues.flatMap((issue) => describeIssue(issue, input, locate)));
+    for (const issue of result.error.issues)
+      for (const problem of describeIssue(issue, input, configSchema)) report(problem, problem.key);
   } else if (problems.length === 0) {
     for (const check of options.checks ?? [])
-      problems.push(...check(result.data).map((p) => locate(p)));
+      for (const problem of check(result.data)) report(problem);
   }
-  if (problems.length > 0 || !result.success) throw new ConfigError(sortByPosition(problems));
+  if (problems.length > 0 || !result.success) {
+    problems.sort((a, b) => a.offset - b.offset);
+    throw new ConfigError(problems.map((p) => at(p.offset, p.message)));
+  }
   return result.data;
 }
 
-function describeIssue(
-  issue: z.core.$ZodIssue,
-  input: unknown,
-  locate: (problem: PathProblem, key?: string) => ConfigProblem,
-): ConfigProblem[] {
-  const path = issue.path.map((segment) =>
-    typeof segment === "number" ? segment : String(segment),
-  );
-  if (issue.code === "unrecognized_keys") {
-    const known = knownKeysAt(configSchema, path);
-    return issue.keys.map((key) => {
-      const hint = closest(key, known);
-      const message = `unknown key "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}`;
-      return locate({ path, message }, key);
-    });
-  }
-  if (issue.code === "invalid_type" && valueAt(input, path) === undefined) {
-    return [locate({ path, message: "required key is missing" })];
-  }
-  if (issue.code === "invalid_union") {
-    return [locate({ path, message: "value does not match any of the allowed forms" })];
-  }
-  return [locate({ path, message: issue.message.replace(/^Invalid input: /, "") })];
-}
-
-function valueAt(input: unknown, path: readonly (string | number)[]): unknown {
-  let current = input;
-  for (const segment of path) {
-    if (current === null || typeof current !== "object") return undefined;
-    current = (current as Record<string | number, unknown>)[segment];
-  }
-  return current;
+/** Why a `${env:...}` reference broke the YAML, when that is the likely cause. */
+function syntaxHint(text: string, lineStarts: readonly number[], line: number): string {
+  const source = text.slice(lineStarts[line - 1] ?? 0, lineStarts[line] ?? text.length);
+  return /(^|[\s,[{])\$\{env:/.test(source)
+    ? ` (inside [ ] or { }, quote \${env:...} references: port: "\${env:PORT}")`
+    : "";
 }
 
 /** The source offset of the value at `path` (or of `key` in the map there); falls back to the nearest ancestor. */
@@ -170,8 +153,4 @@ function pathLabel(path: readonly (string | number)[]): string {
   for (const segment of path)
     label += typeof segment === "number" ? `[${segment}]` : label ? `.${segment}` : segment;
   return label || "(top level)";
-}
-
-function sortByPosition(problems: ConfigProblem[]): ConfigProblem[] {
-  return problems.sort((a, b) => a.line - b.line || a.col - b.col);
 }

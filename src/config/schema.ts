@@ -5,21 +5,26 @@
  */
 import { isIP } from "node:net";
 import { z } from "zod";
+import { type PathPattern, parsePathPattern } from "../router/path-pattern.ts";
+import { compileRewrite } from "../router/rewrite.ts";
 import { parseDuration, parseSize } from "./units.ts";
+
+const durationHint = "expected a duration like 250ms, 5s or 1m";
 
 const duration = (fallback: string) =>
   z
-    .string()
+    // A bare number is the likeliest mistake (is 30 seconds or ms?): say a unit is needed.
+    .string({ error: `${durationHint} (a number needs a unit)` })
     .describe("A duration: a number and a unit of ms, s, m, h or d, e.g. `250ms`, `5s`, `1m`.")
-    .refine((text) => parseDuration(text) !== undefined, {
-      message: "expected a duration like 250ms, 5s or 1m",
-    })
+    .refine((text) => parseDuration(text) !== undefined, { message: durationHint })
     .default(fallback)
     .transform((text) => parseDuration(text)!);
 
 const size = (fallback: string) =>
   z
-    .union([z.number().int().nonnegative(), z.string()])
+    .union([z.number().int().nonnegative(), z.string()], {
+      error: "expected a whole number of bytes or a size like 512kb, 10mb or 1gb",
+    })
     .describe("A size in bytes, or a string such as `512kb`, `10mb`, `1gb`; 0 means no limit.")
     .refine((value) => typeof value === "number" || parseSize(value) !== undefined, {
       message: "expected a size like 512kb, 10mb or 1gb",
@@ -79,13 +84,13 @@ const limitsSchema = z
     maxHeaderCount: z
       .number()
       .int()
-      .positive()
+      .min(1)
       .default(100)
       .describe("Most request headers; more gets 431."),
     maxUriLength: z
       .number()
       .int()
-      .positive()
+      .min(1)
       .default(8192)
       .describe("Longest request target; longer gets 414."),
     maxBodySize: size("10mb").describe("Largest request body; larger gets 413. 0 means no limit."),
@@ -126,7 +131,10 @@ const gatewaySchema = z
   .strictObject({
     listen: z.array(listenerSchema).min(1).describe("The proxy listeners."),
     status: z
-      .strictObject({ host: z.string().default("127.0.0.1"), port })
+      .strictObject({
+        host: z.string().default("127.0.0.1").describe("Address to bind."),
+        port: port.describe("TCP port to bind; 0 picks a free one."),
+      })
       .optional()
       .describe("The status listener: `GET /health` and `GET /ready`."),
     trustedProxies: z
@@ -147,7 +155,7 @@ const gatewaySchema = z
 const targetSchema = z
   .strictObject({
     url: httpUrl,
-    weight: z.number().int().positive().default(1).describe("Relative share of traffic."),
+    weight: z.number().int().min(1).default(1).describe("Relative share of traffic."),
   })
   .describe("One upstream instance.");
 
@@ -162,16 +170,26 @@ const serviceSchema = z
           .default("round-robin")
           .describe("How a target is picked."),
       })
-      .prefault({}),
+      .prefault({})
+      .describe("How requests are spread over the targets."),
     timeouts: timeoutsSchema.optional().describe("Overrides `gateway.timeouts` for this service."),
   })
   .describe("A named upstream: a set of targets and how to reach them.");
 
+const regex = z
+  .string()
+  .superRefine((source, ctx) => {
+    try {
+      new RegExp(source);
+    } catch (error) {
+      const reason = (error as Error).message.replace(/^Invalid regular expression: /, "");
+      ctx.addIssue({ code: "custom", message: `not a valid regular expression: ${reason}` });
+    }
+  })
+  .describe("A JavaScript regular expression.");
+
 const stringMatcher = z
-  .union([
-    z.string().describe("Exact value."),
-    z.strictObject({ regex: z.string().describe("A JavaScript regular expression.") }),
-  ])
+  .union([z.string().describe("Exact value."), z.strictObject({ regex })])
   .describe("An exact string, or `{ regex }`.");
 
 const routeSchema = z
@@ -184,7 +202,15 @@ const routeSchema = z
           .optional()
           .describe("Host names, exact or `*.example.com`; omitted means any host."),
         paths: z
-          .array(z.string())
+          .array(
+            z.string().superRefine((path, ctx) => {
+              try {
+                parsePathPattern(path);
+              } catch (error) {
+                ctx.addIssue({ code: "custom", message: (error as Error).message });
+              }
+            }),
+          )
           .min(1)
           .describe("Paths: exact `/a/b`, with parameters `/users/:id`, or a trailing `*`."),
         methods: z
@@ -224,7 +250,24 @@ const routeSchema = z
       .default(false)
       .describe("Forward the client's Host instead of the target's."),
     websocket: z.boolean().default(true).describe("Allow WebSocket upgrades on this route."),
-    plugins: z.array(z.lazy(() => pluginSchema)).default([]),
+    plugins: z
+      .array(z.lazy(() => pluginSchema))
+      .default([])
+      .describe("Plugins for this route, run after the global ones."),
+  })
+  .superRefine((route, ctx) => {
+    // A bad path is already reported where it is written; the rewrite needs good ones.
+    let patterns: PathPattern[];
+    try {
+      patterns = route.match.paths.map(parsePathPattern);
+    } catch {
+      return;
+    }
+    try {
+      compileRewrite(route, patterns);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", path: ["rewrite"], message: (error as Error).message });
+    }
   })
   .describe("Which requests go to which service, and how the path is changed on the way.");
 
@@ -237,9 +280,12 @@ const pluginSchema = z
 
 const consumerSchema = z
   .strictObject({
-    name: z.string().min(1),
-    groups: z.array(z.string()).default([]),
-    metadata: z.record(z.string(), z.string()).default({}),
+    name: z.string().min(1).describe("Unique consumer name."),
+    groups: z.array(z.string()).default([]).describe("Groups the consumer belongs to."),
+    metadata: z
+      .record(z.string(), z.string())
+      .default({})
+      .describe("Free-form string labels, e.g. a team or plan."),
   })
   .describe("A client of the APIs.");
 
@@ -247,9 +293,9 @@ const consumerSchema = z
 export const configSchema = z
   .strictObject({
     gateway: gatewaySchema,
-    services: z.array(serviceSchema).default([]),
-    routes: z.array(routeSchema).default([]),
-    consumers: z.array(consumerSchema).default([]),
+    services: z.array(serviceSchema).default([]).describe("The upstream services."),
+    routes: z.array(routeSchema).default([]).describe("The routes, matched against each request."),
+    consumers: z.array(consumerSchema).default([]).describe("The known API clients."),
     plugins: z.array(pluginSchema).default([]).describe("Global plugins."),
   })
   .describe("A Gatehouse config file.");

@@ -1,0 +1,466 @@
+// Config loading as a user meets it: every problem printed as FILE:LINE:COL with a clear
+// message, `${env:...}` substitution, defaults and unit conversion.
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: config text holds ${env:...} references
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { ConfigError, formatProblem, loadConfigFile } from "./load.ts";
+import { loadGatewayConfig, parseGatewayConfig } from "./validate.ts";
+
+const FILE = "gw.yaml";
+
+/** Lines of a YAML file; line N of the file is argument N. */
+const yaml = (...lines: string[]): string => `${lines.join("\n")}\n`;
+
+/** Every problem the loader reports for `text`, as printed: `FILE:LINE:COL message`. */
+function problems(text: string, env: Record<string, string> = {}): string[] {
+  try {
+    parseGatewayConfig(text, FILE, env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+    const printed = error.problems.map(formatProblem);
+    assert.equal(error.message, printed.join("\n"), "the error message lists every problem");
+    for (const line of printed) assert.match(line, /^gw\.yaml:\d+:\d+ \S/);
+    return printed;
+  }
+  assert.fail("expected the config to be rejected");
+}
+
+const accepted = (text: string, env: Record<string, string> = {}) =>
+  parseGatewayConfig(text, FILE, env);
+
+const gateway = ["gateway:", "  listen: [{ port: 8080 }]"];
+const usersService = [
+  "services:",
+  "  - name: users",
+  "    targets: [{ url: http://127.0.0.1:9001 }]",
+];
+
+describe("config problems are located at FILE:LINE:COL", () => {
+  it("a value of the wrong type, at the value", () => {
+    assert.deepEqual(problems(yaml("gateway:", '  listen: [{ host: 127.0.0.1, port: "abc" }]')), [
+      'gw.yaml:2:37 gateway.listen[0].port: expected a number, got the string "abc"',
+    ]);
+  });
+
+  it("an unknown key, at the key, with a did-you-mean", () => {
+    assert.deepEqual(problems(yaml(...gateway, "  shutdownTimout: 5s")), [
+      'gw.yaml:3:3 gateway: unknown key "shutdownTimout" (did you mean "shutdownTimeout"?)',
+    ]);
+    assert.deepEqual(problems(yaml(...gateway, "servics: []")), [
+      'gw.yaml:3:1 (top level): unknown key "servics" (did you mean "services"?)',
+    ]);
+  });
+
+  it("a missing required key, at the map that lacks it", () => {
+    assert.deepEqual(problems(yaml("gateway:", "  listen: [{ host: 127.0.0.1 }]")), [
+      "gw.yaml:2:12 gateway.listen[0].port: required key is missing",
+    ]);
+    assert.deepEqual(problems(yaml("services: []")), [
+      "gw.yaml:1:1 gateway: required key is missing",
+    ]);
+  });
+
+  it("a route naming an unknown service, with a did-you-mean", () => {
+    const text = yaml(
+      ...gateway,
+      ...usersService,
+      "routes:",
+      "  - name: r",
+      "    match: { paths: [/a] }",
+      "    service: user",
+    );
+    assert.deepEqual(problems(text), [
+      'gw.yaml:9:14 routes[0].service: unknown service "user" (did you mean "users"?)',
+    ]);
+  });
+
+  it("duplicate service and route names, at the second name", () => {
+    const text = yaml(
+      ...gateway,
+      ...usersService,
+      "  - name: users",
+      "    targets: [{ url: http://127.0.0.1:9002 }]",
+      "routes:",
+      "  - { name: r, match: { paths: [/a] }, service: users }",
+      "  - { name: r, match: { paths: [/b] }, service: users }",
+    );
+    assert.deepEqual(problems(text), [
+      'gw.yaml:6:11 services[1].name: duplicate service name "users" (first used at services[0])',
+      'gw.yaml:10:13 routes[1].name: duplicate route name "r" (first used at routes[0])',
+    ]);
+  });
+
+  it("a bad target URL", () => {
+    const text = yaml(
+      ...gateway,
+      "services:",
+      "  - name: users",
+      '    targets: [{ url: "ftp://a/x" }]',
+    );
+    assert.deepEqual(problems(text), [
+      "gw.yaml:5:22 services[0].targets[0].url: expected an http(s) URL with a host and no path, e.g. http://10.0.0.5:8080",
+    ]);
+  });
+
+  it("a bad duration, size and CIDR", () => {
+    const text = yaml(
+      ...gateway,
+      "  shutdownTimeout: 5 parsecs",
+      "  limits: { maxBodySize: 10zb }",
+      "  trustedProxies: [10.0.0.0/8, 10.0.0.0/33]",
+    );
+    assert.deepEqual(problems(text), [
+      "gw.yaml:3:20 gateway.shutdownTimeout: expected a duration like 250ms, 5s or 1m",
+      "gw.yaml:4:26 gateway.limits.maxBodySize: expected a size like 512kb, 10mb or 1gb",
+      "gw.yaml:5:32 gateway.trustedProxies[1]: expected an IP address or CIDR range, e.g. 10.0.0.0/8 or ::1",
+    ]);
+  });
+
+  it("a duration written as a bare number says it needs a unit", () => {
+    assert.deepEqual(problems(yaml(...gateway, "  timeouts: { connect: 5000 }")), [
+      "gw.yaml:3:24 gateway.timeouts.connect: expected a duration like 250ms, 5s or 1m (a number needs a unit)",
+    ]);
+  });
+
+  it("an invalid route path, at that path item, in every route", () => {
+    const text = yaml(
+      ...gateway,
+      ...usersService,
+      "routes:",
+      "  - name: a",
+      "    match:",
+      "      paths:",
+      "        - /ok",
+      "        - /a/*/b",
+      "    service: users",
+      "  - name: b",
+      '    match: { paths: [/ok2, "/x/:1bad"] }',
+      "    service: users",
+    );
+    assert.deepEqual(problems(text), [
+      'gw.yaml:11:11 routes[0].match.paths[1]: path "/a/*/b": * is only allowed as the last segment',
+      'gw.yaml:14:28 routes[1].match.paths[1]: path "/x/:1bad": bad parameter name "1bad"',
+    ]);
+  });
+
+  it("an invalid header regex, at the regex", () => {
+    const text = yaml(
+      ...gateway,
+      ...usersService,
+      "routes:",
+      "  - name: r",
+      '    match: { paths: [/a], headers: { x-version: { regex: "([" } } }',
+      "    service: users",
+    );
+    const [problem, ...rest] = problems(text);
+    assert.deepEqual(rest, []);
+    assert.match(
+      problem!,
+      /^gw\.yaml:8:58 routes\[0\]\.match\.headers\.x-version\.regex: not a valid regular expression: /,
+    );
+  });
+
+  it("a matcher of the wrong shape says which shapes are allowed", () => {
+    const text = yaml(
+      ...gateway,
+      ...usersService,
+      "routes:",
+      "  - name: r",
+      "    match: { paths: [/a], headers: { x-a: 5, x-b: { rgx: a } } }",
+      "    service: users",
+    );
+    assert.deepEqual(problems(text), [
+      "gw.yaml:8:43 routes[0].match.headers.x-a: expected a string or a map of keys to values, got 5",
+      "gw.yaml:8:51 routes[0].match.headers.x-b.regex: required key is missing",
+      'gw.yaml:8:53 routes[0].match.headers.x-b: unknown key "rgx" (did you mean "regex"?)',
+    ]);
+  });
+
+  it("stripPrefix together with rewrite, at the rewrite", () => {
+    const text = yaml(
+      ...gateway,
+      ...usersService,
+      "routes:",
+      "  - name: r",
+      "    match: { paths: [/p/:id] }",
+      "    service: users",
+      "    stripPrefix: /p",
+      "    rewrite: /q/:id",
+    );
+    assert.deepEqual(problems(text), [
+      "gw.yaml:11:14 routes[0].rewrite: set stripPrefix or rewrite, not both",
+    ]);
+  });
+
+  it("a rewrite naming a parameter the path does not have, at the rewrite", () => {
+    const text = yaml(
+      ...gateway,
+      ...usersService,
+      "routes:",
+      "  - name: r",
+      "    match: { paths: [/p/:id] }",
+      "    service: users",
+      "    rewrite: /q/:name",
+    );
+    assert.deepEqual(problems(text), [
+      'gw.yaml:10:14 routes[0].rewrite: rewrite uses :name but path "/p/:id" has no such part',
+    ]);
+  });
+
+  it("an unknown plugin name, global or on a route, at the name", () => {
+    const text = yaml(
+      ...gateway,
+      ...usersService,
+      "routes:",
+      "  - name: r",
+      "    match: { paths: [/a] }",
+      "    service: users",
+      "    plugins: [{ name: no-such-plugin }]",
+      "plugins:",
+      "  - name: no-such-plugin-either",
+    );
+    const [route, global, ...rest] = problems(text);
+    assert.deepEqual(rest, []);
+    assert.match(
+      route!,
+      /^gw\.yaml:10:23 routes\[0\]\.plugins\[0\]\.name: unknown plugin "no-such-plugin"/,
+    );
+    assert.match(
+      global!,
+      /^gw\.yaml:12:11 plugins\[0\]\.name: unknown plugin "no-such-plugin-either"/,
+    );
+  });
+
+  it("a YAML syntax error, at the point the parser stopped", () => {
+    assert.deepEqual(problems(yaml("gateway:", "  listen: [{ port: 80 }", "services: []")), [
+      "gw.yaml:3:1 YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ]",
+    ]);
+    assert.deepEqual(problems(yaml("gateway:", "  listen: [{ port: 80 }]", "  listen: []")), [
+      "gw.yaml:3:3 YAML syntax: Map keys must be unique",
+    ]);
+  });
+
+  it("an unquoted ${env:...} inside { } gets a hint to quote it", () => {
+    const [problem] = problems(yaml("gateway:", "  listen: [{ port: ${env:PORT} }]"), {
+      PORT: "1",
+    });
+    assert.match(problem!, /^gw\.yaml:2:\d+ YAML syntax: .*quote \$\{env:\.\.\.\} references/);
+  });
+
+  it("numbers out of range and empty names say what is allowed", () => {
+    const text = yaml(
+      "gateway:",
+      "  listen: [{ port: 70000 }]",
+      "  limits: { maxHeaderCount: 0 }",
+      "  paths: { encodedSlashes: decod }",
+      "services:",
+      "  - name: ''",
+      "    targets: []",
+      "    loadBalancer: { algorithm: random }",
+      "routes:",
+      "  - { name: r, match: { paths: [/a], methods: [get] }, service: '', priority: 1.5 }",
+    );
+    assert.deepEqual(problems(text), [
+      "gw.yaml:2:20 gateway.listen[0].port: must be at most 65535",
+      "gw.yaml:3:29 gateway.limits.maxHeaderCount: must be at least 1",
+      'gw.yaml:4:28 gateway.paths.encodedSlashes: must be one of "reject", "decode", "keep" (did you mean "decode"?)',
+      "gw.yaml:6:11 services[0].name: must not be empty",
+      "gw.yaml:7:14 services[0].targets: must list at least one item",
+      'gw.yaml:8:32 services[0].loadBalancer.algorithm: must be "round-robin"',
+      "gw.yaml:10:48 routes[0].match.methods[0]: expected an upper-case HTTP method",
+      "gw.yaml:10:79 routes[0].priority: expected a whole number, got 1.5",
+    ]);
+  });
+
+  it("reports several problems in one file, all of them, in file order", () => {
+    const text = yaml(
+      "gateway:",
+      '  listen: [{ port: "x" }]',
+      "  shutdownTimeout: soon",
+      "services:",
+      "  - name: users",
+      "    targets: [{ url: nope }]",
+      "    wieght: 2",
+      "routes:",
+      "  - name: r",
+      "    match: { paths: [/a/*/b] }",
+      "    service: usrs",
+    );
+    assert.deepEqual(problems(text), [
+      'gw.yaml:2:20 gateway.listen[0].port: expected a number, got the string "x"',
+      "gw.yaml:3:20 gateway.shutdownTimeout: expected a duration like 250ms, 5s or 1m",
+      "gw.yaml:6:22 services[0].targets[0].url: expected an http(s) URL with a host and no path, e.g. http://10.0.0.5:8080",
+      'gw.yaml:7:5 services[0]: unknown key "wieght"',
+      'gw.yaml:10:22 routes[0].match.paths[0]: path "/a/*/b": * is only allowed as the last segment',
+      'gw.yaml:11:14 routes[0].service: unknown service "usrs" (did you mean "users"?)',
+    ]);
+  });
+
+  it("a top level that is not a map", () => {
+    assert.deepEqual(problems(yaml("- a")), [
+      "gw.yaml:1:1 (top level): expected a map of keys to values, got a list",
+    ]);
+    assert.deepEqual(problems(""), ["gw.yaml:1:1 gateway: required key is missing"]);
+  });
+});
+
+describe("JSON config", () => {
+  it("is accepted", () => {
+    const text = JSON.stringify(
+      {
+        gateway: { listen: [{ port: 8080 }] },
+        services: [{ name: "users", targets: [{ url: "http://127.0.0.1:9001" }] }],
+        routes: [
+          { name: "r", match: { paths: ["/api/*"] }, service: "users", stripPrefix: "/api" },
+        ],
+      },
+      null,
+      "\t",
+    );
+    const config = accepted(text);
+    assert.equal(config.gateway.listen[0]!.port, 8080);
+    assert.equal(config.routes[0]!.stripPrefix, "/api");
+    assert.equal(config.services[0]!.targets[0]!.weight, 1);
+  });
+
+  it("is located too when wrong", () => {
+    const text =
+      '{\n  "gateway": { "listen": [{ "port": 8080 }] },\n  "routes": [{ "name": "r", "match": { "paths": ["/a"] }, "service": "b" }]\n}\n';
+    assert.deepEqual(problems(text), ['gw.yaml:3:70 routes[0].service: unknown service "b"']);
+  });
+});
+
+describe("${env:NAME} substitution", () => {
+  it("gives a whole-scalar reference the type of its value", () => {
+    const config = accepted(yaml("gateway:", "  listen:", "    - port: ${env:PORT}"), {
+      PORT: "9000",
+    });
+    assert.equal(config.gateway.listen[0]!.port, 9000);
+    // Quoted works the same, and is what flow collections need.
+    const quoted = accepted(yaml("gateway:", '  listen: [{ port: "${env:PORT}" }]'), {
+      PORT: "9001",
+    });
+    assert.equal(quoted.gateway.listen[0]!.port, 9001);
+  });
+
+  it("fills a reference inside a longer string", () => {
+    const config = accepted(
+      yaml(
+        ...gateway,
+        "services:",
+        "  - name: s",
+        "    targets: [{ url: 'http://${env:HOST}:9001' }]",
+      ),
+      { HOST: "10.0.0.5" },
+    );
+    assert.equal(config.services[0]!.targets[0]!.url, "http://10.0.0.5:9001");
+  });
+
+  it("uses the default when the variable is unset or empty", () => {
+    const text = yaml(
+      "gateway:",
+      '  listen: [{ port: "${env:PORT:-8080}" }]',
+      "  shutdownTimeout: ${env:GRACE:-7s}",
+    );
+    const envs: Record<string, string>[] = [{}, { PORT: "", GRACE: "" }];
+    for (const env of envs) {
+      const config = accepted(text, env);
+      assert.equal(config.gateway.listen[0]!.port, 8080);
+      assert.equal(config.gateway.shutdownTimeout, 7000);
+    }
+    assert.equal(accepted(text, { PORT: "1234" }).gateway.listen[0]!.port, 1234);
+  });
+
+  it("reports an unset variable at the reference, alongside other problems", () => {
+    const text = yaml(
+      "gateway:",
+      "  listen:",
+      "    - port: ${env:PORT}",
+      "      host: a-${env:HOST_SUFFIX}",
+      "  shutdownTimeout: never",
+    );
+    assert.deepEqual(problems(text), [
+      "gw.yaml:3:13 environment variable PORT is not set (write ${env:PORT:-default} to give a default)",
+      "gw.yaml:4:15 environment variable HOST_SUFFIX is not set (write ${env:HOST_SUFFIX:-default} to give a default)",
+      "gw.yaml:5:20 gateway.shutdownTimeout: expected a duration like 250ms, 5s or 1m",
+    ]);
+  });
+});
+
+describe("defaults", () => {
+  it("are filled in, durations in milliseconds and sizes in bytes", () => {
+    const config = accepted(
+      yaml(
+        ...gateway,
+        "  limits: { maxBodySize: 1mb, maxHeaderSize: 2048 }",
+        "  timeouts: { connect: 250ms, response: 1.5m }",
+        ...usersService,
+        "routes:",
+        "  - { name: r, match: { paths: [/a] }, service: users }",
+      ),
+    );
+    assert.deepEqual(config.gateway.listen, [{ host: "0.0.0.0", port: 8080 }]);
+    assert.deepEqual(config.gateway.limits, {
+      maxHeaderSize: 2048,
+      maxHeaderCount: 100,
+      maxUriLength: 8192,
+      maxBodySize: 1024 * 1024,
+      requestHeadersTimeout: 30_000,
+      keepAliveTimeout: 65_000,
+    });
+    assert.deepEqual(config.gateway.timeouts, {
+      connect: 250,
+      response: 90_000,
+      idle: 60_000,
+      total: 0,
+    });
+    assert.equal(config.gateway.shutdownTimeout, 30_000);
+    assert.deepEqual(config.gateway.trustedProxies, []);
+    assert.deepEqual(config.gateway.paths, { encodedSlashes: "reject", mergeSlashes: false });
+    assert.deepEqual(config.services[0]!.targets, [{ url: "http://127.0.0.1:9001", weight: 1 }]);
+    assert.deepEqual(config.services[0]!.loadBalancer, { algorithm: "round-robin" });
+    assert.deepEqual(config.routes[0], {
+      name: "r",
+      match: { paths: ["/a"] },
+      service: "users",
+      priority: 0,
+      preserveHost: false,
+      websocket: true,
+      plugins: [],
+    });
+    assert.deepEqual(
+      { consumers: config.consumers, plugins: config.plugins },
+      { consumers: [], plugins: [] },
+    );
+  });
+});
+
+describe("config files", () => {
+  let dir: string | undefined;
+  after(() => (dir ? rm(dir, { recursive: true, force: true }) : undefined));
+
+  it("loads a file, and names it in every problem", async () => {
+    dir = await mkdtemp(join(tmpdir(), "gatehouse-config-"));
+    const good = join(dir, "good.yaml");
+    const bad = join(dir, "bad.json");
+    await writeFile(good, yaml(...gateway));
+    await writeFile(bad, '{ "gateway": { "listen": [] } }');
+    assert.equal((await loadGatewayConfig(good, {})).gateway.listen[0]!.port, 8080);
+    await assert.rejects(loadGatewayConfig(bad, {}), (error: ConfigError) => {
+      assert.deepEqual(error.problems.map(formatProblem), [
+        `${bad}:1:26 gateway.listen: must list at least one item`,
+      ]);
+      return true;
+    });
+  });
+
+  it("says clearly when the file is missing", async () => {
+    await assert.rejects(loadConfigFile("/nonexistent/gatehouse.yaml"), {
+      name: "ConfigError",
+      message: "/nonexistent/gatehouse.yaml:1:1 config file not found",
+    });
+  });
+});
