@@ -3,6 +3,7 @@
  * @module cli/main
  * The `gatehouse` command: start, validate, schema.
  */
+import type { AddressInfo } from "node:net";
 import { Command } from "commander";
 import { configJsonSchema } from "../config/json-schema.ts";
 import { ConfigError, formatProblem } from "../config/load.ts";
@@ -21,11 +22,16 @@ program
   .action(async (options: { config: string }) => {
     const config = await loadOrExit(options.config);
     const gateway = new Gateway(config);
-    await gateway.start();
+    try {
+      await gateway.start();
+    } catch (error) {
+      // e.g. "listen EADDRINUSE: address already in use 127.0.0.1:8080": no stack trace needed.
+      console.error(`gatehouse: cannot start: ${(error as Error).message}`);
+      process.exit(1);
+    }
     const { proxy, status } = gateway.addresses();
-    for (const address of proxy)
-      console.log(`gatehouse: proxy listening on ${address.address}:${address.port}`);
-    if (status) console.log(`gatehouse: status listening on ${status.address}:${status.port}`);
+    for (const address of proxy) console.log(`gatehouse: proxy listening on ${hostPort(address)}`);
+    if (status) console.log(`gatehouse: status listening on ${hostPort(status)}`);
     let signals = 0;
     const stop = (signal: string) => {
       if (++signals > 1) process.exit(1);
@@ -57,6 +63,11 @@ program
   .action(() => {
     console.log(JSON.stringify(configJsonSchema(), null, 2));
   });
+
+/** `127.0.0.1:8080`, or `[::1]:8080` for IPv6, so the port can be split off unambiguously. */
+function hostPort({ address, family, port }: AddressInfo): string {
+  return family === "IPv6" ? `[${address}]:${port}` : `${address}:${port}`;
+}
 
 async function loadOrExit(file: string) {
   try {

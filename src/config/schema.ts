@@ -9,13 +9,22 @@ import { type PathPattern, parsePathPattern } from "../router/path-pattern.ts";
 import { compileRewrite } from "../router/rewrite.ts";
 import { parseDuration, parseSize } from "./units.ts";
 
+/**
+ * JSON Schema annotation naming the unit of a duration or size field (both convert to
+ * numbers once parsed), so tools and docs/config.md can tell them from plain strings.
+ */
+export const unitKeyword = "x-gatehouse-unit";
+
 const durationHint = "expected a duration like 250ms, 5s or 1m";
 
 const duration = (fallback: string) =>
   z
     // A bare number is the likeliest mistake (is 30 seconds or ms?): say a unit is needed.
     .string({ error: `${durationHint} (a number needs a unit)` })
-    .describe("A duration: a number and a unit of ms, s, m, h or d, e.g. `250ms`, `5s`, `1m`.")
+    .meta({
+      description: "A duration: a number and a unit of ms, s, m, h or d, e.g. `250ms`, `5s`, `1m`.",
+      [unitKeyword]: "duration",
+    })
     .refine((text) => parseDuration(text) !== undefined, { message: durationHint })
     .default(fallback)
     .transform((text) => parseDuration(text)!);
@@ -25,7 +34,10 @@ const size = (fallback: string) =>
     .union([z.number().int().nonnegative(), z.string()], {
       error: "expected a whole number of bytes or a size like 512kb, 10mb or 1gb",
     })
-    .describe("A size in bytes, or a string such as `512kb`, `10mb`, `1gb`; 0 means no limit.")
+    .meta({
+      description: "A size in bytes, or a string such as `512kb`, `10mb`, `1gb`; 0 means no limit.",
+      [unitKeyword]: "size",
+    })
     .refine((value) => typeof value === "number" || parseSize(value) !== undefined, {
       message: "expected a size like 512kb, 10mb or 1gb",
     })

@@ -6,7 +6,8 @@
 import { type Document, parse as parseYaml, visit } from "yaml";
 
 const reference = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
-const wholeReference = /^\$\{env:[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/;
+/** A scalar that is one reference and nothing else; it takes the type of the value. */
+export const wholeReference = /^\$\{env:[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/;
 
 /** A reference that could not be resolved: where it is written, and where its scalar starts. */
 export interface SubstitutionProblem {
