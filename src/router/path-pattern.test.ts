@@ -5,6 +5,7 @@ import {
   compareSpecificity,
   firstStaticSegment,
   mayOverlap,
+  OverlapIndex,
   type PathPattern,
   parsePathPattern,
 } from "./path-pattern.ts";
@@ -156,5 +157,35 @@ describe("firstStaticSegment", () => {
     assert.equal(firstStaticSegment(p("/")), "");
     assert.equal(firstStaticSegment(p("/:x/api")), undefined);
     assert.equal(firstStaticSegment(p("/*")), undefined);
+  });
+});
+
+describe("OverlapIndex", () => {
+  it("finds exactly the patterns mayOverlap accepts", () => {
+    const sources = [
+      "/",
+      "/*",
+      "/a",
+      "/a/",
+      "/a/*",
+      "/a/:x",
+      "/a/b",
+      "/a/b/*",
+      "/a/:x/c",
+      "/:x",
+      "/:x/b",
+      "/:x/*",
+      "/b/c/d",
+      "/:x/:y/:z",
+      "/a/b/c/*",
+    ];
+    const index = new OverlapIndex<string>();
+    for (const source of sources) index.add(p(source), source);
+    for (const source of sources) {
+      const found: string[] = [];
+      index.forEachOverlapping(p(source), (value) => found.push(value));
+      const expected = sources.filter((other) => mayOverlap(p(source), p(other)));
+      assert.deepEqual(found.sort(), expected.sort(), source);
+    }
   });
 });

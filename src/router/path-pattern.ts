@@ -104,6 +104,91 @@ export function mayOverlap(a: PathPattern, b: PathPattern): boolean {
   return true;
 }
 
+/**
+ * Patterns indexed by segment, to find every pattern that may overlap a given one (the
+ * same answer as `mayOverlap` against each) without comparing all pairs: a table of many
+ * routes under one prefix compiles in near-linear time.
+ */
+export class OverlapIndex<T> {
+  readonly #root: IndexNode<T> = newNode();
+
+  /** Adds `value` under `pattern`. */
+  add(pattern: PathPattern, value: T): void {
+    let node = this.#root;
+    for (const segment of pattern.segments) {
+      if (segment.kind === "wildcard") {
+        node.wildcard.push(value);
+        return;
+      }
+      if (segment.kind === "param") {
+        node.param ??= newNode();
+        node = node.param;
+      } else {
+        let next = node.statics.get(segment.text);
+        if (!next) {
+          next = newNode();
+          node.statics.set(segment.text, next);
+        }
+        node = next;
+      }
+    }
+    node.ends.push(value);
+  }
+
+  /** Calls `visit` for every value whose pattern may overlap `pattern` (itself included). */
+  forEachOverlapping(pattern: PathPattern, visit: (value: T) => void): void {
+    walk(this.#root, pattern.segments, 0, visit);
+  }
+}
+
+interface IndexNode<T> {
+  statics: Map<string, IndexNode<T>>;
+  param: IndexNode<T> | undefined;
+  /** Patterns whose wildcard is the next segment. */
+  wildcard: T[];
+  /** Patterns that end here. */
+  ends: T[];
+}
+
+function newNode<T>(): IndexNode<T> {
+  return { statics: new Map(), param: undefined, wildcard: [], ends: [] };
+}
+
+function walk<T>(
+  node: IndexNode<T>,
+  segments: readonly Segment[],
+  at: number,
+  visit: (value: T) => void,
+): void {
+  if (at === segments.length) {
+    for (const value of node.ends) visit(value);
+    return;
+  }
+  // A wildcard here matches whatever this pattern has from here on.
+  for (const value of node.wildcard) visit(value);
+  const segment = segments[at]!;
+  if (segment.kind === "wildcard") {
+    // And this pattern's wildcard matches every longer pattern below.
+    for (const child of node.statics.values()) everything(child, visit);
+    if (node.param) everything(node.param, visit);
+    return;
+  }
+  if (segment.kind === "static") {
+    const child = node.statics.get(segment.text);
+    if (child) walk(child, segments, at + 1, visit);
+  } else {
+    for (const child of node.statics.values()) walk(child, segments, at + 1, visit);
+  }
+  if (node.param) walk(node.param, segments, at + 1, visit);
+}
+
+function everything<T>(node: IndexNode<T>, visit: (value: T) => void): void {
+  for (const value of node.ends) visit(value);
+  for (const value of node.wildcard) visit(value);
+  for (const child of node.statics.values()) everything(child, visit);
+  if (node.param) everything(node.param, visit);
+}
+
 /** The first segment's literal text, or undefined when it is a parameter or wildcard. */
 export function firstStaticSegment(pattern: PathPattern): string | undefined {
   const first = pattern.segments[0];

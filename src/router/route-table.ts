@@ -1,15 +1,16 @@
 /**
  * @module router/route-table
  * The compiled route table: host → radix tree (find-my-way) by path → ordered candidates
- * checked for method, headers and query. Built once per config; matching allocates
+ * checked for method, headers and query. Each host (exact or wildcard) has a tree of its
+ * own routes only, beside one tree for routes with no hosts, so many hosts cost linear
+ * space. Built once per config; matching allocates
  * nothing on the common path.
  */
 import FindMyWay from "find-my-way";
 import type { StringMatcherConfig } from "../config/schema.ts";
 import {
   compareSpecificity,
-  firstStaticSegment,
-  mayOverlap,
+  OverlapIndex,
   type PathPattern,
   parsePathPattern,
 } from "./path-pattern.ts";
@@ -58,21 +59,27 @@ type ValueTest = (value: string | undefined) => boolean;
 
 interface Candidate<R> {
   hit: RouteHit<R>;
-  /** True when find-my-way matched this candidate's own pattern, so no regex check is needed. */
+  /**
+   * True when a find-my-way match on this tree key proves the pattern matches, so no regex
+   * check is needed: not for parameters, which find-my-way lets match an empty segment.
+   */
   own: boolean;
   methods: ReadonlySet<string> | undefined;
   headers: [string, ValueTest][] | undefined;
   query: [string, ValueTest][] | undefined;
   priority: number;
-  hostRank: number;
   order: number;
 }
 
+/** The routes of one host (or of any host): a tree of candidate lists, best first. */
 interface HostTable {
   tree: FindMyWay.Instance<FindMyWay.HTTPVersion.V1>;
+  /** The highest route priority in the table, so a lookup that cannot win is skipped. */
+  maxPriority: number;
 }
 
 const notFound = { kind: "not-found" } as const;
+const emptyQuery = {};
 
 /**
  * find-my-way percent-decodes a path before matching it, and finds nothing at all when the
@@ -83,11 +90,17 @@ const notFound = { kind: "not-found" } as const;
 const treePercent = "\u0001";
 const treeForm = (path: string): string =>
   path.includes("%") ? path.replaceAll("%", treePercent) : path;
-const emptyQuery = {};
 
-/** A compiled, immutable route table. */
+/**
+ * A compiled, immutable route table. Precedence: higher `priority` first; then the routes
+ * for the request's exact host, then those for its wildcard hosts (longest suffix first),
+ * then those for any host; within one host, the most specific path, then the route with
+ * more matchers, then the first defined. A route whose method, header or query matchers
+ * fail gives way to the next one.
+ */
 export class RouteTable<R> {
   readonly #exact = new Map<string, HostTable>();
+  /** Keyed by suffix with its dot: `*.example.com` → `.example.com`. */
   readonly #wildcard = new Map<string, HostTable>();
   readonly #any: HostTable;
 
@@ -97,26 +110,24 @@ export class RouteTable<R> {
     options: { maxParamLength?: number } = {},
   ) {
     const routes = definitions.map((definition, index) => prepare(definition, index));
-    const exactHosts = new Set<string>();
-    const wildcardHosts = new Set<string>();
+    const anyHost: PreparedRoute<R>[] = [];
+    const byHost = new Map<string, PreparedRoute<R>[]>();
     for (const route of routes) {
-      for (const host of route.hosts ?? [])
-        (host.startsWith("*.") ? wildcardHosts : exactHosts).add(host);
+      if (!route.hosts) anyHost.push(route);
+      else
+        for (const host of new Set(route.hosts)) {
+          const list = byHost.get(host);
+          if (list) list.push(route);
+          else byHost.set(host, [route]);
+        }
     }
-    const build = (accepts: (route: PreparedRoute<R>) => number) =>
-      buildHostTable(routes, accepts, options.maxParamLength ?? 8192);
-    this.#any = build((route) => (route.hosts ? -1 : 0));
-    for (const suffixHost of wildcardHosts) {
-      this.#wildcard.set(
-        suffixHost.slice(1),
-        build((route) => hostRank(route, suffixHost)),
-      );
+    const maxParamLength = options.maxParamLength ?? 8192;
+    this.#any = buildHostTable(anyHost, maxParamLength);
+    for (const [host, hostRoutes] of byHost) {
+      const table = buildHostTable(hostRoutes, maxParamLength);
+      if (host.startsWith("*.")) this.#wildcard.set(host.slice(1), table);
+      else this.#exact.set(host, table);
     }
-    for (const host of exactHosts)
-      this.#exact.set(
-        host,
-        build((route) => hostRank(route, host)),
-      );
   }
 
   /** Finds the route for a request. `host` is lower-case without port; `path` is normalised. */
@@ -127,56 +138,93 @@ export class RouteTable<R> {
     headers: Readonly<Record<string, string | string[] | undefined>>,
     rawQuery: string,
   ): RouteMatch<R> {
-    const table = this.#tableFor(host);
-    const found = table.tree.find("GET", treeForm(path));
-    if (found === null) return notFound;
-    const candidates = found.store as Candidate<R>[];
-    let allow: Set<string> | undefined;
-    let query: URLSearchParams | undefined;
-    for (const candidate of candidates) {
-      if (!candidate.own && !candidate.hit.pattern.regex.test(path)) continue;
-      if (
-        candidate.headers &&
-        !candidate.headers.every(([name, test]) => test(headerValue(headers[name])))
-      )
-        continue;
-      if (candidate.query) {
-        query ??= new URLSearchParams(rawQuery);
-        const params = query;
-        if (!candidate.query.every(([name, test]) => test(params.get(name) ?? undefined))) continue;
-      }
-      if (candidate.methods && !candidate.methods.has(method)) {
-        allow ??= new Set();
-        for (const allowed of candidate.methods) allow.add(allowed);
-        continue;
-      }
-      return candidate.hit;
+    const key = treeForm(path);
+    let best: Candidate<R> | undefined;
+    if (this.#exact.size > 0) {
+      const table = this.#exact.get(host);
+      if (table) best = firstMatch<R>(table, method, key, path, headers, rawQuery, undefined);
     }
-    if (allow) return { kind: "method-not-allowed", allow: [...allow].join(", ") };
+    if (this.#wildcard.size > 0) {
+      for (let dot = host.indexOf(".", 1); dot !== -1; dot = host.indexOf(".", dot + 1)) {
+        const table = this.#wildcard.get(host.slice(dot));
+        if (!table || (best && table.maxPriority <= best.priority)) continue;
+        const found = firstMatch<R>(table, method, key, path, headers, rawQuery, undefined);
+        if (found && (!best || found.priority > best.priority)) best = found;
+      }
+    }
+    if (!best || this.#any.maxPriority > best.priority) {
+      const found = firstMatch<R>(this.#any, method, key, path, headers, rawQuery, undefined);
+      if (found && (!best || found.priority > best.priority)) best = found;
+    }
+    if (best) return best.hit;
+
+    // Nothing matched: look again, collecting the methods routes for this path would take.
+    const allow = new Set<string>();
+    for (const table of this.#tablesFor(host))
+      firstMatch<R>(table, method, key, path, headers, rawQuery, allow);
+    if (allow.size > 0) return { kind: "method-not-allowed", allow: [...allow].join(", ") };
     return notFound;
   }
 
   /** Whether some route names this host (exactly or by wildcard). */
   servesHost(host: string): boolean {
-    return this.#tableFor(host) !== this.#any;
+    return this.#tablesFor(host).length > 1;
   }
 
-  #tableFor(host: string): HostTable {
-    if (this.#exact.size > 0) {
-      const exact = this.#exact.get(host);
-      if (exact) return exact;
-    }
+  /** Every table that may serve a host, the any-host table last. */
+  #tablesFor(host: string): HostTable[] {
+    const tables: HostTable[] = [];
+    const exact = this.#exact.get(host);
+    if (exact) tables.push(exact);
     if (this.#wildcard.size > 0) {
-      for (let dot = host.indexOf("."); dot !== -1; dot = host.indexOf(".", dot + 1)) {
+      for (let dot = host.indexOf(".", 1); dot !== -1; dot = host.indexOf(".", dot + 1)) {
         const table = this.#wildcard.get(host.slice(dot));
-        if (table) return table;
+        if (table) tables.push(table);
       }
     }
-    return this.#any;
+    tables.push(this.#any);
+    return tables;
   }
 }
 
-interface PreparedRoute<R> extends Omit<Candidate<R>, "hit" | "own" | "hostRank"> {
+/**
+ * The first candidate in a table that takes the request. With `allow`, the methods of
+ * candidates that failed only on the method are added to it.
+ */
+function firstMatch<R>(
+  table: HostTable,
+  method: string,
+  key: string,
+  path: string,
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  rawQuery: string,
+  allow: Set<string> | undefined,
+): Candidate<R> | undefined {
+  const found = table.tree.find("GET", key);
+  if (found === null) return undefined;
+  let query: URLSearchParams | undefined;
+  for (const candidate of found.store as Candidate<R>[]) {
+    if (!candidate.own && !candidate.hit.pattern.regex.test(path)) continue;
+    if (
+      candidate.headers &&
+      !candidate.headers.every(([name, test]) => test(headerValue(headers[name])))
+    )
+      continue;
+    if (candidate.query) {
+      query ??= new URLSearchParams(rawQuery);
+      const params = query;
+      if (!candidate.query.every(([name, test]) => test(params.get(name) ?? undefined))) continue;
+    }
+    if (candidate.methods && !candidate.methods.has(method)) {
+      if (allow) for (const allowed of candidate.methods) allow.add(allowed);
+      continue;
+    }
+    return candidate;
+  }
+  return undefined;
+}
+
+interface PreparedRoute<R> extends Omit<Candidate<R>, "hit" | "own"> {
   value: R;
   patterns: PathPattern[];
   hosts: string[] | undefined;
@@ -241,60 +289,32 @@ function compileMatchers(
   return compiled.length > 0 ? compiled : undefined;
 }
 
-/** 2 for an exact host match, 1 for a wildcard, 0 for a route with no hosts, -1 for no match. */
-function hostRank<R>(route: PreparedRoute<R>, host: string): number {
-  if (!route.hosts) return 0;
-  if (route.hosts.includes(host)) return 2;
-  for (const pattern of route.hosts) {
-    if (
-      pattern.startsWith("*.") &&
-      host.endsWith(pattern.slice(1)) &&
-      host.length > pattern.length - 1
-    )
-      return 1;
-  }
-  return -1;
-}
-
-function buildHostTable<R>(
-  routes: readonly PreparedRoute<R>[],
-  accepts: (route: PreparedRoute<R>) => number,
-  maxParamLength: number,
-): HostTable {
+function buildHostTable<R>(routes: readonly PreparedRoute<R>[], maxParamLength: number): HostTable {
   // Every (route, pattern) this host serves, grouped by the tree key they share.
-  const groups = new Map<string, { pattern: PathPattern; entries: Candidate<R>[] }>();
+  const groups = new Map<string, Group<R>>();
+  const index = new OverlapIndex<Group<R>>();
+  let maxPriority = Number.NEGATIVE_INFINITY;
   for (const route of routes) {
-    const rank = accepts(route);
-    if (rank < 0) continue;
+    maxPriority = Math.max(maxPriority, route.priority);
     for (const pattern of route.patterns) {
       const entry: Candidate<R> = {
         hit: { kind: "route", value: route.value, pattern },
-        own: true,
+        own: pattern.paramNames.length === 0,
         methods: route.methods,
         headers: route.headers,
         query: route.query,
         priority: route.priority,
-        hostRank: rank,
         order: route.order,
       };
       const group = groups.get(pattern.treeKey);
       if (group) group.entries.push(entry);
-      else groups.set(pattern.treeKey, { pattern, entries: [entry] });
+      else {
+        const created = { pattern, entries: [entry] };
+        groups.set(pattern.treeKey, created);
+        index.add(pattern, created);
+      }
     }
   }
-
-  // Bucket by first literal segment so finding overlapping patterns stays near-linear.
-  const byFirst = new Map<
-    string | undefined,
-    (typeof groups extends Map<string, infer G> ? G : never)[]
-  >();
-  for (const group of groups.values()) {
-    const key = firstStaticSegment(group.pattern);
-    const bucket = byFirst.get(key);
-    if (bucket) bucket.push(group);
-    else byFirst.set(key, [group]);
-  }
-  const loose = byFirst.get(undefined) ?? [];
 
   const tree = FindMyWay({
     caseSensitive: true,
@@ -304,31 +324,32 @@ function buildHostTable<R>(
     querystringParser: () => emptyQuery,
   });
   for (const group of groups.values()) {
-    const first = firstStaticSegment(group.pattern);
-    const others =
-      first === undefined ? [...groups.values()] : [...(byFirst.get(first) ?? []), ...loose];
     const candidates = [...group.entries];
     const ownPriority = Math.min(...group.entries.map((entry) => entry.priority));
-    for (const other of others) {
-      if (other === group || !mayOverlap(group.pattern, other.pattern)) continue;
+    index.forEachOverlapping(group.pattern, (other) => {
+      if (other === group) return;
       const lessSpecific = compareSpecificity(other.pattern, group.pattern) <= 0;
       for (const entry of other.entries) {
         // A less specific route is a fallback when this one's matchers fail; a more specific
         // route only belongs here when its explicit priority could beat this group's.
         if (lessSpecific || entry.priority > ownPriority) candidates.push({ ...entry, own: false });
       }
-    }
+    });
     candidates.sort(
       (a, b) =>
         b.priority - a.priority ||
-        compareSpecificity(a.hit.pattern, b.hit.pattern) * -1 ||
-        b.hostRank - a.hostRank ||
+        compareSpecificity(b.hit.pattern, a.hit.pattern) ||
         matcherCount(b) - matcherCount(a) ||
         a.order - b.order,
     );
     tree.on("GET", treeForm(group.pattern.treeKey), noop, candidates);
   }
-  return { tree };
+  return { tree, maxPriority };
+}
+
+interface Group<R> {
+  pattern: PathPattern;
+  entries: Candidate<R>[];
 }
 
 const matcherCount = <R>(candidate: Candidate<R>): number =>

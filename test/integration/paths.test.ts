@@ -126,6 +126,9 @@ describe("paths with the default options (encodedSlashes: reject, mergeSlashes: 
     await assertServed(gw.port, "/users/%7Ebob", "rest /u/~bob");
     await assertServed(gw.port, "/users/x/../7", "rest /u/7");
     await assertServed(gw.port, "/users/caf%c3%a9", "rest /u/caf%C3%A9");
+    // An empty segment is no parameter: not the rewriting route, so not half rewritten.
+    await assertServed(gw.port, "/users/", "rest /users/");
+    await assertServed(gw.port, "/users/%2e", "rest /users/");
   });
 
   it("decodes unreserved characters and keeps the rest encoded in upper case", async () => {
