@@ -13,9 +13,18 @@ export interface FramingLimits {
 }
 
 /**
+ * A Host value as RFC 9112 section 3.2 allows: a reg-name (with the sub-delims Go's
+ * net/http also accepts), an IPv4 address or a bracketed IPv6 one, then an optional port.
+ * Anything else (`evil.com/x`, `a@b`, spaces) would reach routing, logs and, with
+ * preserveHost, the upstream.
+ */
+const validHost = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9!$&'()*+,\-.;=_~%]*)(?::[0-9]*)?$/;
+
+/**
  * Returns the error code for a request that must be refused, or undefined when its
  * framing is sound. Node's parser already rejects CL+TE, bad Content-Length values,
- * obfuscated Transfer-Encoding tokens and CR/LF/NUL in header values; these are the rest.
+ * obfuscated Transfer-Encoding tokens and CR/LF/NUL in header values; these are the rest,
+ * plus a Host value that is no host.
  */
 export function checkFraming(req: IncomingMessage, limits: FramingLimits): ErrorCode | undefined {
   const raw = req.rawHeaders;
@@ -28,7 +37,10 @@ export function checkFraming(req: IncomingMessage, limits: FramingLimits): Error
     const name = raw[i]!;
     switch (name.length) {
       case 4:
-        if (name.toLowerCase() === "host") hosts++;
+        if (name.toLowerCase() === "host") {
+          hosts++;
+          if (!validHost.test(raw[i + 1]!)) return "GATEHOUSE_BAD_HOST";
+        }
         break;
       case 14:
         if (name.toLowerCase() === "content-length") {

@@ -203,6 +203,38 @@ describe("framing", () => {
       );
     });
 
+    for (const host of [
+      "evil.example/x?y",
+      "a b",
+      "user@a.example",
+      "a\\b",
+      "[::1",
+      "a:b:c",
+      'x"y',
+      "a.example:80x",
+    ]) {
+      it(`refuses the Host value ${JSON.stringify(host)}`, async () => {
+        await assertRejected(`GET /x HTTP/1.1\r\nHost: ${host}\r\n\r\n`, 400, "GATEHOUSE_BAD_HOST");
+      });
+    }
+
+    it("accepts host names, IP addresses and ports as Host", async () => {
+      for (const host of [
+        "a-b_c.example:8080",
+        "shop.example.com.",
+        "127.0.0.1",
+        "[::1]:80",
+        "[::1]",
+        "a:",
+      ]) {
+        const { connection, response } = await exchange(
+          `GET /host HTTP/1.1\r\nHost: ${host}\r\n\r\n`,
+        );
+        connection.destroy();
+        assert.equal(response.status, 200, host);
+      }
+    });
+
     it("refuses HTTP/1.1 without Host", async () => {
       await assertRejected("GET /x HTTP/1.1\r\n\r\n", 400, "GATEHOUSE_BAD_HOST");
     });
@@ -238,6 +270,19 @@ describe("framing", () => {
         ["/abs?q=1"],
       );
       assert.equal(seen[mark]!.headers["x-forwarded-host"], "Shop.Example.com:8080");
+    });
+
+    it("serves an absolute-form target with an empty path as /", async () => {
+      const mark = seen.length;
+      const { connection, response } = await exchange(
+        "GET http://shop.example.com?q=1 HTTP/1.1\r\nHost: shop.example.com\r\n\r\n",
+      );
+      connection.destroy();
+      assert.equal(response.status, 200, response.body);
+      assert.deepEqual(
+        seen.slice(mark).map((entry) => entry.url),
+        ["/?q=1"],
+      );
     });
 
     for (const [label, value] of [
