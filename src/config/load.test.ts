@@ -438,6 +438,36 @@ describe("defaults", () => {
   });
 });
 
+describe("service timeouts", () => {
+  it("take each timeout a service leaves out from gateway.timeouts", () => {
+    const config = accepted(
+      yaml(
+        ...gateway,
+        "  timeouts: { connect: 2s, response: 30s }",
+        "services:",
+        "  - name: own",
+        "    targets: [{ url: http://127.0.0.1:9001 }]",
+        "    timeouts: { response: 5s, total: 1m }",
+        "  - name: inherited",
+        "    targets: [{ url: http://127.0.0.1:9002 }]",
+      ),
+    );
+    assert.deepEqual(config.services[0]!.timeouts, {
+      connect: 2000,
+      response: 5000,
+      idle: 60_000,
+      total: 60_000,
+    });
+    assert.deepEqual(config.services[1]!.timeouts, config.gateway.timeouts);
+    assert.deepEqual(config.gateway.timeouts, {
+      connect: 2000,
+      response: 30_000,
+      idle: 60_000,
+      total: 0,
+    });
+  });
+});
+
 describe("config files", () => {
   let dir: string | undefined;
   after(() => (dir ? rm(dir, { recursive: true, force: true }) : undefined));

@@ -17,17 +17,21 @@ export const unitKeyword = "x-gatehouse-unit";
 
 const durationHint = "expected a duration like 250ms, 5s or 1m";
 
+const durationText = z
+  // A bare number is the likeliest mistake (is 30 seconds or ms?): say a unit is needed.
+  .string({ error: `${durationHint} (a number needs a unit)` })
+  .meta({
+    description: "A duration: a number and a unit of ms, s, m, h or d, e.g. `250ms`, `5s`, `1m`.",
+    [unitKeyword]: "duration",
+  })
+  .refine((text) => parseDuration(text) !== undefined, { message: durationHint });
+
+/** A duration with a default, in milliseconds once parsed. */
 const duration = (fallback: string) =>
-  z
-    // A bare number is the likeliest mistake (is 30 seconds or ms?): say a unit is needed.
-    .string({ error: `${durationHint} (a number needs a unit)` })
-    .meta({
-      description: "A duration: a number and a unit of ms, s, m, h or d, e.g. `250ms`, `5s`, `1m`.",
-      [unitKeyword]: "duration",
-    })
-    .refine((text) => parseDuration(text) !== undefined, { message: durationHint })
-    .default(fallback)
-    .transform((text) => parseDuration(text)!);
+  durationText.default(fallback).transform((text) => parseDuration(text)!);
+
+/** A duration that may be left out (and then comes from elsewhere). */
+const optionalDuration = durationText.transform((text) => parseDuration(text)!).optional();
 
 const size = (fallback: string) =>
   z
@@ -129,15 +133,30 @@ const pathsSchema = z
   .prefault({})
   .describe("How request paths are normalised before routing.");
 
+const timeoutText = {
+  connect: "Time to open a connection to a target.",
+  response: "Time from sending the request to the response headers.",
+  idle: "Longest pause between two chunks of the response body.",
+  total: "Whole-request deadline; 0s means none.",
+};
+
 const timeoutsSchema = z
   .strictObject({
-    connect: duration("5s").describe("Time to open a connection to a target."),
-    response: duration("60s").describe("Time from sending the request to the response headers."),
-    idle: duration("60s").describe("Longest pause between two chunks of the response body."),
-    total: duration("0s").describe("Whole-request deadline; 0s means none."),
+    connect: duration("5s").describe(timeoutText.connect),
+    response: duration("60s").describe(timeoutText.response),
+    idle: duration("60s").describe(timeoutText.idle),
+    total: duration("0s").describe(timeoutText.total),
   })
   .prefault({})
   .describe("Upstream timeouts; a request past one gets 504 (or its connection closed mid-body).");
+
+/** A service's own timeouts: any left out are taken from `gateway.timeouts`. */
+const serviceTimeoutsSchema = z.strictObject({
+  connect: optionalDuration.describe(timeoutText.connect),
+  response: optionalDuration.describe(timeoutText.response),
+  idle: optionalDuration.describe(timeoutText.idle),
+  total: optionalDuration.describe(timeoutText.total),
+});
 
 const gatewaySchema = z
   .strictObject({
@@ -184,7 +203,11 @@ const serviceSchema = z
       })
       .prefault({})
       .describe("How requests are spread over the targets."),
-    timeouts: timeoutsSchema.optional().describe("Overrides `gateway.timeouts` for this service."),
+    timeouts: serviceTimeoutsSchema
+      .optional()
+      .describe(
+        "This service's timeouts; each one left out is taken from `gateway.timeouts`, which has the defaults.",
+      ),
   })
   .describe("A named upstream: a set of targets and how to reach them.");
 
@@ -305,12 +328,27 @@ const consumerSchema = z
 export const configSchema = z
   .strictObject({
     gateway: gatewaySchema,
-    services: z.array(serviceSchema).default([]).describe("The upstream services."),
+    // prefault, not default: zod leaves a default out of the JSON Schema when the items transform.
+    services: z.array(serviceSchema).prefault([]).describe("The upstream services."),
     routes: z.array(routeSchema).default([]).describe("The routes, matched against each request."),
     consumers: z.array(consumerSchema).default([]).describe("The known API clients."),
     plugins: z.array(pluginSchema).default([]).describe("Global plugins."),
   })
-  .describe("A Gatehouse config file.");
+  .describe("A Gatehouse config file.")
+  .transform((config) => ({
+    ...config,
+    services: config.services.map((service) => ({
+      ...service,
+      timeouts: { ...config.gateway.timeouts, ...withoutUnset(service.timeouts) },
+    })),
+  }));
+
+/** The keys that were given a value (zod may keep an optional key as undefined). */
+function withoutUnset<T extends object>(value: T | undefined): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(value ?? {}).filter(([, entry]) => entry !== undefined),
+  ) as Partial<T>;
+}
 
 /** A validated config, with defaults filled in and units converted (ms, bytes). */
 export type GatehouseConfig = z.output<typeof configSchema>;
