@@ -195,9 +195,11 @@ export function firstStaticSegment(pattern: PathPattern): string | undefined {
   return first?.kind === "static" ? first.text : undefined;
 }
 
-// Normalised request paths keep reserved and non-ASCII characters percent-encoded, so a
-// literal in a pattern is compared in that same form.
-function encodePathText(text: string): string {
+/**
+ * A literal path segment in the form a normalised request path spells it: reserved and
+ * non-ASCII characters percent-encoded, so literals and paths compare as they are.
+ */
+export function encodePathText(text: string): string {
   return text.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@]/g, (char) =>
     encodeURIComponent(char).toUpperCase(),
   );

@@ -3,7 +3,7 @@
  * The path sent upstream: the normalised request path, with `stripPrefix` removed or
  * replaced whole by a `rewrite` template filled from the route's parameters.
  */
-import type { PathPattern } from "./path-pattern.ts";
+import { encodePathText, type PathPattern } from "./path-pattern.ts";
 
 /** Turns the normalised request path (no query) into the path to forward. */
 export type PathRewriter = (path: string, pattern: PathPattern) => string;
@@ -18,9 +18,27 @@ export function compileRewrite(
   if (options.stripPrefix !== undefined && options.rewrite !== undefined) {
     throw new Error("set stripPrefix or rewrite, not both");
   }
-  if (options.stripPrefix !== undefined) return stripPrefix(options.stripPrefix);
-  if (options.rewrite !== undefined) return template(options.rewrite, patterns);
+  if (options.stripPrefix !== undefined) {
+    checkLiteral("stripPrefix", options.stripPrefix);
+    return stripPrefix(encodePath(options.stripPrefix));
+  }
+  if (options.rewrite !== undefined) {
+    checkLiteral("rewrite", options.rewrite);
+    return template(options.rewrite, patterns);
+  }
   return unchanged;
+}
+
+// The path is compared and built in normalised form, and the client's query is appended
+// after it, so `%`, `?` and `#` written here would be read twice or end the path early.
+function checkLiteral(field: string, text: string): void {
+  if (/[%?#]/.test(text))
+    throw new Error(`${field} "${text}" must be a path written decoded, without %, ? or #`);
+}
+
+/** A decoded path written in config, spelt as a normalised request path spells it. */
+function encodePath(text: string): string {
+  return text.split("/").map(encodePathText).join("/");
 }
 
 function stripPrefix(prefix: string): PathRewriter {
@@ -40,7 +58,7 @@ function template(text: string, patterns: readonly PathPattern[]): PathRewriter 
   const token = /:([A-Za-z_][A-Za-z0-9_]*)|\*/g;
   let last = 0;
   for (let m = token.exec(text); m !== null; m = token.exec(text)) {
-    if (m.index > last) parts.push(text.slice(last, m.index));
+    if (m.index > last) parts.push(encodePath(text.slice(last, m.index)));
     const name = m[1];
     for (const pattern of patterns) {
       const ok =
@@ -60,7 +78,7 @@ function template(text: string, patterns: readonly PathPattern[]): PathRewriter 
     });
     last = m.index + m[0].length;
   }
-  if (last < text.length) parts.push(text.slice(last));
+  if (last < text.length) parts.push(encodePath(text.slice(last)));
   return (path, pattern) => {
     const match = pattern.regex.exec(path);
     if (!match) return path;
