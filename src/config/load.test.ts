@@ -299,6 +299,22 @@ describe("config problems are located at FILE:LINE:COL", () => {
     ]);
   });
 
+  it("reports an unknown plugin alongside an unknown service", () => {
+    const text = yaml(
+      ...gateway,
+      ...usersService,
+      "routes:",
+      "  - { name: r, match: { paths: [/a] }, service: nobody, plugins: [{ name: no-such-plugin }] }",
+    );
+    const [service, plugin, ...rest] = problems(text);
+    assert.deepEqual(rest, []);
+    assert.equal(service, 'gw.yaml:7:49 routes[0].service: unknown service "nobody"');
+    assert.match(
+      plugin!,
+      /^gw\.yaml:7:75 routes\[0\]\.plugins\[0\]\.name: unknown plugin "no-such-plugin"/,
+    );
+  });
+
   it("a top level that is not a map", () => {
     assert.deepEqual(problems(yaml("- a")), [
       "gw.yaml:1:1 (top level): expected a map of keys to values, got a list",

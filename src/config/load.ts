@@ -103,7 +103,8 @@ export function parseConfig(
   if (!result.success) {
     for (const issue of result.error.issues)
       for (const problem of describeIssue(issue, input, configSchema)) report(problem, problem.key);
-  } else if (problems.length === 0) {
+  } else {
+    // The checks need a config that passed the schema, but not one whose references resolve.
     for (const check of options.checks ?? [])
       for (const problem of check(result.data)) report(problem);
   }
