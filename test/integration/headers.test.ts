@@ -238,6 +238,25 @@ describe("request headers from an untrusted peer", () => {
   });
 });
 
+describe("X-Request-Id on the gateway's own upstream errors", () => {
+  it("returns the client's id on a 502 when the upstream is down", async () => {
+    const gone = await startUpstream();
+    await gone.close();
+    const gw = await startGateway(testConfig(routes(gone)));
+    try {
+      const response = await send(
+        gw.port,
+        "GET /h HTTP/1.1\r\nHost: a\r\nX-Request-Id: down-1\r\n\r\n",
+      );
+      assert.equal(response.status, 502);
+      assert.equal(response.headers["x-request-id"], "down-1");
+      assert.equal(JSON.parse(response.body).error.requestId, "down-1");
+    } finally {
+      await gw.stop();
+    }
+  });
+});
+
 describe("request headers from a trusted proxy", () => {
   let up: Upstream;
   let gw: RunningGateway;
