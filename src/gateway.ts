@@ -64,7 +64,9 @@ export class Gateway {
         server.maxHeadersCount = limits.maxHeaderCount + 1;
         server.on("checkContinue", handler.onRequest);
         server.on("upgrade", handler.onUpgrade);
-        server.on("clientError", onClientError);
+        server.on("clientError", (error: ParserError, socket: Duplex) =>
+          onClientError(error, socket, limits.maxUriLength),
+        );
         this.#proxyServers.push(server);
         await listen(server, listener.port, listener.host);
       }
@@ -166,10 +168,24 @@ function openConnections(servers: Server[]): Promise<number> {
 }
 
 /** Parser errors: answer in JSON with the right status, then close. */
-function onClientError(error: Error & { code?: string }, socket: Duplex): void {
+/**
+ * How long the request line in the parser's last packet is (to its CRLF, or all of it): a
+ * request line alone past the URI limit overflowed the header budget because of its target.
+ */
+function requestLineLength(packet: Buffer | undefined): number {
+  if (!packet || !/^[A-Z]+ [^ ]/.test(packet.subarray(0, 32).toString("latin1"))) return 0;
+  const end = packet.indexOf("\r\n");
+  return end === -1 ? packet.length : end;
+}
+
+type ParserError = Error & { code?: string; rawPacket?: Buffer };
+
+function onClientError(error: ParserError, socket: Duplex, maxUriLength: number): void {
   const code: ErrorCode =
     error.code === "HPE_HEADER_OVERFLOW"
-      ? "GATEHOUSE_HEADERS_TOO_LARGE"
+      ? requestLineLength(error.rawPacket) > maxUriLength
+        ? "GATEHOUSE_URI_TOO_LONG"
+        : "GATEHOUSE_HEADERS_TOO_LARGE"
       : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
         ? "GATEHOUSE_REQUEST_TIMEOUT"
         : "GATEHOUSE_BAD_FRAMING";

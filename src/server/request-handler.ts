@@ -72,7 +72,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       if (!absolute) return fail("GATEHOUSE_BAD_PATH");
       authority = absolute[1]!;
       if (!runtime.routes.servesHost(hostName(authority))) return fail("GATEHOUSE_BAD_HOST");
-      target = absolute[2] || "/";
+      target = absolute[2]!.startsWith("/") ? absolute[2]! : `/${absolute[2]}`;
     }
     const queryAt = target.indexOf("?");
     const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
