@@ -43,7 +43,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   readonly #request: ForwardRequest;
   #abort: ((reason?: Error) => void) | undefined;
   /** The gateway's own reason for ending the exchange early, if it did. */
-  #failure: ErrorCode | undefined;
+  #failure: ErrorCode | "client-closed" | undefined;
   #timer: NodeJS.Timeout | undefined;
   #finished = false;
   #resume: (() => void) | undefined;
@@ -85,7 +85,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
 
   onConnect(abort: (reason?: Error) => void): void {
     this.#abort = abort;
-    if (this.#failure) abort(new GatehouseError(this.#failure));
+    if (this.#failure) abort(new Error(`gateway ended the exchange: ${this.#failure}`));
   }
 
   onHeaders(
@@ -96,11 +96,17 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   ): boolean {
     const { res, requestId } = this.#request;
     if (statusCode < 200 || res.destroyed) return true;
-    res.writeHead(
-      statusCode,
-      statusText,
-      clientResponseHeaders(rawHeaders, requestId, this.#request.closeConnection()),
-    );
+    try {
+      res.writeHead(
+        statusCode,
+        statusText,
+        clientResponseHeaders(rawHeaders, requestId, this.#request.closeConnection()),
+      );
+    } catch {
+      // A header value Node refuses to send (e.g. a character invalid in HTTP).
+      this.#fail("GATEHOUSE_UPSTREAM_BAD_RESPONSE");
+      return false;
+    }
     this.#resume = resume;
     return true;
   }
@@ -134,6 +140,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
       res.destroy(error);
       return;
     }
+    if (this.#failure === "client-closed") return;
     const code = this.#failure ?? upstreamErrorCode(error);
     sendError(res, code, requestId, {
       close: code === "GATEHOUSE_BODY_TOO_LARGE" || this.#request.closeConnection(),
@@ -143,10 +150,10 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
       res.once("finish", () => this.#request.req.socket.destroySoon());
   }
 
-  #fail(code: ErrorCode): void {
+  #fail(code: ErrorCode | "client-closed"): void {
     if (this.#failure || this.#finished) return;
     this.#failure = code;
-    this.#abort?.(new GatehouseError(code));
+    this.#abort?.(new Error(`gateway ended the exchange: ${code}`));
   }
 
   #done(): void {
@@ -158,7 +165,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   }
 
   #onClientClose = (): void => {
-    if (!this.#request.res.writableFinished) this.#fail("GATEHOUSE_BAD_REQUEST");
+    if (!this.#request.res.writableFinished) this.#fail("client-closed");
   };
 
   #onTotalTimeout = (): void => {

@@ -41,7 +41,7 @@ export interface Runtime {
 export function compileRuntime(config: GatehouseConfig, registry: TargetRegistry): Runtime {
   const services = new Map<string, CompiledService>();
   for (const service of config.services) {
-    const timeouts = service.timeouts ?? config.gateway.timeouts;
+    const timeouts = service.timeouts;
     services.set(service.name, {
       name: service.name,
       targets: service.targets.map((t) => registry.acquire(t.url, t.weight, timeouts.connect)),

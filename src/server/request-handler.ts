@@ -131,6 +131,16 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
     const requestId = requestIdOf(req);
+    try {
+      handle(req, res, requestId);
+    } catch (error) {
+      // A bug, not a client or upstream fault: answer 500 rather than drop the connection.
+      process.emitWarning(error as Error);
+      sendError(res, "GATEHOUSE_INTERNAL", requestId, { close: true });
+    }
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse, requestId: string): void {
     const fail = (code: ErrorCode, headers?: Record<string, string>): undefined => {
       const close =
         code === "GATEHOUSE_BAD_FRAMING" || code === "GATEHOUSE_BAD_HOST" || hasUnreadBody(req);
