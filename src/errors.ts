@@ -6,10 +6,6 @@
 
 /** Every error code Gatehouse can answer with, with its HTTP status and meaning. */
 export const errorCatalogue = {
-  GATEHOUSE_BAD_REQUEST: {
-    status: 400,
-    message: "The request is malformed",
-  },
   GATEHOUSE_BAD_FRAMING: {
     status: 400,
     message: "The request's message framing is ambiguous or invalid",
