@@ -59,10 +59,7 @@ type ValueTest = (value: string | undefined) => boolean;
 
 interface Candidate<R> {
   hit: RouteHit<R>;
-  /**
-   * True when a find-my-way match on this tree key proves the pattern matches, so no regex
-   * check is needed: not for parameters, which find-my-way lets match an empty segment.
-   */
+  /** True when find-my-way matched this candidate's own pattern, so no regex check is needed. */
   own: boolean;
   methods: ReadonlySet<string> | undefined;
   headers: [string, ValueTest][] | undefined;
@@ -202,9 +199,15 @@ function firstMatch<R>(
 ): Candidate<R> | undefined {
   const found = table.tree.find("GET", key);
   if (found === null) return undefined;
+  const node = found.store as TreeNode<R>;
+  // find-my-way lets a parameter match an empty segment (`/users/` for `/users/:id`); then
+  // even the node's own patterns are checked by regex, which refuses it.
+  let ownProven = true;
+  const params = node.params;
+  for (let i = 0; i < params.length; i++) if (found.params[params[i]!] === "") ownProven = false;
   let query: URLSearchParams | undefined;
-  for (const candidate of found.store as Candidate<R>[]) {
-    if (!candidate.own && !candidate.hit.pattern.regex.test(path)) continue;
+  for (const candidate of node.candidates) {
+    if (!(candidate.own && ownProven) && !candidate.hit.pattern.regex.test(path)) continue;
     if (
       candidate.headers &&
       !candidate.headers.every(([name, test]) => test(headerValue(headers[name])))
@@ -299,7 +302,7 @@ function buildHostTable<R>(routes: readonly PreparedRoute<R>[], maxParamLength: 
     for (const pattern of route.patterns) {
       const entry: Candidate<R> = {
         hit: { kind: "route", value: route.value, pattern },
-        own: pattern.paramNames.length === 0,
+        own: true,
         methods: route.methods,
         headers: route.headers,
         query: route.query,
@@ -342,9 +345,19 @@ function buildHostTable<R>(routes: readonly PreparedRoute<R>[], maxParamLength: 
         matcherCount(b) - matcherCount(a) ||
         a.order - b.order,
     );
-    tree.on("GET", treeForm(group.pattern.treeKey), noop, candidates);
+    const params = group.pattern.paramNames.map((_, i) => `p${i}`);
+    const node: TreeNode<R> = { candidates, params };
+    tree.on("GET", treeForm(group.pattern.treeKey), noop, node);
   }
   return { tree, maxPriority };
+}
+
+/** What the tree stores at one key. */
+interface TreeNode<R> {
+  /** Best first. */
+  candidates: Candidate<R>[];
+  /** find-my-way's names for the key's parameters (`p0`, `p1`, ...). */
+  params: string[];
 }
 
 interface Group<R> {
