@@ -99,6 +99,20 @@ describe("normalizePath", () => {
     ]);
   });
 
+  it("rejects a dot segment with a ; parameter, which servlet containers resolve", () => {
+    table(reject, [
+      ["/public/..;/admin", null],
+      ["/public/..;jsessionid=1/admin", null],
+      ["/public/%2e%2e;/admin", null],
+      ["/public/.;/x", null],
+      ["/public/..;", null],
+      ["/public/...;/x", "/public/...;/x"],
+      ["/public/a..;/x", "/public/a..;/x"],
+      ["/public/x;y=1/..", "/public/"],
+      ["/public/..%3B/admin", "/public/..%3B/admin"],
+    ]);
+  });
+
   it("rejects %2F, %5C and \\ by default", () => {
     table(reject, [
       ["/a%2Fb", null],

@@ -79,12 +79,21 @@ function isUnreserved(c: number): boolean {
   );
 }
 
-/** RFC 3986 section 5.2.4, on a path that starts with `/`. */
-function removeDotSegments(path: string, mergeSlashes: boolean): string {
+/**
+ * A dot segment with a `;` parameter (`..;x`, `.;`): servlet containers (Tomcat, Jetty)
+ * drop the parameter and then take it as a dot segment, so `/public/..;/admin` would be
+ * routed here under /public and served there as /admin. No real path needs one.
+ */
+const dotWithParameter = /^\.\.?;/;
+
+/** RFC 3986 section 5.2.4, on a path that starts with `/`; null for a dot segment with `;`. */
+function removeDotSegments(path: string, mergeSlashes: boolean): string | null {
   const input = path.slice(1).split("/");
   const output: string[] = [];
-  input.forEach((segment, index) => {
+  for (let index = 0; index < input.length; index++) {
+    const segment = input[index]!;
     const isLast = index === input.length - 1;
+    if (segment.charCodeAt(0) === 46 && dotWithParameter.test(segment)) return null;
     if (segment === ".") {
       if (isLast) output.push("");
     } else if (segment === "..") {
@@ -95,6 +104,6 @@ function removeDotSegments(path: string, mergeSlashes: boolean): string {
     } else {
       output.push(segment);
     }
-  });
+  }
   return `/${output.join("/")}`;
 }

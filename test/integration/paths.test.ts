@@ -175,6 +175,12 @@ describe("paths with the default options (encodedSlashes: reject, mergeSlashes: 
     });
   }
 
+  for (const target of ["/public/..;/admin", "/public/%2e%2e;x=1/admin", "/public/.;/x"]) {
+    it(`refuses ${JSON.stringify(target)}, a traversal for servlet upstreams`, async () => {
+      await assertBadPath(gw.port, target);
+    });
+  }
+
   for (const target of ["/public/%00", "/public/a%00b", "/%00/../admin"]) {
     it(`refuses an encoded NUL in ${JSON.stringify(target)}`, async () => {
       await assertBadPath(gw.port, target);
