@@ -16,7 +16,7 @@ export const errorCatalogue = {
   },
   GATEHOUSE_BAD_HOST: {
     status: 400,
-    message: "The request's Host or authority is missing, repeated or not served here",
+    message: "The request's Host or authority is missing, repeated, malformed or not served here",
   },
   GATEHOUSE_ROUTE_NOT_FOUND: {
     status: 404,

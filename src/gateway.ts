@@ -5,7 +5,7 @@
  */
 
 import { randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { GatehouseConfig } from "./config/schema.ts";
@@ -13,7 +13,7 @@ import type { ErrorCode } from "./errors.ts";
 import { writeRawError } from "./proxy/respond.ts";
 import { compileRuntime, type Runtime } from "./runtime/compile.ts";
 import { TargetRegistry } from "./runtime/target-registry.ts";
-import { createRequestHandler } from "./server/request-handler.ts";
+import { createRequestHandler, requestIdOf } from "./server/request-handler.ts";
 import { createStatusServer } from "./server/status.ts";
 
 /** Where the gateway is listening, once started. */
@@ -64,6 +64,10 @@ export class Gateway {
         server.maxHeadersCount = limits.maxHeaderCount + 1;
         server.on("checkContinue", handler.onRequest);
         server.on("upgrade", handler.onUpgrade);
+        // A forward proxy's CONNECT tunnels are not a gateway's job.
+        server.on("connect", (req: IncomingMessage, socket: Duplex) =>
+          writeRawError(socket, "GATEHOUSE_METHOD_NOT_ALLOWED", requestIdOf(req)),
+        );
         server.on("clientError", (error: ParserError, socket: Duplex) =>
           onClientError(error, socket, limits.maxUriLength),
         );

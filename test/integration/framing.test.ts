@@ -195,6 +195,14 @@ describe("framing", () => {
   });
 
   describe("Host and request target", () => {
+    it("refuses CONNECT: the gateway is not a forward proxy", async () => {
+      await assertRejected(
+        "CONNECT internal.example:443 HTTP/1.1\r\nHost: internal.example:443\r\n\r\n",
+        405,
+        "GATEHOUSE_METHOD_NOT_ALLOWED",
+      );
+    });
+
     it("refuses a repeated Host", async () => {
       await assertRejected(
         "GET /x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
