@@ -1,0 +1,86 @@
+/**
+ * @module bench/options
+ * Command-line flags (with BENCH_* environment fallbacks) for `npm run bench`.
+ */
+import { parseArgs } from "node:util";
+
+export interface BenchOptions {
+  /** Measured seconds per target. */
+  duration: number;
+  /** Warm-up seconds per target, not measured. */
+  warmup: number;
+  connections: number;
+  threads: number;
+  /** Target names or name prefixes to run; empty runs them all. */
+  only: string[];
+  /** Directory for V8 CPU profiles of the Node targets, or undefined for no profiling. */
+  cpuProf: string | undefined;
+}
+
+export const usage = `usage: npm run bench -- [options]
+
+  --duration <time>      measured time per target, e.g. 10s, 1m   (BENCH_DURATION, default 10s)
+  --warmup <time>        warm-up time per target, not measured    (BENCH_WARMUP, default 3s)
+  --connections <n>      wrk connections                          (BENCH_CONNECTIONS, default 50)
+  --threads <n>          wrk threads                              (BENCH_THREADS, default 1)
+  --only <names>         comma-separated targets or prefixes      (BENCH_ONLY, default all)
+                         upstream, gatehouse-10, gatehouse-10k, undici, fast-gateway, nginx-proxy
+                         ("gatehouse" selects both Gatehouse targets)
+  --cpu-prof <dir>       write a .cpuprofile per Node target into <dir>/<target>/
+                         (summarise with: node bench/profile-summary.ts FILE.cpuprofile)
+  -h, --help             this text`;
+
+/** Parses argv and the environment; throws a readable error on a bad value. */
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions | "help" {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      duration: { type: "string" },
+      warmup: { type: "string" },
+      connections: { type: "string" },
+      threads: { type: "string" },
+      only: { type: "string" },
+      "cpu-prof": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return "help";
+  const only = values.only ?? env.BENCH_ONLY ?? "";
+  return {
+    duration: seconds("--duration", values.duration ?? env.BENCH_DURATION ?? "10s", 1),
+    warmup: seconds("--warmup", values.warmup ?? env.BENCH_WARMUP ?? "3s", 0),
+    connections: count("--connections", values.connections ?? env.BENCH_CONNECTIONS ?? "50"),
+    threads: count("--threads", values.threads ?? env.BENCH_THREADS ?? "1"),
+    only: only
+      .split(",")
+      .map((name) => name.trim())
+      .filter(Boolean),
+    cpuProf: values["cpu-prof"],
+  };
+}
+
+/** Whether `--only` selects the target called `name`. */
+export function selected(options: BenchOptions, name: string): boolean {
+  return (
+    options.only.length === 0 ||
+    options.only.some((wanted) => name === wanted || name.startsWith(`${wanted}-`))
+  );
+}
+
+/** Whole seconds from `10`, `10s`, `2m`; wrk takes nothing finer. */
+function seconds(flag: string, text: string, minimum: number): number {
+  const match = /^(\d+)(s|m)?$/.exec(text.trim());
+  const value = match ? Number(match[1]) * (match[2] === "m" ? 60 : 1) : Number.NaN;
+  if (!(value >= minimum) || value > 600)
+    throw new Error(
+      `${flag} ${text}: expected whole seconds or minutes (e.g. 10s, 1m), ${minimum}s to 10m`,
+    );
+  return value;
+}
+
+function count(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > 10_000)
+    throw new Error(`${flag} ${text}: expected a whole number from 1 to 10000`);
+  return value;
+}

@@ -1,0 +1,168 @@
+/**
+ * @module bench/report
+ * Turns the measurements into the printed table, the PASS/FAIL targets from the issue,
+ * and the JSON written to bench/results/latest.json.
+ */
+import type { WrkResult } from "./wrk.ts";
+
+/** One target's outcome: numbers, or why it could not be measured. */
+export interface Measurement {
+  name: string;
+  label: string;
+  url: string;
+  result?: WrkResult;
+  /** The target process's CPU time during the measured run (less noisy than req/s on a shared box). */
+  cpu?: { seconds: number; perRequestUs: number };
+  failure?: string;
+}
+
+export interface Check {
+  claim: string;
+  verdict: "PASS" | "FAIL" | "n/a";
+  detail: string;
+}
+
+const baseline = "undici";
+
+/** A measurement with any socket error or non-2xx answer is not a clean result. */
+export function flagged(m: Measurement): boolean {
+  return m.result !== undefined && m.result.non2xx + m.result.socketErrors > 0;
+}
+
+/** This target's req/s over the undici baseline's, when both were measured. */
+export function ratioToBaseline(m: Measurement, all: Measurement[]): number | undefined {
+  const base = all.find((other) => other.name === baseline)?.result;
+  return m.result && base ? m.result.requestsPerSecond / base.requestsPerSecond : undefined;
+}
+
+/** The results table, one line per target. */
+export function formatTable(all: Measurement[]): string {
+  const header = ["target", "req/s", "p50", "p99", "vs undici", "cpu/req", "errors"];
+  const rows = all.map((m) => {
+    if (!m.result)
+      return [m.label, "failed", "-", "-", "-", "-", (m.failure ?? "").split("\n")[0]!];
+    const r = m.result;
+    const ratio = ratioToBaseline(m, all);
+    const errors = flagged(m)
+      ? `FLAGGED: ${r.non2xx} non-2xx, ${r.socketErrors} socket (${describeSocketErrors(r)})`
+      : "0";
+    return [
+      m.label,
+      Math.round(r.requestsPerSecond).toLocaleString("en-US"),
+      `${r.p50.toFixed(2)} ms`,
+      `${r.p99.toFixed(2)} ms`,
+      ratio === undefined ? "-" : `${ratio.toFixed(2)}x`,
+      m.cpu ? `${m.cpu.perRequestUs.toFixed(1)} µs` : "-",
+      errors,
+    ];
+  });
+  const widths = header.map((_, col) =>
+    Math.max(...[header, ...rows].map((row) => row[col]!.length)),
+  );
+  const line = (row: string[]) =>
+    row
+      .map((cell, col) =>
+        col === 0 || col === 5 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!),
+      )
+      .join("  ")
+      .trimEnd();
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+function describeSocketErrors(r: WrkResult): string {
+  const { connect, read, write, timeout } = r.errors;
+  return `connect ${connect}, read ${read}, write ${write}, timeout ${timeout}`;
+}
+
+/** The performance targets Gatehouse is held to. */
+export function evaluateChecks(all: Measurement[]): Check[] {
+  const get = (name: string) => all.find((m) => m.name === name);
+  const g10 = get("gatehouse-10");
+  const g10k = get("gatehouse-10k");
+  const undici = get(baseline);
+  const fastGateway = get("fast-gateway");
+  const rps = (m: Measurement) => m.result!.requestsPerSecond;
+  const p99 = (m: Measurement) => m.result!.p99;
+  return [
+    throughput("Gatehouse (10 routes) >= 0.9x undici baseline req/s", g10, undici, 0.9),
+    throughput("Gatehouse (10 routes) >= 1.4x fast-gateway req/s", g10, fastGateway, 1.4),
+    throughput("Gatehouse 10,000 routes within 5% of 10 routes req/s", g10k, g10, 0.95),
+    latency("Gatehouse (10 routes) p99 <= undici baseline p99", g10),
+    latency("Gatehouse (10,000 routes) p99 <= undici baseline p99", g10k),
+  ];
+
+  function latency(claim: string, subject: Measurement | undefined): Check {
+    return compare(claim, subject, undici, (a, b) => ({
+      ok: p99(a) <= p99(b),
+      detail: `${p99(a).toFixed(2)} ms vs ${p99(b).toFixed(2)} ms`,
+    }));
+  }
+
+  function throughput(
+    claim: string,
+    subject: Measurement | undefined,
+    reference: Measurement | undefined,
+    minimum: number,
+  ): Check {
+    return compare(claim, subject, reference, (a, b) => ({
+      ok: rps(a) >= minimum * rps(b),
+      detail: `${(rps(a) / rps(b)).toFixed(3)}x (${Math.round(rps(a))} vs ${Math.round(rps(b))} req/s, needs >= ${minimum}x)`,
+    }));
+  }
+}
+
+function compare(
+  claim: string,
+  subject: Measurement | undefined,
+  reference: Measurement | undefined,
+  test: (a: Measurement, b: Measurement) => { ok: boolean; detail: string },
+): Check {
+  if (!subject?.result || !reference?.result)
+    return { claim, verdict: "n/a", detail: "not measured in this run" };
+  const { ok, detail } = test(subject, reference);
+  const dirty = [subject, reference].filter(flagged).map((m) => m.label);
+  if (dirty.length > 0)
+    return { claim, verdict: "FAIL", detail: `${detail}; errors in ${dirty.join(", ")}` };
+  return { claim, verdict: ok ? "PASS" : "FAIL", detail };
+}
+
+/** The checks as printed lines. */
+export function formatChecks(checks: Check[]): string {
+  return checks.map((c) => `${c.verdict.padEnd(4)}  ${c.claim}: ${c.detail}`).join("\n");
+}
+
+/** The per-target numbers for results/latest.json. */
+export function targetResults(all: Measurement[]) {
+  return all.map((m) => ({
+    name: m.name,
+    label: m.label,
+    url: m.url,
+    ...(m.result
+      ? {
+          requestsPerSecond: Math.round(m.result.requestsPerSecond),
+          ratioToUndici: round(ratioToBaseline(m, all)),
+          latencyMs: {
+            p50: round(m.result.p50),
+            p90: round(m.result.p90),
+            p99: round(m.result.p99),
+            max: round(m.result.max),
+            mean: round(m.result.mean),
+          },
+          cpu: m.cpu && {
+            seconds: round(m.cpu.seconds),
+            perRequestUs: round(m.cpu.perRequestUs),
+            cores: round(m.cpu.seconds / m.result.seconds),
+          },
+          requests: m.result.requests,
+          seconds: round(m.result.seconds),
+          non2xx: m.result.non2xx,
+          socketErrors: m.result.errors,
+          flagged: flagged(m),
+        }
+      : { failure: m.failure }),
+  }));
+}
+
+function round(value: number | undefined): number | undefined {
+  return value === undefined ? undefined : Math.round(value * 1_000) / 1_000;
+}

@@ -1,0 +1,145 @@
+/**
+ * @module bench/run
+ * `npm run bench`: starts the nginx JSON upstream, then starts, warms up, measures and
+ * stops each target in turn with wrk, prints the table and the PASS/FAIL targets, and
+ * writes bench/results/latest.json.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { machineInfo } from "./machine.ts";
+import { startNginx } from "./nginx.ts";
+import { type BenchOptions, parseOptions, selected, usage } from "./options.ts";
+import {
+  cpuSeconds,
+  freePort,
+  installCleanupHandlers,
+  stopChild,
+  waitForListening,
+} from "./processes.ts";
+import {
+  evaluateChecks,
+  formatChecks,
+  formatTable,
+  type Measurement,
+  targetResults,
+} from "./report.ts";
+import { type BenchContext, type Target, targets } from "./targets.ts";
+import { ensureTools } from "./tools.ts";
+import { verifyTarget } from "./verify.ts";
+import { runWrk } from "./wrk.ts";
+
+const resultsFile = fileURLToPath(new URL("./results/latest.json", import.meta.url));
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2), process.env);
+  if (options === "help") {
+    console.log(usage);
+    return;
+  }
+  const chosen = targets.filter((target) => selected(options, target.name));
+  if (chosen.length === 0)
+    throw new Error(`--only ${options.only.join(",")} selects no target\n\n${usage}`);
+
+  ensureTools();
+  const dir = mkdtempSync(join(tmpdir(), "gatehouse-bench-"));
+  installCleanupHandlers(() => rmSync(dir, { recursive: true, force: true }));
+
+  const machine = machineInfo();
+  console.log(
+    `bench: ${machine.cpuModel}, ${machine.cores} cores (shared by wrk, the target and the upstream), ` +
+      `node ${machine.node}, ${machine.wrk}, nginx ${machine.nginx}`,
+  );
+  if (machine.loadAverageAtStart[0]! > 0.5)
+    console.log(
+      `bench: warning: load average ${machine.loadAverageAtStart[0]} before starting; other processes ` +
+        "are using the CPUs wrk and the targets share, so expect noisy numbers",
+    );
+  console.log(
+    `bench: wrk -t${options.threads} -c${options.connections}, ${options.warmup}s warm-up + ` +
+      `${options.duration}s measured per target\n`,
+  );
+
+  const upstreamPort = await freePort();
+  const upstream = startNginx("nginx upstream", join(dir, "nginx-upstream"), upstreamPort, {
+    kind: "upstream",
+  });
+  const measurements: Measurement[] = [];
+  try {
+    await waitForListening(upstream, upstreamPort, 15_000);
+    const context: BenchContext = { dir, upstreamPort, upstream, nodeFlags: profileFlags(options) };
+    for (const [index, target] of chosen.entries()) {
+      process.stdout.write(`[${index + 1}/${chosen.length}] ${target.label}: `);
+      const measurement = await measure(target, context, options);
+      console.log(
+        measurement.result
+          ? `${Math.round(measurement.result.requestsPerSecond).toLocaleString("en-US")} req/s`
+          : `FAILED\n${measurement.failure}`,
+      );
+      measurements.push(measurement);
+    }
+  } finally {
+    await stopChild(upstream);
+  }
+
+  const checks = evaluateChecks(measurements);
+  console.log(`\n${formatTable(measurements)}\n\n${formatChecks(checks)}\n`);
+  mkdirSync(join(resultsFile, ".."), { recursive: true });
+  const results = {
+    date: new Date().toISOString(),
+    machine,
+    load: options,
+    targets: targetResults(measurements),
+    checks,
+  };
+  writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`bench: wrote ${resultsFile}`);
+}
+
+/** `--cpu-prof` flags for a Node target, each target into its own directory. */
+function profileFlags(options: BenchOptions): (target: string) => string[] {
+  const root = options.cpuProf;
+  if (root === undefined) return () => [];
+  return (target) => ["--cpu-prof", "--cpu-prof-dir", resolve(root, target)];
+}
+
+/** Start → check the answer → warm up → measure → stop, for one target. */
+async function measure(
+  target: Target,
+  context: BenchContext,
+  options: BenchOptions,
+): Promise<Measurement> {
+  const load = { threads: options.threads, connections: options.connections };
+  let url = "";
+  try {
+    const running = await target.start(context);
+    url = running.url;
+    try {
+      await verifyTarget(url);
+      if (options.warmup > 0) await runWrk(url, { ...load, seconds: options.warmup });
+      const cpuBefore = cpuSeconds(running.pid);
+      const result = await runWrk(url, { ...load, seconds: options.duration });
+      const cpu = cpuUsed(cpuBefore, cpuSeconds(running.pid), result.requests);
+      return { name: target.name, label: target.label, url, result, cpu };
+    } finally {
+      await running.stop();
+    }
+  } catch (error) {
+    return { name: target.name, label: target.label, url, failure: (error as Error).message };
+  }
+}
+
+/** The target's CPU seconds over the measured run, and per request. */
+function cpuUsed(before: number | undefined, after: number | undefined, requests: number) {
+  if (before === undefined || after === undefined || requests === 0) return undefined;
+  return { seconds: after - before, perRequestUs: ((after - before) * 1e6) / requests };
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,124 @@
+/**
+ * @module bench/targets
+ * The six things the bench measures, in the order it measures them. Each one starts as its
+ * own process on a free loopback port and proxies to (or is) the nginx JSON upstream.
+ */
+import { fileURLToPath } from "node:url";
+import { measuredPath, writeGatehouseConfig } from "./configs.ts";
+import { startNginx } from "./nginx.ts";
+import { type Child, freePort, startChild, stopChild, waitForListening } from "./processes.ts";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+/** What every target is started with. */
+export interface BenchContext {
+  /** Scratch directory for configs and nginx prefixes; removed at the end. */
+  dir: string;
+  upstreamPort: number;
+  /** The upstream nginx, already running: the `upstream` target measures it in place. */
+  upstream: Child;
+  /** Extra `node` flags for the Node targets, e.g. `--cpu-prof` (see `--cpu-prof` in options). */
+  nodeFlags: (target: string) => string[];
+}
+
+/** A started target: where to send load, and how to stop it. */
+export interface RunningTarget {
+  url: string;
+  /** The process that serves it, for its CPU time. */
+  pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+export interface Target {
+  /** Short id, used by `--only` and in results/latest.json. */
+  name: string;
+  /** What the table calls it. */
+  label: string;
+  start(context: BenchContext): Promise<RunningTarget>;
+}
+
+const gatehouseStartupMs = 60_000;
+const defaultStartupMs = 15_000;
+
+export const targets: Target[] = [
+  {
+    name: "upstream",
+    label: "nginx upstream (direct)",
+    start: async ({ upstreamPort, upstream }) => ({
+      url: `http://127.0.0.1:${upstreamPort}${measuredPath(10)}`,
+      pid: upstream.process.pid,
+      stop: async () => {},
+    }),
+  },
+  gatehouse(10, "gatehouse-10", "Gatehouse, 10 routes"),
+  gatehouse(10_000, "gatehouse-10k", "Gatehouse, 10,000 routes"),
+  nodeBaseline("undici", "undici dispatch baseline", "baselines/undici-dispatch.ts"),
+  nodeBaseline("fast-gateway", "fast-gateway", "baselines/fast-gateway.ts"),
+  {
+    name: "nginx-proxy",
+    label: "nginx reverse proxy",
+    start: async ({ dir, upstreamPort }) => {
+      const port = await freePort();
+      const child = startNginx("nginx-proxy", `${dir}/nginx-proxy`, port, {
+        kind: "proxy",
+        upstreamPort,
+      });
+      return listening(child, port, measuredPath(10), defaultStartupMs);
+    },
+  },
+];
+
+function gatehouse(routeCount: number, name: string, label: string): Target {
+  return {
+    name,
+    label,
+    start: async ({ dir, upstreamPort, nodeFlags }) => {
+      const port = await freePort();
+      const config = writeGatehouseConfig(dir, port, upstreamPort, routeCount);
+      const child = startChild(name, process.execPath, [
+        ...nodeFlags(name),
+        `${root}src/cli/main.ts`,
+        "start",
+        "-c",
+        config,
+      ]);
+      return listening(child, port, measuredPath(routeCount), gatehouseStartupMs);
+    },
+  };
+}
+
+function nodeBaseline(name: string, label: string, script: string): Target {
+  return {
+    name,
+    label,
+    start: async ({ upstreamPort, nodeFlags }) => {
+      const port = await freePort();
+      const args = [...nodeFlags(name), `${root}bench/${script}`];
+      const child = startChild(name, process.execPath, args, {
+        PORT: String(port),
+        UPSTREAM_URL: `http://127.0.0.1:${upstreamPort}`,
+      });
+      return listening(child, port, measuredPath(10), defaultStartupMs);
+    },
+  };
+}
+
+async function listening(
+  child: Child,
+  port: number,
+  path: string,
+  timeoutMs: number,
+): Promise<RunningTarget> {
+  const running = {
+    url: `http://127.0.0.1:${port}${path}`,
+    pid: child.process.pid,
+    stop: () => stopChild(child),
+  };
+  try {
+    await waitForListening(child, port, timeoutMs);
+  } catch (error) {
+    await running.stop();
+    throw error;
+  }
+  return running;
+}
