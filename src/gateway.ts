@@ -4,7 +4,6 @@
  * graceful shutdown. Lifecycle: create (compile) → start (bind) → stop (drain, close).
  */
 
-import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
@@ -13,7 +12,8 @@ import type { ErrorCode } from "./errors.ts";
 import { writeRawError } from "./proxy/respond.ts";
 import { compileRuntime, type Runtime } from "./runtime/compile.ts";
 import { TargetRegistry } from "./runtime/target-registry.ts";
-import { createRequestHandler, requestIdOf } from "./server/request-handler.ts";
+import { createRequestHandler } from "./server/request-handler.ts";
+import { newRequestId, requestIdOf } from "./server/request-id.ts";
 import { createStatusServer } from "./server/status.ts";
 
 /** Where the gateway is listening, once started. */
@@ -199,5 +199,5 @@ function onClientError(error: ParserError, socket: Duplex, maxUriLength: number)
     socket.destroy();
     return;
   }
-  writeRawError(socket, code, randomUUID());
+  writeRawError(socket, code, newRequestId());
 }

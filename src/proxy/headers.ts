@@ -38,6 +38,11 @@ export function connectionListed(
   into?: Set<string>,
 ): Set<string> | undefined {
   if (!value) return into;
+  // The usual values name no header: answer them without splitting.
+  if (value.length <= 10) {
+    const lower = value.toLowerCase();
+    if (lower === "keep-alive" || lower === "close") return into;
+  }
   let names = into;
   for (const token of value.split(",")) {
     const name = token.trim().toLowerCase();
@@ -128,10 +133,17 @@ export function upstreamRequestHeaders(facts: ForwardingFacts): string[] {
   return out;
 }
 
+// Clients of one gateway mostly send one or a few Host values: remember the last one.
+let lastHost = "";
+let lastQuoted = "";
+
 function quoteIfNeeded(value: string): string {
-  return /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(value)
+  if (value === lastHost) return lastQuoted;
+  lastHost = value;
+  lastQuoted = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(value)
     ? value
     : `"${value.replace(/["\\]/g, "\\$&")}"`;
+  return lastQuoted;
 }
 
 /**
@@ -146,21 +158,35 @@ export function clientResponseHeaders(
   const out: string[] = [];
   let listed: Set<string> | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (
-      rawHeaders[i]!.length === 10 &&
-      rawHeaders[i]!.toString("latin1").toLowerCase() === "connection"
-    ) {
-      // Every Connection header counts, not only the last.
-      listed = connectionListed(rawHeaders[i + 1]!.toString("latin1"), listed);
-    }
-  }
-  for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toString("latin1");
-    const lower = name.toLowerCase();
-    if (hopByHop.has(lower) || lower === "x-request-id" || listed?.has(lower)) continue;
+    // Only names as long as a dropped one need a case-insensitive look.
+    if (droppedNameLengths[name.length] === 1) {
+      const lower = name.toLowerCase();
+      if (lower === "connection") {
+        // Every Connection header counts, not only the last.
+        listed = connectionListed(rawHeaders[i + 1]!.toString("latin1"), listed);
+        continue;
+      }
+      if (hopByHop.has(lower) || lower === "x-request-id") continue;
+    }
     out.push(name, rawHeaders[i + 1]!.toString("latin1"));
   }
+  if (listed) dropListed(out, listed);
   out.push("x-request-id", requestId);
   if (close) out.push("connection", "close");
   return out;
+}
+
+const droppedNameLengths = new Uint8Array(32);
+for (const name of [...hopByHop, "x-request-id"]) droppedNameLengths[name.length] = 1;
+
+/** Removes, in place, the [name, value] pairs whose name a Connection header listed. */
+function dropListed(headers: string[], listed: ReadonlySet<string>): void {
+  let kept = 0;
+  for (let i = 0; i < headers.length; i += 2) {
+    if (listed.has(headers[i]!.toLowerCase())) continue;
+    headers[kept++] = headers[i]!;
+    headers[kept++] = headers[i + 1]!;
+  }
+  headers.length = kept;
 }

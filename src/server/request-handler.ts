@@ -4,7 +4,6 @@
  * selection → forward (HTTP) or tunnel (WebSocket). It reads the current runtime once
  * per request, so a reload never changes a request half way.
  */
-import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { GatehouseConfig } from "../config/schema.ts";
@@ -23,20 +22,13 @@ import type { RouteHit } from "../router/route-table.ts";
 import type { CompiledRoute, CompiledService, Runtime } from "../runtime/compile.ts";
 import type { Target } from "../upstream/target.ts";
 import { checkFraming } from "./framing.ts";
+import { requestIdOf } from "./request-id.ts";
 
 /** What the handler needs from the gateway that owns it. */
 export interface HandlerHost {
   runtime(): Runtime;
   draining(): boolean;
   tunnels: Set<Duplex>;
-}
-
-const validRequestId = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** The request id to use: the client's when it is well-formed, else a new one. */
-export function requestIdOf(req: IncomingMessage): string {
-  const given = req.headers["x-request-id"];
-  return typeof given === "string" && validRequestId.test(given) ? given : randomUUID();
 }
 
 /** Where a request goes once it has been routed and a target picked. */
