@@ -5,8 +5,10 @@
 import { parseArgs } from "node:util";
 
 export interface BenchOptions {
-  /** Measured seconds per target. */
+  /** Measured seconds per target and round. */
   duration: number;
+  /** Rounds: every target is measured once per round, interleaved; the best round is reported. */
+  rounds: number;
   /** Warm-up seconds per target, not measured. */
   warmup: number;
   connections: number;
@@ -19,8 +21,10 @@ export interface BenchOptions {
 
 export const usage = `usage: npm run bench -- [options]
 
-  --duration <time>      measured time per target, e.g. 10s, 1m   (BENCH_DURATION, default 10s)
-  --warmup <time>        warm-up time per target, not measured    (BENCH_WARMUP, default 3s)
+  --duration <time>      measured time per target and round       (BENCH_DURATION, default 5s)
+  --rounds <n>           rounds over all targets, interleaved;    (BENCH_ROUNDS, default 3)
+                         each target's best round is reported
+  --warmup <time>        warm-up time per target, not measured    (BENCH_WARMUP, default 2s)
   --connections <n>      wrk connections                          (BENCH_CONNECTIONS, default 50)
   --threads <n>          wrk threads                              (BENCH_THREADS, default 1)
   --only <names>         comma-separated targets or prefixes      (BENCH_ONLY, default all)
@@ -39,6 +43,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       warmup: { type: "string" },
       connections: { type: "string" },
       threads: { type: "string" },
+      rounds: { type: "string" },
       only: { type: "string" },
       "cpu-prof": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -47,8 +52,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
   if (values.help) return "help";
   const only = values.only ?? env.BENCH_ONLY ?? "";
   return {
-    duration: seconds("--duration", values.duration ?? env.BENCH_DURATION ?? "10s", 1),
-    warmup: seconds("--warmup", values.warmup ?? env.BENCH_WARMUP ?? "3s", 0),
+    duration: seconds("--duration", values.duration ?? env.BENCH_DURATION ?? "5s", 1),
+    rounds: count("--rounds", values.rounds ?? env.BENCH_ROUNDS ?? "3"),
+    warmup: seconds("--warmup", values.warmup ?? env.BENCH_WARMUP ?? "2s", 0),
     connections: count("--connections", values.connections ?? env.BENCH_CONNECTIONS ?? "50"),
     threads: count("--threads", values.threads ?? env.BENCH_THREADS ?? "1"),
     only: only
