@@ -71,9 +71,12 @@ async function main(): Promise<void> {
     const context: BenchContext = { dir, upstreamPort, upstream, nodeFlags: profileFlags(options) };
     // Interleaving rounds spreads a passing burst of load from elsewhere over every target.
     for (let round = 1; round <= options.rounds; round++) {
-      for (const [index, target] of chosen.entries()) {
+      // Each round starts one target later, so no target always runs first or last.
+      for (let step = 0; step < chosen.length; step++) {
+        const index = (step + round - 1) % chosen.length;
+        const target = chosen[index]!;
         process.stdout.write(
-          `[round ${round}/${options.rounds}, ${index + 1}/${chosen.length}] ${target.label}: `,
+          `[round ${round}/${options.rounds}, ${step + 1}/${chosen.length}] ${target.label}: `,
         );
         const measurement = await measure(target, context, options);
         console.log(
