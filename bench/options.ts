@@ -21,8 +21,8 @@ export interface BenchOptions {
 
 export const usage = `usage: npm run bench -- [options]
 
-  --duration <time>      measured time per target and round       (BENCH_DURATION, default 5s)
-  --rounds <n>           rounds over all targets, interleaved;    (BENCH_ROUNDS, default 3)
+  --duration <time>      measured time per target and round       (BENCH_DURATION, default 4s)
+  --rounds <n>           rounds over all targets, interleaved;    (BENCH_ROUNDS, default 5)
                          each target's best round is reported
   --warmup <time>        warm-up time per target, not measured    (BENCH_WARMUP, default 2s)
   --connections <n>      wrk connections                          (BENCH_CONNECTIONS, default 50)
@@ -52,8 +52,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
   if (values.help) return "help";
   const only = values.only ?? env.BENCH_ONLY ?? "";
   return {
-    duration: seconds("--duration", values.duration ?? env.BENCH_DURATION ?? "5s", 1),
-    rounds: count("--rounds", values.rounds ?? env.BENCH_ROUNDS ?? "3"),
+    duration: seconds("--duration", values.duration ?? env.BENCH_DURATION ?? "4s", 1),
+    rounds: count("--rounds", values.rounds ?? env.BENCH_ROUNDS ?? "5"),
     warmup: seconds("--warmup", values.warmup ?? env.BENCH_WARMUP ?? "2s", 0),
     connections: count("--connections", values.connections ?? env.BENCH_CONNECTIONS ?? "50"),
     threads: count("--threads", values.threads ?? env.BENCH_THREADS ?? "1"),
