@@ -25,6 +25,7 @@ import {
   type Measurement,
   targetResults,
 } from "./report.ts";
+import { measureRouterCost } from "./router-micro.ts";
 import { type BenchContext, type Target, targets } from "./targets.ts";
 import { ensureTools } from "./tools.ts";
 import { verifyTarget } from "./verify.ts";
@@ -92,7 +93,10 @@ async function main(): Promise<void> {
   }
   const measurements = rounds.map(bestRound);
 
-  const checks = evaluateChecks(measurements);
+  const router = chosen.some((target) => target.name.startsWith("gatehouse"))
+    ? measureRouterCost([10, 10_000])
+    : undefined;
+  const checks = evaluateChecks(measurements, router);
   console.log(`\n${formatTable(measurements)}\n\n${formatChecks(checks)}\n`);
   mkdirSync(join(resultsFile, ".."), { recursive: true });
   const results = {
@@ -100,6 +104,7 @@ async function main(): Promise<void> {
     machine,
     load: options,
     targets: targetResults(measurements),
+    router,
     checks,
   };
   writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
