@@ -78,6 +78,9 @@ export interface ForwardingFacts {
   requestId: string;
 }
 
+const specialRequestNameLengths = new Uint8Array(32);
+for (const name of [...hopByHop, ...gatewayOwned]) specialRequestNameLengths[name.length] = 1;
+
 /** The flat [name, value, ...] header list to send upstream. */
 export function upstreamRequestHeaders(facts: ForwardingFacts): string[] {
   const out: string[] = [];
@@ -90,6 +93,11 @@ export function upstreamRequestHeaders(facts: ForwardingFacts): string[] {
   const raw = facts.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
+    // Most names are none of the special ones; their length alone says so.
+    if (!listed && specialRequestNameLengths[name.length] !== 1) {
+      out.push(name, raw[i + 1]!);
+      continue;
+    }
     const lower = name.toLowerCase();
     if (hopByHop.has(lower)) {
       // `TE: trailers` says the client accepts trailers, which gRPC needs end to end; the
