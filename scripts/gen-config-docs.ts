@@ -110,10 +110,20 @@ function nestedObject(
   return undefined;
 }
 
-const objectIn = (node: JsonSchema): JsonSchema | undefined =>
-  node.type === "object" && node.properties
-    ? node
-    : node.anyOf?.find((option) => option.type === "object" && option.properties);
+/**
+ * The object a node describes. A union of objects (each alternative one key, like
+ * `hashOn`) is documented as one table of all their keys; none of them is required.
+ */
+function objectIn(node: JsonSchema): JsonSchema | undefined {
+  if (node.type === "object" && node.properties) return node;
+  const objects = node.anyOf?.filter((option) => option.type === "object" && option.properties);
+  if (!objects || objects.length === 0) return undefined;
+  if (objects.length === 1) return objects[0];
+  return {
+    type: "object",
+    properties: Object.assign({}, ...objects.map((option) => option.properties)),
+  };
+}
 
 function renderSection({ title, description, node }: Section): string[] {
   const lines = [title ? `${title.includes(".") ? "###" : "##"} \`${title}\`` : "## Top level", ""];

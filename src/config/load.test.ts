@@ -260,7 +260,7 @@ describe("config problems are located at FILE:LINE:COL", () => {
       "services:",
       "  - name: ''",
       "    targets: []",
-      "    loadBalancer: { algorithm: random }",
+      "    loadBalancer: { algorithm: rando }",
       "routes:",
       "  - { name: r, match: { paths: [/a], methods: [get] }, service: '', priority: 1.5 }",
     );
@@ -270,7 +270,7 @@ describe("config problems are located at FILE:LINE:COL", () => {
       'gw.yaml:4:28 gateway.paths.encodedSlashes: must be one of "reject", "decode", "keep" (did you mean "decode"?)',
       "gw.yaml:6:11 services[0].name: must not be empty",
       "gw.yaml:7:14 services[0].targets: must list at least one item",
-      'gw.yaml:8:32 services[0].loadBalancer.algorithm: must be "round-robin"',
+      'gw.yaml:8:32 services[0].loadBalancer.algorithm: must be one of "round-robin", "weighted-round-robin", "random", "weighted-random", "least-connections", "least-response-time", "power-of-two", "consistent-hash" (did you mean "random"?)',
       "gw.yaml:10:48 routes[0].match.methods[0]: expected an upper-case HTTP method",
       "gw.yaml:10:79 routes[0].priority: expected a whole number, got 1.5",
     ]);
@@ -340,7 +340,7 @@ describe("JSON config", () => {
     const config = accepted(text);
     assert.equal(config.gateway.listen[0]!.port, 8080);
     assert.equal(config.routes[0]!.stripPrefix, "/api");
-    assert.equal(config.services[0]!.targets[0]!.weight, 1);
+    assert.equal(config.services[0]!.targets![0]!.weight, 1);
   });
 
   it("is located too when wrong", () => {

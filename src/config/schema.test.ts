@@ -46,8 +46,25 @@ describe("defaults", () => {
     assert.equal(config.gateway.shutdownTimeout, 30_000);
     assert.deepEqual(config.gateway.trustedProxies, []);
     assert.deepEqual(config.gateway.paths, { encodedSlashes: "reject", mergeSlashes: false });
-    assert.deepEqual(config.services[0]!.targets, [{ url: "http://127.0.0.1:9001", weight: 1 }]);
+    assert.deepEqual(config.services[0]!.targets, [
+      { url: "http://127.0.0.1:9001", weight: 1, metadata: {} },
+    ]);
     assert.deepEqual(config.services[0]!.loadBalancer, { algorithm: "round-robin" });
+    assert.deepEqual(config.services[0]!.healthCheck, {
+      panicThreshold: 0,
+      initialState: "healthy",
+    });
+    assert.deepEqual(config.services[0]!.limits, { maxConnections: 0, maxPending: 0 });
+    assert.deepEqual(config.services[0]!.retries, {
+      attempts: 2,
+      on: ["connect-failure", "timeout", 502, 503, 504],
+      retryNonIdempotent: false,
+      maxBufferedBody: 64 * 1024,
+      backoff: { base: 25, max: 250 },
+      budget: { ratio: 0.2, minRetries: 3 },
+      perTryTimeout: 0,
+    });
+    assert.equal(config.services[0]!.circuitBreaker, undefined);
     assert.deepEqual(config.routes[0], {
       name: "r",
       match: { paths: ["/a"] },

@@ -3,87 +3,21 @@
  * The single source of truth for the config file: TypeScript types, validation, the
  * JSON Schema (`gatehouse schema`) and docs/config.md are all derived from this file.
  */
-import { isIP } from "node:net";
 import { z } from "zod";
 import { type PathPattern, parsePathPattern } from "../router/path-pattern.ts";
 import { compileRewrite } from "../router/rewrite.ts";
-import { parseDuration, parseSize } from "./units.ts";
+import { cidr, duration, httpUrl, optionalDuration, port, size } from "./fields.ts";
 
-/**
- * JSON Schema annotation naming the unit of a duration or size field (both convert to
- * numbers once parsed), so tools and docs/config.md can tell them from plain strings.
- */
-export const unitKeyword = "x-gatehouse-unit";
+import {
+  circuitBreakerSchema,
+  connectionLimitsSchema,
+  discoverySchema,
+  healthCheckSchema,
+  loadBalancerSchema,
+  retriesSchema,
+} from "./upstream-schema.ts";
 
-const durationHint = "expected a duration like 250ms, 5s or 1m";
-
-const durationText = z
-  // A bare number is the likeliest mistake (is 30 seconds or ms?): say a unit is needed.
-  .string({ error: `${durationHint} (a number needs a unit)` })
-  .meta({
-    description: "A duration: a number and a unit of ms, s, m, h or d, e.g. `250ms`, `5s`, `1m`.",
-    [unitKeyword]: "duration",
-  })
-  .refine((text) => parseDuration(text) !== undefined, { message: durationHint });
-
-/** A duration with a default, in milliseconds once parsed. */
-const duration = (fallback: string) =>
-  durationText.default(fallback).transform((text) => parseDuration(text)!);
-
-/** A duration that may be left out (and then comes from elsewhere). */
-const optionalDuration = durationText.transform((text) => parseDuration(text)!).optional();
-
-const size = (fallback: string) =>
-  z
-    .union([z.number().int().nonnegative(), z.string()], {
-      error: "expected a whole number of bytes or a size like 512kb, 10mb or 1gb",
-    })
-    .meta({
-      description: "A size in bytes, or a string such as `512kb`, `10mb`, `1gb`; 0 means no limit.",
-      [unitKeyword]: "size",
-    })
-    .refine((value) => typeof value === "number" || parseSize(value) !== undefined, {
-      message: "expected a size like 512kb, 10mb or 1gb",
-    })
-    .default(fallback)
-    .transform((value) => (typeof value === "number" ? value : parseSize(value)!));
-
-const port = z.number().int().min(0).max(65535);
-
-const cidr = z
-  .string()
-  .refine(
-    (text) => {
-      const [address, bits, extra] = text.split("/");
-      if (extra !== undefined || !address) return false;
-      const family = isIP(address);
-      if (family === 0) return false;
-      if (bits === undefined) return true;
-      const n = Number(bits);
-      return /^\d+$/.test(bits) && n <= (family === 4 ? 32 : 128);
-    },
-    { message: "expected an IP address or CIDR range, e.g. 10.0.0.0/8 or ::1" },
-  )
-  .describe("An IP address or CIDR range, IPv4 or IPv6.");
-
-const httpUrl = z
-  .string()
-  .refine(
-    (text) => {
-      if (!URL.canParse(text)) return false;
-      const url = new URL(text);
-      return (
-        (url.protocol === "http:" || url.protocol === "https:") &&
-        url.hostname !== "" &&
-        (url.pathname === "/" || url.pathname === "") &&
-        !url.search &&
-        !url.hash &&
-        !url.username
-      );
-    },
-    { message: "expected an http(s) URL with a host and no path, e.g. http://10.0.0.5:8080" },
-  )
-  .describe("An upstream origin: `http://host:port` or `https://host:port`.");
+export { unitKeyword } from "./fields.ts";
 
 const listenerSchema = z
   .strictObject({
@@ -187,27 +121,67 @@ const targetSchema = z
   .strictObject({
     url: httpUrl,
     weight: z.number().int().min(1).default(1).describe("Relative share of traffic."),
+    zone: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Where the target runs, e.g. an availability zone."),
+    metadata: z.record(z.string(), z.string()).default({}).describe("Free-form labels."),
   })
   .describe("One upstream instance.");
 
 const serviceSchema = z
   .strictObject({
     name: z.string().min(1).describe("Unique service name that routes refer to."),
-    targets: z.array(targetSchema).min(1).describe("The instances behind the service."),
-    loadBalancer: z
-      .strictObject({
-        algorithm: z
-          .enum(["round-robin"])
-          .default("round-robin")
-          .describe("How a target is picked."),
-      })
-      .prefault({})
-      .describe("How requests are spread over the targets."),
+    targets: z
+      .array(targetSchema)
+      .min(1)
+      .optional()
+      .describe("The instances behind the service (or give `discovery`)."),
+    discovery: discoverySchema.optional(),
+    loadBalancer: loadBalancerSchema,
+    healthCheck: healthCheckSchema.prefault({}),
+    circuitBreaker: circuitBreakerSchema.optional(),
+    retries: retriesSchema.prefault({}),
+    limits: connectionLimitsSchema,
     timeouts: serviceTimeoutsSchema
       .optional()
       .describe(
         "This service's timeouts; each one left out is taken from `gateway.timeouts`, which has the defaults.",
       ),
+  })
+  .superRefine((service, ctx) => {
+    if (!service.targets === !service.discovery) {
+      ctx.addIssue({
+        code: "custom",
+        path: service.targets ? ["discovery"] : ["targets"],
+        message: service.targets
+          ? "give targets or discovery, not both"
+          : "required: the service's targets, or a discovery source",
+      });
+    }
+    const dns = service.discovery?.dns;
+    if (dns && dns.type !== "SRV" && dns.port === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["discovery", "dns", "port"],
+        message: `required for ${dns.type} records (SRV records carry their own port)`,
+      });
+    }
+    if (dns?.type === "SRV" && dns.port !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["discovery", "dns", "port"],
+        message: "SRV records carry their own port: leave port out",
+      });
+    }
+    if (service.loadBalancer.hashOn && service.loadBalancer.algorithm !== "consistent-hash") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["loadBalancer", "hashOn"],
+        message: "hashOn is only used by algorithm: consistent-hash",
+      });
+    }
   })
   .describe("A named upstream: a set of targets and how to reach them.");
 

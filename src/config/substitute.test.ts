@@ -48,7 +48,7 @@ describe("${env:NAME} substitution", () => {
       ),
       { HOST: "10.0.0.5" },
     );
-    assert.equal(config.services[0]!.targets[0]!.url, "http://10.0.0.5:9001");
+    assert.equal(config.services[0]!.targets![0]!.url, "http://10.0.0.5:9001");
   });
 
   it("uses the default when the variable is unset or empty", () => {

@@ -10,6 +10,7 @@ import { Transform, type TransformCallback } from "node:stream";
 import type { Dispatcher } from "undici";
 import type { TimeoutsConfig } from "../config/schema.ts";
 import { type ErrorCode, GatehouseError } from "../errors.ts";
+import type { OutcomeKind } from "../upstream/outcome.ts";
 import type { Target } from "../upstream/target.ts";
 import { clientResponseHeaders } from "./headers.ts";
 import { sendError } from "./respond.ts";
@@ -47,6 +48,8 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   #timer: NodeJS.Timeout | undefined;
   #finished = false;
   #resume: (() => void) | undefined;
+  #sentAt = 0;
+  #outcomeKnown = false;
 
   constructor(request: ForwardRequest) {
     this.#request = request;
@@ -56,7 +59,8 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     const { req, res, target, timeouts } = this.#request;
     res.on("close", this.#onClientClose);
     if (timeouts.total > 0) this.#timer = setTimeout(this.#onTotalTimeout, timeouts.total);
-    target.inFlight++;
+    target.onDispatch();
+    this.#sentAt = target.clock.now();
     target.pool.dispatch(
       {
         origin: target.origin,
@@ -95,7 +99,9 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     statusText: string,
   ): boolean {
     const { res, requestId } = this.#request;
-    if (statusCode < 200 || res.destroyed) return true;
+    if (statusCode < 200) return true;
+    this.#report(statusCode >= 500 ? "server-error" : "success");
+    if (res.destroyed) return true;
     try {
       res.writeHead(
         statusCode,
@@ -132,6 +138,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   }
 
   onError(error: Error): void {
+    this.#report(this.#failure === "GATEHOUSE_UPSTREAM_TIMEOUT" ? "timeout" : outcomeOf(error));
     this.#done();
     const { res, requestId } = this.#request;
     if (res.destroyed || (res.writableEnded && !this.#failure)) return;
@@ -150,6 +157,14 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
       res.once("finish", () => this.#request.req.socket.destroySoon());
   }
 
+  /** Tells the target how this try went, once: at the response headers or the failure. */
+  #report(kind: OutcomeKind): void {
+    if (this.#outcomeKnown || this.#failure === "client-closed") return;
+    this.#outcomeKnown = true;
+    const target = this.#request.target;
+    target.onOutcome({ kind, durationMs: target.clock.now() - this.#sentAt });
+  }
+
   #fail(code: ErrorCode | "client-closed"): void {
     if (this.#failure || this.#finished) return;
     this.#failure = code;
@@ -159,7 +174,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   #done(): void {
     if (this.#finished) return;
     this.#finished = true;
-    this.#request.target.inFlight--;
+    this.#request.target.onSettled();
     if (this.#timer) clearTimeout(this.#timer);
     this.#request.res.off("close", this.#onClientClose);
   }
@@ -171,6 +186,14 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   #onTotalTimeout = (): void => {
     this.#fail("GATEHOUSE_UPSTREAM_TIMEOUT");
   };
+}
+
+/** How an undici failure counts against the target. */
+function outcomeOf(error: Error): OutcomeKind {
+  const code = upstreamErrorCode(error);
+  if (code === "GATEHOUSE_UPSTREAM_CONNECT_FAILED") return "connect-failure";
+  if (code === "GATEHOUSE_UPSTREAM_TIMEOUT") return "timeout";
+  return "reset";
 }
 
 /** Whether the client is (or may still be) sending a body nobody has read. */

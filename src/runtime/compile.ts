@@ -44,7 +44,9 @@ export function compileRuntime(config: GatehouseConfig, registry: TargetRegistry
     const timeouts = service.timeouts;
     services.set(service.name, {
       name: service.name,
-      targets: service.targets.map((t) => registry.acquire(t.url, t.weight, timeouts.connect)),
+      targets: (service.targets ?? []).map((t) =>
+        registry.acquire(t.url, t.weight, timeouts.connect),
+      ),
       selector: createSelector(service.loadBalancer.algorithm),
       timeouts,
     });

@@ -1,16 +1,34 @@
 /**
  * @module upstream/target
- * One upstream instance and its connection pool. Selectors only ever ask
- * `available()`; health, breaker and load state hang off this object so that they can
+ * One upstream instance, its connection pool and its state. Selectors only ever ask
+ * `available()`; health, ejection, breaker and load hang off this object so that they
  * outlive a config reload (see runtime/target-registry).
  */
 import { Pool } from "undici";
+import { type Clock, systemClock } from "./clock.ts";
+import type { Outcome, OutcomeObserver } from "./outcome.ts";
+import { PeakEwma } from "./peak-ewma.ts";
 
 export interface TargetOptions {
   url: string;
   weight: number;
   connectTimeout: number;
+  zone?: string;
+  metadata?: Readonly<Record<string, string>>;
+  clock?: Clock;
 }
+
+/** A per-target circuit breaker, as the target and the proxy use it. */
+export interface TargetBreaker extends OutcomeObserver {
+  readonly state: "closed" | "open" | "half-open";
+  /** Whether a request may be sent now. No side effects: selectors call it freely. */
+  permits(): boolean;
+  /** A request was sent (half-open: it takes one of the probe slots). */
+  onDispatch(): void;
+}
+
+/** Active health as last probed: `unknown` until the first probe when so configured. */
+export type ActiveHealth = "healthy" | "unhealthy" | "unknown";
 
 /** An upstream instance: where to send requests, and whether it can take one now. */
 export class Target {
@@ -19,18 +37,41 @@ export class Target {
   readonly origin: string;
   /** The Host header to send when the client's is not preserved. */
   readonly authority: string;
+  readonly hostname: string;
+  readonly port: number;
   readonly weight: number;
+  readonly zone: string | undefined;
+  readonly metadata: Readonly<Record<string, string>>;
   readonly pool: Pool;
+  readonly clock: Clock;
   /** Requests sent and not yet finished. */
   inFlight = 0;
-  healthy = true;
+  /** Over this many requests in flight the target is full; 0 means no limit. */
+  maxConnections = 0;
+  /** Set by the active health checker. */
+  health: ActiveHealth = "healthy";
+  /** Set by outlier detection: not picked before this time (clock ms). */
+  ejectedUntil = 0;
+  /** How many times outlier detection ejected this target (its ejection time grows with it). */
+  ejections = 0;
+  breaker: TargetBreaker | undefined;
+  /** Response-time estimate for least-response-time. */
+  readonly latency: PeakEwma;
+  /** Further observers of this target's outcomes (outlier detection). */
+  readonly observers = new Set<(target: Target, outcome: Outcome) => void>();
 
   constructor(options: TargetOptions) {
     const url = new URL(options.url);
     this.url = options.url;
     this.origin = url.origin;
     this.authority = url.host;
+    this.hostname = url.hostname;
+    this.port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
     this.weight = options.weight;
+    this.zone = options.zone;
+    this.metadata = options.metadata ?? {};
+    this.clock = options.clock ?? systemClock;
+    this.latency = new PeakEwma(this.clock);
     this.pool = new Pool(this.origin, {
       connect: { timeout: options.connectTimeout },
       keepAliveTimeout: 4_000,
@@ -38,9 +79,36 @@ export class Target {
     });
   }
 
-  /** Whether a selector may pick this target now. */
+  /** Healthy, not ejected, breaker permitting, and not full: a selector may pick it. */
   available(): boolean {
-    return this.healthy;
+    return this.usable() && (this.maxConnections === 0 || this.inFlight < this.maxConnections);
+  }
+
+  /** Healthy, not ejected and breaker permitting, whatever its load. */
+  usable(): boolean {
+    return (
+      this.health === "healthy" &&
+      (this.ejectedUntil === 0 || this.clock.now() >= this.ejectedUntil) &&
+      (this.breaker === undefined || this.breaker.permits())
+    );
+  }
+
+  /** A try was sent to this target. */
+  onDispatch(): void {
+    this.inFlight++;
+    this.breaker?.onDispatch();
+  }
+
+  /** A try's outcome is known (its response headers, or its failure): observers learn from it. */
+  onOutcome(outcome: Outcome): void {
+    this.latency.record(outcome.durationMs);
+    this.breaker?.record(outcome);
+    for (const observer of this.observers) observer(this, outcome);
+  }
+
+  /** A try is over, body and all. */
+  onSettled(): void {
+    this.inFlight--;
   }
 
   /** Closes the pool's connections; in-flight requests are aborted. */

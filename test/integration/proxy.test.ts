@@ -234,7 +234,8 @@ describe("upstream failures", () => {
     const up = await startUpstream();
     const gw = await startSimpleGateway([up.url]);
     try {
-      for (const target of gw.gateway.runtime.services.get("svc")!.targets) target.healthy = false;
+      for (const target of gw.gateway.runtime.services.get("svc")!.targets)
+        target.health = "unhealthy";
       const res = await request(`${gw.url}/`);
       assert.equal(res.statusCode, 503);
       assert.equal(
