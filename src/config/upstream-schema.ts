@@ -161,7 +161,7 @@ export const retriesSchema = z
     attempts: z.number().int().min(0).max(10).default(2).describe("Retries after the first try."),
     on: z
       .array(z.union([z.enum(retryableConditions), z.number().int().min(500).max(599)]))
-      .default(["connect-failure", "timeout", 502, 503, 504])
+      .default(["connect-failure", "timeout", "reset", 502, 503, 504])
       .describe("What is retried: `connect-failure`, `timeout`, `reset`, and 5xx statuses."),
     retryNonIdempotent: z
       .boolean()

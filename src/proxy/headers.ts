@@ -83,7 +83,8 @@ for (const name of [...hopByHop, ...gatewayOwned]) specialRequestNameLengths[nam
 
 /** The flat [name, value, ...] header list to send upstream. */
 export function upstreamRequestHeaders(facts: ForwardingFacts): string[] {
-  const out: string[] = [];
+  // Host first: a retry to another target rewrites out[1] in place.
+  const out: string[] = ["host", facts.upstreamHost];
   const listed = connectionListed(facts.connection);
   let priorFor: string | undefined;
   let priorProto: string | undefined;
@@ -125,8 +126,6 @@ export function upstreamRequestHeaders(facts: ForwardingFacts): string[] {
   const forwardedFor = peer.includes(":") ? `"[${peer}]"` : peer;
   const forwarded = `for=${forwardedFor};host=${quoteIfNeeded(facts.host)};proto=${facts.protocol}`;
   out.push(
-    "host",
-    facts.upstreamHost,
     "x-forwarded-for",
     priorFor ? `${priorFor}, ${peer}` : peer,
     "x-forwarded-proto",

@@ -1,131 +1,165 @@
 /**
  * @module proxy/http-proxy
- * Forwards one HTTP request to a target through undici's `dispatch()` and streams the
- * answer back. Bodies are never buffered: each direction honours back-pressure, a client
- * that goes away aborts the upstream request, and an upstream that fails mid-body
- * destroys the client connection rather than leaving it hanging.
+ * Forwards one HTTP request: one or more tries (see upstream-try), retried on another
+ * target when the service's retry policy, the request body and the retry budget allow,
+ * and the committed response streamed back. Bodies are streamed, never buffered, except
+ * a small body kept so a retry can send it again. A client that goes away aborts the
+ * upstream try; an upstream that fails mid-body destroys the client connection.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Transform, type TransformCallback } from "node:stream";
 import type { Dispatcher } from "undici";
-import type { TimeoutsConfig } from "../config/schema.ts";
-import { type ErrorCode, GatehouseError } from "../errors.ts";
+import type { ErrorCode } from "../errors.ts";
+import type { CompiledService } from "../runtime/compile.ts";
 import type { OutcomeKind } from "../upstream/outcome.ts";
+import type { SelectionRequest } from "../upstream/selectors/selector.ts";
 import type { Target } from "../upstream/target.ts";
 import { clientResponseHeaders } from "./headers.ts";
 import { sendError } from "./respond.ts";
+import { type TryOwner, UpstreamTry } from "./upstream-try.ts";
 
 /** Everything needed to forward one request. */
 export interface ForwardRequest {
   req: IncomingMessage;
   res: ServerResponse;
+  service: CompiledService;
+  /** The target the first try goes to. */
   target: Target;
+  /** For picking another target on a retry. */
+  selection: SelectionRequest;
   /** Path and query to send upstream. */
   path: string;
+  /** Upstream headers; the first pair is `host`, set per try. */
   headers: string[];
+  /** The client's Host to send on every try (preserveHost), or undefined for each target's own. */
+  preservedHost: string | undefined;
   requestId: string;
-  timeouts: TimeoutsConfig;
   /** Largest body accepted when it is sent chunked (Content-Length is checked earlier); 0 = no limit. */
   maxBodySize: number;
   /** Ask the client to close its connection after this response (draining). */
   closeConnection: () => boolean;
 }
 
-/** Sends the request upstream and pipes the response to the client. */
+/** Sends the request upstream (retrying as the service allows) and streams the answer back. */
 export function forward(request: ForwardRequest): void {
-  const exchange = new UpstreamExchange(request);
-  exchange.start();
+  new ProxiedRequest(request).start();
 }
 
-const noBody = null;
-
-/** One request in flight to one target; undici calls the `on*` methods. */
-class UpstreamExchange implements Dispatcher.DispatchHandler {
+/** One client request and its tries. */
+class ProxiedRequest implements TryOwner {
   readonly #request: ForwardRequest;
-  #abort: ((reason?: Error) => void) | undefined;
-  /** The gateway's own reason for ending the exchange early, if it did. */
-  #failure: ErrorCode | "client-closed" | undefined;
+  #current: UpstreamTry | undefined;
+  #body: Buffer | IncomingMessage | Transform | null = null;
+  /** Whether the body can be sent again (none, or kept whole in memory). */
+  #replayable = true;
+  #retries = 0;
+  #tried: Set<Target> | undefined;
+  #retrySlot = false;
   #timer: NodeJS.Timeout | undefined;
+  #failure: ErrorCode | "client-closed" | undefined;
   #finished = false;
-  #resume: (() => void) | undefined;
-  #sentAt = 0;
-  #outcomeKnown = false;
 
   constructor(request: ForwardRequest) {
     this.#request = request;
   }
 
   start(): void {
-    const { req, res, target, timeouts } = this.#request;
+    const { req, res, service } = this.#request;
+    service.retry.budget.requestStarted();
     res.on("close", this.#onClientClose);
-    if (timeouts.total > 0) this.#timer = setTimeout(this.#onTotalTimeout, timeouts.total);
-    target.onDispatch();
-    this.#sentAt = target.clock.now();
-    target.pool.dispatch(
-      {
-        origin: target.origin,
-        method: req.method as Dispatcher.HttpMethod,
-        path: this.#request.path,
-        headers: this.#request.headers,
-        body: this.#body(),
-        headersTimeout: timeouts.response,
-        bodyTimeout: timeouts.idle,
-        reset: false,
-      },
-      this,
-    );
-  }
-
-  #body(): IncomingMessage | Transform | null {
-    const { req, maxBodySize } = this.#request;
+    const total = service.timeouts.total;
+    if (total > 0) this.#timer = setTimeout(this.#onTotalTimeout, total);
     const length = req.headers["content-length"];
     const chunked = req.headers["transfer-encoding"] !== undefined;
-    if (!chunked && (length === undefined || length === "0")) return noBody;
+    if (!chunked && (length === undefined || length === "0")) {
+      this.#send(this.#request.target);
+    } else if (
+      !chunked &&
+      service.retry.attempts > 0 &&
+      Number(length) <= service.retry.maxBufferedBody
+    ) {
+      this.#keepBody(Number(length));
+    } else {
+      this.#replayable = false;
+      this.#body = this.#streamedBody(chunked);
+      this.#send(this.#request.target);
+    }
+  }
+
+  /** Reads a small body whole, so that a retry can send it again. */
+  #keepBody(length: number): void {
+    const { req } = this.#request;
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.once("end", () => {
+      if (this.#finished) return;
+      this.#body = Buffer.concat(chunks, length);
+      this.#send(this.#request.target);
+    });
+    req.once("error", () => this.#end());
+  }
+
+  #streamedBody(chunked: boolean): IncomingMessage | Transform {
+    const { req, maxBodySize } = this.#request;
     if (!chunked || maxBodySize === 0) return req;
     const limit = new BodyLimit(maxBodySize, () => this.#fail("GATEHOUSE_BODY_TOO_LARGE"));
     req.on("error", (error) => limit.destroy(error));
     return req.pipe(limit);
   }
 
-  onConnect(abort: (reason?: Error) => void): void {
-    this.#abort = abort;
-    if (this.#failure) abort(new Error(`gateway ended the exchange: ${this.#failure}`));
+  #send(target: Target): void {
+    const { req, service, headers } = this.#request;
+    headers[1] = this.#request.preservedHost ?? target.authority;
+    const attempt = new UpstreamTry(this, target);
+    this.#current = attempt;
+    const timeouts = service.timeouts;
+    target.pool.dispatch(
+      {
+        origin: target.origin,
+        method: req.method as Dispatcher.HttpMethod,
+        path: this.#request.path,
+        headers,
+        body: this.#body,
+        headersTimeout: service.retry.perTryTimeout || timeouts.response,
+        bodyTimeout: timeouts.idle,
+      },
+      attempt,
+    );
   }
 
-  onHeaders(
-    statusCode: number,
+  onTryResponse(
+    attempt: UpstreamTry,
+    status: number,
     rawHeaders: Buffer[],
-    resume: () => void,
     statusText: string,
   ): boolean {
-    const { res, requestId } = this.#request;
-    if (statusCode < 200) return true;
-    this.#report(statusCode >= 500 ? "server-error" : "success");
-    if (res.destroyed) return true;
+    const { res, req, requestId, service } = this.#request;
+    if (attempt !== this.#current || res.destroyed) return true;
+    if (service.retry.retriesStatus(status, req.method!) && this.#retry(attempt.target))
+      return false;
+    this.#releaseRetrySlot();
     try {
       res.writeHead(
-        statusCode,
+        status,
         statusText,
         clientResponseHeaders(rawHeaders, requestId, this.#request.closeConnection()),
       );
     } catch {
       // A header value Node refuses to send (e.g. a character invalid in HTTP).
-      this.#fail("GATEHOUSE_UPSTREAM_BAD_RESPONSE");
-      return false;
+      attempt.abort("GATEHOUSE_UPSTREAM_BAD_RESPONSE");
     }
-    this.#resume = resume;
     return true;
   }
 
-  onData(chunk: Buffer): boolean {
+  onTryData(chunk: Buffer, resume: () => void): boolean {
     const res = this.#request.res;
     if (res.write(chunk)) return true;
     // The client is slower than the upstream: undici pauses until the client drains.
-    res.once("drain", this.#resume!);
+    res.once("drain", resume);
     return false;
   }
 
-  onComplete(trailers: string[] | null): void {
+  onTryComplete(trailers: string[] | null): void {
     const { res } = this.#request;
     if (trailers && trailers.length > 0) {
       const pairs: [string, string][] = [];
@@ -134,13 +168,21 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
       res.addTrailers(pairs);
     }
     res.end();
-    this.#done();
+    this.#end();
   }
 
-  onError(error: Error): void {
-    this.#report(this.#failure === "GATEHOUSE_UPSTREAM_TIMEOUT" ? "timeout" : outcomeOf(error));
-    this.#done();
-    const { res, requestId } = this.#request;
+  onTryFailed(attempt: UpstreamTry, kind: OutcomeKind, code: ErrorCode, error: Error): void {
+    const { res, req, requestId, service } = this.#request;
+    if (attempt !== this.#current) return;
+    if (
+      !this.#failure &&
+      !res.headersSent &&
+      service.retry.retriesFailure(kind, req.method!) &&
+      this.#retry(attempt.target)
+    ) {
+      return;
+    }
+    this.#end();
     if (res.destroyed || (res.writableEnded && !this.#failure)) return;
     if (res.headersSent) {
       // Mid-body: the client must see a broken response, never a silently short one.
@@ -148,33 +190,67 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
       return;
     }
     if (this.#failure === "client-closed") return;
-    const code = this.#failure ?? upstreamErrorCode(error);
-    sendError(res, code, requestId, {
-      close: code === "GATEHOUSE_BODY_TOO_LARGE" || this.#request.closeConnection(),
+    const answer = this.#failure ?? code;
+    sendError(res, answer, requestId, {
+      close: answer === "GATEHOUSE_BODY_TOO_LARGE" || this.#request.closeConnection(),
     });
     // An unread request body would be taken for the next request on this connection.
-    if (hasUnreadBody(this.#request.req))
-      res.once("finish", () => this.#request.req.socket.destroySoon());
+    if (hasUnreadBody(req)) res.once("finish", () => req.socket.destroySoon());
   }
 
-  /** Tells the target how this try went, once: at the response headers or the failure. */
-  #report(kind: OutcomeKind): void {
-    if (this.#outcomeKnown || this.#failure === "client-closed") return;
-    this.#outcomeKnown = true;
-    const target = this.#request.target;
-    target.onOutcome({ kind, durationMs: target.clock.now() - this.#sentAt });
+  /** Starts another try on another target if everything allows one; false if not. */
+  #retry(failed: Target): boolean {
+    const { service, selection } = this.#request;
+    const policy = service.retry;
+    if (!this.#replayable || this.#retries >= policy.attempts || this.#finished) return false;
+    this.#releaseRetrySlot();
+    if (!policy.budget.tryStartRetry()) return false;
+    this.#retrySlot = true;
+    this.#retries++;
+    this.#tried ??= new Set();
+    this.#tried.add(failed);
+    const tried = this.#tried;
+    const others = service.targets.filter((target) => !tried.has(target));
+    const next =
+      service.selector.select(others, selection) ??
+      service.selector.select(service.targets, selection);
+    if (!next) {
+      this.#releaseRetrySlot();
+      return false;
+    }
+    this.#current = undefined;
+    setTimeout(() => {
+      if (!this.#finished) this.#send(next);
+    }, policy.backoff(this.#retries));
+    return true;
+  }
+
+  #releaseRetrySlot(): void {
+    if (!this.#retrySlot) return;
+    this.#retrySlot = false;
+    this.#request.service.retry.budget.retryEnded();
   }
 
   #fail(code: ErrorCode | "client-closed"): void {
     if (this.#failure || this.#finished) return;
     this.#failure = code;
-    this.#abort?.(new Error(`gateway ended the exchange: ${code}`));
+    if (this.#current) this.#current.abort(code);
+    else if (code !== "client-closed") this.#answerBetweenTries(code);
+    else this.#end();
   }
 
-  #done(): void {
+  /** The request ends while no try is under way (a backoff, or the body still arriving). */
+  #answerBetweenTries(code: ErrorCode): void {
+    const { res, requestId } = this.#request;
+    this.#end();
+    sendError(res, code, requestId, { close: true });
+  }
+
+  #end(): void {
     if (this.#finished) return;
     this.#finished = true;
-    this.#request.target.onSettled();
+    this.#releaseRetrySlot();
+    this.#request.service.retry.budget.requestEnded();
     if (this.#timer) clearTimeout(this.#timer);
     this.#request.res.off("close", this.#onClientClose);
   }
@@ -188,39 +264,11 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   };
 }
 
-/** How an undici failure counts against the target. */
-function outcomeOf(error: Error): OutcomeKind {
-  const code = upstreamErrorCode(error);
-  if (code === "GATEHOUSE_UPSTREAM_CONNECT_FAILED") return "connect-failure";
-  if (code === "GATEHOUSE_UPSTREAM_TIMEOUT") return "timeout";
-  return "reset";
-}
-
 /** Whether the client is (or may still be) sending a body nobody has read. */
 export function hasUnreadBody(req: IncomingMessage): boolean {
   if (req.complete) return false;
   const length = req.headers["content-length"];
   return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
-}
-
-/** The catalogued error for an undici failure before the response started. */
-export function upstreamErrorCode(error: Error): ErrorCode {
-  const code = (error as { code?: string }).code;
-  switch (code) {
-    case "UND_ERR_CONNECT_TIMEOUT":
-    case "UND_ERR_HEADERS_TIMEOUT":
-    case "UND_ERR_BODY_TIMEOUT":
-      return "GATEHOUSE_UPSTREAM_TIMEOUT";
-    case "ECONNREFUSED":
-    case "ENOTFOUND":
-    case "EHOSTUNREACH":
-    case "ENETUNREACH":
-    case "EAI_AGAIN":
-    case "ECONNABORTED":
-      return "GATEHOUSE_UPSTREAM_CONNECT_FAILED";
-    default:
-      return "GATEHOUSE_UPSTREAM_BAD_RESPONSE";
-  }
 }
 
 /** Passes a chunked request body through, failing once it exceeds the limit. */
@@ -238,7 +286,7 @@ class BodyLimit extends Transform {
     this.#remaining -= chunk.length;
     if (this.#remaining < 0) {
       this.#onExceeded();
-      callback(new GatehouseError("GATEHOUSE_BODY_TOO_LARGE"));
+      callback(new Error("request body exceeds maxBodySize"));
       return;
     }
     callback(null, chunk);

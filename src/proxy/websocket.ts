@@ -10,8 +10,8 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { ErrorCode } from "../errors.ts";
 import type { Target } from "../upstream/target.ts";
-import { upstreamErrorCode } from "./http-proxy.ts";
 import { writeRawError } from "./respond.ts";
+import { upstreamErrorCode } from "./upstream-try.ts";
 
 export interface TunnelRequest {
   req: IncomingMessage;

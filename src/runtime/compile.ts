@@ -11,6 +11,7 @@ import { pluginNames } from "../pipeline/registry.ts";
 import { parsePathPattern } from "../router/path-pattern.ts";
 import { compileRewrite, type PathRewriter } from "../router/rewrite.ts";
 import { RouteDefinitionError, RouteTable } from "../router/route-table.ts";
+import { RetryPolicy } from "../upstream/retry.ts";
 import { createSelector, type Selector } from "../upstream/selectors/index.ts";
 import type { Target } from "../upstream/target.ts";
 import type { TargetRegistry } from "./target-registry.ts";
@@ -20,6 +21,7 @@ export interface CompiledService {
   targets: Target[];
   selector: Selector;
   timeouts: TimeoutsConfig;
+  retry: RetryPolicy;
 }
 
 export interface CompiledRoute {
@@ -49,6 +51,7 @@ export function compileRuntime(config: GatehouseConfig, registry: TargetRegistry
       ),
       selector: createSelector(service.loadBalancer.algorithm),
       timeouts,
+      retry: new RetryPolicy(service.retries),
     });
   }
   const routes = new RouteTable(

@@ -20,6 +20,7 @@ import { sendError, writeRawError } from "../proxy/respond.ts";
 import { openTunnel } from "../proxy/websocket.ts";
 import type { RouteHit } from "../router/route-table.ts";
 import type { CompiledRoute, CompiledService, Runtime } from "../runtime/compile.ts";
+import type { SelectionRequest } from "../upstream/selectors/selector.ts";
 import type { Target } from "../upstream/target.ts";
 import { checkFraming } from "./framing.ts";
 import { requestIdOf } from "./request-id.ts";
@@ -36,7 +37,11 @@ interface Destination {
   route: CompiledRoute;
   service: CompiledService;
   target: Target;
+  selection: SelectionRequest;
+  /** The client's Host when the route preserves it. */
+  preservedHost: string | undefined;
   path: string;
+  /** Upstream headers, `host` first. */
   headers: string[];
 }
 
@@ -102,10 +107,8 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     const route = match.value;
     const service = route.service;
     const clientIp = clientAddress(req);
-    const target = service.selector.select(service.targets, {
-      clientAddress: clientIp,
-      headers: req.headers,
-    });
+    const selection: SelectionRequest = { clientAddress: clientIp, headers: req.headers };
+    const target = service.selector.select(service.targets, selection);
     if (!target) return fail("GATEHOUSE_NO_AVAILABLE_TARGET");
     const peer = unmapIPv4(req.socket.remoteAddress ?? "");
     const headers = upstreamRequestHeaders({
@@ -118,7 +121,15 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       upstreamHost: route.preserveHost && authority ? authority : target.authority,
       requestId,
     });
-    return { route, service, target, path: route.rewrite(path, match.pattern) + query, headers };
+    return {
+      route,
+      service,
+      target,
+      selection,
+      preservedHost: route.preserveHost && authority ? authority : undefined,
+      path: route.rewrite(path, match.pattern) + query,
+      headers,
+    };
   }
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -146,11 +157,13 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     forward({
       req,
       res,
+      service: to.service,
       target: to.target,
+      selection: to.selection,
       path: to.path,
       headers: to.headers,
+      preservedHost: to.preservedHost,
       requestId,
-      timeouts: to.service.timeouts,
       maxBodySize: limits.maxBodySize,
       closeConnection: host.draining,
     });

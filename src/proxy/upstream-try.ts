@@ -1,0 +1,142 @@
+/**
+ * @module proxy/upstream-try
+ * One try of a request against one target: the undici dispatch handler. It reports the
+ * outcome to the target once (at the response headers or the failure), asks its request
+ * whether to commit a response or retry it, and streams a committed response to the
+ * client with back-pressure.
+ */
+import type { Dispatcher } from "undici";
+import { type ErrorCode, errorCatalogue } from "../errors.ts";
+import type { OutcomeKind } from "../upstream/outcome.ts";
+import type { Target } from "../upstream/target.ts";
+
+/** What a try needs from the request it belongs to. */
+export interface TryOwner {
+  /** A response arrived: true to send it to the client, false to drop it and retry. */
+  onTryResponse(
+    attempt: UpstreamTry,
+    status: number,
+    rawHeaders: Buffer[],
+    statusText: string,
+  ): boolean;
+  onTryData(chunk: Buffer, resume: () => void): boolean;
+  onTryComplete(trailers: string[] | null): void;
+  /** The try failed; `kind` is how it counts against the target, `code` what the client would see. */
+  onTryFailed(attempt: UpstreamTry, kind: OutcomeKind, code: ErrorCode, error: Error): void;
+}
+
+/** One dispatch to one target. */
+export class UpstreamTry implements Dispatcher.DispatchHandler {
+  readonly target: Target;
+  readonly #owner: TryOwner;
+  #abort: ((reason?: Error) => void) | undefined;
+  #abortReason: Error | undefined;
+  #sentAt: number;
+  #reported = false;
+  #settled = false;
+  /** Set when the owner dropped this try's response to retry: its end is not news. */
+  #dropped = false;
+  #resume: (() => void) | undefined;
+
+  constructor(owner: TryOwner, target: Target) {
+    this.#owner = owner;
+    this.target = target;
+    this.#sentAt = target.clock.now();
+    target.onDispatch();
+  }
+
+  /** Ends the try early; its failure is then reported with `code`. */
+  abort(code: ErrorCode | "client-closed"): void {
+    this.#abortReason ??= new GatehouseAbort(code);
+    this.#abort?.(this.#abortReason);
+  }
+
+  onConnect(abort: (reason?: Error) => void): void {
+    this.#abort = abort;
+    if (this.#abortReason) abort(this.#abortReason);
+  }
+
+  onHeaders(
+    statusCode: number,
+    rawHeaders: Buffer[],
+    resume: () => void,
+    statusText: string,
+  ): boolean {
+    if (statusCode < 200) return true;
+    this.#report(statusCode >= 500 ? "server-error" : "success");
+    this.#resume = resume;
+    if (this.#owner.onTryResponse(this, statusCode, rawHeaders, statusText)) return true;
+    this.#dropped = true;
+    this.abort("GATEHOUSE_UPSTREAM_BAD_RESPONSE");
+    return false;
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.#owner.onTryData(chunk, this.#resume!);
+  }
+
+  onComplete(trailers: string[] | null): void {
+    this.#settle();
+    this.#owner.onTryComplete(trailers);
+  }
+
+  onError(error: Error): void {
+    const own = error instanceof GatehouseAbort ? error.code : undefined;
+    const code = own && own !== "client-closed" ? own : upstreamErrorCode(error);
+    const kind = own === "GATEHOUSE_UPSTREAM_TIMEOUT" ? "timeout" : outcomeOf(code);
+    // The gateway's own reasons (client gone, body too large) say nothing about the target.
+    if (own === undefined || own === "GATEHOUSE_UPSTREAM_TIMEOUT") this.#report(kind);
+    this.#settle();
+    if (this.#dropped) return;
+    this.#owner.onTryFailed(this, kind, code, error);
+  }
+
+  /** Tells the target how this try went, once. A client hanging up says nothing about it. */
+  #report(kind: OutcomeKind): void {
+    if (this.#reported) return;
+    this.#reported = true;
+    this.target.onOutcome({ kind, durationMs: this.target.clock.now() - this.#sentAt });
+  }
+
+  #settle(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.target.onSettled();
+  }
+}
+
+/** The gateway's own reason for ending a try. */
+class GatehouseAbort extends Error {
+  readonly code: ErrorCode | "client-closed";
+  constructor(code: ErrorCode | "client-closed") {
+    super(
+      `gateway ended the try: ${code === "client-closed" ? code : errorCatalogue[code].message}`,
+    );
+    this.code = code;
+  }
+}
+
+/** The catalogued error for an undici failure before the response started. */
+export function upstreamErrorCode(error: Error): ErrorCode {
+  switch ((error as { code?: string }).code) {
+    case "UND_ERR_CONNECT_TIMEOUT":
+    case "UND_ERR_HEADERS_TIMEOUT":
+    case "UND_ERR_BODY_TIMEOUT":
+      return "GATEHOUSE_UPSTREAM_TIMEOUT";
+    case "ECONNREFUSED":
+    case "ENOTFOUND":
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+    case "EAI_AGAIN":
+    case "ECONNABORTED":
+      return "GATEHOUSE_UPSTREAM_CONNECT_FAILED";
+    default:
+      return "GATEHOUSE_UPSTREAM_BAD_RESPONSE";
+  }
+}
+
+function outcomeOf(code: ErrorCode): OutcomeKind {
+  if (code === "GATEHOUSE_UPSTREAM_CONNECT_FAILED") return "connect-failure";
+  if (code === "GATEHOUSE_UPSTREAM_TIMEOUT") return "timeout";
+  return "reset";
+}

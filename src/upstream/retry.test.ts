@@ -1,0 +1,49 @@
+// Retry rules and the retry budget, without sockets.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { retriesSchema } from "../config/upstream-schema.ts";
+import { RetryBudget, RetryPolicy } from "./retry.ts";
+
+const policy = (config: object = {}, random = () => 0.5) =>
+  new RetryPolicy(retriesSchema.parse(config), random);
+
+describe("RetryPolicy", () => {
+  it("retries listed failures for idempotent methods, and connect failures for any method", () => {
+    const p = policy();
+    assert.equal(p.retriesFailure("reset", "GET"), true);
+    assert.equal(p.retriesFailure("reset", "POST"), false);
+    assert.equal(p.retriesFailure("connect-failure", "POST"), true);
+    assert.equal(p.retriesFailure("server-error", "GET"), false, "statuses are listed by number");
+    assert.equal(p.retriesStatus(503, "GET"), true);
+    assert.equal(p.retriesStatus(500, "GET"), false);
+    assert.equal(p.retriesStatus(503, "PATCH"), false);
+    assert.equal(policy({ retryNonIdempotent: true }).retriesStatus(503, "POST"), true);
+    assert.equal(policy({ on: [500] }).retriesFailure("connect-failure", "GET"), false);
+  });
+
+  it("backs off exponentially with full jitter, capped", () => {
+    const top = policy({ backoff: { base: "10ms", max: "50ms" } }, () => 0.999);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5].map((n) => top.backoff(n)),
+      [9, 19, 39, 49, 49],
+    );
+    assert.equal(policy({}, () => 0).backoff(3), 0);
+  });
+});
+
+describe("RetryBudget", () => {
+  it("allows minRetries in flight, then a share of requests in flight", () => {
+    const budget = new RetryBudget(0.2, 2);
+    for (let i = 0; i < 20; i++) budget.requestStarted();
+    const taken = [1, 2, 3, 4, 5].map(() => budget.tryStartRetry());
+    assert.deepEqual(taken, [true, true, true, true, false], "20% of 20 is 4");
+    budget.retryEnded();
+    assert.equal(budget.tryStartRetry(), true);
+    const small = new RetryBudget(0.2, 2);
+    small.requestStarted();
+    assert.deepEqual(
+      [small.tryStartRetry(), small.tryStartRetry(), small.tryStartRetry()],
+      [true, true, false],
+    );
+  });
+});

@@ -1,0 +1,106 @@
+/**
+ * @module upstream/retry
+ * When a failed try may be tried again, how long to wait first, and the retry budget that
+ * keeps a failing fleet from being hit by a retry storm (Envoy's retry budgets).
+ */
+import type { z } from "zod";
+import type { retriesSchema } from "../config/upstream-schema.ts";
+import type { OutcomeKind } from "./outcome.ts";
+
+export type RetriesConfig = z.output<typeof retriesSchema>;
+
+const idempotentMethods = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
+
+/** A service's retry rules, compiled once. */
+export class RetryPolicy {
+  readonly attempts: number;
+  readonly maxBufferedBody: number;
+  readonly perTryTimeout: number;
+  readonly #onKinds: ReadonlySet<OutcomeKind>;
+  readonly #onStatuses: ReadonlySet<number>;
+  readonly #retryNonIdempotent: boolean;
+  readonly #base: number;
+  readonly #max: number;
+  readonly #random: () => number;
+  readonly budget: RetryBudget;
+
+  constructor(config: RetriesConfig, random: () => number = Math.random) {
+    this.attempts = config.attempts;
+    this.maxBufferedBody = config.maxBufferedBody;
+    this.perTryTimeout = config.perTryTimeout;
+    this.#onKinds = new Set(
+      config.on.filter((c): c is "connect-failure" | "timeout" | "reset" => typeof c === "string"),
+    );
+    this.#onStatuses = new Set(config.on.filter((c): c is number => typeof c === "number"));
+    this.#retryNonIdempotent = config.retryNonIdempotent;
+    this.#base = config.backoff.base;
+    this.#max = config.backoff.max;
+    this.#random = random;
+    this.budget = new RetryBudget(config.budget.ratio, config.budget.minRetries);
+  }
+
+  /** Whether requests with this method may be retried at all (a connect failure always may). */
+  methodAllows(method: string): boolean {
+    return this.#retryNonIdempotent || idempotentMethods.has(method);
+  }
+
+  /**
+   * Whether a failed try is worth another. A connect failure never reached the upstream, so
+   * it is retried whatever the method; anything else only for methods that may repeat.
+   */
+  retriesFailure(kind: OutcomeKind, method: string): boolean {
+    if (!this.#onKinds.has(kind)) return false;
+    return kind === "connect-failure" || this.methodAllows(method);
+  }
+
+  /** Whether a response status is retried (for a method that may repeat). */
+  retriesStatus(status: number, method: string): boolean {
+    return this.#onStatuses.has(status) && this.methodAllows(method);
+  }
+
+  /** Delay before retry number `retry` (1-based): full jitter over an exponential ceiling. */
+  backoff(retry: number): number {
+    const ceiling = Math.min(this.#max, this.#base * 2 ** (retry - 1));
+    return Math.floor(this.#random() * ceiling);
+  }
+}
+
+/**
+ * Retries in flight may not exceed `ratio` of requests in flight, with `minRetries`
+ * always allowed. One budget per service, counted across all its requests.
+ */
+export class RetryBudget {
+  #requests = 0;
+  #retries = 0;
+  readonly #ratio: number;
+  readonly #minRetries: number;
+
+  constructor(ratio: number, minRetries: number) {
+    this.#ratio = ratio;
+    this.#minRetries = minRetries;
+  }
+
+  requestStarted(): void {
+    this.#requests++;
+  }
+
+  requestEnded(): void {
+    this.#requests--;
+  }
+
+  /** Takes a retry slot if the budget has one; the caller must `retryEnded()` after. */
+  tryStartRetry(): boolean {
+    if (this.#retries >= Math.max(this.#minRetries, this.#ratio * this.#requests)) return false;
+    this.#retries++;
+    return true;
+  }
+
+  retryEnded(): void {
+    this.#retries--;
+  }
+
+  /** Retries in flight now (for status and tests). */
+  get retriesInFlight(): number {
+    return this.#retries;
+  }
+}

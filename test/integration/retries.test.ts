@@ -1,0 +1,119 @@
+// Retries over real sockets: 5xx answers and failed connections move to another
+// target for idempotent requests, and the retry budget holds when every target fails.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { request } from "undici";
+import { startSimpleGateway } from "../helpers/gateway.ts";
+import { startUpstream } from "../helpers/upstream.ts";
+
+async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe("retries", () => {
+  it("retries a 503 on another target for GET, not for POST", async () => {
+    const bad = await startUpstream((_req, res) => {
+      res.writeHead(503).end("bad");
+    });
+    const good = await startUpstream((_req, res) => res.end("good"));
+    const gw = await startSimpleGateway([bad.url, good.url]);
+    try {
+      for (let i = 0; i < 4; i++) {
+        const res = await request(`${gw.url}/x`);
+        assert.equal(res.statusCode, 200);
+        assert.equal(await res.body.text(), "good");
+      }
+      const posts = [];
+      for (let i = 0; i < 4; i++) {
+        const res = await request(`${gw.url}/x`, { method: "POST", body: "{}" });
+        posts.push(`${res.statusCode} ${await res.body.text()}`);
+      }
+      assert.ok(
+        posts.includes("503 bad"),
+        `a POST that reached the failing target is not retried: ${posts}`,
+      );
+    } finally {
+      await gw.stop();
+      await bad.close();
+      await good.close();
+    }
+  });
+
+  it("retries a POST whose connection failed (it never reached the upstream), body intact", async () => {
+    const dead = await startUpstream();
+    const deadUrl = dead.url;
+    await dead.close();
+    const good = await startUpstream();
+    const gw = await startSimpleGateway([deadUrl, good.url]);
+    try {
+      for (let i = 0; i < 4; i++) {
+        const res = await request(`${gw.url}/orders`, { method: "POST", body: "x".repeat(1000) });
+        assert.equal(res.statusCode, 200);
+        assert.equal(((await res.body.json()) as { bodySize: number }).bodySize, 1000);
+      }
+    } finally {
+      await gw.stop();
+      await good.close();
+    }
+  });
+
+  it("answers the last failure when attempts run out", async () => {
+    const up = await startUpstream((_req, res) => {
+      res.writeHead(502).end("nope");
+    });
+    const gw = await startSimpleGateway([up.url], {}, {}, { retries: { attempts: 2 } });
+    try {
+      const res = await request(`${gw.url}/x`);
+      assert.equal(res.statusCode, 502);
+      assert.equal(await res.body.text(), "nope");
+      assert.equal(up.requests.length, 3, "one try and two retries");
+    } finally {
+      await gw.stop();
+      await up.close();
+    }
+  });
+
+  it("keeps retries in flight within the budget when every target fails", async () => {
+    const held: (() => void)[] = [];
+    const up = await startUpstream((_req, res) => {
+      held.push(() => res.writeHead(503).end());
+    });
+    const gw = await startSimpleGateway(
+      [up.url],
+      {},
+      {},
+      { retries: { attempts: 3, budget: { ratio: 0.2, minRetries: 3 } } },
+    );
+    try {
+      const clients = 40;
+      let answered = 0;
+      const pending = Array.from({ length: clients }, () =>
+        request(`${gw.url}/x`).then(async (res) => {
+          await res.body.dump();
+          answered++;
+          return res.statusCode;
+        }),
+      );
+      await until(() => up.requests.length === clients, "the first wave");
+      // Fail the whole first wave at once: 40 requests want a retry, the budget allows 8.
+      for (const fail of held.splice(0)) fail();
+      await until(() => answered === clients - 8, "the requests the budget refused");
+      await until(() => up.requests.length === clients + 8, "the retries the budget allowed");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(up.requests.length, clients + 8, "no retry beyond the budget");
+      while (answered < clients) {
+        for (const fail of held.splice(0)) fail();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.ok((await Promise.all(pending)).every((status) => status === 503));
+    } finally {
+      for (const fail of held) fail();
+      await gw.stop();
+      await up.close();
+    }
+  });
+});
