@@ -1,0 +1,148 @@
+/**
+ * @module upstream/breaker
+ * The per-target circuit breaker: a pure state machine fed with outcomes (from proxied
+ * tries and active health checks alike) that tells selectors whether the target may take
+ * a request now.
+ *
+ *   closed ──(≥ minRequests in window, failure or slow-call ratio reached)──▶ open
+ *   open ──(openDuration elapsed: computed on read, nothing to apply)──▶ half-open
+ *   half-open ──(halfOpenRequests probes succeeded)──▶ closed   (backoff reset, window cleared)
+ *   half-open ──(a probe failed or was slow)──▶ open            (for twice as long, capped)
+ */
+import type { z } from "zod";
+import type { circuitBreakerSchema } from "../config/upstream-schema.ts";
+import type { Clock } from "./clock.ts";
+import { isFailure, type Outcome } from "./outcome.ts";
+import { OutcomeWindow } from "./outcome-window.ts";
+import type { TargetBreaker } from "./target.ts";
+
+export type CircuitBreakerConfig = z.output<typeof circuitBreakerSchema>;
+export type BreakerState = TargetBreaker["state"];
+
+/** What the status listener shows of a breaker. */
+export interface BreakerSnapshot {
+  state: BreakerState;
+  /** Outcomes counted in the current window (while open: the window that tripped it). */
+  requests: number;
+  failures: number;
+  slowCalls: number;
+  /** Clock time (ms) at which an open breaker half-opens; null unless open. */
+  openUntil: number | null;
+  /** Milliseconds until an open breaker half-opens; null unless open. */
+  halfOpensInMs: number | null;
+}
+
+/** A circuit breaker for one target. */
+export class CircuitBreaker implements TargetBreaker {
+  readonly #config: CircuitBreakerConfig;
+  readonly #clock: Clock;
+  readonly #window: OutcomeWindow;
+  /** Open or half-open (which of the two is decided by the clock against #openUntil). */
+  #tripped = false;
+  #openUntil = 0;
+  /** How long the next opening lasts: openDuration, doubled on each consecutive reopening. */
+  #nextOpenFor: number;
+  /** Half-open probe slots taken by dispatches, and probes that came back fine. */
+  #probesSent = 0;
+  #probesPassed = 0;
+  #lastProbeAt = 0;
+
+  constructor(config: CircuitBreakerConfig, clock: Clock) {
+    this.#config = config;
+    this.#clock = clock;
+    this.#window = new OutcomeWindow(config.window);
+    this.#nextOpenFor = Math.min(config.openDuration, config.maxOpenDuration);
+  }
+
+  get state(): BreakerState {
+    if (!this.#tripped) return "closed";
+    return this.#clock.now() < this.#openUntil ? "open" : "half-open";
+  }
+
+  /** Closed: yes. Open: no. Half-open: while a probe slot is free. Only reads the clock. */
+  permits(): boolean {
+    if (!this.#tripped) return true;
+    const now = this.#clock.now();
+    if (now < this.#openUntil) return false;
+    return this.#probesSent < this.#config.halfOpenRequests || this.#probesLost(now);
+  }
+
+  /** Half-open: the request takes a probe slot. Otherwise nothing to do. */
+  onDispatch(): void {
+    if (!this.#tripped) return;
+    const now = this.#clock.now();
+    // Sent while open (a service in panic ignores breakers): not a probe.
+    if (now < this.#openUntil) return;
+    if (this.#probesLost(now)) this.#probesSent = this.#probesPassed;
+    this.#probesSent++;
+    this.#lastProbeAt = now;
+  }
+
+  record(outcome: Outcome): void {
+    const now = this.#clock.now();
+    const failed = isFailure(outcome);
+    const slow =
+      this.#config.slowCallDuration > 0 && outcome.durationMs > this.#config.slowCallDuration;
+    if (!this.#tripped) {
+      this.#window.add(now, failed, slow);
+      if (this.#shouldOpen(now)) this.#open(now);
+      return;
+    }
+    // Open: a late outcome of a try sent before the breaker opened tells nothing new.
+    if (now < this.#openUntil) return;
+    // Half-open: a probe must succeed, and in time when slow calls are counted.
+    if (failed || slow) {
+      this.#open(now);
+    } else if (++this.#probesPassed >= this.#config.halfOpenRequests) {
+      this.#close();
+    }
+  }
+
+  /** State and window counts for status JSON. */
+  snapshot(): BreakerSnapshot {
+    const now = this.#clock.now();
+    const counts = this.#window.tally(now);
+    const open = this.#tripped && now < this.#openUntil;
+    return {
+      state: this.state,
+      requests: counts.total,
+      failures: counts.failures,
+      slowCalls: counts.slow,
+      openUntil: open ? this.#openUntil : null,
+      halfOpensInMs: open ? this.#openUntil - now : null,
+    };
+  }
+
+  #shouldOpen(now: number): boolean {
+    const { total, failures, slow } = this.#window.tally(now);
+    if (total < this.#config.minRequests) return false;
+    if (failures / total >= this.#config.failureRatio) return true;
+    return this.#config.slowCallDuration > 0 && slow / total >= this.#config.slowCallRatio;
+  }
+
+  #open(now: number): void {
+    this.#tripped = true;
+    this.#openUntil = now + this.#nextOpenFor;
+    this.#nextOpenFor = Math.min(this.#nextOpenFor * 2, this.#config.maxOpenDuration);
+    this.#probesSent = 0;
+    this.#probesPassed = 0;
+  }
+
+  #close(): void {
+    this.#tripped = false;
+    this.#nextOpenFor = Math.min(this.#config.openDuration, this.#config.maxOpenDuration);
+    this.#window.clear();
+  }
+
+  /**
+   * Whether every slot is taken by probes that have not reported for `openDuration`. A
+   * try whose client hung up reports no outcome; without this its slot would be held
+   * forever and the breaker would never leave half-open.
+   */
+  #probesLost(now: number): boolean {
+    return (
+      this.#probesSent >= this.#config.halfOpenRequests &&
+      now - this.#lastProbeAt >= this.#config.openDuration
+    );
+  }
+}
