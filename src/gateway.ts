@@ -15,6 +15,7 @@ import { TargetRegistry } from "./runtime/target-registry.ts";
 import { createRequestHandler } from "./server/request-handler.ts";
 import { newRequestId, requestIdOf } from "./server/request-id.ts";
 import { createStatusServer } from "./server/status.ts";
+import { viewUpstreams } from "./upstream/upstream-view.ts";
 
 /** Where the gateway is listening, once started. */
 export interface GatewayAddresses {
@@ -77,6 +78,7 @@ export class Gateway {
       if (this.#settings.status) {
         this.#statusServer = createStatusServer({
           ready: () => this.#listening && !this.#draining,
+          upstreams: () => viewUpstreams(this.#runtime.services.values()),
         });
         await listen(this.#statusServer, this.#settings.status.port, this.#settings.status.host);
       }

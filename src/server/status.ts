@@ -1,13 +1,14 @@
 /**
  * @module server/status
- * The status listener: `GET /health` (the process is alive) and `GET /ready` (config
- * loaded and every proxy listener bound). Kept off the proxy listeners so a flood of
+ * The status listener: `GET /health` (the process is alive), `GET /ready` (config
+ * loaded and every proxy listener bound) and `GET /upstreams` (every target's state). Kept off the proxy listeners so a flood of
  * client traffic cannot be mistaken for health.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 
 export interface StatusSource {
   ready(): boolean;
+  upstreams(): unknown;
 }
 
 /** Creates (not yet listening) the status server. */
@@ -22,6 +23,7 @@ export function createStatusServer(source: StatusSource): Server {
         ? json(res, 200, { status: "ready" })
         : json(res, 503, { status: "not ready" });
     }
+    if (path === "/upstreams") return json(res, 200, source.upstreams());
     json(res, 404, { status: "not found" });
   });
 }

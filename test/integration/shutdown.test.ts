@@ -17,7 +17,7 @@ function deferred() {
 }
 
 describe("status listener", () => {
-  it("reports liveness and readiness as JSON", async () => {
+  it("reports liveness, readiness and upstream state as JSON", async () => {
     const up = await startUpstream();
     const gw = await startSimpleGateway([up.url]);
     try {
@@ -28,6 +28,28 @@ describe("status listener", () => {
       assert.equal(ready.statusCode, 200);
       assert.deepEqual(await ready.body.json(), { status: "ready" });
       assert.equal((await request(`${gw.statusUrl}/nope`)).statusCode, 404);
+      const upstreams = (await (await request(`${gw.statusUrl}/upstreams`)).body.json()) as {
+        services: { name: string; available: number; targets: Record<string, unknown>[] }[];
+      };
+      assert.equal(upstreams.services.length, 1);
+      assert.equal(upstreams.services[0]!.name, "svc");
+      assert.equal(upstreams.services[0]!.available, 1);
+      assert.deepEqual(
+        { ...upstreams.services[0]!.targets[0], latencyMs: 0 },
+        {
+          url: up.url,
+          weight: 1,
+          metadata: {},
+          available: true,
+          health: "healthy",
+          ejected: false,
+          ejectedForMs: 0,
+          ejections: 0,
+          breaker: "none",
+          inFlight: 0,
+          latencyMs: 0,
+        },
+      );
     } finally {
       await gw.stop();
       await up.close();
