@@ -15,6 +15,7 @@ import { TargetRegistry } from "./runtime/target-registry.ts";
 import { createRequestHandler } from "./server/request-handler.ts";
 import { newRequestId, requestIdOf } from "./server/request-id.ts";
 import { createStatusServer } from "./server/status.ts";
+import type { Target } from "./upstream/target.ts";
 import { viewUpstreams } from "./upstream/upstream-view.ts";
 
 /** Where the gateway is listening, once started. */
@@ -95,6 +96,20 @@ export class Gateway {
       proxy: this.#proxyServers.map((server) => server.address() as AddressInfo),
       status: this.#statusServer?.address() as AddressInfo | undefined,
     };
+  }
+
+  /**
+   * Serves a new config from now on (its `gateway:` part is static and ignored). Requests
+   * in flight finish on the runtime they started with; targets that stay keep their pool
+   * and state; targets that went away are closed.
+   */
+  async reload(config: GatehouseConfig): Promise<void> {
+    const next = compileRuntime(config, this.#targets);
+    this.#runtime = next;
+    const keep = new Set<Target>();
+    for (const service of next.services.values())
+      for (const target of service.targets) keep.add(target);
+    this.#targets.retainOnly(keep);
   }
 
   /** The runtime requests are served from now. */

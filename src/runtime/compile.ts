@@ -46,8 +46,13 @@ export function compileRuntime(config: GatehouseConfig, registry: TargetRegistry
     const timeouts = service.timeouts;
     services.set(service.name, {
       name: service.name,
-      targets: (service.targets ?? []).map((t) =>
-        registry.acquire(t.url, t.weight, timeouts.connect),
+      targets: (service.targets ?? []).map((target) =>
+        registry.acquire({
+          ...target,
+          service: service.name,
+          connectTimeout: timeouts.connect,
+          maxConnections: service.limits.maxConnections,
+        }),
       ),
       selector: createSelector(service.loadBalancer.algorithm),
       timeouts,

@@ -1,38 +1,63 @@
 /**
  * @module runtime/target-registry
- * Targets keyed by identity (origin and connect timeout), so a target that appears in
- * consecutive configs keeps its pool and state, and one that disappears is closed.
+ * Targets keyed by identity (service, origin and connect timeout), so a target that
+ * appears in consecutive configs keeps its pool and its state (health, ejections,
+ * breaker, latency, in-flight count), and one that disappears is closed at once.
  */
 import { Target } from "../upstream/target.ts";
+
+/** What a config says about one target of one service. */
+export interface TargetSpec {
+  service: string;
+  url: string;
+  weight: number;
+  zone?: string;
+  metadata?: Readonly<Record<string, string>>;
+  connectTimeout: number;
+  maxConnections: number;
+}
 
 /** Owns every Target the gateway has created. */
 export class TargetRegistry {
   readonly #targets = new Map<string, Target>();
 
-  /** The target for a URL, reusing the existing one when its identity matches. */
-  acquire(url: string, weight: number, connectTimeout: number): Target {
-    const key = `${new URL(url).origin}|${connectTimeout}|${weight}`;
+  /**
+   * The target for a spec, reusing the existing one when its identity matches; weight,
+   * zone, metadata and limits are updated in place (they are not part of its identity).
+   */
+  acquire(spec: TargetSpec): Target {
+    const key = `${spec.service}|${new URL(spec.url).origin}|${spec.connectTimeout}`;
     let target = this.#targets.get(key);
     if (!target) {
-      target = new Target({ url, weight, connectTimeout });
+      target = new Target(spec);
       this.#targets.set(key, target);
     }
+    target.weight = spec.weight;
+    target.zone = spec.zone;
+    target.metadata = spec.metadata ?? {};
+    target.maxConnections = spec.maxConnections;
     return target;
   }
 
-  /** Closes and forgets every target not in `keep`. */
-  async retainOnly(keep: ReadonlySet<Target>): Promise<void> {
+  /**
+   * Forgets every target not in `keep` and closes it gracefully: requests already sent to
+   * it finish; it takes no new ones. Returns the targets it let go.
+   */
+  retainOnly(keep: ReadonlySet<Target>): Target[] {
     const dropped: Target[] = [];
     for (const [key, target] of this.#targets) {
       if (keep.has(target)) continue;
       this.#targets.delete(key);
       dropped.push(target);
     }
-    await Promise.all(dropped.map((target) => target.destroy()));
+    for (const target of dropped) void target.close().catch(() => {});
+    return dropped;
   }
 
-  /** Closes every target. */
+  /** Closes every target at once, aborting what is in flight (shutdown's last step). */
   async destroyAll(): Promise<void> {
-    await this.retainOnly(new Set());
+    const all = [...this.#targets.values()];
+    this.#targets.clear();
+    await Promise.all(all.map((target) => target.destroy()));
   }
 }

@@ -39,9 +39,9 @@ export class Target {
   readonly authority: string;
   readonly hostname: string;
   readonly port: number;
-  readonly weight: number;
-  readonly zone: string | undefined;
-  readonly metadata: Readonly<Record<string, string>>;
+  weight: number;
+  zone: string | undefined;
+  metadata: Readonly<Record<string, string>>;
   readonly pool: Pool;
   readonly clock: Clock;
   /** Requests sent and not yet finished. */
@@ -109,6 +109,11 @@ export class Target {
   /** A try is over, body and all. */
   onSettled(): void {
     this.inFlight--;
+  }
+
+  /** Stops taking requests; requests in flight finish, then the connections close. */
+  async close(): Promise<void> {
+    await this.pool.close();
   }
 
   /** Closes the pool's connections; in-flight requests are aborted. */
