@@ -1,0 +1,229 @@
+// Unit tests for passive health checks (outlier detection), driven by a manual clock.
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { healthCheckSchema } from "../../config/upstream-schema.ts";
+import { ManualClock } from "../clock.ts";
+import type { Outcome } from "../outcome.ts";
+import { Target } from "../target.ts";
+import { OutlierDetector } from "./outlier.ts";
+
+const created: Target[] = [];
+after(() => Promise.all(created.map((target) => target.destroy())));
+
+/** `count` targets and a detector over them, with small numbers and 1s/3s ejections. */
+function service(count: number, passive: Record<string, unknown> = {}) {
+  const clock = new ManualClock();
+  const targets = Array.from({ length: count }, (_, i) => {
+    const target = new Target({
+      url: `http://127.0.0.1:${i + 1}`,
+      weight: 1,
+      connectTimeout: 1000,
+      clock,
+    });
+    created.push(target);
+    return target;
+  });
+  const config = healthCheckSchema.parse({
+    passive: {
+      consecutiveFailures: 3,
+      baseEjection: "1s",
+      maxEjection: "3s",
+      maxEjectionPercent: 100,
+      ...passive,
+    },
+  }).passive!;
+  const detector = new OutlierDetector(config, clock, () => targets);
+  for (const target of targets) target.observers.add(detector.observe);
+  return { clock, targets, detector };
+}
+
+/** Reports outcomes as the proxy does: a fresh outcome object for each try. */
+function report(target: Target, ...kinds: Outcome["kind"][]): void {
+  for (const kind of kinds) target.onOutcome({ kind, durationMs: 5 });
+}
+
+const fails = (n: number) => Array<Outcome["kind"]>(n).fill("server-error");
+
+describe("OutlierDetector: consecutive failures", () => {
+  it("ejects at the configured number of failures in a row", () => {
+    const {
+      targets: [target],
+    } = service(2);
+    report(target!, ...fails(2));
+    assert.equal(target!.available(), true);
+    report(target!, "connect-failure");
+    assert.equal(target!.available(), false);
+    assert.equal(target!.ejections, 1);
+  });
+
+  it("starts counting again after a success", () => {
+    const {
+      targets: [target],
+    } = service(2);
+    report(target!, ...fails(2), "success", ...fails(2));
+    assert.equal(target!.available(), true);
+    report(target!, "timeout");
+    assert.equal(target!.available(), false);
+  });
+
+  it("brings the target back when the ejection ends, with its counters reset", () => {
+    const {
+      clock,
+      targets: [target],
+    } = service(2);
+    report(target!, ...fails(3));
+    clock.advance(999);
+    assert.equal(target!.available(), false);
+    clock.advance(1);
+    assert.equal(target!.available(), true);
+    report(target!, ...fails(2));
+    assert.equal(target!.available(), true, "failures from before the ejection do not count");
+    report(target!, "reset");
+    assert.equal(target!.available(), false);
+  });
+
+  it("ignores outcomes that arrive while the target is ejected", () => {
+    const {
+      clock,
+      targets: [target],
+    } = service(2);
+    report(target!, ...fails(3));
+    report(target!, ...fails(10));
+    assert.equal(target!.ejections, 1);
+    clock.advance(1_000);
+    report(target!, ...fails(2));
+    assert.equal(target!.available(), true);
+  });
+});
+
+describe("OutlierDetector: failure ratio", () => {
+  it("ejects when the ratio in the window is reached over at least minRequests", () => {
+    const {
+      targets: [target],
+    } = service(2, {
+      consecutiveFailures: 100,
+      failureRatio: 0.5,
+      minRequests: 4,
+    });
+    report(target!, "server-error", "success", "server-error");
+    assert.equal(target!.available(), true, "3 requests are below minRequests");
+    report(target!, "success");
+    assert.equal(target!.available(), false, "2 of 4 failed");
+  });
+
+  it("forgets failures older than the window", () => {
+    const {
+      clock,
+      targets: [target],
+    } = service(2, {
+      consecutiveFailures: 100,
+      failureRatio: 0.5,
+      minRequests: 4,
+      window: "10s",
+    });
+    report(target!, "server-error", "server-error", "success");
+    clock.advance(10_000);
+    report(target!, "success", "success", "server-error", "success");
+    assert.equal(target!.available(), true, "1 of 4 in the window failed");
+  });
+
+  it("is off unless failureRatio is set", () => {
+    const {
+      targets: [target],
+    } = service(2, { consecutiveFailures: 100, minRequests: 1 });
+    for (let i = 0; i < 50; i++) report(target!, "server-error", "success");
+    assert.equal(target!.available(), true);
+  });
+});
+
+describe("OutlierDetector: ejection time", () => {
+  it("grows with the number of ejections and is capped at maxEjection", () => {
+    const {
+      clock,
+      targets: [target],
+    } = service(2);
+    const durations: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      report(target!, ...fails(3));
+      durations.push(target!.ejectedUntil - clock.now());
+      clock.advance(durations.at(-1)!);
+    }
+    assert.deepEqual(durations, [1_000, 2_000, 3_000, 3_000, 3_000]);
+    assert.equal(target!.ejections, 5);
+  });
+
+  it("forgives one ejection for each maxEjection spent in service without one", () => {
+    const {
+      clock,
+      targets: [target],
+    } = service(2);
+    report(target!, ...fails(3));
+    clock.advance(1_000);
+    report(target!, ...fails(3));
+    clock.advance(2_000);
+    assert.equal(target!.ejections, 2);
+    clock.advance(3_000);
+    report(target!, "success");
+    assert.equal(target!.ejections, 1, "one clean maxEjection (3s) since it came back");
+    clock.advance(30_000);
+    report(target!, ...fails(3));
+    assert.equal(target!.ejections, 1, "fully forgiven, so this is a first ejection again");
+    assert.equal(target!.ejectedUntil - clock.now(), 1_000);
+  });
+});
+
+describe("OutlierDetector: maxEjectionPercent", () => {
+  it("never ejects more than the allowed share, and ejects once room is made", () => {
+    const { clock, targets } = service(4, { maxEjectionPercent: 50 });
+    const [a, b, c] = targets as [Target, Target, Target];
+    report(a, ...fails(3));
+    clock.advance(500);
+    report(b, ...fails(3));
+    report(c, ...fails(3));
+    assert.deepEqual(
+      targets.map((t) => t.available()),
+      [false, false, true, true],
+      "2 of 4 is the 50% cap",
+    );
+    report(c, "server-error");
+    assert.equal(c.available(), true, "still refused while two are out");
+    clock.advance(500);
+    assert.equal(a.available(), true, "a's 1s ejection is over");
+    report(c, "server-error");
+    assert.equal(c.available(), false, "the next failure ejects c");
+  });
+
+  it("does not eject the only target of a service under 100%", () => {
+    const {
+      targets: [only],
+    } = service(1, { maxEjectionPercent: 99 });
+    report(only!, ...fails(10));
+    assert.equal(only!.available(), true);
+    assert.equal(only!.ejections, 0);
+  });
+});
+
+describe("OutlierDetector: reloads and shared targets", () => {
+  it("keeps a target's counts when a reload builds a new detector", () => {
+    const { clock, targets } = service(2);
+    const [target] = targets as [Target];
+    report(target, ...fails(2));
+    target.observers.clear();
+    const config = healthCheckSchema.parse({ passive: { consecutiveFailures: 3 } }).passive!;
+    const reloaded = new OutlierDetector(config, clock, () => targets);
+    target.observers.add(reloaded.observe);
+    report(target, "server-error");
+    assert.equal(target.available(), false);
+  });
+
+  it("counts an outcome once when two services' detectors observe the same target", () => {
+    const { clock, targets } = service(2);
+    const [target] = targets as [Target];
+    const config = healthCheckSchema.parse({ passive: { consecutiveFailures: 3 } }).passive!;
+    target.observers.add(new OutlierDetector(config, clock, () => targets).observe);
+    report(target, ...fails(2));
+    assert.equal(target.available(), true);
+    report(target, "server-error");
+    assert.equal(target.available(), false);
+  });
+});
