@@ -52,6 +52,7 @@ export function compileRuntime(config: GatehouseConfig, registry: TargetRegistry
           service: service.name,
           connectTimeout: timeouts.connect,
           maxConnections: service.limits.maxConnections,
+          circuitBreaker: service.circuitBreaker,
         }),
       ),
       selector: createSelector(service.loadBalancer.algorithm),

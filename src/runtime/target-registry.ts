@@ -4,6 +4,7 @@
  * appears in consecutive configs keeps its pool and its state (health, ejections,
  * breaker, latency, in-flight count), and one that disappears is closed at once.
  */
+import { CircuitBreaker, type CircuitBreakerConfig } from "../upstream/breaker.ts";
 import { Target } from "../upstream/target.ts";
 
 /** What a config says about one target of one service. */
@@ -15,11 +16,14 @@ export interface TargetSpec {
   metadata?: Readonly<Record<string, string>>;
   connectTimeout: number;
   maxConnections: number;
+  circuitBreaker?: CircuitBreakerConfig;
 }
 
 /** Owns every Target the gateway has created. */
 export class TargetRegistry {
   readonly #targets = new Map<string, Target>();
+  /** The breaker config each target's breaker was built from. */
+  readonly #breakerConfigs = new WeakMap<Target, string | undefined>();
 
   /**
    * The target for a spec, reusing the existing one when its identity matches; weight,
@@ -36,7 +40,16 @@ export class TargetRegistry {
     target.zone = spec.zone;
     target.metadata = spec.metadata ?? {};
     target.maxConnections = spec.maxConnections;
+    this.#configureBreaker(target, spec.circuitBreaker);
     return target;
+  }
+
+  /** Gives the target a breaker for this config: kept while the config is unchanged. */
+  #configureBreaker(target: Target, config: CircuitBreakerConfig | undefined): void {
+    const key = config ? JSON.stringify(config) : undefined;
+    if (this.#breakerConfigs.get(target) === key) return;
+    this.#breakerConfigs.set(target, key);
+    target.breaker = config ? new CircuitBreaker(config, target.clock) : undefined;
   }
 
   /**
