@@ -77,6 +77,7 @@ describe("OutlierDetector: consecutive failures", () => {
     clock.advance(1);
     assert.equal(target!.available(), true);
     report(target!, ...fails(2));
+    assert.equal(target!.ejectedUntil, 0, "cleared at its first outcome back in service");
     assert.equal(target!.available(), true, "failures from before the ejection do not count");
     report(target!, "reset");
     assert.equal(target!.available(), false);

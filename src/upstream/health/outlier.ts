@@ -47,8 +47,12 @@ export class OutlierDetector {
   /** Learns from one outcome; add it to each of the service's `target.observers`. */
   readonly observe = (target: Target, outcome: Outcome): void => {
     const now = this.#clock.now();
-    // Tries sent before the ejection, or during panic, say nothing new: it is already out.
-    if (target.ejectedUntil > now) return;
+    if (target.ejectedUntil !== 0) {
+      // Tries sent before the ejection, or during panic, say nothing new: it is already out.
+      if (target.ejectedUntil > now) return;
+      // Back in service. 0 spares `usable()` a clock read (~100 ns) on every later ask.
+      target.ejectedUntil = 0;
+    }
     const record = this.#recordOf(target, now);
     if (record.last === outcome) return;
     record.last = outcome;

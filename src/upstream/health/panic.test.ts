@@ -83,11 +83,10 @@ describe("admitsInPanic", () => {
 
 describe("PanicThreshold", () => {
   it("recomputes at most once per clock millisecond for the same targets", () => {
-    const { clock, targets } = fleet(2);
+    const { clock, targets } = fleet(40);
     const panic = new PanicThreshold(50, clock);
     assert.equal(panic.test(targets), false);
-    targets[0]!.health = "unhealthy";
-    targets[1]!.health = "unhealthy";
+    for (const target of targets.slice(0, 21)) target.health = "unhealthy";
     clock.advance(0.5);
     assert.equal(panic.test(targets), false, "same millisecond: the cached answer");
     clock.advance(0.5);
@@ -95,11 +94,19 @@ describe("PanicThreshold", () => {
   });
 
   it("recomputes at once for a different targets list (a reload)", () => {
-    const { clock, targets } = fleet(2);
+    const { clock, targets } = fleet(40);
     const panic = new PanicThreshold(50, clock);
     assert.equal(panic.test(targets), false);
     for (const target of targets) target.health = "unhealthy";
     assert.equal(panic.test([...targets]), true);
+  });
+
+  it("answers small services afresh on every call", () => {
+    const { clock, targets } = fleet(2);
+    const panic = new PanicThreshold(50, clock);
+    assert.equal(panic.test(targets), false);
+    for (const target of targets) target.health = "unhealthy";
+    assert.equal(panic.test(targets), true);
   });
 
   it("is off at 0%", () => {

@@ -32,10 +32,17 @@ export function admitsInPanic(target: Target): boolean {
 }
 
 /**
+ * Up to this many targets, walking them is cheaper than reading the clock to consult a
+ * cache (a healthy target costs ~5 ns to ask, `performance.now()` ~100 ns).
+ */
+const uncachedUpTo = 32;
+
+/**
  * A service's panic threshold for the request path: `inPanic` computed at most once per
  * clock millisecond for the same targets list, so a 1,000-target service does not walk
- * its targets on every request. A millisecond of staleness is below anything a health
- * check, an ejection or a breaker can resolve.
+ * its targets on every request (2.5 µs at a 50% threshold, against 0.1 µs cached). A
+ * millisecond of staleness is below anything a health check, an ejection or a breaker
+ * can resolve. Small services are walked every time: that is cheaper than the clock.
  */
 export class PanicThreshold {
   readonly thresholdPercent: number;
@@ -52,6 +59,7 @@ export class PanicThreshold {
   /** Whether the service whose targets these are is in panic now. */
   test(targets: readonly Target[]): boolean {
     if (this.thresholdPercent <= 0) return false;
+    if (targets.length <= uncachedUpTo) return inPanic(targets, this.thresholdPercent);
     const millisecond = Math.floor(this.#clock.now());
     if (millisecond !== this.#millisecond || targets !== this.#targets) {
       this.#millisecond = millisecond;
