@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Transform, type TransformCallback } from "node:stream";
 import type { Dispatcher } from "undici";
 import type { ErrorCode } from "../errors.ts";
-import type { CompiledService } from "../runtime/compile.ts";
+import { type CompiledService, selectTarget } from "../runtime/compile.ts";
 import type { OutcomeKind } from "../upstream/outcome.ts";
 import type { SelectionRequest } from "../upstream/selectors/selector.ts";
 import type { Target } from "../upstream/target.ts";
@@ -211,9 +211,7 @@ class ProxiedRequest implements TryOwner {
     this.#tried.add(failed);
     const tried = this.#tried;
     const others = service.targets.filter((target) => !tried.has(target));
-    const next =
-      service.selector.select(others, selection) ??
-      service.selector.select(service.targets, selection);
+    const next = service.selector.select(others, selection) ?? selectTarget(service, selection);
     if (!next) {
       this.#releaseRetrySlot();
       return false;

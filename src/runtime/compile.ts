@@ -11,8 +11,15 @@ import { pluginNames } from "../pipeline/registry.ts";
 import { parsePathPattern } from "../router/path-pattern.ts";
 import { compileRewrite, type PathRewriter } from "../router/rewrite.ts";
 import { RouteDefinitionError, RouteTable } from "../router/route-table.ts";
+import { systemClock } from "../upstream/clock.ts";
+import { OutlierDetector } from "../upstream/health/outlier.ts";
+import { PanicThreshold } from "../upstream/health/panic.ts";
 import { RetryPolicy } from "../upstream/retry.ts";
-import { createSelector, type Selector } from "../upstream/selectors/index.ts";
+import {
+  createSelector,
+  type SelectionRequest,
+  type Selector,
+} from "../upstream/selectors/index.ts";
 import type { Target } from "../upstream/target.ts";
 import type { TargetRegistry } from "./target-registry.ts";
 
@@ -22,6 +29,9 @@ export interface CompiledService {
   selector: Selector;
   timeouts: TimeoutsConfig;
   retry: RetryPolicy;
+  panic: PanicThreshold;
+  /** Whether the service was in panic at its last selection. */
+  inPanic: boolean;
 }
 
 export interface CompiledRoute {
@@ -44,20 +54,30 @@ export function compileRuntime(config: GatehouseConfig, registry: TargetRegistry
   const services = new Map<string, CompiledService>();
   for (const service of config.services) {
     const timeouts = service.timeouts;
+    const targets = (service.targets ?? []).map((target) =>
+      registry.acquire({
+        ...target,
+        service: service.name,
+        connectTimeout: timeouts.connect,
+        maxConnections: service.limits.maxConnections,
+        circuitBreaker: service.circuitBreaker,
+      }),
+    );
+    const passive = service.healthCheck.passive;
+    const detector = passive && new OutlierDetector(passive, systemClock, () => targets);
+    for (const target of targets) {
+      // The previous config's observers go; the outlier records live on with the target.
+      target.observers.clear();
+      if (detector) target.observers.add(detector.observe);
+    }
     services.set(service.name, {
       name: service.name,
-      targets: (service.targets ?? []).map((target) =>
-        registry.acquire({
-          ...target,
-          service: service.name,
-          connectTimeout: timeouts.connect,
-          maxConnections: service.limits.maxConnections,
-          circuitBreaker: service.circuitBreaker,
-        }),
-      ),
+      targets,
       selector: createSelector(service.loadBalancer.algorithm),
       timeouts,
       retry: new RetryPolicy(service.retries),
+      panic: new PanicThreshold(service.healthCheck.panicThreshold, systemClock),
+      inPanic: false,
     });
   }
   const routes = new RouteTable(
@@ -75,6 +95,24 @@ export function compileRuntime(config: GatehouseConfig, registry: TargetRegistry
     { maxParamLength: config.gateway.limits.maxUriLength },
   );
   return { config, routes, services };
+}
+
+/**
+ * Picks a target for a request. In panic (too few usable targets) every target that is
+ * not full is offered to the selector, health and breakers notwithstanding.
+ */
+export function selectTarget(
+  service: CompiledService,
+  selection: SelectionRequest,
+): Target | undefined {
+  if (service.panic.thresholdPercent > 0) {
+    const panic = service.panic.test(service.targets);
+    if (panic !== service.inPanic) {
+      service.inPanic = panic;
+      for (const target of service.targets) target.ignoreHealth = panic;
+    }
+  }
+  return service.selector.select(service.targets, selection);
 }
 
 function rewriterFor(route: RouteConfig): PathRewriter {

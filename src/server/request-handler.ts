@@ -19,7 +19,12 @@ import { type NormalizeOptions, normalizePath } from "../proxy/normalize-path.ts
 import { sendError, writeRawError } from "../proxy/respond.ts";
 import { openTunnel } from "../proxy/websocket.ts";
 import type { RouteHit } from "../router/route-table.ts";
-import type { CompiledRoute, CompiledService, Runtime } from "../runtime/compile.ts";
+import {
+  type CompiledRoute,
+  type CompiledService,
+  type Runtime,
+  selectTarget,
+} from "../runtime/compile.ts";
 import type { SelectionRequest } from "../upstream/selectors/selector.ts";
 import type { Target } from "../upstream/target.ts";
 import { checkFraming } from "./framing.ts";
@@ -108,7 +113,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     const service = route.service;
     const clientIp = clientAddress(req);
     const selection: SelectionRequest = { clientAddress: clientIp, headers: req.headers };
-    const target = service.selector.select(service.targets, selection);
+    const target = selectTarget(service, selection);
     if (!target) return fail("GATEHOUSE_NO_AVAILABLE_TARGET");
     const peer = unmapIPv4(req.socket.remoteAddress ?? "");
     const headers = upstreamRequestHeaders({

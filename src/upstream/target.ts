@@ -55,6 +55,8 @@ export class Target {
   /** How many times outlier detection ejected this target (its ejection time grows with it). */
   ejections = 0;
   breaker: TargetBreaker | undefined;
+  /** Set while the target's service is in panic: health, ejection and breaker are ignored. */
+  ignoreHealth = false;
   /** Response-time estimate for least-response-time. */
   readonly latency: PeakEwma;
   /** Further observers of this target's outcomes (outlier detection). */
@@ -81,7 +83,10 @@ export class Target {
 
   /** Healthy, not ejected, breaker permitting, and not full: a selector may pick it. */
   available(): boolean {
-    return this.usable() && (this.maxConnections === 0 || this.inFlight < this.maxConnections);
+    return (
+      (this.ignoreHealth || this.usable()) &&
+      (this.maxConnections === 0 || this.inFlight < this.maxConnections)
+    );
   }
 
   /** Healthy, not ejected and breaker permitting, whatever its load. */

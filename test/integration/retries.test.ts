@@ -1,10 +1,10 @@
-// Retries over real sockets: 5xx answers and failed connections move to another
-// target for idempotent requests, and the retry budget holds when every target fails.
+// Retries over real sockets: a dead target costs clients nothing, 5xx answers and failed
+// connections move to another target, and the retry budget holds when every target fails.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { request } from "undici";
 import { startSimpleGateway } from "../helpers/gateway.ts";
-import { startUpstream } from "../helpers/upstream.ts";
+import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
 async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -15,6 +15,44 @@ async function until(condition: () => boolean, what: string, timeoutMs = 5000): 
 }
 
 describe("retries", () => {
+  it("loses no request when one of three targets dies under steady traffic (retries + ejection)", async () => {
+    const ups: Upstream[] = [];
+    for (let i = 0; i < 3; i++) ups.push(await startUpstream((_req, res) => res.end(`up${i}`)));
+    const gw = await startSimpleGateway(
+      ups.map((up) => up.url),
+      {},
+      {},
+      {
+        healthCheck: { passive: { consecutiveFailures: 2 } },
+      },
+    );
+    try {
+      const statuses: number[] = [];
+      let killed = false;
+      const load = async (worker: number) => {
+        for (let i = 0; i < 60; i++) {
+          if (worker === 0 && i === 20 && !killed) {
+            killed = true;
+            await ups[1]!.close();
+          }
+          const res = await request(`${gw.url}/item/${i}`);
+          await res.body.dump();
+          statuses.push(res.statusCode);
+        }
+      };
+      await Promise.all([0, 1, 2, 3].map(load));
+      assert.equal(statuses.length, 240);
+      assert.deepEqual(
+        statuses.filter((status) => status !== 200),
+        [],
+        "every request succeeded",
+      );
+    } finally {
+      await gw.stop();
+      for (const up of ups) await up.close();
+    }
+  });
+
   it("retries a 503 on another target for GET, not for POST", async () => {
     const bad = await startUpstream((_req, res) => {
       res.writeHead(503).end("bad");
