@@ -2,18 +2,59 @@
  * @module upstream/selectors
  * The selector for each `loadBalancer.algorithm` name.
  */
+import type { z } from "zod";
+import type { algorithms, loadBalancerSchema } from "../../config/upstream-schema.ts";
+import { ConsistentHashSelector } from "./consistent-hash.ts";
+import { LeastConnectionsSelector } from "./least-connections.ts";
+import { LeastResponseTimeSelector } from "./least-response-time.ts";
+import { PowerOfTwoSelector } from "./power-of-two.ts";
+import { RandomSelector } from "./random.ts";
 import { RoundRobinSelector } from "./round-robin.ts";
-import type { Selector } from "./selector.ts";
+import type { RandomSource, Selector } from "./selector.ts";
+import { WeightedRandomSelector } from "./weighted-random.ts";
+import { WeightedRoundRobinSelector } from "./weighted-round-robin.ts";
 
-export type { SelectionRequest, Selector } from "./selector.ts";
+export type {
+  RandomSource,
+  SelectionOptions,
+  SelectionRequest,
+  Selector,
+} from "./selector.ts";
 
-const factories: Record<string, () => Selector> = {
+/** A service's validated `loadBalancer` config. */
+export type LoadBalancerConfig = z.output<typeof loadBalancerSchema>;
+export type Algorithm = (typeof algorithms)[number];
+
+/** What a selector may be given besides its config. */
+export interface SelectorDependencies {
+  /** For the random algorithms; default `Math.random`. */
+  random?: RandomSource;
+}
+
+type Factory = (config: LoadBalancerConfig, dependencies: SelectorDependencies) => Selector;
+
+const factories: Record<Algorithm, Factory> = {
   "round-robin": () => new RoundRobinSelector(),
+  "weighted-round-robin": () => new WeightedRoundRobinSelector(),
+  random: (_, { random }) => new RandomSelector(random),
+  "weighted-random": (_, { random }) => new WeightedRandomSelector(random),
+  "least-connections": () => new LeastConnectionsSelector(),
+  "least-response-time": () => new LeastResponseTimeSelector(),
+  "power-of-two": (_, { random }) => new PowerOfTwoSelector(random),
+  "consistent-hash": (config) => new ConsistentHashSelector(config.hashOn),
 };
 
-/** A new selector for an algorithm name the schema accepted. */
-export function createSelector(algorithm: string): Selector {
-  const factory = factories[algorithm];
-  if (!factory) throw new Error(`unknown load-balancing algorithm "${algorithm}"`);
-  return factory();
+/**
+ * A new selector for a service's `loadBalancer` config. One per service: selectors keep
+ * per-service state (cursors, rings). A bare algorithm name is still accepted for callers
+ * that predate `hashOn`; it means that algorithm with its defaults.
+ */
+export function createSelector(
+  config: LoadBalancerConfig | Algorithm,
+  dependencies: SelectorDependencies = {},
+): Selector {
+  const resolved = typeof config === "string" ? { algorithm: config } : config;
+  const factory = factories[resolved.algorithm];
+  if (!factory) throw new Error(`unknown load-balancing algorithm "${resolved.algorithm}"`);
+  return factory(resolved, dependencies);
 }

@@ -6,14 +6,50 @@ import type { Target } from "../target.ts";
 
 /** What a selector may look at to choose: enough for hashing and affinity. */
 export interface SelectionRequest {
+  /** The client's IP, as resolved through the trusted proxies. */
   clientAddress: string;
   headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The request path as the client sent it (normalised, before any rewrite), without the query. */
+  path?: string;
+  /** The raw query string, without the `?`; empty when there is none. */
+  query?: string;
+  /** The authenticated consumer's name, once an auth plugin has identified one. */
+  consumer?: string;
+}
+
+/** What the caller asks beyond the targets' own availability. Absent on the common path. */
+export interface SelectionOptions {
+  /** Targets to pass over, e.g. those this request already tried. */
+  exclude?: ReadonlySet<Target>;
+  /**
+   * Replaces `available()` as the test a target must pass, e.g. `admitsInPanic` while the
+   * service is in panic (see upstream/health/panic).
+   */
+  admits?: (target: Target) => boolean;
 }
 
 /**
  * Picks one target for a request from the service's targets. It must only return a
- * target whose `available()` is true, and undefined when there is none.
+ * target that is `admissible`, and undefined when there is none.
+ *
+ * The runtime passes the same `targets` array object until the service's targets change,
+ * so a selector may keep state derived from it (a ring, a schedule) and rebuild it only
+ * when it is handed a different array.
  */
 export interface Selector {
-  select(targets: readonly Target[], request: SelectionRequest): Target | undefined;
+  select(
+    targets: readonly Target[],
+    request: SelectionRequest,
+    options?: SelectionOptions,
+  ): Target | undefined;
+}
+
+/** A number in [0, 1), as `Math.random` returns; injectable so tests are deterministic. */
+export type RandomSource = () => number;
+
+/** Whether a selector may return `target`: available (or admitted) and not excluded. */
+export function admissible(target: Target, options: SelectionOptions | undefined): boolean {
+  if (options === undefined) return target.available();
+  const admitted = options.admits ? options.admits(target) : target.available();
+  return admitted && !options.exclude?.has(target);
 }
