@@ -26,6 +26,7 @@ import {
   targetResults,
 } from "./report.ts";
 import { measureRouterCost } from "./router-micro.ts";
+import { formatSelectorTable, measureSelectorCost } from "./selectors.ts";
 import { type BenchContext, type Target, targets } from "./targets.ts";
 import { ensureTools } from "./tools.ts";
 import { verifyTarget } from "./verify.ts";
@@ -93,11 +94,13 @@ async function main(): Promise<void> {
   }
   const measurements = rounds.map(bestRound);
 
-  const router = chosen.some((target) => target.name.startsWith("gatehouse"))
-    ? measureRouterCost([10, 10_000])
-    : undefined;
+  const gatehouse = chosen.some((target) => target.name.startsWith("gatehouse"));
+  const router = gatehouse ? measureRouterCost([10, 10_000]) : undefined;
+  const selectors = gatehouse ? await measureSelectorCost([10, 1_000]) : undefined;
   const checks = evaluateChecks(measurements, router);
-  console.log(`\n${formatTable(measurements)}\n\n${formatChecks(checks)}\n`);
+  console.log(`\n${formatTable(measurements)}\n`);
+  if (selectors) console.log(`${formatSelectorTable(selectors)}\n`);
+  console.log(`${formatChecks(checks)}\n`);
   mkdirSync(join(resultsFile, ".."), { recursive: true });
   const results = {
     date: new Date().toISOString(),
@@ -105,6 +108,7 @@ async function main(): Promise<void> {
     load: options,
     targets: targetResults(measurements),
     router,
+    selectors,
     checks,
   };
   writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);

@@ -119,17 +119,6 @@ for (const algorithm of algorithms) {
         );
     });
 
-    it("asks `admits` instead of available() when given one", () => {
-      const selector = create();
-      const targets = fleet([1, 1, 1]);
-      for (const target of targets) target.health = "unhealthy";
-      for (let n = 0; n < 50; n++)
-        assert.ok(selector.select(targets, clientRequest(n), { admits: () => true }));
-      const onlyLast = { admits: (target: Target) => target === targets[2] };
-      for (let n = 0; n < 50; n++)
-        assert.equal(selector.select(targets, clientRequest(n), onlyLast), targets[2]);
-    });
-
     it("follows a new targets array: a removed target is never picked again", () => {
       const selector = create();
       const targets = fleet([1, 1, 1, 1]);

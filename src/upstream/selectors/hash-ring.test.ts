@@ -40,11 +40,18 @@ describe("HashRing", () => {
     assert.equal(ring.size, maxPoints);
   });
 
+  it("keeps its points in ascending order", () => {
+    const ring = new HashRing(fleet([3, 1, 2, 5, 1]));
+    for (let point = 1; point < ring.size; point++)
+      assert.ok(ring.pointHash(point - 1) <= ring.pointHash(point), `point ${point}`);
+  });
+
   it("finds the first point at or after a hash and wraps past the top", () => {
     const ring = new HashRing(fleet([1]));
     assert.equal(ring.find(0), 0);
     assert.equal(ring.find(0xffffffff), 0);
     const middle = ring.find(0x80000000);
     assert.ok(middle > 0 && middle < ring.size);
+    assert.ok(ring.pointHash(middle) >= 0x80000000 && ring.pointHash(middle - 1) < 0x80000000);
   });
 });

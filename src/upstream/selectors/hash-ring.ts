@@ -12,9 +12,6 @@ export const pointsPerWeight = 160;
 /** Ring size cap (2 MB of typed arrays); past it every target's points are scaled down alike. */
 export const maxPoints = 1 << 18;
 
-/** Packs a point as hash × 2^20 + owner in one float, so one numeric sort orders both. */
-const ownerSpace = 2 ** 20;
-
 /** An immutable ring built from a targets array; owners are indexes into that array. */
 export class HashRing {
   /** Point hashes, ascending. */
@@ -23,32 +20,26 @@ export class HashRing {
   readonly #owners: Uint32Array;
 
   constructor(targets: readonly Target[]) {
-    if (targets.length >= ownerSpace) throw new RangeError("too many targets for a hash ring");
     let totalWeight = 0;
     for (const target of targets) totalWeight += target.weight;
     const scale = Math.min(1, maxPoints / (pointsPerWeight * totalWeight));
     const counts = targets.map((target) =>
       Math.max(1, Math.round(pointsPerWeight * target.weight * scale)),
     );
-    const packed = new Float64Array(counts.reduce((sum, count) => sum + count, 0));
+    const size = counts.reduce((sum, count) => sum + count, 0);
+    const hashes = new Uint32Array(size);
+    const owners = new Uint32Array(size);
     let next = 0;
     for (let owner = 0; owner < targets.length; owner++) {
       // A point depends only on the target's URL and its number, never on the other
       // targets, so the same target sits at the same places in every ring it is part of.
       const seed = fnv1a32(targets[owner]!.url);
       for (let point = 0; point < counts[owner]!; point++) {
-        const hash = mix32((seed + Math.imul(point, 0x9e3779b9)) >>> 0);
-        packed[next++] = hash * ownerSpace + owner;
+        hashes[next] = mix32((seed + Math.imul(point, 0x9e3779b9)) >>> 0);
+        owners[next++] = owner;
       }
     }
-    packed.sort();
-    this.#hashes = new Uint32Array(packed.length);
-    this.#owners = new Uint32Array(packed.length);
-    for (let i = 0; i < packed.length; i++) {
-      const hash = Math.floor(packed[i]! / ownerSpace);
-      this.#hashes[i] = hash;
-      this.#owners[i] = packed[i]! - hash * ownerSpace;
-    }
+    [this.#hashes, this.#owners] = sortByHash(hashes, owners);
   }
 
   /** How many points the ring has. */
@@ -69,8 +60,44 @@ export class HashRing {
     return low === hashes.length ? 0 : low;
   }
 
+  /** A point's place on the circle. */
+  pointHash(point: number): number {
+    return this.#hashes[point]!;
+  }
+
   /** The target index owning a point. */
   owner(point: number): number {
     return this.#owners[point]!;
   }
+}
+
+/**
+ * Sorts points by hash, owners alongside: a stable radix sort in three passes of 11 bits,
+ * a few times faster than a comparison sort for the ring of 1,000 targets and cheap to
+ * set up for a small one.
+ */
+function sortByHash(hashes: Uint32Array, owners: Uint32Array): [Uint32Array, Uint32Array] {
+  let fromHashes: Uint32Array = hashes;
+  let fromOwners: Uint32Array = owners;
+  let toHashes: Uint32Array = new Uint32Array(hashes.length);
+  let toOwners: Uint32Array = new Uint32Array(owners.length);
+  const starts = new Uint32Array(2_048);
+  for (const shift of [0, 11, 22]) {
+    starts.fill(0);
+    for (let i = 0; i < fromHashes.length; i++) starts[(fromHashes[i]! >>> shift) & 0x7ff]!++;
+    let sum = 0;
+    for (let digit = 0; digit < starts.length; digit++) {
+      const count = starts[digit]!;
+      starts[digit] = sum;
+      sum += count;
+    }
+    for (let i = 0; i < fromHashes.length; i++) {
+      const at = starts[(fromHashes[i]! >>> shift) & 0x7ff]!++;
+      toHashes[at] = fromHashes[i]!;
+      toOwners[at] = fromOwners[i]!;
+    }
+    [fromHashes, toHashes] = [toHashes, fromHashes];
+    [fromOwners, toOwners] = [toOwners, fromOwners];
+  }
+  return [fromHashes, fromOwners];
 }

@@ -19,13 +19,12 @@ export interface SelectionRequest {
 
 /** What the caller asks beyond the targets' own availability. Absent on the common path. */
 export interface SelectionOptions {
-  /** Targets to pass over, e.g. those this request already tried. */
-  exclude?: ReadonlySet<Target>;
   /**
-   * Replaces `available()` as the test a target must pass, e.g. `admitsInPanic` while the
-   * service is in panic (see upstream/health/panic).
+   * Targets to pass over, e.g. those a retry already tried. Passing the service's own
+   * targets array with `exclude`, rather than a filtered copy, keeps a selector's state
+   * (ring, schedule, cursor) instead of rebuilding it for the copy.
    */
-  admits?: (target: Target) => boolean;
+  exclude?: ReadonlySet<Target>;
 }
 
 /**
@@ -47,9 +46,7 @@ export interface Selector {
 /** A number in [0, 1), as `Math.random` returns; injectable so tests are deterministic. */
 export type RandomSource = () => number;
 
-/** Whether a selector may return `target`: available (or admitted) and not excluded. */
+/** Whether a selector may return `target`: available and not excluded. */
 export function admissible(target: Target, options: SelectionOptions | undefined): boolean {
-  if (options === undefined) return target.available();
-  const admitted = options.admits ? options.admits(target) : target.available();
-  return admitted && !options.exclude?.has(target);
+  return target.available() && !options?.exclude?.has(target);
 }

@@ -15,7 +15,7 @@ import {
 export interface WeightedRoundRobinOptions {
   /** Longest period (sum of the weights) worth storing; default 65,536. */
   maxPeriod?: number;
-  /** Most steps (period × targets) worth spending to compute it; default 2^24. */
+  /** Most steps (period × targets) worth spending to compute it; default 2^22. */
   maxBuildSteps?: number;
 }
 
@@ -39,7 +39,7 @@ export class WeightedRoundRobinSelector implements Selector {
 
   constructor(options: WeightedRoundRobinOptions = {}) {
     this.#maxPeriod = options.maxPeriod ?? 1 << 16;
-    this.#maxBuildSteps = options.maxBuildSteps ?? 1 << 24;
+    this.#maxBuildSteps = options.maxBuildSteps ?? 1 << 22;
   }
 
   select(
