@@ -209,9 +209,10 @@ class ProxiedRequest implements TryOwner {
     this.#retries++;
     this.#tried ??= new Set();
     this.#tried.add(failed);
-    const tried = this.#tried;
-    const others = service.targets.filter((target) => !tried.has(target));
-    const next = service.selector.select(others, selection) ?? selectTarget(service, selection);
+    // Another target if there is one; the same one again only when it is all there is.
+    const next =
+      selectTarget(service, selection, { exclude: this.#tried }) ??
+      selectTarget(service, selection);
     if (!next) {
       this.#releaseRetrySlot();
       return false;

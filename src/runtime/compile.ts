@@ -17,6 +17,7 @@ import { PanicThreshold } from "../upstream/health/panic.ts";
 import { RetryPolicy } from "../upstream/retry.ts";
 import {
   createSelector,
+  type SelectionOptions,
   type SelectionRequest,
   type Selector,
 } from "../upstream/selectors/index.ts";
@@ -67,13 +68,15 @@ export function compileRuntime(config: GatehouseConfig, registry: TargetRegistry
     const detector = passive && new OutlierDetector(passive, systemClock, () => targets);
     for (const target of targets) {
       // The previous config's observers go; the outlier records live on with the target.
+      // Panic is the new service's to decide: it starts out of panic.
       target.observers.clear();
+      target.ignoreHealth = false;
       if (detector) target.observers.add(detector.observe);
     }
     services.set(service.name, {
       name: service.name,
       targets,
-      selector: createSelector(service.loadBalancer.algorithm),
+      selector: createSelector(service.loadBalancer),
       timeouts,
       retry: new RetryPolicy(service.retries),
       panic: new PanicThreshold(service.healthCheck.panicThreshold, systemClock),
@@ -104,6 +107,7 @@ export function compileRuntime(config: GatehouseConfig, registry: TargetRegistry
 export function selectTarget(
   service: CompiledService,
   selection: SelectionRequest,
+  options?: SelectionOptions,
 ): Target | undefined {
   if (service.panic.thresholdPercent > 0) {
     const panic = service.panic.test(service.targets);
@@ -112,7 +116,7 @@ export function selectTarget(
       for (const target of service.targets) target.ignoreHealth = panic;
     }
   }
-  return service.selector.select(service.targets, selection);
+  return service.selector.select(service.targets, selection, options);
 }
 
 function rewriterFor(route: RouteConfig): PathRewriter {

@@ -112,7 +112,12 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     const route = match.value;
     const service = route.service;
     const clientIp = clientAddress(req);
-    const selection: SelectionRequest = { clientAddress: clientIp, headers: req.headers };
+    const selection: SelectionRequest = {
+      clientAddress: clientIp,
+      headers: req.headers,
+      path,
+      query: query.slice(1),
+    };
     const target = selectTarget(service, selection);
     if (!target) return fail("GATEHOUSE_NO_AVAILABLE_TARGET");
     const peer = unmapIPv4(req.socket.remoteAddress ?? "");
