@@ -132,9 +132,15 @@ for (const algorithm of algorithms) {
 }
 
 describe("createSelector", () => {
-  it("takes the loadBalancer config or a bare algorithm name, and refuses an unknown one", () => {
-    assert.ok(createSelector({ algorithm: "consistent-hash", hashOn: { header: "x-user" } }));
-    assert.ok(createSelector("least-connections"));
-    assert.throws(() => createSelector("fastest" as Algorithm), /unknown load-balancing/);
+  it("builds the configured algorithm, with its hashOn, and refuses an unknown one", () => {
+    const byHeader = createSelector({ algorithm: "consistent-hash", hashOn: { header: "x-user" } });
+    const targets = fleet([1, 1, 1, 1, 1, 1, 1, 1]);
+    const alice = (n: number) => clientRequest(n, { headers: { "x-user": "alice" } });
+    const first = byHeader.select(targets, alice(0));
+    for (let n = 1; n < 50; n++) assert.equal(byHeader.select(targets, alice(n)), first);
+    assert.throws(
+      () => createSelector({ algorithm: "fastest" as Algorithm }),
+      /unknown load-balancing algorithm "fastest"/,
+    );
   });
 });

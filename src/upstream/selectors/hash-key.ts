@@ -26,7 +26,7 @@ export function compileHashKey(hashOn: HashOn): HashKey {
   }
   if ("query" in hashOn) {
     const name = hashOn.query;
-    return (request) => queryValue(request.query ?? "", name) || request.clientAddress;
+    return (request) => queryValue(request.query, name) || request.clientAddress;
   }
   if ("path" in hashOn) return (request) => request.path || request.clientAddress;
   if ("consumer" in hashOn) return (request) => request.consumer || request.clientAddress;

@@ -44,17 +44,12 @@ const factories: Record<Algorithm, Factory> = {
   "consistent-hash": (config) => new ConsistentHashSelector(config.hashOn),
 };
 
-/**
- * A new selector for a service's `loadBalancer` config. One per service: selectors keep
- * per-service state (cursors, rings). A bare algorithm name is still accepted for callers
- * that predate `hashOn`; it means that algorithm with its defaults.
- */
+/** A new selector for a service's `loadBalancer` config; one per service, as it keeps state. */
 export function createSelector(
-  config: LoadBalancerConfig | Algorithm,
+  config: LoadBalancerConfig,
   dependencies: SelectorDependencies = {},
 ): Selector {
-  const resolved = typeof config === "string" ? { algorithm: config } : config;
-  const factory = factories[resolved.algorithm];
-  if (!factory) throw new Error(`unknown load-balancing algorithm "${resolved.algorithm}"`);
-  return factory(resolved, dependencies);
+  const factory = factories[config.algorithm];
+  if (!factory) throw new Error(`unknown load-balancing algorithm "${config.algorithm}"`);
+  return factory(config, dependencies);
 }

@@ -10,9 +10,9 @@ export interface SelectionRequest {
   clientAddress: string;
   headers: Readonly<Record<string, string | string[] | undefined>>;
   /** The request path as the client sent it (normalised, before any rewrite), without the query. */
-  path?: string;
+  path: string;
   /** The raw query string, without the `?`; empty when there is none. */
-  query?: string;
+  query: string;
   /** The authenticated consumer's name, once an auth plugin has identified one. */
   consumer?: string;
 }
