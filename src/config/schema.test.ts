@@ -54,7 +54,7 @@ describe("defaults", () => {
       panicThreshold: 0,
       initialState: "healthy",
     });
-    assert.deepEqual(config.services[0]!.limits, { maxConnections: 0, maxPending: 0 });
+    assert.deepEqual(config.services[0]!.limits, { maxConnections: 0 });
     assert.deepEqual(config.services[0]!.retries, {
       attempts: 2,
       on: ["connect-failure", "timeout", "reset", 502, 503, 504],

@@ -201,12 +201,6 @@ export const connectionLimitsSchema = z
       .min(0)
       .default(0)
       .describe("Most requests in flight to one target; over it the target is full. 0: no limit."),
-    maxPending: z
-      .number()
-      .int()
-      .min(0)
-      .default(0)
-      .describe("Most requests waiting for a connection to one target. 0: no limit."),
   })
   .prefault({})
   .describe(
