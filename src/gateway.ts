@@ -11,6 +11,7 @@ import type { GatehouseConfig } from "./config/schema.ts";
 import type { ErrorCode } from "./errors.ts";
 import { writeRawError } from "./proxy/respond.ts";
 import { compileRuntime, type Runtime } from "./runtime/compile.ts";
+import { HealthSupervisor } from "./runtime/health-supervisor.ts";
 import { TargetRegistry } from "./runtime/target-registry.ts";
 import { createRequestHandler } from "./server/request-handler.ts";
 import { newRequestId, requestIdOf } from "./server/request-id.ts";
@@ -28,6 +29,7 @@ export interface GatewayAddresses {
 export class Gateway {
   readonly #settings: GatehouseConfig["gateway"];
   readonly #targets = new TargetRegistry();
+  readonly #health = new HealthSupervisor();
   readonly #tunnels = new Set<Duplex>();
   readonly #proxyServers: Server[] = [];
   #statusServer: Server | undefined;
@@ -49,6 +51,7 @@ export class Gateway {
       tunnels: this.#tunnels,
     });
     const limits = this.#settings.limits;
+    this.#health.apply(this.#runtime);
     try {
       for (const listener of this.#settings.listen) {
         const server = createServer(
@@ -106,6 +109,7 @@ export class Gateway {
   async reload(config: GatehouseConfig): Promise<void> {
     const next = compileRuntime(config, this.#targets);
     this.#runtime = next;
+    if (!this.#stopping) this.#health.apply(next);
     const keep = new Set<Target>();
     for (const service of next.services.values())
       for (const target of service.targets) keep.add(target);
@@ -154,6 +158,7 @@ export class Gateway {
   }
 
   async #closeAll(): Promise<void> {
+    this.#health.close();
     for (const tunnel of this.#tunnels) tunnel.destroy();
     this.#tunnels.clear();
     for (const server of this.#proxyServers) {

@@ -4,7 +4,12 @@
  * the services with their targets and selectors. Everything per-route is decided here,
  * once, so the request path only looks things up.
  */
-import type { GatehouseConfig, RouteConfig, TimeoutsConfig } from "../config/schema.ts";
+import type {
+  GatehouseConfig,
+  RouteConfig,
+  ServiceConfig,
+  TimeoutsConfig,
+} from "../config/schema.ts";
 import type { PathProblem } from "../config/semantics.ts";
 import { closest } from "../config/suggest.ts";
 import { pluginNames } from "../pipeline/registry.ts";
@@ -26,6 +31,7 @@ import type { TargetRegistry } from "./target-registry.ts";
 
 export interface CompiledService {
   name: string;
+  config: ServiceConfig;
   targets: Target[];
   selector: Selector;
   timeouts: TimeoutsConfig;
@@ -62,6 +68,7 @@ export function compileRuntime(config: GatehouseConfig, registry: TargetRegistry
         connectTimeout: timeouts.connect,
         maxConnections: service.limits.maxConnections,
         circuitBreaker: service.circuitBreaker,
+        initialHealth: service.healthCheck.active ? service.healthCheck.initialState : "healthy",
       }),
     );
     const passive = service.healthCheck.passive;
@@ -75,6 +82,7 @@ export function compileRuntime(config: GatehouseConfig, registry: TargetRegistry
     }
     services.set(service.name, {
       name: service.name,
+      config: service,
       targets,
       selector: createSelector(service.loadBalancer),
       timeouts,

@@ -17,6 +17,8 @@ export interface TargetSpec {
   connectTimeout: number;
   maxConnections: number;
   circuitBreaker?: CircuitBreakerConfig;
+  /** Health of a target seen for the first time: `unknown` keeps it out until a probe passes. */
+  initialHealth?: "healthy" | "unknown";
 }
 
 /** Owns every Target the gateway has created. */
@@ -34,6 +36,7 @@ export class TargetRegistry {
     let target = this.#targets.get(key);
     if (!target) {
       target = new Target(spec);
+      target.health = spec.initialHealth ?? "healthy";
       this.#targets.set(key, target);
     }
     target.weight = spec.weight;

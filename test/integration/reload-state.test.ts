@@ -19,7 +19,11 @@ describe("reload", () => {
     const held = new Promise<void>((resolve) => {
       release = resolve;
     });
-    const a = await startUpstream((_req, res) => setTimeout(() => res.end("a"), 5));
+    // A fails its health probes; B and C pass theirs.
+    const a = await startUpstream((req, res) => {
+      if (req.url === "/health") res.writeHead(503).end();
+      else setTimeout(() => res.end("a"), 5);
+    });
     const b = await startUpstream(async (req, res) => {
       if (req.url === "/slow") await held;
       res.end("b");
@@ -27,14 +31,24 @@ describe("reload", () => {
     const c = await startUpstream((_req, res) => res.end("c"));
     const config = (targets: { url: string; weight?: number }[]) =>
       testConfig({
-        services: [{ name: "svc", targets, healthCheck: { panicThreshold: 0 } }],
+        services: [
+          {
+            name: "svc",
+            targets,
+            healthCheck: {
+              active: { interval: "50ms", healthyThreshold: 1, unhealthyThreshold: 2 },
+            },
+          },
+        ],
         routes: [{ name: "all", match: { paths: ["/*"] }, service: "svc" }],
       });
     const gw = await startGateway(config([{ url: a.url }, { url: b.url }]));
     try {
       for (let i = 0; i < 4; i++) await (await request(`${gw.url}/warm`)).body.dump();
       const [targetA, targetB] = gw.gateway.runtime.services.get("svc")!.targets;
-      targetA!.health = "unhealthy"; // as the active checker would after failed probes
+      for (let i = 0; i < 200 && targetA!.health !== "unhealthy"; i++)
+        await new Promise((r) => setTimeout(r, 10));
+      assert.equal(targetA!.health, "unhealthy", "A failed its probes");
       const latencyA = targetA!.latency.value;
       assert.ok(latencyA > 0);
 

@@ -1,0 +1,53 @@
+/**
+ * @module runtime/health-supervisor
+ * Runs the active health checkers of the current runtime. Across reloads a service whose
+ * `healthCheck.active` is unchanged keeps its checker, so unchanged targets keep their
+ * probe counters and schedule; added targets start being probed, removed targets stop at
+ * once (no zombie checks), and a service that drops active checks has its targets
+ * judged healthy again.
+ */
+import { ActiveHealthChecker } from "../upstream/health/active.ts";
+import type { Runtime } from "./compile.ts";
+
+interface Supervised {
+  configKey: string;
+  checker: ActiveHealthChecker;
+}
+
+/** Owns one active health checker per service that configures one. */
+export class HealthSupervisor {
+  readonly #checkers = new Map<string, Supervised>();
+
+  /** Makes the running checkers match `runtime`. */
+  apply(runtime: Runtime): void {
+    const seen = new Set<string>();
+    for (const service of runtime.services.values()) {
+      const active = service.config.healthCheck.active;
+      if (!active) {
+        // Nothing judges these targets any more: they are healthy unless something else says.
+        for (const target of service.targets) target.health = "healthy";
+        continue;
+      }
+      seen.add(service.name);
+      const configKey = JSON.stringify(active);
+      let supervised = this.#checkers.get(service.name);
+      if (supervised?.configKey !== configKey) {
+        supervised?.checker.close();
+        supervised = { configKey, checker: new ActiveHealthChecker(active) };
+        this.#checkers.set(service.name, supervised);
+      }
+      supervised.checker.sync(service.targets);
+    }
+    for (const [name, supervised] of this.#checkers) {
+      if (seen.has(name)) continue;
+      supervised.checker.close();
+      this.#checkers.delete(name);
+    }
+  }
+
+  /** Stops every probe. */
+  close(): void {
+    for (const supervised of this.#checkers.values()) supervised.checker.close();
+    this.#checkers.clear();
+  }
+}
