@@ -11,6 +11,7 @@ import type { GatehouseConfig } from "./config/schema.ts";
 import type { ErrorCode } from "./errors.ts";
 import { writeRawError } from "./proxy/respond.ts";
 import { compileRuntime, type Runtime } from "./runtime/compile.ts";
+import { DiscoverySupervisor } from "./runtime/discovery-supervisor.ts";
 import { HealthSupervisor } from "./runtime/health-supervisor.ts";
 import { TargetRegistry } from "./runtime/target-registry.ts";
 import { createRequestHandler } from "./server/request-handler.ts";
@@ -30,6 +31,10 @@ export class Gateway {
   readonly #settings: GatehouseConfig["gateway"];
   readonly #targets = new TargetRegistry();
   readonly #health = new HealthSupervisor();
+  readonly #discovery = new DiscoverySupervisor(this.#targets, (service) => {
+    this.#health.syncService(service);
+    this.#dropUnusedTargets();
+  });
   readonly #tunnels = new Set<Duplex>();
   readonly #proxyServers: Server[] = [];
   #statusServer: Server | undefined;
@@ -52,6 +57,7 @@ export class Gateway {
     });
     const limits = this.#settings.limits;
     this.#health.apply(this.#runtime);
+    this.#discovery.apply(this.#runtime);
     try {
       for (const listener of this.#settings.listen) {
         const server = createServer(
@@ -107,12 +113,21 @@ export class Gateway {
    * and state; targets that went away are closed.
    */
   async reload(config: GatehouseConfig): Promise<void> {
-    const next = compileRuntime(config, this.#targets);
+    const next = compileRuntime(config, this.#targets, this.#runtime);
     this.#runtime = next;
-    if (!this.#stopping) this.#health.apply(next);
+    if (!this.#stopping) {
+      this.#health.apply(next);
+      this.#discovery.apply(next);
+    }
+    this.#dropUnusedTargets();
+  }
+
+  /** Closes targets that no service of the current runtime lists any more. */
+  #dropUnusedTargets(): void {
     const keep = new Set<Target>();
-    for (const service of next.services.values())
+    for (const service of this.#runtime.services.values()) {
       for (const target of service.targets) keep.add(target);
+    }
     this.#targets.retainOnly(keep);
   }
 
@@ -158,6 +173,7 @@ export class Gateway {
   }
 
   async #closeAll(): Promise<void> {
+    this.#discovery.close();
     this.#health.close();
     for (const tunnel of this.#tunnels) tunnel.destroy();
     this.#tunnels.clear();

@@ -46,7 +46,7 @@ export const loadBalancerSchema = z
 const percent = z.number().min(0).max(100);
 const ratio = z.number().gt(0).max(1);
 
-const activeCheckSchema = z
+export const activeCheckSchema = z
   .strictObject({
     type: z.enum(["http", "https", "tcp"]).default("http").describe("Probe kind."),
     path: z.string().regex(/^\//, "expected a path starting with /").default("/health"),
@@ -56,7 +56,21 @@ const activeCheckSchema = z
       .min(1)
       .default([200, 201, 202, 204, 301, 302, 303, 304, 307, 308])
       .describe("Statuses that count as healthy."),
-    body: z.string().optional().describe("A regular expression the response body must match."),
+    body: z
+      .string()
+      .refine(
+        (source) => {
+          try {
+            new RegExp(source);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { message: "not a valid regular expression" },
+      )
+      .optional()
+      .describe("A regular expression the response body must match."),
     headers: z.record(z.string(), z.string()).default({}).describe("Headers sent with each probe."),
     host: z.string().optional().describe("Host header for probes; default the target's."),
     interval: duration("10s").describe("Time between probes of one target."),
@@ -76,6 +90,10 @@ const activeCheckSchema = z
       .max(100)
       .default(3)
       .describe("Consecutive failures that mark a healthy target unhealthy."),
+  })
+  .refine((check) => !(check.method === "HEAD" && check.body !== undefined), {
+    message: "a HEAD probe has no body to match: drop body or use GET",
+    path: ["body"],
   })
   .describe("Probes sent to every target on a timer.");
 
@@ -221,6 +239,18 @@ export const discoverySchema = z
         .describe("Target port for A/AAAA records."),
       scheme: z.enum(["http", "https"]).default("http"),
       interval: duration("30s").describe("Re-resolve at most this often (and on TTL expiry)."),
+      servers: z
+        .array(
+          z
+            .string()
+            .regex(
+              /^[^\s]+:\d+$|^[^\s:]+$|^\[[0-9a-fA-F:.]+\](:\d+)?$/,
+              "expected host or host:port",
+            ),
+        )
+        .min(1)
+        .optional()
+        .describe("DNS servers to ask, `ip` or `ip:port`; default the system's resolvers."),
     }),
   })
   .describe("Where the targets come from when they are not listed.");

@@ -39,6 +39,50 @@ export interface CompiledService {
   panic: PanicThreshold;
   /** Whether the service was in panic at its last selection. */
   inPanic: boolean;
+  detector: OutlierDetector | undefined;
+}
+
+/** What a service's targets are made from: config entries, discovery answers or live targets. */
+export interface TargetListing {
+  url: string;
+  weight: number;
+  zone?: string;
+  metadata?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Points a service at these targets, reusing the registry's Target for any it already
+ * knew (state and all). The array is replaced, never changed in place, so a selector sees
+ * a new list and a request in flight keeps the one it started with.
+ */
+export function setServiceTargets(
+  service: CompiledService,
+  listing: readonly TargetListing[],
+  registry: TargetRegistry,
+): void {
+  const config = service.config;
+  const targets = listing.map((target) =>
+    registry.acquire({
+      url: target.url,
+      weight: target.weight,
+      zone: target.zone,
+      metadata: target.metadata,
+      service: service.name,
+      connectTimeout: service.timeouts.connect,
+      maxConnections: config.limits.maxConnections,
+      circuitBreaker: config.circuitBreaker,
+      initialHealth: config.healthCheck.active ? config.healthCheck.initialState : "healthy",
+    }),
+  );
+  for (const target of targets) {
+    // The previous config's observers go; the outlier records live on with the target.
+    // Panic is the new service's to decide: it starts out of panic.
+    target.observers.clear();
+    target.ignoreHealth = false;
+    if (service.detector) target.observers.add(service.detector.observe);
+  }
+  service.targets = targets;
+  service.inPanic = false;
 }
 
 export interface CompiledRoute {
@@ -56,40 +100,33 @@ export interface Runtime {
   services: ReadonlyMap<string, CompiledService>;
 }
 
-/** Builds the runtime. The config must have passed `runtimeChecks`. */
-export function compileRuntime(config: GatehouseConfig, registry: TargetRegistry): Runtime {
+/**
+ * Builds the runtime. The config must have passed `runtimeChecks`. A service fed by
+ * discovery starts with the targets it had in `previous` (none on first load) until its
+ * source answers.
+ */
+export function compileRuntime(
+  config: GatehouseConfig,
+  registry: TargetRegistry,
+  previous?: Runtime,
+): Runtime {
   const services = new Map<string, CompiledService>();
   for (const service of config.services) {
-    const timeouts = service.timeouts;
-    const targets = (service.targets ?? []).map((target) =>
-      registry.acquire({
-        ...target,
-        service: service.name,
-        connectTimeout: timeouts.connect,
-        maxConnections: service.limits.maxConnections,
-        circuitBreaker: service.circuitBreaker,
-        initialHealth: service.healthCheck.active ? service.healthCheck.initialState : "healthy",
-      }),
-    );
     const passive = service.healthCheck.passive;
-    const detector = passive && new OutlierDetector(passive, systemClock, () => targets);
-    for (const target of targets) {
-      // The previous config's observers go; the outlier records live on with the target.
-      // Panic is the new service's to decide: it starts out of panic.
-      target.observers.clear();
-      target.ignoreHealth = false;
-      if (detector) target.observers.add(detector.observe);
-    }
-    services.set(service.name, {
+    const compiled: CompiledService = {
       name: service.name,
       config: service,
-      targets,
+      targets: [],
       selector: createSelector(service.loadBalancer),
-      timeouts,
+      timeouts: service.timeouts,
       retry: new RetryPolicy(service.retries),
       panic: new PanicThreshold(service.healthCheck.panicThreshold, systemClock),
       inPanic: false,
-    });
+      detector: passive && new OutlierDetector(passive, systemClock, () => compiled.targets),
+    };
+    const listed = service.targets ?? previous?.services.get(service.name)?.targets ?? [];
+    setServiceTargets(compiled, listed, registry);
+    services.set(service.name, compiled);
   }
   const routes = new RouteTable(
     config.routes.map((route) => ({

@@ -7,7 +7,7 @@
  * judged healthy again.
  */
 import { ActiveHealthChecker } from "../upstream/health/active.ts";
-import type { Runtime } from "./compile.ts";
+import type { CompiledService, Runtime } from "./compile.ts";
 
 interface Supervised {
   configKey: string;
@@ -43,6 +43,11 @@ export class HealthSupervisor {
       supervised.checker.close();
       this.#checkers.delete(name);
     }
+  }
+
+  /** Probes exactly this service's current targets (after discovery changed them). */
+  syncService(service: CompiledService): void {
+    this.#checkers.get(service.name)?.checker.sync(service.targets);
   }
 
   /** Stops every probe. */

@@ -442,9 +442,10 @@ describe("active TCP checks", () => {
 });
 
 describe("configuration", () => {
-  test("a bad body pattern fails when the checker is built", () => {
-    const config = healthCheckSchema.parse({ active: { body: "(" } }).active!;
-    assert.throws(() => new ActiveHealthChecker(config), SyntaxError);
+  test("a bad body pattern is a config error, caught before any checker exists", () => {
+    const parsed = healthCheckSchema.safeParse({ active: { body: "(" } });
+    assert.equal(parsed.success, false);
+    assert.deepEqual(parsed.error!.issues[0]!.path, ["active", "body"]);
   });
 });
 

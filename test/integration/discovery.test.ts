@@ -1,0 +1,77 @@
+// DNS discovery over real sockets: a real (test) DNS server answers SRV records; the
+// gateway serves the targets it names, follows changes, and keeps unchanged targets' state.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { request } from "undici";
+import { startDnsServer } from "../helpers/dns-server.ts";
+import { startGateway, testConfig } from "../helpers/gateway.ts";
+import { startUpstream, type Upstream } from "../helpers/upstream.ts";
+
+async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 8000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe("dns discovery", () => {
+  it("serves SRV targets, follows record changes and keeps the state of targets that stay", async () => {
+    const ups: Upstream[] = [];
+    for (let i = 0; i < 3; i++) ups.push(await startUpstream((_req, res) => res.end(`up${i}`)));
+    const srv = (indexes: number[]) =>
+      indexes.map((i) => ({ priority: 10, weight: 1, port: ups[i]!.port, target: "127.0.0.1" }));
+    const dns = await startDnsServer({ "_http._tcp.users.test": { SRV: srv([0, 1]), ttl: 1 } });
+    const gw = await startGateway(
+      testConfig({
+        services: [
+          {
+            name: "users",
+            discovery: {
+              dns: {
+                name: "_http._tcp.users.test",
+                type: "SRV",
+                interval: "1s",
+                servers: [dns.address],
+              },
+            },
+          },
+        ],
+        routes: [{ name: "all", match: { paths: ["/*"] }, service: "users" }],
+      }),
+    );
+    const bodies = async (n: number) => {
+      const seen = new Set<string>();
+      for (let i = 0; i < n; i++) {
+        const res = await request(`${gw.url}/u`);
+        seen.add(`${res.statusCode} ${await res.body.text()}`);
+      }
+      return [...seen].sort();
+    };
+    try {
+      await until(async () => (await bodies(4)).join() === "200 up0,200 up1", "the first answer");
+      const up0 = gw.gateway.runtime.services
+        .get("users")!
+        .targets.find((t) => t.port === ups[0]!.port);
+      dns.records.set("_http._tcp.users.test", { SRV: srv([0, 2]), ttl: 1 });
+      await until(async () => (await bodies(4)).join() === "200 up0,200 up2", "the changed answer");
+      const after = gw.gateway.runtime.services.get("users")!.targets;
+      assert.equal(
+        after.find((t) => t.port === ups[0]!.port),
+        up0,
+        "the target that stayed is the same object, state and all",
+      );
+      dns.mode = "servfail";
+      await dns.received(dns.queries.length + 1);
+      assert.deepEqual(
+        await bodies(4),
+        ["200 up0", "200 up2"],
+        "a failing DNS keeps the last good set",
+      );
+    } finally {
+      await gw.stop();
+      await dns.close();
+      for (const up of ups) await up.close();
+    }
+  });
+});
