@@ -1,6 +1,7 @@
 // Passive health over real sockets: a target answering 5xx is ejected and comes back once
 // its ejection ends; with the panic threshold, a fleet that is all ejected still serves.
 import assert from "node:assert/strict";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { describe, it } from "node:test";
 import { request } from "undici";
 import { startSimpleGateway } from "../helpers/gateway.ts";
@@ -25,9 +26,13 @@ describe("outlier detection", () => {
         healthCheck: { passive: { consecutiveFailures: 3, baseEjection: "300ms" } },
       },
     );
+    const ejections: unknown[] = [];
+    const onEjection = (message: unknown) => ejections.push(message);
+    subscribe("gatehouse:upstream:ejection", onEjection);
     try {
       for (let i = 0; i < 6; i++) await (await request(`${gw.url}/x`)).body.dump();
       assert.equal(flaky.requests.length, 3);
+      assert.deepEqual(ejections, [{ target: flaky.url, ejections: 1, durationMs: 300 }]);
       for (let i = 0; i < 6; i++)
         assert.equal(await (await request(`${gw.url}/x`)).body.text(), "good");
       assert.equal(flaky.requests.length, 3, "ejected: no traffic");
@@ -37,6 +42,7 @@ describe("outlier detection", () => {
       for (let i = 0; i < 4; i++) bodies.push(await (await request(`${gw.url}/x`)).body.text());
       assert.deepEqual(bodies.sort(), ["flaky", "flaky", "good", "good"], "back in rotation");
     } finally {
+      unsubscribe("gatehouse:upstream:ejection", onEjection);
       await gw.stop();
       await flaky.close();
       await good.close();

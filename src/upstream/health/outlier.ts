@@ -4,6 +4,7 @@
  * traffic, too many times in a row or too often in a window, is ejected for a while,
  * longer each time, without ever ejecting more than `maxEjectionPercent` of the service.
  */
+import { channel } from "node:diagnostics_channel";
 import type { z } from "zod";
 import type { healthCheckSchema } from "../../config/upstream-schema.ts";
 import type { Clock } from "../clock.ts";
@@ -12,6 +13,16 @@ import { OutcomeWindow } from "../outcome-window.ts";
 import type { Target } from "../target.ts";
 
 export type PassiveCheckConfig = NonNullable<z.output<typeof healthCheckSchema>["passive"]>;
+
+/** Published on `gatehouse:upstream:ejection` each time a target is ejected. */
+export interface EjectionMessage {
+  target: string;
+  /** How many times it has been ejected (with forgiveness applied). */
+  ejections: number;
+  durationMs: number;
+}
+
+export const ejectionChannel = channel("gatehouse:upstream:ejection");
 
 /** What outlier detection remembers about one target between outcomes. */
 interface OutlierRecord {
@@ -113,6 +124,13 @@ export class OutlierDetector {
       this.#config.maxEjection,
     );
     target.ejectedUntil = now + duration;
+    if (ejectionChannel.hasSubscribers) {
+      ejectionChannel.publish({
+        target: target.url,
+        ejections: target.ejections,
+        durationMs: duration,
+      } satisfies EjectionMessage);
+    }
     // It comes back with a clean slate; clean time counts from its return.
     record.consecutiveFailures = 0;
     record.window?.clear();
