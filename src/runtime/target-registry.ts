@@ -52,7 +52,7 @@ export class TargetRegistry {
     const key = config ? JSON.stringify(config) : undefined;
     if (this.#breakerConfigs.get(target) === key) return;
     this.#breakerConfigs.set(target, key);
-    target.breaker = config ? new CircuitBreaker(config, target.clock) : undefined;
+    target.breaker = config ? new CircuitBreaker(config, target.clock, target.url) : undefined;
   }
 
   /**

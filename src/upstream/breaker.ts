@@ -9,6 +9,7 @@
  *   half-open ──(halfOpenRequests probes succeeded)──▶ closed   (backoff reset, window cleared)
  *   half-open ──(a probe failed or was slow)──▶ open            (for twice as long, capped)
  */
+import { channel } from "node:diagnostics_channel";
 import type { z } from "zod";
 import type { circuitBreakerSchema } from "../config/upstream-schema.ts";
 import type { Clock } from "./clock.ts";
@@ -33,6 +34,18 @@ export interface BreakerSnapshot {
 }
 
 /** A circuit breaker for one target. */
+/**
+ * Published on `gatehouse:upstream:breaker` when a breaker opens (or reopens) and when it
+ * closes. Half-open is not an event: it is the clock passing `openForMs`.
+ */
+export interface BreakerMessage {
+  target: string;
+  state: "open" | "closed";
+  openForMs?: number;
+}
+
+export const breakerChannel = channel("gatehouse:upstream:breaker");
+
 export class CircuitBreaker implements TargetBreaker {
   readonly #config: CircuitBreakerConfig;
   readonly #clock: Clock;
@@ -47,9 +60,13 @@ export class CircuitBreaker implements TargetBreaker {
   #probesPassed = 0;
   #lastProbeAt = 0;
 
-  constructor(config: CircuitBreakerConfig, clock: Clock) {
+  readonly #label: string;
+
+  /** `label` names the target in diagnostics events. */
+  constructor(config: CircuitBreakerConfig, clock: Clock, label = "") {
     this.#config = config;
     this.#clock = clock;
+    this.#label = label;
     this.#window = new OutcomeWindow(config.window);
     this.#nextOpenFor = Math.min(config.openDuration, config.maxOpenDuration);
   }
@@ -123,6 +140,13 @@ export class CircuitBreaker implements TargetBreaker {
   #open(now: number): void {
     this.#tripped = true;
     this.#openUntil = now + this.#nextOpenFor;
+    if (breakerChannel.hasSubscribers) {
+      breakerChannel.publish({
+        target: this.#label,
+        state: "open",
+        openForMs: this.#nextOpenFor,
+      } satisfies BreakerMessage);
+    }
     this.#nextOpenFor = Math.min(this.#nextOpenFor * 2, this.#config.maxOpenDuration);
     this.#probesSent = 0;
     this.#probesPassed = 0;
@@ -130,6 +154,9 @@ export class CircuitBreaker implements TargetBreaker {
 
   #close(): void {
     this.#tripped = false;
+    if (breakerChannel.hasSubscribers) {
+      breakerChannel.publish({ target: this.#label, state: "closed" } satisfies BreakerMessage);
+    }
     this.#nextOpenFor = Math.min(this.#config.openDuration, this.#config.maxOpenDuration);
     this.#window.clear();
   }

@@ -1,6 +1,7 @@
 // Circuit breaking over real sockets: a failing target stops getting traffic once its
 // breaker opens, gets one probe when it half-opens, and stays out while it keeps failing.
 import assert from "node:assert/strict";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { describe, it } from "node:test";
 import { request } from "undici";
 import { startSimpleGateway } from "../helpers/gateway.ts";
@@ -32,6 +33,9 @@ describe("circuit breaker", () => {
       };
       return view.services[0]!.targets.find((t) => t.url === bad.url)!.breaker;
     };
+    const events: unknown[] = [];
+    const onEvent = (message: unknown) => events.push(message);
+    subscribe("gatehouse:upstream:breaker", onEvent);
     try {
       for (let i = 0; i < 8; i++) await (await request(`${gw.url}/x`)).body.dump();
       assert.equal(
@@ -40,6 +44,7 @@ describe("circuit breaker", () => {
         "round-robin sent every other request to the bad target",
       );
       assert.equal(await breakerOf(), "open");
+      assert.deepEqual(events, [{ target: bad.url, state: "open", openForMs: 300 }]);
       for (let i = 0; i < 6; i++) {
         const res = await request(`${gw.url}/x`);
         assert.equal(await res.body.text(), "good");
@@ -51,7 +56,9 @@ describe("circuit breaker", () => {
       for (let i = 0; i < 4; i++) await (await request(`${gw.url}/x`)).body.dump();
       assert.equal(bad.requests.length, 5, "exactly one probe while half-open");
       assert.equal(await breakerOf(), "open", "the failed probe reopened it");
+      assert.deepEqual(events.at(-1), { target: bad.url, state: "open", openForMs: 600 });
     } finally {
+      unsubscribe("gatehouse:upstream:breaker", onEvent);
       await gw.stop();
       await bad.close();
       await good.close();
