@@ -4,12 +4,8 @@
  * already waiting on it, per unit of weight (Finagle's and Linkerd's balancer cost).
  */
 import type { Target } from "../target.ts";
-import {
-  admissible,
-  type SelectionOptions,
-  type SelectionRequest,
-  type Selector,
-} from "./selector.ts";
+import { LowestCostScan } from "./lowest-cost.ts";
+import type { SelectionOptions, SelectionRequest, Selector } from "./selector.ts";
 
 /**
  * The cost of an unmeasured target that is already busy: above any measured cost, so a
@@ -20,30 +16,14 @@ const unmeasuredBusyCost = 1e12;
 
 /** Lowest `(latency + 1) × (inFlight + 1) / weight` wins; idle unmeasured targets first. O(n). */
 export class LeastResponseTimeSelector implements Selector {
-  #start = 0;
+  readonly #scan = new LowestCostScan(responseCost);
 
   select(
     targets: readonly Target[],
     _request: SelectionRequest,
     options?: SelectionOptions,
   ): Target | undefined {
-    const count = targets.length;
-    if (count === 0) return undefined;
-    // A moving start spreads ties (e.g. several unmeasured targets) over all of them.
-    const start = this.#start % count;
-    this.#start = start + 1;
-    let best: Target | undefined;
-    let bestCost = Number.POSITIVE_INFINITY;
-    for (let step = 0; step < count; step++) {
-      const index = start + step < count ? start + step : start + step - count;
-      const target = targets[index]!;
-      const cost = responseCost(target);
-      if (cost < bestCost && admissible(target, options)) {
-        best = target;
-        bestCost = cost;
-      }
-    }
-    return best;
+    return this.#scan.pick(targets, options);
   }
 }
 
