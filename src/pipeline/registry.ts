@@ -3,8 +3,23 @@
  * The plugins Gatehouse knows by name. Config naming any other plugin is rejected at
  * load, so a misspelt or missing security plugin can never be silently skipped.
  */
+import type { PluginDefinition } from "./plugin.ts";
 
-const registered = new Map<string, unknown>();
+const registered = new Map<string, PluginDefinition>();
+
+/** Makes a plugin available to config by its name; a second plugin of the same name is an error. */
+export function registerPlugin(definition: PluginDefinition): void {
+  const existing = registered.get(definition.name);
+  if (existing && existing !== definition) {
+    throw new Error(`a plugin named "${definition.name}" is already registered`);
+  }
+  registered.set(definition.name, definition);
+}
+
+/** The plugin registered under `name`, if any. */
+export function pluginDefinition(name: string): PluginDefinition | undefined {
+  return registered.get(name);
+}
 
 /** The names config may use in `plugins: [{ name }]`. */
 export function pluginNames(): string[] {

@@ -1,0 +1,121 @@
+// The plugin chain: phase order, priorities, the synchronous fast path, answers that stop
+// the chain, onResponse unwinding, and onLog failures kept from the client.
+import assert from "node:assert/strict";
+import type { IncomingMessage } from "node:http";
+import { describe, it } from "node:test";
+import { compileChain, runLogHooks, runRequestHooks, runResponseHooks } from "./chain.ts";
+import { RequestContext } from "./context.ts";
+import type { PluginHooks } from "./plugin.ts";
+
+const context = () =>
+  new RequestContext({
+    req: { headers: {} } as IncomingMessage,
+    requestId: "r1",
+    route: "r",
+    service: "s",
+    clientAddress: "127.0.0.1",
+    path: "/",
+  });
+
+function recorder(name: string, calls: string[], extra: Partial<PluginHooks> = {}): PluginHooks {
+  return {
+    onRequest: () => void calls.push(`${name}.onRequest`),
+    access: () => void calls.push(`${name}.access`),
+    beforeUpstream: () => void calls.push(`${name}.beforeUpstream`),
+    onResponse: () => void calls.push(`${name}.onResponse`),
+    onLog: () => void calls.push(`${name}.onLog`),
+    ...extra,
+  };
+}
+
+describe("plugin chain", () => {
+  it("runs phase by phase, higher priority first, and unwinds onResponse", () => {
+    const calls: string[] = [];
+    const chain = compileChain([
+      { priority: 10, hooks: recorder("low", calls) },
+      { priority: 1000, hooks: recorder("auth", calls) },
+    ])!;
+    const ctx = context();
+    assert.equal(runRequestHooks(chain, ctx), undefined, "all synchronous: no promise");
+    runResponseHooks(chain, ctx, { status: 200, headers: [] });
+    runLogHooks(chain, ctx);
+    assert.deepEqual(calls, [
+      "auth.onRequest",
+      "low.onRequest",
+      "auth.access",
+      "low.access",
+      "auth.beforeUpstream",
+      "low.beforeUpstream",
+      "low.onResponse",
+      "auth.onResponse",
+      "auth.onLog",
+      "low.onLog",
+    ]);
+  });
+
+  it("is undefined when no plugin has a hook", () => {
+    assert.equal(compileChain([]), undefined);
+    assert.equal(compileChain([{ priority: 1, hooks: {} }]), undefined);
+  });
+
+  it("awaits only hooks that return a promise, and stops at an answer", async () => {
+    const calls: string[] = [];
+    const chain = compileChain([
+      {
+        priority: 3,
+        hooks: {
+          access: async (ctx) => {
+            await new Promise((resolve) => setImmediate(resolve));
+            calls.push("async");
+            ctx.fail("GATEHOUSE_ROUTE_NOT_FOUND");
+          },
+        },
+      },
+      { priority: 2, hooks: { access: () => void calls.push("never") } },
+    ])!;
+    const ctx = context();
+    const pending = runRequestHooks(chain, ctx);
+    assert.ok(pending instanceof Promise);
+    await pending;
+    assert.deepEqual(calls, ["async"]);
+    assert.equal(ctx.answer?.status, 404);
+    assert.equal(JSON.parse(ctx.answer!.body).error.requestId, "r1");
+  });
+
+  it("lets onResponse change the client's headers", () => {
+    const chain = compileChain([
+      {
+        priority: 1,
+        hooks: {
+          onResponse: (_ctx, response) => void response.headers.push("x-frame-options", "DENY"),
+        },
+      },
+    ])!;
+    const response = { status: 200, headers: ["content-type", "text/plain"] };
+    runResponseHooks(chain, context(), response);
+    assert.deepEqual(response.headers, ["content-type", "text/plain", "x-frame-options", "DENY"]);
+  });
+
+  it("keeps a failing onLog hook from stopping the others, and reports it", async () => {
+    const calls: string[] = [];
+    const warnings: unknown[] = [];
+    const onWarning = (warning: unknown) => warnings.push(warning);
+    process.on("warning", onWarning);
+    const chain = compileChain([
+      {
+        priority: 2,
+        hooks: {
+          onLog: () => {
+            throw new Error("log sink down");
+          },
+        },
+      },
+      { priority: 1, hooks: { onLog: () => void calls.push("second") } },
+    ])!;
+    runLogHooks(chain, context());
+    assert.deepEqual(calls, ["second"]);
+    await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+    process.off("warning", onWarning);
+    assert.equal((warnings[0] as Error).message, "log sink down");
+  });
+});

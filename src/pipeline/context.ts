@@ -1,0 +1,81 @@
+/**
+ * @module pipeline/context
+ * What a plugin sees of one request and how it acts on it: read the request, name the
+ * consumer, change the upstream request's headers, or answer the request itself.
+ */
+import type { IncomingMessage } from "node:http";
+import { type ErrorCode, errorBody, errorCatalogue } from "../errors.ts";
+
+/** The authenticated client, once a plugin has identified one. */
+export interface ConsumerIdentity {
+  name: string;
+  groups: readonly string[];
+}
+
+/** A response a plugin gives instead of the upstream's. */
+export interface PluginAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface RequestFacts {
+  req: IncomingMessage;
+  requestId: string;
+  route: string;
+  service: string;
+  clientAddress: string;
+  /** The normalised path (before any rewrite), without the query. */
+  path: string;
+}
+
+/** One request as the pipeline's hooks see it. */
+export class RequestContext {
+  readonly req: IncomingMessage;
+  readonly requestId: string;
+  readonly route: string;
+  readonly service: string;
+  readonly clientAddress: string;
+  readonly path: string;
+  consumer: ConsumerIdentity | undefined;
+  /** Free space for plugins to pass things between phases, keyed by plugin name. */
+  readonly locals = new Map<string, unknown>();
+  /** Upstream header changes, applied in order after the hooks ran: undefined removes. */
+  readonly upstreamHeaders: [name: string, value: string | undefined][] = [];
+  #answer: PluginAnswer | undefined;
+
+  constructor(facts: RequestFacts) {
+    this.req = facts.req;
+    this.requestId = facts.requestId;
+    this.route = facts.route;
+    this.service = facts.service;
+    this.clientAddress = facts.clientAddress;
+    this.path = facts.path;
+  }
+
+  /** Sets (or with undefined, removes) a header on the request sent upstream. */
+  setUpstreamHeader(name: string, value: string | undefined): void {
+    this.upstreamHeaders.push([name.toLowerCase(), value]);
+  }
+
+  /** Answers the request now; the phases after this one and the upstream are skipped. */
+  respond(status: number, body: unknown = "", headers: Record<string, string> = {}): void {
+    const text = typeof body === "string" ? body : JSON.stringify(body);
+    const type = typeof body === "string" ? "text/plain; charset=utf-8" : "application/json";
+    this.#answer = { status, body: text, headers: { "content-type": type, ...headers } };
+  }
+
+  /** Answers with a catalogued error, in the gateway's JSON error shape. */
+  fail(code: ErrorCode, message?: string, headers: Record<string, string> = {}): void {
+    this.#answer = {
+      status: errorCatalogue[code].status,
+      body: errorBody(code, this.requestId, message),
+      headers: { "content-type": "application/json", ...headers },
+    };
+  }
+
+  /** The plugin's answer, if one answered. */
+  get answer(): PluginAnswer | undefined {
+    return this.#answer;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * @module pipeline/plugin
+ * The plugin contract: `definePlugin({ name, schema, priority, create })`. A plugin's
+ * config is validated by its own schema at load; `create` runs once per place the plugin
+ * is configured and returns the phase hooks it implements. Hooks may be synchronous; the
+ * pipeline awaits only what returns a promise.
+ *
+ * Phases, in order (onResponse runs in reverse priority order):
+ *
+ *   onRequest → access → beforeUpstream → (upstream) → onResponse → onLog
+ */
+import type { z } from "zod";
+import type { RequestContext } from "./context.ts";
+
+/** What a hook may return: nothing, or a promise of nothing. */
+export type HookResult = void | Promise<void>;
+
+/** The response a plugin sees in `onResponse`: status and the header list sent to the client. */
+export interface ResponseView {
+  status: number;
+  /** Flat [name, value, ...] list; plugins may push, replace or remove pairs. */
+  headers: string[];
+}
+
+/** The hooks one configured plugin implements; any subset. */
+export interface PluginHooks {
+  /** First look at the request, before authentication (request ids, early rejects). */
+  onRequest?(ctx: RequestContext): HookResult;
+  /** Authentication, authorization, rate limiting, validation. */
+  access?(ctx: RequestContext): HookResult;
+  /** Last changes before the upstream is called (rewrites, cache lookups). */
+  beforeUpstream?(ctx: RequestContext): HookResult;
+  /** The response headers, before they are sent (synchronous: the body is waiting). */
+  onResponse?(ctx: RequestContext, response: ResponseView): void;
+  /** After the response finished: metrics, logs. Errors here never reach the client. */
+  onLog?(ctx: RequestContext): void;
+}
+
+/** A plugin: its name, its config schema, where it runs among others, and its factory. */
+export interface PluginDefinition<Schema extends z.ZodType = z.ZodType> {
+  name: string;
+  schema: Schema;
+  /** Higher runs earlier in every phase but onResponse (auth ~1000, rate limits ~900). */
+  priority: number;
+  create(config: z.output<Schema>, scope: PluginScope): PluginHooks;
+}
+
+/** Where a plugin instance was configured, for its own messages and keys. */
+export interface PluginScope {
+  level: "global" | "service" | "route";
+  /** The route or service name; empty for global. */
+  name: string;
+}
+
+/** Declares a plugin; the identity function that gives `create` its config type. */
+export function definePlugin<Schema extends z.ZodType>(
+  definition: PluginDefinition<Schema>,
+): PluginDefinition<Schema> {
+  if (!/^[a-z][a-z0-9-]*$/.test(definition.name)) {
+    throw new Error(`plugin name "${definition.name}" must be lower-case words joined by -`);
+  }
+  return definition;
+}
