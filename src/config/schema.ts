@@ -144,6 +144,10 @@ const serviceSchema = z
     circuitBreaker: circuitBreakerSchema.optional(),
     retries: retriesSchema.prefault({}),
     limits: connectionLimitsSchema,
+    plugins: z
+      .array(z.lazy(() => pluginSchema))
+      .default([])
+      .describe("Plugins for every route of this service; a route's plugin of the same name wins."),
     timeouts: serviceTimeoutsSchema
       .optional()
       .describe(
@@ -262,7 +266,9 @@ const routeSchema = z
     plugins: z
       .array(z.lazy(() => pluginSchema))
       .default([])
-      .describe("Plugins for this route, run after the global ones."),
+      .describe(
+        "Plugins for this route. A plugin named here replaces the service's or global one of the same name.",
+      ),
   })
   .superRefine((route, ctx) => {
     // A bad path is already reported where it is written; the rewrite needs good ones.
@@ -330,5 +336,6 @@ export type GatehouseConfig = z.output<typeof configSchema>;
 export type GatehouseConfigInput = z.input<typeof configSchema>;
 export type ServiceConfig = GatehouseConfig["services"][number];
 export type RouteConfig = GatehouseConfig["routes"][number];
+export type PluginConfig = z.output<typeof pluginSchema>;
 export type TimeoutsConfig = z.output<typeof timeoutsSchema>;
 export type StringMatcherConfig = z.output<typeof stringMatcher>;

@@ -3,9 +3,15 @@
  * The plugins Gatehouse knows by name. Config naming any other plugin is rejected at
  * load, so a misspelt or missing security plugin can never be silently skipped.
  */
+import { securityHeadersPlugin } from "../plugins/security-headers/index.ts";
 import type { PluginDefinition } from "./plugin.ts";
 
-const registered = new Map<string, PluginDefinition>();
+/** The plugins that ship with Gatehouse. */
+const builtins: PluginDefinition[] = [securityHeadersPlugin as unknown as PluginDefinition];
+
+const registered = new Map<string, PluginDefinition>(
+  builtins.map((plugin) => [plugin.name, plugin]),
+);
 
 /** Makes a plugin available to config by its name; a second plugin of the same name is an error. */
 export function registerPlugin(definition: PluginDefinition): void {

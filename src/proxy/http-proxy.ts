@@ -10,6 +10,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Transform, type TransformCallback } from "node:stream";
 import type { Dispatcher } from "undici";
 import type { ErrorCode } from "../errors.ts";
+import { type Chain, runResponseHooks } from "../pipeline/chain.ts";
+import type { RequestContext } from "../pipeline/context.ts";
 import { type CompiledService, selectTarget } from "../runtime/compile.ts";
 import type { OutcomeKind } from "../upstream/outcome.ts";
 import type { SelectionRequest } from "../upstream/selectors/selector.ts";
@@ -38,6 +40,9 @@ export interface ForwardRequest {
   maxBodySize: number;
   /** Ask the client to close its connection after this response (draining). */
   closeConnection: () => boolean;
+  /** The route's plugins and this request's context, when the route has plugins. */
+  ctx?: RequestContext;
+  chain?: Chain;
 }
 
 /** Sends the request upstream (retrying as the service allows) and streams the answer back. */
@@ -139,11 +144,11 @@ class ProxiedRequest implements TryOwner {
       return false;
     this.#releaseRetrySlot();
     try {
-      res.writeHead(
-        status,
-        statusText,
-        clientResponseHeaders(rawHeaders, requestId, this.#request.closeConnection()),
-      );
+      const headers = clientResponseHeaders(rawHeaders, requestId, this.#request.closeConnection());
+      const { ctx, chain } = this.#request;
+      if (ctx && chain && chain.response.length > 0)
+        runResponseHooks(chain, ctx, { status, headers });
+      res.writeHead(status, statusText, headers);
     } catch {
       // A header value Node refuses to send (e.g. a character invalid in HTTP).
       attempt.abort("GATEHOUSE_UPSTREAM_BAD_RESPONSE");

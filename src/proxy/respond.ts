@@ -7,6 +7,7 @@ import type { ServerResponse } from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { type ErrorCode, errorBody, errorCatalogue } from "../errors.ts";
+import type { PluginAnswer } from "../pipeline/context.ts";
 
 /** Answers a request with a catalogued error. `close` ends the connection afterwards. */
 export function sendError(
@@ -44,4 +45,33 @@ export function writeRawError(socket: Duplex, code: ErrorCode, requestId: string
       `content-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
     () => socket.destroy(),
   );
+}
+
+/** Sends a plugin's answer (the request never reached the upstream). */
+export function sendAnswer(
+  res: ServerResponse,
+  requestId: string,
+  answer: PluginAnswer,
+  close: boolean,
+): void {
+  const headers: Record<string, string | number> = {
+    ...answer.headers,
+    "content-length": Buffer.byteLength(answer.body),
+    "x-request-id": requestId,
+  };
+  if (close) headers.connection = "close";
+  res.writeHead(answer.status, headers);
+  res.end(answer.body);
+}
+
+/** Writes a plugin's answer to an upgrade request onto its raw socket, then closes it. */
+export function writeRawAnswer(socket: Duplex, requestId: string, answer: PluginAnswer): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  let head = `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? ""}\r\n`;
+  for (const [name, value] of Object.entries(answer.headers)) head += `${name}: ${value}\r\n`;
+  head += `content-length: ${Buffer.byteLength(answer.body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n`;
+  socket.end(head + answer.body, () => socket.destroy());
 }

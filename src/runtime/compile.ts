@@ -4,15 +4,20 @@
  * the services with their targets and selectors. Everything per-route is decided here,
  * once, so the request path only looks things up.
  */
+
+import { describeIssue } from "../config/messages.ts";
 import type {
   GatehouseConfig,
+  PluginConfig,
   RouteConfig,
   ServiceConfig,
   TimeoutsConfig,
 } from "../config/schema.ts";
 import type { PathProblem } from "../config/semantics.ts";
 import { closest } from "../config/suggest.ts";
-import { pluginNames } from "../pipeline/registry.ts";
+import { type Chain, compileChain } from "../pipeline/chain.ts";
+import type { PluginHooks, PluginScope } from "../pipeline/plugin.ts";
+import { pluginDefinition, pluginNames } from "../pipeline/registry.ts";
 import { parsePathPattern } from "../router/path-pattern.ts";
 import { compileRewrite, type PathRewriter } from "../router/rewrite.ts";
 import { RouteDefinitionError, RouteTable } from "../router/route-table.ts";
@@ -91,6 +96,8 @@ export interface CompiledRoute {
   rewrite: PathRewriter;
   preserveHost: boolean;
   websocket: boolean;
+  /** The route's plugins (global, service and route, most specific winning), if any has hooks. */
+  chain: Chain | undefined;
 }
 
 /** What the request path reads; replaced whole on reload, never mutated. */
@@ -128,6 +135,7 @@ export function compileRuntime(
     setServiceTargets(compiled, listed, registry);
     services.set(service.name, compiled);
   }
+  const instances = new PluginInstances();
   const routes = new RouteTable(
     config.routes.map((route) => ({
       ...route.match,
@@ -138,11 +146,50 @@ export function compileRuntime(
         rewrite: rewriterFor(route),
         preserveHost: route.preserveHost,
         websocket: route.websocket,
+        chain: instances.chainFor(config, route),
       },
     })),
     { maxParamLength: config.gateway.limits.maxUriLength },
   );
   return { config, routes, services };
+}
+
+/**
+ * Creates each configured plugin once (a global plugin's one instance serves every route,
+ * so its state is shared as configured) and builds each route's chain from them.
+ */
+class PluginInstances {
+  readonly #instances = new Map<PluginConfig, { priority: number; hooks: PluginHooks }>();
+
+  chainFor(config: GatehouseConfig, route: RouteConfig): Chain | undefined {
+    const service = config.services.find((candidate) => candidate.name === route.service);
+    // Most specific wins: a route's plugin replaces the service's and the global one by name.
+    const byName = new Map<string, [PluginConfig, PluginScope]>();
+    for (const plugin of config.plugins)
+      byName.set(plugin.name, [plugin, { level: "global", name: "" }]);
+    for (const plugin of service?.plugins ?? []) {
+      byName.set(plugin.name, [plugin, { level: "service", name: route.service }]);
+    }
+    for (const plugin of route.plugins)
+      byName.set(plugin.name, [plugin, { level: "route", name: route.name }]);
+    if (byName.size === 0) return undefined;
+    return compileChain(
+      [...byName.values()].map(([plugin, scope]) => this.#instance(plugin, scope)),
+    );
+  }
+
+  #instance(plugin: PluginConfig, scope: PluginScope): { priority: number; hooks: PluginHooks } {
+    let instance = this.#instances.get(plugin);
+    if (!instance) {
+      const definition = pluginDefinition(plugin.name)!;
+      instance = {
+        priority: definition.priority,
+        hooks: definition.create(definition.schema.parse(plugin.config), scope),
+      };
+      this.#instances.set(plugin, instance);
+    }
+    return instance;
+  }
 }
 
 /**
@@ -194,17 +241,32 @@ export function runtimeChecks(config: GatehouseConfig): PathProblem[] {
       message: error.message,
     });
   }
-  const checkPlugins = (plugins: readonly { name: string }[], path: (string | number)[]) => {
+  const checkPlugins = (plugins: readonly PluginConfig[], path: (string | number)[]) => {
     plugins.forEach((plugin, index) => {
-      if (pluginNames().includes(plugin.name)) return;
-      const hint = closest(plugin.name, pluginNames());
-      problems.push({
-        path: [...path, index, "name"],
-        message: `unknown plugin "${plugin.name}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
-      });
+      const definition = pluginDefinition(plugin.name);
+      if (!definition) {
+        const hint = closest(plugin.name, pluginNames());
+        problems.push({
+          path: [...path, index, "name"],
+          message: `unknown plugin "${plugin.name}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
+        });
+        return;
+      }
+      // The plugin's own schema judges its config, located like every other problem.
+      const result = definition.schema.safeParse(plugin.config);
+      if (result.success) return;
+      for (const issue of result.error.issues) {
+        for (const problem of describeIssue(issue, plugin.config, definition.schema)) {
+          const at = problem.key === undefined ? problem.path : [...problem.path, problem.key];
+          problems.push({ path: [...path, index, "config", ...at], message: problem.message });
+        }
+      }
     });
   };
   checkPlugins(config.plugins, ["plugins"]);
+  config.services.forEach((service, index) => {
+    checkPlugins(service.plugins, ["services", index, "plugins"]);
+  });
   config.routes.forEach((route, index) => {
     checkPlugins(route.plugins, ["routes", index, "plugins"]);
   });

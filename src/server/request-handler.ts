@@ -8,6 +8,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { GatehouseConfig } from "../config/schema.ts";
 import type { ErrorCode } from "../errors.ts";
+import { runLogHooks, runRequestHooks } from "../pipeline/chain.ts";
+import { RequestContext } from "../pipeline/context.ts";
 import {
   createClientAddressResolver,
   createTrustedPeerTest,
@@ -16,7 +18,7 @@ import {
 import { upstreamRequestHeaders } from "../proxy/headers.ts";
 import { forward, hasUnreadBody } from "../proxy/http-proxy.ts";
 import { type NormalizeOptions, normalizePath } from "../proxy/normalize-path.ts";
-import { sendError, writeRawError } from "../proxy/respond.ts";
+import { sendAnswer, sendError, writeRawAnswer, writeRawError } from "../proxy/respond.ts";
 import { openTunnel } from "../proxy/websocket.ts";
 import type { RouteHit } from "../router/route-table.ts";
 import {
@@ -50,6 +52,33 @@ interface Destination {
   headers: string[];
 }
 
+/** A request that passed the edge checks and matched a route. */
+interface Routed {
+  match: RouteHit<CompiledRoute>;
+  authority: string;
+  /** Normalised path, without the query. */
+  path: string;
+  /** The query with its `?`, or empty. */
+  query: string;
+}
+
+/** Applies plugins' upstream header changes to a flat header list (never `host`). */
+function applyHeaderChanges(
+  headers: string[],
+  changes: readonly [string, string | undefined][],
+): void {
+  for (const [name, value] of changes) {
+    if (name === "host") continue;
+    for (let i = 2; i < headers.length; i += 2) {
+      if (headers[i]!.toLowerCase() === name) {
+        headers.splice(i, 2);
+        i -= 2;
+      }
+    }
+    if (value !== undefined) headers.push(name, value);
+  }
+}
+
 /** Builds the `request` and `upgrade` handlers for the proxy listeners of one static config. */
 export function createRequestHandler(settings: GatehouseConfig["gateway"], host: HandlerHost) {
   const limits = settings.limits;
@@ -57,12 +86,11 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
   const clientAddress = createClientAddressResolver(settings.trustedProxies);
   const peerTrusted = createTrustedPeerTest(settings.trustedProxies);
 
-  /** Routes and picks a target; answers the client itself and returns undefined when it cannot. */
-  function resolve(
+  /** Checks and routes a request; answers the client itself and returns undefined when it cannot. */
+  function routeOf(
     req: IncomingMessage,
-    requestId: string,
     fail: (code: ErrorCode, headers?: Record<string, string>) => undefined,
-  ): Destination | undefined {
+  ): Routed | undefined {
     const framing = checkFraming(req, limits);
     if (framing) return fail(framing);
 
@@ -97,26 +125,43 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     if (limits.maxBodySize > 0 && length !== undefined && Number(length) > limits.maxBodySize) {
       return fail("GATEHOUSE_BODY_TOO_LARGE");
     }
-    return destination(req, requestId, match, authority, path, query, fail);
+    return { match, authority, path, query };
   }
 
+  /** The plugin context of a routed request, when its route has plugins. */
+  function contextOf(
+    req: IncomingMessage,
+    requestId: string,
+    routed: Routed,
+  ): RequestContext | undefined {
+    const route = routed.match.value;
+    if (!route.chain) return undefined;
+    return new RequestContext({
+      req,
+      requestId,
+      route: route.name,
+      service: route.service.name,
+      clientAddress: clientAddress(req),
+      path: routed.path,
+    });
+  }
+
+  /** Picks a target and writes the upstream headers; answers 503 itself when no target is available. */
   function destination(
     req: IncomingMessage,
     requestId: string,
-    match: RouteHit<CompiledRoute>,
-    authority: string,
-    path: string,
-    query: string,
+    { match, authority, path, query }: Routed,
+    ctx: RequestContext | undefined,
     fail: (code: ErrorCode) => undefined,
   ): Destination | undefined {
     const route = match.value;
     const service = route.service;
-    const clientIp = clientAddress(req);
     const selection: SelectionRequest = {
-      clientAddress: clientIp,
+      clientAddress: ctx?.clientAddress ?? clientAddress(req),
       headers: req.headers,
       path,
       query: query.slice(1),
+      consumer: ctx?.consumer?.name,
     };
     const target = selectTarget(service, selection);
     if (!target) return fail("GATEHOUSE_NO_AVAILABLE_TARGET");
@@ -131,6 +176,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       upstreamHost: route.preserveHost && authority ? authority : target.authority,
       requestId,
     });
+    if (ctx && ctx.upstreamHeaders.length > 0) applyHeaderChanges(headers, ctx.upstreamHeaders);
     return {
       route,
       service,
@@ -147,10 +193,14 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     try {
       handle(req, res, requestId);
     } catch (error) {
-      // A bug, not a client or upstream fault: answer 500 rather than drop the connection.
-      process.emitWarning(error as Error);
-      sendError(res, "GATEHOUSE_INTERNAL", requestId, { close: true });
+      internalError(res, requestId, error);
     }
+  }
+
+  /** A bug (or a plugin that threw), not a client or upstream fault: 500 rather than a dropped connection. */
+  function internalError(res: ServerResponse, requestId: string, error: unknown): void {
+    process.emitWarning(error as Error);
+    sendError(res, "GATEHOUSE_INTERNAL", requestId, { close: true });
   }
 
   function handle(req: IncomingMessage, res: ServerResponse, requestId: string): void {
@@ -161,7 +211,39 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       if (close) res.once("finish", () => req.socket.destroySoon());
       return undefined;
     };
-    const to = resolve(req, requestId, fail);
+    const routed = routeOf(req, fail);
+    if (!routed) return;
+    const ctx = contextOf(req, requestId, routed);
+    if (ctx) {
+      const pending = runRequestHooks(routed.match.value.chain!, ctx);
+      if (pending) {
+        pending.then(
+          () => proceed(req, res, requestId, routed, ctx, fail),
+          (error: unknown) => internalError(res, requestId, error),
+        );
+        return;
+      }
+    }
+    proceed(req, res, requestId, routed, ctx, fail);
+  }
+
+  /** After the plugins: their answer, or on to the upstream. */
+  function proceed(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    routed: Routed,
+    ctx: RequestContext | undefined,
+    fail: (code: ErrorCode) => undefined,
+  ): void {
+    const chain = routed.match.value.chain;
+    if (ctx && chain && chain.log.length > 0) res.once("close", () => runLogHooks(chain, ctx));
+    if (ctx?.answer) {
+      sendAnswer(res, requestId, ctx.answer, hasUnreadBody(req) || host.draining());
+      if (hasUnreadBody(req)) res.once("finish", () => req.socket.destroySoon());
+      return;
+    }
+    const to = destination(req, requestId, routed, ctx, fail);
     if (!to) return;
     if (req.headers.expect !== undefined) res.writeContinue();
     forward({
@@ -176,6 +258,8 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       requestId,
       maxBodySize: limits.maxBodySize,
       closeConnection: host.draining,
+      ctx,
+      chain: ctx ? routed.match.value.chain : undefined,
     });
   }
 
@@ -186,15 +270,38 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       writeRawError(socket, "GATEHOUSE_SHUTTING_DOWN", requestId);
       return;
     }
-    const to = resolve(req, requestId, (code) => {
+    const fail = (code: ErrorCode): undefined => {
       writeRawError(socket, code, requestId);
       return undefined;
-    });
-    if (!to) return;
-    if (!to.route.websocket) {
+    };
+    const routed = routeOf(req, fail);
+    if (!routed) return;
+    if (!routed.match.value.websocket) {
       writeRawError(socket, "GATEHOUSE_UPGRADE_NOT_ALLOWED", requestId);
       return;
     }
+    // The route's plugins (authentication above all) judge an upgrade like any request.
+    const ctx = contextOf(req, requestId, routed);
+    const tunnel = () => {
+      if (ctx?.answer) {
+        writeRawAnswer(socket, requestId, ctx.answer);
+        return;
+      }
+      const to = destination(req, requestId, routed, ctx, fail);
+      if (to) openUpgradeTunnel(req, socket, head, requestId, to);
+    };
+    const pending = ctx && runRequestHooks(routed.match.value.chain!, ctx);
+    if (pending) pending.then(tunnel, () => fail("GATEHOUSE_INTERNAL"));
+    else tunnel();
+  }
+
+  function openUpgradeTunnel(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    requestId: string,
+    to: Destination,
+  ): void {
     openTunnel({
       req,
       socket,
