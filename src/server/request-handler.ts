@@ -217,10 +217,12 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     if (ctx) {
       const pending = runRequestHooks(routed.match.value.chain!, ctx);
       if (pending) {
-        pending.then(
-          () => proceed(req, res, requestId, routed, ctx, fail),
-          (error: unknown) => internalError(res, requestId, error),
-        );
+        pending
+          .then(() => {
+            // The client may have gone while a hook was waiting on something.
+            if (!res.destroyed) proceed(req, res, requestId, routed, ctx, fail);
+          })
+          .catch((error: unknown) => internalError(res, requestId, error));
         return;
       }
     }
@@ -291,8 +293,12 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       if (to) openUpgradeTunnel(req, socket, head, requestId, to);
     };
     const pending = ctx && runRequestHooks(routed.match.value.chain!, ctx);
-    if (pending) pending.then(tunnel, () => fail("GATEHOUSE_INTERNAL"));
-    else tunnel();
+    if (pending) {
+      pending.then(tunnel).catch((error: unknown) => {
+        process.emitWarning(error as Error);
+        fail("GATEHOUSE_INTERNAL");
+      });
+    } else tunnel();
   }
 
   function openUpgradeTunnel(

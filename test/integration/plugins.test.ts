@@ -33,6 +33,21 @@ registerPlugin(
   }) as never,
 );
 
+registerPlugin(
+  definePlugin({
+    name: "test-broken",
+    schema: z.strictObject({}),
+    priority: 500,
+    create: () => ({
+      access(ctx) {
+        if (ctx.req.headers["x-break"] === "sync") throw new Error("plugin bug (sync)");
+        if (ctx.req.headers["x-break"] === "async")
+          return Promise.reject(new Error("plugin bug (async)"));
+      },
+    }),
+  }) as never,
+);
+
 describe("plugins on the request path", () => {
   let up: Upstream;
   let gw: RunningGateway;
@@ -55,6 +70,12 @@ describe("plugins on the request path", () => {
             plugins: [
               { name: "security-headers", config: { frameOptions: "SAMEORIGIN", hsts: false } },
             ],
+          },
+          {
+            name: "broken",
+            match: { paths: ["/broken"] },
+            service: "svc",
+            plugins: [{ name: "test-broken" }],
           },
           {
             name: "keyed",
@@ -102,6 +123,26 @@ describe("plugins on the request path", () => {
     assert.equal(seen.headers["x-consumer-name"], "alice");
     assert.equal(seen.headers["x-api-key"], undefined, "the key is not forwarded");
     assert.equal(up.requests.length, before + 1, "only the keyed request reached the upstream");
+  });
+
+  it("answers 500 GATEHOUSE_INTERNAL when a plugin throws, sync or async, and keeps serving", async () => {
+    const onWarning = () => {};
+    process.on("warning", onWarning);
+    try {
+      for (const mode of ["sync", "async"]) {
+        const res = await request(`${gw.url}/broken`, { headers: { "x-break": mode } });
+        assert.equal(res.statusCode, 500, mode);
+        assert.equal(
+          ((await res.body.json()) as { error: { code: string } }).error.code,
+          "GATEHOUSE_INTERNAL",
+        );
+      }
+      const ok = await request(`${gw.url}/broken`);
+      assert.equal(ok.statusCode, 200);
+      await ok.body.dump();
+    } finally {
+      process.off("warning", onWarning);
+    }
   });
 
   it("judges a WebSocket upgrade with the route's plugins", async () => {
