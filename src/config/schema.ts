@@ -114,6 +114,12 @@ const gatewaySchema = z
     shutdownTimeout: duration("30s").describe(
       "On SIGTERM/SIGINT, how long in-flight requests may take to finish.",
     ),
+    pluginModules: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        "Third-party plugins: a path relative to this file, or an npm package name; each module default-exports a plugin or an array of plugins.",
+      ),
   })
   .describe("Static settings: a change needs a restart.");
 

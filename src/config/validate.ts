@@ -3,16 +3,30 @@
  * Loading a config file with every check the gateway makes before it serves: the
  * schema, references between resources, and what only compiling reveals.
  */
+import { readFile } from "node:fs/promises";
+import { parse as parseYaml } from "yaml";
+import { loadPluginModules, pluginModulesOf } from "../pipeline/modules.ts";
 import { runtimeChecks } from "../runtime/compile.ts";
 import { loadConfigFile, parseConfig } from "./load.ts";
 import type { GatehouseConfig } from "./schema.ts";
+import type { PathProblem } from "./semantics.ts";
 
-/** Reads and fully validates a config file; throws ConfigError listing every problem. */
-export function loadGatewayConfig(
+/**
+ * Reads and fully validates a config file; throws ConfigError listing every problem. The
+ * plugin modules it names are loaded first, so their plugins' configs are checked too.
+ */
+export async function loadGatewayConfig(
   file: string,
   env?: Record<string, string | undefined>,
 ): Promise<GatehouseConfig> {
-  return loadConfigFile(file, { env, checks: [runtimeChecks] });
+  let modules: PathProblem[] = [];
+  try {
+    const specs = pluginModulesOf(parseYaml(await readFile(file, "utf8")));
+    if (specs.length > 0) modules = await loadPluginModules(specs, file);
+  } catch {
+    // Unreadable or not YAML: the full load below reports it, located.
+  }
+  return loadConfigFile(file, { env, checks: [() => modules, runtimeChecks] });
 }
 
 /** Fully validates config text; throws ConfigError listing every problem. */
