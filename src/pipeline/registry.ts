@@ -3,11 +3,15 @@
  * The plugins Gatehouse knows by name. Config naming any other plugin is rejected at
  * load, so a misspelt or missing security plugin can never be silently skipped.
  */
+import { requestSizeLimitPlugin } from "../plugins/request-size-limit/index.ts";
 import { securityHeadersPlugin } from "../plugins/security-headers/index.ts";
 import type { PluginDefinition } from "./plugin.ts";
 
 /** The plugins that ship with Gatehouse. */
-const builtins: PluginDefinition[] = [securityHeadersPlugin as unknown as PluginDefinition];
+const builtins: PluginDefinition[] = [
+  securityHeadersPlugin as unknown as PluginDefinition,
+  requestSizeLimitPlugin as unknown as PluginDefinition,
+];
 
 const registered = new Map<string, PluginDefinition>(
   builtins.map((plugin) => [plugin.name, plugin]),
