@@ -9,6 +9,7 @@ import { request as httpsRequest } from "node:https";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { ErrorCode } from "../errors.ts";
+import type { OutcomeKind } from "../upstream/outcome.ts";
 import type { Target } from "../upstream/target.ts";
 import { writeRawError } from "./respond.ts";
 import { upstreamErrorCode } from "./upstream-try.ts";
@@ -41,11 +42,31 @@ export function openTunnel(tunnel: TunnelRequest): void {
     agent: false,
     timeout: tunnel.connectTimeout,
   });
+  // The tunnel counts as a request in flight to its target (least-connections sees it,
+  // maxConnections limits it) and its opening as an outcome (breakers and ejection learn).
+  target.onDispatch();
+  const sentAt = target.clock.now();
   let settled = false;
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    target.onSettled();
+  };
+  const report = (kind: OutcomeKind) =>
+    target.onOutcome({ kind, durationMs: target.clock.now() - sentAt });
   const refuse = (code: ErrorCode) => {
     if (settled) return;
     settled = true;
     upstream.destroy();
+    report(
+      code === "GATEHOUSE_UPSTREAM_TIMEOUT"
+        ? "timeout"
+        : code === "GATEHOUSE_UPSTREAM_CONNECT_FAILED"
+          ? "connect-failure"
+          : "reset",
+    );
+    release();
     writeRawError(socket, code, requestId);
   };
   socket.on("error", () => upstream.destroy());
@@ -55,6 +76,8 @@ export function openTunnel(tunnel: TunnelRequest): void {
   upstream.on("response", (response) => {
     // The upstream declined the upgrade: relay its answer, then close.
     settled = true;
+    report((response.statusCode ?? 0) >= 500 ? "server-error" : "success");
+    response.once("close", release);
     socket.write(responseHead(response, requestId, ["connection", "close"]));
     response.pipe(socket);
   });
@@ -62,6 +85,8 @@ export function openTunnel(tunnel: TunnelRequest): void {
   upstream.on("upgrade", (response, upstreamSocket: Socket, upstreamHead: Buffer) => {
     settled = true;
     upstream.setTimeout(0);
+    report("success");
+    upstreamSocket.once("close", release);
     if (!socket.writable) {
       upstreamSocket.destroy();
       return;

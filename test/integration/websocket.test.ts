@@ -181,9 +181,15 @@ describe("websocket", () => {
     try {
       const client = new WebSocket(`ws://127.0.0.1:${gw.port}/`);
       await once(client, "open");
+      const target = gw.gateway.runtime.services.get("svc")!.targets[0]!;
+      const inFlight = () => target.inFlight;
+      assert.equal(inFlight(), 1, "an open tunnel counts as a request in flight");
       for (const socket of up.wss.clients) socket.terminate();
       await once(client, "close");
       assert.equal(gw.gateway.tunnelCount, 0);
+      for (let i = 0; i < 100 && target.inFlight !== 0; i++)
+        await new Promise((r) => setTimeout(r, 5));
+      assert.equal(target.inFlight, 0, "and stops counting once closed");
     } finally {
       await gw.stop();
       await up.close();
