@@ -46,6 +46,23 @@ program
     };
     process.on("SIGTERM", () => stop("SIGTERM"));
     process.on("SIGINT", () => stop("SIGINT"));
+    // SIGHUP re-reads the file: the dynamic part (services, routes, plugins) is applied if
+    // valid; a bad file is reported and the running config keeps serving.
+    process.on("SIGHUP", () => {
+      loadGatewayConfig(options.config)
+        .then((next) => gateway.reload(next))
+        .then(
+          () => console.log(`gatehouse: SIGHUP: reloaded ${options.config}`),
+          (error: unknown) => {
+            const problems =
+              error instanceof ConfigError ? error.problems.map(formatProblem) : [String(error)];
+            console.error(
+              `gatehouse: SIGHUP: kept the running config; ${options.config} has problems:`,
+            );
+            for (const problem of problems) console.error(problem);
+          },
+        );
+    });
   });
 
 program
