@@ -90,3 +90,129 @@ describe("request-size-limit", () => {
     }
   });
 });
+
+describe("ip-restriction", () => {
+  let up: Upstream;
+  let direct: RunningGateway;
+  let behindProxy: RunningGateway;
+
+  const routes = [
+    {
+      name: "ten-only",
+      match: { paths: ["/ten-only"] },
+      plugins: [{ name: "ip-restriction", config: { allow: ["10.0.0.0/8"], deny: ["127.0.0.1"] } }],
+    },
+    {
+      name: "loopback",
+      match: { paths: ["/loopback"] },
+      plugins: [{ name: "ip-restriction", config: { allow: ["127.0.0.0/8", "::1/128"] } }],
+    },
+    {
+      name: "deny-wins",
+      match: { paths: ["/deny-wins"] },
+      plugins: [
+        {
+          name: "ip-restriction",
+          config: { allow: ["127.0.0.0/8", "10.0.0.0/8"], deny: ["127.0.0.1/32", "10.9.0.0/16"] },
+        },
+      ],
+    },
+    {
+      name: "v6",
+      match: { paths: ["/v6"] },
+      plugins: [
+        {
+          name: "ip-restriction",
+          config: { allow: ["2001:db8::/32"], deny: ["2001:db8:bad::/48"] },
+        },
+      ],
+    },
+    {
+      name: "deny-only",
+      match: { paths: ["/deny-only"] },
+      plugins: [{ name: "ip-restriction", config: { deny: ["192.168.0.0/16"] } }],
+    },
+  ];
+
+  before(async () => {
+    up = await startUpstream(echo);
+    direct = await startGateway(edgeConfig(up, routes));
+    behindProxy = await startGateway(edgeConfig(up, routes, { trustedProxies: ["127.0.0.1/32"] }));
+  });
+  after(async () => {
+    await direct.stop();
+    await behindProxy.stop();
+    await up.close();
+  });
+
+  async function status(gw: RunningGateway, path: string, forwardedFor?: string) {
+    const headers = forwardedFor ? { "x-forwarded-for": forwardedFor } : {};
+    const res = await request(`${gw.url}${path}`, { headers });
+    const body = await res.body.text();
+    if (res.statusCode === 403) {
+      assert.equal((JSON.parse(body) as ErrorJson).error.code, "GATEHOUSE_IP_FORBIDDEN");
+    }
+    return res.statusCode;
+  }
+
+  it("cannot be bypassed with X-Forwarded-For from an untrusted peer", async () => {
+    const before = up.requests.length;
+    assert.equal(await status(direct, "/ten-only", "10.0.0.1"), 403);
+    assert.equal(await status(direct, "/ten-only", "10.0.0.1, 10.0.0.2"), 403);
+    assert.equal(await status(direct, "/ten-only"), 403);
+    assert.equal(up.requests.length, before, "no refused request reached the upstream");
+  });
+
+  it("uses the forwarded address when the peer is a trusted proxy", async () => {
+    assert.equal(await status(behindProxy, "/ten-only", "10.0.0.1"), 200);
+    assert.equal(await status(behindProxy, "/ten-only", "192.168.1.1"), 403);
+    assert.equal(await status(behindProxy, "/ten-only"), 403, "no header: the proxy itself");
+    // Only the hops appended by trusted proxies count: a client-written left part is ignored.
+    assert.equal(await status(behindProxy, "/ten-only", "10.0.0.1, 192.168.1.1"), 403);
+  });
+
+  it("allows only the allow list", async () => {
+    assert.equal(await status(direct, "/loopback"), 200);
+    assert.equal(await status(behindProxy, "/loopback", "::1"), 200);
+    assert.equal(await status(behindProxy, "/loopback", "10.0.0.1"), 403);
+  });
+
+  it("lets deny win over allow", async () => {
+    assert.equal(await status(direct, "/deny-wins"), 403);
+    assert.equal(await status(behindProxy, "/deny-wins", "127.0.0.2"), 200);
+    assert.equal(await status(behindProxy, "/deny-wins", "10.1.2.3"), 200);
+    assert.equal(await status(behindProxy, "/deny-wins", "10.9.2.3"), 403);
+  });
+
+  it("matches IPv6 ranges, and never matches IPv4 against them", async () => {
+    assert.equal(await status(behindProxy, "/v6", "2001:db8::5"), 200);
+    assert.equal(await status(behindProxy, "/v6", "2001:db8:bad::5"), 403);
+    assert.equal(await status(behindProxy, "/v6", "2001:db9::5"), 403);
+    assert.equal(await status(direct, "/v6"), 403);
+  });
+
+  it("with only a deny list, lets every other address through", async () => {
+    assert.equal(await status(direct, "/deny-only"), 200);
+    assert.equal(await status(behindProxy, "/deny-only", "192.168.4.4"), 403);
+    assert.equal(await status(behindProxy, "/deny-only", "::ffff:192.168.4.4"), 403);
+  });
+
+  it("rejects a config with neither list, or a bad range, at load", () => {
+    for (const config of [{}, { allow: [] }, { deny: ["10.0.0.0/33"] }, { allow: ["loopback"] }]) {
+      const text = JSON.stringify(
+        edgeConfig(up, [
+          {
+            name: "bad",
+            match: { paths: ["/bad"] },
+            plugins: [{ name: "ip-restriction", config }],
+          },
+        ]),
+      );
+      assert.throws(
+        () => parseGatewayConfig(text, "edge.yaml", {}),
+        ConfigError,
+        JSON.stringify(config),
+      );
+    }
+  });
+});
