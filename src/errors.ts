@@ -22,6 +22,10 @@ export const errorCatalogue = {
     status: 403,
     message: "The client address is not allowed on this route",
   },
+  GATEHOUSE_CORS_REJECTED: {
+    status: 403,
+    message: "The request's origin is not allowed on this route",
+  },
   GATEHOUSE_ROUTE_NOT_FOUND: {
     status: 404,
     message: "No route matches the request",

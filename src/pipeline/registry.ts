@@ -3,6 +3,7 @@
  * The plugins Gatehouse knows by name. Config naming any other plugin is rejected at
  * load, so a misspelt or missing security plugin can never be silently skipped.
  */
+import { corsPlugin } from "../plugins/cors/index.ts";
 import { ipRestrictionPlugin } from "../plugins/ip-restriction/index.ts";
 import { requestSizeLimitPlugin } from "../plugins/request-size-limit/index.ts";
 import { securityHeadersPlugin } from "../plugins/security-headers/index.ts";
@@ -13,6 +14,7 @@ const builtins: PluginDefinition[] = [
   securityHeadersPlugin as unknown as PluginDefinition,
   requestSizeLimitPlugin as unknown as PluginDefinition,
   ipRestrictionPlugin as unknown as PluginDefinition,
+  corsPlugin as unknown as PluginDefinition,
 ];
 
 const registered = new Map<string, PluginDefinition>(

@@ -216,3 +216,207 @@ describe("ip-restriction", () => {
     }
   });
 });
+
+describe("cors", () => {
+  let up: Upstream;
+  let gw: RunningGateway;
+
+  const cors = (config: Record<string, unknown>) => [{ name: "cors", config }];
+
+  before(async () => {
+    up = await startUpstream((req, res) => {
+      if (req.url === "/varied/accept") res.setHeader("vary", "Accept-Encoding");
+      if (req.url === "/varied/origin") res.setHeader("vary", "accept, origin");
+      if (req.url === "/varied/own-cors") res.setHeader("access-control-allow-origin", "*");
+      echo(req, res);
+    });
+    gw = await startGateway(
+      edgeConfig(up, [
+        {
+          name: "exact",
+          match: { paths: ["/exact"] },
+          plugins: cors({
+            origins: ["https://app.example.org"],
+            exposeHeaders: ["X-Total-Count"],
+            maxAge: "10m",
+          }),
+        },
+        {
+          name: "wildcard",
+          match: { paths: ["/wildcard"] },
+          plugins: cors({ origins: ["https://*.example.com"] }),
+        },
+        {
+          name: "regex",
+          match: { paths: ["/regex"] },
+          plugins: cors({ origins: [{ regex: "https://pr-[0-9]+\\.preview\\.dev" }] }),
+        },
+        {
+          name: "any",
+          match: { paths: ["/any"] },
+          plugins: cors({ origins: ["*"], allowHeaders: ["Content-Type", "X-Api-Key"] }),
+        },
+        {
+          name: "credentials",
+          match: { paths: ["/credentials"] },
+          plugins: cors({ origins: ["*"], credentials: true, methods: ["GET", "POST"] }),
+        },
+        {
+          name: "varied",
+          match: { paths: ["/varied/*"] },
+          plugins: cors({ origins: ["https://app.example.org"] }),
+        },
+      ]),
+    );
+  });
+  after(async () => {
+    await gw.stop();
+    await up.close();
+  });
+
+  async function get(path: string, origin?: string) {
+    const res = await request(`${gw.url}${path}`, { headers: origin ? { origin } : {} });
+    await res.body.dump();
+    return res;
+  }
+
+  async function preflight(path: string, origin: string, requestHeaders?: string) {
+    const headers: Record<string, string> = { origin, "access-control-request-method": "PUT" };
+    if (requestHeaders) headers["access-control-request-headers"] = requestHeaders;
+    const res = await request(`${gw.url}${path}`, { method: "OPTIONS", headers });
+    const body = await res.body.text();
+    return { res, body };
+  }
+
+  it("allows an exact origin on actual requests, with exposed headers", async () => {
+    const res = await get("/exact", "https://app.example.org");
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers["access-control-allow-origin"], "https://app.example.org");
+    assert.equal(res.headers["access-control-expose-headers"], "X-Total-Count");
+    assert.equal(res.headers["access-control-allow-credentials"], undefined);
+    assert.equal(res.headers.vary, "Origin");
+    const other = await get("/exact", "https://app.example.org.evil.com");
+    assert.equal(other.statusCode, 200, "the gateway does not block; the browser does");
+    assert.equal(other.headers["access-control-allow-origin"], undefined);
+    assert.equal(other.headers.vary, "Origin");
+  });
+
+  it("answers an allowed preflight itself with 204 and never forwards it", async () => {
+    const before = up.requests.length;
+    const { res, body } = await preflight("/exact", "https://app.example.org", "content-type, x-b");
+    assert.equal(res.statusCode, 204);
+    assert.equal(body, "");
+    assert.equal(res.headers["access-control-allow-origin"], "https://app.example.org");
+    assert.equal(
+      res.headers["access-control-allow-methods"],
+      "GET, HEAD, PUT, PATCH, POST, DELETE",
+    );
+    assert.equal(res.headers["access-control-allow-headers"], "content-type, x-b", "reflected");
+    assert.equal(res.headers["access-control-max-age"], "600");
+    assert.match(String(res.headers.vary), /Origin/);
+    assert.equal(up.requests.length, before, "the upstream never saw a preflight");
+  });
+
+  it("refuses a disallowed origin's preflight with 403 and no CORS headers", async () => {
+    const before = up.requests.length;
+    const { res, body } = await preflight("/exact", "https://evil.example");
+    assert.equal(res.statusCode, 403);
+    assert.equal((JSON.parse(body) as ErrorJson).error.code, "GATEHOUSE_CORS_REJECTED");
+    assert.equal(res.headers["access-control-allow-origin"], undefined);
+    assert.equal(res.headers.vary, "Origin");
+    assert.equal(up.requests.length, before);
+  });
+
+  it("forwards a plain OPTIONS request (no Access-Control-Request-Method)", async () => {
+    const before = up.requests.length;
+    const res = await request(`${gw.url}/exact`, {
+      method: "OPTIONS",
+      headers: { origin: "https://app.example.org" },
+    });
+    await res.body.dump();
+    assert.equal(res.statusCode, 200);
+    assert.equal(up.requests.length, before + 1);
+  });
+
+  it("allows wildcard subdomains and nothing that merely contains the domain", async () => {
+    for (const origin of ["https://a.example.com", "https://a.b.example.com"]) {
+      const res = await get("/wildcard", origin);
+      assert.equal(res.headers["access-control-allow-origin"], origin, origin);
+      assert.equal((await preflight("/wildcard", origin)).res.statusCode, 204, origin);
+    }
+    for (const origin of [
+      "https://example.com",
+      "https://example.com.evil.com",
+      "https://evilexample.com",
+      "http://a.example.com",
+      "https://a.example.com:8443",
+    ]) {
+      const res = await get("/wildcard", origin);
+      assert.equal(res.headers["access-control-allow-origin"], undefined, origin);
+      assert.equal((await preflight("/wildcard", origin)).res.statusCode, 403, origin);
+    }
+  });
+
+  it("matches a regex against the whole origin", async () => {
+    const ok = await get("/regex", "https://pr-42.preview.dev");
+    assert.equal(ok.headers["access-control-allow-origin"], "https://pr-42.preview.dev");
+    for (const origin of ["https://pr-42.preview.dev.evil.com", "https://x.pr-42.preview.dev"]) {
+      const res = await get("/regex", origin);
+      assert.equal(res.headers["access-control-allow-origin"], undefined, origin);
+    }
+  });
+
+  it("answers * to any origin without credentials, with the configured headers", async () => {
+    const res = await get("/any", "https://whoever.test");
+    assert.equal(res.headers["access-control-allow-origin"], "*");
+    assert.equal(res.headers["access-control-allow-credentials"], undefined);
+    const { res: pre } = await preflight("/any", "https://whoever.test", "x-other");
+    assert.equal(pre.statusCode, 204);
+    assert.equal(pre.headers["access-control-allow-origin"], "*");
+    assert.equal(pre.headers["access-control-allow-headers"], "Content-Type, X-Api-Key");
+  });
+
+  it("with credentials never answers *: it reflects the origin", async () => {
+    const res = await get("/credentials", "https://whoever.test");
+    assert.equal(res.headers["access-control-allow-origin"], "https://whoever.test");
+    assert.equal(res.headers["access-control-allow-credentials"], "true");
+    assert.equal(res.headers.vary, "Origin");
+    const { res: pre } = await preflight("/credentials", "https://other.test");
+    assert.equal(pre.statusCode, 204);
+    assert.equal(pre.headers["access-control-allow-origin"], "https://other.test");
+    assert.equal(pre.headers["access-control-allow-credentials"], "true");
+    assert.equal(pre.headers["access-control-allow-methods"], "GET, POST");
+  });
+
+  it("always adds Vary: Origin, appending to the upstream's Vary without duplicating", async () => {
+    assert.equal((await get("/varied/plain")).headers.vary, "Origin", "even without Origin");
+    assert.equal(
+      (await get("/varied/accept", "https://app.example.org")).headers.vary,
+      "Accept-Encoding, Origin",
+    );
+    assert.equal((await get("/varied/origin")).headers.vary, "accept, origin");
+  });
+
+  it("replaces an upstream's own Access-Control-Allow-Origin for an allowed origin", async () => {
+    const res = await get("/varied/own-cors", "https://app.example.org");
+    assert.equal(res.headers["access-control-allow-origin"], "https://app.example.org");
+  });
+
+  it("rejects origins that are not origins, and bad regexes, at load", () => {
+    for (const origins of [
+      [],
+      ["app.example.org"],
+      ["https://a.example.org/path"],
+      [{ regex: "(" }],
+    ]) {
+      const text = JSON.stringify(
+        edgeConfig(up, [{ name: "bad", match: { paths: ["/bad"] }, plugins: cors({ origins }) }]),
+      );
+      assert.throws(
+        () => parseGatewayConfig(text, "edge.yaml", {}),
+        ConfigError,
+        JSON.stringify(origins),
+      );
+    }
+  });
+});

@@ -1,0 +1,115 @@
+/**
+ * @module plugins/cors
+ * Cross-origin resource sharing answered by the gateway: preflights (OPTIONS with Origin
+ * and Access-Control-Request-Method) are answered in `onRequest` and never forwarded;
+ * actual requests from allowed origins get the CORS response headers in `onResponse`,
+ * and every response says `Vary: Origin` so caches keep origins apart.
+ */
+import { z } from "zod";
+import { optionalDuration } from "../../config/fields.ts";
+import type { RequestContext } from "../../pipeline/context.ts";
+import { definePlugin, type ResponseView } from "../../pipeline/plugin.ts";
+import { compileOrigins, originPatternProblem } from "./origins.ts";
+
+const token = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "expected an HTTP token");
+
+const originPattern = z
+  .union([z.string(), z.strictObject({ regex: z.string().min(1) })])
+  .superRefine((pattern, ctx) => {
+    const problem = originPatternProblem(pattern);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  })
+  .describe("An origin (https://app.example.com), a wildcard (*.example.com), { regex }, or *.");
+
+const schema = z.strictObject({
+  origins: z.array(originPattern).min(1).describe("The origins allowed to call this route."),
+  methods: z
+    .array(token.transform((method) => method.toUpperCase()))
+    .min(1)
+    .default(["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"])
+    .describe("Access-Control-Allow-Methods on preflights."),
+  allowHeaders: z
+    .array(token)
+    .optional()
+    .describe("Access-Control-Allow-Headers; by default the preflight's requested headers."),
+  exposeHeaders: z.array(token).default([]).describe("Access-Control-Expose-Headers."),
+  credentials: z.boolean().default(false).describe("Allow cookies and HTTP authentication."),
+  maxAge: optionalDuration.describe("How long browsers may cache a preflight."),
+});
+
+/** The Vary list gets `Origin` once: appended to an upstream's Vary, never duplicated. */
+function addVaryOrigin(headers: string[]): void {
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i]!.toLowerCase() !== "vary") continue;
+    const value = headers[i + 1]!;
+    const tokens = value.split(",").map((part) => part.trim().toLowerCase());
+    if (tokens.includes("origin") || tokens.includes("*")) return;
+    headers[i + 1] = value.trim() === "" ? "Origin" : `${value}, Origin`;
+    return;
+  }
+  headers.push("vary", "Origin");
+}
+
+/** Sets `name` to `value`, replacing any value the upstream sent. */
+function replaceHeader(headers: string[], name: string, value: string): void {
+  for (let i = headers.length - 2; i >= 0; i -= 2) {
+    if (headers[i]!.toLowerCase() === name) headers.splice(i, 2);
+  }
+  headers.push(name, value);
+}
+
+export const corsPlugin = definePlugin({
+  name: "cors",
+  schema,
+  // Before authentication: a preflight carries no credentials and must not be refused for that.
+  priority: 2000,
+  create(config) {
+    const origins = compileOrigins(config.origins);
+    // With credentials, browsers refuse `*`: the allowed origin is echoed instead.
+    const wildcard = origins.any && !config.credentials;
+    const methods = config.methods.join(", ");
+    const allowHeaders = config.allowHeaders?.join(", ");
+    const exposeHeaders = config.exposeHeaders.join(", ");
+    const maxAge =
+      config.maxAge === undefined ? undefined : String(Math.floor(config.maxAge / 1000));
+    const preflightVary =
+      allowHeaders === undefined ? "Origin, Access-Control-Request-Headers" : "Origin";
+
+    function preflight(ctx: RequestContext, origin: string): void {
+      if (!origins.test(origin)) {
+        ctx.fail("GATEHOUSE_CORS_REJECTED", undefined, { vary: "Origin" });
+        return;
+      }
+      const headers: Record<string, string> = {
+        "access-control-allow-origin": wildcard ? "*" : origin,
+        "access-control-allow-methods": methods,
+        vary: preflightVary,
+      };
+      const requested = ctx.req.headers["access-control-request-headers"];
+      const allowed = allowHeaders ?? requested;
+      if (allowed) headers["access-control-allow-headers"] = allowed;
+      if (config.credentials) headers["access-control-allow-credentials"] = "true";
+      if (maxAge !== undefined) headers["access-control-max-age"] = maxAge;
+      ctx.respond(204, "", headers);
+    }
+
+    return {
+      onRequest(ctx) {
+        const { method, headers } = ctx.req;
+        const origin = headers.origin;
+        if (method === "OPTIONS" && origin && headers["access-control-request-method"]) {
+          preflight(ctx, origin);
+        }
+      },
+      onResponse(ctx, response: ResponseView) {
+        const headers = response.headers;
+        addVaryOrigin(headers);
+        const origin = ctx.req.headers.origin;
+        if (!origin || !origins.test(origin)) return;
+        replaceHeader(headers, "access-control-allow-origin", wildcard ? "*" : origin);
+        if (config.credentials) replaceHeader(headers, "access-control-allow-credentials", "true");
+        if (exposeHeaders) replaceHeader(headers, "access-control-expose-headers", exposeHeaders);
+      },
+    };
+  },
+});
