@@ -23,6 +23,9 @@ export function originPatternProblem(pattern: OriginPattern): string | undefined
     }
   }
   if (pattern === "*" || wildcardShape.test(pattern)) return undefined;
+  if (pattern.includes("*")) {
+    return `"${pattern}": a wildcard stands for whole subdomains, as in https://*.example.com`;
+  }
   if (!URL.canParse(pattern)) return `"${pattern}" is not an origin like https://app.example.com`;
   const url = new URL(pattern);
   if (url.origin === "null" || `${url.origin}` !== pattern.toLowerCase().replace(/\/$/, "")) {
