@@ -53,13 +53,14 @@ export function sendAnswer(
   requestId: string,
   answer: PluginAnswer,
   close: boolean,
+  /** Lets onResponse hooks add their headers (CORS, security headers) to the answer too. */
+  decorate?: (status: number, headers: string[]) => void,
 ): void {
-  const headers: Record<string, string | number> = {
-    ...answer.headers,
-    "content-length": Buffer.byteLength(answer.body),
-    "x-request-id": requestId,
-  };
-  if (close) headers.connection = "close";
+  const headers: string[] = [];
+  for (const [name, value] of Object.entries(answer.headers)) headers.push(name, value);
+  headers.push("content-length", String(Buffer.byteLength(answer.body)), "x-request-id", requestId);
+  if (close) headers.push("connection", "close");
+  decorate?.(answer.status, headers);
   res.writeHead(answer.status, headers);
   res.end(answer.body);
 }

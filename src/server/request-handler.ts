@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { GatehouseConfig } from "../config/schema.ts";
 import type { ErrorCode } from "../errors.ts";
-import { runLogHooks, runRequestHooks } from "../pipeline/chain.ts";
+import { runLogHooks, runRequestHooks, runResponseHooks } from "../pipeline/chain.ts";
 import { RequestContext } from "../pipeline/context.ts";
 import {
   createClientAddressResolver,
@@ -60,6 +60,8 @@ interface Routed {
   path: string;
   /** The query with its `?`, or empty. */
   query: string;
+  /** An OPTIONS preflight let in only for the route's plugins to answer: never forwarded. */
+  preflight: boolean;
 }
 
 /** Applies plugins' upstream header changes to a flat header list (never `host`). */
@@ -110,13 +112,22 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     const path = normalizePath(rawPath, normalize);
     if (path === null) return fail("GATEHOUSE_BAD_PATH");
 
-    const match = runtime.routes.match(
-      req.method!,
-      hostName(authority),
-      path,
-      req.headers,
-      query.slice(1),
-    );
+    const name = hostName(authority);
+    let match = runtime.routes.match(req.method!, name, path, req.headers, query.slice(1));
+    let preflight = false;
+    if (match.kind === "method-not-allowed" && req.method === "OPTIONS") {
+      // A CORS preflight for a route whose methods leave out OPTIONS: offered to the route
+      // that would serve the request it asks about, so its plugins (cors) can answer it.
+      const asked = req.headers["access-control-request-method"];
+      const target =
+        typeof asked === "string" && req.headers.origin !== undefined
+          ? runtime.routes.match(asked.toUpperCase(), name, path, req.headers, query.slice(1))
+          : undefined;
+      if (target?.kind === "route" && target.value.chain) {
+        match = target;
+        preflight = true;
+      }
+    }
     if (match.kind === "not-found") return fail("GATEHOUSE_ROUTE_NOT_FOUND");
     if (match.kind === "method-not-allowed")
       return fail("GATEHOUSE_METHOD_NOT_ALLOWED", { allow: match.allow });
@@ -125,7 +136,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     if (limits.maxBodySize > 0 && length !== undefined && Number(length) > limits.maxBodySize) {
       return fail("GATEHOUSE_BODY_TOO_LARGE");
     }
-    return { match, authority, path, query };
+    return { match, authority, path, query, preflight };
   }
 
   /** The plugin context of a routed request, when its route has plugins. */
@@ -241,8 +252,18 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     const chain = routed.match.value.chain;
     if (ctx && chain && chain.log.length > 0) res.once("close", () => runLogHooks(chain, ctx));
     if (ctx?.answer) {
-      sendAnswer(res, requestId, ctx.answer, hasUnreadBody(req) || host.draining());
+      // The plugins' response headers (CORS above all) belong on their own answers too.
+      const decorate =
+        chain && chain.response.length > 0
+          ? (status: number, headers: string[]) => runResponseHooks(chain, ctx, { status, headers })
+          : undefined;
+      sendAnswer(res, requestId, ctx.answer, hasUnreadBody(req) || host.draining(), decorate);
       if (hasUnreadBody(req)) res.once("finish", () => req.socket.destroySoon());
+      return;
+    }
+    if (routed.preflight) {
+      // No plugin answered the preflight: the route does not take OPTIONS.
+      fail("GATEHOUSE_METHOD_NOT_ALLOWED");
       return;
     }
     const to = destination(req, requestId, routed, ctx, fail);

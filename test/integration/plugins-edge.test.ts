@@ -266,6 +266,24 @@ describe("cors", () => {
           match: { paths: ["/varied/*"] },
           plugins: cors({ origins: ["https://app.example.org"] }),
         },
+        {
+          name: "get-only",
+          match: { paths: ["/get-only"], methods: ["GET", "PUT"] },
+          plugins: cors({ origins: ["https://app.example.org"] }),
+        },
+        {
+          name: "get-only-no-cors",
+          match: { paths: ["/get-only-plain"], methods: ["GET", "PUT"] },
+          plugins: [{ name: "security-headers" }],
+        },
+        {
+          name: "guarded",
+          match: { paths: ["/guarded"] },
+          plugins: [
+            ...cors({ origins: ["https://app.example.org"] }),
+            { name: "ip-restriction", config: { deny: ["127.0.0.1/32"] } },
+          ],
+        },
       ]),
     );
   });
@@ -399,6 +417,22 @@ describe("cors", () => {
 
   it("replaces an upstream's own Access-Control-Allow-Origin for an allowed origin", async () => {
     const res = await get("/varied/own-cors", "https://app.example.org");
+    assert.equal(res.headers["access-control-allow-origin"], "https://app.example.org");
+  });
+
+  it("answers a preflight on a route whose methods leave out OPTIONS, if its cors plugin allows", async () => {
+    const before = up.requests.length;
+    const { res } = await preflight("/get-only", "https://app.example.org");
+    assert.equal(res.statusCode, 204);
+    assert.equal(res.headers["access-control-allow-origin"], "https://app.example.org");
+    const plain = await preflight("/get-only-plain", "https://app.example.org");
+    assert.equal(plain.res.statusCode, 405, "no plugin answered: the route does not take OPTIONS");
+    assert.equal(up.requests.length, before, "neither preflight was forwarded");
+  });
+
+  it("puts CORS headers on another plugin's answer, so the page sees the real status", async () => {
+    const res = await get("/guarded", "https://app.example.org");
+    assert.equal(res.statusCode, 403);
     assert.equal(res.headers["access-control-allow-origin"], "https://app.example.org");
   });
 
