@@ -208,3 +208,21 @@ describe("clientResponseHeaders", () => {
     assert.equal(asMap(clientResponseHeaders([], "r", false)).has("connection"), false);
   });
 });
+
+describe("setHeader and findHeader on a flat header list", () => {
+  it("replace every pair of a name case-insensitively, remove with undefined, and respect from", async () => {
+    const { findHeader, setHeader } = await import("./headers.ts");
+    const headers = ["host", "a", "X-Thing", "1", "x-thing", "2", "other", "o"];
+    assert.equal(findHeader(headers, "x-thing"), 2);
+    setHeader(headers, "x-thing", "3");
+    assert.deepEqual(headers, ["host", "a", "other", "o", "x-thing", "3"]);
+    setHeader(headers, "host", "b", 2);
+    assert.deepEqual(
+      headers,
+      ["host", "a", "other", "o", "x-thing", "3", "host", "b"],
+      "pairs before from are kept",
+    );
+    setHeader(headers, "other", undefined);
+    assert.equal(findHeader(headers, "other"), -1);
+  });
+});

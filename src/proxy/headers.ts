@@ -197,3 +197,27 @@ function dropListed(headers: string[], listed: ReadonlySet<string>): void {
   }
   headers.length = kept;
 }
+
+/** Index of the first pair named `name` (lower-case) in a flat header list, or -1. */
+export function findHeader(headers: readonly string[], name: string, from = 0): number {
+  for (let i = from; i < headers.length; i += 2) {
+    if (headers[i]!.toLowerCase() === name) return i;
+  }
+  return -1;
+}
+
+/**
+ * Sets `name` (lower-case) in a flat header list: every pair of that name from `from` on
+ * is removed, then `value` is appended unless it is undefined (which removes the header).
+ */
+export function setHeader(
+  headers: string[],
+  name: string,
+  value: string | undefined,
+  from = 0,
+): void {
+  for (let i = headers.length - 2; i >= from; i -= 2) {
+    if (headers[i]!.toLowerCase() === name) headers.splice(i, 2);
+  }
+  if (value !== undefined) headers.push(name, value);
+}

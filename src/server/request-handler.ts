@@ -15,7 +15,7 @@ import {
   createTrustedPeerTest,
   unmapIPv4,
 } from "../proxy/client-address.ts";
-import { upstreamRequestHeaders } from "../proxy/headers.ts";
+import { setHeader, upstreamRequestHeaders } from "../proxy/headers.ts";
 import { forward, hasUnreadBody } from "../proxy/http-proxy.ts";
 import { type NormalizeOptions, normalizePath } from "../proxy/normalize-path.ts";
 import { sendAnswer, sendError, writeRawAnswer, writeRawError } from "../proxy/respond.ts";
@@ -64,21 +64,12 @@ interface Routed {
   preflight: boolean;
 }
 
-/** Applies plugins' upstream header changes to a flat header list (never `host`). */
+/** Applies plugins' upstream header changes to a flat header list (never `host`, the first pair). */
 function applyHeaderChanges(
   headers: string[],
   changes: readonly [string, string | undefined][],
 ): void {
-  for (const [name, value] of changes) {
-    if (name === "host") continue;
-    for (let i = 2; i < headers.length; i += 2) {
-      if (headers[i]!.toLowerCase() === name) {
-        headers.splice(i, 2);
-        i -= 2;
-      }
-    }
-    if (value !== undefined) headers.push(name, value);
-  }
+  for (const [name, value] of changes) if (name !== "host") setHeader(headers, name, value, 2);
 }
 
 /** Builds the `request` and `upgrade` handlers for the proxy listeners of one static config. */

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { optionalDuration } from "../../config/fields.ts";
 import type { RequestContext } from "../../pipeline/context.ts";
 import { definePlugin, type ResponseView } from "../../pipeline/plugin.ts";
+import { setHeader } from "../../proxy/headers.ts";
 import { compileOrigins, originPatternProblem } from "./origins.ts";
 
 const token = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "expected an HTTP token");
@@ -48,14 +49,6 @@ function addVaryOrigin(headers: string[]): void {
     return;
   }
   headers.push("vary", "Origin");
-}
-
-/** Sets `name` to `value`, replacing any value the upstream sent. */
-function replaceHeader(headers: string[], name: string, value: string): void {
-  for (let i = headers.length - 2; i >= 0; i -= 2) {
-    if (headers[i]!.toLowerCase() === name) headers.splice(i, 2);
-  }
-  headers.push(name, value);
 }
 
 export const corsPlugin = definePlugin({
@@ -106,9 +99,9 @@ export const corsPlugin = definePlugin({
         addVaryOrigin(headers);
         const origin = ctx.req.headers.origin;
         if (!origin || !origins.test(origin)) return;
-        replaceHeader(headers, "access-control-allow-origin", wildcard ? "*" : origin);
-        if (config.credentials) replaceHeader(headers, "access-control-allow-credentials", "true");
-        if (exposeHeaders) replaceHeader(headers, "access-control-expose-headers", exposeHeaders);
+        setHeader(headers, "access-control-allow-origin", wildcard ? "*" : origin);
+        if (config.credentials) setHeader(headers, "access-control-allow-credentials", "true");
+        if (exposeHeaders) setHeader(headers, "access-control-expose-headers", exposeHeaders);
       },
     };
   },

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { duration } from "../../config/fields.ts";
 import { definePlugin } from "../../pipeline/plugin.ts";
+import { findHeader, setHeader } from "../../proxy/headers.ts";
 
 const schema = z.strictObject({
   hsts: z
@@ -65,12 +66,9 @@ export const securityHeadersPlugin = definePlugin({
       onResponse(_ctx, response) {
         const headers = response.headers;
         for (const [name, value] of set) {
-          let present = -1;
-          for (let i = 0; i < headers.length; i += 2) {
-            if (headers[i]!.toLowerCase() === name) present = i;
-          }
+          const present = findHeader(headers, name);
           if (present === -1) headers.push(name, value);
-          else if (config.override) headers[present + 1] = value;
+          else if (config.override) setHeader(headers, name, value);
         }
       },
     };
