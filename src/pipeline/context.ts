@@ -62,7 +62,9 @@ export class RequestContext {
   respond(status: number, body: unknown = "", headers: Record<string, string> = {}): void {
     const text = typeof body === "string" ? body : JSON.stringify(body);
     const type = typeof body === "string" ? "text/plain; charset=utf-8" : "application/json";
-    this.#answer = { status, body: text, headers: { "content-type": type, ...headers } };
+    // An empty answer (a 204 preflight, say) has no content to type.
+    const typed = text === "" ? headers : { "content-type": type, ...headers };
+    this.#answer = { status, body: text, headers: typed };
   }
 
   /** Answers with a catalogued error, in the gateway's JSON error shape. */

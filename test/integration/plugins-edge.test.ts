@@ -324,6 +324,7 @@ describe("cors", () => {
     const { res, body } = await preflight("/exact", "https://app.example.org", "content-type, x-b");
     assert.equal(res.statusCode, 204);
     assert.equal(body, "");
+    assert.equal(res.headers["content-type"], undefined, "an empty answer has no content type");
     assert.equal(res.headers["access-control-allow-origin"], "https://app.example.org");
     assert.equal(
       res.headers["access-control-allow-methods"],
