@@ -18,6 +18,10 @@ export const errorCatalogue = {
     status: 400,
     message: "The request's Host or authority is missing, repeated, malformed or not served here",
   },
+  GATEHOUSE_UNAUTHORIZED: {
+    status: 401,
+    message: "The request lacks valid credentials",
+  },
   GATEHOUSE_IP_FORBIDDEN: {
     status: 403,
     message: "The client address is not allowed on this route",

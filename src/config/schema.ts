@@ -307,6 +307,17 @@ const consumerSchema = z
       .record(z.string(), z.string())
       .default({})
       .describe("Free-form string labels, e.g. a team or plan."),
+    credentials: z
+      .strictObject({
+        keys: z
+          .array(z.string().min(8, "an API key must be at least 8 characters"))
+          .default([])
+          .describe(
+            "API keys for key-auth: `sha256:<64 hex digits>` (the SHA-256 of the key, recommended) or the key itself.",
+          ),
+      })
+      .prefault({})
+      .describe("How the consumer proves who it is."),
   })
   .describe("A client of the APIs.");
 
@@ -343,5 +354,6 @@ export type GatehouseConfigInput = z.input<typeof configSchema>;
 export type ServiceConfig = GatehouseConfig["services"][number];
 export type RouteConfig = GatehouseConfig["routes"][number];
 export type PluginConfig = z.output<typeof pluginSchema>;
+export type ConsumerConfig = z.output<typeof consumerSchema>;
 export type TimeoutsConfig = z.output<typeof timeoutsSchema>;
 export type StringMatcherConfig = z.output<typeof stringMatcher>;

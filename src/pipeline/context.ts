@@ -42,6 +42,8 @@ export class RequestContext {
   readonly locals = new Map<string, unknown>();
   /** Upstream header changes, applied in order after the hooks ran: undefined removes. */
   readonly upstreamHeaders: [name: string, value: string | undefined][] = [];
+  /** Query arguments to leave out of the upstream request (credentials, say). */
+  readonly removedQuery: string[] = [];
   #answer: PluginAnswer | undefined;
 
   constructor(facts: RequestFacts) {
@@ -56,6 +58,11 @@ export class RequestContext {
   /** Sets (or with undefined, removes) a header on the request sent upstream. */
   setUpstreamHeader(name: string, value: string | undefined): void {
     this.upstreamHeaders.push([name.toLowerCase(), value]);
+  }
+
+  /** Leaves a query argument out of the request sent upstream. */
+  removeQueryParam(name: string): void {
+    this.removedQuery.push(name);
   }
 
   /** Answers the request now; the phases after this one and the upstream are skipped. */

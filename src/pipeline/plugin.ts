@@ -10,6 +10,7 @@
  *   onRequest → access → beforeUpstream → (upstream) → onResponse → onLog
  */
 import type { z } from "zod";
+import type { ConsumerConfig } from "../config/schema.ts";
 import type { RequestContext } from "./context.ts";
 
 /** What a hook may return: nothing, or a promise of nothing. */
@@ -45,11 +46,13 @@ export interface PluginDefinition<Schema extends z.ZodType = z.ZodType> {
   create(config: z.output<Schema>, scope: PluginScope): PluginHooks;
 }
 
-/** Where a plugin instance was configured, for its own messages and keys. */
+/** Where a plugin instance was configured, and what of the config it may need. */
 export interface PluginScope {
   level: "global" | "service" | "route";
   /** The route or service name; empty for global. */
   name: string;
+  /** The config's consumers (for authentication plugins). */
+  consumers: readonly ConsumerConfig[];
 }
 
 /** Declares a plugin; the identity function that gives `create` its config type. */

@@ -5,6 +5,7 @@
  */
 import { corsPlugin } from "../plugins/cors/index.ts";
 import { ipRestrictionPlugin } from "../plugins/ip-restriction/index.ts";
+import { keyAuthPlugin } from "../plugins/key-auth/index.ts";
 import { requestSizeLimitPlugin } from "../plugins/request-size-limit/index.ts";
 import { securityHeadersPlugin } from "../plugins/security-headers/index.ts";
 import type { PluginDefinition } from "./plugin.ts";
@@ -15,6 +16,7 @@ const builtins: PluginDefinition[] = [
   requestSizeLimitPlugin as unknown as PluginDefinition,
   ipRestrictionPlugin as unknown as PluginDefinition,
   corsPlugin as unknown as PluginDefinition,
+  keyAuthPlugin as unknown as PluginDefinition,
 ];
 
 const registered = new Map<string, PluginDefinition>(

@@ -165,13 +165,16 @@ class PluginInstances {
     const service = config.services.find((candidate) => candidate.name === route.service);
     // Most specific wins: a route's plugin replaces the service's and the global one by name.
     const byName = new Map<string, [PluginConfig, PluginScope]>();
-    for (const plugin of config.plugins)
-      byName.set(plugin.name, [plugin, { level: "global", name: "" }]);
-    for (const plugin of service?.plugins ?? []) {
-      byName.set(plugin.name, [plugin, { level: "service", name: route.service }]);
+    const consumers = config.consumers;
+    for (const plugin of config.plugins) {
+      byName.set(plugin.name, [plugin, { level: "global", name: "", consumers }]);
     }
-    for (const plugin of route.plugins)
-      byName.set(plugin.name, [plugin, { level: "route", name: route.name }]);
+    for (const plugin of service?.plugins ?? []) {
+      byName.set(plugin.name, [plugin, { level: "service", name: route.service, consumers }]);
+    }
+    for (const plugin of route.plugins) {
+      byName.set(plugin.name, [plugin, { level: "route", name: route.name, consumers }]);
+    }
     if (byName.size === 0) return undefined;
     return compileChain(
       [...byName.values()].map(([plugin, scope]) => this.#instance(plugin, scope)),

@@ -72,6 +72,15 @@ function applyHeaderChanges(
   for (const [name, value] of changes) if (name !== "host") setHeader(headers, name, value, 2);
 }
 
+/** The query (with its `?`) without the arguments plugins removed. */
+function withoutRemoved(query: string, removed: readonly string[]): string {
+  if (removed.length === 0 || query === "") return query;
+  const params = new URLSearchParams(query.slice(1));
+  for (const name of removed) params.delete(name);
+  const rest = params.toString();
+  return rest === "" ? "" : `?${rest}`;
+}
+
 /** Builds the `request` and `upgrade` handlers for the proxy listeners of one static config. */
 export function createRequestHandler(settings: GatehouseConfig["gateway"], host: HandlerHost) {
   const limits = settings.limits;
@@ -185,7 +194,9 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       target,
       selection,
       preservedHost: route.preserveHost && authority ? authority : undefined,
-      path: route.rewrite(path, match.pattern) + query,
+      path:
+        route.rewrite(path, match.pattern) +
+        (ctx ? withoutRemoved(query, ctx.removedQuery) : query),
       headers,
     };
   }

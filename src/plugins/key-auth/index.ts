@@ -1,0 +1,97 @@
+/**
+ * @module plugins/key-auth
+ * API keys: the key from a header (or a query argument) names a consumer. Keys are kept
+ * as SHA-256 digests and looked up by the digest of what the client sent, so the lookup
+ * time says nothing about the key; the key is not forwarded upstream by default.
+ */
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import type { ConsumerIdentity } from "../../pipeline/context.ts";
+import { definePlugin } from "../../pipeline/plugin.ts";
+
+const schema = z.strictObject({
+  header: z.string().min(1).default("x-api-key").describe("Header that carries the key."),
+  query: z.string().min(1).optional().describe("Query argument that may carry the key instead."),
+  hideCredentials: z.boolean().default(true).describe("Remove the key from the upstream request."),
+  anonymous: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Consumer to use when no key is sent, instead of answering 401."),
+});
+
+const digestPrefix = "sha256:";
+const digestPattern = /^sha256:[0-9a-f]{64}$/;
+
+const sha256 = (key: string) => createHash("sha256").update(key).digest("hex");
+
+export const keyAuthPlugin = definePlugin({
+  name: "key-auth",
+  schema,
+  priority: 1000,
+  create(config, scope) {
+    const header = config.header.toLowerCase();
+    const byDigest = new Map<string, ConsumerIdentity>();
+    const plain: string[] = [];
+    for (const consumer of scope.consumers) {
+      const identity = { name: consumer.name, groups: consumer.groups };
+      for (const key of consumer.credentials.keys) {
+        if (digestPattern.test(key)) byDigest.set(key.slice(digestPrefix.length), identity);
+        else {
+          byDigest.set(sha256(key), identity);
+          plain.push(consumer.name);
+        }
+      }
+    }
+    if (plain.length > 0) {
+      process.emitWarning(
+        `key-auth: consumers ${[...new Set(plain)].join(", ")} have API keys written in plain text; store "sha256:" digests instead`,
+      );
+    }
+    const anonymous = config.anonymous
+      ? (scope.consumers.find((c) => c.name === config.anonymous) ?? {
+          name: config.anonymous,
+          groups: [],
+        })
+      : undefined;
+    const unauthorized = { "www-authenticate": `ApiKey header="${config.header}"` };
+
+    return {
+      access(ctx) {
+        let key = ctx.req.headers[header];
+        let fromQuery = false;
+        if (key === undefined && config.query) {
+          const at = ctx.req.url!.indexOf("?");
+          const value =
+            at === -1 ? null : new URLSearchParams(ctx.req.url!.slice(at + 1)).get(config.query);
+          if (value !== null) {
+            key = value;
+            fromQuery = true;
+          }
+        }
+        if (key === undefined) {
+          if (anonymous) {
+            ctx.consumer = { name: anonymous.name, groups: anonymous.groups };
+            ctx.setUpstreamHeader("x-anonymous-consumer", "true");
+            return;
+          }
+          ctx.fail("GATEHOUSE_UNAUTHORIZED", "No API key was sent", unauthorized);
+          return;
+        }
+        const consumer = typeof key === "string" ? byDigest.get(sha256(key)) : undefined;
+        if (!consumer) {
+          ctx.fail("GATEHOUSE_UNAUTHORIZED", "The API key is not valid", unauthorized);
+          return;
+        }
+        ctx.consumer = consumer;
+        ctx.setUpstreamHeader("x-consumer-name", consumer.name);
+        if (consumer.groups.length > 0)
+          ctx.setUpstreamHeader("x-consumer-groups", consumer.groups.join(", "));
+        if (config.hideCredentials) {
+          if (fromQuery) ctx.removeQueryParam(config.query!);
+          else ctx.setUpstreamHeader(header, undefined);
+        }
+      },
+    };
+  },
+});
