@@ -22,6 +22,10 @@ export const errorCatalogue = {
     status: 401,
     message: "The request lacks valid credentials",
   },
+  GATEHOUSE_FORBIDDEN: {
+    status: 403,
+    message: "The consumer may not use this route",
+  },
   GATEHOUSE_IP_FORBIDDEN: {
     status: 403,
     message: "The client address is not allowed on this route",

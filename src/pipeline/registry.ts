@@ -3,6 +3,7 @@
  * The plugins Gatehouse knows by name. Config naming any other plugin is rejected at
  * load, so a misspelt or missing security plugin can never be silently skipped.
  */
+import { aclPlugin } from "../plugins/acl/index.ts";
 import { corsPlugin } from "../plugins/cors/index.ts";
 import { ipRestrictionPlugin } from "../plugins/ip-restriction/index.ts";
 import { keyAuthPlugin } from "../plugins/key-auth/index.ts";
@@ -17,6 +18,7 @@ const builtins: PluginDefinition[] = [
   ipRestrictionPlugin as unknown as PluginDefinition,
   corsPlugin as unknown as PluginDefinition,
   keyAuthPlugin as unknown as PluginDefinition,
+  aclPlugin as unknown as PluginDefinition,
 ];
 
 const registered = new Map<string, PluginDefinition>(

@@ -1,4 +1,4 @@
-// key-auth over real sockets: a key names a consumer (digest or plain in config), the
+// key-auth and acl over real sockets: a key names a consumer (digest or plain in config), the
 // consumer reaches the upstream as headers, the key does not, and anything else is a 401.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -36,6 +36,21 @@ describe("key-auth", () => {
             match: { paths: ["/api/*"] },
             service: "svc",
             plugins: [{ name: "key-auth", config: { query: "apikey" } }],
+          },
+          {
+            name: "admin",
+            match: { paths: ["/admin/*"] },
+            service: "svc",
+            plugins: [
+              { name: "key-auth" },
+              { name: "acl", config: { allow: ["admins"], deny: ["suspended"] } },
+            ],
+          },
+          {
+            name: "acl-alone",
+            match: { paths: ["/acl-alone"] },
+            service: "svc",
+            plugins: [{ name: "acl", config: { allow: ["admins"] } }],
           },
           {
             name: "public",
@@ -91,6 +106,15 @@ describe("key-auth", () => {
       assert.equal(res.headers["www-authenticate"], 'ApiKey header="x-api-key"');
     }
     assert.equal(up.requests.length, before);
+  });
+
+  it("acl: lets allowed groups through and refuses the rest with 403", async () => {
+    assert.equal((await call("/admin/x", { "x-api-key": "alice-key-123" })).status, 200);
+    const bob = await call("/admin/x", { "x-api-key": "bob-plain-key" });
+    assert.equal(bob.status, 403);
+    assert.equal(bob.body.error!.code, "GATEHOUSE_FORBIDDEN");
+    const nobody = await call("/acl-alone");
+    assert.equal(nobody.status, 401, "no authentication plugin named a consumer");
   });
 
   it("lets an anonymous consumer through when configured, and still checks a key that is sent", async () => {
