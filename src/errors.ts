@@ -62,6 +62,10 @@ export const errorCatalogue = {
     status: 400,
     message: "The route does not allow a protocol upgrade",
   },
+  GATEHOUSE_CONCURRENCY_LIMITED: {
+    status: 429,
+    message: "Too many requests in flight for this client",
+  },
   GATEHOUSE_INTERNAL: {
     status: 500,
     message: "The gateway failed to handle the request",

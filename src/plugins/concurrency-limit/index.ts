@@ -1,0 +1,53 @@
+/**
+ * @module plugins/concurrency-limit
+ * At most `limit` requests in flight per key (client IP, consumer, route or a header);
+ * one more is refused at once with 429 rather than queued. A request counts from its
+ * access phase until its response has finished or the client went away.
+ */
+import { z } from "zod";
+import type { RequestContext } from "../../pipeline/context.ts";
+import { definePlugin } from "../../pipeline/plugin.ts";
+
+const schema = z.strictObject({
+  limit: z.number().int().min(1).describe("Requests in flight allowed per key."),
+  by: z
+    .union([z.enum(["ip", "consumer", "route"]), z.strictObject({ header: z.string().min(1) })])
+    .default("ip")
+    .describe("What a key is: the client IP, the consumer, the route, or a header's value."),
+});
+
+export const concurrencyLimitPlugin = definePlugin({
+  name: "concurrency-limit",
+  schema,
+  // After authentication (1000) and acl (950), so `by: consumer` knows the consumer.
+  priority: 910,
+  create(config) {
+    const inFlight = new Map<string, number>();
+    const header = typeof config.by === "object" ? config.by.header.toLowerCase() : undefined;
+    const keyOf = (ctx: RequestContext): string => {
+      if (header) return String(ctx.req.headers[header] ?? "");
+      if (config.by === "consumer") return ctx.consumer?.name ?? `ip:${ctx.clientAddress}`;
+      if (config.by === "route") return ctx.route;
+      return ctx.clientAddress;
+    };
+    return {
+      access(ctx) {
+        const key = keyOf(ctx);
+        const count = inFlight.get(key) ?? 0;
+        if (count >= config.limit) {
+          ctx.fail("GATEHOUSE_CONCURRENCY_LIMITED", undefined, { "retry-after": "1" });
+          return;
+        }
+        inFlight.set(key, count + 1);
+        ctx.locals.set("concurrency-limit", key);
+      },
+      onLog(ctx) {
+        const key = ctx.locals.get("concurrency-limit") as string | undefined;
+        if (key === undefined) return;
+        const count = (inFlight.get(key) ?? 1) - 1;
+        if (count <= 0) inFlight.delete(key);
+        else inFlight.set(key, count);
+      },
+    };
+  },
+});
