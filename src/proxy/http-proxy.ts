@@ -143,11 +143,19 @@ class ProxiedRequest implements TryOwner {
     if (service.retry.retriesStatus(status, req.method!) && this.#retry(attempt.target))
       return false;
     this.#releaseRetrySlot();
-    try {
-      const headers = clientResponseHeaders(rawHeaders, requestId, this.#request.closeConnection());
-      const { ctx, chain } = this.#request;
-      if (ctx && chain && chain.response.length > 0)
+    const headers = clientResponseHeaders(rawHeaders, requestId, this.#request.closeConnection());
+    const { ctx, chain } = this.#request;
+    if (ctx && chain && chain.response.length > 0) {
+      try {
         runResponseHooks(chain, ctx, { status, headers });
+      } catch (error) {
+        // A plugin's bug, not the upstream's fault: 500, and the target is not blamed.
+        process.emitWarning(error as Error);
+        attempt.abort("GATEHOUSE_INTERNAL");
+        return true;
+      }
+    }
+    try {
       res.writeHead(status, statusText, headers);
     } catch {
       // A header value Node refuses to send (e.g. a character invalid in HTTP).

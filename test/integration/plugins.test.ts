@@ -44,6 +44,9 @@ registerPlugin(
         if (ctx.req.headers["x-break"] === "async")
           return Promise.reject(new Error("plugin bug (async)"));
       },
+      onResponse(ctx) {
+        if (ctx.req.headers["x-break"] === "response") throw new Error("plugin bug (response)");
+      },
     }),
   }) as never,
 );
@@ -125,11 +128,11 @@ describe("plugins on the request path", () => {
     assert.equal(up.requests.length, before + 1, "only the keyed request reached the upstream");
   });
 
-  it("answers 500 GATEHOUSE_INTERNAL when a plugin throws, sync or async, and keeps serving", async () => {
+  it("answers 500 GATEHOUSE_INTERNAL when a plugin throws (sync, async, onResponse) and keeps serving", async () => {
     const onWarning = () => {};
     process.on("warning", onWarning);
     try {
-      for (const mode of ["sync", "async"]) {
+      for (const mode of ["sync", "async", "response"]) {
         const res = await request(`${gw.url}/broken`, { headers: { "x-break": mode } });
         assert.equal(res.statusCode, 500, mode);
         assert.equal(
