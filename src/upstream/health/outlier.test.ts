@@ -4,25 +4,19 @@ import { after, describe, it } from "node:test";
 import { healthCheckSchema } from "../../config/upstream-schema.ts";
 import { ManualClock } from "../clock.ts";
 import type { Outcome } from "../outcome.ts";
-import { Target } from "../target.ts";
+import { destroyFleet, fleet } from "../selectors/test-fleet.ts";
+import type { Target } from "../target.ts";
 import { OutlierDetector } from "./outlier.ts";
 
-const created: Target[] = [];
-after(() => Promise.all(created.map((target) => target.destroy())));
+after(destroyFleet);
 
 /** `count` targets and a detector over them, with small numbers and 1s/3s ejections. */
 function service(count: number, passive: Record<string, unknown> = {}) {
   const clock = new ManualClock();
-  const targets = Array.from({ length: count }, (_, i) => {
-    const target = new Target({
-      url: `http://127.0.0.1:${i + 1}`,
-      weight: 1,
-      connectTimeout: 1000,
-      clock,
-    });
-    created.push(target);
-    return target;
-  });
+  const targets = fleet(
+    Array.from({ length: count }, () => 1),
+    clock,
+  );
   const config = healthCheckSchema.parse({
     passive: {
       consecutiveFailures: 3,

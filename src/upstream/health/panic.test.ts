@@ -4,30 +4,24 @@ import { after, describe, it } from "node:test";
 import { circuitBreakerSchema } from "../../config/upstream-schema.ts";
 import { CircuitBreaker } from "../breaker.ts";
 import { ManualClock } from "../clock.ts";
-import { Target } from "../target.ts";
+import { destroyFleet, fleet } from "../selectors/test-fleet.ts";
+import type { Target } from "../target.ts";
 import { admitsInPanic, inPanic, PanicThreshold } from "./panic.ts";
 
-const created: Target[] = [];
-after(() => Promise.all(created.map((target) => target.destroy())));
+after(destroyFleet);
 
-function fleet(count: number) {
+function service(count: number) {
   const clock = new ManualClock();
-  const targets = Array.from({ length: count }, (_, i) => {
-    const target = new Target({
-      url: `http://127.0.0.1:${i + 1}`,
-      weight: 1,
-      connectTimeout: 1000,
-      clock,
-    });
-    created.push(target);
-    return target;
-  });
+  const targets = fleet(
+    Array.from({ length: count }, () => 1),
+    clock,
+  );
   return { clock, targets };
 }
 
 describe("inPanic", () => {
   it("is in panic only when fewer than the threshold's share of targets are usable", () => {
-    const { targets } = fleet(4);
+    const { targets } = service(4);
     targets[0]!.health = "unhealthy";
     assert.equal(inPanic(targets, 50), false, "3 of 4 usable");
     targets[1]!.health = "unknown";
@@ -39,21 +33,21 @@ describe("inPanic", () => {
   });
 
   it("is never in panic with a threshold of 0 or no targets", () => {
-    const { targets } = fleet(3);
+    const { targets } = service(3);
     for (const target of targets) target.health = "unhealthy";
     assert.equal(inPanic(targets, 0), false);
     assert.equal(inPanic([], 100), false);
   });
 
   it("at 100% panics as soon as one target is unusable", () => {
-    const { targets } = fleet(3);
+    const { targets } = service(3);
     assert.equal(inPanic(targets, 100), false);
     targets[2]!.health = "unhealthy";
     assert.equal(inPanic(targets, 100), true);
   });
 
   it("counts ejected targets and open breakers as unusable, but not full ones", () => {
-    const { clock, targets } = fleet(2);
+    const { clock, targets } = service(2);
     const [ejected, broken] = targets as [Target, Target];
     ejected.ejectedUntil = clock.now() + 1_000;
     assert.equal(inPanic(targets, 60), true);
@@ -70,7 +64,7 @@ describe("inPanic", () => {
 
 describe("admitsInPanic", () => {
   it("admits unhealthy, ejected and broken targets, but not full ones", () => {
-    const { clock, targets } = fleet(1);
+    const { clock, targets } = service(1);
     const [target] = targets as [Target];
     target.health = "unhealthy";
     target.ejectedUntil = clock.now() + 1_000;
@@ -83,7 +77,7 @@ describe("admitsInPanic", () => {
 
 describe("PanicThreshold", () => {
   it("recomputes at most once per clock millisecond for the same targets", () => {
-    const { clock, targets } = fleet(40);
+    const { clock, targets } = service(40);
     const panic = new PanicThreshold(50, clock);
     assert.equal(panic.test(targets), false);
     for (const target of targets.slice(0, 21)) target.health = "unhealthy";
@@ -94,7 +88,7 @@ describe("PanicThreshold", () => {
   });
 
   it("recomputes at once for a different targets list (a reload)", () => {
-    const { clock, targets } = fleet(40);
+    const { clock, targets } = service(40);
     const panic = new PanicThreshold(50, clock);
     assert.equal(panic.test(targets), false);
     for (const target of targets) target.health = "unhealthy";
@@ -102,7 +96,7 @@ describe("PanicThreshold", () => {
   });
 
   it("answers small services afresh on every call", () => {
-    const { clock, targets } = fleet(2);
+    const { clock, targets } = service(2);
     const panic = new PanicThreshold(50, clock);
     assert.equal(panic.test(targets), false);
     for (const target of targets) target.health = "unhealthy";
@@ -110,7 +104,7 @@ describe("PanicThreshold", () => {
   });
 
   it("is off at 0%", () => {
-    const { clock, targets } = fleet(1);
+    const { clock, targets } = service(1);
     targets[0]!.health = "unhealthy";
     assert.equal(new PanicThreshold(0, clock).test(targets), false);
   });
