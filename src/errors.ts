@@ -22,6 +22,18 @@ export const errorCatalogue = {
     status: 401,
     message: "The request lacks valid credentials",
   },
+  GATEHOUSE_INVALID_TOKEN: {
+    status: 401,
+    message: "The token is malformed, badly signed, or signed in a way the route does not accept",
+  },
+  GATEHOUSE_TOKEN_EXPIRED: {
+    status: 401,
+    message: "The token has expired or is not valid yet",
+  },
+  GATEHOUSE_TOKEN_CLAIMS_REJECTED: {
+    status: 401,
+    message: "The token's claims do not satisfy the route",
+  },
   GATEHOUSE_FORBIDDEN: {
     status: 403,
     message: "The consumer may not use this route",
@@ -66,6 +78,10 @@ export const errorCatalogue = {
     status: 429,
     message: "Too many requests in flight for this client",
   },
+  GATEHOUSE_RATE_LIMITED: {
+    status: 429,
+    message: "Too many requests for this client",
+  },
   GATEHOUSE_INTERNAL: {
     status: 500,
     message: "The gateway failed to handle the request",
@@ -81,6 +97,14 @@ export const errorCatalogue = {
   GATEHOUSE_NO_AVAILABLE_TARGET: {
     status: 503,
     message: "The service has no available target",
+  },
+  GATEHOUSE_AUTH_UNAVAILABLE: {
+    status: 503,
+    message: "The authorization server could not be reached",
+  },
+  GATEHOUSE_RATE_LIMIT_UNAVAILABLE: {
+    status: 503,
+    message: "The rate-limit store could not be reached",
   },
   GATEHOUSE_SHUTTING_DOWN: {
     status: 503,

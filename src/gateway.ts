@@ -113,8 +113,12 @@ export class Gateway {
    * and state; targets that went away are closed.
    */
   async reload(config: GatehouseConfig): Promise<void> {
-    const next = compileRuntime(config, this.#targets, this.#runtime);
+    const previous = this.#runtime;
+    const next = compileRuntime(config, this.#targets, previous);
     this.#runtime = next;
+    // Instances the new runtime re-created let go of theirs (shared store connections are
+    // reference-counted, so requests still running on the old runtime keep working).
+    await previous.closePlugins();
     if (!this.#stopping) {
       this.#health.apply(next);
       this.#discovery.apply(next);
@@ -186,6 +190,7 @@ export class Gateway {
       await new Promise((done) => this.#statusServer!.close(done));
     }
     this.#listening = false;
+    await this.#runtime.closePlugins();
     await this.#targets.destroyAll();
   }
 }

@@ -114,6 +114,27 @@ const gatewaySchema = z
     shutdownTimeout: duration("30s").describe(
       "On SIGTERM/SIGINT, how long in-flight requests may take to finish.",
     ),
+    stores: z
+      .strictObject({
+        redis: z
+          .strictObject({
+            url: z
+              .string()
+              .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
+              .describe("`redis://[user:password@]host:port[/db]` or `rediss://` for TLS."),
+            timeout: duration("100ms").describe(
+              "How long one store command may take before it counts as a store failure.",
+            ),
+            keyPrefix: z
+              .string()
+              .default("gatehouse:")
+              .describe("Prefix of every key Gatehouse writes, to share a Redis safely."),
+          })
+          .optional()
+          .describe("The shared Redis, used by plugins whose `store` is `redis`."),
+      })
+      .prefault({})
+      .describe("Shared state stores, declared once for every plugin that uses them."),
     pluginModules: z
       .array(z.string().min(1))
       .default([])
@@ -315,9 +336,29 @@ const consumerSchema = z
           .describe(
             "API keys for key-auth: `sha256:<64 hex digits>` (the SHA-256 of the key, recommended) or the key itself.",
           ),
+        basic: z
+          .array(
+            z.strictObject({
+              username: z.string().min(1).describe("The user name sent in `Authorization: Basic`."),
+              password: z
+                .string()
+                .min(1)
+                .describe(
+                  "A password hash: `$scrypt$…` or bcrypt `$2b$…` (`gatehouse hash-password` makes one), or the password itself (warned at load).",
+                ),
+            }),
+          )
+          .default([])
+          .describe("User names and password hashes for basic-auth."),
       })
       .prefault({})
       .describe("How the consumer proves who it is."),
+    plugins: z
+      .array(pluginSchema)
+      .default([])
+      .describe(
+        "Plugins that apply when this consumer is the one authenticated, replacing route, service or global ones of the same name (a higher rate limit, say). Authentication plugins cannot be set here: they run before the consumer is known.",
+      ),
   })
   .describe("A client of the APIs.");
 
@@ -355,5 +396,6 @@ export type ServiceConfig = GatehouseConfig["services"][number];
 export type RouteConfig = GatehouseConfig["routes"][number];
 export type PluginConfig = z.output<typeof pluginSchema>;
 export type ConsumerConfig = z.output<typeof consumerSchema>;
+export type StoresConfig = GatehouseConfig["gateway"]["stores"];
 export type TimeoutsConfig = z.output<typeof timeoutsSchema>;
 export type StringMatcherConfig = z.output<typeof stringMatcher>;

@@ -9,59 +9,133 @@ import type { PluginHooks, ResponseView } from "./plugin.ts";
 
 type RequestHook = (ctx: RequestContext) => void | Promise<void>;
 
+/** A configured plugin as the chain sees it. */
+export interface ChainEntry {
+  priority: number;
+  /** Breaks priority ties, so every chain built from the same plugins runs them in one order. */
+  name?: string;
+  hooks: PluginHooks;
+}
+
 /** The hooks of one route, per phase, in the order they run. */
 export interface Chain {
   /** onRequest, access and beforeUpstream, flattened: they run back to back. */
   request: RequestHook[];
   response: ((ctx: RequestContext, response: ResponseView) => void)[];
   log: ((ctx: RequestContext) => void)[];
+  /**
+   * Chains for consumers that have plugins of their own. When a hook names such a
+   * consumer, the request goes on in that consumer's chain, after the hook that named it.
+   */
+  byConsumer?: ReadonlyMap<string, ConsumerChain>;
+}
+
+/** A consumer's chain, and where to resume in it after each request hook of the route's chain. */
+export interface ConsumerChain {
+  chain: Chain;
+  /** resume[i]: the index in `chain.request` that follows the route chain's request hook i. */
+  resume: readonly number[];
+}
+
+const requestPhases = ["onRequest", "access", "beforeUpstream"] as const;
+
+/** Position of a request hook: phase, then priority (high first), then name. */
+type HookKey = [phase: number, priority: number, name: string];
+
+function ordered(plugins: readonly ChainEntry[]): ChainEntry[] {
+  return [...plugins].sort(
+    (a, b) => b.priority - a.priority || (a.name ?? "").localeCompare(b.name ?? ""),
+  );
+}
+
+function requestHookKeys(plugins: readonly ChainEntry[]): HookKey[] {
+  const keys: HookKey[] = [];
+  requestPhases.forEach((phase, index) => {
+    for (const { hooks, priority, name } of plugins) {
+      if (hooks[phase]) keys.push([index, priority, name ?? ""]);
+    }
+  });
+  return keys;
+}
+
+function runsAfter(a: HookKey, b: HookKey): boolean {
+  return a[0] !== b[0] ? a[0] > b[0] : a[1] !== b[1] ? a[1] < b[1] : a[2] > b[2];
 }
 
 /**
  * Builds a chain from configured plugins, highest priority first (onResponse runs in the
- * reverse order, as it unwinds). Returns undefined when no plugin has any hook.
+ * reverse order, as it unwinds). Returns undefined when no plugin has any hook, unless
+ * some consumer has plugins of its own (`consumers`: each consumer's full plugin list).
  */
 export function compileChain(
-  plugins: readonly { priority: number; hooks: PluginHooks }[],
+  plugins: readonly ChainEntry[],
+  consumers?: ReadonlyMap<string, readonly ChainEntry[]>,
 ): Chain | undefined {
-  const ordered = [...plugins].sort((a, b) => b.priority - a.priority);
+  const sorted = ordered(plugins);
   const chain: Chain = { request: [], response: [], log: [] };
-  for (const phase of ["onRequest", "access", "beforeUpstream"] as const) {
-    for (const { hooks } of ordered) {
+  for (const phase of requestPhases) {
+    for (const { hooks } of sorted) {
       const hook = hooks[phase];
       if (hook) chain.request.push(hook.bind(hooks));
     }
   }
-  for (const { hooks } of [...ordered].reverse()) {
+  for (const { hooks } of [...sorted].reverse()) {
     if (hooks.onResponse) chain.response.push(hooks.onResponse.bind(hooks));
   }
-  for (const { hooks } of ordered) if (hooks.onLog) chain.log.push(hooks.onLog.bind(hooks));
+  for (const { hooks } of sorted) if (hooks.onLog) chain.log.push(hooks.onLog.bind(hooks));
+  if (consumers && consumers.size > 0) {
+    const routeKeys = requestHookKeys(sorted);
+    const byConsumer = new Map<string, ConsumerChain>();
+    for (const [name, entries] of consumers) {
+      const own = compileChain(entries) ?? { request: [], response: [], log: [] };
+      const ownKeys = requestHookKeys(ordered(entries));
+      const resume = routeKeys.map((key) => {
+        const at = ownKeys.findIndex((candidate) => runsAfter(candidate, key));
+        return at === -1 ? ownKeys.length : at;
+      });
+      byConsumer.set(name, { chain: own, resume });
+    }
+    chain.byConsumer = byConsumer;
+    return chain;
+  }
   const empty = chain.request.length + chain.response.length + chain.log.length === 0;
   return empty ? undefined : chain;
 }
 
 /**
  * Runs the request-side hooks until one answers the request. Returns undefined when all
- * ran synchronously, else a promise of their end; a hook that throws rejects it.
+ * ran synchronously, else a promise of their end; a hook that throws rejects it. The
+ * request goes on in `ctx.chain`: the route's chain, or the chain of the consumer a hook
+ * named, if that consumer has plugins of its own.
  */
 export function runRequestHooks(chain: Chain, ctx: RequestContext): Promise<void> | undefined {
-  const hooks = chain.request;
-  for (let i = 0; i < hooks.length; i++) {
+  ctx.chain = chain;
+  for (let i = 0; i < ctx.chain.request.length; ) {
     if (ctx.answer) return undefined;
-    const result = hooks[i]!(ctx);
-    if (result instanceof Promise) return continueAsync(hooks, i + 1, ctx, result);
+    const result = ctx.chain.request[i]!(ctx);
+    if (result instanceof Promise) return continueAsync(i, ctx, result);
+    i = nextHook(ctx, i);
   }
   return undefined;
 }
 
-async function continueAsync(
-  hooks: readonly RequestHook[],
-  from: number,
-  ctx: RequestContext,
-  pending: Promise<void>,
-): Promise<void> {
+async function continueAsync(at: number, ctx: RequestContext, pending: Promise<void>) {
   await pending;
-  for (let i = from; i < hooks.length && !ctx.answer; i++) await hooks[i]!(ctx);
+  for (let i = nextHook(ctx, at); i < ctx.chain!.request.length && !ctx.answer; ) {
+    await ctx.chain!.request[i]!(ctx);
+    i = nextHook(ctx, i);
+  }
+}
+
+/** The index of the request hook after hook `i`, moving to the consumer's own chain once it is known. */
+function nextHook(ctx: RequestContext, i: number): number {
+  const own =
+    ctx.chain!.byConsumer !== undefined && ctx.consumer !== undefined
+      ? ctx.chain!.byConsumer.get(ctx.consumer.name)
+      : undefined;
+  if (own === undefined) return i + 1;
+  ctx.chain = own.chain;
+  return own.resume[i]!;
 }
 
 /** Lets every onResponse hook see (and change) the response headers. */

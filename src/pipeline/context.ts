@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import { type ErrorCode, errorBody, errorCatalogue } from "../errors.ts";
+import type { Chain } from "./chain.ts";
 
 /** The authenticated client, once a plugin has identified one. */
 export interface ConsumerIdentity {
@@ -38,6 +39,8 @@ export class RequestContext {
   readonly clientAddress: string;
   readonly path: string;
   consumer: ConsumerIdentity | undefined;
+  /** The chain this request runs: its route's, or its consumer's own once one is named. */
+  chain: Chain | undefined;
   /** Free space for plugins to pass things between phases, keyed by plugin name. */
   readonly locals = new Map<string, unknown>();
   /** Upstream header changes, applied in order after the hooks ran: undefined removes. */

@@ -10,7 +10,7 @@
  *   onRequest → access → beforeUpstream → (upstream) → onResponse → onLog
  */
 import type { z } from "zod";
-import type { ConsumerConfig } from "../config/schema.ts";
+import type { ConsumerConfig, StoresConfig } from "../config/schema.ts";
 import type { RequestContext } from "./context.ts";
 
 /** What a hook may return: nothing, or a promise of nothing. */
@@ -35,24 +35,36 @@ export interface PluginHooks {
   onResponse?(ctx: RequestContext, response: ResponseView): void;
   /** After the response finished: metrics, logs. Errors here never reach the client. */
   onLog?(ctx: RequestContext): void;
+  /**
+   * The instance is no longer used: the gateway stopped, or a reload replaced its config.
+   * Release what `create` acquired (store connections, timers). Requests that started on
+   * the old config may still be finishing.
+   */
+  close?(): void | Promise<void>;
 }
 
 /** A plugin: its name, its config schema, where it runs among others, and its factory. */
 export interface PluginDefinition<Schema extends z.ZodType = z.ZodType> {
   name: string;
   schema: Schema;
-  /** Higher runs earlier in every phase but onResponse (auth ~1000, rate limits ~900). */
+  /**
+   * Higher runs earlier in every phase but onResponse. 1000 and above run before the
+   * consumer is known (edge checks, authentication at 1000); below it, acl ~950 and
+   * limits ~900. Only plugins below 1000 may be set on a consumer.
+   */
   priority: number;
   create(config: z.output<Schema>, scope: PluginScope): PluginHooks;
 }
 
 /** Where a plugin instance was configured, and what of the config it may need. */
 export interface PluginScope {
-  level: "global" | "service" | "route";
-  /** The route or service name; empty for global. */
+  level: "global" | "service" | "route" | "consumer";
+  /** The route, service or consumer name; empty for global. */
   name: string;
   /** The config's consumers (for authentication plugins). */
   consumers: readonly ConsumerConfig[];
+  /** The shared stores declared under `gateway.stores`. */
+  stores: StoresConfig;
 }
 
 /** Declares a plugin; the identity function that gives `create` its config type. */

@@ -15,8 +15,8 @@ import type {
 } from "../config/schema.ts";
 import type { PathProblem } from "../config/semantics.ts";
 import { closest } from "../config/suggest.ts";
-import { type Chain, compileChain } from "../pipeline/chain.ts";
-import type { PluginHooks, PluginScope } from "../pipeline/plugin.ts";
+import { type Chain, type ChainEntry, compileChain } from "../pipeline/chain.ts";
+import type { PluginScope } from "../pipeline/plugin.ts";
 import { pluginDefinition, pluginNames } from "../pipeline/registry.ts";
 import { parsePathPattern } from "../router/path-pattern.ts";
 import { compileRewrite, type PathRewriter } from "../router/rewrite.ts";
@@ -105,6 +105,8 @@ export interface Runtime {
   config: GatehouseConfig;
   routes: RouteTable<CompiledRoute>;
   services: ReadonlyMap<string, CompiledService>;
+  /** Releases what the plugins hold (store connections, timers); for a runtime no longer served. */
+  closePlugins(): Promise<void>;
 }
 
 /**
@@ -151,7 +153,7 @@ export function compileRuntime(
     })),
     { maxParamLength: config.gateway.limits.maxUriLength },
   );
-  return { config, routes, services };
+  return { config, routes, services, closePlugins: () => instances.close() };
 }
 
 /**
@@ -159,33 +161,56 @@ export function compileRuntime(
  * so its state is shared as configured) and builds each route's chain from them.
  */
 class PluginInstances {
-  readonly #instances = new Map<PluginConfig, { priority: number; hooks: PluginHooks }>();
+  readonly #instances = new Map<PluginConfig, ChainEntry>();
 
   chainFor(config: GatehouseConfig, route: RouteConfig): Chain | undefined {
     const service = config.services.find((candidate) => candidate.name === route.service);
+    const shared = { consumers: config.consumers, stores: config.gateway.stores };
     // Most specific wins: a route's plugin replaces the service's and the global one by name.
     const byName = new Map<string, [PluginConfig, PluginScope]>();
-    const consumers = config.consumers;
     for (const plugin of config.plugins) {
-      byName.set(plugin.name, [plugin, { level: "global", name: "", consumers }]);
+      byName.set(plugin.name, [plugin, { level: "global", name: "", ...shared }]);
     }
     for (const plugin of service?.plugins ?? []) {
-      byName.set(plugin.name, [plugin, { level: "service", name: route.service, consumers }]);
+      byName.set(plugin.name, [plugin, { level: "service", name: route.service, ...shared }]);
     }
     for (const plugin of route.plugins) {
-      byName.set(plugin.name, [plugin, { level: "route", name: route.name, consumers }]);
+      byName.set(plugin.name, [plugin, { level: "route", name: route.name, ...shared }]);
     }
     if (byName.size === 0) return undefined;
+    // ...and a consumer's own plugin replaces all of them, once that consumer is known.
+    const byConsumer = new Map<string, ChainEntry[]>();
+    for (const consumer of config.consumers) {
+      if (consumer.plugins.length === 0) continue;
+      const own = new Map(byName);
+      for (const plugin of consumer.plugins) {
+        own.set(plugin.name, [plugin, { level: "consumer", name: consumer.name, ...shared }]);
+      }
+      byConsumer.set(
+        consumer.name,
+        [...own.values()].map(([plugin, scope]) => this.#instance(plugin, scope)),
+      );
+    }
     return compileChain(
       [...byName.values()].map(([plugin, scope]) => this.#instance(plugin, scope)),
+      byConsumer,
     );
   }
 
-  #instance(plugin: PluginConfig, scope: PluginScope): { priority: number; hooks: PluginHooks } {
+  /** Calls every instance's `close`; one that fails is reported and the rest still close. */
+  async close(): Promise<void> {
+    const closing = [...this.#instances.values()].map(async ({ hooks }) => hooks.close?.());
+    for (const result of await Promise.allSettled(closing)) {
+      if (result.status === "rejected") process.emitWarning(result.reason as Error);
+    }
+  }
+
+  #instance(plugin: PluginConfig, scope: PluginScope): ChainEntry {
     let instance = this.#instances.get(plugin);
     if (!instance) {
       const definition = pluginDefinition(plugin.name)!;
       instance = {
+        name: plugin.name,
         priority: definition.priority,
         hooks: definition.create(definition.schema.parse(plugin.config), scope),
       };
@@ -217,6 +242,12 @@ export function selectTarget(
 function rewriterFor(route: RouteConfig): PathRewriter {
   return compileRewrite(route, route.match.paths.map(parsePathPattern));
 }
+
+/**
+ * Authentication plugins run at priority 1000 and above (and the edge plugins before
+ * them): the consumer is not known yet, so a consumer's own config could never apply.
+ */
+const consumerIdentifiedBelow = 1000;
 
 /** Checks only compiling can do (paths, hosts, regexes, rewrites, plugin names), as located problems. */
 export function runtimeChecks(config: GatehouseConfig): PathProblem[] {
@@ -272,6 +303,18 @@ export function runtimeChecks(config: GatehouseConfig): PathProblem[] {
   });
   config.routes.forEach((route, index) => {
     checkPlugins(route.plugins, ["routes", index, "plugins"]);
+  });
+  config.consumers.forEach((consumer, index) => {
+    checkPlugins(consumer.plugins, ["consumers", index, "plugins"]);
+    consumer.plugins.forEach((plugin, at) => {
+      const definition = pluginDefinition(plugin.name);
+      if (definition && definition.priority >= consumerIdentifiedBelow) {
+        problems.push({
+          path: ["consumers", index, "plugins", at, "name"],
+          message: `"${plugin.name}" runs before the consumer is known, so it cannot be set on a consumer`,
+        });
+      }
+    });
   });
   return problems;
 }

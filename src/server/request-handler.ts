@@ -251,7 +251,8 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     ctx: RequestContext | undefined,
     fail: (code: ErrorCode) => undefined,
   ): void {
-    const chain = routed.match.value.chain;
+    // The route's chain, or the consumer's own if the plugins named one that has plugins.
+    const chain = ctx?.chain;
     if (ctx && chain && chain.log.length > 0) res.once("close", () => runLogHooks(chain, ctx));
     if (ctx?.answer) {
       // The plugins' response headers (CORS above all) belong on their own answers too.
@@ -284,7 +285,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       maxBodySize: limits.maxBodySize,
       closeConnection: host.draining,
       ctx,
-      chain: ctx ? routed.match.value.chain : undefined,
+      chain: ctx?.chain,
     });
   }
 
