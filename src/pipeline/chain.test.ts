@@ -96,6 +96,67 @@ describe("plugin chain", () => {
     assert.deepEqual(response.headers, ["content-type", "text/plain", "x-frame-options", "DENY"]);
   });
 
+  it("goes on in a consumer's own chain once a hook names that consumer", async () => {
+    for (const async of [false, true]) {
+      const calls: string[] = [];
+      const auth: PluginHooks = {
+        access: (ctx) => {
+          ctx.consumer = { name: "alice", groups: [] };
+          calls.push("auth.access");
+          return async ? new Promise((resolve) => setImmediate(resolve)) : undefined;
+        },
+      };
+      const entries = (limit: string) => [
+        { name: "auth", priority: 1000, hooks: auth },
+        { name: "limit", priority: 900, hooks: recorder(limit, calls) },
+        { name: "edge", priority: 3000, hooks: recorder("edge", calls) },
+      ];
+      const chain = compileChain(
+        entries("route-limit"),
+        new Map([["alice", entries("own-limit")]]),
+      )!;
+      const ctx = context();
+      await runRequestHooks(chain, ctx);
+      assert.notEqual(ctx.chain, chain, "the request runs alice's chain from now on");
+      runResponseHooks(ctx.chain!, ctx, { status: 200, headers: [] });
+      assert.deepEqual(calls, [
+        "edge.onRequest",
+        "route-limit.onRequest",
+        "edge.access",
+        "auth.access",
+        "own-limit.access",
+        "edge.beforeUpstream",
+        "own-limit.beforeUpstream",
+        "own-limit.onResponse",
+        "edge.onResponse",
+      ]);
+    }
+  });
+
+  it("keeps the route's chain for a consumer without plugins of its own", () => {
+    const calls: string[] = [];
+    const auth: PluginHooks = {
+      access: (ctx) => {
+        ctx.consumer = { name: "bob", groups: [] };
+      },
+    };
+    const chain = compileChain(
+      [
+        { name: "auth", priority: 1000, hooks: auth },
+        { name: "limit", priority: 900, hooks: recorder("route-limit", calls) },
+      ],
+      new Map([["alice", [{ name: "limit", priority: 900, hooks: recorder("own", calls) }]]]),
+    )!;
+    const ctx = context();
+    runRequestHooks(chain, ctx);
+    assert.equal(ctx.chain, chain);
+    assert.deepEqual(calls, [
+      "route-limit.onRequest",
+      "route-limit.access",
+      "route-limit.beforeUpstream",
+    ]);
+  });
+
   it("keeps a failing onLog hook from stopping the others, and reports it", async () => {
     const calls: string[] = [];
     const warnings: unknown[] = [];
