@@ -88,6 +88,18 @@ export function evaluateChecks(all: Measurement[], router?: RouterCost[]): Check
     throughput("Gatehouse (10 routes) >= 0.9x undici baseline req/s", g10, undici, 0.9),
     throughput("Gatehouse (10 routes) >= 1.4x fast-gateway req/s", g10, fastGateway, 1.4),
     throughput("Gatehouse 10,000 routes within 5% of 10 routes req/s", g10k, g10, 0.95),
+    throughput(
+      "Gatehouse + jwt, rate-limit (Redis), cors >= 0.7x undici baseline req/s",
+      get("gatehouse-auth-stack"),
+      undici,
+      0.7,
+    ),
+    throughput(
+      "Gatehouse + rate-limit (memory) >= 0.85x undici baseline req/s",
+      get("gatehouse-rate-limit"),
+      undici,
+      0.85,
+    ),
     routeCountCost(),
     latency("Gatehouse (10 routes) p99 <= undici baseline p99", g10),
     latency("Gatehouse (10,000 routes) p99 <= undici baseline p99", g10k),

@@ -11,6 +11,8 @@ import { fileURLToPath } from "node:url";
 import { machineInfo } from "./machine.ts";
 import { startNginx } from "./nginx.ts";
 import { type BenchOptions, parseOptions, selected, usage } from "./options.ts";
+import { localCases } from "./plugin-cases.ts";
+import { formatPluginTable, measurePluginCost } from "./plugin-micro.ts";
 import {
   cpuSeconds,
   freePort,
@@ -97,9 +99,11 @@ async function main(): Promise<void> {
   const gatehouse = chosen.some((target) => target.name.startsWith("gatehouse"));
   const router = gatehouse ? measureRouterCost([10, 10_000]) : undefined;
   const selectors = gatehouse ? await measureSelectorCost([10, 1_000]) : undefined;
+  const plugins = gatehouse ? await measurePluginCost(localCases()) : undefined;
   const checks = evaluateChecks(measurements, router);
   console.log(`\n${formatTable(measurements)}\n`);
   if (selectors) console.log(`${formatSelectorTable(selectors)}\n`);
+  if (plugins) console.log(`${formatPluginTable(plugins)}\n`);
   console.log(`${formatChecks(checks)}\n`);
   mkdirSync(join(resultsFile, ".."), { recursive: true });
   const results = {
@@ -109,6 +113,7 @@ async function main(): Promise<void> {
     targets: targetResults(measurements),
     router,
     selectors,
+    plugins,
     checks,
   };
   writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
@@ -141,13 +146,17 @@ async function measure(
   context: BenchContext,
   options: BenchOptions,
 ): Promise<Measurement> {
-  const load = { threads: options.threads, connections: options.connections };
   let url = "";
   try {
     const running = await target.start(context);
     url = running.url;
+    const load = {
+      threads: options.threads,
+      connections: options.connections,
+      headers: running.headers,
+    };
     try {
-      await verifyTarget(url);
+      await verifyTarget(url, running.headers);
       if (options.warmup > 0) await runWrk(url, { ...load, seconds: options.warmup });
       const cpuBefore = cpuSeconds(running.pid);
       const result = await runWrk(url, { ...load, seconds: options.duration });

@@ -1,11 +1,12 @@
 /**
  * @module bench/targets
- * The six things the bench measures, in the order it measures them. Each one starts as its
+ * The things the bench measures, in the order it measures them. Each one starts as its
  * own process on a free loopback port and proxies to (or is) the nginx JSON upstream.
  */
 import { fileURLToPath } from "node:url";
 import { measuredPath, writeGatehouseConfig } from "./configs.ts";
 import { startNginx } from "./nginx.ts";
+import { type PluginScenario, pluginScenarios } from "./plugin-scenarios.ts";
 import { type Child, freePort, startChild, stopChild, waitForListening } from "./processes.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -26,6 +27,8 @@ export interface RunningTarget {
   url: string;
   /** The process that serves it, for its CPU time. */
   pid: number | undefined;
+  /** Headers every measured request must carry (credentials, an Origin), as `Name: value`. */
+  headers?: readonly string[];
   stop(): Promise<void>;
 }
 
@@ -52,6 +55,7 @@ export const targets: Target[] = [
   },
   gatehouse(10, "gatehouse-10", "Gatehouse, 10 routes"),
   gatehouse(10_000, "gatehouse-10k", "Gatehouse, 10,000 routes"),
+  ...pluginScenarios.map(gatehouseWithPlugins),
   nodeBaseline("undici", "undici dispatch baseline", "baselines/undici-dispatch.ts"),
   nodeBaseline("fast-gateway", "fast-gateway", "baselines/fast-gateway.ts"),
   {
@@ -72,19 +76,69 @@ function gatehouse(routeCount: number, name: string, label: string): Target {
   return {
     name,
     label,
-    start: async ({ dir, upstreamPort, nodeFlags }) => {
+    start: async (context) => {
       const port = await freePort();
-      const config = writeGatehouseConfig(dir, port, upstreamPort, routeCount);
-      const child = startChild(name, process.execPath, [
-        ...nodeFlags(name),
-        `${root}src/cli/main.ts`,
-        "start",
-        "-c",
-        config,
-      ]);
-      return listening(child, port, measuredPath(routeCount), gatehouseStartupMs);
+      const config = writeGatehouseConfig(context.dir, port, context.upstreamPort, routeCount);
+      return startGatehouse(context, name, config, port, measuredPath(routeCount));
     },
   };
+}
+
+/** Gatehouse with 10 routes and a scenario's global plugins (and what they need running). */
+function gatehouseWithPlugins(scenario: PluginScenario): Target {
+  return {
+    name: scenario.name,
+    label: scenario.label,
+    start: async (context) => {
+      const prepared = await scenario.prepare(context.dir);
+      try {
+        const port = await freePort();
+        const config = writeGatehouseConfig(
+          context.dir,
+          port,
+          context.upstreamPort,
+          10,
+          prepared.extras,
+        );
+        const running = await startGatehouse(
+          context,
+          scenario.name,
+          config,
+          port,
+          measuredPath(10),
+        );
+        return {
+          ...running,
+          headers: prepared.headers,
+          stop: async () => {
+            await running.stop();
+            await prepared.stop();
+          },
+        };
+      } catch (error) {
+        await prepared.stop();
+        throw error;
+      }
+    },
+  };
+}
+
+/** Runs the Gatehouse CLI on `config` and waits until it serves on `port`. */
+function startGatehouse(
+  { nodeFlags }: BenchContext,
+  name: string,
+  config: string,
+  port: number,
+  path: string,
+): Promise<RunningTarget> {
+  const child = startChild(name, process.execPath, [
+    ...nodeFlags(name),
+    `${root}src/cli/main.ts`,
+    "start",
+    "-c",
+    config,
+  ]);
+  return listening(child, port, path, gatehouseStartupMs);
 }
 
 function nodeBaseline(name: string, label: string, script: string): Target {

@@ -1,20 +1,21 @@
 /**
  * @module bench/tools
- * Makes sure wrk and nginx are on PATH, installing them with apt-get when they are not.
+ * Makes sure wrk, nginx and redis-server are on PATH, installing them with apt-get when
+ * they are not (each Debian package is named after its command).
  */
 import { spawnSync } from "node:child_process";
 
-const required = ["wrk", "nginx"] as const;
+const required = ["wrk", "nginx", "redis-server"] as const;
 
-/** Installs whichever of wrk and nginx is missing; throws with a clear message if it cannot. */
+/** Installs whichever tool is missing; throws with a clear message if it cannot. */
 export function ensureTools(): void {
   const missing = required.filter((tool) => !onPath(tool));
   if (missing.length === 0) return;
   console.log(`bench: ${missing.join(" and ")} not found, installing with apt-get`);
   if (!aptInstall() && !(apt(["update"]) && aptInstall())) {
     throw new Error(
-      "could not install wrk and nginx with `apt-get install -y wrk nginx` (see the apt-get output above). " +
-        "Install them yourself (as root: apt-get update && apt-get install -y wrk nginx) and run `npm run bench` again.",
+      `could not install ${missing.join(", ")} with \`apt-get install -y ${required.join(" ")}\` (see the apt-get output above). ` +
+        `Install them yourself (as root: apt-get update && apt-get install -y ${required.join(" ")}) and run \`npm run bench\` again.`,
     );
   }
   const still = required.filter((tool) => !onPath(tool));

@@ -8,8 +8,8 @@ import { isDeepStrictEqual } from "node:util";
 import { upstreamBody } from "./nginx.ts";
 
 /** Throws unless GET `url` answers 200 with the upstream's JSON body. */
-export async function verifyTarget(url: string): Promise<void> {
-  const { status, body } = await get(url, 5_000);
+export async function verifyTarget(url: string, headers: readonly string[] = []): Promise<void> {
+  const { status, body } = await get(url, headers, 5_000);
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -22,9 +22,19 @@ export async function verifyTarget(url: string): Promise<void> {
     );
 }
 
-function get(url: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+function get(
+  url: string,
+  headers: readonly string[],
+  timeoutMs: number,
+): Promise<{ status: number; body: string }> {
+  const sent = Object.fromEntries(
+    headers.map((line) => [
+      line.slice(0, line.indexOf(":")),
+      line.slice(line.indexOf(":") + 1).trim(),
+    ]),
+  );
   return new Promise((resolve, reject) => {
-    const req = request(url, { agent: false, timeout: timeoutMs }, (res) => {
+    const req = request(url, { agent: false, timeout: timeoutMs, headers: sent }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => {

@@ -13,6 +13,8 @@ export interface Load {
   threads: number;
   connections: number;
   seconds: number;
+  /** Request headers every request carries, as `Name: value`. */
+  headers?: readonly string[];
 }
 
 /** One wrk run, as measured. Latencies are in milliseconds. */
@@ -54,6 +56,7 @@ export async function runWrk(url: string, load: Load): Promise<WrkResult> {
     `-c${load.connections}`,
     `-d${load.seconds}s`,
     "--latency",
+    ...(load.headers ?? []).flatMap((header) => ["-H", header]),
     "-s",
     reportScript,
     url,

@@ -1,0 +1,98 @@
+/**
+ * @module bench/plugin-scenarios
+ * Gatehouse with plugins on every route, as the plugin issue's targets ask: `jwt` (RS256,
+ * key in config) + `rate-limit` (Redis) + `cors`, and `rate-limit` alone (memory). Limits
+ * are far above what wrk can send, so every request is admitted and does the full work.
+ */
+import { generateKeyPairSync } from "node:crypto";
+import { join } from "node:path";
+import { SignJWT } from "jose";
+import type { ConfigExtras } from "./configs.ts";
+import { freePort, startChild, stopChild, waitForListening } from "./processes.ts";
+
+/** What a scenario needs running and sent, and how to take it down. */
+export interface PreparedScenario {
+  extras: ConfigExtras;
+  /** Headers every measured request carries, as `Name: value`. */
+  headers: string[];
+  stop(): Promise<void>;
+}
+
+export interface PluginScenario {
+  name: string;
+  label: string;
+  prepare(dir: string): Promise<PreparedScenario>;
+}
+
+const origin = "https://app.example.com";
+/** Never reached in a bench run: the limiter decides on every request but admits them all. */
+const unreachedLimit = "{ limit: 1000000, window: 1s }";
+
+const authStack: PluginScenario = {
+  name: "gatehouse-auth-stack",
+  label: "Gatehouse + jwt RS256, rate-limit (Redis), cors",
+  async prepare(dir) {
+    const redis = await startRedis(dir);
+    const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const token = await new SignJWT({ sub: "bench" })
+      .setProtectedHeader({ alg: "RS256" })
+      .setIssuer("https://issuer.example.com")
+      .setIssuedAt()
+      .setExpirationTime("1d")
+      .sign(privateKey);
+    const pem = publicKey.export({ type: "spki", format: "pem" }).toString();
+    return {
+      extras: {
+        name: "auth-stack",
+        gateway: ["  stores:", `    redis: { url: "${redis.url}" }`],
+        plugins: [
+          `  - { name: cors, config: { origins: ["${origin}"] } }`,
+          "  - name: jwt",
+          "    config:",
+          "      algorithms: [RS256]",
+          "      issuer: https://issuer.example.com",
+          `      publicKey: ${JSON.stringify(pem)}`,
+          `  - { name: rate-limit, config: { store: redis, by: ip, limits: [${unreachedLimit}] } }`,
+        ],
+      },
+      headers: [`Authorization: Bearer ${token}`, `Origin: ${origin}`],
+      stop: redis.stop,
+    };
+  },
+};
+
+const memoryRateLimit: PluginScenario = {
+  name: "gatehouse-rate-limit",
+  label: "Gatehouse + rate-limit (memory)",
+  async prepare() {
+    return {
+      extras: {
+        name: "rate-limit",
+        plugins: [`  - { name: rate-limit, config: { by: ip, limits: [${unreachedLimit}] } }`],
+      },
+      headers: [],
+      stop: async () => {},
+    };
+  },
+};
+
+export const pluginScenarios: PluginScenario[] = [authStack, memoryRateLimit];
+
+/** A throwaway redis-server on a free loopback port, keeping nothing on disk. */
+async function startRedis(dir: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const child = startChild("redis-server", "redis-server", [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    join(dir),
+  ]);
+  await waitForListening(child, port, 15_000);
+  return { url: `redis://127.0.0.1:${port}`, stop: () => stopChild(child) };
+}
