@@ -37,6 +37,8 @@ export class Gateway {
   });
   readonly #tunnels = new Set<Duplex>();
   readonly #proxyServers: Server[] = [];
+  /** The proxy listeners' open connections. */
+  readonly #sockets = new Set<Socket>();
   #statusServer: Server | undefined;
   #runtime: Runtime;
   #listening = false;
@@ -82,6 +84,10 @@ export class Gateway {
         server.on("clientError", (error: ParserError, socket: Duplex) =>
           onClientError(error, socket, limits.maxUriLength),
         );
+        server.on("connection", (socket: Socket) => {
+          this.#sockets.add(socket);
+          socket.once("close", () => this.#sockets.delete(socket));
+        });
         this.#proxyServers.push(server);
         await listen(server, listener.port, listener.host);
       }
@@ -171,6 +177,9 @@ export class Gateway {
       this.#tunnels.size + (await openConnections(this.#proxyServers)) > 0
     ) {
       for (const server of this.#proxyServers) server.closeIdleConnections();
+      // Node counts a connection that has not sent a request yet as busy (its header
+      // timeout runs), so closeIdleConnections leaves it: close it here, it has no request.
+      for (const socket of this.#sockets) if (socket.bytesRead === 0) socket.destroy();
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     await this.#closeAll();

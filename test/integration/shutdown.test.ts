@@ -113,6 +113,24 @@ describe("graceful shutdown", () => {
     }
   });
 
+  it("closes a connection that has not sent a request yet at once", async () => {
+    // Clients open spare connections ahead of need (undici does while a request waits);
+    // Node treats such a connection as busy, so it used to hold stop up to the deadline.
+    const up = await startUpstream((_req, res) => res.end("ok"));
+    const gw = await startSimpleGateway([up.url], {}, { shutdownTimeout: "10s" });
+    try {
+      const socket = connect(gw.port, "127.0.0.1");
+      await once(socket, "connect");
+      const closed = once(socket, "close");
+      const started = Date.now();
+      await gw.stop();
+      await closed;
+      assert.ok(Date.now() - started < 2000, "a silent connection does not wait for the deadline");
+    } finally {
+      await up.close();
+    }
+  });
+
   it("cuts requests and tunnels still open at the deadline", async () => {
     const up = await startUpstream(() => {
       // never answers
