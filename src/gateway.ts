@@ -9,6 +9,7 @@ import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { GatehouseConfig } from "./config/schema.ts";
 import type { ErrorCode } from "./errors.ts";
+import { GatewayMetrics } from "./observability/metrics.ts";
 import { writeRawError } from "./proxy/respond.ts";
 import { compileRuntime, type Runtime } from "./runtime/compile.ts";
 import { DiscoverySupervisor } from "./runtime/discovery-supervisor.ts";
@@ -41,6 +42,7 @@ export class Gateway {
   readonly #sockets = new Set<Socket>();
   #statusServer: Server | undefined;
   #runtime: Runtime;
+  readonly #metrics: GatewayMetrics;
   #listening = false;
   #draining = false;
   #stopping: Promise<void> | undefined;
@@ -48,6 +50,8 @@ export class Gateway {
   constructor(config: GatehouseConfig) {
     this.#settings = config.gateway;
     this.#runtime = compileRuntime(config, this.#targets);
+    this.#metrics = new GatewayMetrics({ services: () => this.#runtime.services.values() });
+    this.#metrics.configApplied(config);
   }
 
   /** Binds every listener; resolves once all accept connections. */
@@ -95,6 +99,7 @@ export class Gateway {
         this.#statusServer = createStatusServer({
           ready: () => this.#listening && !this.#draining,
           upstreams: () => viewUpstreams(this.#runtime.services.values()),
+          metrics: (accept) => this.#metrics.exposition(accept),
         });
         await listen(this.#statusServer, this.#settings.status.port, this.#settings.status.host);
       }
@@ -122,6 +127,7 @@ export class Gateway {
     const previous = this.#runtime;
     const next = compileRuntime(config, this.#targets, previous);
     this.#runtime = next;
+    this.#metrics.configApplied(config);
     // Instances the new runtime re-created let go of theirs (shared store connections are
     // reference-counted, so requests still running on the old runtime keep working).
     await previous.closePlugins();
@@ -130,6 +136,11 @@ export class Gateway {
       this.#discovery.apply(next);
     }
     this.#dropUnusedTargets();
+  }
+
+  /** A reload was refused because the new config has problems; counted in the metrics. */
+  reloadRefused(): void {
+    this.#metrics.reloadFailed();
   }
 
   /** Closes targets that no service of the current runtime lists any more. */

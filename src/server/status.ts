@@ -1,14 +1,17 @@
 /**
  * @module server/status
  * The status listener: `GET /health` (the process is alive), `GET /ready` (config
- * loaded and every proxy listener bound) and `GET /upstreams` (every target's state). Kept off the proxy listeners so a flood of
- * client traffic cannot be mistaken for health.
+ * loaded and every proxy listener bound), `GET /upstreams` (every target's state) and
+ * `GET /metrics` (Prometheus). Kept off the proxy listeners so a flood of client traffic
+ * cannot be mistaken for health.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 
 export interface StatusSource {
   ready(): boolean;
   upstreams(): unknown;
+  /** The metrics exposition for a scraper's Accept header. */
+  metrics(accept: string | undefined): Promise<{ contentType: string; body: string }>;
 }
 
 /** Creates (not yet listening) the status server. */
@@ -24,6 +27,22 @@ export function createStatusServer(source: StatusSource): Server {
         : json(res, 503, { status: "not ready" });
     }
     if (path === "/upstreams") return json(res, 200, source.upstreams());
+    if (path === "/metrics") {
+      source.metrics(req.headers.accept).then(
+        ({ contentType, body }) => {
+          res.writeHead(200, {
+            "content-type": contentType,
+            "content-length": Buffer.byteLength(body),
+          });
+          res.end(req.method === "HEAD" ? undefined : body);
+        },
+        (error: unknown) => {
+          process.emitWarning(error as Error);
+          json(res, 500, { status: "metrics failed" });
+        },
+      );
+      return;
+    }
     json(res, 404, { status: "not found" });
   });
 }

@@ -1,0 +1,161 @@
+/**
+ * @module observability/metrics
+ * The gateway's Prometheus metrics (prom-client), in a registry of its own so several
+ * gateways in one process never share counters. Upstream state is read when Prometheus
+ * scrapes, from the targets themselves, so it can never drift from what the selectors see.
+ */
+import { createHash } from "node:crypto";
+import {
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  openMetricsContentType,
+  Registry,
+} from "prom-client";
+import type { GatehouseConfig } from "../config/schema.ts";
+import type { Target } from "../upstream/target.ts";
+
+/** What the metrics read at scrape time. */
+export interface MetricsSource {
+  services(): Iterable<{ name: string; targets: readonly Target[] }>;
+}
+
+const breakerStates = ["closed", "open", "half-open"] as const;
+
+/** Every metric of one gateway, and the registry `/metrics` serves. */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly #reloads: Counter<"result">;
+  readonly #configInfo: Gauge<"hash">;
+  readonly #configVersion: Gauge;
+  readonly #openMetrics: Registry<typeof openMetricsContentType>;
+  #version = 0;
+
+  constructor(source: MetricsSource) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.#reloads = new Counter({
+      name: "gatehouse_config_reloads_total",
+      help: "Config reloads, by result (success or failure).",
+      labelNames: ["result"],
+      registers,
+    });
+    for (const result of ["success", "failure"]) this.#reloads.labels(result).inc(0);
+    this.#configInfo = new Gauge({
+      name: "gatehouse_config_info",
+      help: "The config being served: 1, labelled with its content hash.",
+      labelNames: ["hash"],
+      registers,
+    });
+    this.#configVersion = new Gauge({
+      name: "gatehouse_config_version",
+      help: "How many configs this process has applied; the one being served.",
+      registers,
+    });
+    upstreamGauges(source, registers);
+    this.#openMetrics = openMetricsView(this.registry);
+  }
+
+  /** The metrics as Prometheus text, or as OpenMetrics when the scraper's Accept asks for it. */
+  async exposition(accept: string | undefined): Promise<{ contentType: string; body: string }> {
+    const registry = accept?.includes("application/openmetrics-text")
+      ? this.#openMetrics
+      : this.registry;
+    return { contentType: registry.contentType, body: await registry.metrics() };
+  }
+
+  /** A config was applied: the first at start, then each successful reload. */
+  configApplied(config: GatehouseConfig): void {
+    if (this.#version > 0) this.#reloads.labels("success").inc();
+    this.#version++;
+    this.#configVersion.set(this.#version);
+    this.#configInfo.reset();
+    this.#configInfo.labels(configHash(config)).set(1);
+  }
+
+  /** A reload was refused (the new config had problems); the last good one keeps serving. */
+  reloadFailed(): void {
+    this.#reloads.labels("failure").inc();
+  }
+}
+
+/** The same metric objects, written as OpenMetrics. */
+function openMetricsView(registry: Registry): Registry<typeof openMetricsContentType> {
+  // merge() makes a Prometheus-typed registry; its content type is switched in place.
+  const view = Registry.merge([registry]) as unknown as Registry<typeof openMetricsContentType>;
+  view.setContentType(openMetricsContentType);
+  return view;
+}
+
+/** A short, stable digest of a validated config (key order as written, values resolved). */
+export function configHash(config: GatehouseConfig): string {
+  return createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 16);
+}
+
+/** Per-target gauges, filled from the targets on each scrape. */
+function upstreamGauges(source: MetricsSource, registers: Registry[]): void {
+  const labelNames = ["service", "target"] as const;
+  const each = (visit: (service: string, target: Target) => void) => {
+    for (const service of source.services()) {
+      for (const target of service.targets) visit(service.name, target);
+    }
+  };
+  new Gauge({
+    name: "gatehouse_upstream_target_up",
+    help: "1 when the target passes its health checks (or has none) and is not ejected, else 0.",
+    labelNames,
+    registers,
+    collect() {
+      this.reset();
+      each((service, target) => {
+        const up = target.health === "healthy" && target.ejectedUntil <= target.clock.now();
+        this.labels(service, target.url).set(up ? 1 : 0);
+      });
+    },
+  });
+  new Gauge({
+    name: "gatehouse_upstream_target_available",
+    help: "1 when a load balancer may pick the target now (up, breaker not open, not full).",
+    labelNames,
+    registers,
+    collect() {
+      this.reset();
+      each((service, target) => this.labels(service, target.url).set(target.available() ? 1 : 0));
+    },
+  });
+  new Gauge({
+    name: "gatehouse_upstream_breaker_state",
+    help: "The target's circuit breaker: 1 for its current state, 0 for the others.",
+    labelNames: [...labelNames, "state"],
+    registers,
+    collect() {
+      this.reset();
+      each((service, target) => {
+        if (!target.breaker) return;
+        for (const state of breakerStates) {
+          this.labels(service, target.url, state).set(target.breaker.state === state ? 1 : 0);
+        }
+      });
+    },
+  });
+  new Gauge({
+    name: "gatehouse_upstream_in_flight_requests",
+    help: "Requests sent to the target and not finished yet.",
+    labelNames,
+    registers,
+    collect() {
+      this.reset();
+      each((service, target) => this.labels(service, target.url).set(target.inFlight));
+    },
+  });
+  new Counter({
+    name: "gatehouse_upstream_ejections_total",
+    help: "Times outlier detection ejected the target since it joined its service.",
+    labelNames,
+    registers,
+    collect() {
+      this.reset();
+      each((service, target) => this.labels(service, target.url).inc(target.ejections));
+    },
+  });
+}

@@ -1,0 +1,114 @@
+// GET /metrics on the status listener: exact upstream gauges and config counters after
+// known events, OpenMetrics on request, and Node process metrics.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { request } from "undici";
+import { parseGatewayConfig } from "../../src/config/validate.ts";
+import { startGateway, testConfig } from "../helpers/gateway.ts";
+import { startUpstream } from "../helpers/upstream.ts";
+
+async function scrape(url: string, accept?: string) {
+  const res = await request(`${url}/metrics`, { headers: accept ? { accept } : {} });
+  return { type: String(res.headers["content-type"]), text: await res.body.text() };
+}
+
+/** The sample lines of one metric family, without HELP/TYPE comments. */
+function samples(text: string, name: string): string[] {
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `));
+}
+
+describe("metrics", () => {
+  it("exposes upstream state and config reloads, exactly", async () => {
+    const up = await startUpstream();
+    const down = "http://127.0.0.1:9"; // discard port: nothing listens
+    const config = testConfig({
+      services: [
+        {
+          name: "svc",
+          targets: [{ url: up.url }, { url: down }],
+          healthCheck: {
+            active: { type: "tcp", interval: "50ms", unhealthyThreshold: 1, healthyThreshold: 1 },
+          },
+          circuitBreaker: { failureRatio: 0.5 },
+        },
+      ],
+      routes: [{ name: "r", match: { paths: ["/*"] }, service: "svc" }],
+    });
+    const gw = await startGateway(config);
+    try {
+      let text = "";
+      for (let i = 0; i < 100; i++) {
+        text = (await scrape(gw.statusUrl)).text;
+        if (text.includes(`gatehouse_upstream_target_up{service="svc",target="${down}"} 0`)) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.deepEqual(samples(text, "gatehouse_upstream_target_up"), [
+        `gatehouse_upstream_target_up{service="svc",target="${up.url}"} 1`,
+        `gatehouse_upstream_target_up{service="svc",target="${down}"} 0`,
+      ]);
+      assert.deepEqual(samples(text, "gatehouse_upstream_target_available"), [
+        `gatehouse_upstream_target_available{service="svc",target="${up.url}"} 1`,
+        `gatehouse_upstream_target_available{service="svc",target="${down}"} 0`,
+      ]);
+      assert.deepEqual(
+        samples(text, "gatehouse_upstream_breaker_state").filter((line) => line.includes(up.url)),
+        [
+          `gatehouse_upstream_breaker_state{service="svc",target="${up.url}",state="closed"} 1`,
+          `gatehouse_upstream_breaker_state{service="svc",target="${up.url}",state="open"} 0`,
+          `gatehouse_upstream_breaker_state{service="svc",target="${up.url}",state="half-open"} 0`,
+        ],
+      );
+      assert.deepEqual(samples(text, "gatehouse_config_version"), ["gatehouse_config_version 1"]);
+      assert.deepEqual(samples(text, "gatehouse_config_reloads_total"), [
+        'gatehouse_config_reloads_total{result="success"} 0',
+        'gatehouse_config_reloads_total{result="failure"} 0',
+      ]);
+      const [hashLine] = samples(text, "gatehouse_config_info");
+      assert.match(hashLine!, /^gatehouse_config_info\{hash="[0-9a-f]{16}"\} 1$/);
+      assert.ok(samples(text, "process_cpu_user_seconds_total").length === 1);
+      assert.ok(samples(text, "nodejs_eventloop_lag_seconds").length === 1);
+
+      const next = structuredClone(config);
+      next.services![0]!.targets = [{ url: up.url }];
+      await gw.gateway.reload(parseGatewayConfig(JSON.stringify(next), "next.yaml", {}));
+      gw.gateway.reloadRefused();
+      text = (await scrape(gw.statusUrl)).text;
+      assert.deepEqual(samples(text, "gatehouse_upstream_target_up"), [
+        `gatehouse_upstream_target_up{service="svc",target="${up.url}"} 1`,
+      ]);
+      assert.deepEqual(samples(text, "gatehouse_config_version"), ["gatehouse_config_version 2"]);
+      assert.deepEqual(samples(text, "gatehouse_config_reloads_total"), [
+        'gatehouse_config_reloads_total{result="success"} 1',
+        'gatehouse_config_reloads_total{result="failure"} 1',
+      ]);
+      const [nextHash] = samples(text, "gatehouse_config_info");
+      assert.notEqual(nextHash, hashLine, "a different config has a different hash");
+    } finally {
+      await gw.stop();
+      await up.close();
+    }
+  });
+
+  it("answers OpenMetrics when the scraper asks for it", async () => {
+    const up = await startUpstream();
+    const gw = await startGateway(
+      testConfig({
+        services: [{ name: "svc", targets: [{ url: up.url }] }],
+        routes: [{ name: "r", match: { paths: ["/*"] }, service: "svc" }],
+      }),
+    );
+    try {
+      const plain = await scrape(gw.statusUrl);
+      assert.match(plain.type, /^text\/plain; version=0\.0\.4/);
+      const open = await scrape(gw.statusUrl, "application/openmetrics-text; version=1.0.0");
+      assert.match(open.type, /^application\/openmetrics-text/);
+      assert.ok(open.text.trimEnd().endsWith("# EOF"), "OpenMetrics ends with # EOF");
+      assert.ok(open.text.includes('gatehouse_config_reloads_total{result="success"} 0'));
+    } finally {
+      await gw.stop();
+      await up.close();
+    }
+  });
+});
