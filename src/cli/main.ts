@@ -1,14 +1,20 @@
 #!/usr/bin/env node
 /**
  * @module cli/main
- * The `gatehouse` command: start, validate, schema.
+ * The `gatehouse` command: start, validate, schema, hash-password.
  */
 import type { AddressInfo } from "node:net";
+import { createInterface } from "node:readline";
 import { Command } from "commander";
 import { configJsonSchema } from "../config/json-schema.ts";
 import { ConfigError, formatProblem } from "../config/load.ts";
 import { loadGatewayConfig } from "../config/validate.ts";
 import { Gateway } from "../gateway.ts";
+import {
+  defaultBcryptCost,
+  defaultScryptLogN,
+  hashPassword,
+} from "../plugins/basic-auth/password-hash.ts";
 
 const program = new Command()
   .name("gatehouse")
@@ -54,6 +60,7 @@ program
         .then(
           () => console.log(`gatehouse: SIGHUP: reloaded ${options.config}`),
           (error: unknown) => {
+            gateway.reloadRefused();
             const problems =
               error instanceof ConfigError ? error.problems.map(formatProblem) : [String(error)];
             console.error(
@@ -80,6 +87,51 @@ program
   .action(() => {
     console.log(JSON.stringify(configJsonSchema(), null, 2));
   });
+
+program
+  .command("hash-password")
+  .description(
+    "print a password hash for a consumer's credentials.basic; reads the password from stdin",
+  )
+  .option(
+    "--password <password>",
+    "take the password from here instead of stdin (for scripts: it lands in shell history)",
+  )
+  .option("--scheme <scheme>", "scrypt or bcrypt", "scrypt")
+  .option(
+    "--cost <n>",
+    `log2 N for scrypt (default ${defaultScryptLogN}), rounds for bcrypt (default ${defaultBcryptCost})`,
+  )
+  .action(async (options: { password?: string; scheme: string; cost?: string }) => {
+    if (options.scheme !== "scrypt" && options.scheme !== "bcrypt") {
+      console.error(`gatehouse: --scheme must be scrypt or bcrypt, not "${options.scheme}"`);
+      process.exit(1);
+    }
+    const cost = options.cost === undefined ? undefined : Number(options.cost);
+    const [low, high] = options.scheme === "scrypt" ? [10, 20] : [4, 31];
+    if (cost !== undefined && !(Number.isInteger(cost) && cost >= low && cost <= high)) {
+      console.error(
+        `gatehouse: --cost for ${options.scheme} must be a whole number ${low}–${high}`,
+      );
+      process.exit(1);
+    }
+    const password = options.password ?? (await firstLine(process.stdin));
+    if (!password) {
+      console.error("gatehouse: no password given (on stdin, or --password)");
+      process.exit(1);
+    }
+    console.log(await hashPassword(password, options.scheme, cost));
+  });
+
+/** The first line of a stream, without its line ending; undefined if the stream is empty. */
+async function firstLine(input: NodeJS.ReadableStream): Promise<string | undefined> {
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  for await (const line of lines) {
+    lines.close();
+    return line;
+  }
+  return undefined;
+}
 
 /** `127.0.0.1:8080`, or `[::1]:8080` for IPv6, so the port can be split off unambiguously. */
 function hostPort({ address, family, port }: AddressInfo): string {

@@ -4,6 +4,7 @@
  * JSON Schema (`gatehouse schema`) and docs/config.md are all derived from this file.
  */
 import { z } from "zod";
+import { passwordProblem } from "../plugins/basic-auth/password-hash.ts";
 import { type PathPattern, parsePathPattern } from "../router/path-pattern.ts";
 import { compileRewrite } from "../router/rewrite.ts";
 import { cidr, duration, httpUrl, optionalDuration, port, size } from "./fields.ts";
@@ -343,6 +344,11 @@ const consumerSchema = z
               password: z
                 .string()
                 .min(1)
+                // A hash that cannot be used fails here, located, rather than never matching.
+                .superRefine((value, ctx) => {
+                  const problem = passwordProblem(value);
+                  if (problem) ctx.addIssue({ code: "custom", message: problem });
+                })
                 .describe(
                   "A password hash: `$scrypt$…` or bcrypt `$2b$…` (`gatehouse hash-password` makes one), or the password itself (warned at load).",
                 ),

@@ -53,6 +53,12 @@ export interface PluginDefinition<Schema extends z.ZodType = z.ZodType> {
    * limits ~900. Only plugins below 1000 may be set on a consumer.
    */
   priority: number;
+  /**
+   * Identifies consumers (key-auth, basic-auth, ...). Several on one chain are any-of: a
+   * plugin that finds none of its credentials defers to the others, and a gate after them
+   * answers 401 if none named a consumer (see plugins/auth/authentication.ts).
+   */
+  authenticates?: boolean;
   create(config: z.output<Schema>, scope: PluginScope): PluginHooks;
 }
 

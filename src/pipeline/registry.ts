@@ -4,6 +4,7 @@
  * load, so a misspelt or missing security plugin can never be silently skipped.
  */
 import { aclPlugin } from "../plugins/acl/index.ts";
+import { basicAuthPlugin } from "../plugins/basic-auth/index.ts";
 import { concurrencyLimitPlugin } from "../plugins/concurrency-limit/index.ts";
 import { corsPlugin } from "../plugins/cors/index.ts";
 import { ipRestrictionPlugin } from "../plugins/ip-restriction/index.ts";
@@ -19,6 +20,7 @@ const builtins: PluginDefinition[] = [
   ipRestrictionPlugin as unknown as PluginDefinition,
   corsPlugin as unknown as PluginDefinition,
   keyAuthPlugin as unknown as PluginDefinition,
+  basicAuthPlugin as unknown as PluginDefinition,
   aclPlugin as unknown as PluginDefinition,
   concurrencyLimitPlugin as unknown as PluginDefinition,
 ];

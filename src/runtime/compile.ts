@@ -18,6 +18,7 @@ import { closest } from "../config/suggest.ts";
 import { type Chain, type ChainEntry, compileChain } from "../pipeline/chain.ts";
 import type { PluginScope } from "../pipeline/plugin.ts";
 import { pluginDefinition, pluginNames } from "../pipeline/registry.ts";
+import { authenticationGate } from "../plugins/auth/authentication.ts";
 import { parsePathPattern } from "../router/path-pattern.ts";
 import { compileRewrite, type PathRewriter } from "../router/rewrite.ts";
 import { RouteDefinitionError, RouteTable } from "../router/route-table.ts";
@@ -178,6 +179,10 @@ class PluginInstances {
       byName.set(plugin.name, [plugin, { level: "route", name: route.name, ...shared }]);
     }
     if (byName.size === 0) return undefined;
+    // With authentication plugins, the gate after them refuses a request none identified.
+    const gate = [...byName.keys()].some((name) => pluginDefinition(name)?.authenticates)
+      ? [authenticationGate]
+      : [];
     // ...and a consumer's own plugin replaces all of them, once that consumer is known.
     const byConsumer = new Map<string, ChainEntry[]>();
     for (const consumer of config.consumers) {
@@ -186,13 +191,13 @@ class PluginInstances {
       for (const plugin of consumer.plugins) {
         own.set(plugin.name, [plugin, { level: "consumer", name: consumer.name, ...shared }]);
       }
-      byConsumer.set(
-        consumer.name,
-        [...own.values()].map(([plugin, scope]) => this.#instance(plugin, scope)),
-      );
+      byConsumer.set(consumer.name, [
+        ...[...own.values()].map(([plugin, scope]) => this.#instance(plugin, scope)),
+        ...gate,
+      ]);
     }
     return compileChain(
-      [...byName.values()].map(([plugin, scope]) => this.#instance(plugin, scope)),
+      [...[...byName.values()].map(([plugin, scope]) => this.#instance(plugin, scope)), ...gate],
       byConsumer,
     );
   }

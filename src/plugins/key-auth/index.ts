@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { ConsumerIdentity } from "../../pipeline/context.ts";
 import { definePlugin } from "../../pipeline/plugin.ts";
+import { anonymousConsumer, deferMissing, identify, refuse } from "../auth/authentication.ts";
 
 const schema = z.strictObject({
   header: z.string().min(1).default("x-api-key").describe("Header that carries the key."),
@@ -17,7 +18,9 @@ const schema = z.strictObject({
     .string()
     .min(1)
     .optional()
-    .describe("Consumer to use when no key is sent, instead of answering 401."),
+    .describe(
+      "Consumer to use when no key (nor any other authentication plugin's credentials) is sent, instead of answering 401.",
+    ),
 });
 
 const digestPrefix = "sha256:";
@@ -29,6 +32,7 @@ export const keyAuthPlugin = definePlugin({
   name: "key-auth",
   schema,
   priority: 1000,
+  authenticates: true,
   create(config, scope) {
     const header = config.header.toLowerCase();
     const byDigest = new Map<string, ConsumerIdentity>();
@@ -48,13 +52,12 @@ export const keyAuthPlugin = definePlugin({
         `key-auth: consumers ${[...new Set(plain)].join(", ")} have API keys written in plain text; store "sha256:" digests instead`,
       );
     }
-    const anonymous = config.anonymous
-      ? (scope.consumers.find((c) => c.name === config.anonymous) ?? {
-          name: config.anonymous,
-          groups: [],
-        })
-      : undefined;
-    const unauthorized = { "www-authenticate": `ApiKey header="${config.header}"` };
+    const challenge = `ApiKey header="${config.header}"`;
+    const missing = {
+      challenge,
+      message: "No API key was sent",
+      anonymous: anonymousConsumer(config.anonymous, scope.consumers),
+    };
 
     return {
       access(ctx) {
@@ -70,23 +73,15 @@ export const keyAuthPlugin = definePlugin({
           }
         }
         if (key === undefined) {
-          if (anonymous) {
-            ctx.consumer = { name: anonymous.name, groups: anonymous.groups };
-            ctx.setUpstreamHeader("x-anonymous-consumer", "true");
-            return;
-          }
-          ctx.fail("GATEHOUSE_UNAUTHORIZED", "No API key was sent", unauthorized);
+          deferMissing(ctx, missing);
           return;
         }
         const consumer = typeof key === "string" ? byDigest.get(sha256(key)) : undefined;
         if (!consumer) {
-          ctx.fail("GATEHOUSE_UNAUTHORIZED", "The API key is not valid", unauthorized);
+          refuse(ctx, challenge, "The API key is not valid");
           return;
         }
-        ctx.consumer = consumer;
-        ctx.setUpstreamHeader("x-consumer-name", consumer.name);
-        if (consumer.groups.length > 0)
-          ctx.setUpstreamHeader("x-consumer-groups", consumer.groups.join(", "));
+        identify(ctx, consumer);
         if (config.hideCredentials) {
           if (fromQuery) ctx.removeQueryParam(config.query!);
           else ctx.setUpstreamHeader(header, undefined);

@@ -1,0 +1,108 @@
+/**
+ * @module plugins/auth/authentication
+ * What the authentication plugins share, so that several on one route are any-of: each
+ * one that finds credentials of its kind checks them (wrong ones are a 401 at once, so the
+ * outcome never depends on which plugin runs first; the first valid one names the
+ * consumer); one that finds none only notes its challenge. The gate that runs
+ * right after them answers 401 with every noted challenge, or names the anonymous
+ * consumer, when none of them identified the client.
+ */
+
+import type { ConsumerConfig } from "../../config/schema.ts";
+import type { ErrorCode } from "../../errors.ts";
+import type { ChainEntry } from "../../pipeline/chain.ts";
+import type { ConsumerIdentity, RequestContext } from "../../pipeline/context.ts";
+
+/** What an authentication plugin says when a request carries none of its credentials. */
+export interface MissingCredentials {
+  /** The `WWW-Authenticate` challenge, e.g. `Basic realm="gatehouse"`. */
+  challenge: string;
+  /** The 401's message when this plugin is the only one on the route. */
+  message: string;
+  /** The consumer to go on as, if this plugin is configured with `anonymous`. */
+  anonymous?: ConsumerIdentity | undefined;
+}
+
+interface Pending {
+  challenges: string[];
+  messages: string[];
+  anonymous: ConsumerIdentity | undefined;
+}
+
+const pendingKey = "authentication";
+
+/**
+ * Names the consumer and tells the upstream who it is. When an earlier authentication
+ * plugin already named one (the client sent two valid kinds of credentials), it stays.
+ */
+export function identify(ctx: RequestContext, consumer: ConsumerIdentity): void {
+  if (ctx.consumer !== undefined) return;
+  ctx.consumer = consumer;
+  ctx.setUpstreamHeader("x-consumer-name", consumer.name);
+  if (consumer.groups.length > 0)
+    ctx.setUpstreamHeader("x-consumer-groups", consumer.groups.join(", "));
+}
+
+/** Credentials of this plugin's kind were sent and are wrong: refused at once, whatever follows. */
+export function refuse(
+  ctx: RequestContext,
+  challenge: string,
+  message: string,
+  code: ErrorCode = "GATEHOUSE_UNAUTHORIZED",
+): void {
+  ctx.fail(code, message, { "www-authenticate": challenge });
+}
+
+/** No credentials of this plugin's kind: the gate after the authentication plugins decides. */
+export function deferMissing(ctx: RequestContext, missing: MissingCredentials): void {
+  const pending = ctx.locals.get(pendingKey) as Pending | undefined;
+  if (pending === undefined) {
+    ctx.locals.set(pendingKey, {
+      challenges: [missing.challenge],
+      messages: [missing.message],
+      anonymous: missing.anonymous,
+    } satisfies Pending);
+    return;
+  }
+  pending.challenges.push(missing.challenge);
+  pending.messages.push(missing.message);
+  pending.anonymous ??= missing.anonymous;
+}
+
+/** The identity of the consumer an `anonymous` option names (groups empty if not configured). */
+export function anonymousConsumer(
+  name: string | undefined,
+  consumers: readonly ConsumerConfig[],
+): ConsumerIdentity | undefined {
+  if (name === undefined) return undefined;
+  const consumer = consumers.find((candidate) => candidate.name === name);
+  return { name, groups: consumer?.groups ?? [] };
+}
+
+/**
+ * Runs after every authentication plugin (priority 1000) and before anything that needs
+ * the consumer (acl at 950): if none identified one, the anonymous consumer of the first
+ * plugin that has one, else 401 with every plugin's challenge.
+ */
+export const authenticationGate: ChainEntry = {
+  name: "authentication",
+  priority: 999.5,
+  hooks: {
+    access(ctx) {
+      const pending = ctx.locals.get(pendingKey) as Pending | undefined;
+      if (pending === undefined || ctx.consumer !== undefined) return;
+      if (pending.anonymous !== undefined) {
+        ctx.consumer = pending.anonymous;
+        ctx.setUpstreamHeader("x-anonymous-consumer", "true");
+        return;
+      }
+      const message =
+        pending.messages.length === 1
+          ? pending.messages[0]
+          : `No credentials were sent (${pending.messages.join("; ")})`;
+      ctx.fail("GATEHOUSE_UNAUTHORIZED", message, {
+        "www-authenticate": pending.challenges.join(", "),
+      });
+    },
+  },
+};
