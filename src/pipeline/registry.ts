@@ -9,6 +9,7 @@ import { concurrencyLimitPlugin } from "../plugins/concurrency-limit/index.ts";
 import { corsPlugin } from "../plugins/cors/index.ts";
 import { ipRestrictionPlugin } from "../plugins/ip-restriction/index.ts";
 import { keyAuthPlugin } from "../plugins/key-auth/index.ts";
+import { oauth2IntrospectionPlugin } from "../plugins/oauth2-introspection/index.ts";
 import { requestSizeLimitPlugin } from "../plugins/request-size-limit/index.ts";
 import { securityHeadersPlugin } from "../plugins/security-headers/index.ts";
 import type { PluginDefinition } from "./plugin.ts";
@@ -21,6 +22,7 @@ const builtins: PluginDefinition[] = [
   corsPlugin as unknown as PluginDefinition,
   keyAuthPlugin as unknown as PluginDefinition,
   basicAuthPlugin as unknown as PluginDefinition,
+  oauth2IntrospectionPlugin as unknown as PluginDefinition,
   aclPlugin as unknown as PluginDefinition,
   concurrencyLimitPlugin as unknown as PluginDefinition,
 ];

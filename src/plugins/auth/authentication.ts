@@ -27,6 +27,8 @@ interface Pending {
   challenges: string[];
   messages: string[];
   anonymous: ConsumerIdentity | undefined;
+  /** Valid credentials that name no configured consumer were sent. */
+  accepted: boolean;
 }
 
 const pendingKey = "authentication";
@@ -43,6 +45,14 @@ export function identify(ctx: RequestContext, consumer: ConsumerIdentity): void 
     ctx.setUpstreamHeader("x-consumer-groups", consumer.groups.join(", "));
 }
 
+/**
+ * Valid credentials that name no configured consumer (a token when the plugin has no
+ * `consumerClaim`): the request is authenticated, and `ctx.consumer` stays unset.
+ */
+export function acceptWithoutConsumer(ctx: RequestContext): void {
+  pendingOf(ctx).accepted = true;
+}
+
 /** Credentials of this plugin's kind were sent and are wrong: refused at once, whatever follows. */
 export function refuse(
   ctx: RequestContext,
@@ -55,18 +65,19 @@ export function refuse(
 
 /** No credentials of this plugin's kind: the gate after the authentication plugins decides. */
 export function deferMissing(ctx: RequestContext, missing: MissingCredentials): void {
-  const pending = ctx.locals.get(pendingKey) as Pending | undefined;
-  if (pending === undefined) {
-    ctx.locals.set(pendingKey, {
-      challenges: [missing.challenge],
-      messages: [missing.message],
-      anonymous: missing.anonymous,
-    } satisfies Pending);
-    return;
-  }
+  const pending = pendingOf(ctx);
   pending.challenges.push(missing.challenge);
   pending.messages.push(missing.message);
   pending.anonymous ??= missing.anonymous;
+}
+
+function pendingOf(ctx: RequestContext): Pending {
+  let pending = ctx.locals.get(pendingKey) as Pending | undefined;
+  if (pending === undefined) {
+    pending = { challenges: [], messages: [], anonymous: undefined, accepted: false };
+    ctx.locals.set(pendingKey, pending);
+  }
+  return pending;
 }
 
 /** The identity of the consumer an `anonymous` option names (groups empty if not configured). */
@@ -90,7 +101,7 @@ export const authenticationGate: ChainEntry = {
   hooks: {
     access(ctx) {
       const pending = ctx.locals.get(pendingKey) as Pending | undefined;
-      if (pending === undefined || ctx.consumer !== undefined) return;
+      if (pending === undefined || pending.accepted || ctx.consumer !== undefined) return;
       if (pending.anonymous !== undefined) {
         ctx.consumer = pending.anonymous;
         ctx.setUpstreamHeader("x-anonymous-consumer", "true");
