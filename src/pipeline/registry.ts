@@ -4,10 +4,12 @@
  * load, so a misspelt or missing security plugin can never be silently skipped.
  */
 import { aclPlugin } from "../plugins/acl/index.ts";
+import { authorizePlugin } from "../plugins/authorize/index.ts";
 import { basicAuthPlugin } from "../plugins/basic-auth/index.ts";
 import { concurrencyLimitPlugin } from "../plugins/concurrency-limit/index.ts";
 import { corsPlugin } from "../plugins/cors/index.ts";
 import { ipRestrictionPlugin } from "../plugins/ip-restriction/index.ts";
+import { jwtPlugin } from "../plugins/jwt/index.ts";
 import { keyAuthPlugin } from "../plugins/key-auth/index.ts";
 import { oauth2IntrospectionPlugin } from "../plugins/oauth2-introspection/index.ts";
 import { requestSizeLimitPlugin } from "../plugins/request-size-limit/index.ts";
@@ -21,9 +23,11 @@ const builtins: PluginDefinition[] = [
   ipRestrictionPlugin as unknown as PluginDefinition,
   corsPlugin as unknown as PluginDefinition,
   keyAuthPlugin as unknown as PluginDefinition,
+  jwtPlugin as unknown as PluginDefinition,
   basicAuthPlugin as unknown as PluginDefinition,
   oauth2IntrospectionPlugin as unknown as PluginDefinition,
   aclPlugin as unknown as PluginDefinition,
+  authorizePlugin as unknown as PluginDefinition,
   concurrencyLimitPlugin as unknown as PluginDefinition,
 ];
 
