@@ -5,6 +5,7 @@
  */
 import { aclPlugin } from "../plugins/acl/index.ts";
 import { authorizePlugin } from "../plugins/authorize/index.ts";
+import { authorizePlugin } from "../plugins/authorize/index.ts";
 import { basicAuthPlugin } from "../plugins/basic-auth/index.ts";
 import { concurrencyLimitPlugin } from "../plugins/concurrency-limit/index.ts";
 import { corsPlugin } from "../plugins/cors/index.ts";
@@ -27,6 +28,7 @@ const builtins: PluginDefinition[] = [
   basicAuthPlugin as unknown as PluginDefinition,
   oauth2IntrospectionPlugin as unknown as PluginDefinition,
   aclPlugin as unknown as PluginDefinition,
+  authorizePlugin as unknown as PluginDefinition,
   authorizePlugin as unknown as PluginDefinition,
   concurrencyLimitPlugin as unknown as PluginDefinition,
 ];

@@ -14,6 +14,7 @@ import {
   identify,
   refuse,
 } from "../auth/authentication.ts";
+import { scopesOf } from "../auth/token-claims.ts";
 import { type Introspection, Introspector } from "./introspector.ts";
 import { type IntrospectionConfig, introspectionSchema } from "./schema.ts";
 
@@ -36,13 +37,6 @@ function headerValue(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (Array.isArray(value)) return value.map(String).join(" ");
   return typeof value === "object" ? JSON.stringify(value) : String(value);
-}
-
-/** The answer's `scope` (space-separated, RFC 7662 §2.2) as a set. */
-export function scopesOf(claims: Record<string, unknown>): Set<string> {
-  const scope = claims.scope ?? claims.scp;
-  if (Array.isArray(scope)) return new Set(scope.map(String));
-  return new Set(typeof scope === "string" ? scope.split(" ").filter(Boolean) : []);
 }
 
 export const oauth2IntrospectionPlugin = definePlugin({

@@ -1,0 +1,19 @@
+/**
+ * @module plugins/auth/token-claims
+ * Where an accepted token's claims are kept for later plugins, and how its scopes are
+ * read: `jwt` keeps its payload under `ctx.locals` key "jwt", `oauth2-introspection` its
+ * answer under "oauth2"; `authorize` reads them back from there.
+ */
+import type { RequestContext } from "../../pipeline/context.ts";
+
+/** The accepted token's claims: a jwt's payload, else an introspection answer. */
+export function tokenClaims(ctx: RequestContext): Record<string, unknown> | undefined {
+  return (ctx.locals.get("jwt") ?? ctx.locals.get("oauth2")) as Record<string, unknown> | undefined;
+}
+
+/** `scope` (space-separated, RFC 7662 / RFC 8693) or `scp` (a list, as some issuers write it). */
+export function scopesOf(claims: Record<string, unknown> | undefined): Set<string> {
+  const scope = claims?.scope ?? claims?.scp;
+  if (Array.isArray(scope)) return new Set(scope.map(String));
+  return new Set(typeof scope === "string" ? scope.split(" ").filter(Boolean) : []);
+}
