@@ -5,7 +5,6 @@
  */
 import { aclPlugin } from "../plugins/acl/index.ts";
 import { authorizePlugin } from "../plugins/authorize/index.ts";
-import { authorizePlugin } from "../plugins/authorize/index.ts";
 import { basicAuthPlugin } from "../plugins/basic-auth/index.ts";
 import { concurrencyLimitPlugin } from "../plugins/concurrency-limit/index.ts";
 import { corsPlugin } from "../plugins/cors/index.ts";
@@ -13,6 +12,7 @@ import { ipRestrictionPlugin } from "../plugins/ip-restriction/index.ts";
 import { jwtPlugin } from "../plugins/jwt/index.ts";
 import { keyAuthPlugin } from "../plugins/key-auth/index.ts";
 import { oauth2IntrospectionPlugin } from "../plugins/oauth2-introspection/index.ts";
+import { rateLimitPlugin } from "../plugins/rate-limit/index.ts";
 import { requestSizeLimitPlugin } from "../plugins/request-size-limit/index.ts";
 import { securityHeadersPlugin } from "../plugins/security-headers/index.ts";
 import type { PluginDefinition } from "./plugin.ts";
@@ -29,8 +29,8 @@ const builtins: PluginDefinition[] = [
   oauth2IntrospectionPlugin as unknown as PluginDefinition,
   aclPlugin as unknown as PluginDefinition,
   authorizePlugin as unknown as PluginDefinition,
-  authorizePlugin as unknown as PluginDefinition,
   concurrencyLimitPlugin as unknown as PluginDefinition,
+  rateLimitPlugin as unknown as PluginDefinition,
 ];
 
 const registered = new Map<string, PluginDefinition>(

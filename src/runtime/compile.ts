@@ -293,7 +293,17 @@ export function runtimeChecks(config: GatehouseConfig): PathProblem[] {
       }
       // The plugin's own schema judges its config, located like every other problem.
       const result = definition.schema.safeParse(plugin.config);
-      if (result.success) return;
+      if (result.success) {
+        // A plugin's `store: redis` needs a Redis: its own `redis.url` or gateway.stores.redis.
+        const parsed = result.data as { store?: unknown; redis?: { url?: string } } | undefined;
+        if (parsed?.store === "redis" && !parsed.redis?.url && !config.gateway.stores.redis) {
+          problems.push({
+            path: [...path, index, "config", "store"],
+            message: `store "redis" needs a Redis: set gateway.stores.redis.url (or this plugin's redis.url)`,
+          });
+        }
+        return;
+      }
       for (const issue of result.error.issues) {
         for (const problem of describeIssue(issue, plugin.config, definition.schema)) {
           const at = problem.key === undefined ? problem.path : [...problem.path, problem.key];

@@ -1,0 +1,124 @@
+/**
+ * @module plugins/rate-limit/redis-store
+ * Rate limits shared by every gateway process that uses the same Redis: one script call
+ * per request decides against every limit atomically (see redis-script.ts). A failed or
+ * timed-out call is counted, reported at most every 10 seconds, and answered with
+ * `undefined` so the plugin applies its `onStoreFailure` policy.
+ */
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import { acquireRedis, type RedisLease } from "../../stores/redis.ts";
+import { type Clock, systemClock } from "../../upstream/clock.ts";
+import {
+  type Algorithm,
+  type Decision,
+  decide,
+  type LimitOutcome,
+  type LimitRule,
+} from "./decision.ts";
+import { rateLimitScript } from "./redis-script.ts";
+
+export interface RedisStoreOptions {
+  url: string;
+  /** Milliseconds a decision may take before it counts as a store failure. */
+  timeout: number;
+  keyPrefix: string;
+  /** Names this plugin instance in its keys (e.g. `route:users-api`), the same in every process. */
+  scope: string;
+  clock?: Clock;
+}
+
+interface RateLimitCommand {
+  gatehouseRateLimit(numberOfKeys: number, ...keysThenArgs: string[]): Promise<number[]>;
+}
+
+const warningIntervalMs = 10_000;
+/** Makes sorted-set members unique across processes; a counter makes them unique within one. */
+const processTag = randomBytes(6).toString("base64url");
+let sequence = 0;
+
+export class RedisRateLimitStore {
+  /** Decisions Redis failed to give (errors and timeouts); a metric in a later issue. */
+  failures = 0;
+  readonly #rules: readonly LimitRule[];
+  readonly #lease: RedisLease;
+  readonly #client: Redis & RateLimitCommand;
+  readonly #url: string;
+  readonly #clock: Clock;
+  /** Per limit, the key up to the request's own key. */
+  readonly #keyStarts: string[];
+  readonly #keySuffixes: string[];
+  /** The script's arguments after the member: each limit's count and window (µs). */
+  readonly #limitArgs: string[];
+  readonly #flag: string;
+  #lastWarning = Number.NEGATIVE_INFINITY;
+
+  constructor(rules: readonly LimitRule[], algorithm: Algorithm, options: RedisStoreOptions) {
+    this.#rules = rules;
+    this.#url = options.url;
+    this.#clock = options.clock ?? systemClock;
+    this.#lease = acquireRedis(options.url, { timeout: options.timeout });
+    const client = this.#lease.client;
+    // defineCommand sends EVALSHA, and the script itself (EVAL) when Redis does not know it.
+    client.defineCommand("gatehouseRateLimit", { lua: rateLimitScript });
+    this.#client = client as Redis & RateLimitCommand;
+    this.#flag = algorithm === "token-bucket" ? "tb" : "sw";
+    // The request key in braces is a Redis Cluster hash tag: all of a request's limits
+    // land on one slot, as one script call needs.
+    this.#keyStarts = rules.map(() => `${options.keyPrefix}rate-limit:${options.scope}:{`);
+    this.#keySuffixes = rules.map((rule) => `}:${this.#flag}:${rule.limit}/${rule.windowMs}ms`);
+    this.#limitArgs = rules.flatMap((rule) => [String(rule.limit), String(rule.windowMs * 1000)]);
+  }
+
+  /** Decides one request for `key`; undefined when Redis could not answer in time. */
+  async decide(key: string): Promise<Decision | undefined> {
+    const count = this.#rules.length;
+    const keys = new Array<string>(count);
+    for (let i = 0; i < count; i++) keys[i] = this.#keyStarts[i] + key + this.#keySuffixes[i];
+    let reply: number[];
+    try {
+      reply = await this.#client.gatehouseRateLimit(
+        count,
+        ...keys,
+        this.#flag,
+        `${processTag}${sequence++}`,
+        ...this.#limitArgs,
+      );
+    } catch (error) {
+      this.#failed(error as Error);
+      return undefined;
+    }
+    const outcomes: LimitOutcome[] = [];
+    for (let i = 0; i < count; i++) {
+      const at = 1 + 3 * i;
+      outcomes.push({
+        // A limit that admits has nothing to wait for; one that refuses always has.
+        admits: reply[at + 2]! <= 0,
+        remaining: reply[at]!,
+        resetMs: reply[at + 1]! / 1000,
+        retryAfterMs: reply[at + 2]! / 1000,
+      });
+    }
+    return decide(this.#rules, outcomes);
+  }
+
+  /** Gives the shared connection back. */
+  close(): void {
+    this.#lease.release();
+  }
+
+  #failed(error: Error): void {
+    this.failures++;
+    const now = this.#clock.now();
+    if (now - this.#lastWarning < warningIntervalMs) return;
+    this.#lastWarning = now;
+    process.emitWarning(
+      `rate-limit: the Redis store at ${redacted(this.#url)} failed (${error.message}); ${this.failures} failure(s) so far`,
+    );
+  }
+}
+
+/** The URL without its password, for messages. */
+function redacted(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
+}

@@ -1,0 +1,111 @@
+/**
+ * @module test/helpers/redis-server
+ * A real redis-server for tests, on a free loopback port (never the machine's own on
+ * 6379), keeping nothing on disk. Tests may kill it, pause it (SIGSTOP: a hung Redis)
+ * and bring it back on the same port.
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { createServer, Socket } from "node:net";
+
+export interface RedisServer {
+  url: string;
+  port: number;
+  /** Stops the server and waits for it to exit. */
+  stop(): Promise<void>;
+  /** Kills it at once (SIGKILL), as a crash would. */
+  kill(): Promise<void>;
+  /** Freezes it (SIGSTOP): connections stay open and nothing answers. */
+  pause(): void;
+  /** Unfreezes a paused server. */
+  resume(): void;
+  /** Starts it again on the same port (empty: nothing was saved). */
+  restart(): Promise<void>;
+}
+
+const startTimeoutMs = 10_000;
+
+/** Starts redis-server; fails (never skips) when it is not installed. */
+export async function startRedisServer(): Promise<RedisServer> {
+  if (spawnSync("sh", ["-c", "command -v redis-server"]).status !== 0) {
+    throw new Error("redis-server not found: install it with `apt-get install -y redis-server`");
+  }
+  const port = await freePort();
+  let child = await launch(port);
+  const exited = (process: ChildProcess) =>
+    process.exitCode !== null || process.signalCode !== null
+      ? Promise.resolve()
+      : once(process, "exit").then(() => {});
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    async stop() {
+      child.kill("SIGCONT");
+      child.kill("SIGTERM");
+      await exited(child);
+    },
+    async kill() {
+      child.kill("SIGKILL");
+      await exited(child);
+    },
+    pause() {
+      child.kill("SIGSTOP");
+    },
+    resume() {
+      child.kill("SIGCONT");
+    },
+    async restart() {
+      child = await launch(port);
+    },
+  };
+}
+
+async function launch(port: number): Promise<ChildProcess> {
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  child.stdout!.on("data", (chunk) => {
+    output += chunk;
+  });
+  child.stderr!.on("data", (chunk) => {
+    output += chunk;
+  });
+  const deadline = Date.now() + startTimeoutMs;
+  while (!(await answersPing(port))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`redis-server did not start on port ${port}:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return child;
+}
+
+/** Whether a server on `port` answers PING with +PONG. */
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once("error", () => done(false));
+    socket.once("data", (data) => done(data.toString().startsWith("+PONG")));
+    socket.connect(port, "127.0.0.1", () => socket.write("PING\r\n"));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
