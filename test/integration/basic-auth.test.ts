@@ -204,6 +204,22 @@ describe("basic-auth", () => {
     assert.equal((await call("/public/x", { authorization: basic("bob", "wrong") })).status, 401);
   });
 
+  it("never forwards identity headers the client sent itself", async () => {
+    const claimed = {
+      "x-consumer-name": "root",
+      "x-consumer-groups": "admins",
+      "x-anonymous-consumer": "false",
+    };
+    const bob = await call("/basic/x", { authorization: basic("bob", "builder"), ...claimed });
+    assert.equal(bob.body.headers["x-consumer-name"], "bob");
+    assert.equal(bob.body.headers["x-consumer-groups"], undefined, "bob is in no group");
+    assert.equal(bob.body.headers["x-anonymous-consumer"], undefined);
+    const anon = await call("/public/x", claimed);
+    assert.equal(anon.body.headers["x-consumer-name"], undefined);
+    assert.equal(anon.body.headers["x-consumer-groups"], undefined);
+    assert.equal(anon.body.headers["x-anonymous-consumer"], "true");
+  });
+
   it("refuses a malformed password hash at FILE:LINE:COL", () => {
     const text = [
       "gateway: { listen: [{ port: 8080 }] }",

@@ -160,7 +160,7 @@ describe("oauth2-introspection", () => {
   it("without consumerClaim, passes a token with the required scopes and refuses one without (403)", async () => {
     idp.tokens.set("tok-reader", { answer: { active: true, sub: "svc-1", scope: "orders:read" } });
     idp.tokens.set("tok-writer", { answer: { active: true, sub: "svc-2", scope: "orders:write" } });
-    const reader = await call("/nameless/x", "tok-reader");
+    const reader = await call("/nameless/x", "tok-reader", { "x-consumer-name": "root" });
     assert.equal(reader.status, 200);
     assert.equal(reader.body.headers["x-consumer-name"], undefined, "no consumer is named");
     const writer = await call("/nameless/x", "tok-writer");

@@ -40,9 +40,20 @@ const pendingKey = "authentication";
 export function identify(ctx: RequestContext, consumer: ConsumerIdentity): void {
   if (ctx.consumer !== undefined) return;
   ctx.consumer = consumer;
+  // Each identity header is set or removed, so none the client sent passes as the gateway's.
   ctx.setUpstreamHeader("x-consumer-name", consumer.name);
-  if (consumer.groups.length > 0)
-    ctx.setUpstreamHeader("x-consumer-groups", consumer.groups.join(", "));
+  ctx.setUpstreamHeader(
+    "x-consumer-groups",
+    consumer.groups.length > 0 ? consumer.groups.join(", ") : undefined,
+  );
+  ctx.setUpstreamHeader("x-anonymous-consumer", undefined);
+}
+
+/** Removes identity headers the client may have sent itself. */
+function forgetClaimedIdentity(ctx: RequestContext): void {
+  ctx.setUpstreamHeader("x-consumer-name", undefined);
+  ctx.setUpstreamHeader("x-consumer-groups", undefined);
+  ctx.setUpstreamHeader("x-anonymous-consumer", undefined);
 }
 
 /**
@@ -51,6 +62,7 @@ export function identify(ctx: RequestContext, consumer: ConsumerIdentity): void 
  */
 export function acceptWithoutConsumer(ctx: RequestContext): void {
   pendingOf(ctx).accepted = true;
+  if (ctx.consumer === undefined) forgetClaimedIdentity(ctx);
 }
 
 /** Credentials of this plugin's kind were sent and are wrong: refused at once, whatever follows. */
@@ -104,6 +116,7 @@ export const authenticationGate: ChainEntry = {
       if (pending === undefined || pending.accepted || ctx.consumer !== undefined) return;
       if (pending.anonymous !== undefined) {
         ctx.consumer = pending.anonymous;
+        forgetClaimedIdentity(ctx);
         ctx.setUpstreamHeader("x-anonymous-consumer", "true");
         return;
       }
