@@ -3,7 +3,7 @@
 // path-like kids, tampering, expiry, wrong claims, oversize) are each a 401 with their own
 // error code, with nothing reaching the upstream. (JWKS keys: jwt-jwks.test.ts.)
 import assert from "node:assert/strict";
-import { generateKeyPairSync, type KeyObject } from "node:crypto";
+import { createHmac, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { exportJWK, type JWTPayload } from "jose";
 import { request } from "undici";
@@ -94,7 +94,7 @@ describe("jwt with keys in the config", () => {
             {
               publicKey: pem(rsa.publicKey),
               algorithms: ["RS256"],
-              claimsToHeaders: { email: "x-user-email" },
+              claimsToHeaders: { email: "x-user-email", roles: "x-user-roles" },
             },
             [{ name: "jwt-claims-probe", config: {} }],
           ),
@@ -234,6 +234,19 @@ describe("jwt with keys in the config", () => {
     assert.match(res.body.error!.message, /signature does not verify/);
   });
 
+  it("refuses a token with a critical header extension it does not understand", async () => {
+    const handSigned = (header: object) => {
+      const input = [header, good()]
+        .map((part) => Buffer.from(JSON.stringify(part)).toString("base64url"))
+        .join(".");
+      return `${input}.${createHmac("sha256", secret).update(input).digest("base64url")}`;
+    };
+    const plain = await call("/hs", handSigned({ alg: "HS256", "x-tenant": "a" }));
+    assert.equal(plain.status, 200, "the same token without crit passes");
+    const critical = handSigned({ alg: "HS256", crit: ["x-tenant"], "x-tenant": "a" });
+    await refused("/hs", critical, "GATEHOUSE_INVALID_TOKEN");
+  });
+
   it("refuses malformed tokens", async () => {
     for (const token of ["abc", "a.b", "a.b.c", "...", `${unsignedToken("HS256", good())}`]) {
       await refused("/hs", token, "GATEHOUSE_INVALID_TOKEN");
@@ -296,6 +309,15 @@ describe("jwt with keys in the config", () => {
     assert.equal(res.body.headers["x-consumer-name"], "bob");
     assert.equal(res.body.headers["x-consumer-groups"], undefined);
     assert.equal(res.body.headers["x-user-email"], undefined);
+  });
+
+  it("maps a list claim to one header, and leaves out a claim a header cannot carry", async () => {
+    const claims = good({ roles: ["reader", "auditor"], email: "a@example.com\r\nx-evil: 1" });
+    const res = await call("/rs", await signToken(rsa.privateKey, "RS256", claims));
+    assert.equal(res.status, 200);
+    assert.equal(res.body.headers["x-user-roles"], "reader auditor");
+    assert.equal(res.body.headers["x-user-email"], undefined);
+    assert.equal(res.body.headers["x-evil"], undefined);
   });
 
   it("reads the token from a query argument or a cookie and removes it from the upstream request", async () => {

@@ -188,21 +188,16 @@ function refuseWith(ctx: RequestContext, refusal: Refusal): void {
 }
 
 /**
- * A claim as a header value: strings, numbers and booleans as they are, a list of them
- * joined with ", ". Anything else, or text a header cannot carry (control characters,
- * non-Latin-1), is left out rather than mangled.
+ * A claim as a header value, as oauth2-introspection writes them: strings, numbers and
+ * booleans as they are, lists joined with spaces, objects as JSON. Text a header cannot
+ * carry (control characters, beyond Latin-1) is left out rather than mangled.
  */
 function headerValue(claim: unknown): string | undefined {
+  if (claim === undefined || claim === null) return undefined;
   const text = Array.isArray(claim)
-    ? claim.every(isScalar)
-      ? claim.join(", ")
-      : undefined
-    : isScalar(claim)
-      ? String(claim)
-      : undefined;
-  return text !== undefined && /^[\t\x20-\x7e\x80-\xff]*$/.test(text) ? text : undefined;
-}
-
-function isScalar(value: unknown): value is string | number | boolean {
-  return typeof value === "string" || typeof value === "number" || typeof value === "boolean";
+    ? claim.map((item) => (typeof item === "string" ? item : JSON.stringify(item))).join(" ")
+    : typeof claim === "object"
+      ? JSON.stringify(claim)
+      : String(claim);
+  return /^[\t\x20-\x7e\x80-\xff]*$/.test(text) ? text : undefined;
 }

@@ -46,8 +46,6 @@ export class JwksKeySource implements KeySource {
   #attemptedAt = Number.NEGATIVE_INFINITY;
   #inFlight: Promise<void> | undefined;
   generation = 0;
-  /** Fetches made so far, for tests and diagnostics. */
-  fetches = 0;
 
   constructor(options: JwksOptions) {
     this.#options = options;
@@ -121,7 +119,6 @@ export class JwksKeySource implements KeySource {
   #fetch(): Promise<void> {
     if (this.#inFlight) return this.#inFlight;
     this.#attemptedAt = this.#options.clock.now();
-    this.fetches++;
     this.#inFlight = this.#download()
       .then((body) => this.#install(body))
       .catch((error: unknown) => {

@@ -81,6 +81,18 @@ describe("jwt config", () => {
     );
   });
 
+  it("refuses a private key given as publicKey", () => {
+    const privatePem = generateKeyPairSync("ec", { namedCurve: "P-256" })
+      .privateKey.export({ type: "pkcs8", format: "pem" })
+      .toString();
+    assert.deepEqual(
+      problems(withJwt(`publicKey: ${JSON.stringify(privatePem)}`, "algorithms: [ES256]")),
+      [
+        "gw.yaml:13:22 routes[0].plugins[0].config.publicKey: this is a private key; give the issuer's public key (-----BEGIN PUBLIC KEY-----)",
+      ],
+    );
+  });
+
   it("refuses a key that cannot verify a listed algorithm", () => {
     assert.deepEqual(
       problems(withJwt(`publicKey: ${JSON.stringify(ecPem)}`, "algorithms: [RS256]")),

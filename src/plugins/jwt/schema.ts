@@ -164,6 +164,11 @@ export function parseSecret(secret: string): KeyObject {
 }
 
 function publicKeyProblem(pem: string, algorithms: readonly JwsAlgorithm[]): string | undefined {
+  // createPublicKey would derive the public half of a private key: refuse it instead, so
+  // a private key pasted by mistake does not stay in the config.
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
+    return "this is a private key; give the issuer's public key (-----BEGIN PUBLIC KEY-----)";
+  }
   let key: KeyObject;
   try {
     key = parsePublicKey(pem);
