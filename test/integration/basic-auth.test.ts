@@ -44,6 +44,10 @@ describe("basic-auth", () => {
             },
           },
           { name: "carol", credentials: { basic: [{ username: "carol", password: "plain pw" }] } },
+          {
+            name: "guest",
+            plugins: [{ name: "security-headers", config: { frameOptions: "SAMEORIGIN" } }],
+          },
         ],
         services: [{ name: "svc", targets: [{ url: up.url }] }],
         routes: [
@@ -202,6 +206,12 @@ describe("basic-auth", () => {
     assert.equal(byKey.body.headers["x-consumer-name"], "bob");
     assert.equal(byKey.body.headers["x-anonymous-consumer"], undefined);
     assert.equal((await call("/public/x", { authorization: basic("bob", "wrong") })).status, 401);
+  });
+
+  it("anonymous: the anonymous consumer's own plugins apply once the gate names it", async () => {
+    assert.equal((await call("/public/x")).headers["x-frame-options"], "SAMEORIGIN");
+    const bob = await call("/public/x", { "x-api-key": "bob-key-12345" });
+    assert.equal(bob.headers["x-frame-options"], undefined, "bob has no plugins of his own");
   });
 
   it("never forwards identity headers the client sent itself", async () => {
