@@ -1,0 +1,115 @@
+// The Redis limiter against a real redis-server: exact under concurrency for both
+// algorithms (one atomic script per decision), all-or-nothing across limits, keys under
+// the prefix with an expiry, and a dead Redis answered as a counted failure in time.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { Redis } from "ioredis";
+import { type RedisServer, startRedisServer } from "../../../test/helpers/redis-server.ts";
+import { RedisRateLimitStore } from "./redis-store.ts";
+
+describe("Redis rate-limit store", () => {
+  let redis: RedisServer;
+  let inspect: Redis;
+  const stores: RedisRateLimitStore[] = [];
+  const storeFor = (
+    rules: { limit: number; windowMs: number }[],
+    algorithm: "sliding-window" | "token-bucket",
+    scope: string,
+  ) => {
+    const store = new RedisRateLimitStore(rules, algorithm, {
+      url: redis.url,
+      timeout: 200,
+      keyPrefix: "test:",
+      scope,
+    });
+    stores.push(store);
+    return store;
+  };
+  const ready = async (store: RedisRateLimitStore) => {
+    for (let i = 0; i < 200; i++) {
+      if ((await store.decide("warm-up")) !== undefined) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.fail("the store never reached Redis");
+  };
+
+  before(async () => {
+    redis = await startRedisServer();
+    inspect = new Redis(redis.url);
+  });
+  after(async () => {
+    for (const store of stores) store.close();
+    inspect?.disconnect();
+    await redis?.stop();
+  });
+
+  for (const algorithm of ["sliding-window", "token-bucket"] as const) {
+    it(`${algorithm}: exactly N of many concurrent decisions are admitted`, async () => {
+      const store = storeFor([{ limit: 50, windowMs: 60_000 }], algorithm, `exact-${algorithm}`);
+      await ready(store);
+      const decisions = await Promise.all(Array.from({ length: 120 }, () => store.decide("k")));
+      assert.equal(decisions.filter((decision) => decision?.admitted).length, 50);
+      const refused = decisions.find((decision) => decision && !decision.admitted)!;
+      assert.ok(refused.retryAfterMs > 0 && refused.retryAfterMs <= 60_000);
+      const remaining = decisions
+        .filter((decision) => decision?.admitted)
+        .map((decision) => decision!.remaining)
+        .sort((a, b) => a - b);
+      assert.deepEqual(
+        remaining,
+        Array.from({ length: 50 }, (_, i) => i),
+      );
+    });
+  }
+
+  it("consumes from no limit when one refuses, and reports the tightest", async () => {
+    const perMinute = { limit: 4, windowMs: 60_000 };
+    const perHour = { limit: 10, windowMs: 3_600_000 };
+    const store = storeFor([perHour, perMinute], "sliding-window", "several");
+    await ready(store);
+    const first = (await store.decide("k"))!;
+    assert.equal(first.rule.limit, 4);
+    assert.equal(first.remaining, 3);
+    for (let i = 0; i < 3; i++) assert.equal((await store.decide("k"))?.admitted, true);
+    for (let i = 0; i < 5; i++) assert.equal((await store.decide("k"))?.admitted, false);
+    const keys = (await inspect.keys("test:rate-limit:several:{k}*")).sort();
+    assert.deepEqual(keys, [
+      "test:rate-limit:several:{k}:sw:10/3600000ms",
+      "test:rate-limit:several:{k}:sw:4/60000ms",
+    ]);
+    assert.equal(await inspect.zcard(keys[0]!), 4, "the refusals took nothing from 10/h");
+    const ttl = await inspect.pttl(keys[1]!);
+    assert.ok(ttl > 0 && ttl <= 60_000, `expires with its window (pttl ${ttl})`);
+  });
+
+  it("answers a hung Redis as a failure once the timeout (200ms) is up", async () => {
+    const store = storeFor([{ limit: 5, windowMs: 1000 }], "sliding-window", "hung");
+    await ready(store);
+    redis.pause();
+    try {
+      const started = performance.now();
+      assert.equal(await store.decide("k"), undefined);
+      const took = performance.now() - started;
+      assert.ok(took >= 150 && took < 700, `failed after ${took}ms`);
+    } finally {
+      redis.resume();
+    }
+    await ready(store);
+  });
+
+  it("answers a dead Redis as a failure at once, counts it, and recovers", async () => {
+    const store = storeFor([{ limit: 5, windowMs: 1000 }], "token-bucket", "failure");
+    await ready(store);
+    await redis.kill();
+    try {
+      const started = performance.now();
+      assert.equal(await store.decide("k"), undefined);
+      assert.ok(performance.now() - started < 1000);
+      assert.ok(store.failures >= 1);
+    } finally {
+      await redis.restart();
+    }
+    await ready(store);
+    assert.equal((await store.decide("k"))?.admitted, true);
+  });
+});
