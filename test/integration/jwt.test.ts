@@ -83,7 +83,7 @@ describe("jwt with keys in the config", () => {
     gw = await startGateway(
       testConfig({
         consumers: [
-          { name: "alice", groups: ["admins", "ops"] },
+          { name: "alice", groups: ["admins", "ops"], credentials: { keys: ["alice-key-123"] } },
           { name: "bob" },
           { name: "guest" },
         ],
@@ -104,6 +104,12 @@ describe("jwt with keys in the config", () => {
           jwtRoute("hs", { secret, algorithms: ["HS256", "HS384", "HS512"] }),
           jwtRoute("aged", { secret, algorithms: ["HS256"], maxAge: "1m", leeway: "0s" }),
           jwtRoute("anon", { secret, algorithms: ["HS256"], anonymous: "guest" }),
+          jwtRoute("mixed", { secret, algorithms: ["HS256"], consumerClaim: undefined }, [
+            { name: "key-auth" },
+          ]),
+          jwtRoute("admins", { secret, algorithms: ["HS256"] }, [
+            { name: "acl", config: { allow: ["admins"] } },
+          ]),
           jwtRoute("places", {
             secret,
             algorithms: ["HS256"],
@@ -328,6 +334,37 @@ describe("jwt with keys in the config", () => {
     const byCookie = await call("/places/x", undefined, { cookie: `theme=dark; session=${token}` });
     assert.equal(byCookie.status, 200);
     assert.equal(byCookie.body.headers.cookie, "theme=dark");
+  });
+
+  it("sits with other authentication plugins: any one valid credential will do", async () => {
+    const token = await signToken(Buffer.from(secret), "HS256", good({ sub: "nobody-in-config" }));
+    const byToken = await call("/mixed", token, { "x-consumer-name": "alice" });
+    assert.equal(byToken.status, 200, "a valid token without consumerClaim authenticates");
+    assert.equal(
+      byToken.body.headers["x-consumer-name"],
+      undefined,
+      "the client's claim is dropped",
+    );
+    const byKey = await call("/mixed", undefined, { "x-api-key": "alice-key-123" });
+    assert.equal(byKey.body.headers["x-consumer-name"], "alice");
+    const neither = await call("/mixed");
+    assert.equal(neither.status, 401);
+    assert.equal(
+      neither.headers["www-authenticate"],
+      'Bearer realm="gatehouse", ApiKey header="x-api-key"',
+    );
+    await refused("/mixed", unsignedToken("none", good()), "GATEHOUSE_INVALID_TOKEN");
+  });
+
+  it("names a consumer whose groups acl then judges", async () => {
+    const alice = await call("/admins", await signToken(Buffer.from(secret), "HS256", good()));
+    assert.equal(alice.status, 200);
+    const bob = await call(
+      "/admins",
+      await signToken(Buffer.from(secret), "HS256", good({ sub: "bob" })),
+    );
+    assert.equal(bob.status, 403);
+    assert.equal(bob.body.error?.code, "GATEHOUSE_FORBIDDEN");
   });
 
   it("lets the anonymous consumer through without a token, and still refuses a bad one", async () => {

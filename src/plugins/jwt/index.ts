@@ -92,12 +92,6 @@ export function createJwtPlugin(options: JwtPluginOptions = {}) {
 
       const accept = (ctx: RequestContext, found: FoundToken, verified: Verified) => {
         ctx.locals.set(jwtLocalsKey, verified.payload);
-        if (ctx.consumer === undefined) {
-          // What the client sent under these names must not reach the upstream as if the
-          // gateway had said it (identify sets no groups header for a consumer without groups).
-          ctx.setUpstreamHeader("x-consumer-name", undefined);
-          ctx.setUpstreamHeader("x-consumer-groups", undefined);
-        }
         if (verified.consumer) identify(ctx, verified.consumer);
         else acceptWithoutConsumer(ctx);
         for (const [claim, header] of claimHeaders) {
