@@ -15,6 +15,7 @@ import { compileRuntime, type Runtime } from "./runtime/compile.ts";
 import { DiscoverySupervisor } from "./runtime/discovery-supervisor.ts";
 import { HealthSupervisor } from "./runtime/health-supervisor.ts";
 import { TargetRegistry } from "./runtime/target-registry.ts";
+import { GatewayResponse } from "./server/exchange.ts";
 import { createRequestHandler } from "./server/request-handler.ts";
 import { newRequestId, requestIdOf } from "./server/request-id.ts";
 import { createStatusServer } from "./server/status.ts";
@@ -50,7 +51,10 @@ export class Gateway {
   constructor(config: GatehouseConfig) {
     this.#settings = config.gateway;
     this.#runtime = compileRuntime(config, this.#targets);
-    this.#metrics = new GatewayMetrics({ services: () => this.#runtime.services.values() });
+    this.#metrics = new GatewayMetrics({
+      services: () => this.#runtime.services.values(),
+      openConnections: () => this.#sockets.size,
+    });
     this.#metrics.configApplied(config);
   }
 
@@ -60,6 +64,7 @@ export class Gateway {
       runtime: () => this.#runtime,
       draining: () => this.#draining,
       tunnels: this.#tunnels,
+      observer: this.#metrics.requests,
     });
     const limits = this.#settings.limits;
     this.#health.apply(this.#runtime);
@@ -74,6 +79,7 @@ export class Gateway {
             requestTimeout: 0,
             keepAliveTimeout: limits.keepAliveTimeout,
             shouldUpgradeCallback: handler.shouldUpgrade,
+            ServerResponse: GatewayResponse,
           },
           handler.onRequest,
         );

@@ -14,10 +14,13 @@ import {
 } from "prom-client";
 import type { GatehouseConfig } from "../config/schema.ts";
 import type { Target } from "../upstream/target.ts";
+import { RequestMetrics } from "./request-metrics.ts";
 
 /** What the metrics read at scrape time. */
 export interface MetricsSource {
   services(): Iterable<{ name: string; targets: readonly Target[] }>;
+  /** Client connections open on the proxy listeners. */
+  openConnections(): number;
 }
 
 const breakerStates = ["closed", "open", "half-open"] as const;
@@ -25,6 +28,8 @@ const breakerStates = ["closed", "open", "half-open"] as const;
 /** Every metric of one gateway, and the registry `/metrics` serves. */
 export class GatewayMetrics {
   readonly registry = new Registry();
+  /** Counts, durations and bytes of every request the proxy listeners finish. */
+  readonly requests: RequestMetrics;
   readonly #reloads: Counter<"result">;
   readonly #configInfo: Gauge<"hash">;
   readonly #configVersion: Gauge;
@@ -52,6 +57,7 @@ export class GatewayMetrics {
       help: "How many configs this process has applied; the one being served.",
       registers,
     });
+    this.requests = new RequestMetrics(this.registry, source.openConnections);
     upstreamGauges(source, registers);
     this.#openMetrics = openMetricsView(this.registry);
   }

@@ -16,6 +16,8 @@ export interface ConsumerIdentity {
 /** A response a plugin gives instead of the upstream's. */
 export interface PluginAnswer {
   status: number;
+  /** The catalogued error code, when the answer is one (`ctx.fail`). */
+  code?: ErrorCode;
   headers: Record<string, string>;
   body: string;
 }
@@ -81,6 +83,7 @@ export class RequestContext {
   fail(code: ErrorCode, message?: string, headers: Record<string, string> = {}): void {
     this.#answer = {
       status: errorCatalogue[code].status,
+      code,
       body: errorBody(code, this.requestId, message),
       headers: { "content-type": "application/json", ...headers },
     };

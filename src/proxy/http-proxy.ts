@@ -6,13 +6,15 @@
  * a small body kept so a retry can send it again. A client that goes away aborts the
  * upstream try; an upstream that fails mid-body destroys the client connection.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
+import { performance } from "node:perf_hooks";
 import { Transform, type TransformCallback } from "node:stream";
 import type { Dispatcher } from "undici";
 import type { ErrorCode } from "../errors.ts";
 import { type Chain, runResponseHooks } from "../pipeline/chain.ts";
 import type { RequestContext } from "../pipeline/context.ts";
 import { type CompiledService, selectTarget } from "../runtime/compile.ts";
+import type { GatewayResponse } from "../server/exchange.ts";
 import type { OutcomeKind } from "../upstream/outcome.ts";
 import type { SelectionRequest } from "../upstream/selectors/selector.ts";
 import type { Target } from "../upstream/target.ts";
@@ -23,7 +25,7 @@ import { type TryOwner, UpstreamTry } from "./upstream-try.ts";
 /** Everything needed to forward one request. */
 export interface ForwardRequest {
   req: IncomingMessage;
-  res: ServerResponse;
+  res: GatewayResponse;
   service: CompiledService;
   /** The target the first try goes to. */
   target: Target;
@@ -57,7 +59,6 @@ class ProxiedRequest implements TryOwner {
   #body: Buffer | IncomingMessage | Transform | null = null;
   /** Whether the body can be sent again (none, or kept whole in memory). */
   #replayable = true;
-  #retries = 0;
   #tried: Set<Target> | undefined;
   #retrySlot = false;
   #timer: NodeJS.Timeout | undefined;
@@ -113,7 +114,9 @@ class ProxiedRequest implements TryOwner {
   }
 
   #send(target: Target): void {
-    const { req, service, headers } = this.#request;
+    const { req, res, service, headers } = this.#request;
+    res.target = target.url;
+    if (res.upstreamStartedAt === 0) res.upstreamStartedAt = performance.now();
     headers[1] = this.#request.preservedHost ?? target.authority;
     const attempt = new UpstreamTry(this, target);
     this.#current = attempt;
@@ -166,6 +169,7 @@ class ProxiedRequest implements TryOwner {
 
   onTryData(chunk: Buffer, resume: () => void): boolean {
     const res = this.#request.res;
+    res.bytesOut += chunk.length;
     if (res.write(chunk)) return true;
     // The client is slower than the upstream: undici pauses until the client drains.
     res.once("drain", resume);
@@ -180,6 +184,7 @@ class ProxiedRequest implements TryOwner {
         pairs.push([String(trailers[i]), String(trailers[i + 1])]);
       res.addTrailers(pairs);
     }
+    res.upstreamEndedAt = performance.now();
     res.end();
     this.#end();
   }
@@ -195,6 +200,7 @@ class ProxiedRequest implements TryOwner {
     ) {
       return;
     }
+    res.upstreamEndedAt = performance.now();
     this.#end();
     if (res.destroyed || (res.writableEnded && !this.#failure)) return;
     if (res.headersSent) {
@@ -215,11 +221,12 @@ class ProxiedRequest implements TryOwner {
   #retry(failed: Target): boolean {
     const { service, selection } = this.#request;
     const policy = service.retry;
-    if (!this.#replayable || this.#retries >= policy.attempts || this.#finished) return false;
+    if (!this.#replayable || this.#request.res.retries >= policy.attempts || this.#finished)
+      return false;
     this.#releaseRetrySlot();
     if (!policy.budget.tryStartRetry()) return false;
     this.#retrySlot = true;
-    this.#retries++;
+    const retries = ++this.#request.res.retries;
     this.#tried ??= new Set();
     this.#tried.add(failed);
     // Another target if there is one; the same one again only when it is all there is.
@@ -233,7 +240,7 @@ class ProxiedRequest implements TryOwner {
     this.#current = undefined;
     setTimeout(() => {
       if (!this.#finished) this.#send(next);
-    }, policy.backoff(this.#retries));
+    }, policy.backoff(retries));
     return true;
   }
 

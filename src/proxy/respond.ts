@@ -8,6 +8,7 @@ import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { type ErrorCode, errorBody, errorCatalogue } from "../errors.ts";
 import type { PluginAnswer } from "../pipeline/context.ts";
+import { GatewayResponse } from "../server/exchange.ts";
 
 /** Answers a request with a catalogued error. `close` ends the connection afterwards. */
 export function sendError(
@@ -21,6 +22,7 @@ export function sendError(
     return;
   }
   const body = errorBody(code, requestId, options.message);
+  record(res, code, body);
   const headers: Record<string, string | number> = {
     "content-type": "application/json",
     "content-length": Buffer.byteLength(body),
@@ -56,6 +58,7 @@ export function sendAnswer(
   /** Lets onResponse hooks add their headers (CORS, security headers) to the answer too. */
   decorate?: (status: number, headers: string[]) => void,
 ): void {
+  record(res, answer.code ?? "", answer.body);
   const headers: string[] = [];
   for (const [name, value] of Object.entries(answer.headers)) headers.push(name, value);
   headers.push("content-length", String(Buffer.byteLength(answer.body)), "x-request-id", requestId);
@@ -63,6 +66,13 @@ export function sendAnswer(
   decorate?.(answer.status, headers);
   res.writeHead(answer.status, headers);
   res.end(answer.body);
+}
+
+/** Notes the gateway's own answer on the exchange record, for metrics and logs. */
+function record(res: ServerResponse, code: string, body: string): void {
+  if (!(res instanceof GatewayResponse)) return;
+  res.errorCode = code;
+  res.bytesOut += Buffer.byteLength(body);
 }
 
 /** Writes a plugin's answer to an upgrade request onto its raw socket, then closes it. */

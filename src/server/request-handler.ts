@@ -4,7 +4,7 @@
  * selection → forward (HTTP) or tunnel (WebSocket). It reads the current runtime once
  * per request, so a reload never changes a request half way.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { GatehouseConfig } from "../config/schema.ts";
 import type { ErrorCode } from "../errors.ts";
@@ -29,6 +29,7 @@ import {
 } from "../runtime/compile.ts";
 import type { SelectionRequest } from "../upstream/selectors/selector.ts";
 import type { Target } from "../upstream/target.ts";
+import type { ExchangeObserver, GatewayResponse } from "./exchange.ts";
 import { checkFraming } from "./framing.ts";
 import { requestIdOf } from "./request-id.ts";
 
@@ -37,6 +38,8 @@ export interface HandlerHost {
   runtime(): Runtime;
   draining(): boolean;
   tunnels: Set<Duplex>;
+  /** Told when each request starts and finishes (metrics). */
+  observer: ExchangeObserver;
 }
 
 /** Where a request goes once it has been routed and a target picked. */
@@ -201,8 +204,16 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     };
   }
 
-  function onRequest(req: IncomingMessage, res: ServerResponse): void {
+  const observer = host.observer;
+  function exchangeFinished(this: GatewayResponse): void {
+    observer.finished(this);
+  }
+
+  function onRequest(req: IncomingMessage, res: GatewayResponse): void {
     const requestId = requestIdOf(req);
+    res.requestId = requestId;
+    observer.started(res);
+    res.once("close", exchangeFinished);
     try {
       handle(req, res, requestId);
     } catch (error) {
@@ -211,12 +222,12 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
   }
 
   /** A bug (or a plugin that threw), not a client or upstream fault: 500 rather than a dropped connection. */
-  function internalError(res: ServerResponse, requestId: string, error: unknown): void {
+  function internalError(res: GatewayResponse, requestId: string, error: unknown): void {
     process.emitWarning(error as Error);
     sendError(res, "GATEHOUSE_INTERNAL", requestId, { close: true });
   }
 
-  function handle(req: IncomingMessage, res: ServerResponse, requestId: string): void {
+  function handle(req: IncomingMessage, res: GatewayResponse, requestId: string): void {
     const fail = (code: ErrorCode, headers?: Record<string, string>): undefined => {
       const close =
         code === "GATEHOUSE_BAD_FRAMING" || code === "GATEHOUSE_BAD_HOST" || hasUnreadBody(req);
@@ -226,6 +237,8 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     };
     const routed = routeOf(req, fail);
     if (!routed) return;
+    res.route = routed.match.value.name;
+    res.service = routed.match.value.service.name;
     const ctx = contextOf(req, requestId, routed);
     if (ctx) {
       const pending = runRequestHooks(routed.match.value.chain!, ctx);
@@ -245,7 +258,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
   /** After the plugins: their answer, or on to the upstream. */
   function proceed(
     req: IncomingMessage,
-    res: ServerResponse,
+    res: GatewayResponse,
     requestId: string,
     routed: Routed,
     ctx: RequestContext | undefined,
@@ -253,6 +266,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
   ): void {
     // The route's chain, or the consumer's own if the plugins named one that has plugins.
     const chain = ctx?.chain;
+    if (ctx?.consumer) res.consumer = ctx.consumer.name;
     if (ctx && chain && chain.log.length > 0) res.once("close", () => runLogHooks(chain, ctx));
     if (ctx?.answer) {
       // The plugins' response headers (CORS above all) belong on their own answers too.

@@ -91,6 +91,89 @@ describe("metrics", () => {
     }
   });
 
+  it("counts requests by route, service, method and status class, with durations, bytes, retries and error codes", async () => {
+    const up = await startUpstream((req, res) => {
+      req.resume();
+      req.on("end", () => res.end("hello")); // 5 bytes
+    });
+    const gw = await startGateway(
+      testConfig({
+        consumers: [{ name: "c", credentials: { keys: ["metrics-key-1"] } }],
+        services: [
+          { name: "svc", targets: [{ url: up.url }] },
+          { name: "dead", targets: [{ url: "http://127.0.0.1:9" }], retries: { attempts: 1 } },
+        ],
+        routes: [
+          { name: "api", match: { paths: ["/api/*"] }, service: "svc" },
+          {
+            name: "locked",
+            match: { paths: ["/locked"] },
+            service: "svc",
+            plugins: [{ name: "key-auth" }],
+          },
+          { name: "gone", match: { paths: ["/gone"] }, service: "dead" },
+        ],
+      }),
+    );
+    try {
+      for (let i = 0; i < 3; i++) await (await request(`${gw.url}/api/a`)).body.text();
+      await (await request(`${gw.url}/api/a`, { method: "POST", body: "12345678" })).body.text();
+      await (await request(`${gw.url}/nowhere`)).body.text();
+      const locked = await request(`${gw.url}/locked`);
+      const lockedBody = await locked.body.text();
+      const gone = await request(`${gw.url}/gone`);
+      assert.equal(gone.statusCode, 502);
+      const goneBody = await gone.body.text();
+      const text = (await scrape(gw.statusUrl)).text;
+      assert.deepEqual(samples(text, "gatehouse_requests_total").sort(), [
+        'gatehouse_requests_total{route="",service="",method="GET",status_class="4xx"} 1',
+        'gatehouse_requests_total{route="api",service="svc",method="GET",status_class="2xx"} 3',
+        'gatehouse_requests_total{route="api",service="svc",method="POST",status_class="2xx"} 1',
+        'gatehouse_requests_total{route="gone",service="dead",method="GET",status_class="5xx"} 1',
+        'gatehouse_requests_total{route="locked",service="svc",method="GET",status_class="4xx"} 1',
+      ]);
+      assert.deepEqual(samples(text, "gatehouse_errors_total").sort(), [
+        'gatehouse_errors_total{route="",service="",code="GATEHOUSE_ROUTE_NOT_FOUND"} 1',
+        'gatehouse_errors_total{route="gone",service="dead",code="GATEHOUSE_UPSTREAM_CONNECT_FAILED"} 1',
+        'gatehouse_errors_total{route="locked",service="svc",code="GATEHOUSE_UNAUTHORIZED"} 1',
+      ]);
+      assert.ok(
+        text.includes('gatehouse_request_duration_seconds_count{route="api",service="svc"} 4'),
+      );
+      assert.ok(
+        text.includes('gatehouse_upstream_duration_seconds_count{route="api",service="svc"} 4'),
+      );
+      assert.ok(
+        !text.includes('gatehouse_upstream_duration_seconds_count{route="locked"'),
+        "a request answered by a plugin never went upstream",
+      );
+      assert.ok(text.includes('gatehouse_request_bytes_total{route="api",service="svc"} 8'));
+      assert.ok(text.includes('gatehouse_response_bytes_total{route="api",service="svc"} 20'));
+      assert.ok(
+        text.includes(
+          `gatehouse_response_bytes_total{route="locked",service="svc"} ${Buffer.byteLength(lockedBody)}`,
+        ),
+      );
+      assert.ok(
+        text.includes(
+          `gatehouse_response_bytes_total{route="gone",service="dead"} ${Buffer.byteLength(goneBody)}`,
+        ),
+      );
+      assert.ok(text.includes('gatehouse_upstream_retries_total{route="gone",service="dead"} 1'));
+      assert.ok(text.includes('gatehouse_upstream_retries_total{route="api",service="svc"} 0'));
+      assert.deepEqual(samples(text, "gatehouse_requests_in_flight"), [
+        "gatehouse_requests_in_flight 0",
+      ]);
+      assert.match(
+        samples(text, "gatehouse_connections_open")[0]!,
+        /^gatehouse_connections_open [1-9]/,
+      );
+    } finally {
+      await gw.stop();
+      await up.close();
+    }
+  });
+
   it("answers OpenMetrics when the scraper asks for it", async () => {
     const up = await startUpstream();
     const gw = await startGateway(

@@ -1,0 +1,45 @@
+/**
+ * @module server/exchange
+ * The response class of the proxy listeners. Besides being the response, it records what
+ * happened to the request on its way (route, target, retries, the gateway's error code,
+ * upstream time) so metrics, access logs and traces read one record when it finishes.
+ * Fields are plain and set up front, so every response has the same shape for V8.
+ */
+import { type IncomingMessage, ServerResponse } from "node:http";
+import { performance } from "node:perf_hooks";
+
+/** A proxy listener's response, with the record of its exchange. */
+export class GatewayResponse<
+  Request extends IncomingMessage = IncomingMessage,
+> extends ServerResponse<Request> {
+  /** performance.now() when the request's headers had been parsed. */
+  readonly startedAt = performance.now();
+  requestId = "";
+  /** The matched route's name, once routed ("" for requests no route took). */
+  route = "";
+  service = "";
+  /** The target the committed try went to (its URL). */
+  target = "";
+  /** The catalogued error the gateway answered with, if it answered with one. */
+  errorCode = "";
+  consumer = "";
+  retries = 0;
+  /** performance.now() when the first try was sent upstream; 0 if none was. */
+  upstreamStartedAt = 0;
+  /** performance.now() when the upstream's response ended or failed; 0 if not yet. */
+  upstreamEndedAt = 0;
+  /** Response body bytes written to the client. */
+  bytesOut = 0;
+
+  constructor(req: Request) {
+    super(req);
+  }
+}
+
+/** What happens with a finished exchange: metrics, access log. */
+export interface ExchangeObserver {
+  /** A request arrived (in-flight accounting). */
+  started(res: GatewayResponse): void;
+  /** Its response finished or the client went away. */
+  finished(res: GatewayResponse): void;
+}
