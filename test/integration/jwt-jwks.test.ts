@@ -234,6 +234,26 @@ describe("jwt with a JWKS endpoint", () => {
     assert.equal(jwks.requests.length, before + 2, "refreshed again after the cooldown");
   });
 
+  it("stops accepting a remembered token once its key is gone from a refreshed set", async () => {
+    const token = await rsaToken("rsa-2", rsa2.privateKey, {
+      exp: epochSeconds(clock.now(), 3600),
+    });
+    assert.equal((await call("/api/x", token)).status, 200);
+    jwks.keys = jwks.keys.filter((key) => (key as { kid?: string }).kid !== "rsa-2");
+    clock.advance(10 * 60_000);
+    assert.equal(
+      (await call("/api/x", token)).status,
+      200,
+      "the stale set serves while it is refreshed",
+    );
+    let status = 200;
+    for (let waited = 0; status === 200 && waited < 2000; waited += 5) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      status = (await call("/api/x", token)).status;
+    }
+    await refusedWith("/api/x", token, 401, "GATEHOUSE_INVALID_TOKEN");
+  });
+
   it("answers 503 GATEHOUSE_AUTH_UNAVAILABLE when the key set cannot be fetched and none is cached", async () => {
     const token = await rsaToken("rsa-1");
     await refusedWith("/down/x", token, 503, "GATEHOUSE_AUTH_UNAVAILABLE");

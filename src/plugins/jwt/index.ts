@@ -60,16 +60,16 @@ export function createJwtPlugin(options: JwtPluginOptions = {}) {
     create(config, scope) {
       const keys = keySource(config, clock);
       const getKey = keys.keyFor.bind(keys);
+      const leewaySeconds = config.leeway / 1000;
+      const maxAgeSeconds = config.maxAge === undefined ? undefined : config.maxAge / 1000;
       const verifyOptions: JWTVerifyOptions = {
         algorithms: config.algorithms,
         issuer: config.issuer,
         audience: config.audience,
-        clockTolerance: config.leeway / 1000,
-        maxTokenAge: config.maxAge === undefined ? undefined : config.maxAge / 1000,
+        clockTolerance: leewaySeconds,
+        maxTokenAge: maxAgeSeconds,
         requiredClaims: config.requiredClaims,
       };
-      const leewaySeconds = config.leeway / 1000;
-      const maxAgeSeconds = config.maxAge === undefined ? undefined : config.maxAge / 1000;
       const places = { header: config.header, query: config.query, cookie: config.cookie };
       const readToken = tokenReader(places);
       const consumers = new Map<string, ConsumerIdentity>(
@@ -139,20 +139,17 @@ export function createJwtPlugin(options: JwtPluginOptions = {}) {
             return;
           }
           const known = remembered?.get(found.token);
-          if (known !== undefined) {
-            const late =
-              known.generation === keys.generation
-                ? timeRefusal(known.payload, clock.now(), leewaySeconds, maxAgeSeconds)
-                : undefined;
-            if (known.generation === keys.generation && late === undefined) {
+          keys.refreshIfStale?.();
+          if (known !== undefined && known.generation === keys.generation) {
+            // Signature and claims were checked already; time moves, so it is checked again.
+            const late = timeRefusal(known.payload, clock.now(), leewaySeconds, maxAgeSeconds);
+            if (late === undefined) {
               accept(ctx, found, known);
               return;
             }
             remembered!.delete(found.token);
-            if (late) {
-              refuseWith(ctx, late);
-              return;
-            }
+            refuseWith(ctx, late);
+            return;
           }
           return verify(ctx, found);
         },

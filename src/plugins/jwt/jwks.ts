@@ -63,15 +63,24 @@ export class JwksKeySource implements KeySource {
       if (this.#coolingDown(now)) return Promise.reject(this.#unavailable());
       return this.#fetch().then(() => this.#afterFetch(header));
     }
-    if (now - this.#fetchedAt >= this.#options.cacheTtl && !this.#coolingDown(now)) {
-      void this.#fetch();
-    }
+    this.#refreshIfStale(now);
     const key = this.#pick(header);
     if (key !== undefined) return key;
     // An unknown kid may be a key the issuer rotated in since the last fetch.
     if (this.#inFlight) return this.#inFlight.then(() => this.#afterFetch(header));
     if (this.#coolingDown(now)) throw unknownKey(header);
     return this.#fetch().then(() => this.#afterFetch(header));
+  }
+
+  refreshIfStale(): void {
+    if (this.#entries !== undefined) this.#refreshIfStale(this.#options.clock.now());
+  }
+
+  /** After cacheTtl, fetches again in the background; the current set keeps serving meanwhile. */
+  #refreshIfStale(now: number): void {
+    if (now - this.#fetchedAt >= this.#options.cacheTtl && !this.#coolingDown(now)) {
+      void this.#fetch();
+    }
   }
 
   #coolingDown(now: number): boolean {

@@ -20,6 +20,12 @@ export interface KeySource {
   keyFor(header: JWTHeaderParameters): webcrypto.CryptoKey | Promise<webcrypto.CryptoKey>;
   /** Changes whenever the set of keys changes, so what was verified with old keys is forgotten. */
   readonly generation: number;
+  /**
+   * Called when a remembered token is used without asking for its key: a source that
+   * refreshes its keys now and then gets the chance to (so a key withdrawn by the issuer
+   * stops working for remembered tokens too).
+   */
+  refreshIfStale?(): void;
 }
 
 /** No configured key fits the token (an unknown `kid`, or a key of another type). */
