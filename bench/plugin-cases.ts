@@ -3,9 +3,11 @@
  * The requests the plugin micro-benchmark sends through each built-in plugin: a config as a
  * user would write it and a request that the plugin lets through.
  */
-import { createHash } from "node:crypto";
+import { createHash, generateKeyPairSync } from "node:crypto";
+import { SignJWT } from "jose";
 import type { ConsumerConfig, StoresConfig } from "../src/config/schema.ts";
 import type { ConsumerIdentity } from "../src/pipeline/context.ts";
+import { hashPassword } from "../src/plugins/basic-auth/password-hash.ts";
 
 export interface PluginCase {
   label: string;
@@ -23,16 +25,36 @@ export interface PluginCase {
 const origin = "https://app.example.com";
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
-const alice: ConsumerConfig = {
-  name: "alice",
-  groups: ["admins"],
-  metadata: {},
-  credentials: { keys: [`sha256:${sha256("alice-key-123")}`], basic: [] },
-  plugins: [],
-};
+/** Far above what one process can send: every request is admitted and does the full work. */
+const unreachedLimit = { limit: 1_000_000, window: "1s" };
 
-/** Cases that need nothing running. */
-export function localCases(): PluginCase[] {
+/** Every case; the Redis one uses the Redis at `redisUrl`. */
+export async function pluginCases(redisUrl: string): Promise<PluginCase[]> {
+  const alice: ConsumerConfig = {
+    name: "alice",
+    groups: ["admins"],
+    metadata: {},
+    credentials: {
+      keys: [`sha256:${sha256("alice-key-123")}`],
+      basic: [{ username: "alice", password: await hashPassword("alice-password", "scrypt") }],
+    },
+    plugins: [],
+  };
+  const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const token = await new SignJWT({ sub: "alice", scope: "orders:read" })
+    .setProtectedHeader({ alg: "RS256" })
+    .setIssuer("https://issuer.example.com")
+    .setIssuedAt()
+    .setExpirationTime("1d")
+    .sign(rsa.privateKey);
+  const jwt = (tokenCache: number): Record<string, unknown> => ({
+    publicKey: rsa.publicKey.export({ type: "spki", format: "pem" }).toString(),
+    algorithms: ["RS256"],
+    issuer: "https://issuer.example.com",
+    consumerClaim: "sub",
+    tokenCache,
+  });
+  const basic = `Basic ${Buffer.from("alice:alice-password").toString("base64")}`;
   return [
     {
       label: "security-headers",
@@ -66,9 +88,46 @@ export function localCases(): PluginCase[] {
       consumers: [alice],
     },
     {
+      label: "basic-auth (scrypt, verified once then cached)",
+      plugin: "basic-auth",
+      config: {},
+      headers: { authorization: basic },
+      consumers: [alice],
+      async: true,
+    },
+    {
+      label: "jwt RS256 (token cache hit)",
+      plugin: "jwt",
+      config: jwt(1000),
+      headers: { authorization: `Bearer ${token}` },
+      consumers: [alice],
+      async: true,
+    },
+    {
+      label: "jwt RS256 (tokenCache: 0, verified every time)",
+      plugin: "jwt",
+      config: jwt(0),
+      headers: { authorization: `Bearer ${token}` },
+      consumers: [alice],
+      async: true,
+    },
+    {
       label: "acl",
       plugin: "acl",
       config: { allow: ["admins"] },
+      headers: {},
+      consumer: { name: "alice", groups: ["admins"] },
+    },
+    {
+      label: "authorize (3 rules)",
+      plugin: "authorize",
+      config: {
+        rules: [
+          { methods: ["DELETE"], allow: false },
+          { paths: ["/admin/*"], groups: ["admins"] },
+          { paths: ["/svc7/items/:id"], consumers: ["alice"] },
+        ],
+      },
       headers: {},
       consumer: { name: "alice", groups: ["admins"] },
     },
@@ -77,6 +136,26 @@ export function localCases(): PluginCase[] {
       plugin: "concurrency-limit",
       config: { limit: 100 },
       headers: {},
+    },
+    {
+      label: "rate-limit (memory, sliding window)",
+      plugin: "rate-limit",
+      config: unreachedLimit,
+      headers: {},
+    },
+    {
+      label: "rate-limit (memory, token bucket)",
+      plugin: "rate-limit",
+      config: { ...unreachedLimit, algorithm: "token-bucket" },
+      headers: {},
+    },
+    {
+      label: "rate-limit (Redis on loopback, sliding window)",
+      plugin: "rate-limit",
+      config: { ...unreachedLimit, store: "redis" },
+      headers: {},
+      stores: { redis: { url: redisUrl, timeout: 1000, keyPrefix: "gatehouse-bench:" } },
+      async: true,
     },
   ];
 }

@@ -79,7 +79,7 @@ const memoryRateLimit: PluginScenario = {
 export const pluginScenarios: PluginScenario[] = [authStack, memoryRateLimit];
 
 /** A throwaway redis-server on a free loopback port, keeping nothing on disk. */
-async function startRedis(dir: string): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startRedis(dir: string): Promise<{ url: string; stop(): Promise<void> }> {
   const port = await freePort();
   const child = startChild("redis-server", "redis-server", [
     "--port",

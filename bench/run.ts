@@ -11,8 +11,9 @@ import { fileURLToPath } from "node:url";
 import { machineInfo } from "./machine.ts";
 import { startNginx } from "./nginx.ts";
 import { type BenchOptions, parseOptions, selected, usage } from "./options.ts";
-import { localCases } from "./plugin-cases.ts";
+import { pluginCases } from "./plugin-cases.ts";
 import { formatPluginTable, measurePluginCost } from "./plugin-micro.ts";
+import { startRedis } from "./plugin-scenarios.ts";
 import {
   cpuSeconds,
   freePort,
@@ -99,7 +100,7 @@ async function main(): Promise<void> {
   const gatehouse = chosen.some((target) => target.name.startsWith("gatehouse"));
   const router = gatehouse ? measureRouterCost([10, 10_000]) : undefined;
   const selectors = gatehouse ? await measureSelectorCost([10, 1_000]) : undefined;
-  const plugins = gatehouse ? await measurePluginCost(localCases()) : undefined;
+  const plugins = gatehouse ? await measurePlugins(dir) : undefined;
   const checks = evaluateChecks(measurements, router);
   console.log(`\n${formatTable(measurements)}\n`);
   if (selectors) console.log(`${formatSelectorTable(selectors)}\n`);
@@ -118,6 +119,16 @@ async function main(): Promise<void> {
   };
   writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`bench: wrote ${resultsFile}`);
+}
+
+/** The per-plugin micro-benchmark, with a Redis of its own for the Redis store. */
+async function measurePlugins(dir: string) {
+  const redis = await startRedis(dir);
+  try {
+    return await measurePluginCost(await pluginCases(redis.url));
+  } finally {
+    await redis.stop();
+  }
 }
 
 /**
