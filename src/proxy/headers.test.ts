@@ -119,6 +119,32 @@ describe("upstreamRequestHeaders", () => {
     assert.equal(out.has("expect"), false);
   });
 
+  it("drops consumer headers a client sent, whether or not its peer is trusted", () => {
+    for (const peerTrusted of [false, true]) {
+      const out = asMap(
+        upstreamRequestHeaders(
+          facts(
+            [
+              "X-Consumer-Name",
+              "admin",
+              "x-consumer-groups",
+              "admins",
+              "X-Anonymous-Consumer",
+              "false",
+              "Accept-Encoding",
+              "gzip",
+            ],
+            { peerTrusted },
+          ),
+        ),
+      );
+      assert.equal(out.has("x-consumer-name"), false);
+      assert.equal(out.has("x-consumer-groups"), false);
+      assert.equal(out.has("x-anonymous-consumer"), false);
+      assert.deepEqual(out.get("accept-encoding"), ["gzip"]);
+    }
+  });
+
   it("extends the chain a trusted peer sent", () => {
     const out = asMap(
       upstreamRequestHeaders(

@@ -30,6 +30,13 @@ const gatewayOwned = new Set([
 ]);
 
 /**
+ * The consumer headers only the gateway's authentication may set. A client's own are
+ * dropped on every route (a trusted proxy's too), so an upstream that reads them on one
+ * route cannot be told who the client is on another route without authentication.
+ */
+const consumerIdentity = new Set(["x-consumer-name", "x-consumer-groups", "x-anonymous-consumer"]);
+
+/**
  * Lower-cased header names listed in a `Connection` header value, or undefined. Pass
  * `into` to add to the names already found in an earlier `Connection` header.
  */
@@ -79,7 +86,9 @@ export interface ForwardingFacts {
 }
 
 const specialRequestNameLengths = new Uint8Array(32);
-for (const name of [...hopByHop, ...gatewayOwned]) specialRequestNameLengths[name.length] = 1;
+for (const name of [...hopByHop, ...gatewayOwned, ...consumerIdentity]) {
+  specialRequestNameLengths[name.length] = 1;
+}
 
 /** The flat [name, value, ...] header list to send upstream. */
 export function upstreamRequestHeaders(facts: ForwardingFacts): string[] {
@@ -109,7 +118,7 @@ export function upstreamRequestHeaders(facts: ForwardingFacts): string[] {
       }
       continue;
     }
-    if (listed?.has(lower)) continue;
+    if (listed?.has(lower) || consumerIdentity.has(lower)) continue;
     if (gatewayOwned.has(lower)) {
       if (!facts.peerTrusted) continue;
       const value = raw[i + 1]!;
