@@ -12,6 +12,9 @@ import { loadGatewayConfig, parseGatewayConfig } from "../../config/validate.ts"
 const rsaPem = generateKeyPairSync("rsa", { modulusLength: 2048 })
   .publicKey.export({ type: "spki", format: "pem" })
   .toString();
+const pkcs1Pem = generateKeyPairSync("rsa", { modulusLength: 2048 })
+  .publicKey.export({ type: "pkcs1", format: "pem" })
+  .toString();
 const ecPem = generateKeyPairSync("ec", { namedCurve: "P-256" })
   .publicKey.export({ type: "spki", format: "pem" })
   .toString();
@@ -50,6 +53,7 @@ describe("jwt config", () => {
     const ok = [
       withJwt(`publicKey: ${JSON.stringify(rsaPem)}`, "algorithms: [RS256, PS256]"),
       withJwt(`publicKey: ${JSON.stringify(ecPem)}`, "algorithms: [ES256]"),
+      withJwt(`publicKey: ${JSON.stringify(pkcs1Pem)}`, "algorithms: [RS256]"),
       withJwt(`secret: ${"k".repeat(32)}`, "algorithms: [HS256]"),
       withJwt(
         "jwksUri: https://issuer.example.com/.well-known/jwks.json",
