@@ -12,6 +12,7 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { Pool, request } from "undici";
+import { parseGatewayConfig } from "../../src/config/validate.ts";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
 import { type RedisServer, startRedisServer } from "../helpers/redis-server.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
@@ -119,6 +120,39 @@ describe("rate-limit (Redis store)", () => {
         gateways.map(({ child }) => (child.exitCode === null ? once(child, "exit") : undefined)),
       );
     }
+  });
+
+  it("shares one connection across instances and reloads, and closes it when the gateway stops", async () => {
+    const inspect = new Redis(redis.url);
+    const gatehouseClients = async () =>
+      String(await inspect.client("LIST"))
+        .split("\n")
+        .filter((line) => line.includes("name=gatehouse ")).length;
+    const limited = (name: string, limit: number) => ({
+      name,
+      match: { paths: [`/${name}`] },
+      service: "s",
+      plugins: [{ name: "rate-limit", config: { limit, window: "1m", store: "redis" } }],
+    });
+    const config = (limit: number) =>
+      testConfig({
+        gateway: { stores: { redis: { url: redis.url } } },
+        services: [{ name: "s", targets: [{ url: up.url }] }],
+        routes: [limited("a", limit), limited("b", limit)],
+      });
+    const gw = await startGateway(config(5));
+    try {
+      await until("the gateway's connection", async () => (await gatehouseClients()) === 1);
+      await gw.gateway.reload(parseGatewayConfig(JSON.stringify(config(6)), "reload.yaml", {}));
+      assert.equal(await gatehouseClients(), 1, "the new instances took over the connection");
+      const res = await request(`${gw.url}/a`);
+      await res.body.dump();
+      assert.equal(res.headers["ratelimit-limit"], "6");
+    } finally {
+      await gw.stop();
+    }
+    await until("the connection to close", async () => (await gatehouseClients()) === 0);
+    inspect.disconnect();
   });
 
   describe("when Redis fails", () => {

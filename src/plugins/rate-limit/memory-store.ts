@@ -48,6 +48,7 @@ export class MemoryRateLimitStore {
       ttl: Math.max(...rules.map((rule) => rule.windowMs)),
       // Expired entries are dropped when met or pushed out: no timer, nothing keeps the process up.
       ttlAutopurge: false,
+      updateAgeOnGet: true,
       perf: { now: () => clock.now() },
     });
     this.#outcomes = new Array<LimitOutcome>(rules.length);
@@ -56,12 +57,12 @@ export class MemoryRateLimitStore {
   /** Decides one request for `key`: consumes from every limit only if all of them admit. */
   decide(key: string): Decision {
     const now = this.#clock.now();
+    // A get renews the key's time to live (updateAgeOnGet), so a key in use never expires.
     let states = this.#keys.get(key);
     if (states === undefined) {
       states = this.#rules.map(this.#create);
+      this.#keys.set(key, states);
     }
-    // Set on every request, so a key in use never expires.
-    this.#keys.set(key, states);
     let admitted = true;
     for (let i = 0; i < states.length; i++) {
       const outcome = states[i]!.peek(now);
