@@ -43,6 +43,22 @@ describe("Redis rate-limit store", () => {
     await redis?.stop();
   });
 
+  it("lets the first requests wait for the first connection rather than fail", async () => {
+    const store = new RedisRateLimitStore([{ limit: 5, windowMs: 1000 }], "sliding-window", {
+      url: redis.url,
+      timeout: 3000, // a client of its own, connecting now
+      keyPrefix: "test:",
+      scope: "startup",
+    });
+    stores.push(store);
+    const decisions = await Promise.all([1, 2, 3].map(() => store.decide("k")));
+    assert.deepEqual(
+      decisions.map((decision) => decision?.admitted),
+      [true, true, true],
+    );
+    assert.equal(store.failures, 0);
+  });
+
   for (const algorithm of ["sliding-window", "token-bucket"] as const) {
     it(`${algorithm}: exactly N of many concurrent decisions are admitted`, async () => {
       const store = storeFor([{ limit: 50, windowMs: 60_000 }], algorithm, `exact-${algorithm}`);

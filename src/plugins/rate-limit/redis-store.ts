@@ -52,6 +52,8 @@ export class RedisRateLimitStore {
   readonly #limitArgs: string[];
   readonly #flag: string;
   #lastWarning = Number.NEGATIVE_INFINITY;
+  /** While the client makes its first connection: requests wait for it, up to the timeout. */
+  #startup: Promise<void> | undefined;
 
   constructor(rules: readonly LimitRule[], algorithm: Algorithm, options: RedisStoreOptions) {
     this.#rules = rules;
@@ -62,6 +64,13 @@ export class RedisRateLimitStore {
     // defineCommand sends EVALSHA, and the script itself (EVAL) when Redis does not know it.
     client.defineCommand("gatehouseRateLimit", { lua: rateLimitScript });
     this.#client = client as Redis & RateLimitCommand;
+    // Without this, the requests that arrive while a new gateway connects would all be
+    // store failures: the client queues nothing before it is ready.
+    if (client.status !== "ready") {
+      this.#startup = firstConnection(client, options.timeout).then(() => {
+        this.#startup = undefined;
+      });
+    }
     this.#flag = algorithm === "token-bucket" ? "tb" : "sw";
     // The request key in braces is a Redis Cluster hash tag: all of a request's limits
     // land on one slot, as one script call needs.
@@ -75,6 +84,7 @@ export class RedisRateLimitStore {
     const count = this.#rules.length;
     const keys = new Array<string>(count);
     for (let i = 0; i < count; i++) keys[i] = this.#keyStarts[i] + key + this.#keySuffixes[i];
+    if (this.#startup) await this.#startup;
     let reply: number[];
     try {
       reply = await this.#client.gatehouseRateLimit(
@@ -116,6 +126,20 @@ export class RedisRateLimitStore {
       `rate-limit: the Redis store at ${redacted(this.#url)} failed (${error.message}); ${this.failures} failure(s) so far`,
     );
   }
+}
+
+/** Resolves once `client` is ready, or after `timeoutMs` if it is not by then. */
+function firstConnection(client: Redis, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      client.off("ready", done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    timer.unref();
+    client.once("ready", done);
+  });
 }
 
 /** The URL without its password, for messages. */
