@@ -9,13 +9,15 @@ import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { GatehouseConfig } from "./config/schema.ts";
 import type { ErrorCode } from "./errors.ts";
+import { AccessLog } from "./observability/access-log.ts";
 import { GatewayMetrics } from "./observability/metrics.ts";
+import { createClientAddressResolver } from "./proxy/client-address.ts";
 import { writeRawError } from "./proxy/respond.ts";
 import { compileRuntime, type Runtime } from "./runtime/compile.ts";
 import { DiscoverySupervisor } from "./runtime/discovery-supervisor.ts";
 import { HealthSupervisor } from "./runtime/health-supervisor.ts";
 import { TargetRegistry } from "./runtime/target-registry.ts";
-import { GatewayResponse } from "./server/exchange.ts";
+import { combineObservers, GatewayResponse } from "./server/exchange.ts";
 import { createRequestHandler } from "./server/request-handler.ts";
 import { newRequestId, requestIdOf } from "./server/request-id.ts";
 import { createStatusServer } from "./server/status.ts";
@@ -44,6 +46,7 @@ export class Gateway {
   #statusServer: Server | undefined;
   #runtime: Runtime;
   readonly #metrics: GatewayMetrics;
+  readonly #accessLog: AccessLog | undefined;
   #listening = false;
   #draining = false;
   #stopping: Promise<void> | undefined;
@@ -56,6 +59,14 @@ export class Gateway {
       openConnections: () => this.#sockets.size,
     });
     this.#metrics.configApplied(config);
+    const accessLog = config.gateway.accessLog;
+    if (accessLog.enabled) {
+      const clientAddress = createClientAddressResolver(config.gateway.trustedProxies);
+      this.#accessLog = new AccessLog(accessLog, {
+        clientAddress,
+        dropped: () => this.#metrics.accessLogDropped(),
+      });
+    }
   }
 
   /** Binds every listener; resolves once all accept connections. */
@@ -64,7 +75,9 @@ export class Gateway {
       runtime: () => this.#runtime,
       draining: () => this.#draining,
       tunnels: this.#tunnels,
-      observer: this.#metrics.requests,
+      observer: combineObservers(
+        this.#accessLog ? [this.#metrics.requests, this.#accessLog] : [this.#metrics.requests],
+      ),
     });
     const limits = this.#settings.limits;
     this.#health.apply(this.#runtime);
@@ -218,6 +231,7 @@ export class Gateway {
     this.#listening = false;
     await this.#runtime.closePlugins();
     await this.#targets.destroyAll();
+    await this.#accessLog?.close();
   }
 }
 

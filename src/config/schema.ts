@@ -93,6 +93,59 @@ const serviceTimeoutsSchema = z.strictObject({
   total: optionalDuration.describe(timeoutText.total),
 });
 
+/** The fields an access-log line may have, in the order they are written. */
+export const accessLogFields = [
+  "time",
+  "requestId",
+  "clientIp",
+  "method",
+  "host",
+  "path",
+  "query",
+  "route",
+  "service",
+  "target",
+  "status",
+  "bytesIn",
+  "bytesOut",
+  "durationMs",
+  "upstreamMs",
+  "gatewayMs",
+  "retries",
+  "consumer",
+  "errorCode",
+  "userAgent",
+  "traceId",
+] as const;
+
+const accessLogSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe("Write a line per request."),
+    destination: z
+      .string()
+      .min(1)
+      .default("stdout")
+      .describe("`stdout`, `stderr`, or a file path (relative to the working directory)."),
+    fields: z
+      .array(z.enum(accessLogFields))
+      .min(1)
+      .default([...accessLogFields].filter((field) => field !== "query"))
+      .describe(
+        "The fields of each line. `query` is left out by default: query strings often carry secrets.",
+      ),
+    sampleRatio: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(1)
+      .describe("Share of successful requests (status below 400) logged; 1 logs every one."),
+    bufferSize: size("64mb").describe(
+      "Lines waiting for a slow disk are kept up to this much; past it new lines are dropped and counted, never waited for.",
+    ),
+  })
+  .prefault({})
+  .describe("One JSON line per finished request, written off the request path.");
+
 const gatewaySchema = z
   .strictObject({
     listen: z.array(listenerSchema).min(1).describe("The proxy listeners."),
@@ -115,6 +168,7 @@ const gatewaySchema = z
     shutdownTimeout: duration("30s").describe(
       "On SIGTERM/SIGINT, how long in-flight requests may take to finish.",
     ),
+    accessLog: accessLogSchema,
     stores: z
       .strictObject({
         redis: z

@@ -33,6 +33,7 @@ export class GatewayMetrics {
   readonly #reloads: Counter<"result">;
   readonly #configInfo: Gauge<"hash">;
   readonly #configVersion: Gauge;
+  readonly #accessLogDropped: Counter;
   readonly #openMetrics: Registry<typeof openMetricsContentType>;
   #version = 0;
 
@@ -57,6 +58,11 @@ export class GatewayMetrics {
       help: "How many configs this process has applied; the one being served.",
       registers,
     });
+    this.#accessLogDropped = new Counter({
+      name: "gatehouse_access_log_dropped_total",
+      help: "Access-log lines dropped because the destination fell more than accessLog.bufferSize behind.",
+      registers,
+    });
     this.requests = new RequestMetrics(this.registry, source.openConnections);
     upstreamGauges(source, registers);
     this.#openMetrics = openMetricsView(this.registry);
@@ -77,6 +83,11 @@ export class GatewayMetrics {
     this.#configVersion.set(this.#version);
     this.#configInfo.reset();
     this.#configInfo.labels(configHash(config)).set(1);
+  }
+
+  /** An access-log line was dropped (the destination is too far behind). */
+  accessLogDropped(): void {
+    this.#accessLogDropped.inc();
   }
 
   /** A reload was refused (the new config had problems); the last good one keeps serving. */

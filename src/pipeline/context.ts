@@ -49,6 +49,8 @@ export class RequestContext {
   readonly upstreamHeaders: [name: string, value: string | undefined][] = [];
   /** Query arguments to leave out of the upstream request (credentials, say). */
   readonly removedQuery: string[] = [];
+  /** Query arguments that carried credentials: their values are never logged. */
+  readonly credentialQuery: string[] = [];
   #answer: PluginAnswer | undefined;
 
   constructor(facts: RequestFacts) {
@@ -68,6 +70,14 @@ export class RequestContext {
   /** Leaves a query argument out of the request sent upstream. */
   removeQueryParam(name: string): void {
     this.removedQuery.push(name);
+  }
+
+  /**
+   * Says a query argument carries a credential, whether or not it is valid or forwarded:
+   * the access log writes `REDACTED` for its value.
+   */
+  markQueryCredential(name: string): void {
+    this.credentialQuery.push(name);
   }
 
   /** Answers the request now; the phases after this one and the upstream are skipped. */

@@ -8,6 +8,8 @@
 import { type IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 
+const noNames: readonly string[] = [];
+
 /** A proxy listener's response, with the record of its exchange. */
 export class GatewayResponse<
   Request extends IncomingMessage = IncomingMessage,
@@ -23,6 +25,8 @@ export class GatewayResponse<
   /** The catalogued error the gateway answered with, if it answered with one. */
   errorCode = "";
   consumer = "";
+  /** Query arguments plugins took as credentials (never logged). */
+  credentialQuery: readonly string[] = noNames;
   retries = 0;
   /** performance.now() when the first try was sent upstream; 0 if none was. */
   upstreamStartedAt = 0;
@@ -42,4 +46,17 @@ export interface ExchangeObserver {
   started(res: GatewayResponse): void;
   /** Its response finished or the client went away. */
   finished(res: GatewayResponse): void;
+}
+
+/** One observer that tells each of `observers`, in order. */
+export function combineObservers(observers: readonly ExchangeObserver[]): ExchangeObserver {
+  if (observers.length === 1) return observers[0]!;
+  return {
+    started(res) {
+      for (const observer of observers) observer.started(res);
+    },
+    finished(res) {
+      for (const observer of observers) observer.finished(res);
+    },
+  };
 }

@@ -267,6 +267,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     // The route's chain, or the consumer's own if the plugins named one that has plugins.
     const chain = ctx?.chain;
     if (ctx?.consumer) res.consumer = ctx.consumer.name;
+    if (ctx && ctx.credentialQuery.length > 0) res.credentialQuery = ctx.credentialQuery;
     if (ctx && chain && chain.log.length > 0) res.once("close", () => runLogHooks(chain, ctx));
     if (ctx?.answer) {
       // The plugins' response headers (CORS above all) belong on their own answers too.

@@ -26,6 +26,8 @@ export function testConfig(
       listen: [{ host: "127.0.0.1", port: 0 }],
       status: { host: "127.0.0.1", port: 0 },
       shutdownTimeout: "2s",
+      // Tests that read the access log turn it on with a file; the rest keep stdout clean.
+      accessLog: { enabled: false },
       ...extra.gateway,
     },
   };

@@ -39,7 +39,10 @@ export function tokenReader(places: TokenPlaces): (ctx: RequestContext) => Found
       const url = ctx.req.url!;
       const at = url.indexOf("?");
       const token = at === -1 ? null : new URLSearchParams(url.slice(at + 1)).get(query);
-      if (token) return { token, from: "query" };
+      if (token) {
+        ctx.markQueryCredential(query);
+        return { token, from: "query" };
+      }
     }
     if (cookie !== undefined) {
       const token = cookieValue(ctx.req.headers.cookie, cookie);

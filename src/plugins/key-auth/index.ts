@@ -70,6 +70,7 @@ export const keyAuthPlugin = definePlugin({
           if (value !== null) {
             key = value;
             fromQuery = true;
+            ctx.markQueryCredential(config.query);
           }
         }
         if (key === undefined) {

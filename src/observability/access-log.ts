@@ -1,0 +1,188 @@
+/**
+ * @module observability/access-log
+ * One JSON line per finished request, written off the request path: lines go to pino's
+ * asynchronous destination (SonicBoom), which batches writes while one is in flight; past
+ * `bufferSize` of backlog (a stalled disk) new lines are dropped and counted rather than
+ * held in memory without end or waited for. Nothing a client sends as a credential is
+ * ever written: no request header but Host and User-Agent, and no query unless asked for,
+ * with the credentials plugins took out of it redacted.
+ */
+import type { IncomingMessage } from "node:http";
+import { performance } from "node:perf_hooks";
+import pino from "pino";
+import type { GatehouseConfig } from "../config/schema.ts";
+import type { ExchangeObserver, GatewayResponse } from "../server/exchange.ts";
+
+type AccessLogConfig = GatehouseConfig["gateway"]["accessLog"];
+type Field = AccessLogConfig["fields"][number];
+type Line = Record<string, string | number | null>;
+type SonicBoom = ReturnType<typeof pino.destination>;
+
+/** What the access log needs from the gateway. */
+export interface AccessLogHost {
+  /** The client address as the gateway judges it (trusted proxies applied). */
+  clientAddress(req: IncomingMessage): string;
+  /** A line was dropped because the destination fell too far behind. */
+  dropped(): void;
+  /** For sampling; Math.random unless a test injects one. */
+  random?: () => number;
+}
+
+const round = (ms: number) => Math.round(ms * 1000) / 1000;
+const traceparent = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** Reads one field of a finished exchange; `now` is when it finished. */
+type FieldWriter = (line: Line, res: GatewayResponse, now: number, host: AccessLogHost) => void;
+
+const writers: Record<Field, FieldWriter> = {
+  time: (line) => {
+    line.time = new Date().toISOString();
+  },
+  requestId: (line, res) => {
+    line.requestId = res.requestId;
+  },
+  clientIp: (line, res, _now, host) => {
+    line.clientIp = host.clientAddress(res.req);
+  },
+  method: (line, res) => {
+    line.method = res.req.method ?? "";
+  },
+  host: (line, res) => {
+    line.host = res.req.headers.host ?? "";
+  },
+  path: (line, res) => {
+    const url = res.req.url ?? "";
+    const at = url.indexOf("?");
+    line.path = at === -1 ? url : url.slice(0, at);
+  },
+  query: (line, res) => {
+    line.query = redactedQuery(res.req.url ?? "", res.credentialQuery);
+  },
+  route: (line, res) => {
+    line.route = res.route;
+  },
+  service: (line, res) => {
+    line.service = res.service;
+  },
+  target: (line, res) => {
+    line.target = res.target;
+  },
+  status: (line, res) => {
+    line.status = statusOf(res);
+  },
+  bytesIn: (line, res) => {
+    line.bytesIn = Number(res.req.headers["content-length"] ?? 0) || 0;
+  },
+  bytesOut: (line, res) => {
+    line.bytesOut = res.bytesOut;
+  },
+  durationMs: (line, res, now) => {
+    line.durationMs = round(now - res.startedAt);
+  },
+  upstreamMs: (line, res, now) => {
+    line.upstreamMs =
+      res.upstreamStartedAt > 0 ? round(upstreamEnd(res, now) - res.upstreamStartedAt) : null;
+  },
+  gatewayMs: (line, res, now) => {
+    const upstream = res.upstreamStartedAt > 0 ? upstreamEnd(res, now) - res.upstreamStartedAt : 0;
+    line.gatewayMs = round(now - res.startedAt - upstream);
+  },
+  retries: (line, res) => {
+    line.retries = res.retries;
+  },
+  consumer: (line, res) => {
+    line.consumer = res.consumer;
+  },
+  errorCode: (line, res) => {
+    line.errorCode = res.errorCode;
+  },
+  userAgent: (line, res) => {
+    line.userAgent = res.req.headers["user-agent"] ?? "";
+  },
+  traceId: (line, res) => {
+    const header = res.req.headers.traceparent;
+    line.traceId = (typeof header === "string" && traceparent.exec(header)?.[1]) || "";
+  },
+};
+
+function statusOf(res: GatewayResponse): number {
+  // No status was sent when the client left first; nginx's 499 says so.
+  return res.headersSent ? res.statusCode : 499;
+}
+
+function upstreamEnd(res: GatewayResponse, now: number): number {
+  return res.upstreamEndedAt || now;
+}
+
+/** The query string, with the values of arguments plugins took as credentials replaced. */
+function redactedQuery(url: string, credentials: readonly string[]): string {
+  const at = url.indexOf("?");
+  if (at === -1) return "";
+  const query = url.slice(at);
+  if (credentials.length === 0) return query;
+  const params = new URLSearchParams(query.slice(1));
+  for (const name of credentials) if (params.has(name)) params.set(name, "REDACTED");
+  return `?${params.toString()}`;
+}
+
+/** The access log of one gateway. */
+export class AccessLog implements ExchangeObserver {
+  readonly #destination: SonicBoom;
+  readonly #toStandardStream: boolean;
+  readonly #writers: FieldWriter[];
+  readonly #sampleRatio: number;
+  readonly #host: AccessLogHost;
+  readonly #random: () => number;
+
+  constructor(config: AccessLogConfig, host: AccessLogHost) {
+    this.#host = host;
+    this.#random = host.random ?? Math.random;
+    this.#sampleRatio = config.sampleRatio;
+    this.#writers = config.fields.map((field) => writers[field]);
+    const dest =
+      config.destination === "stdout"
+        ? 1
+        : config.destination === "stderr"
+          ? 2
+          : config.destination;
+    this.#toStandardStream = typeof dest === "number";
+    const destination = pino.destination({
+      dest,
+      sync: false,
+      mkdir: true,
+      maxLength: config.bufferSize,
+    });
+    destination.on("drop", () => host.dropped());
+    this.#destination = destination;
+  }
+
+  started(): void {}
+
+  finished(res: GatewayResponse): void {
+    if (this.#sampleRatio < 1 && statusOf(res) < 400 && this.#random() >= this.#sampleRatio) {
+      return;
+    }
+    const now = performance.now();
+    const line: Line = {};
+    for (const write of this.#writers) write(line, res, now, this.#host);
+    // A flat object of strings and numbers: JSON.stringify is as fast as any serializer here.
+    this.#destination.write(`${JSON.stringify(line)}\n`);
+  }
+
+  /** Writes what is buffered; a file is closed, stdout and stderr stay open. */
+  close(): Promise<void> {
+    const destination = this.#destination;
+    return new Promise((resolve) => {
+      if (this.#toStandardStream) {
+        destination.flush((error) => {
+          if (error) process.emitWarning(error);
+          resolve();
+        });
+        return;
+      }
+      destination.once("close", () => resolve());
+      destination.once("error", () => resolve());
+      destination.end();
+    });
+  }
+}
