@@ -11,6 +11,7 @@
  * Verification is asynchronous: scrypt runs on libuv's thread pool, never on the event loop.
  */
 import { createHash, randomBytes, scrypt, timingSafeEqual } from "node:crypto";
+import { channel } from "node:diagnostics_channel";
 import { promisify } from "node:util";
 import bcrypt from "bcryptjs";
 
@@ -78,8 +79,33 @@ function isBase64(text: string): boolean {
   return Buffer.from(text, "base64").toString("base64").replace(/=+$/, "") === text;
 }
 
+/** What `gatehouse:auth:password-check` publishes: one message per hash computed. */
+export interface PasswordCheckMessage {
+  kind: PasswordCredential["kind"];
+}
+
+/**
+ * Every password verification actually computed (cache hits are not), for observability
+ * and for tests that must tell a remembered password from a re-hashed one without timing.
+ */
+export const passwordCheckChannel = channel("gatehouse:auth:password-check");
+
 /** Parses a password entry that passed `passwordProblem`. */
 export function parsePassword(value: string): PasswordCredential {
+  const credential = parseCredential(value);
+  const { kind, verify } = credential;
+  return {
+    kind,
+    verify: (password) => {
+      if (passwordCheckChannel.hasSubscribers) {
+        passwordCheckChannel.publish({ kind } satisfies PasswordCheckMessage);
+      }
+      return verify(password);
+    },
+  };
+}
+
+function parseCredential(value: string): PasswordCredential {
   const scryptMatch = scryptPattern.exec(value);
   if (scryptMatch) {
     const N = 2 ** Number(scryptMatch[1]);
