@@ -28,8 +28,9 @@ export const usage = `usage: npm run bench -- [options]
   --connections <n>      wrk connections                          (BENCH_CONNECTIONS, default 50)
   --threads <n>          wrk threads                              (BENCH_THREADS, default 1)
   --only <names>         comma-separated targets or prefixes      (BENCH_ONLY, default all)
-                         upstream, gatehouse-10, gatehouse-10k, gatehouse-auth-stack,
-                         gatehouse-rate-limit, undici, fast-gateway, nginx-proxy
+                         upstream, gatehouse-10, gatehouse-10k, gatehouse-observed,
+                         gatehouse-auth-stack, gatehouse-rate-limit, undici,
+                         fast-gateway, nginx-proxy
                          ("gatehouse" selects every Gatehouse target)
   --cpu-prof <dir>       write a .cpuprofile per Node target into <dir>/<target>/
                          (summarise with: node bench/profile-summary.ts FILE.cpuprofile)

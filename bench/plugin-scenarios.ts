@@ -1,8 +1,9 @@
 /**
  * @module bench/plugin-scenarios
- * Gatehouse with plugins on every route, as the plugin issue's targets ask: `jwt` (RS256,
- * key in config) + `rate-limit` (Redis) + `cors`, and `rate-limit` alone (memory). Limits
- * are far above what wrk can send, so every request is admitted and does the full work.
+ * Gatehouse with something on every request: its default observability (metrics and an
+ * access log to a file); `jwt` (RS256, key in config) + `rate-limit` (Redis) + `cors`; and
+ * `rate-limit` alone (memory). Limits are far above what wrk can send, so every request is
+ * admitted and does the full work.
  */
 import { generateKeyPairSync } from "node:crypto";
 import { join } from "node:path";
@@ -76,7 +77,23 @@ const memoryRateLimit: PluginScenario = {
   },
 };
 
-export const pluginScenarios: PluginScenario[] = [authStack, memoryRateLimit];
+const observed: PluginScenario = {
+  name: "gatehouse-observed",
+  label: "Gatehouse + metrics + access log (file)",
+  async prepare(dir) {
+    return {
+      extras: {
+        name: "observed",
+        observed: true,
+        gateway: [`  accessLog: { destination: "${join(dir, "access.log")}" }`],
+      },
+      headers: [],
+      stop: async () => {},
+    };
+  },
+};
+
+export const pluginScenarios: PluginScenario[] = [observed, authStack, memoryRateLimit];
 
 /** A throwaway redis-server on a free loopback port, keeping nothing on disk. */
 export async function startRedis(dir: string): Promise<{ url: string; stop(): Promise<void> }> {

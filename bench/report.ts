@@ -89,6 +89,12 @@ export function evaluateChecks(all: Measurement[], router?: RouterCost[]): Check
     throughput("Gatehouse (10 routes) >= 1.4x fast-gateway req/s", g10, fastGateway, 1.4),
     throughput("Gatehouse 10,000 routes within 5% of 10 routes req/s", g10k, g10, 0.95),
     throughput(
+      "Gatehouse with metrics + access log >= 0.9x Gatehouse with both off req/s",
+      get("gatehouse-observed"),
+      g10,
+      0.9,
+    ),
+    throughput(
       "Gatehouse + jwt, rate-limit (Redis), cors >= 0.7x undici baseline req/s",
       get("gatehouse-auth-stack"),
       undici,

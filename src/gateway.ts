@@ -45,7 +45,7 @@ export class Gateway {
   readonly #sockets = new Set<Socket>();
   #statusServer: Server | undefined;
   #runtime: Runtime;
-  readonly #metrics: GatewayMetrics;
+  readonly #metrics: GatewayMetrics | undefined;
   readonly #accessLog: AccessLog | undefined;
   #listening = false;
   #draining = false;
@@ -54,17 +54,19 @@ export class Gateway {
   constructor(config: GatehouseConfig) {
     this.#settings = config.gateway;
     this.#runtime = compileRuntime(config, this.#targets);
-    this.#metrics = new GatewayMetrics({
-      services: () => this.#runtime.services.values(),
-      openConnections: () => this.#sockets.size,
-    });
-    this.#metrics.configApplied(config);
+    if (config.gateway.metrics.enabled) {
+      this.#metrics = new GatewayMetrics({
+        services: () => this.#runtime.services.values(),
+        openConnections: () => this.#sockets.size,
+      });
+      this.#metrics?.configApplied(config);
+    }
     const accessLog = config.gateway.accessLog;
     if (accessLog.enabled) {
       const clientAddress = createClientAddressResolver(config.gateway.trustedProxies);
       this.#accessLog = new AccessLog(accessLog, {
         clientAddress,
-        dropped: () => this.#metrics.accessLogDropped(),
+        dropped: () => this.#metrics?.accessLogDropped(),
       });
     }
   }
@@ -75,9 +77,7 @@ export class Gateway {
       runtime: () => this.#runtime,
       draining: () => this.#draining,
       tunnels: this.#tunnels,
-      observer: combineObservers(
-        this.#accessLog ? [this.#metrics.requests, this.#accessLog] : [this.#metrics.requests],
-      ),
+      observer: combineObservers([this.#metrics?.requests, this.#accessLog]),
     });
     const limits = this.#settings.limits;
     this.#health.apply(this.#runtime);
@@ -118,7 +118,7 @@ export class Gateway {
         this.#statusServer = createStatusServer({
           ready: () => this.#listening && !this.#draining,
           upstreams: () => viewUpstreams(this.#runtime.services.values()),
-          metrics: (accept) => this.#metrics.exposition(accept),
+          metrics: this.#metrics && ((accept) => this.#metrics!.exposition(accept)),
         });
         await listen(this.#statusServer, this.#settings.status.port, this.#settings.status.host);
       }
@@ -146,7 +146,7 @@ export class Gateway {
     const previous = this.#runtime;
     const next = compileRuntime(config, this.#targets, previous);
     this.#runtime = next;
-    this.#metrics.configApplied(config);
+    this.#metrics?.configApplied(config);
     // Instances the new runtime re-created let go of theirs (shared store connections are
     // reference-counted, so requests still running on the old runtime keep working).
     await previous.closePlugins();
@@ -159,7 +159,7 @@ export class Gateway {
 
   /** A reload was refused because the new config has problems; counted in the metrics. */
   reloadRefused(): void {
-    this.#metrics.reloadFailed();
+    this.#metrics?.reloadFailed();
   }
 
   /** Closes targets that no service of the current runtime lists any more. */

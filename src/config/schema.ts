@@ -169,6 +169,15 @@ const gatewaySchema = z
       "On SIGTERM/SIGINT, how long in-flight requests may take to finish.",
     ),
     accessLog: accessLogSchema,
+    metrics: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe("Count requests and serve `GET /metrics` on the status listener."),
+      })
+      .prefault({})
+      .describe("Prometheus metrics (see docs/observability.md)."),
     stores: z
       .strictObject({
         redis: z

@@ -48,8 +48,14 @@ export interface ExchangeObserver {
   finished(res: GatewayResponse): void;
 }
 
-/** One observer that tells each of `observers`, in order. */
-export function combineObservers(observers: readonly ExchangeObserver[]): ExchangeObserver {
+const unobserved: ExchangeObserver = { started() {}, finished() {} };
+
+/** One observer that tells each of `observers` that is set, in order. */
+export function combineObservers(
+  given: readonly (ExchangeObserver | undefined)[],
+): ExchangeObserver {
+  const observers = given.filter((observer) => observer !== undefined);
+  if (observers.length === 0) return unobserved;
   if (observers.length === 1) return observers[0]!;
   return {
     started(res) {

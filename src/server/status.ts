@@ -10,8 +10,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 export interface StatusSource {
   ready(): boolean;
   upstreams(): unknown;
-  /** The metrics exposition for a scraper's Accept header. */
-  metrics(accept: string | undefined): Promise<{ contentType: string; body: string }>;
+  /** The metrics exposition for a scraper's Accept header; absent when metrics are off. */
+  metrics:
+    | ((accept: string | undefined) => Promise<{ contentType: string; body: string }>)
+    | undefined;
 }
 
 /** Creates (not yet listening) the status server. */
@@ -27,7 +29,7 @@ export function createStatusServer(source: StatusSource): Server {
         : json(res, 503, { status: "not ready" });
     }
     if (path === "/upstreams") return json(res, 200, source.upstreams());
-    if (path === "/metrics") {
+    if (path === "/metrics" && source.metrics) {
       source.metrics(req.headers.accept).then(
         ({ contentType, body }) => {
           res.writeHead(200, {

@@ -174,6 +174,26 @@ describe("metrics", () => {
     }
   });
 
+  it("is not served when gateway.metrics.enabled is false", async () => {
+    const up = await startUpstream();
+    const gw = await startGateway(
+      testConfig({
+        gateway: { metrics: { enabled: false } },
+        services: [{ name: "svc", targets: [{ url: up.url }] }],
+        routes: [{ name: "r", match: { paths: ["/*"] }, service: "svc" }],
+      }),
+    );
+    try {
+      assert.equal((await request(`${gw.url}/x`)).statusCode, 200);
+      const res = await request(`${gw.statusUrl}/metrics`);
+      assert.equal(res.statusCode, 404);
+      await res.body.dump();
+    } finally {
+      await gw.stop();
+      await up.close();
+    }
+  });
+
   it("answers OpenMetrics when the scraper asks for it", async () => {
     const up = await startUpstream();
     const gw = await startGateway(
