@@ -66,7 +66,7 @@ export class Gateway {
       const clientAddress = createClientAddressResolver(config.gateway.trustedProxies);
       this.#accessLog = new AccessLog(accessLog, {
         clientAddress,
-        dropped: () => this.#metrics?.accessLogDropped(),
+        dropped: (lines) => this.#metrics?.accessLogDropped(lines),
       });
     }
   }

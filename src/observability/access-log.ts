@@ -1,11 +1,11 @@
 /**
  * @module observability/access-log
- * One JSON line per finished request, written off the request path: lines go to pino's
- * asynchronous destination (SonicBoom), which batches writes while one is in flight; past
- * `bufferSize` of backlog (a stalled disk) new lines are dropped and counted rather than
- * held in memory without end or waited for. Nothing a client sends as a credential is
- * ever written: no request header but Host and User-Agent, and no query unless asked for,
- * with the credentials plugins took out of it redacted.
+ * One JSON line per finished request, written off the request path: the lines of one
+ * event-loop turn go as one chunk to pino's asynchronous destination (SonicBoom), which
+ * gathers chunks while a write is in flight. Past `bufferSize` of backlog (a stalled
+ * disk) new lines are dropped and counted rather than held without end or waited for.
+ * Nothing a client sends as a credential is ever written: no request header but Host and
+ * User-Agent, and no query unless asked for, with credential arguments redacted.
  */
 import type { IncomingMessage } from "node:http";
 import { performance } from "node:perf_hooks";
@@ -22,13 +22,20 @@ type SonicBoom = ReturnType<typeof pino.destination>;
 export interface AccessLogHost {
   /** The client address as the gateway judges it (trusted proxies applied). */
   clientAddress(req: IncomingMessage): string;
-  /** A line was dropped because the destination fell too far behind. */
-  dropped(): void;
+  /** Lines were dropped because the destination fell too far behind. */
+  dropped(lines: number): void;
   /** For sampling; Math.random unless a test injects one. */
   random?: () => number;
 }
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
+
+/** Lines in a chunk the destination dropped. */
+function lineCount(chunk: string): number {
+  let lines = 0;
+  for (let at = chunk.indexOf("\n"); at !== -1; at = chunk.indexOf("\n", at + 1)) lines++;
+  return lines;
+}
 const traceparent = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 /** Reads one field of a finished exchange; `now` is when it finished. */
@@ -36,7 +43,7 @@ type FieldWriter = (line: Line, res: GatewayResponse, now: number, host: AccessL
 
 const writers: Record<Field, FieldWriter> = {
   time: (line) => {
-    line.time = new Date().toISOString();
+    line.time = isoNow();
   },
   requestId: (line, res) => {
     line.requestId = res.requestId;
@@ -105,6 +112,18 @@ const writers: Record<Field, FieldWriter> = {
   },
 };
 
+let isoAt = 0;
+let iso = "";
+/** The current time as ISO 8601, formatted once per millisecond however many lines share it. */
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== isoAt) {
+    isoAt = now;
+    iso = new Date(now).toISOString();
+  }
+  return iso;
+}
+
 function statusOf(res: GatewayResponse): number {
   // No status was sent when the client left first; nginx's 499 says so.
   return res.headersSent ? res.statusCode : 499;
@@ -129,6 +148,8 @@ function redactedQuery(url: string, credentials: readonly string[]): string {
 export class AccessLog implements ExchangeObserver {
   readonly #destination: SonicBoom;
   readonly #toStandardStream: boolean;
+  #pending: string[] = [];
+  #scheduled = false;
   readonly #writers: FieldWriter[];
   readonly #sampleRatio: number;
   readonly #host: AccessLogHost;
@@ -152,7 +173,7 @@ export class AccessLog implements ExchangeObserver {
       mkdir: true,
       maxLength: config.bufferSize,
     });
-    destination.on("drop", () => host.dropped());
+    destination.on("drop", (chunk: string) => host.dropped(lineCount(chunk)));
     this.#destination = destination;
   }
 
@@ -166,11 +187,28 @@ export class AccessLog implements ExchangeObserver {
     const line: Line = {};
     for (const write of this.#writers) write(line, res, now, this.#host);
     // A flat object of strings and numbers: JSON.stringify is as fast as any serializer here.
-    this.#destination.write(`${JSON.stringify(line)}\n`);
+    this.#pending.push(JSON.stringify(line));
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#writePending);
+    }
   }
+
+  /**
+   * Hands the lines of one event-loop turn to the destination as one chunk: a write per
+   * line costs several times the line itself.
+   */
+  readonly #writePending = (): void => {
+    this.#scheduled = false;
+    if (this.#pending.length === 0) return;
+    const chunk = `${this.#pending.join("\n")}\n`;
+    this.#pending = [];
+    this.#destination.write(chunk);
+  };
 
   /** Writes what is buffered; a file is closed, stdout and stderr stay open. */
   close(): Promise<void> {
+    this.#writePending();
     const destination = this.#destination;
     return new Promise((resolve) => {
       if (this.#toStandardStream) {

@@ -70,10 +70,19 @@ export class GatewayMetrics {
 
   /** The metrics as Prometheus text, or as OpenMetrics when the scraper's Accept asks for it. */
   async exposition(accept: string | undefined): Promise<{ contentType: string; body: string }> {
-    const registry = accept?.includes("application/openmetrics-text")
-      ? this.#openMetrics
-      : this.registry;
-    return { contentType: registry.contentType, body: await registry.metrics() };
+    if (!accept?.includes("application/openmetrics-text")) {
+      return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    }
+    // prom-client strips `_total` from counter names in place for OpenMetrics, and the two
+    // registries share the metric objects: put the names back once they have been read
+    // (they are, synchronously, when metrics() starts).
+    const metrics = this.#openMetrics.getMetricsAsArray();
+    const names = metrics.map((metric) => metric.name);
+    const body = this.#openMetrics.metrics();
+    metrics.forEach((metric, i) => {
+      (metric as { name: string }).name = names[i]!;
+    });
+    return { contentType: this.#openMetrics.contentType, body: await body };
   }
 
   /** A config was applied: the first at start, then each successful reload. */
@@ -85,9 +94,9 @@ export class GatewayMetrics {
     this.#configInfo.labels(configHash(config)).set(1);
   }
 
-  /** An access-log line was dropped (the destination is too far behind). */
-  accessLogDropped(): void {
-    this.#accessLogDropped.inc();
+  /** Access-log lines were dropped (the destination is too far behind). */
+  accessLogDropped(lines: number): void {
+    this.#accessLogDropped.inc(lines);
   }
 
   /** A reload was refused (the new config had problems); the last good one keeps serving. */

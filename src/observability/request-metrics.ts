@@ -5,8 +5,14 @@
  * builds no strings and looks nothing up by label values.
  */
 import { performance } from "node:perf_hooks";
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { Gauge, type Registry } from "prom-client";
 import type { ExchangeObserver, GatewayResponse } from "../server/exchange.ts";
+import {
+  type CounterChild,
+  CounterFamily,
+  type HistogramChild,
+  HistogramFamily,
+} from "./series.ts";
 
 /** Seconds; from a fast cache hit to a slow upstream, Prometheus-style steps. */
 const durationBuckets = [
@@ -16,9 +22,6 @@ const durationBuckets = [
 const methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER"];
 const methodIndex = new Map(methods.map((method, index) => [method, index]));
 const statusClasses = ["1xx", "2xx", "3xx", "4xx", "5xx"];
-
-type CounterChild = ReturnType<Counter<string>["labels"]>;
-type HistogramChild = ReturnType<Histogram<string>["labels"]>;
 
 /** One route's children, filled as combinations first occur. */
 interface RouteSeries {
@@ -34,72 +37,81 @@ interface RouteSeries {
 
 /** Records every finished request of the proxy listeners. */
 export class RequestMetrics implements ExchangeObserver {
-  readonly #requests: Counter<string>;
-  readonly #duration: Histogram<string>;
-  readonly #upstreamDuration: Histogram<string>;
-  readonly #bytesIn: Counter<string>;
-  readonly #bytesOut: Counter<string>;
-  readonly #retries: Counter<string>;
-  readonly #errors: Counter<string>;
-  readonly #inFlight: Gauge;
+  readonly #requests: CounterFamily;
+  readonly #duration: HistogramFamily;
+  readonly #upstreamDuration: HistogramFamily;
+  readonly #bytesIn: CounterFamily;
+  readonly #bytesOut: CounterFamily;
+  readonly #retries: CounterFamily;
+  readonly #errors: CounterFamily;
+  #inFlight = 0;
+  /** Each route's series for the service it has now. */
   readonly #series = new Map<string, RouteSeries>();
+  readonly #seriesByService = new Map<string, RouteSeries>();
 
   constructor(registry: Registry, openConnections: () => number) {
-    const registers = [registry];
     const routeLabels = ["route", "service"];
-    this.#requests = new Counter({
-      name: "gatehouse_requests_total",
-      help: "Requests answered, by route, service, method and status class.",
-      labelNames: [...routeLabels, "method", "status_class"],
-      registers,
-    });
-    this.#duration = new Histogram({
-      name: "gatehouse_request_duration_seconds",
-      help: "Time from the request's headers to the end of the response, as the gateway saw it.",
-      labelNames: routeLabels,
-      buckets: durationBuckets,
-      registers,
-    });
-    this.#upstreamDuration = new Histogram({
-      name: "gatehouse_upstream_duration_seconds",
-      help: "Time from sending the request upstream (first try) to the end of the upstream's response.",
-      labelNames: routeLabels,
-      buckets: durationBuckets,
-      registers,
-    });
-    this.#bytesIn = new Counter({
-      name: "gatehouse_request_bytes_total",
-      help: "Request body bytes received from clients.",
-      labelNames: routeLabels,
-      registers,
-    });
-    this.#bytesOut = new Counter({
-      name: "gatehouse_response_bytes_total",
-      help: "Response body bytes sent to clients.",
-      labelNames: routeLabels,
-      registers,
-    });
-    this.#retries = new Counter({
-      name: "gatehouse_upstream_retries_total",
-      help: "Tries sent again to a target after a failed one.",
-      labelNames: routeLabels,
-      registers,
-    });
-    this.#errors = new Counter({
-      name: "gatehouse_errors_total",
-      help: "Requests the gateway answered with one of its own error codes (see docs/errors.md), by code.",
-      labelNames: [...routeLabels, "code"],
-      registers,
-    });
-    this.#inFlight = new Gauge({
+    this.#requests = new CounterFamily(
+      "gatehouse_requests_total",
+      "Requests answered, by route, service, method and status class.",
+      [...routeLabels, "method", "status_class"],
+    );
+    this.#duration = new HistogramFamily(
+      "gatehouse_request_duration_seconds",
+      "Time from the request's headers to the end of the response, as the gateway saw it.",
+      routeLabels,
+      durationBuckets,
+    );
+    this.#upstreamDuration = new HistogramFamily(
+      "gatehouse_upstream_duration_seconds",
+      "Time from sending the request upstream (first try) to the end of the upstream's response.",
+      routeLabels,
+      durationBuckets,
+    );
+    this.#bytesIn = new CounterFamily(
+      "gatehouse_request_bytes_total",
+      "Request body bytes received from clients.",
+      routeLabels,
+    );
+    this.#bytesOut = new CounterFamily(
+      "gatehouse_response_bytes_total",
+      "Response body bytes sent to clients.",
+      routeLabels,
+    );
+    this.#retries = new CounterFamily(
+      "gatehouse_upstream_retries_total",
+      "Tries sent again to a target after a failed one.",
+      routeLabels,
+    );
+    this.#errors = new CounterFamily(
+      "gatehouse_errors_total",
+      "Requests the gateway answered with one of its own error codes (see docs/errors.md), by code.",
+      [...routeLabels, "code"],
+    );
+    const families = [
+      this.#requests,
+      this.#duration,
+      this.#upstreamDuration,
+      this.#bytesIn,
+      this.#bytesOut,
+      this.#retries,
+      this.#errors,
+    ];
+    // prom-client's registry renders any object with a name, help, type and get().
+    for (const family of families) registry.registerMetric(family as never);
+    const self = this;
+    new Gauge({
       name: "gatehouse_requests_in_flight",
       help: "Requests received and not finished yet.",
-      registers,
+      registers: [registry],
+      collect() {
+        this.set(self.#inFlight);
+      },
     });
     new Gauge({
       name: "gatehouse_connections_open",
       help: "Client connections open on the proxy listeners.",
-      registers,
+      registers: [registry],
       collect() {
         this.set(openConnections());
       },
@@ -107,11 +119,11 @@ export class RequestMetrics implements ExchangeObserver {
   }
 
   started(): void {
-    this.#inFlight.inc();
+    this.#inFlight++;
   }
 
   finished(res: GatewayResponse): void {
-    this.#inFlight.dec();
+    this.#inFlight--;
     let series = this.#series.get(res.route);
     // A reload may have moved the route to another service: its series follow.
     if (series === undefined || series.service !== res.service) {
@@ -124,7 +136,7 @@ export class RequestMetrics implements ExchangeObserver {
     const slot = method * statusClasses.length + statusClass;
     let requests = series.requests[slot];
     if (requests === undefined) {
-      requests = this.#requests.labels(
+      requests = this.#requests.child(
         res.route,
         res.service,
         methods[method]!,
@@ -132,7 +144,7 @@ export class RequestMetrics implements ExchangeObserver {
       );
       series.requests[slot] = requests;
     }
-    requests.inc();
+    requests.value++;
     const now = performance.now();
     series.duration.observe((now - res.startedAt) / 1000);
     if (res.upstreamStartedAt > 0) {
@@ -140,33 +152,39 @@ export class RequestMetrics implements ExchangeObserver {
       series.upstreamDuration.observe((ended - res.upstreamStartedAt) / 1000);
     }
     const length = res.req.headers["content-length"];
-    if (length !== undefined) series.bytesIn.inc(Number(length) || 0);
-    if (res.bytesOut > 0) series.bytesOut.inc(res.bytesOut);
-    if (res.retries > 0) series.retries.inc(res.retries);
+    if (length !== undefined) series.bytesIn.value += Number(length) || 0;
+    series.bytesOut.value += res.bytesOut;
+    series.retries.value += res.retries;
     if (res.errorCode !== "") {
       let errors = series.errors.get(res.errorCode);
       if (errors === undefined) {
-        errors = this.#errors.labels(res.route, res.service, res.errorCode);
+        errors = this.#errors.child(res.route, res.service, res.errorCode);
         series.errors.set(res.errorCode, errors);
       }
-      errors.inc();
+      errors.value++;
     }
   }
 
   #newSeries(route: string, service: string): RouteSeries {
+    // A route that moves back to a service it had keeps its series: one child per label set.
+    const key = `${route}\u0000${service}`;
+    const known = this.#seriesByService.get(key);
+    if (known) {
+      this.#series.set(route, known);
+      return known;
+    }
     const series: RouteSeries = {
       service,
       requests: [],
-      duration: this.#duration.labels(route, service),
-      upstreamDuration: this.#upstreamDuration.labels(route, service),
-      bytesIn: this.#bytesIn.labels(route, service),
-      bytesOut: this.#bytesOut.labels(route, service),
-      retries: this.#retries.labels(route, service),
+      duration: this.#duration.child(route, service),
+      upstreamDuration: this.#upstreamDuration.child(route, service),
+      bytesIn: this.#bytesIn.child(route, service),
+      bytesOut: this.#bytesOut.child(route, service),
+      retries: this.#retries.child(route, service),
       errors: new Map(),
     };
-    // Zero from the first request on, so rate() and increase() see the first increments.
-    for (const counter of [series.bytesIn, series.bytesOut, series.retries]) counter.inc(0);
     this.#series.set(route, series);
+    this.#seriesByService.set(key, series);
     return series;
   }
 }

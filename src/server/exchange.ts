@@ -48,14 +48,12 @@ export interface ExchangeObserver {
   finished(res: GatewayResponse): void;
 }
 
-const unobserved: ExchangeObserver = { started() {}, finished() {} };
-
-/** One observer that tells each of `observers` that is set, in order. */
+/** One observer that tells each of `observers` that is set, in order; undefined if none is. */
 export function combineObservers(
   given: readonly (ExchangeObserver | undefined)[],
-): ExchangeObserver {
+): ExchangeObserver | undefined {
   const observers = given.filter((observer) => observer !== undefined);
-  if (observers.length === 0) return unobserved;
+  if (observers.length === 0) return undefined;
   if (observers.length === 1) return observers[0]!;
   return {
     started(res) {

@@ -38,8 +38,8 @@ export interface HandlerHost {
   runtime(): Runtime;
   draining(): boolean;
   tunnels: Set<Duplex>;
-  /** Told when each request starts and finishes (metrics). */
-  observer: ExchangeObserver;
+  /** Told when each request starts and finishes (metrics, access log), if anything listens. */
+  observer: ExchangeObserver | undefined;
 }
 
 /** Where a request goes once it has been routed and a target picked. */
@@ -206,14 +206,16 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
 
   const observer = host.observer;
   function exchangeFinished(this: GatewayResponse): void {
-    observer.finished(this);
+    observer!.finished(this);
   }
 
   function onRequest(req: IncomingMessage, res: GatewayResponse): void {
     const requestId = requestIdOf(req);
     res.requestId = requestId;
-    observer.started(res);
-    res.once("close", exchangeFinished);
+    if (observer) {
+      observer.started(res);
+      res.once("close", exchangeFinished);
+    }
     try {
       handle(req, res, requestId);
     } catch (error) {

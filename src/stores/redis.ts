@@ -62,6 +62,9 @@ function connect(url: string, options: RedisConnectionOptions): Redis {
     maxRetriesPerRequest: 0,
     commandTimeout: options.timeout,
     connectTimeout: Math.max(options.timeout, 1000),
+    // Commands issued in the same tick go out in one write: under load, far fewer
+    // syscalls (and Redis wake-ups) than one write per decision.
+    enableAutoPipelining: true,
     // Reconnect for ever, soon at first and at most every second.
     retryStrategy: (attempt) => Math.min(attempt * 50, 1000),
   });

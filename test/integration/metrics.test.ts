@@ -144,8 +144,13 @@ describe("metrics", () => {
         text.includes('gatehouse_upstream_duration_seconds_count{route="api",service="svc"} 4'),
       );
       assert.ok(
-        !text.includes('gatehouse_upstream_duration_seconds_count{route="locked"'),
+        text.includes('gatehouse_upstream_duration_seconds_count{route="locked",service="svc"} 0'),
         "a request answered by a plugin never went upstream",
+      );
+      assert.ok(
+        text.includes(
+          'gatehouse_request_duration_seconds_bucket{route="api",service="svc",le="+Inf"} 4',
+        ),
       );
       assert.ok(text.includes('gatehouse_request_bytes_total{route="api",service="svc"} 8'));
       assert.ok(text.includes('gatehouse_response_bytes_total{route="api",service="svc"} 20'));
@@ -209,6 +214,12 @@ describe("metrics", () => {
       assert.match(open.type, /^application\/openmetrics-text/);
       assert.ok(open.text.trimEnd().endsWith("# EOF"), "OpenMetrics ends with # EOF");
       assert.ok(open.text.includes('gatehouse_config_reloads_total{result="success"} 0'));
+      assert.ok(open.text.includes("# TYPE gatehouse_requests counter"));
+      const again = await scrape(gw.statusUrl);
+      assert.ok(
+        again.text.includes("# TYPE gatehouse_requests_total counter"),
+        "an OpenMetrics scrape leaves the Prometheus names as they were",
+      );
     } finally {
       await gw.stop();
       await up.close();
