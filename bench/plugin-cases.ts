@@ -150,6 +150,14 @@ export async function pluginCases(redisUrl: string): Promise<PluginCase[]> {
       headers: {},
     },
     {
+      label: "rate-limit (Redis on loopback, token bucket)",
+      plugin: "rate-limit",
+      config: { ...unreachedLimit, algorithm: "token-bucket", store: "redis" },
+      headers: {},
+      stores: { redis: { url: redisUrl, timeout: 1000, keyPrefix: "gatehouse-bench:" } },
+      async: true,
+    },
+    {
       label: "rate-limit (Redis on loopback, sliding window)",
       plugin: "rate-limit",
       config: { ...unreachedLimit, store: "redis" },
