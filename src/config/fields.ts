@@ -5,6 +5,7 @@
  */
 import { isIP } from "node:net";
 import { z } from "zod";
+import { parsePathPattern } from "../router/path-pattern.ts";
 import { parseDuration, parseSize } from "./units.ts";
 
 /**
@@ -82,3 +83,12 @@ export const httpUrl = z
     { message: "expected an http(s) URL with a host and no path, e.g. http://10.0.0.5:8080" },
   )
   .describe("An upstream origin: `http://host:port` or `https://host:port`.");
+
+/** A route path pattern (`/exact`, `/users/:id`, `/files/*`), checked as the router parses it. */
+export const pathPattern = z.string().superRefine((path, ctx) => {
+  try {
+    parsePathPattern(path);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: (error as Error).message });
+  }
+});

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { passwordProblem } from "../plugins/basic-auth/password-hash.ts";
 import { type PathPattern, parsePathPattern } from "../router/path-pattern.ts";
 import { compileRewrite } from "../router/rewrite.ts";
-import { cidr, duration, httpUrl, optionalDuration, port, size } from "./fields.ts";
+import { cidr, duration, httpUrl, optionalDuration, pathPattern, port, size } from "./fields.ts";
 
 import {
   circuitBreakerSchema,
@@ -306,15 +306,7 @@ const routeSchema = z
           .optional()
           .describe("Host names, exact or `*.example.com`; omitted means any host."),
         paths: z
-          .array(
-            z.string().superRefine((path, ctx) => {
-              try {
-                parsePathPattern(path);
-              } catch (error) {
-                ctx.addIssue({ code: "custom", message: (error as Error).message });
-              }
-            }),
-          )
+          .array(pathPattern)
           .min(1)
           .describe("Paths: exact `/a/b`, with parameters `/users/:id`, or a trailing `*`."),
         methods: z

@@ -5,6 +5,7 @@
  * request.
  */
 import { z } from "zod";
+import { pathPattern } from "../../config/fields.ts";
 import type { ConsumerIdentity } from "../../pipeline/context.ts";
 import { parsePathPattern } from "../../router/path-pattern.ts";
 
@@ -18,15 +19,7 @@ const ruleSchema = z
       .optional()
       .describe("The rule applies to these methods only; omitted means any."),
     paths: z
-      .array(
-        z.string().superRefine((path, ctx) => {
-          try {
-            parsePathPattern(path);
-          } catch (error) {
-            ctx.addIssue({ code: "custom", message: (error as Error).message });
-          }
-        }),
-      )
+      .array(pathPattern)
       .min(1)
       .optional()
       .describe(
