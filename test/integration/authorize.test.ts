@@ -5,8 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { request } from "undici";
-import { type ConfigError, formatProblem } from "../../src/config/load.ts";
-import { parseGatewayConfig } from "../../src/config/validate.ts";
+import { configProblems } from "../helpers/config-problems.ts";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
 import {
   type IntrospectionServer,
@@ -205,15 +204,9 @@ describe("authorize config", () => {
       '            - { paths: ["/files/*/x"] }',
       "            - { allow: false, scopes: [admin] }",
     ].join("\n");
-    assert.throws(
-      () => parseGatewayConfig(text, "gw.yaml", {}),
-      (error: unknown) => {
-        assert.deepEqual((error as ConfigError).problems.map(formatProblem), [
-          'gw.yaml:11:25 routes[0].plugins[0].config.rules[0].paths[0]: path "/files/*/x": * is only allowed as the last segment',
-          "gw.yaml:12:39 routes[0].plugins[0].config.rules[1].scopes: a rule with allow: false refuses all it applies to, so it cannot have conditions",
-        ]);
-        return true;
-      },
-    );
+    assert.deepEqual(configProblems(text), [
+      'gw.yaml:11:25 routes[0].plugins[0].config.rules[0].paths[0]: path "/files/*/x": * is only allowed as the last segment',
+      "gw.yaml:12:39 routes[0].plugins[0].config.rules[1].scopes: a rule with allow: false refuses all it applies to, so it cannot have conditions",
+    ]);
   });
 });

@@ -6,13 +6,12 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
 import { request } from "undici";
-import { ConfigError, formatProblem } from "../../src/config/load.ts";
-import { parseGatewayConfig } from "../../src/config/validate.ts";
 import {
   hashPassword,
   type PasswordCheckMessage,
   passwordCheckChannel,
 } from "../../src/plugins/basic-auth/password-hash.ts";
+import { configProblems } from "../helpers/config-problems.ts";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
 import { echo, startUpstream, type Upstream } from "../helpers/upstream.ts";
 
@@ -248,17 +247,12 @@ describe("basic-auth", () => {
       "    credentials:",
       '      basic: [{ username: u, password: "$scrypt$ln=14,r=8$abc" }]',
     ].join("\n");
-    assert.throws(
-      () => parseGatewayConfig(text, "gw.yaml", {}),
-      (error: unknown) =>
-        error instanceof ConfigError &&
-        error.problems
-          .map(formatProblem)
-          .some((line) =>
-            line.startsWith(
-              "gw.yaml:5:40 consumers[0].credentials.basic[0].password: a scrypt hash is",
-            ),
-          ),
+    assert.ok(
+      configProblems(text).some((line) =>
+        line.startsWith(
+          "gw.yaml:5:40 consumers[0].credentials.basic[0].password: a scrypt hash is",
+        ),
+      ),
     );
   });
 });

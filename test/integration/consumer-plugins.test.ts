@@ -3,8 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { request } from "undici";
-import { ConfigError, formatProblem } from "../../src/config/load.ts";
-import { parseGatewayConfig } from "../../src/config/validate.ts";
+import { configProblems } from "../helpers/config-problems.ts";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
 import { echo, startUpstream, type Upstream } from "../helpers/upstream.ts";
 
@@ -73,15 +72,8 @@ describe("consumer plugins", () => {
       "  - name: c",
       "    plugins: [{ name: key-auth }]",
     ].join("\n");
-    assert.throws(
-      () => parseGatewayConfig(text, "gw.yaml", {}),
-      (error: unknown) =>
-        error instanceof ConfigError &&
-        error.problems
-          .map(formatProblem)
-          .includes(
-            'gw.yaml:4:23 consumers[0].plugins[0].name: "key-auth" runs before the consumer is known, so it cannot be set on a consumer',
-          ),
-    );
+    assert.deepEqual(configProblems(text), [
+      'gw.yaml:4:23 consumers[0].plugins[0].name: "key-auth" runs before the consumer is known, so it cannot be set on a consumer',
+    ]);
   });
 });

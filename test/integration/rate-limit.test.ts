@@ -5,8 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Pool, request } from "undici";
-import { ConfigError, formatProblem } from "../../src/config/load.ts";
-import { parseGatewayConfig } from "../../src/config/validate.ts";
+import { configProblems } from "../helpers/config-problems.ts";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
 import { echo, startUpstream, type Upstream } from "../helpers/upstream.ts";
 
@@ -188,15 +187,7 @@ describe("rate-limit config", () => {
       "    plugins:",
       `      - { name: rate-limit, config: ${pluginConfig} }`,
     ].join("\n");
-  const problemsOf = (text: string): string[] => {
-    try {
-      parseGatewayConfig(text, "gw.yaml", {});
-      return [];
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      return error.problems.map(formatProblem);
-    }
-  };
+  const problemsOf = configProblems;
 
   it("refuses store: redis with no Redis URL anywhere, located at the store key", () => {
     const problems = problemsOf(configWith("{ limit: 5, window: 1s, store: redis }"));
