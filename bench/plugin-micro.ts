@@ -9,6 +9,7 @@ import { RequestContext } from "../src/pipeline/context.ts";
 import type { PluginHooks } from "../src/pipeline/plugin.ts";
 import { pluginDefinition } from "../src/pipeline/registry.ts";
 import type { PluginCase } from "./plugin-cases.ts";
+import { formatColumns } from "./table.ts";
 
 export interface PluginCost {
   label: string;
@@ -103,12 +104,5 @@ function median(values: number[]): number {
 export function formatPluginTable(costs: readonly PluginCost[]): string {
   const header = ["plugin (in-process, per request)", "cpu", "wall"];
   const rows = costs.map((c) => [c.label, `${c.cpuUs.toFixed(2)} µs`, `${c.wallUs.toFixed(2)} µs`]);
-  const widths = header.map((_, col) =>
-    Math.max(...[header, ...rows].map((row) => row[col]!.length)),
-  );
-  const line = (row: string[]) =>
-    row
-      .map((cell, col) => (col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!)))
-      .join("  ");
-  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+  return formatColumns(header, rows);
 }

@@ -4,6 +4,7 @@
  * and the JSON written to bench/results/latest.json.
  */
 import type { RouterCost } from "./router-micro.ts";
+import { formatColumns } from "./table.ts";
 import type { WrkResult } from "./wrk.ts";
 
 /** One target's outcome: numbers, or why it could not be measured. */
@@ -57,17 +58,7 @@ export function formatTable(all: Measurement[]): string {
       errors,
     ];
   });
-  const widths = header.map((_, col) =>
-    Math.max(...[header, ...rows].map((row) => row[col]!.length)),
-  );
-  const line = (row: string[]) =>
-    row
-      .map((cell, col) =>
-        col === 0 || col === 5 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!),
-      )
-      .join("  ")
-      .trimEnd();
-  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+  return formatColumns(header, rows, [0, 5]);
 }
 
 function describeSocketErrors(r: WrkResult): string {

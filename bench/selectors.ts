@@ -15,6 +15,7 @@ import {
   seededRandom,
 } from "../src/upstream/selectors/test-fleet.ts";
 import type { Target } from "../src/upstream/target.ts";
+import { formatColumns } from "./table.ts";
 
 export interface SelectorCost {
   algorithm: string;
@@ -113,14 +114,7 @@ export function formatSelectorTable(costs: readonly SelectorCost[]): string {
       ...counts.map((count) => `${of(count)?.firstPickUs.toFixed(1) ?? "-"} µs`),
     ];
   });
-  const widths = header.map((_, col) =>
-    Math.max(...[header, ...rows].map((row) => row[col]!.length)),
-  );
-  const line = (row: string[]) =>
-    row
-      .map((cell, col) => (col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!)))
-      .join("  ");
-  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+  return formatColumns(header, rows);
 }
 
 if (import.meta.main) console.log(formatSelectorTable(await measureSelectorCost()));
