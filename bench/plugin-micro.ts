@@ -5,6 +5,8 @@
  * in microseconds rather than guessed from the difference of two noisy req/s numbers.
  */
 import type { IncomingMessage } from "node:http";
+import { Registry } from "prom-client";
+import { PluginMetrics } from "../src/observability/plugin-metrics.ts";
 import { RequestContext } from "../src/pipeline/context.ts";
 import type { PluginHooks } from "../src/pipeline/plugin.ts";
 import { pluginDefinition } from "../src/pipeline/registry.ts";
@@ -55,6 +57,9 @@ export async function measurePluginCost(cases: readonly PluginCase[]): Promise<P
   return costs;
 }
 
+/** Metrics are on by default, so the plugins count as they do in a default gateway. */
+const metrics = new PluginMetrics(new Registry());
+
 function instantiate(pluginCase: PluginCase): PluginHooks {
   const definition = pluginDefinition(pluginCase.plugin);
   if (!definition) throw new Error(`plugin micro-benchmark: no plugin "${pluginCase.plugin}"`);
@@ -63,6 +68,7 @@ function instantiate(pluginCase: PluginCase): PluginHooks {
     name: "bench",
     consumers: pluginCase.consumers ?? [],
     stores: pluginCase.stores ?? {},
+    telemetry: metrics.forPlugin(pluginCase.plugin),
   });
 }
 

@@ -34,7 +34,7 @@ export interface GatewayAddresses {
 export class Gateway {
   readonly #settings: GatehouseConfig["gateway"];
   readonly #targets = new TargetRegistry();
-  readonly #health = new HealthSupervisor();
+  readonly #health: HealthSupervisor;
   readonly #discovery = new DiscoverySupervisor(this.#targets, (service) => {
     this.#health.syncService(service);
     this.#dropUnusedTargets();
@@ -53,7 +53,6 @@ export class Gateway {
 
   constructor(config: GatehouseConfig) {
     this.#settings = config.gateway;
-    this.#runtime = compileRuntime(config, this.#targets);
     if (config.gateway.metrics.enabled) {
       this.#metrics = new GatewayMetrics({
         services: () => this.#runtime.services.values(),
@@ -61,6 +60,8 @@ export class Gateway {
       });
       this.#metrics?.configApplied(config);
     }
+    this.#health = new HealthSupervisor({ probes: this.#metrics?.healthChecks });
+    this.#runtime = compileRuntime(config, this.#targets, undefined, this.#metrics?.plugins);
     const accessLog = config.gateway.accessLog;
     if (accessLog.enabled) {
       const clientAddress = createClientAddressResolver(config.gateway.trustedProxies);
@@ -144,7 +145,7 @@ export class Gateway {
    */
   async reload(config: GatehouseConfig): Promise<void> {
     const previous = this.#runtime;
-    const next = compileRuntime(config, this.#targets, previous);
+    const next = compileRuntime(config, this.#targets, previous, this.#metrics?.plugins);
     this.#runtime = next;
     this.#metrics?.configApplied(config);
     // Instances the new runtime re-created let go of theirs (shared store connections are

@@ -14,6 +14,8 @@ import {
 } from "prom-client";
 import type { GatehouseConfig } from "../config/schema.ts";
 import type { Target } from "../upstream/target.ts";
+import { HealthCheckMetrics } from "./health-check-metrics.ts";
+import { PluginMetrics } from "./plugin-metrics.ts";
 import { RequestMetrics } from "./request-metrics.ts";
 
 /** What the metrics read at scrape time. */
@@ -30,6 +32,10 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   /** Counts, durations and bytes of every request the proxy listeners finish. */
   readonly requests: RequestMetrics;
+  /** What plugins count: limit decisions, store failures, authentication failures. */
+  readonly plugins: PluginMetrics;
+  /** Active health probes' results and durations. */
+  readonly healthChecks: HealthCheckMetrics;
   readonly #reloads: Counter<"result">;
   readonly #configInfo: Gauge<"hash">;
   readonly #configVersion: Gauge;
@@ -64,6 +70,8 @@ export class GatewayMetrics {
       registers,
     });
     this.requests = new RequestMetrics(this.registry, source.openConnections);
+    this.plugins = new PluginMetrics(this.registry);
+    this.healthChecks = new HealthCheckMetrics(this.registry);
     upstreamGauges(source, registers);
     this.#openMetrics = openMetricsView(this.registry);
   }

@@ -12,6 +12,7 @@
 import type { z } from "zod";
 import type { ConsumerConfig, StoresConfig } from "../config/schema.ts";
 import type { RequestContext } from "./context.ts";
+import type { PluginTelemetry } from "./telemetry.ts";
 
 /** What a hook may return: nothing, or a promise of nothing. */
 export type HookResult = void | Promise<void>;
@@ -71,6 +72,8 @@ export interface PluginScope {
   consumers: readonly ConsumerConfig[];
   /** The shared stores declared under `gateway.stores`. */
   stores: StoresConfig;
+  /** Counters for what the plugin decides (see telemetry.ts); do-nothing when metrics are off. */
+  telemetry: PluginTelemetry;
 }
 
 /** Declares a plugin; the identity function that gives `create` its config type. */

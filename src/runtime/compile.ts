@@ -18,6 +18,7 @@ import { closest } from "../config/suggest.ts";
 import { type Chain, type ChainEntry, compileChain } from "../pipeline/chain.ts";
 import type { PluginScope } from "../pipeline/plugin.ts";
 import { pluginDefinition, pluginNames } from "../pipeline/registry.ts";
+import { type PluginTelemetrySource, silentTelemetrySource } from "../pipeline/telemetry.ts";
 import { authenticationGate } from "../plugins/auth/authentication.ts";
 import { parsePathPattern } from "../router/path-pattern.ts";
 import { compileRewrite, type PathRewriter } from "../router/rewrite.ts";
@@ -113,12 +114,13 @@ export interface Runtime {
 /**
  * Builds the runtime. The config must have passed `runtimeChecks`. A service fed by
  * discovery starts with the targets it had in `previous` (none on first load) until its
- * source answers.
+ * source answers. Plugins count through `telemetry` (the gateway's metrics, when on).
  */
 export function compileRuntime(
   config: GatehouseConfig,
   registry: TargetRegistry,
   previous?: Runtime,
+  telemetry: PluginTelemetrySource = silentTelemetrySource,
 ): Runtime {
   const services = new Map<string, CompiledService>();
   for (const service of config.services) {
@@ -138,7 +140,7 @@ export function compileRuntime(
     setServiceTargets(compiled, listed, registry);
     services.set(service.name, compiled);
   }
-  const instances = new PluginInstances();
+  const instances = new PluginInstances(telemetry);
   const routes = new RouteTable(
     config.routes.map((route) => ({
       ...route.match,
@@ -157,18 +159,29 @@ export function compileRuntime(
   return { config, routes, services, closePlugins: () => instances.close() };
 }
 
+/** A plugin's scope before its telemetry, which goes by the plugin's name, is added. */
+type PlacedScope = Omit<PluginScope, "telemetry">;
+
 /**
  * Creates each configured plugin once (a global plugin's one instance serves every route,
  * so its state is shared as configured) and builds each route's chain from them.
  */
 class PluginInstances {
   readonly #instances = new Map<PluginConfig, ChainEntry>();
+  readonly #telemetry: PluginTelemetrySource;
+  /** Answers 401 when no authentication plugin identified the client (counted as its own). */
+  readonly #gate: ChainEntry;
+
+  constructor(telemetry: PluginTelemetrySource) {
+    this.#telemetry = telemetry;
+    this.#gate = authenticationGate(telemetry.forPlugin("authentication"));
+  }
 
   chainFor(config: GatehouseConfig, route: RouteConfig): Chain | undefined {
     const service = config.services.find((candidate) => candidate.name === route.service);
     const shared = { consumers: config.consumers, stores: config.gateway.stores };
     // Most specific wins: a route's plugin replaces the service's and the global one by name.
-    const byName = new Map<string, [PluginConfig, PluginScope]>();
+    const byName = new Map<string, [PluginConfig, PlacedScope]>();
     for (const plugin of config.plugins) {
       byName.set(plugin.name, [plugin, { level: "global", name: "", ...shared }]);
     }
@@ -181,7 +194,7 @@ class PluginInstances {
     if (byName.size === 0) return undefined;
     // With authentication plugins, the gate after them refuses a request none identified.
     const gate = [...byName.keys()].some((name) => pluginDefinition(name)?.authenticates)
-      ? [authenticationGate]
+      ? [this.#gate]
       : [];
     // ...and a consumer's own plugin replaces all of them, once that consumer is known.
     const byConsumer = new Map<string, ChainEntry[]>();
@@ -210,14 +223,17 @@ class PluginInstances {
     }
   }
 
-  #instance(plugin: PluginConfig, scope: PluginScope): ChainEntry {
+  #instance(plugin: PluginConfig, scope: PlacedScope): ChainEntry {
     let instance = this.#instances.get(plugin);
     if (!instance) {
       const definition = pluginDefinition(plugin.name)!;
       instance = {
         name: plugin.name,
         priority: definition.priority,
-        hooks: definition.create(definition.schema.parse(plugin.config), scope),
+        hooks: definition.create(definition.schema.parse(plugin.config), {
+          ...scope,
+          telemetry: this.#telemetry.forPlugin(plugin.name),
+        }),
       };
       this.#instances.set(plugin, instance);
     }

@@ -6,6 +6,8 @@
  * once (no zombie checks), and a service that drops active checks has its targets
  * judged healthy again.
  */
+import type { HealthProbeObserver } from "../observability/health-check-metrics.ts";
+import { type Clock, systemClock } from "../upstream/clock.ts";
 import { ActiveHealthChecker } from "../upstream/health/active.ts";
 import type { CompiledService, Runtime } from "./compile.ts";
 
@@ -17,6 +19,14 @@ interface Supervised {
 /** Owns one active health checker per service that configures one. */
 export class HealthSupervisor {
   readonly #checkers = new Map<string, Supervised>();
+  readonly #probes: HealthProbeObserver | undefined;
+  readonly #clock: Clock;
+
+  /** `probes` hears every probe's result (the gateway's metrics, when on). */
+  constructor(options: { probes?: HealthProbeObserver | undefined; clock?: Clock } = {}) {
+    this.#probes = options.probes;
+    this.#clock = options.clock ?? systemClock;
+  }
 
   /** Makes the running checkers match `runtime`. */
   apply(runtime: Runtime): void {
@@ -33,7 +43,13 @@ export class HealthSupervisor {
       let supervised = this.#checkers.get(service.name);
       if (supervised?.configKey !== configKey) {
         supervised?.checker.close();
-        supervised = { configKey, checker: new ActiveHealthChecker(active) };
+        const probes = this.#probes;
+        const name = service.name;
+        const checker = new ActiveHealthChecker(active, this.#clock, {
+          onProbe:
+            probes && ((target, result) => probes.probed(name, active.type, target.url, result)),
+        });
+        supervised = { configKey, checker };
         this.#checkers.set(service.name, supervised);
       }
       supervised.checker.sync(service.targets);

@@ -22,20 +22,23 @@ export const aclPlugin = definePlugin({
   schema,
   // After authentication (1000), which names the consumer.
   priority: 950,
-  create(config) {
+  create(config, scope) {
     const allow = config.allow && new Set(config.allow);
     const deny = config.deny && new Set(config.deny);
     return {
       access(ctx) {
         const consumer = ctx.consumer;
         if (!consumer) {
+          scope.telemetry.authFailure(ctx, "missing");
           ctx.fail("GATEHOUSE_UNAUTHORIZED", "This route needs an authenticated consumer");
           return;
         }
         const denied = deny !== undefined && consumer.groups.some((group) => deny.has(group));
         const allowed = allow === undefined || consumer.groups.some((group) => allow.has(group));
-        if (denied || !allowed)
+        if (denied || !allowed) {
+          scope.telemetry.authFailure(ctx, "forbidden");
           ctx.fail("GATEHOUSE_FORBIDDEN", `Consumer "${consumer.name}" may not use this route`);
+        }
       },
     };
   },

@@ -12,6 +12,7 @@ import type { ConsumerConfig } from "../../config/schema.ts";
 import type { ErrorCode } from "../../errors.ts";
 import type { ChainEntry } from "../../pipeline/chain.ts";
 import type { ConsumerIdentity, RequestContext } from "../../pipeline/context.ts";
+import type { PluginTelemetry } from "../../pipeline/telemetry.ts";
 
 /** What an authentication plugin says when a request carries none of its credentials. */
 export interface MissingCredentials {
@@ -105,9 +106,9 @@ export function anonymousConsumer(
 /**
  * Runs after every authentication plugin (priority 1000) and before anything that needs
  * the consumer (acl at 950): if none identified one, the anonymous consumer of the first
- * plugin that has one, else 401 with every plugin's challenge.
+ * plugin that has one, else 401 with every plugin's challenge, counted as `missing`.
  */
-export const authenticationGate: ChainEntry = {
+export const authenticationGate = (telemetry: PluginTelemetry): ChainEntry => ({
   name: "authentication",
   priority: 999.5,
   hooks: {
@@ -124,9 +125,10 @@ export const authenticationGate: ChainEntry = {
         pending.messages.length === 1
           ? pending.messages[0]
           : `No credentials were sent (${pending.messages.join("; ")})`;
+      telemetry.authFailure(ctx, "missing");
       ctx.fail("GATEHOUSE_UNAUTHORIZED", message, {
         "www-authenticate": pending.challenges.join(", "),
       });
     },
   },
-};
+});

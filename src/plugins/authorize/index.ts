@@ -13,23 +13,28 @@ export const authorizePlugin = definePlugin({
   schema: authorizeSchema,
   // After authentication (1000) and acl (950).
   priority: 940,
-  create(config) {
+  create(config, scope) {
     const rules = config.rules.map(compileRule);
     const allowByDefault = config.default === "allow";
+    const { telemetry } = scope;
 
     return {
       access(ctx) {
         const method = ctx.req.method!;
         const rule = rules.find((candidate) => candidate.applies(method, ctx.path));
         if (rule === undefined) {
-          if (!allowByDefault) ctx.fail("GATEHOUSE_FORBIDDEN", "No rule allows this request");
+          if (!allowByDefault) {
+            telemetry.authFailure(ctx, "forbidden");
+            ctx.fail("GATEHOUSE_FORBIDDEN", "No rule allows this request");
+          }
           return;
         }
         const claims = tokenClaims(ctx);
         const subject: Subject = { consumer: ctx.consumer, claims, scopes: scopesOf(claims) };
-        switch (rule.decide(subject)) {
-          case undefined:
-            return;
+        const refusal = rule.decide(subject);
+        if (refusal === undefined) return;
+        telemetry.authFailure(ctx, refusal === "anonymous" ? "missing" : "forbidden");
+        switch (refusal) {
           case "anonymous":
             ctx.fail("GATEHOUSE_UNAUTHORIZED", "This request needs an authenticated client");
             return;

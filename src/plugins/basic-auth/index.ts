@@ -99,6 +99,7 @@ export const basicAuthPlugin = definePlugin({
 
     const admit = (ctx: RequestContext, consumer: ConsumerIdentity | undefined) => {
       if (consumer === undefined) {
+        scope.telemetry.authFailure(ctx, "invalid");
         refuse(ctx, challenge, "The user name or password is not valid");
         return;
       }
@@ -116,6 +117,7 @@ export const basicAuthPlugin = definePlugin({
         const decoded = Buffer.from(header.slice(6).trim(), "base64").toString("utf8");
         const colon = decoded.indexOf(":");
         if (colon === -1) {
+          scope.telemetry.authFailure(ctx, "invalid");
           refuse(ctx, challenge, "The Basic credentials are not user:password in base64");
           return;
         }

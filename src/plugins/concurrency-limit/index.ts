@@ -21,7 +21,7 @@ export const concurrencyLimitPlugin = definePlugin({
   schema,
   // After authentication (1000) and acl (950), so `by: consumer` knows the consumer.
   priority: 910,
-  create(config) {
+  create(config, { telemetry }) {
     const inFlight = new Map<string, number>();
     const header = typeof config.by === "object" ? config.by.header.toLowerCase() : undefined;
     const keyOf = (ctx: RequestContext): string => {
@@ -35,9 +35,11 @@ export const concurrencyLimitPlugin = definePlugin({
         const key = keyOf(ctx);
         const count = inFlight.get(key) ?? 0;
         if (count >= config.limit) {
+          telemetry.limitDecision(ctx, false);
           ctx.fail("GATEHOUSE_CONCURRENCY_LIMITED", undefined, { "retry-after": "1" });
           return;
         }
+        telemetry.limitDecision(ctx, true);
         inFlight.set(key, count + 1);
         ctx.locals.set("concurrency-limit", key);
       },

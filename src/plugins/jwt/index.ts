@@ -13,6 +13,7 @@ import { type JWTPayload, type JWTVerifyOptions, jwtVerify } from "jose";
 import { LRUCache } from "lru-cache";
 import type { ConsumerIdentity, RequestContext } from "../../pipeline/context.ts";
 import { definePlugin } from "../../pipeline/plugin.ts";
+import { authFailureReason, type PluginTelemetry } from "../../pipeline/telemetry.ts";
 import {
   acceptWithoutConsumer,
   anonymousConsumer,
@@ -59,6 +60,8 @@ export function createJwtPlugin(options: JwtPluginOptions = {}) {
     authenticates: true,
     create(config, scope) {
       const keys = keySource(config, clock);
+      const refuseWith = (ctx: RequestContext, refusal: Refusal) =>
+        refuseToken(ctx, refusal, scope.telemetry);
       const getKey = keys.keyFor.bind(keys);
       const leewaySeconds = config.leeway / 1000;
       const maxAgeSeconds = config.maxAge === undefined ? undefined : config.maxAge / 1000;
@@ -173,7 +176,9 @@ function keySource(config: JwtConfig, clock: WallClock): KeySource {
   return source;
 }
 
-function refuseWith(ctx: RequestContext, refusal: Refusal): void {
+/** Answers a token that was not accepted, and counts why. */
+function refuseToken(ctx: RequestContext, refusal: Refusal, telemetry: PluginTelemetry): void {
+  telemetry.authFailure(ctx, authFailureReason(refusal.code));
   if (refusal.code === "GATEHOUSE_AUTH_UNAVAILABLE") ctx.fail(refusal.code, refusal.message);
   else refuse(ctx, invalidChallenge, refusal.message, refusal.code);
 }

@@ -79,6 +79,7 @@ export const keyAuthPlugin = definePlugin({
         }
         const consumer = typeof key === "string" ? byDigest.get(sha256(key)) : undefined;
         if (!consumer) {
+          scope.telemetry.authFailure(ctx, "invalid");
           refuse(ctx, challenge, "The API key is not valid");
           return;
         }

@@ -69,18 +69,22 @@ export const oauth2IntrospectionPlugin = definePlugin({
       anonymous: anonymousConsumer(config.anonymous, scope.consumers),
     };
 
+    const { telemetry } = scope;
     const decide = (ctx: RequestContext, outcome: Introspection) => {
       switch (outcome.kind) {
         case "unavailable":
+          telemetry.authFailure(ctx, "unavailable");
           ctx.fail(
             "GATEHOUSE_AUTH_UNAVAILABLE",
             `The token could not be checked: ${outcome.reason}`,
           );
           return;
         case "inactive":
+          telemetry.authFailure(ctx, "invalid");
           refuse(ctx, invalidChallenge, "The token is not active", "GATEHOUSE_INVALID_TOKEN");
           return;
         case "expired":
+          telemetry.authFailure(ctx, "expired");
           refuse(ctx, invalidChallenge, outcome.reason, "GATEHOUSE_TOKEN_EXPIRED");
           return;
       }
@@ -89,6 +93,7 @@ export const oauth2IntrospectionPlugin = definePlugin({
         const granted = scopesOf(claims);
         const lacking = config.requiredScopes.filter((needed) => !granted.has(needed));
         if (lacking.length > 0) {
+          telemetry.authFailure(ctx, "forbidden");
           ctx.fail("GATEHOUSE_FORBIDDEN", `The token lacks the scope ${lacking.join(" ")}`, {
             "www-authenticate": `Bearer realm="gatehouse", error="insufficient_scope", scope="${config.requiredScopes.join(" ")}"`,
           });
@@ -99,6 +104,7 @@ export const oauth2IntrospectionPlugin = definePlugin({
         const name = claims[config.consumerClaim];
         const consumer = typeof name === "string" ? consumers.get(name) : undefined;
         if (consumer === undefined) {
+          telemetry.authFailure(ctx, "claims");
           refuse(
             ctx,
             invalidChallenge,
@@ -128,6 +134,7 @@ export const oauth2IntrospectionPlugin = definePlugin({
         }
         const token = bearer.exec(header)?.[1];
         if (!token) {
+          telemetry.authFailure(ctx, "invalid");
           refuse(
             ctx,
             invalidChallenge,

@@ -51,8 +51,10 @@ export const rateLimitPlugin = definePlugin({
           })
         : undefined;
 
+    const { telemetry } = scope;
     const settle = (ctx: RequestContext, decision: Decision): void => {
       ctx.locals.set(pluginName, decision);
+      telemetry.limitDecision(ctx, decision.admitted);
       if (!decision.admitted) {
         ctx.fail("GATEHOUSE_RATE_LIMITED", undefined, {
           "retry-after": wholeSeconds(decision.retryAfterMs),
@@ -62,6 +64,7 @@ export const rateLimitPlugin = definePlugin({
 
     /** Redis did not answer in time: the configured policy decides. */
     const storeFailed = (ctx: RequestContext, key: string): void => {
+      telemetry.storeFailure(ctx, config.onStoreFailure);
       if (config.onStoreFailure === "local") settle(ctx, memory.decide(key));
       else if (config.onStoreFailure === "closed") ctx.fail("GATEHOUSE_RATE_LIMIT_UNAVAILABLE");
       // open: admitted, and no headers, since no count is known.

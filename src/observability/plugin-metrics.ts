@@ -1,0 +1,125 @@
+/**
+ * @module observability/plugin-metrics
+ * The counters plugins write through `scope.telemetry`: rate-limit and concurrency-limit
+ * decisions, rate-limit store failures and authentication failures, by route. Children
+ * are found by the request's route name (a string the config made, so its hash is already
+ * known) and a value from a fixed set: recording is two map lookups and an add.
+ */
+import type { Registry } from "prom-client";
+import type { RequestContext } from "../pipeline/context.ts";
+import type {
+  AuthFailureReason,
+  PluginTelemetry,
+  PluginTelemetrySource,
+  StoreFallback,
+} from "../pipeline/telemetry.ts";
+import { type CounterChild, CounterFamily } from "./series.ts";
+
+/** One family's children by route, then by the label value that varies per call. */
+class RouteCounters<Value extends string> {
+  readonly #byRoute = new Map<string, Map<Value, CounterChild>>();
+  readonly #create: (route: string, value: Value) => CounterChild;
+  /** Values whose series appear (at 0) as soon as the route records anything. */
+  readonly #eager: readonly Value[];
+
+  constructor(create: (route: string, value: Value) => CounterChild, eager: readonly Value[] = []) {
+    this.#create = create;
+    this.#eager = eager;
+  }
+
+  inc(route: string, value: Value): void {
+    let children = this.#byRoute.get(route);
+    if (children === undefined) {
+      children = new Map(this.#eager.map((eager) => [eager, this.#create(route, eager)]));
+      this.#byRoute.set(route, children);
+    }
+    let child = children.get(value);
+    if (child === undefined) {
+      child = this.#create(route, value);
+      children.set(value, child);
+    }
+    child.value++;
+  }
+}
+
+type Decision = "allowed" | "rejected";
+const decisions: readonly Decision[] = ["allowed", "rejected"];
+
+/** The counters of one plugin name, shared by every instance of it (one child per label set). */
+class PluginCounters implements PluginTelemetry {
+  readonly #decisions: RouteCounters<Decision>;
+  readonly #authFailures: RouteCounters<AuthFailureReason>;
+  readonly #storeFailures: RouteCounters<StoreFallback>;
+
+  constructor(plugin: string, families: Families, storeFailures: RouteCounters<StoreFallback>) {
+    this.#decisions = new RouteCounters(
+      (route, decision) => families.decisions.child(route, plugin, decision),
+      decisions,
+    );
+    this.#authFailures = new RouteCounters((route, reason) =>
+      families.authFailures.child(route, plugin, reason),
+    );
+    this.#storeFailures = storeFailures;
+  }
+
+  limitDecision(ctx: RequestContext, allowed: boolean): void {
+    this.#decisions.inc(ctx.route, allowed ? "allowed" : "rejected");
+  }
+
+  storeFailure(ctx: RequestContext, fallback: StoreFallback): void {
+    this.#storeFailures.inc(ctx.route, fallback);
+  }
+
+  authFailure(ctx: RequestContext, reason: AuthFailureReason): void {
+    this.#authFailures.inc(ctx.route, reason);
+  }
+}
+
+interface Families {
+  decisions: CounterFamily;
+  storeFailures: CounterFamily;
+  authFailures: CounterFamily;
+}
+
+/** Every plugin counter of one gateway; lives as long as the gateway, across reloads. */
+export class PluginMetrics implements PluginTelemetrySource {
+  readonly #families: Families;
+  readonly #storeFailures: RouteCounters<StoreFallback>;
+  readonly #byPlugin = new Map<string, PluginCounters>();
+
+  constructor(registry: Registry) {
+    this.#families = {
+      decisions: new CounterFamily(
+        "gatehouse_rate_limit_decisions_total",
+        "Requests a rate-limit or concurrency-limit plugin decided, by route, plugin and decision (allowed or rejected).",
+        ["route", "plugin", "decision"],
+      ),
+      storeFailures: new CounterFamily(
+        "gatehouse_rate_limit_store_failures_total",
+        "Rate-limit decisions the shared store failed to give in time, by route, store and the fallback applied (open, closed or local).",
+        ["route", "store", "fallback"],
+      ),
+      authFailures: new CounterFamily(
+        "gatehouse_auth_failures_total",
+        "Requests refused by an authentication or authorization plugin, by route, plugin and reason.",
+        ["route", "plugin", "reason"],
+      ),
+    };
+    // Only Redis is shared (and so can fail) today; the label leaves room for more.
+    this.#storeFailures = new RouteCounters((route, fallback) =>
+      this.#families.storeFailures.child(route, "redis", fallback),
+    );
+    // prom-client's registry renders any object with a name, help, type and get().
+    for (const family of Object.values(this.#families)) registry.registerMetric(family as never);
+  }
+
+  /** The telemetry a plugin called `name` writes to (the same object for every instance). */
+  forPlugin(name: string): PluginTelemetry {
+    let counters = this.#byPlugin.get(name);
+    if (counters === undefined) {
+      counters = new PluginCounters(name, this.#families, this.#storeFailures);
+      this.#byPlugin.set(name, counters);
+    }
+    return counters;
+  }
+}
