@@ -10,6 +10,11 @@ import type { Duplex } from "node:stream";
 import type { GatehouseConfig } from "./config/schema.ts";
 import type { ErrorCode } from "./errors.ts";
 import { AccessLog } from "./observability/access-log.ts";
+import {
+  type ConfigRevision,
+  nextRevision,
+  type ReloadOutcome,
+} from "./observability/config-revision.ts";
 import { GatewayMetrics } from "./observability/metrics.ts";
 import { createClientAddressResolver } from "./proxy/client-address.ts";
 import { writeRawError } from "./proxy/respond.ts";
@@ -21,6 +26,7 @@ import { combineObservers, GatewayResponse } from "./server/exchange.ts";
 import { createRequestHandler } from "./server/request-handler.ts";
 import { newRequestId, requestIdOf } from "./server/request-id.ts";
 import { createStatusServer } from "./server/status.ts";
+import { readiness, statusReport } from "./server/status-report.ts";
 import type { Target } from "./upstream/target.ts";
 import { viewUpstreams } from "./upstream/upstream-view.ts";
 
@@ -45,6 +51,9 @@ export class Gateway {
   readonly #sockets = new Set<Socket>();
   #statusServer: Server | undefined;
   #runtime: Runtime;
+  readonly #startedAt = new Date();
+  #revision: ConfigRevision;
+  #lastReload: ReloadOutcome | undefined;
   readonly #metrics: GatewayMetrics | undefined;
   readonly #accessLog: AccessLog | undefined;
   #listening = false;
@@ -53,12 +62,13 @@ export class Gateway {
 
   constructor(config: GatehouseConfig) {
     this.#settings = config.gateway;
+    this.#revision = nextRevision(config, undefined, this.#startedAt);
     if (config.gateway.metrics.enabled) {
       this.#metrics = new GatewayMetrics({
         services: () => this.#runtime.services.values(),
         openConnections: () => this.#sockets.size,
       });
-      this.#metrics?.configApplied(config);
+      this.#metrics?.configApplied(this.#revision);
     }
     this.#health = new HealthSupervisor({ probes: this.#metrics?.healthChecks });
     this.#runtime = compileRuntime(config, this.#targets, undefined, this.#metrics?.plugins);
@@ -116,8 +126,10 @@ export class Gateway {
         await listen(server, listener.port, listener.host);
       }
       if (this.#settings.status) {
+        const required = this.#settings.status.requiredServices;
         this.#statusServer = createStatusServer({
-          ready: () => this.#listening && !this.#draining,
+          ready: () => readiness(this.#statusState(), required),
+          status: () => statusReport(this.#statusState()),
           upstreams: () => viewUpstreams(this.#runtime.services.values()),
           metrics: this.#metrics && ((accept) => this.#metrics!.exposition(accept)),
         });
@@ -147,7 +159,9 @@ export class Gateway {
     const previous = this.#runtime;
     const next = compileRuntime(config, this.#targets, previous, this.#metrics?.plugins);
     this.#runtime = next;
-    this.#metrics?.configApplied(config);
+    this.#revision = nextRevision(config, this.#revision);
+    this.#lastReload = { at: this.#revision.appliedAt, result: "success" };
+    this.#metrics?.configApplied(this.#revision);
     // Instances the new runtime re-created let go of theirs (shared store connections are
     // reference-counted, so requests still running on the old runtime keep working).
     await previous.closePlugins();
@@ -158,9 +172,31 @@ export class Gateway {
     this.#dropUnusedTargets();
   }
 
-  /** A reload was refused because the new config has problems; counted in the metrics. */
-  reloadRefused(): void {
+  /**
+   * A reload was refused because the new config has `problems` (one a line); the last
+   * good config keeps serving. Counted in the metrics and shown at `/status`.
+   */
+  reloadRefused(problems: readonly string[] = []): void {
+    this.#lastReload = { at: new Date(), result: "failure", problems };
     this.#metrics?.reloadFailed();
+  }
+
+  /** The config being served: its version since start, hash and when it was applied. */
+  get revision(): ConfigRevision {
+    return this.#revision;
+  }
+
+  #statusState() {
+    return {
+      runtime: this.#runtime,
+      revision: this.#revision,
+      lastReload: this.#lastReload,
+      startedAt: this.#startedAt,
+      listening: this.#listening,
+      draining: this.#draining,
+      openConnections: this.#sockets.size,
+      webSocketTunnels: this.#tunnels.size,
+    };
   }
 
   /** Closes targets that no service of the current runtime lists any more. */

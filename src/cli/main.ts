@@ -60,9 +60,9 @@ program
         .then(
           () => console.log(`gatehouse: SIGHUP: reloaded ${options.config}`),
           (error: unknown) => {
-            gateway.reloadRefused();
             const problems =
               error instanceof ConfigError ? error.problems.map(formatProblem) : [String(error)];
+            gateway.reloadRefused(problems);
             console.error(
               `gatehouse: SIGHUP: kept the running config; ${options.config} has problems:`,
             );

@@ -153,9 +153,17 @@ const gatewaySchema = z
       .strictObject({
         host: z.string().default("127.0.0.1").describe("Address to bind."),
         port: port.describe("TCP port to bind; 0 picks a free one."),
+        requiredServices: z
+          .array(z.string().min(1))
+          .default([])
+          .describe(
+            "Services that must each have a healthy, available target for `GET /ready` to answer 200.",
+          ),
       })
       .optional()
-      .describe("The status listener: `GET /health` and `GET /ready`."),
+      .describe(
+        "The status listener: `GET /health` (liveness), `GET /ready` (readiness), `GET /status` (version, config, counts, upstream summary), `GET /upstreams` and `GET /metrics` (see docs/observability.md).",
+      ),
     trustedProxies: z
       .array(cidr)
       .default([])

@@ -14,8 +14,9 @@ export interface PathProblem {
 type Named = { name?: unknown; service?: unknown };
 
 /**
- * Unique service and route names, and every route naming a service that exists. It
- * reads the raw input defensively, so these problems are reported alongside schema ones.
+ * Unique service and route names, and every route (and every service the status listener
+ * requires for readiness) naming a service that exists. It reads the raw input
+ * defensively, so these problems are reported alongside schema ones.
  */
 export function checkReferences(input: unknown): PathProblem[] {
   const problems: PathProblem[] = [];
@@ -36,7 +37,23 @@ export function checkReferences(input: unknown): PathProblem[] {
       message: `unknown service "${route.service}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
     });
   });
+  requiredServices(input).forEach((name, index) => {
+    if (typeof name !== "string" || services.has(name)) return;
+    const hint = closest(name, services.keys());
+    problems.push({
+      path: ["gateway", "status", "requiredServices", index],
+      message: `unknown service "${name}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
+    });
+  });
   return problems;
+}
+
+/** `gateway.status.requiredServices` as written, or none. */
+function requiredServices(input: unknown): unknown[] {
+  const gateway = (input as { gateway?: { status?: { requiredServices?: unknown } } } | null)
+    ?.gateway;
+  const names = gateway?.status?.requiredServices;
+  return Array.isArray(names) ? names : [];
 }
 
 function uniqueNames(

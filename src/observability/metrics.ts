@@ -4,7 +4,6 @@
  * gateways in one process never share counters. Upstream state is read when Prometheus
  * scrapes, from the targets themselves, so it can never drift from what the selectors see.
  */
-import { createHash } from "node:crypto";
 import {
   Counter,
   collectDefaultMetrics,
@@ -12,8 +11,8 @@ import {
   openMetricsContentType,
   Registry,
 } from "prom-client";
-import type { GatehouseConfig } from "../config/schema.ts";
 import type { Target } from "../upstream/target.ts";
+import type { ConfigRevision } from "./config-revision.ts";
 import { HealthCheckMetrics } from "./health-check-metrics.ts";
 import { PluginMetrics } from "./plugin-metrics.ts";
 import { RequestMetrics } from "./request-metrics.ts";
@@ -41,7 +40,6 @@ export class GatewayMetrics {
   readonly #configVersion: Gauge;
   readonly #accessLogDropped: Counter;
   readonly #openMetrics: Registry<typeof openMetricsContentType>;
-  #version = 0;
 
   constructor(source: MetricsSource) {
     const registers = [this.registry];
@@ -93,13 +91,12 @@ export class GatewayMetrics {
     return { contentType: this.#openMetrics.contentType, body: await body };
   }
 
-  /** A config was applied: the first at start, then each successful reload. */
-  configApplied(config: GatehouseConfig): void {
-    if (this.#version > 0) this.#reloads.labels("success").inc();
-    this.#version++;
-    this.#configVersion.set(this.#version);
+  /** A config was applied: the first at start (version 1), then each successful reload. */
+  configApplied(revision: ConfigRevision): void {
+    if (revision.version > 1) this.#reloads.labels("success").inc();
+    this.#configVersion.set(revision.version);
     this.#configInfo.reset();
-    this.#configInfo.labels(configHash(config)).set(1);
+    this.#configInfo.labels(revision.hash).set(1);
   }
 
   /** Access-log lines were dropped (the destination is too far behind). */
@@ -119,11 +116,6 @@ function openMetricsView(registry: Registry): Registry<typeof openMetricsContent
   const view = Registry.merge([registry]) as unknown as Registry<typeof openMetricsContentType>;
   view.setContentType(openMetricsContentType);
   return view;
-}
-
-/** A short, stable digest of a validated config (key order as written, values resolved). */
-export function configHash(config: GatehouseConfig): string {
-  return createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 16);
 }
 
 /** Per-target gauges, filled from the targets on each scrape. */

@@ -1,14 +1,17 @@
 /**
  * @module server/status
  * The status listener: `GET /health` (the process is alive), `GET /ready` (config
- * loaded and every proxy listener bound), `GET /upstreams` (every target's state) and
- * `GET /metrics` (Prometheus). Kept off the proxy listeners so a flood of client traffic
- * cannot be mistaken for health.
+ * loaded, every proxy listener bound, not draining, required services served), `GET
+ * /status` (version, config, counts, upstream summary), `GET /upstreams` (every target's
+ * state) and `GET /metrics` (Prometheus). Kept off the proxy listeners so a flood of
+ * client traffic cannot be mistaken for health.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Readiness } from "./status-report.ts";
 
 export interface StatusSource {
-  ready(): boolean;
+  ready(): Readiness;
+  status(): unknown;
   upstreams(): unknown;
   /** The metrics exposition for a scraper's Accept header; absent when metrics are off. */
   metrics:
@@ -24,10 +27,10 @@ export function createStatusServer(source: StatusSource): Server {
       return json(res, 405, { status: "method not allowed" });
     if (path === "/health") return json(res, 200, { status: "ok" });
     if (path === "/ready") {
-      return source.ready()
-        ? json(res, 200, { status: "ready" })
-        : json(res, 503, { status: "not ready" });
+      const { ready, body } = source.ready();
+      return json(res, ready ? 200 : 503, body);
     }
+    if (path === "/status") return json(res, 200, source.status());
     if (path === "/upstreams") return json(res, 200, source.upstreams());
     if (path === "/metrics" && source.metrics) {
       source.metrics(req.headers.accept).then(

@@ -1,0 +1,39 @@
+/**
+ * @module observability/config-revision
+ * Which config the gateway serves and how its last reload went: one record the gateway
+ * keeps and `/status`, the metrics and the process log all read, so they never disagree
+ * on the version or the hash.
+ */
+import { createHash } from "node:crypto";
+import type { GatehouseConfig } from "../config/schema.ts";
+
+/** One applied config. */
+export interface ConfigRevision {
+  /** 1 for the config the process started with, then one more per successful reload. */
+  version: number;
+  /** A short digest of the config's content; equal configs have equal hashes. */
+  hash: string;
+  appliedAt: Date;
+}
+
+/** The last reload attempt (none before the first). */
+export interface ReloadOutcome {
+  at: Date;
+  result: "success" | "failure";
+  /** Why a reload was refused: the config's problems, one a line. */
+  problems?: readonly string[];
+}
+
+/** The revision a config makes when it follows `previous` (none at start). */
+export function nextRevision(
+  config: GatehouseConfig,
+  previous: ConfigRevision | undefined,
+  now = new Date(),
+): ConfigRevision {
+  return { version: (previous?.version ?? 0) + 1, hash: configHash(config), appliedAt: now };
+}
+
+/** A short, stable digest of a validated config (key order as written, values resolved). */
+export function configHash(config: GatehouseConfig): string {
+  return createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 16);
+}
