@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import { Registry } from "prom-client";
+import { fallbackLogger } from "../src/observability/logger.ts";
 import { PluginMetrics } from "../src/observability/plugin-metrics.ts";
 import { RequestContext } from "../src/pipeline/context.ts";
 import type { PluginHooks } from "../src/pipeline/plugin.ts";
@@ -69,6 +70,7 @@ function instantiate(pluginCase: PluginCase): PluginHooks {
     consumers: pluginCase.consumers ?? [],
     stores: pluginCase.stores ?? {},
     telemetry: metrics.forPlugin(pluginCase.plugin),
+    log: fallbackLogger,
   });
 }
 

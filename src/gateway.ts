@@ -15,6 +15,7 @@ import {
   nextRevision,
   type ReloadOutcome,
 } from "./observability/config-revision.ts";
+import { createLogger, type Logger } from "./observability/logger.ts";
 import { GatewayMetrics } from "./observability/metrics.ts";
 import { createClientAddressResolver } from "./proxy/client-address.ts";
 import { writeRawError } from "./proxy/respond.ts";
@@ -51,6 +52,8 @@ export class Gateway {
   readonly #sockets = new Set<Socket>();
   #statusServer: Server | undefined;
   #runtime: Runtime;
+  /** The process log (`gateway.log`); the CLI writes through it too. */
+  readonly log: Logger;
   readonly #startedAt = new Date();
   #revision: ConfigRevision;
   #lastReload: ReloadOutcome | undefined;
@@ -62,6 +65,7 @@ export class Gateway {
 
   constructor(config: GatehouseConfig) {
     this.#settings = config.gateway;
+    this.log = createLogger(config.gateway.log);
     this.#revision = nextRevision(config, undefined, this.#startedAt);
     if (config.gateway.metrics.enabled) {
       this.#metrics = new GatewayMetrics({
@@ -71,12 +75,19 @@ export class Gateway {
       this.#metrics?.configApplied(this.#revision);
     }
     this.#health = new HealthSupervisor({ probes: this.#metrics?.healthChecks });
-    this.#runtime = compileRuntime(config, this.#targets, undefined, this.#metrics?.plugins);
+    this.#runtime = compileRuntime(
+      config,
+      this.#targets,
+      undefined,
+      this.#metrics?.plugins,
+      this.log,
+    );
     const accessLog = config.gateway.accessLog;
     if (accessLog.enabled) {
       const clientAddress = createClientAddressResolver(config.gateway.trustedProxies);
       this.#accessLog = new AccessLog(accessLog, {
         clientAddress,
+        log: this.log,
         dropped: (lines) => this.#metrics?.accessLogDropped(lines),
       });
     }
@@ -88,6 +99,7 @@ export class Gateway {
       runtime: () => this.#runtime,
       draining: () => this.#draining,
       tunnels: this.#tunnels,
+      log: this.log,
       observer: combineObservers([this.#metrics?.requests, this.#accessLog]),
     });
     const limits = this.#settings.limits;
@@ -130,6 +142,7 @@ export class Gateway {
         this.#statusServer = createStatusServer({
           ready: () => readiness(this.#statusState(), required),
           status: () => statusReport(this.#statusState()),
+          log: this.log,
           upstreams: () => viewUpstreams(this.#runtime.services.values()),
           metrics: this.#metrics && ((accept) => this.#metrics!.exposition(accept)),
         });
@@ -157,7 +170,7 @@ export class Gateway {
    */
   async reload(config: GatehouseConfig): Promise<void> {
     const previous = this.#runtime;
-    const next = compileRuntime(config, this.#targets, previous, this.#metrics?.plugins);
+    const next = compileRuntime(config, this.#targets, previous, this.#metrics?.plugins, this.log);
     this.#runtime = next;
     this.#revision = nextRevision(config, this.#revision);
     this.#lastReload = { at: this.#revision.appliedAt, result: "success" };

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /**
  * @module cli/main
- * The `gatehouse` command: start, validate, schema, hash-password.
+ * The `gatehouse` command: start, validate, schema, hash-password. A running gateway
+ * reports through its process log (`gateway.log`, JSON lines); the other commands print
+ * plain text for the person who ran them.
  */
 import type { AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
@@ -15,6 +17,7 @@ import {
   defaultScryptLogN,
   hashPassword,
 } from "../plugins/basic-auth/password-hash.ts";
+import { gatehouseVersion } from "../version.ts";
 
 const program = new Command()
   .name("gatehouse")
@@ -27,25 +30,50 @@ program
   .requiredOption("-c, --config <file>", "config file (YAML or JSON)")
   .action(async (options: { config: string }) => {
     const config = await loadOrExit(options.config);
-    const gateway = new Gateway(config);
+    let gateway: Gateway;
+    try {
+      gateway = new Gateway(config);
+    } catch (error) {
+      // No process log yet (it may be what failed, e.g. a log file that cannot be opened).
+      console.error(`gatehouse: cannot start: ${(error as Error).message}`);
+      process.exit(1);
+    }
+    const log = gateway.log;
+    const { version, hash } = gateway.revision;
+    log.info(
+      {
+        version: gatehouseVersion,
+        config: options.config,
+        configVersion: version,
+        configHash: hash,
+      },
+      "starting",
+    );
     try {
       await gateway.start();
     } catch (error) {
       // e.g. "listen EADDRINUSE: address already in use 127.0.0.1:8080": no stack trace needed.
-      console.error(`gatehouse: cannot start: ${(error as Error).message}`);
+      log.fatal({ error: (error as Error).message }, "cannot start");
       process.exit(1);
     }
     const { proxy, status } = gateway.addresses();
-    for (const address of proxy) console.log(`gatehouse: proxy listening on ${hostPort(address)}`);
-    if (status) console.log(`gatehouse: status listening on ${hostPort(status)}`);
+    const listening = (listener: string, bound: AddressInfo) => {
+      const address = hostPort(bound);
+      log.info({ listener, address }, `${listener} listening on ${address}`);
+    };
+    for (const address of proxy) listening("proxy", address);
+    if (status) listening("status", status);
     let signals = 0;
     const stop = (signal: string) => {
       if (++signals > 1) process.exit(1);
-      console.log(`gatehouse: ${signal} received, draining`);
+      log.info({ signal }, `${signal} received, draining`);
       gateway.stop().then(
-        () => process.exit(0),
+        () => {
+          log.info("stopped");
+          process.exit(0);
+        },
         (error: unknown) => {
-          console.error(error);
+          log.error({ err: error }, "stop failed");
           process.exit(1);
         },
       );
@@ -58,15 +86,26 @@ program
       loadGatewayConfig(options.config)
         .then((next) => gateway.reload(next))
         .then(
-          () => console.log(`gatehouse: SIGHUP: reloaded ${options.config}`),
+          () => {
+            const { version, hash } = gateway.revision;
+            log.info(
+              {
+                signal: "SIGHUP",
+                config: options.config,
+                configVersion: version,
+                configHash: hash,
+              },
+              `SIGHUP: reloaded ${options.config}`,
+            );
+          },
           (error: unknown) => {
             const problems =
               error instanceof ConfigError ? error.problems.map(formatProblem) : [String(error)];
             gateway.reloadRefused(problems);
-            console.error(
-              `gatehouse: SIGHUP: kept the running config; ${options.config} has problems:`,
+            log.error(
+              { signal: "SIGHUP", config: options.config, problems },
+              `SIGHUP: kept the running config; ${options.config} has problems`,
             );
-            for (const problem of problems) console.error(problem);
           },
         );
     });

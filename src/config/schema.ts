@@ -176,6 +176,22 @@ const gatewaySchema = z
     shutdownTimeout: duration("30s").describe(
       "On SIGTERM/SIGINT, how long in-flight requests may take to finish.",
     ),
+    log: z
+      .strictObject({
+        level: z
+          .enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"])
+          .default("info")
+          .describe("The least severe level written; `silent` writes nothing."),
+        destination: z
+          .string()
+          .min(1)
+          .default("stdout")
+          .describe("`stdout`, `stderr`, or a file path (relative to the working directory)."),
+      })
+      .prefault({})
+      .describe(
+        "The process log: JSON lines about the gateway itself (start, reloads, draining, plugin and upstream trouble).",
+      ),
     accessLog: accessLogSchema,
     metrics: z
       .strictObject({

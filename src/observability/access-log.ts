@@ -12,6 +12,7 @@ import { performance } from "node:perf_hooks";
 import pino from "pino";
 import type { GatehouseConfig } from "../config/schema.ts";
 import type { ExchangeObserver, GatewayResponse } from "../server/exchange.ts";
+import type { Logger } from "./logger.ts";
 
 type AccessLogConfig = GatehouseConfig["gateway"]["accessLog"];
 type Field = AccessLogConfig["fields"][number];
@@ -24,6 +25,8 @@ export interface AccessLogHost {
   clientAddress(req: IncomingMessage): string;
   /** Lines were dropped because the destination fell too far behind. */
   dropped(lines: number): void;
+  /** The process log, for the access log's own trouble. */
+  log: Logger;
   /** For sampling; Math.random unless a test injects one. */
   random?: () => number;
 }
@@ -213,7 +216,7 @@ export class AccessLog implements ExchangeObserver {
     return new Promise((resolve) => {
       if (this.#toStandardStream) {
         destination.flush((error) => {
-          if (error) process.emitWarning(error);
+          if (error) this.#host.log.warn({ err: error }, "access log flush failed");
           resolve();
         });
         return;

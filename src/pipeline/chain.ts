@@ -4,6 +4,7 @@
  * phases left out), and the runner that calls them. A synchronous hook costs a call; the
  * runner only turns asynchronous at the first hook that returns a promise.
  */
+import { fallbackLogger, type Logger } from "../observability/logger.ts";
 import type { RequestContext } from "./context.ts";
 import type { PluginHooks, ResponseView } from "./plugin.ts";
 
@@ -15,6 +16,8 @@ export interface ChainEntry {
   /** Breaks priority ties, so every chain built from the same plugins runs them in one order. */
   name?: string;
   hooks: PluginHooks;
+  /** Where the plugin's failures are written (its `scope.log`). */
+  log?: Logger;
 }
 
 /** The hooks of one route, per phase, in the order they run. */
@@ -82,7 +85,7 @@ export function compileChain(
   for (const { hooks } of [...sorted].reverse()) {
     if (hooks.onResponse) chain.response.push(hooks.onResponse.bind(hooks));
   }
-  for (const { hooks } of sorted) if (hooks.onLog) chain.log.push(hooks.onLog.bind(hooks));
+  for (const entry of sorted) if (entry.hooks.onLog) chain.log.push(reportingLogHook(entry));
   if (consumers && consumers.size > 0) {
     const routeKeys = requestHookKeys(sorted);
     const byConsumer = new Map<string, ConsumerChain>();
@@ -143,13 +146,25 @@ export function runResponseHooks(chain: Chain, ctx: RequestContext, response: Re
   for (const hook of chain.response) hook(ctx, response);
 }
 
-/** Runs the onLog hooks; a failing one is reported and never reaches the client. */
+/** Runs the onLog hooks; a failing one is reported (see reportingLogHook), never thrown. */
 export function runLogHooks(chain: Chain, ctx: RequestContext): void {
-  for (const hook of chain.log) {
+  for (const hook of chain.log) hook(ctx);
+}
+
+/**
+ * The entry's onLog hook, writing a failure to the plugin's log: the response is gone,
+ * so no one else could hear of it, and the other plugins' hooks must still run.
+ */
+function reportingLogHook({ hooks, name, log }: ChainEntry): (ctx: RequestContext) => void {
+  const hook = hooks.onLog!.bind(hooks);
+  return (ctx) => {
     try {
       hook(ctx);
     } catch (error) {
-      process.emitWarning(error as Error);
+      (log ?? fallbackLogger).error(
+        { err: error, hook: "onLog", requestId: ctx.requestId, ...(log ? {} : { plugin: name }) },
+        "plugin hook failed",
+      );
     }
-  }
+  };
 }

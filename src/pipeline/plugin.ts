@@ -11,6 +11,7 @@
  */
 import type { z } from "zod";
 import type { ConsumerConfig, StoresConfig } from "../config/schema.ts";
+import type { Logger } from "../observability/logger.ts";
 import type { RequestContext } from "./context.ts";
 import type { PluginTelemetry } from "./telemetry.ts";
 
@@ -74,6 +75,8 @@ export interface PluginScope {
   stores: StoresConfig;
   /** Counters for what the plugin decides (see telemetry.ts); do-nothing when metrics are off. */
   telemetry: PluginTelemetry;
+  /** The process log, bound to `{plugin, scope}`; never give it a credential. */
+  log: Logger;
 }
 
 /** Declares a plugin; the identity function that gives `create` its config type. */

@@ -11,6 +11,7 @@ import { performance } from "node:perf_hooks";
 import { Transform, type TransformCallback } from "node:stream";
 import type { Dispatcher } from "undici";
 import type { ErrorCode } from "../errors.ts";
+import type { Logger } from "../observability/logger.ts";
 import { type Chain, runResponseHooks } from "../pipeline/chain.ts";
 import type { RequestContext } from "../pipeline/context.ts";
 import { type CompiledService, selectTarget } from "../runtime/compile.ts";
@@ -42,6 +43,8 @@ export interface ForwardRequest {
   maxBodySize: number;
   /** Ask the client to close its connection after this response (draining). */
   closeConnection: () => boolean;
+  /** The process log, for a plugin's failure while the response is on its way. */
+  log: Logger;
   /** The route's plugins and this request's context, when the route has plugins. */
   ctx?: RequestContext;
   chain?: Chain;
@@ -153,7 +156,10 @@ class ProxiedRequest implements TryOwner {
         runResponseHooks(chain, ctx, { status, headers });
       } catch (error) {
         // A plugin's bug, not the upstream's fault: 500, and the target is not blamed.
-        process.emitWarning(error as Error);
+        this.#request.log.error(
+          { err: error, requestId, hook: "onResponse" },
+          "plugin hook failed",
+        );
         attempt.abort("GATEHOUSE_INTERNAL");
         return true;
       }

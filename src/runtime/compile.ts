@@ -15,6 +15,7 @@ import type {
 } from "../config/schema.ts";
 import type { PathProblem } from "../config/semantics.ts";
 import { closest } from "../config/suggest.ts";
+import { fallbackLogger, type Logger } from "../observability/logger.ts";
 import { type Chain, type ChainEntry, compileChain } from "../pipeline/chain.ts";
 import type { PluginScope } from "../pipeline/plugin.ts";
 import { pluginDefinition, pluginNames } from "../pipeline/registry.ts";
@@ -121,6 +122,7 @@ export function compileRuntime(
   registry: TargetRegistry,
   previous?: Runtime,
   telemetry: PluginTelemetrySource = silentTelemetrySource,
+  log: Logger = fallbackLogger,
 ): Runtime {
   const services = new Map<string, CompiledService>();
   for (const service of config.services) {
@@ -140,7 +142,7 @@ export function compileRuntime(
     setServiceTargets(compiled, listed, registry);
     services.set(service.name, compiled);
   }
-  const instances = new PluginInstances(telemetry);
+  const instances = new PluginInstances(telemetry, log);
   const routes = new RouteTable(
     config.routes.map((route) => ({
       ...route.match,
@@ -160,7 +162,7 @@ export function compileRuntime(
 }
 
 /** A plugin's scope before its telemetry, which goes by the plugin's name, is added. */
-type PlacedScope = Omit<PluginScope, "telemetry">;
+type PlacedScope = Omit<PluginScope, "telemetry" | "log">;
 
 /**
  * Creates each configured plugin once (a global plugin's one instance serves every route,
@@ -172,8 +174,11 @@ class PluginInstances {
   /** Answers 401 when no authentication plugin identified the client (counted as its own). */
   readonly #gate: ChainEntry;
 
-  constructor(telemetry: PluginTelemetrySource) {
+  readonly #log: Logger;
+
+  constructor(telemetry: PluginTelemetrySource, log: Logger) {
     this.#telemetry = telemetry;
+    this.#log = log;
     this.#gate = authenticationGate(telemetry.forPlugin("authentication"));
   }
 
@@ -217,28 +222,39 @@ class PluginInstances {
 
   /** Calls every instance's `close`; one that fails is reported and the rest still close. */
   async close(): Promise<void> {
-    const closing = [...this.#instances.values()].map(async ({ hooks }) => hooks.close?.());
-    for (const result of await Promise.allSettled(closing)) {
-      if (result.status === "rejected") process.emitWarning(result.reason as Error);
-    }
+    const instances = [...this.#instances.values()];
+    const closing = instances.map(async ({ hooks }) => hooks.close?.());
+    (await Promise.allSettled(closing)).forEach((result, i) => {
+      if (result.status === "rejected") {
+        this.#log.warn({ err: result.reason, plugin: instances[i]!.name }, "plugin close failed");
+      }
+    });
   }
 
   #instance(plugin: PluginConfig, scope: PlacedScope): ChainEntry {
     let instance = this.#instances.get(plugin);
     if (!instance) {
       const definition = pluginDefinition(plugin.name)!;
+      const log = this.#log.child({ plugin: plugin.name, scope: scopeLabel(scope) });
       instance = {
         name: plugin.name,
         priority: definition.priority,
+        log,
         hooks: definition.create(definition.schema.parse(plugin.config), {
           ...scope,
           telemetry: this.#telemetry.forPlugin(plugin.name),
+          log,
         }),
       };
       this.#instances.set(plugin, instance);
     }
     return instance;
   }
+}
+
+/** `global`, or where the plugin was set and on what: `route:users-api`. */
+function scopeLabel(scope: PlacedScope): string {
+  return scope.level === "global" ? "global" : `${scope.level}:${scope.name}`;
 }
 
 /**

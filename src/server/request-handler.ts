@@ -8,6 +8,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { GatehouseConfig } from "../config/schema.ts";
 import type { ErrorCode } from "../errors.ts";
+import type { Logger } from "../observability/logger.ts";
 import { runLogHooks, runRequestHooks, runResponseHooks } from "../pipeline/chain.ts";
 import { RequestContext } from "../pipeline/context.ts";
 import {
@@ -38,6 +39,8 @@ export interface HandlerHost {
   runtime(): Runtime;
   draining(): boolean;
   tunnels: Set<Duplex>;
+  /** The process log, for failures that are the gateway's or a plugin's, not the client's. */
+  log: Logger;
   /** Told when each request starts and finishes (metrics, access log), if anything listens. */
   observer: ExchangeObserver | undefined;
 }
@@ -225,7 +228,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
 
   /** A bug (or a plugin that threw), not a client or upstream fault: 500 rather than a dropped connection. */
   function internalError(res: GatewayResponse, requestId: string, error: unknown): void {
-    process.emitWarning(error as Error);
+    host.log.error({ err: error, requestId }, "internal error");
     sendError(res, "GATEHOUSE_INTERNAL", requestId, { close: true });
   }
 
@@ -301,6 +304,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       requestId,
       maxBodySize: limits.maxBodySize,
       closeConnection: host.draining,
+      log: host.log,
       ctx,
       chain: ctx?.chain,
     });
@@ -336,7 +340,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     const pending = ctx && runRequestHooks(routed.match.value.chain!, ctx);
     if (pending) {
       pending.then(tunnel).catch((error: unknown) => {
-        process.emitWarning(error as Error);
+        host.log.error({ err: error, requestId }, "internal error");
         fail("GATEHOUSE_INTERNAL");
       });
     } else tunnel();

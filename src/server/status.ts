@@ -7,12 +7,14 @@
  * client traffic cannot be mistaken for health.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Logger } from "../observability/logger.ts";
 import type { Readiness } from "./status-report.ts";
 
 export interface StatusSource {
   ready(): Readiness;
   status(): unknown;
   upstreams(): unknown;
+  log: Logger;
   /** The metrics exposition for a scraper's Accept header; absent when metrics are off. */
   metrics:
     | ((accept: string | undefined) => Promise<{ contentType: string; body: string }>)
@@ -42,7 +44,7 @@ export function createStatusServer(source: StatusSource): Server {
           res.end(req.method === "HEAD" ? undefined : body);
         },
         (error: unknown) => {
-          process.emitWarning(error as Error);
+          source.log.error({ err: error }, "metrics exposition failed");
           json(res, 500, { status: "metrics failed" });
         },
       );

@@ -28,6 +28,8 @@ export function testConfig(
       shutdownTimeout: "2s",
       // Tests that read the access log turn it on with a file; the rest keep stdout clean.
       accessLog: { enabled: false },
+      // Tests that assert on the process log point it at a file; the rest keep it quiet.
+      log: { level: "silent" },
       ...extra.gateway,
     },
   };

@@ -232,7 +232,7 @@ describe("gatehouse start", () => {
       ].join("\n"),
     );
     const cli = spawnCli(["start", "-c", config]);
-    const [, host, port] = await waitForLine(cli, /^gatehouse: proxy listening on (\S+):(\d+)$/m);
+    const [, host, port] = await waitForLine(cli, /"msg":"proxy listening on ([^"]+):(\d+)"/);
     assert.equal(host, "127.0.0.1");
 
     const response = await request(`http://${host}:${port}/api/hello?x=1`);
@@ -243,7 +243,30 @@ describe("gatehouse start", () => {
     cli.child.kill("SIGTERM");
     const exit = await within(cli.exited, DEADLINE_MS, "gatehouse to exit after SIGTERM", cli);
     assert.deepEqual(exit, { code: 0, signal: null }, cli.output.stderr);
-    assert.match(cli.output.stdout, /^gatehouse: SIGTERM received, draining$/m);
+    // The process log: JSON lines on stdout, in order, with levels and structured fields
+    // (the access log's lines, which have no level, share stdout by default).
+    const lines = cli.output.stdout
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => line.level !== undefined);
+    assert.deepEqual(
+      lines.map(({ level, msg }) => ({ level, msg })),
+      [
+        { level: "info", msg: "starting" },
+        { level: "info", msg: `proxy listening on ${host}:${port}` },
+        { level: "info", msg: "SIGTERM received, draining" },
+        { level: "info", msg: "stopped" },
+      ],
+    );
+    assert.equal(lines[0]!.configVersion, 1);
+    assert.match(String(lines[0]!.configHash), /^[0-9a-f]{16}$/);
+    assert.deepEqual(
+      { listener: lines[1]!.listener, address: lines[1]!.address },
+      { listener: "proxy", address: `${host}:${port}` },
+    );
+    assert.equal(lines[2]!.signal, "SIGTERM");
+    assert.equal(cli.output.stderr, "");
   });
 
   it("refuses to start on a bad config, exit 1", async () => {

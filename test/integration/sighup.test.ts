@@ -1,5 +1,5 @@
 // SIGHUP on the real CLI: a valid edited file is applied without a restart; an invalid
-// one is reported at FILE:LINE:COL and the running config keeps serving.
+// one is reported at FILE:LINE:COL in the process log, and the running config keeps serving.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
@@ -17,6 +17,7 @@ function config(upstream: string, path: string, extra = ""): string {
     "gateway:",
     "  listen: [{ host: 127.0.0.1, port: 0 }]",
     "  shutdownTimeout: 1s",
+    "  status: { port: 0 }",
     `services: [{ name: s, targets: [{ url: "${upstream}" }] }]`,
     `routes: [{ name: r, match: { paths: ["${path}"] }, service: s${extra} }]`,
   ].join("\n");
@@ -61,8 +62,31 @@ describe("SIGHUP", () => {
 
       await writeFile(file, config(up.url, "/newer", ", priority: high"));
       child.kill("SIGHUP");
-      await waitFor(() => err, /gatehouse\.yaml:5:\d+ routes\[0\]\.priority/);
+      await waitFor(() => out, /gatehouse\.yaml:6:\d+ routes\[0\]\.priority/);
       assert.equal(await get("/new"), "200 up /new", "the last good config keeps serving");
+      const refused = out
+        .trimEnd()
+        .split("\n")
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .find((line) => line.level === "error");
+      assert.equal(refused?.signal, "SIGHUP");
+      assert.equal(refused?.config, file);
+      assert.match(String(refused?.msg), /kept the running config/);
+      const problems = refused?.problems as string[];
+      assert.equal(problems.length, 1);
+      assert.match(problems[0]!, /gatehouse\.yaml:6:\d+ routes\[0\]\.priority: /);
+      assert.equal(err, "", "nothing on stderr: the process log is on stdout");
+
+      const statusPort = /"msg":"status listening on 127\.0\.0\.1:(\d+)"/.exec(out)![1];
+      const status = (await (
+        await request(`http://127.0.0.1:${statusPort}/status`)
+      ).body.json()) as {
+        config: { version: number };
+        lastReload: { result: string; problems: number };
+      };
+      assert.equal(status.config.version, 2, "the one good reload");
+      assert.equal(status.lastReload.result, "failure");
+      assert.equal(status.lastReload.problems, 1);
     } finally {
       child.kill("SIGTERM");
       await new Promise((resolve) => child.once("exit", resolve));

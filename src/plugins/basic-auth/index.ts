@@ -57,8 +57,9 @@ export const basicAuthPlugin = definePlugin({
       const identity = { name: consumer.name, groups: consumer.groups };
       for (const { username, password } of consumer.credentials.basic) {
         if (users.has(username)) {
-          process.emitWarning(
-            `basic-auth: user name "${username}" of consumer ${consumer.name} is already taken by consumer ${users.get(username)!.consumer.name}; ignored`,
+          scope.log.warn(
+            { username, consumer: consumer.name, takenBy: users.get(username)!.consumer.name },
+            "basic-auth: a user name is taken by another consumer; ignored",
           );
           continue;
         }
@@ -68,8 +69,9 @@ export const basicAuthPlugin = definePlugin({
       }
     }
     if (plain.size > 0) {
-      process.emitWarning(
-        `basic-auth: consumers ${[...plain].join(", ")} have passwords written in plain text; store hashes from \`gatehouse hash-password\` instead`,
+      scope.log.warn(
+        { consumers: [...plain] },
+        "basic-auth: passwords written in plain text; store hashes from `gatehouse hash-password` instead",
       );
     }
     // An unknown user name is checked against a real user's password and then refused, so

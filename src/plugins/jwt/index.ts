@@ -11,6 +11,7 @@
  */
 import { type JWTPayload, type JWTVerifyOptions, jwtVerify } from "jose";
 import { LRUCache } from "lru-cache";
+import type { Logger } from "../../observability/logger.ts";
 import type { ConsumerIdentity, RequestContext } from "../../pipeline/context.ts";
 import { definePlugin } from "../../pipeline/plugin.ts";
 import { authFailureReason, type PluginTelemetry } from "../../pipeline/telemetry.ts";
@@ -59,7 +60,7 @@ export function createJwtPlugin(options: JwtPluginOptions = {}) {
     priority: 1000,
     authenticates: true,
     create(config, scope) {
-      const keys = keySource(config, clock);
+      const keys = keySource(config, clock, scope.log);
       const refuseWith = (ctx: RequestContext, refusal: Refusal) =>
         refuseToken(ctx, refusal, scope.telemetry);
       const getKey = keys.keyFor.bind(keys);
@@ -164,13 +165,14 @@ export function createJwtPlugin(options: JwtPluginOptions = {}) {
 /** The jwt plugin, judging tokens by the system clock. */
 export const jwtPlugin = createJwtPlugin();
 
-function keySource(config: JwtConfig, clock: WallClock): KeySource {
+function keySource(config: JwtConfig, clock: WallClock, log: Logger): KeySource {
   if (config.jwksUri === undefined) return staticKeySource(config, config.algorithms);
   const source = new JwksKeySource({
     url: config.jwksUri,
     algorithms: config.algorithms,
     ...config.jwks,
     clock,
+    log,
   });
   source.start();
   return source;

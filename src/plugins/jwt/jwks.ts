@@ -17,6 +17,7 @@
 import { createPublicKey, type JsonWebKey, type KeyObject, type webcrypto } from "node:crypto";
 import type { JWTHeaderParameters } from "jose";
 import { request } from "undici";
+import { fallbackLogger, type Logger } from "../../observability/logger.ts";
 import { type JwsAlgorithm, jwkFits, verifyKeyFor } from "./algorithms.ts";
 import { KeySetUnavailableError, type KeySource, UnknownKeyError, type WallClock } from "./keys.ts";
 
@@ -27,6 +28,8 @@ export interface JwksOptions {
   cooldown: number;
   timeout: number;
   clock: WallClock;
+  /** Where failed fetches are reported. */
+  log?: Logger;
 }
 
 /** One usable key of the set, imported once for each configured algorithm it fits. */
@@ -131,9 +134,13 @@ export class JwksKeySource implements KeySource {
     this.#inFlight = this.#download()
       .then((body) => this.#install(body))
       .catch((error: unknown) => {
-        const stale = this.#entries === undefined ? "" : "; the cached key set is kept";
-        process.emitWarning(
-          `jwt: could not fetch the key set at ${this.#options.url}: ${(error as Error).message}${stale}`,
+        (this.#options.log ?? fallbackLogger).warn(
+          {
+            url: this.#options.url,
+            error: (error as Error).message,
+            cachedKeySetKept: this.#entries !== undefined,
+          },
+          "jwt: could not fetch the key set",
         );
       })
       .finally(() => {

@@ -48,8 +48,9 @@ export const keyAuthPlugin = definePlugin({
       }
     }
     if (plain.length > 0) {
-      process.emitWarning(
-        `key-auth: consumers ${[...new Set(plain)].join(", ")} have API keys written in plain text; store "sha256:" digests instead`,
+      scope.log.warn(
+        { consumers: [...new Set(plain)] },
+        'key-auth: API keys written in plain text; store "sha256:" digests instead',
       );
     }
     const challenge = `ApiKey header="${config.header}"`;

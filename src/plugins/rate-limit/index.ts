@@ -36,7 +36,7 @@ export const rateLimitPlugin = definePlugin({
     const url = config.redis?.url ?? gatewayRedis?.url;
     if (config.store === "redis" && url === undefined) {
       // Refused at load (runtime/compile.ts); kept safe for a config that skipped the checks.
-      process.emitWarning(
+      scope.log.warn(
         "rate-limit: store is redis but no Redis URL is configured; counting in memory",
       );
     }
@@ -48,6 +48,7 @@ export const rateLimitPlugin = definePlugin({
             keyPrefix: gatewayRedis?.keyPrefix ?? defaultKeyPrefix,
             // The same in every process, so they share counts; a global instance is one count.
             scope: `${scope.level}:${scope.name}`,
+            log: scope.log,
           })
         : undefined;
 

@@ -7,6 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
+import { fallbackLogger, type Logger } from "../../observability/logger.ts";
 import { acquireRedis, type RedisLease } from "../../stores/redis.ts";
 import { type Clock, systemClock } from "../../upstream/clock.ts";
 import {
@@ -26,6 +27,8 @@ export interface RedisStoreOptions {
   /** Names this plugin instance in its keys (e.g. `route:users-api`), the same in every process. */
   scope: string;
   clock?: Clock;
+  /** Where store failures are reported (at most one line per 10 s). */
+  log?: Logger;
 }
 
 interface RateLimitCommand {
@@ -45,6 +48,7 @@ export class RedisRateLimitStore {
   readonly #client: Redis & RateLimitCommand;
   readonly #url: string;
   readonly #clock: Clock;
+  readonly #log: Logger;
   /** Per limit, the key up to the request's own key. */
   readonly #keyStarts: string[];
   readonly #keySuffixes: string[];
@@ -59,6 +63,7 @@ export class RedisRateLimitStore {
     this.#rules = rules;
     this.#url = options.url;
     this.#clock = options.clock ?? systemClock;
+    this.#log = options.log ?? fallbackLogger;
     this.#lease = acquireRedis(options.url, { timeout: options.timeout });
     const client = this.#lease.client;
     // defineCommand sends EVALSHA, and the script itself (EVAL) when Redis does not know it.
@@ -122,8 +127,9 @@ export class RedisRateLimitStore {
     const now = this.#clock.now();
     if (now - this.#lastWarning < warningIntervalMs) return;
     this.#lastWarning = now;
-    process.emitWarning(
-      `rate-limit: the Redis store at ${redacted(this.#url)} failed (${error.message}); ${this.failures} failure(s) so far`,
+    this.#log.warn(
+      { store: redacted(this.#url), error: error.message, failures: this.failures },
+      "rate-limit: the Redis store failed",
     );
   }
 }
