@@ -29,7 +29,7 @@ export const usage = `usage: npm run bench -- [options]
   --threads <n>          wrk threads                              (BENCH_THREADS, default 1)
   --only <names>         comma-separated targets or prefixes      (BENCH_ONLY, default all)
                          upstream, gatehouse-10, gatehouse-10k, gatehouse-observed,
-                         gatehouse-auth-stack, gatehouse-rate-limit, undici,
+                         gatehouse-traced, gatehouse-auth-stack, gatehouse-rate-limit, undici,
                          fast-gateway, nginx-proxy
                          ("gatehouse" selects every Gatehouse target)
   --cpu-prof <dir>       write a .cpuprofile per Node target into <dir>/<target>/

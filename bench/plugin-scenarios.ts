@@ -1,7 +1,8 @@
 /**
  * @module bench/plugin-scenarios
  * Gatehouse with something on every request: its default observability (metrics and an
- * access log to a file); `jwt` (RS256, key in config) + `rate-limit` (Redis) + `cors`; and
+ * access log to a file), the same with tracing at ratio 1.0 exporting to a local OTLP
+ * sink; `jwt` (RS256, key in config) + `rate-limit` (Redis) + `cors`; and
  * `rate-limit` alone (memory). Limits are far above what wrk can send, so every request is
  * admitted and does the full work.
  */
@@ -93,7 +94,32 @@ const observed: PluginScenario = {
   },
 };
 
-export const pluginScenarios: PluginScenario[] = [observed, authStack, memoryRateLimit];
+const traced: PluginScenario = {
+  name: "gatehouse-traced",
+  label: "Gatehouse + metrics + access log + tracing (ratio 1.0)",
+  async prepare(dir) {
+    const port = await freePort();
+    const sink = startChild("otlp-sink", process.execPath, [
+      join(import.meta.dirname, "otlp-sink.ts"),
+      String(port),
+    ]);
+    await waitForListening(sink, port, 15_000);
+    return {
+      extras: {
+        name: "traced",
+        observed: true,
+        gateway: [
+          `  accessLog: { destination: "${join(dir, "access-traced.log")}" }`,
+          `  tracing: { enabled: true, sampleRatio: 1, endpoint: "http://127.0.0.1:${port}/v1/traces" }`,
+        ],
+      },
+      headers: [],
+      stop: () => stopChild(sink),
+    };
+  },
+};
+
+export const pluginScenarios: PluginScenario[] = [observed, traced, authStack, memoryRateLimit];
 
 /** A throwaway redis-server on a free loopback port, keeping nothing on disk. */
 export async function startRedis(dir: string): Promise<{ url: string; stop(): Promise<void> }> {

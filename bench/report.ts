@@ -86,6 +86,12 @@ export function evaluateChecks(all: Measurement[], router?: RouterCost[]): Check
       0.9,
     ),
     throughput(
+      "Gatehouse with metrics + access log + tracing at ratio 1.0 >= 0.75x Gatehouse with all off req/s",
+      get("gatehouse-traced"),
+      g10,
+      0.75,
+    ),
+    throughput(
       "Gatehouse + jwt, rate-limit (Redis), cors >= 0.7x undici baseline req/s",
       get("gatehouse-auth-stack"),
       undici,

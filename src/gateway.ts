@@ -17,6 +17,7 @@ import {
 } from "./observability/config-revision.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { GatewayMetrics } from "./observability/metrics.ts";
+import { Tracing } from "./observability/tracing.ts";
 import { createClientAddressResolver } from "./proxy/client-address.ts";
 import { writeRawError } from "./proxy/respond.ts";
 import { compileRuntime, type Runtime } from "./runtime/compile.ts";
@@ -59,6 +60,7 @@ export class Gateway {
   #lastReload: ReloadOutcome | undefined;
   readonly #metrics: GatewayMetrics | undefined;
   readonly #accessLog: AccessLog | undefined;
+  readonly #tracing: Tracing | undefined;
   #listening = false;
   #draining = false;
   #stopping: Promise<void> | undefined;
@@ -82,6 +84,11 @@ export class Gateway {
       this.#metrics?.plugins,
       this.log,
     );
+    if (config.gateway.tracing.enabled) {
+      this.#tracing = new Tracing(config.gateway.tracing, {
+        clientAddress: createClientAddressResolver(config.gateway.trustedProxies),
+      });
+    }
     const accessLog = config.gateway.accessLog;
     if (accessLog.enabled) {
       const clientAddress = createClientAddressResolver(config.gateway.trustedProxies);
@@ -100,7 +107,7 @@ export class Gateway {
       draining: () => this.#draining,
       tunnels: this.#tunnels,
       log: this.log,
-      observer: combineObservers([this.#metrics?.requests, this.#accessLog]),
+      observer: combineObservers([this.#tracing, this.#metrics?.requests, this.#accessLog]),
     });
     const limits = this.#settings.limits;
     this.#health.apply(this.#runtime);
@@ -282,6 +289,7 @@ export class Gateway {
     await this.#runtime.closePlugins();
     await this.#targets.destroyAll();
     await this.#accessLog?.close();
+    await this.#tracing?.close();
   }
 }
 

@@ -146,6 +146,69 @@ const accessLogSchema = z
   .prefault({})
   .describe("One JSON line per finished request, written off the request path.");
 
+/** Propagation formats tracing reads from clients and writes to upstreams. */
+export const tracePropagators = ["tracecontext", "b3", "b3multi"] as const;
+
+const tracingSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe("Start a server span per request and a client span per upstream try."),
+    endpoint: z
+      .string()
+      .refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), {
+        message: "expected an http(s) URL, e.g. http://otel-collector:4318/v1/traces",
+      })
+      .default("http://127.0.0.1:4318/v1/traces")
+      .describe("The OTLP/HTTP traces endpoint spans are exported to (JSON encoding)."),
+    headers: z
+      .record(z.string(), z.string())
+      .default({})
+      .describe("Headers sent with every export, e.g. the collector's API key."),
+    serviceName: z
+      .string()
+      .min(1)
+      .default("gatehouse")
+      .describe("The `service.name` resource attribute of every span."),
+    resourceAttributes: z
+      .record(z.string(), z.string())
+      .default({})
+      .describe("More resource attributes, e.g. `deployment.environment.name`."),
+    sampleRatio: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(1)
+      .describe("Share of new traces recorded (by trace id, so every node agrees)."),
+    parentBased: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Follow the caller's sampling decision when its trace context says one; the ratio applies only to traces that start here.",
+      ),
+    propagation: z
+      .array(z.enum(tracePropagators))
+      .min(1)
+      .default(["tracecontext"])
+      .describe(
+        "Formats read from requests and written upstream: W3C `tracecontext` (`traceparent`/`tracestate`), `b3` (one `b3` header) or `b3multi` (`X-B3-*`).",
+      ),
+    exportDelay: duration("1s").describe("Finished spans are sent in batches at least this often."),
+    exportTimeout: duration("10s").describe("How long one export may take before it is dropped."),
+    maxQueueSize: z
+      .number()
+      .int()
+      .positive()
+      .default(8192)
+      .describe(
+        "Finished spans waiting for export; past it new spans are dropped, never waited for.",
+      ),
+    maxBatchSize: z.number().int().positive().default(512).describe("Spans in one export request."),
+  })
+  .prefault({})
+  .describe("OpenTelemetry tracing (see docs/observability.md).");
+
 const gatewaySchema = z
   .strictObject({
     listen: z.array(listenerSchema).min(1).describe("The proxy listeners."),
@@ -202,6 +265,7 @@ const gatewaySchema = z
       })
       .prefault({})
       .describe("Prometheus metrics (see docs/observability.md)."),
+    tracing: tracingSchema,
     stores: z
       .strictObject({
         redis: z

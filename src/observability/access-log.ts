@@ -110,6 +110,10 @@ const writers: Record<Field, FieldWriter> = {
     line.userAgent = res.req.headers["user-agent"] ?? "";
   },
   traceId: (line, res) => {
+    if (res.trace) {
+      line.traceId = res.trace.traceId;
+      return;
+    }
     const header = res.req.headers.traceparent;
     line.traceId = (typeof header === "string" && traceparent.exec(header)?.[1]) || "";
   },

@@ -9,9 +9,11 @@
 import type { IncomingMessage } from "node:http";
 import { performance } from "node:perf_hooks";
 import { Transform, type TransformCallback } from "node:stream";
+import type { Span } from "@opentelemetry/api";
 import type { Dispatcher } from "undici";
 import type { ErrorCode } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
+import { endTry } from "../observability/tracing.ts";
 import { type Chain, runResponseHooks } from "../pipeline/chain.ts";
 import type { RequestContext } from "../pipeline/context.ts";
 import { type CompiledService, selectTarget } from "../runtime/compile.ts";
@@ -67,6 +69,10 @@ class ProxiedRequest implements TryOwner {
   #timer: NodeJS.Timeout | undefined;
   #failure: ErrorCode | "client-closed" | undefined;
   #finished = false;
+  /** The current try's client span, when the request is traced. */
+  #trySpan: Span | undefined;
+  /** The current try's response status, once its headers arrived. */
+  #tryStatus = 0;
 
   constructor(request: ForwardRequest) {
     this.#request = request;
@@ -121,6 +127,16 @@ class ProxiedRequest implements TryOwner {
     res.target = target.url;
     if (res.upstreamStartedAt === 0) res.upstreamStartedAt = performance.now();
     headers[1] = this.#request.preservedHost ?? target.authority;
+    if (res.trace) {
+      this.#tryStatus = 0;
+      this.#trySpan = res.trace.startTry(
+        target,
+        req.method!,
+        this.#request.path,
+        headers,
+        res.retries,
+      );
+    }
     const attempt = new UpstreamTry(this, target);
     this.#current = attempt;
     const timeouts = service.timeouts;
@@ -146,8 +162,11 @@ class ProxiedRequest implements TryOwner {
   ): boolean {
     const { res, req, requestId, service } = this.#request;
     if (attempt !== this.#current || res.destroyed) return true;
-    if (service.retry.retriesStatus(status, req.method!) && this.#retry(attempt.target))
+    this.#tryStatus = status;
+    if (service.retry.retriesStatus(status, req.method!) && this.#retry(attempt.target)) {
+      this.#endTrySpan("");
       return false;
+    }
     this.#releaseRetrySlot();
     const headers = clientResponseHeaders(rawHeaders, requestId, this.#request.closeConnection());
     const { ctx, chain } = this.#request;
@@ -191,6 +210,7 @@ class ProxiedRequest implements TryOwner {
       res.addTrailers(pairs);
     }
     res.upstreamEndedAt = performance.now();
+    this.#endTrySpan("");
     res.end();
     this.#end();
   }
@@ -198,6 +218,7 @@ class ProxiedRequest implements TryOwner {
   onTryFailed(attempt: UpstreamTry, kind: OutcomeKind, code: ErrorCode, error: Error): void {
     const { res, req, requestId, service } = this.#request;
     if (attempt !== this.#current) return;
+    this.#endTrySpan(code);
     if (
       !this.#failure &&
       !res.headersSent &&
@@ -248,6 +269,12 @@ class ProxiedRequest implements TryOwner {
       if (!this.#finished) this.#send(next);
     }, policy.backoff(retries));
     return true;
+  }
+
+  #endTrySpan(errorCode: string): void {
+    if (!this.#trySpan) return;
+    endTry(this.#trySpan, this.#tryStatus, errorCode);
+    this.#trySpan = undefined;
   }
 
   #releaseRetrySlot(): void {

@@ -7,6 +7,7 @@
  */
 import { type IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
+import type { RequestTrace } from "../observability/tracing.ts";
 
 const noNames: readonly string[] = [];
 
@@ -34,6 +35,10 @@ export class GatewayResponse<
   upstreamEndedAt = 0;
   /** Response body bytes written to the client. */
   bytesOut = 0;
+  /** The matched route's path pattern (`/users/:id`), for span names; "" until routed. */
+  routePath = "";
+  /** The request's spans when tracing is on. */
+  trace: RequestTrace | undefined = undefined;
 
   constructor(req: Request) {
     super(req);

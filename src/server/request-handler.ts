@@ -244,6 +244,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     if (!routed) return;
     res.route = routed.match.value.name;
     res.service = routed.match.value.service.name;
+    res.routePath = routed.match.pattern.source;
     const ctx = contextOf(req, requestId, routed);
     if (ctx) {
       const pending = runRequestHooks(routed.match.value.chain!, ctx);
