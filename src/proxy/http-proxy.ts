@@ -174,12 +174,13 @@ class ProxiedRequest implements TryOwner {
       try {
         runResponseHooks(chain, ctx, { status, headers });
       } catch (error) {
-        // A plugin's bug, not the upstream's fault: 500, and the target is not blamed.
+        // A plugin's bug, not the upstream's fault: 500, the target is not blamed, and no
+        // other try is made (it would meet the same bug).
         this.#request.log.error(
           { err: error, requestId, hook: "onResponse" },
           "plugin hook failed",
         );
-        attempt.abort("GATEHOUSE_INTERNAL");
+        this.#fail("GATEHOUSE_INTERNAL");
         return true;
       }
     }
