@@ -11,7 +11,7 @@ import type { IncomingMessage } from "node:http";
 import { performance } from "node:perf_hooks";
 import pino from "pino";
 import type { GatehouseConfig } from "../config/schema.ts";
-import type { ExchangeObserver, GatewayResponse } from "../server/exchange.ts";
+import { type ExchangeObserver, type GatewayResponse, requestBytes } from "../server/exchange.ts";
 import type { Logger } from "./logger.ts";
 
 type AccessLogConfig = GatehouseConfig["gateway"]["accessLog"];
@@ -81,7 +81,7 @@ const writers: Record<Field, FieldWriter> = {
     line.status = statusOf(res);
   },
   bytesIn: (line, res) => {
-    line.bytesIn = Number(res.req.headers["content-length"] ?? 0) || 0;
+    line.bytesIn = requestBytes(res);
   },
   bytesOut: (line, res) => {
     line.bytesOut = res.bytesOut;

@@ -6,7 +6,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { Gauge, type Registry } from "prom-client";
-import type { ExchangeObserver, GatewayResponse } from "../server/exchange.ts";
+import { type ExchangeObserver, type GatewayResponse, requestBytes } from "../server/exchange.ts";
 import {
   type CounterChild,
   CounterFamily,
@@ -151,8 +151,7 @@ export class RequestMetrics implements ExchangeObserver {
       const ended = res.upstreamEndedAt || now;
       series.upstreamDuration.observe((ended - res.upstreamStartedAt) / 1000);
     }
-    const length = res.req.headers["content-length"];
-    if (length !== undefined) series.bytesIn.value += Number(length) || 0;
+    series.bytesIn.value += requestBytes(res);
     series.bytesOut.value += res.bytesOut;
     series.retries.value += res.retries;
     if (res.errorCode !== "") {

@@ -115,9 +115,15 @@ class ProxiedRequest implements TryOwner {
   }
 
   #streamedBody(chunked: boolean): IncomingMessage | Transform {
-    const { req, maxBodySize } = this.#request;
-    if (!chunked || maxBodySize === 0) return req;
-    const limit = new BodyLimit(maxBodySize, () => this.#fail("GATEHOUSE_BODY_TOO_LARGE"));
+    const { req, res, maxBodySize } = this.#request;
+    if (!chunked) return req;
+    // A chunked body's size is known only by counting it (for metrics and the access log).
+    res.bytesInCounted = 0;
+    const limit = new BodyLimit(
+      maxBodySize === 0 ? Number.POSITIVE_INFINITY : maxBodySize,
+      res,
+      () => this.#fail("GATEHOUSE_BODY_TOO_LARGE"),
+    );
     req.on("error", (error) => limit.destroy(error));
     return req.pipe(limit);
   }
@@ -324,18 +330,21 @@ export function hasUnreadBody(req: IncomingMessage): boolean {
   return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
 }
 
-/** Passes a chunked request body through, failing once it exceeds the limit. */
+/** Passes a chunked request body through, counting it and failing once it exceeds the limit. */
 class BodyLimit extends Transform {
   #remaining: number;
+  readonly #record: GatewayResponse;
   readonly #onExceeded: () => void;
 
-  constructor(limit: number, onExceeded: () => void) {
+  constructor(limit: number, record: GatewayResponse, onExceeded: () => void) {
     super();
     this.#remaining = limit;
+    this.#record = record;
     this.#onExceeded = onExceeded;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#record.bytesInCounted += chunk.length;
     this.#remaining -= chunk.length;
     if (this.#remaining < 0) {
       this.#onExceeded();

@@ -35,6 +35,11 @@ export class GatewayResponse<
   upstreamEndedAt = 0;
   /** Response body bytes written to the client. */
   bytesOut = 0;
+  /**
+   * Request body bytes streamed upstream when the body came chunked (counted as it
+   * passes); -1 while nothing was counted, and then the Content-Length is the size.
+   */
+  bytesInCounted = -1;
   /** The matched route's path pattern (`/users/:id`), for span names; "" until routed. */
   routePath = "";
   /** The request's spans when tracing is on. */
@@ -68,4 +73,14 @@ export function combineObservers(
       for (const observer of observers) observer.finished(res);
     },
   };
+}
+
+/**
+ * The request body's size: the bytes counted on their way upstream for a chunked body,
+ * else the declared Content-Length (0 for none).
+ */
+export function requestBytes(res: GatewayResponse): number {
+  if (res.bytesInCounted >= 0) return res.bytesInCounted;
+  const length = res.req.headers["content-length"];
+  return length === undefined ? 0 : Number(length) || 0;
 }

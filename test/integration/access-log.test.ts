@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { request } from "undici";
 import { startGateway, testConfig } from "../helpers/gateway.ts";
+import { rawRequest } from "../helpers/raw.ts";
 import { startUpstream } from "../helpers/upstream.ts";
 
 const secrets = {
@@ -144,6 +145,41 @@ describe("access log", () => {
     assert.equal(unrouted!.status, 404);
     assert.equal(unrouted!.route, "");
     assert.equal(unrouted!.errorCode, "GATEHOUSE_ROUTE_NOT_FOUND");
+  });
+
+  it("counts a chunked request body as it streams, in the line and in the metrics", async () => {
+    const up = await startUpstream((req, res) => {
+      req.resume();
+      req.on("end", () => res.end("ok"));
+    });
+    const file = logFile();
+    const gw = await startGateway(
+      testConfig({
+        gateway: { accessLog: { destination: file, fields: ["path", "bytesIn"] } },
+        services: [{ name: "svc", targets: [{ url: up.url }] }],
+        routes: [{ name: "api", match: { paths: ["/api/*"] }, service: "svc" }],
+      }),
+    );
+    try {
+      // Ten chunks of 1000 bytes, no Content-Length.
+      const chunk = `3e8\r\n${"x".repeat(1000)}\r\n`;
+      const raw = await rawRequest(
+        gw.port,
+        "POST /api/upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+          `${chunk.repeat(10)}0\r\n\r\n`,
+      );
+      assert.equal(raw.status, 200);
+      await (await request(`${gw.url}/api/small`, { method: "POST", body: "12345" })).body.text();
+      const metrics = await (await request(`${gw.statusUrl}/metrics`)).body.text();
+      assert.match(metrics, /^gatehouse_request_bytes_total\{route="api",service="svc"\} 10005$/m);
+    } finally {
+      await gw.stop();
+      await up.close();
+    }
+    assert.deepEqual(readLines(file), [
+      { path: "/api/upload", bytesIn: 10000 },
+      { path: "/api/small", bytesIn: 5 },
+    ]);
   });
 
   it("writes only the chosen fields, redacts credential query arguments, and samples successes", async () => {
