@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * @module cli/main
- * The `gatehouse` command: start, validate, schema, hash-password. A running gateway
+ * The `gatehouse` command: start, validate, schema, hash-password, secret. A running gateway
  * reports through its process log (`gateway.log`, JSON lines); the other commands print
  * plain text for the person who ran them.
  */
@@ -10,6 +10,12 @@ import { createInterface } from "node:readline";
 import { Command } from "commander";
 import { configJsonSchema } from "../config/json-schema.ts";
 import { ConfigError, formatProblem } from "../config/load.ts";
+import {
+  encryptSecret,
+  generateSecretKey,
+  SecretError,
+  secretKeyFromEnv,
+} from "../config/secrets.ts";
 import { loadGatewayConfig } from "../config/validate.ts";
 import { Gateway } from "../gateway.ts";
 import {
@@ -161,6 +167,55 @@ program
     }
     console.log(await hashPassword(password, options.scheme, cost));
   });
+
+// `gatehouse secret ...`: values for `${enc:...}` references (see docs/control-plane.md, Secrets).
+const secret = program
+  .command("secret")
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the help shows the literal syntax
+  .description("make encrypted config values for ${enc:...} references");
+
+secret
+  .command("generate-key")
+  .description("print a new random key (32 bytes, base64) for GATEHOUSE_SECRET_KEY or a key file")
+  .action(() => {
+    console.log(generateSecretKey());
+  });
+
+secret
+  .command("encrypt")
+  .description(
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the help shows the literal syntax
+    "encrypt a value read from stdin with GATEHOUSE_SECRET_KEY (or GATEHOUSE_SECRET_KEY_FILE); prints the ${enc:...} reference",
+  )
+  .option(
+    "--value <plaintext>",
+    "take the value from here instead of stdin (for scripts: it lands in shell history)",
+  )
+  .action(async (options: { value?: string }) => {
+    let key: Buffer;
+    try {
+      key = secretKeyFromEnv(process.env);
+    } catch (error) {
+      if (!(error instanceof SecretError)) throw error;
+      console.error(`gatehouse: ${error.message}`);
+      process.exit(1);
+    }
+    // All of stdin, so a multi-line value (a PEM key) survives; the final newline is the shell's.
+    const plaintext = options.value ?? (await allOf(process.stdin)).replace(/\r?\n$/, "");
+    if (plaintext === "") {
+      console.error("gatehouse: no value to encrypt (on stdin, or --value)");
+      process.exit(1);
+    }
+    console.log(`\${enc:${encryptSecret(plaintext, key)}}`);
+  });
+
+/** Everything a stream holds, as UTF-8. */
+async function allOf(input: NodeJS.ReadableStream): Promise<string> {
+  let text = "";
+  input.setEncoding("utf8");
+  for await (const chunk of input) text += chunk;
+  return text;
+}
 
 /** The first line of a stream, without its line ending; undefined if the stream is empty. */
 async function firstLine(input: NodeJS.ReadableStream): Promise<string | undefined> {

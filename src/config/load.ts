@@ -5,11 +5,13 @@
  * caller gets every problem at once.
  */
 import { readFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import { isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from "yaml";
 import { describeIssue } from "./messages.ts";
 import { configSchema, type GatehouseConfig } from "./schema.ts";
+import { processSecrets, rememberSecrets, SecretValues } from "./secret-values.ts";
 import { checkReferences, type PathProblem } from "./semantics.ts";
-import { substituteEnv } from "./substitute.ts";
+import { substituteReferences } from "./substitute.ts";
 
 /** One thing wrong with a config file, located in it. */
 export interface ConfigProblem {
@@ -40,6 +42,11 @@ export type ConfigCheck = (config: GatehouseConfig) => PathProblem[];
 export interface ParseOptions {
   env?: Record<string, string | undefined>;
   checks?: ConfigCheck[];
+  /**
+   * Receives the values substituted from `${env:…}`, `${file:…}` and `${enc:…}`, for
+   * redaction (also available afterwards as `secretsOf(config)`).
+   */
+  secrets?: SecretValues;
 }
 
 /** Reads and validates a config file; throws ConfigError listing every problem. */
@@ -87,7 +94,13 @@ export function parseConfig(
     const { line } = lines.linePos(first.pos[0]);
     throw new ConfigError([at(first.pos[0], message + syntaxHint(text, lines.lineStarts, line))]);
   }
-  const substitution = substituteEnv(document, options.env ?? process.env, text);
+  const secrets = options.secrets ?? new SecretValues();
+  const substitution = substituteReferences(
+    document,
+    { env: options.env ?? process.env, baseDir: dirname(file), secrets },
+    text,
+  );
+  processSecrets.addAll(secrets);
   // A value left unresolved is reported once, as the missing variable, not again as a bad value.
   const unresolved = new Set(substitution.map((p) => p.scalarOffset));
   const problems: { offset: number; message: string }[] = [...substitution];
@@ -110,15 +123,17 @@ export function parseConfig(
   }
   if (problems.length > 0 || !result.success) {
     problems.sort((a, b) => a.offset - b.offset);
-    throw new ConfigError(problems.map((p) => at(p.offset, p.message)));
+    // A message may quote the value it is about (zod's "got the string ..."); never a secret.
+    throw new ConfigError(problems.map((p) => at(p.offset, secrets.redactText(p.message))));
   }
+  rememberSecrets(result.data, secrets);
   return result.data;
 }
 
-/** Why a `${env:...}` reference broke the YAML, when that is the likely cause. */
+/** Why a `${env:...}` (or `${file:...}`, `${enc:...}`) reference broke the YAML, when that is the likely cause. */
 function syntaxHint(text: string, lineStarts: readonly number[], line: number): string {
   const source = text.slice(lineStarts[line - 1] ?? 0, lineStarts[line] ?? text.length);
-  return /(^|[\s,[{])\$\{env:/.test(source)
+  return /(^|[\s,[{])\$\{(env|file|enc):/.test(source)
     ? ` (inside [ ] or { }, quote \${env:...} references: port: "\${env:PORT}")`
     : "";
 }

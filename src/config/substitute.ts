@@ -1,12 +1,20 @@
 /**
  * @module config/substitute
- * `${env:NAME}` references in config strings, resolved on the YAML tree so that an
- * unknown variable is reported at the line and column where it was written.
+ * References in config strings, resolved on the YAML tree so that a problem is reported at
+ * the line and column where the reference was written: `${env:NAME}` (an environment
+ * variable), `${file:PATH}` (a file's content) and `${enc:v1....}` (a value encrypted with
+ * `gatehouse secret encrypt`). Every value they bring in is recorded as a secret.
  */
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: messages show the literal ${...} syntax
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { type Document, parse as parseYaml, visit } from "yaml";
+import type { SecretSource, SecretValues } from "./secret-values.ts";
+import { decryptSecret, SecretError, secretKeyFromEnv } from "./secrets.ts";
 
-const reference = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
-/** A scalar that is one reference and nothing else; it takes the type of the value. */
+const reference = /\$\{(env|file|enc):([^}]*)\}/g;
+const envBody = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
+/** A scalar that is one `${env:...}` reference and nothing else; it takes the type of the value. */
 export const wholeReference = /^\$\{env:[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/;
 
 /** A reference that could not be resolved: where it is written, and where its scalar starts. */
@@ -16,50 +24,133 @@ export interface SubstitutionProblem {
   message: string;
 }
 
+/** What references are resolved against. */
+export interface SubstitutionContext {
+  env: Record<string, string | undefined>;
+  /** `${file:PATH}` is relative to this directory (the config file's). */
+  baseDir: string;
+  /** Receives every value substituted from the environment, a file or a decryption. */
+  secrets: SecretValues;
+}
+
+/** The value of one reference, or why there is none. */
+type Resolved = { value: string; source?: SecretSource } | { problem: string } | undefined;
+
 /**
- * Replaces `${env:NAME}` (or `${env:NAME:-default}`) in every string scalar of the
- * document, in place. As in the shell, the default is used when the variable is unset or
- * empty. A scalar that is only a reference takes the type of the value
- * (`port: ${env:PORT}` becomes a number). A scalar with an unset variable is left as written.
- * `source`, the document's text, lets a problem point at the reference itself.
+ * Replaces every reference in every string scalar of the document, in place. As in the
+ * shell, an env default is used when the variable is unset or empty. A scalar that is only
+ * an `${env:...}` reference takes the type of the value (`port: ${env:PORT}` becomes a
+ * number); `${file:...}` and `${enc:...}` always give strings, since secrets are text. A
+ * scalar with a reference that cannot be resolved is left as written. Substituted text is
+ * not searched for references again. `source`, the document's text, lets a problem point
+ * at the reference itself.
  */
-export function substituteEnv(
+export function substituteReferences(
   document: Document,
-  env: Record<string, string | undefined>,
+  context: SubstitutionContext,
   source?: string,
 ): SubstitutionProblem[] {
   const problems: SubstitutionProblem[] = [];
+  const resolver = createResolver(context);
   visit(document, {
     Scalar(_key, node) {
-      if (typeof node.value !== "string" || !node.value.includes("${env:")) return;
+      if (typeof node.value !== "string" || !node.value.includes("${")) return;
       const text = node.value;
       const [start, end] = node.range ?? [0, 0];
-      let missing = false;
-      const replaced = text.replace(reference, (all, name: string, fallback?: string) => {
-        const set = env[name];
-        const value = set === undefined || (set === "" && fallback !== undefined) ? fallback : set;
-        if (value === undefined) {
-          missing = true;
+      let failed = false;
+      const found: { value: string; source?: SecretSource }[] = [];
+      const replaced = text.replace(reference, (all, kind: string, body: string) => {
+        const resolved = resolver(kind, body);
+        if (resolved === undefined) return all;
+        if ("problem" in resolved) {
+          failed = true;
           const written = source?.slice(start, end).indexOf(all) ?? -1;
           problems.push({
             offset: written >= 0 ? start + written : start,
             scalarOffset: start,
-            message: `environment variable ${name} is not set (write \${env:${name}:-default} to give a default)`,
+            message: resolved.problem,
           });
           return "";
         }
-        return value;
+        found.push(resolved);
+        return resolved.value;
       });
-      if (missing) return;
+      if (failed) return;
+      // Only `${env:...}` is typed: a numeric PIN from a file or `${enc:...}` is still text.
       if (wholeReference.test(text)) {
         const typed: unknown = safeScalar(replaced);
         node.value = typed;
+        // A port or a flag is not a secret; a string from the environment may be.
+        if (typeof typed !== "string") return;
       } else {
         node.value = replaced;
       }
+      for (const { value, source: from } of found) if (from) context.secrets.add(value, from);
     },
   });
   return problems;
+}
+
+/** Resolves one reference; the secret key is read once, at the first `${enc:...}`. */
+function createResolver(context: SubstitutionContext) {
+  let key: Buffer | SecretError | undefined;
+  const secretKey = (): Buffer | SecretError => {
+    if (key === undefined) {
+      try {
+        key = secretKeyFromEnv(context.env);
+      } catch (error) {
+        if (!(error instanceof SecretError)) throw error;
+        key = error;
+      }
+    }
+    return key;
+  };
+  return (kind: string, body: string): Resolved => {
+    if (kind === "env") return resolveEnv(body, context.env);
+    if (kind === "file") return resolveFile(body, context.baseDir);
+    const found = secretKey();
+    if (found instanceof SecretError) return { problem: `\${enc:...}: ${found.message}` };
+    try {
+      return { value: decryptSecret(body, found), source: "enc" };
+    } catch (error) {
+      if (!(error instanceof SecretError)) throw error;
+      return { problem: `\${enc:...}: ${error.message}` };
+    }
+  };
+}
+
+function resolveEnv(body: string, env: Record<string, string | undefined>): Resolved {
+  const match = envBody.exec(body);
+  // Not a variable name: not a reference, so left as written.
+  if (!match) return undefined;
+  const [, name, fallback] = match as unknown as [string, string, string | undefined];
+  const set = env[name];
+  if (set !== undefined && !(set === "" && fallback !== undefined))
+    return { value: set, source: "env" };
+  if (fallback !== undefined) return { value: fallback };
+  return {
+    problem: `environment variable ${name} is not set (write \${env:${name}:-default} to give a default)`,
+  };
+}
+
+/** The file's content without its final line ending, which editors and `echo` add. */
+function resolveFile(path: string, baseDir: string): Resolved {
+  if (path === "") return { problem: "${file:...} needs a path: ${file:secrets/api-key}" };
+  const full = resolve(baseDir, path);
+  try {
+    return { value: readFileSync(full, "utf8").replace(/\r?\n$/, ""), source: "file" };
+  } catch (error) {
+    const { code } = error as NodeJS.ErrnoException;
+    const reason =
+      code === "ENOENT"
+        ? "file not found"
+        : code === "EISDIR"
+          ? "is a directory"
+          : code === "EACCES"
+            ? "permission denied"
+            : `cannot read it (${code ?? "unknown error"})`;
+    return { problem: `\${file:${path}}: ${reason} (${full})` };
+  }
 }
 
 function safeScalar(text: string): unknown {

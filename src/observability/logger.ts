@@ -7,6 +7,7 @@
  */
 import pino, { type DestinationStream, type Logger } from "pino";
 import type { GatehouseConfig } from "../config/schema.ts";
+import { processSecrets } from "../config/secret-values.ts";
 
 export type { Logger } from "pino";
 
@@ -48,8 +49,38 @@ export function createLogger(settings: LogConfig, destination?: DestinationStrea
       formatters: { level: (label) => ({ level: label }) },
       redact,
     },
-    destination ?? destinationOf(settings.destination),
+    redactingSecrets(destination ?? destinationOf(settings.destination)),
   );
+}
+
+/**
+ * `stream` with every value the config loader substituted from `${env:…}`, `${file:…}` or
+ * `${enc:…}` blanked out of each line, wherever in the line it turns up (a message, an
+ * error, a field with an innocent name). Lines are parsed, not searched as text, so a
+ * secret is matched unescaped and the line stays valid JSON.
+ */
+function redactingSecrets(stream: DestinationStream): DestinationStream {
+  const write = (line: string) => stream.write(withoutSecrets(line));
+  return new Proxy(stream, {
+    get(target, property) {
+      if (property === "write") return write;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+function withoutSecrets(line: string): string {
+  if (processSecrets.size === 0) return line;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    return processSecrets.redactText(line);
+  }
+  const cleaned = processSecrets.redactDeep(parsed);
+  const text = JSON.stringify(cleaned);
+  return text === JSON.stringify(parsed) ? line : `${text}\n`;
 }
 
 function destinationOf(destination: string): DestinationStream {
@@ -69,5 +100,5 @@ export const fallbackLogger: Logger = pino(
     formatters: { level: (label) => ({ level: label }) },
     redact,
   },
-  pino.destination({ dest: 2, sync: true }),
+  redactingSecrets(pino.destination({ dest: 2, sync: true })),
 );
