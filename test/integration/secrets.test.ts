@@ -17,6 +17,8 @@ const cliPath = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url))
 const DEADLINE_MS = 20_000;
 const apiKey = "enc-consumer-key-5d1c9e";
 const fileKey = "file-consumer-key-8b2f04";
+// Part of a URL the gateway logs when it cannot fetch a key set: the process log must blank it.
+const urlSecret = "jwks-signature-93ad41";
 
 interface Run {
   child: ChildProcess;
@@ -93,7 +95,7 @@ async function waitForLog(path: string, pattern: RegExp, run: Run): Promise<RegE
 }
 
 const assertNoPlaintext = (where: string, text: string) => {
-  for (const secret of [apiKey, fileKey])
+  for (const secret of [apiKey, fileKey, urlSecret])
     assert.ok(!text.includes(secret), `${where} shows a secret: ${text}`);
 };
 
@@ -102,6 +104,7 @@ describe("gatehouse secret", () => {
   let up: Upstream;
   let key: string;
   let reference: string;
+  let urlReference: string;
   const path = (name: string) => join(dir, name);
 
   /** A config with two key-auth consumers: one key `${enc:...}`, one `${file:...}`. */
@@ -117,6 +120,14 @@ describe("gatehouse secret", () => {
       "    match: { paths: [/api/*] }",
       "    service: echo",
       "    plugins: [{ name: key-auth }]",
+      "  - name: signed",
+      "    match: { paths: [/signed/*] }",
+      "    service: echo",
+      "    plugins:",
+      "      - name: jwt",
+      "        config:",
+      "          algorithms: [RS256]",
+      `          jwksUri: "http://127.0.0.1:9/jwks?sig=${urlReference}"`,
       "consumers:",
       `  - { name: alice, credentials: { keys: ["${encRef}"] } }`,
       `  - { name: bob, credentials: { keys: ["${keyFileRef}"] } }`,
@@ -142,6 +153,9 @@ describe("gatehouse secret", () => {
     reference = encrypted.stdout.trim();
     assert.match(reference, /^\$\{enc:v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\}$/);
     assertNoPlaintext("encrypt's output", encrypted.stdout + encrypted.stderr);
+    const again = await runCli(["secret", "encrypt"], { GATEHOUSE_SECRET_KEY: key }, urlSecret);
+    assert.equal(again.code, 0, again.stderr);
+    urlReference = again.stdout.trim();
   });
   after(async () => {
     await up.close();
@@ -169,12 +183,38 @@ describe("gatehouse secret", () => {
     assert.equal((await call("not-the-key-at-all")).status, 401);
     // The ciphertext itself is not a key.
     assert.equal((await call(reference.slice(6, -1))).status, 401);
+    // A token makes the jwt plugin fetch its key set from a closed port; the warning it
+    // logs names the URL, with the decrypted part blanked out.
+    const part = (json: object) => Buffer.from(JSON.stringify(json)).toString("base64url");
+    const token = `${part({ alg: "RS256", kid: "k1" })}.${part({ sub: "x" })}.c2lnbmF0dXJl`;
+    const signed = await request(`http://${address}/signed/x`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    await signed.body.dump();
+    const [warning] = await waitForLog(path("gateway.log"), /.*could not fetch the key set.*/, run);
+    assert.match(warning, /"url":"http:\/\/127\.0\.0\.1:9\/jwks\?sig=\[redacted\]"/);
 
     run.child.kill("SIGTERM");
     assert.equal(await within(run.exited, "gatehouse to stop", run), 0, run.stderr);
     assertNoPlaintext("stdout", run.stdout);
     assertNoPlaintext("stderr", run.stderr);
     assertNoPlaintext("the log file", await readFile(path("gateway.log"), "utf8"));
+  });
+
+  it("encrypt refuses to run without a key, and takes --value for scripts", async () => {
+    const keyless = await runCli(["secret", "encrypt"], {}, "anything");
+    assert.equal(keyless.code, 1);
+    assert.match(keyless.stderr, /^gatehouse: no secret key: set GATEHOUSE_SECRET_KEY/);
+    assert.equal(keyless.stdout, "");
+    const empty = await runCli(["secret", "encrypt"], { GATEHOUSE_SECRET_KEY: key }, "");
+    assert.equal(empty.code, 1);
+    assert.match(empty.stderr, /no value to encrypt/);
+    const given = await runCli(["secret", "encrypt", "--value", apiKey], {
+      GATEHOUSE_SECRET_KEY: key,
+    });
+    assert.equal(given.code, 0, given.stderr);
+    assert.match(given.stdout, /^\$\{enc:v1\./);
+    assert.notEqual(given.stdout.trim(), reference, "a new IV every time");
   });
 
   it("takes the key from GATEHOUSE_SECRET_KEY_FILE too", async () => {
@@ -204,28 +244,29 @@ describe("gatehouse secret", () => {
     const lines = await refusedAtStart(configText(reference), {
       GATEHOUSE_SECRET_KEY: Buffer.alloc(32, 1).toString("hex"),
     });
+    const wrong =
+      "cannot decrypt: the secret key is not the one it was encrypted with, or the value was altered";
     assert.deepEqual(lines, [
-      `${path("refused.yaml")}:12:43 \${enc:...}: cannot decrypt: the secret key is not the one it was encrypted with, or the value was altered`,
+      `${path("refused.yaml")}:18:49 \${enc:...}: ${wrong}`,
+      `${path("refused.yaml")}:20:43 \${enc:...}: ${wrong}`,
     ]);
   });
 
   it("refuses a tampered value and a missing key", async () => {
-    const [version, iv, body, tag] = reference.slice(6, -1).split(".") as [
-      string,
-      string,
-      string,
-      string,
-    ];
-    const flipped = (body[0] === "A" ? "B" : "A") + body.slice(1);
-    const tampered = `\${enc:${[version, iv, flipped, tag].join(".")}}`;
+    // One character of the ciphertext changed: GCM's tag no longer matches.
+    const parts = reference.slice(6, -1).split(".");
+    const body = parts[2]!;
+    parts[2] = (body[0] === "A" ? "B" : "A") + body.slice(1);
+    const tampered = `\${enc:${parts.join(".")}}`;
     const lines = await refusedAtStart(configText(tampered), { GATEHOUSE_SECRET_KEY: key });
     assert.equal(lines.length, 1);
-    assert.match(lines[0]!, /refused\.yaml:12:43 \$\{enc:\.\.\.\}: cannot decrypt: .* altered$/);
+    assert.match(lines[0]!, /refused\.yaml:20:43 \$\{enc:\.\.\.\}: cannot decrypt: .* altered$/);
 
     const missing = await refusedAtStart(configText(reference), {});
+    assert.equal(missing.length, 2, "both references are reported");
     assert.match(
-      missing[0]!,
-      /refused\.yaml:12:43 \$\{enc:\.\.\.\}: no secret key: set GATEHOUSE_SECRET_KEY/,
+      missing[1]!,
+      /refused\.yaml:20:43 \$\{enc:\.\.\.\}: no secret key: set GATEHOUSE_SECRET_KEY/,
     );
   });
 
@@ -234,7 +275,7 @@ describe("gatehouse secret", () => {
       GATEHOUSE_SECRET_KEY: key,
     });
     assert.deepEqual(lines, [
-      `${path("refused.yaml")}:13:41 \${file:keys/nobody}: file not found (${path("keys/nobody")})`,
+      `${path("refused.yaml")}:21:41 \${file:keys/nobody}: file not found (${path("keys/nobody")})`,
     ]);
   });
 });
