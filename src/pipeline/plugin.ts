@@ -69,7 +69,10 @@ export interface PluginScope {
   level: "global" | "service" | "route" | "consumer";
   /** The route, service or consumer name; empty for global. */
   name: string;
-  /** The config's consumers (for authentication plugins). */
+  /**
+   * The config's consumers, for authentication plugins: only those are created again on a
+   * reload that changes the consumers (see runtime/plugin-instances.ts).
+   */
   consumers: readonly ConsumerConfig[];
   /** The shared stores declared under `gateway.stores`. */
   stores: StoresConfig;

@@ -16,11 +16,9 @@ import type {
 import type { PathProblem } from "../config/semantics.ts";
 import { closest } from "../config/suggest.ts";
 import { fallbackLogger, type Logger } from "../observability/logger.ts";
-import { type Chain, type ChainEntry, compileChain } from "../pipeline/chain.ts";
-import type { PluginScope } from "../pipeline/plugin.ts";
+import type { Chain } from "../pipeline/chain.ts";
 import { pluginDefinition, pluginNames } from "../pipeline/registry.ts";
 import { type PluginTelemetrySource, silentTelemetrySource } from "../pipeline/telemetry.ts";
-import { authenticationGate } from "../plugins/auth/authentication.ts";
 import { parsePathPattern } from "../router/path-pattern.ts";
 import { compileRewrite, type PathRewriter } from "../router/rewrite.ts";
 import { RouteDefinitionError, RouteTable } from "../router/route-table.ts";
@@ -35,6 +33,7 @@ import {
   type Selector,
 } from "../upstream/selectors/index.ts";
 import type { Target } from "../upstream/target.ts";
+import { PluginInstances } from "./plugin-instances.ts";
 import type { TargetRegistry } from "./target-registry.ts";
 
 export interface CompiledService {
@@ -108,7 +107,12 @@ export interface Runtime {
   config: GatehouseConfig;
   routes: RouteTable<CompiledRoute>;
   services: ReadonlyMap<string, CompiledService>;
-  /** Releases what the plugins hold (store connections, timers); for a runtime no longer served. */
+  /** The plugin instances; the next runtime takes over those it configures the same way. */
+  plugins: PluginInstances;
+  /**
+   * Releases what the plugins hold (store connections, timers); for a runtime no longer
+   * served. Instances the next runtime took over are left running: that one closes them.
+   */
   closePlugins(): Promise<void>;
 }
 
@@ -116,6 +120,8 @@ export interface Runtime {
  * Builds the runtime. The config must have passed `runtimeChecks`. A service fed by
  * discovery starts with the targets it had in `previous` (none on first load) until its
  * source answers. Plugins count through `telemetry` (the gateway's metrics, when on).
+ * A plugin configured at the same place with the same config as in `previous` keeps its
+ * instance (see plugin-instances.ts): pass `previous` only when the result replaces it.
  */
 export function compileRuntime(
   config: GatehouseConfig,
@@ -142,8 +148,24 @@ export function compileRuntime(
     setServiceTargets(compiled, listed, registry);
     services.set(service.name, compiled);
   }
-  const instances = new PluginInstances(telemetry, log);
-  const routes = new RouteTable(
+  const instances = new PluginInstances(telemetry, log, previous?.plugins);
+  let routes: RouteTable<CompiledRoute>;
+  try {
+    routes = compileRoutes(config, services, instances);
+  } catch (error) {
+    // The previous runtime keeps serving, with the instances this one had taken over.
+    void instances.abandon();
+    throw error;
+  }
+  return { config, routes, services, plugins: instances, closePlugins: () => instances.close() };
+}
+
+function compileRoutes(
+  config: GatehouseConfig,
+  services: ReadonlyMap<string, CompiledService>,
+  instances: PluginInstances,
+): RouteTable<CompiledRoute> {
+  return new RouteTable(
     config.routes.map((route) => ({
       ...route.match,
       priority: route.priority,
@@ -158,103 +180,6 @@ export function compileRuntime(
     })),
     { maxParamLength: config.gateway.limits.maxUriLength },
   );
-  return { config, routes, services, closePlugins: () => instances.close() };
-}
-
-/** A plugin's scope before its telemetry, which goes by the plugin's name, is added. */
-type PlacedScope = Omit<PluginScope, "telemetry" | "log">;
-
-/**
- * Creates each configured plugin once (a global plugin's one instance serves every route,
- * so its state is shared as configured) and builds each route's chain from them.
- */
-class PluginInstances {
-  readonly #instances = new Map<PluginConfig, ChainEntry>();
-  readonly #telemetry: PluginTelemetrySource;
-  /** Answers 401 when no authentication plugin identified the client (counted as its own). */
-  readonly #gate: ChainEntry;
-
-  readonly #log: Logger;
-
-  constructor(telemetry: PluginTelemetrySource, log: Logger) {
-    this.#telemetry = telemetry;
-    this.#log = log;
-    this.#gate = authenticationGate(telemetry.forPlugin("authentication"));
-  }
-
-  chainFor(config: GatehouseConfig, route: RouteConfig): Chain | undefined {
-    const service = config.services.find((candidate) => candidate.name === route.service);
-    const shared = { consumers: config.consumers, stores: config.gateway.stores };
-    // Most specific wins: a route's plugin replaces the service's and the global one by name.
-    const byName = new Map<string, [PluginConfig, PlacedScope]>();
-    for (const plugin of config.plugins) {
-      byName.set(plugin.name, [plugin, { level: "global", name: "", ...shared }]);
-    }
-    for (const plugin of service?.plugins ?? []) {
-      byName.set(plugin.name, [plugin, { level: "service", name: route.service, ...shared }]);
-    }
-    for (const plugin of route.plugins) {
-      byName.set(plugin.name, [plugin, { level: "route", name: route.name, ...shared }]);
-    }
-    if (byName.size === 0) return undefined;
-    // With authentication plugins, the gate after them refuses a request none identified.
-    const gate = [...byName.keys()].some((name) => pluginDefinition(name)?.authenticates)
-      ? [this.#gate]
-      : [];
-    // ...and a consumer's own plugin replaces all of them, once that consumer is known.
-    const byConsumer = new Map<string, ChainEntry[]>();
-    for (const consumer of config.consumers) {
-      if (consumer.plugins.length === 0) continue;
-      const own = new Map(byName);
-      for (const plugin of consumer.plugins) {
-        own.set(plugin.name, [plugin, { level: "consumer", name: consumer.name, ...shared }]);
-      }
-      byConsumer.set(consumer.name, [
-        ...[...own.values()].map(([plugin, scope]) => this.#instance(plugin, scope)),
-        ...gate,
-      ]);
-    }
-    return compileChain(
-      [...[...byName.values()].map(([plugin, scope]) => this.#instance(plugin, scope)), ...gate],
-      byConsumer,
-    );
-  }
-
-  /** Calls every instance's `close`; one that fails is reported and the rest still close. */
-  async close(): Promise<void> {
-    const instances = [...this.#instances.values()];
-    const closing = instances.map(async ({ hooks }) => hooks.close?.());
-    (await Promise.allSettled(closing)).forEach((result, i) => {
-      if (result.status === "rejected") {
-        this.#log.warn({ err: result.reason, plugin: instances[i]!.name }, "plugin close failed");
-      }
-    });
-  }
-
-  #instance(plugin: PluginConfig, scope: PlacedScope): ChainEntry {
-    let instance = this.#instances.get(plugin);
-    if (!instance) {
-      const definition = pluginDefinition(plugin.name)!;
-      const log = this.#log.child({ plugin: plugin.name, scope: scopeLabel(scope) });
-      instance = {
-        name: plugin.name,
-        priority: definition.priority,
-        log,
-        hooks: definition.create(definition.schema.parse(plugin.config), {
-          ...scope,
-          telemetry: this.#telemetry.forPlugin(plugin.name),
-          log,
-        }),
-      };
-      this.#instances.set(plugin, instance);
-    }
-    return instance;
-  }
-}
-
-/** `global`, or where the plugin was set and on what: `route:users-api`. */
-function scopeLabel(scope: PlacedScope): string {
-  return scope.level === "global" ? "global" : `${scope.level}:${scope.name}`;
 }
 
 /**
