@@ -23,6 +23,7 @@ import {
   defaultScryptLogN,
   hashPassword,
 } from "../plugins/basic-auth/password-hash.ts";
+import { FileProvider } from "../providers/file.ts";
 import { gatehouseVersion } from "../version.ts";
 
 const program = new Command()
@@ -69,10 +70,12 @@ program
     };
     for (const address of proxy) listening("proxy", address);
     if (status) listening("status", status);
+    const provider = new FileProvider({ file: options.config, gateway, startup: config });
     let signals = 0;
     const stop = (signal: string) => {
       if (++signals > 1) process.exit(1);
       log.info({ signal }, `${signal} received, draining`);
+      provider.close();
       gateway.stop().then(
         () => {
           log.info("stopped");
@@ -86,35 +89,11 @@ program
     };
     process.on("SIGTERM", () => stop("SIGTERM"));
     process.on("SIGINT", () => stop("SIGINT"));
-    // SIGHUP re-reads the file: the dynamic part (services, routes, plugins) is applied if
-    // valid; a bad file is reported and the running config keeps serving.
-    process.on("SIGHUP", () => {
-      loadGatewayConfig(options.config)
-        .then((next) => gateway.reload(next))
-        .then(
-          () => {
-            const { version, hash } = gateway.revision;
-            log.info(
-              {
-                signal: "SIGHUP",
-                config: options.config,
-                configVersion: version,
-                configHash: hash,
-              },
-              `SIGHUP: reloaded ${options.config}`,
-            );
-          },
-          (error: unknown) => {
-            const problems =
-              error instanceof ConfigError ? error.problems.map(formatProblem) : [String(error)];
-            gateway.reloadRefused(problems);
-            log.error(
-              { signal: "SIGHUP", config: options.config, problems },
-              `SIGHUP: kept the running config; ${options.config} has problems`,
-            );
-          },
-        );
-    });
+    // The file provider applies the dynamic part (services, routes, consumers, plugins) when
+    // the file changes, and on SIGHUP; a bad file is reported and the running config keeps
+    // serving.
+    provider.watch();
+    process.on("SIGHUP", () => void provider.reload("SIGHUP"));
   });
 
 program

@@ -239,6 +239,22 @@ const gatewaySchema = z
     shutdownTimeout: duration("30s").describe(
       "On SIGTERM/SIGINT, how long in-flight requests may take to finish.",
     ),
+    reload: z
+      .strictObject({
+        watch: z
+          .boolean()
+          .default(true)
+          .describe(
+            "Watch the config file (in-place writes, atomic renames, Kubernetes ConfigMap symlink swaps) and apply it when it changes. SIGHUP reloads either way.",
+          ),
+        debounce: duration("250ms").describe(
+          "How long the file must stay quiet after a change before it is read: a burst of writes makes one reload.",
+        ),
+      })
+      .prefault({})
+      .describe(
+        "Hot reload from the config file: the dynamic part (services, routes, consumers, plugins) is applied without a restart (see docs/control-plane.md).",
+      ),
     log: z
       .strictObject({
         level: z

@@ -1,0 +1,166 @@
+/**
+ * @module providers/file
+ * The file provider: the config file as a source of snapshots. A change seen by the
+ * watcher and a SIGHUP take the same path: read → skip if unchanged → validate exactly as
+ * at start → apply the dynamic part, or refuse the file with its FILE:LINE:COL problems
+ * while the last good config keeps serving.
+ */
+import { createHash } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { readFile } from "node:fs/promises";
+import { ConfigError, formatProblem } from "../config/load.ts";
+import type { GatehouseConfig } from "../config/schema.ts";
+import { loadGatewayConfig } from "../config/validate.ts";
+import type { Gateway } from "../gateway.ts";
+import { configHash } from "../observability/config-revision.ts";
+import { type FileWatch, watchFile } from "./file-watch.ts";
+
+/** What asked for a reload: the watcher saw a change, or the operator sent SIGHUP. */
+export type ReloadReason = "watch" | "SIGHUP";
+
+/** How one reload attempt ended; emitted as the provider's `reload` event. */
+export type ReloadEvent = { reason: ReloadReason } & (
+  | { result: "applied"; version: number; hash: string }
+  /** Same bytes as last read, or a config equal to the one serving: nothing to do. */
+  | { result: "unchanged" }
+  | { result: "refused"; problems: string[] }
+  /** The watcher found no file (mid-rename, or deleted): wait for it to come back. */
+  | { result: "missing" }
+);
+
+/** The part of the gateway a provider drives. */
+export type ReloadTarget = Pick<Gateway, "reload" | "reloadRefused" | "revision" | "log">;
+
+export interface FileProviderOptions {
+  file: string;
+  gateway: ReloadTarget;
+  /** The config the gateway started with: its `gateway:` part is the one in effect. */
+  startup: GatehouseConfig;
+  /** Reads and validates the file; the CLI's loader unless a test swaps it. */
+  load?: (file: string) => Promise<GatehouseConfig>;
+}
+
+/** Reloads the gateway from its config file, on change (`watch`) or on demand (`reload`). */
+export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
+  readonly #file: string;
+  readonly #gateway: ReloadTarget;
+  readonly #startup: GatehouseConfig;
+  readonly #load: (file: string) => Promise<GatehouseConfig>;
+  /** Digest of the bytes last read, so touching or re-saving the file costs no validation. */
+  #lastText: string | undefined;
+  /** Reloads run one after another, so two never race to apply. */
+  #queue: Promise<unknown> = Promise.resolve();
+  #watch: FileWatch | undefined;
+
+  constructor(options: FileProviderOptions) {
+    super();
+    this.#file = options.file;
+    this.#gateway = options.gateway;
+    this.#startup = options.startup;
+    this.#load = options.load ?? ((file) => loadGatewayConfig(file));
+  }
+
+  /** Starts watching if `gateway.reload.watch` is on; changes are applied after the debounce. */
+  watch(): void {
+    const { watch, debounce } = this.#startup.gateway.reload;
+    if (!watch || this.#watch) return;
+    this.#watch = watchFile(this.#file, {
+      debounce,
+      onChange: () => void this.reload("watch"),
+      onError: (error) =>
+        this.#gateway.log.warn(
+          { config: this.#file, error: error.message },
+          `cannot watch for changes to ${this.#file} (retrying); SIGHUP still reloads`,
+        ),
+    });
+    this.#gateway.log.debug({ config: this.#file, debounce }, `watching ${this.#file} for changes`);
+  }
+
+  /** Re-reads the file and applies it if it changed and is valid; resolves with the outcome. */
+  reload(reason: ReloadReason): Promise<ReloadEvent> {
+    // One at a time; whatever goes wrong is a refusal, so the queue never stalls.
+    const attempt = this.#queue.then(() =>
+      this.#reload(reason).catch((error: unknown) => this.#refuse(reason, error)),
+    );
+    this.#queue = attempt;
+    return attempt.then((event) => {
+      this.emit("reload", event);
+      return event;
+    });
+  }
+
+  /** Stops watching; a reload under way still finishes. */
+  close(): void {
+    this.#watch?.close();
+    this.#watch = undefined;
+  }
+
+  async #reload(reason: ReloadReason): Promise<ReloadEvent> {
+    const log = this.#gateway.log;
+    const file = this.#file;
+    const { label, fields } = this.#describe(reason);
+    let text: string | undefined;
+    try {
+      text = await readFile(file, "utf8");
+    } catch {
+      // Likely mid-rename: the next event brings it back. SIGHUP reports it, located, below.
+      if (reason === "watch") {
+        log.warn(fields, `${label}: ${file} is missing; the running config keeps serving`);
+        return { reason, result: "missing" };
+      }
+    }
+    const digest = text === undefined ? undefined : createHash("sha256").update(text).digest("hex");
+    // The same bytes were already applied, or already refused and reported: once is enough.
+    if (reason === "watch" && digest === this.#lastText) return { reason, result: "unchanged" };
+    this.#lastText = digest;
+    // A file that fails validation (or fails to apply) throws: reload() turns it into a refusal.
+    const config = await this.#load(file);
+    const hash = configHash(config);
+    if (hash === this.#gateway.revision.hash) {
+      // SIGHUP may be expected to say something; a watcher's no-op is noise.
+      const level = reason === "SIGHUP" ? "info" : "debug";
+      log[level]({ ...fields, configHash: hash }, `${label}: ${file} unchanged, nothing to apply`);
+      return { reason, result: "unchanged" };
+    }
+    const restartNeeded = changedKeys(this.#startup.gateway, config.gateway);
+    if (restartNeeded.length > 0) {
+      log.warn(
+        { ...fields, changed: restartNeeded.map((key) => `gateway.${key}`) },
+        `${label}: the gateway: section changed; it takes a restart, the rest is applied now`,
+      );
+    }
+    await this.#gateway.reload(config);
+    const { version } = this.#gateway.revision;
+    log.info({ ...fields, configVersion: version, configHash: hash }, `${label}: reloaded ${file}`);
+    return { reason, result: "applied", version, hash };
+  }
+
+  /** The log message prefix and fields every line about one reload carries. */
+  #describe(reason: ReloadReason) {
+    const label = reason === "SIGHUP" ? "SIGHUP" : "config file changed";
+    const signal = reason === "SIGHUP" ? { signal: "SIGHUP" } : {};
+    return { label, fields: { reason, config: this.#file, ...signal } };
+  }
+
+  #refuse(reason: ReloadReason, error: unknown): ReloadEvent {
+    const { label, fields } = this.#describe(reason);
+    const problems =
+      error instanceof ConfigError ? error.problems.map(formatProblem) : [String(error)];
+    this.#gateway.reloadRefused(problems);
+    this.#gateway.log.error(
+      { ...fields, problems },
+      `${label}: kept the running config; ${this.#file} has problems`,
+    );
+    return { reason, result: "refused", problems };
+  }
+}
+
+/** The top-level keys of `gateway:` whose values differ between two configs. */
+function changedKeys(before: GatehouseConfig["gateway"], after: GatehouseConfig["gateway"]) {
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...keys].filter(
+    (key) =>
+      JSON.stringify(before[key as keyof typeof before]) !==
+      JSON.stringify(after[key as keyof typeof after]),
+  );
+}
