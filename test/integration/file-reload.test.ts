@@ -25,6 +25,7 @@ interface Options {
   /** Where the process log goes (`stdout` or a file); none is written without it. */
   log?: string;
   debounce?: string;
+  watch?: boolean;
   shutdownTimeout?: string;
   route?: string;
 }
@@ -36,7 +37,7 @@ function config(upstream: string, path: string, options: Options = {}): string {
     "  listen: [{ host: 127.0.0.1, port: 0 }]",
     `  shutdownTimeout: ${options.shutdownTimeout ?? "1s"}`,
     "  status: { port: 0 }",
-    `  reload: { debounce: ${options.debounce ?? "50ms"} }`,
+    `  reload: { watch: ${options.watch ?? true}, debounce: ${options.debounce ?? "50ms"} }`,
     "  accessLog: { enabled: false }",
     options.log
       ? `  log: { level: info, destination: "${options.log}" }`
@@ -304,6 +305,60 @@ describe("file provider: hot reload", () => {
       const warning = (await log.lines()).find((line) => /gateway: section changed/.test(line.msg));
       assert.equal(warning?.level, "warn");
       assert.deepEqual(warning?.changed, ["gateway.shutdownTimeout"]);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it("ignores other files in the same directory (a log file next to the config)", async () => {
+    const file = join(dir, "neighbour.yaml");
+    await writeFile(file, config(up.url, "/old"));
+    const gw = await run(file);
+    try {
+      for (let i = 0; i < 5; i++) await writeFile(join(dir, "neighbour.log"), `line ${i}\n`);
+      // Three debounce periods with nothing: the neighbour's writes were not taken for ours.
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      assert.deepEqual(gw.events, []);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it("waits out a deleted file, then applies it when it is back", async () => {
+    const file = join(dir, "deleted.yaml");
+    await writeFile(file, config(up.url, "/old"));
+    const gw = await run(file);
+    try {
+      const missing = gw.next((event) => event.result === "missing", "the deletion");
+      await rm(file);
+      await missing;
+      assert.equal(await gw.get("/old"), "200 up /old", "the running config keeps serving");
+      const back = gw.next(applied, "the file coming back");
+      await writeFile(file, config(up.url, "/back"));
+      await back;
+      assert.equal(await gw.get("/back"), "200 up /back");
+      assert.equal(gw.events.filter(refused).length, 0, "a missing file is not a refused config");
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it("with watch: false, only an explicit reload (SIGHUP) applies a change", async () => {
+    const file = join(dir, "unwatched.yaml");
+    await writeFile(file, config(up.url, "/old", { watch: false }));
+    const gw = await run(file);
+    try {
+      await writeFile(file, config(up.url, "/new", { watch: false }));
+      // Three debounce periods with nothing: the change was not seen.
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      assert.deepEqual(gw.events, []);
+      assert.equal(await gw.get("/old"), "200 up /old");
+      const event = await gw.provider.reload("SIGHUP");
+      assert.equal(event.result, "applied");
+      assert.equal(await gw.get("/new"), "200 up /new");
+      // SIGHUP again with nothing changed: nothing applied, the version stays.
+      assert.equal((await gw.provider.reload("SIGHUP")).result, "unchanged");
+      assert.equal(await gw.version(), 2);
     } finally {
       await gw.close();
     }
