@@ -1,11 +1,12 @@
 // Which directory entries the file watcher listens to, for a plain file, a symlink to a
-// file elsewhere, and a Kubernetes ConfigMap mount.
+// file elsewhere, and a Kubernetes ConfigMap mount; and a watch on a directory that does
+// not exist yet, which reports once and starts once the directory is there.
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { watchedNames } from "./file-watch.ts";
+import { watchedNames, watchFile } from "./file-watch.ts";
 
 const asObject = (names: Map<string, Set<string>>) =>
   Object.fromEntries([...names].map(([dir, set]) => [dir, [...set].sort()]));
@@ -48,5 +49,36 @@ describe("watchedNames", () => {
     assert.deepEqual(asObject(watchedNames(join(dir, "missing.yaml"))), {
       [dir]: ["missing.yaml"],
     });
+  });
+});
+
+describe("watchFile", () => {
+  it("reports a missing directory once, then watches it once it exists", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gatehouse-watch-"));
+    const file = join(dir, "later", "config.yaml");
+    const errors: Error[] = [];
+    let changes = 0;
+    const watch = watchFile(file, {
+      debounce: 20,
+      onChange: () => changes++,
+      onError: (error) => errors.push(error),
+    });
+    try {
+      assert.equal(errors.length, 1);
+      await mkdir(join(dir, "later"));
+      // The retry (every second) finds the directory and looks at the file once.
+      const deadline = Date.now() + 5000;
+      while (changes === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(changes, 1);
+      const before = changes;
+      await writeFile(file, "x");
+      while (changes === before && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      assert.equal(changes, before + 1, "the new directory is watched");
+      assert.equal(errors.length, 1, "the missing directory was reported once, not per retry");
+    } finally {
+      watch.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -27,13 +27,18 @@ const retryDelay = 1000;
 /** Symlink hops followed; a longer chain is a loop or a mistake. */
 const maxHops = 16;
 
-/** Starts watching `file`; `onChange` is called, debounced, whenever it may have changed. */
+/**
+ * Starts watching `file`; `onChange` is called, debounced, whenever it may have changed,
+ * and once after the watch begins (a change made before it would otherwise go unseen).
+ */
 export function watchFile(file: string, options: FileWatchOptions): FileWatch {
   const watchers = new Map<string, FSWatcher>();
   let names = new Map<string, Set<string>>();
   let debounce: NodeJS.Timeout | undefined;
   let retry: NodeJS.Timeout | undefined;
   let closed = false;
+  /** Directories whose failure was reported: said once, not at every retry. */
+  const failing = new Set<string>();
 
   const changed = () => {
     clearTimeout(debounce);
@@ -44,8 +49,9 @@ export function watchFile(file: string, options: FileWatchOptions): FileWatch {
     }, options.debounce);
   };
 
-  const sync = () => {
-    if (closed) return;
+  /** Watches what `file` resolves to now; true if a directory was newly watched. */
+  const sync = (): boolean => {
+    if (closed) return false;
     names = watchedNames(resolve(file));
     for (const [dir, watcher] of watchers) {
       if (names.has(dir)) continue;
@@ -53,6 +59,7 @@ export function watchFile(file: string, options: FileWatchOptions): FileWatch {
       watchers.delete(dir);
     }
     let missing = false;
+    let added = false;
     for (const dir of names.keys()) {
       if (watchers.has(dir)) continue;
       try {
@@ -68,22 +75,28 @@ export function watchFile(file: string, options: FileWatchOptions): FileWatch {
           changed();
         });
         watchers.set(dir, watcher);
+        failing.delete(dir);
+        added = true;
       } catch (error) {
         missing = true;
-        options.onError?.(error as Error);
+        if (!failing.has(dir)) options.onError?.(error as Error);
+        failing.add(dir);
       }
     }
     if (missing && !retry) {
       retry = setTimeout(() => {
         retry = undefined;
-        sync();
-        changed();
+        // Watching again: the file may have changed while nobody looked.
+        if (sync()) changed();
       }, retryDelay);
       retry.unref();
     }
+    return added;
   };
 
   sync();
+  // The file may have changed between being loaded and being watched: look once now.
+  changed();
   return {
     close() {
       closed = true;
