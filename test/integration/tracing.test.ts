@@ -3,12 +3,13 @@
 // upstream received.
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { request } from "undici";
 import type { GatehouseConfigInput } from "../../src/config/schema.ts";
-import { startGateway, testConfig } from "../helpers/gateway.ts";
+import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
 import {
   type OtlpReceiver,
   type ReceivedSpan,
@@ -44,6 +45,30 @@ async function tracedGateway(
   );
 }
 
+interface TracedSetup {
+  tracing?: Partial<Tracing>;
+  gateway?: Partial<GatehouseConfigInput["gateway"]>;
+  service?: Record<string, unknown>;
+  upstream?: (req: IncomingMessage, res: ServerResponse) => void;
+}
+
+/** A receiver, an upstream and a traced gateway in front of it, for the time of `body`. */
+async function withTracedGateway(
+  setup: TracedSetup,
+  body: (running: { gw: RunningGateway; up: Upstream; receiver: OtlpReceiver }) => Promise<void>,
+): Promise<void> {
+  const receiver = await startOtlpReceiver();
+  const up = await startUpstream(setup.upstream ?? ((_req, res) => res.end("ok")));
+  const gw = await tracedGateway(receiver, [up], setup.tracing, setup.gateway, setup.service);
+  try {
+    await body({ gw, up, receiver });
+  } finally {
+    await gw.stop();
+    await up.close();
+    await receiver.close();
+  }
+}
+
 function traceparentOf(up: Upstream, index = 0): string {
   return String(up.requests[index]!.headers.traceparent);
 }
@@ -54,126 +79,114 @@ function byKind(spans: ReceivedSpan[], kind: number): ReceivedSpan[] {
 
 describe("tracing", () => {
   it("continues the caller's trace: server span under the caller, client span under it, upstream under the client span", async () => {
-    const receiver = await startOtlpReceiver();
-    const up = await startUpstream((_req, res) => res.end("ok"));
-    const gw = await tracedGateway(receiver, [up], {
-      serviceName: "edge-1",
-      resourceAttributes: { "deployment.environment.name": "test" },
-    });
-    try {
-      const res = await request(`${gw.url}/users/42?token=secret-in-query`, {
-        headers: {
-          traceparent: `00-${callerTrace}-${callerSpan}-01`,
-          tracestate: "vendor=abc",
-          "user-agent": "tracing-test/1",
-          "x-request-id": "req-trace-1",
+    await withTracedGateway(
+      {
+        tracing: {
+          serviceName: "edge-1",
+          resourceAttributes: { "deployment.environment.name": "test" },
         },
-      });
-      assert.equal(await res.body.text(), "ok");
-      const spans = await receiver.waitForSpans(2);
-      assert.equal(spans.length, 2);
-      const [server] = byKind(spans, SERVER);
-      const [client] = byKind(spans, CLIENT);
-      assert.ok(server && client);
+      },
+      async ({ gw, up, receiver }) => {
+        const res = await request(`${gw.url}/users/42?token=secret-in-query`, {
+          headers: {
+            traceparent: `00-${callerTrace}-${callerSpan}-01`,
+            tracestate: "vendor=abc",
+            "user-agent": "tracing-test/1",
+            "x-request-id": "req-trace-1",
+          },
+        });
+        assert.equal(await res.body.text(), "ok");
+        const spans = await receiver.waitForSpans(2);
+        assert.equal(spans.length, 2);
+        const [server] = byKind(spans, SERVER);
+        const [client] = byKind(spans, CLIENT);
+        assert.ok(server && client);
 
-      assert.equal(server.traceId, callerTrace);
-      assert.equal(server.parentSpanId, callerSpan);
-      assert.equal(server.name, "GET /users/:id");
-      assert.equal(client.traceId, callerTrace);
-      assert.equal(client.parentSpanId, server.spanId);
-      assert.ok(server.startNanos <= client.startNanos && client.endNanos <= server.endNanos);
+        assert.equal(server.traceId, callerTrace);
+        assert.equal(server.parentSpanId, callerSpan);
+        assert.equal(server.name, "GET /users/:id");
+        assert.equal(client.traceId, callerTrace);
+        assert.equal(client.parentSpanId, server.spanId);
+        assert.ok(server.startNanos <= client.startNanos && client.endNanos <= server.endNanos);
 
-      // The upstream sees the client span as its parent, sampled, with the caller's state.
-      assert.equal(traceparentOf(up), `00-${callerTrace}-${client.spanId}-01`);
-      assert.equal(up.requests[0]!.headers.tracestate, "vendor=abc");
+        // The upstream sees the client span as its parent, sampled, with the caller's state.
+        assert.equal(traceparentOf(up), `00-${callerTrace}-${client.spanId}-01`);
+        assert.equal(up.requests[0]!.headers.tracestate, "vendor=abc");
 
-      assert.deepEqual(
-        {
-          method: server.attributes["http.request.method"],
-          path: server.attributes["url.path"],
-          route: server.attributes["http.route"],
-          status: server.attributes["http.response.status_code"],
-          agent: server.attributes["user_agent.original"],
-          client: server.attributes["client.address"],
-          gatehouseRoute: server.attributes["gatehouse.route"],
-          service: server.attributes["gatehouse.service"],
-          requestId: server.attributes["gatehouse.request_id"],
-        },
-        {
-          method: "GET",
-          path: "/users/42",
-          route: "/users/:id",
-          status: 200,
-          agent: "tracing-test/1",
-          client: "127.0.0.1",
-          gatehouseRoute: "user",
-          service: "users",
-          requestId: "req-trace-1",
-        },
-      );
-      assert.deepEqual(
-        {
-          method: client.attributes["http.request.method"],
-          address: client.attributes["server.address"],
-          port: client.attributes["server.port"],
-          url: client.attributes["url.full"],
-          status: client.attributes["http.response.status_code"],
-        },
-        {
-          method: "GET",
-          address: "127.0.0.1",
-          port: up.port,
-          url: `${up.url}/users/42`,
-          status: 200,
-        },
-      );
-      // The query (where credentials may travel) is in no attribute.
-      assert.ok(!JSON.stringify(spans.map((span) => span.attributes)).includes("secret-in-query"));
-      assert.equal(server.resource["service.name"], "edge-1");
-      assert.equal(server.resource["deployment.environment.name"], "test");
-      assert.equal(typeof server.resource["service.version"], "string");
-      assert.equal(server.statusCode, 0);
-    } finally {
-      await gw.stop();
-      await up.close();
-      await receiver.close();
-    }
+        assert.deepEqual(
+          {
+            method: server.attributes["http.request.method"],
+            path: server.attributes["url.path"],
+            route: server.attributes["http.route"],
+            status: server.attributes["http.response.status_code"],
+            agent: server.attributes["user_agent.original"],
+            client: server.attributes["client.address"],
+            gatehouseRoute: server.attributes["gatehouse.route"],
+            service: server.attributes["gatehouse.service"],
+            requestId: server.attributes["gatehouse.request_id"],
+          },
+          {
+            method: "GET",
+            path: "/users/42",
+            route: "/users/:id",
+            status: 200,
+            agent: "tracing-test/1",
+            client: "127.0.0.1",
+            gatehouseRoute: "user",
+            service: "users",
+            requestId: "req-trace-1",
+          },
+        );
+        assert.deepEqual(
+          {
+            method: client.attributes["http.request.method"],
+            address: client.attributes["server.address"],
+            port: client.attributes["server.port"],
+            url: client.attributes["url.full"],
+            status: client.attributes["http.response.status_code"],
+          },
+          {
+            method: "GET",
+            address: "127.0.0.1",
+            port: up.port,
+            url: `${up.url}/users/42`,
+            status: 200,
+          },
+        );
+        // The query (where credentials may travel) is in no attribute.
+        assert.ok(
+          !JSON.stringify(spans.map((span) => span.attributes)).includes("secret-in-query"),
+        );
+        assert.equal(server.resource["service.name"], "edge-1");
+        assert.equal(server.resource["deployment.environment.name"], "test");
+        assert.equal(typeof server.resource["service.version"], "string");
+        assert.equal(server.statusCode, 0);
+      },
+    );
   });
 
   it("starts a new sampled trace when the caller sent none, and writes its id in the access log", async () => {
-    const receiver = await startOtlpReceiver();
-    const up = await startUpstream((_req, res) => res.end("ok"));
     const file = join(mkdtempSync(join(tmpdir(), "gatehouse-trace-")), "access.log");
-    const gw = await tracedGateway(
-      receiver,
-      [up],
-      {},
-      { accessLog: { enabled: true, destination: file } },
+    await withTracedGateway(
+      { gateway: { accessLog: { enabled: true, destination: file } } },
+      async ({ gw, up, receiver }) => {
+        await (await request(`${gw.url}/users/7`)).body.text();
+        const spans = await receiver.waitForSpans(2);
+        const [server] = byKind(spans, SERVER);
+        const [client] = byKind(spans, CLIENT);
+        assert.ok(server && client);
+        assert.equal(server.parentSpanId, "");
+        assert.match(server.traceId, /^[0-9a-f]{32}$/);
+        assert.equal(traceparentOf(up), `00-${server.traceId}-${client.spanId}-01`);
+        await gw.stop();
+        const line = JSON.parse(readFileSync(file, "utf8").trim()) as { traceId: string };
+        assert.equal(line.traceId, server.traceId);
+      },
     );
-    try {
-      await (await request(`${gw.url}/users/7`)).body.text();
-      const spans = await receiver.waitForSpans(2);
-      const [server] = byKind(spans, SERVER);
-      const [client] = byKind(spans, CLIENT);
-      assert.ok(server && client);
-      assert.equal(server.parentSpanId, "");
-      assert.match(server.traceId, /^[0-9a-f]{32}$/);
-      assert.equal(traceparentOf(up), `00-${server.traceId}-${client.spanId}-01`);
-      await gw.stop();
-      const line = JSON.parse(readFileSync(file, "utf8").trim()) as { traceId: string };
-      assert.equal(line.traceId, server.traceId);
-    } finally {
-      await gw.stop();
-      await up.close();
-      await receiver.close();
-    }
   });
 
   it("samples new traces by ratio but follows a caller's decision", async () => {
-    const receiver = await startOtlpReceiver();
-    const up = await startUpstream((_req, res) => res.end("ok"));
-    const gw = await tracedGateway(receiver, [up], { sampleRatio: 0 });
-    try {
+    await withTracedGateway({ tracing: { sampleRatio: 0 } }, async ({ gw, up, receiver }) => {
       // No caller context, ratio 0: nothing recorded, but the upstream still gets a
       // (not sampled) context so its own spans can correlate.
       await (await request(`${gw.url}/users/1`)).body.text();
@@ -195,65 +208,50 @@ describe("tracing", () => {
       await gw.stop();
       assert.equal(receiver.spans.length, 2);
       assert.ok(receiver.spans.every((span) => span.traceId === callerTrace));
-    } finally {
-      await gw.stop();
-      await up.close();
-      await receiver.close();
-    }
+    });
   });
 
   it("gives each upstream try its own client span, marking the failed one", async () => {
-    const receiver = await startOtlpReceiver();
     let calls = 0;
-    // Busy once, then fine: the retry goes to the same target, the only one there is.
-    const up = await startUpstream((_req, res) => {
-      if (calls++ === 0) res.writeHead(503).end("busy");
-      else res.end("ok");
-    });
-    const gw = await tracedGateway(
-      receiver,
-      [up],
-      {},
-      {},
-      { retries: { attempts: 1, on: [503], backoff: { base: "1ms", max: "1ms" } } },
+    await withTracedGateway(
+      {
+        service: { retries: { attempts: 1, on: [503], backoff: { base: "1ms", max: "1ms" } } },
+        upstream: (_req, res) => {
+          if (calls++ === 0) res.writeHead(503).end("busy");
+          else res.end("ok");
+        },
+      },
+      async ({ gw, up, receiver }) => {
+        const res = await request(`${gw.url}/users/1`);
+        assert.equal(res.statusCode, 200);
+        await res.body.text();
+        await gw.stop();
+        const [server] = byKind(receiver.spans, SERVER);
+        const clients = byKind(receiver.spans, CLIENT);
+        assert.ok(server);
+        assert.equal(clients.length, 2);
+        const [failed, retried] = clients.sort((a, b) => Number(a.startNanos - b.startNanos));
+        assert.ok(failed && retried);
+        assert.equal(failed.attributes["http.response.status_code"], 503);
+        assert.equal(failed.attributes["error.type"], "503");
+        assert.equal(failed.statusCode, ERROR);
+        assert.equal(failed.attributes["http.request.resend_count"], undefined);
+        assert.equal(retried.attributes["http.response.status_code"], 200);
+        assert.equal(retried.attributes["http.request.resend_count"], 1);
+        assert.equal(retried.statusCode, 0);
+        assert.equal(failed.parentSpanId, server.spanId);
+        assert.equal(retried.parentSpanId, server.spanId);
+        assert.equal(server.attributes["http.response.status_code"], 200);
+        // Each try told the upstream its own span.
+        assert.equal(traceparentOf(up, 0).split("-")[2], failed.spanId);
+        assert.equal(traceparentOf(up, 1).split("-")[2], retried.spanId);
+      },
     );
-    try {
-      const res = await request(`${gw.url}/users/1`);
-      assert.equal(res.statusCode, 200);
-      await res.body.text();
-      await gw.stop();
-      const [server] = byKind(receiver.spans, SERVER);
-      const clients = byKind(receiver.spans, CLIENT);
-      assert.ok(server);
-      assert.equal(clients.length, 2);
-      const [failed, retried] = clients.sort((a, b) => Number(a.startNanos - b.startNanos));
-      assert.ok(failed && retried);
-      assert.equal(failed.attributes["http.response.status_code"], 503);
-      assert.equal(failed.attributes["error.type"], "503");
-      assert.equal(failed.statusCode, ERROR);
-      assert.equal(failed.attributes["http.request.resend_count"], undefined);
-      assert.equal(retried.attributes["http.response.status_code"], 200);
-      assert.equal(retried.attributes["http.request.resend_count"], 1);
-      assert.equal(retried.statusCode, 0);
-      assert.equal(failed.parentSpanId, server.spanId);
-      assert.equal(retried.parentSpanId, server.spanId);
-      assert.equal(server.attributes["http.response.status_code"], 200);
-      // Each try told the upstream its own span.
-      assert.equal(traceparentOf(up, 0).split("-")[2], failed.spanId);
-      assert.equal(traceparentOf(up, 1).split("-")[2], retried.spanId);
-    } finally {
-      await gw.stop();
-      await up.close();
-      await receiver.close();
-    }
   });
 
   it("marks the spans of a request the upstream could not serve as errors", async () => {
-    const receiver = await startOtlpReceiver();
-    const up = await startUpstream((_req, res) => res.end("ok"));
-    await up.close();
-    const gw = await tracedGateway(receiver, [up]);
-    try {
+    await withTracedGateway({}, async ({ gw, up, receiver }) => {
+      await up.close();
       const res = await request(`${gw.url}/users/1`);
       assert.equal(res.statusCode, 502);
       await res.body.text();
@@ -267,85 +265,70 @@ describe("tracing", () => {
       assert.equal(server.attributes["gatehouse.error_code"], "GATEHOUSE_UPSTREAM_CONNECT_FAILED");
       assert.equal(client.statusCode, ERROR);
       assert.equal(client.attributes["error.type"], "GATEHOUSE_UPSTREAM_CONNECT_FAILED");
-    } finally {
-      await gw.stop();
-      await receiver.close();
-    }
+    });
   });
 
   it("reads and writes B3 when configured", async () => {
-    const receiver = await startOtlpReceiver();
-    const up = await startUpstream((_req, res) => res.end("ok"));
-    const gw = await tracedGateway(receiver, [up], { propagation: ["b3multi"] });
-    try {
-      await (
-        await request(`${gw.url}/users/5`, {
-          headers: { b3: `${callerTrace}-${callerSpan}-1` },
-        })
-      ).body.text();
-      const spans = await receiver.waitForSpans(2);
-      const [server] = byKind(spans, SERVER);
-      const [client] = byKind(spans, CLIENT);
-      assert.ok(server && client);
-      assert.equal(server.traceId, callerTrace);
-      assert.equal(server.parentSpanId, callerSpan);
-      const headers = up.requests[0]!.headers;
-      assert.equal(headers["x-b3-traceid"], callerTrace);
-      assert.equal(headers["x-b3-spanid"], client.spanId);
-      assert.equal(headers["x-b3-sampled"], "1");
-      assert.equal(headers.traceparent, undefined);
-    } finally {
-      await gw.stop();
-      await up.close();
-      await receiver.close();
-    }
+    await withTracedGateway(
+      { tracing: { propagation: ["b3multi"] } },
+      async ({ gw, up, receiver }) => {
+        await (
+          await request(`${gw.url}/users/5`, {
+            headers: { b3: `${callerTrace}-${callerSpan}-1` },
+          })
+        ).body.text();
+        const spans = await receiver.waitForSpans(2);
+        const [server] = byKind(spans, SERVER);
+        const [client] = byKind(spans, CLIENT);
+        assert.ok(server && client);
+        assert.equal(server.traceId, callerTrace);
+        assert.equal(server.parentSpanId, callerSpan);
+        const headers = up.requests[0]!.headers;
+        assert.equal(headers["x-b3-traceid"], callerTrace);
+        assert.equal(headers["x-b3-spanid"], client.spanId);
+        assert.equal(headers["x-b3-sampled"], "1");
+        assert.equal(headers.traceparent, undefined);
+      },
+    );
   });
 
   it("prefers the W3C context when a caller sends both W3C and B3", async () => {
-    const receiver = await startOtlpReceiver();
-    const up = await startUpstream((_req, res) => res.end("ok"));
-    const gw = await tracedGateway(receiver, [up], { propagation: ["tracecontext", "b3"] });
-    try {
-      const b3Trace = "80f198ee56343ba864fe8b2a57d3eff7";
-      await (
-        await request(`${gw.url}/users/5`, {
-          headers: {
-            b3: `${b3Trace}-e457b5a2e4d86bd1-1`,
-            traceparent: `00-${callerTrace}-${callerSpan}-01`,
-          },
-        })
-      ).body.text();
-      const spans = await receiver.waitForSpans(2);
-      const [server] = byKind(spans, SERVER);
-      const [client] = byKind(spans, CLIENT);
-      assert.ok(server && client);
-      assert.equal(server.traceId, callerTrace);
-      assert.equal(server.parentSpanId, callerSpan);
-      // Both formats go upstream, naming the same try.
-      const headers = up.requests[0]!.headers;
-      assert.equal(headers.traceparent, `00-${callerTrace}-${client.spanId}-01`);
-      assert.equal(headers.b3, `${callerTrace}-${client.spanId}-1`);
-    } finally {
-      await gw.stop();
-      await up.close();
-      await receiver.close();
-    }
+    await withTracedGateway(
+      { tracing: { propagation: ["tracecontext", "b3"] } },
+      async ({ gw, up, receiver }) => {
+        const b3Trace = "80f198ee56343ba864fe8b2a57d3eff7";
+        await (
+          await request(`${gw.url}/users/5`, {
+            headers: {
+              b3: `${b3Trace}-e457b5a2e4d86bd1-1`,
+              traceparent: `00-${callerTrace}-${callerSpan}-01`,
+            },
+          })
+        ).body.text();
+        const spans = await receiver.waitForSpans(2);
+        const [server] = byKind(spans, SERVER);
+        const [client] = byKind(spans, CLIENT);
+        assert.ok(server && client);
+        assert.equal(server.traceId, callerTrace);
+        assert.equal(server.parentSpanId, callerSpan);
+        // Both formats go upstream, naming the same try.
+        const headers = up.requests[0]!.headers;
+        assert.equal(headers.traceparent, `00-${callerTrace}-${client.spanId}-01`);
+        assert.equal(headers.b3, `${callerTrace}-${client.spanId}-1`);
+      },
+    );
   });
 
   it("sends the configured headers with every export", async () => {
-    const receiver = await startOtlpReceiver();
-    const up = await startUpstream((_req, res) => res.end("ok"));
-    const gw = await tracedGateway(receiver, [up], { headers: { "x-collector-key": "k-123" } });
-    try {
-      await (await request(`${gw.url}/users/1`)).body.text();
-      await receiver.waitForSpans(2);
-      assert.equal(receiver.exports[0]!.headers["x-collector-key"], "k-123");
-      assert.match(receiver.exports[0]!.contentType, /application\/json/);
-    } finally {
-      await gw.stop();
-      await up.close();
-      await receiver.close();
-    }
+    await withTracedGateway(
+      { tracing: { headers: { "x-collector-key": "k-123" } } },
+      async ({ gw, receiver }) => {
+        await (await request(`${gw.url}/users/1`)).body.text();
+        await receiver.waitForSpans(2);
+        assert.equal(receiver.exports[0]!.headers["x-collector-key"], "k-123");
+        assert.match(receiver.exports[0]!.contentType, /application\/json/);
+      },
+    );
   });
 
   it("keeps serving when the collector is down", async () => {
