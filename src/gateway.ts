@@ -20,6 +20,7 @@ import { GatewayMetrics } from "./observability/metrics.ts";
 import { Tracing } from "./observability/tracing.ts";
 import { createClientAddressResolver } from "./proxy/client-address.ts";
 import { writeRawError } from "./proxy/respond.ts";
+import { closeGoingAway, tunnelRoute } from "./proxy/websocket.ts";
 import { compileRuntime, type Runtime } from "./runtime/compile.ts";
 import { DiscoverySupervisor } from "./runtime/discovery-supervisor.ts";
 import { HealthSupervisor } from "./runtime/health-supervisor.ts";
@@ -48,6 +49,8 @@ export class Gateway {
     this.#dropUnusedTargets();
   });
   readonly #tunnels = new Set<Duplex>();
+  /** Tunnels whose route a reload removed, each with the timer that closes it. */
+  readonly #goingAway = new Map<Duplex, NodeJS.Timeout>();
   readonly #proxyServers: Server[] = [];
   /** The proxy listeners' open connections. */
   readonly #sockets = new Set<Socket>();
@@ -173,12 +176,14 @@ export class Gateway {
   /**
    * Serves a new config from now on (its `gateway:` part is static and ignored). Requests
    * in flight finish on the runtime they started with; targets that stay keep their pool
-   * and state; targets that went away are closed.
+   * and state; targets that went away are closed. WebSocket tunnels stay open unless their
+   * route went away: those are closed with 1001 after `gateway.reload.webSocketGrace`.
    */
   async reload(config: GatehouseConfig): Promise<void> {
     const previous = this.#runtime;
     const next = compileRuntime(config, this.#targets, previous, this.#metrics?.plugins, this.log);
     this.#runtime = next;
+    this.#settleTunnels(config);
     this.#revision = nextRevision(config, this.#revision);
     this.#lastReload = { at: this.#revision.appliedAt, result: "success" };
     this.#metrics?.configApplied(this.#revision);
@@ -217,6 +222,37 @@ export class Gateway {
       openConnections: this.#sockets.size,
       webSocketTunnels: this.#tunnels.size,
     };
+  }
+
+  /**
+   * After a reload: a tunnel whose route is gone (no route of that name, or it now sends to
+   * another service or refuses upgrades) gets the grace period, then 1001. One whose route
+   * came back before its grace ran out stays open.
+   */
+  #settleTunnels(config: GatehouseConfig): void {
+    const routes = new Map(config.routes.map((route) => [route.name, route]));
+    for (const tunnel of this.#tunnels) {
+      const opened = tunnelRoute(tunnel);
+      if (!opened) continue;
+      const route = routes.get(opened.name);
+      const kept = route?.service === opened.service && route.websocket;
+      const pending = this.#goingAway.get(tunnel);
+      if (kept && pending) {
+        clearTimeout(pending);
+        this.#goingAway.delete(tunnel);
+      }
+      if (kept || pending) continue;
+      const timer = setTimeout(() => {
+        this.#goingAway.delete(tunnel);
+        closeGoingAway(tunnel);
+      }, this.#settings.reload.webSocketGrace);
+      timer.unref();
+      this.#goingAway.set(tunnel, timer);
+      tunnel.once("close", () => {
+        clearTimeout(timer);
+        this.#goingAway.delete(tunnel);
+      });
+    }
   }
 
   /** Closes targets that no service of the current runtime lists any more. */
@@ -277,6 +313,8 @@ export class Gateway {
     this.#health.close();
     for (const tunnel of this.#tunnels) tunnel.destroy();
     this.#tunnels.clear();
+    for (const timer of this.#goingAway.values()) clearTimeout(timer);
+    this.#goingAway.clear();
     for (const server of this.#proxyServers) {
       server.closeAllConnections();
       server.close();

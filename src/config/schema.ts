@@ -250,6 +250,9 @@ const gatewaySchema = z
         debounce: duration("250ms").describe(
           "How long the file must stay quiet after a change before it is read: a burst of writes makes one reload.",
         ),
+        webSocketGrace: duration("30s").describe(
+          "How long an open WebSocket tunnel whose route a reload removed (or pointed at another service, or closed to upgrades) stays open before the gateway closes it with 1001 (Going Away). Tunnels on routes that stay are never touched.",
+        ),
       })
       .prefault({})
       .describe(

@@ -3,6 +3,8 @@
  * WebSocket tunnels: the upgrade is forwarded only when the route allows it, and bytes
  * are spliced both ways only after the upstream answered 101. Subprotocols and
  * extensions pass through untouched; an upstream refusal is relayed to the client.
+ * Frames are not decoded, but their boundaries are followed, so a tunnel can be closed
+ * with a close frame (1001) on both sides without cutting a frame in two.
  */
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
@@ -13,6 +15,13 @@ import type { OutcomeKind } from "../upstream/outcome.ts";
 import type { Target } from "../upstream/target.ts";
 import { writeRawError } from "./respond.ts";
 import { upstreamErrorCode } from "./upstream-try.ts";
+import { closeFrame, FrameBoundary } from "./websocket-frames.ts";
+
+/** The route a tunnel was opened on: a reload keeps the tunnel while this route stays. */
+export interface TunnelRoute {
+  name: string;
+  service: string;
+}
 
 export interface TunnelRequest {
   req: IncomingMessage;
@@ -24,6 +33,7 @@ export interface TunnelRequest {
   requestId: string;
   connectTimeout: number;
   idleTimeout: number;
+  route: TunnelRoute;
   /** Open tunnels' client sockets, so shutdown can close them. */
   tunnels: Set<Duplex>;
 }
@@ -96,6 +106,30 @@ export function openTunnel(tunnel: TunnelRequest): void {
   upstream.end();
 }
 
+/** What the gateway can do with an open tunnel, by its client socket. */
+interface OpenTunnel {
+  route: TunnelRoute;
+  goAway(): void;
+}
+
+const openTunnels = new WeakMap<Duplex, OpenTunnel>();
+
+/** The route an open tunnel (its client socket) was opened on. */
+export function tunnelRoute(client: Duplex): TunnelRoute | undefined {
+  return openTunnels.get(client)?.route;
+}
+
+/**
+ * Closes an open tunnel with 1001 (Going Away): each side gets a close frame once the
+ * frame it is receiving is complete, nothing after it, then the connection ends.
+ */
+export function closeGoingAway(client: Duplex): void {
+  openTunnels.get(client)?.goAway();
+}
+
+/** How long a closing tunnel waits for a frame in flight to finish and the peers to hang up. */
+const closingTimeout = 5_000;
+
 function splice(
   tunnel: TunnelRequest,
   upstreamSocket: Socket,
@@ -103,7 +137,9 @@ function splice(
   upstreamHead: Buffer,
 ): void {
   const client = tunnel.socket as Socket;
+  let closingTimer: NodeJS.Timeout | undefined;
   const close = () => {
+    clearTimeout(closingTimer);
     client.destroy();
     upstreamSocket.destroy();
     tunnel.tunnels.delete(client);
@@ -116,10 +152,76 @@ function splice(
     side.on("close", close);
   }
   client.write(head);
-  if (upstreamHead.length > 0) client.write(upstreamHead);
-  if (tunnel.head.length > 0) upstreamSocket.write(tunnel.head);
-  upstreamSocket.pipe(client);
-  client.pipe(upstreamSocket);
+  const toClient = new Direction(upstreamSocket, client);
+  const toUpstream = new Direction(client, upstreamSocket);
+  if (upstreamHead.length > 0) toClient.forward(upstreamHead);
+  if (tunnel.head.length > 0) toUpstream.forward(tunnel.head);
+  openTunnels.set(client, {
+    route: tunnel.route,
+    goAway: () => {
+      if (closingTimer) return;
+      closingTimer = setTimeout(close, closingTimeout);
+      closingTimer.unref();
+      let open = 2;
+      const ended = () => {
+        if (--open > 0) return;
+        client.end();
+        upstreamSocket.end();
+      };
+      toClient.close(closeFrame(1001, "route removed", false), ended);
+      toUpstream.close(closeFrame(1001, "route removed", true), ended);
+    },
+  });
+}
+
+/**
+ * One direction of a tunnel: bytes pass through as they arrive (with backpressure, as
+ * `pipe` would), while their frame boundaries are followed. Closing waits for the frame
+ * under way to end, writes the close frame, and drops whatever comes after.
+ */
+class Direction {
+  readonly #from: Socket;
+  readonly #to: Socket;
+  readonly #frames = new FrameBoundary();
+  #closing: { frame: Buffer; done: () => void } | undefined;
+  #closed = false;
+
+  constructor(from: Socket, to: Socket) {
+    this.#from = from;
+    this.#to = to;
+    from.on("data", (chunk: Buffer) => this.forward(chunk));
+    from.on("end", () => {
+      if (!this.#closing) to.end();
+    });
+    to.on("drain", () => from.resume());
+    // A socket handed over by an upgrade may have been paused: `pipe` resumed it too.
+    from.resume();
+  }
+
+  forward(chunk: Buffer): void {
+    if (this.#closed) return;
+    if (!this.#closing) {
+      this.#frames.advance(chunk, false);
+      if (!this.#to.write(chunk)) this.#from.pause();
+      return;
+    }
+    const upTo = this.#frames.advance(chunk, true);
+    if (upTo > 0) this.#to.write(chunk.subarray(0, upTo));
+    if (this.#frames.atBoundary) this.#sendClose();
+  }
+
+  close(frame: Buffer, done: () => void): void {
+    this.#closing = { frame, done };
+    if (this.#frames.atBoundary) this.#sendClose();
+    // The rest of the frame under way has to be read to be forwarded.
+    else this.#from.resume();
+  }
+
+  #sendClose(): void {
+    this.#closed = true;
+    this.#to.write(this.#closing!.frame);
+    this.#closing!.done();
+  }
 }
 
 function responseHead(response: IncomingMessage, requestId: string, extra: string[]): string {

@@ -364,6 +364,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       requestId,
       connectTimeout: to.service.timeouts.connect,
       idleTimeout: to.service.timeouts.idle,
+      route: { name: to.route.name, service: to.service.name },
       tunnels: host.tunnels,
     });
   }
