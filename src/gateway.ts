@@ -231,6 +231,8 @@ export class Gateway {
    */
   #settleTunnels(config: GatehouseConfig): void {
     const routes = new Map(config.routes.map((route) => [route.name, route]));
+    const grace = this.#settings.reload.webSocketGrace;
+    let scheduled = 0;
     for (const tunnel of this.#tunnels) {
       const opened = tunnelRoute(tunnel);
       if (!opened) continue;
@@ -245,13 +247,20 @@ export class Gateway {
       const timer = setTimeout(() => {
         this.#goingAway.delete(tunnel);
         closeGoingAway(tunnel);
-      }, this.#settings.reload.webSocketGrace);
+      }, grace);
       timer.unref();
       this.#goingAway.set(tunnel, timer);
+      scheduled++;
       tunnel.once("close", () => {
         clearTimeout(timer);
         this.#goingAway.delete(tunnel);
       });
+    }
+    if (scheduled > 0) {
+      this.log.info(
+        { tunnels: scheduled, graceMs: grace },
+        "reload removed the route of open WebSocket tunnels: they close with 1001 after the grace period",
+      );
     }
   }
 
