@@ -9,7 +9,8 @@ import type { AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
 import { Command } from "commander";
 import { configJsonSchema } from "../config/json-schema.ts";
-import { ConfigError, formatProblem } from "../config/load.ts";
+import { ConfigError, formatProblem, type OverlayOption } from "../config/load.ts";
+import { checkEnvironmentName, overlayPath, selectedEnvironment } from "../config/overlay.ts";
 import {
   encryptSecret,
   generateSecretKey,
@@ -26,6 +27,9 @@ import {
 import { FileProvider } from "../providers/file.ts";
 import { gatehouseVersion } from "../version.ts";
 
+const envHelp =
+  "environment: merge FILE's overlay for it (gatehouse.NAME.yaml) over FILE; default GATEHOUSE_ENV";
+
 const program = new Command()
   .name("gatehouse")
   .description("An API gateway and microservice edge")
@@ -35,8 +39,10 @@ program
   .command("start")
   .description("run the gateway")
   .requiredOption("-c, --config <file>", "config file (YAML or JSON)")
-  .action(async (options: { config: string }) => {
-    const config = await loadOrExit(options.config);
+  .option("--env <name>", envHelp)
+  .action(async (options: { config: string; env?: string }) => {
+    const overlay = overlayOrExit(options.config, options.env);
+    const config = await loadOrExit(options.config, overlay);
     let gateway: Gateway;
     try {
       gateway = new Gateway(config);
@@ -51,6 +57,7 @@ program
       {
         version: gatehouseVersion,
         config: options.config,
+        ...(overlay && { overlay: overlay.file, environment: overlay.environment }),
         configVersion: version,
         configHash: hash,
       },
@@ -70,7 +77,7 @@ program
     };
     for (const address of proxy) listening("proxy", address);
     if (status) listening("status", status);
-    const provider = new FileProvider({ file: options.config, gateway, startup: config });
+    const provider = new FileProvider({ file: options.config, overlay, gateway, startup: config });
     let signals = 0;
     const stop = (signal: string) => {
       if (++signals > 1) process.exit(1);
@@ -100,9 +107,11 @@ program
   .command("validate")
   .description("check a config file; prints FILE:LINE:COL for every problem")
   .requiredOption("-c, --config <file>", "config file (YAML or JSON)")
-  .action(async (options: { config: string }) => {
-    await loadOrExit(options.config);
-    console.log(`${options.config}: valid`);
+  .option("--env <name>", envHelp)
+  .action(async (options: { config: string; env?: string }) => {
+    const overlay = overlayOrExit(options.config, options.env);
+    await loadOrExit(options.config, overlay);
+    console.log(`${options.config}${overlay ? ` + ${overlay.file}` : ""}: valid`);
   });
 
 program
@@ -211,9 +220,21 @@ function hostPort({ address, family, port }: AddressInfo): string {
   return family === "IPv6" ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
-async function loadOrExit(file: string) {
+/** The overlay `--env` (or `GATEHOUSE_ENV`) selects; exits on a name that cannot name a file. */
+function overlayOrExit(file: string, flag: string | undefined): OverlayOption | undefined {
+  const environment = selectedEnvironment(flag, process.env);
+  if (environment === undefined) return undefined;
+  const problem = checkEnvironmentName(environment);
+  if (problem) {
+    console.error(`gatehouse: ${problem}`);
+    process.exit(1);
+  }
+  return { file: overlayPath(file, environment), environment };
+}
+
+async function loadOrExit(file: string, overlay?: OverlayOption) {
   try {
-    return await loadGatewayConfig(file);
+    return await loadGatewayConfig(file, undefined, overlay);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     for (const problem of error.problems) console.error(formatProblem(problem));

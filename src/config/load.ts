@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from "yaml";
 import { describeIssue } from "./messages.ts";
+import { mergeNodes, type NodeOrigins, originOf, recordOrigin } from "./overlay.ts";
 import { configSchema, type GatehouseConfig } from "./schema.ts";
 import { processSecrets, rememberSecrets, SecretValues } from "./secret-values.ts";
 import { checkReferences, type PathProblem } from "./semantics.ts";
@@ -49,25 +50,49 @@ export interface ParseOptions {
   secrets?: SecretValues;
 }
 
-/** Reads and validates a config file; throws ConfigError listing every problem. */
+/** One file of a config: the base, or the overlay for an environment. */
+export interface ConfigSource {
+  file: string;
+  text: string;
+}
+
+/** The overlay file for an environment, merged over the base file (see config/overlay). */
+export interface OverlayOption {
+  file: string;
+  environment: string;
+}
+
+/**
+ * Reads and validates a config file, merged with `overlay` when one is given; throws
+ * ConfigError listing every problem, each located in the file it came from.
+ */
 export async function loadConfigFile(
   file: string,
-  options: ParseOptions = {},
+  options: ParseOptions & { overlay?: OverlayOption } = {},
 ): Promise<GatehouseConfig> {
-  let text: string;
+  const sources = [{ file, text: await readSource(file, "config file") }];
+  const { overlay } = options;
+  if (overlay) {
+    const what = `overlay for environment "${overlay.environment}"`;
+    sources.push({ file: overlay.file, text: await readSource(overlay.file, what) });
+  }
+  return parseSources(sources, options);
+}
+
+/** A file's text; a file that cannot be read is a ConfigError located at its start. */
+async function readSource(file: string, what: string): Promise<string> {
   try {
-    text = await readFile(file, "utf8");
+    return await readFile(file, "utf8");
   } catch (error) {
     const { code, message } = error as NodeJS.ErrnoException;
     const reason =
       code === "ENOENT"
-        ? "config file not found"
+        ? `${what} not found`
         : code === "EISDIR"
-          ? "is a directory, not a config file"
-          : `cannot read config file: ${message}`;
+          ? `is a directory, not a ${what}`
+          : `cannot read ${what}: ${message}`;
     throw new ConfigError([{ file, line: 1, col: 1, message: reason }]);
   }
-  return parseConfig(text, file, options);
 }
 
 /** Validates config text (YAML, or JSON which is YAML too); throws ConfigError. */
@@ -76,38 +101,45 @@ export function parseConfig(
   file: string,
   options: ParseOptions = {},
 ): GatehouseConfig {
-  const lines = new LineCounter();
-  const document = parseDocument(text, {
-    lineCounter: lines,
-    prettyErrors: false,
-    uniqueKeys: true,
-  });
-  const at = (offset: number, message: string): ConfigProblem => {
-    const { line, col } = lines.linePos(offset);
-    return { file, line, col, message };
-  };
+  return parseSources([{ file, text }], options);
+}
 
-  if (document.errors.length > 0) {
-    // Later syntax errors are usually echoes of the first; report that one only.
-    const first = document.errors[0]!;
-    const message = `YAML syntax: ${first.message.split("\n")[0]}`;
-    const { line } = lines.linePos(first.pos[0]);
-    throw new ConfigError([at(first.pos[0], message + syntaxHint(text, lines.lineStarts, line))]);
-  }
+/**
+ * Validates a base config merged with its overlays, in order (later wins); throws
+ * ConfigError whose problems each name the file, line and column they were written at.
+ */
+export function parseSources(
+  sources: readonly ConfigSource[],
+  options: ParseOptions = {},
+): GatehouseConfig {
   const secrets = options.secrets ?? new SecretValues();
-  const substitution = substituteReferences(
-    document,
-    { env: options.env ?? process.env, baseDir: dirname(file), secrets },
-    text,
-  );
+  const env = options.env ?? process.env;
+  const parsed = sources.map((source) => parseSource(source));
+  // Problems are kept as (source, offset) until the end, then turned into FILE:LINE:COL.
+  const problems: { source: number; offset: number; message: string }[] = [];
+  const unresolved = new Set<string>();
+  const origins: NodeOrigins = new WeakMap();
+  parsed.forEach(({ document }, index) => {
+    const { file, text } = sources[index]!;
+    const found = substituteReferences(document, { env, baseDir: dirname(file), secrets }, text);
+    // A value left unresolved is reported once, as the missing variable, not again as a bad value.
+    for (const problem of found) {
+      problems.push({ source: index, offset: problem.offset, message: problem.message });
+      unresolved.add(`${index}:${problem.scalarOffset}`);
+    }
+    recordOrigin(document, index, origins);
+  });
   processSecrets.addAll(secrets);
-  // A value left unresolved is reported once, as the missing variable, not again as a bad value.
-  const unresolved = new Set(substitution.map((p) => p.scalarOffset));
-  const problems: { offset: number; message: string }[] = [...substitution];
+  const document = parsed[0]!.document;
+  for (const { document: overlay } of parsed.slice(1))
+    document.contents = mergeNodes(document.contents, overlay.contents) as typeof document.contents;
+
   const report = (problem: PathProblem, key?: string) => {
-    const offset = offsetOf(document.contents, problem.path, key);
-    if (key === undefined && unresolved.has(offset)) return;
-    problems.push({ offset, message: `${pathLabel(problem.path)}: ${problem.message}` });
+    const node = nodeAt(document.contents, problem.path, key);
+    const source = originOf(node, origins);
+    const offset = node?.range?.[0] ?? 0;
+    if (key === undefined && unresolved.has(`${source}:${offset}`)) return;
+    problems.push({ source, offset, message: `${pathLabel(problem.path)}: ${problem.message}` });
   };
 
   const input: unknown = document.toJS() ?? {};
@@ -122,12 +154,38 @@ export function parseConfig(
       for (const problem of check(result.data)) report(problem);
   }
   if (problems.length > 0 || !result.success) {
-    problems.sort((a, b) => a.offset - b.offset);
+    problems.sort((a, b) => a.source - b.source || a.offset - b.offset);
     // A message may quote the value it is about (zod's "got the string ..."); never a secret.
-    throw new ConfigError(problems.map((p) => at(p.offset, secrets.redactText(p.message))));
+    throw new ConfigError(
+      problems.map((p) => {
+        const { file } = sources[p.source]!;
+        const { line, col } = parsed[p.source]!.lines.linePos(p.offset);
+        return { file, line, col, message: secrets.redactText(p.message) };
+      }),
+    );
   }
   rememberSecrets(result.data, secrets);
   return result.data;
+}
+
+/** One file parsed to a YAML tree with positions; a syntax error throws, located. */
+function parseSource({ file, text }: ConfigSource) {
+  const lines = new LineCounter();
+  const document = parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: false,
+    uniqueKeys: true,
+  });
+  if (document.errors.length > 0) {
+    // Later syntax errors are usually echoes of the first; report that one only.
+    const first = document.errors[0]!;
+    const message = `YAML syntax: ${first.message.split("\n")[0]}`;
+    const { line, col } = lines.linePos(first.pos[0]);
+    throw new ConfigError([
+      { file, line, col, message: message + syntaxHint(text, lines.lineStarts, line) },
+    ]);
+  }
+  return { document, lines };
 }
 
 /** Why a `${env:...}` (or `${file:...}`, `${enc:...}`) reference broke the YAML, when that is the likely cause. */
@@ -138,10 +196,10 @@ function syntaxHint(text: string, lineStarts: readonly number[], line: number): 
     : "";
 }
 
-/** The source offset of the value at `path` (or of `key` in the map there); falls back to the nearest ancestor. */
-function offsetOf(root: unknown, path: readonly (string | number)[], key?: string): number {
+/** The node of the value at `path` (or of `key` in the map there); falls back to the nearest ancestor. */
+function nodeAt(root: unknown, path: readonly (string | number)[], key?: string): Node | null {
   let node = root as Node | null;
-  let offset = node?.range?.[0] ?? 0;
+  let located = node;
   const segments = key === undefined ? path : [...path, key];
   for (let i = 0; i < segments.length && node; i++) {
     const segment = segments[i]!;
@@ -152,16 +210,17 @@ function offsetOf(root: unknown, path: readonly (string | number)[], key?: strin
       if (!pair) break;
       const isLast = i === segments.length - 1;
       const keyNode = pair.key as Node;
-      if (isLast && key !== undefined) return keyNode.range?.[0] ?? offset;
-      offset = (pair.value as Node | null)?.range?.[0] ?? keyNode.range?.[0] ?? offset;
-      node = pair.value as Node | null;
+      if (isLast && key !== undefined) return keyNode.range ? keyNode : located;
+      const value = pair.value as Node | null;
+      located = value?.range ? value : keyNode.range ? keyNode : located;
+      node = value;
     } else if ("items" in node && Array.isArray(node.items) && typeof segment === "number") {
       node = (node.items[segment] as Node | undefined) ?? null;
       if (!node) break;
-      offset = node.range?.[0] ?? offset;
+      if (node.range) located = node;
     } else break;
   }
-  return offset;
+  return located;
 }
 
 function pathLabel(path: readonly (string | number)[]): string {

@@ -7,26 +7,33 @@ import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { loadPluginModules, pluginModulesOf } from "../pipeline/modules.ts";
 import { runtimeChecks } from "../runtime/compile.ts";
-import { loadConfigFile, parseConfig } from "./load.ts";
+import { loadConfigFile, type OverlayOption, parseConfig } from "./load.ts";
 import type { GatehouseConfig } from "./schema.ts";
 import type { PathProblem } from "./semantics.ts";
 
 /**
- * Reads and fully validates a config file; throws ConfigError listing every problem. The
- * plugin modules it names are loaded first, so their plugins' configs are checked too.
+ * Reads and fully validates a config file (merged with the overlay for an environment,
+ * when one is given); throws ConfigError listing every problem. The plugin modules it
+ * names are loaded first, so their plugins' configs are checked too.
  */
 export async function loadGatewayConfig(
   file: string,
   env?: Record<string, string | undefined>,
+  overlay?: OverlayOption,
 ): Promise<GatehouseConfig> {
   let modules: PathProblem[] = [];
   try {
-    const specs = pluginModulesOf(parseYaml(await readFile(file, "utf8")));
+    // A list of strings is replaced, not merged: the overlay's list, if it has one, is the one.
+    let specs = pluginModulesOf(parseYaml(await readFile(file, "utf8")));
+    if (overlay) {
+      const overlaid = pluginModulesOf(parseYaml(await readFile(overlay.file, "utf8")));
+      if (overlaid.length > 0) specs = overlaid;
+    }
     if (specs.length > 0) modules = await loadPluginModules(specs, file);
   } catch {
     // Unreadable or not YAML: the full load below reports it, located.
   }
-  return loadConfigFile(file, { env, checks: [() => modules, runtimeChecks] });
+  return loadConfigFile(file, { env, overlay, checks: [() => modules, runtimeChecks] });
 }
 
 /** Fully validates config text; throws ConfigError listing every problem. */

@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { readFile } from "node:fs/promises";
-import { ConfigError, formatProblem } from "../config/load.ts";
+import { ConfigError, formatProblem, type OverlayOption } from "../config/load.ts";
 import type { GatehouseConfig } from "../config/schema.ts";
 import { loadGatewayConfig } from "../config/validate.ts";
 import type { Gateway } from "../gateway.ts";
@@ -33,6 +33,8 @@ export type ReloadTarget = Pick<Gateway, "reload" | "reloadRefused" | "revision"
 
 export interface FileProviderOptions {
   file: string;
+  /** The environment's overlay, merged over `file`: watched too, a change to either reloads. */
+  overlay?: OverlayOption;
   gateway: ReloadTarget;
   /** The config the gateway started with: its `gateway:` part is the one in effect. */
   startup: GatehouseConfig;
@@ -43,6 +45,7 @@ export interface FileProviderOptions {
 /** Reloads the gateway from its config file, on change (`watch`) or on demand (`reload`). */
 export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
   readonly #file: string;
+  readonly #overlay: OverlayOption | undefined;
   readonly #gateway: ReloadTarget;
   readonly #startup: GatehouseConfig;
   readonly #load: (file: string) => Promise<GatehouseConfig>;
@@ -50,30 +53,36 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
   #lastText: string | undefined;
   /** Reloads run one after another, so two never race to apply. */
   #queue: Promise<unknown> = Promise.resolve();
-  #watch: FileWatch | undefined;
+  #watches: FileWatch[] = [];
 
   constructor(options: FileProviderOptions) {
     super();
     this.#file = options.file;
+    this.#overlay = options.overlay;
     this.#gateway = options.gateway;
     this.#startup = options.startup;
-    this.#load = options.load ?? ((file) => loadGatewayConfig(file));
+    this.#load = options.load ?? ((file) => loadGatewayConfig(file, undefined, this.#overlay));
   }
 
   /** Starts watching if `gateway.reload.watch` is on; changes are applied after the debounce. */
   watch(): void {
     const { watch, debounce } = this.#startup.gateway.reload;
-    if (!watch || this.#watch) return;
-    this.#watch = watchFile(this.#file, {
-      debounce,
-      onChange: () => void this.reload("watch"),
-      onError: (error) =>
-        this.#gateway.log.warn(
-          { config: this.#file, error: error.message },
-          `cannot watch for changes to ${this.#file} (retrying); SIGHUP still reloads`,
-        ),
-    });
-    this.#gateway.log.debug({ config: this.#file, debounce }, `watching ${this.#file} for changes`);
+    if (!watch || this.#watches.length > 0) return;
+    // A change to either file re-reads both; the digest of the two skips a no-op.
+    for (const file of this.#files()) {
+      this.#watches.push(
+        watchFile(file, {
+          debounce,
+          onChange: () => void this.reload("watch"),
+          onError: (error) =>
+            this.#gateway.log.warn(
+              { config: file, error: error.message },
+              `cannot watch for changes to ${file} (retrying); SIGHUP still reloads`,
+            ),
+        }),
+      );
+      this.#gateway.log.debug({ config: file, debounce }, `watching ${file} for changes`);
+    }
   }
 
   /** Re-reads the file and applies it if it changed and is valid; resolves with the outcome. */
@@ -91,25 +100,31 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
 
   /** Stops watching; a reload under way still finishes. */
   close(): void {
-    this.#watch?.close();
-    this.#watch = undefined;
+    for (const watch of this.#watches) watch.close();
+    this.#watches = [];
   }
 
   async #reload(reason: ReloadReason): Promise<ReloadEvent> {
     const log = this.#gateway.log;
     const file = this.#file;
     const { label, fields } = this.#describe(reason);
-    let text: string | undefined;
+    let digest: string | undefined;
+    const hasher = createHash("sha256");
     try {
-      text = await readFile(file, "utf8");
-    } catch {
+      for (const name of this.#files()) {
+        // Length first, so the same bytes split differently between the files differ.
+        const text = await readFile(name, "utf8");
+        hasher.update(`${text.length}:`).update(text);
+      }
+      digest = hasher.digest("hex");
+    } catch (error) {
       // Likely mid-rename: the next event brings it back. SIGHUP reports it, located, below.
       if (reason === "watch") {
-        log.warn(fields, `${label}: ${file} is missing; the running config keeps serving`);
+        const missing = (error as { path?: string }).path ?? file;
+        log.warn(fields, `${label}: ${missing} is missing; the running config keeps serving`);
         return { reason, result: "missing" };
       }
     }
-    const digest = text === undefined ? undefined : createHash("sha256").update(text).digest("hex");
     // The same bytes were already applied, or already refused and reported: once is enough.
     if (reason === "watch" && digest === this.#lastText) return { reason, result: "unchanged" };
     this.#lastText = digest;
@@ -135,11 +150,17 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     return { reason, result: "applied", version, hash };
   }
 
+  /** The files the config is read from: the base, then the overlay if there is one. */
+  #files(): string[] {
+    return this.#overlay ? [this.#file, this.#overlay.file] : [this.#file];
+  }
+
   /** The log message prefix and fields every line about one reload carries. */
   #describe(reason: ReloadReason) {
     const label = reason === "SIGHUP" ? "SIGHUP" : "config file changed";
     const signal = reason === "SIGHUP" ? { signal: "SIGHUP" } : {};
-    return { label, fields: { reason, config: this.#file, ...signal } };
+    const overlay = this.#overlay && { overlay: this.#overlay.file };
+    return { label, fields: { reason, config: this.#file, ...overlay, ...signal } };
   }
 
   #refuse(reason: ReloadReason, error: unknown): ReloadEvent {

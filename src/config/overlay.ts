@@ -1,0 +1,100 @@
+/**
+ * @module config/overlay
+ * Environments: a base config file plus an overlay for one environment
+ * (`gatehouse.yaml` + `gatehouse.production.yaml`), merged on the YAML trees rather than
+ * on plain data, so that every node keeps the file it was written in and a problem in the
+ * merged config can still be reported at FILE:LINE:COL in that file.
+ */
+import { basename, dirname, extname, join } from "node:path";
+import { type Document, isMap, isPair, isScalar, isSeq, type Node, visit } from "yaml";
+
+/** What an environment name may be: it becomes part of a file name. */
+const environmentName = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+
+/** Why an environment name cannot be used, or undefined when it can. */
+export function checkEnvironmentName(name: string): string | undefined {
+  return environmentName.test(name)
+    ? undefined
+    : `environment name "${name}" must be letters, digits, "-" and "_" (it names a file)`;
+}
+
+/** The overlay for `environment` next to `file`: `gatehouse.yaml` → `gatehouse.production.yaml`. */
+export function overlayPath(file: string, environment: string): string {
+  const extension = extname(file);
+  const stem = basename(file, extension);
+  return join(dirname(file), `${stem}.${environment}${extension}`);
+}
+
+/** The environment asked for: `--env` wins over `GATEHOUSE_ENV`; empty means none. */
+export function selectedEnvironment(
+  flag: string | undefined,
+  env: Record<string, string | undefined>,
+): string | undefined {
+  const name = flag ?? env.GATEHOUSE_ENV;
+  return name === undefined || name === "" ? undefined : name;
+}
+
+/** Which source (by index) each node of a merged tree was written in. */
+export type NodeOrigins = WeakMap<object, number>;
+
+/** Records every node of `document` as written in source `index`. */
+export function recordOrigin(document: Document, index: number, origins: NodeOrigins): void {
+  visit(document, (_key, node) => {
+    if (node !== null && typeof node === "object") origins.set(node, index);
+  });
+}
+
+/**
+ * Merges `overlay` into `base` and returns the merged node (reusing `base`'s nodes where
+ * both have one). The rules:
+ * - two maps merge key by key, recursively; a key only in the overlay is added;
+ * - two lists whose items are all maps with a `name` (services, routes, consumers, plugin
+ *   lists) merge item by item by name, recursively; an item only in the overlay is
+ *   appended;
+ * - anything else (a scalar, a list of targets or methods, a map against a scalar) is
+ *   replaced by the overlay's value.
+ */
+export function mergeNodes(base: unknown, overlay: unknown): unknown {
+  if (isMap(base) && isMap(overlay)) {
+    for (const pair of overlay.items) {
+      const key = scalarKey(pair.key);
+      const same =
+        key === undefined ? undefined : base.items.find((item) => scalarKey(item.key) === key);
+      if (same) same.value = mergeNodes(same.value, pair.value);
+      else base.items.push(pair);
+    }
+    return base;
+  }
+  if (isSeq(base) && isSeq(overlay)) {
+    const baseNames = base.items.map(itemName);
+    const overlayNames = overlay.items.map(itemName);
+    if (baseNames.every(isString) && overlayNames.every(isString)) {
+      overlay.items.forEach((item, i) => {
+        const at = baseNames.indexOf(overlayNames[i]!);
+        if (at >= 0) base.items[at] = mergeNodes(base.items[at], item);
+        else base.items.push(item);
+      });
+      return base;
+    }
+  }
+  return overlay;
+}
+
+const isString = (value: unknown): value is string => typeof value === "string";
+
+function scalarKey(key: unknown): unknown {
+  return isScalar(key) ? key.value : undefined;
+}
+
+/** The `name` of a list item that is a map with a string name; undefined otherwise. */
+function itemName(item: unknown): string | undefined {
+  if (!isMap(item)) return undefined;
+  const pair = item.items.find((p) => isPair(p) && scalarKey(p.key) === "name");
+  const value = pair && isScalar(pair.value) ? pair.value.value : undefined;
+  return typeof value === "string" ? value : undefined;
+}
+
+/** The source a node was written in; the base (0) when it is not known. */
+export function originOf(node: Node | null | undefined, origins: NodeOrigins): number {
+  return (node && origins.get(node)) ?? 0;
+}
