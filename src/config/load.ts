@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from "yaml";
 import { describeIssue } from "./messages.ts";
-import { mergeNodes, type NodeOrigins, originOf, recordOrigin } from "./overlay.ts";
+import { expandAliases, mergeNodes, type NodeOrigins, originOf, recordOrigin } from "./overlay.ts";
 import { configSchema, type GatehouseConfig } from "./schema.ts";
 import { processSecrets, rememberSecrets, SecretValues } from "./secret-values.ts";
 import { checkReferences, type PathProblem } from "./semantics.ts";
@@ -121,6 +121,11 @@ export function parseSources(
   const origins: NodeOrigins = new WeakMap();
   parsed.forEach(({ document }, index) => {
     const { file, text } = sources[index]!;
+    const aliasProblem = sources.length > 1 ? expandAliases(document) : undefined;
+    if (aliasProblem) {
+      const { line, col } = parsed[index]!.lines.linePos(aliasProblem.offset);
+      throw new ConfigError([{ file, line, col, message: aliasProblem.message }]);
+    }
     const found = substituteReferences(document, { env, baseDir: dirname(file), secrets }, text);
     // A value left unresolved is reported once, as the missing variable, not again as a bad value.
     for (const problem of found) {

@@ -117,6 +117,26 @@ describe("merging an overlay over the base", () => {
     ]);
   });
 
+  it("resolves an overlay's aliases even when their anchor is merged into the base", () => {
+    const config = merge(
+      yaml(
+        "services: &services",
+        "  - name: users",
+        "    targets: &targets [{ url: http://10.0.0.1:80 }]",
+        "  - name: billing",
+        "    targets: *targets",
+      ),
+    );
+    assert.deepEqual(
+      config.services.map((s) => [s.name, s.targets?.[0]?.url]),
+      [
+        ["users", "http://10.0.0.1:80"],
+        ["orders", "http://127.0.0.1:9101"],
+        ["billing", "http://10.0.0.1:80"],
+      ],
+    );
+  });
+
   it("resolves ${env:...} references in both files", () => {
     const config = merge(yaml("gateway:", '  listen: [{ host: 127.0.0.1, port: "${env:PORT}" }]'), {
       PORT: "9090",
@@ -163,6 +183,24 @@ describe("problems in a merged config name the file they were written in", () =>
     const found = problems(yaml("gateway:", "  shutdownTimeout: ${env:DRAIN}"));
     assert.equal(found.length, 1, found.join("\n"));
     assert.match(found[0]!, /^gatehouse\.production\.yaml:2:20 environment variable DRAIN/);
+  });
+
+  it("an alias without an anchor, or an alias bomb, at the alias in the overlay", () => {
+    assert.deepEqual(problems(yaml("gateway:", "  shutdownTimeout: *drain")), [
+      "gatehouse.production.yaml:2:20 YAML alias *drain has no anchor &drain before it",
+    ]);
+    const bomb = ["a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"];
+    for (const [name, previous] of [
+      ["b", "a"],
+      ["c", "b"],
+      ["d", "c"],
+      ["e", "d"],
+    ])
+      bomb.push(`${name}: &${name} [${Array(10).fill(`*${previous}`).join(", ")}]`);
+    assert.match(
+      problems(yaml(...bomb))[0]!,
+      /^gatehouse\.production\.yaml:5:\d+ YAML aliases expand to more than/,
+    );
   });
 
   it("a YAML syntax error in the overlay, in the overlay", () => {

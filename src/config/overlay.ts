@@ -44,6 +44,59 @@ export function recordOrigin(document: Document, index: number, origins: NodeOri
   });
 }
 
+/** Nodes copied for aliases per file; more is an alias bomb ("billion laughs"), not a config. */
+const maxAliasNodes = 100_000;
+
+/** Why a file's aliases could not be expanded, at the alias. */
+export interface AliasProblem {
+  offset: number;
+  message: string;
+}
+
+/**
+ * Replaces every alias (`*name`) in `document` with a copy of its anchored node, in place.
+ * A merge may fold the anchored node into the other file's tree (its anchor then gone), so
+ * aliases are resolved while each file is still whole. Anchors are expanded in document
+ * order, so a copy never holds an alias; copies keep their source ranges.
+ */
+export function expandAliases(document: Document): AliasProblem | undefined {
+  let copied = 0;
+  let problem: AliasProblem | undefined;
+  visit(document, {
+    Alias(_key, alias) {
+      const offset = alias.range?.[0] ?? 0;
+      const target = alias.resolve(document);
+      if (!target) {
+        problem = {
+          offset,
+          message: `YAML alias *${alias.source} has no anchor &${alias.source} before it`,
+        };
+        return visit.BREAK;
+      }
+      copied += sizeOf(target, maxAliasNodes - copied);
+      if (copied > maxAliasNodes) {
+        problem = { offset, message: `YAML aliases expand to more than ${maxAliasNodes} values` };
+        return visit.BREAK;
+      }
+      return target.clone() as Node;
+    },
+  });
+  return problem;
+}
+
+/** How many nodes `node` holds, counting no further than just past `limit`. */
+function sizeOf(node: unknown, limit: number): number {
+  let count = 0;
+  const walk = (item: unknown) => {
+    if (count > limit) return;
+    count++;
+    if (isMap(item)) for (const pair of item.items) walk(pair.value);
+    else if (isSeq(item)) for (const child of item.items) walk(child);
+  };
+  walk(node);
+  return count;
+}
+
 /**
  * Merges `overlay` into `base` and returns the merged node (reusing `base`'s nodes where
  * both have one). The rules:

@@ -54,6 +54,8 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
   /** Reloads run one after another, so two never race to apply. */
   #queue: Promise<unknown> = Promise.resolve();
   #watches: FileWatch[] = [];
+  /** A watch reload is queued and has not read the files yet: a change now is covered by it. */
+  #watchQueued = false;
 
   constructor(options: FileProviderOptions) {
     super();
@@ -73,7 +75,7 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
       this.#watches.push(
         watchFile(file, {
           debounce,
-          onChange: () => void this.reload("watch"),
+          onChange: () => this.#changed(),
           onError: (error) =>
             this.#gateway.log.warn(
               { config: file, error: error.message },
@@ -88,14 +90,22 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
   /** Re-reads the file and applies it if it changed and is valid; resolves with the outcome. */
   reload(reason: ReloadReason): Promise<ReloadEvent> {
     // One at a time; whatever goes wrong is a refusal, so the queue never stalls.
-    const attempt = this.#queue.then(() =>
-      this.#reload(reason).catch((error: unknown) => this.#refuse(reason, error)),
-    );
+    const attempt = this.#queue.then(() => {
+      if (reason === "watch") this.#watchQueued = false;
+      return this.#reload(reason).catch((error: unknown) => this.#refuse(reason, error));
+    });
     this.#queue = attempt;
     return attempt.then((event) => {
       this.emit("reload", event);
       return event;
     });
+  }
+
+  /** A watched file may have changed; with an overlay both watches can say so at once. */
+  #changed(): void {
+    if (this.#watchQueued) return;
+    this.#watchQueued = true;
+    void this.reload("watch");
   }
 
   /** Stops watching; a reload under way still finishes. */
