@@ -136,8 +136,13 @@ export function parseSources(
   });
   processSecrets.addAll(secrets);
   const document = parsed[0]!.document;
+  // An empty overlay (or one with only comments) changes nothing; it does not empty the config.
   for (const { document: overlay } of parsed.slice(1))
-    document.contents = mergeNodes(document.contents, overlay.contents) as typeof document.contents;
+    if (overlay.contents !== null)
+      document.contents = mergeNodes(
+        document.contents,
+        overlay.contents,
+      ) as typeof document.contents;
 
   const report = (problem: PathProblem, key?: string) => {
     const node = nodeAt(document.contents, problem.path, key);

@@ -65,6 +65,11 @@ describe("merging an overlay over the base", () => {
     assert.equal(config.gateway.listen[0]!.port, 8080);
   });
 
+  it("takes an empty overlay (or only comments) as changing nothing", () => {
+    assert.equal(merge("").gateway.shutdownTimeout, 5_000);
+    assert.equal(merge("# nothing differs in production\n").services.length, 2);
+  });
+
   it("merges named resources by name: a service field overridden, the rest kept", () => {
     const config = merge(yaml("services:", "  - name: users", "    timeouts: { response: 30s }"));
     assert.deepEqual(

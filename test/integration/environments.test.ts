@@ -1,7 +1,7 @@
 // Environments through the real `gatehouse` command: `validate --env NAME` (or
 // GATEHOUSE_ENV) checks the base file merged with its overlay and names the file each
-// problem was written in; `start --env NAME` serves the merged config and reloads when the
-// overlay changes.
+// problem was written in; `start --env NAME` serves the merged config and reloads when
+// either file changes.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -136,7 +136,7 @@ describe("environments: a base file and an overlay", () => {
     );
   });
 
-  it("start --env serves the overlay's route and reloads when the overlay changes", async () => {
+  it("start --env serves the overlay's route and reloads when either file changes", async () => {
     await writeFile(file, base(up.url, { log: true }));
     await writeFile(production, overlay("/prod"));
     const child = spawn(process.execPath, [cli, "start", "-c", file, "--env", "production"], {
@@ -158,6 +158,12 @@ describe("environments: a base file and an overlay", () => {
       assert.equal(await get("/prod2"), "200 up /prod2");
       assert.equal(await get("/base"), "200 up /base");
       assert.equal((await get("/prod")).slice(0, 3), "404");
+      // The base is still watched: a change there is merged with the overlay again.
+      const reloads = (out.text.match(/config file changed: reloaded/g) ?? []).length;
+      await writeFile(file, base(up.url, { log: true }).replace("/base", "/base2"));
+      await waitFor(out, new RegExp(`(config file changed: reloaded[^]*){${reloads + 1}}`));
+      assert.equal(await get("/base2"), "200 up /base2");
+      assert.equal(await get("/prod2"), "200 up /prod2");
     } finally {
       child.kill("SIGTERM");
       await new Promise((resolve) => child.once("exit", resolve));
