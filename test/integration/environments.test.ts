@@ -8,40 +8,13 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { request } from "undici";
+import { type CliRun, cliPath as cli, runGatehouse } from "../helpers/cli.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
-const cli = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI to completion (bounded), with `env` added to this process's environment. */
-function gatehouse(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const child = spawn(process.execPath, [cli, ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, GATEHOUSE_ENV: "", ...env },
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-    stderr += chunk;
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-  return new Promise((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** Runs the CLI to completion (bounded), with `env` added and no inherited GATEHOUSE_ENV. */
+function gatehouse(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runGatehouse(args, { env: { GATEHOUSE_ENV: "", ...env } });
 }
 
 /** The base file: one service, one route at /base; line 8 is the service. */

@@ -1,31 +1,13 @@
 // `gatehouse hash-password` in a child process: the password from stdin or --password,
 // scrypt by default or bcrypt, and the hash it prints is accepted by config and verifies.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { parsePassword, passwordProblem } from "../../src/plugins/basic-auth/password-hash.ts";
+import { runGatehouse } from "../helpers/cli.ts";
 
-const cliPath = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-
-/** Runs the CLI with `stdin` piped in; resolves with its exit code and output. */
+/** Runs `gatehouse hash-password ARGS` with `stdin` piped in. */
 function hashPasswordCli(args: string[], stdin: string) {
-  const child = spawn(process.execPath, [cliPath, "hash-password", ...args], {
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-    stderr += chunk;
-  });
-  child.stdin.end(stdin);
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return runGatehouse(["hash-password", ...args], { stdin });
 }
 
 describe("gatehouse hash-password", () => {
