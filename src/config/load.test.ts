@@ -55,6 +55,12 @@ describe("config problems are located at FILE:LINE:COL", () => {
     ]);
   });
 
+  it("a YAML alias without its anchor, at the alias", () => {
+    assert.deepEqual(problems(yaml(...gateway, "services: *nope")), [
+      "gw.yaml:3:11 YAML alias *nope has no anchor &nope before it",
+    ]);
+  });
+
   it("a missing required key, at the map that lacks it", () => {
     assert.deepEqual(problems(yaml("gateway:", "  listen: [{ host: 127.0.0.1 }]")), [
       "gw.yaml:2:12 gateway.listen[0].port: required key is missing",

@@ -121,7 +121,7 @@ export function parseSources(
   const origins: NodeOrigins = new WeakMap();
   parsed.forEach(({ document }, index) => {
     const { file, text } = sources[index]!;
-    const aliasProblem = sources.length > 1 ? expandAliases(document) : undefined;
+    const aliasProblem = expandAliases(document);
     if (aliasProblem) {
       const { line, col } = parsed[index]!.lines.linePos(aliasProblem.offset);
       throw new ConfigError([{ file, line, col, message: aliasProblem.message }]);
