@@ -8,11 +8,25 @@
  * consumer, when none of them identified the client.
  */
 
+import { z } from "zod";
 import type { ConsumerConfig } from "../../config/schema.ts";
 import type { ErrorCode } from "../../errors.ts";
 import type { ChainEntry } from "../../pipeline/chain.ts";
 import type { ConsumerIdentity, RequestContext } from "../../pipeline/context.ts";
 import type { PluginTelemetry } from "../../pipeline/telemetry.ts";
+
+/** `anonymous`, the same option on every authentication plugin. */
+export const anonymousOption = z
+  .string()
+  .min(1)
+  .optional()
+  .describe(
+    "Consumer to use when no credentials (of this or any other authentication plugin) are sent, instead of answering 401.",
+  );
+
+/** `hideCredentials`, on every authentication plugin; `what` names what is removed. */
+export const hideCredentialsOption = (what: string) =>
+  z.boolean().default(true).describe(`Remove ${what} from the upstream request.`);
 
 /** What an authentication plugin says when a request carries none of its credentials. */
 export interface MissingCredentials {

@@ -12,7 +12,14 @@ import { z } from "zod";
 import { duration } from "../../config/fields.ts";
 import type { ConsumerIdentity, RequestContext } from "../../pipeline/context.ts";
 import { definePlugin } from "../../pipeline/plugin.ts";
-import { anonymousConsumer, deferMissing, identify, refuse } from "../auth/authentication.ts";
+import {
+  anonymousConsumer,
+  anonymousOption,
+  deferMissing,
+  hideCredentialsOption,
+  identify,
+  refuse,
+} from "../auth/authentication.ts";
 import { type PasswordVerifier, parsePassword } from "./password-hash.ts";
 
 const schema = z.strictObject({
@@ -21,17 +28,8 @@ const schema = z.strictObject({
     .regex(/^[^"\\]+$/, "a realm cannot contain quotes or backslashes")
     .default("gatehouse")
     .describe("The realm named in `WWW-Authenticate`."),
-  hideCredentials: z
-    .boolean()
-    .default(true)
-    .describe("Remove the Authorization header from the upstream request."),
-  anonymous: z
-    .string()
-    .min(1)
-    .optional()
-    .describe(
-      "Consumer to use when no credentials (of this or any other authentication plugin) are sent, instead of answering 401.",
-    ),
+  hideCredentials: hideCredentialsOption("the Authorization header"),
+  anonymous: anonymousOption,
   cacheTtl: duration("5m").describe(
     "How long a verified user name and password is remembered; 0 verifies every request.",
   ),

@@ -7,6 +7,7 @@
 import { createPublicKey, createSecretKey, type KeyObject } from "node:crypto";
 import { z } from "zod";
 import { duration, optionalDuration, size } from "../../config/fields.ts";
+import { anonymousOption, hideCredentialsOption } from "../auth/authentication.ts";
 import {
   isHmac,
   type JwsAlgorithm,
@@ -92,17 +93,8 @@ export const jwtSchema = z
       .record(z.string().min(1), headerName)
       .default({})
       .describe("Claims copied to upstream request headers: claim name → header name."),
-    hideCredentials: z
-      .boolean()
-      .default(true)
-      .describe("Remove the token from the upstream request."),
-    anonymous: z
-      .string()
-      .min(1)
-      .optional()
-      .describe(
-        "Consumer to use when no token (nor any other authentication plugin's credentials) is sent, instead of 401.",
-      ),
+    hideCredentials: hideCredentialsOption("the token"),
+    anonymous: anonymousOption,
     maxTokenSize: size("8kb").describe("Larger tokens are refused without being parsed."),
     tokenCache: z
       .number()

@@ -8,19 +8,20 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { ConsumerIdentity } from "../../pipeline/context.ts";
 import { definePlugin } from "../../pipeline/plugin.ts";
-import { anonymousConsumer, deferMissing, identify, refuse } from "../auth/authentication.ts";
+import {
+  anonymousConsumer,
+  anonymousOption,
+  deferMissing,
+  hideCredentialsOption,
+  identify,
+  refuse,
+} from "../auth/authentication.ts";
 
 const schema = z.strictObject({
   header: z.string().min(1).default("x-api-key").describe("Header that carries the key."),
   query: z.string().min(1).optional().describe("Query argument that may carry the key instead."),
-  hideCredentials: z.boolean().default(true).describe("Remove the key from the upstream request."),
-  anonymous: z
-    .string()
-    .min(1)
-    .optional()
-    .describe(
-      "Consumer to use when no key (nor any other authentication plugin's credentials) is sent, instead of answering 401.",
-    ),
+  hideCredentials: hideCredentialsOption("the key"),
+  anonymous: anonymousOption,
 });
 
 const digestPrefix = "sha256:";

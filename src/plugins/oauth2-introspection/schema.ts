@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { duration } from "../../config/fields.ts";
+import { anonymousOption, hideCredentialsOption } from "../auth/authentication.ts";
 
 const headerName = z
   .string()
@@ -85,17 +86,8 @@ export const introspectionSchema = z
       .record(z.string().min(1), headerName)
       .default({})
       .describe("Answer fields copied to upstream request headers: field name → header name."),
-    hideCredentials: z
-      .boolean()
-      .default(true)
-      .describe("Remove the Authorization header from the upstream request."),
-    anonymous: z
-      .string()
-      .min(1)
-      .optional()
-      .describe(
-        "Consumer to use when no token (nor any other authentication plugin's credentials) is sent, instead of 401.",
-      ),
+    hideCredentials: hideCredentialsOption("the Authorization header"),
+    anonymous: anonymousOption,
   })
   .superRefine((config, ctx) => {
     const pair = config.clientId !== undefined || config.clientSecret !== undefined;
