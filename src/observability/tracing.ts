@@ -87,13 +87,15 @@ export class RequestTrace {
   readonly span: Span;
   /** Hex trace id, for the access log (also when this trace is not sampled). */
   readonly traceId: string;
-  readonly #tracing: Tracing;
+  readonly #tracer: Tracer;
+  readonly #propagator: TextMapPropagator;
   readonly #context: Context;
 
-  constructor(tracing: Tracing, span: Span) {
-    this.#tracing = tracing;
+  constructor(span: Span, tracer: Tracer, propagator: TextMapPropagator) {
     this.span = span;
     this.traceId = span.spanContext().traceId;
+    this.#tracer = tracer;
+    this.#propagator = propagator;
     this.#context = trace.setSpan(ROOT_CONTEXT, span);
   }
 
@@ -108,7 +110,18 @@ export class RequestTrace {
     headers: string[],
     resendCount: number,
   ): Span {
-    return this.#tracing.startTry(this.#context, target, method, path, headers, resendCount);
+    const span = this.#tracer.startSpan(method, { kind: SpanKind.CLIENT }, this.#context);
+    if (span.isRecording()) {
+      span.setAttributes({
+        [ATTR_HTTP_REQUEST_METHOD]: method,
+        [ATTR_SERVER_ADDRESS]: target.hostname,
+        [ATTR_SERVER_PORT]: target.port,
+        [ATTR_URL_FULL]: target.origin + pathOnly(path),
+      });
+      if (resendCount > 0) span.setAttribute(ATTR_HTTP_REQUEST_RESEND_COUNT, resendCount);
+    }
+    this.#propagator.inject(trace.setSpan(this.#context, span), headers, headerListSetter);
+    return span;
   }
 }
 
@@ -186,7 +199,7 @@ export class Tracing implements ExchangeObserver {
       const agent = req.headers["user-agent"];
       if (agent !== undefined) span.setAttribute(ATTR_USER_AGENT_ORIGINAL, agent);
     }
-    res.trace = new RequestTrace(this, span);
+    res.trace = new RequestTrace(span, this.#tracer, this.#propagator);
   }
 
   finished(res: GatewayResponse): void {
@@ -212,28 +225,6 @@ export class Tracing implements ExchangeObserver {
       }
     }
     span.end();
-  }
-
-  startTry(
-    parent: Context,
-    target: Target,
-    method: string,
-    path: string,
-    headers: string[],
-    resendCount: number,
-  ): Span {
-    const span = this.#tracer.startSpan(method, { kind: SpanKind.CLIENT }, parent);
-    if (span.isRecording()) {
-      span.setAttributes({
-        [ATTR_HTTP_REQUEST_METHOD]: method,
-        [ATTR_SERVER_ADDRESS]: target.hostname,
-        [ATTR_SERVER_PORT]: target.port,
-        [ATTR_URL_FULL]: target.origin + pathOnly(path),
-      });
-      if (resendCount > 0) span.setAttribute(ATTR_HTTP_REQUEST_RESEND_COUNT, resendCount);
-    }
-    this.#propagator.inject(trace.setSpan(parent, span), headers, headerListSetter);
-    return span;
   }
 
   /**
