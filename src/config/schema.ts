@@ -7,6 +7,7 @@ import { z } from "zod";
 import { passwordProblem } from "../plugins/basic-auth/password-hash.ts";
 import { type PathPattern, parsePathPattern } from "../router/path-pattern.ts";
 import { compileRewrite } from "../router/rewrite.ts";
+import { adminSchema, auditSchema, configStoreSchema } from "./control-plane-schema.ts";
 import { cidr, duration, httpUrl, optionalDuration, pathPattern, port, size } from "./fields.ts";
 
 import {
@@ -227,6 +228,9 @@ const gatewaySchema = z
       .describe(
         "The status listener: `GET /health` (liveness), `GET /ready` (readiness), `GET /status` (version, config, counts, upstream summary), `GET /upstreams` and `GET /metrics` (see docs/observability.md).",
       ),
+    admin: adminSchema,
+    configStore: configStoreSchema,
+    audit: auditSchema,
     trustedProxies: z
       .array(cidr)
       .default([])
