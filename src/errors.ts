@@ -114,6 +114,42 @@ export const errorCatalogue = {
     status: 504,
     message: "The upstream did not answer in time",
   },
+  GATEHOUSE_ADMIN_BAD_REQUEST: {
+    status: 400,
+    message: "The admin API request is malformed",
+  },
+  GATEHOUSE_CONFIG_INVALID: {
+    status: 400,
+    message: "The config change does not validate",
+  },
+  GATEHOUSE_ADMIN_UNAUTHORIZED: {
+    status: 401,
+    message: "The admin API needs a valid key",
+  },
+  GATEHOUSE_ADMIN_FORBIDDEN: {
+    status: 403,
+    message: "The admin key may not make this change",
+  },
+  GATEHOUSE_ADMIN_NOT_FOUND: {
+    status: 404,
+    message: "No such admin resource",
+  },
+  GATEHOUSE_CONFIG_VERSION_NOT_FOUND: {
+    status: 404,
+    message: "That config version is not kept",
+  },
+  GATEHOUSE_CONFIG_CONFLICT: {
+    status: 409,
+    message: "The change conflicts with the config as it is now",
+  },
+  GATEHOUSE_CONFIG_NOT_WRITABLE: {
+    status: 409,
+    message: "The config cannot be written back to its file",
+  },
+  GATEHOUSE_CONFIG_STORE_FAILED: {
+    status: 500,
+    message: "The config store could not save the change",
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** A stable error code, e.g. `GATEHOUSE_ROUTE_NOT_FOUND`. */

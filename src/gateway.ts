@@ -7,9 +7,11 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import { createAdminServer } from "./admin/server.ts";
 import type { GatehouseConfig } from "./config/schema.ts";
 import type { ErrorCode } from "./errors.ts";
 import { AccessLog } from "./observability/access-log.ts";
+import { AuditTrail } from "./observability/audit-log.ts";
 import {
   type ConfigRevision,
   nextRevision,
@@ -22,6 +24,7 @@ import { createClientAddressResolver } from "./proxy/client-address.ts";
 import { writeRawError } from "./proxy/respond.ts";
 import { closeGoingAway, tunnelRoute } from "./proxy/websocket.ts";
 import { compileRuntime, type Runtime } from "./runtime/compile.ts";
+import { ControlPlane } from "./runtime/control-plane.ts";
 import { DiscoverySupervisor } from "./runtime/discovery-supervisor.ts";
 import { HealthSupervisor } from "./runtime/health-supervisor.ts";
 import { TargetRegistry } from "./runtime/target-registry.ts";
@@ -37,6 +40,7 @@ import { viewUpstreams } from "./upstream/upstream-view.ts";
 export interface GatewayAddresses {
   proxy: AddressInfo[];
   status: AddressInfo | undefined;
+  admin: AddressInfo | undefined;
 }
 
 /** A gateway built from one config. */
@@ -55,6 +59,7 @@ export class Gateway {
   /** The proxy listeners' open connections. */
   readonly #sockets = new Set<Socket>();
   #statusServer: Server | undefined;
+  #adminServer: Server | undefined;
   #runtime: Runtime;
   /** The process log (`gateway.log`); the CLI writes through it too. */
   readonly log: Logger;
@@ -64,6 +69,12 @@ export class Gateway {
   readonly #metrics: GatewayMetrics | undefined;
   readonly #accessLog: AccessLog | undefined;
   readonly #tracing: Tracing | undefined;
+  readonly #audit: AuditTrail;
+  /**
+   * Where every config change goes (file watcher, SIGHUP, admin API): validated, persisted,
+   * applied through `reload`, versioned and audited.
+   */
+  readonly control: ControlPlane;
   #listening = false;
   #draining = false;
   #stopping: Promise<void> | undefined;
@@ -101,6 +112,8 @@ export class Gateway {
         dropped: (lines) => this.#metrics?.accessLogDropped(lines),
       });
     }
+    this.#audit = new AuditTrail(config.gateway.audit, this.log);
+    this.control = new ControlPlane(this, config, this.#audit);
   }
 
   /** Binds every listener; resolves once all accept connections. */
@@ -158,6 +171,16 @@ export class Gateway {
         });
         await listen(this.#statusServer, this.#settings.status.port, this.#settings.status.host);
       }
+      const admin = this.#settings.admin;
+      if (admin) {
+        this.#adminServer = createAdminServer({
+          settings: admin,
+          control: this.control,
+          runtime: () => this.#runtime,
+          log: this.log,
+        });
+        await listen(this.#adminServer, admin.port, admin.host);
+      }
     } catch (error) {
       await this.#closeAll();
       throw error;
@@ -170,6 +193,7 @@ export class Gateway {
     return {
       proxy: this.#proxyServers.map((server) => server.address() as AddressInfo),
       status: this.#statusServer?.address() as AddressInfo | undefined,
+      admin: this.#adminServer?.address() as AddressInfo | undefined,
     };
   }
 
@@ -328,15 +352,17 @@ export class Gateway {
       server.closeAllConnections();
       server.close();
     }
-    if (this.#statusServer) {
-      this.#statusServer.closeAllConnections();
-      await new Promise((done) => this.#statusServer!.close(done));
+    for (const server of [this.#statusServer, this.#adminServer]) {
+      if (!server) continue;
+      server.closeAllConnections();
+      await new Promise((done) => server.close(done));
     }
     this.#listening = false;
     await this.#runtime.closePlugins();
     await this.#targets.destroyAll();
     await this.#accessLog?.close();
     await this.#tracing?.close();
+    await this.#audit.close();
   }
 }
 

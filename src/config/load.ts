@@ -6,7 +6,17 @@
  */
 import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from "yaml";
+import {
+  isMap,
+  isPair,
+  isScalar,
+  LineCounter,
+  type Node,
+  parseDocument,
+  type Scalar,
+  visit,
+} from "yaml";
+import { type ConfigDocument, rememberConfigOrigin } from "./document.ts";
 import { describeIssue } from "./messages.ts";
 import { expandAliases, mergeNodes, type NodeOrigins, originOf, recordOrigin } from "./overlay.ts";
 import { configSchema, type GatehouseConfig } from "./schema.ts";
@@ -48,6 +58,8 @@ export interface ParseOptions {
    * redaction (also available afterwards as `secretsOf(config)`).
    */
   secrets?: SecretValues;
+  /** `${file:…}` references are relative to this directory; default: the first file's. */
+  baseDir?: string;
 }
 
 /** One file of a config: the base, or the overlay for an environment. */
@@ -119,6 +131,7 @@ export function parseSources(
   const problems: { source: number; offset: number; message: string }[] = [];
   const unresolved = new Set<string>();
   const origins: NodeOrigins = new WeakMap();
+  const written = new Map<Scalar, unknown>();
   parsed.forEach(({ document }, index) => {
     const { file, text } = sources[index]!;
     const aliasProblem = expandAliases(document);
@@ -126,7 +139,9 @@ export function parseSources(
       const { line, col } = parsed[index]!.lines.linePos(aliasProblem.offset);
       throw new ConfigError([{ file, line, col, message: aliasProblem.message }]);
     }
-    const found = substituteReferences(document, { env, baseDir: dirname(file), secrets }, text);
+    rememberReferences(document, written);
+    const baseDir = options.baseDir ?? dirname(file);
+    const found = substituteReferences(document, { env, baseDir, secrets }, text);
     // A value left unresolved is reported once, as the missing variable, not again as a bad value.
     for (const problem of found) {
       problems.push({ source: index, offset: problem.offset, message: problem.message });
@@ -175,7 +190,42 @@ export function parseSources(
     );
   }
   rememberSecrets(result.data, secrets);
+  rememberConfigOrigin(result.data, {
+    document: asWritten(document, written),
+    file: sources[0]!.file,
+    ...(sources[1] && { overlay: sources[1].file }),
+  });
   return result.data;
+}
+
+/** Records the text of every scalar holding a reference, before substitution replaces it. */
+function rememberReferences(
+  document: ReturnType<typeof parseDocument>,
+  written: Map<Scalar, unknown>,
+) {
+  visit(document, {
+    Scalar(_key, node) {
+      if (typeof node.value === "string" && node.value.includes("${"))
+        written.set(node, node.value);
+    },
+  });
+}
+
+/** The merged document's data with every reference as written (the secrets it resolved to left out). */
+function asWritten(
+  document: ReturnType<typeof parseDocument>,
+  written: Map<Scalar, unknown>,
+): ConfigDocument {
+  const resolved = new Map<Scalar, unknown>();
+  for (const [node, text] of written) {
+    resolved.set(node, node.value);
+    node.value = text;
+  }
+  try {
+    return (document.toJS() ?? {}) as ConfigDocument;
+  } finally {
+    for (const [node, value] of resolved) node.value = value;
+  }
 }
 
 /** One file parsed to a YAML tree with positions; a syntax error throws, located. */

@@ -1,0 +1,95 @@
+/**
+ * @module admin/runtime-view
+ * `GET /runtime`: what the gateway is doing with the config, per route and per service —
+ * whether each route can be served now, and why not, with every target's live health,
+ * breaker state, load and latency (Traefik's runtime view, for Gatehouse).
+ */
+import type { CompiledService, Runtime } from "../runtime/compile.ts";
+import { type TargetView, viewTarget } from "../upstream/upstream-view.ts";
+import type { AdminContext, AdminRoute } from "./context.ts";
+import { AdminError, sendJson, versionTag } from "./http.ts";
+
+/** How a route or service stands: `serving`, or `unavailable` with the reason. */
+interface Standing {
+  status: "serving" | "unavailable";
+  errors: string[];
+}
+
+export function runtimeRoutes(): AdminRoute[] {
+  return [
+    { method: "GET", path: "/runtime", handle: (ctx) => send(ctx, viewRuntime(ctx.runtime())) },
+    {
+      method: "GET",
+      path: "/runtime/routes/:name",
+      handle: (ctx) => send(ctx, pick(viewRuntime(ctx.runtime()).routes, "route", ctx.params.name)),
+    },
+    {
+      method: "GET",
+      path: "/runtime/services/:name",
+      handle: (ctx) =>
+        send(ctx, pick(viewRuntime(ctx.runtime()).services, "service", ctx.params.name)),
+    },
+  ];
+}
+
+function send(ctx: AdminContext, body: unknown): void {
+  sendJson(ctx.res, 200, body, { etag: versionTag(ctx.control.history.current.version) });
+}
+
+/** Every route and service of `runtime`, as they stand now. */
+export function viewRuntime(runtime: Runtime) {
+  const services = [...runtime.services.values()].map(viewService);
+  const byName = new Map(services.map((service) => [service.name, service]));
+  const routes = runtime.config.routes.map((route) => {
+    const service = byName.get(route.service);
+    const errors =
+      service?.status === "serving"
+        ? []
+        : [`service ${route.service}: ${service?.errors.join("; ") ?? "missing"}`];
+    return {
+      name: route.name,
+      status: errors.length === 0 ? "serving" : "unavailable",
+      errors,
+      service: route.service,
+      match: route.match,
+      websocket: route.websocket,
+      plugins: route.plugins.map((plugin) => plugin.name),
+    };
+  });
+  return { routes, services };
+}
+
+function viewService(service: CompiledService): Standing & {
+  name: string;
+  algorithm: string;
+  available: number;
+  targets: TargetView[];
+} {
+  const targets = service.targets.map(viewTarget);
+  const available = targets.filter((target) => target.available).length;
+  const errors: string[] = [];
+  if (targets.length === 0)
+    errors.push("no targets (discovery has found none yet, or none are listed)");
+  else if (available === 0) {
+    const down = targets.filter((target) => target.health === "unhealthy").length;
+    const open = targets.filter((target) => target.breaker === "open").length;
+    errors.push(
+      `no available target: ${down} unhealthy, ${open} with an open breaker, of ${targets.length}`,
+    );
+  }
+  return {
+    name: service.name,
+    status: errors.length === 0 ? "serving" : "unavailable",
+    errors,
+    algorithm: service.config.loadBalancer.algorithm,
+    available,
+    targets,
+  };
+}
+
+function pick<T extends { name: string }>(items: T[], kind: string, name: string | undefined): T {
+  const found = items.find((item) => item.name === name);
+  if (!found)
+    throw new AdminError("GATEHOUSE_ADMIN_NOT_FOUND", `no ${kind} named "${name}" is serving`);
+  return found;
+}

@@ -1,0 +1,134 @@
+/**
+ * @module admin/server
+ * The admin API listener (`gateway.admin`): its own port, loopback by default, a key
+ * required when configured (and always off loopback). Routes the REST resources, the
+ * config and its versions, the runtime view and `/openapi.json`; every answer is JSON,
+ * every error the gateway's error shape with a request id.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import FindMyWay from "find-my-way";
+import { parse as parseYaml } from "yaml";
+import type { GatehouseConfig } from "../config/schema.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { Runtime } from "../runtime/compile.ts";
+import type { ControlPlane } from "../runtime/control-plane.ts";
+import { newRequestId } from "../server/request-id.ts";
+import { createAdminAuth } from "./auth.ts";
+import { configRoutes } from "./config-api.ts";
+import type { AdminContext, AdminRoute } from "./context.ts";
+import { AdminError, readJson, sendError, sendJson } from "./http.ts";
+import { openApiDocument } from "./openapi.ts";
+import { resourceRoutes } from "./resources.ts";
+import { runtimeRoutes } from "./runtime-view.ts";
+
+type AdminSettings = NonNullable<GatehouseConfig["gateway"]["admin"]>;
+
+export interface AdminServerOptions {
+  settings: AdminSettings;
+  control: ControlPlane;
+  runtime(): Runtime;
+  log: Logger;
+}
+
+/** Creates (not yet listening) the admin server. */
+export function createAdminServer(options: AdminServerOptions): Server {
+  const { settings, control, log } = options;
+  const authenticate = createAdminAuth(settings.keys);
+  const router = FindMyWay<FindMyWay.HTTPVersion.V1>({ ignoreTrailingSlash: true });
+  const routes: AdminRoute[] = [
+    ...resourceRoutes(),
+    ...configRoutes(),
+    ...runtimeRoutes(),
+    {
+      method: "GET",
+      path: "/openapi.json",
+      handle: (ctx) => sendJson(ctx.res, 200, openApiDocument()),
+    },
+  ];
+  for (const route of routes) router.on(route.method, route.path, () => {}, { route });
+
+  return createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    const requestId = newRequestId();
+    res.setHeader("x-request-id", requestId);
+    res.setHeader("cache-control", "no-store");
+    try {
+      const caller = authenticate(req);
+      if (!caller) throw new AdminError("GATEHOUSE_ADMIN_UNAUTHORIZED");
+      const [path = "/", search = ""] = (req.url ?? "/").split("?", 2);
+      const method = req.method === "HEAD" ? "GET" : (req.method ?? "GET");
+      const found = router.find(method as FindMyWay.HTTPMethod, path);
+      if (!found) throw notFound(router, path);
+      const { route } = found.store as { route: AdminRoute };
+      if (caller.readOnly && route.method !== "GET")
+        throw new AdminError(
+          "GATEHOUSE_ADMIN_FORBIDDEN",
+          `admin key "${caller.actor}" is read-only`,
+        );
+      const ctx: AdminContext = {
+        req,
+        res,
+        params: found.params,
+        query: new URLSearchParams(search),
+        caller,
+        requestId,
+        control,
+        runtime: options.runtime,
+        body: () => readBody(req, settings.maxBodySize),
+      };
+      await route.handle(ctx);
+    } catch (error) {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (error instanceof AdminError) {
+        sendError(res, error, requestId);
+        return;
+      }
+      log.error(
+        { err: error, requestId, method: req.method, url: req.url },
+        "admin API request failed",
+      );
+      sendError(res, new AdminError("GATEHOUSE_INTERNAL"), requestId);
+    }
+  });
+}
+
+/** 404 for an unknown path, 405 (with Allow) for a known path and another method. */
+function notFound(router: FindMyWay.Instance<FindMyWay.HTTPVersion.V1>, path: string): AdminError {
+  const allowed = (["GET", "POST", "PUT", "PATCH", "DELETE"] as const).filter((method) =>
+    router.find(method, path),
+  );
+  if (allowed.length === 0)
+    return new AdminError(
+      "GATEHOUSE_ADMIN_NOT_FOUND",
+      `no admin API path ${path} (see GET /openapi.json)`,
+    );
+  return new AdminError(
+    "GATEHOUSE_METHOD_NOT_ALLOWED",
+    `${path} accepts ${allowed.join(", ")}`,
+    undefined,
+    { allow: allowed.join(", ") },
+  );
+}
+
+/** A JSON body, or YAML when the client says so (`PUT /config` with a config file as is). */
+async function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  const type = req.headers["content-type"] ?? "";
+  if (!/\b(application|text)\/(x-)?yaml\b/.test(type)) return readJson(req, limit);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (limit > 0 && size > limit) throw new AdminError("GATEHOUSE_BODY_TOO_LARGE");
+    chunks.push(chunk);
+  }
+  try {
+    return parseYaml(Buffer.concat(chunks).toString("utf8"));
+  } catch (error) {
+    throw new AdminError(
+      "GATEHOUSE_ADMIN_BAD_REQUEST",
+      `the body is not YAML: ${(error as Error).message}`,
+    );
+  }
+}

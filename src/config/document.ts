@@ -1,0 +1,42 @@
+/**
+ * @module config/document
+ * The config as written: the plain data of the YAML or JSON the loader read (merged with
+ * its overlay, aliases expanded), with `${env:…}`, `${file:…}` and `${enc:…}` references
+ * left as references and no defaults filled in. It is what the admin API shows and edits,
+ * what config versions keep and diff, and what is written back to the config file — never
+ * the resolved secrets, and never the defaults, which stay defaults.
+ */
+
+/** A config document as written. */
+export interface ConfigDocument {
+  gateway?: unknown;
+  services?: unknown[];
+  routes?: unknown[];
+  consumers?: unknown[];
+  plugins?: unknown[];
+}
+
+/** The parts of a document that hot reload and the admin API change (`gateway:` needs a restart). */
+export const dynamicSections = ["services", "routes", "consumers", "plugins"] as const;
+export type DynamicSection = (typeof dynamicSections)[number];
+
+/** Where a loaded config came from and what it said. */
+export interface ConfigOrigin {
+  document: ConfigDocument;
+  /** The file the loader was given (a label such as `admin` for text that came from elsewhere). */
+  file: string;
+  /** The environment overlay merged over `file`, if any. */
+  overlay?: string;
+}
+
+const origins = new WeakMap<object, ConfigOrigin>();
+
+/** Remembers what `config` was loaded from; the loader calls this for every config it returns. */
+export function rememberConfigOrigin(config: object, origin: ConfigOrigin): void {
+  origins.set(config, origin);
+}
+
+/** What `config` was loaded from; undefined for a config not made by the loader. */
+export function configOriginOf(config: object): ConfigOrigin | undefined {
+  return origins.get(config);
+}

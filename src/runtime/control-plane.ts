@@ -1,0 +1,279 @@
+/**
+ * @module runtime/control-plane
+ * Every config change goes through here, one at a time, whatever sent it (the file
+ * watcher, SIGHUP, the admin API, a rollback): check the precondition, validate with
+ * exactly the file's checks, write it back to the config store, swap the runtime, record
+ * the version, and write the attempt to the audit trail, accepted or refused.
+ */
+import { dirname } from "node:path";
+import { isDeepStrictEqual } from "node:util";
+import { diffConfigs } from "../config/diff.ts";
+import { type ConfigDocument, configOriginOf } from "../config/document.ts";
+import { ConfigError, parseConfig } from "../config/load.ts";
+import { restoreRedacted } from "../config/redact-config.ts";
+import type { GatehouseConfig } from "../config/schema.ts";
+import type { ErrorCode } from "../errors.ts";
+import type { AuditEntry, AuditResourceChange, AuditTrail } from "../observability/audit-log.ts";
+import { configHash } from "../observability/config-revision.ts";
+import type { Logger } from "../observability/logger.ts";
+import { ConfigFileStore, StoreConflictError } from "../providers/file-store.ts";
+import { runtimeChecks } from "./compile.ts";
+import { ConfigHistory, type ConfigSource, type ConfigVersion } from "./config-history.ts";
+
+/** Who asked for a change, and from where. */
+export interface ChangeOrigin {
+  source: ConfigSource;
+  /** An admin key id, `anonymous-loopback`, `file-watch` or `SIGHUP`. */
+  actor: string;
+  remoteAddress?: string;
+  requestId?: string;
+}
+
+/** A change to the config as written, made against whatever version is current when it runs. */
+export interface ChangeRequest extends ChangeOrigin {
+  /** What the audit trail calls it: `config.replace`, `route.update`, `config.rollback`… */
+  action: string;
+  /** The version the client based its change on (`If-Match`); another one now is a conflict. */
+  ifMatch?: number;
+  /** The new document, from the current one; throws ChangeRefused to refuse (not found, taken). */
+  edit(current: ConfigDocument): ConfigDocument;
+  /** For a rollback: the version whose document `edit` returns. */
+  rolledBackTo?: number;
+}
+
+/** How a change that was not refused ended. */
+export type ChangeResult =
+  | { result: "applied"; version: ConfigVersion; resources: AuditResourceChange[] }
+  /** The new document validates to the config already serving: no new version. */
+  | { result: "unchanged"; version: ConfigVersion };
+
+/** A change refused, with the admin API error it answers with; nothing was applied. */
+export class ChangeRefused extends Error {
+  readonly code: ErrorCode;
+  readonly problems: string[] | undefined;
+  constructor(code: ErrorCode, message: string, problems?: string[]) {
+    super(message);
+    this.name = "ChangeRefused";
+    this.code = code;
+    this.problems = problems;
+  }
+}
+
+/** The part of the gateway the control plane drives. */
+export interface ControlledGateway {
+  reload(config: GatehouseConfig): Promise<void>;
+  reloadRefused(problems?: readonly string[]): void;
+  readonly revision: { version: number; hash: string; appliedAt: Date };
+  readonly log: Logger;
+}
+
+/** Applies config changes from every source, one at a time, and keeps their history. */
+export class ControlPlane {
+  readonly #gateway: ControlledGateway;
+  readonly #audit: AuditTrail;
+  readonly history: ConfigHistory;
+  readonly #file: string | undefined;
+  readonly #overlay: string | undefined;
+  readonly #store: ConfigFileStore | undefined;
+  /** Changes run one after another: each sees the version the previous one made. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(gateway: ControlledGateway, startup: GatehouseConfig, audit: AuditTrail) {
+    this.#gateway = gateway;
+    this.#audit = audit;
+    const origin = configOriginOf(startup);
+    this.#file = origin?.file;
+    this.#overlay = origin?.overlay;
+    const { configStore } = startup.gateway;
+    if (configStore.file && origin && !origin.overlay)
+      this.#store = new ConfigFileStore(origin.file);
+    this.history = new ConfigHistory(configStore.versions);
+    const { version, hash, appliedAt } = gateway.revision;
+    this.history.record({
+      version,
+      hash,
+      appliedAt,
+      source: "start",
+      actor: "startup",
+      document: origin?.document ?? {},
+    });
+  }
+
+  get log(): Logger {
+    return this.#gateway.log;
+  }
+
+  get revision() {
+    return this.#gateway.revision;
+  }
+
+  /** Whether the admin API can change the config (it was loaded from text it can re-validate). */
+  get editable(): boolean {
+    return this.#file !== undefined;
+  }
+
+  /** Runs `request` after every change before it; refusals reject with ChangeRefused. */
+  change(request: ChangeRequest): Promise<ChangeResult> {
+    return this.#enqueue(() => this.#change(request));
+  }
+
+  /** Applies a config the file provider loaded and validated (the FileProvider's target). */
+  reload(config: GatehouseConfig, origin?: ChangeOrigin): Promise<void> {
+    const from = origin ?? { source: "file", actor: "file-watch" };
+    return this.#enqueue(async () => {
+      const previous = this.history.current;
+      const document = configOriginOf(config)?.document ?? {};
+      await this.#gateway.reload(config);
+      const version = this.#record(document, from);
+      this.#accepted({ action: "config.reload", ...from }, previous, version);
+    });
+  }
+
+  /** The file provider refused a file: counted by the gateway, and audited. */
+  reloadRefused(problems: readonly string[] = [], origin?: ChangeOrigin): void {
+    this.#gateway.reloadRefused(problems);
+    this.#audit.record({
+      ...auditOf({
+        action: "config.reload",
+        ...(origin ?? { source: "file", actor: "file-watch" }),
+      }),
+      result: "rejected",
+      version: this.history.current.version,
+      problems: [...problems],
+    });
+  }
+
+  #enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #change(request: ChangeRequest): Promise<ChangeResult> {
+    const current = this.history.current;
+    try {
+      if (request.ifMatch !== undefined && request.ifMatch !== current.version)
+        throw new ChangeRefused(
+          "GATEHOUSE_CONFIG_CONFLICT",
+          `the change was based on version ${request.ifMatch}, but version ${current.version} is serving now: fetch it and retry`,
+        );
+      if (!this.#file)
+        throw new ChangeRefused(
+          "GATEHOUSE_CONFIG_NOT_WRITABLE",
+          "this gateway was started from a config made in code, not loaded from text: the admin API cannot change it",
+        );
+      const document = restoreRedacted(
+        request.edit(structuredClone(current.document)),
+        current.document,
+      );
+      if (!isDeepStrictEqual(document.gateway, current.document.gateway))
+        throw new ChangeRefused(
+          "GATEHOUSE_CONFIG_INVALID",
+          "the gateway: section is static: change it in the config file and restart",
+          ["gateway: differs from the running config's"],
+        );
+      const config = this.#validate(document);
+      if (configHash(config) === current.hash) {
+        this.#audit.record({ ...auditOf(request), result: "unchanged", version: current.version });
+        return { result: "unchanged", version: current };
+      }
+      await this.#persist(document, current.document);
+      await this.#gateway.reload(config);
+      const version = this.#record(document, request);
+      const resources = this.#accepted(request, current, version);
+      return { result: "applied", version, resources };
+    } catch (error) {
+      const refused =
+        error instanceof ChangeRefused
+          ? error
+          : new ChangeRefused("GATEHOUSE_CONFIG_STORE_FAILED", (error as Error).message);
+      this.#audit.record({
+        ...auditOf(request),
+        result: "rejected",
+        version: current.version,
+        problems: refused.problems ?? [refused.message],
+      });
+      throw refused;
+    }
+  }
+
+  /** The same checks as the config file's; problems are named by their place in the config. */
+  #validate(document: ConfigDocument): GatehouseConfig {
+    try {
+      return parseConfig(JSON.stringify(document), "admin", {
+        checks: [runtimeChecks],
+        baseDir: dirname(this.#file!),
+      });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      const problems = error.problems.map((problem) => problem.message);
+      throw new ChangeRefused("GATEHOUSE_CONFIG_INVALID", problems.join("; "), problems);
+    }
+  }
+
+  /** Writes the change to the config file before it serves, so a restart never loses it. */
+  async #persist(document: ConfigDocument, serving: ConfigDocument): Promise<void> {
+    if (this.#overlay && !this.#store)
+      throw new ChangeRefused(
+        "GATEHOUSE_CONFIG_NOT_WRITABLE",
+        `the config is ${this.#file} merged with ${this.#overlay}: there is no one file to write the change to (set gateway.configStore.file: false to keep admin changes in memory)`,
+      );
+    if (!this.#store) return;
+    try {
+      await this.#store.write(document, serving);
+    } catch (error) {
+      if (error instanceof StoreConflictError)
+        throw new ChangeRefused("GATEHOUSE_CONFIG_CONFLICT", error.message);
+      throw new ChangeRefused(
+        "GATEHOUSE_CONFIG_STORE_FAILED",
+        `cannot write ${this.#store.file}: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  #record(document: ConfigDocument, origin: ChangeOrigin & { rolledBackTo?: number }) {
+    const { version, hash, appliedAt } = this.#gateway.revision;
+    const entry: ConfigVersion = {
+      version,
+      hash,
+      appliedAt,
+      source: origin.source,
+      actor: origin.actor,
+      ...(origin.rolledBackTo !== undefined && { rolledBackTo: origin.rolledBackTo }),
+      document,
+    };
+    this.history.record(entry);
+    return entry;
+  }
+
+  /** Audits an applied change and returns the resources it touched. */
+  #accepted(
+    request: ChangeOrigin & { action: string },
+    previous: ConfigVersion,
+    version: ConfigVersion,
+  ): AuditResourceChange[] {
+    const resources = diffConfigs(previous.document, version.document).resources.map(
+      ({ kind, name, change }) => ({ kind, name, change }),
+    );
+    this.#audit.record({
+      ...auditOf(request),
+      result: "accepted",
+      version: version.version,
+      previousVersion: previous.version,
+      hash: version.hash,
+      resources,
+    });
+    return resources;
+  }
+}
+
+function auditOf(request: ChangeOrigin & { action: string }): Omit<AuditEntry, "result"> {
+  const { action, source, actor, remoteAddress, requestId } = request;
+  return {
+    action,
+    source: source === "rollback" ? "admin" : source,
+    actor,
+    ...(remoteAddress && { remoteAddress }),
+    ...(requestId && { requestId }),
+  };
+}
