@@ -1,0 +1,367 @@
+// The admin API against a real gateway started from a real config file, with a real
+// upstream: every resource operation changes what the proxy serves; a bad change is refused
+// with its problems and nothing applied; keys are required when configured and the
+// listener refuses to start off loopback without them; the second of two writes based on
+// the same version gets 409; changes are written back to the file and survive a restart;
+// a rollback restores exactly the old config.
+import assert from "node:assert/strict";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { ConfigError } from "../../src/config/load.ts";
+import { loadGatewayConfig } from "../../src/config/validate.ts";
+import {
+  type AdminGateway,
+  removeDir,
+  startAdminGateway,
+  startFromFile,
+} from "../helpers/admin.ts";
+import { startUpstream, type Upstream } from "../helpers/upstream.ts";
+
+function config(upstream: string, admin = "{ port: 0 }"): string {
+  return [
+    "# the gateway: section and this comment survive admin writes",
+    "gateway:",
+    "  listen: [{ host: 127.0.0.1, port: 0 }]",
+    `  admin: ${admin}`,
+    "  shutdownTimeout: 200ms",
+    "  reload: { watch: false }",
+    "  log: { level: silent }",
+    "  accessLog: { enabled: false }",
+    `services: [{ name: users, targets: [{ url: "${upstream}" }] }]`,
+    'routes: [{ name: users-api, match: { paths: ["/users", "/users/*"] }, service: users }]',
+    "consumers:",
+    "  - name: alice",
+    '    credentials: { keys: ["alice-key-0000000001"] }',
+    "",
+  ].join("\n");
+}
+
+/** Samples of each kind of resource, valid against the config above. */
+const samples = {
+  services: { name: "orders", targets: [{ url: "http://127.0.0.1:9" }] },
+  routes: {
+    name: "users-v2",
+    match: { paths: ["/v2/users"] },
+    service: "users",
+    rewrite: "/users",
+  },
+  consumers: { name: "bob", groups: ["staff"] },
+  plugins: { name: "cors", config: { origins: ["https://app.example"] } },
+} as const;
+
+describe("admin API", () => {
+  let upstream: Upstream;
+  let gw: AdminGateway;
+
+  before(async () => {
+    upstream = await startUpstream();
+    gw = await startAdminGateway(config(upstream.url));
+  });
+  after(async () => {
+    await gw.stop();
+    await removeDir(gw.dir);
+    await upstream.close();
+  });
+
+  it("lists, gets, creates, replaces, patches and deletes every kind of resource", async () => {
+    for (const [section, sample] of Object.entries(samples)) {
+      const created = await gw.admin("POST", `/${section}`, sample);
+      assert.equal(created.status, 201, `${section}: ${created.text}`);
+      assert.equal(created.headers.location, `/${section}/${sample.name}`);
+      assert.deepEqual(created.body, sample);
+      const taken = await gw.admin("POST", `/${section}`, sample);
+      assert.equal(taken.status, 409, taken.text);
+      assert.equal(taken.body.error.code, "GATEHOUSE_CONFIG_CONFLICT");
+
+      const listed = await gw.admin("GET", `/${section}`);
+      assert.equal(listed.status, 200);
+      assert.ok(listed.body.data.some((item: { name: string }) => item.name === sample.name));
+      const one = await gw.admin("GET", `/${section}/${sample.name}`);
+      assert.deepEqual(one.body, sample);
+      assert.equal(one.headers.etag, listed.headers.etag);
+
+      const replaced = await gw.admin("PUT", `/${section}/${sample.name}`, {
+        ...sample,
+        ...(section === "consumers" ? { groups: ["ops"] } : {}),
+      });
+      assert.equal(replaced.status, 200, replaced.text);
+      const patched = await gw.admin("PATCH", `/${section}/${sample.name}`, {
+        ...(section === "services" ? { targets: [{ url: "http://127.0.0.1:10" }] } : {}),
+        ...(section === "routes" ? { match: { methods: ["GET"] } } : {}),
+        ...(section === "consumers" ? { metadata: { team: "blue" } } : {}),
+        ...(section === "plugins" ? { config: { origins: ["https://b.example"] } } : {}),
+      });
+      assert.equal(patched.status, 200, patched.text);
+      if (section === "routes")
+        assert.deepEqual(patched.body.match, { paths: ["/v2/users"], methods: ["GET"] });
+      if (section === "consumers") assert.deepEqual(patched.body.metadata, { team: "blue" });
+
+      const deleted = await gw.admin("DELETE", `/${section}/${sample.name}`);
+      assert.equal(deleted.status, 204);
+      assert.equal((await gw.admin("GET", `/${section}/${sample.name}`)).status, 404);
+      assert.equal((await gw.admin("DELETE", `/${section}/${sample.name}`)).status, 404);
+    }
+  });
+
+  it("serves what it applied: a route added through the API answers, one deleted stops", async () => {
+    assert.equal((await gw.proxy("/v3/users")).status, 404);
+    const created = await gw.admin("PUT", "/routes/users-v3", {
+      match: { paths: ["/v3/users"] },
+      service: "users",
+      rewrite: "/users",
+    });
+    assert.equal(created.status, 201, created.text);
+    const served = await gw.proxy("/v3/users");
+    assert.equal(served.status, 200);
+    assert.equal(JSON.parse(served.body).url, "/users");
+    assert.equal((await gw.admin("DELETE", "/routes/users-v3")).status, 204);
+    assert.equal((await gw.proxy("/v3/users")).status, 404);
+  });
+
+  it("refuses a change that does not validate, naming the problem, and applies nothing", async () => {
+    const before = await gw.admin("GET", "/config/versions");
+    const bad = await gw.admin("POST", "/routes", {
+      name: "broken",
+      match: { paths: ["no-slash"] },
+      service: "nowhere",
+    });
+    assert.equal(bad.status, 400, bad.text);
+    assert.equal(bad.body.error.code, "GATEHOUSE_CONFIG_INVALID");
+    assert.ok(bad.body.error.requestId);
+    const problems: string[] = bad.body.error.problems;
+    assert.ok(
+      problems.some((p) => /^routes\[1\]\.service: .*nowhere/.test(p)),
+      problems.join("\n"),
+    );
+    assert.ok(
+      problems.some((p) => /^routes\[1\]\.match\.paths\[0\]/.test(p)),
+      problems.join("\n"),
+    );
+
+    const notJson = await gw.admin("POST", "/routes", "{ not json");
+    assert.equal(notJson.status, 400);
+    assert.equal(notJson.body.error.code, "GATEHOUSE_ADMIN_BAD_REQUEST");
+    const unknownField = await gw.admin("PATCH", "/routes/users-api", { retries: 3 });
+    assert.equal(unknownField.status, 400);
+    assert.match(unknownField.body.error.problems[0], /^routes\[0\]/);
+
+    const afterwards = await gw.admin("GET", "/config/versions");
+    assert.equal(afterwards.body.current, before.body.current);
+    assert.equal((await gw.admin("GET", "/routes/broken")).status, 404);
+  });
+
+  it("answers 405 with Allow, and 404 for paths it does not have", async () => {
+    const wrong = await gw.admin("DELETE", "/config");
+    assert.equal(wrong.status, 405);
+    assert.equal(wrong.headers.allow, "GET, PUT");
+    assert.equal((await gw.admin("GET", "/nothing-here")).status, 404);
+  });
+
+  it("gives the second of two writes based on the same version 409", async () => {
+    const { headers } = await gw.admin("GET", "/routes/users-api");
+    const etag = String(headers.etag);
+    const [first, second] = await Promise.all([
+      gw.admin("PATCH", "/routes/users-api", { preserveHost: true }, { "if-match": etag }),
+      gw.admin(
+        "PATCH",
+        "/routes/users-api",
+        { preserveHost: false, websocket: false },
+        { "if-match": etag },
+      ),
+    ]);
+    assert.deepEqual([first.status, second.status], [200, 409], `${first.text}\n${second.text}`);
+    assert.equal(second.body.error.code, "GATEHOUSE_CONFIG_CONFLICT");
+    assert.notEqual(first.headers.etag, etag);
+    const now = await gw.admin("GET", "/routes/users-api");
+    assert.equal(now.body.preserveHost, true);
+    assert.equal(now.body.websocket, undefined);
+    const stale = await gw.admin("PUT", "/config", { services: [] }, { "if-match": etag });
+    assert.equal(stale.status, 409);
+  });
+
+  it("exports the config with credentials redacted, and takes the export back unchanged", async () => {
+    const exported = await gw.admin("GET", "/config");
+    assert.ok(!exported.text.includes("alice-key-0000000001"));
+    assert.deepEqual(exported.body.consumers[0].credentials.keys, ["[redacted]"]);
+    const same = await gw.admin("PUT", "/config", exported.body);
+    assert.equal(same.status, 200, same.text);
+    assert.equal(same.body.result, "unchanged");
+    // Edited and sent back: the redacted key is kept, not replaced by the placeholder.
+    exported.body.routes.push({ name: "extra", match: { paths: ["/extra"] }, service: "users" });
+    const edited = await gw.admin("PUT", "/config", exported.body);
+    assert.equal(edited.status, 200, edited.text);
+    assert.equal(edited.body.result, "applied");
+    assert.match(await readFile(gw.file, "utf8"), /alice-key-0000000001/);
+    const yaml = await gw.admin("GET", "/config?format=yaml");
+    assert.equal(yaml.headers["content-type"], "application/yaml");
+    assert.match(yaml.text, /name: extra/);
+    assert.equal((await gw.admin("DELETE", "/routes/extra")).status, 204);
+  });
+
+  it("refuses to change the static gateway: section", async () => {
+    const exported = await gw.admin("GET", "/config");
+    exported.body.gateway.shutdownTimeout = "5s";
+    const refused = await gw.admin("PUT", "/config", exported.body);
+    assert.equal(refused.status, 400);
+    assert.match(refused.body.error.message, /gateway: section is static/);
+  });
+
+  it("rolls back to exactly an earlier config, as a new version", async () => {
+    const versions = (await gw.admin("GET", "/config/versions")).body;
+    const start = versions.versions[0];
+    await gw.admin("POST", "/services", samples.services);
+    const rolled = await gw.admin("POST", `/config/rollback/${start.version}`);
+    assert.equal(rolled.status, 200, rolled.text);
+    assert.equal(rolled.body.rolledBackTo, start.version);
+    assert.equal(rolled.body.hash, start.hash);
+    assert.equal(rolled.body.source, "rollback");
+    const old = await gw.admin("GET", `/config/versions/${start.version}`);
+    assert.deepEqual((await gw.admin("GET", "/config")).body, old.body.config);
+    const diff = await gw.admin(
+      "GET",
+      `/config/versions/${rolled.body.version}/diff?against=${start.version}`,
+    );
+    assert.deepEqual(diff.body.resources, []);
+    assert.equal((await gw.admin("POST", "/config/rollback/99999")).status, 404);
+    assert.equal(gw.gateway.revision.hash, start.hash);
+  });
+
+  it("shows each route and service as it stands, with live target state", async () => {
+    const runtime = await gw.admin("GET", "/runtime");
+    assert.equal(runtime.status, 200);
+    const route = runtime.body.routes.find((r: { name: string }) => r.name === "users-api");
+    assert.equal(route.status, "serving");
+    assert.equal(route.service, "users");
+    const service = (await gw.admin("GET", "/runtime/services/users")).body;
+    assert.equal(service.targets[0].url, upstream.url);
+    assert.equal(service.targets[0].available, true);
+  });
+});
+
+describe("admin API persistence", () => {
+  it("writes changes back into the config file, keeping gateway: and its comments; a restart keeps them", async () => {
+    const upstream = await startUpstream();
+    let gw = await startAdminGateway(config(upstream.url));
+    try {
+      await gw.admin("POST", "/routes", samples.routes);
+      const text = await readFile(gw.file, "utf8");
+      assert.match(text, /^# the gateway: section and this comment survive admin writes/);
+      assert.match(text, /name: users-v2/);
+      await gw.stop();
+      gw = await startFromFile(gw.file, gw.dir);
+      const served = await gw.proxy("/v2/users");
+      assert.equal(served.status, 200);
+      assert.equal(JSON.parse(served.body).url, "/users");
+    } finally {
+      await gw.stop();
+      await removeDir(gw.dir);
+      await upstream.close();
+    }
+  });
+
+  it("refuses to write over an edit made to the file that is not serving yet", async () => {
+    const upstream = await startUpstream();
+    const gw = await startAdminGateway(config(upstream.url));
+    try {
+      const edited = (await readFile(gw.file, "utf8")).replace("/users/*", "/people/*");
+      await writeFile(gw.file, edited);
+      const refused = await gw.admin("POST", "/services", samples.services);
+      assert.equal(refused.status, 409, refused.text);
+      assert.match(refused.body.error.message, /changed on disk/);
+      assert.equal(await readFile(gw.file, "utf8"), edited);
+    } finally {
+      await gw.stop();
+      await removeDir(gw.dir);
+      await upstream.close();
+    }
+  });
+
+  it("keeps changes in memory only with configStore.file: false", async () => {
+    const upstream = await startUpstream();
+    const text = config(upstream.url).replace(
+      "  shutdownTimeout",
+      "  configStore: { file: false }\n  shutdownTimeout",
+    );
+    const gw = await startAdminGateway(text);
+    try {
+      assert.equal((await gw.admin("POST", "/routes", samples.routes)).status, 201);
+      assert.equal((await gw.proxy("/v2/users")).status, 200);
+      assert.equal(await readFile(gw.file, "utf8"), text);
+    } finally {
+      await gw.stop();
+      await removeDir(gw.dir);
+      await upstream.close();
+    }
+  });
+});
+
+describe("admin API keys", () => {
+  const opsKey = "ops-key-0123456789abcdef";
+  const readerKey = "reader-key-0123456789abcdef";
+  let gw: AdminGateway;
+  let upstream: Upstream;
+
+  before(async () => {
+    upstream = await startUpstream();
+    const keys = `{ port: 0, keys: [{ id: ops, key: "${opsKey}" }, { id: reader, key: "${readerKey}", readOnly: true }] }`;
+    gw = await startAdminGateway(config(upstream.url, keys));
+  });
+  after(async () => {
+    await gw.stop();
+    await removeDir(gw.dir);
+    await upstream.close();
+  });
+
+  it("needs a key, as a bearer token or X-Admin-Key, and records who used it", async () => {
+    const none = await gw.admin("GET", "/routes");
+    assert.equal(none.status, 401);
+    assert.equal(none.body.error.code, "GATEHOUSE_ADMIN_UNAUTHORIZED");
+    assert.match(String(none.headers["www-authenticate"]), /^Bearer/);
+    assert.equal(
+      (
+        await gw.admin("GET", "/routes", undefined, {
+          authorization: "Bearer wrong-key-0123456789",
+        })
+      ).status,
+      401,
+    );
+    assert.equal(
+      (await gw.admin("GET", "/routes", undefined, { authorization: `Bearer ${opsKey}` })).status,
+      200,
+    );
+    const created = await gw.admin("POST", "/routes", samples.routes, { "x-admin-key": opsKey });
+    assert.equal(created.status, 201);
+    const versions = await gw.admin("GET", "/config/versions", undefined, {
+      "x-admin-key": readerKey,
+    });
+    assert.equal(versions.body.versions[0].actor, "ops");
+    assert.equal(versions.body.versions[0].source, "admin");
+  });
+
+  it("lets a read-only key read but not write", async () => {
+    const reader = { authorization: `Bearer ${readerKey}` };
+    assert.equal((await gw.admin("GET", "/config", undefined, reader)).status, 200);
+    const write = await gw.admin("DELETE", "/routes/users-api", undefined, reader);
+    assert.equal(write.status, 403);
+    assert.equal(write.body.error.code, "GATEHOUSE_ADMIN_FORBIDDEN");
+  });
+
+  it("refuses to start off loopback without keys, at the line that says so", async () => {
+    const upstream2 = await startUpstream();
+    const text = config(upstream2.url, "{ host: 0.0.0.0, port: 0 }");
+    const file = join(gw.dir, "open.yaml");
+    await writeFile(file, text);
+    try {
+      await assert.rejects(loadGatewayConfig(file), (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        const problem = error.problems[0]!;
+        assert.equal(problem.line, 4);
+        assert.match(problem.message, /gateway\.admin.*not loopback: give it keys/);
+        return true;
+      });
+    } finally {
+      await upstream2.close();
+    }
+  });
+});
