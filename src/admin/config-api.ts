@@ -61,11 +61,17 @@ async function replaceConfig(ctx: AdminContext): Promise<void> {
 }
 
 function listVersions(ctx: AdminContext): void {
-  const { history } = ctx.control;
+  const { history, lastRefusal } = ctx.control;
+  const refused = lastRefusal && { ...lastRefusal, at: lastRefusal.at.toISOString() };
   sendJson(
     ctx.res,
     200,
-    { current: history.current.version, versions: history.list().map((entry) => summary(entry)) },
+    {
+      current: history.current.version,
+      // The config file as last read did not validate: these are its problems, FILE:LINE:COL.
+      ...(refused && { lastRefusal: refused }),
+      versions: history.list().map((entry) => summary(entry)),
+    },
     { etag: versionTag(history.current.version) },
   );
 }

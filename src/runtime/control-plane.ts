@@ -59,6 +59,14 @@ export class ChangeRefused extends Error {
   }
 }
 
+/** A config file refused on reload. */
+export interface Refusal {
+  at: Date;
+  source: ConfigSource;
+  actor: string;
+  problems: string[];
+}
+
 /** The part of the gateway the control plane drives. */
 export interface ControlledGateway {
   reload(config: GatehouseConfig): Promise<void>;
@@ -75,6 +83,8 @@ export class ControlPlane {
   readonly #file: string | undefined;
   readonly #overlay: string | undefined;
   readonly #store: ConfigFileStore | undefined;
+  /** The last config file the file provider refused, while the previous config kept serving. */
+  #lastRefusal: Refusal | undefined;
   /** Changes run one after another: each sees the version the previous one made. */
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -124,14 +134,17 @@ export class ControlPlane {
       const previous = this.history.current;
       const document = configOriginOf(config)?.document ?? {};
       await this.#gateway.reload(config);
+      this.#lastRefusal = undefined;
       const version = this.#record(document, from);
       this.#accepted({ action: "config.reload", ...from }, previous, version);
     });
   }
 
-  /** The file provider refused a file: counted by the gateway, and audited. */
+  /** The file provider refused a file: counted by the gateway, shown by the admin API, audited. */
   reloadRefused(problems: readonly string[] = [], origin?: ChangeOrigin): void {
     this.#gateway.reloadRefused(problems);
+    const { source, actor } = origin ?? { source: "file", actor: "file-watch" };
+    this.#lastRefusal = { at: new Date(), source, actor, problems: [...problems] };
     this.#audit.record({
       ...auditOf({
         action: "config.reload",
@@ -141,6 +154,14 @@ export class ControlPlane {
       version: this.history.current.version,
       problems: [...problems],
     });
+  }
+
+  /**
+   * The last file reload that was refused, with its FILE:LINE:COL problems; cleared when a
+   * later reload from the file succeeds.
+   */
+  get lastRefusal(): Refusal | undefined {
+    return this.#lastRefusal;
   }
 
   #enqueue<T>(work: () => Promise<T>): Promise<T> {
