@@ -28,13 +28,14 @@ try {
 }
 await gateway.start();
 const port = gateway.addresses().proxy[0]!.port;
-console.log(`Gatehouse is listening on http://127.0.0.1:${port} (status on :9901)
+console.log(`Gatehouse is listening on http://127.0.0.1:${port} (status on :9901, admin API on :9902)
   curl http://127.0.0.1:${port}/api/users
   curl http://127.0.0.1:${port}/api/products/2
   curl http://127.0.0.1:${port}/v2/catalog/1
   curl -X POST -d '{"name":"Grace Hopper"}' http://127.0.0.1:${port}/api/users
   curl -H 'X-Api-Key: demo-key-123' http://127.0.0.1:${port}/admin/users
   curl http://127.0.0.1:9901/metrics
+  curl http://127.0.0.1:9902/routes
 Press Ctrl+C to stop.`);
 
 const stop = async () => {
