@@ -177,6 +177,7 @@ export class Gateway {
           settings: admin,
           control: this.control,
           runtime: () => this.#runtime,
+          ...(this.#metrics && { traffic: () => this.#metrics!.requests.trafficByRoute() }),
           log: this.log,
         });
         await listen(this.#adminServer, admin.port, admin.host);

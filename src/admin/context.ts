@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ConfigDocument } from "../config/document.ts";
+import type { RouteTraffic } from "../observability/request-metrics.ts";
 import type { Runtime } from "../runtime/compile.ts";
 import {
   ChangeRefused,
@@ -26,6 +27,8 @@ export interface AdminContext {
   requestId: string;
   control: ControlPlane;
   runtime(): Runtime;
+  /** Each route's answers since start; absent when metrics are off. */
+  traffic: (() => Map<string, RouteTraffic>) | undefined;
   /** The request body: JSON, or YAML with `Content-Type: application/yaml`. */
   body(): Promise<unknown>;
 }

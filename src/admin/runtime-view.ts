@@ -4,6 +4,7 @@
  * whether each route can be served now, and why not, with every target's live health,
  * breaker state, load and latency (Traefik's runtime view, for Gatehouse).
  */
+import type { RouteTraffic } from "../observability/request-metrics.ts";
 import type { CompiledService, Runtime } from "../runtime/compile.ts";
 import { type TargetView, viewTarget } from "../upstream/upstream-view.ts";
 import type { AdminContext, AdminRoute } from "./context.ts";
@@ -17,17 +18,16 @@ interface Standing {
 
 export function runtimeRoutes(): AdminRoute[] {
   return [
-    { method: "GET", path: "/runtime", handle: (ctx) => send(ctx, viewRuntime(ctx.runtime())) },
+    { method: "GET", path: "/runtime", handle: (ctx) => send(ctx, view(ctx)) },
     {
       method: "GET",
       path: "/runtime/routes/:name",
-      handle: (ctx) => send(ctx, pick(viewRuntime(ctx.runtime()).routes, "route", ctx.params.name)),
+      handle: (ctx) => send(ctx, pick(view(ctx).routes, "route", ctx.params.name)),
     },
     {
       method: "GET",
       path: "/runtime/services/:name",
-      handle: (ctx) =>
-        send(ctx, pick(viewRuntime(ctx.runtime()).services, "service", ctx.params.name)),
+      handle: (ctx) => send(ctx, pick(view(ctx).services, "service", ctx.params.name)),
     },
   ];
 }
@@ -36,8 +36,13 @@ function send(ctx: AdminContext, body: unknown): void {
   sendJson(ctx.res, 200, body, { etag: versionTag(ctx.control.history.current.version) });
 }
 
-/** Every route and service of `runtime`, as they stand now. */
-export function viewRuntime(runtime: Runtime) {
+const view = (ctx: AdminContext) => viewRuntime(ctx.runtime(), ctx.traffic?.());
+
+/**
+ * Every route and service of `runtime`, as they stand now; with `traffic` (when metrics
+ * are on), each route's answers since start, by status class and by gateway error code.
+ */
+export function viewRuntime(runtime: Runtime, traffic?: Map<string, RouteTraffic>) {
   const services = [...runtime.services.values()].map(viewService);
   const byName = new Map(services.map((service) => [service.name, service]));
   const routes = runtime.config.routes.map((route) => {
@@ -54,6 +59,9 @@ export function viewRuntime(runtime: Runtime) {
       match: route.match,
       websocket: route.websocket,
       plugins: route.plugins.map((plugin) => plugin.name),
+      ...(traffic && {
+        traffic: traffic.get(route.name) ?? { requests: 0, byStatusClass: {}, errors: {} },
+      }),
     };
   });
   return { routes, services };

@@ -10,6 +10,7 @@ import FindMyWay from "find-my-way";
 import { parse as parseYaml } from "yaml";
 import type { GatehouseConfig } from "../config/schema.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { RouteTraffic } from "../observability/request-metrics.ts";
 import type { Runtime } from "../runtime/compile.ts";
 import type { ControlPlane } from "../runtime/control-plane.ts";
 import { newRequestId } from "../server/request-id.ts";
@@ -27,6 +28,8 @@ export interface AdminServerOptions {
   settings: AdminSettings;
   control: ControlPlane;
   runtime(): Runtime;
+  /** Each route's answers since start, for the runtime view; absent when metrics are off. */
+  traffic?: () => Map<string, RouteTraffic>;
   log: Logger;
 }
 
@@ -73,6 +76,7 @@ export function createAdminServer(options: AdminServerOptions): Server {
         requestId,
         control,
         runtime: options.runtime,
+        traffic: options.traffic,
         body: () => readBody(req, settings.maxBodySize),
       };
       await route.handle(ctx);

@@ -23,6 +23,15 @@ const methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OT
 const methodIndex = new Map(methods.map((method, index) => [method, index]));
 const statusClasses = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
+/** A route's answers since start. */
+export interface RouteTraffic {
+  requests: number;
+  /** `2xx`, `4xx`, … → count. */
+  byStatusClass: Record<string, number>;
+  /** Gateway error code → count. */
+  errors: Record<string, number>;
+}
+
 /** One route's children, filled as combinations first occur. */
 interface RouteSeries {
   service: string;
@@ -120,6 +129,33 @@ export class RequestMetrics implements ExchangeObserver {
 
   started(): void {
     this.#inFlight++;
+  }
+
+  /**
+   * Each route's answers since start, by status class and by gateway error code (the admin
+   * API's runtime view). Read from the same counters `/metrics` renders.
+   */
+  trafficByRoute(): Map<string, RouteTraffic> {
+    const traffic = new Map<string, RouteTraffic>();
+    const of = (route: string) => {
+      let entry = traffic.get(route);
+      if (!entry) {
+        entry = { requests: 0, byStatusClass: {}, errors: {} };
+        traffic.set(route, entry);
+      }
+      return entry;
+    };
+    for (const { labels, value } of this.#requests.get().values) {
+      const entry = of(labels.route!);
+      entry.requests += value;
+      const statusClass = labels.status_class!;
+      entry.byStatusClass[statusClass] = (entry.byStatusClass[statusClass] ?? 0) + value;
+    }
+    for (const { labels, value } of this.#errors.get().values) {
+      const entry = of(labels.route!);
+      entry.errors[labels.code!] = (entry.errors[labels.code!] ?? 0) + value;
+    }
+    return traffic;
   }
 
   finished(res: GatewayResponse): void {

@@ -227,12 +227,16 @@ describe("admin API", () => {
     assert.equal(gw.gateway.revision.hash, start.hash);
   });
 
-  it("shows each route and service as it stands, with live target state", async () => {
+  it("shows each route and service as it stands, with live target state and traffic", async () => {
+    const before = (await gw.admin("GET", "/runtime/routes/users-api")).body.traffic;
+    for (let i = 0; i < 3; i++) assert.equal((await gw.proxy("/users")).status, 200);
     const runtime = await gw.admin("GET", "/runtime");
     assert.equal(runtime.status, 200);
     const route = runtime.body.routes.find((r: { name: string }) => r.name === "users-api");
     assert.equal(route.status, "serving");
     assert.equal(route.service, "users");
+    assert.equal(route.traffic.requests, before.requests + 3);
+    assert.equal(route.traffic.byStatusClass["2xx"], (before.byStatusClass["2xx"] ?? 0) + 3);
     const service = (await gw.admin("GET", "/runtime/services/users")).body;
     assert.equal(service.targets[0].url, upstream.url);
     assert.equal(service.targets[0].available, true);
