@@ -8,7 +8,7 @@ import { stringify } from "yaml";
 import { diffConfigs } from "../config/diff.ts";
 import { type ConfigDocument, dynamicSections } from "../config/document.ts";
 import { redactConfig } from "../config/redact-config.ts";
-import type { ConfigVersion } from "../runtime/config-history.ts";
+import type { ConfigVersion, ConfigVersionSummary } from "../runtime/config-history.ts";
 import { type AdminContext, type AdminRoute, changeConfig } from "./context.ts";
 import { AdminError, sendJson, versionTag } from "./http.ts";
 
@@ -114,7 +114,7 @@ async function rollback(ctx: AdminContext): Promise<void> {
 }
 
 /** A version without its document. */
-function summary(entry: ConfigVersion, result?: "applied" | "unchanged") {
+function summary(entry: ConfigVersionSummary, result?: "applied" | "unchanged") {
   const { version, hash, appliedAt, source, actor, rolledBackTo } = entry;
   return {
     version,
