@@ -132,9 +132,11 @@ export class ControlPlane {
     const from = origin ?? { source: "file", actor: "file-watch" };
     return this.#enqueue(async () => {
       const previous = this.history.current;
+      this.#lastRefusal = undefined;
+      // The file may hold what an admin change just wrote back and applied: nothing new.
+      if (configHash(config) === previous.hash) return;
       const document = configOriginOf(config)?.document ?? {};
       await this.#gateway.reload(config);
-      this.#lastRefusal = undefined;
       const version = this.#record(document, from);
       this.#accepted({ action: "config.reload", ...from }, previous, version);
     });
