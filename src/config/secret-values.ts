@@ -3,7 +3,8 @@
  * The values the loader substituted from `${env:…}`, `${file:…}` and `${enc:…}`, kept so
  * that anything printing text (config errors, the process log, later the admin export and
  * the audit log) can blank them out. The loader fills one registry per load and also adds
- * to `processSecrets`, the union of every secret this process has read.
+ * to `processSecrets`, the union of every secret this process has read. A load's registry
+ * also lists the files `${file:…}` read, which the file provider watches.
  */
 
 /** Where a substituted value came from. */
@@ -21,6 +22,7 @@ const minimumEnvLength = 8;
 export class SecretValues {
   #values = new Set<string>();
   #pattern: RegExp | undefined;
+  #files = new Set<string>();
 
   /** Records `value` as secret; returns whether it is tracked (see the length rule above). */
   add(value: string, source: SecretSource): boolean {
@@ -35,6 +37,16 @@ export class SecretValues {
   /** Adds every value of `other`. */
   addAll(other: SecretValues): void {
     for (const value of other.#values) this.add(value, "enc");
+  }
+
+  /** Records that a `${file:…}` reference read `path` (absolute), whatever its content. */
+  addFile(path: string): void {
+    this.#files.add(path);
+  }
+
+  /** The absolute paths of the files `${file:…}` references read, in the order first read. */
+  get files(): string[] {
+    return [...this.#files];
   }
 
   get size(): number {
@@ -96,4 +108,12 @@ export function rememberSecrets(config: object, secrets: SecretValues): void {
 /** The secrets substituted into `config` when it was loaded (empty if it was not loaded from text). */
 export function secretsOf(config: object): SecretValues {
   return byConfig.get(config) ?? new SecretValues();
+}
+
+/**
+ * The files `${file:…}` references in `config` were read from (absolute paths): a change to
+ * one changes the config as surely as an edit to the config file does.
+ */
+export function referencedFilesOf(config: object): string[] {
+  return secretsOf(config).files;
 }

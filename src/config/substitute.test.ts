@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ConfigError, formatProblem } from "./load.ts";
-import { secretsOf } from "./secret-values.ts";
+import { referencedFilesOf, secretsOf } from "./secret-values.ts";
 import { encryptSecret, generateSecretKey, parseSecretKey } from "./secrets.ts";
 import { parseGatewayConfig } from "./validate.ts";
 
@@ -104,6 +104,23 @@ describe("${file:PATH} substitution", () => {
     const config = parseGatewayConfig(consumerKey("${file:secrets/api-key}"), join(dir, "gw.yaml"));
     assert.deepEqual(config.consumers[0]!.credentials!.keys, ["key-from-a-file"]);
     assert.ok(secretsOf(config).appearsIn("key-from-a-file"));
+  });
+
+  it("remembers the absolute path of every file read, for the file provider to watch", () => {
+    const text = yaml(
+      ...gateway,
+      "consumers:",
+      "  - name: alice",
+      '    credentials: { keys: ["${file:secrets/api-key}", "${file:./secrets/pin}"] }',
+      "  - name: bob",
+      '    credentials: { keys: ["${file:secrets/api-key}"] }',
+    );
+    const config = parseGatewayConfig(text, join(dir, "gw.yaml"));
+    assert.deepEqual(referencedFilesOf(config), [
+      join(dir, "secrets", "api-key"),
+      join(dir, "secrets", "pin"),
+    ]);
+    assert.deepEqual(referencedFilesOf(accepted(yaml(...gateway), {})), []);
   });
 
   it("keeps a whole-scalar file value a string, even when it looks like a number", () => {

@@ -107,7 +107,7 @@ function createResolver(context: SubstitutionContext) {
   };
   return (kind: string, body: string): Resolved => {
     if (kind === "env") return resolveEnv(body, context.env);
-    if (kind === "file") return resolveFile(body, context.baseDir);
+    if (kind === "file") return resolveFile(body, context);
     const found = secretKey();
     if (found instanceof SecretError) return { problem: `\${enc:...}: ${found.message}` };
     try {
@@ -134,9 +134,11 @@ function resolveEnv(body: string, env: Record<string, string | undefined>): Reso
 }
 
 /** The file's content without its final line ending, which editors and `echo` add. */
-function resolveFile(path: string, baseDir: string): Resolved {
+function resolveFile(path: string, { baseDir, secrets }: SubstitutionContext): Resolved {
   if (path === "") return { problem: "${file:...} needs a path: ${file:secrets/api-key}" };
   const full = resolve(baseDir, path);
+  // Recorded even when unreadable: whoever watches the config's files watches this one too.
+  secrets.addFile(full);
   try {
     return { value: readFileSync(full, "utf8").replace(/\r?\n$/, ""), source: "file" };
   } catch (error) {

@@ -10,6 +10,7 @@ import { EventEmitter } from "node:events";
 import { readFile } from "node:fs/promises";
 import { ConfigError, formatProblem, type OverlayOption } from "../config/load.ts";
 import type { GatehouseConfig } from "../config/schema.ts";
+import { referencedFilesOf } from "../config/secret-values.ts";
 import { loadGatewayConfig } from "../config/validate.ts";
 import type { Gateway } from "../gateway.ts";
 import { configHash } from "../observability/config-revision.ts";
@@ -33,7 +34,10 @@ export type ReloadTarget = Pick<Gateway, "reload" | "reloadRefused" | "revision"
 
 export interface FileProviderOptions {
   file: string;
-  /** The environment's overlay, merged over `file`: watched too, a change to either reloads. */
+  /**
+   * The environment's overlay, merged over `file`: watched too, a change to either reloads,
+   * as does a change to a file the config reads through `${file:…}`.
+   */
   overlay?: OverlayOption;
   gateway: ReloadTarget;
   /** The config the gateway started with: its `gateway:` part is the one in effect. */
@@ -53,7 +57,10 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
   #lastText: string | undefined;
   /** Reloads run one after another, so two never race to apply. */
   #queue: Promise<unknown> = Promise.resolve();
-  #watches: FileWatch[] = [];
+  /** One watch per file the config is read from, keyed by path; empty when not watching. */
+  #watches = new Map<string, FileWatch>();
+  /** The files the serving config's `${file:…}` references read (from the last good load). */
+  #referenced: string[];
   /** A watch reload is queued and has not read the files yet: a change now is covered by it. */
   #watchQueued = false;
 
@@ -63,16 +70,30 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     this.#overlay = options.overlay;
     this.#gateway = options.gateway;
     this.#startup = options.startup;
+    this.#referenced = referencedFilesOf(options.startup);
     this.#load = options.load ?? ((file) => loadGatewayConfig(file, undefined, this.#overlay));
   }
 
   /** Starts watching if `gateway.reload.watch` is on; changes are applied after the debounce. */
   watch(): void {
-    const { watch, debounce } = this.#startup.gateway.reload;
-    if (!watch || this.#watches.length > 0) return;
-    // A change to either file re-reads both; the digest of the two skips a no-op.
-    for (const file of this.#files()) {
-      this.#watches.push(
+    if (!this.#startup.gateway.reload.watch || this.#watches.size > 0) return;
+    this.#syncWatches();
+  }
+
+  /** Watches exactly the config's files now: the base, its overlay, the files it references. */
+  #syncWatches(): void {
+    const { debounce } = this.#startup.gateway.reload;
+    const wanted = new Set([...this.#files(), ...this.#referenced]);
+    for (const [file, watch] of this.#watches) {
+      if (wanted.has(file)) continue;
+      watch.close();
+      this.#watches.delete(file);
+    }
+    // A change to any file re-reads them all; the digest of them all skips a no-op.
+    for (const file of wanted) {
+      if (this.#watches.has(file)) continue;
+      this.#watches.set(
+        file,
         watchFile(file, {
           debounce,
           onChange: () => this.#changed(),
@@ -110,8 +131,8 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
 
   /** Stops watching; a reload under way still finishes. */
   close(): void {
-    for (const watch of this.#watches) watch.close();
-    this.#watches = [];
+    for (const watch of this.#watches.values()) watch.close();
+    this.#watches.clear();
   }
 
   async #reload(reason: ReloadReason): Promise<ReloadEvent> {
@@ -125,6 +146,14 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
         // Length first, so the same bytes split differently between the files differ.
         const text = await readFile(name, "utf8");
         hasher.update(`${text.length}:`).update(text);
+      }
+      // A referenced file that cannot be read is not "missing": the load refuses it, located.
+      for (const name of this.#referenced) {
+        const text = await readFile(name, "utf8").catch((error: NodeJS.ErrnoException) => ({
+          failed: error.code ?? "unreadable",
+        }));
+        if (typeof text === "string") hasher.update(`${text.length}:`).update(text);
+        else hasher.update(`!${text.failed}:`);
       }
       digest = hasher.digest("hex");
     } catch (error) {
@@ -140,6 +169,9 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     this.#lastText = digest;
     // A file that fails validation (or fails to apply) throws: reload() turns it into a refusal.
     const config = await this.#load(file);
+    // Its references may name other files now: watch those from here on.
+    this.#referenced = referencedFilesOf(config);
+    if (this.#watches.size > 0) this.#syncWatches();
     const hash = configHash(config);
     if (hash === this.#gateway.revision.hash) {
       // SIGHUP may be expected to say something; a watcher's no-op is noise.
