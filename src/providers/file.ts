@@ -14,6 +14,7 @@ import { referencedFilesOf } from "../config/secret-values.ts";
 import { loadGatewayConfig } from "../config/validate.ts";
 import type { Gateway } from "../gateway.ts";
 import { configHash } from "../observability/config-revision.ts";
+import type { ChangeOrigin } from "../runtime/control-plane.ts";
 import { type FileWatch, watchFile } from "./file-watch.ts";
 
 /** What asked for a reload: the watcher saw a change, or the operator sent SIGHUP. */
@@ -30,7 +31,13 @@ export type ReloadEvent = { reason: ReloadReason } & (
 );
 
 /** The part of the gateway a provider drives. */
-export type ReloadTarget = Pick<Gateway, "reload" | "reloadRefused" | "revision" | "log">;
+export interface ReloadTarget extends Pick<Gateway, "revision" | "log"> {
+  /** Applies a loaded, validated config; `origin` says it came from the file and why. */
+  reload(config: GatehouseConfig, origin?: ChangeOrigin): Promise<unknown>;
+  reloadRefused(problems?: readonly string[], origin?: ChangeOrigin): void;
+  /** The file validated and equals the config serving (a refusal before it is over). */
+  reloadUnchanged?(): void;
+}
 
 export interface FileProviderOptions {
   file: string;
@@ -174,6 +181,7 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     if (this.#watches.size > 0) this.#syncWatches();
     const hash = configHash(config);
     if (hash === this.#gateway.revision.hash) {
+      this.#gateway.reloadUnchanged?.();
       // SIGHUP may be expected to say something; a watcher's no-op is noise.
       const level = reason === "SIGHUP" ? "info" : "debug";
       log[level]({ ...fields, configHash: hash }, `${label}: ${file} unchanged, nothing to apply`);
@@ -186,7 +194,7 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
         `${label}: the gateway: section changed; it takes a restart, the rest is applied now`,
       );
     }
-    await this.#gateway.reload(config);
+    await this.#gateway.reload(config, originOf(reason));
     const { version } = this.#gateway.revision;
     log.info({ ...fields, configVersion: version, configHash: hash }, `${label}: reloaded ${file}`);
     return { reason, result: "applied", version, hash };
@@ -209,13 +217,18 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     const { label, fields } = this.#describe(reason);
     const problems =
       error instanceof ConfigError ? error.problems.map(formatProblem) : [String(error)];
-    this.#gateway.reloadRefused(problems);
+    this.#gateway.reloadRefused(problems, originOf(reason));
     this.#gateway.log.error(
       { ...fields, problems },
       `${label}: kept the running config; ${this.#file} has problems`,
     );
     return { reason, result: "refused", problems };
   }
+}
+
+/** Who a reload is recorded as, in the config versions and the audit trail. */
+function originOf(reason: ReloadReason): ChangeOrigin {
+  return { source: "file", actor: reason === "SIGHUP" ? "SIGHUP" : "file-watch" };
 }
 
 /** The top-level keys of `gateway:` whose values differ between two configs. */

@@ -142,6 +142,11 @@ export class ControlPlane {
     });
   }
 
+  /** The file provider read a valid file equal to the config serving: any refusal is over. */
+  reloadUnchanged(): void {
+    this.#lastRefusal = undefined;
+  }
+
   /** The file provider refused a file: counted by the gateway, shown by the admin API, audited. */
   reloadRefused(problems: readonly string[] = [], origin?: ChangeOrigin): void {
     this.#gateway.reloadRefused(problems);

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ConfigError } from "../../src/config/load.ts";
 import { loadGatewayConfig } from "../../src/config/validate.ts";
+import { FileProvider } from "../../src/providers/file.ts";
 import {
   type AdminGateway,
   removeDir,
@@ -293,6 +294,46 @@ describe("admin API persistence", () => {
       assert.equal((await gw.proxy("/v2/users")).status, 200);
       assert.equal(await readFile(gw.file, "utf8"), text);
     } finally {
+      await gw.stop();
+      await removeDir(gw.dir);
+      await upstream.close();
+    }
+  });
+});
+
+describe("admin API and reloads from the file", () => {
+  it("versions file reloads as SIGHUP, and shows a refused file's problems until it is fixed", async () => {
+    const upstream = await startUpstream();
+    const gw = await startAdminGateway(config(upstream.url));
+    const startup = await loadGatewayConfig(gw.file);
+    const provider = new FileProvider({ file: gw.file, gateway: gw.gateway.control, startup });
+    try {
+      const good = await readFile(gw.file, "utf8");
+      await writeFile(gw.file, good.replace('"/users/*"', '"/people/*"'));
+      assert.equal((await provider.reload("SIGHUP")).result, "applied");
+      const versions = (await gw.admin("GET", "/config/versions")).body;
+      assert.deepEqual(
+        { source: versions.versions[0].source, actor: versions.versions[0].actor },
+        { source: "file", actor: "SIGHUP" },
+      );
+      assert.equal(versions.lastRefusal, undefined);
+
+      await writeFile(gw.file, good.replace("service: users }", "service: nobody }"));
+      assert.equal((await provider.reload("SIGHUP")).result, "refused");
+      const refused = (await gw.admin("GET", "/config/versions")).body;
+      assert.equal(refused.current, versions.current);
+      assert.equal(refused.lastRefusal.actor, "SIGHUP");
+      assert.match(
+        refused.lastRefusal.problems[0],
+        /gatehouse\.yaml:10:\d+ routes\[0\]\.service: .*nobody/,
+      );
+      assert.equal((await gw.proxy("/people/1")).status, 200);
+
+      await writeFile(gw.file, good.replace('"/users/*"', '"/people/*"'));
+      assert.equal((await provider.reload("SIGHUP")).result, "unchanged");
+      assert.equal((await gw.admin("GET", "/config/versions")).body.lastRefusal, undefined);
+    } finally {
+      provider.close();
       await gw.stop();
       await removeDir(gw.dir);
       await upstream.close();
