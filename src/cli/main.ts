@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
  * @module cli/main
- * The `gatehouse` command: start, validate, schema, hash-password, secret. A running gateway
- * reports through its process log (`gateway.log`, JSON lines); the other commands print
- * plain text for the person who ran them.
+ * The `gatehouse` command: start, validate, schema, hash-password, secret, config. A running
+ * gateway reports through its process log (`gateway.log`, JSON lines); the other commands
+ * print plain text for the person who ran them.
  */
 import type { AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
@@ -26,6 +26,7 @@ import {
 } from "../plugins/basic-auth/password-hash.ts";
 import { FileProvider } from "../providers/file.ts";
 import { gatehouseVersion } from "../version.ts";
+import { registerConfigCommands } from "./config-commands.ts";
 
 const envHelp =
   "environment: merge FILE's overlay for it (gatehouse.NAME.yaml) over FILE; default GATEHOUSE_ENV";
@@ -241,5 +242,8 @@ async function loadOrExit(file: string, overlay?: OverlayOption) {
     process.exit(1);
   }
 }
+
+// `gatehouse config diff|versions|rollback` (see docs/control-plane.md, Comparing configs).
+registerConfigCommands(program);
 
 await program.parseAsync();

@@ -210,6 +210,55 @@ describe("diffConfigs", () => {
   });
 });
 
+describe("diffConfigs with redact", () => {
+  const before = {
+    gateway: { admin: { keys: [{ id: "ops", key: "ops-key-0123456789ab" }] } },
+    consumers: [{ name: "bob", credentials: { keys: ["bob-secret-key-1"] } }],
+    services: [{ name: "s", targets: [{ url: "http://u:pw-one@127.0.0.1:1" }] }],
+  };
+
+  it("reports a secret changed under [redacted] without showing either value", () => {
+    const after = structuredClone(before);
+    after.consumers[0]!.credentials.keys[0] = "bob-secret-key-2";
+    after.gateway.admin.keys[0]!.key = "ops-key-abcdefabcdef";
+    after.services[0]!.targets[0]!.url = "http://u:pw-two@127.0.0.1:1";
+    const diff = diffConfigs(before, after, { redact: redactConfig });
+    const text = `${formatDiff(diff)}${JSON.stringify(diff)}`;
+    for (const secret of ["bob-secret", "ops-key-", "pw-one", "pw-two"])
+      assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
+    assert.deepEqual(diff.resources, [
+      {
+        kind: "service",
+        name: "s",
+        change: "updated",
+        fields: [
+          {
+            path: "targets[0].url",
+            before: "http://u:[redacted]@127.0.0.1:1",
+            after: "http://u:[redacted]@127.0.0.1:1",
+          },
+        ],
+      },
+      {
+        kind: "consumer",
+        name: "bob",
+        change: "updated",
+        fields: [{ path: "credentials.keys[0]", before: "[redacted]", after: "[redacted]" }],
+      },
+    ]);
+    assert.deepEqual(diff.gateway, [
+      { path: "admin.keys[0].key", before: "[redacted]", after: "[redacted]" },
+    ]);
+  });
+
+  it("finds nothing when the secrets are the same", () => {
+    assert.deepEqual(diffConfigs(before, structuredClone(before), { redact: redactConfig }), {
+      resources: [],
+      gateway: [],
+    });
+  });
+});
+
 describe("formatDiff", () => {
   it("prints one block per resource, then the gateway section", () => {
     const after = edited((d) => {

@@ -4,19 +4,14 @@
  * consumers and global plugins were created, updated or deleted, and which fields of each
  * changed. Read by `gatehouse config diff`, the admin API's version diff and the audit trail.
  *
- * Documents are compared as written and already redacted (see config/redact-config): the
- * diff neither resolves references nor adds anything to what it is given, so it can only
- * print what the caller was allowed to see.
+ * Documents are compared as written, redacted (see config/redact-config): by the caller,
+ * or through the `redact` option, which also notices a secret changed under `[redacted]`.
+ * The diff neither resolves references nor adds anything to what it is shown, so it can
+ * only print what the caller was allowed to see.
  */
+import type { ConfigDocument } from "./document.ts";
 
-/** A config document as written: the plain JS of a YAML/JSON config file (references unresolved, no defaults filled). */
-export interface ConfigDocument {
-  gateway?: unknown;
-  services?: unknown[];
-  routes?: unknown[];
-  consumers?: unknown[];
-  plugins?: unknown[];
-}
+export type { ConfigDocument };
 
 export type ResourceKind = "service" | "route" | "consumer" | "plugin";
 
@@ -59,27 +54,61 @@ const resourceLists: readonly [ResourceKind, "services" | "routes" | "consumers"
  */
 export const positionField = "(position)";
 
+export interface DiffOptions {
+  /**
+   * Shows the documents through this (`redactConfig`): every value and name in the diff is
+   * taken from its copies, while the documents themselves are compared too, so a secret
+   * changed under `[redacted]` is still a change, shown as `"[redacted]" → "[redacted]"`.
+   * Without it the documents are shown as given, so pass them redacted.
+   */
+  redact?: (document: ConfigDocument) => ConfigDocument;
+}
+
 /** What changed from `before` to `after`. */
-export function diffConfigs(before: ConfigDocument, after: ConfigDocument): ConfigDiff {
+export function diffConfigs(
+  before: ConfigDocument,
+  after: ConfigDocument,
+  options: DiffOptions = {},
+): ConfigDiff {
+  const { redact } = options;
+  const old = { shown: redact ? redact(before) : before, raw: before };
+  const now = { shown: redact ? redact(after) : after, raw: after };
   const resources: ResourceChange[] = [];
   for (const [kind, key] of resourceLists) {
-    resources.push(...diffResources(kind, listOf(before[key]), listOf(after[key])));
+    const lists = (pair: Pair<ConfigDocument>) => ({
+      shown: listOf(pair.shown[key]),
+      raw: listOf(pair.raw[key]),
+    });
+    resources.push(...diffResources(kind, lists(old), lists(now)));
   }
   const gateway: FieldChange[] = [];
-  diffValues(before.gateway ?? {}, after.gateway ?? {}, "", gateway);
+  const section = ({ shown, raw }: Pair<ConfigDocument>) => ({
+    shown: shown.gateway ?? {},
+    raw: raw.gateway ?? {},
+  });
+  diffValues(section(old), section(now), "", gateway);
   return { resources, gateway };
+}
+
+/**
+ * A value as shown (redacted) and as written, at the same place: redaction keeps every key
+ * and list position, so the one is found in the other by walking both alike.
+ */
+interface Pair<T = unknown> {
+  shown: T;
+  raw: T;
 }
 
 function diffResources(
   kind: ResourceKind,
-  before: readonly unknown[],
-  after: readonly unknown[],
+  before: Pair<readonly unknown[]>,
+  after: Pair<readonly unknown[]>,
 ): ResourceChange[] {
-  const old = byName(before);
-  const now = byName(after);
+  const old = byName(before.shown);
+  const now = byName(after.shown);
   const moves = kind === "route" ? movedItems(old, now) : new Map<string, FieldChange>();
   const changes: ResourceChange[] = [];
-  for (const [name, { item }] of now) {
+  for (const [name, { item, index }] of now) {
     const previous = old.get(name);
     if (!previous) {
       changes.push({ kind, name, change: "created", fields: [] });
@@ -88,7 +117,12 @@ function diffResources(
     const fields: FieldChange[] = [];
     const move = moves.get(name);
     if (move) fields.push(move);
-    diffValues(previous.item, item, "", fields);
+    diffValues(
+      { shown: previous.item, raw: itemAt(before, previous.index).raw },
+      { shown: item, raw: itemAt(after, index).raw },
+      "",
+      fields,
+    );
     if (fields.length > 0) changes.push({ kind, name, change: "updated", fields });
   }
   for (const name of old.keys())
@@ -152,55 +186,65 @@ function longestIncreasing(values: readonly number[]): Set<number> {
 }
 
 /** Appends to `out` every difference between two values found under `path`. */
-function diffValues(before: unknown, after: unknown, path: string, out: FieldChange[]): void {
-  if (Array.isArray(before) && Array.isArray(after)) {
-    if (allNamed(before) && allNamed(after)) diffNamedLists(before, after, path, out);
+function diffValues(before: Pair, after: Pair, path: string, out: FieldChange[]): void {
+  const [old, now] = [before.shown, after.shown];
+  if (Array.isArray(old) && Array.isArray(now)) {
+    if (allNamed(old) && allNamed(now)) diffNamedLists(before, after, path, out);
     else diffIndexedLists(before, after, path, out);
-  } else if (isMap(before) && isMap(after)) {
-    for (const [key, value] of Object.entries(after)) {
+  } else if (isMap(old) && isMap(now)) {
+    for (const key of Object.keys(now)) {
       const at = join(path, key);
-      if (Object.hasOwn(before, key)) diffValues(before[key], value, at, out);
-      else out.push({ path: at, after: value });
+      if (Object.hasOwn(old, key)) diffValues(entryAt(before, key), entryAt(after, key), at, out);
+      else out.push({ path: at, after: now[key] });
     }
-    for (const [key, value] of Object.entries(before))
-      if (!Object.hasOwn(after, key)) out.push({ path: join(path, key), before: value });
-  } else if (!sameValue(before, after)) {
-    out.push({ path: path || "(value)", before, after });
+    for (const key of Object.keys(old))
+      if (!Object.hasOwn(now, key)) out.push({ path: join(path, key), before: old[key] });
+  } else if (!sameValue(old, now) || !sameValue(before.raw, after.raw)) {
+    out.push({ path: path || "(value)", before: old, after: now });
   }
 }
 
 /** Named items (a route's plugins) are matched by name; their order is not compared. */
-function diffNamedLists(
-  before: readonly unknown[],
-  after: readonly unknown[],
-  path: string,
-  out: FieldChange[],
-): void {
-  const old = new Map(before.map((item) => [nameOf(item)!, item]));
+function diffNamedLists(before: Pair, after: Pair, path: string, out: FieldChange[]): void {
+  const old = new Map<string, Pair>(
+    (before.shown as unknown[]).map((item, i) => [nameOf(item)!, itemAt(before, i)]),
+  );
   const names = new Set<string>();
-  for (const item of after) {
+  (after.shown as unknown[]).forEach((item, i) => {
     const name = nameOf(item)!;
     names.add(name);
     const at = `${path}[${name}]`;
-    if (old.has(name)) diffValues(old.get(name), item, at, out);
+    const previous = old.get(name);
+    if (previous) diffValues(previous, itemAt(after, i), at, out);
     else out.push({ path: at, after: item });
-  }
+  });
   for (const [name, item] of old)
-    if (!names.has(name)) out.push({ path: `${path}[${name}]`, before: item });
+    if (!names.has(name)) out.push({ path: `${path}[${name}]`, before: item.shown });
 }
 
-function diffIndexedLists(
-  before: readonly unknown[],
-  after: readonly unknown[],
-  path: string,
-  out: FieldChange[],
-): void {
-  for (let i = 0; i < Math.max(before.length, after.length); i++) {
+function diffIndexedLists(before: Pair, after: Pair, path: string, out: FieldChange[]): void {
+  const old = before.shown as unknown[];
+  const now = after.shown as unknown[];
+  for (let i = 0; i < Math.max(old.length, now.length); i++) {
     const at = `${path}[${i}]`;
-    if (i >= before.length) out.push({ path: at, after: after[i] });
-    else if (i >= after.length) out.push({ path: at, before: before[i] });
-    else diffValues(before[i], after[i], at, out);
+    if (i >= old.length) out.push({ path: at, after: now[i] });
+    else if (i >= now.length) out.push({ path: at, before: old[i] });
+    else diffValues(itemAt(before, i), itemAt(after, i), at, out);
   }
+}
+
+/** The pair one key down; where the raw side lacks it (never, for redactConfig) the shown value stands in. */
+function entryAt(pair: Pair, key: string): Pair {
+  const shown = (pair.shown as Record<string, unknown>)[key];
+  return { shown, raw: isMap(pair.raw) && Object.hasOwn(pair.raw, key) ? pair.raw[key] : shown };
+}
+
+function itemAt(pair: Pair, index: number): Pair {
+  const shown = (pair.shown as readonly unknown[])[index];
+  return {
+    shown,
+    raw: Array.isArray(pair.raw) && index < pair.raw.length ? pair.raw[index] : shown,
+  };
 }
 
 /** `a.b`; a key that would read as syntax is quoted: `headers["x.y"]`. */
