@@ -86,7 +86,8 @@ function diffVersions(ctx: AdminContext): void {
   const to = kept(ctx, ctx.params.version);
   const against = ctx.query.get("against");
   const from = against === null ? ctx.control.history.current : kept(ctx, against);
-  const diff = diffConfigs(redactConfig(from.document), redactConfig(to.document));
+  // Compared as written, shown redacted: a rotated key is reported without either value.
+  const diff = diffConfigs(from.document, to.document, { redact: redactConfig });
   sendJson(ctx.res, 200, { from: from.version, to: to.version, ...diff });
 }
 
