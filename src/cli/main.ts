@@ -71,14 +71,20 @@ program
       log.fatal({ error: (error as Error).message }, "cannot start");
       process.exit(1);
     }
-    const { proxy, status } = gateway.addresses();
+    const { proxy, status, admin } = gateway.addresses();
     const listening = (listener: string, bound: AddressInfo) => {
       const address = hostPort(bound);
       log.info({ listener, address }, `${listener} listening on ${address}`);
     };
     for (const address of proxy) listening("proxy", address);
     if (status) listening("status", status);
-    const provider = new FileProvider({ file: options.config, overlay, gateway, startup: config });
+    if (admin) listening("admin", admin);
+    const provider = new FileProvider({
+      file: options.config,
+      overlay,
+      gateway: gateway.control,
+      startup: config,
+    });
     let signals = 0;
     const stop = (signal: string) => {
       if (++signals > 1) process.exit(1);
