@@ -30,8 +30,9 @@ export const usage = `usage: npm run bench -- [options]
   --only <names>         comma-separated targets or prefixes      (BENCH_ONLY, default all)
                          upstream, gatehouse-10, gatehouse-10k, gatehouse-observed,
                          gatehouse-traced, gatehouse-auth-stack, gatehouse-rate-limit, undici,
-                         fast-gateway, nginx-proxy
-                         ("gatehouse" selects every Gatehouse target)
+                         fast-gateway, nginx-proxy, reload-cost, reload-storm
+                         ("gatehouse" selects every Gatehouse target, "reload" both
+                         reload measurements)
   --cpu-prof <dir>       write a .cpuprofile per Node target into <dir>/<target>/
                          (summarise with: node bench/profile-summary.ts FILE.cpuprofile)
   -h, --help             this text`;

@@ -22,6 +22,13 @@ import {
   waitForListening,
 } from "./processes.ts";
 import {
+  formatReloadTables,
+  measureReload,
+  type ReloadResults,
+  reloadChecks,
+  reloadSelected,
+} from "./reload-report.ts";
+import {
   evaluateChecks,
   formatChecks,
   formatTable,
@@ -44,7 +51,8 @@ async function main(): Promise<void> {
     return;
   }
   const chosen = targets.filter((target) => selected(options, target.name));
-  if (chosen.length === 0)
+  const reloadChosen = reloadSelected(options);
+  if (chosen.length === 0 && !reloadChosen)
     throw new Error(`--only ${options.only.join(",")} selects no target\n\n${usage}`);
 
   ensureTools();
@@ -71,6 +79,7 @@ async function main(): Promise<void> {
     kind: "upstream",
   });
   const rounds: Measurement[][] = chosen.map(() => []);
+  let reload: ReloadResults | undefined;
   try {
     await waitForListening(upstream, upstreamPort, 15_000);
     const context: BenchContext = { dir, upstreamPort, upstream, nodeFlags: profileFlags(options) };
@@ -92,6 +101,8 @@ async function main(): Promise<void> {
         rounds[index]!.push(measurement);
       }
     }
+    // The reload rows run their own Gatehouse processes against the same upstream.
+    if (reloadChosen) reload = await measureReload(context, options);
   } finally {
     await stopChild(upstream);
   }
@@ -101,8 +112,9 @@ async function main(): Promise<void> {
   const router = gatehouse ? measureRouterCost([10, 10_000]) : undefined;
   const selectors = gatehouse ? await measureSelectorCost([10, 1_000]) : undefined;
   const plugins = gatehouse ? await measurePlugins(dir) : undefined;
-  const checks = evaluateChecks(measurements, router);
-  console.log(`\n${formatTable(measurements)}\n`);
+  const checks = [...evaluateChecks(measurements, router), ...reloadChecks(reload)];
+  if (measurements.length > 0) console.log(`\n${formatTable(measurements)}\n`);
+  if (reload) console.log(`${formatReloadTables(reload)}\n`);
   if (selectors) console.log(`${formatSelectorTable(selectors)}\n`);
   if (plugins) console.log(`${formatPluginTable(plugins)}\n`);
   console.log(`${formatChecks(checks)}\n`);
@@ -115,6 +127,7 @@ async function main(): Promise<void> {
     router,
     selectors,
     plugins,
+    reload,
     checks,
   };
   writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
