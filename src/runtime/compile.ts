@@ -157,6 +157,7 @@ export function compileRuntime(
     void instances.abandon();
     throw error;
   }
+  instances.settled();
   return { config, routes, services, plugins: instances, closePlugins: () => instances.close() };
 }
 

@@ -41,7 +41,7 @@ export class PluginInstances {
   readonly #instances = new Map<PluginConfig, Placed>();
   /** The same by identity, for the next runtime to take over. */
   readonly #byIdentity = new Map<string, Placed>();
-  readonly #previous: PluginInstances | undefined;
+  #previous: PluginInstances | undefined;
   /** Instances taken over from `previous`, given back if this compile fails. */
   readonly #taken: Placed[] = [];
   readonly #telemetry: PluginTelemetrySource;
@@ -98,6 +98,15 @@ export class PluginInstances {
       [...[...byName.values()].map(([plugin, scope]) => this.#instance(plugin, scope)), ...gate],
       byConsumer,
     );
+  }
+
+  /**
+   * This compile succeeded: let go of the previous runtime's instances, so each runtime
+   * does not keep the one before it (and so every runtime since start) alive.
+   */
+  settled(): void {
+    this.#previous = undefined;
+    this.#taken.length = 0;
   }
 
   /**
