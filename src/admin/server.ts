@@ -38,17 +38,7 @@ export function createAdminServer(options: AdminServerOptions): Server {
   const { settings, control, log } = options;
   const authenticate = createAdminAuth(settings.keys);
   const router = FindMyWay<FindMyWay.HTTPVersion.V1>({ ignoreTrailingSlash: true });
-  const routes: AdminRoute[] = [
-    ...resourceRoutes(),
-    ...configRoutes(),
-    ...runtimeRoutes(),
-    {
-      method: "GET",
-      path: "/openapi.json",
-      handle: (ctx) => sendJson(ctx.res, 200, openApiDocument()),
-    },
-  ];
-  for (const route of routes) router.on(route.method, route.path, () => {}, { route });
+  for (const route of adminRoutes()) router.on(route.method, route.path, () => {}, { route });
 
   return createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const requestId = newRequestId();
@@ -96,6 +86,20 @@ export function createAdminServer(options: AdminServerOptions): Server {
       sendError(res, new AdminError("GATEHOUSE_INTERNAL"), requestId);
     }
   });
+}
+
+/** Every method and path the admin API serves (the OpenAPI document describes each). */
+export function adminRoutes(): AdminRoute[] {
+  return [
+    ...resourceRoutes(),
+    ...configRoutes(),
+    ...runtimeRoutes(),
+    {
+      method: "GET",
+      path: "/openapi.json",
+      handle: (ctx) => sendJson(ctx.res, 200, openApiDocument()),
+    },
+  ];
 }
 
 /** 404 for an unknown path, 405 (with Allow) for a known path and another method. */

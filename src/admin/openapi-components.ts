@@ -1,0 +1,101 @@
+/**
+ * @module admin/openapi-components
+ * The reusable parts of the admin API's OpenAPI document besides its schemas: the error
+ * answers (each with the codes it can carry), the headers, the parameters and the two ways
+ * to present an admin key; and the small builders the paths are written with.
+ */
+import { type ErrorCode, errorCatalogue } from "../errors.ts";
+import { componentSchemas, errorSchema, type Schema } from "./openapi-schemas.ts";
+
+export const json = (schema: Schema) => ({ "application/json": { schema } });
+export const header = (name: string) => ({ $ref: `#/components/headers/${name}` });
+export const response = (name: string) => ({ $ref: `#/components/responses/${name}` });
+export const parameter = (name: string) => ({ $ref: `#/components/parameters/${name}` });
+
+/** A success answer: `schema` as JSON (none for 204), with the headers named. */
+export function ok(description: string, schema?: Schema, headers: string[] = []): Schema {
+  return {
+    description,
+    headers: Object.fromEntries(["X-Request-Id", ...headers].map((name) => [name, header(name)])),
+    ...(schema && { content: json(schema) }),
+  };
+}
+
+/** The error answers, by the name each has in `components.responses`. */
+const errors: Record<string, [description: string, codes: ErrorCode[], headers?: string[]]> = {
+  BadRequest: [
+    "The body is not JSON (or YAML), not the object expected, `If-Match` is not a version ETag, or the change does not validate (`problems` names each place).",
+    ["GATEHOUSE_ADMIN_BAD_REQUEST", "GATEHOUSE_CONFIG_INVALID"],
+  ],
+  Unauthorized: [
+    "`gateway.admin.keys` is set and the request has no valid key.",
+    ["GATEHOUSE_ADMIN_UNAUTHORIZED"],
+    ["WWW-Authenticate"],
+  ],
+  Forbidden: ["A read-only key asked for a change.", ["GATEHOUSE_ADMIN_FORBIDDEN"]],
+  NotFound: ["No resource of that name.", ["GATEHOUSE_ADMIN_NOT_FOUND"]],
+  VersionNotFound: [
+    "The version is not kept (older than the last `gateway.configStore.versions`, or never existed).",
+    ["GATEHOUSE_CONFIG_VERSION_NOT_FOUND"],
+  ],
+  MethodNotAllowed: [
+    "The path exists but not with this method; `Allow` lists those it has.",
+    ["GATEHOUSE_METHOD_NOT_ALLOWED"],
+    ["Allow"],
+  ],
+  Conflict: [
+    "`If-Match` names a version no longer current, the name is taken, a PATCH renames, the file changed on disk, or the config is a base file plus an overlay (not writable).",
+    ["GATEHOUSE_CONFIG_CONFLICT", "GATEHOUSE_CONFIG_NOT_WRITABLE"],
+  ],
+  TooLarge: ["The body is larger than `gateway.admin.maxBodySize`.", ["GATEHOUSE_BODY_TOO_LARGE"]],
+  ServerError: [
+    "The change could not be written to the config file (nothing applied), or a bug.",
+    ["GATEHOUSE_CONFIG_STORE_FAILED", "GATEHOUSE_INTERNAL"],
+  ],
+};
+
+/** The status of the error answer `name` (its codes' status in the catalogue). */
+export const statusOf = (name: string): number => errorCatalogue[errors[name]![1][0]!].status;
+
+/** `components`: schemas, error answers, headers, parameters and security schemes. */
+export function components(): Record<string, unknown> {
+  const stringHeader = (description: string) => ({ description, schema: { type: "string" } });
+  return {
+    schemas: componentSchemas(),
+    responses: Object.fromEntries(
+      Object.entries(errors).map(([name, [description, codes, headers]]) => [
+        name,
+        ok(description, errorSchema(codes), headers),
+      ]),
+    ),
+    headers: {
+      "X-Request-Id": stringHeader("The request's id, also in every error body and log line."),
+      ETag: stringHeader('The config version serving after the request, as `"7"`.'),
+      Location: stringHeader("The path of the resource created."),
+      Allow: stringHeader("The methods the path accepts."),
+      "WWW-Authenticate": stringHeader('`Bearer realm="gatehouse-admin"`.'),
+    },
+    parameters: {
+      Name: { name: "name", in: "path", required: true, schema: { type: "string" } },
+      Version: { name: "version", in: "path", required: true, schema: { type: "integer" } },
+      Against: {
+        name: "against",
+        in: "query",
+        description: "The version to compare with; default the current one.",
+        schema: { type: "integer" },
+      },
+      Format: { name: "format", in: "query", schema: { type: "string", enum: ["json", "yaml"] } },
+      IfMatch: {
+        name: "If-Match",
+        in: "header",
+        description:
+          'Apply only if this version (an ETag such as `"7"`) is still current; otherwise 409.',
+        schema: { type: "string" },
+      },
+    },
+    securitySchemes: {
+      bearer: { type: "http", scheme: "bearer", description: "An admin key as a bearer token." },
+      adminKey: { type: "apiKey", in: "header", name: "X-Admin-Key" },
+    },
+  };
+}
