@@ -144,7 +144,7 @@ function asResource(body: unknown, kind: string, name?: string): Resource {
       "GATEHOUSE_ADMIN_BAD_REQUEST",
       `the body names "${String(body.name)}" but the path "${name}": a PUT cannot rename`,
     );
-  return { ...body, name };
+  return { name, ...body };
 }
 
 function notFound(kind: string, name: string): AdminError {
