@@ -17,6 +17,7 @@ import {
   visit,
 } from "yaml";
 import { type ConfigDocument, rememberConfigOrigin } from "./document.ts";
+import { fastLoad } from "./fast-load.ts";
 import { describeIssue } from "./messages.ts";
 import { expandAliases, mergeNodes, type NodeOrigins, originOf, recordOrigin } from "./overlay.ts";
 import { configSchema, type GatehouseConfig } from "./schema.ts";
@@ -119,8 +120,34 @@ export function parseConfig(
 /**
  * Validates a base config merged with its overlays, in order (later wins); throws
  * ConfigError whose problems each name the file, line and column they were written at.
+ * A config with nothing wrong takes the fast path (config/fast-load) to the same result.
  */
 export function parseSources(
+  sources: readonly ConfigSource[],
+  options: ParseOptions = {},
+): GatehouseConfig {
+  const fast = fastLoad(sources, options);
+  if (!fast) return parseSourcesPositioned(sources, options);
+  const secrets = options.secrets ?? fast.secrets;
+  if (secrets !== fast.secrets) {
+    secrets.addAll(fast.secrets);
+    for (const file of fast.secrets.files) secrets.addFile(file);
+  }
+  processSecrets.addAll(secrets);
+  rememberSecrets(fast.config, secrets);
+  rememberConfigOrigin(fast.config, {
+    document: fast.document,
+    file: sources[0]!.file,
+    ...(sources[1] && { overlay: sources[1].file }),
+  });
+  return fast.config;
+}
+
+/**
+ * `parseSources` on the YAML trees with positions alone, the path that locates problems
+ * (tests check that both paths give the same config).
+ */
+export function parseSourcesPositioned(
   sources: readonly ConfigSource[],
   options: ParseOptions = {},
 ): GatehouseConfig {

@@ -55,40 +55,64 @@ export function substituteReferences(
   visit(document, {
     Scalar(_key, node) {
       if (typeof node.value !== "string" || !node.value.includes("${")) return;
-      const text = node.value;
       const [start, end] = node.range ?? [0, 0];
-      let failed = false;
-      const found: { value: string; source?: SecretSource }[] = [];
-      const replaced = text.replace(reference, (all, kind: string, body: string) => {
-        const resolved = resolver(kind, body);
-        if (resolved === undefined) return all;
-        if ("problem" in resolved) {
-          failed = true;
-          const written = source?.slice(start, end).indexOf(all) ?? -1;
-          problems.push({
-            offset: written >= 0 ? start + written : start,
-            scalarOffset: start,
-            message: resolved.problem,
-          });
-          return "";
-        }
-        found.push(resolved);
-        return resolved.value;
+      const result = substituteText(node.value, resolver, context.secrets, (all, problem) => {
+        const written = source?.slice(start, end).indexOf(all) ?? -1;
+        problems.push({
+          offset: written >= 0 ? start + written : start,
+          scalarOffset: start,
+          message: problem,
+        });
       });
-      if (failed) return;
-      // Only `${env:...}` is typed: a numeric PIN from a file or `${enc:...}` is still text.
-      if (wholeReference.test(text)) {
-        const typed: unknown = safeScalar(replaced);
-        node.value = typed;
-        // A port or a flag is not a secret; a string from the environment may be.
-        if (typeof typed !== "string") return;
-      } else {
-        node.value = replaced;
-      }
-      for (const { value, source: from } of found) if (from) context.secrets.add(value, from);
+      if (result) node.value = result.value;
     },
   });
   return problems;
+}
+
+/**
+ * Substitutes one string as `substituteReferences` does a scalar, for a caller holding
+ * plain data rather than a YAML tree (the loader's fast path): the new value, or undefined
+ * when a reference cannot be resolved. Files read and secrets go to `context.secrets`.
+ */
+export function createSubstituter(
+  context: SubstitutionContext,
+): (text: string) => { value: unknown } | undefined {
+  const resolver = createResolver(context);
+  return (text) => substituteText(text, resolver, context.secrets, () => {});
+}
+
+/** One string with its references replaced; undefined, and `onProblem` told, when one fails. */
+function substituteText(
+  text: string,
+  resolver: ReturnType<typeof createResolver>,
+  secrets: SecretValues,
+  onProblem: (written: string, problem: string) => void,
+): { value: unknown } | undefined {
+  let failed = false;
+  const found: { value: string; source?: SecretSource }[] = [];
+  const replaced = text.replace(reference, (all, kind: string, body: string) => {
+    const resolved = resolver(kind, body);
+    if (resolved === undefined) return all;
+    if ("problem" in resolved) {
+      failed = true;
+      onProblem(all, resolved.problem);
+      return "";
+    }
+    found.push(resolved);
+    return resolved.value;
+  });
+  if (failed) return undefined;
+  // Only `${env:...}` is typed: a numeric PIN from a file or `${enc:...}` is still text.
+  if (wholeReference.test(text)) {
+    const typed: unknown = safeScalar(replaced);
+    // A port or a flag is not a secret; a string from the environment may be.
+    if (typeof typed !== "string") return { value: typed };
+    for (const { value, source: from } of found) if (from) secrets.add(value, from);
+    return { value: typed };
+  }
+  for (const { value, source: from } of found) if (from) secrets.add(value, from);
+  return { value: replaced };
 }
 
 /** Resolves one reference; the secret key is read once, at the first `${enc:...}`. */

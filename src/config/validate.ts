@@ -24,9 +24,9 @@ export async function loadGatewayConfig(
   let modules: PathProblem[] = [];
   try {
     // A list of strings is replaced, not merged: the overlay's list, if it has one, is the one.
-    let specs = pluginModulesOf(parseYaml(await readFile(file, "utf8")));
+    let specs = await pluginModulesIn(file);
     if (overlay) {
-      const overlaid = pluginModulesOf(parseYaml(await readFile(overlay.file, "utf8")));
+      const overlaid = await pluginModulesIn(overlay.file);
       if (overlaid.length > 0) specs = overlaid;
     }
     if (specs.length > 0) modules = await loadPluginModules(specs, file);
@@ -34,6 +34,16 @@ export async function loadGatewayConfig(
     // Unreadable or not YAML: the full load below reports it, located.
   }
   return loadConfigFile(file, { env, overlay, checks: [() => modules, runtimeChecks] });
+}
+
+/**
+ * The plugin modules a file names, read before the full load. Most configs name none, and
+ * parsing a large one twice costs as much as the rest of a reload, so only a file that
+ * mentions `pluginModules` is parsed here.
+ */
+async function pluginModulesIn(file: string): Promise<string[]> {
+  const text = await readFile(file, "utf8");
+  return text.includes("pluginModules") ? pluginModulesOf(parseYaml(text)) : [];
 }
 
 /** Fully validates config text; throws ConfigError listing every problem. */

@@ -79,6 +79,16 @@ describe("parsePathPattern", () => {
     assert.deepEqual(p("/u/:a/:b/*").regex.exec("/u/1/2/x/y")?.slice(1), ["1", "2", "x/y"]);
   });
 
+  it("parses a path once and shares the frozen result", () => {
+    const pattern = p("/memo/:id/*");
+    assert.equal(p("/memo/:id/*"), pattern);
+    assert.ok(Object.isFrozen(pattern) && Object.isFrozen(pattern.segments));
+    assert.throws(() => (pattern.segments as unknown[]).push({ kind: "wildcard" }), TypeError);
+    // A bad path is an error every time, not a cached value.
+    assert.throws(() => p("memo"), /must start with \//);
+    assert.throws(() => p("memo"), /must start with \//);
+  });
+
   it("escapes regex syntax and encodes literals in the regex", () => {
     assert.equal(p("/a.b").regex.test("/a.b"), true);
     assert.equal(p("/a.b").regex.test("/axb"), false);

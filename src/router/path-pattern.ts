@@ -27,8 +27,35 @@ export interface PathPattern {
 
 const paramName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/**
+ * Parsed patterns by source text. A config load parses each path several times (schema,
+ * checks, route table, rewrite) and a reload parses the same paths again; a pattern is a
+ * frozen value, so one parse can serve them all.
+ */
+const parsed = new Map<string, PathPattern>();
+/** Bounds the memory; past it the map starts over (an LRU's bookkeeping cost more than a parse saved). */
+const maxParsed = 100_000;
+
 /** Parses a route path; throws an Error whose message explains what is wrong. */
 export function parsePathPattern(source: string): PathPattern {
+  let pattern = parsed.get(source);
+  if (!pattern) {
+    pattern = freezePattern(parseUncached(source));
+    if (parsed.size >= maxParsed) parsed.clear();
+    parsed.set(source, pattern);
+  }
+  return pattern;
+}
+
+/** Shared between callers, so no caller may change it. */
+function freezePattern(pattern: PathPattern): PathPattern {
+  for (const segment of pattern.segments) Object.freeze(segment);
+  Object.freeze(pattern.segments);
+  Object.freeze(pattern.paramNames);
+  return Object.freeze(pattern);
+}
+
+function parseUncached(source: string): PathPattern {
   if (!source.startsWith("/")) throw new Error(`path "${source}" must start with /`);
   if (/[?#\s]/.test(source)) throw new Error(`path "${source}" must not contain ?, # or spaces`);
   const parts = source.slice(1).split("/");
