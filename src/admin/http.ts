@@ -4,6 +4,7 @@
  * gateway's one error shape with the catalogue's codes, and the config version as ETag.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { parse as parseYaml } from "yaml";
 import { type ErrorCode, errorCatalogue } from "../errors.ts";
 
 /** An admin request that cannot be served; answered with the catalogue's status for `code`. */
@@ -57,8 +58,11 @@ export function sendError(res: ServerResponse, error: AdminError, requestId: str
   sendJson(res, errorCatalogue[code].status, body, headers);
 }
 
-/** Reads a JSON body of at most `limit` bytes. */
-export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+/**
+ * Reads a body of at most `limit` bytes: JSON, or YAML when the client says so (`PUT
+ * /config` with a config file as it is).
+ */
+export async function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
   const declared = Number(req.headers["content-length"] ?? 0);
   if (limit > 0 && declared > limit) throw new AdminError("GATEHOUSE_BODY_TOO_LARGE");
   const chunks: Buffer[] = [];
@@ -69,14 +73,16 @@ export async function readJson(req: IncomingMessage, limit: number): Promise<unk
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString("utf8");
+  const yaml = /\b(application|text)\/(x-)?yaml\b/.test(req.headers["content-type"] ?? "");
+  const format = yaml ? "YAML" : "JSON";
   if (text.trim() === "")
-    throw new AdminError("GATEHOUSE_ADMIN_BAD_REQUEST", "the request needs a JSON body");
+    throw new AdminError("GATEHOUSE_ADMIN_BAD_REQUEST", `the request needs a ${format} body`);
   try {
-    return JSON.parse(text);
+    return yaml ? parseYaml(text) : JSON.parse(text);
   } catch (error) {
     throw new AdminError(
       "GATEHOUSE_ADMIN_BAD_REQUEST",
-      `the body is not JSON: ${(error as Error).message}`,
+      `the body is not ${format}: ${(error as Error).message}`,
     );
   }
 }

@@ -7,7 +7,6 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import FindMyWay from "find-my-way";
-import { parse as parseYaml } from "yaml";
 import type { GatehouseConfig } from "../config/schema.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { RouteTraffic } from "../observability/request-metrics.ts";
@@ -17,7 +16,7 @@ import { newRequestId } from "../server/request-id.ts";
 import { createAdminAuth } from "./auth.ts";
 import { configRoutes } from "./config-api.ts";
 import type { AdminContext, AdminRoute } from "./context.ts";
-import { AdminError, readJson, sendError, sendJson } from "./http.ts";
+import { AdminError, readBody, sendError, sendJson } from "./http.ts";
 import { openApiDocument } from "./openapi.ts";
 import { resourceRoutes } from "./resources.ts";
 import { runtimeRoutes } from "./runtime-view.ts";
@@ -118,25 +117,4 @@ function notFound(router: FindMyWay.Instance<FindMyWay.HTTPVersion.V1>, path: st
     undefined,
     { allow: allowed.join(", ") },
   );
-}
-
-/** A JSON body, or YAML when the client says so (`PUT /config` with a config file as is). */
-async function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
-  const type = req.headers["content-type"] ?? "";
-  if (!/\b(application|text)\/(x-)?yaml\b/.test(type)) return readJson(req, limit);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (limit > 0 && size > limit) throw new AdminError("GATEHOUSE_BODY_TOO_LARGE");
-    chunks.push(chunk);
-  }
-  try {
-    return parseYaml(Buffer.concat(chunks).toString("utf8"));
-  } catch (error) {
-    throw new AdminError(
-      "GATEHOUSE_ADMIN_BAD_REQUEST",
-      `the body is not YAML: ${(error as Error).message}`,
-    );
-  }
 }
