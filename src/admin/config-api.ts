@@ -129,8 +129,7 @@ function summary(entry: ConfigVersionSummary, result?: "applied" | "unchanged") 
 }
 
 function kept(ctx: AdminContext, text: string | undefined): ConfigVersion {
-  const version = Number(text);
-  const entry = Number.isInteger(version) ? ctx.control.history.get(version) : undefined;
+  const entry = /^\d{1,15}$/.test(text ?? "") ? ctx.control.history.get(Number(text)) : undefined;
   if (!entry)
     throw new AdminError(
       "GATEHOUSE_CONFIG_VERSION_NOT_FOUND",

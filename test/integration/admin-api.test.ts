@@ -225,6 +225,7 @@ describe("admin API", () => {
     );
     assert.deepEqual(diff.body.resources, []);
     assert.equal((await gw.admin("POST", "/config/rollback/99999")).status, 404);
+    assert.equal((await gw.admin("GET", `/config/versions/${start.version}.0`)).status, 404);
     assert.equal(gw.gateway.revision.hash, start.hash);
   });
 
