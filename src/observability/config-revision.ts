@@ -33,7 +33,19 @@ export function nextRevision(
   return { version: (previous?.version ?? 0) + 1, hash: configHash(config), appliedAt: now };
 }
 
-/** A short, stable digest of a validated config (key order as written, values resolved). */
+const hashes = new WeakMap<GatehouseConfig, string>();
+
+/**
+ * A short, stable digest of a validated config (key order as written, values resolved).
+ * Kept per config object: a reload asks for it three times (file provider, control plane,
+ * revision), and for 10,000 routes each costs tens of milliseconds. Configs are not
+ * changed once validated.
+ */
 export function configHash(config: GatehouseConfig): string {
-  return createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 16);
+  let hash = hashes.get(config);
+  if (hash === undefined) {
+    hash = createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 16);
+    hashes.set(config, hash);
+  }
+  return hash;
 }
