@@ -83,6 +83,8 @@ export class ControlPlane {
   readonly #file: string | undefined;
   readonly #overlay: string | undefined;
   readonly #store: ConfigFileStore | undefined;
+  /** `configStore.file`: admin changes are to be written back (impossible with an overlay). */
+  readonly #writeBack: boolean;
   /** The last config file the file provider refused, while the previous config kept serving. */
   #lastRefusal: Refusal | undefined;
   /** Changes run one after another: each sees the version the previous one made. */
@@ -95,6 +97,7 @@ export class ControlPlane {
     this.#file = origin?.file;
     this.#overlay = origin?.overlay;
     const { configStore } = startup.gateway;
+    this.#writeBack = configStore.file;
     if (configStore.file && origin && !origin.overlay)
       this.#store = new ConfigFileStore(origin.file);
     this.history = new ConfigHistory(configStore.versions);
@@ -115,11 +118,6 @@ export class ControlPlane {
 
   get revision() {
     return this.#gateway.revision;
-  }
-
-  /** Whether the admin API can change the config (it was loaded from text it can re-validate). */
-  get editable(): boolean {
-    return this.#file !== undefined;
   }
 
   /** Runs `request` after every change before it; refusals reject with ChangeRefused. */
@@ -150,13 +148,15 @@ export class ControlPlane {
   /** The file provider refused a file: counted by the gateway, shown by the admin API, audited. */
   reloadRefused(problems: readonly string[] = [], origin?: ChangeOrigin): void {
     this.#gateway.reloadRefused(problems);
-    const { source, actor } = origin ?? { source: "file", actor: "file-watch" };
-    this.#lastRefusal = { at: new Date(), source, actor, problems: [...problems] };
+    const from = origin ?? { source: "file", actor: "file-watch" };
+    this.#lastRefusal = {
+      at: new Date(),
+      source: from.source,
+      actor: from.actor,
+      problems: [...problems],
+    };
     this.#audit.record({
-      ...auditOf({
-        action: "config.reload",
-        ...(origin ?? { source: "file", actor: "file-watch" }),
-      }),
+      ...auditOf({ action: "config.reload", ...from }),
       result: "rejected",
       version: this.history.current.version,
       problems: [...problems],
@@ -211,10 +211,11 @@ export class ControlPlane {
       const resources = this.#accepted(request, current, version);
       return { result: "applied", version, resources };
     } catch (error) {
+      // Anything else is a bug (the store's failures are already refusals): a 500 all the same.
       const refused =
         error instanceof ChangeRefused
           ? error
-          : new ChangeRefused("GATEHOUSE_CONFIG_STORE_FAILED", (error as Error).message);
+          : new ChangeRefused("GATEHOUSE_INTERNAL", (error as Error).message);
       this.#audit.record({
         ...auditOf(request),
         result: "rejected",
@@ -241,7 +242,7 @@ export class ControlPlane {
 
   /** Writes the change to the config file before it serves, so a restart never loses it. */
   async #persist(document: ConfigDocument, serving: ConfigDocument): Promise<void> {
-    if (this.#overlay && !this.#store)
+    if (this.#writeBack && this.#overlay)
       throw new ChangeRefused(
         "GATEHOUSE_CONFIG_NOT_WRITABLE",
         `the config is ${this.#file} merged with ${this.#overlay}: there is no one file to write the change to (set gateway.configStore.file: false to keep admin changes in memory)`,

@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "undici";
+import type { OverlayOption } from "../../src/config/load.ts";
 import { loadGatewayConfig } from "../../src/config/validate.ts";
 import { Gateway } from "../../src/gateway.ts";
 
@@ -46,9 +47,13 @@ export async function startAdminGateway(
   return startFromFile(file, dir);
 }
 
-/** Starts a gateway on an existing config file. */
-export async function startFromFile(file: string, dir: string): Promise<AdminGateway> {
-  const gateway = new Gateway(await loadGatewayConfig(file));
+/** Starts a gateway on an existing config file (merged with `overlay`, if given). */
+export async function startFromFile(
+  file: string,
+  dir: string,
+  overlay?: OverlayOption,
+): Promise<AdminGateway> {
+  const gateway = new Gateway(await loadGatewayConfig(file, undefined, overlay));
   await gateway.start();
   const { admin, proxy } = gateway.addresses();
   return {

@@ -342,6 +342,42 @@ describe("admin API and reloads from the file", () => {
   });
 });
 
+describe("admin API with an environment overlay", () => {
+  it("refuses to write back a merged config, and applies in memory with configStore.file: false", async () => {
+    const upstream = await startUpstream();
+    for (const store of ["", "  configStore: { file: false }\n"]) {
+      const text = config(upstream.url).replace("  shutdownTimeout", `${store}  shutdownTimeout`);
+      const gw = await startAdminGateway(text);
+      await writeFile(
+        join(gw.dir, "gatehouse.production.yaml"),
+        "routes: [{ name: users-api, preserveHost: true }]\n",
+      );
+      await gw.stop();
+      const overlay = {
+        file: join(gw.dir, "gatehouse.production.yaml"),
+        environment: "production",
+      };
+      const merged = await startFromFile(gw.file, gw.dir, overlay);
+      try {
+        const answer = await merged.admin("POST", "/routes", samples.routes);
+        if (store === "") {
+          assert.equal(answer.status, 409, answer.text);
+          assert.equal(answer.body.error.code, "GATEHOUSE_CONFIG_NOT_WRITABLE");
+          assert.equal((await merged.proxy("/v2/users")).status, 404);
+        } else {
+          assert.equal(answer.status, 201, answer.text);
+          assert.equal((await merged.proxy("/v2/users")).status, 200);
+        }
+        assert.equal(await readFile(gw.file, "utf8"), text);
+      } finally {
+        await merged.stop();
+        await removeDir(gw.dir);
+      }
+    }
+    await upstream.close();
+  });
+});
+
 describe("admin API keys", () => {
   const opsKey = "ops-key-0123456789abcdef";
   const readerKey = "reader-key-0123456789abcdef";
