@@ -14,6 +14,7 @@ import { loadGatewayConfig } from "../../src/config/validate.ts";
 import { Gateway } from "../../src/gateway.ts";
 import { FileProvider, type ReloadEvent } from "../../src/providers/file.ts";
 import { type LogFile, tempLogFile } from "../helpers/log-file.ts";
+import { nextReload } from "../helpers/reload-events.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
 /** A config whose one route needs an API key; line 9 holds alice's key reference, if any. */
@@ -51,20 +52,7 @@ async function run(file: string): Promise<Running> {
   const seen: ReloadEvent[] = [];
   provider.on("reload", (event) => seen.push(event));
   const port = gateway.addresses().proxy[0]!.port;
-  const next: Running["next"] = (match, what) =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        provider.off("reload", listener);
-        reject(new Error(`timed out waiting for ${what}; saw ${JSON.stringify(seen)}`));
-      }, 5000);
-      const listener = (event: ReloadEvent) => {
-        if (!match(event)) return;
-        clearTimeout(timer);
-        provider.off("reload", listener);
-        resolve(event);
-      };
-      provider.on("reload", listener);
-    });
+  const next: Running["next"] = (match, what) => nextReload(provider, match, what, seen);
   // Watching begins with a look at each watched file (nothing changed yet): wait it out.
   const first = next(() => true, "the look taken when watching begins");
   provider.watch();

@@ -17,6 +17,7 @@ import { loadGatewayConfig } from "../../src/config/validate.ts";
 import { Gateway } from "../../src/gateway.ts";
 import { FileProvider, type ReloadEvent } from "../../src/providers/file.ts";
 import { type LogFile, tempLogFile } from "../helpers/log-file.ts";
+import { nextReload } from "../helpers/reload-events.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
 const cli = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
@@ -81,21 +82,7 @@ async function run(file: string): Promise<Running> {
       const res = await request(`http://127.0.0.1:${status!.port}/status`);
       return ((await res.body.json()) as { config: { version: number } }).config.version;
     },
-    next(match, what) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          provider.off("reload", listener);
-          reject(new Error(`timed out waiting for ${what}; saw ${JSON.stringify(events)}`));
-        }, 5000);
-        const listener = (event: ReloadEvent) => {
-          if (!match(event)) return;
-          clearTimeout(timer);
-          provider.off("reload", listener);
-          resolve(event);
-        };
-        provider.on("reload", listener);
-      });
-    },
+    next: (match, what) => nextReload(provider, match, what, events),
     async close() {
       provider.close();
       await gateway.stop();

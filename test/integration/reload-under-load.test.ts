@@ -19,7 +19,8 @@ import { WebSocket, WebSocketServer } from "ws";
 import type { GatehouseConfigInput } from "../../src/config/schema.ts";
 import { loadGatewayConfig } from "../../src/config/validate.ts";
 import { Gateway } from "../../src/gateway.ts";
-import { FileProvider, type ReloadEvent } from "../../src/providers/file.ts";
+import { FileProvider } from "../../src/providers/file.ts";
+import { nextReload } from "../helpers/reload-events.ts";
 import { echoOnce, openSocket, startEchoLoop, startLoad } from "../helpers/steady-load.ts";
 
 const rewrites = 50;
@@ -134,19 +135,11 @@ describe("reload under load", () => {
     const statusUrl = `http://127.0.0.1:${status!.port}`;
     /** The next applied or refused reload (a watcher's no-op looks are skipped). */
     const settled = () =>
-      new Promise<ReloadEvent>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          provider.off("reload", listener);
-          reject(new Error("no reload was applied or refused within 5 s"));
-        }, 5_000);
-        const listener = (event: ReloadEvent) => {
-          if (event.result !== "applied" && event.result !== "refused") return;
-          clearTimeout(timer);
-          provider.off("reload", listener);
-          resolve(event);
-        };
-        provider.on("reload", listener);
-      });
+      nextReload(
+        provider,
+        (event) => event.result === "applied" || event.result === "refused",
+        "a reload applied or refused",
+      );
     const get = async (path: string) => {
       const res = await request(`${base}${path}`);
       return `${res.statusCode} ${await res.body.text()}`;
