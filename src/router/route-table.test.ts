@@ -100,6 +100,20 @@ describe("RouteTable path precedence", () => {
     assert.equal(route(routes, "/r/7"), "r-param");
   });
 
+  it("matches static paths holding a colon or an escape exactly, and falls back past them", () => {
+    const routes = table([
+      { value: "colon", paths: ["/at/12:30"] },
+      { value: "escaped", paths: ["/files/café"] },
+      { value: "param", paths: ["/at/:time"] },
+      { value: "root", paths: ["/"] },
+    ]);
+    assert.equal(route(routes, "/at/12:30"), "colon");
+    assert.equal(route(routes, "/at/12:31"), "param");
+    assert.equal(route(routes, "/files/caf%C3%A9"), "escaped");
+    assert.equal(route(routes, "/"), "root");
+    assert.equal(routes.match("GET", "h", "/files/caf%C3%A8", {}, "").kind, "not-found");
+  });
+
   it("takes the first defined of two identical routes", () => {
     const routes = table([
       { value: "first", paths: ["/same"] },

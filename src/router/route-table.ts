@@ -71,6 +71,13 @@ interface Candidate<R> {
 /** The routes of one host (or of any host): a tree of candidate lists, best first. */
 interface HostTable {
   tree: FindMyWay.Instance<FindMyWay.HTTPVersion.V1>;
+  /**
+   * Keys with no parameter or wildcard, by the path they match, kept out of the tree: an
+   * exact static key is what find-my-way would find first anyway (static beats parameter
+   * beats wildcard), and inserting one costs a radix insert plus generated code per key —
+   * most of building a table of 10,000 routes.
+   */
+  statics: Map<string, TreeNode<unknown>>;
   /** The highest route priority in the table, so a lookup that cannot win is skipped. */
   maxPriority: number;
 }
@@ -197,14 +204,17 @@ function firstMatch<R>(
   rawQuery: string,
   allow: Set<string> | undefined,
 ): Candidate<R> | undefined {
-  const found = table.tree.find("GET", key);
-  if (found === null) return undefined;
-  const node = found.store as TreeNode<R>;
-  // find-my-way lets a parameter match an empty segment (`/users/` for `/users/:id`); then
-  // even the node's own patterns are checked by regex, which refuses it.
+  let node = table.statics.get(path) as TreeNode<R> | undefined;
   let ownProven = true;
-  const params = node.params;
-  for (let i = 0; i < params.length; i++) if (found.params[params[i]!] === "") ownProven = false;
+  if (node === undefined) {
+    const found = table.tree.find("GET", key);
+    if (found === null) return undefined;
+    node = found.store as TreeNode<R>;
+    // find-my-way lets a parameter match an empty segment (`/users/` for `/users/:id`); then
+    // even the node's own patterns are checked by regex, which refuses it.
+    const params = node.params;
+    for (let i = 0; i < params.length; i++) if (found.params[params[i]!] === "") ownProven = false;
+  }
   let query: URLSearchParams | undefined;
   for (const candidate of node.candidates) {
     if (!(candidate.own && ownProven) && !candidate.hit.pattern.regex.test(path)) continue;
@@ -319,6 +329,7 @@ function buildHostTable<R>(routes: readonly PreparedRoute<R>[], maxParamLength: 
     }
   }
 
+  const statics = new Map<string, TreeNode<unknown>>();
   const tree = FindMyWay({
     caseSensitive: true,
     ignoreTrailingSlash: false,
@@ -347,9 +358,11 @@ function buildHostTable<R>(routes: readonly PreparedRoute<R>[], maxParamLength: 
     );
     const params = group.pattern.paramNames.map((_, i) => `p${i}`);
     const node: TreeNode<R> = { candidates, params };
-    tree.on("GET", treeForm(group.pattern.treeKey), noop, node);
+    const literal = staticPath(group.pattern);
+    if (literal === undefined) tree.on("GET", treeForm(group.pattern.treeKey), noop, node);
+    else statics.set(literal, node as TreeNode<unknown>);
   }
-  return { tree, maxPriority };
+  return { tree, statics, maxPriority };
 }
 
 /** What the tree stores at one key. */
@@ -363,6 +376,13 @@ interface TreeNode<R> {
 interface Group<R> {
   pattern: PathPattern;
   entries: Candidate<R>[];
+}
+
+/** The one path a pattern without parameters or wildcard matches; undefined for the others. */
+function staticPath(pattern: PathPattern): string | undefined {
+  if (pattern.segments.some((segment) => segment.kind !== "static")) return undefined;
+  // The tree key is that path with find-my-way's escape for ":" (see path-pattern).
+  return pattern.treeKey.replaceAll("::", ":");
 }
 
 const matcherCount = <R>(candidate: Candidate<R>): number =>
