@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { readFile } from "node:fs/promises";
+import { setImmediate } from "node:timers/promises";
 import { ConfigError, formatProblem, type OverlayOption } from "../config/load.ts";
 import type { GatehouseConfig } from "../config/schema.ts";
 import { referencedFilesOf } from "../config/secret-values.ts";
@@ -176,6 +177,9 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     this.#lastText = digest;
     // A file that fails validation (or fails to apply) throws: reload() turns it into a refusal.
     const config = await this.#load(file);
+    // Parsing and validating held the event loop; let waiting requests through before the
+    // compile and swap hold it again (a large config is tens of milliseconds of each).
+    await setImmediate();
     // Its references may name other files now: watch those from here on.
     this.#referenced = referencedFilesOf(config);
     if (this.#watches.size > 0) this.#syncWatches();
