@@ -36,8 +36,9 @@ export class ConfigFileStore {
    * Replaces the dynamic sections of the file with `document`'s. `serving` is the document
    * being served: when the file's dynamic sections differ from it, the file was edited and
    * not applied, and overwriting it would lose that edit, so this throws StoreConflictError.
+   * Resolves with the text written.
    */
-  async write(document: ConfigDocument, serving: ConfigDocument): Promise<void> {
+  async write(document: ConfigDocument, serving: ConfigDocument): Promise<string> {
     const target = await realpath(this.file);
     const text = await readFile(target, "utf8");
     const json = extname(target).toLowerCase() === ".json";
@@ -60,6 +61,7 @@ export class ConfigFileStore {
       output = onDisk.toString({ lineWidth: 0 });
     }
     await replaceFile(target, output);
+    return output;
   }
 }
 

@@ -38,6 +38,8 @@ export interface ReloadTarget extends Pick<Gateway, "revision" | "log"> {
   reloadRefused(problems?: readonly string[], origin?: ChangeOrigin): void;
   /** The file validated and equals the config serving (a refusal before it is over). */
   reloadUnchanged?(): void;
+  /** Subscribes to the texts admin changes write back into the config file. */
+  onWriteBack?(listener: (file: string, text: string) => void): void;
 }
 
 export interface FileProviderOptions {
@@ -63,6 +65,8 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
   readonly #load: (file: string) => Promise<GatehouseConfig>;
   /** Digest of the bytes last read, so touching or re-saving the file costs no validation. */
   #lastText: string | undefined;
+  /** Each file's part of that digest, in reading order, so one file's part can be replaced. */
+  #lastParts = new Map<string, string>();
   /** Reloads run one after another, so two never race to apply. */
   #queue: Promise<unknown> = Promise.resolve();
   /** One watch per file the config is read from, keyed by path; empty when not watching. */
@@ -80,6 +84,17 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     this.#startup = options.startup;
     this.#referenced = referencedFilesOf(options.startup);
     this.#load = options.load ?? ((file) => loadGatewayConfig(file, undefined, this.#overlay));
+    options.gateway.onWriteBack?.((file, text) => this.#wroteBack(file, text));
+  }
+
+  /**
+   * An admin change wrote `text` into `file` and is being applied: reading that back is no
+   * change. (Only after a read: before one, there is no digest to compare with.)
+   */
+  #wroteBack(file: string, text: string): void {
+    if (!this.#lastParts.has(file)) return;
+    this.#lastParts.set(file, partOf(text));
+    this.#lastText = digestOf(this.#lastParts.values());
   }
 
   /** Starts watching if `gateway.reload.watch` is on; changes are applied after the debounce. */
@@ -148,22 +163,17 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     const file = this.#file;
     const { label, fields } = this.#describe(reason);
     let digest: string | undefined;
-    const hasher = createHash("sha256");
+    const parts = new Map<string, string>();
     try {
-      for (const name of this.#files()) {
-        // Length first, so the same bytes split differently between the files differ.
-        const text = await readFile(name, "utf8");
-        hasher.update(`${text.length}:`).update(text);
-      }
+      for (const name of this.#files()) parts.set(name, partOf(await readFile(name, "utf8")));
       // A referenced file that cannot be read is not "missing": the load refuses it, located.
       for (const name of this.#referenced) {
         const text = await readFile(name, "utf8").catch((error: NodeJS.ErrnoException) => ({
           failed: error.code ?? "unreadable",
         }));
-        if (typeof text === "string") hasher.update(`${text.length}:`).update(text);
-        else hasher.update(`!${text.failed}:`);
+        parts.set(name, typeof text === "string" ? partOf(text) : `!${text.failed}`);
       }
-      digest = hasher.digest("hex");
+      digest = digestOf(parts.values());
     } catch (error) {
       // Likely mid-rename: the next event brings it back. SIGHUP reports it, located, below.
       if (reason === "watch") {
@@ -175,6 +185,7 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     // The same bytes were already applied, or already refused and reported: once is enough.
     if (reason === "watch" && digest === this.#lastText) return { reason, result: "unchanged" };
     this.#lastText = digest;
+    this.#lastParts = parts;
     // A file that fails validation (or fails to apply) throws: reload() turns it into a refusal.
     const config = await this.#load(file);
     // Parsing and validating held the event loop; let waiting requests through before the
@@ -228,6 +239,17 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     );
     return { reason, result: "refused", problems };
   }
+}
+
+/** One file's part of the digest: its length (so the same bytes split differently between files differ) and hash. */
+function partOf(text: string): string {
+  return `${text.length}:${createHash("sha256").update(text).digest("hex")}`;
+}
+
+function digestOf(parts: Iterable<string>): string {
+  return createHash("sha256")
+    .update([...parts].join("\n"))
+    .digest("hex");
 }
 
 /** Who a reload is recorded as, in the config versions and the audit trail. */

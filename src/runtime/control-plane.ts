@@ -86,6 +86,8 @@ export class ControlPlane {
   readonly #store: ConfigFileStore | undefined;
   /** `configStore.file`: admin changes are to be written back (impossible with an overlay). */
   readonly #writeBack: boolean;
+  /** Told of each text written back to the config file (see onWriteBack). */
+  readonly #writeBackListeners: ((file: string, text: string) => void)[] = [];
   /** The last config file the file provider refused, while the previous config kept serving. */
   #lastRefusal: Refusal | undefined;
   /** Changes run one after another: each sees the version the previous one made. */
@@ -245,6 +247,17 @@ export class ControlPlane {
     }
   }
 
+  /**
+   * Calls `listener` with the config file and the text written to it, each time an admin
+   * change is written back (it serves right after): the file provider then knows that
+   * reading that text back is no change, and skips validating it again (at 10,000 routes,
+   * about 400 ms of CPU after every admin write). Told before the swap, so a watcher that
+   * looks in between sees nothing new either.
+   */
+  onWriteBack(listener: (file: string, text: string) => void): void {
+    this.#writeBackListeners.push(listener);
+  }
+
   /** Writes the change to the config file before it serves, so a restart never loses it. */
   async #persist(document: ConfigDocument, serving: ConfigDocument): Promise<void> {
     if (this.#writeBack && this.#overlay)
@@ -253,8 +266,9 @@ export class ControlPlane {
         `the config is ${this.#file} merged with ${this.#overlay}: there is no one file to write the change to (set gateway.configStore.file: false to keep admin changes in memory)`,
       );
     if (!this.#store) return;
+    let written: string;
     try {
-      await this.#store.write(document, serving);
+      written = await this.#store.write(document, serving);
     } catch (error) {
       if (error instanceof StoreConflictError)
         throw new ChangeRefused("GATEHOUSE_CONFIG_CONFLICT", error.message);
@@ -263,6 +277,7 @@ export class ControlPlane {
         `cannot write ${this.#store.file}: ${(error as Error).message}`,
       );
     }
+    for (const listener of this.#writeBackListeners) listener(this.#store.file, written);
   }
 
   #record(

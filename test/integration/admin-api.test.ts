@@ -17,6 +17,7 @@ import {
   startAdminGateway,
   startFromFile,
 } from "../helpers/admin.ts";
+import { nextReload } from "../helpers/reload-events.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
 function config(upstream: string, admin = "{ port: 0 }"): string {
@@ -333,6 +334,51 @@ describe("admin API and reloads from the file", () => {
       await writeFile(gw.file, good.replace('"/users/*"', '"/people/*"'));
       assert.equal((await provider.reload("SIGHUP")).result, "unchanged");
       assert.equal((await gw.admin("GET", "/config/versions")).body.lastRefusal, undefined);
+    } finally {
+      provider.close();
+      await gw.stop();
+      await removeDir(gw.dir);
+      await upstream.close();
+    }
+  });
+});
+
+describe("admin API with the file watcher", () => {
+  it("does not validate again what an admin change wrote back, but does load a later edit", async () => {
+    const upstream = await startUpstream();
+    const text = config(upstream.url).replace(
+      "reload: { watch: false }",
+      "reload: { watch: true, debounce: 20ms }",
+    );
+    const gw = await startAdminGateway(text);
+    const startup = await loadGatewayConfig(gw.file);
+    let loads = 0;
+    const provider = new FileProvider({
+      file: gw.file,
+      gateway: gw.gateway.control,
+      startup,
+      load: (file) => {
+        loads++;
+        return loadGatewayConfig(file);
+      },
+    });
+    try {
+      const first = nextReload(provider, () => true, "the first look");
+      provider.watch();
+      assert.equal((await first).result, "unchanged");
+      loads = 0;
+      const seen = nextReload(provider, () => true, "the watcher's look at the written-back file");
+      assert.equal((await gw.admin("POST", "/routes", samples.routes)).status, 201);
+      assert.equal((await seen).result, "unchanged");
+      assert.equal(loads, 0);
+      const versions = (await gw.admin("GET", "/config/versions")).body;
+      assert.equal(versions.versions[0].source, "admin");
+
+      const applied = nextReload(provider, (event) => event.result === "applied", "the edit");
+      await writeFile(gw.file, (await readFile(gw.file, "utf8")).replace("/v2/users", "/v3/users"));
+      await applied;
+      assert.equal(loads, 1);
+      assert.equal((await gw.proxy("/v3/users")).status, 200);
     } finally {
       provider.close();
       await gw.stop();
