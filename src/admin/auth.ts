@@ -6,8 +6,8 @@
  * `anonymous-loopback`. Keys are compared by their SHA-256, so a key written as a digest
  * in the config works the same as one written out.
  */
-import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import { keyDigest, writtenKeyDigest } from "../config/key-digest.ts";
 import type { GatehouseConfig } from "../config/schema.ts";
 
 type AdminSettings = NonNullable<GatehouseConfig["gateway"]["admin"]>;
@@ -19,9 +19,6 @@ export interface AdminCaller {
   readOnly: boolean;
 }
 
-const digestPattern = /^sha256:[0-9a-f]{64}$/;
-const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
-
 /** A function that names the caller of a request, or returns undefined when it has no valid key. */
 export function createAdminAuth(
   keys: AdminSettings["keys"],
@@ -29,12 +26,11 @@ export function createAdminAuth(
   if (keys.length === 0) return () => ({ actor: "anonymous-loopback", readOnly: false });
   const byDigest = new Map<string, AdminCaller>();
   for (const { id, key, readOnly } of keys) {
-    const digest = digestPattern.test(key) ? key.slice("sha256:".length) : sha256(key);
-    byDigest.set(digest, { actor: id, readOnly });
+    byDigest.set(writtenKeyDigest(key).digest, { actor: id, readOnly });
   }
   return (req) => {
     const presented = presentedKey(req);
-    return presented === undefined ? undefined : byDigest.get(sha256(presented));
+    return presented === undefined ? undefined : byDigest.get(keyDigest(presented));
   };
 }
 

@@ -5,6 +5,7 @@
 // the same version gets 409; changes are written back to the file and survive a restart;
 // a rollback restores exactly the old config.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -432,7 +433,7 @@ describe("admin API keys", () => {
 
   before(async () => {
     upstream = await startUpstream();
-    const keys = `{ port: 0, keys: [{ id: ops, key: "${opsKey}" }, { id: reader, key: "${readerKey}", readOnly: true }] }`;
+    const keys = `{ port: 0, keys: [{ id: ops, key: "${opsKey}" }, { id: reader, key: "sha256:${createHash("sha256").update(readerKey).digest("hex")}", readOnly: true }] }`;
     gw = await startAdminGateway(config(upstream.url, keys));
   });
   after(async () => {

@@ -4,8 +4,8 @@
  * as SHA-256 digests and looked up by the digest of what the client sent, so the lookup
  * time says nothing about the key; the key is not forwarded upstream by default.
  */
-import { createHash } from "node:crypto";
 import { z } from "zod";
+import { keyDigest, writtenKeyDigest } from "../../config/key-digest.ts";
 import type { ConsumerIdentity } from "../../pipeline/context.ts";
 import { definePlugin } from "../../pipeline/plugin.ts";
 import {
@@ -24,11 +24,6 @@ const schema = z.strictObject({
   anonymous: anonymousOption,
 });
 
-const digestPrefix = "sha256:";
-const digestPattern = /^sha256:[0-9a-f]{64}$/;
-
-const sha256 = (key: string) => createHash("sha256").update(key).digest("hex");
-
 export const keyAuthPlugin = definePlugin({
   name: "key-auth",
   schema,
@@ -41,11 +36,9 @@ export const keyAuthPlugin = definePlugin({
     for (const consumer of scope.consumers) {
       const identity = { name: consumer.name, groups: consumer.groups };
       for (const key of consumer.credentials.keys) {
-        if (digestPattern.test(key)) byDigest.set(key.slice(digestPrefix.length), identity);
-        else {
-          byDigest.set(sha256(key), identity);
-          plain.push(consumer.name);
-        }
+        const { digest, plain: written } = writtenKeyDigest(key);
+        byDigest.set(digest, identity);
+        if (written) plain.push(consumer.name);
       }
     }
     if (plain.length > 0) {
@@ -79,7 +72,7 @@ export const keyAuthPlugin = definePlugin({
           deferMissing(ctx, missing);
           return;
         }
-        const consumer = typeof key === "string" ? byDigest.get(sha256(key)) : undefined;
+        const consumer = typeof key === "string" ? byDigest.get(keyDigest(key)) : undefined;
         if (!consumer) {
           scope.telemetry.authFailure(ctx, "invalid");
           refuse(ctx, challenge, "The API key is not valid");
