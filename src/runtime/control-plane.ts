@@ -14,7 +14,7 @@ import { ConfigError, parseConfig } from "../config/load.ts";
 import { restoreRedacted } from "../config/redact-config.ts";
 import type { GatehouseConfig } from "../config/schema.ts";
 import type { ErrorCode } from "../errors.ts";
-import type { AuditEntry, AuditResourceChange, AuditTrail } from "../observability/audit-log.ts";
+import type { AuditEntry, AuditTrail } from "../observability/audit-log.ts";
 import { configHash } from "../observability/config-revision.ts";
 import type { Logger } from "../observability/logger.ts";
 import { ConfigFileStore, StoreConflictError } from "../providers/file-store.ts";
@@ -44,7 +44,7 @@ export interface ChangeRequest extends ChangeOrigin {
 
 /** How a change that was not refused ended. */
 export type ChangeResult =
-  | { result: "applied"; version: ConfigVersion; resources: AuditResourceChange[] }
+  | { result: "applied"; version: ConfigVersion }
   /** The new document validates to the config already serving: no new version. */
   | { result: "unchanged"; version: ConfigVersion };
 
@@ -215,8 +215,8 @@ export class ControlPlane {
       await this.#persist(document, current.document);
       await this.#gateway.reload(config);
       const version = this.#record(document, request);
-      const resources = this.#accepted(request, current, version);
-      return { result: "applied", version, resources };
+      this.#accepted(request, current, version);
+      return { result: "applied", version };
     } catch (error) {
       // Anything else is a bug (the store's failures are already refusals): a 500 all the same.
       const refused =
@@ -298,12 +298,12 @@ export class ControlPlane {
     return entry;
   }
 
-  /** Audits an applied change and returns the resources it touched. */
+  /** Audits an applied change, with the resources it touched. */
   #accepted(
     request: ChangeOrigin & { action: string },
     previous: ConfigVersion,
     version: ConfigVersion,
-  ): AuditResourceChange[] {
+  ): void {
     const resources = diffConfigs(previous.document, version.document).resources.map(
       ({ kind, name, change }) => ({ kind, name, change }),
     );
@@ -315,7 +315,6 @@ export class ControlPlane {
       hash: version.hash,
       resources,
     });
-    return resources;
   }
 }
 
