@@ -1,11 +1,12 @@
 /**
  * @module config/control-plane-schema
  * The static settings of the control plane: the admin API listener and its keys, where
- * admin changes are persisted and how many versions are kept, and the audit trail.
+ * admin changes are persisted (the config file, or etcd for many nodes) and how many
+ * versions are kept, and the audit trail.
  */
 import { isIP } from "node:net";
 import { z } from "zod";
-import { port, size } from "./fields.ts";
+import { duration, port, size } from "./fields.ts";
 
 const adminKeySchema = z
   .strictObject({
@@ -73,6 +74,68 @@ export const adminSchema = z
     "The admin API (see docs/admin-api.md): REST resources for services, routes, consumers and global plugins, the config with its versions, diff and rollback. Off unless set.",
   );
 
+const etcdEndpoint = z
+  .string()
+  .regex(/^https?:\/\/[^/\s]+\/?$/, "expected http://host:port or https://host:port");
+
+export const etcdStoreSchema = z
+  .strictObject({
+    endpoints: z
+      .array(etcdEndpoint)
+      .min(1)
+      .describe("etcd members to talk to, e.g. `[http://10.0.0.5:2379]`; any one of them will do."),
+    prefix: z
+      .string()
+      .regex(
+        /^\/(?:[\w.-]+\/)*$/,
+        "expected a key prefix like /gatehouse/ (starts and ends with /)",
+      )
+      .default("/gatehouse/")
+      .describe(
+        "Where this gateway cluster's config and versions live; gateways with the same prefix share one config.",
+      ),
+    auth: z
+      .strictObject({
+        username: z.string().min(1),
+        password: z.string().min(1),
+      })
+      .optional()
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the docs show the literal syntax
+      .describe("etcd user and password (best from `${env:…}` or `${file:…}`)."),
+    tls: z
+      .strictObject({
+        ca: z
+          .string()
+          .min(1)
+          .optional()
+          .describe("PEM file of the CA that signed etcd's certificate."),
+        cert: z
+          .string()
+          .min(1)
+          .optional()
+          .describe("PEM client certificate file, for etcd's client-cert auth."),
+        key: z.string().min(1).optional().describe("PEM private key file of `cert`."),
+      })
+      .optional()
+      .describe(
+        "TLS to etcd (with `https://` endpoints); paths are relative to the working directory.",
+      ),
+    timeout: duration("2s").describe(
+      "How long one etcd request may take before the store counts as unavailable.",
+    ),
+    cache: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "A local file where the node keeps the last config it applied from etcd, so it can start while etcd is down. Unset: a node that cannot reach etcd at start refuses to start.",
+      ),
+  })
+  .optional()
+  .describe(
+    "Keep the config and its versions in etcd, shared by every gateway node with the same `prefix` (see docs/architecture.md). The file's `services`, `routes`, `consumers` and `plugins` only seed an empty prefix; admin changes go to etcd and every node applies them.",
+  );
+
 export const configStoreSchema = z
   .strictObject({
     file: z
@@ -88,6 +151,7 @@ export const configStoreSchema = z
       .max(10_000)
       .default(20)
       .describe("How many applied configs are kept for `GET /config/versions`, diff and rollback."),
+    etcd: etcdStoreSchema,
   })
   .prefault({})
   .describe("Where the config and its versions are kept (see docs/control-plane.md).");

@@ -229,6 +229,12 @@ const gatewaySchema = z
         "The status listener: `GET /health` (liveness), `GET /ready` (readiness), `GET /status` (version, config, counts, upstream summary), `GET /upstreams` and `GET /metrics` (see docs/observability.md).",
       ),
     admin: adminSchema,
+    workers: z
+      .union([z.literal("auto"), z.number().int().min(1).max(256)])
+      .default(1)
+      .describe(
+        "Worker threads serving the proxy listeners: `auto` is one per core (`os.availableParallelism()`). They share the listening ports (`reusePort`); limits, health and breakers are kept once per node (see docs/architecture.md).",
+      ),
     configStore: configStoreSchema,
     audit: auditSchema,
     trustedProxies: z
