@@ -9,6 +9,7 @@ import { type PathPattern, parsePathPattern } from "../router/path-pattern.ts";
 import { compileRewrite } from "../router/rewrite.ts";
 import { adminSchema, auditSchema, configStoreSchema } from "./control-plane-schema.ts";
 import { cidr, duration, httpUrl, optionalDuration, pathPattern, port, size } from "./fields.ts";
+import { redisStoreSchema } from "./redis-store-schema.ts";
 
 import {
   circuitBreakerSchema,
@@ -297,22 +298,11 @@ const gatewaySchema = z
     tracing: tracingSchema,
     stores: z
       .strictObject({
-        redis: z
-          .strictObject({
-            url: z
-              .string()
-              .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
-              .describe("`redis://[user:password@]host:port[/db]` or `rediss://` for TLS."),
-            timeout: duration("100ms").describe(
-              "How long one store command may take before it counts as a store failure.",
-            ),
-            keyPrefix: z
-              .string()
-              .default("gatehouse:")
-              .describe("Prefix of every key Gatehouse writes, to share a Redis safely."),
-          })
+        redis: redisStoreSchema
           .optional()
-          .describe("The shared Redis, used by plugins whose `store` is `redis`."),
+          .describe(
+            "The shared Redis, used by plugins whose `store` is `redis`: one server (`url`), a Sentinel-watched master (`sentinels` + `name`) or a Redis Cluster (`cluster`), exactly one of them.",
+          ),
       })
       .prefault({})
       .describe("Shared state stores, declared once for every plugin that uses them."),

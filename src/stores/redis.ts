@@ -1,29 +1,47 @@
 /**
  * @module stores/redis
- * Shared Redis connections: one ioredis client per URL and timeout, reference counted
- * across plugin instances (a reload creates the new instances before the old ones
- * close, so the connection survives it) and closed when the last user releases it.
+ * Shared Redis connections: one ioredis client per target (a server URL, a Sentinel
+ * master group, or a Redis Cluster) and timeout, reference counted across plugin
+ * instances (a reload creates the new instances before the old ones close, so the
+ * connection survives it) and closed when the last user releases it.
  *
- * The client never waits for Redis: commands are not queued while disconnected
- * (`enableOfflineQueue: false`), not retried (`maxRetriesPerRequest: 0`) and time out
- * after the store timeout (`commandTimeout`), so a dead or hung Redis is a failure within
- * that bound, never a stuck request. It reconnects on its own when Redis comes back.
+ * The client never waits for Redis, in every mode: commands are not queued while
+ * disconnected (`enableOfflineQueue: false`), not retried (`maxRetriesPerRequest: 0`, and
+ * in a cluster no delayed retry on CLUSTERDOWN, TRYAGAIN or a lost node) and time out
+ * after the store timeout (`commandTimeout`), so a dead, hung or failing-over Redis is a
+ * failure within that bound, never a stuck request. It reconnects on its own: to the
+ * same server, to the master Sentinel names after a failover, or to the cluster's nodes
+ * from a refreshed slot map.
  */
-import { Redis } from "ioredis";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
+
+/** Where the Redis is: exactly one of `url`, `sentinels` (with `name`) or `cluster`. */
+export interface RedisTarget {
+  url?: string;
+  sentinels?: readonly string[];
+  /** The Sentinel master group name. */
+  name?: string;
+  /** With `sentinels`: the master's (and replicas') password. */
+  password?: string;
+  cluster?: readonly string[];
+}
 
 export interface RedisConnectionOptions {
   /** Milliseconds one command may take before it fails. */
   timeout: number;
 }
 
+/** A client of any mode: both run `defineCommand` scripts and emit `ready`. */
+export type RedisClient = Redis | Cluster;
+
 /** A use of a shared client; `release` once, when the user no longer needs it. */
 export interface RedisLease {
-  readonly client: Redis;
+  readonly client: RedisClient;
   release(): void;
 }
 
 interface Shared {
-  client: Redis;
+  client: RedisClient;
   users: number;
 }
 
@@ -32,12 +50,13 @@ const shared = new Map<string, Shared>();
 /** The connection's name in `CLIENT LIST`, so operators (and tests) can tell Gatehouse apart. */
 export const redisConnectionName = "gatehouse";
 
-/** The shared client for `url`, connecting if this is its first user. */
-export function acquireRedis(url: string, options: RedisConnectionOptions): RedisLease {
-  const id = `${options.timeout} ${url}`;
+/** The shared client for `target`, connecting if this is its first user. */
+export function acquireRedis(target: RedisTarget, options: RedisConnectionOptions): RedisLease {
+  const { url, sentinels, name, password, cluster } = target;
+  const id = JSON.stringify([options.timeout, url, sentinels, name, password, cluster]);
   let entry = shared.get(id);
   if (entry === undefined) {
-    entry = { client: connect(url, options), users: 0 };
+    entry = { client: connect(target, options), users: 0 };
     shared.set(id, entry);
   }
   entry.users++;
@@ -55,21 +74,81 @@ export function acquireRedis(url: string, options: RedisConnectionOptions): Redi
   };
 }
 
-function connect(url: string, options: RedisConnectionOptions): Redis {
-  const client = new Redis(url, {
+/** The target for messages: addresses only, never a password. */
+export function describeRedisTarget(target: RedisTarget): string {
+  if (target.sentinels) {
+    return `sentinels ${target.sentinels.map(hostPort).join(",")} (master ${target.name})`;
+  }
+  if (target.cluster) return `cluster ${target.cluster.map(hostPort).join(",")}`;
+  return (target.url ?? "").replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
+}
+
+function connect(target: RedisTarget, options: RedisConnectionOptions): RedisClient {
+  const common: RedisOptions = {
     connectionName: redisConnectionName,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: options.timeout,
     connectTimeout: Math.max(options.timeout, 1000),
-    // Commands issued in the same tick go out in one write: under load, far fewer
-    // syscalls (and Redis wake-ups) than one write per decision.
-    enableAutoPipelining: true,
     // Reconnect for ever, soon at first and at most every second.
     retryStrategy: (attempt) => Math.min(attempt * 50, 1000),
-  });
+  };
+  let client: RedisClient;
+  if (target.cluster) {
+    const first = new URL(target.cluster[0]!);
+    client = new Cluster(target.cluster.map(node), {
+      redisOptions: { ...common, ...credentials(first) },
+      enableOfflineQueue: false,
+      // Errors reach the caller at once; the next command uses the refreshed slot map.
+      retryDelayOnFailover: 0,
+      retryDelayOnClusterDown: 0,
+      retryDelayOnTryAgain: 0,
+      slotsRefreshTimeout: Math.max(options.timeout, 1000),
+      clusterRetryStrategy: (attempt) => Math.min(attempt * 50, 1000),
+      enableAutoPipelining: true,
+    });
+  } else if (target.sentinels) {
+    const first = new URL(target.sentinels[0]!);
+    const sentinel = credentials(first);
+    client = new Redis({
+      ...common,
+      sentinels: target.sentinels.map(node),
+      name: target.name!,
+      password: target.password,
+      sentinelUsername: sentinel.username,
+      sentinelPassword: sentinel.password,
+      sentinelRetryStrategy: (attempt) => Math.min(attempt * 50, 1000),
+      // Reconnect as soon as a Sentinel announces a new master (+switch-master), and when
+      // a write meets a demoted master (READONLY), rather than at the next disconnection.
+      failoverDetector: true,
+      reconnectOnError: (error) => error.message.startsWith("READONLY"),
+      enableAutoPipelining: true,
+    });
+  } else {
+    // Commands issued in the same tick go out in one write: under load, far fewer
+    // syscalls (and Redis wake-ups) than one write per decision.
+    client = new Redis(target.url!, { ...common, enableAutoPipelining: true });
+  }
   // Connection errors surface as failed commands, which their users count and report;
   // without a listener ioredis would print every reconnection attempt.
   client.on("error", () => {});
   return client;
+}
+
+/** `redis://host:port` as the `{ host, port }` ioredis takes for Sentinels and cluster nodes. */
+function node(url: string): { host: string; port: number } {
+  const parsed = new URL(url);
+  return { host: parsed.hostname, port: Number(parsed.port) };
+}
+
+function credentials(url: URL): { username?: string; password?: string } {
+  return {
+    username: url.username ? decodeURIComponent(url.username) : undefined,
+    password: url.password ? decodeURIComponent(url.password) : undefined,
+  };
+}
+
+function hostPort(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port}`;
 }

@@ -25,11 +25,18 @@ export interface RedisServer {
 
 const startTimeoutMs = 10_000;
 
+/** Fails (never skips) when redis-server (and redis-cli, its companion) is not installed. */
+export function requireRedisServer(): void {
+  for (const binary of ["redis-server", "redis-cli"]) {
+    if (spawnSync("sh", ["-c", `command -v ${binary}`]).status !== 0) {
+      throw new Error(`${binary} not found: install it with \`apt-get install -y redis-server\``);
+    }
+  }
+}
+
 /** Starts redis-server; fails (never skips) when it is not installed. */
 export async function startRedisServer(): Promise<RedisServer> {
-  if (spawnSync("sh", ["-c", "command -v redis-server"]).status !== 0) {
-    throw new Error("redis-server not found: install it with `apt-get install -y redis-server`");
-  }
+  requireRedisServer();
   const port = await freePort();
   let child = await launch(port);
   const exited = (process: ChildProcess) =>
@@ -60,10 +67,22 @@ export async function startRedisServer(): Promise<RedisServer> {
   };
 }
 
-async function launch(port: number): Promise<ChildProcess> {
+/**
+ * Starts `redis-server [leading] --port PORT ... [extra]` and resolves once it answers PING
+ * (`leading`: a config file, which must come first; `extra`: e.g. `--sentinel`).
+ */
+export async function launch(
+  port: number,
+  extra: readonly string[] = [],
+  leading: readonly string[] = [],
+): Promise<ChildProcess> {
   const child = spawn(
     "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    [
+      ...leading,
+      ...["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      ...extra,
+    ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
@@ -99,7 +118,7 @@ function answersPing(port: number): Promise<boolean> {
   });
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);

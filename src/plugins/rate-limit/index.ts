@@ -7,10 +7,14 @@
  * RateLimit-* headers of the most restrictive limit.
  *
  * Counts live in this process (`store: memory`, a synchronous decision) or in Redis
- * (`store: redis`, shared by every gateway process, one atomic script per request).
+ * (`store: redis`, shared by every gateway process, one atomic script per request). With
+ * several worker threads, `memory` counts per node: the supervisor thread decides (see
+ * stores/node-limits.ts).
  */
 import type { RequestContext } from "../../pipeline/context.ts";
 import { definePlugin } from "../../pipeline/plugin.ts";
+import { sharedNodeLimits } from "../../stores/node-limits.ts";
+import type { RedisTarget } from "../../stores/redis.ts";
 import type { Decision } from "./decision.ts";
 import { policyHeader, setRateLimitHeaders, wholeSeconds } from "./headers.ts";
 import { compileKey } from "./keys.ts";
@@ -32,18 +36,28 @@ export const rateLimitPlugin = definePlugin({
     const keyOf = compileKey(config.by);
     const policy = policyHeader(rules);
     const memory = new MemoryRateLimitStore(rules, config.algorithm);
+    const node = config.store === "memory" ? sharedNodeLimits() : undefined;
+    // The same in every worker for the same config, so they share one count.
+    const nodeScope = `${scope.level}:${scope.name}:${config.algorithm}:${JSON.stringify(rules)}`;
     const gatewayRedis = scope.stores.redis;
-    const url = config.redis?.url ?? gatewayRedis?.url;
-    if (config.store === "redis" && url === undefined) {
+    // The plugin's own `redis.url` wins over the gateway's store, whatever its mode.
+    const target: RedisTarget | undefined = config.redis?.url
+      ? { url: config.redis.url }
+      : gatewayRedis;
+    if (config.store === "redis" && target === undefined) {
       // Refused at load (runtime/compile.ts); kept safe for a config that skipped the checks.
       scope.log.warn(
         "rate-limit: store is redis but no Redis URL is configured; counting in memory",
       );
     }
     const redis =
-      config.store === "redis" && url !== undefined
+      config.store === "redis" && target !== undefined
         ? new RedisRateLimitStore(rules, config.algorithm, {
-            url,
+            url: target.url,
+            sentinels: target.sentinels,
+            name: target.name,
+            password: target.password,
+            cluster: target.cluster,
             timeout: gatewayRedis?.timeout ?? defaultRedisTimeoutMs,
             keyPrefix: gatewayRedis?.keyPrefix ?? defaultKeyPrefix,
             // The same in every process, so they share counts; a global instance is one count.
@@ -80,7 +94,12 @@ export const rateLimitPlugin = definePlugin({
               else storeFailed(ctx, key);
             });
           }
-        : (ctx) => settle(ctx, memory.decide(keyOf(ctx))),
+        : node
+          ? (ctx) =>
+              node
+                .decide(nodeScope, rules, config.algorithm, keyOf(ctx))
+                .then((decision) => settle(ctx, decision))
+          : (ctx) => settle(ctx, memory.decide(keyOf(ctx))),
       onResponse: config.headers
         ? (ctx, response) => {
             const decision = ctx.locals.get(pluginName) as Decision | undefined;

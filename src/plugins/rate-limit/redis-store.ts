@@ -6,9 +6,14 @@
  * `undefined` so the plugin applies its `onStoreFailure` policy.
  */
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
 import { fallbackLogger, type Logger } from "../../observability/logger.ts";
-import { acquireRedis, type RedisLease } from "../../stores/redis.ts";
+import {
+  acquireRedis,
+  describeRedisTarget,
+  type RedisClient,
+  type RedisLease,
+  type RedisTarget,
+} from "../../stores/redis.ts";
 import { type Clock, systemClock } from "../../upstream/clock.ts";
 import {
   type Algorithm,
@@ -19,8 +24,8 @@ import {
 } from "./decision.ts";
 import { rateLimitScript } from "./redis-script.ts";
 
-export interface RedisStoreOptions {
-  url: string;
+/** Where the Redis is (`url`, `sentinels` + `name`, or `cluster`), and how to use it. */
+export interface RedisStoreOptions extends RedisTarget {
   /** Milliseconds a decision may take before it counts as a store failure. */
   timeout: number;
   keyPrefix: string;
@@ -45,8 +50,9 @@ export class RedisRateLimitStore {
   failures = 0;
   readonly #rules: readonly LimitRule[];
   readonly #lease: RedisLease;
-  readonly #client: Redis & RateLimitCommand;
-  readonly #url: string;
+  readonly #client: RedisClient & RateLimitCommand;
+  /** The Redis as messages name it, without its password. */
+  readonly #where: string;
   readonly #clock: Clock;
   readonly #log: Logger;
   /** Per limit, the key up to the request's own key. */
@@ -61,14 +67,14 @@ export class RedisRateLimitStore {
 
   constructor(rules: readonly LimitRule[], algorithm: Algorithm, options: RedisStoreOptions) {
     this.#rules = rules;
-    this.#url = options.url;
+    this.#where = describeRedisTarget(options);
     this.#clock = options.clock ?? systemClock;
     this.#log = options.log ?? fallbackLogger;
-    this.#lease = acquireRedis(options.url, { timeout: options.timeout });
+    this.#lease = acquireRedis(options, { timeout: options.timeout });
     const client = this.#lease.client;
     // defineCommand sends EVALSHA, and the script itself (EVAL) when Redis does not know it.
     client.defineCommand("gatehouseRateLimit", { lua: rateLimitScript });
-    this.#client = client as Redis & RateLimitCommand;
+    this.#client = client as RedisClient & RateLimitCommand;
     // Without this, the requests that arrive while a new gateway connects would all be
     // store failures: the client queues nothing before it is ready.
     if (client.status !== "ready") {
@@ -78,7 +84,9 @@ export class RedisRateLimitStore {
     }
     this.#flag = algorithm === "token-bucket" ? "tb" : "sw";
     // The request key in braces is a Redis Cluster hash tag: all of a request's limits
-    // land on one slot, as one script call needs.
+    // land on one slot, as one script call needs. A key always starts with its kind
+    // (`ip:`, `consumer:`, ...), so the tag is never empty; a `}` inside a header value
+    // ends the tag early, at the same place in every one of the request's keys.
     this.#keyStarts = rules.map(() => `${options.keyPrefix}rate-limit:${options.scope}:{`);
     this.#keySuffixes = rules.map((rule) => `}:${this.#flag}:${rule.limit}/${rule.windowMs}ms`);
     this.#limitArgs = rules.flatMap((rule) => [String(rule.limit), String(rule.windowMs * 1000)]);
@@ -128,14 +136,14 @@ export class RedisRateLimitStore {
     if (now - this.#lastWarning < warningIntervalMs) return;
     this.#lastWarning = now;
     this.#log.warn(
-      { store: redacted(this.#url), error: error.message, failures: this.failures },
+      { store: this.#where, error: error.message, failures: this.failures },
       "rate-limit: the Redis store failed",
     );
   }
 }
 
 /** Resolves once `client` is ready, or after `timeoutMs` if it is not by then. */
-function firstConnection(client: Redis, timeoutMs: number): Promise<void> {
+function firstConnection(client: RedisClient, timeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);
@@ -146,9 +154,4 @@ function firstConnection(client: Redis, timeoutMs: number): Promise<void> {
     timer.unref();
     client.once("ready", done);
   });
-}
-
-/** The URL without its password, for messages. */
-function redacted(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
 }
