@@ -150,6 +150,10 @@ export const errorCatalogue = {
     status: 500,
     message: "The config store could not save the change",
   },
+  GATEHOUSE_CONFIG_STORE_UNAVAILABLE: {
+    status: 503,
+    message: "The shared config store (etcd) cannot be reached",
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** A stable error code, e.g. `GATEHOUSE_ROUTE_NOT_FOUND`. */

@@ -6,8 +6,11 @@
 
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { createAdminServer } from "./admin/server.ts";
+import { configOriginOf } from "./config/document.ts";
 import type { GatehouseConfig } from "./config/schema.ts";
 import type { ErrorCode } from "./errors.ts";
 import { AccessLog } from "./observability/access-log.ts";
@@ -28,11 +31,21 @@ import { ControlPlane } from "./runtime/control-plane.ts";
 import { DiscoverySupervisor } from "./runtime/discovery-supervisor.ts";
 import { HealthSupervisor } from "./runtime/health-supervisor.ts";
 import { TargetRegistry } from "./runtime/target-registry.ts";
+import {
+  applyTargetState,
+  captureTargetState,
+  healthChange,
+  type TargetStateChange,
+  watchTargetState,
+} from "./runtime/target-sync.ts";
 import { combineObservers, GatewayResponse } from "./server/exchange.ts";
 import { createRequestHandler } from "./server/request-handler.ts";
 import { newRequestId, requestIdOf } from "./server/request-id.ts";
 import { createStatusServer } from "./server/status.ts";
 import { readiness, statusReport } from "./server/status-report.ts";
+import type { WorkerStats } from "./server/worker-messages.ts";
+import { WorkerPool } from "./server/worker-pool.ts";
+import { NodeLimitService } from "./stores/node-limits.ts";
 import type { Target } from "./upstream/target.ts";
 import { viewUpstreams } from "./upstream/upstream-view.ts";
 
@@ -43,11 +56,36 @@ export interface GatewayAddresses {
   admin: AddressInfo | undefined;
 }
 
+export interface GatewayOptions {
+  /**
+   * This gateway is worker `index` of a node (server/worker-thread.ts): it binds the proxy
+   * listeners on `ports` alongside the other workers, and leaves probes, the status and
+   * admin listeners and config bookkeeping to its supervisor, whose `revision` it serves.
+   */
+  worker?: { index: number; ports: number[]; revision: ConfigRevision };
+}
+
+export interface ReloadOptions {
+  /** The version to number this config with (the etcd store's, cluster-wide); default: next. */
+  version?: number;
+  /** A worker thread serves the revision its supervisor made. */
+  revision?: ConfigRevision;
+}
+
+/** How many worker threads `gateway.workers` asks for. */
+export function workerCount(setting: GatehouseConfig["gateway"]["workers"]): number {
+  return setting === "auto" ? availableParallelism() : setting;
+}
+
 /** A gateway built from one config. */
 export class Gateway {
   readonly #settings: GatehouseConfig["gateway"];
   readonly #targets = new TargetRegistry();
   readonly #health: HealthSupervisor;
+  readonly #worker: GatewayOptions["worker"];
+  /** With `gateway.workers` > 1: the worker threads that serve the proxy listeners. */
+  #pool: WorkerPool | undefined;
+  #stopWatchingTargets: (() => void) | undefined;
   readonly #discovery = new DiscoverySupervisor(this.#targets, (service) => {
     this.#health.syncService(service);
     this.#dropUnusedTargets();
@@ -58,9 +96,12 @@ export class Gateway {
   readonly #proxyServers: Server[] = [];
   /** The proxy listeners' open connections. */
   readonly #sockets = new Set<Socket>();
+  #connectionsAccepted = 0;
   #statusServer: Server | undefined;
   #adminServer: Server | undefined;
   #runtime: Runtime;
+  /** The config serving now (its dynamic part changes with every reload). */
+  #config: GatehouseConfig;
   /** The process log (`gateway.log`); the CLI writes through it too. */
   readonly log: Logger;
   readonly #startedAt = new Date();
@@ -79,18 +120,28 @@ export class Gateway {
   #draining = false;
   #stopping: Promise<void> | undefined;
 
-  constructor(config: GatehouseConfig) {
+  constructor(config: GatehouseConfig, options: GatewayOptions = {}) {
     this.#settings = config.gateway;
-    this.log = createLogger(config.gateway.log);
-    this.#revision = nextRevision(config, undefined, this.#startedAt);
+    this.#config = config;
+    this.#worker = options.worker;
+    const log = createLogger(config.gateway.log);
+    this.log = this.#worker ? log.child({ worker: this.#worker.index }) : log;
+    this.#revision = this.#worker?.revision ?? nextRevision(config, undefined, this.#startedAt);
     if (config.gateway.metrics.enabled) {
-      this.#metrics = new GatewayMetrics({
-        services: () => this.#runtime.services.values(),
-        openConnections: () => this.#sockets.size,
-      });
+      this.#metrics = new GatewayMetrics(
+        {
+          services: () => this.#runtime.services.values(),
+          openConnections: () => this.#sockets.size,
+        },
+        { worker: this.#worker !== undefined },
+      );
       this.#metrics?.configApplied(this.#revision);
     }
-    this.#health = new HealthSupervisor({ probes: this.#metrics?.healthChecks });
+    this.#health = new HealthSupervisor({
+      probes: this.#metrics?.healthChecks,
+      onChange: (service, target, health) =>
+        this.#pool?.broadcast(healthChange(service, target, health)),
+    });
     this.#runtime = compileRuntime(
       config,
       this.#targets,
@@ -126,10 +177,14 @@ export class Gateway {
       observer: combineObservers([this.#tracing, this.#metrics?.requests, this.#accessLog]),
     });
     const limits = this.#settings.limits;
-    this.#health.apply(this.#runtime);
+    // A worker's targets follow its supervisor's probes; it probes nothing itself.
+    if (!this.#worker) this.#health.apply(this.#runtime);
     this.#discovery.apply(this.#runtime);
     try {
-      for (const listener of this.#settings.listen) {
+      const workers = this.#worker ? 1 : workerCount(this.#settings.workers);
+      if (workers > 1) await this.#startWorkers(workers);
+      for (const [index, listener] of this.#settings.listen.entries()) {
+        if (workers > 1) break;
         const server = createServer(
           {
             maxHeaderSize: limits.maxHeaderSize,
@@ -154,20 +209,29 @@ export class Gateway {
           onClientError(error, socket, limits.maxUriLength),
         );
         server.on("connection", (socket: Socket) => {
+          this.#connectionsAccepted++;
           this.#sockets.add(socket);
           socket.once("close", () => this.#sockets.delete(socket));
         });
         this.#proxyServers.push(server);
-        await listen(server, listener.port, listener.host);
+        if (this.#worker) await listen(server, this.#worker.ports[index]!, listener.host, true);
+        else await listen(server, listener.port, listener.host);
+      }
+      if (this.#worker) {
+        this.#listening = true;
+        return;
       }
       if (this.#settings.status) {
         const required = this.#settings.status.requiredServices;
         this.#statusServer = createStatusServer({
           ready: () => readiness(this.#statusState(), required),
-          status: () => statusReport(this.#statusState()),
+          status: async () => statusReport(this.#statusState(await this.#pool?.stats())),
           log: this.log,
           upstreams: () => viewUpstreams(this.#runtime.services.values()),
-          metrics: this.#metrics && ((accept) => this.#metrics!.exposition(accept)),
+          metrics:
+            this.#metrics &&
+            (async (accept) =>
+              this.#metrics!.exposition(accept, this.#pool && (await this.#pool.metrics()))),
         });
         await listen(this.#statusServer, this.#settings.status.port, this.#settings.status.host);
       }
@@ -189,8 +253,73 @@ export class Gateway {
     this.#listening = true;
   }
 
+  /**
+   * Starts `count` worker threads on the proxy listeners' ports. The supervisor binds each
+   * port first, with reusePort, and holds it until every worker has bound it too: a port 0
+   * becomes one port for all of them, and a port in use fails here, before any thread runs.
+   */
+  async #startWorkers(count: number): Promise<void> {
+    const reserved: Server[] = [];
+    try {
+      const ports: number[] = [];
+      for (const listener of this.#settings.listen) {
+        const server = createServer();
+        reserved.push(server);
+        await listen(server, listener.port, listener.host, true);
+        ports.push((server.address() as AddressInfo).port);
+      }
+      this.#pool = new WorkerPool({
+        count,
+        config: this.#config,
+        revision: this.#revision,
+        ports,
+        pluginModules: this.#settings.pluginModules,
+        configFile: configOriginOf(this.#config)?.file ?? join(process.cwd(), "gatehouse.yaml"),
+        states: () => captureTargetState(this.#targets),
+        onState: (change) => applyTargetState(this.#targets, change),
+        limits: new NodeLimitService(),
+        log: this.log,
+      });
+      // Breakers here are fed by the probes: the workers follow them too.
+      this.#stopWatchingTargets = watchTargetState((change) => this.#pool?.broadcast(change));
+      await this.#pool.start();
+      this.log.info({ workers: count }, `${count} worker threads serve the proxy listeners`);
+    } finally {
+      for (const server of reserved) server.close();
+    }
+  }
+
+  /** Takes a target state change another thread of this node made. */
+  followTargetState(change: TargetStateChange): void {
+    applyTargetState(this.#targets, change);
+  }
+
+  /** What this worker counted, for its supervisor's `/metrics`. */
+  workerMetrics(): Promise<object[]> {
+    return this.#metrics?.workerMetrics() ?? Promise.resolve([]);
+  }
+
+  /** What this worker counts, for its supervisor's `/status`. */
+  workerStats(): Omit<WorkerStats, "worker" | "restarts"> {
+    let upstreamRequestsInFlight = 0;
+    for (const [, target] of this.#targets.entries()) upstreamRequestsInFlight += target.inFlight;
+    return {
+      connectionsAccepted: this.#connectionsAccepted,
+      openConnections: this.#sockets.size,
+      webSocketTunnels: this.#tunnels.size,
+      upstreamRequestsInFlight,
+    };
+  }
+
   /** The bound addresses (useful with port 0). */
   addresses(): GatewayAddresses {
+    if (this.#pool) {
+      return {
+        proxy: this.#pool.addresses(),
+        status: this.#statusServer?.address() as AddressInfo | undefined,
+        admin: this.#adminServer?.address() as AddressInfo | undefined,
+      };
+    }
     return {
       proxy: this.#proxyServers.map((server) => server.address() as AddressInfo),
       status: this.#statusServer?.address() as AddressInfo | undefined,
@@ -204,22 +333,25 @@ export class Gateway {
    * and state; targets that went away are closed. WebSocket tunnels stay open unless their
    * route went away: those are closed with 1001 after `gateway.reload.webSocketGrace`.
    */
-  async reload(config: GatehouseConfig): Promise<void> {
+  async reload(config: GatehouseConfig, options: ReloadOptions = {}): Promise<void> {
     const previous = this.#runtime;
     const next = compileRuntime(config, this.#targets, previous, this.#metrics?.plugins, this.log);
     this.#runtime = next;
+    this.#config = config;
     this.#settleTunnels(config);
-    this.#revision = nextRevision(config, this.#revision);
+    this.#revision =
+      options.revision ?? nextRevision(config, this.#revision, undefined, options.version);
     this.#lastReload = { at: this.#revision.appliedAt, result: "success" };
     this.#metrics?.configApplied(this.#revision);
     // Instances the new runtime re-created let go of theirs (shared store connections are
     // reference-counted, so requests still running on the old runtime keep working).
+    // The workers get the config once this thread knows the new targets' health.
+    if (!this.#stopping && !this.#worker) this.#health.apply(next);
+    const workers = this.#pool?.reload(config, this.#revision);
     await previous.closePlugins();
-    if (!this.#stopping) {
-      this.#health.apply(next);
-      this.#discovery.apply(next);
-    }
+    if (!this.#stopping) this.#discovery.apply(next);
     this.#dropUnusedTargets();
+    await workers;
   }
 
   /**
@@ -236,16 +368,21 @@ export class Gateway {
     return this.#revision;
   }
 
-  #statusState() {
+  /** `workers`: what the worker threads count, when they serve the proxy listeners. */
+  #statusState(workers?: WorkerStats[]) {
+    const sum = (count: (stats: WorkerStats) => number) =>
+      workers?.reduce((total, stats) => total + count(stats), 0);
     return {
+      workers,
       runtime: this.#runtime,
       revision: this.#revision,
       lastReload: this.#lastReload,
       startedAt: this.#startedAt,
       listening: this.#listening,
       draining: this.#draining,
-      openConnections: this.#sockets.size,
-      webSocketTunnels: this.#tunnels.size,
+      openConnections: sum((stats) => stats.openConnections) ?? this.#sockets.size,
+      webSocketTunnels: sum((stats) => stats.webSocketTunnels) ?? this.#tunnels.size,
+      upstreamRequestsInFlight: sum((stats) => stats.upstreamRequestsInFlight),
     };
   }
 
@@ -319,6 +456,9 @@ export class Gateway {
 
   async #drain(): Promise<void> {
     this.#draining = true;
+    // Each worker drains its own connections, within the same shutdownTimeout.
+    this.#stopWatchingTargets?.();
+    await this.#pool?.stop();
     const deadline = Date.now() + this.#settings.shutdownTimeout;
     const closed = Promise.all(
       this.#proxyServers.map((server) => new Promise((done) => server.close(done))),
@@ -367,10 +507,10 @@ export class Gateway {
   }
 }
 
-function listen(server: Server, port: number, host: string): Promise<void> {
+function listen(server: Server, port: number, host: string, reusePort = false): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, reusePort }, () => {
       server.off("error", reject);
       resolve();
     });

@@ -48,6 +48,10 @@ const errors: Record<string, [description: string, codes: ErrorCode[], headers?:
     ["GATEHOUSE_CONFIG_CONFLICT", "GATEHOUSE_CONFIG_NOT_WRITABLE"],
   ],
   TooLarge: ["The body is larger than `gateway.admin.maxBodySize`.", ["GATEHOUSE_BODY_TOO_LARGE"]],
+  StoreUnavailable: [
+    "With `gateway.configStore.etcd`: etcd cannot be reached, so the change was not applied; retry when it is back.",
+    ["GATEHOUSE_CONFIG_STORE_UNAVAILABLE"],
+  ],
   ServerError: [
     "The change could not be written to the config file (nothing applied), or a bug.",
     ["GATEHOUSE_CONFIG_STORE_FAILED", "GATEHOUSE_INTERNAL"],

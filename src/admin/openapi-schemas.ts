@@ -29,6 +29,7 @@ export const adminErrorCodes = [
   "GATEHOUSE_BODY_TOO_LARGE",
   "GATEHOUSE_INTERNAL",
   "GATEHOUSE_CONFIG_STORE_FAILED",
+  "GATEHOUSE_CONFIG_STORE_UNAVAILABLE",
 ] as const satisfies readonly ErrorCode[];
 
 /** The resource kinds, by the name of their schema and the config list that holds them. */
@@ -139,7 +140,7 @@ function without(list: unknown, name: string): string[] {
   return ((list as string[] | undefined) ?? []).filter((item) => item !== name);
 }
 
-const configSources = ["start", "file", "admin", "rollback"];
+const configSources = ["start", "file", "admin", "rollback", "etcd"];
 
 const versionSummary = object(
   {

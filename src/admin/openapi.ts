@@ -27,7 +27,7 @@ function operation(spec: OperationSpec): Operation {
   const { id, summary, tags, body, changes = false } = spec;
   const parameters = [...(spec.parameters ?? []), ...(changes ? ["IfMatch"] : [])];
   const refusals = changes
-    ? ["BadRequest", "Forbidden", "Conflict", ...(body ? ["TooLarge"] : [])]
+    ? ["BadRequest", "Forbidden", "Conflict", ...(body ? ["TooLarge"] : []), "StoreUnavailable"]
     : [];
   const responses: Record<string, Schema> = { ...spec.responses };
   for (const name of [...refusals, "Unauthorized", "ServerError"])

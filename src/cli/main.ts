@@ -24,6 +24,7 @@ import {
   defaultScryptLogN,
   hashPassword,
 } from "../plugins/basic-auth/password-hash.ts";
+import { EtcdProvider } from "../providers/etcd.ts";
 import { FileProvider } from "../providers/file.ts";
 import { gatehouseVersion } from "../version.ts";
 import { registerConfigCommands } from "./config-commands.ts";
@@ -64,6 +65,13 @@ program
       },
       "starting",
     );
+    // etcd mode: serve etcd's config (the file only seeds an empty prefix) from the start.
+    const etcd =
+      config.gateway.configStore.etcd &&
+      (await EtcdProvider.start(gateway, config).catch((error: Error) => {
+        log.fatal({ error: error.message }, `cannot start: ${error.message}`);
+        process.exit(1);
+      }));
     try {
       await gateway.start();
     } catch (error) {
@@ -90,6 +98,7 @@ program
       if (++signals > 1) process.exit(1);
       log.info({ signal }, `${signal} received, draining`);
       provider.close();
+      if (etcd) etcd.close();
       gateway.stop().then(
         () => {
           log.info("stopped");

@@ -39,6 +39,11 @@ export class SecretValues {
     for (const value of other.#values) this.add(value, "enc");
   }
 
+  /** Every secret value, for a worker thread that must redact the same ones (server/workers). */
+  values(): string[] {
+    return [...this.#values];
+  }
+
   /** Records that a `${file:…}` reference read `path` (absolute), whatever its content. */
   addFile(path: string): void {
     this.#files.add(path);

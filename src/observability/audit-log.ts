@@ -15,8 +15,11 @@ export type AuditSettings = GatehouseConfig["gateway"]["audit"];
 /** How the attempt ended: applied, refused with problems, or equal to what was serving. */
 export type AuditResult = "accepted" | "rejected" | "unchanged";
 
-/** Where the attempt came from: the config at start, the file provider, or the admin API. */
-export type AuditSource = "start" | "file" | "admin";
+/**
+ * Where the attempt came from: the config at start, the file provider, the admin API, or
+ * the etcd config store (a version another node wrote).
+ */
+export type AuditSource = "start" | "file" | "admin" | "etcd";
 
 /** One resource an accepted change created, updated or deleted. */
 export interface AuditResourceChange {

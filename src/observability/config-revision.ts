@@ -24,13 +24,17 @@ export interface ReloadOutcome {
   problems?: readonly string[];
 }
 
-/** The revision a config makes when it follows `previous` (none at start). */
+/**
+ * The revision a config makes when it follows `previous` (none at start). `version` is
+ * given when a shared store numbers the versions (etcd: the same number on every node).
+ */
 export function nextRevision(
   config: GatehouseConfig,
   previous: ConfigRevision | undefined,
   now = new Date(),
+  version = (previous?.version ?? 0) + 1,
 ): ConfigRevision {
-  return { version: (previous?.version ?? 0) + 1, hash: configHash(config), appliedAt: now };
+  return { version, hash: configHash(config), appliedAt: now };
 }
 
 const hashes = new WeakMap<GatehouseConfig, string>();

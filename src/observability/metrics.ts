@@ -5,6 +5,7 @@
  * scrapes, from the targets themselves, so it can never drift from what the selectors see.
  */
 import {
+  AggregatorRegistry,
   Counter,
   collectDefaultMetrics,
   Gauge,
@@ -41,9 +42,16 @@ export class GatewayMetrics {
   readonly #accessLogDropped: Counter;
   readonly #openMetrics: Registry<typeof openMetricsContentType>;
 
-  constructor(source: MetricsSource) {
-    const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
+  /**
+   * `worker`: this gateway is one of a node's worker threads. Its registry then holds only
+   * what the worker counts (requests, plugin decisions, in-flight tries): the supervisor
+   * serves `/metrics`, adding the workers' counts to its own (see workerMetrics), and
+   * process, config and target-state metrics are its alone, so nothing is counted twice.
+   */
+  constructor(source: MetricsSource, options: { worker?: boolean } = {}) {
+    const worker = options.worker ?? false;
+    const registers = worker ? [] : [this.registry];
+    if (!worker) collectDefaultMetrics({ register: this.registry });
     this.#reloads = new Counter({
       name: "gatehouse_config_reloads_total",
       help: "Config reloads, by result (success or failure).",
@@ -65,18 +73,38 @@ export class GatewayMetrics {
     this.#accessLogDropped = new Counter({
       name: "gatehouse_access_log_dropped_total",
       help: "Access-log lines dropped because the destination fell more than accessLog.bufferSize behind.",
-      registers,
+      registers: [this.registry],
     });
     this.requests = new RequestMetrics(this.registry, source.openConnections);
     this.plugins = new PluginMetrics(this.registry);
     this.healthChecks = new HealthCheckMetrics(this.registry);
-    upstreamGauges(source, registers);
+    upstreamGauges(source, registers, [this.registry]);
     this.#openMetrics = openMetricsView(this.registry);
   }
 
-  /** The metrics as Prometheus text, or as OpenMetrics when the scraper's Accept asks for it. */
-  async exposition(accept: string | undefined): Promise<{ contentType: string; body: string }> {
-    if (!accept?.includes("application/openmetrics-text")) {
+  /** What a worker thread counted, for its supervisor's `/metrics`. */
+  workerMetrics(): Promise<object[]> {
+    return this.registry.getMetricsAsJSON();
+  }
+
+  /**
+   * The metrics as Prometheus text, or as OpenMetrics when the scraper's Accept asks for it;
+   * with `workers` (each worker thread's workerMetrics), their counts are added to these.
+   */
+  async exposition(
+    accept: string | undefined,
+    workers: object[][] = [],
+  ): Promise<{ contentType: string; body: string }> {
+    const openMetrics = accept?.includes("application/openmetrics-text") ?? false;
+    if (workers.length > 0) {
+      const sum = AggregatorRegistry.aggregate([
+        await this.registry.getMetricsAsJSON(),
+        ...workers,
+      ]);
+      if (openMetrics) sum.setContentType(openMetricsContentType as never);
+      return { contentType: sum.contentType, body: await sum.metrics() };
+    }
+    if (!openMetrics) {
       return { contentType: this.registry.contentType, body: await this.registry.metrics() };
     }
     // prom-client strips `_total` from counter names in place for OpenMetrics, and the two
@@ -118,8 +146,12 @@ function openMetricsView(registry: Registry): Registry<typeof openMetricsContent
   return view;
 }
 
-/** Per-target gauges, filled from the targets on each scrape. */
-function upstreamGauges(source: MetricsSource, registers: Registry[]): void {
+/**
+ * Per-target gauges, filled from the targets on each scrape. State gauges go to `registers`
+ * (none in a worker: the supervisor's targets follow every worker's); the in-flight count,
+ * which only the threads that proxy know, always goes to `counted`.
+ */
+function upstreamGauges(source: MetricsSource, registers: Registry[], counted: Registry[]): void {
   const labelNames = ["service", "target"] as const;
   const each = (visit: (service: string, target: Target) => void) => {
     for (const service of source.services()) {
@@ -168,7 +200,7 @@ function upstreamGauges(source: MetricsSource, registers: Registry[]): void {
     name: "gatehouse_upstream_in_flight_requests",
     help: "Requests sent to the target and not finished yet.",
     labelNames,
-    registers,
+    registers: counted,
     collect() {
       this.reset();
       each((service, target) => this.labels(service, target.url).set(target.inFlight));

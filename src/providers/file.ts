@@ -33,8 +33,14 @@ export type ReloadEvent = { reason: ReloadReason } & (
 
 /** The part of the gateway a provider drives. */
 export interface ReloadTarget extends Pick<Gateway, "revision" | "log"> {
-  /** Applies a loaded, validated config; `origin` says it came from the file and why. */
-  reload(config: GatehouseConfig, origin?: ChangeOrigin): Promise<unknown>;
+  /**
+   * Applies a loaded, validated config; `origin` says it came from the file and why. (A
+   * Gateway is a target too: its reload reads only `version`, which the file never sets.)
+   */
+  reload(
+    config: GatehouseConfig,
+    origin?: ChangeOrigin & { version?: undefined },
+  ): Promise<unknown>;
   reloadRefused(problems?: readonly string[], origin?: ChangeOrigin): void;
   /** The file validated and equals the config serving (a refusal before it is over). */
   reloadUnchanged?(): void;
@@ -99,6 +105,8 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
 
   /** Starts watching if `gateway.reload.watch` is on; changes are applied after the debounce. */
   watch(): void {
+    // In etcd mode the file's dynamic part only seeds an empty prefix: etcd is the source.
+    if (this.#startup.gateway.configStore.etcd) return;
     if (!this.#startup.gateway.reload.watch || this.#watches.size > 0) return;
     this.#syncWatches();
   }
@@ -162,6 +170,10 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     const log = this.#gateway.log;
     const file = this.#file;
     const { label, fields } = this.#describe(reason);
+    if (this.#startup.gateway.configStore.etcd) {
+      log.info(fields, `${label}: the config is in etcd; change it through the admin API`);
+      return { reason, result: "unchanged" };
+    }
     let digest: string | undefined;
     const parts = new Map<string, string>();
     try {

@@ -9,7 +9,7 @@
 import type { ConfigDocument } from "../config/document.ts";
 
 /** Where an applied config came from. */
-export type ConfigSource = "start" | "file" | "admin" | "rollback";
+export type ConfigSource = "start" | "file" | "admin" | "rollback" | "etcd";
 
 /** One applied config, without its document. */
 export interface ConfigVersionSummary {
@@ -38,7 +38,12 @@ export class ConfigHistory {
     this.#keep = keep;
   }
 
-  record(version: ConfigVersion): void {
+  /**
+   * Records the version now serving. `fresh`: it starts the history over (a node in etcd
+   * mode drops the file's config it was constructed with once etcd's current one serves).
+   */
+  record(version: ConfigVersion, fresh = false): void {
+    if (fresh) this.#versions.length = 0;
     const { document, ...summary } = version;
     this.#versions.push({ ...summary, text: JSON.stringify(document) });
     if (this.#versions.length > this.#keep) this.#versions.shift();

@@ -68,9 +68,30 @@ export interface Refusal {
   problems: string[];
 }
 
+/**
+ * A config store shared by many nodes (etcd): it numbers the versions cluster-wide, and a
+ * change is written there, compared against the version it was based on, before it serves.
+ */
+export interface SharedConfigStore {
+  /** Writes `document` as the version after `basedOn`; throws ChangeRefused (conflict, store down). */
+  commit(
+    document: ConfigDocument,
+    basedOn: ConfigVersion,
+    origin: ChangeOrigin & { rolledBackTo?: number },
+  ): Promise<{ version: number }>;
+}
+
+/** A version read from the shared store: its number, who wrote it, and the document. */
+export interface SharedVersion {
+  version: number;
+  actor: string;
+  rolledBackTo?: number;
+  document: ConfigDocument;
+}
+
 /** The part of the gateway the control plane drives. */
 export interface ControlledGateway {
-  reload(config: GatehouseConfig): Promise<void>;
+  reload(config: GatehouseConfig, options?: { version?: number }): Promise<void>;
   reloadRefused(problems?: readonly string[]): void;
   readonly revision: { version: number; hash: string; appliedAt: Date };
   readonly log: Logger;
@@ -92,6 +113,10 @@ export class ControlPlane {
   #lastRefusal: Refusal | undefined;
   /** Changes run one after another: each sees the version the previous one made. */
   #queue: Promise<unknown> = Promise.resolve();
+  /** In etcd mode: where changes are written instead of the config file. */
+  #shared: SharedConfigStore | undefined;
+  /** The last version applied from or written to the shared store (none yet at start). */
+  #sharedVersion: number | undefined;
 
   constructor(gateway: ControlledGateway, startup: GatehouseConfig, audit: AuditTrail) {
     this.#gateway = gateway;
@@ -123,6 +148,46 @@ export class ControlPlane {
     return this.#gateway.revision;
   }
 
+  /** From now on changes are written to `store` (etcd), which numbers the versions. */
+  useSharedStore(store: SharedConfigStore): void {
+    this.#shared = store;
+  }
+
+  /**
+   * Applies a version read from the shared store, with its number, after validating it
+   * exactly as the file is. One this node already applied (it wrote it, or a later one
+   * serves) is skipped: resolves false. A version that does not validate is refused
+   * (counted, audited, logged by the caller) and the last good config keeps serving.
+   */
+  applyShared(shared: SharedVersion): Promise<boolean> {
+    return this.#enqueue(async () => {
+      if (this.#sharedVersion !== undefined && shared.version <= this.#sharedVersion) return false;
+      const origin: ChangeOrigin = { source: "etcd", actor: shared.actor };
+      let config: GatehouseConfig;
+      try {
+        config = this.#validate(shared.document);
+      } catch (error) {
+        const problems = error instanceof ChangeRefused ? error.problems : undefined;
+        this.reloadRefused(problems ?? [(error as Error).message], origin);
+        throw error;
+      }
+      const previous = this.history.current;
+      const first = this.#sharedVersion === undefined;
+      await this.#gateway.reload(config, { version: shared.version });
+      this.#sharedVersion = shared.version;
+      await setImmediate();
+      const entry: ConfigVersion = {
+        ...this.#gateway.revision,
+        ...origin,
+        ...(shared.rolledBackTo !== undefined && { rolledBackTo: shared.rolledBackTo }),
+        document: shared.document,
+      };
+      this.history.record(entry, first);
+      this.#accepted({ action: "config.sync", ...origin }, previous, entry);
+      return true;
+    });
+  }
+
   /** Runs `request` after every change before it; refusals reject with ChangeRefused. */
   change(request: ChangeRequest): Promise<ChangeResult> {
     return this.#enqueue(() => this.#change(request));
@@ -132,6 +197,8 @@ export class ControlPlane {
   reload(config: GatehouseConfig, origin?: ChangeOrigin): Promise<void> {
     const from = origin ?? { source: "file", actor: "file-watch" };
     return this.#enqueue(async () => {
+      // In etcd mode the file only seeded an empty prefix: etcd holds the config now.
+      if (this.#shared) return;
       const previous = this.history.current;
       this.#lastRefusal = undefined;
       // The file may hold what an admin change just wrote back and applied: nothing new.
@@ -212,8 +279,15 @@ export class ControlPlane {
         this.#audit.record({ ...auditOf(request), result: "unchanged", version: current.version });
         return { result: "unchanged", version: current };
       }
-      await this.#persist(document, current.document);
-      await this.#gateway.reload(config);
+      if (this.#shared) {
+        // etcd first, compared against the version this change was based on; its number.
+        const { version } = await this.#shared.commit(document, current, request);
+        await this.#gateway.reload(config, { version });
+        this.#sharedVersion = version;
+      } else {
+        await this.#persist(document, current.document);
+        await this.#gateway.reload(config);
+      }
       const version = this.#record(document, request);
       this.#accepted(request, current, version);
       return { result: "applied", version };

@@ -26,6 +26,8 @@ export class TargetRegistry {
   readonly #targets = new Map<string, Target>();
   /** The breaker config each target's breaker was built from. */
   readonly #breakerConfigs = new WeakMap<Target, string | undefined>();
+  /** The service each target belongs to (part of its identity). */
+  readonly #services = new WeakMap<Target, string>();
 
   /**
    * The target for a spec, reusing the existing one when its identity matches; weight,
@@ -38,6 +40,7 @@ export class TargetRegistry {
       target = new Target(spec);
       target.health = spec.initialHealth ?? "healthy";
       this.#targets.set(key, target);
+      this.#services.set(target, spec.service);
     }
     target.weight = spec.weight;
     target.zone = spec.zone;
@@ -45,6 +48,11 @@ export class TargetRegistry {
     target.maxConnections = spec.maxConnections;
     this.#configureBreaker(target, spec.circuitBreaker);
     return target;
+  }
+
+  /** Every target, with the service it belongs to. */
+  *entries(): Generator<[service: string, target: Target]> {
+    for (const target of this.#targets.values()) yield [this.#services.get(target)!, target];
   }
 
   /** Gives the target a breaker for this config: kept while the config is unchanged. */

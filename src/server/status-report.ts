@@ -9,6 +9,7 @@ import type { ConfigRevision, ReloadOutcome } from "../observability/config-revi
 import type { Runtime } from "../runtime/compile.ts";
 import type { Target } from "../upstream/target.ts";
 import { gatehouseVersion } from "../version.ts";
+import type { WorkerStats } from "./worker-messages.ts";
 
 /** What the report is built from. */
 export interface StatusState {
@@ -20,6 +21,10 @@ export interface StatusState {
   draining: boolean;
   openConnections: number;
   webSocketTunnels: number;
+  /** With worker threads: their in-flight count (the supervisor's targets proxy nothing). */
+  upstreamRequestsInFlight?: number | undefined;
+  /** With worker threads: what each counts. */
+  workers?: WorkerStats[] | undefined;
 }
 
 /** One service as `/status` summarises it. */
@@ -51,7 +56,7 @@ export function statusReport(state: StatusState, now = new Date()) {
   const { runtime, revision, lastReload } = state;
   const services = [...runtime.services.values()];
   const targets = new Set(services.flatMap((service) => service.targets));
-  let upstreamInFlight = 0;
+  let upstreamInFlight = state.upstreamRequestsInFlight ?? 0;
   for (const target of targets) upstreamInFlight += target.inFlight;
   return {
     gatehouse: { version: gatehouseVersion, node: process.version, pid: process.pid },
@@ -82,6 +87,7 @@ export function statusReport(state: StatusState, now = new Date()) {
       upstreamRequestsInFlight: upstreamInFlight,
     },
     services: services.map((service) => summarise(service.name, service.targets)),
+    ...(state.workers && { workers: state.workers }),
   };
 }
 

@@ -12,7 +12,7 @@ import type { Readiness } from "./status-report.ts";
 
 export interface StatusSource {
   ready(): Readiness;
-  status(): unknown;
+  status(): unknown | Promise<unknown>;
   upstreams(): unknown;
   log: Logger;
   /** The metrics exposition for a scraper's Accept header; absent when metrics are off. */
@@ -32,7 +32,16 @@ export function createStatusServer(source: StatusSource): Server {
       const { ready, body } = source.ready();
       return json(res, ready ? 200 : 503, body);
     }
-    if (path === "/status") return json(res, 200, source.status());
+    if (path === "/status") {
+      Promise.resolve(source.status()).then(
+        (body) => json(res, 200, body),
+        (error: unknown) => {
+          source.log.error({ err: error }, "status report failed");
+          json(res, 500, { status: "status failed" });
+        },
+      );
+      return;
+    }
     if (path === "/upstreams") return json(res, 200, source.upstreams());
     if (path === "/metrics" && source.metrics) {
       source.metrics(req.headers.accept).then(

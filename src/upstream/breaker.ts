@@ -115,6 +115,27 @@ export class CircuitBreaker implements TargetBreaker {
     }
   }
 
+  /**
+   * Takes the transition another worker thread's breaker for the same target made (see
+   * runtime/target-sync.ts), without publishing it again: the node has one view of the
+   * target. Open lasts what it lasts there; closed starts a fresh window.
+   */
+  follow(message: Pick<BreakerMessage, "state" | "openForMs">): void {
+    if (message.state === "closed") {
+      if (!this.#tripped) return;
+      this.#tripped = false;
+      this.#nextOpenFor = Math.min(this.#config.openDuration, this.#config.maxOpenDuration);
+      this.#window.clear();
+      return;
+    }
+    const openFor = message.openForMs ?? this.#nextOpenFor;
+    this.#tripped = true;
+    this.#openUntil = this.#clock.now() + openFor;
+    this.#nextOpenFor = Math.min(openFor * 2, this.#config.maxOpenDuration);
+    this.#probesSent = 0;
+    this.#probesPassed = 0;
+  }
+
   /** State and window counts for status JSON. */
   snapshot(): BreakerSnapshot {
     const now = this.#clock.now();

@@ -1,0 +1,219 @@
+/**
+ * @module providers/etcd-store
+ * The etcd layout of a cluster's shared config, and its reads and writes (no gateway
+ * logic). Under the prefix:
+ *
+ *   current                          {version, hash, writeId, chunks, appliedAt, source, actor}
+ *   versions/{v}/meta                the same record, for version v
+ *   versions/{v}/chunks/{writeId}/{i} the document as written (JSON), cut in ≤1 MiB pieces
+ *
+ * A document is cut in chunks so its size is not capped by etcd's request limit (1.5 MiB).
+ * The chunks go first, each in a put of its own, under a write id of their own: a writer
+ * that loses the race never overwrites the winner's chunks. Then ONE transaction makes the
+ * version current, only if `current` is still the revision the writer based its change on.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { Etcd3, type IKeyValue, type IOptions } from "etcd3";
+import type { ConfigDocument } from "../config/document.ts";
+import type { GatehouseConfig } from "../config/schema.ts";
+
+export type EtcdSettings = NonNullable<GatehouseConfig["gateway"]["configStore"]["etcd"]>;
+
+/** What `current` and `versions/{v}/meta` hold. */
+export interface StoredVersion {
+  version: number;
+  /** A digest of the document as stored: every node checks the chunks it read against it. */
+  hash: string;
+  writeId: string;
+  chunks: number;
+  appliedAt: string;
+  source: string;
+  actor: string;
+  rolledBackTo?: number;
+}
+
+/** A version as read from `current`, with the etcd revision that made it current. */
+export interface CurrentVersion extends StoredVersion {
+  revision: number;
+}
+
+/** `current` moved on since the writer read it: its change was based on a stale version. */
+export class StoreConflictError extends Error {}
+
+/** etcd did not answer (down, unreachable, too slow, refused our credentials). */
+export class StoreUnavailableError extends Error {}
+
+/** Below etcd's 1.5 MiB request limit with room for the key and the request's framing. */
+const chunkBytes = 1024 * 1024;
+
+/** The config documents of one prefix in etcd. */
+export class EtcdConfigStore {
+  readonly #client: Etcd3;
+  readonly #prefix: string;
+  readonly #keep: number;
+
+  constructor(settings: EtcdSettings, keep: number) {
+    this.#prefix = settings.prefix;
+    this.#keep = keep;
+    this.#client = new Etcd3(clientOptions(settings));
+  }
+
+  get #current() {
+    return `${this.#prefix}current`;
+  }
+
+  /** The current version, or undefined when the prefix holds none yet. */
+  async readCurrent(): Promise<CurrentVersion | undefined> {
+    const response = await unavailableOnError(() => this.#client.get(this.#current).exec());
+    const kv = response.kvs[0];
+    return kv && parseCurrent(kv);
+  }
+
+  /**
+   * The document of `version`. Its chunks are written once under their write id and never
+   * changed, so they are read at the latest revision: reading at the (possibly old)
+   * revision of `current` would fail for ever once etcd compacts past it.
+   */
+  async readDocument(version: StoredVersion): Promise<ConfigDocument> {
+    const base = `${this.#prefix}versions/${version.version}/chunks/${version.writeId}/`;
+    const parts = await unavailableOnError(() =>
+      Promise.all(
+        Array.from({ length: version.chunks }, (_, i) => this.#client.get(`${base}${i}`).buffer()),
+      ),
+    );
+    if (parts.some((part) => part === null))
+      throw new StoreConflictError(`version ${version.version} is no longer kept in etcd`);
+    const bytes = Buffer.concat(parts as Buffer[]);
+    if (digestOf(bytes) !== version.hash)
+      throw new StoreConflictError(`version ${version.version} in etcd does not match its hash`);
+    return JSON.parse(bytes.toString("utf8")) as ConfigDocument;
+  }
+
+  /**
+   * Makes `document` the version after `basedOn` (none: the prefix must be empty, as when
+   * the first node seeds it). Throws StoreConflictError when `current` moved since.
+   */
+  async write(
+    document: ConfigDocument,
+    record: Omit<StoredVersion, "version" | "hash" | "writeId" | "chunks">,
+    basedOn: CurrentVersion | undefined,
+  ): Promise<CurrentVersion> {
+    const bytes = Buffer.from(JSON.stringify(document));
+    const writeId = randomBytes(6).toString("hex");
+    const version = (basedOn?.version ?? 0) + 1;
+    const chunks = Math.max(1, Math.ceil(bytes.length / chunkBytes));
+    const base = `${this.#prefix}versions/${version}/`;
+    const stored: StoredVersion = { version, hash: digestOf(bytes), writeId, chunks, ...record };
+    const text = JSON.stringify(stored);
+    const response = await unavailableOnError(async () => {
+      await Promise.all(
+        Array.from({ length: chunks }, (_, i) =>
+          this.#client
+            .put(`${base}chunks/${writeId}/${i}`)
+            .value(bytes.subarray(i * chunkBytes, (i + 1) * chunkBytes)),
+        ),
+      );
+      const old = version - this.#keep;
+      const txn = basedOn
+        ? this.#client.if(this.#current, "Mod", "==", basedOn.revision)
+        : this.#client.if(this.#current, "Create", "==", 0);
+      const puts = [
+        this.#client.put(this.#current).value(text),
+        this.#client.put(`${base}meta`).value(text),
+      ];
+      return txn
+        .then(
+          ...(old >= 1
+            ? [...puts, this.#client.delete().prefix(`${this.#prefix}versions/${old}/`)]
+            : puts),
+        )
+        .commit();
+    });
+    if (!response.succeeded) {
+      // Ours are the only chunks under this write id: nobody else can be reading them.
+      await this.#client
+        .delete()
+        .prefix(`${base}chunks/${writeId}/`)
+        .catch(() => {});
+      throw new StoreConflictError(
+        basedOn
+          ? `version ${basedOn.version} is no longer current in etcd (another node changed the config first): fetch the config and retry`
+          : "the etcd prefix was seeded by another node first",
+      );
+    }
+    return { ...stored, revision: Number(response.header.revision) };
+  }
+
+  /**
+   * ONE watch on `current`, whatever else changes under the prefix (etcd's CPU grows with
+   * watchers). etcd3's watcher resumes from the last revision it saw when it reconnects.
+   */
+  watch(handlers: {
+    change(current: CurrentVersion): void;
+    connected(): void;
+    disconnected(error: Error): void;
+  }) {
+    const watcher = this.#client.watch().key(this.#current).watcher();
+    watcher.on("put", (kv: IKeyValue) => handlers.change(parseCurrent(kv)));
+    watcher.on("connected", () => handlers.connected());
+    watcher.on("disconnected", (error: Error) => handlers.disconnected(error));
+    watcher.on("error", (error: Error) => handlers.disconnected(error));
+    return watcher;
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+}
+
+function digestOf(bytes: Buffer): string {
+  return createHash("sha256").update(bytes).digest("hex").slice(0, 16);
+}
+
+function parseCurrent(kv: IKeyValue): CurrentVersion {
+  const stored = JSON.parse(kv.value.toString("utf8")) as StoredVersion;
+  return { ...stored, revision: Number(kv.mod_revision) };
+}
+
+async function unavailableOnError<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof StoreConflictError) throw error;
+    throw new StoreUnavailableError((error as Error).message);
+  }
+}
+
+/**
+ * The etcd3 client's options: each call bounded by `timeout`, no circuit breaker (it
+ * would refuse calls for seconds after etcd is back), and watch reconnects backing off
+ * from 100 ms to at most 1 s, so a node catches up soon after etcd returns.
+ */
+function clientOptions(settings: EtcdSettings): IOptions {
+  const { endpoints, auth, tls, timeout } = settings;
+  const read = (file: string | undefined) => (file ? readFileSync(file) : undefined);
+  const secure = tls || endpoints.some((endpoint) => endpoint.startsWith("https:"));
+  type HostPolicy = ReturnType<NonNullable<NonNullable<IOptions["faultHandling"]>["host"]>>;
+  const direct = {
+    execute: (fn: (context: { signal: AbortSignal; attempt: number }) => unknown) =>
+      Promise.resolve().then(() => fn({ signal: new AbortController().signal, attempt: 0 })),
+  } as unknown as HostPolicy;
+  return {
+    hosts: endpoints.map((endpoint) => endpoint.replace(/\/$/, "")),
+    ...(auth && { auth: { username: auth.username, password: auth.password } }),
+    ...(secure && {
+      credentials: {
+        rootCertificate: read(tls?.ca) as Buffer,
+        ...(tls?.key && { privateKey: read(tls.key) }),
+        ...(tls?.cert && { certChain: read(tls.cert) }),
+      },
+    }),
+    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeout }),
+    faultHandling: { host: () => direct, watchBackoff: backoff(100) },
+  };
+}
+
+function backoff(ms: number): { duration: number; next(): ReturnType<typeof backoff> } {
+  return { duration: ms, next: () => backoff(Math.min(ms * 2, 1000)) };
+}

@@ -1,0 +1,290 @@
+/**
+ * @module providers/etcd
+ * The etcd provider: many gateway nodes share one config through etcd. At start a node
+ * catches up from etcd's current version (the first node on an empty prefix seeds it with
+ * its file's services, routes, consumers and plugins); then ONE watch on `current` brings
+ * every new version, which is validated exactly as the file is and applied through the
+ * control plane under etcd's version number. Admin changes are written to etcd first (see
+ * `commit`). etcd down: the node keeps serving what it applied, keeps retrying, says it is
+ * stale (log line, `gatehouse_config_store_up`), and refuses admin changes with a 503.
+ */
+import { type ConfigDocument, configOriginOf, dynamicSections } from "../config/document.ts";
+import type { GatehouseConfig } from "../config/schema.ts";
+import type { Logger } from "../observability/logger.ts";
+import { configStoreUp } from "../observability/metrics.ts";
+import type { ConfigVersion } from "../runtime/config-history.ts";
+import {
+  type ChangeOrigin,
+  ChangeRefused,
+  type ControlPlane,
+  type SharedConfigStore,
+} from "../runtime/control-plane.ts";
+import { readEtcdCache, writeEtcdCache } from "./etcd-cache.ts";
+import {
+  type CurrentVersion,
+  EtcdConfigStore,
+  type EtcdSettings,
+  StoreConflictError,
+  StoreUnavailableError,
+} from "./etcd-store.ts";
+
+/** The node cannot start: etcd is unreachable and there is no cache, or etcd's config is bad. */
+export class EtcdStartError extends Error {}
+
+/** How long to wait before reading etcd again after a read failed while the watch was up. */
+const retryMs = 1_000;
+
+/** Keeps one node's config in step with etcd's. */
+export class EtcdProvider implements SharedConfigStore {
+  readonly #store: EtcdConfigStore;
+  readonly #settings: EtcdSettings;
+  readonly #control: ControlPlane;
+  readonly #log: Logger;
+  /** This node's own `gateway:` section: etcd holds only the dynamic part. */
+  readonly #gatewaySection: unknown;
+  readonly #seed: ConfigDocument;
+  /** The version serving, as etcd had it: a write compares against its revision. */
+  #applied: CurrentVersion | undefined;
+  /** The newest version the watch announced that is not applied yet. */
+  #pending: CurrentVersion | undefined;
+  #draining = false;
+  #up: boolean | undefined;
+  #watcher: ReturnType<EtcdConfigStore["watch"]> | undefined;
+  #retry: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(gateway: { control: ControlPlane; log: Logger }, startup: GatehouseConfig) {
+    this.#settings = startup.gateway.configStore.etcd!;
+    this.#store = new EtcdConfigStore(this.#settings, startup.gateway.configStore.versions);
+    this.#control = gateway.control;
+    this.#log = gateway.log;
+    const document = configOriginOf(startup)?.document ?? {};
+    this.#gatewaySection = document.gateway;
+    this.#seed = sectionsOf(document);
+  }
+
+  /** Starts a node in etcd mode: catch up (or seed, or start from the cache), then watch. */
+  static async start(
+    gateway: { control: ControlPlane; log: Logger },
+    startup: GatehouseConfig,
+  ): Promise<EtcdProvider> {
+    const provider = new EtcdProvider(gateway, startup);
+    try {
+      await provider.#catchUpAtStart();
+    } catch (error) {
+      provider.close();
+      throw error;
+    }
+    provider.#control.useSharedStore(provider);
+    provider.#watcher = provider.#store.watch({
+      change: (current) => provider.#offer(current),
+      connected: () => provider.#reconnected(),
+      disconnected: (error) => provider.#setUp(false, error),
+    });
+    return provider;
+  }
+
+  async #catchUpAtStart(): Promise<void> {
+    let current: CurrentVersion;
+    let sections: ConfigDocument;
+    try {
+      current = (await this.#store.readCurrent()) ?? (await this.#seedPrefix());
+      sections = await this.#store.readDocument(current);
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      return this.#startFromCache(error);
+    }
+    try {
+      await this.#apply(current, sections);
+    } catch (error) {
+      throw new EtcdStartError(
+        `etcd's current config (version ${current.version}) does not validate on this node: ${(error as Error).message}`,
+      );
+    }
+    this.#setUp(true);
+  }
+
+  /** An empty prefix gets this node's file; if another node seeded first, its version wins. */
+  async #seedPrefix(): Promise<CurrentVersion> {
+    const record = { appliedAt: new Date().toISOString(), source: "start", actor: "seed" };
+    try {
+      const seeded = await this.#store.write(this.#seed, record, undefined);
+      this.#log.info(
+        { configVersion: 1 },
+        "etcd prefix was empty: seeded it with the file's config",
+      );
+      return seeded;
+    } catch (error) {
+      if (!(error instanceof StoreConflictError)) throw error;
+      const current = await this.#store.readCurrent();
+      if (!current) throw error;
+      return current;
+    }
+  }
+
+  async #startFromCache(error: Error): Promise<void> {
+    const { cache, endpoints } = this.#settings;
+    const unreachable = `cannot reach etcd at ${endpoints.join(", ")} (${error.message})`;
+    if (!cache)
+      throw new EtcdStartError(
+        `${unreachable}, and gateway.configStore.etcd.cache is not set: refusing to start without the cluster's config (set cache to start from the last config applied here)`,
+      );
+    const cached = await readEtcdCache(cache);
+    if (!cached)
+      throw new EtcdStartError(`${unreachable}, and the cache ${cache} does not exist yet`);
+    await this.#control.applyShared(this.#shared(cached.current, cached.sections));
+    this.#applied = cached.current;
+    this.#setUp(false, error);
+    this.#log.warn(
+      { configVersion: cached.current.version, cache },
+      `started from the cached config version ${cached.current.version}: stale until etcd is back`,
+    );
+  }
+
+  /** The watch (re)connected: etcd answers; read `current` in case versions were missed. */
+  #reconnected(): void {
+    this.#setUp(true);
+    void this.#catchUp();
+  }
+
+  async #catchUp(): Promise<void> {
+    clearTimeout(this.#retry);
+    try {
+      const current = await this.#store.readCurrent();
+      if (current) this.#offer(current);
+    } catch (error) {
+      this.#failed(error as Error);
+    }
+  }
+
+  /** A version etcd announced: applied in order, the newest only if several came at once. */
+  #offer(current: CurrentVersion): void {
+    if (this.#closed || (this.#applied && current.version <= this.#applied.version)) return;
+    if (!this.#pending || current.version > this.#pending.version) this.#pending = current;
+    if (!this.#draining) void this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    while (this.#pending && !this.#closed) {
+      const current = this.#pending;
+      this.#pending = undefined;
+      if (this.#applied && current.version <= this.#applied.version) continue;
+      try {
+        await this.#apply(current, await this.#store.readDocument(current));
+      } catch (error) {
+        if (error instanceof ChangeRefused) {
+          this.#log.error(
+            { configVersion: current.version, problems: error.problems ?? [error.message] },
+            `etcd's config version ${current.version} does not validate on this node: the last good config keeps serving`,
+          );
+        } else this.#failed(error as Error);
+      }
+    }
+    this.#draining = false;
+  }
+
+  /** Applies a version read from etcd (skipped if this node wrote it), then caches it. */
+  async #apply(current: CurrentVersion, sections: ConfigDocument): Promise<void> {
+    const applied = await this.#control.applyShared(this.#shared(current, sections));
+    if (!this.#applied || current.version > this.#applied.version) this.#applied = current;
+    if (applied) {
+      this.#log.info(
+        { configVersion: current.version, actor: current.actor },
+        `applied config version ${current.version} from etcd`,
+      );
+      await this.#cache(current, sections);
+    }
+  }
+
+  #shared(current: CurrentVersion, sections: ConfigDocument) {
+    const { version, actor, rolledBackTo } = current;
+    const document = { gateway: this.#gatewaySection, ...sections };
+    return { version, actor, document, ...(rolledBackTo !== undefined && { rolledBackTo }) };
+  }
+
+  /**
+   * Writes an admin change to etcd as the version after `basedOn`, only if etcd's current
+   * version is still the one this node applied (its revision, compared in the transaction).
+   */
+  async commit(
+    document: ConfigDocument,
+    basedOn: ConfigVersion,
+    origin: ChangeOrigin & { rolledBackTo?: number },
+  ): Promise<{ version: number }> {
+    const applied = this.#applied;
+    if (!applied || basedOn.version !== applied.version)
+      throw new ChangeRefused(
+        "GATEHOUSE_CONFIG_CONFLICT",
+        `etcd's current version is not ${basedOn.version} (this node is catching up): fetch the config and retry`,
+      );
+    const sections = sectionsOf(document);
+    const record = {
+      appliedAt: new Date().toISOString(),
+      source: origin.source,
+      actor: origin.actor,
+      ...(origin.rolledBackTo !== undefined && { rolledBackTo: origin.rolledBackTo }),
+    };
+    try {
+      const written = await this.#store.write(sections, record, applied);
+      this.#applied = written;
+      this.#setUp(true);
+      await this.#cache(written, sections);
+      return written;
+    } catch (error) {
+      if (error instanceof StoreConflictError)
+        throw new ChangeRefused("GATEHOUSE_CONFIG_CONFLICT", error.message);
+      this.#setUp(false, error as Error);
+      throw new ChangeRefused(
+        "GATEHOUSE_CONFIG_STORE_UNAVAILABLE",
+        `cannot write the change to etcd (${(error as Error).message}): nothing was applied; every node keeps serving version ${basedOn.version}; retry when etcd is back`,
+      );
+    }
+  }
+
+  async #cache(current: CurrentVersion, sections: ConfigDocument): Promise<void> {
+    const file = this.#settings.cache;
+    if (!file) return;
+    await writeEtcdCache(file, { current, sections }).catch((error: Error) =>
+      this.#log.warn({ cache: file, error: error.message }, `cannot write the etcd cache ${file}`),
+    );
+  }
+
+  /** A read failed: stale until etcd answers; the watch reconnects, and this retries too. */
+  #failed(error: Error): void {
+    this.#setUp(false, error);
+    clearTimeout(this.#retry);
+    if (!this.#closed) this.#retry = setTimeout(() => void this.#catchUp(), retryMs).unref();
+  }
+
+  /** Records whether etcd answers; one log line each time that changes. */
+  #setUp(up: boolean, error?: Error): void {
+    if (up === this.#up) return;
+    const was = this.#up;
+    this.#up = up;
+    configStoreUp.set("etcd", up ? 1 : 0);
+    const fields = { endpoints: this.#settings.endpoints, configVersion: this.#applied?.version };
+    if (!up)
+      this.#log.warn(
+        { ...fields, error: error?.message },
+        "etcd config store unreachable: serving the last applied config (stale), retrying; admin changes are refused",
+      );
+    else if (was === false) this.#log.info(fields, "etcd config store reachable again");
+  }
+
+  /** Stops watching and closes the client; the config serving stays. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#retry);
+    void this.#watcher?.cancel().catch(() => {});
+    this.#store.close();
+  }
+}
+
+/** The dynamic sections of a document (what etcd holds). */
+function sectionsOf(document: ConfigDocument): ConfigDocument {
+  const sections: ConfigDocument = {};
+  for (const section of dynamicSections)
+    if (document[section] !== undefined) sections[section] = document[section];
+  return sections;
+}

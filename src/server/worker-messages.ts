@@ -1,0 +1,67 @@
+/**
+ * @module server/worker-messages
+ * What the supervisor thread and its worker threads say to each other (see
+ * server/worker-pool.ts and server/worker-thread.ts). Configs travel already validated:
+ * a worker compiles what it is sent and never validates it again.
+ */
+import type { AddressInfo } from "node:net";
+import type { MessagePort } from "node:worker_threads";
+import type { GatehouseConfig } from "../config/schema.ts";
+import type { ConfigRevision } from "../observability/config-revision.ts";
+import type { TargetStateChange } from "../runtime/target-sync.ts";
+
+/** A worker thread's `workerData`. */
+export interface WorkerStart {
+  /** 1-based, in the logs as `worker`. */
+  index: number;
+  config: GatehouseConfig;
+  revision: ConfigRevision;
+  /** The port each proxy listener binds (shared with the other workers: reusePort). */
+  ports: number[];
+  /** Every secret the supervisor substituted into configs: this thread's log redacts them too. */
+  secrets: string[];
+  /** `gateway.pluginModules` to import, relative to `configFile`. */
+  pluginModules: string[];
+  configFile: string;
+  /** Every target's state when the worker was started. */
+  states: TargetStateChange[];
+  /** Where this worker's rate limits are decided (stores/node-limits.ts). */
+  limits: MessagePort;
+}
+
+/** From the supervisor to a worker. */
+export type ToWorker =
+  | {
+      type: "reload";
+      seq: number;
+      config: GatehouseConfig;
+      revision: ConfigRevision;
+      secrets: string[];
+      /** Target state after the supervisor compiled the same config (new targets included). */
+      states: TargetStateChange[];
+    }
+  | { type: "state"; change: TargetStateChange }
+  | { type: "metrics"; seq: number }
+  | { type: "stats"; seq: number }
+  | { type: "stop" };
+
+/** What a worker counts that the node's `/status` shows. */
+export interface WorkerStats {
+  worker: number;
+  /** Client connections this worker has accepted since it started. */
+  connectionsAccepted: number;
+  openConnections: number;
+  webSocketTunnels: number;
+  upstreamRequestsInFlight: number;
+  /** Times this worker slot was started again after its thread ended. */
+  restarts: number;
+}
+
+/** From a worker to the supervisor. */
+export type FromWorker =
+  | { type: "ready"; addresses: AddressInfo[] }
+  | { type: "reloaded"; seq: number; error?: string }
+  | { type: "state"; change: TargetStateChange }
+  | { type: "metrics"; seq: number; metrics: object[] }
+  | { type: "stats"; seq: number; stats: Omit<WorkerStats, "restarts"> }
+  | { type: "stopped" };

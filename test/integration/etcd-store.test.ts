@@ -1,0 +1,231 @@
+// The etcd config store with a real etcd and three real `gatehouse start` processes on one
+// prefix: a change made through one node's admin API serves on all three (timed); two
+// nodes writing at once never lose an update; a config over etcd's 1.5 MiB request limit
+// goes through in chunks; etcd down: traffic goes on, writes answer 503, the metric says
+// stale, a node restarts from its cache (or refuses to without one); etcd back: changes
+// propagate again.
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { runGatehouse } from "../helpers/cli.ts";
+import { type EtcdServer, startEtcdServer } from "../helpers/etcd-server.ts";
+import { type GatehouseNode, startGatehouseNode } from "../helpers/gatehouse-node.ts";
+import { startUpstream } from "../helpers/upstream.ts";
+
+const storeUp = /gatehouse_config_store_up\{store="etcd"\} (\d)/;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` every 2 ms until it is true; the milliseconds it took, or fails after `limitMs`. */
+async function timeUntil(check: () => Promise<boolean>, limitMs: number, what: string) {
+  const start = performance.now();
+  while (!(await check())) {
+    if (performance.now() - start > limitMs) assert.fail(`${what}: not within ${limitMs} ms`);
+    await sleep(2);
+  }
+  return performance.now() - start;
+}
+
+describe("etcd config store: three nodes", () => {
+  let etcd: EtcdServer;
+  let dir: string;
+  let upstream: Awaited<ReturnType<typeof startUpstream>>;
+  const nodes: GatehouseNode[] = [];
+  const files: string[] = [];
+
+  /** Node i's config: same prefix and seed; nodes 0 and 1 keep a cache, node 2 does not. */
+  const config = (i: number) =>
+    [
+      "gateway:",
+      "  listen: [{ host: 127.0.0.1, port: 0 }]",
+      "  status: { port: 0 }",
+      "  admin: { port: 0 }",
+      "  shutdownTimeout: 1s",
+      "  accessLog: { enabled: false }",
+      "  configStore:",
+      "    versions: 5",
+      `    etcd: { endpoints: ["${etcd.url}"], prefix: /cluster/, timeout: 500ms${
+        i < 2 ? `, cache: ${join(dir, `cache-${i}.json`)}` : ""
+      } }`,
+      `services: [{ name: s, targets: [{ url: "${upstream.url}" }] }]`,
+      'routes: [{ name: base, match: { paths: ["/base"] }, service: s }]',
+    ].join("\n");
+
+  const route = (name: string, extra: object = {}) => ({
+    name,
+    match: { paths: [`/${name}`] },
+    service: "s",
+    ...extra,
+  });
+
+  before(async () => {
+    etcd = await startEtcdServer();
+    dir = await mkdtemp(join(tmpdir(), "gatehouse-etcd-test-"));
+    upstream = await startUpstream((_req, res) => res.end("ok"));
+    for (const i of [0, 1, 2]) {
+      files.push(join(dir, `node-${i}.yaml`));
+      await writeFile(files[i]!, config(i));
+    }
+    // Started together: exactly one of them seeds the empty prefix.
+    nodes.push(...(await Promise.all(files.map((file) => startGatehouseNode(file)))));
+  });
+
+  after(async () => {
+    await Promise.all(nodes.map((node) => node.stop()));
+    await etcd?.remove();
+    await upstream?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("seeds once and serves the same version everywhere", async () => {
+    for (const node of nodes) {
+      assert.equal(await node.get("/base"), 200);
+      const { body } = await node.admin("GET", "/config/versions");
+      assert.equal(body.current, 1);
+      assert.equal(body.versions[0].source, "etcd");
+    }
+  });
+
+  it("a route added through node 1 serves on every node, timed", async () => {
+    const started = performance.now();
+    const created = await nodes[0]!.admin("POST", "/routes", route("fresh"));
+    assert.equal(created.status, 201);
+    const answered = performance.now() - started;
+    const times = await Promise.all(
+      nodes.map((node) =>
+        timeUntil(async () => (await node.get("/fresh")) === 200, 1_000, "propagation"),
+      ),
+    );
+    console.log(
+      `admin answer ${answered.toFixed(1)} ms; then serving on node 1/2/3 after ${times.map((t) => t.toFixed(1)).join(" / ")} ms`,
+    );
+    for (const node of nodes)
+      assert.equal((await node.admin("GET", "/config/versions")).body.current, 2);
+  });
+
+  /** Waits until every node (of `among`) serves config version `version`. */
+  const allAt = (version: number, among = nodes) =>
+    Promise.all(
+      among.map((node) =>
+        timeUntil(
+          async () => (await node.admin("GET", "/config/versions")).body.current === version,
+          5_000,
+          `version ${version}`,
+        ),
+      ),
+    );
+
+  it("two nodes writing at once: one wins, the other gets 409, no update is lost", async () => {
+    // Both based on version 2 (If-Match): exactly one of them can make version 3.
+    const raced = await Promise.all(
+      [0, 1].map((i) =>
+        nodes[i]!.admin("PUT", `/routes/match-${i}`, route(`match-${i}`), { "if-match": '"2"' }),
+      ),
+    );
+    assert.deepEqual(raced.map((answer) => answer.status).sort(), [201, 409]);
+    const loser = raced.find((answer) => answer.status === 409)!;
+    assert.equal(loser.body.error.code, "GATEHOUSE_CONFIG_CONFLICT");
+    const winner = raced.findIndex((answer) => answer.status === 201);
+    await allAt(3);
+    for (const node of nodes) {
+      assert.equal(await node.get(`/match-${winner}`), 200);
+      assert.equal(await node.get(`/match-${1 - winner}`), 404);
+    }
+    // Without If-Match: each write is based on what its node serves; whatever was answered
+    // 201 serves everywhere in the end, and a refusal is a 409, never a silent overwrite.
+    let version = 3;
+    const conflicts: string[] = [];
+    for (let round = 0; round < 5; round++) {
+      const answers = await Promise.all(
+        [0, 1].map((i) => nodes[i]!.admin("POST", "/routes", route(`race-${round}-${i}`))),
+      );
+      for (const answer of answers) {
+        if (answer.status === 409) conflicts.push(answer.body.error.code);
+        else assert.equal(answer.status, 201);
+      }
+      version += answers.filter((answer) => answer.status === 201).length;
+      await allAt(version);
+      for (const [i, answer] of answers.entries())
+        for (const node of nodes)
+          assert.equal(await node.get(`/race-${round}-${i}`), answer.status === 201 ? 200 : 404);
+    }
+    assert.ok(conflicts.every((code) => code === "GATEHOUSE_CONFIG_CONFLICT"));
+    console.log(`concurrent writes without If-Match: ${conflicts.length} of 10 refused with 409`);
+  });
+
+  it("a config over etcd's 1.5 MiB request limit goes through in chunks", async () => {
+    const { body: current } = await nodes[0]!.admin("GET", "/config/versions");
+    // 5,000 routes with long paths: about 2 MiB of JSON.
+    const long = "x".repeat(300);
+    const routes = Array.from({ length: 5_000 }, (_, i) => ({
+      name: `big-${i}`,
+      match: { paths: [`/big/${i}/${long}`] },
+      service: "s",
+    }));
+    const document = {
+      services: [{ name: "s", targets: [{ url: upstream.url }] }],
+      routes: [{ name: "base", match: { paths: ["/base"] }, service: "s" }, ...routes],
+    };
+    assert.ok(JSON.stringify(document).length > 1.5 * 1024 * 1024);
+    const replaced = await nodes[0]!.admin("PUT", "/config", document);
+    assert.equal(replaced.status, 200, JSON.stringify(replaced.body));
+    await allAt(current.current + 1, [nodes[1]!]);
+    assert.equal(await nodes[1]!.get(`/big/4999/${long}`), 200);
+    // Back to a small config, so the rest stays quick.
+    const small = await nodes[0]!.admin("PUT", "/config", {
+      services: document.services,
+      routes: [document.routes[0], route("small")],
+    });
+    assert.equal(small.status, 200);
+    await allAt(current.current + 2);
+  });
+
+  it("etcd down: traffic goes on, writes answer 503, the metric says stale; back: changes propagate", async () => {
+    await etcd.kill();
+    for (const node of nodes) assert.equal(await node.get("/small"), 200);
+    const refused = await nodes[0]!.admin("POST", "/routes", route("while-down"));
+    assert.equal(refused.status, 503);
+    assert.equal(refused.body.error.code, "GATEHOUSE_CONFIG_STORE_UNAVAILABLE");
+    for (const node of nodes) {
+      await timeUntil(async () => (await node.metric(storeUp)) === 0, 5_000, "store_up 0");
+      assert.equal((await fetch(`${node.statusUrl}/ready`)).status, 200);
+    }
+    assert.match(
+      nodes[1]!.output(),
+      /etcd config store unreachable: serving the last applied config \(stale\)/,
+    );
+
+    // A node restarted while etcd is down starts from its cache...
+    await nodes[1]!.stop();
+    nodes[1] = await startGatehouseNode(files[1]!);
+    assert.equal(await nodes[1].get("/small"), 200);
+    assert.equal(await nodes[1].metric(storeUp), 0);
+    assert.match(
+      nodes[1].output(),
+      /started from the cached config version \d+: stale until etcd is back/,
+    );
+    // ...and one without a cache refuses to start, saying why.
+    await nodes[2]!.stop();
+    const refusedStart = await runGatehouse(["start", "-c", files[2]!], { timeoutMs: 15_000 });
+    assert.equal(refusedStart.code, 1);
+    assert.match(
+      refusedStart.stdout,
+      /cannot reach etcd at http:\/\/127\.0\.0\.1:\d+ .*gateway\.configStore\.etcd\.cache is not set: refusing to start/,
+    );
+
+    await etcd.restart();
+    nodes[2] = await startGatehouseNode(files[2]!);
+    for (const node of nodes)
+      await timeUntil(async () => (await node.metric(storeUp)) === 1, 5_000, "store_up 1");
+    assert.match(nodes[0]!.output(), /etcd config store reachable again/);
+    const created = await nodes[1]!.admin("POST", "/routes", route("after"));
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    for (const node of nodes)
+      await timeUntil(
+        async () => (await node.get("/after")) === 200,
+        1_000,
+        "propagation after etcd returned",
+      );
+  });
+});

@@ -1,0 +1,204 @@
+// gateway.workers: 2 worker threads share the proxy port, and the node still behaves as
+// one gateway: a limit of N admits N per node, probes run once and every worker follows
+// them, a breaker one worker opens is open in all, /metrics and /status add the workers
+// up, and a config change serves in every worker before the change is answered.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { request } from "undici";
+import { startGateway, testConfig } from "../helpers/gateway.ts";
+import { startUpstream, type Upstream } from "../helpers/upstream.ts";
+
+interface WorkerStatus {
+  worker: number;
+  connectionsAccepted: number;
+  restarts: number;
+}
+
+/** One request on a connection of its own: the kernel picks the worker that accepts it. */
+async function fresh(url: string, headers: Record<string, string> = {}) {
+  const res = await request(url, { reset: true, headers });
+  return { status: res.statusCode, body: await res.body.text() };
+}
+
+async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const probes = (up: Upstream) => up.requests.filter((req) => req.url === "/health").length;
+
+describe("worker threads", () => {
+  it("shares the port, admits a limit once per node, and sums /metrics and /status", async () => {
+    const up = await startUpstream((_req, res) => res.end("ok"));
+    const gw = await startGateway(
+      testConfig({
+        gateway: { workers: 2 },
+        services: [{ name: "svc", targets: [{ url: up.url }] }],
+        routes: [
+          {
+            name: "limited",
+            match: { paths: ["/limited"] },
+            service: "svc",
+            plugins: [{ name: "rate-limit", config: { limit: 100, window: "1m" } }],
+          },
+        ],
+      }),
+    );
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 150 }, () => fresh(`${gw.url}/limited`)),
+      );
+      const admitted = answers.filter((answer) => answer.status === 200).length;
+      const limited = answers.filter((answer) => answer.status === 429).length;
+      assert.deepEqual({ admitted, limited }, { admitted: 100, limited: 50 });
+
+      const status = (await (await request(`${gw.statusUrl}/status`)).body.json()) as {
+        workers: WorkerStatus[];
+      };
+      assert.deepEqual(
+        status.workers.map((w) => w.worker),
+        [1, 2],
+      );
+      for (const worker of status.workers)
+        assert.ok(worker.connectionsAccepted > 0, `worker ${worker.worker} accepted none`);
+      const accepted = status.workers.reduce((sum, w) => sum + w.connectionsAccepted, 0);
+      assert.equal(accepted, 150);
+
+      const metrics = await (await request(`${gw.statusUrl}/metrics`)).body.text();
+      const count = (statusClass: string) =>
+        Number(
+          metrics.match(
+            new RegExp(
+              `gatehouse_requests_total\\{route="limited".*status_class="${statusClass}"\\} (\\d+)`,
+            ),
+          )?.[1],
+        );
+      assert.equal(count("2xx"), 100);
+      assert.equal(count("4xx"), 50);
+      assert.equal(metrics.match(/^gatehouse_config_version (\d+)/m)?.[1], "1", "counted once");
+    } finally {
+      await gw.stop();
+      await up.close();
+    }
+  });
+
+  it("probes each target once per node, and every worker follows the probes", async () => {
+    const state = { healthy: true };
+    const up = await startUpstream((req, res) => {
+      if (req.url === "/health") res.writeHead(state.healthy ? 200 : 503).end();
+      else res.end("ok");
+    });
+    const active = {
+      interval: "100ms",
+      timeout: "200ms",
+      healthyThreshold: 1,
+      unhealthyThreshold: 1,
+    };
+    const gw = await startGateway(
+      testConfig({
+        gateway: { workers: 2 },
+        services: [{ name: "svc", targets: [{ url: up.url }], healthCheck: { active } }],
+        routes: [{ name: "all", match: { paths: ["/*"] }, service: "svc" }],
+      }),
+    );
+    try {
+      const before = probes(up);
+      const started = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const perSecond = ((probes(up) - before) * 1000) / (Date.now() - started);
+      // One prober makes ~10 a second; one per thread would make 20 or 30.
+      assert.ok(perSecond >= 5 && perSecond <= 13, `${perSecond.toFixed(1)} probes a second`);
+
+      state.healthy = false;
+      await until(
+        async () =>
+          (
+            (await (await request(`${gw.statusUrl}/upstreams`)).body.json()) as {
+              services: { targets: { health: string }[] }[];
+            }
+          ).services[0]!.targets[0]!.health === "unhealthy",
+        "the probe to fail",
+      );
+      const answers = await Promise.all(Array.from({ length: 20 }, () => fresh(`${gw.url}/x`)));
+      assert.deepEqual(
+        new Set(answers.map((answer) => answer.status)),
+        new Set([503]),
+        "no worker sends to a target the probes failed",
+      );
+      state.healthy = true;
+      await until(async () => (await fresh(`${gw.url}/x`)).status === 200, "recovery");
+      const recovered = await Promise.all(Array.from({ length: 20 }, () => fresh(`${gw.url}/x`)));
+      assert.deepEqual(new Set(recovered.map((answer) => answer.status)), new Set([200]));
+    } finally {
+      await gw.stop();
+      await up.close();
+    }
+  });
+
+  it("opens a breaker in every worker once one worker's traffic opens it", async () => {
+    const bad = await startUpstream((_req, res) => res.writeHead(500).end("bad"));
+    const gw = await startGateway(
+      testConfig({
+        gateway: { workers: 2 },
+        services: [
+          {
+            name: "svc",
+            targets: [{ url: bad.url }],
+            circuitBreaker: { minRequests: 3, failureRatio: 0.5, openDuration: "1m" },
+          },
+        ],
+        routes: [{ name: "all", match: { paths: ["/*"] }, service: "svc" }],
+      }),
+    );
+    try {
+      // Sequential, fresh connections: whichever worker first sees three failures opens it.
+      let sent = 0;
+      while (sent < 20 && (await fresh(`${gw.url}/x`)).status === 500) sent++;
+      assert.ok(sent >= 3 && sent < 20, `the breaker opened after ${sent} failures`);
+      const reached = bad.requests.length;
+      const answers = await Promise.all(Array.from({ length: 20 }, () => fresh(`${gw.url}/x`)));
+      assert.deepEqual(new Set(answers.map((answer) => answer.status)), new Set([503]));
+      assert.equal(bad.requests.length, reached, "no worker sent to the open target");
+      const view = (await (await request(`${gw.statusUrl}/upstreams`)).body.json()) as {
+        services: { targets: { breaker: string }[] }[];
+      };
+      assert.equal(view.services[0]!.targets[0]!.breaker, "open", "the node's one view");
+    } finally {
+      await gw.stop();
+      await bad.close();
+    }
+  });
+
+  it("serves a config change in every worker by the time the change is answered", async () => {
+    const up = await startUpstream((req, res) => res.end(`up ${req.url}`));
+    const gw = await startGateway(
+      testConfig({
+        gateway: { workers: 2, configStore: { file: false } },
+        services: [{ name: "svc", targets: [{ url: up.url }] }],
+        routes: [{ name: "old", match: { paths: ["/old"] }, service: "svc" }],
+      }),
+    );
+    try {
+      await gw.gateway.control.change({
+        action: "route.create",
+        source: "admin",
+        actor: "test",
+        edit: (document) => ({
+          ...document,
+          routes: [
+            ...(document.routes as object[]),
+            { name: "new", match: { paths: ["/new"] }, service: "svc" },
+          ],
+        }),
+      });
+      const answers = await Promise.all(Array.from({ length: 20 }, () => fresh(`${gw.url}/new`)));
+      assert.deepEqual(new Set(answers.map((answer) => answer.body)), new Set(["up /new"]));
+    } finally {
+      await gw.stop();
+      await up.close();
+    }
+  });
+});
