@@ -27,6 +27,13 @@ export interface MetricsSource {
 
 const breakerStates = ["closed", "open", "half-open"] as const;
 
+/**
+ * Whether each shared config store (`etcd`) answers: 1, or 0 while the node serves its
+ * last applied config and retries. Set by the etcd provider, for the process (the CLI runs
+ * one gateway a process, and the provider holds no handle on a gateway's metrics).
+ */
+export const configStoreUp = new Map<string, 0 | 1>();
+
 /** Every metric of one gateway, and the registry `/metrics` serves. */
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -69,6 +76,15 @@ export class GatewayMetrics {
       name: "gatehouse_config_version",
       help: "How many configs this process has applied; the one being served.",
       registers,
+    });
+    new Gauge({
+      name: "gatehouse_config_store_up",
+      help: "1 while the shared config store (etcd) answers; 0: the node serves its last applied config and retries.",
+      labelNames: ["store"],
+      registers,
+      collect() {
+        for (const [store, up] of configStoreUp) this.labels(store).set(up);
+      },
     });
     this.#accessLogDropped = new Counter({
       name: "gatehouse_access_log_dropped_total",
