@@ -3,6 +3,7 @@
  * The things the bench measures, in the order it measures them. Each one starts as its
  * own process on a free loopback port and proxies to (or is) the nginx JSON upstream.
  */
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { measuredPath, writeGatehouseConfig } from "./configs.ts";
 import { startNginx } from "./nginx.ts";
@@ -55,6 +56,7 @@ export const targets: Target[] = [
   },
   gatehouse(10, "gatehouse-10", "Gatehouse, 10 routes"),
   gatehouse(10_000, "gatehouse-10k", "Gatehouse, 10,000 routes"),
+  gatehouseWorkers(),
   ...pluginScenarios.map(gatehouseWithPlugins),
   nodeBaseline("undici", "undici dispatch baseline", "baselines/undici-dispatch.ts"),
   nodeBaseline("fast-gateway", "fast-gateway", "baselines/fast-gateway.ts"),
@@ -80,6 +82,26 @@ function gatehouse(routeCount: number, name: string, label: string): Target {
       const port = await freePort();
       const config = writeGatehouseConfig(context.dir, port, context.upstreamPort, routeCount);
       return startGatehouse(context, name, config, port, measuredPath(routeCount));
+    },
+  };
+}
+
+/**
+ * Gatehouse with 10 routes and `workers: auto` (one thread per core), beside gatehouse-10's
+ * one thread: the load generator and nginx share the same cores, so read the two together.
+ */
+function gatehouseWorkers(): Target {
+  const workers = availableParallelism();
+  return {
+    name: "gatehouse-workers",
+    label: `Gatehouse, 10 routes, workers: auto (${workers})`,
+    start: async (context) => {
+      const port = await freePort();
+      const config = writeGatehouseConfig(context.dir, port, context.upstreamPort, 10, {
+        name: "workers-auto",
+        gateway: ["  workers: auto"],
+      });
+      return startGatehouse(context, "gatehouse-workers", config, port, measuredPath(10));
     },
   };
 }

@@ -22,6 +22,7 @@ import {
 } from "./observability/config-revision.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { GatewayMetrics } from "./observability/metrics.ts";
+import { trafficOfWorkers } from "./observability/request-metrics.ts";
 import { Tracing } from "./observability/tracing.ts";
 import { createClientAddressResolver } from "./proxy/client-address.ts";
 import { writeRawError } from "./proxy/respond.ts";
@@ -182,9 +183,9 @@ export class Gateway {
     this.#discovery.apply(this.#runtime);
     try {
       const workers = this.#worker ? 1 : workerCount(this.#settings.workers);
-      if (workers > 1) await this.#startWorkers(workers);
+      const pooled = workers > 1 && (await this.#startWorkers(workers));
       for (const [index, listener] of this.#settings.listen.entries()) {
-        if (workers > 1) break;
+        if (pooled) break;
         const server = createServer(
           {
             maxHeaderSize: limits.maxHeaderSize,
@@ -241,7 +242,12 @@ export class Gateway {
           settings: admin,
           control: this.control,
           runtime: () => this.#runtime,
-          ...(this.#metrics && { traffic: () => this.#metrics!.requests.trafficByRoute() }),
+          ...(this.#metrics && {
+            traffic: async () =>
+              this.#pool
+                ? trafficOfWorkers(await this.#pool.metrics())
+                : this.#metrics!.requests.trafficByRoute(),
+          }),
           log: this.log,
         });
         await listen(this.#adminServer, admin.port, admin.host);
@@ -258,14 +264,23 @@ export class Gateway {
    * port first, with reusePort, and holds it until every worker has bound it too: a port 0
    * becomes one port for all of them, and a port in use fails here, before any thread runs.
    */
-  async #startWorkers(count: number): Promise<void> {
+  async #startWorkers(count: number): Promise<boolean> {
     const reserved: Server[] = [];
     try {
       const ports: number[] = [];
       for (const listener of this.#settings.listen) {
         const server = createServer();
         reserved.push(server);
-        await listen(server, listener.port, listener.host, true);
+        try {
+          await listen(server, listener.port, listener.host, true);
+        } catch (error) {
+          if (!reusePortMissing(error)) throw error;
+          const missing = `worker threads share a port with SO_REUSEPORT, which this platform does not offer (${(error as Error).message})`;
+          if (this.#settings.workers !== "auto")
+            throw new Error(`gateway.workers: ${count}: ${missing}; set workers: 1`);
+          this.log.warn(`gateway.workers: auto: ${missing}; serving from one thread`);
+          return false;
+        }
         ports.push((server.address() as AddressInfo).port);
       }
       this.#pool = new WorkerPool({
@@ -284,6 +299,7 @@ export class Gateway {
       this.#stopWatchingTargets = watchTargetState((change) => this.#pool?.broadcast(change));
       await this.#pool.start();
       this.log.info({ workers: count }, `${count} worker threads serve the proxy listeners`);
+      return true;
     } finally {
       for (const server of reserved) server.close();
     }
@@ -505,6 +521,15 @@ export class Gateway {
     await this.#tracing?.close();
     await this.#audit.close();
   }
+}
+
+/**
+ * Whether listening with reusePort failed because the platform has no SO_REUSEPORT (Node
+ * refuses the option there) rather than for a reason any listener could meet.
+ */
+function reusePortMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "ERR_INVALID_ARG_VALUE";
 }
 
 function listen(server: Server, port: number, host: string, reusePort = false): Promise<void> {

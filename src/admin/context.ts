@@ -28,7 +28,7 @@ export interface AdminContext {
   control: ControlPlane;
   runtime(): Runtime;
   /** Each route's answers since start; absent when metrics are off. */
-  traffic: (() => Map<string, RouteTraffic>) | undefined;
+  traffic: (() => Map<string, RouteTraffic> | Promise<Map<string, RouteTraffic>>) | undefined;
   /** The request body: JSON, or YAML with `Content-Type: application/yaml`. */
   body(): Promise<unknown>;
 }

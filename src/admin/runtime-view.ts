@@ -18,16 +18,17 @@ interface Standing {
 
 export function runtimeRoutes(): AdminRoute[] {
   return [
-    { method: "GET", path: "/runtime", handle: (ctx) => send(ctx, view(ctx)) },
+    { method: "GET", path: "/runtime", handle: async (ctx) => send(ctx, await view(ctx)) },
     {
       method: "GET",
       path: "/runtime/routes/:name",
-      handle: (ctx) => send(ctx, pick(view(ctx).routes, "route", ctx.params.name)),
+      handle: async (ctx) => send(ctx, pick((await view(ctx)).routes, "route", ctx.params.name)),
     },
     {
       method: "GET",
       path: "/runtime/services/:name",
-      handle: (ctx) => send(ctx, pick(view(ctx).services, "service", ctx.params.name)),
+      handle: async (ctx) =>
+        send(ctx, pick((await view(ctx)).services, "service", ctx.params.name)),
     },
   ];
 }
@@ -36,7 +37,7 @@ function send(ctx: AdminContext, body: unknown): void {
   sendJson(ctx.res, 200, body, { etag: versionTag(ctx.control.history.current.version) });
 }
 
-const view = (ctx: AdminContext) => viewRuntime(ctx.runtime(), ctx.traffic?.());
+const view = async (ctx: AdminContext) => viewRuntime(ctx.runtime(), await ctx.traffic?.());
 
 /**
  * Every route and service of `runtime`, as they stand now; with `traffic` (when metrics

@@ -28,7 +28,8 @@ export interface AdminServerOptions {
   control: ControlPlane;
   runtime(): Runtime;
   /** Each route's answers since start, for the runtime view; absent when metrics are off. */
-  traffic?: () => Map<string, RouteTraffic>;
+  /** Each route's answers (from the worker threads' counters, when they serve). */
+  traffic?: () => Map<string, RouteTraffic> | Promise<Map<string, RouteTraffic>>;
   log: Logger;
 }
 

@@ -136,26 +136,7 @@ export class RequestMetrics implements ExchangeObserver {
    * API's runtime view). Read from the same counters `/metrics` renders.
    */
   trafficByRoute(): Map<string, RouteTraffic> {
-    const traffic = new Map<string, RouteTraffic>();
-    const of = (route: string) => {
-      let entry = traffic.get(route);
-      if (!entry) {
-        entry = { requests: 0, byStatusClass: {}, errors: {} };
-        traffic.set(route, entry);
-      }
-      return entry;
-    };
-    for (const { labels, value } of this.#requests.get().values) {
-      const entry = of(labels.route!);
-      entry.requests += value;
-      const statusClass = labels.status_class!;
-      entry.byStatusClass[statusClass] = (entry.byStatusClass[statusClass] ?? 0) + value;
-    }
-    for (const { labels, value } of this.#errors.get().values) {
-      const entry = of(labels.route!);
-      entry.errors[labels.code!] = (entry.errors[labels.code!] ?? 0) + value;
-    }
-    return traffic;
+    return trafficOf([this.#requests.get().values], [this.#errors.get().values]);
   }
 
   finished(res: GatewayResponse): void {
@@ -222,4 +203,42 @@ export class RequestMetrics implements ExchangeObserver {
     this.#seriesByService.set(key, series);
     return series;
   }
+}
+
+type Sample = { labels: Partial<Record<string, string | number>>; value: number };
+
+/** Each route's answers from request and error counter samples (of one or many registries). */
+function trafficOf(requests: Sample[][], errors: Sample[][]): Map<string, RouteTraffic> {
+  const traffic = new Map<string, RouteTraffic>();
+  const of = (route: string) => {
+    let entry = traffic.get(route);
+    if (!entry) {
+      entry = { requests: 0, byStatusClass: {}, errors: {} };
+      traffic.set(route, entry);
+    }
+    return entry;
+  };
+  for (const { labels, value } of requests.flat()) {
+    const entry = of(String(labels.route));
+    entry.requests += value;
+    const statusClass = String(labels.status_class);
+    entry.byStatusClass[statusClass] = (entry.byStatusClass[statusClass] ?? 0) + value;
+  }
+  for (const { labels, value } of errors.flat()) {
+    const entry = of(String(labels.route));
+    const code = String(labels.code);
+    entry.errors[code] = (entry.errors[code] ?? 0) + value;
+  }
+  return traffic;
+}
+
+/** Each route's answers, added up over worker threads' metrics (GatewayMetrics.workerMetrics). */
+export function trafficOfWorkers(workers: object[][]): Map<string, RouteTraffic> {
+  const samples = (name: string) =>
+    workers.map(
+      (metrics) =>
+        (metrics as { name: string; values: Sample[] }[]).find((metric) => metric.name === name)
+          ?.values ?? [],
+    );
+  return trafficOf(samples("gatehouse_requests_total"), samples("gatehouse_errors_total"));
 }

@@ -35,7 +35,7 @@ describe("worker threads", () => {
     const up = await startUpstream((_req, res) => res.end("ok"));
     const gw = await startGateway(
       testConfig({
-        gateway: { workers: 2 },
+        gateway: { workers: 2, admin: { port: 0 } },
         services: [{ name: "svc", targets: [{ url: up.url }] }],
         routes: [
           {
@@ -79,6 +79,13 @@ describe("worker threads", () => {
       assert.equal(count("2xx"), 100);
       assert.equal(count("4xx"), 50);
       assert.equal(metrics.match(/^gatehouse_config_version (\d+)/m)?.[1], "1", "counted once");
+
+      const admin = `http://127.0.0.1:${gw.gateway.addresses().admin!.port}`;
+      const runtime = (await (await request(`${admin}/runtime/routes/limited`)).body.json()) as {
+        traffic: { requests: number; errors: Record<string, number> };
+      };
+      assert.equal(runtime.traffic.requests, 150);
+      assert.equal(runtime.traffic.errors.GATEHOUSE_RATE_LIMITED, 50);
     } finally {
       await gw.stop();
       await up.close();
@@ -199,6 +206,30 @@ describe("worker threads", () => {
     } finally {
       await gw.stop();
       await up.close();
+    }
+  });
+  it("drains every worker on stop: requests in flight finish, then the port closes", async () => {
+    const slow = await startUpstream((_req, res) => {
+      setTimeout(() => res.end("finished"), 400);
+    });
+    const gw = await startGateway(
+      testConfig({
+        gateway: { workers: 2 },
+        services: [{ name: "svc", targets: [{ url: slow.url }] }],
+        routes: [{ name: "all", match: { paths: ["/*"] }, service: "svc" }],
+      }),
+    );
+    try {
+      // Enough connections that both workers hold one in flight.
+      const inFlight = Array.from({ length: 8 }, () => fresh(`${gw.url}/x`));
+      await until(() => slow.requests.length === 8, "every request to reach the upstream");
+      await gw.stop();
+      const answers = await Promise.all(inFlight);
+      assert.deepEqual(new Set(answers.map((answer) => answer.body)), new Set(["finished"]));
+      await assert.rejects(fresh(`${gw.url}/x`), /ECONNREFUSED/);
+    } finally {
+      await gw.stop();
+      await slow.close();
     }
   });
 });
