@@ -15,6 +15,7 @@ export function startDemoService(
   name: string,
   port: number,
   items: Record<string, unknown>[],
+  host = "127.0.0.1",
 ): Promise<DemoService> {
   const server = createServer((req, res) => {
     const send = (status: number, body: unknown) => {
@@ -50,7 +51,7 @@ export function startDemoService(
     send(405, { error: "method not allowed" });
   });
   return new Promise((resolve) => {
-    server.listen(port, "127.0.0.1", () =>
+    server.listen(port, host, () =>
       resolve({ server, port: (server.address() as AddressInfo).port }),
     );
   });
