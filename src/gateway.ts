@@ -4,7 +4,7 @@
  * graceful shutdown. Lifecycle: create (compile) → start (bind) → stop (drain, close).
  */
 
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
@@ -12,7 +12,6 @@ import type { Duplex } from "node:stream";
 import { createAdminServer } from "./admin/server.ts";
 import { configOriginOf } from "./config/document.ts";
 import type { GatehouseConfig } from "./config/schema.ts";
-import type { ErrorCode } from "./errors.ts";
 import { AccessLog } from "./observability/access-log.ts";
 import { AuditTrail } from "./observability/audit-log.ts";
 import {
@@ -25,7 +24,6 @@ import { GatewayMetrics } from "./observability/metrics.ts";
 import { trafficOfWorkers } from "./observability/request-metrics.ts";
 import { Tracing } from "./observability/tracing.ts";
 import { createClientAddressResolver } from "./proxy/client-address.ts";
-import { writeRawError } from "./proxy/respond.ts";
 import { closeGoingAway, tunnelRoute } from "./proxy/websocket.ts";
 import { compileRuntime, type Runtime } from "./runtime/compile.ts";
 import { ControlPlane } from "./runtime/control-plane.ts";
@@ -39,9 +37,9 @@ import {
   type TargetStateChange,
   watchTargetState,
 } from "./runtime/target-sync.ts";
-import { combineObservers, GatewayResponse } from "./server/exchange.ts";
+import { combineObservers } from "./server/exchange.ts";
+import { createProxyServer, listen, reusePortMissing } from "./server/proxy-listener.ts";
 import { createRequestHandler } from "./server/request-handler.ts";
-import { newRequestId, requestIdOf } from "./server/request-id.ts";
 import { createStatusServer } from "./server/status.ts";
 import { readiness, statusReport } from "./server/status-report.ts";
 import type { WorkerStats } from "./server/worker-messages.ts";
@@ -177,38 +175,16 @@ export class Gateway {
       log: this.log,
       observer: combineObservers([this.#tracing, this.#metrics?.requests, this.#accessLog]),
     });
-    const limits = this.#settings.limits;
     // A worker's targets follow its supervisor's probes; it probes nothing itself.
     if (!this.#worker) this.#health.apply(this.#runtime);
     this.#discovery.apply(this.#runtime);
     try {
       const workers = this.#worker ? 1 : workerCount(this.#settings.workers);
       const pooled = workers > 1 && (await this.#startWorkers(workers));
+      const limits = this.#settings.limits;
       for (const [index, listener] of this.#settings.listen.entries()) {
         if (pooled) break;
-        const server = createServer(
-          {
-            maxHeaderSize: limits.maxHeaderSize,
-            requireHostHeader: false,
-            headersTimeout: limits.requestHeadersTimeout,
-            requestTimeout: 0,
-            keepAliveTimeout: limits.keepAliveTimeout,
-            shouldUpgradeCallback: handler.shouldUpgrade,
-            ServerResponse: GatewayResponse,
-          },
-          handler.onRequest,
-        );
-        // One more than the limit, so a request over it is seen (Node silently drops the rest).
-        server.maxHeadersCount = limits.maxHeaderCount + 1;
-        server.on("checkContinue", handler.onRequest);
-        server.on("upgrade", handler.onUpgrade);
-        // A forward proxy's CONNECT tunnels are not a gateway's job.
-        server.on("connect", (req: IncomingMessage, socket: Duplex) =>
-          writeRawError(socket, "GATEHOUSE_METHOD_NOT_ALLOWED", requestIdOf(req)),
-        );
-        server.on("clientError", (error: ParserError, socket: Duplex) =>
-          onClientError(error, socket, limits.maxUriLength),
-        );
+        const server = createProxyServer(limits, handler);
         server.on("connection", (socket: Socket) => {
           this.#connectionsAccepted++;
           this.#sockets.add(socket);
@@ -523,25 +499,6 @@ export class Gateway {
   }
 }
 
-/**
- * Whether listening with reusePort failed because the platform has no SO_REUSEPORT (Node
- * refuses the option there) rather than for a reason any listener could meet.
- */
-function reusePortMissing(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "ERR_INVALID_ARG_VALUE";
-}
-
-function listen(server: Server, port: number, host: string, reusePort = false): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen({ port, host, reusePort }, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-}
-
 function openConnections(servers: Server[]): Promise<number> {
   return Promise.all(
     servers.map(
@@ -549,35 +506,4 @@ function openConnections(servers: Server[]): Promise<number> {
         new Promise<number>((resolve) => server.getConnections((_e, count) => resolve(count ?? 0))),
     ),
   ).then((counts) => counts.reduce((a, b) => a + b, 0));
-}
-
-/** Parser errors: answer in JSON with the right status, then close. */
-/**
- * How long the request line in the parser's last packet is (to its CRLF, or all of it): a
- * request line alone past the URI limit overflowed the header budget because of its target.
- */
-function requestLineLength(packet: Buffer | undefined): number {
-  if (!packet || !/^[A-Z]+ [^ ]/.test(packet.subarray(0, 32).toString("latin1"))) return 0;
-  const end = packet.indexOf("\r\n");
-  return end === -1 ? packet.length : end;
-}
-
-type ParserError = Error & { code?: string; rawPacket?: Buffer };
-
-function onClientError(error: ParserError, socket: Duplex, maxUriLength: number): void {
-  const code: ErrorCode =
-    error.code === "HPE_HEADER_OVERFLOW"
-      ? requestLineLength(error.rawPacket) > maxUriLength
-        ? "GATEHOUSE_URI_TOO_LONG"
-        : "GATEHOUSE_HEADERS_TOO_LARGE"
-      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
-        ? "GATEHOUSE_REQUEST_TIMEOUT"
-        : "GATEHOUSE_BAD_FRAMING";
-  // A response already under way on this connection cannot be followed by another.
-  const inProgress = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (inProgress?.headersSent || error.code === "ECONNRESET") {
-    socket.destroy();
-    return;
-  }
-  writeRawError(socket, code, newRequestId());
 }

@@ -1,0 +1,105 @@
+/**
+ * @module server/proxy-listener
+ * A proxy listener's HTTP server: Node's parser limits set from `gateway.limits`, the
+ * request handler on every event it answers (requests, 100-continue, upgrades), CONNECT
+ * refused, and parser errors answered in JSON with the right status before the close.
+ */
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import type { GatehouseConfig } from "../config/schema.ts";
+import type { ErrorCode } from "../errors.ts";
+import { writeRawError } from "../proxy/respond.ts";
+import { GatewayResponse } from "./exchange.ts";
+import type { createRequestHandler } from "./request-handler.ts";
+import { newRequestId, requestIdOf } from "./request-id.ts";
+
+type Limits = GatehouseConfig["gateway"]["limits"];
+type Handler = ReturnType<typeof createRequestHandler>;
+
+/** Creates (not yet listening) one proxy listener's server. */
+export function createProxyServer(limits: Limits, handler: Handler): Server {
+  const server = createServer(
+    {
+      maxHeaderSize: limits.maxHeaderSize,
+      requireHostHeader: false,
+      headersTimeout: limits.requestHeadersTimeout,
+      requestTimeout: 0,
+      keepAliveTimeout: limits.keepAliveTimeout,
+      shouldUpgradeCallback: handler.shouldUpgrade,
+      ServerResponse: GatewayResponse,
+    },
+    handler.onRequest,
+  );
+  // One more than the limit, so a request over it is seen (Node silently drops the rest).
+  server.maxHeadersCount = limits.maxHeaderCount + 1;
+  server.on("checkContinue", handler.onRequest);
+  server.on("upgrade", handler.onUpgrade);
+  // A forward proxy's CONNECT tunnels are not a gateway's job.
+  server.on("connect", (req: IncomingMessage, socket: Duplex) =>
+    writeRawError(socket, "GATEHOUSE_METHOD_NOT_ALLOWED", requestIdOf(req)),
+  );
+  server.on("clientError", (error: ParserError, socket: Duplex) =>
+    onClientError(error, socket, limits.maxUriLength),
+  );
+  return server;
+}
+
+/**
+ * Listens on `port` (0: a free one); with `reusePort`, beside other sockets bound to the
+ * same port with it (server/worker-pool.ts: the kernel spreads connections over them).
+ */
+export function listen(
+  server: Server,
+  port: number,
+  host: string,
+  reusePort = false,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ port, host, reusePort }, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Whether listening with reusePort failed because the platform has no SO_REUSEPORT (Node
+ * refuses the option there) rather than for a reason any listener could meet.
+ */
+export function reusePortMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "ERR_INVALID_ARG_VALUE";
+}
+
+/** Parser errors: answer in JSON with the right status, then close. */
+/**
+ * How long the request line in the parser's last packet is (to its CRLF, or all of it): a
+ * request line alone past the URI limit overflowed the header budget because of its target.
+ */
+function requestLineLength(packet: Buffer | undefined): number {
+  if (!packet || !/^[A-Z]+ [^ ]/.test(packet.subarray(0, 32).toString("latin1"))) return 0;
+  const end = packet.indexOf("\r\n");
+  return end === -1 ? packet.length : end;
+}
+
+type ParserError = Error & { code?: string; rawPacket?: Buffer };
+
+function onClientError(error: ParserError, socket: Duplex, maxUriLength: number): void {
+  const code: ErrorCode =
+    error.code === "HPE_HEADER_OVERFLOW"
+      ? requestLineLength(error.rawPacket) > maxUriLength
+        ? "GATEHOUSE_URI_TOO_LONG"
+        : "GATEHOUSE_HEADERS_TOO_LARGE"
+      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? "GATEHOUSE_REQUEST_TIMEOUT"
+        : "GATEHOUSE_BAD_FRAMING";
+  // A response already under way on this connection cannot be followed by another.
+  const inProgress = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (inProgress?.headersSent || error.code === "ECONNRESET") {
+    socket.destroy();
+    return;
+  }
+  writeRawError(socket, code, newRequestId());
+}
