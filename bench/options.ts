@@ -30,7 +30,7 @@ export const usage = `usage: npm run bench -- [options]
   --only <names>         comma-separated targets or prefixes      (BENCH_ONLY, default all)
                          upstream, gatehouse-10, gatehouse-10k, gatehouse-observed,
                          gatehouse-traced, gatehouse-auth-stack, gatehouse-rate-limit, undici,
-                         fast-gateway, nginx-proxy, reload-cost, reload-storm
+                         fast-gateway, nginx-proxy, reload-cost, reload-storm, propagation
                          ("gatehouse" selects every Gatehouse target, "reload" both
                          reload measurements)
   --cpu-prof <dir>       write a .cpuprofile per Node target into <dir>/<target>/

@@ -22,6 +22,13 @@ import {
   waitForListening,
 } from "./processes.ts";
 import {
+  formatPropagationTable,
+  measurePropagation,
+  type PropagationResults,
+  propagationBenchName,
+  propagationChecks,
+} from "./propagation.ts";
+import {
   formatReloadTables,
   measureReload,
   type ReloadResults,
@@ -52,7 +59,8 @@ async function main(): Promise<void> {
   }
   const chosen = targets.filter((target) => selected(options, target.name));
   const reloadChosen = reloadSelected(options);
-  if (chosen.length === 0 && !reloadChosen)
+  const propagationChosen = selected(options, propagationBenchName);
+  if (chosen.length === 0 && !reloadChosen && !propagationChosen)
     throw new Error(`--only ${options.only.join(",")} selects no target\n\n${usage}`);
 
   ensureTools();
@@ -80,6 +88,7 @@ async function main(): Promise<void> {
   });
   const rounds: Measurement[][] = chosen.map(() => []);
   let reload: ReloadResults | undefined;
+  let propagation: PropagationResults | undefined;
   try {
     await waitForListening(upstream, upstreamPort, 15_000);
     const context: BenchContext = { dir, upstreamPort, upstream, nodeFlags: profileFlags(options) };
@@ -103,6 +112,8 @@ async function main(): Promise<void> {
     }
     // The reload rows run their own Gatehouse processes against the same upstream.
     if (reloadChosen) reload = await measureReload(context, options);
+    // Three nodes and an etcd of their own, behind the same upstream.
+    if (propagationChosen) propagation = await measurePropagation(context);
   } finally {
     await stopChild(upstream);
   }
@@ -112,9 +123,14 @@ async function main(): Promise<void> {
   const router = gatehouse ? measureRouterCost([10, 10_000]) : undefined;
   const selectors = gatehouse ? await measureSelectorCost([10, 1_000]) : undefined;
   const plugins = gatehouse ? await measurePlugins(dir) : undefined;
-  const checks = [...evaluateChecks(measurements, router), ...reloadChecks(reload)];
+  const checks = [
+    ...evaluateChecks(measurements, router),
+    ...reloadChecks(reload),
+    ...propagationChecks(propagation),
+  ];
   if (measurements.length > 0) console.log(`\n${formatTable(measurements)}\n`);
   if (reload) console.log(`${formatReloadTables(reload)}\n`);
+  if (propagation) console.log(`${formatPropagationTable(propagation)}\n`);
   if (selectors) console.log(`${formatSelectorTable(selectors)}\n`);
   if (plugins) console.log(`${formatPluginTable(plugins)}\n`);
   console.log(`${formatChecks(checks)}\n`);
@@ -128,6 +144,7 @@ async function main(): Promise<void> {
     selectors,
     plugins,
     reload,
+    propagation,
     checks,
   };
   writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);

@@ -145,6 +145,20 @@ export class EtcdConfigStore {
     return { ...stored, revision: Number(response.header.revision) };
   }
 
+  /** Seeds an empty prefix with `document` as version 1; if another node seeded first, its version. */
+  async seed(
+    document: ConfigDocument,
+    record: Omit<StoredVersion, "version" | "hash" | "writeId" | "chunks">,
+  ): Promise<{ current: CurrentVersion; seeded: boolean }> {
+    try {
+      return { current: await this.write(document, record, undefined), seeded: true };
+    } catch (error) {
+      const current = error instanceof StoreConflictError && (await this.readCurrent());
+      if (!current) throw error;
+      return { current, seeded: false };
+    }
+  }
+
   /**
    * ONE watch on `current`, whatever else changes under the prefix (etcd's CPU grows with
    * watchers). etcd3's watcher resumes from the last revision it saw when it reconnects.
@@ -152,13 +166,16 @@ export class EtcdConfigStore {
   watch(handlers: {
     change(current: CurrentVersion): void;
     connected(): void;
+    /** The connection broke; the watcher reconnects by itself. */
     disconnected(error: Error): void;
+    /** etcd cancelled the watch (e.g. its revision was compacted): it is over, watch again. */
+    cancelled(error: Error): void;
   }) {
     const watcher = this.#client.watch().key(this.#current).watcher();
     watcher.on("put", (kv: IKeyValue) => handlers.change(parseCurrent(kv)));
     watcher.on("connected", () => handlers.connected());
     watcher.on("disconnected", (error: Error) => handlers.disconnected(error));
-    watcher.on("error", (error: Error) => handlers.disconnected(error));
+    watcher.on("error", (error: Error) => handlers.cancelled(error));
     return watcher;
   }
 

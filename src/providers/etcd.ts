@@ -11,7 +11,6 @@
 import { type ConfigDocument, configOriginOf, dynamicSections } from "../config/document.ts";
 import type { GatehouseConfig } from "../config/schema.ts";
 import type { Logger } from "../observability/logger.ts";
-import { configStoreUp } from "../observability/metrics.ts";
 import type { ConfigVersion } from "../runtime/config-history.ts";
 import {
   type ChangeOrigin,
@@ -20,6 +19,8 @@ import {
   type SharedConfigStore,
 } from "../runtime/control-plane.ts";
 import { readEtcdCache, writeEtcdCache } from "./etcd-cache.ts";
+import { EtcdFollower } from "./etcd-follow.ts";
+import { EtcdStatus } from "./etcd-status.ts";
 import {
   type CurrentVersion,
   EtcdConfigStore,
@@ -30,9 +31,6 @@ import {
 
 /** The node cannot start: etcd is unreachable and there is no cache, or etcd's config is bad. */
 export class EtcdStartError extends Error {}
-
-/** How long to wait before reading etcd again after a read failed while the watch was up. */
-const retryMs = 1_000;
 
 /** Keeps one node's config in step with etcd's. */
 export class EtcdProvider implements SharedConfigStore {
@@ -45,19 +43,20 @@ export class EtcdProvider implements SharedConfigStore {
   readonly #seed: ConfigDocument;
   /** The version serving, as etcd had it: a write compares against its revision. */
   #applied: CurrentVersion | undefined;
-  /** The newest version the watch announced that is not applied yet. */
-  #pending: CurrentVersion | undefined;
-  #draining = false;
-  #up: boolean | undefined;
-  #watcher: ReturnType<EtcdConfigStore["watch"]> | undefined;
-  #retry: NodeJS.Timeout | undefined;
-  #closed = false;
+  /**
+   * The newest version from etcd this node refused (it did not validate here, or could not
+   * be read whole): an admin change replaces it, so a bad version never blocks the cluster.
+   */
+  #refused: CurrentVersion | undefined;
+  readonly #status: EtcdStatus;
+  #follower: EtcdFollower | undefined;
 
   constructor(gateway: { control: ControlPlane; log: Logger }, startup: GatehouseConfig) {
     this.#settings = startup.gateway.configStore.etcd!;
     this.#store = new EtcdConfigStore(this.#settings, startup.gateway.configStore.versions);
     this.#control = gateway.control;
     this.#log = gateway.log;
+    this.#status = new EtcdStatus(gateway.log, this.#settings.endpoints);
     const document = configOriginOf(startup)?.document ?? {};
     this.#gatewaySection = document.gateway;
     this.#seed = sectionsOf(document);
@@ -76,10 +75,10 @@ export class EtcdProvider implements SharedConfigStore {
       throw error;
     }
     provider.#control.useSharedStore(provider);
-    provider.#watcher = provider.#store.watch({
-      change: (current) => provider.#offer(current),
-      connected: () => provider.#reconnected(),
-      disconnected: (error) => provider.#setUp(false, error),
+    provider.#follower = new EtcdFollower(provider.#store, {
+      newest: () => Math.max(provider.#applied?.version ?? 0, provider.#refused?.version ?? 0),
+      apply: (current) => provider.#follow(current),
+      reachable: (up, error) => provider.#setUp(up, error),
     });
     return provider;
   }
@@ -107,19 +106,13 @@ export class EtcdProvider implements SharedConfigStore {
   /** An empty prefix gets this node's file; if another node seeded first, its version wins. */
   async #seedPrefix(): Promise<CurrentVersion> {
     const record = { appliedAt: new Date().toISOString(), source: "start", actor: "seed" };
-    try {
-      const seeded = await this.#store.write(this.#seed, record, undefined);
+    const { current, seeded } = await this.#store.seed(this.#seed, record);
+    if (seeded)
       this.#log.info(
         { configVersion: 1 },
         "etcd prefix was empty: seeded it with the file's config",
       );
-      return seeded;
-    } catch (error) {
-      if (!(error instanceof StoreConflictError)) throw error;
-      const current = await this.#store.readCurrent();
-      if (!current) throw error;
-      return current;
-    }
+    return current;
   }
 
   async #startFromCache(error: Error): Promise<void> {
@@ -141,47 +134,14 @@ export class EtcdProvider implements SharedConfigStore {
     );
   }
 
-  /** The watch (re)connected: etcd answers; read `current` in case versions were missed. */
-  #reconnected(): void {
-    this.#setUp(true);
-    void this.#catchUp();
-  }
-
-  async #catchUp(): Promise<void> {
-    clearTimeout(this.#retry);
+  /** A version the watch announced: applied, or refused (a read failure is the follower's). */
+  async #follow(current: CurrentVersion): Promise<void> {
     try {
-      const current = await this.#store.readCurrent();
-      if (current) this.#offer(current);
+      await this.#apply(current, await this.#store.readDocument(current));
     } catch (error) {
-      this.#failed(error as Error);
+      if (error instanceof StoreUnavailableError) throw error;
+      this.#refuse(current, error as Error);
     }
-  }
-
-  /** A version etcd announced: applied in order, the newest only if several came at once. */
-  #offer(current: CurrentVersion): void {
-    if (this.#closed || (this.#applied && current.version <= this.#applied.version)) return;
-    if (!this.#pending || current.version > this.#pending.version) this.#pending = current;
-    if (!this.#draining) void this.#drain();
-  }
-
-  async #drain(): Promise<void> {
-    this.#draining = true;
-    while (this.#pending && !this.#closed) {
-      const current = this.#pending;
-      this.#pending = undefined;
-      if (this.#applied && current.version <= this.#applied.version) continue;
-      try {
-        await this.#apply(current, await this.#store.readDocument(current));
-      } catch (error) {
-        if (error instanceof ChangeRefused) {
-          this.#log.error(
-            { configVersion: current.version, problems: error.problems ?? [error.message] },
-            `etcd's config version ${current.version} does not validate on this node: the last good config keeps serving`,
-          );
-        } else this.#failed(error as Error);
-      }
-    }
-    this.#draining = false;
   }
 
   /** Applies a version read from etcd (skipped if this node wrote it), then caches it. */
@@ -197,6 +157,15 @@ export class EtcdProvider implements SharedConfigStore {
     }
   }
 
+  #refuse(current: CurrentVersion, error: Error): void {
+    if (!this.#refused || current.version > this.#refused.version) this.#refused = current;
+    const problems = error instanceof ChangeRefused ? error.problems : undefined;
+    this.#log.error(
+      { configVersion: current.version, problems: problems ?? [error.message] },
+      `etcd's config version ${current.version} is refused on this node: the last good config keeps serving`,
+    );
+  }
+
   #shared(current: CurrentVersion, sections: ConfigDocument) {
     const { version, actor, rolledBackTo } = current;
     const document = { gateway: this.#gatewaySection, ...sections };
@@ -205,7 +174,8 @@ export class EtcdProvider implements SharedConfigStore {
 
   /**
    * Writes an admin change to etcd as the version after `basedOn`, only if etcd's current
-   * version is still the one this node applied (its revision, compared in the transaction).
+   * version is still the one this node applied, or one it refused since (its revision,
+   * compared in the transaction).
    */
   async commit(
     document: ConfigDocument,
@@ -218,6 +188,7 @@ export class EtcdProvider implements SharedConfigStore {
         "GATEHOUSE_CONFIG_CONFLICT",
         `etcd's current version is not ${basedOn.version} (this node is catching up): fetch the config and retry`,
       );
+    const base = this.#refused && this.#refused.version > applied.version ? this.#refused : applied;
     const sections = sectionsOf(document);
     const record = {
       appliedAt: new Date().toISOString(),
@@ -226,7 +197,7 @@ export class EtcdProvider implements SharedConfigStore {
       ...(origin.rolledBackTo !== undefined && { rolledBackTo: origin.rolledBackTo }),
     };
     try {
-      const written = await this.#store.write(sections, record, applied);
+      const written = await this.#store.write(sections, record, base);
       this.#applied = written;
       this.#setUp(true);
       await this.#cache(written, sections);
@@ -250,33 +221,13 @@ export class EtcdProvider implements SharedConfigStore {
     );
   }
 
-  /** A read failed: stale until etcd answers; the watch reconnects, and this retries too. */
-  #failed(error: Error): void {
-    this.#setUp(false, error);
-    clearTimeout(this.#retry);
-    if (!this.#closed) this.#retry = setTimeout(() => void this.#catchUp(), retryMs).unref();
-  }
-
-  /** Records whether etcd answers; one log line each time that changes. */
   #setUp(up: boolean, error?: Error): void {
-    if (up === this.#up) return;
-    const was = this.#up;
-    this.#up = up;
-    configStoreUp.set("etcd", up ? 1 : 0);
-    const fields = { endpoints: this.#settings.endpoints, configVersion: this.#applied?.version };
-    if (!up)
-      this.#log.warn(
-        { ...fields, error: error?.message },
-        "etcd config store unreachable: serving the last applied config (stale), retrying; admin changes are refused",
-      );
-    else if (was === false) this.#log.info(fields, "etcd config store reachable again");
+    this.#status.set(up, this.#applied?.version, error);
   }
 
   /** Stops watching and closes the client; the config serving stays. */
   close(): void {
-    this.#closed = true;
-    clearTimeout(this.#retry);
-    void this.#watcher?.cancel().catch(() => {});
+    this.#follower?.close();
     this.#store.close();
   }
 }

@@ -1,9 +1,10 @@
 /**
  * @module runtime/control-plane
  * Every config change goes through here, one at a time, whatever sent it (the file
- * watcher, SIGHUP, the admin API, a rollback): check the precondition, validate with
- * exactly the file's checks, write it back to the config store, swap the runtime, record
- * the version, and write the attempt to the audit trail, accepted or refused.
+ * watcher, SIGHUP, the admin API, a rollback, a version from etcd): check the
+ * precondition, validate with exactly the file's checks, write it to the config store
+ * (back into the file, or first to etcd, which numbers it), swap the runtime, record the
+ * version, and write the attempt to the audit trail, accepted or refused.
  */
 import { dirname } from "node:path";
 import { setImmediate } from "node:timers/promises";
@@ -13,81 +14,31 @@ import { type ConfigDocument, configOriginOf } from "../config/document.ts";
 import { ConfigError, parseConfig } from "../config/load.ts";
 import { restoreRedacted } from "../config/redact-config.ts";
 import type { GatehouseConfig } from "../config/schema.ts";
-import type { ErrorCode } from "../errors.ts";
 import type { AuditEntry, AuditTrail } from "../observability/audit-log.ts";
 import { configHash } from "../observability/config-revision.ts";
 import type { Logger } from "../observability/logger.ts";
 import { ConfigFileStore, StoreConflictError } from "../providers/file-store.ts";
 import { runtimeChecks } from "./compile.ts";
-import { ConfigHistory, type ConfigSource, type ConfigVersion } from "./config-history.ts";
+import {
+  type ChangeOrigin,
+  ChangeRefused,
+  type ChangeRequest,
+  type ChangeResult,
+  type Refusal,
+  type SharedConfigStore,
+  type SharedVersion,
+} from "./config-change.ts";
+import { ConfigHistory, type ConfigVersion } from "./config-history.ts";
 
-/** Who asked for a change, and from where. */
-export interface ChangeOrigin {
-  source: ConfigSource;
-  /** An admin key id, `anonymous-loopback`, `file-watch` or `SIGHUP`. */
-  actor: string;
-  remoteAddress?: string;
-  requestId?: string;
-}
-
-/** A change to the config as written, made against whatever version is current when it runs. */
-export interface ChangeRequest extends ChangeOrigin {
-  /** What the audit trail calls it: `config.replace`, `route.update`, `config.rollback`… */
-  action: string;
-  /** The version the client based its change on (`If-Match`); another one now is a conflict. */
-  ifMatch?: number;
-  /** The new document, from the current one; throws ChangeRefused to refuse (not found, taken). */
-  edit(current: ConfigDocument): ConfigDocument;
-  /** For a rollback: the version whose document `edit` returns. */
-  rolledBackTo?: number;
-}
-
-/** How a change that was not refused ended. */
-export type ChangeResult =
-  | { result: "applied"; version: ConfigVersion }
-  /** The new document validates to the config already serving: no new version. */
-  | { result: "unchanged"; version: ConfigVersion };
-
-/** A change refused, with the admin API error it answers with; nothing was applied. */
-export class ChangeRefused extends Error {
-  readonly code: ErrorCode;
-  readonly problems: string[] | undefined;
-  constructor(code: ErrorCode, message: string, problems?: string[]) {
-    super(message);
-    this.name = "ChangeRefused";
-    this.code = code;
-    this.problems = problems;
-  }
-}
-
-/** A config file refused on reload. */
-export interface Refusal {
-  at: Date;
-  source: ConfigSource;
-  actor: string;
-  problems: string[];
-}
-
-/**
- * A config store shared by many nodes (etcd): it numbers the versions cluster-wide, and a
- * change is written there, compared against the version it was based on, before it serves.
- */
-export interface SharedConfigStore {
-  /** Writes `document` as the version after `basedOn`; throws ChangeRefused (conflict, store down). */
-  commit(
-    document: ConfigDocument,
-    basedOn: ConfigVersion,
-    origin: ChangeOrigin & { rolledBackTo?: number },
-  ): Promise<{ version: number }>;
-}
-
-/** A version read from the shared store: its number, who wrote it, and the document. */
-export interface SharedVersion {
-  version: number;
-  actor: string;
-  rolledBackTo?: number;
-  document: ConfigDocument;
-}
+export {
+  type ChangeOrigin,
+  ChangeRefused,
+  type ChangeRequest,
+  type ChangeResult,
+  type Refusal,
+  type SharedConfigStore,
+  type SharedVersion,
+} from "./config-change.ts";
 
 /** The part of the gateway the control plane drives. */
 export interface ControlledGateway {

@@ -5,10 +5,11 @@
 // stale, a node restarts from its cache (or refuses to without one); etcd back: changes
 // propagate again.
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { EtcdConfigStore } from "../../src/providers/etcd-store.ts";
 import { runGatehouse } from "../helpers/cli.ts";
 import { type EtcdServer, startEtcdServer } from "../helpers/etcd-server.ts";
 import { type GatehouseNode, startGatehouseNode } from "../helpers/gatehouse-node.ts";
@@ -102,6 +103,10 @@ describe("etcd config store: three nodes", () => {
     );
     for (const node of nodes)
       assert.equal((await node.admin("GET", "/config/versions")).body.current, 2);
+    // The writer applied it before answering; its watch does not apply it a second time.
+    assert.doesNotMatch(nodes[0]!.output(), /applied config version 2 from etcd/);
+    for (const node of nodes.slice(1))
+      assert.match(node.output(), /applied config version 2 from etcd/);
   });
 
   /** Waits until every node (of `among`) serves config version `version`. */
@@ -181,6 +186,42 @@ describe("etcd config store: three nodes", () => {
     await allAt(current.current + 2);
   });
 
+  it("a version in etcd that does not validate is refused on every node, and the next change replaces it", async () => {
+    const store = new EtcdConfigStore(
+      { endpoints: [etcd.url], prefix: "/cluster/", timeout: 2_000 },
+      5,
+    );
+    try {
+      const current = (await store.readCurrent())!;
+      const bad = await store.write(
+        {
+          services: [{ name: "s", targets: [{ url: upstream.url }] }],
+          routes: [{ name: "bad", match: { paths: ["/bad"] }, service: "missing" }],
+        },
+        { appliedAt: new Date().toISOString(), source: "admin", actor: "outside" },
+        current,
+      );
+      for (const node of nodes) {
+        await timeUntil(
+          async () => node.output().includes(`etcd's config version ${bad.version} is refused`),
+          2_000,
+          "refusal logged",
+        );
+        const { body } = await node.admin("GET", "/config/versions");
+        assert.equal(body.current, current.version, "the last good config keeps serving");
+        assert.equal(body.lastRefusal.source, "etcd");
+        assert.match(body.lastRefusal.problems.join("\n"), /missing/);
+        assert.equal(await node.get("/small"), 200);
+      }
+    } finally {
+      store.close();
+    }
+    const fixed = await nodes[2]!.admin("POST", "/routes", route("fixed"));
+    assert.equal(fixed.status, 201, JSON.stringify(fixed.body));
+    for (const node of nodes)
+      await timeUntil(async () => (await node.get("/fixed")) === 200, 1_000, "the fix propagates");
+  });
+
   it("etcd down: traffic goes on, writes answer 503, the metric says stale; back: changes propagate", async () => {
     await etcd.kill();
     for (const node of nodes) assert.equal(await node.get("/small"), 200);
@@ -205,6 +246,7 @@ describe("etcd config store: three nodes", () => {
       nodes[1].output(),
       /started from the cached config version \d+: stale until etcd is back/,
     );
+    assert.equal((await stat(join(dir, "cache-1.json"))).mode & 0o777, 0o600);
     // ...and one without a cache refuses to start, saying why.
     await nodes[2]!.stop();
     const refusedStart = await runGatehouse(["start", "-c", files[2]!], { timeoutMs: 15_000 });

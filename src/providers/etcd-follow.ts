@@ -1,0 +1,101 @@
+/**
+ * @module providers/etcd-follow
+ * Following etcd's `current` with ONE watch per node: every version it announces, and on
+ * each (re)connect one read of `current` (so a node that was away catches up), is handed
+ * to the node one at a time — the newest only, when several came at once. A broken
+ * connection marks the store stale (the watch reconnects by itself, resuming from the
+ * last revision it saw); a watch etcd cancelled is replaced.
+ */
+import type { CurrentVersion, EtcdConfigStore } from "./etcd-store.ts";
+
+/** What the follower hands versions to. */
+export interface FollowTarget {
+  /** The newest version the node has dealt with (applied or refused): older ones are skipped. */
+  newest(): number;
+  /** Reads and applies (or refuses) one version; throws when etcd did not answer. */
+  apply(current: CurrentVersion): Promise<void>;
+  /** Whether etcd answers. */
+  reachable(up: boolean, error?: Error): void;
+}
+
+/** How long to wait before reading etcd again after a read failed, or a watch was cancelled. */
+const retryMs = 1_000;
+
+/** Keeps a node following etcd's current version until closed. */
+export class EtcdFollower {
+  readonly #store: EtcdConfigStore;
+  readonly #target: FollowTarget;
+  /** The newest version announced and not handed over yet. */
+  #pending: CurrentVersion | undefined;
+  #draining = false;
+  #watcher: ReturnType<EtcdConfigStore["watch"]> | undefined;
+  #retry: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(store: EtcdConfigStore, target: FollowTarget) {
+    this.#store = store;
+    this.#target = target;
+    this.#watch();
+  }
+
+  #watch(): void {
+    this.#watcher = this.#store.watch({
+      change: (current) => this.#offer(current),
+      connected: () => {
+        this.#target.reachable(true);
+        void this.#catchUp();
+      },
+      disconnected: (error) => this.#target.reachable(false, error),
+      cancelled: (error) => {
+        this.#target.reachable(false, error);
+        void this.#watcher?.cancel().catch(() => {});
+        if (!this.#closed) setTimeout(() => this.#closed || this.#watch(), retryMs).unref();
+      },
+    });
+  }
+
+  async #catchUp(): Promise<void> {
+    clearTimeout(this.#retry);
+    try {
+      const current = await this.#store.readCurrent();
+      if (current) this.#offer(current);
+    } catch (error) {
+      this.#failed(error as Error);
+    }
+  }
+
+  #offer(current: CurrentVersion): void {
+    if (this.#closed || current.version <= this.#target.newest()) return;
+    if (!this.#pending || current.version > this.#pending.version) this.#pending = current;
+    if (!this.#draining) void this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    while (this.#pending && !this.#closed) {
+      const current = this.#pending;
+      this.#pending = undefined;
+      if (current.version <= this.#target.newest()) continue;
+      try {
+        await this.#target.apply(current);
+      } catch (error) {
+        // etcd did not answer (the target deals with a version it refuses itself).
+        this.#failed(error as Error);
+      }
+    }
+    this.#draining = false;
+  }
+
+  /** A read failed: stale until etcd answers; the watch reconnects, and this retries too. */
+  #failed(error: Error): void {
+    this.#target.reachable(false, error);
+    clearTimeout(this.#retry);
+    if (!this.#closed) this.#retry = setTimeout(() => void this.#catchUp(), retryMs).unref();
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#retry);
+    void this.#watcher?.cancel().catch(() => {});
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * @module runtime/config-change
+ * The words of a config change: who asked and from where, what they asked for, how it
+ * ended or why it was refused, and the shared store (etcd) a change goes through first
+ * when many nodes share one config.
+ */
+import type { ConfigDocument } from "../config/document.ts";
+import type { ErrorCode } from "../errors.ts";
+import type { ConfigSource, ConfigVersion } from "./config-history.ts";
+
+/** Who asked for a change, and from where. */
+export interface ChangeOrigin {
+  source: ConfigSource;
+  /** An admin key id, `anonymous-loopback`, `file-watch` or `SIGHUP`. */
+  actor: string;
+  remoteAddress?: string;
+  requestId?: string;
+}
+
+/** A change to the config as written, made against whatever version is current when it runs. */
+export interface ChangeRequest extends ChangeOrigin {
+  /** What the audit trail calls it: `config.replace`, `route.update`, `config.rollback`… */
+  action: string;
+  /** The version the client based its change on (`If-Match`); another one now is a conflict. */
+  ifMatch?: number;
+  /** The new document, from the current one; throws ChangeRefused to refuse (not found, taken). */
+  edit(current: ConfigDocument): ConfigDocument;
+  /** For a rollback: the version whose document `edit` returns. */
+  rolledBackTo?: number;
+}
+
+/** How a change that was not refused ended. */
+export type ChangeResult =
+  | { result: "applied"; version: ConfigVersion }
+  /** The new document validates to the config already serving: no new version. */
+  | { result: "unchanged"; version: ConfigVersion };
+
+/** A change refused, with the admin API error it answers with; nothing was applied. */
+export class ChangeRefused extends Error {
+  readonly code: ErrorCode;
+  readonly problems: string[] | undefined;
+  constructor(code: ErrorCode, message: string, problems?: string[]) {
+    super(message);
+    this.name = "ChangeRefused";
+    this.code = code;
+    this.problems = problems;
+  }
+}
+
+/** A config file refused on reload. */
+export interface Refusal {
+  at: Date;
+  source: ConfigSource;
+  actor: string;
+  problems: string[];
+}
+
+/**
+ * A config store shared by many nodes (etcd): it numbers the versions cluster-wide, and a
+ * change is written there, compared against the version it was based on, before it serves.
+ */
+export interface SharedConfigStore {
+  /** Writes `document` as the version after `basedOn`; throws ChangeRefused (conflict, store down). */
+  commit(
+    document: ConfigDocument,
+    basedOn: ConfigVersion,
+    origin: ChangeOrigin & { rolledBackTo?: number },
+  ): Promise<{ version: number }>;
+}
+
+/** A version read from the shared store: its number, who wrote it, and the document. */
+export interface SharedVersion {
+  version: number;
+  actor: string;
+  rolledBackTo?: number;
+  document: ConfigDocument;
+}

@@ -1,0 +1,182 @@
+// The etcd config store's layout and I/O against a real etcd: documents in chunks under
+// etcd's request limit, the last N versions kept, a stale writer refused (its chunks
+// removed), two seeds racing with one winner, and the one watch resuming from the last
+// revision it saw after its connection broke (through a TCP proxy that is cut and restored).
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { after, before, describe, it } from "node:test";
+import { Etcd3 } from "etcd3";
+import {
+  type CurrentVersion,
+  EtcdConfigStore,
+  type EtcdSettings,
+  StoreConflictError,
+} from "../../src/providers/etcd-store.ts";
+import { type EtcdServer, startEtcdServer } from "../helpers/etcd-server.ts";
+
+const record = { appliedAt: new Date(0).toISOString(), source: "admin", actor: "test" };
+const settings = (endpoint: string, prefix: string): EtcdSettings => ({
+  endpoints: [endpoint],
+  prefix,
+  timeout: 2_000,
+});
+const routes = (count: number, pad = 0) => ({
+  routes: Array.from({ length: count }, (_, i) => ({
+    name: `r${i}`,
+    match: { paths: [`/r${i}/${"x".repeat(pad)}`] },
+    service: "s",
+  })),
+});
+
+/** A TCP proxy in front of etcd whose connections can be cut, and then let through again. */
+async function startCuttableProxy(port: number) {
+  const sockets = new Set<Socket>();
+  let server: Server;
+  const listen = async (at: number) => {
+    server = createServer((client) => {
+      const upstream = connect(port, "127.0.0.1");
+      for (const socket of [client, upstream]) {
+        sockets.add(socket);
+        socket.on("close", () => sockets.delete(socket));
+        socket.on("error", () => {});
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    server.listen(at, "127.0.0.1");
+    await once(server, "listening");
+    return (server.address() as { port: number }).port;
+  };
+  const proxyPort = await listen(0);
+  return {
+    url: `http://127.0.0.1:${proxyPort}`,
+    async cut() {
+      server.close();
+      for (const socket of sockets) socket.destroy();
+    },
+    restore: () => listen(proxyPort),
+    close: async () => {
+      server.close();
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+}
+
+describe("etcd config store layout", () => {
+  let etcd: EtcdServer;
+  let raw: Etcd3;
+  const stores: EtcdConfigStore[] = [];
+  const open = (prefix: string, keep = 20, endpoint = etcd.url) => {
+    const store = new EtcdConfigStore(settings(endpoint, prefix), keep);
+    stores.push(store);
+    return store;
+  };
+
+  before(async () => {
+    etcd = await startEtcdServer();
+    raw = new Etcd3({ hosts: etcd.url });
+  });
+  after(async () => {
+    for (const store of stores) store.close();
+    raw?.close();
+    await etcd?.remove();
+  });
+
+  it("stores a document over 1.5 MiB in chunks of at most 1 MiB and reads it back", async () => {
+    const store = open("/big/");
+    const document = routes(8_000, 300);
+    const size = Buffer.byteLength(JSON.stringify(document));
+    assert.ok(size > 2.5 * 1024 * 1024);
+    const written = await store.write(document, record, undefined);
+    assert.equal(written.chunks, Math.ceil(size / (1024 * 1024)));
+    const keys = await raw.getAll().prefix("/big/").keys();
+    const chunkKeys = keys.filter((key) => key.includes("/chunks/")).sort();
+    assert.deepEqual(
+      chunkKeys,
+      Array.from(
+        { length: written.chunks },
+        (_, i) => `/big/versions/1/chunks/${written.writeId}/${i}`,
+      ).sort(),
+    );
+    assert.ok(keys.includes("/big/current") && keys.includes("/big/versions/1/meta"));
+    for (const key of chunkKeys) assert.ok((await raw.get(key).buffer())!.length <= 1024 * 1024);
+    const current = await store.readCurrent();
+    assert.deepEqual(current, written);
+    assert.deepEqual(await store.readDocument(current!), document);
+  });
+
+  it("keeps the last N versions and deletes older ones", async () => {
+    const store = open("/keep/", 3);
+    let current: CurrentVersion | undefined;
+    for (let i = 1; i <= 5; i++) current = await store.write(routes(i), record, current);
+    const versions = new Set(
+      (await raw.getAll().prefix("/keep/versions/").keys()).map((key) => key.split("/")[3]),
+    );
+    assert.deepEqual([...versions].sort(), ["3", "4", "5"]);
+  });
+
+  it("refuses a writer whose version is stale, and removes its chunks", async () => {
+    const store = open("/stale/");
+    const first = await store.write(routes(1), record, undefined);
+    const second = await store.write(routes(2), record, first);
+    await assert.rejects(store.write(routes(3), record, first), (error: Error) => {
+      assert.ok(error instanceof StoreConflictError);
+      assert.match(error.message, /version 1 is no longer current in etcd/);
+      return true;
+    });
+    const chunkSets = new Set(
+      (await raw.getAll().prefix("/stale/versions/2/chunks/").keys()).map(
+        (key) => key.split("/")[5],
+      ),
+    );
+    assert.deepEqual([...chunkSets], [second.writeId], "only the winner's chunks are left");
+    assert.deepEqual(await store.readDocument((await store.readCurrent())!), routes(2));
+  });
+
+  it("two nodes seeding an empty prefix at once: exactly one wins", async () => {
+    const outcomes = await Promise.allSettled(
+      [open("/seed/"), open("/seed/")].map((store, i) =>
+        store.write(routes(i + 1), record, undefined),
+      ),
+    );
+    assert.deepEqual(outcomes.map((outcome) => outcome.status).sort(), ["fulfilled", "rejected"]);
+    const winner = outcomes.findIndex((outcome) => outcome.status === "fulfilled");
+    const store = open("/seed/");
+    assert.deepEqual(await store.readDocument((await store.readCurrent())!), routes(winner + 1));
+  });
+
+  it("the watch resumes from the last revision it saw after its connection broke", async () => {
+    const proxy = await startCuttableProxy(etcd.port);
+    const writer = open("/watch/");
+    const watching = open("/watch/", 20, proxy.url);
+    const seen: number[] = [];
+    let connected = 0;
+    let disconnected = 0;
+    const watcher = watching.watch({
+      change: (current) => seen.push(current.version),
+      connected: () => connected++,
+      disconnected: () => disconnected++,
+      cancelled: (error) => assert.fail(error),
+    });
+    const until = async (check: () => boolean, what: string) => {
+      for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(check(), what);
+    };
+    try {
+      await until(() => connected === 1, "watch connected");
+      const v1 = await writer.write(routes(1), record, undefined);
+      await until(() => seen.length === 1, "version 1 seen");
+      await proxy.cut();
+      await until(() => disconnected >= 1, "watch disconnected");
+      // Written while the watch cannot see them: they must arrive once it is back.
+      const v2 = await writer.write(routes(2), record, v1);
+      await writer.write(routes(3), record, v2);
+      await proxy.restore();
+      await until(() => seen.length === 3, "versions 2 and 3 delivered after reconnecting");
+      assert.deepEqual(seen, [1, 2, 3]);
+    } finally {
+      await watcher.cancel().catch(() => {});
+      await proxy.close();
+    }
+  });
+});
