@@ -237,48 +237,46 @@ export class Gateway {
 
   /**
    * Starts `count` worker threads on the proxy listeners' ports. The supervisor binds each
-   * port first, with reusePort, and holds it until every worker has bound it too: a port 0
-   * becomes one port for all of them, and a port in use fails here, before any thread runs.
+   * port first, with reusePort, and lets it go at once: a port 0 becomes one port for all
+   * workers, and a port in use (or a platform without SO_REUSEPORT) fails here, before any
+   * thread runs. It does not hold the port while the workers start: a socket that listens
+   * is handed connections, and the supervisor would never answer them.
    */
   async #startWorkers(count: number): Promise<boolean> {
-    const reserved: Server[] = [];
-    try {
-      const ports: number[] = [];
-      for (const listener of this.#settings.listen) {
-        const server = createServer();
-        reserved.push(server);
-        try {
-          await listen(server, listener.port, listener.host, true);
-        } catch (error) {
-          if (!reusePortMissing(error)) throw error;
-          const missing = `worker threads share a port with SO_REUSEPORT, which this platform does not offer (${(error as Error).message})`;
-          if (this.#settings.workers !== "auto")
-            throw new Error(`gateway.workers: ${count}: ${missing}; set workers: 1`);
-          this.log.warn(`gateway.workers: auto: ${missing}; serving from one thread`);
-          return false;
-        }
-        ports.push((server.address() as AddressInfo).port);
+    const ports: number[] = [];
+    for (const listener of this.#settings.listen) {
+      const probe = createServer();
+      try {
+        await listen(probe, listener.port, listener.host, true);
+        ports.push((probe.address() as AddressInfo).port);
+      } catch (error) {
+        if (!reusePortMissing(error)) throw error;
+        const missing = `worker threads share a port with SO_REUSEPORT, which this platform does not offer (${(error as Error).message})`;
+        if (this.#settings.workers !== "auto")
+          throw new Error(`gateway.workers: ${count}: ${missing}; set workers: 1`);
+        this.log.warn(`gateway.workers: auto: ${missing}; serving from one thread`);
+        return false;
+      } finally {
+        await new Promise((done) => probe.close(done));
       }
-      this.#pool = new WorkerPool({
-        count,
-        config: this.#config,
-        revision: this.#revision,
-        ports,
-        pluginModules: this.#settings.pluginModules,
-        configFile: configOriginOf(this.#config)?.file ?? join(process.cwd(), "gatehouse.yaml"),
-        states: () => captureTargetState(this.#targets),
-        onState: (change) => applyTargetState(this.#targets, change),
-        limits: new NodeLimitService(),
-        log: this.log,
-      });
-      // Breakers here are fed by the probes: the workers follow them too.
-      this.#stopWatchingTargets = watchTargetState((change) => this.#pool?.broadcast(change));
-      await this.#pool.start();
-      this.log.info({ workers: count }, `${count} worker threads serve the proxy listeners`);
-      return true;
-    } finally {
-      for (const server of reserved) server.close();
     }
+    this.#pool = new WorkerPool({
+      count,
+      config: this.#config,
+      revision: this.#revision,
+      ports,
+      pluginModules: this.#settings.pluginModules,
+      configFile: configOriginOf(this.#config)?.file ?? join(process.cwd(), "gatehouse.yaml"),
+      states: () => captureTargetState(this.#targets),
+      onState: (change) => applyTargetState(this.#targets, change),
+      limits: new NodeLimitService(),
+      log: this.log,
+    });
+    // Breakers here are fed by the probes: the workers follow them too.
+    this.#stopWatchingTargets = watchTargetState((change) => this.#pool?.broadcast(change));
+    await this.#pool.start();
+    this.log.info({ workers: count }, `${count} worker threads serve the proxy listeners`);
+    return true;
   }
 
   /** Takes a target state change another thread of this node made. */
