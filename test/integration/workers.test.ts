@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { request } from "undici";
 import { startGateway, testConfig } from "../helpers/gateway.ts";
+import { freePort } from "../helpers/redis-server.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
 interface WorkerStatus {
@@ -230,6 +231,47 @@ describe("worker threads", () => {
     } finally {
       await gw.stop();
       await slow.close();
+    }
+  });
+  it("never takes a connection it cannot answer while its workers start", async () => {
+    const up = await startUpstream((_req, res) => res.end("ok"));
+    const port = await freePort();
+    const starting = startGateway(
+      testConfig({
+        gateway: { workers: 2, listen: [{ host: "127.0.0.1", port }] },
+        services: [{ name: "svc", targets: [{ url: up.url }] }],
+        routes: [{ name: "all", match: { paths: ["/*"] }, service: "svc" }],
+      }),
+    );
+    let started = false;
+    void starting.then(() => {
+      started = true;
+    });
+    const outcomes = new Set<string>();
+    try {
+      // Refused until a worker listens (or reset, if it met the supervisor's brief probe of
+      // the port), then answered: never accepted and left unanswered, which times out here.
+      while (!started) {
+        const outcome = await request(`http://127.0.0.1:${port}/x`, {
+          reset: true,
+          headersTimeout: 1000,
+        }).then(
+          async (res) => `${res.statusCode} ${await res.body.text()}`,
+          (error: NodeJS.ErrnoException) => error.code ?? error.message,
+        );
+        outcomes.add(outcome);
+        if (outcome !== "200 ok") await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      assert.deepEqual(
+        [...outcomes].filter(
+          (outcome) => !["ECONNREFUSED", "ECONNRESET", "200 ok"].includes(outcome),
+        ),
+        [],
+      );
+      assert.equal((await fresh(`http://127.0.0.1:${port}/x`)).body, "ok");
+    } finally {
+      await (await starting).stop();
+      await up.close();
     }
   });
 });
