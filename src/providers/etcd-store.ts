@@ -14,7 +14,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { Etcd3, type IKeyValue, type IOptions } from "etcd3";
+import { Etcd3, type IKeyValue, type IOptions, isRecoverableError } from "etcd3";
 import type { ConfigDocument } from "../config/document.ts";
 import type { GatehouseConfig } from "../config/schema.ts";
 
@@ -203,19 +203,32 @@ async function unavailableOnError<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /**
- * The etcd3 client's options: each call bounded by `timeout`, no circuit breaker (it
- * would refuse calls for seconds after etcd is back), and watch reconnects backing off
- * from 100 ms to at most 1 s, so a node catches up soon after etcd returns.
+ * The etcd3 client's options: each call bounded by `timeout`; a call that fails is tried
+ * once on each other endpoint, no more (etcd3's default retries a hung etcd three more
+ * times, four timeouts in all); no circuit breaker (it would refuse calls for seconds after
+ * etcd is back); watch reconnects back off from 100 ms to at most 1 s, so a node catches
+ * up soon after etcd returns; a keepalive ping every 10 s (etcd refuses more often than
+ * every 5 s) notices an etcd that hangs without closing the watch's connection.
  */
 function clientOptions(settings: EtcdSettings): IOptions {
   const { endpoints, auth, tls, timeout } = settings;
   const read = (file: string | undefined) => (file ? readFileSync(file) : undefined);
   const secure = tls || endpoints.some((endpoint) => endpoint.startsWith("https:"));
-  type HostPolicy = ReturnType<NonNullable<NonNullable<IOptions["faultHandling"]>["host"]>>;
-  const direct = {
-    execute: (fn: (context: { signal: AbortSignal; attempt: number }) => unknown) =>
-      Promise.resolve().then(() => fn({ signal: new AbortController().signal, attempt: 0 })),
-  } as unknown as HostPolicy;
+  type Policy = NonNullable<NonNullable<IOptions["faultHandling"]>["global"]>;
+  type Call = (context: { signal: AbortSignal; attempt: number }) => unknown;
+  const signal = new AbortController().signal;
+  const direct = { execute: async (fn: Call) => fn({ signal, attempt: 0 }) } as unknown as Policy;
+  const eachEndpoint = {
+    async execute(fn: Call) {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await fn({ signal, attempt });
+        } catch (error) {
+          if (attempt + 1 >= endpoints.length || !isRecoverableError(error as Error)) throw error;
+        }
+      }
+    },
+  } as unknown as Policy;
   return {
     hosts: endpoints.map((endpoint) => endpoint.replace(/\/$/, "")),
     ...(auth && { auth: { username: auth.username, password: auth.password } }),
@@ -226,8 +239,9 @@ function clientOptions(settings: EtcdSettings): IOptions {
         ...(tls?.cert && { certChain: read(tls.cert) }),
       },
     }),
+    grpcOptions: { "grpc.keepalive_time_ms": 10_000, "grpc.keepalive_timeout_ms": timeout },
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeout }),
-    faultHandling: { host: () => direct, watchBackoff: backoff(100) },
+    faultHandling: { host: () => direct, global: eachEndpoint, watchBackoff: backoff(100) },
   };
 }
 

@@ -19,6 +19,10 @@ export interface EtcdServer {
   stop(): Promise<void>;
   /** Kills it at once (SIGKILL), as a crash would. */
   kill(): Promise<void>;
+  /** Freezes it (SIGSTOP): connections stay open and nothing answers. */
+  pause(): void;
+  /** Unfreezes a paused server. */
+  resume(): void;
   /** Starts it again on the same ports with the same data. */
   restart(): Promise<void>;
   /** Stops it and deletes its data directory. */
@@ -40,6 +44,7 @@ export async function startEtcdServer(): Promise<EtcdServer> {
       ? Promise.resolve()
       : once(process, "exit").then(() => {});
   const stop = async () => {
+    child.kill("SIGCONT");
     child.kill("SIGTERM");
     await exited(child);
   };
@@ -50,6 +55,12 @@ export async function startEtcdServer(): Promise<EtcdServer> {
     async kill() {
       child.kill("SIGKILL");
       await exited(child);
+    },
+    pause() {
+      child.kill("SIGSTOP");
+    },
+    resume() {
+      child.kill("SIGCONT");
     },
     async restart() {
       child = await launch(dataDir, port, peerPort);

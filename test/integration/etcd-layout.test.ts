@@ -12,6 +12,7 @@ import {
   EtcdConfigStore,
   type EtcdSettings,
   StoreConflictError,
+  StoreUnavailableError,
 } from "../../src/providers/etcd-store.ts";
 import { type EtcdServer, startEtcdServer } from "../helpers/etcd-server.ts";
 
@@ -143,6 +144,42 @@ describe("etcd config store layout", () => {
     const winner = outcomes.findIndex((outcome) => outcome.status === "fulfilled");
     const store = open("/seed/");
     assert.deepEqual(await store.readDocument((await store.readCurrent())!), routes(winner + 1));
+  });
+
+  it("a hung etcd (SIGSTOP): a write fails after about `timeout`, the watch notices", async () => {
+    const store = new EtcdConfigStore({ ...settings(etcd.url, "/hung/"), timeout: 500 }, 20);
+    stores.push(store);
+    const first = await store.write(routes(1), record, undefined);
+    let disconnectedAt: number | undefined;
+    let connected = false;
+    const watcher = store.watch({
+      change: () => {},
+      connected: () => {
+        connected = true;
+      },
+      disconnected: () => {
+        disconnectedAt ??= performance.now();
+      },
+      cancelled: (error) => assert.fail(error),
+    });
+    for (let i = 0; i < 250 && !connected; i++) await new Promise((r) => setTimeout(r, 20));
+    etcd.pause();
+    try {
+      const started = performance.now();
+      await assert.rejects(store.write(routes(2), record, first), StoreUnavailableError);
+      const took = performance.now() - started;
+      assert.ok(took >= 450 && took < 1_500, `failed after ${took.toFixed(0)} ms`);
+      // Keepalive pings every 10 s, answered within `timeout`, or the connection is dropped.
+      for (let i = 0; i < 150 && disconnectedAt === undefined; i++)
+        await new Promise((r) => setTimeout(r, 100));
+      assert.ok(disconnectedAt !== undefined, "the watch noticed the hung etcd");
+      console.log(
+        `hung etcd: write refused after ${took.toFixed(0)} ms; watch disconnected after ${(disconnectedAt - started).toFixed(0)} ms`,
+      );
+    } finally {
+      etcd.resume();
+      await watcher.cancel().catch(() => {});
+    }
   });
 
   it("the watch resumes from the last revision it saw after its connection broke", async () => {
