@@ -118,9 +118,11 @@ function connect(target: RedisTarget, options: RedisConnectionOptions): RedisCli
       sentinelUsername: sentinel.username,
       sentinelPassword: sentinel.password,
       sentinelRetryStrategy: (attempt) => Math.min(attempt * 50, 1000),
-      // Reconnect as soon as a Sentinel announces a new master (+switch-master), and when
-      // a write meets a demoted master (READONLY), rather than at the next disconnection.
-      failoverDetector: true,
+      // A dead master drops the connection, and each reconnection asks the Sentinels for
+      // the master again; a master demoted while still up answers writes with READONLY,
+      // which reconnects too. ioredis's `failoverDetector` (+switch-master) is left off:
+      // when the announcement lands during a reconnection attempt it ends the client for
+      // good ("Connection is closed." on every later command; seen in this repo's test).
       reconnectOnError: (error) => error.message.startsWith("READONLY"),
       enableAutoPipelining: true,
     });

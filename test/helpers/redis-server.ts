@@ -103,7 +103,7 @@ export async function launch(
   return child;
 }
 
-/** Whether a server on `port` answers PING with +PONG. */
+/** Whether a server on `port` answers PING (with +PONG, or -NOAUTH when it has a password). */
 function answersPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = new Socket();
@@ -113,7 +113,8 @@ function answersPing(port: number): Promise<boolean> {
     };
     socket.setTimeout(500, () => done(false));
     socket.once("error", () => done(false));
-    socket.once("data", (data) => done(data.toString().startsWith("+PONG")));
+    // A server with a password answers -NOAUTH: it is up all the same.
+    socket.once("data", (data) => done(/^(\+PONG|-NOAUTH)/.test(data.toString())));
     socket.connect(port, "127.0.0.1", () => socket.write("PING\r\n"));
   });
 }

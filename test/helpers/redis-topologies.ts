@@ -3,7 +3,8 @@
  * Real Redis deployments beyond one server, for tests: a master, a replica and a
  * Sentinel watching them (which tests fail over by killing the master), and a 3-master
  * Redis Cluster. Every process runs on free loopback ports with its files in a
- * temporary directory, and `stop` removes both.
+ * temporary directory, and `stop` removes both. The data nodes want a password
+ * (`redisPassword`), and so does the Sentinel (`sentinelPassword`), as in production.
  */
 import { type ChildProcess, execFile } from "node:child_process";
 import { once } from "node:events";
@@ -16,25 +17,36 @@ import { freePort, launch, requireRedisServer } from "./redis-server.ts";
 
 const run = promisify(execFile);
 
+/** The password of every master and replica (requirepass, masterauth). */
+export const redisPassword = "data-nodes-password";
+/** The Sentinel's own password (its requirepass). */
+export const sentinelPassword = "sentinel-password";
+const auth = ["--requirepass", redisPassword, "--masterauth", redisPassword];
+
 export interface RedisSentinelSetup {
   /** The master group name the Sentinel monitors. */
   name: string;
-  /** `redis://127.0.0.1:PORT` of the Sentinel. */
+  /** `redis://:SENTINEL_PASSWORD@127.0.0.1:PORT` of the Sentinel. */
   sentinels: string[];
-  masterPort: number;
-  replicaPort: number;
+  /**
+   * `SENTINEL FAILOVER`: the replica becomes master and the old master, still up and with
+   * its clients still connected, its replica. Resolves once the old master is in sync.
+   */
+  switchOver(timeoutMs: number): Promise<void>;
   /** Kills the master (SIGKILL) and resolves once the Sentinel has promoted the replica. */
   failOver(timeoutMs: number): Promise<void>;
   stop(): Promise<void>;
 }
 
 export interface RedisClusterSetup {
-  /** `redis://127.0.0.1:PORT` of each master. */
+  /** `redis://:PASSWORD@127.0.0.1:PORT` of each master. */
   nodes: string[];
   stop(): Promise<void>;
 }
 
 const masterName = "gatehouse-test";
+/** Ports of running Sentinels: they take `sentinelPassword`, every other node `redisPassword`. */
+const sentinelPorts = new Set<number>();
 
 /**
  * A master, one replica and one Sentinel (quorum 1). The Sentinel calls the master down
@@ -51,7 +63,7 @@ export async function startRedisSentinel(): Promise<RedisSentinelSetup> {
   const children: ChildProcess[] = [];
   try {
     // A replica's first sync writes the master's snapshot to disk: into `dir`, not the cwd.
-    const inDir = ["--dir", dir];
+    const inDir = ["--dir", dir, ...auth];
     children.push(await launch(masterPort, inDir));
     children.push(
       await launch(replicaPort, [...inDir, "--replicaof", "127.0.0.1", String(masterPort)]),
@@ -65,9 +77,12 @@ export async function startRedisSentinel(): Promise<RedisSentinelSetup> {
         `sentinel monitor ${masterName} 127.0.0.1 ${masterPort} 1`,
         `sentinel down-after-milliseconds ${masterName} 500`,
         `sentinel failover-timeout ${masterName} 2000`,
+        `sentinel auth-pass ${masterName} ${redisPassword}`,
+        `requirepass ${sentinelPassword}`,
         "",
       ].join("\n"),
     );
+    sentinelPorts.add(sentinelPort);
     children.push(await launch(sentinelPort, ["--sentinel"], [config]));
     await until("the Sentinel to see the replica", async () => {
       const replicas = (await command(sentinelPort, [
@@ -81,27 +96,50 @@ export async function startRedisSentinel(): Promise<RedisSentinelSetup> {
     await stopAll(children, dir);
     throw error;
   }
+  // The data nodes as [process, port], the current master first.
+  const nodes: [ChildProcess, number][] = [
+    [children[0]!, masterPort],
+    [children[1]!, replicaPort],
+  ];
+  const promoted = async (port: number) => {
+    const address = await command(sentinelPort, [
+      "SENTINEL",
+      "GET-MASTER-ADDR-BY-NAME",
+      masterName,
+    ]);
+    return (address as string[])[1] === String(port) && (await info(port, "role:master"));
+  };
   return {
     name: masterName,
-    sentinels: [`redis://127.0.0.1:${sentinelPort}`],
-    masterPort,
-    replicaPort,
-    async failOver(timeoutMs) {
-      const master = children[0]!;
-      master.kill("SIGKILL");
-      await exited(master);
+    sentinels: [`redis://:${sentinelPassword}@127.0.0.1:${sentinelPort}`],
+    async switchOver(timeoutMs) {
+      const [[, oldMaster], [, newMaster]] = nodes as [
+        [ChildProcess, number],
+        [ChildProcess, number],
+      ];
+      // NOGOODSLAVE until the Sentinel has fresh news of the replica: ask again until OK.
       await until(
-        "the Sentinel to promote the replica",
-        async () => {
-          const address = (await command(sentinelPort, [
-            "SENTINEL",
-            "GET-MASTER-ADDR-BY-NAME",
-            masterName,
-          ])) as string[];
-          return address[1] === String(replicaPort) && (await info(replicaPort, "role:master"));
-        },
+        "the Sentinel to start a failover",
+        async () => (await command(sentinelPort, ["SENTINEL", "FAILOVER", masterName])) === "OK",
         timeoutMs,
       );
+      await until("the Sentinel to promote the replica", () => promoted(newMaster), timeoutMs);
+      // The Sentinel demotes the old master only once it next looks at it (up to 10 s);
+      // do it now, as it would, so the test need not wait. Its clients stay connected.
+      await command(oldMaster, ["REPLICAOF", "127.0.0.1", String(newMaster)]);
+      await until(
+        "the old master to sync as a replica",
+        () => info(oldMaster, "master_link_status:up"),
+        timeoutMs,
+      );
+      nodes.reverse();
+    },
+    async failOver(timeoutMs) {
+      const [[master], [, replica]] = nodes as [[ChildProcess, number], [ChildProcess, number]];
+      master.kill("SIGKILL");
+      await exited(master);
+      await until("the Sentinel to promote the replica", () => promoted(replica), timeoutMs);
+      nodes.reverse();
     },
     stop: () => stopAll(children, dir),
   };
@@ -123,6 +161,7 @@ export async function startRedisCluster(): Promise<RedisClusterSetup> {
         await launch(port, [
           "--dir",
           dir,
+          ...auth,
           "--cluster-enabled",
           "yes",
           "--cluster-port",
@@ -135,7 +174,8 @@ export async function startRedisCluster(): Promise<RedisClusterSetup> {
       );
     }
     const addresses = ports.map((port) => `127.0.0.1:${port}`);
-    await run("redis-cli", ["--cluster", "create", ...addresses, "--cluster-yes"], {
+    const cli = ["-a", redisPassword, "--no-auth-warning", "--cluster", "create", ...addresses];
+    await run("redis-cli", [...cli, "--cluster-yes"], {
       timeout: 20_000,
     });
     for (const port of ports) {
@@ -149,7 +189,7 @@ export async function startRedisCluster(): Promise<RedisClusterSetup> {
     throw error;
   }
   return {
-    nodes: ports.map((port) => `redis://127.0.0.1:${port}`),
+    nodes: ports.map((port) => `redis://:${redisPassword}@127.0.0.1:${port}`),
     stop: () => stopAll(children, dir),
   };
 }
@@ -176,6 +216,7 @@ async function command(port: number, args: string[]): Promise<unknown> {
     retryStrategy: () => null,
     connectTimeout: 500,
     protocol: 2,
+    password: sentinelPorts.has(port) ? sentinelPassword : redisPassword,
   });
   client.on("error", () => {});
   try {

@@ -1,7 +1,8 @@
-// gateway.stores.redis beyond one server, on real redis-server processes: two gateway
-// processes (the CLI) sharing a Sentinel-watched master admit a limit of N between them,
-// and keep limiting after the Sentinel fails the master over to its replica; the same
-// two processes on a 3-master Redis Cluster admit N, with several limits per request
+// gateway.stores.redis beyond one server, on real redis-server processes (with passwords,
+// on the data nodes and on the Sentinel): two gateway processes (the CLI) sharing a
+// Sentinel-watched master admit a limit of N between them, and keep limiting after a
+// switchover (the old master demoted, still up) and after the master is killed and the
+// Sentinel fails over to its replica; the same two processes on a 3-master Redis Cluster admit N, with several limits per request
 // (one multi-key script, one hash slot) and keys spread over the masters.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
@@ -17,6 +18,7 @@ import { configProblems } from "../helpers/config-problems.ts";
 import {
   type RedisClusterSetup,
   type RedisSentinelSetup,
+  redisPassword,
   startRedisCluster,
   startRedisSentinel,
 } from "../helpers/redis-topologies.ts";
@@ -38,7 +40,12 @@ interface Node {
 }
 
 /** Two `gatehouse start` processes on one config whose routes use `store: redis`. */
-async function startTwoGateways(dir: string, store: string, up: Upstream): Promise<Node[]> {
+async function startTwoGateways(
+  dir: string,
+  store: string,
+  up: Upstream,
+  env: Record<string, string> = {},
+): Promise<Node[]> {
   const limit = (extra: string) => `config: { store: redis, onStoreFailure: closed, ${extra} }`;
   const file = join(dir, "gatehouse.yaml");
   await writeFile(
@@ -53,20 +60,22 @@ async function startTwoGateways(dir: string, store: string, up: Upstream): Promi
       "routes:",
       '  - { name: warm, match: { paths: ["/warm"] }, service: s, plugins: [{ name: rate-limit, config: { limit: 1000000, window: 1m, store: redis, onStoreFailure: closed } }] }',
       `  - { name: before, match: { paths: ["/before"] }, service: s, plugins: [{ name: rate-limit, ${limit("limits: [{ limit: 20, window: 1m }, { limit: 1000, window: 1h }]")} }] }`,
+      `  - { name: switched, match: { paths: ["/switched"] }, service: s, plugins: [{ name: rate-limit, ${limit("limit: 10, window: 1m")} }] }`,
       `  - { name: after, match: { paths: ["/after"] }, service: s, plugins: [{ name: rate-limit, ${limit("limit: 10, window: 1m")} }] }`,
       `  - { name: tenants, match: { paths: ["/tenants"] }, service: s, plugins: [{ name: rate-limit, ${limit("limit: 5, window: 1m, by: { header: x-tenant }")} }] }`,
     ].join("\n"),
   );
-  const nodes = await Promise.all([startCli(file), startCli(file)]);
+  const nodes = await Promise.all([startCli(file, env), startCli(file, env)]);
   for (const node of nodes) {
     await until("the gateway's Redis connection", async () => (await get(node, "/warm")) === 200);
   }
   return nodes;
 }
 
-async function startCli(file: string): Promise<Node> {
+async function startCli(file: string, env: Record<string, string>): Promise<Node> {
   const child = spawn(process.execPath, [cli, "start", "--config", file], {
     stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
   });
   let out = "";
   child.stdout!.on("data", (chunk) => {
@@ -124,7 +133,9 @@ describe("rate-limit on Redis Sentinel and Redis Cluster", () => {
     before(async () => {
       sentinel = await startRedisSentinel();
       const sentinels = sentinel.sentinels.map((url) => `"${url}"`).join(", ");
-      nodes = await startTwoGateways(dir, `sentinels: [${sentinels}], name: ${sentinel.name}`, up);
+      // The master's password comes from the environment, as a deployment would give it.
+      const store = `sentinels: [${sentinels}], name: ${sentinel.name}, password: "\${env:REDIS_PASSWORD}"`;
+      nodes = await startTwoGateways(dir, store, up, { REDIS_PASSWORD: redisPassword });
     });
     after(async () => {
       await stopNodes(nodes);
@@ -133,6 +144,25 @@ describe("rate-limit on Redis Sentinel and Redis Cluster", () => {
 
     it("two gateways admit a limit of 20 between them, through the master Sentinel names", async () => {
       assert.deepEqual(await spread(nodes, "/before", 30), { 200: 20, 429: 10 });
+    });
+
+    it("keep limiting after a switchover demotes the master while it stays up", async (t) => {
+      const started = performance.now();
+      await sentinel.switchOver(15_000);
+      const switched = performance.now();
+      // Still connected to the demoted master, each gateway's next decision meets READONLY
+      // (a store failure, 503 with onStoreFailure: closed) and reconnects through the Sentinel.
+      for (const node of nodes) {
+        await until(
+          "the gateway to reach the new master",
+          async () => (await get(node, "/warm")) === 200,
+        );
+      }
+      t.diagnostic(
+        `switchover: ${(switched - started).toFixed(0)}ms; both gateways on the new master ` +
+          `${(performance.now() - switched).toFixed(0)}ms later`,
+      );
+      assert.deepEqual(await spread(nodes, "/switched", 15), { 200: 10, 429: 5 });
     });
 
     it("keep limiting after the master dies and the Sentinel promotes the replica", async (t) => {
@@ -178,7 +208,7 @@ describe("rate-limit on Redis Sentinel and Redis Cluster", () => {
       }
       const perMaster = await Promise.all(
         cluster.nodes.map(async (url) => {
-          const client = new Redis(url, { protocol: 2 });
+          const client = new Redis(url, { protocol: 2 }); // the URL carries the password
           try {
             return (await client.keys("gatehouse:rate-limit:route:tenants:*")).length;
           } finally {
