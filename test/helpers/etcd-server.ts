@@ -7,12 +7,19 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+/** PEM files for an etcd serving TLS and asking clients for a certificate signed by `ca`. */
+export interface EtcdTls {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
 export interface EtcdServer {
-  /** `http://127.0.0.1:PORT`, for `gateway.configStore.etcd.endpoints`. */
+  /** `http://127.0.0.1:PORT` (`https://` with TLS), for `gateway.configStore.etcd.endpoints`. */
   url: string;
   port: number;
   /** Stops it (SIGTERM) and waits for it to exit; the data stays until `remove`. */
@@ -31,14 +38,14 @@ export interface EtcdServer {
 
 const startTimeoutMs = 15_000;
 
-/** Starts etcd; fails (never skips) when it is not installed. */
-export async function startEtcdServer(): Promise<EtcdServer> {
+/** Starts etcd (with `tls`: clients need a certificate); fails (never skips) when it is not installed. */
+export async function startEtcdServer(tls?: EtcdTls): Promise<EtcdServer> {
   if (spawnSync("sh", ["-c", "command -v etcd"]).status !== 0)
     throw new Error("etcd not found: install it with `apt-get install -y etcd-server`");
   const dataDir = await mkdtemp(join(tmpdir(), "gatehouse-etcd-"));
   const port = await freePort();
   const peerPort = await freePort();
-  let child = await launch(dataDir, port, peerPort);
+  let child = await launch(dataDir, port, peerPort, tls);
   const exited = (process: ChildProcess) =>
     process.exitCode !== null || process.signalCode !== null
       ? Promise.resolve()
@@ -49,7 +56,7 @@ export async function startEtcdServer(): Promise<EtcdServer> {
     await exited(child);
   };
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? "https" : "http"}://127.0.0.1:${port}`,
     port,
     stop,
     async kill() {
@@ -63,7 +70,7 @@ export async function startEtcdServer(): Promise<EtcdServer> {
       child.kill("SIGCONT");
     },
     async restart() {
-      child = await launch(dataDir, port, peerPort);
+      child = await launch(dataDir, port, peerPort, tls);
     },
     async remove() {
       await stop();
@@ -72,8 +79,13 @@ export async function startEtcdServer(): Promise<EtcdServer> {
   };
 }
 
-async function launch(dataDir: string, port: number, peerPort: number): Promise<ChildProcess> {
-  const client = `http://127.0.0.1:${port}`;
+async function launch(
+  dataDir: string,
+  port: number,
+  peerPort: number,
+  tls: EtcdTls | undefined,
+): Promise<ChildProcess> {
+  const client = `${tls ? "https" : "http"}://127.0.0.1:${port}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   const child = spawn(
     "etcd",
@@ -87,6 +99,14 @@ async function launch(dataDir: string, port: number, peerPort: number): Promise<
       ["--initial-cluster", `test=${peer}`],
       ["--logger", "zap"],
       ["--log-level", "error"],
+      ...(tls
+        ? [
+            ["--cert-file", tls.cert],
+            ["--key-file", tls.key],
+            ["--trusted-ca-file", tls.ca],
+            ["--client-cert-auth"],
+          ]
+        : []),
     ].flat(),
     { stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -97,7 +117,8 @@ async function launch(dataDir: string, port: number, peerPort: number): Promise<
   child.stdout!.on("data", collect);
   child.stderr!.on("data", collect);
   const deadline = Date.now() + startTimeoutMs;
-  while (!(await healthy(client))) {
+  const ready = tls ? () => listening(port) : () => healthy(client);
+  while (!(await ready())) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill("SIGKILL");
       throw new Error(`etcd did not start on port ${port}:\n${output}`);
@@ -115,6 +136,18 @@ async function healthy(url: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Whether something accepts connections on `port` (a TLS etcd's health needs a client certificate). */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
 }
 
 function freePort(): Promise<number> {

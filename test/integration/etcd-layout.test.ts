@@ -3,8 +3,12 @@
 // removed), two seeds racing with one winner, and the one watch resuming from the last
 // revision it saw after its connection broke (through a TCP proxy that is cut and restored).
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Etcd3 } from "etcd3";
 import {
@@ -214,6 +218,135 @@ describe("etcd config store layout", () => {
     } finally {
       await watcher.cancel().catch(() => {});
       await proxy.close();
+    }
+  });
+});
+
+describe("etcd config store with etcd auth", () => {
+  it("reads and writes as its user, within the prefix it was granted; wrong credentials are 'unavailable'", async () => {
+    const etcd = await startEtcdServer();
+    const stores: EtcdConfigStore[] = [];
+    try {
+      const ctl = (...args: string[]) =>
+        execFileSync("etcdctl", ["--endpoints", etcd.url, ...args], {
+          env: { ...process.env, ETCDCTL_API: "3" },
+        });
+      ctl("user", "add", "root", "--new-user-password=root-secret");
+      ctl("role", "add", "root");
+      ctl("user", "grant-role", "root", "root");
+      ctl("user", "add", "gatehouse", "--new-user-password=gatehouse-secret");
+      ctl("role", "add", "gatehouse");
+      ctl("role", "grant-permission", "gatehouse", "--prefix=true", "readwrite", "/secure/");
+      ctl("user", "grant-role", "gatehouse", "gatehouse");
+      ctl("auth", "enable");
+      const open = (prefix: string, password: string) => {
+        const auth = { username: "gatehouse", password };
+        const store = new EtcdConfigStore({ ...settings(etcd.url, prefix), auth }, 20);
+        stores.push(store);
+        return store;
+      };
+      const store = open("/secure/", "gatehouse-secret");
+      const written = await store.write(routes(2), record, undefined);
+      assert.deepEqual(await store.readDocument((await store.readCurrent())!), routes(2));
+      assert.equal(written.version, 1);
+      await assert.rejects(
+        open("/other/", "gatehouse-secret").readCurrent(),
+        StoreUnavailableError,
+      );
+      await assert.rejects(open("/secure/", "wrong").readCurrent(), StoreUnavailableError);
+    } finally {
+      for (const store of stores) store.close();
+      await etcd.remove();
+    }
+  });
+});
+
+/** A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl. */
+function makeCertificates(dir: string) {
+  const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+  const key = (name: string) =>
+    openssl(
+      "req",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.csr`,
+      "-subj",
+      `/CN=${name}`,
+    );
+  openssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-days",
+    "1",
+    "-subj",
+    "/CN=test-ca",
+  );
+  for (const name of ["server", "client"]) {
+    key(name);
+    writeFileSync(join(dir, `${name}.ext`), "subjectAltName=IP:127.0.0.1\n");
+    openssl(
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      `${name}.pem`,
+      "-days",
+      "1",
+      "-extfile",
+      `${name}.ext`,
+    );
+  }
+  const path = (file: string) => join(dir, file);
+  return {
+    ca: path("ca.pem"),
+    server: { ca: path("ca.pem"), cert: path("server.pem"), key: path("server.key") },
+    client: { cert: path("client.pem"), key: path("client.key") },
+  };
+}
+
+describe("etcd config store over TLS", () => {
+  it("talks to an https etcd that asks for a client certificate, with tls.ca/cert/key", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gatehouse-etcd-tls-"));
+    const certificates = makeCertificates(dir);
+    const etcd = await startEtcdServer(certificates.server);
+    const stores: EtcdConfigStore[] = [];
+    try {
+      assert.match(etcd.url, /^https:/);
+      const open = (tls: EtcdSettings["tls"]) => {
+        const store = new EtcdConfigStore({ ...settings(etcd.url, "/tls/"), tls }, 20);
+        stores.push(store);
+        return store;
+      };
+      const store = open({ ca: certificates.ca, ...certificates.client });
+      await store.write(routes(3), record, undefined);
+      assert.deepEqual(await store.readDocument((await store.readCurrent())!), routes(3));
+      // Without a client certificate etcd refuses the connection: the store is unavailable.
+      await assert.rejects(open({ ca: certificates.ca }).readCurrent(), StoreUnavailableError);
+    } finally {
+      for (const store of stores) store.close();
+      await etcd.remove();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
