@@ -10,8 +10,13 @@ import type { CurrentVersion, EtcdConfigStore } from "./etcd-store.ts";
 
 /** What the follower hands versions to. */
 export interface FollowTarget {
-  /** The newest version the node has dealt with (applied or refused): older ones are skipped. */
-  newest(): number;
+  /**
+   * Whether the node has dealt with this version (applied or refused it, or a newer one):
+   * then it is skipped.
+   */
+  known(current: CurrentVersion): boolean;
+  /** etcd holds no version at all: its data was lost or deleted while the node ran. */
+  empty(): Promise<void>;
   /** Reads and applies (or refuses) one version; throws when etcd did not answer. */
   apply(current: CurrentVersion): Promise<void>;
   /** Whether etcd answers. */
@@ -41,6 +46,7 @@ export class EtcdFollower {
   #watch(): void {
     this.#watcher = this.#store.watch({
       change: (current) => this.#offer(current),
+      deleted: () => void this.#catchUp(),
       connected: () => {
         this.#target.reachable(true);
         void this.#catchUp();
@@ -59,13 +65,14 @@ export class EtcdFollower {
     try {
       const current = await this.#store.readCurrent();
       if (current) this.#offer(current);
+      else await this.#target.empty();
     } catch (error) {
       this.#failed(error as Error);
     }
   }
 
   #offer(current: CurrentVersion): void {
-    if (this.#closed || current.version <= this.#target.newest()) return;
+    if (this.#closed || this.#target.known(current)) return;
     if (!this.#pending || current.version > this.#pending.version) this.#pending = current;
     if (!this.#draining) void this.#drain();
   }
@@ -75,7 +82,7 @@ export class EtcdFollower {
     while (this.#pending && !this.#closed) {
       const current = this.#pending;
       this.#pending = undefined;
-      if (current.version <= this.#target.newest()) continue;
+      if (this.#target.known(current)) continue;
       try {
         await this.#target.apply(current);
       } catch (error) {

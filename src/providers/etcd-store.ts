@@ -92,16 +92,18 @@ export class EtcdConfigStore {
 
   /**
    * Makes `document` the version after `basedOn` (none: the prefix must be empty, as when
-   * the first node seeds it). Throws StoreConflictError when `current` moved since.
+   * the first node seeds it, and the version is `seedVersion`). Throws StoreConflictError
+   * when `current` moved since.
    */
   async write(
     document: ConfigDocument,
     record: Omit<StoredVersion, "version" | "hash" | "writeId" | "chunks">,
     basedOn: CurrentVersion | undefined,
+    seedVersion = 1,
   ): Promise<CurrentVersion> {
     const bytes = Buffer.from(JSON.stringify(document));
     const writeId = randomBytes(6).toString("hex");
-    const version = (basedOn?.version ?? 0) + 1;
+    const version = basedOn ? basedOn.version + 1 : seedVersion;
     const chunks = Math.max(1, Math.ceil(bytes.length / chunkBytes));
     const base = `${this.#prefix}versions/${version}/`;
     const stored: StoredVersion = { version, hash: digestOf(bytes), writeId, chunks, ...record };
@@ -145,13 +147,14 @@ export class EtcdConfigStore {
     return { ...stored, revision: Number(response.header.revision) };
   }
 
-  /** Seeds an empty prefix with `document` as version 1; if another node seeded first, its version. */
+  /** Seeds an empty prefix with `document` as `version`; if another node seeded first, its version. */
   async seed(
     document: ConfigDocument,
     record: Omit<StoredVersion, "version" | "hash" | "writeId" | "chunks">,
+    version = 1,
   ): Promise<{ current: CurrentVersion; seeded: boolean }> {
     try {
-      return { current: await this.write(document, record, undefined), seeded: true };
+      return { current: await this.write(document, record, undefined, version), seeded: true };
     } catch (error) {
       const current = error instanceof StoreConflictError && (await this.readCurrent());
       if (!current) throw error;
@@ -165,6 +168,8 @@ export class EtcdConfigStore {
    */
   watch(handlers: {
     change(current: CurrentVersion): void;
+    /** `current` was deleted (by hand: Gatehouse never deletes it). */
+    deleted(): void;
     connected(): void;
     /** The connection broke; the watcher reconnects by itself. */
     disconnected(error: Error): void;
@@ -173,6 +178,7 @@ export class EtcdConfigStore {
   }) {
     const watcher = this.#client.watch().key(this.#current).watcher();
     watcher.on("put", (kv: IKeyValue) => handlers.change(parseCurrent(kv)));
+    watcher.on("delete", () => handlers.deleted());
     watcher.on("connected", () => handlers.connected());
     watcher.on("disconnected", (error: Error) => handlers.disconnected(error));
     watcher.on("error", (error: Error) => handlers.cancelled(error));

@@ -76,7 +76,8 @@ export class EtcdProvider implements SharedConfigStore {
     }
     provider.#control.useSharedStore(provider);
     provider.#follower = new EtcdFollower(provider.#store, {
-      newest: () => Math.max(provider.#applied?.version ?? 0, provider.#refused?.version ?? 0),
+      known: (current) => provider.#known(current),
+      empty: () => provider.#reseed(),
       apply: (current) => provider.#follow(current),
       reachable: (up, error) => provider.#setUp(up, error),
     });
@@ -132,6 +133,34 @@ export class EtcdProvider implements SharedConfigStore {
       { configVersion: cached.current.version, cache },
       `started from the cached config version ${cached.current.version}: stale until etcd is back`,
     );
+  }
+
+  #known(current: CurrentVersion): boolean {
+    const applied = this.#applied;
+    // The version serving, written again (a reseed): writes now compare against its revision.
+    if (applied && current.version === applied.version && current.hash === applied.hash)
+      this.#applied = current;
+    return current.version <= Math.max(applied?.version ?? 0, this.#refused?.version ?? 0);
+  }
+
+  /**
+   * The prefix is empty while this node serves a version from it (etcd lost its data, or
+   * someone deleted the keys): write back what this node serves, as the version it serves,
+   * so the cluster can go on (the first node to get there does; the others adopt it).
+   */
+  async #reseed(): Promise<void> {
+    const serving = this.#control.history.current;
+    if (!this.#applied) return;
+    const record = { appliedAt: new Date().toISOString(), source: "start", actor: "reseed" };
+    const sections = sectionsOf(serving.document);
+    const { current, seeded } = await this.#store.seed(sections, record, serving.version);
+    if (seeded) {
+      this.#applied = current;
+      this.#log.warn(
+        { configVersion: current.version },
+        `the etcd prefix was empty (its data lost or deleted): wrote back the config this node serves, version ${current.version}`,
+      );
+    } else if (!this.#known(current)) await this.#follow(current);
   }
 
   /** A version the watch announced: applied, or refused (a read failure is the follower's). */

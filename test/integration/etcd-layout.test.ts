@@ -158,6 +158,7 @@ describe("etcd config store layout", () => {
     let connected = false;
     const watcher = store.watch({
       change: () => {},
+      deleted: () => {},
       connected: () => {
         connected = true;
       },
@@ -195,6 +196,7 @@ describe("etcd config store layout", () => {
     let disconnected = 0;
     const watcher = watching.watch({
       change: (current) => seen.push(current.version),
+      deleted: () => assert.fail("nothing deletes current"),
       connected: () => connected++,
       disconnected: () => disconnected++,
       cancelled: (error) => assert.fail(error),

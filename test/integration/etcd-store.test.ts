@@ -9,6 +9,7 @@ import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { Etcd3 } from "etcd3";
 import { EtcdConfigStore } from "../../src/providers/etcd-store.ts";
 import { runGatehouse } from "../helpers/cli.ts";
 import { type EtcdServer, startEtcdServer } from "../helpers/etcd-server.ts";
@@ -220,6 +221,29 @@ describe("etcd config store: three nodes", () => {
     assert.equal(fixed.status, 201, JSON.stringify(fixed.body));
     for (const node of nodes)
       await timeUntil(async () => (await node.get("/fixed")) === 200, 1_000, "the fix propagates");
+  });
+
+  it("the prefix deleted while the nodes run: one writes back what they serve, changes go on", async () => {
+    const { body } = await nodes[0]!.admin("GET", "/config/versions");
+    const raw = new Etcd3({ hosts: etcd.url });
+    try {
+      await raw.delete().prefix("/cluster/");
+      await timeUntil(
+        async () => nodes.some((node) => /the etcd prefix was empty/.test(node.output())),
+        2_000,
+        "a node reseeds the prefix",
+      );
+      const reseeded = JSON.parse((await raw.get("/cluster/current").string())!);
+      assert.equal(reseeded.version, body.current);
+    } finally {
+      raw.close();
+    }
+    for (const [i, node] of nodes.entries()) {
+      const created = await node.admin("POST", "/routes", route(`after-reseed-${i}`));
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      await allAt(body.current + i + 1);
+    }
+    for (const node of nodes) assert.equal(await node.get("/after-reseed-0"), 200);
   });
 
   it("etcd down: traffic goes on, writes answer 503, the metric says stale; back: changes propagate", async () => {
