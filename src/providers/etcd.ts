@@ -48,6 +48,8 @@ export class EtcdProvider implements SharedConfigStore {
    * be read whole): an admin change replaces it, so a bad version never blocks the cluster.
    */
   #refused: CurrentVersion | undefined;
+  /** The revision of a version that starts etcd's history over (see #known). */
+  #restartAt: number | undefined;
   readonly #status: EtcdStatus;
   #follower: EtcdFollower | undefined;
 
@@ -140,6 +142,12 @@ export class EtcdProvider implements SharedConfigStore {
     // The version serving, written again (a reseed): writes now compare against its revision.
     if (applied && current.version === applied.version && current.hash === applied.hash)
       this.#applied = current;
+    // A lower version written after the one serving: etcd's history started over (a node
+    // seeded the emptied prefix from its file first). etcd is the source: take it.
+    if (applied && current.version < applied.version && current.revision > applied.revision) {
+      this.#restartAt = current.revision;
+      return false;
+    }
     return current.version <= Math.max(applied?.version ?? 0, this.#refused?.version ?? 0);
   }
 
@@ -175,8 +183,21 @@ export class EtcdProvider implements SharedConfigStore {
 
   /** Applies a version read from etcd (skipped if this node wrote it), then caches it. */
   async #apply(current: CurrentVersion, sections: ConfigDocument): Promise<void> {
-    const applied = await this.#control.applyShared(this.#shared(current, sections));
-    if (!this.#applied || current.version > this.#applied.version) this.#applied = current;
+    const restart = current.revision === this.#restartAt;
+    const before = this.#applied?.version;
+    const applied = await this.#control.applyShared({
+      ...this.#shared(current, sections),
+      restart,
+    });
+    if (restart || !this.#applied || current.version > this.#applied.version) {
+      this.#applied = current;
+      this.#refused = undefined;
+    }
+    if (restart)
+      this.#log.warn(
+        { configVersion: current.version, previousVersion: before },
+        `etcd's config history started over (version ${current.version} after ${before}, the prefix was emptied and seeded anew): serving it`,
+      );
     if (applied) {
       this.#log.info(
         { configVersion: current.version, actor: current.actor },

@@ -74,4 +74,6 @@ export interface SharedVersion {
   actor: string;
   rolledBackTo?: number;
   document: ConfigDocument;
+  /** The store's history started over (its data was lost): applied whatever its number. */
+  restart?: boolean;
 }

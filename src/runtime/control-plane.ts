@@ -112,7 +112,8 @@ export class ControlPlane {
    */
   applyShared(shared: SharedVersion): Promise<boolean> {
     return this.#enqueue(async () => {
-      if (this.#sharedVersion !== undefined && shared.version <= this.#sharedVersion) return false;
+      const known = this.#sharedVersion !== undefined && shared.version <= this.#sharedVersion;
+      if (known && !shared.restart) return false;
       const origin: ChangeOrigin = { source: "etcd", actor: shared.actor };
       let config: GatehouseConfig;
       try {
@@ -123,7 +124,7 @@ export class ControlPlane {
         throw error;
       }
       const previous = this.history.current;
-      const first = this.#sharedVersion === undefined;
+      const first = this.#sharedVersion === undefined || shared.restart === true;
       await this.#gateway.reload(config, { version: shared.version });
       this.#sharedVersion = shared.version;
       await setImmediate();

@@ -5,6 +5,7 @@
 // stale, a node restarts from its cache (or refuses to without one); etcd back: changes
 // propagate again.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -244,6 +245,33 @@ describe("etcd config store: three nodes", () => {
       await allAt(body.current + i + 1);
     }
     for (const node of nodes) assert.equal(await node.get("/after-reseed-0"), 200);
+  });
+
+  it("etcd's history started over (a lower version written later): every node takes it", async () => {
+    // What a node seeding an emptied prefix from its file leaves: version 1, written last.
+    const document = {
+      services: [{ name: "s", targets: [{ url: upstream.url }] }],
+      routes: [route("small"), route("restarted")],
+    };
+    const text = JSON.stringify(document);
+    const hash = createHash("sha256").update(text).digest("hex").slice(0, 16);
+    const raw = new Etcd3({ hosts: etcd.url });
+    try {
+      await raw.put("/cluster/versions/1/chunks/restart/0").value(text);
+      const stored = { version: 1, hash, writeId: "restart", chunks: 1, source: "start" };
+      await raw.put("/cluster/current").value(JSON.stringify({ ...stored, actor: "seed" }));
+    } finally {
+      raw.close();
+    }
+    await allAt(1);
+    for (const node of nodes) {
+      assert.equal(await node.get("/restarted"), 200);
+      assert.match(node.output(), /etcd's config history started over \(version 1 after \d+/);
+    }
+    const created = await nodes[1]!.admin("POST", "/routes", route("after-restart"));
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    await allAt(2);
+    for (const node of nodes) assert.equal(await node.get("/after-restart"), 200);
   });
 
   it("etcd down: traffic goes on, writes answer 503, the metric says stale; back: changes propagate", async () => {
