@@ -28,7 +28,8 @@ export const usage = `usage: npm run bench -- [options]
   --connections <n>      wrk connections                          (BENCH_CONNECTIONS, default 50)
   --threads <n>          wrk threads                              (BENCH_THREADS, default 1)
   --only <names>         comma-separated targets or prefixes      (BENCH_ONLY, default all)
-                         upstream, gatehouse-10, gatehouse-10k, gatehouse-observed,
+                         upstream, gatehouse-10, gatehouse-10k, gatehouse-workers,
+                         gatehouse-observed,
                          gatehouse-traced, gatehouse-auth-stack, gatehouse-rate-limit, undici,
                          fast-gateway, nginx-proxy, reload-cost, reload-storm, propagation
                          ("gatehouse" selects every Gatehouse target, "reload" both
