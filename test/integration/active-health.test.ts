@@ -6,15 +6,8 @@ import { describe, it } from "node:test";
 import { request } from "undici";
 import { parseGatewayConfig } from "../../src/config/validate.ts";
 import { startGateway, testConfig } from "../helpers/gateway.ts";
+import { until } from "../helpers/until.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
-
-async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 const probes = (up: Upstream) => up.requests.filter((req) => req.url === "/health").length;
 

@@ -5,15 +5,8 @@ import { describe, it } from "node:test";
 import { request } from "undici";
 import { startDnsServer } from "../helpers/dns-server.ts";
 import { startGateway, testConfig } from "../helpers/gateway.ts";
+import { until } from "../helpers/until.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
-
-async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 8000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe("dns discovery", () => {
   it("serves SRV targets, follows record changes and keeps the state of targets that stay", async () => {
@@ -49,12 +42,20 @@ describe("dns discovery", () => {
       return [...seen].sort();
     };
     try {
-      await until(async () => (await bodies(4)).join() === "200 up0,200 up1", "the first answer");
+      await until(
+        async () => (await bodies(4)).join() === "200 up0,200 up1",
+        "the first answer",
+        8000,
+      );
       const up0 = gw.gateway.runtime.services
         .get("users")!
         .targets.find((t) => t.port === ups[0]!.port);
       dns.records.set("_http._tcp.users.test", { SRV: srv([0, 2]), ttl: 1 });
-      await until(async () => (await bodies(4)).join() === "200 up0,200 up2", "the changed answer");
+      await until(
+        async () => (await bodies(4)).join() === "200 up0,200 up2",
+        "the changed answer",
+        8000,
+      );
       const after = gw.gateway.runtime.services.get("users")!.targets;
       assert.equal(
         after.find((t) => t.port === ups[0]!.port),

@@ -10,6 +10,7 @@ import type { GatehouseConfigInput } from "../../src/config/schema.ts";
 import { parseGatewayConfig } from "../../src/config/validate.ts";
 import { configProblems } from "../helpers/config-problems.ts";
 import { startGateway, testConfig } from "../helpers/gateway.ts";
+import { until } from "../helpers/until.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
 const packageVersion = (
@@ -17,14 +18,6 @@ const packageVersion = (
     version: string;
   }
 ).version;
-
-async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 async function getJson(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await request(url);

@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import { request } from "undici";
 import { startGateway, testConfig } from "../helpers/gateway.ts";
 import { freePort } from "../helpers/redis-server.ts";
+import { until } from "../helpers/until.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
 interface WorkerStatus {
@@ -19,14 +20,6 @@ interface WorkerStatus {
 async function fresh(url: string, headers: Record<string, string> = {}) {
   const res = await request(url, { reset: true, headers });
   return { status: res.statusCode, body: await res.body.text() };
-}
-
-async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 const probes = (up: Upstream) => up.requests.filter((req) => req.url === "/health").length;
