@@ -37,11 +37,15 @@ describe("etcd config store: three nodes", () => {
   const nodes: GatehouseNode[] = [];
   const files: string[] = [];
 
-  /** Node i's config: same prefix and seed; nodes 0 and 1 keep a cache, node 2 does not. */
+  /**
+   * Node i's config: same prefix and seed; nodes 0 and 1 keep a cache, node 2 does not and
+   * serves from 2 worker threads (each etcd version reaches both before it counts as applied).
+   */
   const config = (i: number) =>
     [
       "gateway:",
       "  listen: [{ host: 127.0.0.1, port: 0 }]",
+      ...(i === 2 ? ["  workers: 2"] : []),
       "  status: { port: 0 }",
       "  admin: { port: 0 }",
       "  shutdownTimeout: 1s",
