@@ -368,7 +368,8 @@ export class Gateway {
       revision: this.#revision,
       lastReload: this.#lastReload,
       startedAt: this.#startedAt,
-      listening: this.#listening,
+      // With workers, listening means at least one of them is (all may be restarting).
+      listening: this.#listening && (this.#pool === undefined || this.#pool.serving > 0),
       draining: this.#draining,
       openConnections: sum((stats) => stats.openConnections) ?? this.#sockets.size,
       webSocketTunnels: sum((stats) => stats.webSocketTunnels) ?? this.#tunnels.size,

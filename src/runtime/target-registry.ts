@@ -60,7 +60,9 @@ export class TargetRegistry {
     const key = config ? JSON.stringify(config) : undefined;
     if (this.#breakerConfigs.get(target) === key) return;
     this.#breakerConfigs.set(target, key);
-    target.breaker = config ? new CircuitBreaker(config, target.clock, target.url) : undefined;
+    target.breaker = config
+      ? new CircuitBreaker(config, target.clock, target.url, target.service)
+      : undefined;
   }
 
   /**

@@ -6,8 +6,8 @@
  * applied there without being announced again. Probes run once, in the supervisor;
  * breakers and ejections are judged in the workers, from the traffic they proxy.
  *
- * Changes name targets by URL (health also by service). Times travel as durations, not
- * instants: each thread's monotonic clock has its own origin.
+ * Changes name targets by service and URL (a target's identity). Times travel as
+ * durations, not instants: each thread's monotonic clock has its own origin.
  */
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { type BreakerMessage, breakerChannel, CircuitBreaker } from "../upstream/breaker.ts";
@@ -18,8 +18,8 @@ import type { TargetRegistry } from "./target-registry.ts";
 /** A change to one target's state, as one thread saw it happen. */
 export type TargetStateChange =
   | { kind: "health"; service: string; url: string; health: ActiveHealth }
-  | { kind: "breaker"; url: string; state: "open" | "closed"; openForMs?: number }
-  | { kind: "ejection"; url: string; ejections: number; durationMs: number };
+  | { kind: "breaker"; service: string; url: string; state: "open" | "closed"; openForMs?: number }
+  | { kind: "ejection"; service: string; url: string; ejections: number; durationMs: number };
 
 /**
  * Makes this thread's targets match `change`. Nothing here publishes on the channels
@@ -27,9 +27,9 @@ export type TargetStateChange =
  */
 export function applyTargetState(registry: TargetRegistry, change: TargetStateChange): void {
   for (const [service, target] of registry.entries()) {
-    if (target.url !== change.url) continue;
+    if (target.url !== change.url || service !== change.service) continue;
     if (change.kind === "health") {
-      if (service === change.service) target.health = change.health;
+      target.health = change.health;
     } else if (change.kind === "breaker") {
       if (target.breaker instanceof CircuitBreaker) target.breaker.follow(change);
     } else {
@@ -48,12 +48,13 @@ export function captureTargetState(registry: TargetRegistry): TargetStateChange[
     const now = target.clock.now();
     if (target.ejectedUntil > now) {
       const durationMs = target.ejectedUntil - now;
-      changes.push({ kind: "ejection", url, ejections: target.ejections, durationMs });
+      const { ejections } = target;
+      changes.push({ kind: "ejection", service, url, ejections, durationMs });
     }
     if (target.breaker instanceof CircuitBreaker) {
       const { halfOpensInMs } = target.breaker.snapshot();
       if (halfOpensInMs !== null)
-        changes.push({ kind: "breaker", url, state: "open", openForMs: halfOpensInMs });
+        changes.push({ kind: "breaker", service, url, state: "open", openForMs: halfOpensInMs });
     }
   }
   return changes;
@@ -65,12 +66,13 @@ export function captureTargetState(registry: TargetRegistry): TargetStateChange[
  */
 export function watchTargetState(send: (change: TargetStateChange) => void): () => void {
   const onBreaker = (message: unknown) => {
-    const { target, state, openForMs } = message as BreakerMessage;
-    send({ kind: "breaker", url: target, state, ...(openForMs !== undefined && { openForMs }) });
+    const { service, target, state, openForMs } = message as BreakerMessage;
+    const change = { kind: "breaker", service, url: target, state } as const;
+    send(openForMs === undefined ? change : { ...change, openForMs });
   };
   const onEjection = (message: unknown) => {
-    const { target, ejections, durationMs } = message as EjectionMessage;
-    send({ kind: "ejection", url: target, ejections, durationMs });
+    const { service, target, ejections, durationMs } = message as EjectionMessage;
+    send({ kind: "ejection", service, url: target, ejections, durationMs });
   };
   subscribe(breakerChannel.name, onBreaker);
   subscribe(ejectionChannel.name, onEjection);

@@ -8,6 +8,7 @@
  */
 import type { AddressInfo } from "node:net";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
+import { AggregatorRegistry } from "prom-client";
 import type { GatehouseConfig } from "../config/schema.ts";
 import { processSecrets } from "../config/secret-values.ts";
 import type { ConfigRevision } from "../observability/config-revision.ts";
@@ -43,11 +44,17 @@ interface Slot {
   addresses: AddressInfo[];
   /** Answers awaited, by sequence number. */
   waiting: Map<number, (message: FromWorker | undefined) => void>;
+  /** Sent `ready`: it listens and serves. */
+  serving: boolean;
+  /** Its counters as last scraped, kept when it ends so the node's totals never go back. */
+  lastMetrics: object[] | undefined;
 }
 
 /** A worker that dies this soon after starting is crash-looping: wait before the next try. */
 const crashLoopMs = 10_000;
 const maxRestartDelayMs = 5_000;
+/** A worker that answers no question in this long is stuck (a plugin looping): it is ended. */
+const answerTimeoutMs = 10_000;
 const entry = new URL(
   `./worker-thread${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`,
   import.meta.url,
@@ -60,9 +67,12 @@ export class WorkerPool {
   #revision: ConfigRevision;
   #seq = 0;
   #stopping = false;
-  #restartDelay = 0;
+  /** The counters of workers that ended, summed (counters and histograms only). */
+  #retired: object[] = [];
   /** Restarts of each worker slot, for `/status`. */
   readonly #restarts = new Map<number, number>();
+  /** Wait before starting a slot again: grows while its worker keeps dying young. */
+  readonly #restartDelays = new Map<number, number>();
 
   constructor(options: WorkerPoolOptions) {
     this.#options = options;
@@ -90,22 +100,42 @@ export class WorkerPool {
     return [];
   }
 
-  get size(): number {
-    return this.#slots.size;
+  /** Workers listening now; none means the node cannot serve (its `/ready` says so). */
+  get serving(): number {
+    let serving = 0;
+    for (const slot of this.#slots.values()) if (slot.serving) serving++;
+    return serving;
   }
 
-  /** Serves `config` in every worker; resolves once each has compiled and swapped it. */
+  /**
+   * Serves `config` in every worker; resolves once each has compiled and swapped it. The
+   * supervisor compiled the same config already, so a worker that fails to is broken (or
+   * stuck): it is ended, and started again with this config like any worker that dies.
+   */
   async reload(config: GatehouseConfig, revision: ConfigRevision): Promise<void> {
     this.#config = config;
     this.#revision = revision;
     const states = this.#options.states();
     const secrets = processSecrets.values();
-    const answers = [...this.#slots.values()].map((slot) =>
-      this.#ask(slot, (seq) => ({ type: "reload", seq, config, revision, secrets, states })),
+    await Promise.all(
+      [...this.#slots.values()].map(async (slot) => {
+        const answer = await this.#ask(slot, (seq) => ({
+          type: "reload",
+          seq,
+          config,
+          revision,
+          secrets,
+          states,
+        }));
+        if ((answer?.type === "reloaded" && !answer.error) || !slot.serving) return;
+        const why = answer?.type === "reloaded" ? answer.error : "no answer";
+        this.#options.log.error(
+          { worker: slot.index, error: why },
+          `worker ${slot.index} did not apply config version ${revision.version}: restarting it`,
+        );
+        await slot.worker.terminate();
+      }),
     );
-    for (const answer of await Promise.all(answers)) {
-      if (answer?.type === "reloaded" && answer.error) throw new Error(answer.error);
-    }
   }
 
   /** Tells every worker but `except` of a target's new state. */
@@ -115,12 +145,22 @@ export class WorkerPool {
     }
   }
 
-  /** Each worker's metrics (prom-client JSON), for the supervisor's `/metrics`. */
+  /**
+   * Each worker's metrics (prom-client JSON), for the supervisor's `/metrics`, and the last
+   * counters of workers that ended: a restart must not look like a counter reset.
+   */
   async metrics(): Promise<object[][]> {
+    const slots = [...this.#slots.values()];
     const answers = await Promise.all(
-      [...this.#slots.values()].map((slot) => this.#ask(slot, (seq) => ({ type: "metrics", seq }))),
+      slots.map((slot) => this.#ask(slot, (seq) => ({ type: "metrics", seq }))),
     );
-    return answers.flatMap((answer) => (answer?.type === "metrics" ? [answer.metrics] : []));
+    const live = answers.flatMap((answer, i) => {
+      const slot = slots[i]!;
+      if (answer?.type === "metrics" && answer.metrics.length > 0)
+        slot.lastMetrics = answer.metrics;
+      return slot.lastMetrics ? [slot.lastMetrics] : [];
+    });
+    return this.#retired.length > 0 ? [...live, this.#retired] : live;
   }
 
   /** What each running worker counts, in worker order. */
@@ -175,12 +215,15 @@ export class WorkerPool {
       startedAt: Date.now(),
       addresses: [],
       waiting: new Map(),
+      serving: false,
+      lastMetrics: undefined,
     };
     this.#slots.set(index, slot);
     const ready = new Promise<void>((resolve, reject) => {
       worker.on("message", (message: FromWorker) => {
         if (message.type === "ready") {
           slot.addresses = message.addresses;
+          slot.serving = true;
           resolve();
         } else if (message.type === "state") {
           this.broadcast(message.change, slot);
@@ -204,14 +247,18 @@ export class WorkerPool {
     for (const answer of slot.waiting.values()) answer(undefined);
     slot.waiting.clear();
     slot.limits.close();
+    slot.serving = false;
     if (this.#slots.get(slot.index) !== slot) return;
     this.#slots.delete(slot.index);
     if (this.#stopping) return;
+    if (slot.lastMetrics) this.#retire(slot.lastMetrics);
     const lived = Date.now() - slot.startedAt;
-    this.#restartDelay =
-      lived < crashLoopMs ? Math.min(Math.max(this.#restartDelay * 2, 100), maxRestartDelayMs) : 0;
+    const previous = this.#restartDelays.get(slot.index) ?? 0;
+    const delay =
+      lived < crashLoopMs ? Math.min(Math.max(previous * 2, 100), maxRestartDelayMs) : 0;
+    this.#restartDelays.set(slot.index, delay);
     this.#options.log.error(
-      { worker: slot.index, exitCode: code, restartInMs: this.#restartDelay },
+      { worker: slot.index, exitCode: code, restartInMs: delay },
       `worker ${slot.index} exited; starting it again`,
     );
     this.#restarts.set(slot.index, (this.#restarts.get(slot.index) ?? 0) + 1);
@@ -221,14 +268,40 @@ export class WorkerPool {
         () => this.#options.log.info({ worker: slot.index }, `worker ${slot.index} restarted`),
         () => {},
       );
-    }, this.#restartDelay);
+    }, delay);
     restart.unref();
   }
 
+  /** Adds an ended worker's counters and histograms to the retired sums (its gauges are gone). */
+  #retire(metrics: object[]): void {
+    const kept = (list: object[]) =>
+      list.filter((metric) => (metric as { type: string }).type !== "gauge");
+    const sum = AggregatorRegistry.aggregate([kept(this.#retired), kept(metrics)]);
+    // prom-client's aggregate registry answers getMetricsAsJSON synchronously underneath.
+    void sum.getMetricsAsJSON().then((json) => {
+      this.#retired = json;
+    });
+  }
+
+  /**
+   * Sends `message` and resolves with the answer; undefined if the worker ends first or does
+   * not answer within answerTimeoutMs (it is then ended: a stuck worker serves nobody).
+   */
   #ask(slot: Slot, message: (seq: number) => ToWorker): Promise<FromWorker | undefined> {
     const seq = ++this.#seq;
     return new Promise((resolve) => {
-      slot.waiting.set(seq, resolve);
+      const timer = setTimeout(() => {
+        slot.waiting.delete(seq);
+        resolve(undefined);
+        if (!slot.serving) return;
+        this.#options.log.error({ worker: slot.index }, `worker ${slot.index} stopped answering`);
+        void slot.worker.terminate();
+      }, answerTimeoutMs);
+      timer.unref();
+      slot.waiting.set(seq, (answer) => {
+        clearTimeout(timer);
+        resolve(answer);
+      });
       slot.worker.postMessage(message(seq));
     });
   }

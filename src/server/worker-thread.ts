@@ -51,9 +51,13 @@ port.on("message", (message: ToWorker) => {
       gateway.followTargetState(message.change);
       return;
     case "metrics":
-      void gateway
-        .workerMetrics()
-        .then((metrics) => send({ type: "metrics", seq: message.seq, metrics }));
+      gateway.workerMetrics().then(
+        (metrics) => send({ type: "metrics", seq: message.seq, metrics }),
+        (error: Error) => {
+          gateway.log.error({ err: error }, "metrics for the supervisor failed");
+          send({ type: "metrics", seq: message.seq, metrics: [] });
+        },
+      );
       return;
     case "stats":
       send({

@@ -39,6 +39,8 @@ export interface BreakerSnapshot {
  * closes. Half-open is not an event: it is the clock passing `openForMs`.
  */
 export interface BreakerMessage {
+  /** The target's service: a URL listed by two services has a breaker in each. */
+  service: string;
   target: string;
   state: "open" | "closed";
   openForMs?: number;
@@ -61,12 +63,14 @@ export class CircuitBreaker implements TargetBreaker {
   #lastProbeAt = 0;
 
   readonly #label: string;
+  readonly #service: string;
 
-  /** `label` names the target in diagnostics events. */
-  constructor(config: CircuitBreakerConfig, clock: Clock, label = "") {
+  /** `label` (the target's URL) and `service` name the target in diagnostics events. */
+  constructor(config: CircuitBreakerConfig, clock: Clock, label = "", service = "") {
     this.#config = config;
     this.#clock = clock;
     this.#label = label;
+    this.#service = service;
     this.#window = new OutcomeWindow(config.window);
     this.#nextOpenFor = Math.min(config.openDuration, config.maxOpenDuration);
   }
@@ -163,6 +167,7 @@ export class CircuitBreaker implements TargetBreaker {
     this.#openUntil = now + this.#nextOpenFor;
     if (breakerChannel.hasSubscribers) {
       breakerChannel.publish({
+        service: this.#service,
         target: this.#label,
         state: "open",
         openForMs: this.#nextOpenFor,
@@ -176,7 +181,11 @@ export class CircuitBreaker implements TargetBreaker {
   #close(): void {
     this.#tripped = false;
     if (breakerChannel.hasSubscribers) {
-      breakerChannel.publish({ target: this.#label, state: "closed" } satisfies BreakerMessage);
+      breakerChannel.publish({
+        service: this.#service,
+        target: this.#label,
+        state: "closed",
+      } satisfies BreakerMessage);
     }
     this.#nextOpenFor = Math.min(this.#config.openDuration, this.#config.maxOpenDuration);
     this.#window.clear();

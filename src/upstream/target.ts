@@ -11,6 +11,8 @@ import { PeakEwma } from "./peak-ewma.ts";
 
 export interface TargetOptions {
   url: string;
+  /** The service the target belongs to (part of its identity: runtime/target-registry). */
+  service?: string;
   weight: number;
   connectTimeout: number;
   zone?: string;
@@ -33,6 +35,7 @@ export type ActiveHealth = "healthy" | "unhealthy" | "unknown";
 /** An upstream instance: where to send requests, and whether it can take one now. */
 export class Target {
   readonly url: string;
+  readonly service: string;
   /** `http://host:port`, the pool's identity. */
   readonly origin: string;
   /** The Host header to send when the client's is not preserved. */
@@ -65,6 +68,7 @@ export class Target {
   constructor(options: TargetOptions) {
     const url = new URL(options.url);
     this.url = options.url;
+    this.service = options.service ?? "";
     this.origin = url.origin;
     this.authority = url.host;
     this.hostname = url.hostname;

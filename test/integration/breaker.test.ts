@@ -44,7 +44,9 @@ describe("circuit breaker", () => {
         "round-robin sent every other request to the bad target",
       );
       assert.equal(await breakerOf(), "open");
-      assert.deepEqual(events, [{ target: bad.url, state: "open", openForMs: 300 }]);
+      assert.deepEqual(events, [
+        { service: "svc", target: bad.url, state: "open", openForMs: 300 },
+      ]);
       for (let i = 0; i < 6; i++) {
         const res = await request(`${gw.url}/x`);
         assert.equal(await res.body.text(), "good");
@@ -56,7 +58,12 @@ describe("circuit breaker", () => {
       for (let i = 0; i < 4; i++) await (await request(`${gw.url}/x`)).body.dump();
       assert.equal(bad.requests.length, 5, "exactly one probe while half-open");
       assert.equal(await breakerOf(), "open", "the failed probe reopened it");
-      assert.deepEqual(events.at(-1), { target: bad.url, state: "open", openForMs: 600 });
+      assert.deepEqual(events.at(-1), {
+        service: "svc",
+        target: bad.url,
+        state: "open",
+        openForMs: 600,
+      });
     } finally {
       unsubscribe("gatehouse:upstream:breaker", onEvent);
       await gw.stop();

@@ -32,7 +32,9 @@ describe("outlier detection", () => {
     try {
       for (let i = 0; i < 6; i++) await (await request(`${gw.url}/x`)).body.dump();
       assert.equal(flaky.requests.length, 3);
-      assert.deepEqual(ejections, [{ target: flaky.url, ejections: 1, durationMs: 300 }]);
+      assert.deepEqual(ejections, [
+        { service: "svc", target: flaky.url, ejections: 1, durationMs: 300 },
+      ]);
       for (let i = 0; i < 6; i++)
         assert.equal(await (await request(`${gw.url}/x`)).body.text(), "good");
       assert.equal(flaky.requests.length, 3, "ejected: no traffic");

@@ -96,6 +96,16 @@ describe("worker restart", () => {
       assert.equal(created.statusCode, 201, await created.body.text());
       const version = created.headers.etag;
 
+      // Every worker has served /added, and /metrics has read their counts.
+      const served = async () => {
+        const text = await (await request(`${status}/metrics`)).body.text();
+        return [...text.matchAll(/^gatehouse_requests_total\{route="added"[^}]*\} (\d+)/gm)]
+          .map((match) => Number(match[1]))
+          .reduce((sum, count) => sum + count, 0);
+      };
+      await Promise.all(Array.from({ length: 20 }, () => fresh(`${proxy}/added`)));
+      assert.equal(await served(), 20);
+
       assert.equal((await fresh(`${proxy}/crash`)).body, "crashing");
       await log.waitFor(/worker 1 exited|worker 2 exited/);
       // One worker is gone and the other has the port to itself until the restart.
@@ -114,6 +124,8 @@ describe("worker restart", () => {
         report.workers.every((w) => w.connectionsAccepted > 0),
         "both serve again",
       );
+      // The dead worker's counts are kept: a counter that went back would read as a reset.
+      assert.equal(await served(), 20 + 10 + 20);
     } finally {
       child.kill("SIGTERM");
       await new Promise((resolve) => child.once("exit", resolve));

@@ -38,7 +38,7 @@ export const rateLimitPlugin = definePlugin({
     const memory = new MemoryRateLimitStore(rules, config.algorithm);
     const node = config.store === "memory" ? sharedNodeLimits() : undefined;
     // The same in every worker for the same config, so they share one count.
-    const nodeScope = `${scope.level}:${scope.name}:${config.algorithm}:${JSON.stringify(rules)}`;
+    const nodeScope = `${scope.level}:${scope.name}:${config.algorithm}:${JSON.stringify([rules, config.by])}`;
     const gatewayRedis = scope.stores.redis;
     // The plugin's own `redis.url` wins over the gateway's store, whatever its mode.
     const target: RedisTarget | undefined = config.redis?.url

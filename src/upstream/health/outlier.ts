@@ -16,6 +16,8 @@ export type PassiveCheckConfig = NonNullable<z.output<typeof healthCheckSchema>[
 
 /** Published on `gatehouse:upstream:ejection` each time a target is ejected. */
 export interface EjectionMessage {
+  /** The target's service (a URL listed by two services is two targets). */
+  service: string;
   target: string;
   /** How many times it has been ejected (with forgiveness applied). */
   ejections: number;
@@ -126,6 +128,7 @@ export class OutlierDetector {
     target.ejectedUntil = now + duration;
     if (ejectionChannel.hasSubscribers) {
       ejectionChannel.publish({
+        service: target.service,
         target: target.url,
         ejections: target.ejections,
         durationMs: duration,
