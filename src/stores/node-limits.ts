@@ -24,9 +24,11 @@ export interface NodeLimits {
   ): Promise<Decision>;
 }
 
-type Request =
-  | { type: "scope"; scope: string; rules: readonly LimitRule[]; algorithm: Algorithm }
-  | { type: "decide"; batch: [id: number, scope: string, key: string][] };
+/** One batch: each scope's definition travels with it, so the supervisor may forget idle ones. */
+interface Request {
+  scopes: Record<string, { rules: readonly LimitRule[]; algorithm: Algorithm }>;
+  batch: [id: number, scope: string, key: string][];
+}
 
 type Answer = [id: number, decision: Decision][];
 
@@ -48,9 +50,8 @@ export function sharedNodeLimits(): NodeLimits | undefined {
 /** A worker thread's side: batches its questions to the supervisor and routes the answers. */
 export class NodeLimitClient implements NodeLimits {
   readonly #port: MessagePort;
-  readonly #known = new Set<string>();
   readonly #pending = new Map<number, (decision: Decision) => void>();
-  #batch: [number, string, string][] = [];
+  #request: Request = { scopes: {}, batch: [] };
   #nextId = 0;
 
   constructor(port: MessagePort) {
@@ -65,28 +66,24 @@ export class NodeLimitClient implements NodeLimits {
   }
 
   decide(scope: string, rules: readonly LimitRule[], algorithm: Algorithm, key: string) {
-    if (!this.#known.has(scope)) {
-      this.#known.add(scope);
-      this.#port.postMessage({ type: "scope", scope, rules, algorithm } satisfies Request);
-    }
     const id = this.#nextId++;
-    if (this.#batch.length === 0) setImmediate(this.#flush);
-    this.#batch.push([id, scope, key]);
+    const request = this.#request;
+    if (request.batch.length === 0) setImmediate(this.#flush);
+    request.scopes[scope] ??= { rules, algorithm };
+    request.batch.push([id, scope, key]);
     return new Promise<Decision>((resolve) => this.#pending.set(id, resolve));
   }
 
   readonly #flush = () => {
-    const batch = this.#batch;
-    this.#batch = [];
-    this.#port.postMessage({ type: "decide", batch } satisfies Request);
+    const request = this.#request;
+    this.#request = { scopes: {}, batch: [] };
+    this.#port.postMessage(request);
   };
 }
 
 interface Scope {
-  rules: readonly LimitRule[];
-  algorithm: Algorithm;
-  /** Dropped once idle for the longest window (it then holds nothing that counts). */
-  store: MemoryRateLimitStore | undefined;
+  store: MemoryRateLimitStore;
+  /** The longest window: idle longer than that, the store holds nothing that counts. */
   idleMs: number;
   usedAt: number;
 }
@@ -94,17 +91,23 @@ interface Scope {
 /** The supervisor's side: one in-memory store per plugin scope, shared by every worker. */
 export class NodeLimitService {
   readonly #scopes = new Map<string, Scope>();
+  #sweptAt = Date.now();
 
   /** Answers the questions a worker sends on `port`. */
   serve(port: MessagePort): void {
-    port.on("message", (request: Request) => {
-      if (request.type === "scope") return this.#register(request);
+    port.on("message", ({ scopes, batch }: Request) => {
       const now = Date.now();
+      this.#sweep(now);
       const answer: Answer = [];
-      for (const [id, name, key] of request.batch) {
-        const scope = this.#scopes.get(name)!;
+      for (const [id, name, key] of batch) {
+        let scope = this.#scopes.get(name);
+        if (scope === undefined) {
+          const { rules, algorithm } = scopes[name]!;
+          const idleMs = Math.max(...rules.map((rule) => rule.windowMs));
+          scope = { store: new MemoryRateLimitStore(rules, algorithm), idleMs, usedAt: now };
+          this.#scopes.set(name, scope);
+        }
         scope.usedAt = now;
-        scope.store ??= new MemoryRateLimitStore(scope.rules, scope.algorithm);
         answer.push([id, scope.store.decide(key)]);
       }
       port.postMessage(answer);
@@ -112,14 +115,20 @@ export class NodeLimitService {
     port.unref();
   }
 
-  #register({ scope: name, rules, algorithm }: Extract<Request, { type: "scope" }>): void {
-    const now = Date.now();
-    // A reload that changes a limit makes a new scope: the old one's counts go once idle.
-    for (const scope of this.#scopes.values()) {
-      if (now - scope.usedAt > scope.idleMs) scope.store = undefined;
+  /**
+   * Forgets, once a minute at most, the scopes idle for longer than their longest window:
+   * they hold nothing that still counts (a reload that changed a limit left its old scope).
+   */
+  #sweep(now: number): void {
+    if (now - this.#sweptAt < 60_000) return;
+    this.#sweptAt = now;
+    for (const [name, scope] of this.#scopes) {
+      if (now - scope.usedAt > scope.idleMs) this.#scopes.delete(name);
     }
-    if (this.#scopes.has(name)) return;
-    const idleMs = Math.max(...rules.map((rule) => rule.windowMs));
-    this.#scopes.set(name, { rules, algorithm, store: undefined, idleMs, usedAt: now });
+  }
+
+  /** Scopes holding counts now (for tests). */
+  get size(): number {
+    return this.#scopes.size;
   }
 }
