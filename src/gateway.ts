@@ -4,7 +4,7 @@
  * graceful shutdown. Lifecycle: create (compile) → start (bind) → stop (drain, close).
  */
 
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
@@ -38,7 +38,7 @@ import {
   watchTargetState,
 } from "./runtime/target-sync.ts";
 import { combineObservers } from "./server/exchange.ts";
-import { createProxyServer, listen, reusePortMissing } from "./server/proxy-listener.ts";
+import { createProxyServer, listen, sharedPorts } from "./server/proxy-listener.ts";
 import { createRequestHandler } from "./server/request-handler.ts";
 import { createStatusServer } from "./server/status.ts";
 import { readiness, statusReport } from "./server/status-report.ts";
@@ -236,29 +236,17 @@ export class Gateway {
   }
 
   /**
-   * Starts `count` worker threads on the proxy listeners' ports. The supervisor binds each
-   * port first, with reusePort, and lets it go at once: a port 0 becomes one port for all
-   * workers, and a port in use (or a platform without SO_REUSEPORT) fails here, before any
-   * thread runs. It does not hold the port while the workers start: a socket that listens
-   * is handed connections, and the supervisor would never answer them.
+   * Starts `count` worker threads on the proxy listeners' ports (see sharedPorts); false
+   * when the platform cannot share a port and `workers: auto` settles for this thread.
    */
   async #startWorkers(count: number): Promise<boolean> {
-    const ports: number[] = [];
-    for (const listener of this.#settings.listen) {
-      const probe = createServer();
-      try {
-        await listen(probe, listener.port, listener.host, true);
-        ports.push((probe.address() as AddressInfo).port);
-      } catch (error) {
-        if (!reusePortMissing(error)) throw error;
-        const missing = `worker threads share a port with SO_REUSEPORT, which this platform does not offer (${(error as Error).message})`;
-        if (this.#settings.workers !== "auto")
-          throw new Error(`gateway.workers: ${count}: ${missing}; set workers: 1`);
-        this.log.warn(`gateway.workers: auto: ${missing}; serving from one thread`);
-        return false;
-      } finally {
-        await new Promise((done) => probe.close(done));
-      }
+    const ports = await sharedPorts(this.#settings.listen);
+    if (typeof ports === "string") {
+      const missing = `worker threads share a port with SO_REUSEPORT, which this platform does not offer (${ports})`;
+      if (this.#settings.workers !== "auto")
+        throw new Error(`gateway.workers: ${count}: ${missing}; set workers: 1`);
+      this.log.warn(`gateway.workers: auto: ${missing}; serving from one thread`);
+      return false;
     }
     this.#pool = new WorkerPool({
       count,

@@ -5,7 +5,7 @@
  * refused, and parser errors answered in JSON with the right status before the close.
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { Socket } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { GatehouseConfig } from "../config/schema.ts";
 import type { ErrorCode } from "../errors.ts";
@@ -65,12 +65,30 @@ export function listen(
 }
 
 /**
- * Whether listening with reusePort failed because the platform has no SO_REUSEPORT (Node
- * refuses the option there) rather than for a reason any listener could meet.
+ * The port each listener's workers will share: bound with reusePort and let go at once, so
+ * a port 0 becomes one port for all of them and a port in use fails before any thread runs.
+ * Not held while the workers start: a listening socket is handed connections it would never
+ * answer. A string when the platform has no SO_REUSEPORT (Node refuses the option there).
  */
-export function reusePortMissing(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "ERR_INVALID_ARG_VALUE";
+export async function sharedPorts(
+  listeners: readonly { host: string; port: number }[],
+): Promise<number[] | string> {
+  const ports: number[] = [];
+  for (const listener of listeners) {
+    const probe = createServer();
+    try {
+      await listen(probe, listener.port, listener.host, true);
+      ports.push((probe.address() as AddressInfo).port);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "ERR_INVALID_ARG_VALUE")
+        return (error as Error).message;
+      throw error;
+    } finally {
+      await new Promise((done) => probe.close(done));
+    }
+  }
+  return ports;
 }
 
 /** Parser errors: answer in JSON with the right status, then close. */
