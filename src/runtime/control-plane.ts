@@ -15,7 +15,7 @@ import { ConfigError, parseConfig } from "../config/load.ts";
 import { restoreRedacted } from "../config/redact-config.ts";
 import type { GatehouseConfig } from "../config/schema.ts";
 import type { AuditEntry, AuditTrail } from "../observability/audit-log.ts";
-import { configHash } from "../observability/config-revision.ts";
+import { configHash, nextRevision } from "../observability/config-revision.ts";
 import type { Logger } from "../observability/logger.ts";
 import { ConfigFileStore, StoreConflictError } from "../providers/file-store.ts";
 import { runtimeChecks } from "./compile.ts";
@@ -231,16 +231,32 @@ export class ControlPlane {
         this.#audit.record({ ...auditOf(request), result: "unchanged", version: current.version });
         return { result: "unchanged", version: current };
       }
+      let version: ConfigVersion;
       if (this.#shared) {
         // etcd first, compared against the version this change was based on; its number.
-        const { version } = await this.#shared.commit(document, current, request);
-        await this.#gateway.reload(config, { version });
-        this.#sharedVersion = version;
+        const { version: shared } = await this.#shared.commit(document, current, request);
+        try {
+          await this.#gateway.reload(config, { version: shared });
+        } catch (error) {
+          throw this.#notAppliedHere(shared, error as Error);
+        } finally {
+          // etcd holds it as `shared` whatever happened here: its watch echo is known, and
+          // the next change is based on it (else every change is a 409 until another node writes).
+          this.#sharedVersion = shared;
+          const { revision } = this.#gateway;
+          version = this.#record(
+            document,
+            request,
+            revision.version === shared
+              ? revision
+              : nextRevision(config, revision, undefined, shared),
+          );
+        }
       } else {
         await this.#persist(document, current.document);
         await this.#gateway.reload(config);
+        version = this.#record(document, request);
       }
-      const version = this.#record(document, request);
       this.#accepted(request, current, version);
       return { result: "applied", version };
     } catch (error) {
@@ -257,6 +273,13 @@ export class ControlPlane {
       });
       throw refused;
     }
+  }
+
+  /** A change etcd committed that this node failed to apply: logged, and answered as a 500. */
+  #notAppliedHere(version: number, error: Error): ChangeRefused {
+    const message = `config version ${version} is written to etcd (every other node applies it), but applying it on this node failed: ${error.message}`;
+    this.log.error({ configVersion: version, error: error.message }, message);
+    return new ChangeRefused("GATEHOUSE_INTERNAL", message);
   }
 
   /** The same checks as the config file's; problems are named by their place in the config. */

@@ -10,6 +10,7 @@ import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { pathToFileURL } from "node:url";
 import { Etcd3 } from "etcd3";
 import { EtcdConfigStore } from "../../src/providers/etcd-store.ts";
 import { runGatehouse } from "../helpers/cli.ts";
@@ -18,6 +19,17 @@ import { type GatehouseNode, startGatehouseNode } from "../helpers/gatehouse-nod
 import { startUpstream } from "../helpers/upstream.ts";
 
 const storeUp = /gatehouse_config_store_up\{store="etcd"\} (\d)/;
+const source = (path: string) => pathToFileURL(join(import.meta.dirname, "../..", path)).href;
+/** A plugin that validates and then cannot be created: a config that passes checks but fails to apply. */
+const cannotStart = `import { z } from "${source("node_modules/zod/index.js")}";
+import { definePlugin } from "${source("src/index.ts")}";
+export default definePlugin({
+  name: "cannot-start",
+  schema: z.strictObject({}),
+  priority: 10,
+  create: () => { throw new Error("this plugin cannot start"); },
+});
+`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` every 2 ms until it is true; the milliseconds it took, or fails after `limitMs`. */
@@ -49,6 +61,8 @@ describe("etcd config store: three nodes", () => {
       "  status: { port: 0 }",
       "  admin: { port: 0 }",
       "  shutdownTimeout: 1s",
+      // Absolute: worker threads resolve a relative module against the cwd, not the file.
+      `  pluginModules: [${join(dir, "cannot-start.ts")}]`,
       "  accessLog: { enabled: false }",
       "  configStore:",
       "    versions: 5",
@@ -70,6 +84,7 @@ describe("etcd config store: three nodes", () => {
     etcd = await startEtcdServer();
     dir = await mkdtemp(join(tmpdir(), "gatehouse-etcd-test-"));
     upstream = await startUpstream((_req, res) => res.end("ok"));
+    await writeFile(join(dir, "cannot-start.ts"), cannotStart);
     for (const i of [0, 1, 2]) {
       files.push(join(dir, `node-${i}.yaml`));
       await writeFile(files[i]!, config(i));
@@ -226,6 +241,24 @@ describe("etcd config store: three nodes", () => {
     assert.equal(fixed.status, 201, JSON.stringify(fixed.body));
     for (const node of nodes)
       await timeUntil(async () => (await node.get("/fixed")) === 200, 1_000, "the fix propagates");
+  });
+
+  it("a change etcd committed that fails to apply on its node: the node counts etcd's version, the next change goes through", async () => {
+    const { body } = await nodes[0]!.admin("GET", "/config/versions");
+    const plugins = [{ name: "cannot-start", config: {} }];
+    const failed = await nodes[0]!.admin("POST", "/routes", route("cannot-start", { plugins }));
+    assert.equal(failed.status, 500, JSON.stringify(failed.body));
+    assert.match(
+      failed.body.error.message,
+      /version \d+ is written to etcd .*applying it on this node failed: this plugin cannot start/,
+    );
+    assert.equal(await nodes[0]!.get("/small"), 200, "the last config applied keeps serving");
+    assert.equal((await nodes[0]!.admin("GET", "/config/versions")).body.current, body.current + 1);
+    // Based on etcd's version (not a 409 "catching up"); every node applies it.
+    const removed = await nodes[0]!.admin("DELETE", "/routes/cannot-start");
+    assert.equal(removed.status, 204, JSON.stringify(removed.body));
+    await allAt(body.current + 2);
+    for (const node of nodes) assert.equal(await node.get("/small"), 200);
   });
 
   it("the prefix deleted while the nodes run: one writes back what they serve, changes go on", async () => {
