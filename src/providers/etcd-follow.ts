@@ -64,6 +64,8 @@ export class EtcdFollower {
     clearTimeout(this.#retry);
     try {
       const current = await this.#store.readCurrent();
+      // etcd answers: a read or write that failed before (the watch still connected) is over.
+      this.#target.reachable(true);
       if (current) this.#offer(current);
       else await this.#target.empty();
     } catch (error) {
@@ -73,7 +75,8 @@ export class EtcdFollower {
 
   #offer(current: CurrentVersion): void {
     if (this.#closed || this.#target.known(current)) return;
-    if (!this.#pending || current.version > this.#pending.version) this.#pending = current;
+    // By revision, not version: a lower version written later starts etcd's history over.
+    if (!this.#pending || current.revision > this.#pending.revision) this.#pending = current;
     if (!this.#draining) void this.#drain();
   }
 
@@ -85,6 +88,7 @@ export class EtcdFollower {
       if (this.#target.known(current)) continue;
       try {
         await this.#target.apply(current);
+        this.#target.reachable(true);
       } catch (error) {
         // etcd did not answer (the target deals with a version it refuses itself).
         this.#failed(error as Error);

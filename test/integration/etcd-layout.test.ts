@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Etcd3 } from "etcd3";
+import { EtcdFollower } from "../../src/providers/etcd-follow.ts";
 import {
   type CurrentVersion,
   EtcdConfigStore,
@@ -220,6 +221,48 @@ describe("etcd config store layout", () => {
     } finally {
       await watcher.cancel().catch(() => {});
       await proxy.close();
+    }
+  });
+
+  it("the follower keeps the newest by revision: history started over (version 1 written last) while version 2 waits", async () => {
+    const store = open("/follow/");
+    const v1 = await store.write(routes(1), record, undefined);
+    const offered: number[] = [];
+    const handed: CurrentVersion[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const follower = new EtcdFollower(store, {
+      known: (current) => {
+        offered.push(current.revision);
+        return handed.some((version) => version.revision === current.revision);
+      },
+      empty: async () => {},
+      apply: async (current) => {
+        handed.push(current);
+        if (handed.length === 1) await gate;
+      },
+      reachable: () => {},
+    });
+    const until = async (check: () => boolean, what: string) => {
+      for (let i = 0; i < 250 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(check(), what);
+    };
+    try {
+      await until(() => handed.length === 1, "version 1 handed over");
+      // While version 1 is being applied: version 2, then version 1 again (etcd started over).
+      await store.write(routes(2), record, v1);
+      const again = JSON.stringify({ ...v1, revision: undefined, writeId: "again" });
+      const restart = Number((await raw.put("/follow/current").value(again)).header.revision);
+      await until(() => offered.includes(restart), "the restart offered");
+      release();
+      await until(() => handed.length === 2, "the newest handed over");
+      assert.equal(handed[1]!.revision, restart);
+      assert.equal(handed[1]!.version, 1);
+    } finally {
+      release();
+      follower.close();
     }
   });
 });

@@ -311,6 +311,22 @@ describe("etcd config store: three nodes", () => {
     for (const node of nodes) assert.equal(await node.get("/after-restart"), 200);
   });
 
+  it("a write that failed while the watch stayed connected: the metric is up again once etcd answers", async () => {
+    const { body } = await nodes[0]!.admin("GET", "/config/versions");
+    etcd.pause();
+    try {
+      const refused = await nodes[0]!.admin("POST", "/routes", route("while-paused"));
+      assert.equal(refused.status, 503);
+    } finally {
+      etcd.resume();
+    }
+    assert.equal(await nodes[0]!.metric(storeUp), 0);
+    const created = await nodes[1]!.admin("POST", "/routes", route("after-pause"));
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    await allAt(body.current + 1);
+    await timeUntil(async () => (await nodes[0]!.metric(storeUp)) === 1, 2_000, "store_up 1");
+  });
+
   it("etcd down: traffic goes on, writes answer 503, the metric says stale; back: changes propagate", async () => {
     await etcd.kill();
     for (const node of nodes) assert.equal(await node.get("/small"), 200);
