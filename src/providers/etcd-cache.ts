@@ -30,6 +30,32 @@ export async function writeEtcdCache(file: string, cached: CachedVersion): Promi
   }
 }
 
+/**
+ * Writes one node's cache a version at a time, in the order asked: two writes in flight
+ * could otherwise rename out of order and leave an older version cached. A version at or
+ * below the last one cached is skipped, unless etcd's history started over (`restart`).
+ */
+export class EtcdCacheWriter {
+  readonly file: string;
+  #queue: Promise<void> = Promise.resolve();
+  #last: number | undefined;
+
+  constructor(file: string) {
+    this.file = file;
+  }
+
+  write(cached: CachedVersion, restart = false): Promise<void> {
+    const run = this.#queue.then(async () => {
+      const { version } = cached.current;
+      if (!restart && this.#last !== undefined && version <= this.#last) return;
+      await writeEtcdCache(this.file, cached);
+      this.#last = version;
+    });
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+}
+
 /** The cached version; undefined when there is no cache file yet. */
 export async function readEtcdCache(file: string): Promise<CachedVersion | undefined> {
   let text: string;

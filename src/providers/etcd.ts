@@ -18,7 +18,7 @@ import {
   type ControlPlane,
   type SharedConfigStore,
 } from "../runtime/control-plane.ts";
-import { readEtcdCache, writeEtcdCache } from "./etcd-cache.ts";
+import { EtcdCacheWriter, readEtcdCache } from "./etcd-cache.ts";
 import { EtcdFollower } from "./etcd-follow.ts";
 import { EtcdStatus } from "./etcd-status.ts";
 import {
@@ -51,6 +51,7 @@ export class EtcdProvider implements SharedConfigStore {
   /** The revision of a version that starts etcd's history over (see #known). */
   #restartAt: number | undefined;
   readonly #status: EtcdStatus;
+  readonly #cacheWriter: EtcdCacheWriter | undefined;
   #follower: EtcdFollower | undefined;
 
   constructor(gateway: { control: ControlPlane; log: Logger }, startup: GatehouseConfig) {
@@ -59,6 +60,7 @@ export class EtcdProvider implements SharedConfigStore {
     this.#control = gateway.control;
     this.#log = gateway.log;
     this.#status = new EtcdStatus(gateway.log, this.#settings.endpoints);
+    if (this.#settings.cache) this.#cacheWriter = new EtcdCacheWriter(this.#settings.cache);
     const document = configOriginOf(startup)?.document ?? {};
     this.#gatewaySection = document.gateway;
     this.#seed = sectionsOf(document);
@@ -203,7 +205,7 @@ export class EtcdProvider implements SharedConfigStore {
         { configVersion: current.version, actor: current.actor },
         `applied config version ${current.version} from etcd`,
       );
-      await this.#cache(current, sections);
+      await this.#cache(current, sections, restart);
     }
   }
 
@@ -263,12 +265,16 @@ export class EtcdProvider implements SharedConfigStore {
     }
   }
 
-  async #cache(current: CurrentVersion, sections: ConfigDocument): Promise<void> {
-    const file = this.#settings.cache;
-    if (!file) return;
-    await writeEtcdCache(file, { current, sections }).catch((error: Error) =>
-      this.#log.warn({ cache: file, error: error.message }, `cannot write the etcd cache ${file}`),
-    );
+  async #cache(current: CurrentVersion, sections: ConfigDocument, restart = false): Promise<void> {
+    const writer = this.#cacheWriter;
+    await writer
+      ?.write({ current, sections }, restart)
+      .catch((error: Error) =>
+        this.#log.warn(
+          { cache: writer.file, error: error.message },
+          `cannot write the etcd cache ${writer.file}`,
+        ),
+      );
   }
 
   #setUp(up: boolean, error?: Error): void {

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Etcd3 } from "etcd3";
+import { EtcdCacheWriter, readEtcdCache } from "../../src/providers/etcd-cache.ts";
 import { EtcdFollower } from "../../src/providers/etcd-follow.ts";
 import {
   type CurrentVersion,
@@ -263,6 +264,30 @@ describe("etcd config store layout", () => {
     } finally {
       release();
       follower.close();
+    }
+  });
+});
+
+describe("etcd cache file", () => {
+  it("writes in order, and an older version asked for after a newer one never replaces it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gatehouse-etcd-cache-"));
+    try {
+      const writer = new EtcdCacheWriter(join(dir, "cache.json"));
+      const cached = (version: number, count: number) => ({
+        current: { version, hash: "h", writeId: "w", chunks: 1, ...record, revision: version },
+        sections: routes(count, 100),
+      });
+      // At once, as the watch's and the admin API's paths can: a large (slow) version 2, then
+      // a small version 3; then version 5, and version 4 asked for after it.
+      await Promise.all([writer.write(cached(2, 20_000)), writer.write(cached(3, 1))]);
+      assert.equal((await readEtcdCache(writer.file))!.current.version, 3);
+      await Promise.all([writer.write(cached(5, 1)), writer.write(cached(4, 20_000))]);
+      assert.equal((await readEtcdCache(writer.file))!.current.version, 5);
+      // etcd's history started over: a lower version replaces it.
+      await writer.write(cached(1, 1), true);
+      assert.equal((await readEtcdCache(writer.file))!.current.version, 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
