@@ -6,7 +6,7 @@
  * connection marks the store stale (the watch reconnects by itself, resuming from the
  * last revision it saw); a watch etcd cancelled is replaced.
  */
-import type { CurrentVersion, EtcdConfigStore } from "./etcd-store.ts";
+import { type CurrentVersion, type EtcdConfigStore, MalformedVersionError } from "./etcd-store.ts";
 
 /** What the follower hands versions to. */
 export interface FollowTarget {
@@ -15,6 +15,8 @@ export interface FollowTarget {
    * then it is skipped.
    */
   known(current: CurrentVersion): boolean;
+  /** `current` holds no version record (written by hand): refused, the node keeps serving. */
+  malformed(error: MalformedVersionError): void;
   /** etcd holds no version at all: its data was lost or deleted while the node ran. */
   empty(): Promise<void>;
   /** Reads and applies (or refuses) one version; throws when etcd did not answer. */
@@ -46,6 +48,7 @@ export class EtcdFollower {
   #watch(): void {
     this.#watcher = this.#store.watch({
       change: (current) => this.#offer(current),
+      malformed: (error) => this.#closed || this.#target.malformed(error),
       deleted: () => void this.#catchUp(),
       connected: () => {
         this.#target.reachable(true);
@@ -69,7 +72,8 @@ export class EtcdFollower {
       if (current) this.#offer(current);
       else await this.#target.empty();
     } catch (error) {
-      this.#failed(error as Error);
+      if (error instanceof MalformedVersionError) this.#target.malformed(error);
+      else this.#failed(error as Error);
     }
   }
 

@@ -41,6 +41,16 @@ export interface CurrentVersion extends StoredVersion {
 /** `current` moved on since the writer read it: its change was based on a stale version. */
 export class StoreConflictError extends Error {}
 
+/** `current` holds no version record Gatehouse could have written (someone put it by hand). */
+export class MalformedVersionError extends Error {
+  /** The etcd revision that wrote it: a change replacing it is compared against it. */
+  readonly revision: number;
+  constructor(revision: number, message: string) {
+    super(message);
+    this.revision = revision;
+  }
+}
+
 /** etcd did not answer (down, unreachable, too slow, refused our credentials). */
 export class StoreUnavailableError extends Error {}
 
@@ -168,6 +178,8 @@ export class EtcdConfigStore {
    */
   watch(handlers: {
     change(current: CurrentVersion): void;
+    /** `current` holds no version record (a hand-written value). */
+    malformed(error: MalformedVersionError): void;
     /** `current` was deleted (by hand: Gatehouse never deletes it). */
     deleted(): void;
     connected(): void;
@@ -177,7 +189,16 @@ export class EtcdConfigStore {
     cancelled(error: Error): void;
   }) {
     const watcher = this.#client.watch().key(this.#current).watcher();
-    watcher.on("put", (kv: IKeyValue) => handlers.change(parseCurrent(kv)));
+    // Thrown from here, an error would be rethrown by etcd3 outside any catch: the process exits.
+    watcher.on("put", (kv: IKeyValue) => {
+      let current: CurrentVersion;
+      try {
+        current = parseCurrent(kv);
+      } catch (error) {
+        return handlers.malformed(error as MalformedVersionError);
+      }
+      handlers.change(current);
+    });
     watcher.on("delete", () => handlers.deleted());
     watcher.on("connected", () => handlers.connected());
     watcher.on("disconnected", (error: Error) => handlers.disconnected(error));
@@ -195,9 +216,20 @@ function digestOf(bytes: Buffer): string {
 }
 
 function parseCurrent(kv: IKeyValue): CurrentVersion {
-  const stored = JSON.parse(kv.value.toString("utf8")) as StoredVersion;
-  return { ...stored, revision: Number(kv.mod_revision) };
+  const revision = Number(kv.mod_revision);
+  let stored: StoredVersion;
+  try {
+    stored = JSON.parse(kv.value.toString("utf8")) as StoredVersion;
+  } catch (error) {
+    throw new MalformedVersionError(revision, `current is not JSON: ${(error as Error).message}`);
+  }
+  const { version, hash, writeId, chunks } = stored ?? {};
+  const record = [version, chunks].every(Number.isInteger) && [hash, writeId].every(isString);
+  if (!record) throw new MalformedVersionError(revision, "current is not a version record");
+  return { ...stored, revision };
 }
+
+const isString = (value: unknown) => typeof value === "string";
 
 async function unavailableOnError<T>(work: () => Promise<T>): Promise<T> {
   try {

@@ -25,6 +25,7 @@ import {
   type CurrentVersion,
   EtcdConfigStore,
   type EtcdSettings,
+  type MalformedVersionError,
   StoreConflictError,
   StoreUnavailableError,
 } from "./etcd-store.ts";
@@ -82,6 +83,7 @@ export class EtcdProvider implements SharedConfigStore {
     provider.#follower = new EtcdFollower(provider.#store, {
       known: (current) => provider.#known(current),
       empty: () => provider.#reseed(),
+      malformed: (error) => provider.#malformed(error),
       apply: (current) => provider.#follow(current),
       reachable: (up, error) => provider.#setUp(up, error),
     });
@@ -210,11 +212,29 @@ export class EtcdProvider implements SharedConfigStore {
   }
 
   #refuse(current: CurrentVersion, error: Error): void {
-    if (!this.#refused || current.version > this.#refused.version) this.#refused = current;
+    if (!this.#refused || current.revision > this.#refused.revision) this.#refused = current;
     const problems = error instanceof ChangeRefused ? error.problems : undefined;
     this.#log.error(
       { configVersion: current.version, problems: problems ?? [error.message] },
       `etcd's config version ${current.version} is refused on this node: the last good config keeps serving`,
+    );
+  }
+
+  /**
+   * `current` holds no version record (an operator's `etcdctl put`): refused like a version
+   * that does not validate. The next admin change replaces it, as the version after the one
+   * serving, compared against its revision.
+   */
+  #malformed(error: MalformedVersionError): void {
+    const applied = this.#applied;
+    if (!applied || error.revision <= Math.max(applied.revision, this.#refused?.revision ?? 0))
+      return;
+    this.#refused = { ...applied, revision: error.revision };
+    const problems = [error.message];
+    this.#control.reloadRefused(problems, { source: "etcd", actor: "unknown" });
+    this.#log.error(
+      { configVersion: applied.version, problems },
+      `etcd's current config is not a version record (${error.message}): refused on this node; the last good config keeps serving`,
     );
   }
 
@@ -240,7 +260,8 @@ export class EtcdProvider implements SharedConfigStore {
         "GATEHOUSE_CONFIG_CONFLICT",
         `etcd's current version is not ${basedOn.version} (this node is catching up): fetch the config and retry`,
       );
-    const base = this.#refused && this.#refused.version > applied.version ? this.#refused : applied;
+    const base =
+      this.#refused && this.#refused.revision > applied.revision ? this.#refused : applied;
     const sections = sectionsOf(document);
     const record = {
       appliedAt: new Date().toISOString(),

@@ -160,6 +160,7 @@ describe("etcd config store layout", () => {
     let connected = false;
     const watcher = store.watch({
       change: () => {},
+      malformed: (error) => assert.fail(error),
       deleted: () => {},
       connected: () => {
         connected = true;
@@ -198,6 +199,7 @@ describe("etcd config store layout", () => {
     let disconnected = 0;
     const watcher = watching.watch({
       change: (current) => seen.push(current.version),
+      malformed: (error) => assert.fail(error),
       deleted: () => assert.fail("nothing deletes current"),
       connected: () => connected++,
       disconnected: () => disconnected++,
@@ -240,6 +242,7 @@ describe("etcd config store layout", () => {
         return handed.some((version) => version.revision === current.revision);
       },
       empty: async () => {},
+      malformed: (error) => assert.fail(error),
       apply: async (current) => {
         handed.push(current);
         if (handed.length === 1) await gate;

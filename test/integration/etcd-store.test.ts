@@ -311,6 +311,33 @@ describe("etcd config store: three nodes", () => {
     for (const node of nodes) assert.equal(await node.get("/after-restart"), 200);
   });
 
+  it("`current` put by hand, not JSON: every node refuses it and keeps serving, the next change replaces it", async () => {
+    const { body } = await nodes[0]!.admin("GET", "/config/versions");
+    const raw = new Etcd3({ hosts: etcd.url });
+    try {
+      await raw.put("/cluster/current").value("{not json");
+    } finally {
+      raw.close();
+    }
+    for (const node of nodes) {
+      await timeUntil(
+        async () => node.output().includes("etcd's current config is not a version record"),
+        2_000,
+        "refusal logged",
+      );
+      assert.equal(node.process.exitCode, null);
+      assert.equal(await node.get("/small"), 200);
+      assert.match(
+        (await node.admin("GET", "/config/versions")).body.lastRefusal.problems[0],
+        /not JSON/,
+      );
+    }
+    const created = await nodes[2]!.admin("POST", "/routes", route("after-malformed"));
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    await allAt(body.current + 1);
+    for (const node of nodes) assert.equal(await node.get("/after-malformed"), 200);
+  });
+
   it("a write that failed while the watch stayed connected: the metric is up again once etcd answers", async () => {
     const { body } = await nodes[0]!.admin("GET", "/config/versions");
     etcd.pause();
