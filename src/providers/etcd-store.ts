@@ -54,6 +54,20 @@ export class MalformedVersionError extends Error {
 /** etcd did not answer (down, unreachable, too slow, refused our credentials). */
 export class StoreUnavailableError extends Error {}
 
+/**
+ * The transaction that makes a version current was sent, and etcd did not answer in time:
+ * it may have committed it or not. `writeId` is the one the version would have in `current`.
+ */
+export class StoreOutcomeUnknownError extends StoreUnavailableError {
+  readonly writeId: string;
+  readonly version: number;
+  constructor(message: string, writeId: string, version: number) {
+    super(message);
+    this.writeId = writeId;
+    this.version = version;
+  }
+}
+
 /** Below etcd's 1.5 MiB request limit with room for the key and the request's framing. */
 const chunkBytes = 1024 * 1024;
 
@@ -118,30 +132,31 @@ export class EtcdConfigStore {
     const base = `${this.#prefix}versions/${version}/`;
     const stored: StoredVersion = { version, hash: digestOf(bytes), writeId, chunks, ...record };
     const text = JSON.stringify(stored);
-    const response = await unavailableOnError(async () => {
-      await Promise.all(
+    await unavailableOnError(() =>
+      Promise.all(
         Array.from({ length: chunks }, (_, i) =>
           this.#client
             .put(`${base}chunks/${writeId}/${i}`)
             .value(bytes.subarray(i * chunkBytes, (i + 1) * chunkBytes)),
         ),
-      );
-      const old = version - this.#keep;
-      const txn = basedOn
-        ? this.#client.if(this.#current, "Mod", "==", basedOn.revision)
-        : this.#client.if(this.#current, "Create", "==", 0);
-      const puts = [
-        this.#client.put(this.#current).value(text),
-        this.#client.put(`${base}meta`).value(text),
-      ];
-      return txn
-        .then(
-          ...(old >= 1
-            ? [...puts, this.#client.delete().prefix(`${this.#prefix}versions/${old}/`)]
-            : puts),
-        )
-        .commit();
-    });
+      ),
+    );
+    const old = version - this.#keep;
+    const txn = basedOn
+      ? this.#client.if(this.#current, "Mod", "==", basedOn.revision)
+      : this.#client.if(this.#current, "Create", "==", 0);
+    const puts = [
+      this.#client.put(this.#current).value(text),
+      this.#client.put(`${base}meta`).value(text),
+    ];
+    const prune = old >= 1 ? [this.#client.delete().prefix(`${this.#prefix}versions/${old}/`)] : [];
+    // Sent: if etcd does not answer now, it may have committed it all the same.
+    const response = await txn
+      .then(...puts, ...prune)
+      .commit()
+      .catch((error: Error) => {
+        throw new StoreOutcomeUnknownError(error.message, writeId, version);
+      });
     if (!response.succeeded) {
       // Ours are the only chunks under this write id: nobody else can be reading them.
       await this.#client

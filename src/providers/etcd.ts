@@ -27,6 +27,7 @@ import {
   type EtcdSettings,
   type MalformedVersionError,
   StoreConflictError,
+  StoreOutcomeUnknownError,
   StoreUnavailableError,
 } from "./etcd-store.ts";
 
@@ -269,21 +270,39 @@ export class EtcdProvider implements SharedConfigStore {
       actor: origin.actor,
       ...(origin.rolledBackTo !== undefined && { rolledBackTo: origin.rolledBackTo }),
     };
+    let written: CurrentVersion;
     try {
-      const written = await this.#store.write(sections, record, base);
-      this.#applied = written;
-      this.#setUp(true);
-      await this.#cache(written, sections);
-      return written;
+      written = await this.#store.write(sections, record, base);
     } catch (error) {
       if (error instanceof StoreConflictError)
         throw new ChangeRefused("GATEHOUSE_CONFIG_CONFLICT", error.message);
-      this.#setUp(false, error as Error);
-      throw new ChangeRefused(
-        "GATEHOUSE_CONFIG_STORE_UNAVAILABLE",
-        `cannot write the change to etcd (${(error as Error).message}): nothing was applied; every node keeps serving version ${basedOn.version}; retry when etcd is back`,
-      );
+      const ours = error instanceof StoreOutcomeUnknownError && (await this.#committed(error));
+      if (!ours) throw this.#unavailable(error as Error, basedOn);
+      written = ours;
     }
+    this.#applied = written;
+    this.#setUp(true);
+    await this.#cache(written, sections);
+    return written;
+  }
+
+  /** After a write whose transaction etcd did not answer in time: `current`, if it is ours. */
+  async #committed(error: StoreOutcomeUnknownError): Promise<CurrentVersion | undefined> {
+    const current = await this.#store.readCurrent().catch(() => undefined);
+    return current?.writeId === error.writeId ? current : undefined;
+  }
+
+  #unavailable(error: Error, basedOn: ConfigVersion): ChangeRefused {
+    this.#setUp(false, error);
+    if (error instanceof StoreOutcomeUnknownError)
+      return new ChangeRefused(
+        "GATEHOUSE_CONFIG_STORE_UNAVAILABLE",
+        `etcd did not answer the write in time (${error.message}): the outcome is unknown; it may have become version ${error.version} (every node then applies it) or nothing was applied (version ${basedOn.version} keeps serving): fetch the config to see before retrying`,
+      );
+    return new ChangeRefused(
+      "GATEHOUSE_CONFIG_STORE_UNAVAILABLE",
+      `cannot write the change to etcd (${error.message}): nothing was applied; every node keeps serving version ${basedOn.version}; retry when etcd is back`,
+    );
   }
 
   async #cache(current: CurrentVersion, sections: ConfigDocument, restart = false): Promise<void> {
