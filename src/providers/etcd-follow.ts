@@ -47,7 +47,7 @@ export class EtcdFollower {
 
   #watch(): void {
     this.#watcher = this.#store.watch({
-      change: (current) => this.#offer(current),
+      change: (current) => this.offer(current),
       malformed: (error) => this.#closed || this.#target.malformed(error),
       deleted: () => void this.#catchUp(),
       connected: () => {
@@ -69,7 +69,7 @@ export class EtcdFollower {
       const current = await this.#store.readCurrent();
       // etcd answers: a read or write that failed before (the watch still connected) is over.
       this.#target.reachable(true);
-      if (current) this.#offer(current);
+      if (current) this.offer(current);
       else await this.#target.empty();
     } catch (error) {
       if (error instanceof MalformedVersionError) this.#target.malformed(error);
@@ -77,7 +77,8 @@ export class EtcdFollower {
     }
   }
 
-  #offer(current: CurrentVersion): void {
+  /** Hands `current` over unless the node knows it (also for a version the node read itself). */
+  offer(current: CurrentVersion): void {
     if (this.#closed || this.#target.known(current)) return;
     // By revision, not version: a lower version written later starts etcd's history over.
     if (!this.#pending || current.revision > this.#pending.revision) this.#pending = current;

@@ -149,10 +149,11 @@ export class EtcdProvider implements SharedConfigStore {
       this.#applied = current;
     // A lower version written after the one serving: etcd's history started over (a node
     // seeded the emptied prefix from its file first). etcd is the source: take it.
-    if (applied && current.version < applied.version && current.revision > applied.revision) {
+    if (applied && current.version < applied.version && current.revision > applied.revision)
       this.#restartAt = current.revision;
+    // (Or etcd went back in time, restored from a backup: see #restored.)
+    if (current.revision === this.#restartAt && current.revision !== applied?.revision)
       return false;
-    }
     return current.version <= Math.max(applied?.version ?? 0, this.#refused?.version ?? 0);
   }
 
@@ -201,7 +202,7 @@ export class EtcdProvider implements SharedConfigStore {
     if (restart)
       this.#log.warn(
         { configVersion: current.version, previousVersion: before },
-        `etcd's config history started over (version ${current.version} after ${before}, the prefix was emptied and seeded anew): serving it`,
+        `etcd's config history started over (version ${current.version} after ${before}: the prefix was emptied and seeded anew, or etcd restored from a backup): serving it`,
       );
     if (applied) {
       this.#log.info(
@@ -275,7 +276,10 @@ export class EtcdProvider implements SharedConfigStore {
       written = await this.#store.write(sections, record, base);
     } catch (error) {
       if (error instanceof StoreConflictError)
-        throw new ChangeRefused("GATEHOUSE_CONFIG_CONFLICT", error.message);
+        throw new ChangeRefused(
+          "GATEHOUSE_CONFIG_CONFLICT",
+          (await this.#restored()) ?? error.message,
+        );
       const ours = error instanceof StoreOutcomeUnknownError && (await this.#committed(error));
       if (!ours) throw this.#unavailable(error as Error, basedOn);
       written = ours;
@@ -284,6 +288,21 @@ export class EtcdProvider implements SharedConfigStore {
     this.#setUp(true);
     await this.#cache(written, sections);
     return written;
+  }
+
+  /**
+   * After a write conflict: whether etcd went back in time (restored from a backup: a lower
+   * version at a lower revision, which the watch never announces). etcd is the source: the
+   * node takes its version as a restart (after this change, which it refuses).
+   */
+  async #restored(): Promise<string | undefined> {
+    const current = await this.#store.readCurrent().catch(() => undefined);
+    const applied = this.#applied;
+    if (!current || !applied || current.version >= applied.version) return undefined;
+    if (current.revision >= applied.revision) return undefined;
+    this.#restartAt = current.revision;
+    this.#follower?.offer(current);
+    return `etcd's config went back to version ${current.version} (etcd restored from a backup?) while this node served version ${applied.version}: this node takes it now; fetch the config and retry`;
   }
 
   /** After a write whose transaction etcd did not answer in time: `current`, if it is ours. */

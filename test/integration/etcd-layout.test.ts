@@ -21,6 +21,7 @@ import {
   StoreUnavailableError,
 } from "../../src/providers/etcd-store.ts";
 import { type EtcdServer, startEtcdServer } from "../helpers/etcd-server.ts";
+import { startGatehouseNode } from "../helpers/gatehouse-node.ts";
 
 const record = { appliedAt: new Date(0).toISOString(), source: "admin", actor: "test" };
 const settings = (endpoint: string, prefix: string): EtcdSettings => ({
@@ -36,13 +37,17 @@ const routes = (count: number, pad = 0) => ({
   })),
 });
 
-/** A TCP proxy in front of etcd whose connections can be cut, and then let through again. */
+/**
+ * A TCP proxy in front of etcd whose connections can be cut, and then let through again
+ * (to another etcd, after `retarget`).
+ */
 async function startCuttableProxy(port: number) {
+  let target = port;
   const sockets = new Set<Socket>();
   let server: Server;
   const listen = async (at: number) => {
     server = createServer((client) => {
-      const upstream = connect(port, "127.0.0.1");
+      const upstream = connect(target, "127.0.0.1");
       for (const socket of [client, upstream]) {
         sockets.add(socket);
         socket.on("close", () => sockets.delete(socket));
@@ -62,6 +67,9 @@ async function startCuttableProxy(port: number) {
       for (const socket of sockets) socket.destroy();
     },
     restore: () => listen(proxyPort),
+    retarget(at: number) {
+      target = at;
+    },
     close: async () => {
       server.close();
       for (const socket of sockets) socket.destroy();
@@ -267,6 +275,61 @@ describe("etcd config store layout", () => {
     } finally {
       release();
       follower.close();
+    }
+  });
+
+  it("etcd restored from a backup (a lower version at a lower revision): a node's next write takes it, the one after goes through", async () => {
+    const backup = await startEtcdServer();
+    const proxy = await startCuttableProxy(etcd.port);
+    const dir = mkdtempSync(join(tmpdir(), "gatehouse-etcd-restore-"));
+    const file = join(dir, "node.yaml");
+    const route = (name: string) => ({ name, match: { paths: [`/${name}`] }, service: "s" });
+    const services = [{ name: "s", targets: [{ url: "http://127.0.0.1:9" }] }];
+    writeFileSync(
+      file,
+      [
+        "gateway:",
+        "  listen: [{ host: 127.0.0.1, port: 0 }]",
+        "  status: { port: 0 }",
+        "  admin: { port: 0 }",
+        "  accessLog: { enabled: false }",
+        `  configStore: { etcd: { endpoints: ["${proxy.url}"], prefix: /restore/, timeout: 500ms } }`,
+        `services: ${JSON.stringify(services)}`,
+        `routes: [${JSON.stringify(route("seeded"))}]`,
+      ].join("\n"),
+    );
+    // The backup: version 1 at a low revision; the live etcd: revisions far past it.
+    const old = new EtcdConfigStore(settings(backup.url, "/restore/"), 20);
+    await old.write({ services, routes: [route("from-backup")] }, record, undefined);
+    old.close();
+    for (let i = 0; i < 20; i++) await raw.put("/restore-padding").value(String(i));
+    const node = await startGatehouseNode(file);
+    try {
+      for (const name of ["two", "three"])
+        assert.equal((await node.admin("POST", "/routes", route(name))).status, 201);
+      proxy.retarget(backup.port);
+      await proxy.cut();
+      await proxy.restore();
+      const refused = await node.admin("POST", "/routes", route("four"));
+      assert.equal(refused.status, 409, JSON.stringify(refused.body));
+      assert.match(refused.body.error.message, /went back to version 1 .* takes it now/);
+      for (let i = 0; i < 100; i++) {
+        if ((await node.admin("GET", "/config/versions")).body.current === 1) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal((await node.admin("GET", "/config/versions")).body.current, 1);
+      const created = await node.admin("POST", "/routes", route("four"));
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const { body } = await node.admin("GET", "/config");
+      assert.deepEqual(
+        body.routes.map((r: { name: string }) => r.name),
+        ["from-backup", "four"],
+      );
+    } finally {
+      await node.stop();
+      await proxy.close();
+      await backup.remove();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
