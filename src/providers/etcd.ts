@@ -254,13 +254,21 @@ export class EtcdProvider implements SharedConfigStore {
   async commit(
     document: ConfigDocument,
     basedOn: ConfigVersion,
-    origin: ChangeOrigin & { rolledBackTo?: number },
+    origin: ChangeOrigin & { rolledBackTo?: number; ifMatch?: number },
   ): Promise<{ version: number }> {
     const applied = this.#applied;
     if (!applied || basedOn.version !== applied.version)
       throw new ChangeRefused(
         "GATEHOUSE_CONFIG_CONFLICT",
         `etcd's current version is not ${basedOn.version} (this node is catching up): fetch the config and retry`,
+      );
+    // Written on this node's older document, the change would drop the refused version's
+    // changes cluster-wide (refused here for a local reason, it may serve everywhere else).
+    const refused = this.refusedVersion;
+    if (refused !== undefined && origin.ifMatch !== refused)
+      throw new ChangeRefused(
+        "GATEHOUSE_CONFIG_CONFLICT",
+        `etcd's current version ${refused} was refused on this node (see lastRefusal in GET /config/versions), which serves version ${applied.version}: a change made here would drop version ${refused}'s changes. Fix what this node lacks, or make the change through a node serving version ${refused}, or send If-Match: "${refused}" to replace version ${refused} with this change`,
       );
     const base =
       this.#refused && this.#refused.revision > applied.revision ? this.#refused : applied;
@@ -303,6 +311,12 @@ export class EtcdProvider implements SharedConfigStore {
     this.#restartAt = current.revision;
     this.#follower?.offer(current);
     return `etcd's config went back to version ${current.version} (etcd restored from a backup?) while this node served version ${applied.version}: this node takes it now; fetch the config and retry`;
+  }
+
+  get refusedVersion(): number | undefined {
+    const refused = this.#refused;
+    const applied = this.#applied;
+    return refused && applied && refused.version > applied.version ? refused.version : undefined;
   }
 
   /** After a write whose transaction etcd did not answer in time: `current`, if it is ours. */

@@ -64,8 +64,10 @@ export interface SharedConfigStore {
   commit(
     document: ConfigDocument,
     basedOn: ConfigVersion,
-    origin: ChangeOrigin & { rolledBackTo?: number },
+    origin: ChangeOrigin & { rolledBackTo?: number; ifMatch?: number },
   ): Promise<{ version: number }>;
+  /** The store's current version when this node refused it: `If-Match` may name it to replace it. */
+  readonly refusedVersion: number | undefined;
 }
 
 /** A version read from the shared store: its number, who wrote it, and the document. */

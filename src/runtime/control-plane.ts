@@ -206,7 +206,12 @@ export class ControlPlane {
   async #change(request: ChangeRequest): Promise<ChangeResult> {
     const current = this.history.current;
     try {
-      if (request.ifMatch !== undefined && request.ifMatch !== current.version)
+      const refused = this.#shared?.refusedVersion;
+      if (
+        request.ifMatch !== undefined &&
+        request.ifMatch !== current.version &&
+        request.ifMatch !== refused
+      )
         throw new ChangeRefused(
           "GATEHOUSE_CONFIG_CONFLICT",
           `the change was based on version ${request.ifMatch}, but version ${current.version} is serving now: fetch it and retry`,

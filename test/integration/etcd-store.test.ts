@@ -207,13 +207,13 @@ describe("etcd config store: three nodes", () => {
     await allAt(current.current + 2);
   });
 
-  it("a version in etcd that does not validate is refused on every node, and the next change replaces it", async () => {
+  it("a version in etcd that does not validate is refused on every node; a change replaces it only with If-Match naming it", async () => {
     const store = new EtcdConfigStore(
       { endpoints: [etcd.url], prefix: "/cluster/", timeout: 2_000 },
       5,
     );
+    const current = (await store.readCurrent())!;
     try {
-      const current = (await store.readCurrent())!;
       const bad = await store.write(
         {
           services: [{ name: "s", targets: [{ url: upstream.url }] }],
@@ -237,7 +237,17 @@ describe("etcd config store: three nodes", () => {
     } finally {
       store.close();
     }
-    const fixed = await nodes[2]!.admin("POST", "/routes", route("fixed"));
+    // Made here, a change would drop the refused version's (it may serve on other nodes).
+    const dropping = await nodes[2]!.admin("POST", "/routes", route("fixed"));
+    assert.equal(dropping.status, 409, JSON.stringify(dropping.body));
+    const bad = current.version + 1;
+    assert.match(
+      dropping.body.error.message,
+      new RegExp(`version ${bad} was refused on this node`),
+    );
+    const fixed = await nodes[2]!.admin("POST", "/routes", route("fixed"), {
+      "if-match": `"${bad}"`,
+    });
     assert.equal(fixed.status, 201, JSON.stringify(fixed.body));
     for (const node of nodes)
       await timeUntil(async () => (await node.get("/fixed")) === 200, 1_000, "the fix propagates");
