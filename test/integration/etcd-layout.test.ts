@@ -310,7 +310,12 @@ describe("etcd config store layout", () => {
       proxy.retarget(backup.port);
       await proxy.cut();
       await proxy.restore();
-      const refused = await node.admin("POST", "/routes", route("four"));
+      // 503 until the node's client has reconnected (through the cut proxy) to the backup.
+      let refused = await node.admin("POST", "/routes", route("four"));
+      for (let i = 0; i < 50 && refused.status === 503; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        refused = await node.admin("POST", "/routes", route("four"));
+      }
       assert.equal(refused.status, 409, JSON.stringify(refused.body));
       assert.match(refused.body.error.message, /went back to version 1 .* takes it now/);
       for (let i = 0; i < 100; i++) {
