@@ -17,6 +17,11 @@ export interface FollowTarget {
   known(current: CurrentVersion): boolean;
   /** `current` holds no version record (written by hand): refused, the node keeps serving. */
   malformed(error: MalformedVersionError): void;
+  /**
+   * Whether `current`, just read, is behind the version the node applied (etcd went back
+   * in time, restored from a backup): the node then takes it as its history's restart.
+   */
+  wentBack(current: CurrentVersion): boolean;
   /** etcd holds no version at all: its data was lost or deleted while the node ran. */
   empty(): Promise<void>;
   /** Reads and applies (or refuses) one version; throws when etcd did not answer. */
@@ -69,12 +74,22 @@ export class EtcdFollower {
       const current = await this.#store.readCurrent();
       // etcd answers: a read or write that failed before (the watch still connected) is over.
       this.#target.reachable(true);
+      if (current && this.#target.wentBack(current)) this.rewatch();
       if (current) this.offer(current);
       else await this.#target.empty();
     } catch (error) {
       if (error instanceof MalformedVersionError) this.#target.malformed(error);
       else this.#failed(error as Error);
     }
+  }
+
+  /**
+   * Watches again from etcd's current revision: after etcd went back in time, the watch
+   * would resume from the revision it last saw, beyond etcd's, and miss what comes before.
+   */
+  rewatch(): void {
+    void this.#watcher?.cancel().catch(() => {});
+    if (!this.#closed) this.#watch();
   }
 
   /** Hands `current` over unless the node knows it (also for a version the node read itself). */

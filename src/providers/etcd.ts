@@ -85,6 +85,7 @@ export class EtcdProvider implements SharedConfigStore {
       known: (current) => provider.#known(current),
       empty: () => provider.#reseed(),
       malformed: (error) => provider.#malformed(error),
+      wentBack: (current) => provider.#wentBack(current),
       apply: (current) => provider.#follow(current),
       reachable: (up, error) => provider.#setUp(up, error),
     });
@@ -305,12 +306,21 @@ export class EtcdProvider implements SharedConfigStore {
    */
   async #restored(): Promise<string | undefined> {
     const current = await this.#store.readCurrent().catch(() => undefined);
-    const applied = this.#applied;
-    if (!current || !applied || current.version >= applied.version) return undefined;
-    if (current.revision >= applied.revision) return undefined;
-    this.#restartAt = current.revision;
+    const serving = this.#applied?.version;
+    if (!current || !this.#wentBack(current)) return undefined;
+    this.#follower?.rewatch();
     this.#follower?.offer(current);
-    return `etcd's config went back to version ${current.version} (etcd restored from a backup?) while this node served version ${applied.version}: this node takes it now; fetch the config and retry`;
+    return `etcd's config went back to version ${current.version} (etcd restored from a backup?) while this node served version ${serving}: this node takes it now; fetch the config and retry`;
+  }
+
+  /** `current`, just read, is behind what this node applied: it starts the history over. */
+  #wentBack(current: CurrentVersion): boolean {
+    const applied = this.#applied;
+    if (!applied || current.version >= applied.version || current.revision >= applied.revision)
+      return false;
+    if (current.revision === this.#restartAt) return false;
+    this.#restartAt = current.revision;
+    return true;
   }
 
   get refusedVersion(): number | undefined {

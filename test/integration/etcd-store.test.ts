@@ -90,7 +90,11 @@ describe("etcd config store: three nodes", () => {
       await writeFile(files[i]!, config(i));
     }
     // Started together: exactly one of them seeds the empty prefix.
-    nodes.push(...(await Promise.all(files.map((file) => startGatehouseNode(file)))));
+    const started = await Promise.allSettled(files.map((file) => startGatehouseNode(file)));
+    for (const result of started) if (result.status === "fulfilled") nodes.push(result.value);
+    // One that failed must not leave the others running (the test would hang on them).
+    const failed = started.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
   });
 
   after(async () => {
