@@ -101,6 +101,11 @@ export class Gateway {
   #runtime: Runtime;
   /** The config serving now (its dynamic part changes with every reload). */
   #config: GatehouseConfig;
+  /**
+   * The file the gateway was started from: `gateway.pluginModules` are relative to it (a
+   * config applied later, from etcd or the admin API, is not read from any file).
+   */
+  readonly #configFile: string;
   /** The process log (`gateway.log`); the CLI writes through it too. */
   readonly log: Logger;
   readonly #startedAt = new Date();
@@ -122,6 +127,7 @@ export class Gateway {
   constructor(config: GatehouseConfig, options: GatewayOptions = {}) {
     this.#settings = config.gateway;
     this.#config = config;
+    this.#configFile = configOriginOf(config)?.file ?? join(process.cwd(), "gatehouse.yaml");
     this.#worker = options.worker;
     const log = createLogger(config.gateway.log);
     this.log = this.#worker ? log.child({ worker: this.#worker.index }) : log;
@@ -254,7 +260,7 @@ export class Gateway {
       revision: this.#revision,
       ports,
       pluginModules: this.#settings.pluginModules,
-      configFile: configOriginOf(this.#config)?.file ?? join(process.cwd(), "gatehouse.yaml"),
+      configFile: this.#configFile,
       states: () => captureTargetState(this.#targets),
       onState: (change) => applyTargetState(this.#targets, change),
       limits: new NodeLimitService(),
