@@ -11,13 +11,13 @@
 import { type ConfigDocument, configOriginOf, dynamicSections } from "../config/document.ts";
 import type { GatehouseConfig } from "../config/schema.ts";
 import type { Logger } from "../observability/logger.ts";
-import type { ConfigVersion } from "../runtime/config-history.ts";
 import {
   type ChangeOrigin,
   ChangeRefused,
-  type ControlPlane,
   type SharedConfigStore,
-} from "../runtime/control-plane.ts";
+} from "../runtime/config-change.ts";
+import type { ConfigVersion } from "../runtime/config-history.ts";
+import type { ControlPlane } from "../runtime/control-plane.ts";
 import { EtcdCacheWriter, readEtcdCache } from "./etcd-cache.ts";
 import { EtcdFollower } from "./etcd-follow.ts";
 import { EtcdStatus } from "./etcd-status.ts";

@@ -15,7 +15,7 @@ import { referencedFilesOf } from "../config/secret-values.ts";
 import { loadGatewayConfig } from "../config/validate.ts";
 import type { Gateway } from "../gateway.ts";
 import { configHash } from "../observability/config-revision.ts";
-import type { ChangeOrigin } from "../runtime/control-plane.ts";
+import type { ChangeOrigin } from "../runtime/config-change.ts";
 import { type FileWatch, watchFile } from "./file-watch.ts";
 
 /** What asked for a reload: the watcher saw a change, or the operator sent SIGHUP. */

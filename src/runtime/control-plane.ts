@@ -30,16 +30,6 @@ import {
 } from "./config-change.ts";
 import { ConfigHistory, type ConfigVersion } from "./config-history.ts";
 
-export {
-  type ChangeOrigin,
-  ChangeRefused,
-  type ChangeRequest,
-  type ChangeResult,
-  type Refusal,
-  type SharedConfigStore,
-  type SharedVersion,
-} from "./config-change.ts";
-
 /** The part of the gateway the control plane drives. */
 export interface ControlledGateway {
   reload(config: GatehouseConfig, options?: { version?: number }): Promise<void>;
