@@ -34,4 +34,34 @@ describe("node limits", () => {
       for (const { ports } of clients) for (const port of ports) port.close();
     }
   });
+  it("holds N in flight per node, gives slots back, and frees a worker's slots when it ends", async () => {
+    const service = new NodeLimitService();
+    const channels = [0, 1].map(() => {
+      const { port1, port2 } = new MessageChannel();
+      service.serve(port1);
+      return { client: new NodeLimitClient(port2), port1, port2 };
+    });
+    const [a, b] = channels as [(typeof channels)[0], (typeof channels)[0]];
+    try {
+      assert.equal(await a.client.acquire("c", 2, "k"), true);
+      assert.equal(await b.client.acquire("c", 2, "k"), true);
+      assert.equal(await a.client.acquire("c", 2, "k"), false, "two in flight over both");
+      assert.equal(await b.client.acquire("c", 2, "other"), true, "another key has its own");
+      b.client.release("c", "other");
+      a.client.release("c", "k");
+      assert.equal(await a.client.acquire("c", 2, "k"), true, "a slot given back is free");
+      assert.equal(await b.client.acquire("c", 2, "k"), false);
+      assert.equal(service.inFlight, 2);
+      // Worker a ends with a request in flight: its slot is given back, b's stays.
+      a.port2.close();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(service.inFlight, 1);
+      assert.equal(await b.client.acquire("c", 2, "k"), true);
+    } finally {
+      for (const { port1, port2 } of channels) {
+        port1.close();
+        port2.close();
+      }
+    }
+  });
 });

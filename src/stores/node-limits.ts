@@ -1,7 +1,7 @@
 /**
  * @module stores/node-limits
- * Rate limits counted once per node when the node runs several worker threads: a limit
- * of N per window admits N per node, not N per worker. The supervisor thread holds the
+ * Rate and concurrency limits counted once per node when the node runs several worker
+ * threads: a limit of N per window (or N in flight) admits N per node, not N per worker. The supervisor thread holds the
  * counts (the same in-memory store a single process uses, so the algorithms and their
  * exactness are the same); workers ask it over a MessagePort.
  *
@@ -14,7 +14,7 @@ import type { MessagePort } from "node:worker_threads";
 import type { Algorithm, Decision, LimitRule } from "../plugins/rate-limit/decision.ts";
 import { MemoryRateLimitStore } from "../plugins/rate-limit/memory-store.ts";
 
-/** Where a worker thread's rate limits are decided (see useNodeLimits). */
+/** Where a worker thread's rate and concurrency limits are decided (see useNodeLimits). */
 export interface NodeLimits {
   decide(
     scope: string,
@@ -22,15 +22,23 @@ export interface NodeLimits {
     algorithm: Algorithm,
     key: string,
   ): Promise<Decision>;
+  /** Takes one of `limit` in-flight slots for `key`; false when all are taken. */
+  acquire(scope: string, limit: number, key: string): Promise<boolean>;
+  /** Gives back a slot `acquire` took. */
+  release(scope: string, key: string): void;
 }
 
 /** One batch: each scope's definition travels with it, so the supervisor may forget idle ones. */
 interface Request {
   scopes: Record<string, { rules: readonly LimitRule[]; algorithm: Algorithm }>;
   batch: [id: number, scope: string, key: string][];
+  acquire: [id: number, scope: string, limit: number, key: string][];
+  release: [scope: string, key: string][];
 }
 
-type Answer = [id: number, decision: Decision][];
+type Answer = [id: number, decision: Decision | boolean][];
+
+const emptyRequest = (): Request => ({ scopes: {}, batch: [], acquire: [], release: [] });
 
 let nodeLimits: NodeLimits | undefined;
 
@@ -50,8 +58,9 @@ export function sharedNodeLimits(): NodeLimits | undefined {
 /** A worker thread's side: batches its questions to the supervisor and routes the answers. */
 export class NodeLimitClient implements NodeLimits {
   readonly #port: MessagePort;
-  readonly #pending = new Map<number, (decision: Decision) => void>();
-  #request: Request = { scopes: {}, batch: [] };
+  readonly #pending = new Map<number, (answer: Decision | boolean) => void>();
+  #request: Request = emptyRequest();
+  #queued = false;
   #nextId = 0;
 
   constructor(port: MessagePort) {
@@ -67,16 +76,39 @@ export class NodeLimitClient implements NodeLimits {
 
   decide(scope: string, rules: readonly LimitRule[], algorithm: Algorithm, key: string) {
     const id = this.#nextId++;
-    const request = this.#request;
-    if (request.batch.length === 0) setImmediate(this.#flush);
+    const request = this.#next();
     request.scopes[scope] ??= { rules, algorithm };
     request.batch.push([id, scope, key]);
-    return new Promise<Decision>((resolve) => this.#pending.set(id, resolve));
+    return new Promise<Decision>((resolve) =>
+      this.#pending.set(id, resolve as (answer: Decision | boolean) => void),
+    );
+  }
+
+  acquire(scope: string, limit: number, key: string): Promise<boolean> {
+    const id = this.#nextId++;
+    this.#next().acquire.push([id, scope, limit, key]);
+    return new Promise<boolean>((resolve) =>
+      this.#pending.set(id, resolve as (answer: Decision | boolean) => void),
+    );
+  }
+
+  release(scope: string, key: string): void {
+    this.#next().release.push([scope, key]);
+  }
+
+  /** The batch being filled, sent at the end of this event-loop turn. */
+  #next(): Request {
+    if (!this.#queued) {
+      this.#queued = true;
+      setImmediate(this.#flush);
+    }
+    return this.#request;
   }
 
   readonly #flush = () => {
     const request = this.#request;
-    this.#request = { scopes: {}, batch: [] };
+    this.#request = emptyRequest();
+    this.#queued = false;
     this.#port.postMessage(request);
   };
 }
@@ -92,13 +124,37 @@ interface Scope {
 export class NodeLimitService {
   readonly #scopes = new Map<string, Scope>();
   #sweptAt = Date.now();
+  /** Requests in flight per concurrency scope and key (`scope\0key`), over every worker. */
+  readonly #inFlight = new Map<string, number>();
 
-  /** Answers the questions a worker sends on `port`. */
+  /**
+   * Answers the questions a worker sends on `port`. The slots a worker holds are given
+   * back when its port closes (the worker ended): its requests ended with it.
+   */
   serve(port: MessagePort): void {
-    port.on("message", ({ scopes, batch }: Request) => {
+    const held = new Map<string, number>();
+    const take = (slot: string, by: number) => {
+      const count = (this.#inFlight.get(slot) ?? 0) + by;
+      if (count > 0) this.#inFlight.set(slot, count);
+      else this.#inFlight.delete(slot);
+      const own = (held.get(slot) ?? 0) + by;
+      if (own > 0) held.set(slot, own);
+      else held.delete(slot);
+    };
+    port.on("close", () => {
+      for (const [slot, count] of held) take(slot, -count);
+    });
+    port.on("message", ({ scopes, batch, acquire, release }: Request) => {
       const now = Date.now();
       this.#sweep(now);
       const answer: Answer = [];
+      for (const [scope, key] of release) take(`${scope}\0${key}`, -1);
+      for (const [id, scope, limit, key] of acquire) {
+        const slot = `${scope}\0${key}`;
+        const admitted = (this.#inFlight.get(slot) ?? 0) < limit;
+        if (admitted) take(slot, 1);
+        answer.push([id, admitted]);
+      }
       for (const [id, name, key] of batch) {
         let scope = this.#scopes.get(name);
         if (scope === undefined) {
@@ -110,7 +166,7 @@ export class NodeLimitService {
         scope.usedAt = now;
         answer.push([id, scope.store.decide(key)]);
       }
-      port.postMessage(answer);
+      if (answer.length > 0) port.postMessage(answer);
     });
     port.unref();
   }
@@ -130,5 +186,12 @@ export class NodeLimitService {
   /** Scopes holding counts now (for tests). */
   get size(): number {
     return this.#scopes.size;
+  }
+
+  /** Concurrency slots taken now, over every scope and key (for tests). */
+  get inFlight(): number {
+    let total = 0;
+    for (const count of this.#inFlight.values()) total += count;
+    return total;
   }
 }

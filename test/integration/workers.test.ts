@@ -1,5 +1,5 @@
 // gateway.workers: 2 worker threads share the proxy port, and the node still behaves as
-// one gateway: a limit of N admits N per node, probes run once and every worker follows
+// one gateway: a limit of N (per window or in flight) admits N per node, probes run once and every worker follows
 // them, a breaker one worker opens is open in all, /metrics and /status add the workers
 // up, and a config change serves in every worker before the change is answered.
 import assert from "node:assert/strict";
@@ -83,6 +83,45 @@ describe("worker threads", () => {
     } finally {
       await gw.stop();
       await up.close();
+    }
+  });
+
+  it("holds a concurrency limit once per node, and gives the slots back", async () => {
+    const slow = await startUpstream((_req, res) => {
+      setTimeout(() => res.end("done"), 300);
+    });
+    const gw = await startGateway(
+      testConfig({
+        gateway: { workers: 2 },
+        services: [{ name: "svc", targets: [{ url: slow.url }] }],
+        routes: [
+          {
+            name: "all",
+            match: { paths: ["/*"] },
+            service: "svc",
+            plugins: [{ name: "concurrency-limit", config: { limit: 3, by: "route" } }],
+          },
+        ],
+      }),
+    );
+    try {
+      for (const round of [1, 2]) {
+        const answers = await Promise.all(Array.from({ length: 10 }, () => fresh(`${gw.url}/x`)));
+        const statuses = answers.map((answer) => answer.status).sort();
+        assert.deepEqual(
+          statuses,
+          [200, 200, 200, 429, 429, 429, 429, 429, 429, 429],
+          `round ${round}`,
+        );
+      }
+      const status = (await (await request(`${gw.statusUrl}/status`)).body.json()) as {
+        workers: WorkerStatus[];
+      };
+      for (const worker of status.workers)
+        assert.ok(worker.connectionsAccepted > 0, `worker ${worker.worker} accepted none`);
+    } finally {
+      await gw.stop();
+      await slow.close();
     }
   });
 

@@ -2,11 +2,13 @@
  * @module plugins/concurrency-limit
  * At most `limit` requests in flight per key (client IP, consumer, route or a header);
  * one more is refused at once with 429 rather than queued. A request counts from its
- * access phase until its response has finished or the client went away.
+ * access phase until its response has finished or the client went away. With several
+ * worker threads the count is the node's: the supervisor keeps it (stores/node-limits.ts).
  */
 import { z } from "zod";
 import type { RequestContext } from "../../pipeline/context.ts";
 import { definePlugin } from "../../pipeline/plugin.ts";
+import { sharedNodeLimits } from "../../stores/node-limits.ts";
 
 const schema = z.strictObject({
   limit: z.number().int().min(1).describe("Requests in flight allowed per key."),
@@ -21,8 +23,11 @@ export const concurrencyLimitPlugin = definePlugin({
   schema,
   // After authentication (1000) and acl (950), so `by: consumer` knows the consumer.
   priority: 910,
-  create(config, { telemetry }) {
+  create(config, { telemetry, level, name }) {
     const inFlight = new Map<string, number>();
+    const node = sharedNodeLimits();
+    // The same in every worker for the same config, so they share one count.
+    const nodeScope = `concurrency:${level}:${name}:${JSON.stringify([config.limit, config.by])}`;
     const header = typeof config.by === "object" ? config.by.header.toLowerCase() : undefined;
     const keyOf = (ctx: RequestContext): string => {
       if (header) return String(ctx.req.headers[header] ?? "");
@@ -30,15 +35,34 @@ export const concurrencyLimitPlugin = definePlugin({
       if (config.by === "route") return ctx.route;
       return ctx.clientAddress;
     };
+    const refuse = (ctx: RequestContext) => {
+      telemetry.limitDecision(ctx, false);
+      ctx.fail("GATEHOUSE_CONCURRENCY_LIMITED", undefined, { "retry-after": "1" });
+    };
+    if (node) {
+      return {
+        access: (ctx) => {
+          const key = keyOf(ctx);
+          return node.acquire(nodeScope, config.limit, key).then((admitted) => {
+            if (!admitted) return refuse(ctx);
+            // The client went away while the node decided: no response will finish to
+            // give the slot back (onLog hangs off that), so give it back now.
+            if (ctx.req.socket.destroyed) return node.release(nodeScope, key);
+            telemetry.limitDecision(ctx, true);
+            ctx.locals.set("concurrency-limit", key);
+          });
+        },
+        onLog(ctx) {
+          const key = ctx.locals.get("concurrency-limit") as string | undefined;
+          if (key !== undefined) node.release(nodeScope, key);
+        },
+      };
+    }
     return {
       access(ctx) {
         const key = keyOf(ctx);
         const count = inFlight.get(key) ?? 0;
-        if (count >= config.limit) {
-          telemetry.limitDecision(ctx, false);
-          ctx.fail("GATEHOUSE_CONCURRENCY_LIMITED", undefined, { "retry-after": "1" });
-          return;
-        }
+        if (count >= config.limit) return refuse(ctx);
         telemetry.limitDecision(ctx, true);
         inFlight.set(key, count + 1);
         ctx.locals.set("concurrency-limit", key);
