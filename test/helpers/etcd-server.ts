@@ -5,11 +5,11 @@
  * same ports with the same data, as an etcd restarting after a crash would.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { exited, freePort } from "./child-process.ts";
 
 /** PEM files for an etcd serving TLS and asking clients for a certificate signed by `ca`. */
 export interface EtcdTls {
@@ -46,10 +46,6 @@ export async function startEtcdServer(tls?: EtcdTls): Promise<EtcdServer> {
   const port = await freePort();
   const peerPort = await freePort();
   let child = await launch(dataDir, port, peerPort, tls);
-  const exited = (process: ChildProcess) =>
-    process.exitCode !== null || process.signalCode !== null
-      ? Promise.resolve()
-      : once(process, "exit").then(() => {});
   const stop = async () => {
     child.kill("SIGCONT");
     child.kill("SIGTERM");
@@ -147,16 +143,5 @@ function listening(port: number): Promise<boolean> {
       resolve(true);
     });
     socket.once("error", () => resolve(false));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
   });
 }

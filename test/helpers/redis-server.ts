@@ -5,8 +5,8 @@
  * and bring it back on the same port.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { once } from "node:events";
-import { createServer, Socket } from "node:net";
+import { Socket } from "node:net";
+import { exited, freePort } from "./child-process.ts";
 
 export interface RedisServer {
   url: string;
@@ -39,10 +39,6 @@ export async function startRedisServer(): Promise<RedisServer> {
   requireRedisServer();
   const port = await freePort();
   let child = await launch(port);
-  const exited = (process: ChildProcess) =>
-    process.exitCode !== null || process.signalCode !== null
-      ? Promise.resolve()
-      : once(process, "exit").then(() => {});
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
@@ -116,16 +112,5 @@ function answersPing(port: number): Promise<boolean> {
     // A server with a password answers -NOAUTH: it is up all the same.
     socket.once("data", (data) => done(/^(\+PONG|-NOAUTH)/.test(data.toString())));
     socket.connect(port, "127.0.0.1", () => socket.write("PING\r\n"));
-  });
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
   });
 }

@@ -13,7 +13,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
-import { freePort, launch, requireRedisServer } from "./redis-server.ts";
+import { freePort } from "./child-process.ts";
+import { launch, requireRedisServer } from "./redis-server.ts";
 
 const run = promisify(execFile);
 

@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { request } from "undici";
+import { freePort } from "../helpers/child-process.ts";
 import { startGateway, testConfig } from "../helpers/gateway.ts";
-import { freePort } from "../helpers/redis-server.ts";
 import { until } from "../helpers/until.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
