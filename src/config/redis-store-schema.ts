@@ -48,7 +48,7 @@ export const redisStoreSchema = z
         "Redis Cluster: `redis://[user:password@]host:port` of one or more nodes (the rest are discovered); credentials apply to every node.",
       ),
     timeout: duration("100ms").describe(
-      "How long one store command may take before it counts as a store failure.",
+      "How long a request waits for a store command, from the moment it asks, before it counts as a store failure.",
     ),
     keyPrefix: z
       .string()

@@ -8,12 +8,15 @@
  * The client never waits for Redis, in every mode: commands are not queued while
  * disconnected (`enableOfflineQueue: false`), not retried (`maxRetriesPerRequest: 0`, and
  * in a cluster no delayed retry on CLUSTERDOWN, TRYAGAIN or a lost node) and time out
- * after the store timeout (`commandTimeout`), so a dead, hung or failing-over Redis is a
- * failure within that bound, never a stuck request. It reconnects on its own: to the
- * same server, to the master Sentinel names after a failover, or to the cluster's nodes
- * from a refreshed slot map.
+ * after the store timeout (`commandTimeout`). That timeout starts when a command is
+ * written, and auto-pipelining holds commands back while an earlier pipeline waits, so
+ * callers bound their wait with the lease's `within` (the timeout from the call): a dead,
+ * hung or failing-over Redis is a failure within that bound, never a stuck request. It
+ * reconnects on its own: to the same server, to the master Sentinel names after a
+ * failover, or to the cluster's nodes from a refreshed slot map.
  */
 import { Cluster, Redis, type RedisOptions } from "ioredis";
+import { SharedDeadline, type timedOut } from "./shared-deadline.ts";
 
 /** Where the Redis is: exactly one of `url`, `sentinels` (with `name`) or `cluster`. */
 export interface RedisTarget {
@@ -37,11 +40,17 @@ export type RedisClient = Redis | Cluster;
 /** A use of a shared client; `release` once, when the user no longer needs it. */
 export interface RedisLease {
   readonly client: RedisClient;
+  /**
+   * A command's outcome, or `timedOut` once the timeout has passed since the call
+   * (see SharedDeadline): every wait on Redis goes through it.
+   */
+  within<T>(command: Promise<T>): Promise<T | typeof timedOut>;
   release(): void;
 }
 
 interface Shared {
   client: RedisClient;
+  deadline: SharedDeadline;
   users: number;
 }
 
@@ -56,7 +65,11 @@ export function acquireRedis(target: RedisTarget, options: RedisConnectionOption
   const id = JSON.stringify([options.timeout, url, sentinels, name, password, cluster]);
   let entry = shared.get(id);
   if (entry === undefined) {
-    entry = { client: connect(target, options), users: 0 };
+    entry = {
+      client: connect(target, options),
+      deadline: new SharedDeadline(options.timeout),
+      users: 0,
+    };
     shared.set(id, entry);
   }
   entry.users++;
@@ -64,6 +77,7 @@ export function acquireRedis(target: RedisTarget, options: RedisConnectionOption
   let released = false;
   return {
     client: used.client,
+    within: (command) => used.deadline.within(command),
     release() {
       if (released) return;
       released = true;

@@ -1,9 +1,10 @@
 /**
  * @module plugins/rate-limit/redis-store
  * Rate limits shared by every gateway process that uses the same Redis: one script call
- * per request decides against every limit atomically (see redis-script.ts). A failed or
- * timed-out call is counted, reported at most every 10 seconds, and answered with
- * `undefined` so the plugin applies its `onStoreFailure` policy.
+ * per request decides against every limit atomically (see redis-script.ts). A call that
+ * fails, or has no answer within the timeout of being made, is counted, reported at most
+ * every 10 seconds, and answered with `undefined` so the plugin applies its
+ * `onStoreFailure` policy.
  */
 import { randomBytes } from "node:crypto";
 import { fallbackLogger, type Logger } from "../../observability/logger.ts";
@@ -14,6 +15,7 @@ import {
   type RedisLease,
   type RedisTarget,
 } from "../../stores/redis.ts";
+import { timedOut } from "../../stores/shared-deadline.ts";
 import { type Clock, systemClock } from "../../upstream/clock.ts";
 import {
   type Algorithm,
@@ -55,6 +57,7 @@ export class RedisRateLimitStore {
   readonly #where: string;
   readonly #clock: Clock;
   readonly #log: Logger;
+  readonly #timeout: number;
   /** Per limit, the key up to the request's own key. */
   readonly #keyStarts: string[];
   readonly #keySuffixes: string[];
@@ -70,6 +73,7 @@ export class RedisRateLimitStore {
     this.#where = describeRedisTarget(options);
     this.#clock = options.clock ?? systemClock;
     this.#log = options.log ?? fallbackLogger;
+    this.#timeout = options.timeout;
     this.#lease = acquireRedis(options, { timeout: options.timeout });
     const client = this.#lease.client;
     // defineCommand sends EVALSHA, and the script itself (EVAL) when Redis does not know it.
@@ -92,23 +96,25 @@ export class RedisRateLimitStore {
     this.#limitArgs = rules.flatMap((rule) => [String(rule.limit), String(rule.windowMs * 1000)]);
   }
 
-  /** Decides one request for `key`; undefined when Redis could not answer in time. */
+  /**
+   * Decides one request for `key`; undefined when Redis could not answer within the
+   * timeout, counted from this call (a wait for the first connection included).
+   */
   async decide(key: string): Promise<Decision | undefined> {
     const count = this.#rules.length;
     const keys = new Array<string>(count);
     for (let i = 0; i < count; i++) keys[i] = this.#keyStarts[i] + key + this.#keySuffixes[i];
-    if (this.#startup) await this.#startup;
-    let reply: number[];
+    let reply: number[] | typeof timedOut;
     try {
-      reply = await this.#client.gatehouseRateLimit(
-        count,
-        ...keys,
-        this.#flag,
-        `${processTag}${sequence++}`,
-        ...this.#limitArgs,
+      reply = await this.#lease.within(
+        this.#startup ? this.#startup.then(() => this.#ask(keys)) : this.#ask(keys),
       );
     } catch (error) {
-      this.#failed(error as Error);
+      this.#failed((error as Error).message);
+      return undefined;
+    }
+    if (reply === timedOut) {
+      this.#failed(`no answer within ${this.#timeout}ms`);
       return undefined;
     }
     const outcomes: LimitOutcome[] = [];
@@ -125,18 +131,28 @@ export class RedisRateLimitStore {
     return decide(this.#rules, outcomes);
   }
 
+  #ask(keys: string[]): Promise<number[]> {
+    return this.#client.gatehouseRateLimit(
+      keys.length,
+      ...keys,
+      this.#flag,
+      `${processTag}${sequence++}`,
+      ...this.#limitArgs,
+    );
+  }
+
   /** Gives the shared connection back. */
   close(): void {
     this.#lease.release();
   }
 
-  #failed(error: Error): void {
+  #failed(error: string): void {
     this.failures++;
     const now = this.#clock.now();
     if (now - this.#lastWarning < warningIntervalMs) return;
     this.#lastWarning = now;
     this.#log.warn(
-      { store: this.#where, error: error.message, failures: this.failures },
+      { store: this.#where, error, failures: this.failures },
       "rate-limit: the Redis store failed",
     );
   }
