@@ -347,6 +347,16 @@ export class Gateway {
     this.#metrics?.reloadFailed();
   }
 
+  /**
+   * A reload found a valid config equal to the one serving: nothing to apply, and a
+   * refusal before it is over. Shown at `/status`; true when it ended a refusal.
+   */
+  reloadUnchanged(): boolean {
+    const endsRefusal = this.#lastReload?.result === "failure";
+    this.#lastReload = { at: new Date(), result: "unchanged" };
+    return endsRefusal;
+  }
+
   /** The config being served: its version since start, hash and when it was applied. */
   get revision(): ConfigRevision {
     return this.#revision;

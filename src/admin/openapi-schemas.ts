@@ -80,7 +80,7 @@ export function componentSchemas(): Record<string, Schema> {
             problems: { type: "array", items: { type: "string" }, description: "FILE:LINE:COL …" },
           }),
           description:
-            "The config file as last read did not validate; gone once a reload from it succeeds.",
+            "The config file as last read did not validate; gone once a reload from it succeeds or finds the config serving.",
         },
         versions: { type: "array", items: ref("VersionSummary"), description: "Newest first." },
       },

@@ -16,10 +16,14 @@ export interface ConfigRevision {
   appliedAt: Date;
 }
 
-/** The last reload attempt (none before the first). */
+/**
+ * The last reload attempt (none before the first): `success` applied a config, `failure`
+ * refused one, `unchanged` found a valid config equal to the one serving (which ends a
+ * refusal before it: a bad edit undone).
+ */
 export interface ReloadOutcome {
   at: Date;
-  result: "success" | "failure";
+  result: "success" | "unchanged" | "failure";
   /** Why a reload was refused: the config's problems, one a line. */
   problems?: readonly string[];
 }

@@ -42,8 +42,11 @@ export interface ReloadTarget extends Pick<Gateway, "revision" | "log"> {
     origin?: ChangeOrigin & { version?: undefined },
   ): Promise<unknown>;
   reloadRefused(problems?: readonly string[], origin?: ChangeOrigin): void;
-  /** The file validated and equals the config serving (a refusal before it is over). */
-  reloadUnchanged?(): void;
+  /**
+   * The file validated and equals the config serving: a refusal before it is over. True
+   * when one was standing.
+   */
+  reloadUnchanged(): boolean;
   /** Subscribes to the texts admin changes write back into the config file. */
   onWriteBack?(listener: (file: string, text: string) => void): void;
 }
@@ -208,10 +211,20 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     if (this.#watches.size > 0) this.#syncWatches();
     const hash = configHash(config);
     if (hash === this.#gateway.revision.hash) {
-      this.#gateway.reloadUnchanged?.();
-      // SIGHUP may be expected to say something; a watcher's no-op is noise.
-      const level = reason === "SIGHUP" ? "info" : "debug";
-      log[level]({ ...fields, configHash: hash }, `${label}: ${file} unchanged, nothing to apply`);
+      if (this.#gateway.reloadUnchanged()) {
+        // A bad edit undone: the refusal the log reported is over, so the log says so.
+        log.info(
+          { ...fields, configHash: hash },
+          `${label}: ${file} is valid again and unchanged from the config serving; the earlier problems are over, nothing to apply`,
+        );
+      } else {
+        // SIGHUP may be expected to say something; a watcher's no-op is noise.
+        const level = reason === "SIGHUP" ? "info" : "debug";
+        log[level](
+          { ...fields, configHash: hash },
+          `${label}: ${file} unchanged, nothing to apply`,
+        );
+      }
       return { reason, result: "unchanged" };
     }
     const restartNeeded = changedKeys(this.#startup.gateway, config.gateway);

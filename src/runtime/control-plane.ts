@@ -34,6 +34,8 @@ import { ConfigHistory, type ConfigVersion } from "./config-history.ts";
 export interface ControlledGateway {
   reload(config: GatehouseConfig, options?: { version?: number }): Promise<void>;
   reloadRefused(problems?: readonly string[]): void;
+  /** A valid config equal to the one serving; true when a refusal was standing. */
+  reloadUnchanged(): boolean;
   readonly revision: { version: number; hash: string; appliedAt: Date };
   readonly log: Logger;
 }
@@ -144,7 +146,10 @@ export class ControlPlane {
       const previous = this.history.current;
       this.#lastRefusal = undefined;
       // The file may hold what an admin change just wrote back and applied: nothing new.
-      if (configHash(config) === previous.hash) return;
+      if (configHash(config) === previous.hash) {
+        this.#gateway.reloadUnchanged();
+        return;
+      }
       const document = configOriginOf(config)?.document ?? {};
       await this.#gateway.reload(config);
       const applied = this.#gateway.revision;
@@ -156,9 +161,14 @@ export class ControlPlane {
     });
   }
 
-  /** The file provider read a valid file equal to the config serving: any refusal is over. */
-  reloadUnchanged(): void {
+  /**
+   * The file provider read a valid file equal to the config serving: any refusal is over
+   * (here and at `/status`). True when one was standing, so the provider says it is over.
+   */
+  reloadUnchanged(): boolean {
+    const refused = this.#lastRefusal !== undefined;
     this.#lastRefusal = undefined;
+    return this.#gateway.reloadUnchanged() || refused;
   }
 
   /** The file provider refused a file: counted by the gateway, shown by the admin API, audited. */
@@ -181,7 +191,7 @@ export class ControlPlane {
 
   /**
    * The last file reload that was refused, with its FILE:LINE:COL problems; cleared when a
-   * later reload from the file succeeds.
+   * later reload from the file succeeds or finds the config serving.
    */
   get lastRefusal(): Refusal | undefined {
     return this.#lastRefusal;
