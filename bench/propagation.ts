@@ -19,7 +19,7 @@ const nodeCount = 3;
 const changes = 50;
 const pollMs = 2;
 const limitMs = 5_000;
-/** Issue 7: a change through one node's admin API serves on every node within 100 ms. */
+/** The target: a change through one node's admin API serves on every node within 100 ms. */
 const targetMs = 100;
 
 export interface PropagationResults {
@@ -101,7 +101,7 @@ function nodeConfig(etcdUrl: string, upstreamPort: number): string {
   ].join("\n");
 }
 
-/** Issue 7's target, judged on the median over the changes (the max is reported beside it). */
+/** The propagation target, judged on the median over the changes (the max is reported beside it). */
 export function propagationChecks(results: PropagationResults | undefined): Check[] {
   const claim = `A change through one node's admin API serves on all ${nodeCount} nodes < ${targetMs} ms after the answer, median`;
   if (!results) return [{ claim, verdict: "n/a", detail: "not measured in this run" }];

@@ -1,7 +1,7 @@
 /**
  * @module bench/reload-report
  * The reload rows of `npm run bench`: runs the reload-cost and reload-storm measurements
- * that `--only` selects, prints their tables, and judges them against issue 6's targets
+ * that `--only` selects, prints their tables, and judges them against the reload targets
  * (10,000 routes reload in under 500 ms; p99 during reloads within 2x of steady p99).
  */
 import type { BenchOptions } from "./options.ts";
@@ -123,7 +123,7 @@ function runRow(label: string, runs: Run[], reloads: string): string[] {
   ];
 }
 
-/** Issue 6's reload targets, PASS/FAIL, or n/a when not measured. */
+/** The reload targets, PASS/FAIL, or n/a when not measured. */
 export function reloadChecks(results: ReloadResults | undefined): Check[] {
   const claim = `Reload with ${reloadTarget.routes.toLocaleString("en-US")} routes (file written -> new route serving) < ${reloadTarget.ms} ms, median`;
   const cost = results?.cost.find((c) => c.routes === reloadTarget.routes);

@@ -1,6 +1,6 @@
 /**
  * @module bench/report
- * Turns the measurements into the printed table, the PASS/FAIL targets from the issue,
+ * Turns the measurements into the printed table, the PASS/FAIL of the performance targets,
  * and the JSON written to bench/results/latest.json.
  */
 import type { RouterCost } from "./router-micro.ts";

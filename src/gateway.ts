@@ -121,6 +121,8 @@ export class Gateway {
    */
   readonly control: ControlPlane;
   #listening = false;
+  /** start() was called: a config applied from then on is a reload (one before is the start's). */
+  #started = false;
   #draining = false;
   #stopping: Promise<void> | undefined;
 
@@ -140,7 +142,7 @@ export class Gateway {
         },
         { worker: this.#worker !== undefined },
       );
-      this.#metrics?.configApplied(this.#revision);
+      this.#metrics?.configApplied(this.#revision, false);
     }
     this.#health = new HealthSupervisor({
       probes: this.#metrics?.healthChecks,
@@ -174,6 +176,7 @@ export class Gateway {
 
   /** Binds every listener; resolves once all accept connections. */
   async start(): Promise<void> {
+    this.#started = true;
     const handler = createRequestHandler(this.#settings, {
       runtime: () => this.#runtime,
       draining: () => this.#draining,
@@ -326,7 +329,8 @@ export class Gateway {
     this.#revision =
       options.revision ?? nextRevision(config, this.#revision, undefined, options.version);
     this.#lastReload = { at: this.#revision.appliedAt, result: "success" };
-    this.#metrics?.configApplied(this.#revision);
+    // Before start, a node is still taking its first config (etcd's, at start): no reload.
+    this.#metrics?.configApplied(this.#revision, this.#started);
     // Instances the new runtime re-created let go of theirs (shared store connections are
     // reference-counted, so requests still running on the old runtime keep working).
     // The workers get the config once this thread knows the new targets' health.

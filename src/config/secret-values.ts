@@ -34,6 +34,11 @@ export class SecretValues {
     return true;
   }
 
+  /** Whether `value` is one of the secrets. */
+  has(value: string): boolean {
+    return this.#values.has(value);
+  }
+
   /** Adds every value of `other`. */
   addAll(other: SecretValues): void {
     for (const value of other.#values) this.add(value, "enc");

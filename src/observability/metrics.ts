@@ -135,9 +135,12 @@ export class GatewayMetrics {
     return { contentType: this.#openMetrics.contentType, body: await body };
   }
 
-  /** A config was applied: the first at start (version 1), then each successful reload. */
-  configApplied(revision: ConfigRevision): void {
-    if (revision.version > 1) this.#reloads.labels("success").inc();
+  /**
+   * A config was applied: the one the process starts with (`reload` false), then each
+   * successful reload. With etcd the version is the cluster's, so it cannot tell the two apart.
+   */
+  configApplied(revision: ConfigRevision, reload: boolean): void {
+    if (reload) this.#reloads.labels("success").inc();
     this.#configVersion.set(revision.version);
     this.#configInfo.reset();
     this.#configInfo.labels(revision.hash).set(1);

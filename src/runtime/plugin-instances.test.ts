@@ -1,5 +1,6 @@
 // A runtime does not keep the one it replaced alive: after a few reloads the first
-// runtime's plugin instances are garbage (each used to hold its predecessor, back to start).
+// runtime's plugin instances are garbage (a runtime holding its predecessor would keep
+// every runtime since start alive).
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import { setFlagsFromString } from "node:v8";

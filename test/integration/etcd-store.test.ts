@@ -405,6 +405,8 @@ describe("etcd config store: three nodes", () => {
 
     await etcd.restart();
     nodes[2] = await startGatehouseNode(files[2]!);
+    const reloaded = /^gatehouse_config_reloads_total\{result="success"\} (\d+)$/m;
+    assert.equal(await nodes[2].metric(reloaded), 0, "taking etcd's config at start is no reload");
     for (const node of nodes)
       await timeUntil(async () => (await node.metric(storeUp)) === 1, 5_000, "store_up 1");
     assert.match(nodes[0]!.output(), /etcd config store reachable again/);
@@ -416,5 +418,6 @@ describe("etcd config store: three nodes", () => {
         1_000,
         "propagation after etcd returned",
       );
+    assert.equal(await nodes[2].metric(reloaded), 1, "a version from etcd is a reload");
   });
 });

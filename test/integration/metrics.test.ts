@@ -1,10 +1,15 @@
 // GET /metrics on the status listener: exact upstream gauges and config counters after
 // known events, OpenMetrics on request, and Node process metrics.
 import assert from "node:assert/strict";
+import { mkdtemp, rename, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { request } from "undici";
 import { parseGatewayConfig } from "../../src/config/validate.ts";
+import { startGatehouseNode } from "../helpers/gatehouse-node.ts";
 import { startGateway, testConfig } from "../helpers/gateway.ts";
+import { until } from "../helpers/until.ts";
 import { startUpstream } from "../helpers/upstream.ts";
 
 async function scrape(url: string, accept?: string) {
@@ -87,6 +92,71 @@ describe("metrics", () => {
       assert.notEqual(nextHash, hashLine, "a different config has a different hash");
     } finally {
       await gw.stop();
+      await up.close();
+    }
+  });
+
+  it("counts every config applied after start, whatever its source, and every refused file", async () => {
+    const up = await startUpstream();
+    const file = join(await mkdtemp(join(tmpdir(), "gatehouse-reloads-")), "gatehouse.yaml");
+    const config = (paths: string[], extra = "") =>
+      [
+        "gateway:",
+        "  listen: [{ host: 127.0.0.1, port: 0 }]",
+        "  status: { host: 127.0.0.1, port: 0 }",
+        "  admin: { host: 127.0.0.1, port: 0 }",
+        "  reload: { debounce: 10ms }",
+        "  shutdownTimeout: 1s",
+        `services: [{ name: s, targets: [{ url: "${up.url}" }] }]`,
+        "routes:",
+        ...paths.map(
+          (path) =>
+            `  - { name: r${path.slice(1)}, match: { paths: ["${path}"] }, service: s${extra} }`,
+        ),
+      ].join("\n");
+    // Written whole, as editors do, so the watcher never reads a half-written file.
+    const save = async (text: string) => {
+      await writeFile(`${file}.tmp`, text);
+      await rename(`${file}.tmp`, file);
+    };
+    await save(config(["/a"]));
+    const node = await startGatehouseNode(file);
+    const reloads = async () => ({
+      success: await node.metric(/^gatehouse_config_reloads_total\{result="success"\} (\d+)$/m),
+      failure: await node.metric(/^gatehouse_config_reloads_total\{result="failure"\} (\d+)$/m),
+    });
+    try {
+      assert.deepEqual(
+        await reloads(),
+        { success: 0, failure: 0 },
+        "the config at start is no reload",
+      );
+      await save(config(["/a", "/b"]));
+      await until(async () => (await node.get("/b")) === 200, "the watched edit to serve");
+      assert.deepEqual(await reloads(), { success: 1, failure: 0 }, "a watched file edit");
+      const added = await node.admin("POST", "/routes", {
+        name: "rc",
+        match: { paths: ["/c"] },
+        service: "s",
+      });
+      assert.equal(added.status, 201);
+      assert.deepEqual(await reloads(), { success: 2, failure: 0 }, "an admin API change");
+      const refused = await node.admin("POST", "/routes", { name: "rc", service: "nowhere" });
+      assert.equal(refused.status >= 400, true);
+      await save(config(["/a", "/b", "/c"], ", priority: high"));
+      await until(async () => (await reloads()).failure === 1, "the bad file to be refused");
+      assert.deepEqual(await reloads(), { success: 2, failure: 1 }, "a refused file edit");
+      await save(config(["/a", "/b", "/c", "/d"]));
+      await until(async () => (await node.get("/d")) === 200, "the fixed file to serve");
+      node.process.kill("SIGHUP");
+      await until(() => /SIGHUP: .* unchanged/.test(node.output()), "SIGHUP to find nothing new");
+      assert.deepEqual(
+        await reloads(),
+        { success: 3, failure: 1 },
+        "an unchanged file counts neither",
+      );
+    } finally {
+      await node.stop();
       await up.close();
     }
   });

@@ -1,4 +1,4 @@
-// Reload under load (issue 6): steady keep-alive traffic and open WebSocket tunnels while the
+// Reload under load: steady keep-alive traffic and open WebSocket tunnels while the
 // config file is rewritten 50 times (routes and targets added and removed, one invalid
 // version in the middle). Every request on the routes that stay is answered 200 by one of
 // their upstreams, no tunnel on a kept route drops, a target marked down by its probes and

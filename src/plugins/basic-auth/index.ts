@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import { z } from "zod";
 import { duration } from "../../config/fields.ts";
+import { processSecrets } from "../../config/secret-values.ts";
 import type { ConsumerIdentity, RequestContext } from "../../pipeline/context.ts";
 import { definePlugin } from "../../pipeline/plugin.ts";
 import {
@@ -62,7 +63,8 @@ export const basicAuthPlugin = definePlugin({
           continue;
         }
         const credential = parsePassword(password);
-        if (credential.kind === "plain") plain.add(consumer.name);
+        // A password from `${env:…}`, `${file:…}` or `${enc:…}` is not in the file.
+        if (credential.kind === "plain" && !processSecrets.has(password)) plain.add(consumer.name);
         users.set(username, { consumer: identity, verify: credential.verify });
       }
     }
