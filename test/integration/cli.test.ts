@@ -161,6 +161,40 @@ describe("gatehouse validate", () => {
     ]);
   });
 
+  it("prints the schema's problems, unknown plugins and every plugin's config problems in one run", async () => {
+    const config = file("plugins.yaml");
+    await writeFile(
+      config,
+      [
+        "gateway:",
+        "  listen: [{ port: 80, hots: x }]",
+        "services:",
+        "  - name: users",
+        "    targets: [{ url: http://127.0.0.1:9001 }]",
+        "    plugins: [{ name: cors, config: { origins: [], credentials: maybe } }]",
+        "routes:",
+        "  - name: r",
+        "    match: { paths: [/a] }",
+        "    service: users",
+        "    plugins:",
+        "      - { name: rate-limit, config: { limit: 0, window: 1m } }",
+        "plugins:",
+        "  - name: jwtt",
+        "",
+      ].join("\n"),
+    );
+    const result = await runCli(["validate", "-c", config]);
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, "");
+    assert.deepEqual(result.stderr.trimEnd().split("\n"), [
+      `${config}:2:24 gateway.listen[0]: unknown key "hots" (did you mean "host"?)`,
+      `${config}:6:48 services[0].plugins[0].config.origins: must list at least one item`,
+      `${config}:6:65 services[0].plugins[0].config.credentials: expected true or false, got the string "maybe"`,
+      `${config}:12:46 routes[0].plugins[0].config.limit: must be at least 1`,
+      `${config}:14:11 plugins[0].name: unknown plugin "jwtt" (did you mean "jwt"?)`,
+    ]);
+  });
+
   it("exits 1 with a clear message when the file is missing", async () => {
     const missing = file("missing.yaml");
     const result = await runCli(["validate", "--config", missing]);
