@@ -483,8 +483,15 @@ const routeSchema = z
 /** A plugin entry; its `config` is judged by the named plugin's own schema (runtime/plugin-checks). */
 export const pluginSchema = z
   .strictObject({
-    name: z.string().describe("Plugin name."),
-    config: z.record(z.string(), z.unknown()).default({}).describe("The plugin's own settings."),
+    name: z
+      .string()
+      .describe("Plugin name: a built-in plugin, or one from `gateway.pluginModules`."),
+    config: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe(
+        "The plugin's own settings; a built-in plugin's are listed under Plugin settings in docs/config.md.",
+      ),
   })
   .describe("A plugin and its settings.");
 
