@@ -48,10 +48,14 @@ export const httpMethod = z
 /** `gateway.customMethods`: methods beyond the standard ones that routes and plugins may name. */
 export const customMethodsSchema = z
   .array(
-    z.string().superRefine((method, ctx) => {
-      const problem = customMethodProblem(method);
-      if (problem) ctx.addIssue({ code: "custom", message: problem });
-    }),
+    z
+      .string()
+      .superRefine((method, ctx) => {
+        const problem = customMethodProblem(method);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      })
+      // Offered by editors: the methods Node.js receives beyond the standard ones.
+      .meta({ examples: METHODS.filter((method) => !standard.has(method)) }),
   )
   .default([])
   .describe(

@@ -16,7 +16,7 @@ type Path = (string | number)[];
  * Authentication plugins run at priority 1000 and above (and the edge plugins before
  * them): the consumer is not known yet, so a consumer's own config could never apply.
  */
-export const consumerIdentifiedBelow = 1000;
+const consumerIdentifiedBelow = 1000;
 
 /** Every plugin entry's problems, located at the name, or at the key or value in `config`. */
 export function checkPluginEntries(input: unknown): IssueProblem[] {
