@@ -22,6 +22,7 @@ interface JsonSchema {
   additionalProperties?: boolean | JsonSchema;
   items?: JsonSchema;
   anyOf?: JsonSchema[];
+  allOf?: { if?: { properties?: { name?: { const?: string } } }; then?: JsonSchema }[];
   enum?: unknown[];
   minimum?: number;
   maximum?: number;
@@ -34,6 +35,8 @@ interface Section {
   title: string;
   description: string | undefined;
   node: JsonSchema;
+  /** The heading's level; by default 2 for a top-level key, 3 below it. */
+  level?: number;
 }
 
 /** docs/config.md as it should be for the current schema and example. */
@@ -79,7 +82,29 @@ export function renderConfigDocs(
     "```",
   ];
   for (const section of sections) out.push("", ...renderSection(section));
+  out.push(
+    "",
+    "## Plugin settings",
+    "",
+    "The `config` of a plugin entry, global or on a service, route or consumer, for each built-in plugin (chosen by `name`; [plugins.md](plugins.md) says what each does). The JSON Schema gives editors the same, per plugin. A plugin from `gateway.pluginModules` takes what its own schema says.",
+  );
+  for (const section of pluginSections(schema)) out.push("", ...renderSection(section));
   return `${out.join("\n")}\n`;
+}
+
+/** Each built-in plugin's `config`, as the plugin entry's `if name … then config …` gives it. */
+function pluginSections(schema: JsonSchema): Section[] {
+  const entry = schema.properties?.plugins?.items;
+  const sections: Section[] = [];
+  for (const branch of entry?.allOf ?? []) {
+    const name = branch.if?.properties?.name?.const;
+    const config = branch.then?.properties?.config;
+    if (!name || !config) continue;
+    const own: Section[] = [];
+    collectSections(config, name, undefined, own);
+    for (const section of own) sections.push({ ...section, level: section === own[0] ? 3 : 4 });
+  }
+  return sections;
 }
 
 /** Every object in the schema, depth first, each named by its place in a config file. */
@@ -129,8 +154,9 @@ function objectIn(node: JsonSchema): JsonSchema | undefined {
   };
 }
 
-function renderSection({ title, description, node }: Section): string[] {
-  const lines = [title ? `${title.includes(".") ? "###" : "##"} \`${title}\`` : "## Top level", ""];
+function renderSection({ title, description, node, level }: Section): string[] {
+  const hashes = "#".repeat(level ?? (title.includes(".") ? 3 : 2));
+  const lines = [title ? `${hashes} \`${title}\`` : "## Top level", ""];
   if (description) lines.push(description, "");
   lines.push("| Key | Type | Default | Description |", "|---|---|---|---|");
   const required = new Set(node.required ?? []);

@@ -8,7 +8,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { configHash } from "../observability/config-revision.ts";
-import { runtimeChecks } from "../runtime/compile.ts";
 import { configOriginOf } from "./document.ts";
 import { fastLoad } from "./fast-load.ts";
 import {
@@ -21,6 +20,7 @@ import {
 } from "./load.ts";
 import { secretsOf } from "./secret-values.ts";
 import { encryptSecret, generateSecretKey, parseSecretKey } from "./secrets.ts";
+import { gatewayChecks } from "./validate.ts";
 
 const yaml = (...lines: string[]): string => `${lines.join("\n")}\n`;
 
@@ -90,7 +90,7 @@ describe("fast config load", () => {
     for (const name of names) {
       const file = join(examples, name);
       const result = bothWays([{ file, text: await readFile(file, "utf8") }], {
-        checks: [runtimeChecks],
+        ...gatewayChecks,
       });
       assert.equal(result.fast, true, `${name} takes the fast path`);
       assert.ok("hash" in result);
@@ -323,7 +323,7 @@ describe("fast config load", () => {
     const invalid = bothWays(
       [source("bad.yaml", yaml(...gateway, ...service, "routes:", route("a", "a")))],
       {
-        checks: [runtimeChecks],
+        ...gatewayChecks,
       },
     );
     assert.match(
@@ -339,11 +339,11 @@ describe("fast config load", () => {
         `  - { name: r${i}, match: { paths: ["/api/r${i}", "/api/r${i}/*"], methods: [GET, POST] }, service: users }`,
       );
     const text = yaml(...lines);
-    const fromYaml = bothWays([source("big.yaml", text)], { checks: [runtimeChecks] });
+    const fromYaml = bothWays([source("big.yaml", text)], gatewayChecks);
     assert.equal(fromYaml.fast, true);
     const document = (fromYaml as { document: object }).document;
     const fromJson = bothWays([source("big.json", JSON.stringify(document, null, 2))], {
-      checks: [runtimeChecks],
+      ...gatewayChecks,
     });
     assert.equal(fromJson.fast, true);
     assert.equal((fromJson as { hash: string }).hash, (fromYaml as { hash: string }).hash);

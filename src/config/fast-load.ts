@@ -10,6 +10,7 @@
 import { dirname } from "node:path";
 import type { ConfigDocument } from "./document.ts";
 import { readData } from "./fast-yaml.ts";
+import { checkMethods } from "./http-methods.ts";
 import type { ConfigSource, ParseOptions } from "./load.ts";
 import { configSchema, type GatehouseConfig } from "./schema.ts";
 import { SecretValues } from "./secret-values.ts";
@@ -54,7 +55,9 @@ export function fastLoad(
   }
   const input: unknown = mergeAll(resolved) ?? {};
   const result = configSchema.safeParse(input);
-  if (!result.success || checkReferences(input).length > 0) return undefined;
+  if (!result.success || checkReferences(input).length > 0 || checkMethods(input).length > 0)
+    return undefined;
+  for (const check of options.inputChecks ?? []) if (check(input).length > 0) return undefined;
   for (const check of options.checks ?? []) if (check(result.data).length > 0) return undefined;
   return { config: result.data, document: (mergeAll(written) ?? {}) as ConfigDocument, secrets };
 }

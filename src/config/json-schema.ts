@@ -1,10 +1,13 @@
 /**
  * @module config/json-schema
  * The JSON Schema of the config file, for editor autocompletion, generated from the same
- * zod schema the validator uses.
+ * zod schemas the validator uses: the config's, and each built-in plugin's for the
+ * `config` of an entry that names it.
  */
 import { z } from "zod";
-import { configSchema } from "./schema.ts";
+import type { PluginDefinition } from "../pipeline/plugin.ts";
+import { builtinPlugins } from "../pipeline/registry.ts";
+import { configSchema, pluginSchema } from "./schema.ts";
 import { wholeReference } from "./substitute.ts";
 
 type JsonSchema = Record<string, unknown>;
@@ -20,8 +23,49 @@ export const envReferenceSchema: JsonSchema = {
 
 /** The JSON Schema (draft 2020-12) describing what a config file may contain. */
 export function configJsonSchema(): JsonSchema {
-  const schema = z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any" });
+  const plugins = builtinPlugins();
+  const schema = z.toJSONSchema(configSchema, {
+    io: "input",
+    unrepresentable: "any",
+    override: ({ zodSchema, jsonSchema }) => {
+      if (zodSchema === pluginSchema) choosePluginConfig(jsonSchema, plugins);
+    },
+  });
   return { ...(allowEnvReferences(schema) as JsonSchema), title: "Gatehouse configuration" };
+}
+
+/**
+ * Gives a plugin entry the schema of the plugin it names: `name` offers the built-in names
+ * (and still takes any other, for plugin modules, whose `config` stays any map), and one
+ * `if name is X then config is X's` per plugin, which editors follow for completion.
+ */
+function choosePluginConfig(entry: JsonSchema, plugins: readonly PluginDefinition[]): void {
+  const properties = entry.properties as Record<string, JsonSchema>;
+  const name = properties.name!;
+  properties.name = {
+    ...name,
+    anyOf: [
+      { enum: plugins.map((plugin) => plugin.name), description: "A built-in plugin." },
+      { type: "string", description: "A plugin from `gateway.pluginModules`." },
+    ],
+  };
+  const described = properties.config!.description;
+  entry.allOf = plugins.map((plugin) => {
+    const { $schema: _, ...config } = z.toJSONSchema(plugin.schema, {
+      io: "input",
+      unrepresentable: "any",
+    }) as JsonSchema;
+    // Required settings make `config` itself required: it defaults to an empty map.
+    const required = Array.isArray(config.required) && config.required.length > 0;
+    return {
+      if: { properties: { name: { const: plugin.name } }, required: ["name"] },
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's keyword, never awaited
+      then: {
+        properties: { config: { description: described, ...config } },
+        ...(required && { required: ["config"] }),
+      },
+    };
+  });
 }
 
 // Keywords that say what a value is; they move into the typed alternative. The rest

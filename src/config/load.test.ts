@@ -322,6 +322,85 @@ describe("config problems are located at FILE:LINE:COL", () => {
     );
   });
 
+  it("reports plugin names and every plugin's config problems with the schema's, in one run", () => {
+    const text = yaml(
+      "gateway:",
+      '  listen: [{ port: "eighty" }]',
+      ...usersService,
+      "    plugins:",
+      "      - name: cors",
+      "        config: { origins: [], credentials: maybe }",
+      "routes:",
+      "  - name: r",
+      "    match: { paths: [/a] }",
+      "    service: users",
+      "    plugins:",
+      "      - name: rate-limit",
+      "        config: { limt: 5, window: 1m }",
+      "  - name: no-service",
+      "    match: { paths: [/b] }",
+      "    plugins:",
+      '      - { name: key-auth, config: { header: "" } }',
+      "consumers:",
+      "  - name: alice",
+      "    plugins: [{ name: rate-limit, config: { limit: 0, window: 1m } }]",
+      "plugins:",
+      "  - name: rate-limt",
+    );
+    assert.deepEqual(problems(text), [
+      'gw.yaml:2:20 gateway.listen[0].port: expected a number, got the string "eighty"',
+      "gw.yaml:8:28 services[0].plugins[0].config.origins: must list at least one item",
+      'gw.yaml:8:45 services[0].plugins[0].config.credentials: expected true or false, got the string "maybe"',
+      "gw.yaml:15:17 routes[0].plugins[0].config.limit: `limit` is required with `window`",
+      'gw.yaml:15:19 routes[0].plugins[0].config: unknown key "limt" (did you mean "limit"?)',
+      "gw.yaml:16:5 routes[1].service: required key is missing",
+      "gw.yaml:19:45 routes[1].plugins[0].config.header: must not be empty",
+      "gw.yaml:22:52 consumers[0].plugins[0].config.limit: must be at least 1",
+      'gw.yaml:24:11 plugins[0].name: unknown plugin "rate-limt" (did you mean "rate-limit"?)',
+    ]);
+  });
+
+  it("a mistyped HTTP method, in a route or a plugin's config, with a did-you-mean", () => {
+    const text = yaml(
+      ...gateway,
+      ...usersService,
+      "routes:",
+      "  - name: r",
+      "    match: { paths: [/a], methods: [GET, FETCH, GTE, PURGE] }",
+      "    service: users",
+      "    plugins:",
+      "      - { name: cors, config: { origins: ['*'], methods: [get, POTS] } }",
+      "      - { name: authorize, config: { rules: [{ methods: [DELTE] }] } }",
+    );
+    assert.deepEqual(problems(text), [
+      'gw.yaml:8:42 routes[0].match.methods[1]: "FETCH" is not an HTTP method (did you mean "PATCH"?)',
+      'gw.yaml:8:49 routes[0].match.methods[2]: "GTE" is not an HTTP method (did you mean "GET"?)',
+      'gw.yaml:8:54 routes[0].match.methods[3]: "PURGE" is not a standard HTTP method: add it to gateway.customMethods if your clients send it',
+      'gw.yaml:11:64 routes[0].plugins[0].config.methods[1]: "POTS" is not an HTTP method (did you mean "POST"?)',
+      'gw.yaml:12:58 routes[0].plugins[1].config.rules[0].methods[0]: "DELTE" is not an HTTP method (did you mean "DELETE"?)',
+    ]);
+  });
+
+  it("methods listed in gateway.customMethods, and only methods Node.js can receive", () => {
+    const route = [
+      "routes:",
+      "  - name: r",
+      "    match: { paths: [/a], methods: [PURGE, PROPFIND] }",
+      "    service: users",
+      "    plugins: [{ name: cors, config: { origins: ['*'], methods: [purge] } }]",
+    ];
+    const config = accepted(
+      yaml(...gateway, "  customMethods: [PURGE, PROPFIND]", ...usersService, ...route),
+    );
+    assert.deepEqual(config.routes[0]!.match.methods, ["PURGE", "PROPFIND"]);
+    assert.deepEqual(config.gateway.customMethods, ["PURGE", "PROPFIND"]);
+    assert.deepEqual(problems(yaml(...gateway, "  customMethods: [purge, FETCH, GET]")), [
+      'gw.yaml:3:19 gateway.customMethods[0]: "purge" is not a method Node.js\'s HTTP parser accepts, so no request could use it (did you mean "PURGE"?)',
+      'gw.yaml:3:26 gateway.customMethods[1]: "FETCH" is not a method Node.js\'s HTTP parser accepts, so no request could use it (did you mean "PATCH"?)',
+      "gw.yaml:3:33 gateway.customMethods[2]: GET is a standard method: it needs no listing here",
+    ]);
+  });
+
   it("a top level that is not a map", () => {
     assert.deepEqual(problems(yaml("- a")), [
       "gw.yaml:1:1 (top level): expected a map of keys to values, got a list",

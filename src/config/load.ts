@@ -18,7 +18,8 @@ import {
 } from "yaml";
 import { type ConfigDocument, rememberConfigOrigin } from "./document.ts";
 import { fastLoad } from "./fast-load.ts";
-import { describeIssue } from "./messages.ts";
+import { checkMethods } from "./http-methods.ts";
+import { describeIssue, type IssueProblem } from "./messages.ts";
 import { expandAliases, mergeNodes, type NodeOrigins, originOf, recordOrigin } from "./overlay.ts";
 import { configSchema, type GatehouseConfig } from "./schema.ts";
 import { processSecrets, rememberSecrets, SecretValues } from "./secret-values.ts";
@@ -51,9 +52,17 @@ export function formatProblem(problem: ConfigProblem): string {
 /** Further checks run on a config that passed the schema (e.g. compiling the routes). */
 export type ConfigCheck = (config: GatehouseConfig) => PathProblem[];
 
+/**
+ * Checks run on the config as written (references substituted, overlays merged, nothing
+ * defaulted), whether or not the schema passed, so their problems are reported with the
+ * schema's in one run. They read the input defensively: any shape may reach them.
+ */
+export type InputCheck = (input: unknown) => IssueProblem[];
+
 export interface ParseOptions {
   env?: Record<string, string | undefined>;
   checks?: ConfigCheck[];
+  inputChecks?: InputCheck[];
   /**
    * Receives the values substituted from `${env:…}`, `${file:…}` and `${enc:…}`, for
    * redaction (also available afterwards as `secretsOf(config)`).
@@ -197,6 +206,9 @@ export function parseSourcesPositioned(
   const input: unknown = document.toJS() ?? {};
   const result = configSchema.safeParse(input);
   for (const problem of checkReferences(input)) report(problem);
+  for (const problem of checkMethods(input)) report(problem);
+  for (const check of options.inputChecks ?? [])
+    for (const problem of check(input)) report(problem, problem.key);
   if (!result.success) {
     for (const issue of result.error.issues)
       for (const problem of describeIssue(issue, input, configSchema)) report(problem, problem.key);

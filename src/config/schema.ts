@@ -9,6 +9,7 @@ import { type PathPattern, parsePathPattern } from "../router/path-pattern.ts";
 import { compileRewrite } from "../router/rewrite.ts";
 import { adminSchema, auditSchema, configStoreSchema } from "./control-plane-schema.ts";
 import { cidr, duration, httpUrl, optionalDuration, pathPattern, port, size } from "./fields.ts";
+import { customMethodsSchema, httpMethod } from "./http-methods.ts";
 import { redisStoreSchema } from "./redis-store-schema.ts";
 
 import {
@@ -238,6 +239,7 @@ const gatewaySchema = z
       ),
     configStore: configStoreSchema,
     audit: auditSchema,
+    customMethods: customMethodsSchema,
     trustedProxies: z
       .array(cidr)
       .default([])
@@ -417,9 +419,11 @@ const routeSchema = z
           .min(1)
           .describe("Paths: exact `/a/b`, with parameters `/users/:id`, or a trailing `*`."),
         methods: z
-          .array(z.string().regex(/^[A-Z]+$/, "expected an upper-case HTTP method"))
+          .array(httpMethod)
           .optional()
-          .describe("Allowed methods; omitted means any."),
+          .describe(
+            "Allowed methods; omitted means any. Standard methods, or those in `gateway.customMethods`.",
+          ),
         headers: z
           .record(z.string(), stringMatcher)
           .optional()
@@ -476,10 +480,18 @@ const routeSchema = z
   })
   .describe("Which requests go to which service, and how the path is changed on the way.");
 
-const pluginSchema = z
+/** A plugin entry; its `config` is judged by the named plugin's own schema (runtime/plugin-checks). */
+export const pluginSchema = z
   .strictObject({
-    name: z.string().describe("Plugin name."),
-    config: z.record(z.string(), z.unknown()).default({}).describe("The plugin's own settings."),
+    name: z
+      .string()
+      .describe("Plugin name: a built-in plugin, or one from `gateway.pluginModules`."),
+    config: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe(
+        "The plugin's own settings; a built-in plugin's are listed under Plugin settings in docs/config.md.",
+      ),
   })
   .describe("A plugin and its settings.");
 

@@ -20,24 +20,27 @@ export function closest(word: string, candidates: Iterable<string>): string | un
   return best;
 }
 
-interface SchemaDef {
+/** The parts of a zod schema's definition that walking a schema needs. */
+export interface SchemaDef {
   type: string;
   shape?: Record<string, z.ZodType>;
   element?: z.ZodType;
   innerType?: z.ZodType;
   in?: z.ZodType;
+  out?: z.ZodType;
   options?: z.ZodType[];
   valueType?: z.ZodType;
   getter?: () => z.ZodType;
 }
 
-const defOf = (schema: z.ZodType): SchemaDef =>
+/** A zod schema's definition: its kind, and the schemas it is made of. */
+export const schemaDef = (schema: z.ZodType): SchemaDef =>
   (schema as unknown as { _zod: { def: SchemaDef } })._zod.def;
 
 /** Unwraps optional/default/pipe/lazy layers to the schema that does the work. */
 function unwrap(schema: z.ZodType): z.ZodType {
   for (;;) {
-    const def = defOf(schema);
+    const def = schemaDef(schema);
     const next = def.innerType ?? def.in ?? def.getter?.();
     if (!next) return schema;
     schema = next;
@@ -49,21 +52,23 @@ export function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): st
   let current: z.ZodType | undefined = unwrap(schema);
   for (const segment of path) {
     if (!current) return [];
-    const def = defOf(current);
+    const def = schemaDef(current);
     if (def.type === "object") current = def.shape?.[String(segment)];
     else if (def.type === "array") current = def.element;
     else if (def.type === "record") current = def.valueType;
     else if (def.type === "union") {
-      current = def.options?.map(unwrap).find((option) => defOf(option).type === "object");
-      current = current && defOf(current).shape?.[String(segment)];
+      current = def.options?.map(unwrap).find((option) => schemaDef(option).type === "object");
+      current = current && schemaDef(current).shape?.[String(segment)];
     } else return [];
     current = current && unwrap(current);
   }
   if (!current) return [];
-  const def = defOf(current);
+  const def = schemaDef(current);
   if (def.type === "object") return Object.keys(def.shape ?? {});
   if (def.type === "union") {
-    return def.options?.flatMap((option) => Object.keys(defOf(unwrap(option)).shape ?? {})) ?? [];
+    return (
+      def.options?.flatMap((option) => Object.keys(schemaDef(unwrap(option)).shape ?? {})) ?? []
+    );
   }
   return [];
 }

@@ -7,9 +7,20 @@ import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { loadPluginModules, pluginModulesOf } from "../pipeline/modules.ts";
 import { runtimeChecks } from "../runtime/compile.ts";
-import { loadConfigFile, type OverlayOption, parseConfig } from "./load.ts";
+import { checkPluginEntries } from "../runtime/plugin-checks.ts";
+import { loadConfigFile, type OverlayOption, type ParseOptions, parseConfig } from "./load.ts";
 import type { GatehouseConfig } from "./schema.ts";
 import type { PathProblem } from "./semantics.ts";
+
+/**
+ * The checks the gateway makes besides the schema, for every way a config arrives (file,
+ * reload, admin API): each plugin entry against its plugin, on the config as written (so
+ * reported with the schema's problems), then what only compiling the routes reveals.
+ */
+export const gatewayChecks = {
+  inputChecks: [checkPluginEntries],
+  checks: [runtimeChecks],
+} satisfies ParseOptions;
 
 /**
  * Reads and fully validates a config file (merged with the overlay for an environment,
@@ -33,7 +44,9 @@ export async function loadGatewayConfig(
   } catch {
     // Unreadable or not YAML: the full load below reports it, located.
   }
-  return loadConfigFile(file, { env, overlay, checks: [() => modules, runtimeChecks] });
+  // A plugin module that fails to load is reported with the rest, as it is written.
+  const inputChecks = [() => modules, ...gatewayChecks.inputChecks];
+  return loadConfigFile(file, { env, overlay, inputChecks, checks: gatewayChecks.checks });
 }
 
 /**
@@ -52,5 +65,5 @@ export function parseGatewayConfig(
   file: string,
   env?: Record<string, string | undefined>,
 ): GatehouseConfig {
-  return parseConfig(text, file, { env, checks: [runtimeChecks] });
+  return parseConfig(text, file, { env, ...gatewayChecks });
 }

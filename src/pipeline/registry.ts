@@ -37,6 +37,11 @@ const registered = new Map<string, PluginDefinition>(
   builtins.map((plugin) => [plugin.name, plugin]),
 );
 
+/** The plugins that ship with Gatehouse (not those registered since). */
+export function builtinPlugins(): readonly PluginDefinition[] {
+  return builtins;
+}
+
 /** Makes a plugin available to config by its name; a second plugin of the same name is an error. */
 export function registerPlugin(definition: PluginDefinition): void {
   const existing = registered.get(definition.name);

@@ -5,19 +5,15 @@
  * once, so the request path only looks things up.
  */
 
-import { describeIssue } from "../config/messages.ts";
 import type {
   GatehouseConfig,
-  PluginConfig,
   RouteConfig,
   ServiceConfig,
   TimeoutsConfig,
 } from "../config/schema.ts";
 import type { PathProblem } from "../config/semantics.ts";
-import { closest } from "../config/suggest.ts";
 import { fallbackLogger, type Logger } from "../observability/logger.ts";
 import type { Chain } from "../pipeline/chain.ts";
-import { pluginDefinition, pluginNames } from "../pipeline/registry.ts";
 import { type PluginTelemetrySource, silentTelemetrySource } from "../pipeline/telemetry.ts";
 import { parsePathPattern } from "../router/path-pattern.ts";
 import { compileRewrite, type PathRewriter } from "../router/rewrite.ts";
@@ -117,7 +113,7 @@ export interface Runtime {
 }
 
 /**
- * Builds the runtime. The config must have passed `runtimeChecks`. A service fed by
+ * Builds the runtime. The config must have passed the gateway's checks (config/validate). A service fed by
  * discovery starts with the targets it had in `previous` (none on first load) until its
  * source answers. Plugins count through `telemetry` (the gateway's metrics, when on).
  * A plugin configured at the same place with the same config as in `previous` keeps its
@@ -230,12 +226,9 @@ function rewriterFor(route: RouteConfig): PathRewriter {
 }
 
 /**
- * Authentication plugins run at priority 1000 and above (and the edge plugins before
- * them): the consumer is not known yet, so a consumer's own config could never apply.
+ * Checks only compiling can do (paths, hosts, regexes, rewrites), as located problems. The
+ * plugin entries are checked on the config as written (runtime/plugin-checks).
  */
-const consumerIdentifiedBelow = 1000;
-
-/** Checks only compiling can do (paths, hosts, regexes, rewrites, plugin names), as located problems. */
 export function runtimeChecks(config: GatehouseConfig): PathProblem[] {
   const problems: PathProblem[] = [];
   config.routes.forEach((route, index) => {
@@ -259,56 +252,5 @@ export function runtimeChecks(config: GatehouseConfig): PathProblem[] {
       message: error.message,
     });
   }
-  const checkPlugins = (plugins: readonly PluginConfig[], path: (string | number)[]) => {
-    plugins.forEach((plugin, index) => {
-      const definition = pluginDefinition(plugin.name);
-      if (!definition) {
-        const hint = closest(plugin.name, pluginNames());
-        problems.push({
-          path: [...path, index, "name"],
-          message: `unknown plugin "${plugin.name}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
-        });
-        return;
-      }
-      // The plugin's own schema judges its config, located like every other problem.
-      const result = definition.schema.safeParse(plugin.config);
-      if (result.success) {
-        // A plugin's `store: redis` needs a Redis: its own `redis.url` or gateway.stores.redis.
-        const parsed = result.data as { store?: unknown; redis?: { url?: string } } | undefined;
-        if (parsed?.store === "redis" && !parsed.redis?.url && !config.gateway.stores.redis) {
-          problems.push({
-            path: [...path, index, "config", "store"],
-            message: `store "redis" needs a Redis: set gateway.stores.redis.url (or this plugin's redis.url)`,
-          });
-        }
-        return;
-      }
-      for (const issue of result.error.issues) {
-        for (const problem of describeIssue(issue, plugin.config, definition.schema)) {
-          const at = problem.key === undefined ? problem.path : [...problem.path, problem.key];
-          problems.push({ path: [...path, index, "config", ...at], message: problem.message });
-        }
-      }
-    });
-  };
-  checkPlugins(config.plugins, ["plugins"]);
-  config.services.forEach((service, index) => {
-    checkPlugins(service.plugins, ["services", index, "plugins"]);
-  });
-  config.routes.forEach((route, index) => {
-    checkPlugins(route.plugins, ["routes", index, "plugins"]);
-  });
-  config.consumers.forEach((consumer, index) => {
-    checkPlugins(consumer.plugins, ["consumers", index, "plugins"]);
-    consumer.plugins.forEach((plugin, at) => {
-      const definition = pluginDefinition(plugin.name);
-      if (definition && definition.priority >= consumerIdentifiedBelow) {
-        problems.push({
-          path: ["consumers", index, "plugins", at, "name"],
-          message: `"${plugin.name}" runs before the consumer is known, so it cannot be set on a consumer`,
-        });
-      }
-    });
-  });
   return problems;
 }

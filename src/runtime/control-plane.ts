@@ -14,11 +14,11 @@ import { type ConfigDocument, configOriginOf } from "../config/document.ts";
 import { ConfigError, parseConfig } from "../config/load.ts";
 import { restoreRedacted } from "../config/redact-config.ts";
 import type { GatehouseConfig } from "../config/schema.ts";
+import { gatewayChecks } from "../config/validate.ts";
 import type { AuditEntry, AuditTrail } from "../observability/audit-log.ts";
 import { configHash, nextRevision } from "../observability/config-revision.ts";
 import type { Logger } from "../observability/logger.ts";
 import { ConfigFileStore, StoreConflictError } from "../providers/file-store.ts";
-import { runtimeChecks } from "./compile.ts";
 import {
   type ChangeOrigin,
   ChangeRefused,
@@ -291,7 +291,7 @@ export class ControlPlane {
   #validate(document: ConfigDocument): GatehouseConfig {
     try {
       return parseConfig(JSON.stringify(document), "admin", {
-        checks: [runtimeChecks],
+        ...gatewayChecks,
         baseDir: dirname(this.#file!),
       });
     } catch (error) {

@@ -154,6 +154,27 @@ describe("admin API", () => {
     assert.equal((await gw.admin("GET", "/routes/broken")).status, 404);
   });
 
+  it("refuses a change with every problem at once: the schema's, plugin names and plugin configs", async () => {
+    const bad = await gw.admin("POST", "/routes", {
+      name: "broken",
+      match: { paths: ["no-slash"] },
+      service: "users",
+      plugins: [
+        { name: "rate-limit", config: { limt: 5, window: "1m" } },
+        { name: "no-such-plugin" },
+      ],
+    });
+    assert.equal(bad.status, 400, bad.text);
+    assert.equal(bad.body.error.code, "GATEHOUSE_CONFIG_INVALID");
+    assert.deepEqual(bad.body.error.problems, [
+      'routes[1].match.paths[0]: path "no-slash" must start with /',
+      "routes[1].plugins[0].config.limit: `limit` is required with `window`",
+      'routes[1].plugins[0].config: unknown key "limt" (did you mean "limit"?)',
+      'routes[1].plugins[1].name: unknown plugin "no-such-plugin"',
+    ]);
+    assert.equal((await gw.admin("GET", "/routes/broken")).status, 404);
+  });
+
   it("answers 405 with Allow, and 404 for paths it does not have", async () => {
     const wrong = await gw.admin("DELETE", "/config");
     assert.equal(wrong.status, 405);

@@ -6,10 +6,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import addFormatsModule from "ajv-formats";
 import { request } from "undici";
 import { parse as parseYaml } from "yaml";
+import { builtinPlugins } from "../../src/pipeline/registry.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
 const cliPath = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 const quickstartPath = fileURLToPath(new URL("../../examples/quickstart.yaml", import.meta.url));
 const DEADLINE_MS = 20_000;
@@ -161,6 +165,40 @@ describe("gatehouse validate", () => {
     ]);
   });
 
+  it("prints the schema's problems, unknown plugins and every plugin's config problems in one run", async () => {
+    const config = file("plugins.yaml");
+    await writeFile(
+      config,
+      [
+        "gateway:",
+        "  listen: [{ port: 80, hots: x }]",
+        "services:",
+        "  - name: users",
+        "    targets: [{ url: http://127.0.0.1:9001 }]",
+        "    plugins: [{ name: cors, config: { origins: [], credentials: maybe } }]",
+        "routes:",
+        "  - name: r",
+        "    match: { paths: [/a] }",
+        "    service: users",
+        "    plugins:",
+        "      - { name: rate-limit, config: { limit: 0, window: 1m } }",
+        "plugins:",
+        "  - name: jwtt",
+        "",
+      ].join("\n"),
+    );
+    const result = await runCli(["validate", "-c", config]);
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, "");
+    assert.deepEqual(result.stderr.trimEnd().split("\n"), [
+      `${config}:2:24 gateway.listen[0]: unknown key "hots" (did you mean "host"?)`,
+      `${config}:6:48 services[0].plugins[0].config.origins: must list at least one item`,
+      `${config}:6:65 services[0].plugins[0].config.credentials: expected true or false, got the string "maybe"`,
+      `${config}:12:46 routes[0].plugins[0].config.limit: must be at least 1`,
+      `${config}:14:11 plugins[0].name: unknown plugin "jwtt" (did you mean "jwt"?)`,
+    ]);
+  });
+
   it("exits 1 with a clear message when the file is missing", async () => {
     const missing = file("missing.yaml");
     const result = await runCli(["validate", "--config", missing]);
@@ -206,6 +244,64 @@ describe("gatehouse schema", () => {
     const misspelt = structuredClone(quickstart) as { routes: Record<string, unknown>[] };
     misspelt.routes[0]!.strip = "/api";
     assert.deepEqual(problemsAgainst(schema, misspelt), ['routes[0]: "strip" is not allowed']);
+  });
+
+  it("gives each built-in plugin's config its own schema, chosen by name", () => {
+    const entry = schema.properties!.routes!.items!.properties!.plugins!.items!;
+    const builtins = builtinPlugins().map((plugin) => plugin.name);
+    // `name` offers the built-in names, and takes any other (a plugin module's).
+    assert.deepEqual(entry.properties!.name!.anyOf![0]!.enum, builtins);
+    const branches = new Map(
+      entry.allOf!.map((branch) => [branch.if.properties.name.const, branch.then]),
+    );
+    assert.deepEqual([...branches.keys()], builtins);
+    const configOf = (name: string) => branches.get(name)!.properties!.config!.properties!;
+    assert.equal(configOf("rate-limit").limit!.description, "Requests admitted per window.");
+    assert.ok(configOf("jwt").jwksUri);
+  });
+
+  it("accepts good plugin configs and refuses a built-in plugin's bad one, checked by ajv", async () => {
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats(ajv);
+    const validate = ajv.compile(schema);
+    const problems = (config: unknown) =>
+      validate(config)
+        ? []
+        : (validate.errors ?? [])
+            .filter((error) => error.keyword !== "if")
+            .map((error) => `${error.instancePath} ${error.message}`);
+    type Plugins = { name: string; config?: unknown }[];
+    const quickstart = parseYaml(await readFile(quickstartPath, "utf8")) as {
+      routes: { plugins: Plugins }[];
+      consumers: { plugins?: Plugins }[];
+    };
+    assert.deepEqual(problems(quickstart), []);
+    const withPlugins = (route: unknown[], consumer: unknown[] = []) => {
+      const config = structuredClone(quickstart);
+      config.routes[0]!.plugins = route as Plugins;
+      config.consumers[0]!.plugins = consumer as Plugins;
+      return config;
+    };
+    const good = withPlugins(
+      [
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a reference, as written in a file
+        { name: "rate-limit", config: { limit: "${env:LIMIT}", window: "1m", by: ["ip"] } },
+        { name: "my-own-plugin", config: { anything: [1, 2] } },
+      ],
+      [{ name: "rate-limit", config: { limits: [{ limit: 1000, window: "1h" }] } }],
+    );
+    assert.deepEqual(problems(good), []);
+    const bad = withPlugins(
+      [{ name: "rate-limit", config: { limt: 100, window: "1m" } }, { name: "cors" }],
+      [{ name: "rate-limit", config: { limit: 0, window: "1m" } }],
+    );
+    assert.deepEqual(problems(bad).sort(), [
+      "/consumers/0/plugins/0/config/limit must be >= 1",
+      "/consumers/0/plugins/0/config/limit must be string",
+      "/consumers/0/plugins/0/config/limit must match a schema in anyOf",
+      "/routes/0/plugins/0/config must NOT have additional properties",
+      "/routes/0/plugins/1 must have required property 'config'",
+    ]);
   });
 });
 
@@ -287,6 +383,8 @@ interface JsonSchema {
   anyOf?: JsonSchema[];
   enum?: unknown[];
   pattern?: string;
+  description?: string;
+  allOf?: { if: { properties: { name: { const: string } } }; then: JsonSchema }[];
 }
 
 /**

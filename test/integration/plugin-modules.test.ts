@@ -15,7 +15,7 @@ const zod = pathToFileURL(join(root, "node_modules/zod/index.js")).href;
 
 let fixtures = 0;
 
-async function fixture(modules: string[], pluginConfig: string): Promise<string> {
+async function fixture(modules: string[], pluginConfig: string, priority = 0): Promise<string> {
   // Each fixture's plugin has its own name: two modules may not register the same one.
   const name = `stamp-${++fixtures}`;
   const dir = await mkdtemp(join(tmpdir(), "gatehouse-modules-"));
@@ -44,6 +44,7 @@ export default definePlugin({
       "  - name: r",
       "    match: { paths: [/a] }",
       "    service: s",
+      `    priority: ${priority}`,
       `    plugins: [{ name: ${name}, config: ${pluginConfig} }]`,
     ].join("\n"),
   );
@@ -68,11 +69,31 @@ describe("gateway.pluginModules", () => {
     const problems = await problemsOf(bad);
     assert.ok(
       problems.some((line) =>
-        /^:9:\d+ routes\[0\]\.plugins\[0\]\.config\.valu: unknown key "valu" \(did you mean "value"\?\)/.test(
+        /^:10:\d+ routes\[0\]\.plugins\[0\]\.config: unknown key "valu" \(did you mean "value"\?\)/.test(
           line,
         ),
       ),
       problems.join("\n"),
+    );
+  });
+
+  it("reports its plugin's config problems and a module that fails with the schema's, in one run", async () => {
+    const bad = await fixture(["./stamp.ts"], "{ value: 7 }", 1.5);
+    const [priority, value, ...rest] = await problemsOf(bad);
+    assert.deepEqual(rest, []);
+    assert.equal(priority, ":9:15 routes[0].priority: expected a whole number, got 1.5");
+    // The column depends on the length of the fixture's plugin name.
+    assert.match(
+      value!,
+      /^:10:\d+ routes\[0\]\.plugins\[0\]\.config\.value: expected a string, got 7$/,
+    );
+    const missing = await fixture(["./stamp.ts", "./missing.ts"], "{ value: v1 }", 1.5);
+    assert.deepEqual(
+      (await problemsOf(missing)).map((line) => line.replace(/(plugin module "[^"]*").*/, "$1")),
+      [
+        ':3:33 gateway.pluginModules[1]: cannot load plugin module "./missing.ts"',
+        ":9:15 routes[0].priority: expected a whole number, got 1.5",
+      ],
     );
   });
 

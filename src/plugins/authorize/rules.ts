@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { pathPattern } from "../../config/fields.ts";
+import { httpMethod } from "../../config/http-methods.ts";
 import type { ConsumerIdentity } from "../../pipeline/context.ts";
 import { parsePathPattern } from "../../router/path-pattern.ts";
 
@@ -14,7 +15,7 @@ const claimValue = z.union([z.string(), z.number(), z.boolean()]);
 const ruleSchema = z
   .strictObject({
     methods: z
-      .array(z.string().regex(/^[A-Z]+$/, "expected an upper-case HTTP method"))
+      .array(httpMethod)
       .min(1)
       .optional()
       .describe("The rule applies to these methods only; omitted means any."),

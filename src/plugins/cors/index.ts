@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { optionalDuration } from "../../config/fields.ts";
+import { httpMethod } from "../../config/http-methods.ts";
 import type { RequestContext } from "../../pipeline/context.ts";
 import { definePlugin, type ResponseView } from "../../pipeline/plugin.ts";
 import { setHeader } from "../../proxy/headers.ts";
@@ -25,7 +26,7 @@ const originPattern = z
 const schema = z.strictObject({
   origins: z.array(originPattern).min(1).describe("The origins allowed to call this route."),
   methods: z
-    .array(token.transform((method) => method.toUpperCase()))
+    .array(token.transform((method) => method.toUpperCase()).pipe(httpMethod))
     .min(1)
     .default(["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"])
     .describe("Access-Control-Allow-Methods on preflights."),
