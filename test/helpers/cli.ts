@@ -20,6 +20,8 @@ export interface CliOptions {
   stdin?: string;
   /** The child is killed after this long (a test never waits for ever). */
   timeoutMs?: number;
+  /** The working directory (default: this process's), for paths as a user types them. */
+  cwd?: string;
 }
 
 /** Runs `gatehouse ARGS` and resolves with its exit code and output. */
@@ -27,6 +29,7 @@ export function runGatehouse(args: string[], options: CliOptions = {}): Promise<
   const child = spawn(process.execPath, [cliPath, ...args], {
     stdio: ["pipe", "pipe", "pipe"],
     env: { ...process.env, ...options.env },
+    ...(options.cwd && { cwd: options.cwd }),
   });
   let stdout = "";
   let stderr = "";
