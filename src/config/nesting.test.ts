@@ -1,6 +1,7 @@
 // The nesting measure: exact at the limit, and no recursion however deep the data.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { ConfigError, parseConfig } from "./load.ts";
 import { maxNestingDepth, nestsDeeperThan } from "./nesting.ts";
 
 /** `depth` levels of alternating lists and maps around a number. */
@@ -26,5 +27,18 @@ describe("nestsDeeperThan", () => {
     assert.throws(() => JSON.stringify(deep), RangeError);
     assert.equal(nestsDeeperThan(deep), true);
     assert.equal(nestsDeeperThan(deep, 200_000), false);
+  });
+});
+
+describe("a config file nested thousands deep", () => {
+  it("is refused at its place, as the YAML parser's limit, not with a stack overflow", () => {
+    const deep = `${"[".repeat(6000)}${"]".repeat(6000)}`;
+    const text = `{"services": [{"name": "a", "targets": [{"url": "http://127.0.0.1:1"}], "x": ${deep}}]}`;
+    assert.throws(
+      () => parseConfig(text, "deep.json"),
+      (error) =>
+        error instanceof ConfigError &&
+        /^deep\.json:1:\d+ YAML syntax: Maximum call stack size exceeded/.test(error.message),
+    );
   });
 });
