@@ -26,7 +26,10 @@ export interface BrowserGuardOptions {
   setting: string;
   /** Host names (`name` or `*.domain`) accepted besides loopback names and IP literals. */
   allowedHosts: readonly string[];
-  /** Origins that may change things besides the listener's own (none on the status listener). */
+  /**
+   * Origins that may make changes besides the listener's own. Left out for a listener that
+   * takes no changes (the status listener): only its Host is checked.
+   */
   allowedOrigins?: readonly OriginPattern[];
 }
 
@@ -59,6 +62,7 @@ export function createBrowserGuard(options: BrowserGuardOptions): BrowserGuard {
     if (name.startsWith("*.")) hostSuffixes.push(name.slice(1));
     else exactHosts.add(name);
   }
+  const takesChanges = options.allowedOrigins !== undefined;
   const allowedOrigin = compileOrigins(options.allowedOrigins ?? []).test;
 
   function hostAllowed(header: string): boolean {
@@ -127,7 +131,7 @@ export function createBrowserGuard(options: BrowserGuardOptions): BrowserGuard {
           code: "GATEHOUSE_HOST_NOT_ALLOWED",
           message: `Host ${JSON.stringify(host)} does not name this listener (allow it in ${setting}.allowedHosts)`,
         };
-      if (!changes.has(req.method ?? "")) return undefined;
+      if (!takesChanges || !changes.has(req.method ?? "")) return undefined;
       return originRefusal(req) ?? typeRefusal(req);
     },
     cors(req, preflight) {
