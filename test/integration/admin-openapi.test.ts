@@ -264,8 +264,8 @@ describe("admin API OpenAPI document", () => {
     await call(locked, "POST", "/routes", 403, body, { "x-admin-key": viewer });
     // A web page's change is refused even with a valid key.
     const page = { ...bearer, origin: "https://evil.example" };
-    const refused = await call(locked, "POST", "/routes", 403, body, page);
-    assert.equal(refused.body.error.code, "GATEHOUSE_ORIGIN_NOT_ALLOWED");
+    const fromPage = await call(locked, "POST", "/routes", 403, body, page);
+    assert.equal(fromPage.body.error.code, "GATEHOUSE_ORIGIN_NOT_ALLOWED");
     await call(locked, "POST", "/config/rollback/1", 403, undefined, { "x-admin-key": viewer });
     const before = await readFile(locked.file, "utf8");
     await call(locked, "DELETE", "/routes/r", 204, undefined, bearer);
