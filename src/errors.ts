@@ -154,6 +154,22 @@ export const errorCatalogue = {
     status: 503,
     message: "The shared config store (etcd) cannot be reached",
   },
+  GATEHOUSE_HOST_NOT_ALLOWED: {
+    status: 403,
+    message: "The request's Host does not name this listener",
+  },
+  GATEHOUSE_ORIGIN_NOT_ALLOWED: {
+    status: 403,
+    message: "A web page from this origin may not make changes here",
+  },
+  GATEHOUSE_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    message: "The request body's Content-Type is not one this path accepts",
+  },
+  GATEHOUSE_BODY_TOO_DEEP: {
+    status: 400,
+    message: "The request body nests deeper than allowed",
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** A stable error code, e.g. `GATEHOUSE_ROUTE_NOT_FOUND`. */

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { createAdminServer } from "./admin/server.ts";
 import { configOriginOf } from "./config/document.ts";
+import { formatProblem } from "./config/load.ts";
 import type { GatehouseConfig } from "./config/schema.ts";
 import { AccessLog } from "./observability/access-log.ts";
 import { AuditTrail } from "./observability/audit-log.ts";
@@ -134,6 +135,7 @@ export class Gateway {
     const log = createLogger(config.gateway.log);
     this.log = this.#worker ? log.child({ worker: this.#worker.index }) : log;
     this.#revision = this.#worker?.revision ?? nextRevision(config, undefined, this.#startedAt);
+    this.#logWarnings(config);
     if (config.gateway.metrics.enabled) {
       this.#metrics = new GatewayMetrics(
         {
@@ -207,19 +209,21 @@ export class Gateway {
         this.#listening = true;
         return;
       }
-      if (this.#settings.status) {
-        const required = this.#settings.status.requiredServices;
+      const status = this.#settings.status;
+      if (status) {
         this.#statusServer = createStatusServer({
-          ready: () => readiness(this.#statusState(), required),
+          ready: () => readiness(this.#statusState(), status.requiredServices),
           status: async () => statusReport(this.#statusState(await this.#pool?.stats())),
           log: this.log,
-          upstreams: () => viewUpstreams(this.#runtime.services.values()),
+          allowedHosts: status.allowedHosts,
+          upstreams: () =>
+            viewUpstreams(this.#runtime.services.values(), { metadata: status.showMetadata }),
           metrics:
             this.#metrics &&
             (async (accept) =>
               this.#metrics!.exposition(accept, this.#pool && (await this.#pool.metrics()))),
         });
-        await listen(this.#statusServer, this.#settings.status.port, this.#settings.status.host);
+        await listen(this.#statusServer, status.port, status.host);
       }
       const admin = this.#settings.admin;
       if (admin) {
@@ -323,6 +327,7 @@ export class Gateway {
   async reload(config: GatehouseConfig, options: ReloadOptions = {}): Promise<void> {
     const previous = this.#runtime;
     const next = compileRuntime(config, this.#targets, previous, this.#metrics?.plugins, this.log);
+    this.#logWarnings(config);
     this.#runtime = next;
     this.#config = config;
     this.#settleTunnels(config);
@@ -340,6 +345,15 @@ export class Gateway {
     if (!this.#stopping) this.#discovery.apply(next);
     this.#dropUnusedTargets();
     await workers;
+  }
+
+  /** Logs what loading `config` warned about, located (a worker leaves that to its supervisor). */
+  #logWarnings(config: GatehouseConfig): void {
+    if (this.#worker) return;
+    for (const warning of configOriginOf(config)?.warnings ?? []) {
+      const { file, line, col } = warning;
+      this.log.warn({ config: file, line, col }, formatProblem(warning));
+    }
   }
 
   /**

@@ -4,7 +4,8 @@
  * gateway's one error shape with the catalogue's codes, and the config version as ETag.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml, YAMLParseError } from "yaml";
+import { maxNestingDepth, nestsDeeperThan } from "../config/nesting.ts";
 import { type ErrorCode, errorCatalogue } from "../errors.ts";
 
 /** An admin request that cannot be served; answered with the catalogue's status for `code`. */
@@ -77,15 +78,28 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<unk
   const format = yaml ? "YAML" : "JSON";
   if (text.trim() === "")
     throw new AdminError("GATEHOUSE_ADMIN_BAD_REQUEST", `the request needs a ${format} body`);
+  let body: unknown;
   try {
-    return yaml ? parseYaml(text) : JSON.parse(text);
+    body = yaml ? parseYaml(text) : JSON.parse(text);
   } catch (error) {
+    // The YAML parser gives up on nesting too deep for its stack (JSON.parse never does).
+    if (error instanceof YAMLParseError && error.code === "RESOURCE_EXHAUSTION")
+      throw tooDeep(format);
     throw new AdminError(
       "GATEHOUSE_ADMIN_BAD_REQUEST",
       `the body is not ${format}: ${(error as Error).message}`,
     );
   }
+  // Everything after this (validation, redaction, merge patch, diff) walks the body recursively.
+  if (nestsDeeperThan(body)) throw tooDeep(format);
+  return body;
 }
+
+const tooDeep = (format: string) =>
+  new AdminError(
+    "GATEHOUSE_BODY_TOO_DEEP",
+    `the ${format} body nests lists and maps more than ${maxNestingDepth} levels deep`,
+  );
 
 /** A strong ETag for a config version. */
 export const versionTag = (version: number) => `"${version}"`;

@@ -24,15 +24,26 @@ export function ok(description: string, schema?: Schema, headers: string[] = [])
 /** The error answers, by the name each has in `components.responses`. */
 const errors: Record<string, [description: string, codes: ErrorCode[], headers?: string[]]> = {
   BadRequest: [
-    "The body is not JSON (or YAML), not the object expected, `If-Match` is not a version ETag, or the change does not validate (`problems` names each place).",
-    ["GATEHOUSE_ADMIN_BAD_REQUEST", "GATEHOUSE_CONFIG_INVALID"],
+    "The body is not JSON (or YAML), not the object expected, nests more than 100 levels deep, `If-Match` is not a version ETag, or the change does not validate (`problems` names each place).",
+    ["GATEHOUSE_ADMIN_BAD_REQUEST", "GATEHOUSE_CONFIG_INVALID", "GATEHOUSE_BODY_TOO_DEEP"],
   ],
   Unauthorized: [
     "`gateway.admin.keys` is set and the request has no valid key.",
     ["GATEHOUSE_ADMIN_UNAUTHORIZED"],
     ["WWW-Authenticate"],
   ],
-  Forbidden: ["A read-only key asked for a change.", ["GATEHOUSE_ADMIN_FORBIDDEN"]],
+  Forbidden: [
+    "A read-only key asked for a change; the change came from a web page whose origin is not allowed (`gateway.admin.allowedOrigins`); or the `Host` does not name the listener (`gateway.admin.allowedHosts`).",
+    ["GATEHOUSE_ADMIN_FORBIDDEN", "GATEHOUSE_ORIGIN_NOT_ALLOWED", "GATEHOUSE_HOST_NOT_ALLOWED"],
+  ],
+  HostNotAllowed: [
+    "The `Host` is not a loopback name, an IP literal or one of `gateway.admin.allowedHosts` (a web page reaching the API through DNS rebinding).",
+    ["GATEHOUSE_HOST_NOT_ALLOWED"],
+  ],
+  UnsupportedMediaType: [
+    "The change has a body that is not `application/json` (or `…+json`) or YAML, or a type an HTML form sends (`text/plain`, `application/x-www-form-urlencoded`, `multipart/form-data`) even with no body.",
+    ["GATEHOUSE_UNSUPPORTED_MEDIA_TYPE"],
+  ],
   NotFound: ["No resource of that name.", ["GATEHOUSE_ADMIN_NOT_FOUND"]],
   VersionNotFound: [
     "The version is not kept (older than the last `gateway.configStore.versions`, or never existed).",

@@ -30,6 +30,10 @@ export const adminErrorCodes = [
   "GATEHOUSE_INTERNAL",
   "GATEHOUSE_CONFIG_STORE_FAILED",
   "GATEHOUSE_CONFIG_STORE_UNAVAILABLE",
+  "GATEHOUSE_HOST_NOT_ALLOWED",
+  "GATEHOUSE_ORIGIN_NOT_ALLOWED",
+  "GATEHOUSE_UNSUPPORTED_MEDIA_TYPE",
+  "GATEHOUSE_BODY_TOO_DEEP",
 ] as const satisfies readonly ErrorCode[];
 
 /** The resource kinds, by the name of their schema and the config list that holds them. */

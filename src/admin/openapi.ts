@@ -18,17 +18,26 @@ interface OperationSpec {
   /** The request body's content, by media type. */
   body?: Record<string, { schema: Schema }>;
   responses: Record<string, Schema>;
-  /** A change: takes `If-Match`, and can be refused (400, 403, 409; 413 with a body). */
+  /** A change: takes `If-Match`, and can be refused (400, 403, 409, 415; 413 with a body). */
   changes?: boolean;
 }
 
-/** An operation; every one can also answer 401 (with keys) and 500. */
+/** An operation; every one can also answer 401 (with keys), 403 (Host) and 500. */
 function operation(spec: OperationSpec): Operation {
   const { id, summary, tags, body, changes = false } = spec;
   const parameters = [...(spec.parameters ?? []), ...(changes ? ["IfMatch"] : [])];
+  // Any request can have a Host that does not name the listener; a change also an Origin
+  // or a Content-Type that a web page sends (server/browser-guard).
   const refusals = changes
-    ? ["BadRequest", "Forbidden", "Conflict", ...(body ? ["TooLarge"] : []), "StoreUnavailable"]
-    : [];
+    ? [
+        "BadRequest",
+        "Forbidden",
+        "Conflict",
+        ...(body ? ["TooLarge"] : []),
+        "UnsupportedMediaType",
+        "StoreUnavailable",
+      ]
+    : ["HostNotAllowed"];
   const responses: Record<string, Schema> = { ...spec.responses };
   for (const name of [...refusals, "Unauthorized", "ServerError"])
     responses[statusOf(name)] = response(name);
@@ -201,7 +210,7 @@ function build(): Record<string, unknown> {
       title: "Gatehouse admin API",
       version: "1",
       description:
-        "Change and inspect a running Gatehouse gateway (see docs/admin-api.md). A path that does not exist answers 404 and a method a path does not have 405 (`components.responses.MethodNotAllowed`); `HEAD` is answered wherever `GET` is.",
+        "Change and inspect a running Gatehouse gateway (see docs/admin-api.md). A path that does not exist answers 404 and a method a path does not have 405 (`components.responses.MethodNotAllowed`); `HEAD` is answered wherever `GET` is. A CORS preflight (`OPTIONS`) is answered 204 for an origin in `gateway.admin.allowedOrigins`, 403 for any other (see docs/admin-api.md, Browser safety).",
     },
     tags: ["services", "routes", "consumers", "plugins", "config", "runtime"].map((name) => ({
       name,

@@ -74,7 +74,8 @@ function viewService(service: CompiledService): Standing & {
   available: number;
   targets: TargetView[];
 } {
-  const targets = service.targets.map(viewTarget);
+  // The admin API asks for a key (or loopback): it shows metadata, redacted.
+  const targets = service.targets.map((target) => viewTarget(target, { metadata: true }));
   const available = targets.filter((target) => target.available).length;
   const errors: string[] = [];
   if (targets.length === 0)

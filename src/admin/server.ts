@@ -1,7 +1,8 @@
 /**
  * @module admin/server
  * The admin API listener (`gateway.admin`): its own port, loopback by default, a key
- * required when configured (and always off loopback). Routes the REST resources, the
+ * required when configured (and always off loopback), and nothing a web page can use
+ * (server/browser-guard: Host, Origin and Content-Type). Routes the REST resources, the
  * config and its versions, the runtime view and `/openapi.json`; every answer is JSON,
  * every error the gateway's error shape with a request id.
  */
@@ -12,6 +13,7 @@ import type { Logger } from "../observability/logger.ts";
 import type { RouteTraffic } from "../observability/request-metrics.ts";
 import type { Runtime } from "../runtime/compile.ts";
 import type { ControlPlane } from "../runtime/control-plane.ts";
+import { createBrowserGuard } from "../server/browser-guard.ts";
 import { newRequestId } from "../server/request-id.ts";
 import { createAdminAuth } from "./auth.ts";
 import { configRoutes } from "./config-api.ts";
@@ -37,6 +39,11 @@ export interface AdminServerOptions {
 export function createAdminServer(options: AdminServerOptions): Server {
   const { settings, control, log } = options;
   const authenticate = createAdminAuth(settings.keys);
+  const guard = createBrowserGuard({
+    setting: "gateway.admin",
+    allowedHosts: settings.allowedHosts,
+    allowedOrigins: settings.allowedOrigins,
+  });
   const router = FindMyWay<FindMyWay.HTTPVersion.V1>({ ignoreTrailingSlash: true });
   for (const route of adminRoutes()) router.on(route.method, route.path, () => {}, { route });
 
@@ -45,6 +52,21 @@ export function createAdminServer(options: AdminServerOptions): Server {
     res.setHeader("x-request-id", requestId);
     res.setHeader("cache-control", "no-store");
     try {
+      // Before the key: a page's request is refused whether or not it guessed one.
+      const refusal = guard.check(req);
+      if (refusal) throw new AdminError(refusal.code, refusal.message);
+      const preflight = req.method === "OPTIONS" && "access-control-request-method" in req.headers;
+      const cors = guard.cors(req, preflight);
+      if (preflight) {
+        if (!cors)
+          throw new AdminError(
+            "GATEHOUSE_ORIGIN_NOT_ALLOWED",
+            `a page from ${req.headers.origin ?? "no origin"} may not call the admin API (allow it in gateway.admin.allowedOrigins)`,
+          );
+        res.writeHead(204, cors).end();
+        return;
+      }
+      for (const [name, value] of Object.entries(cors ?? {})) res.setHeader(name, value!);
       const caller = authenticate(req);
       if (!caller) throw new AdminError("GATEHOUSE_ADMIN_UNAUTHORIZED");
       const [path = "/", search = ""] = (req.url ?? "/").split("?", 2);

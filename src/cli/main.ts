@@ -8,6 +8,7 @@
 import type { AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
 import { Command } from "commander";
+import { configOriginOf } from "../config/document.ts";
 import { configJsonSchema } from "../config/json-schema.ts";
 import { ConfigError, formatProblem, type OverlayOption } from "../config/load.ts";
 import { checkEnvironmentName, overlayPath, selectedEnvironment } from "../config/overlay.ts";
@@ -126,7 +127,9 @@ program
   .option("--env <name>", envHelp)
   .action(async (options: { config: string; env?: string }) => {
     const overlay = overlayOrExit(options.config, options.env);
-    await loadOrExit(options.config, overlay);
+    const config = await loadOrExit(options.config, overlay);
+    for (const { file, line, col, message } of configOriginOf(config)?.warnings ?? [])
+      console.error(`${file}:${line}:${col} warning: ${message}`);
     console.log(`${options.config}${overlay ? ` + ${overlay.file}` : ""}: valid`);
   });
 

@@ -6,7 +6,8 @@
  */
 import { isIP } from "node:net";
 import { z } from "zod";
-import { duration, port, size } from "./fields.ts";
+import { originPatternProblem } from "../plugins/cors/origins.ts";
+import { allowedHosts, duration, port, size } from "./fields.ts";
 
 const adminKeySchema = z
   .strictObject({
@@ -50,6 +51,25 @@ export const adminSchema = z
         "Keys that may use the admin API. With none, only loopback clients can, without a key.",
       ),
     maxBodySize: size("16mb").describe("Largest request body (a whole config for `PUT /config`)."),
+    allowedHosts: allowedHosts.describe(
+      "Host names the admin API answers to besides loopback names (`localhost`, `*.localhost`) and IP literals: `admin.example.com`, or `*.example.com` for every subdomain. Any other `Host` is refused (403), so a web page cannot reach the API through DNS rebinding (see docs/admin-api.md, Browser safety).",
+    ),
+    allowedOrigins: z
+      .array(
+        z
+          .union([z.string(), z.strictObject({ regex: z.string().min(1) })])
+          .superRefine((pattern, ctx) => {
+            const problem =
+              pattern === "*"
+                ? '"*" would let every web page change the config: list the dashboard\'s origin'
+                : originPatternProblem(pattern);
+            if (problem) ctx.addIssue({ code: "custom", message: problem });
+          }),
+      )
+      .default([])
+      .describe(
+        "Origins of web pages (besides the admin listener's own) that may change the config from a browser: `https://dashboard.example.com`, `https://*.example.com` or `{ regex }`. They also get CORS answers. A change from any other origin is refused (403).",
+      ),
   })
   .superRefine((admin, ctx) => {
     if (admin.keys.length === 0 && !isLoopbackHost(admin.host))

@@ -6,6 +6,7 @@
  * what config versions keep and diff, and what is written back to the config file — never
  * the resolved secrets, and never the defaults, which stay defaults.
  */
+import type { ConfigProblem } from "./load.ts";
 
 /** A config document as written. */
 export interface ConfigDocument {
@@ -27,6 +28,8 @@ export interface ConfigOrigin {
   file: string;
   /** The environment overlay merged over `file`, if any. */
   overlay?: string;
+  /** What is valid but unwise in it (config/load-warnings), each located. */
+  warnings?: ConfigProblem[];
 }
 
 const origins = new WeakMap<object, ConfigOrigin>();

@@ -8,6 +8,7 @@
  * to the positioned parser, which reports or reads them its own way.
  */
 import { defineMappingTag, defineScalarTag, load, NOT_RESOLVED, Schema, seqTag } from "js-yaml";
+import { nestsDeeperThan } from "./nesting.ts";
 
 /** One file's data, and whether a map key in it was not a string (`1:`, `true:`, `~:`). */
 export interface ReadData {
@@ -39,6 +40,8 @@ function readJson(text: string): ReadData | undefined {
   } catch {
     return undefined;
   }
+  // Deeper than a config goes: the positioned path refuses it, located (countKeys recurses).
+  if (nestsDeeperThan(data)) return undefined;
   // In valid JSON a string followed by `:` is a key, and the regex walks strings whole.
   let written = 0;
   for (const match of text.matchAll(/"(?:[^"\\]|\\.)*"(\s*:)?/g)) if (match[1]) written++;

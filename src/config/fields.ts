@@ -49,6 +49,18 @@ export const size = (fallback: string) =>
 
 export const port = z.number().int().min(0).max(65535);
 
+/** A listener's `allowedHosts`: host names (no port), or `*.domain` for its subdomains. */
+export const allowedHosts = z
+  .array(
+    z
+      .string()
+      .regex(
+        /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i,
+        "expected a host name such as admin.example.com or *.example.com (no scheme, no port)",
+      ),
+  )
+  .default([]);
+
 export const cidr = z
   .string()
   .refine(

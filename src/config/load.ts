@@ -19,11 +19,12 @@ import {
 import { type ConfigDocument, rememberConfigOrigin } from "./document.ts";
 import { fastLoad } from "./fast-load.ts";
 import { checkMethods } from "./http-methods.ts";
+import { configWarnings } from "./load-warnings.ts";
 import { describeIssue, type IssueProblem } from "./messages.ts";
 import { expandAliases, mergeNodes, type NodeOrigins, originOf, recordOrigin } from "./overlay.ts";
 import { configSchema, type GatehouseConfig } from "./schema.ts";
 import { processSecrets, rememberSecrets, SecretValues } from "./secret-values.ts";
-import { checkReferences, type PathProblem } from "./semantics.ts";
+import { checkReferences, type PathProblem, pathLabel } from "./semantics.ts";
 import { substituteReferences } from "./substitute.ts";
 
 /** One thing wrong with a config file, located in it. */
@@ -148,6 +149,7 @@ export function parseSources(
     document: fast.document,
     file: sources[0]!.file,
     ...(sources[1] && { overlay: sources[1].file }),
+    warnings: configWarnings(fast.document, sources),
   });
   return fast.config;
 }
@@ -229,10 +231,12 @@ export function parseSourcesPositioned(
     );
   }
   rememberSecrets(result.data, secrets);
+  const asWrittenDocument = asWritten(document, written);
   rememberConfigOrigin(result.data, {
-    document: asWritten(document, written),
+    document: asWrittenDocument,
     file: sources[0]!.file,
     ...(sources[1] && { overlay: sources[1].file }),
+    warnings: configWarnings(asWrittenDocument, sources),
   });
   return result.data;
 }
@@ -320,11 +324,4 @@ function nodeAt(root: unknown, path: readonly (string | number)[], key?: string)
     } else break;
   }
   return located;
-}
-
-function pathLabel(path: readonly (string | number)[]): string {
-  let label = "";
-  for (const segment of path)
-    label += typeof segment === "number" ? `[${segment}]` : label ? `.${segment}` : segment;
-  return label || "(top level)";
 }

@@ -58,6 +58,48 @@ describe("redactConfig", () => {
     assert.equal(restored.gateway.stores.redis.url, document.gateway.stores.redis.url);
   });
 
+  it("blanks keys named like credentials, and credentials in URLs, under any name", () => {
+    const written = {
+      services: [
+        {
+          name: "s",
+          targets: [
+            {
+              url: "http://10.0.0.5:80",
+              metadata: { apiToken: "t-1", db_password: "p-1", zone: "a" },
+            },
+          ],
+        },
+      ],
+      routes: [
+        {
+          name: "r",
+          plugins: [
+            {
+              name: "oauth2-introspection",
+              config: {
+                introspectionUrl: "https://auth.example/introspect?api_key=k-1&v=2",
+                tokenTypeHint: "access_token",
+              },
+            },
+          ],
+        },
+      ],
+    };
+    const shown = redactConfig(written);
+    assert.deepEqual(shown.services[0]!.targets[0]!.metadata, {
+      apiToken: "[redacted]",
+      db_password: "[redacted]",
+      zone: "a",
+    });
+    assert.deepEqual(shown.routes[0]!.plugins[0]!.config, {
+      introspectionUrl: "https://auth.example/introspect?api_key=[redacted]&v=2",
+      tokenTypeHint: "access_token",
+    });
+    // Sent back as shown, each is put back.
+    assert.deepEqual(restoreRedacted(structuredClone(shown), written), written);
+  });
+
   it("leaves a placeholder with nothing behind it for validation to refuse", () => {
     const restored = restoreRedacted(
       { consumers: [{ name: "carol", credentials: { keys: ["[redacted]"] } }] },

@@ -6,21 +6,40 @@
  *
  * The document is the config as written (`${env:…}` references unresolved), so a
  * reference stays visible — it names where the secret is, not what it is. What is
- * blanked: literal values of credential fields, the password in a URL, the header
- * values sent to the trace collector, and any value substituted into the running config.
+ * blanked: literal values of credential fields (known names, and any key whose name ends
+ * in token, secret, password or api key), credentials in a URL (config/url-credentials),
+ * the header values sent to the trace collector, and any value substituted into the
+ * running config.
  */
 import { processSecrets, redacted } from "./secret-values.ts";
+import { redactUrlCredentials } from "./url-credentials.ts";
 
 /** Keys whose string values (or the strings in their lists) are credentials. */
-const credentialKeys = new Set([
-  "authorization",
-  "clientsecret",
-  "key",
-  "keys",
-  "password",
-  "secret",
+const credentialKeys = new Set(["authorization", "key", "keys"]);
+
+/**
+ * Endings of key names (lower case, `_` and `-` left out) that name a credential, wherever
+ * the key is: `password`, `clientSecret`, `metadata.apiToken`, `db_password`, `apiKey`.
+ */
+const credentialEndings = [
   "token",
-]);
+  "secret",
+  "password",
+  "passwd",
+  "passphrase",
+  "apikey",
+  "accesskey",
+  "privatekey",
+  "secretkey",
+];
+
+/** Whether the value of a key named `key` is a credential. */
+function isCredentialKey(key: string): boolean {
+  const name = key.toLowerCase();
+  if (credentialKeys.has(name)) return true;
+  const joined = name.replace(/[-_]/g, "");
+  return credentialEndings.some((ending) => joined.endsWith(ending));
+}
 
 /** Keys whose whole map holds credentials as values (`tracing.headers`). */
 const credentialMaps = new Set(["headers"]);
@@ -47,7 +66,7 @@ function walk(value: Json, credential: boolean): Json {
         copy[key] = Object.fromEntries(
           Object.entries(item).map(([name, header]) => [name, walk(header, true)]),
         );
-      } else copy[key] = walk(item, credentialKeys.has(lower));
+      } else copy[key] = walk(item, isCredentialKey(key));
     }
     return copy;
   }
@@ -57,17 +76,7 @@ function walk(value: Json, credential: boolean): Json {
 function redactString(value: string, credential: boolean): string {
   if (reference.test(value)) return value;
   if (credential) return redacted;
-  return redactUrlPassword(value);
-}
-
-/** `redis://user:secret@host` → `redis://user:[redacted]@host`; anything else unchanged. */
-function redactUrlPassword(value: string): string {
-  if (!value.includes("@") || !URL.canParse(value)) return value;
-  const url = new URL(value);
-  if (url.password === "" || reference.test(decodeURIComponent(url.password))) return value;
-  const at = value.indexOf("@", value.indexOf("//") + 2);
-  const colon = value.lastIndexOf(":", at);
-  return `${value.slice(0, colon + 1)}${redacted}${value.slice(at)}`;
+  return redactUrlCredentials(value);
 }
 
 /**
@@ -83,7 +92,7 @@ function restore(incoming: Json, current: Json): Json {
   if (typeof incoming === "string") {
     if (incoming === redacted && current !== undefined) return current;
     if (incoming.includes(redacted) && typeof current === "string")
-      return redactUrlPassword(current) === incoming ? current : incoming;
+      return redactUrlCredentials(current) === incoming ? current : incoming;
     return incoming;
   }
   if (Array.isArray(incoming)) {

@@ -8,7 +8,16 @@ import { passwordProblem } from "../plugins/basic-auth/password-hash.ts";
 import { type PathPattern, parsePathPattern } from "../router/path-pattern.ts";
 import { compileRewrite } from "../router/rewrite.ts";
 import { adminSchema, auditSchema, configStoreSchema } from "./control-plane-schema.ts";
-import { cidr, duration, httpUrl, optionalDuration, pathPattern, port, size } from "./fields.ts";
+import {
+  allowedHosts,
+  cidr,
+  duration,
+  httpUrl,
+  optionalDuration,
+  pathPattern,
+  port,
+  size,
+} from "./fields.ts";
 import { customMethodsSchema, httpMethod } from "./http-methods.ts";
 import { redisStoreSchema } from "./redis-store-schema.ts";
 
@@ -224,6 +233,15 @@ const gatewaySchema = z
           .default([])
           .describe(
             "Services that must each have a healthy, available target for `GET /ready` to answer 200.",
+          ),
+        allowedHosts: allowedHosts.describe(
+          "Host names the status listener answers to besides loopback names (`localhost`, `*.localhost`) and IP literals (probes and scrapers by pod IP): `gatehouse.internal`, or `*.example.com` for every subdomain. Any other `Host` is refused (403), so a web page cannot read it through DNS rebinding.",
+        ),
+        showMetadata: z
+          .boolean()
+          .default(false)
+          .describe(
+            "Show each target's `metadata` at `GET /upstreams`. Off by default: the status listener asks for no key, and metadata may hold more than it should.",
           ),
       })
       .optional()

@@ -11,6 +11,14 @@ export interface PathProblem {
   message: string;
 }
 
+/** `routes[2].plugins[0].config`: a path as the person editing the config reads it. */
+export function pathLabel(path: readonly (string | number)[]): string {
+  let label = "";
+  for (const segment of path)
+    label += typeof segment === "number" ? `[${segment}]` : label ? `.${segment}` : segment;
+  return label || "(top level)";
+}
+
 type Named = { name?: unknown; service?: unknown };
 
 /**

@@ -4,10 +4,14 @@
  * loaded, every proxy listener bound, not draining, required services served), `GET
  * /status` (version, config, counts, upstream summary), `GET /upstreams` (every target's
  * state) and `GET /metrics` (Prometheus). Kept off the proxy listeners so a flood of
- * client traffic cannot be mistaken for health.
+ * client traffic cannot be mistaken for health. It asks for no key, so a `Host` that does
+ * not name it is refused (server/browser-guard): no web page can read it by DNS rebinding.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { errorBody, errorCatalogue } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
+import { createBrowserGuard } from "./browser-guard.ts";
+import { newRequestId } from "./request-id.ts";
 import type { Readiness } from "./status-report.ts";
 
 export interface StatusSource {
@@ -15,6 +19,8 @@ export interface StatusSource {
   status(): unknown | Promise<unknown>;
   upstreams(): unknown;
   log: Logger;
+  /** Host names answered besides loopback names and IP literals (`gateway.status.allowedHosts`). */
+  allowedHosts: readonly string[];
   /** The metrics exposition for a scraper's Accept header; absent when metrics are off. */
   metrics:
     | ((accept: string | undefined) => Promise<{ contentType: string; body: string }>)
@@ -23,7 +29,16 @@ export interface StatusSource {
 
 /** Creates (not yet listening) the status server. */
 export function createStatusServer(source: StatusSource): Server {
+  const guard = createBrowserGuard({
+    setting: "gateway.status",
+    allowedHosts: source.allowedHosts,
+  });
   return createServer((req: IncomingMessage, res: ServerResponse) => {
+    const refusal = guard.check(req);
+    if (refusal) {
+      const { code, message } = refusal;
+      return send(res, errorCatalogue[code].status, errorBody(code, newRequestId(), message));
+    }
     const path = req.url?.split("?")[0];
     if (req.method !== "GET" && req.method !== "HEAD")
       return json(res, 405, { status: "method not allowed" });
@@ -64,7 +79,10 @@ export function createStatusServer(source: StatusSource): Server {
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  send(res, status, JSON.stringify(body));
+}
+
+function send(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, {
     "content-type": "application/json",
     "content-length": Buffer.byteLength(text),

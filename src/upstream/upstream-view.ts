@@ -1,15 +1,24 @@
 /**
  * @module upstream/upstream-view
  * The upstreams as operators see them: every service's targets with health, ejection,
- * breaker state, load and latency, as served at `GET /upstreams` on the status listener.
+ * breaker state, load and latency, as served at `GET /upstreams` on the status listener
+ * and in the admin API's runtime view. Metadata is shown only where asked for (the status
+ * listener asks for no key), and then with its secrets redacted as in the config export.
  */
+import { redactConfig } from "../config/redact-config.ts";
 import type { Target } from "./target.ts";
+
+/** What a view shows beyond the state: target metadata (redacted), or not. */
+export interface ViewOptions {
+  metadata: boolean;
+}
 
 export interface TargetView {
   url: string;
   weight: number;
   zone?: string;
-  metadata: Readonly<Record<string, string>>;
+  /** Only with `metadata: true`. */
+  metadata?: Readonly<Record<string, string>>;
   /** What a selector sees: can it be picked now? */
   available: boolean;
   health: Target["health"];
@@ -24,14 +33,14 @@ export interface TargetView {
 }
 
 /** One target's state now. */
-export function viewTarget(target: Target): TargetView {
+export function viewTarget(target: Target, options: ViewOptions): TargetView {
   const now = target.clock.now();
   const ejectedForMs = Math.max(0, target.ejectedUntil - now);
   return {
     url: target.url,
     weight: target.weight,
     ...(target.zone === undefined ? {} : { zone: target.zone }),
-    metadata: target.metadata,
+    ...(options.metadata && { metadata: redactConfig(target.metadata) }),
     available: target.available(),
     health: target.health,
     ejected: ejectedForMs > 0,
@@ -44,12 +53,15 @@ export function viewTarget(target: Target): TargetView {
 }
 
 /** Every service's targets. */
-export function viewUpstreams(services: Iterable<{ name: string; targets: readonly Target[] }>): {
+export function viewUpstreams(
+  services: Iterable<{ name: string; targets: readonly Target[] }>,
+  options: ViewOptions,
+): {
   services: { name: string; available: number; targets: TargetView[] }[];
 } {
   return {
     services: [...services].map((service) => {
-      const targets = service.targets.map(viewTarget);
+      const targets = service.targets.map((target) => viewTarget(target, options));
       return {
         name: service.name,
         available: targets.filter((target) => target.available).length,

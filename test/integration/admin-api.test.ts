@@ -142,7 +142,9 @@ describe("admin API", () => {
       problems.join("\n"),
     );
 
-    const notJson = await gw.admin("POST", "/routes", "{ not json");
+    const notJson = await gw.admin("POST", "/routes", "{ not json", {
+      "content-type": "application/json",
+    });
     assert.equal(notJson.status, 400);
     assert.equal(notJson.body.error.code, "GATEHOUSE_ADMIN_BAD_REQUEST");
     const unknownField = await gw.admin("PATCH", "/routes/users-api", { retries: 3 });
@@ -173,6 +175,32 @@ describe("admin API", () => {
       'routes[1].plugins[1].name: unknown plugin "no-such-plugin"',
     ]);
     assert.equal((await gw.admin("GET", "/routes/broken")).status, 404);
+  });
+
+  it("refuses a body nested thousands deep with 400 GATEHOUSE_BODY_TOO_DEEP, on every JSON path", async () => {
+    const before = await gw.admin("GET", "/config/versions");
+    const deep = `{"name":"deep","match":{"paths":["/deep"]},"service":"users","x":${"[".repeat(6000)}${"]".repeat(6000)}}`;
+    const json = { "content-type": "application/json" };
+    for (const [method, path] of [
+      ["POST", "/routes"],
+      ["PUT", "/routes/deep"],
+      ["PATCH", "/routes/users-api"],
+      ["PUT", "/config"],
+    ] as const) {
+      const refused = await gw.admin(method, path, deep, json);
+      assert.equal(refused.status, 400, `${method} ${path}: ${refused.text}`);
+      assert.equal(refused.body.error.code, "GATEHOUSE_BODY_TOO_DEEP");
+      assert.match(refused.body.error.message, /more than 100 levels/);
+    }
+    // YAML too, whose parser gives up on its own stack before the measure runs.
+    const yaml = `routes:\n  - name: deep\n    x: ${"[".repeat(6000)}${"]".repeat(6000)}\n`;
+    const refused = await gw.admin("PUT", "/config", yaml, { "content-type": "application/yaml" });
+    assert.equal(refused.body.error.code, "GATEHOUSE_BODY_TOO_DEEP", refused.text);
+    // At the limit the body is read, and validated as any other.
+    const nested = `{"name":"deep","match":{"paths":["/deep"]},"service":"users","x":${"[".repeat(98)}${"]".repeat(98)}}`;
+    const invalid = await gw.admin("POST", "/routes", nested, json);
+    assert.equal(invalid.body.error.code, "GATEHOUSE_CONFIG_INVALID", invalid.text);
+    assert.equal((await gw.admin("GET", "/config/versions")).body.current, before.body.current);
   });
 
   it("answers 405 with Allow, and 404 for paths it does not have", async () => {

@@ -1,7 +1,7 @@
 // The admin API's OpenAPI document against the real answers of real gateways started from
 // real config files: the document is valid OpenAPI 3.1, describes every route the server
 // registers and no other, and every answer to every path and method (successes and each
-// error: 400, 401, 403, 404, 405, 409, 413) has a status the document lists for it, a body
+// error: 400, 401, 403, 404, 405, 409, 413, 415) has a status the document lists for it, a body
 // that validates against the schema it gives and the headers it promises.
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
@@ -27,6 +27,10 @@ import {
 
 const document = openApiDocument() as OpenApi;
 const { call, conforms, answered } = openApiConformance(document);
+
+const json = { "content-type": "application/json" };
+/** A body nested far deeper than the admin API reads. */
+const deep = `{"name":"deep","x":${"[".repeat(5000)}${"]".repeat(5000)}}`;
 
 const ops = "ops-key-0123456789abcdef";
 const viewer = "viewer-key-0123456789abcdef";
@@ -159,10 +163,17 @@ describe("admin API OpenAPI document", () => {
       await call(open, "GET", `/${section}`, 200);
       await call(open, "POST", `/${section}`, 201, sample.create);
       await call(open, "POST", `/${section}`, 409, sample.create);
-      await call(open, "POST", `/${section}`, 400, "{ not json");
+      await call(open, "POST", `/${section}`, 400, "{ not json", json);
       await call(open, "POST", `/${section}`, 400, { nameless: true });
       await call(open, "POST", `/${section}`, 400, { name: "x" }, { "if-match": "banana" });
       await call(open, "POST", `/${section}`, 413, { name: "big", pad: "x".repeat(20_000) });
+      await call(open, "POST", `/${section}`, 400, deep, json);
+      const plain = { "content-type": "text/plain" };
+      await call(open, "POST", `/${section}`, 415, JSON.stringify(sample.create), plain);
+      await call(open, "POST", `/${section}`, 403, sample.create, {
+        origin: "https://evil.example",
+      });
+      await call(open, "GET", `/${section}`, 403, undefined, { host: "evil.example" });
       const got = await call(open, "GET", one, 200);
       await call(open, "GET", `/${section}/nope`, 404);
       await call(open, "PUT", one, 200, sample.replace, { "if-match": String(got.headers.etag) });
@@ -213,6 +224,9 @@ describe("admin API OpenAPI document", () => {
     await call(open, "POST", "/config/rollback/1", 409, undefined, { "if-match": '"1"' });
     await call(open, "POST", "/config/rollback/1", 400, undefined, { "if-match": "one" });
     await call(open, "POST", "/config/rollback/9999", 404);
+    await call(open, "POST", "/config/rollback/1", 415, undefined, {
+      "content-type": "application/x-www-form-urlencoded",
+    });
     const back = await call(open, "POST", "/config/rollback/1", 200);
     assert.equal(back.body.rolledBackTo, 1);
   });
@@ -248,6 +262,10 @@ describe("admin API OpenAPI document", () => {
     await call(locked, "GET", "/routes", 200, undefined, { "x-admin-key": viewer });
     const body = samples.routes.create;
     await call(locked, "POST", "/routes", 403, body, { "x-admin-key": viewer });
+    // A web page's change is refused even with a valid key.
+    const page = { ...bearer, origin: "https://evil.example" };
+    const fromPage = await call(locked, "POST", "/routes", 403, body, page);
+    assert.equal(fromPage.body.error.code, "GATEHOUSE_ORIGIN_NOT_ALLOWED");
     await call(locked, "POST", "/config/rollback/1", 403, undefined, { "x-admin-key": viewer });
     const before = await readFile(locked.file, "utf8");
     await call(locked, "DELETE", "/routes/r", 204, undefined, bearer);

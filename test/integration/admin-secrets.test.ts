@@ -16,13 +16,18 @@ const consumerKey = "env-consumer-key-7f3a9c";
 const adminKey = "env-admin-key-0b1d2e3f4a5b";
 const jwtSecret = "file-jwt-secret-5e6f7a8b9c0d1e2f";
 const literalKey = "literal-consumer-key-4c5d";
-const secrets = [consumerKey, adminKey, jwtSecret, literalKey];
+// Under names no list of credential fields has, and in a URL's query.
+const metadataToken = "metadata-token-8e7d6c5b";
+const urlApiKey = "url-api-key-1a2b3c4d";
+const secrets = [consumerKey, adminKey, jwtSecret, literalKey, metadataToken, urlApiKey];
 
 describe("secrets through the admin API, log and audit trail", () => {
   let upstream: Upstream;
   let gw: AdminGateway;
   let dir: string;
   const answers: string[] = [];
+  /** The config file as the gateway started from it. */
+  let text: string;
   const auth = { authorization: `Bearer ${adminKey}` };
 
   before(async () => {
@@ -31,7 +36,7 @@ describe("secrets through the admin API, log and audit trail", () => {
     await writeFile(join(dir, "jwt-secret"), `${jwtSecret}\n`);
     process.env.GH_TEST_CONSUMER_KEY = consumerKey;
     process.env.GH_TEST_ADMIN_KEY = adminKey;
-    const text = [
+    text = [
       "gateway:",
       "  listen: [{ host: 127.0.0.1, port: 0 }]",
       '  admin: { port: 0, keys: [{ id: ops, key: "${env:GH_TEST_ADMIN_KEY}" }] }',
@@ -40,12 +45,22 @@ describe("secrets through the admin API, log and audit trail", () => {
       "  reload: { watch: false }",
       "  shutdownTimeout: 200ms",
       "  accessLog: { enabled: false }",
-      `services: [{ name: users, targets: [{ url: "${upstream.url}" }] }]`,
+      "services:",
+      "  - name: users",
+      `    targets: [{ url: "${upstream.url}", metadata: { zone: a, apiToken: ${metadataToken} } }]`,
       "routes:",
       "  - name: users-api",
       '    match: { paths: ["/users"] }',
       "    service: users",
       '    plugins: [{ name: jwt, config: { secret: "${file:jwt-secret}", algorithms: [HS256] } }]',
+      "  - name: introspected",
+      '    match: { paths: ["/introspected"] }',
+      "    service: users",
+      "    plugins:",
+      "      - name: oauth2-introspection",
+      "        config:",
+      `          introspectionUrl: "https://auth.example/introspect?api_key=${urlApiKey}&v=2"`,
+      '          authorization: "Basic Z2F0ZWhvdXNlOnRlc3Q="',
       "consumers:",
       '  - { name: alice, credentials: { keys: ["${env:GH_TEST_CONSUMER_KEY}"] } }',
       `  - { name: bob, credentials: { keys: ["${literalKey}"] } }`,
@@ -64,6 +79,8 @@ describe("secrets through the admin API, log and audit trail", () => {
       "/consumers/alice",
       "/routes/users-api",
       "/config/versions/1",
+      "/runtime",
+      "/runtime/services/users",
     ])
       assert.equal((await call("GET", path)).status, 200, answers.at(-1));
     assert.equal(
@@ -100,6 +117,30 @@ describe("secrets through the admin API, log and audit trail", () => {
     for (const answer of answers) assertNoSecret("an admin answer", answer);
     assert.ok(answers.some((answer) => answer.includes("${env:GH_TEST_CONSUMER_KEY}")));
     assert.ok(answers.some((answer) => answer.includes("[redacted]")));
+  });
+
+  it("shows what it redacted: the metadata's zone, the URL with its key blanked", async () => {
+    const service = answers.find((answer) => answer.startsWith("GET /runtime/services/users "));
+    const { metadata } = JSON.parse(service!.slice(service!.indexOf("{"))).targets[0];
+    assert.deepEqual(metadata, { zone: "a", apiToken: "[redacted]" });
+    const route = answers.find((answer) => answer.startsWith("GET /config "));
+    assert.ok(
+      route?.includes("https://auth.example/introspect?api_key=[redacted]&v=2"),
+      "the URL as written, its key blanked",
+    );
+  });
+
+  it("warns at load, FILE:LINE:COL, about the key in the URL, without quoting it", async () => {
+    const lines = (await readFile(join(dir, "gatehouse.log"), "utf8")).trim().split("\n");
+    const warnings = lines.map((line) => JSON.parse(line)).filter((line) => line.level === "warn");
+    const written = text.split("\n");
+    const line = written.findIndex((text) => text.includes("introspectionUrl:")) + 1;
+    const col = written[line - 1]!.indexOf('"') + 1;
+    const expected = `${gw.file}:${line}:${col} routes[1].plugins[0].config.introspectionUrl: the URL has api_key= in its query; write the secret as a \${env:…}, \${file:…} or \${enc:…} reference`;
+    assert.ok(
+      warnings.some((warning) => String(warning.msg).startsWith(expected)),
+      `${expected}\n${JSON.stringify(warnings)}`,
+    );
   });
 
   it("keeps every secret out of the process log and the audit trail", async () => {

@@ -1,7 +1,9 @@
 // The status listener's /status and /ready over real sockets: version, config revision and
 // reload outcome, counts and per-service upstream summary after known traffic and a
 // reload; readiness that follows the health of the services named in
-// gateway.status.requiredServices; and an unknown required service refused at load.
+// gateway.status.requiredServices; an unknown required service refused at load; a Host
+// that does not name the listener refused (DNS rebinding); and target metadata shown at
+// /upstreams only with gateway.status.showMetadata, redacted.
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { describe, it } from "node:test";
@@ -10,6 +12,7 @@ import type { GatehouseConfigInput } from "../../src/config/schema.ts";
 import { parseGatewayConfig } from "../../src/config/validate.ts";
 import { configProblems } from "../helpers/config-problems.ts";
 import { startGateway, testConfig } from "../helpers/gateway.ts";
+import { rawRequest } from "../helpers/raw.ts";
 import { until } from "../helpers/until.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
@@ -245,5 +248,66 @@ describe("GET /ready with gateway.status.requiredServices", () => {
     assert.deepEqual(configProblems(text), [
       'gw.yaml:3:51 gateway.status.requiredServices[1]: unknown service "ordrs" (did you mean "orders"?)',
     ]);
+  });
+});
+
+describe("the status listener and web pages", () => {
+  const withMetadata = (status: Record<string, unknown>) =>
+    testConfig({
+      gateway: { status: { host: "127.0.0.1", port: 0, ...status } },
+      services: [
+        {
+          name: "svc",
+          targets: [
+            {
+              url: "http://127.0.0.1:9",
+              metadata: { zone: "eu-1", apiToken: "status-metadata-token-1" },
+            },
+          ],
+        },
+      ],
+      routes: [{ name: "all", match: { paths: ["/*"] }, service: "svc" }],
+    });
+
+  it("answers only a Host that names it: loopback names, IP literals, allowedHosts", async () => {
+    const gw = await startGateway(withMetadata({ allowedHosts: ["status.internal.example"] }));
+    const port = Number(new URL(gw.statusUrl).port);
+    const get = (path: string, host: string) =>
+      rawRequest(port, `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+    try {
+      for (const path of ["/health", "/upstreams", "/metrics"]) {
+        const refused = await get(path, `evil.example:${port}`);
+        assert.equal(refused.status, 403, `${path}: ${refused.text}`);
+        assert.equal(JSON.parse(refused.body).error.code, "GATEHOUSE_HOST_NOT_ALLOWED");
+      }
+      // Kubernetes probes and Prometheus come by pod IP.
+      for (const host of ["10.244.1.7:9901", `127.0.0.1:${port}`, "localhost", "[::1]"])
+        assert.equal((await get("/health", host)).status, 200, host);
+      assert.equal((await get("/ready", "status.internal.example:9901")).status, 200);
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it("leaves target metadata out of /upstreams unless showMetadata, and then redacts it", async () => {
+    const targets = async (gw: Awaited<ReturnType<typeof startGateway>>) => {
+      const { body } = await getJson(`${gw.statusUrl}/upstreams`);
+      return (body as { services: { targets: Record<string, unknown>[] }[] }).services[0]!.targets;
+    };
+    const hidden = await startGateway(withMetadata({}));
+    try {
+      const [target] = await targets(hidden);
+      assert.equal(target!.url, "http://127.0.0.1:9");
+      assert.equal("metadata" in target!, false);
+    } finally {
+      await hidden.stop();
+    }
+    const shown = await startGateway(withMetadata({ showMetadata: true }));
+    try {
+      const [target] = await targets(shown);
+      assert.deepEqual(target!.metadata, { zone: "eu-1", apiToken: "[redacted]" });
+    } finally {
+      await shown.stop();
+    }
   });
 });
