@@ -6,6 +6,8 @@ import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { after, describe, it } from "node:test";
 import { request } from "undici";
 import type { TargetView } from "../../src/upstream/upstream-view.ts";
+import { removeDir, startAdminGateway } from "../helpers/admin.ts";
+import { freePort } from "../helpers/child-process.ts";
 import { type RunningGateway, startSimpleGateway } from "../helpers/gateway.ts";
 import { type LoadResult, type RunningLoad, startLoad } from "../helpers/steady-load.ts";
 import { until } from "../helpers/until.ts";
@@ -214,6 +216,39 @@ describe("a hung target with the defaults (timeouts.response 1s)", () => {
       await stopped(load);
       await gw.stop();
       await hung.close();
+    }
+  });
+});
+
+describe("an ejected target in the admin API's runtime view", () => {
+  it("is shown ejected, and a service with nothing else says so", async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const gw = await startAdminGateway(
+      [
+        "gateway:",
+        "  listen: [{ host: 127.0.0.1, port: 0 }]",
+        "  admin: { port: 0 }",
+        "  reload: { watch: false }",
+        "  log: { level: silent }",
+        "  accessLog: { enabled: false }",
+        "services:",
+        `  - { name: svc, targets: [{ url: "${dead}" }], healthCheck: { passive: { maxEjectionPercent: 100 } } }`,
+        'routes: [{ name: all, match: { paths: ["/*"] }, service: svc }]',
+        "",
+      ].join("\n"),
+    );
+    try {
+      assert.equal((await gw.proxy("/x")).status, 502);
+      const service = (await gw.admin("GET", "/runtime/services/svc")).body;
+      assert.equal(service.status, "unavailable");
+      assert.deepEqual(service.errors, [
+        "no available target: 0 unhealthy, 1 ejected, 0 with an open breaker, of 1",
+      ]);
+      assert.equal(service.targets[0].ejected, true);
+      assert.equal(service.targets[0].available, false);
+    } finally {
+      await gw.stop();
+      await removeDir(gw.dir);
     }
   });
 });
