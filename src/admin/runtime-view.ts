@@ -82,9 +82,10 @@ function viewService(service: CompiledService): Standing & {
     errors.push("no targets (discovery has found none yet, or none are listed)");
   else if (available === 0) {
     const down = targets.filter((target) => target.health === "unhealthy").length;
+    const ejected = targets.filter((target) => target.ejected).length;
     const open = targets.filter((target) => target.breaker === "open").length;
     errors.push(
-      `no available target: ${down} unhealthy, ${open} with an open breaker, of ${targets.length}`,
+      `no available target: ${down} unhealthy, ${ejected} ejected, ${open} with an open breaker, of ${targets.length}`,
     );
   }
   return {

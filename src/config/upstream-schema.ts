@@ -102,9 +102,19 @@ const passiveCheckSchema = z
     consecutiveFailures: z
       .number()
       .int()
-      .min(1)
+      .min(0)
       .default(5)
-      .describe("Failures in a row (connect errors, timeouts, 5xx) that eject a target."),
+      .describe(
+        "Failures in a row (connect errors, timeouts, resets, 5xx) that eject a target; 0 turns this rule off. Off when there is no `passive` block.",
+      ),
+    consecutiveLocalOriginFailures: z
+      .number()
+      .int()
+      .min(0)
+      .default(1)
+      .describe(
+        "Failures in a row that got no answer from the target (connect errors, timeouts, resets) that eject it; on with or without a `passive` block, 0 turns it off.",
+      ),
     failureRatio: ratio
       .optional()
       .describe("Eject when this share of requests in `window` failed."),
@@ -115,7 +125,7 @@ const passiveCheckSchema = z
       .min(1)
       .default(10)
       .describe("Requests in `window` before the ratio counts."),
-    baseEjection: duration("30s").describe(
+    baseEjection: duration("10s").describe(
       "Ejection time, multiplied by the number of ejections so far.",
     ),
     maxEjection: duration("5m").describe("Longest ejection."),
@@ -123,7 +133,18 @@ const passiveCheckSchema = z
       .default(50)
       .describe("Never eject more than this share of a service's targets."),
   })
-  .describe("Ejection of targets that fail real traffic (outlier detection).");
+  .describe(
+    "Ejection of targets that fail real traffic (outlier detection). Without this block, only `consecutiveLocalOriginFailures` applies, with the defaults below.",
+  );
+
+/**
+ * The passive rule a service has when it writes no `passive` block: a target that
+ * cannot be reached or does not answer leaves rotation (as nginx's `max_fails=1` and
+ * Envoy's local-origin ejection do), while 5xx answers eject nobody unless asked.
+ */
+export const defaultPassiveCheck = Object.freeze(
+  passiveCheckSchema.parse({ consecutiveFailures: 0 }),
+);
 
 export const healthCheckSchema = z
   .strictObject({

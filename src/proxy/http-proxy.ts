@@ -66,6 +66,15 @@ class ProxiedRequest implements TryOwner {
   #replayable = true;
   #tried: Set<Target> | undefined;
   #retrySlot = false;
+  /** While a retry waits out its backoff: the target it goes to, and whether the budget is skipped. */
+  #next: Target | undefined;
+  #nextIsFree = false;
+  /** The failure being retried: answered if the budget refuses the retry after the backoff. */
+  #retriedFailure: ErrorCode = "GATEHOUSE_UPSTREAM_BAD_RESPONSE";
+  /** The response being retried, held unread: sent if the budget refuses the retry. */
+  #held:
+    | { attempt: UpstreamTry; status: number; rawHeaders: Buffer[]; statusText: string }
+    | undefined;
   #timer: NodeJS.Timeout | undefined;
   #failure: ErrorCode | "client-closed" | undefined;
   #finished = false;
@@ -166,13 +175,25 @@ class ProxiedRequest implements TryOwner {
     rawHeaders: Buffer[],
     statusText: string,
   ): boolean {
-    const { res, req, requestId, service } = this.#request;
+    const { res, req, service } = this.#request;
     if (attempt !== this.#current || res.destroyed) return true;
     this.#tryStatus = status;
-    if (service.retry.retriesStatus(status, req.method!) && this.#retry(attempt.target)) {
+    if (
+      service.retry.retriesStatus(status, req.method!) &&
+      this.#retry(attempt.target, "server-error")
+    ) {
       this.#endTrySpan("");
+      this.#retriedFailure = "GATEHOUSE_UPSTREAM_BAD_RESPONSE";
+      this.#held = { attempt, status, rawHeaders, statusText };
       return false;
     }
+    this.#commit(attempt, status, rawHeaders, statusText);
+    return true;
+  }
+
+  /** Sends a try's response head to the client (its body follows through onTryData). */
+  #commit(attempt: UpstreamTry, status: number, rawHeaders: Buffer[], statusText: string): void {
+    const { res, requestId } = this.#request;
     this.#releaseRetrySlot();
     const headers = clientResponseHeaders(rawHeaders, requestId, this.#request.closeConnection());
     const { ctx, chain } = this.#request;
@@ -187,7 +208,7 @@ class ProxiedRequest implements TryOwner {
           "plugin hook failed",
         );
         this.#fail("GATEHOUSE_INTERNAL");
-        return true;
+        return;
       }
     }
     try {
@@ -196,7 +217,6 @@ class ProxiedRequest implements TryOwner {
       // A header value Node refuses to send (e.g. a character invalid in HTTP).
       attempt.abort("GATEHOUSE_UPSTREAM_BAD_RESPONSE");
     }
-    return true;
   }
 
   onTryData(chunk: Buffer, resume: () => void): boolean {
@@ -223,17 +243,29 @@ class ProxiedRequest implements TryOwner {
   }
 
   onTryFailed(attempt: UpstreamTry, kind: OutcomeKind, code: ErrorCode, error: Error): void {
-    const { res, req, requestId, service } = this.#request;
+    const { res, req, service } = this.#request;
+    if (attempt === this.#held?.attempt) {
+      // The held response broke during the backoff: if the retry is refused, say so.
+      this.#held = undefined;
+      return;
+    }
     if (attempt !== this.#current) return;
     this.#endTrySpan(code);
     if (
       !this.#failure &&
       !res.headersSent &&
       service.retry.retriesFailure(kind, req.method!) &&
-      this.#retry(attempt.target)
+      this.#retry(attempt.target, kind)
     ) {
+      this.#retriedFailure = code;
       return;
     }
+    this.#answerFailure(code, error);
+  }
+
+  /** Ends the request with the failure of its last try. */
+  #answerFailure(code: ErrorCode, error: Error | undefined): void {
+    const { res, req, requestId } = this.#request;
     res.upstreamEndedAt = performance.now();
     this.#end();
     if (res.destroyed || (res.writableEnded && !this.#failure)) return;
@@ -251,31 +283,65 @@ class ProxiedRequest implements TryOwner {
     if (hasUnreadBody(req)) res.once("finish", () => req.socket.destroySoon());
   }
 
-  /** Starts another try on another target if everything allows one; false if not. */
-  #retry(failed: Target): boolean {
+  /**
+   * Schedules another try on another target if everything allows one; false if not. The
+   * budget is asked now and again when the backoff is over, as the try is sent: only
+   * then does the retry hold a slot (see RetryBudget), unless it is free of the budget.
+   */
+  #retry(failed: Target, kind: OutcomeKind): boolean {
     const { service, selection } = this.#request;
     const policy = service.retry;
     if (!this.#replayable || this.#request.res.retries >= policy.attempts || this.#finished)
       return false;
+    // The previous retry's try is over: its slot goes back.
     this.#releaseRetrySlot();
-    if (!policy.budget.tryStartRetry()) return false;
-    this.#retrySlot = true;
-    const retries = ++this.#request.res.retries;
+    const free = policy.retryIsFree(kind, failed);
+    if (!free && !policy.budget.hasRoom()) return false;
     this.#tried ??= new Set();
     this.#tried.add(failed);
     // Another target if there is one; the same one again only when it is all there is.
     const next =
       selectTarget(service, selection, { exclude: this.#tried }) ??
       selectTarget(service, selection);
-    if (!next) {
-      this.#releaseRetrySlot();
-      return false;
-    }
+    if (!next) return false;
+    const retries = ++this.#request.res.retries;
     this.#current = undefined;
-    setTimeout(() => {
-      if (!this.#finished) this.#send(next);
-    }, policy.backoff(retries));
+    this.#next = next;
+    this.#nextIsFree = free;
+    // A static function and an argument rather than a closure: nothing allocated per request.
+    setTimeout(ProxiedRequest.#afterBackoff, policy.backoff(retries), this);
     return true;
+  }
+
+  static #afterBackoff(request: ProxiedRequest): void {
+    const next = request.#next!;
+    request.#next = undefined;
+    if (request.#finished) return;
+    if (!request.#nextIsFree) {
+      if (!request.#request.service.retry.budget.tryStartRetry()) {
+        request.#refused();
+        return;
+      }
+      request.#retrySlot = true;
+    }
+    const held = request.#held;
+    request.#held = undefined;
+    held?.attempt.drop();
+    request.#send(next);
+  }
+
+  /** The budget had no slot left for the retry once its backoff was over: the last try's answer stands. */
+  #refused(): void {
+    this.#request.res.retries--;
+    const held = this.#held;
+    this.#held = undefined;
+    if (!held) {
+      this.#answerFailure(this.#retriedFailure, undefined);
+      return;
+    }
+    this.#current = held.attempt;
+    this.#commit(held.attempt, held.status, held.rawHeaders, held.statusText);
+    held.attempt.commit();
   }
 
   #endTrySpan(errorCode: string): void {
@@ -309,6 +375,9 @@ class ProxiedRequest implements TryOwner {
     if (this.#finished) return;
     this.#finished = true;
     this.#releaseRetrySlot();
+    const held = this.#held;
+    this.#held = undefined;
+    held?.attempt.drop();
     this.#request.service.retry.budget.requestEnded();
     if (this.#timer) clearTimeout(this.#timer);
     this.#request.res.off("close", this.#onClientClose);

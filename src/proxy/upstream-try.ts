@@ -2,8 +2,8 @@
  * @module proxy/upstream-try
  * One try of a request against one target: the undici dispatch handler. It reports the
  * outcome to the target once (at the response headers or the failure), asks its request
- * whether to commit a response or retry it, and streams a committed response to the
- * client with back-pressure.
+ * whether to commit a response or hold it while a retry waits out its backoff, and
+ * streams a committed response to the client with back-pressure.
  */
 import type { Dispatcher } from "undici";
 import { type ErrorCode, errorCatalogue } from "../errors.ts";
@@ -12,7 +12,10 @@ import type { Target } from "../upstream/target.ts";
 
 /** What a try needs from the request it belongs to. */
 export interface TryOwner {
-  /** A response arrived: true to send it to the client, false to drop it and retry. */
+  /**
+   * A response arrived: true to send it to the client; false to hold it (unread) while a
+   * retry waits, the owner then calling `commit()` (the retry was refused) or `drop()`.
+   */
   onTryResponse(
     attempt: UpstreamTry,
     status: number,
@@ -34,15 +37,21 @@ export class UpstreamTry implements Dispatcher.DispatchHandler {
   #sentAt: number;
   #reported = false;
   #settled = false;
+  /** Whether the target was on trial when this try was sent (see Target.onDispatch). */
+  readonly #trial: boolean;
   /** Set when the owner dropped this try's response to retry: its end is not news. */
   #dropped = false;
+  /** The response is held, unread, until the owner commits or drops it. */
+  #held = false;
+  /** The held response ended (a body-less one): its trailers, told to the owner on commit. */
+  #heldEnd: string[] | null | undefined;
   #resume: (() => void) | undefined;
 
   constructor(owner: TryOwner, target: Target) {
     this.#owner = owner;
     this.target = target;
     this.#sentAt = target.clock.now();
-    target.onDispatch();
+    this.#trial = target.onDispatch();
   }
 
   /** Ends the try early; its failure is then reported with `code`. */
@@ -66,9 +75,24 @@ export class UpstreamTry implements Dispatcher.DispatchHandler {
     this.#report(statusCode >= 500 ? "server-error" : "success");
     this.#resume = resume;
     if (this.#owner.onTryResponse(this, statusCode, rawHeaders, statusText)) return true;
+    this.#held = true;
+    return false;
+  }
+
+  /** Sends the held response on to the owner after all (its headers were already written). */
+  commit(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    if (this.#heldEnd !== undefined) this.#owner.onTryComplete(this.#heldEnd);
+    else this.#resume!();
+  }
+
+  /** Throws the held response away: a retry goes out instead. */
+  drop(): void {
+    if (!this.#held) return;
+    this.#held = false;
     this.#dropped = true;
     this.abort("GATEHOUSE_UPSTREAM_BAD_RESPONSE");
-    return false;
   }
 
   onData(chunk: Buffer): boolean {
@@ -77,7 +101,9 @@ export class UpstreamTry implements Dispatcher.DispatchHandler {
 
   onComplete(trailers: string[] | null): void {
     this.#settle();
-    this.#owner.onTryComplete(trailers);
+    if (this.#dropped) return;
+    if (this.#held) this.#heldEnd = trailers;
+    else this.#owner.onTryComplete(trailers);
   }
 
   onError(error: Error): void {
@@ -88,6 +114,7 @@ export class UpstreamTry implements Dispatcher.DispatchHandler {
     if (own === undefined || own === "GATEHOUSE_UPSTREAM_TIMEOUT") this.#report(kind);
     this.#settle();
     if (this.#dropped) return;
+    this.#held = false;
     this.#owner.onTryFailed(this, kind, code, error);
   }
 
@@ -101,7 +128,7 @@ export class UpstreamTry implements Dispatcher.DispatchHandler {
   #settle(): void {
     if (this.#settled) return;
     this.#settled = true;
-    this.target.onSettled();
+    this.target.onSettled(this.#trial);
   }
 }
 

@@ -54,14 +54,14 @@ export function openTunnel(tunnel: TunnelRequest): void {
   });
   // The tunnel counts as a request in flight to its target (least-connections sees it,
   // maxConnections limits it) and its opening as an outcome (breakers and ejection learn).
-  target.onDispatch();
+  const trial = target.onDispatch();
   const sentAt = target.clock.now();
   let settled = false;
   let released = false;
   const release = () => {
     if (released) return;
     released = true;
-    target.onSettled();
+    target.onSettled(trial);
   };
   const report = (kind: OutcomeKind) =>
     target.onOutcome({ kind, durationMs: target.clock.now() - sentAt });

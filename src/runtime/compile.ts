@@ -12,6 +12,7 @@ import type {
   TimeoutsConfig,
 } from "../config/schema.ts";
 import type { PathProblem } from "../config/semantics.ts";
+import { defaultPassiveCheck } from "../config/upstream-schema.ts";
 import { fallbackLogger, type Logger } from "../observability/logger.ts";
 import type { Chain } from "../pipeline/chain.ts";
 import { type PluginTelemetrySource, silentTelemetrySource } from "../pipeline/telemetry.ts";
@@ -42,7 +43,8 @@ export interface CompiledService {
   panic: PanicThreshold;
   /** Whether the service was in panic at its last selection. */
   inPanic: boolean;
-  detector: OutlierDetector | undefined;
+  /** Passive checks: the service's `passive` block, or the default rule without one. */
+  detector: OutlierDetector;
 }
 
 /** What a service's targets are made from: config entries, discovery answers or live targets. */
@@ -82,7 +84,7 @@ export function setServiceTargets(
     // Panic is the new service's to decide: it starts out of panic.
     target.observers.clear();
     target.ignoreHealth = false;
-    if (service.detector) target.observers.add(service.detector.observe);
+    target.observers.add(service.detector.observe);
   }
   service.targets = targets;
   service.inPanic = false;
@@ -128,7 +130,7 @@ export function compileRuntime(
 ): Runtime {
   const services = new Map<string, CompiledService>();
   for (const service of config.services) {
-    const passive = service.healthCheck.passive;
+    const passive = service.healthCheck.passive ?? defaultPassiveCheck;
     const compiled: CompiledService = {
       name: service.name,
       config: service,
@@ -138,7 +140,7 @@ export function compileRuntime(
       retry: new RetryPolicy(service.retries),
       panic: new PanicThreshold(service.healthCheck.panicThreshold, systemClock),
       inPanic: false,
-      detector: passive && new OutlierDetector(passive, systemClock, () => compiled.targets),
+      detector: new OutlierDetector(passive, systemClock, () => compiled.targets),
     };
     const listed = service.targets ?? previous?.services.get(service.name)?.targets ?? [];
     setServiceTargets(compiled, listed, registry);

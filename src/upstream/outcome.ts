@@ -32,3 +32,13 @@ export interface OutcomeObserver {
 export function isFailure(outcome: Outcome): boolean {
   return outcome.kind !== "success";
 }
+
+/**
+ * Whether the try got no answer from the target at all: the connection could not be
+ * opened, broke before the response, or no response came in time (Envoy's "local
+ * origin" failures). A 5xx is an answer: the target is up and chose to fail.
+ */
+export function isLocalOriginFailure(outcome: Outcome): boolean {
+  const kind = outcome.kind;
+  return kind === "connect-failure" || kind === "timeout" || kind === "reset";
+}

@@ -1,8 +1,12 @@
 // Retry rules and the retry budget, without sockets.
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { retriesSchema } from "../config/upstream-schema.ts";
+import { ManualClock } from "./clock.ts";
 import { RetryBudget, RetryPolicy } from "./retry.ts";
+import { destroyFleet, fleet } from "./selectors/test-fleet.ts";
+
+after(destroyFleet);
 
 const policy = (config: object = {}, random = () => 0.5) =>
   new RetryPolicy(retriesSchema.parse(config), random);
@@ -31,7 +35,36 @@ describe("RetryPolicy", () => {
   });
 });
 
+describe("RetryPolicy: retries outside the budget", () => {
+  it("after a connect failure, or a failure on a target that is out of rotation (not in panic)", () => {
+    const p = policy();
+    const clock = new ManualClock();
+    const [target] = fleet([1], clock);
+    assert.equal(p.retryIsFree("connect-failure", target!), true, "it never reached the upstream");
+    for (const kind of ["timeout", "reset", "server-error"] as const)
+      assert.equal(p.retryIsFree(kind, target!), false, `${kind} on a target in rotation`);
+    target!.ejectedUntil = 1_000;
+    assert.equal(p.retryIsFree("timeout", target!), true, "its target was ejected");
+    target!.ignoreHealth = true;
+    assert.equal(p.retryIsFree("timeout", target!), false, "in panic nothing is out of rotation");
+    target!.ignoreHealth = false;
+    target!.ejectedUntil = 0;
+    target!.health = "unhealthy";
+    assert.equal(p.retryIsFree("server-error", target!), true, "its target is unhealthy");
+  });
+});
+
 describe("RetryBudget", () => {
+  it("hasRoom asks without taking a slot: a retry waiting out its backoff holds none", () => {
+    const budget = new RetryBudget(0.2, 1);
+    budget.requestStarted();
+    assert.deepEqual([budget.hasRoom(), budget.hasRoom()], [true, true]);
+    assert.equal(budget.retriesInFlight, 0);
+    assert.equal(budget.tryStartRetry(), true);
+    assert.equal(budget.hasRoom(), false);
+    assert.equal(budget.tryStartRetry(), false);
+  });
+
   it("allows minRetries in flight, then a share of requests in flight", () => {
     const budget = new RetryBudget(0.2, 2);
     for (let i = 0; i < 20; i++) budget.requestStarted();

@@ -6,6 +6,7 @@
 import type { z } from "zod";
 import type { retriesSchema } from "../config/upstream-schema.ts";
 import type { OutcomeKind } from "./outcome.ts";
+import type { Target } from "./target.ts";
 
 export type RetriesConfig = z.output<typeof retriesSchema>;
 
@@ -58,6 +59,19 @@ export class RetryPolicy {
     return this.#onStatuses.has(status) && this.methodAllows(method);
   }
 
+  /**
+   * Whether a retry after a try that failed on `failed` is outside the budget. A connect
+   * failure never reached the upstream, so sending the request elsewhere adds no load to
+   * anything. A failure that took its target out of rotation (ejected, unhealthy, breaker
+   * open; not in panic, where nothing is out) was that target's, not the fleet's: the
+   * retries it causes are bounded by the tries that were in flight to it, and go to targets
+   * still in rotation. Every other retry (5xx answers, timeouts and resets on targets still
+   * in rotation, which is what an overloaded fleet gives) stays within the budget.
+   */
+  retryIsFree(kind: OutcomeKind, failed: Target): boolean {
+    return kind === "connect-failure" || (!failed.ignoreHealth && !failed.usable());
+  }
+
   /** Delay before retry number `retry` (1-based): full jitter over an exponential ceiling. */
   backoff(retry: number): number {
     const ceiling = Math.min(this.#max, this.#base * 2 ** (retry - 1));
@@ -88,9 +102,17 @@ export class RetryBudget {
     this.#requests--;
   }
 
-  /** Takes a retry slot if the budget has one; the caller must `retryEnded()` after. */
+  /** Whether a retry slot is free now (a retry is decided; its try is sent after the backoff). */
+  hasRoom(): boolean {
+    return this.#retries < Math.max(this.#minRetries, this.#ratio * this.#requests);
+  }
+
+  /**
+   * Takes a retry slot if the budget has one, as the retry's try is sent (a retry waiting
+   * out its backoff sends nothing, so holds none); the caller must `retryEnded()` after.
+   */
   tryStartRetry(): boolean {
-    if (this.#retries >= Math.max(this.#minRetries, this.#ratio * this.#requests)) return false;
+    if (!this.hasRoom()) return false;
     this.#retries++;
     return true;
   }

@@ -53,8 +53,14 @@ export class Target {
   maxConnections = 0;
   /** Set by the active health checker. */
   health: ActiveHealth = "healthy";
-  /** Set by outlier detection: not picked before this time (clock ms). */
+  /**
+   * Set by outlier detection: not picked before this time (clock ms). It stays set after
+   * that time until a try is answered (outlier detection then clears it): the target is
+   * on trial meanwhile, and takes one try at a time.
+   */
   ejectedUntil = 0;
+  /** A try sent while on trial has not finished yet: no other is sent until it has. */
+  trialInFlight = false;
   /** How many times outlier detection ejected this target (its ejection time grows with it). */
   ejections = 0;
   breaker: TargetBreaker | undefined;
@@ -93,19 +99,26 @@ export class Target {
     );
   }
 
-  /** Healthy, not ejected and breaker permitting, whatever its load. */
+  /** Healthy, not ejected (nor on trial with a try out) and breaker permitting, whatever its load. */
   usable(): boolean {
     return (
       this.health === "healthy" &&
-      (this.ejectedUntil === 0 || this.clock.now() >= this.ejectedUntil) &&
+      (this.ejectedUntil === 0 || (!this.trialInFlight && this.clock.now() >= this.ejectedUntil)) &&
       (this.breaker === undefined || this.breaker.permits())
     );
   }
 
-  /** A try was sent to this target. */
-  onDispatch(): void {
+  /**
+   * A try was sent to this target. Returns whether it is the try of a target on trial
+   * after an ejection; pass that to `onSettled`.
+   */
+  onDispatch(): boolean {
     this.inFlight++;
     this.breaker?.onDispatch();
+    // Picked while ejectedUntil is set and not in panic: its ejection is over, it is on trial.
+    if (this.ejectedUntil === 0 || this.ignoreHealth) return false;
+    this.trialInFlight = true;
+    return true;
   }
 
   /** A try's outcome is known (its response headers, or its failure): observers learn from it. */
@@ -115,9 +128,10 @@ export class Target {
     for (const observer of this.observers) observer(this, outcome);
   }
 
-  /** A try is over, body and all. */
-  onSettled(): void {
+  /** A try is over, body and all; `trial` is what `onDispatch` returned for it. */
+  onSettled(trial = false): void {
     this.inFlight--;
+    if (trial) this.trialInFlight = false;
   }
 
   /** Stops taking requests; requests in flight finish, then the connections close. */

@@ -108,6 +108,43 @@ describe("retries", () => {
     }
   });
 
+  it("counts a retry against the budget from when its try is sent, not during its backoff", async () => {
+    // It answers once all six requests have picked their first target (round-robin: three each).
+    const bad = await startUpstream((_req, res) => {
+      setTimeout(() => res.writeHead(503).end("bad"), 50);
+    });
+    const good = await startUpstream((_req, res) => res.end("good"));
+    // Two retries may be in flight; three wait out backoffs of up to 300ms at once. Their
+    // tries to `good` take about a millisecond each, so they are (almost) never in flight
+    // together: a budget counting the waits would refuse the third.
+    const gw = await startSimpleGateway(
+      [bad.url, good.url],
+      {},
+      {},
+      {
+        retries: {
+          attempts: 1,
+          backoff: { base: "300ms", max: "300ms" },
+          budget: { ratio: 0.01, minRetries: 2 },
+        },
+      },
+    );
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, async () => {
+          const res = await request(`${gw.url}/x`);
+          return `${res.statusCode} ${await res.body.text()}`;
+        }),
+      );
+      assert.equal(bad.requests.length, 3, "round-robin sent half of them to the failing target");
+      assert.deepEqual(answers, Array(6).fill("200 good"));
+    } finally {
+      await gw.stop();
+      await bad.close();
+      await good.close();
+    }
+  });
+
   it("keeps retries in flight within the budget when every target fails", async () => {
     const held: (() => void)[] = [];
     const up = await startUpstream((_req, res) => {

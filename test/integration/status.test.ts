@@ -94,7 +94,8 @@ describe("GET /status", () => {
       assert.equal(before.lastReload, null);
 
       // Known traffic: round-robin sends one of two requests to the dead target, whose
-      // breaker opens after that one failure (and the retry lands on the live one).
+      // breaker opens after that one failure and which the default passive rule ejects
+      // (the retry lands on the live one).
       // One keep-alive connection, left open for the count.
       const client = new Client(gw.url, { pipelining: 1 });
       clients.push(client);
@@ -117,7 +118,8 @@ describe("GET /status", () => {
         {
           name: "api",
           targets: 2,
-          healthy: 2,
+          // The dead target is ejected: not counted healthy.
+          healthy: 1,
           available: 1,
           breakers: { closed: 1, open: 1, halfOpen: 0 },
         },

@@ -1,7 +1,7 @@
 // Unit tests for passive health checks (outlier detection), driven by a manual clock.
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { healthCheckSchema } from "../../config/upstream-schema.ts";
+import { defaultPassiveCheck, healthCheckSchema } from "../../config/upstream-schema.ts";
 import { ManualClock } from "../clock.ts";
 import type { Outcome } from "../outcome.ts";
 import { destroyFleet, fleet } from "../selectors/test-fleet.ts";
@@ -220,5 +220,127 @@ describe("OutlierDetector: reloads and shared targets", () => {
     assert.equal(target.available(), true);
     report(target, "server-error");
     assert.equal(target.available(), false);
+  });
+});
+
+/** Three targets under the rule a service has without a `passive` block. */
+function defaultService(passive?: Record<string, unknown>) {
+  const clock = new ManualClock();
+  const targets = fleet([1, 1, 1], clock);
+  const config = passive ? healthCheckSchema.parse({ passive }).passive! : defaultPassiveCheck;
+  const detector = new OutlierDetector(config, clock, () => targets);
+  for (const target of targets) target.observers.add(detector.observe);
+  return { clock, targets };
+}
+
+/** A try sent to `target` and ended with `kind`, as the proxy does it. */
+function tryOnce(target: Target, kind: Outcome["kind"]): void {
+  const trial = target.onDispatch();
+  target.onOutcome({ kind, durationMs: 5 });
+  target.onSettled(trial);
+}
+
+describe("OutlierDetector: the default rule (no passive block)", () => {
+  it("ejects a target for 10s at its first connect failure, timeout or reset, not for a 5xx", () => {
+    for (const kind of ["connect-failure", "timeout", "reset"] as const) {
+      const {
+        clock,
+        targets: [target],
+      } = defaultService();
+      tryOnce(target!, kind);
+      assert.equal(target!.available(), false, kind);
+      assert.equal(target!.ejectedUntil - clock.now(), 10_000, kind);
+    }
+    const {
+      targets: [target],
+    } = defaultService();
+    for (let i = 0; i < 20; i++) tryOnce(target!, "server-error");
+    assert.equal(target!.available(), true, "answers, even 5xx, eject nobody by default");
+  });
+
+  it("ejects at most half of the targets", () => {
+    const { targets } = defaultService();
+    for (const target of targets) tryOnce(target, "connect-failure");
+    assert.deepEqual(
+      targets.map((target) => target.available()),
+      [false, true, true],
+    );
+  });
+
+  it("is off with consecutiveLocalOriginFailures: 0", () => {
+    const {
+      targets: [target],
+    } = defaultService({ consecutiveFailures: 0, consecutiveLocalOriginFailures: 0 });
+    for (let i = 0; i < 20; i++) tryOnce(target!, "connect-failure");
+    assert.equal(target!.available(), true);
+  });
+});
+
+describe("OutlierDetector: back from an ejection, one try at a time until one is answered", () => {
+  it("takes one try, re-ejects for longer when it gets no answer, and is back in full once answered", () => {
+    const {
+      clock,
+      targets: [target],
+    } = defaultService();
+    tryOnce(target!, "timeout");
+    clock.advance(10_000);
+    assert.equal(target!.available(), true, "the ejection is over: on trial");
+    const trial = target!.onDispatch();
+    assert.equal(trial, true);
+    assert.equal(target!.available(), false, "one try at a time while on trial");
+    target!.onOutcome({ kind: "timeout", durationMs: 1_000 });
+    target!.onSettled(trial);
+    assert.equal(target!.ejectedUntil - clock.now(), 20_000, "out again, twice as long");
+    assert.equal(target!.available(), false);
+    clock.advance(20_000);
+    tryOnce(target!, "success");
+    assert.equal(target!.ejectedUntil, 0, "answered: back in full");
+    const first = target!.onDispatch();
+    const second = target!.onDispatch();
+    assert.deepEqual([first, second, target!.available()], [false, false, true]);
+  });
+
+  it("a 5xx answer ends the trial too: the target is reachable", () => {
+    const {
+      clock,
+      targets: [target],
+    } = defaultService();
+    tryOnce(target!, "connect-failure");
+    clock.advance(10_000);
+    tryOnce(target!, "server-error");
+    assert.equal(target!.ejectedUntil, 0);
+    assert.equal(target!.available(), true);
+  });
+
+  it("stays on trial, one try at a time, until the threshold is reached again", () => {
+    const {
+      clock,
+      targets: [target],
+    } = defaultService({ consecutiveFailures: 0, consecutiveLocalOriginFailures: 2 });
+    tryOnce(target!, "connect-failure");
+    assert.equal(target!.available(), true, "one failure is below the threshold of 2");
+    tryOnce(target!, "connect-failure");
+    assert.equal(target!.available(), false);
+    clock.advance(10_000);
+    tryOnce(target!, "connect-failure");
+    assert.notEqual(target!.ejectedUntil, 0, "still on trial");
+    const trial = target!.onDispatch();
+    assert.equal(target!.available(), false, "its next try is a trial as well");
+    target!.onOutcome({ kind: "connect-failure", durationMs: 1 });
+    target!.onSettled(trial);
+    assert.equal(target!.ejectedUntil - clock.now(), 20_000, "second failure on trial: out again");
+  });
+
+  it("in panic, a target on trial takes any number of tries", () => {
+    const {
+      clock,
+      targets: [target],
+    } = defaultService();
+    tryOnce(target!, "connect-failure");
+    clock.advance(10_000);
+    target!.ignoreHealth = true;
+    assert.equal(target!.onDispatch(), false);
+    assert.equal(target!.onDispatch(), false);
+    assert.equal(target!.available(), true);
   });
 });
