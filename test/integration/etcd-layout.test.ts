@@ -10,7 +10,7 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { Etcd3 } from "etcd3";
+import { Etcd3, Range } from "etcd3";
 import { EtcdCacheWriter, readEtcdCache } from "../../src/providers/etcd-cache.ts";
 import { EtcdFollower } from "../../src/providers/etcd-follow.ts";
 import {
@@ -374,18 +374,22 @@ describe("etcd config store with etcd auth", () => {
     const etcd = await startEtcdServer();
     const stores: EtcdConfigStore[] = [];
     try {
-      const ctl = (...args: string[]) =>
-        execFileSync("etcdctl", ["--endpoints", etcd.url, ...args], {
-          env: { ...process.env, ETCDCTL_API: "3" },
-        });
-      ctl("user", "add", "root", "--new-user-password=root-secret");
-      ctl("role", "add", "root");
-      ctl("user", "grant-role", "root", "root");
-      ctl("user", "add", "gatehouse", "--new-user-password=gatehouse-secret");
-      ctl("role", "add", "gatehouse");
-      ctl("role", "grant-permission", "gatehouse", "--prefix=true", "readwrite", "/secure/");
-      ctl("user", "grant-role", "gatehouse", "gatehouse");
-      ctl("auth", "enable");
+      // Users, roles and auth set up through etcd's own API, as etcdctl would.
+      const admin = new Etcd3({ hosts: etcd.url });
+      try {
+        await admin.user("root").create("root-secret");
+        await admin.role("root").create();
+        await admin.user("root").addRole("root");
+        await admin.user("gatehouse").create("gatehouse-secret");
+        await admin.role("gatehouse").create();
+        await admin
+          .role("gatehouse")
+          .grant({ permission: "Readwrite", range: Range.prefix("/secure/") });
+        await admin.user("gatehouse").addRole("gatehouse");
+        await admin.auth.authEnable();
+      } finally {
+        admin.close();
+      }
       const open = (prefix: string, password: string) => {
         const auth = { username: "gatehouse", password };
         const store = new EtcdConfigStore({ ...settings(etcd.url, prefix), auth }, 20);
