@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * @module cli/main
- * The `gatehouse` command: start, validate, schema, hash-password, secret, config. A running
+ * The `gatehouse` command: start, validate, schema, token, hash-password, secret, config. A running
  * gateway reports through its process log (`gateway.log`, JSON lines); the other commands
  * print plain text for the person who ran them.
  */
@@ -28,6 +28,7 @@ import { EtcdProvider } from "../providers/etcd.ts";
 import { FileProvider } from "../providers/file.ts";
 import { gatehouseVersion } from "../version.ts";
 import { registerConfigCommands } from "./config-commands.ts";
+import { registerTokenCommand } from "./token-command.ts";
 
 const envHelp =
   "environment: merge FILE's overlay for it (gatehouse.NAME.yaml) over FILE; default GATEHOUSE_ENV";
@@ -35,6 +36,7 @@ const envHelp =
 const program = new Command()
   .name("gatehouse")
   .description("An API gateway and microservice edge")
+  .version(gatehouseVersion, "-v, --version", "print the version")
   .showHelpAfterError();
 
 program
@@ -136,6 +138,9 @@ program
   .action(() => {
     console.log(JSON.stringify(configJsonSchema(), null, 2));
   });
+
+// `gatehouse token`: a JWT for trying the jwt plugin (see docs/plugins.md, jwt).
+registerTokenCommand(program);
 
 program
   .command("hash-password")
