@@ -115,6 +115,7 @@ function checkKeyFits(key: KeyObject, alg: JwsAlgorithm): void {
       );
     return;
   }
+  if (isHmac(alg)) throw new TokenError(`${alg} signs with a secret (--secret), not a private key`);
   const problem = verifyKeyFor(createPublicKey(key), alg);
   if (typeof problem === "string") throw new TokenError(problem);
 }
