@@ -26,6 +26,7 @@ import {
 } from "../plugins/basic-auth/password-hash.ts";
 import { EtcdProvider } from "../providers/etcd.ts";
 import { FileProvider } from "../providers/file.ts";
+import { busyListener, configuredListeners } from "../server/busy-port.ts";
 import { gatehouseVersion } from "../version.ts";
 import { registerConfigCommands } from "./config-commands.ts";
 import { registerTokenCommand } from "./token-command.ts";
@@ -77,8 +78,13 @@ program
     try {
       await gateway.start();
     } catch (error) {
-      // e.g. "listen EADDRINUSE: address already in use 127.0.0.1:8080": no stack trace needed.
-      log.fatal({ error: (error as Error).message }, "cannot start");
+      // One line, no stack trace; a port in use names its listener and the setting to change.
+      const message = (error as Error).message;
+      const busy = busyListener(error, configuredListeners(config.gateway));
+      const reason = busy
+        ? `port ${busy.port} (${busy.name} listener, ${busy.setting}) is in use`
+        : message;
+      log.fatal({ error: message }, `cannot start: ${reason}`);
       process.exit(1);
     }
     const { proxy, status, admin } = gateway.addresses();
