@@ -2,7 +2,7 @@
 // plugin in docs/plugins.md run as written (bash, npx, curl), and a key pair's token.
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: config text holds ${env:...} references
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -84,6 +84,12 @@ describe("gatehouse token", () => {
 
   it("docs/plugins.md: a token for alice passes the route, one with another secret is a 401", async () => {
     const { yaml, sh } = tokenExample();
+    const curl = spawnSync("curl", ["--version"]);
+    assert.equal(
+      curl.error,
+      undefined,
+      "curl not found: install it with `apt-get install -y curl` (.ci/run does this)",
+    );
     const env = { JWT_SECRET: randomBytes(32).toString("base64") };
     const { gateway, port } = await startFromDocs(yaml, upstream, env);
     try {
