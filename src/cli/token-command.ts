@@ -15,13 +15,13 @@ interface TokenOptions {
   alg?: string;
   sub?: string;
   iss?: string;
-  aud: string[];
-  claim: string[];
+  aud?: string[];
+  claim?: string[];
   expires: string | false;
   kid?: string;
 }
 
-const repeat = (value: string, previous: string[]) => [...previous, value];
+const repeat = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 /** Adds `gatehouse token` to the program. */
 export function registerTokenCommand(program: Command): void {
@@ -37,12 +37,11 @@ export function registerTokenCommand(program: Command): void {
     )
     .option("--sub <subject>", "the sub claim (a consumer's name, for consumerClaim: sub)")
     .option("--iss <issuer>", "the iss claim")
-    .option("--aud <audience>", "the aud claim; repeat for several", repeat, [])
+    .option("--aud <audience>", "the aud claim; repeat for several", repeat)
     .option(
       "--claim <name=value>",
       "any claim; a JSON value (5, true, [...]) is kept as JSON; repeat for several",
       repeat,
-      [],
     )
     .option("--expires <duration>", "lifetime until exp, e.g. 30m, 1h, 7d", "1h")
     .option("--no-expires", "no exp claim")
@@ -55,8 +54,8 @@ export function registerTokenCommand(program: Command): void {
           ...(options.sub !== undefined && { sub: options.sub }),
           ...(options.iss !== undefined && { iss: options.iss }),
           ...(options.kid !== undefined && { kid: options.kid }),
-          aud: options.aud,
-          claims: options.claim,
+          aud: options.aud ?? [],
+          claims: options.claim ?? [],
           expires: options.expires,
         });
         console.log(token);
