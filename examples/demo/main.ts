@@ -22,7 +22,10 @@ if (items === undefined || !/^\d+$/.test(port)) {
   console.error("usage: node examples/demo/main.ts users|products PORT [HOST]");
   process.exit(2);
 }
-const service = await startDemoService(name, Number(port), items, host);
+const service = await startDemoService(name, Number(port), items, host).catch((error: Error) => {
+  console.error(`demo service ${name}: cannot listen on ${host}:${port}: ${error.message}`);
+  process.exit(1);
+});
 console.log(`demo service ${name} listening on ${host}:${service.port}`);
 // A container stops with SIGTERM; without a handler Node would ignore it as PID 1.
 for (const signal of ["SIGTERM", "SIGINT"] as const) {

@@ -50,9 +50,12 @@ export function startDemoService(
     }
     send(405, { error: "method not allowed" });
   });
-  return new Promise((resolve) => {
-    server.listen(port, host, () =>
-      resolve({ server, port: (server.address() as AddressInfo).port }),
-    );
+  return new Promise((resolve, reject) => {
+    // A port in use rejects (with listen()'s EADDRINUSE error) instead of crashing the process.
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve({ server, port: (server.address() as AddressInfo).port });
+    });
   });
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * @module cli/main
- * The `gatehouse` command: start, validate, schema, hash-password, secret, config. A running
+ * The `gatehouse` command: start, validate, schema, token, hash-password, secret, config. A running
  * gateway reports through its process log (`gateway.log`, JSON lines); the other commands
  * print plain text for the person who ran them.
  */
@@ -27,8 +27,10 @@ import {
 } from "../plugins/basic-auth/password-hash.ts";
 import { EtcdProvider } from "../providers/etcd.ts";
 import { FileProvider } from "../providers/file.ts";
+import { busyListener, configuredListeners } from "../server/busy-port.ts";
 import { gatehouseVersion } from "../version.ts";
 import { registerConfigCommands } from "./config-commands.ts";
+import { registerTokenCommand } from "./token-command.ts";
 
 const envHelp =
   "environment: merge FILE's overlay for it (gatehouse.NAME.yaml) over FILE; default GATEHOUSE_ENV";
@@ -36,6 +38,7 @@ const envHelp =
 const program = new Command()
   .name("gatehouse")
   .description("An API gateway and microservice edge")
+  .version(gatehouseVersion, "-v, --version", "print the version")
   .showHelpAfterError();
 
 program
@@ -76,8 +79,13 @@ program
     try {
       await gateway.start();
     } catch (error) {
-      // e.g. "listen EADDRINUSE: address already in use 127.0.0.1:8080": no stack trace needed.
-      log.fatal({ error: (error as Error).message }, "cannot start");
+      // One line, no stack trace; a port in use names its listener and the setting to change.
+      const message = (error as Error).message;
+      const busy = busyListener(error, configuredListeners(config.gateway));
+      const reason = busy
+        ? `port ${busy.port} (${busy.name} listener, ${busy.setting}) is in use`
+        : message;
+      log.fatal({ error: message }, `cannot start: ${reason}`);
       process.exit(1);
     }
     const { proxy, status, admin } = gateway.addresses();
@@ -139,6 +147,9 @@ program
   .action(() => {
     console.log(JSON.stringify(configJsonSchema(), null, 2));
   });
+
+// `gatehouse token`: a JWT for trying the jwt plugin (see docs/plugins.md, jwt).
+registerTokenCommand(program);
 
 program
   .command("hash-password")

@@ -43,6 +43,17 @@ describe("${env:NAME} substitution", () => {
     assert.equal(quoted.gateway.listen[0]!.port, 9001);
   });
 
+  it("keeps a whole-scalar string value exactly as written: line breaks, # and quotes", () => {
+    const pem = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQ\n-----END PUBLIC KEY-----\n";
+    for (const value of [pem, "pass #word", '"quoted key"', "key: value", "- listed key"]) {
+      const config = accepted(
+        yaml(...gateway, "consumers:", "  - { name: c, credentials: { keys: ['${env:KEY}'] } }"),
+        { KEY: value },
+      );
+      assert.deepEqual(config.consumers[0]!.credentials!.keys, [value]);
+    }
+  });
+
   it("fills a reference inside a longer string", () => {
     const config = accepted(
       yaml(

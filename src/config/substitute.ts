@@ -182,7 +182,9 @@ function resolveFile(path: string, { baseDir, secrets }: SubstitutionContext): R
 function safeScalar(text: string): unknown {
   try {
     const value: unknown = parseYaml(text);
-    return value === null || typeof value !== "object" ? (value ?? text) : text;
+    // Numbers and flags are typed; any string stays as written (YAML would fold a PEM's
+    // line breaks into spaces, and cut a value at " #").
+    return typeof value === "number" || typeof value === "boolean" ? value : text;
   } catch {
     return text;
   }

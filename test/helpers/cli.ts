@@ -20,16 +20,21 @@ export interface CliOptions {
   stdin?: string;
   /** The child is killed after this long (a test never waits for ever). */
   timeoutMs?: number;
+  /** The script node runs instead of src/cli/main.ts (e.g. a launcher in bin/). */
+  script?: string;
+  /** Options for node itself, before the script. */
+  nodeOptions?: string[];
   /** The working directory (default: this process's), for paths written as a user types them. */
   cwd?: string;
 }
 
 /** Runs `gatehouse ARGS` and resolves with its exit code and output. */
 export function runGatehouse(args: string[], options: CliOptions = {}): Promise<CliRun> {
-  const child = spawn(process.execPath, [cliPath, ...args], {
+  const script = options.script ?? cliPath;
+  const child = spawn(process.execPath, [...(options.nodeOptions ?? []), script, ...args], {
     stdio: ["pipe", "pipe", "pipe"],
+    ...(options.cwd !== undefined && { cwd: options.cwd }),
     env: { ...process.env, ...options.env },
-    ...(options.cwd && { cwd: options.cwd }),
   });
   let stdout = "";
   let stderr = "";

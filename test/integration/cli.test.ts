@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -363,6 +364,38 @@ describe("gatehouse start", () => {
     );
     assert.equal(lines[2]!.signal, "SIGTERM");
     assert.equal(cli.output.stderr, "");
+  });
+
+  it("on a port in use, says in one line which listener and setting, exit 1", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const config = file("busy.yaml");
+      await writeFile(
+        config,
+        [
+          "gateway:",
+          "  listen: [{ host: 127.0.0.1, port: 0 }]",
+          `  status: { host: 127.0.0.1, port: ${port} }`,
+          "",
+        ].join("\n"),
+      );
+      const result = await runCli(["start", "-c", config]);
+      assert.equal(result.code, 1);
+      assert.equal(result.stderr, "");
+      const fatal = result.stdout
+        .trimEnd()
+        .split("\n")
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((line) => line.level === "fatal");
+      assert.deepEqual(
+        fatal.map(({ msg }) => msg),
+        [`cannot start: port ${port} (status listener, gateway.status.port) is in use`],
+      );
+    } finally {
+      taken.close();
+    }
   });
 
   it("refuses to start on a bad config, exit 1", async () => {
