@@ -331,6 +331,24 @@ describe("OutlierDetector: back from an ejection, one try at a time until one is
     assert.equal(target!.ejectedUntil - clock.now(), 20_000, "second failure on trial: out again");
   });
 
+  it("a target on trial with its try out counts against maxEjectionPercent", () => {
+    const { clock, targets } = defaultService();
+    const [a, b, c] = targets as [Target, Target, Target];
+    tryOnce(a, "timeout");
+    clock.advance(10_000);
+    const trial = a.onDispatch(); // a hung target: its trial try is still out
+    tryOnce(b, "reset");
+    assert.deepEqual(
+      [a, b, c].map((target) => target.available()),
+      [false, true, true],
+      "one of three out of rotation is the 50% cap",
+    );
+    a.onOutcome({ kind: "success", durationMs: 1 });
+    a.onSettled(trial);
+    tryOnce(b, "reset");
+    assert.equal(b.available(), false, "once a is back, b may go");
+  });
+
   it("in panic, a target on trial takes any number of tries", () => {
     const {
       clock,

@@ -146,7 +146,13 @@ export class OutlierDetector {
   #eject(target: Target, record: OutlierRecord, now: number): void {
     const targets = this.#targets();
     let ejected = 1;
-    for (const other of targets) if (other !== target && other.ejectedUntil > now) ejected++;
+    // A target on trial with its one try out takes no traffic either: it counts as out.
+    for (const other of targets)
+      if (
+        other !== target &&
+        (other.ejectedUntil > now || (other.ejectedUntil !== 0 && other.trialInFlight))
+      )
+        ejected++;
     if (ejected * 100 > this.#config.maxEjectionPercent * targets.length) return;
     target.ejections++;
     const duration = Math.min(
