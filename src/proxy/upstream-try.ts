@@ -37,8 +37,8 @@ export class UpstreamTry implements Dispatcher.DispatchHandler {
   #sentAt: number;
   #reported = false;
   #settled = false;
-  /** Whether the target was on trial when this try was sent (see Target.onDispatch). */
-  readonly #trial: boolean;
+  /** Whether the target was on trial when this try was sent, until its outcome ends the trial. */
+  #trial: boolean;
   /** Set when the owner dropped this try's response to retry: its end is not news. */
   #dropped = false;
   /** The response is held, unread, until the owner commits or drops it. */
@@ -122,7 +122,11 @@ export class UpstreamTry implements Dispatcher.DispatchHandler {
   #report(kind: OutcomeKind): void {
     if (this.#reported) return;
     this.#reported = true;
-    this.target.onOutcome({ kind, durationMs: this.target.clock.now() - this.#sentAt });
+    this.target.onOutcome(
+      { kind, durationMs: this.target.clock.now() - this.#sentAt },
+      this.#trial,
+    );
+    this.#trial = false;
   }
 
   #settle(): void {

@@ -54,7 +54,7 @@ export function openTunnel(tunnel: TunnelRequest): void {
   });
   // The tunnel counts as a request in flight to its target (least-connections sees it,
   // maxConnections limits it) and its opening as an outcome (breakers and ejection learn).
-  const trial = target.onDispatch();
+  let trial = target.onDispatch();
   const sentAt = target.clock.now();
   let settled = false;
   let released = false;
@@ -63,8 +63,11 @@ export function openTunnel(tunnel: TunnelRequest): void {
     released = true;
     target.onSettled(trial);
   };
-  const report = (kind: OutcomeKind) =>
-    target.onOutcome({ kind, durationMs: target.clock.now() - sentAt });
+  const report = (kind: OutcomeKind) => {
+    // The tunnel's opening ends a trial: an open tunnel may last for hours.
+    target.onOutcome({ kind, durationMs: target.clock.now() - sentAt }, trial);
+    trial = false;
+  };
   const refuse = (code: ErrorCode) => {
     if (settled) return;
     settled = true;

@@ -110,7 +110,7 @@ export class Target {
 
   /**
    * A try was sent to this target. Returns whether it is the try of a target on trial
-   * after an ejection; pass that to `onSettled`.
+   * after an ejection; pass that to `onOutcome`, or to `onSettled` if it has no outcome.
    */
   onDispatch(): boolean {
     this.inFlight++;
@@ -121,14 +121,19 @@ export class Target {
     return true;
   }
 
-  /** A try's outcome is known (its response headers, or its failure): observers learn from it. */
-  onOutcome(outcome: Outcome): void {
+  /**
+   * A try's outcome is known (its response headers, or its failure): observers learn from it.
+   * `trial` (what `onDispatch` returned) ends the trial here, not when the try settles: an
+   * answered trial's body may stream for hours, and the target must not stay out meanwhile.
+   */
+  onOutcome(outcome: Outcome, trial = false): void {
+    if (trial) this.trialInFlight = false;
     this.latency.record(outcome.durationMs);
     this.breaker?.record(outcome);
     for (const observer of this.observers) observer(this, outcome);
   }
 
-  /** A try is over, body and all; `trial` is what `onDispatch` returned for it. */
+  /** A try is over, body and all; `trial`: it was a trial that `onOutcome` did not end. */
   onSettled(trial = false): void {
     this.inFlight--;
     if (trial) this.trialInFlight = false;

@@ -349,6 +349,23 @@ describe("OutlierDetector: back from an ejection, one try at a time until one is
     assert.equal(b.available(), false, "once a is back, b may go");
   });
 
+  it("a trial answered but still streaming does not keep the target out after a later ejection", () => {
+    const {
+      clock,
+      targets: [target],
+    } = defaultService();
+    tryOnce(target!, "timeout");
+    clock.advance(10_000);
+    // The trial is answered; its body (a long download, an event stream) keeps coming.
+    const stream = target!.onDispatch();
+    target!.onOutcome({ kind: "success", durationMs: 5 }, stream);
+    assert.equal(target!.ejectedUntil, 0, "answered: back in full");
+    tryOnce(target!, "reset");
+    clock.advance(20_000);
+    assert.equal(target!.available(), true, "this ejection is over: on trial again");
+    target!.onSettled(); // its trial ended with its answer, as the proxy tells it
+  });
+
   it("in panic, a target on trial takes any number of tries", () => {
     const {
       clock,
