@@ -100,6 +100,28 @@ describe("redactConfig", () => {
     assert.deepEqual(restoreRedacted(structuredClone(shown), written), written);
   });
 
+  it("puts a URL's credentials back when another part of the URL was edited", () => {
+    const written = {
+      gateway: { stores: { redis: { url: "redis://app:pw-1@redis-a:6379" } } },
+      plugins: [
+        {
+          name: "oauth2-introspection",
+          config: { introspectionUrl: "https://auth.example/i?api_key=k-1&v=1&token=t-1" },
+        },
+      ],
+    };
+    const edited = structuredClone(redactConfig(written));
+    edited.gateway.stores.redis.url = edited.gateway.stores.redis.url.replace("-a", "-b");
+    const config = edited.plugins[0]!.config;
+    config.introspectionUrl = config.introspectionUrl.replace("v=1", "v=2");
+    const restored = restoreRedacted(edited, written);
+    assert.equal(restored.gateway.stores.redis.url, "redis://app:pw-1@redis-b:6379");
+    assert.equal(
+      restored.plugins[0]!.config.introspectionUrl,
+      "https://auth.example/i?api_key=k-1&v=2&token=t-1",
+    );
+  });
+
   it("leaves a placeholder with nothing behind it for validation to refuse", () => {
     const restored = restoreRedacted(
       { consumers: [{ name: "carol", credentials: { keys: ["[redacted]"] } }] },

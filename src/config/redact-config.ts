@@ -12,7 +12,7 @@
  * running config.
  */
 import { processSecrets, redacted } from "./secret-values.ts";
-import { redactUrlCredentials } from "./url-credentials.ts";
+import { redactUrlCredentials, restoreUrlCredentials } from "./url-credentials.ts";
 
 /** Keys whose string values (or the strings in their lists) are credentials. */
 const credentialKeys = new Set(["authorization", "key", "keys"]);
@@ -91,8 +91,9 @@ export function restoreRedacted<T>(incoming: T, current: unknown): T {
 function restore(incoming: Json, current: Json): Json {
   if (typeof incoming === "string") {
     if (incoming === redacted && current !== undefined) return current;
+    // A URL edited elsewhere (its host, another parameter) keeps its credentials.
     if (incoming.includes(redacted) && typeof current === "string")
-      return redactUrlCredentials(current) === incoming ? current : incoming;
+      return restoreUrlCredentials(incoming, current);
     return incoming;
   }
   if (Array.isArray(incoming)) {

@@ -115,3 +115,30 @@ export function redactUrlCredentials(value: string): string {
   }
   return text + value.slice(from);
 }
+
+/**
+ * `incoming`, an edited copy of `redactUrlCredentials(current)`, with each `[redacted]` put
+ * back to the credential `current` has at the same place: its user info, or the query
+ * parameter of the same name (the first of that name for the first, and so on). The rest
+ * of the URL may have been edited (a host, another parameter); a placeholder with no
+ * counterpart stays as it is.
+ */
+export function restoreUrlCredentials(incoming: string, current: string): string {
+  const slots = credentialsIn(incoming);
+  if (slots.length === 0) return incoming;
+  const secrets = new Map<string, string[]>();
+  for (const { start, end, what } of credentialsIn(current)) {
+    const values = secrets.get(what);
+    if (values) values.push(current.slice(start, end));
+    else secrets.set(what, [current.slice(start, end)]);
+  }
+  let text = "";
+  let from = 0;
+  for (const { start, end, what } of slots) {
+    const secret = secrets.get(what)?.shift();
+    if (secret === undefined || incoming.slice(start, end) !== redacted) continue;
+    text += incoming.slice(from, start) + secret;
+    from = end;
+  }
+  return text + incoming.slice(from);
+}
