@@ -19,9 +19,23 @@ describe("url credentials", () => {
       "client_secret",
       "password",
       "auth",
+      "subscription-key",
+      "accessKey",
     ])
       assert.ok(isCredentialParameter(name), name);
-    for (const name of ["page", "monkey", "keyword", "token_type", "sort", "v", "bypass"])
+    for (const name of [
+      "page",
+      "monkey",
+      "keyword",
+      "token_type",
+      "sort",
+      "v",
+      "bypass",
+      "sort_key",
+      "partitionKey",
+      "skipAuth",
+      "use_auth",
+    ])
       assert.ok(!isCredentialParameter(name), name);
   });
 

@@ -25,6 +25,26 @@ const credentialWords = new Set([
   "credentials",
 ]);
 
+/** Last words that name a credential only alone or after one of `credentialQualifiers`. */
+const ambiguousWords = new Set(["key", "auth"]);
+const credentialQualifiers = new Set([
+  "api",
+  "access",
+  "secret",
+  "private",
+  "client",
+  "app",
+  "application",
+  "subscription",
+  "license",
+  "signing",
+  "session",
+  "auth",
+  "basic",
+  "bearer",
+  "http",
+]);
+
 /** A value that is (or holds) a reference names where a secret is, not what it is. */
 const holdsReference = /\$\{(env|file|enc):/;
 
@@ -34,8 +54,13 @@ export function isCredentialParameter(name: string): boolean {
     .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
     .toLowerCase()
     .split(/[^a-z0-9]+/);
-  const last = words.filter(Boolean).at(-1);
-  return last !== undefined && credentialWords.has(last);
+  const named = words.filter(Boolean);
+  const last = named.at(-1);
+  if (last === undefined || !credentialWords.has(last)) return false;
+  // `key` and `auth` alone are credentials, as are `api_key` or `access_auth`; a
+  // `sort_key` or `skip_auth` is not.
+  if (!ambiguousWords.has(last) || named.length === 1) return true;
+  return credentialQualifiers.has(named.at(-2)!);
 }
 
 /** Where in a URL's text each literal credential is: [start, end) ranges, and what each is. */
