@@ -381,6 +381,24 @@ describe("config problems are located at FILE:LINE:COL", () => {
     ]);
   });
 
+  it("cors may allow any method with *", () => {
+    const config = accepted(
+      yaml(
+        ...gateway,
+        ...usersService,
+        "routes:",
+        "  - name: r",
+        "    match: { paths: [/a] }",
+        "    service: users",
+        "    plugins: [{ name: cors, config: { origins: ['*'], methods: ['*'] } }]",
+      ),
+    );
+    assert.deepEqual(config.routes[0]!.plugins[0]!.config, {
+      ...config.routes[0]!.plugins[0]!.config,
+      methods: ["*"],
+    });
+  });
+
   it("methods listed in gateway.customMethods, and only methods Node.js can receive", () => {
     const route = [
       "routes:",

@@ -26,7 +26,12 @@ const originPattern = z
 const schema = z.strictObject({
   origins: z.array(originPattern).min(1).describe("The origins allowed to call this route."),
   methods: z
-    .array(token.transform((method) => method.toUpperCase()).pipe(httpMethod))
+    .array(
+      z.union([
+        z.literal("*").describe("Any method (browsers honour it only without credentials)."),
+        token.transform((method) => method.toUpperCase()).pipe(httpMethod),
+      ]),
+    )
     .min(1)
     .default(["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"])
     .describe("Access-Control-Allow-Methods on preflights."),
