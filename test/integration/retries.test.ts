@@ -114,9 +114,9 @@ describe("retries", () => {
       setTimeout(() => res.writeHead(503).end("bad"), 50);
     });
     const good = await startUpstream((_req, res) => res.end("good"));
-    // Two retries may be in flight; three wait out backoffs of up to 300ms at once. Their
-    // tries to `good` take about a millisecond each, so they are (almost) never in flight
-    // together: a budget counting the waits would refuse the third.
+    // Two retries may be in flight; three wait out backoffs of up to 1.5s at once. Their
+    // tries to `good` take a few milliseconds each (tens on a loaded machine), so all three
+    // are almost never in flight together: a budget counting the waits would refuse the third.
     const gw = await startSimpleGateway(
       [bad.url, good.url],
       {},
@@ -124,7 +124,7 @@ describe("retries", () => {
       {
         retries: {
           attempts: 1,
-          backoff: { base: "300ms", max: "300ms" },
+          backoff: { base: "1500ms", max: "1500ms" },
           budget: { ratio: 0.01, minRetries: 2 },
         },
       },
