@@ -257,7 +257,7 @@ class ProxiedRequest implements TryOwner, BodyConsumer {
         this.#request.closeConnection(),
     });
     // An unread request body would be taken for the next request on this connection.
-    if (hasUnreadBody(req)) res.once("finish", () => req.socket.destroySoon());
+    if (hasUnreadBody(req)) res.once("finish", () => req.socket?.destroySoon());
   }
 
   /** Starts another try on another target if everything allows one; false if not. */

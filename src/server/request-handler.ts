@@ -254,7 +254,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       const close =
         code === "GATEHOUSE_BAD_FRAMING" || code === "GATEHOUSE_BAD_HOST" || hasUnreadBody(req);
       sendError(res, code, requestId, { close: close || host.draining(), headers });
-      if (close) res.once("finish", () => req.socket.destroySoon());
+      if (close) res.once("finish", () => req.socket?.destroySoon());
       return undefined;
     };
     const routed = routeOf(req, fail);
@@ -299,7 +299,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
           ? (status: number, headers: string[]) => runResponseHooks(chain, ctx, { status, headers })
           : undefined;
       sendAnswer(res, requestId, ctx.answer, hasUnreadBody(req) || host.draining(), decorate);
-      if (hasUnreadBody(req)) res.once("finish", () => req.socket.destroySoon());
+      if (hasUnreadBody(req)) res.once("finish", () => req.socket?.destroySoon());
       return;
     }
     if (routed.preflight) {
