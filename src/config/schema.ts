@@ -48,7 +48,7 @@ const limitsSchema = z
       .describe("Longest request target; longer gets 414."),
     maxBodySize: size("10mb").describe("Largest request body; larger gets 413. 0 means no limit."),
     requestHeadersTimeout: duration("30s").describe(
-      "Time a client has to send the request line and headers, from its first byte (or from connecting); past it, 408 and the connection is closed. Checked every second (every tenth of the shortest of these request timeouts when that is less).",
+      "Time a client has to send the request line and headers, from its first byte (or from connecting); past it, 408 and the connection is closed. Enforced to within a second (a tenth of the shortest of the three request timeouts, when that is less).",
     ),
     requestBodyIdleTimeout: duration("30s").describe(
       "Longest pause while a client sends a request body; past it, 408 and the connection is closed (a try already sent upstream is aborted). Time the gateway itself does not read, because the upstream takes the body slower than the client sends it, does not count. 0s means no limit.",
