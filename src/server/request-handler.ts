@@ -268,8 +268,14 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       if (pending) {
         pending
           .then(() => {
-            // The client may have gone (or been cut for a stalled body) while a hook waited.
-            if (!res.destroyed && !res.headersSent) proceed(req, res, requestId, routed, ctx, fail);
+            if (res.headersSent) {
+              // Cut for a stalled body (408) while a hook waited: what the hooks took (a
+              // concurrency slot) is given back as for any answered request.
+              if (ctx.chain && ctx.chain.log.length > 0) runLogHooks(ctx.chain, ctx);
+              return;
+            }
+            // The client may have gone while a hook was waiting on something.
+            if (!res.destroyed) proceed(req, res, requestId, routed, ctx, fail);
           })
           .catch((error: unknown) => internalError(res, requestId, error));
         return;
