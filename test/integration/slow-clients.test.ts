@@ -149,6 +149,24 @@ describe("slow clients", () => {
     assert.equal(seen.has("/stalled-small"), false, "nothing went upstream");
   });
 
+  it("answers 408 when a client that asked for 100 Continue stalls after it", async () => {
+    const connection = await RawConnection.open(gw.port);
+    try {
+      await connection.write(
+        "POST /expecting HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 100\r\n\r\n",
+      );
+      assert.equal((await connection.readResponse()).status, 100);
+      await connection.write("0123456789");
+      const stalledAt = Date.now();
+      const response = await connection.readResponse(bodyIdleTimeout + margin + 500);
+      assertTimeoutAnswer(response);
+      const elapsed = Date.now() - stalledAt;
+      assert.ok(elapsed <= bodyIdleTimeout + margin, `cut ${elapsed} ms after the last byte`);
+    } finally {
+      connection.destroy();
+    }
+  });
+
   it("answers 408 when a body keeps trickling past requestBodyTimeout, and aborts the upstream request", async () => {
     const connection = await RawConnection.open(gw.port);
     try {
@@ -213,13 +231,13 @@ describe("slow clients", () => {
     const metrics = await (await request(`${gw.statusUrl}/metrics`)).body.text();
     const count = (pattern: RegExp) => Number(pattern.exec(metrics)?.[1]);
     assert.equal(count(/^gatehouse_client_timeouts_total\{timeout="headers"\} (\d+)$/m), 1);
-    assert.equal(count(/^gatehouse_client_timeouts_total\{timeout="body_idle"\} (\d+)$/m), 2);
+    assert.equal(count(/^gatehouse_client_timeouts_total\{timeout="body_idle"\} (\d+)$/m), 3);
     assert.equal(count(/^gatehouse_client_timeouts_total\{timeout="body"\} (\d+)$/m), 1);
     assert.equal(
       count(
         /^gatehouse_errors_total\{route="all",service="svc",code="GATEHOUSE_REQUEST_TIMEOUT"\} (\d+)$/m,
       ),
-      3,
+      4,
     );
   });
 });
