@@ -44,7 +44,7 @@ import {
   guardConnections,
 } from "./server/connection-limit.ts";
 import { combineObservers } from "./server/exchange.ts";
-import { resolveMaxClientConnections } from "./server/open-file-limit.ts";
+import { type ClientConnectionCap, resolveMaxClientConnections } from "./server/open-file-limit.ts";
 import { createProxyServer, listen, sharedPorts } from "./server/proxy-listener.ts";
 import { createRequestHandler, type RequestHandler } from "./server/request-handler.ts";
 import { createStatusServer } from "./server/status.ts";
@@ -111,6 +111,7 @@ export class Gateway {
   #connectionsAccepted = 0;
   /** This thread's side of the node's client connection cap (when it serves the proxy). */
   #connectionLimit: ConnectionLimit | undefined;
+  #connectionCap: ClientConnectionCap | undefined;
   #statusServer: Server | undefined;
   #adminServer: Server | undefined;
   #runtime: Runtime;
@@ -277,29 +278,16 @@ export class Gateway {
 
   /**
    * Resolves `gateway.limits.maxClientConnections` for the node (from the open-file limit
-   * when `auto`), says what it is, and makes the counts its `threads` will share.
+   * when `auto`) and makes the counts its `threads` will share.
    */
   #clientConnections(threads: number): ClientConnections {
-    const setting = this.#settings.limits.maxClientConnections;
-    const { max, openFiles, derived } = resolveMaxClientConnections(setting);
-    const source =
-      openFiles === undefined
-        ? "the open-file limit could not be read"
-        : `the open-file limit is ${openFiles}`;
-    if (max > derived && openFiles !== undefined) {
-      this.log.warn(
-        { maxClientConnections: max, openFiles, fitsOpenFiles: derived },
-        `gateway.limits.maxClientConnections (${max}) is more than the open-file limit (${openFiles}) leaves room for with their upstream connections (${derived}): the process may run out of file descriptors before it refuses a connection; raise the limit (ulimit -n, LimitNOFILE) or lower the setting`,
-      );
-    } else {
-      this.log.info(
-        { maxClientConnections: max, openFiles },
-        max === 0
-          ? "client connections are not limited (gateway.limits.maxClientConnections: 0)"
-          : `at most ${max} client connections at once (gateway.limits.maxClientConnections: ${setting}; ${source})`,
-      );
-    }
-    return { max, counts: createConnectionCounts(threads) };
+    this.#connectionCap = resolveMaxClientConnections(this.#settings.limits.maxClientConnections);
+    return { max: this.#connectionCap.max, counts: createConnectionCounts(threads) };
+  }
+
+  /** The node's client connection cap and where it came from, once started (not in a worker). */
+  get clientConnectionCap(): ClientConnectionCap | undefined {
+    return this.#connectionCap;
   }
 
   /**

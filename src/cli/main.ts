@@ -26,6 +26,7 @@ import {
 } from "../plugins/basic-auth/password-hash.ts";
 import { EtcdProvider } from "../providers/etcd.ts";
 import { FileProvider } from "../providers/file.ts";
+import { logClientConnectionCap } from "../server/open-file-limit.ts";
 import { gatehouseVersion } from "../version.ts";
 import { registerConfigCommands } from "./config-commands.ts";
 
@@ -87,6 +88,8 @@ program
     for (const address of proxy) listening("proxy", address);
     if (status) listening("status", status);
     if (admin) listening("admin", admin);
+    const cap = gateway.clientConnectionCap;
+    if (cap) logClientConnectionCap(log, config.gateway.limits.maxClientConnections, cap);
     const provider = new FileProvider({
       file: options.config,
       overlay,

@@ -5,6 +5,7 @@
  * connections meets a clean refusal before the process runs out of file descriptors.
  */
 import { readFileSync } from "node:fs";
+import type { Logger } from "../observability/logger.ts";
 
 /**
  * Used where the open-file limit cannot be read (no `/proc`: macOS, Windows). Development
@@ -71,4 +72,33 @@ export function resolveMaxClientConnections(
   const derived =
     openFiles === undefined ? fallbackMaxClientConnections : defaultMaxClientConnections(openFiles);
   return { max: setting === "auto" ? derived : setting, openFiles, derived };
+}
+
+/**
+ * Says at start what the cap is and where it came from; warns when a value set by hand is
+ * above what the open-file limit leaves room for (the process would run out of
+ * descriptors before it refused a connection).
+ */
+export function logClientConnectionCap(
+  log: Logger,
+  setting: "auto" | number,
+  { max, openFiles, derived }: ClientConnectionCap,
+): void {
+  if (max > derived && openFiles !== undefined) {
+    log.warn(
+      { maxClientConnections: max, openFiles, fitsOpenFiles: derived },
+      `gateway.limits.maxClientConnections (${max}) is more than the open-file limit (${openFiles}) leaves room for with their upstream connections (${derived}): the process may run out of file descriptors before it refuses a connection; raise the limit (ulimit -n, LimitNOFILE) or lower the setting`,
+    );
+    return;
+  }
+  const source =
+    openFiles === undefined
+      ? "the open-file limit could not be read"
+      : `the open-file limit is ${openFiles}`;
+  log.info(
+    { maxClientConnections: max, openFiles },
+    max === 0
+      ? "client connections are not limited (gateway.limits.maxClientConnections: 0)"
+      : `at most ${max} client connections at once (gateway.limits.maxClientConnections: ${setting}; ${source})`,
+  );
 }
