@@ -132,19 +132,24 @@ export class ConnectionLimit {
   #endBurst(): void {
     clearTimeout(this.#burstTimer);
     this.#burstTimer = undefined;
-    const refused = Atomics.load(this.#view, refusals) - this.#refusalsBefore;
+    // The count wraps at 2^31 in a long flood; the difference stays right modulo 2^32.
+    const refused = (Atomics.load(this.#view, refusals) - this.#refusalsBefore) >>> 0;
     const seconds = Math.round((Date.now() - this.#burstStartedAt) / 1000);
     Atomics.compareExchange(this.#view, burstOwner, this.#thread + 1, 0);
     this.#log.warn(
       { maxClientConnections: this.#max, refused, seconds },
-      `refused ${refused} client connections in ${seconds} s at gateway.limits.maxClientConnections (${this.#max}); none for ${this.#quietMs / 1000} s since`,
+      `refused ${refused} client connections over ${seconds} s at gateway.limits.maxClientConnections (${this.#max}); the burst is over`,
     );
   }
 }
 
+function destroyOnError(this: Socket): void {
+  this.destroy();
+}
+
 /** A refused connection: a 503 the client can read, and the socket closed once it is sent. */
 function refuse(socket: Socket): void {
-  socket.on("error", () => socket.destroy());
+  socket.on("error", destroyOnError);
   writeRawError(socket, "GATEHOUSE_CONNECTION_LIMITED", newRequestId());
 }
 

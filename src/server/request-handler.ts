@@ -223,7 +223,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
   function bodyTooSlow(res: GatewayResponse, timeout: ClientTimeout): void {
     host.clientTimedOut?.(timeout);
     if (res.bodyConsumer?.clientTooSlow()) return;
-    if (res.headersSent) res.req.socket.destroy();
+    if (res.headersSent) res.req.socket?.destroy();
     else sendError(res, "GATEHOUSE_REQUEST_TIMEOUT", res.requestId, { close: true });
   }
 
