@@ -106,6 +106,10 @@ export const errorCatalogue = {
     status: 503,
     message: "The rate-limit store could not be reached",
   },
+  GATEHOUSE_CONNECTION_LIMITED: {
+    status: 503,
+    message: "The gateway holds as many client connections as it allows",
+  },
   GATEHOUSE_SHUTTING_DOWN: {
     status: 503,
     message: "The gateway is shutting down",

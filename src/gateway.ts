@@ -38,9 +38,16 @@ import {
   type TargetStateChange,
   watchTargetState,
 } from "./runtime/target-sync.ts";
+import {
+  type ClientConnections,
+  ConnectionLimit,
+  createConnectionCounts,
+  guardConnections,
+} from "./server/connection-limit.ts";
 import { combineObservers } from "./server/exchange.ts";
+import { type ClientConnectionCap, resolveMaxClientConnections } from "./server/open-file-limit.ts";
 import { createProxyServer, listen, sharedPorts } from "./server/proxy-listener.ts";
-import { createRequestHandler } from "./server/request-handler.ts";
+import { createRequestHandler, type RequestHandler } from "./server/request-handler.ts";
 import { createStatusServer } from "./server/status.ts";
 import { readiness, statusReport } from "./server/status-report.ts";
 import type { WorkerStats } from "./server/worker-messages.ts";
@@ -62,7 +69,13 @@ export interface GatewayOptions {
    * listeners on `ports` alongside the other workers, and leaves probes, the status and
    * admin listeners and config bookkeeping to its supervisor, whose `revision` it serves.
    */
-  worker?: { index: number; ports: number[]; revision: ConfigRevision };
+  worker?: {
+    index: number;
+    ports: number[];
+    revision: ConfigRevision;
+    /** The node's client connection cap and the counts every thread shares. */
+    connections: ClientConnections;
+  };
 }
 
 export interface ReloadOptions {
@@ -97,6 +110,9 @@ export class Gateway {
   /** The proxy listeners' open connections. */
   readonly #sockets = new Set<Socket>();
   #connectionsAccepted = 0;
+  /** This thread's side of the node's client connection cap (when it serves the proxy). */
+  #connectionLimit: ConnectionLimit | undefined;
+  #connectionCap: ClientConnectionCap | undefined;
   #statusServer: Server | undefined;
   #adminServer: Server | undefined;
   #runtime: Runtime;
@@ -185,26 +201,18 @@ export class Gateway {
       tunnels: this.#tunnels,
       log: this.log,
       observer: combineObservers([this.#tracing, this.#metrics?.requests, this.#accessLog]),
+      ...(this.#metrics && {
+        clientTimedOut: this.#metrics.clientTimedOut.bind(this.#metrics),
+      }),
     });
     // A worker's targets follow its supervisor's probes; it probes nothing itself.
     if (!this.#worker) this.#health.apply(this.#runtime);
     this.#discovery.apply(this.#runtime);
     try {
       const workers = this.#worker ? 1 : workerCount(this.#settings.workers);
-      const pooled = workers > 1 && (await this.#startWorkers(workers));
-      const limits = this.#settings.limits;
-      for (const [index, listener] of this.#settings.listen.entries()) {
-        if (pooled) break;
-        const server = createProxyServer(limits, handler);
-        server.on("connection", (socket: Socket) => {
-          this.#connectionsAccepted++;
-          this.#sockets.add(socket);
-          socket.once("close", () => this.#sockets.delete(socket));
-        });
-        this.#proxyServers.push(server);
-        if (this.#worker) await listen(server, this.#worker.ports[index]!, listener.host, true);
-        else await listen(server, listener.port, listener.host);
-      }
+      const connections = this.#worker?.connections ?? this.#clientConnections(workers);
+      const pooled = workers > 1 && (await this.#startWorkers(workers, connections));
+      if (!pooled) await this.#listenProxy(handler, connections);
       if (this.#worker) {
         this.#listening = true;
         return;
@@ -248,11 +256,52 @@ export class Gateway {
     this.#listening = true;
   }
 
+  /** Binds the proxy listeners in this thread, behind the node's client connection cap. */
+  async #listenProxy(handler: RequestHandler, connections: ClientConnections): Promise<void> {
+    const limit = new ConnectionLimit({
+      ...connections,
+      thread: this.#worker?.index ?? 0,
+      log: this.log,
+      ...(this.#metrics && { onRefused: this.#metrics.connectionRefused.bind(this.#metrics) }),
+    });
+    this.#connectionLimit = limit;
+    const sockets = this.#sockets;
+    const admitted = (socket: Socket) => {
+      this.#connectionsAccepted++;
+      sockets.add(socket);
+    };
+    function closed(this: Socket): void {
+      sockets.delete(this);
+      limit.release();
+    }
+    for (const [index, listener] of this.#settings.listen.entries()) {
+      const server = createProxyServer(this.#settings.limits, handler);
+      guardConnections(server, limit, admitted, closed);
+      this.#proxyServers.push(server);
+      if (this.#worker) await listen(server, this.#worker.ports[index]!, listener.host, true);
+      else await listen(server, listener.port, listener.host);
+    }
+  }
+
+  /**
+   * Resolves `gateway.limits.maxClientConnections` for the node (from the open-file limit
+   * when `auto`) and makes the counts its `threads` will share.
+   */
+  #clientConnections(threads: number): ClientConnections {
+    this.#connectionCap = resolveMaxClientConnections(this.#settings.limits.maxClientConnections);
+    return { max: this.#connectionCap.max, counts: createConnectionCounts(threads) };
+  }
+
+  /** The node's client connection cap and where it came from, once started (not in a worker). */
+  get clientConnectionCap(): ClientConnectionCap | undefined {
+    return this.#connectionCap;
+  }
+
   /**
    * Starts `count` worker threads on the proxy listeners' ports (see sharedPorts); false
    * when the platform cannot share a port and `workers: auto` settles for this thread.
    */
-  async #startWorkers(count: number): Promise<boolean> {
+  async #startWorkers(count: number, connections: ClientConnections): Promise<boolean> {
     const ports = await sharedPorts(this.#settings.listen);
     if (typeof ports === "string") {
       const missing = `worker threads share a port with SO_REUSEPORT, which this platform does not offer (${ports})`;
@@ -271,6 +320,7 @@ export class Gateway {
       states: () => captureTargetState(this.#targets),
       onState: (change) => applyTargetState(this.#targets, change),
       limits: new NodeLimitService(),
+      connections,
       log: this.log,
     });
     // Breakers here are fed by the probes: the workers follow them too.
@@ -496,6 +546,7 @@ export class Gateway {
   }
 
   async #closeAll(): Promise<void> {
+    this.#connectionLimit?.close();
     this.#discovery.close();
     this.#health.close();
     for (const tunnel of this.#tunnels) tunnel.destroy();

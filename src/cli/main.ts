@@ -28,6 +28,7 @@ import {
 import { EtcdProvider } from "../providers/etcd.ts";
 import { FileProvider } from "../providers/file.ts";
 import { busyListener, configuredListeners } from "../server/busy-port.ts";
+import { logClientConnectionCap } from "../server/open-file-limit.ts";
 import { gatehouseVersion } from "../version.ts";
 import { registerConfigCommands } from "./config-commands.ts";
 import { registerTokenCommand } from "./token-command.ts";
@@ -96,6 +97,8 @@ program
     for (const address of proxy) listening("proxy", address);
     if (status) listening("status", status);
     if (admin) listening("admin", admin);
+    const cap = gateway.clientConnectionCap;
+    if (cap) logClientConnectionCap(log, config.gateway.limits.maxClientConnections, cap);
     const provider = new FileProvider({
       file: options.config,
       overlay,

@@ -282,6 +282,25 @@ describe("config problems are located at FILE:LINE:COL", () => {
     ]);
   });
 
+  it("a client connection cap that is not auto or a whole number of connections", () => {
+    const cap = (value: string) =>
+      problems(
+        yaml(
+          "gateway:",
+          "  listen: [{ port: 8080 }]",
+          `  limits: { maxClientConnections: ${value} }`,
+        ),
+      );
+    assert.deepEqual(cap("-5"), [
+      "gw.yaml:3:35 gateway.limits.maxClientConnections: must be at least 0",
+    ]);
+    for (const value of ["lots", "1.5", "'100'"]) {
+      assert.deepEqual(cap(value), [
+        "gw.yaml:3:35 gateway.limits.maxClientConnections: expected auto, 0 (no limit) or a whole number of connections",
+      ]);
+    }
+  });
+
   it("reports several problems in one file, all of them, in file order", () => {
     const text = yaml(
       "gateway:",

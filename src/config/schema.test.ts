@@ -35,6 +35,9 @@ describe("defaults", () => {
       maxUriLength: 8192,
       maxBodySize: 1024 * 1024,
       requestHeadersTimeout: 30_000,
+      requestBodyIdleTimeout: 30_000,
+      requestBodyTimeout: 300_000,
+      maxClientConnections: "auto",
       keepAliveTimeout: 65_000,
     });
     assert.deepEqual(config.gateway.timeouts, {

@@ -58,8 +58,22 @@ const limitsSchema = z
       .describe("Longest request target; longer gets 414."),
     maxBodySize: size("10mb").describe("Largest request body; larger gets 413. 0 means no limit."),
     requestHeadersTimeout: duration("30s").describe(
-      "Time a client has to send the request headers.",
+      "Time a client has to send the request line and headers, from its first byte (or from connecting); past it, 408 and the connection is closed. Enforced to within a second (a tenth of the shortest of the three request timeouts, when that is less).",
     ),
+    requestBodyIdleTimeout: duration("30s").describe(
+      "Longest pause while a client sends a request body; past it, 408 and the connection is closed (a try already sent upstream is aborted). Time the gateway itself does not read, because the upstream takes the body slower than the client sends it, does not count. 0s means no limit.",
+    ),
+    requestBodyTimeout: duration("5m").describe(
+      "Time a client has to send a whole request body, from the end of its headers; past it, 408 and the connection is closed (a try already sent upstream is aborted). Bounds a body that keeps trickling under `requestBodyIdleTimeout`; raise it with `maxBodySize` for large uploads on slow links. 0s means no limit.",
+    ),
+    maxClientConnections: z
+      .union([z.literal("auto"), z.number().int().min(0)], {
+        error: "expected auto, 0 (no limit) or a whole number of connections",
+      })
+      .default("auto")
+      .describe(
+        "Most client connections the proxy listeners hold open at once, counted per node (every listener and worker thread together); one more is answered 503 `GATEHOUSE_CONNECTION_LIMITED` and closed. `auto` derives it from the process's open-file limit, leaving room for upstream connections, files and the status and admin listeners, which never count (see docs/architecture.md). 0 means no limit.",
+      ),
     keepAliveTimeout: duration("65s").describe(
       "How long an idle client keep-alive connection is kept.",
     ),

@@ -12,6 +12,7 @@ import {
   openMetricsContentType,
   Registry,
 } from "prom-client";
+import type { ClientTimeout } from "../server/request-body-watch.ts";
 import type { Target } from "../upstream/target.ts";
 import type { ConfigRevision } from "./config-revision.ts";
 import { HealthCheckMetrics } from "./health-check-metrics.ts";
@@ -47,6 +48,8 @@ export class GatewayMetrics {
   readonly #configInfo: Gauge<"hash">;
   readonly #configVersion: Gauge;
   readonly #accessLogDropped: Counter;
+  readonly #connectionsRefused: Counter.Internal;
+  readonly #clientTimeouts: Record<ClientTimeout, Counter.Internal>;
   readonly #openMetrics: Registry<typeof openMetricsContentType>;
 
   /**
@@ -91,6 +94,24 @@ export class GatewayMetrics {
       help: "Access-log lines dropped because the destination fell more than accessLog.bufferSize behind.",
       registers: [this.registry],
     });
+    // Counted by the threads that hold the client connections (workers too).
+    this.#connectionsRefused = new Counter({
+      name: "gatehouse_connections_refused_total",
+      help: "Client connections the proxy listeners refused (answered 503 and closed), by reason: limit (gateway.limits.maxClientConnections).",
+      labelNames: ["reason"],
+      registers: [this.registry],
+    }).labels("limit");
+    const clientTimeouts = new Counter({
+      name: "gatehouse_client_timeouts_total",
+      help: "Requests cut with 408 because the client sent them too slowly, by timeout: headers (requestHeadersTimeout), body_idle (requestBodyIdleTimeout), body (requestBodyTimeout).",
+      labelNames: ["timeout"],
+      registers: [this.registry],
+    });
+    this.#clientTimeouts = {
+      headers: clientTimeouts.labels("headers"),
+      body_idle: clientTimeouts.labels("body_idle"),
+      body: clientTimeouts.labels("body"),
+    };
     this.requests = new RequestMetrics(this.registry, source.openConnections);
     this.plugins = new PluginMetrics(this.registry);
     this.healthChecks = new HealthCheckMetrics(this.registry);
@@ -149,6 +170,16 @@ export class GatewayMetrics {
   /** Access-log lines were dropped (the destination is too far behind). */
   accessLogDropped(lines: number): void {
     this.#accessLogDropped.inc(lines);
+  }
+
+  /** A client connection was refused: the node held gateway.limits.maxClientConnections. */
+  connectionRefused(): void {
+    this.#connectionsRefused.inc();
+  }
+
+  /** A request was cut because its client sent it too slowly. */
+  clientTimedOut(timeout: ClientTimeout): void {
+    this.#clientTimeouts[timeout].inc();
   }
 
   /** A reload was refused (the new config had problems); the last good one keeps serving. */

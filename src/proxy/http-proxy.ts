@@ -17,7 +17,7 @@ import { endTry } from "../observability/tracing.ts";
 import { type Chain, runResponseHooks } from "../pipeline/chain.ts";
 import type { RequestContext } from "../pipeline/context.ts";
 import { type CompiledService, selectTarget } from "../runtime/compile.ts";
-import type { GatewayResponse } from "../server/exchange.ts";
+import type { BodyConsumer, GatewayResponse } from "../server/exchange.ts";
 import type { OutcomeKind } from "../upstream/outcome.ts";
 import type { SelectionRequest } from "../upstream/selectors/selector.ts";
 import type { Target } from "../upstream/target.ts";
@@ -58,7 +58,7 @@ export function forward(request: ForwardRequest): void {
 }
 
 /** One client request and its tries. */
-class ProxiedRequest implements TryOwner {
+class ProxiedRequest implements TryOwner, BodyConsumer {
   readonly #request: ForwardRequest;
   #current: UpstreamTry | undefined;
   #body: Buffer | IncomingMessage | Transform | null = null;
@@ -97,17 +97,23 @@ class ProxiedRequest implements TryOwner {
     const chunked = req.headers["transfer-encoding"] !== undefined;
     if (!chunked && (length === undefined || length === "0")) {
       this.#send(this.#request.target);
-    } else if (
-      !chunked &&
-      service.retry.attempts > 0 &&
-      Number(length) <= service.retry.maxBufferedBody
-    ) {
+      return;
+    }
+    // A body is coming: if the client stalls, this request stops and answers 408.
+    res.bodyConsumer = this;
+    if (!chunked && service.retry.attempts > 0 && Number(length) <= service.retry.maxBufferedBody) {
       this.#keepBody(Number(length));
     } else {
       this.#replayable = false;
       this.#body = this.#streamedBody(chunked);
       this.#send(this.#request.target);
     }
+  }
+
+  clientTooSlow(): boolean {
+    if (this.#finished) return false;
+    this.#fail("GATEHOUSE_REQUEST_TIMEOUT");
+    return true;
   }
 
   /** Reads a small body whole, so that a retry can send it again. */
@@ -277,10 +283,13 @@ class ProxiedRequest implements TryOwner {
     if (this.#failure === "client-closed") return;
     const answer = this.#failure ?? code;
     sendError(res, answer, requestId, {
-      close: answer === "GATEHOUSE_BODY_TOO_LARGE" || this.#request.closeConnection(),
+      close:
+        answer === "GATEHOUSE_BODY_TOO_LARGE" ||
+        answer === "GATEHOUSE_REQUEST_TIMEOUT" ||
+        this.#request.closeConnection(),
     });
     // An unread request body would be taken for the next request on this connection.
-    if (hasUnreadBody(req)) res.once("finish", () => req.socket.destroySoon());
+    if (hasUnreadBody(req)) res.once("finish", () => req.socket?.destroySoon());
   }
 
   /**

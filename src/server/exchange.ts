@@ -44,10 +44,30 @@ export class GatewayResponse<
   routePath = "";
   /** The request's spans when tracing is on. */
   trace: RequestTrace | undefined = undefined;
+  /**
+   * While the request body is being received (server/request-body-watch.ts): when the
+   * gateway started waiting for it, when it last saw it progress, and the socket's byte
+   * count then. 0 for requests without a body.
+   */
+  bodyStartedAt = 0;
+  bodyProgressAt = 0;
+  bodyBytesSeen = 0;
+  /** What is passing the request body upstream, to be told when the client is too slow. */
+  bodyConsumer: BodyConsumer | undefined = undefined;
 
   constructor(req: Request) {
     super(req);
   }
+}
+
+/** Whatever reads a request body on (the upstream forwarder). */
+export interface BodyConsumer {
+  /**
+   * The client sent the body too slowly: stop (abort the upstream try) and answer 408 if
+   * nothing was answered yet. False when it has already finished, and the caller closes
+   * the connection itself.
+   */
+  clientTooSlow(): boolean;
 }
 
 /** What happens with a finished exchange: metrics, access log. */

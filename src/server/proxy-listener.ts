@@ -1,8 +1,9 @@
 /**
  * @module server/proxy-listener
- * A proxy listener's HTTP server: Node's parser limits set from `gateway.limits`, the
- * request handler on every event it answers (requests, 100-continue, upgrades), CONNECT
- * refused, and parser errors answered in JSON with the right status before the close.
+ * A proxy listener's HTTP server: Node's parser limits and header deadline set from
+ * `gateway.limits`, the request handler on every event it answers (requests,
+ * 100-continue, upgrades), CONNECT refused, and parser errors answered in JSON with the
+ * right status before the close.
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -11,19 +12,25 @@ import type { GatehouseConfig } from "../config/schema.ts";
 import type { ErrorCode } from "../errors.ts";
 import { writeRawError } from "../proxy/respond.ts";
 import { GatewayResponse } from "./exchange.ts";
-import type { createRequestHandler } from "./request-handler.ts";
+import { timeoutCheckInterval } from "./request-body-watch.ts";
+import type { RequestHandler } from "./request-handler.ts";
 import { newRequestId, requestIdOf } from "./request-id.ts";
 
 type Limits = GatehouseConfig["gateway"]["limits"];
-type Handler = ReturnType<typeof createRequestHandler>;
 
 /** Creates (not yet listening) one proxy listener's server. */
-export function createProxyServer(limits: Limits, handler: Handler): Server {
+export function createProxyServer(limits: Limits, handler: RequestHandler): Server {
   const server = createServer(
     {
       maxHeaderSize: limits.maxHeaderSize,
       requireHostHeader: false,
       headersTimeout: limits.requestHeadersTimeout,
+      // Node checks its header deadline on this interval (30 s unless set): a client could
+      // trickle headers for up to twice requestHeadersTimeout.
+      connectionsCheckingInterval: timeoutCheckInterval(limits),
+      // Node's own whole-request deadline would cut long uploads that keep sending: the
+      // body has its own timeouts (server/request-body-watch.ts), which answer 408 on the
+      // request, abort its upstream try and are counted per route.
       requestTimeout: 0,
       keepAliveTimeout: limits.keepAliveTimeout,
       shouldUpgradeCallback: handler.shouldUpgrade,
@@ -39,9 +46,10 @@ export function createProxyServer(limits: Limits, handler: Handler): Server {
   server.on("connect", (req: IncomingMessage, socket: Duplex) =>
     writeRawError(socket, "GATEHOUSE_METHOD_NOT_ALLOWED", requestIdOf(req)),
   );
-  server.on("clientError", (error: ParserError, socket: Duplex) =>
-    onClientError(error, socket, limits.maxUriLength),
-  );
+  server.on("clientError", (error: ParserError, socket: Duplex) => {
+    if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") handler.headersTooSlow();
+    onClientError(error, socket, limits.maxUriLength);
+  });
   return server;
 }
 

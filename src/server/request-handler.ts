@@ -32,6 +32,7 @@ import type { SelectionRequest } from "../upstream/selectors/selector.ts";
 import type { Target } from "../upstream/target.ts";
 import type { ExchangeObserver, GatewayResponse } from "./exchange.ts";
 import { checkFraming } from "./framing.ts";
+import { type ClientTimeout, RequestBodyWatch } from "./request-body-watch.ts";
 import { requestIdOf } from "./request-id.ts";
 
 /** What the handler needs from the gateway that owns it. */
@@ -43,6 +44,8 @@ export interface HandlerHost {
   log: Logger;
   /** Told when each request starts and finishes (metrics, access log), if anything listens. */
   observer: ExchangeObserver | undefined;
+  /** A request was cut because its client sent it too slowly (the metric). */
+  clientTimedOut?(timeout: ClientTimeout): void;
 }
 
 /** Where a request goes once it has been routed and a target picked. */
@@ -86,6 +89,9 @@ function withoutRemoved(query: string, removed: readonly string[]): string {
   const rest = params.toString();
   return rest === "" ? "" : `?${rest}`;
 }
+
+/** The proxy listeners' handlers (see createRequestHandler). */
+export type RequestHandler = ReturnType<typeof createRequestHandler>;
 
 /** Builds the `request` and `upgrade` handlers for the proxy listeners of one static config. */
 export function createRequestHandler(settings: GatehouseConfig["gateway"], host: HandlerHost) {
@@ -212,6 +218,15 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     observer!.finished(this);
   }
 
+  const bodies = new RequestBodyWatch(limits, bodyTooSlow);
+  /** A request body stalled or took too long: 408, the upstream try aborted, the connection closed. */
+  function bodyTooSlow(res: GatewayResponse, timeout: ClientTimeout): void {
+    host.clientTimedOut?.(timeout);
+    if (res.bodyConsumer?.clientTooSlow()) return;
+    if (res.headersSent) res.req.socket?.destroy();
+    else sendError(res, "GATEHOUSE_REQUEST_TIMEOUT", res.requestId, { close: true });
+  }
+
   function onRequest(req: IncomingMessage, res: GatewayResponse): void {
     const requestId = requestIdOf(req);
     res.requestId = requestId;
@@ -219,6 +234,8 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       observer.started(res);
       res.once("close", exchangeFinished);
     }
+    // A client that expects 100 Continue sends its body once it is asked to (see proceed).
+    if (req.headers.expect === undefined && hasUnreadBody(req)) bodies.watch(res);
     try {
       handle(req, res, requestId);
     } catch (error) {
@@ -237,7 +254,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       const close =
         code === "GATEHOUSE_BAD_FRAMING" || code === "GATEHOUSE_BAD_HOST" || hasUnreadBody(req);
       sendError(res, code, requestId, { close: close || host.draining(), headers });
-      if (close) res.once("finish", () => req.socket.destroySoon());
+      if (close) res.once("finish", () => req.socket?.destroySoon());
       return undefined;
     };
     const routed = routeOf(req, fail);
@@ -251,6 +268,12 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       if (pending) {
         pending
           .then(() => {
+            if (res.headersSent) {
+              // Cut for a stalled body (408) while a hook waited: what the hooks took (a
+              // concurrency slot) is given back as for any answered request.
+              if (ctx.chain && ctx.chain.log.length > 0) runLogHooks(ctx.chain, ctx);
+              return;
+            }
             // The client may have gone while a hook was waiting on something.
             if (!res.destroyed) proceed(req, res, requestId, routed, ctx, fail);
           })
@@ -282,7 +305,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
           ? (status: number, headers: string[]) => runResponseHooks(chain, ctx, { status, headers })
           : undefined;
       sendAnswer(res, requestId, ctx.answer, hasUnreadBody(req) || host.draining(), decorate);
-      if (hasUnreadBody(req)) res.once("finish", () => req.socket.destroySoon());
+      if (hasUnreadBody(req)) res.once("finish", () => req.socket?.destroySoon());
       return;
     }
     if (routed.preflight) {
@@ -292,7 +315,10 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     }
     const to = destination(req, requestId, routed, ctx, fail);
     if (!to) return;
-    if (req.headers.expect !== undefined) res.writeContinue();
+    if (req.headers.expect !== undefined) {
+      res.writeContinue();
+      if (hasUnreadBody(req)) bodies.watch(res);
+    }
     forward({
       req,
       res,
@@ -374,7 +400,12 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     return req.headers.upgrade?.toLowerCase() === "websocket";
   }
 
-  return { onRequest, onUpgrade, shouldUpgrade };
+  /** Node's parser cut a client that did not send its headers in time (already answered 408). */
+  function headersTooSlow(): void {
+    host.clientTimedOut?.("headers");
+  }
+
+  return { onRequest, onUpgrade, shouldUpgrade, headersTooSlow };
 }
 
 /** Lower-case host name without port or trailing dot: `Example.COM:8080` → `example.com`. */

@@ -9,6 +9,7 @@ import type { MessagePort } from "node:worker_threads";
 import type { GatehouseConfig } from "../config/schema.ts";
 import type { ConfigRevision } from "../observability/config-revision.ts";
 import type { TargetStateChange } from "../runtime/target-sync.ts";
+import type { ClientConnections } from "./connection-limit.ts";
 
 /** A worker thread's `workerData`. */
 export interface WorkerStart {
@@ -27,6 +28,8 @@ export interface WorkerStart {
   states: TargetStateChange[];
   /** Where this worker's rate limits are decided (stores/node-limits.ts). */
   limits: MessagePort;
+  /** The node's client connection cap, and the counts all its threads share. */
+  connections: ClientConnections;
 }
 
 /** From the supervisor to a worker. */

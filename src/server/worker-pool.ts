@@ -15,6 +15,7 @@ import type { ConfigRevision } from "../observability/config-revision.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { TargetStateChange } from "../runtime/target-sync.ts";
 import type { NodeLimitService } from "../stores/node-limits.ts";
+import { type ClientConnections, forgetThreadConnections } from "./connection-limit.ts";
 import type { FromWorker, ToWorker, WorkerStart, WorkerStats } from "./worker-messages.ts";
 
 export interface WorkerPoolOptions {
@@ -31,6 +32,8 @@ export interface WorkerPoolOptions {
   /** A worker's breaker or outlier detection changed a target (already relayed to the others). */
   onState(change: TargetStateChange): void;
   limits: NodeLimitService;
+  /** The node's client connection cap, and the counts every worker shares. */
+  connections: ClientConnections;
   log: Logger;
 }
 
@@ -206,6 +209,7 @@ export class WorkerPool {
       configFile: this.#options.configFile,
       states: this.#options.states(),
       limits: port2,
+      connections: this.#options.connections,
     };
     const worker = new Worker(entry, { workerData: data, transferList: [port2] });
     const slot: Slot = {
@@ -249,6 +253,8 @@ export class WorkerPool {
     slot.limits.close();
     slot.serving = false;
     if (this.#slots.get(slot.index) !== slot) return;
+    // Its connections ended with the thread, whose close handlers never ran.
+    forgetThreadConnections(this.#options.connections.counts, slot.index);
     this.#slots.delete(slot.index);
     if (this.#stopping) return;
     if (slot.lastMetrics) this.#retire(slot.lastMetrics);

@@ -26,7 +26,12 @@ if (problems.length > 0) throw new Error(problems.map((problem) => problem.messa
 useNodeLimits(new NodeLimitClient(start.limits));
 
 const gateway = new Gateway(start.config, {
-  worker: { index: start.index, ports: start.ports, revision: start.revision },
+  worker: {
+    index: start.index,
+    ports: start.ports,
+    revision: start.revision,
+    connections: start.connections,
+  },
 });
 for (const change of start.states) gateway.followTargetState(change);
 const stopWatching = watchTargetState((change) => send({ type: "state", change }));

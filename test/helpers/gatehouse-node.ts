@@ -32,11 +32,20 @@ export interface GatehouseNode {
 
 const agent = new Agent({ keepAliveTimeout: 10_000, connections: 8 });
 
+export interface GatehouseNodeOptions {
+  timeoutMs?: number;
+  /** Run under this open-file limit (soft and hard; util-linux `prlimit`). */
+  openFiles?: number;
+}
+
 /** Starts `gatehouse start -c FILE`; resolves once every listener is up, or with its exit. */
-export async function startGatehouseNode(file: string, timeoutMs = 15_000): Promise<GatehouseNode> {
-  const child = spawn(process.execPath, [cliPath, "start", "-c", file], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+export async function startGatehouseNode(
+  file: string,
+  { timeoutMs = 15_000, openFiles }: GatehouseNodeOptions = {},
+): Promise<GatehouseNode> {
+  const command = [process.execPath, cliPath, "start", "-c", file];
+  if (openFiles !== undefined) command.unshift("prlimit", `--nofile=${openFiles}:${openFiles}`);
+  const child = spawn(command[0]!, command.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
     out += chunk;

@@ -12,12 +12,19 @@ import addFormatsModule from "ajv-formats";
 import { request } from "undici";
 import { parse as parseYaml } from "yaml";
 import { builtinPlugins } from "../../src/pipeline/registry.ts";
+import { resolveMaxClientConnections } from "../../src/server/open-file-limit.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
 const cliPath = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 const quickstartPath = fileURLToPath(new URL("../../examples/quickstart.yaml", import.meta.url));
 const DEADLINE_MS = 20_000;
+
+/** What `gatehouse start` says of the default connection cap (the child has this process's limit). */
+function capMessage(): string {
+  const { max, openFiles } = resolveMaxClientConnections("auto");
+  return `at most ${max} client connections at once (gateway.limits.maxClientConnections: auto; ${openFiles === undefined ? "the open-file limit could not be read" : `the open-file limit is ${openFiles}`})`;
+}
 
 interface Exit {
   code: number | null;
@@ -352,6 +359,7 @@ describe("gatehouse start", () => {
       [
         { level: "info", msg: "starting" },
         { level: "info", msg: `proxy listening on ${host}:${port}` },
+        { level: "info", msg: capMessage() },
         { level: "info", msg: "SIGTERM received, draining" },
         { level: "info", msg: "stopped" },
       ],
@@ -362,7 +370,7 @@ describe("gatehouse start", () => {
       { listener: lines[1]!.listener, address: lines[1]!.address },
       { listener: "proxy", address: `${host}:${port}` },
     );
-    assert.equal(lines[2]!.signal, "SIGTERM");
+    assert.equal(lines[3]!.signal, "SIGTERM");
     assert.equal(cli.output.stderr, "");
   });
 

@@ -10,6 +10,8 @@ import { describe, it } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { request } from "undici";
 import { cliPath } from "../helpers/cli.ts";
+import { RawConnection } from "../helpers/raw-connection.ts";
+import { until } from "../helpers/until.ts";
 import { startUpstream } from "../helpers/upstream.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -127,6 +129,64 @@ describe("worker restart", () => {
       // The dead worker's counts are kept: a counter that went back would read as a reset.
       assert.equal(await served(), 20 + 10 + 20);
     } finally {
+      child.kill("SIGTERM");
+      await new Promise((resolve) => child.once("exit", resolve));
+      await up.close();
+    }
+  });
+
+  it("gives the connections of a worker that died back to the node's connection cap", async () => {
+    const up = await startUpstream((req, res) => res.end(`up ${req.url}`));
+    const dir = await mkdtemp(join(tmpdir(), "gatehouse-workers-"));
+    await writeFile(join(dir, "crash.ts"), crashingPlugin);
+    const file = join(dir, "gatehouse.yaml");
+    await writeFile(
+      file,
+      [
+        "gateway:",
+        "  listen: [{ host: 127.0.0.1, port: 0 }]",
+        "  status: { port: 0 }",
+        "  workers: 2",
+        "  shutdownTimeout: 1s",
+        "  accessLog: { enabled: false }",
+        "  limits: { maxClientConnections: 6 }",
+        "  pluginModules: [./crash.ts]",
+        `services: [{ name: s, targets: [{ url: "${up.url}" }] }]`,
+        "routes: [{ name: r, match: { paths: [/crash, /old] }, service: s, plugins: [{ name: crash-on-request }] }]",
+      ].join("\n"),
+    );
+    const child = spawn(process.execPath, [cliPath, "start", "-c", file], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const log = logOf(child);
+    const held: RawConnection[] = [];
+    /** A new connection with one request: its status (503: refused at the cap). */
+    const serve = async (port: number, path: string, keep = true) => {
+      const connection = await RawConnection.open(port);
+      if (keep) held.push(connection);
+      await connection.write(`GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`).catch(() => {});
+      const { status } = await connection.readResponse();
+      if (!keep) connection.destroy();
+      return status;
+    };
+    try {
+      const port = Number((await log.waitFor(/"listener":"proxy","address":"[^"]+:(\d+)"/))[1]);
+      for (let i = 0; i < 6; i++) assert.equal(await serve(port, "/old"), 200);
+      assert.equal(await serve(port, "/old", false), 503, "the node is full");
+
+      // The worker holding the first connection dies, and its connections with it.
+      await held[0]!.write("GET /crash HTTP/1.1\r\nHost: a\r\n\r\n");
+      await log.waitFor(/worker \d exited/);
+      await until(() => held[0]!.closed, "the dead worker's connection to close");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const lost = held.filter((connection) => connection.closed).length;
+      await log.waitFor(/worker \d restarted/);
+
+      // Their places are free again: as many new connections are served, and no more.
+      for (let i = 0; i < lost; i++) assert.equal(await serve(port, "/old"), 200, `new ${i}`);
+      assert.equal(await serve(port, "/old", false), 503, "full again");
+    } finally {
+      for (const connection of held) connection.destroy();
       child.kill("SIGTERM");
       await new Promise((resolve) => child.once("exit", resolve));
       await up.close();
