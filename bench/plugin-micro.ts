@@ -10,7 +10,7 @@ import { fallbackLogger } from "../src/observability/logger.ts";
 import { PluginMetrics } from "../src/observability/plugin-metrics.ts";
 import { RequestContext } from "../src/pipeline/context.ts";
 import type { PluginHooks } from "../src/pipeline/plugin.ts";
-import { pluginDefinition } from "../src/pipeline/registry.ts";
+import { createPluginRegistry } from "../src/plugins/index.ts";
 import type { PluginCase } from "./plugin-cases.ts";
 import { formatColumns } from "./table.ts";
 
@@ -61,8 +61,10 @@ export async function measurePluginCost(cases: readonly PluginCase[]): Promise<P
 /** Metrics are on by default, so the plugins count as they do in a default gateway. */
 const metrics = new PluginMetrics(new Registry());
 
+const plugins = createPluginRegistry();
+
 function instantiate(pluginCase: PluginCase): PluginHooks {
-  const definition = pluginDefinition(pluginCase.plugin);
+  const definition = plugins.get(pluginCase.plugin);
   if (!definition) throw new Error(`plugin micro-benchmark: no plugin "${pluginCase.plugin}"`);
   return definition.create(definition.schema.parse(pluginCase.config), {
     level: "route",

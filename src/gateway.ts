@@ -24,12 +24,15 @@ import { createLogger, type Logger } from "./observability/logger.ts";
 import { GatewayMetrics } from "./observability/metrics.ts";
 import { trafficOfWorkers } from "./observability/request-metrics.ts";
 import { Tracing } from "./observability/tracing.ts";
+import type { PluginRegistry } from "./pipeline/registry.ts";
+import { createPluginRegistry } from "./plugins/index.ts";
 import { createClientAddressResolver } from "./proxy/client-address.ts";
 import { closeGoingAway, tunnelRoute } from "./proxy/websocket.ts";
 import { compileRuntime, type Runtime } from "./runtime/compile.ts";
 import { ControlPlane } from "./runtime/control-plane.ts";
 import { DiscoverySupervisor } from "./runtime/discovery-supervisor.ts";
 import { HealthSupervisor } from "./runtime/health-supervisor.ts";
+import type { GatewayPlugins } from "./runtime/plugin-instances.ts";
 import { TargetRegistry } from "./runtime/target-registry.ts";
 import {
   applyTargetState,
@@ -65,6 +68,12 @@ export interface GatewayAddresses {
 
 export interface GatewayOptions {
   /**
+   * The plugins this gateway knows, the registry its config was validated with
+   * (`loadGatewayConfig(file, env, overlay, plugins)`); default: the built-ins and those
+   * `gateway.pluginModules` or the deprecated `registerPlugin` added process-wide.
+   */
+  plugins?: PluginRegistry;
+  /**
    * This gateway is worker `index` of a node (server/worker-thread.ts): it binds the proxy
    * listeners on `ports` alongside the other workers, and leaves probes, the status and
    * admin listeners and config bookkeeping to its supervisor, whose `revision` it serves.
@@ -96,6 +105,8 @@ export class Gateway {
   readonly #targets = new TargetRegistry();
   readonly #health: HealthSupervisor;
   readonly #worker: GatewayOptions["worker"];
+  /** What this gateway's plugins are created with: its registry. */
+  readonly #plugins: GatewayPlugins;
   /** With `gateway.workers` > 1: the worker threads that serve the proxy listeners. */
   #pool: WorkerPool | undefined;
   #stopWatchingTargets: (() => void) | undefined;
@@ -148,6 +159,7 @@ export class Gateway {
     this.#config = config;
     this.#configFile = configOriginOf(config)?.file ?? join(process.cwd(), "gatehouse.yaml");
     this.#worker = options.worker;
+    this.#plugins = { registry: options.plugins ?? createPluginRegistry() };
     const log = createLogger(config.gateway.log);
     this.log = this.#worker ? log.child({ worker: this.#worker.index }) : log;
     this.#revision = this.#worker?.revision ?? nextRevision(config, undefined, this.#startedAt);
@@ -173,6 +185,7 @@ export class Gateway {
       undefined,
       this.#metrics?.plugins,
       this.log,
+      this.#plugins,
     );
     if (config.gateway.tracing.enabled) {
       this.#tracing = new Tracing(config.gateway.tracing, {
@@ -376,7 +389,14 @@ export class Gateway {
    */
   async reload(config: GatehouseConfig, options: ReloadOptions = {}): Promise<void> {
     const previous = this.#runtime;
-    const next = compileRuntime(config, this.#targets, previous, this.#metrics?.plugins, this.log);
+    const next = compileRuntime(
+      config,
+      this.#targets,
+      previous,
+      this.#metrics?.plugins,
+      this.log,
+      this.#plugins,
+    );
     this.#logWarnings(config);
     this.#runtime = next;
     this.#config = config;
@@ -428,6 +448,14 @@ export class Gateway {
   /** The config being served: its version since start, hash and when it was applied. */
   get revision(): ConfigRevision {
     return this.#revision;
+  }
+
+  /**
+   * The plugins this gateway knows. One registered here may be named by the configs applied
+   * from now on (a reload, an admin change); the serving config was checked already.
+   */
+  get plugins(): PluginRegistry {
+    return this.#plugins.registry;
   }
 
   /** `workers`: what the worker threads count, when they serve the proxy listeners. */

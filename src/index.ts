@@ -7,7 +7,7 @@ export { ConfigError, formatProblem } from "./config/load.ts";
 export type { GatehouseConfig, GatehouseConfigInput } from "./config/schema.ts";
 export { loadGatewayConfig, parseGatewayConfig } from "./config/validate.ts";
 export { type ErrorCode, errorCatalogue } from "./errors.ts";
-export { Gateway, type GatewayAddresses } from "./gateway.ts";
+export { Gateway, type GatewayAddresses, type GatewayOptions } from "./gateway.ts";
 export type { ConsumerIdentity, RequestContext } from "./pipeline/context.ts";
 export {
   definePlugin,
@@ -16,18 +16,31 @@ export {
   type PluginScope,
   type ResponseView,
 } from "./pipeline/plugin.ts";
-export { registerPlugin } from "./pipeline/registry.ts";
+export { PluginRegistry } from "./pipeline/registry.ts";
+export { builtinPlugins, createPluginRegistry, registerPlugin } from "./plugins/index.ts";
 
 import type { GatehouseConfigInput } from "./config/schema.ts";
 import { parseGatewayConfig } from "./config/validate.ts";
 import { Gateway } from "./gateway.ts";
+import type { PluginDefinition } from "./pipeline/plugin.ts";
+import { createPluginRegistry } from "./plugins/index.ts";
+
+export interface CreateGatewayOptions {
+  /** Plugins the config may name besides the built-ins (see definePlugin). */
+  plugins?: readonly PluginDefinition[];
+}
 
 /**
  * Validates a config object exactly as `gatehouse validate` would (throws ConfigError),
- * then starts a gateway with it.
+ * then starts a gateway with it: one that knows the built-in plugins and `options.plugins`.
  */
-export async function createGateway(config: GatehouseConfigInput): Promise<Gateway> {
-  const gateway = new Gateway(parseGatewayConfig(JSON.stringify(config), "config", process.env));
+export async function createGateway(
+  config: GatehouseConfigInput,
+  options: CreateGatewayOptions = {},
+): Promise<Gateway> {
+  const plugins = createPluginRegistry(options.plugins);
+  const checked = parseGatewayConfig(JSON.stringify(config), "config", process.env, plugins);
+  const gateway = new Gateway(checked, { plugins });
   await gateway.start();
   return gateway;
 }

@@ -20,11 +20,13 @@ import {
 } from "../config/secrets.ts";
 import { loadGatewayConfig } from "../config/validate.ts";
 import { Gateway } from "../gateway.ts";
+import type { PluginRegistry } from "../pipeline/registry.ts";
 import {
   defaultBcryptCost,
   defaultScryptLogN,
   hashPassword,
 } from "../plugins/basic-auth/password-hash.ts";
+import { createPluginRegistry } from "../plugins/index.ts";
 import { EtcdProvider } from "../providers/etcd.ts";
 import { FileProvider } from "../providers/file.ts";
 import { busyListener, configuredListeners } from "../server/busy-port.ts";
@@ -49,10 +51,11 @@ program
   .option("--env <name>", envHelp)
   .action(async (options: { config: string; env?: string }) => {
     const overlay = overlayOrExit(options.config, options.env);
-    const config = await loadOrExit(options.config, overlay);
+    const plugins = createPluginRegistry();
+    const config = await loadOrExit(options.config, overlay, plugins);
     let gateway: Gateway;
     try {
-      gateway = new Gateway(config);
+      gateway = new Gateway(config, { plugins });
     } catch (error) {
       // No process log yet (it may be what failed, e.g. a log file that cannot be opened).
       console.error(`gatehouse: cannot start: ${(error as Error).message}`);
@@ -104,6 +107,7 @@ program
       overlay,
       gateway: gateway.control,
       startup: config,
+      plugins,
     });
     let signals = 0;
     const stop = (signal: string) => {
@@ -265,9 +269,9 @@ function overlayOrExit(file: string, flag: string | undefined): OverlayOption | 
   return { file: overlayPath(file, environment), environment };
 }
 
-async function loadOrExit(file: string, overlay?: OverlayOption) {
+async function loadOrExit(file: string, overlay?: OverlayOption, plugins?: PluginRegistry) {
   try {
-    return await loadGatewayConfig(file, undefined, overlay);
+    return await loadGatewayConfig(file, undefined, overlay, plugins);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     for (const problem of error.problems) console.error(formatProblem(problem));

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { PluginDefinition } from "../pipeline/plugin.ts";
-import { builtinPlugins } from "../pipeline/registry.ts";
+import { builtinPlugins } from "../plugins/index.ts";
 import { configSchema, pluginSchema } from "./schema.ts";
 import { wholeReference } from "./substitute.ts";
 
@@ -23,7 +23,7 @@ export const envReferenceSchema: JsonSchema = {
 
 /** The JSON Schema (draft 2020-12) describing what a config file may contain. */
 export function configJsonSchema(): JsonSchema {
-  const plugins = builtinPlugins();
+  const plugins = builtinPlugins;
   const schema = z.toJSONSchema(configSchema, {
     io: "input",
     unrepresentable: "any",

@@ -6,6 +6,8 @@
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { loadPluginModules, pluginModulesOf } from "../pipeline/modules.ts";
+import type { PluginRegistry } from "../pipeline/registry.ts";
+import { processPluginRegistry } from "../plugins/index.ts";
 import { runtimeChecks } from "../runtime/compile.ts";
 import { checkPluginEntries } from "../runtime/plugin-checks.ts";
 import { loadConfigFile, type OverlayOption, type ParseOptions, parseConfig } from "./load.ts";
@@ -14,23 +16,32 @@ import type { PathProblem } from "./semantics.ts";
 
 /**
  * The checks the gateway makes besides the schema, for every way a config arrives (file,
- * reload, admin API): each plugin entry against its plugin, on the config as written (so
- * reported with the schema's problems), then what only compiling the routes reveals.
+ * reload, admin API): each plugin entry against its plugin in `plugins` (the gateway's
+ * registry), on the config as written (so reported with the schema's problems), then what
+ * only compiling the routes reveals.
  */
-export const gatewayChecks = {
-  inputChecks: [checkPluginEntries],
-  checks: [runtimeChecks],
-} satisfies ParseOptions;
+export function gatewayChecksFor(plugins: PluginRegistry) {
+  return {
+    inputChecks: [(input: unknown) => checkPluginEntries(input, plugins)],
+    checks: [runtimeChecks],
+  } satisfies ParseOptions;
+}
+
+/** The gateway's checks against the process-wide registry (see gatewayChecksFor). */
+export const gatewayChecks = gatewayChecksFor(processPluginRegistry());
 
 /**
  * Reads and fully validates a config file (merged with the overlay for an environment,
  * when one is given); throws ConfigError listing every problem. The plugin modules it
- * names are loaded first, so their plugins' configs are checked too.
+ * names are loaded first, into `plugins` (the registry the gateway will run with), so
+ * their plugins' configs are checked too. Without `plugins`, the process-wide registry
+ * (built-ins and the deprecated `registerPlugin`'s) is used and receives the modules.
  */
 export async function loadGatewayConfig(
   file: string,
   env?: Record<string, string | undefined>,
   overlay?: OverlayOption,
+  plugins: PluginRegistry = processPluginRegistry(),
 ): Promise<GatehouseConfig> {
   let modules: PathProblem[] = [];
   try {
@@ -40,13 +51,14 @@ export async function loadGatewayConfig(
       const overlaid = await pluginModulesIn(overlay.file);
       if (overlaid.length > 0) specs = overlaid;
     }
-    if (specs.length > 0) modules = await loadPluginModules(specs, file);
+    if (specs.length > 0) modules = await loadPluginModules(specs, file, plugins);
   } catch {
     // Unreadable or not YAML: the full load below reports it, located.
   }
   // A plugin module that fails to load is reported with the rest, as it is written.
-  const inputChecks = [() => modules, ...gatewayChecks.inputChecks];
-  return loadConfigFile(file, { env, overlay, inputChecks, checks: gatewayChecks.checks });
+  const checks = gatewayChecksFor(plugins);
+  const inputChecks = [() => modules, ...checks.inputChecks];
+  return loadConfigFile(file, { env, overlay, inputChecks, checks: checks.checks });
 }
 
 /**
@@ -59,11 +71,15 @@ async function pluginModulesIn(file: string): Promise<string[]> {
   return text.includes("pluginModules") ? pluginModulesOf(parseYaml(text)) : [];
 }
 
-/** Fully validates config text; throws ConfigError listing every problem. */
+/**
+ * Fully validates config text against the plugins of `plugins` (default: the process-wide
+ * registry); throws ConfigError listing every problem.
+ */
 export function parseGatewayConfig(
   text: string,
   file: string,
   env?: Record<string, string | undefined>,
+  plugins: PluginRegistry = processPluginRegistry(),
 ): GatehouseConfig {
-  return parseConfig(text, file, { env, ...gatewayChecks });
+  return parseConfig(text, file, { env, ...gatewayChecksFor(plugins) });
 }

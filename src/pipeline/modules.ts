@@ -9,7 +9,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { PathProblem } from "../config/semantics.ts";
 import type { PluginDefinition } from "./plugin.ts";
-import { registerPlugin } from "./registry.ts";
+import type { PluginRegistry } from "./registry.ts";
 
 /** The `gateway.pluginModules` entries of raw config input, if it has a list of strings there. */
 export function pluginModulesOf(input: unknown): string[] {
@@ -19,10 +19,14 @@ export function pluginModulesOf(input: unknown): string[] {
     : [];
 }
 
-/** Imports and registers the plugins of each module; a module that fails is a located problem. */
+/**
+ * Imports the plugins of each module into `registry`; a module that fails (or a plugin
+ * whose name another plugin has) is a located problem.
+ */
 export async function loadPluginModules(
   specs: readonly string[],
   configFile: string,
+  registry: PluginRegistry,
 ): Promise<PathProblem[]> {
   const problems: PathProblem[] = [];
   const base = dirname(resolve(configFile));
@@ -38,7 +42,7 @@ export async function loadPluginModules(
         });
         continue;
       }
-      for (const plugin of plugins) registerPlugin(plugin);
+      for (const plugin of plugins) registry.register(plugin);
     } catch (error) {
       problems.push({
         path,

@@ -1,62 +1,45 @@
 /**
  * @module pipeline/registry
- * The plugins Gatehouse knows by name. Config naming any other plugin is rejected at
- * load, so a misspelt or missing security plugin can never be silently skipped.
+ * The plugins one gateway knows by name. Config naming any other plugin is rejected at
+ * load, so a misspelt or missing security plugin can never be silently skipped. Each
+ * gateway has its own registry (see plugins/index.ts for the one with the built-ins):
+ * two gateways in one process may run different plugins under the same name.
  */
-import { aclPlugin } from "../plugins/acl/index.ts";
-import { authorizePlugin } from "../plugins/authorize/index.ts";
-import { basicAuthPlugin } from "../plugins/basic-auth/index.ts";
-import { concurrencyLimitPlugin } from "../plugins/concurrency-limit/index.ts";
-import { corsPlugin } from "../plugins/cors/index.ts";
-import { ipRestrictionPlugin } from "../plugins/ip-restriction/index.ts";
-import { jwtPlugin } from "../plugins/jwt/index.ts";
-import { keyAuthPlugin } from "../plugins/key-auth/index.ts";
-import { oauth2IntrospectionPlugin } from "../plugins/oauth2-introspection/index.ts";
-import { rateLimitPlugin } from "../plugins/rate-limit/index.ts";
-import { requestSizeLimitPlugin } from "../plugins/request-size-limit/index.ts";
-import { securityHeadersPlugin } from "../plugins/security-headers/index.ts";
 import type { PluginDefinition } from "./plugin.ts";
 
-/** The plugins that ship with Gatehouse. */
-const builtins: PluginDefinition[] = [
-  securityHeadersPlugin as unknown as PluginDefinition,
-  requestSizeLimitPlugin as unknown as PluginDefinition,
-  ipRestrictionPlugin as unknown as PluginDefinition,
-  corsPlugin as unknown as PluginDefinition,
-  keyAuthPlugin as unknown as PluginDefinition,
-  jwtPlugin as unknown as PluginDefinition,
-  basicAuthPlugin as unknown as PluginDefinition,
-  oauth2IntrospectionPlugin as unknown as PluginDefinition,
-  aclPlugin as unknown as PluginDefinition,
-  authorizePlugin as unknown as PluginDefinition,
-  concurrencyLimitPlugin as unknown as PluginDefinition,
-  rateLimitPlugin as unknown as PluginDefinition,
-];
+/** Plugins by name; validation and compilation of one gateway's configs read the same one. */
+export class PluginRegistry {
+  readonly #byName = new Map<string, PluginDefinition>();
 
-const registered = new Map<string, PluginDefinition>(
-  builtins.map((plugin) => [plugin.name, plugin]),
-);
-
-/** The plugins that ship with Gatehouse (not those registered since). */
-export function builtinPlugins(): readonly PluginDefinition[] {
-  return builtins;
-}
-
-/** Makes a plugin available to config by its name; a second plugin of the same name is an error. */
-export function registerPlugin(definition: PluginDefinition): void {
-  const existing = registered.get(definition.name);
-  if (existing && existing !== definition) {
-    throw new Error(`a plugin named "${definition.name}" is already registered`);
+  constructor(plugins: Iterable<PluginDefinition> = []) {
+    for (const plugin of plugins) this.register(plugin);
   }
-  registered.set(definition.name, definition);
-}
 
-/** The plugin registered under `name`, if any. */
-export function pluginDefinition(name: string): PluginDefinition | undefined {
-  return registered.get(name);
-}
+  /**
+   * Makes a plugin available to config by its name; a second plugin of the same name is an
+   * error (registering the same plugin again is not). A config that names it validates and
+   * compiles from then on: on the next reload, for a gateway already running.
+   */
+  register(definition: PluginDefinition): void {
+    const existing = this.#byName.get(definition.name);
+    if (existing && existing !== definition) {
+      throw new Error(`a plugin named "${definition.name}" is already registered`);
+    }
+    this.#byName.set(definition.name, definition);
+  }
 
-/** The names config may use in `plugins: [{ name }]`. */
-export function pluginNames(): string[] {
-  return [...registered.keys()];
+  /** The plugin registered under `name`, if any. */
+  get(name: string): PluginDefinition | undefined {
+    return this.#byName.get(name);
+  }
+
+  /** The names config may use in `plugins: [{ name }]`. */
+  names(): string[] {
+    return [...this.#byName.keys()];
+  }
+
+  /** Every plugin registered, in registration order. */
+  definitions(): PluginDefinition[] {
+    return [...this.#byName.values()];
+  }
 }

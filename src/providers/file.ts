@@ -15,6 +15,7 @@ import { referencedFilesOf } from "../config/secret-values.ts";
 import { loadGatewayConfig } from "../config/validate.ts";
 import type { Gateway } from "../gateway.ts";
 import { configHash } from "../observability/config-revision.ts";
+import type { PluginRegistry } from "../pipeline/registry.ts";
 import type { ChangeOrigin } from "../runtime/config-change.ts";
 import { type FileWatch, watchFile } from "./file-watch.ts";
 
@@ -63,6 +64,8 @@ export interface FileProviderOptions {
   startup: GatehouseConfig;
   /** Reads and validates the file; the CLI's loader unless a test swaps it. */
   load?: (file: string) => Promise<GatehouseConfig>;
+  /** The gateway's plugins, which the file's plugin entries are checked against. */
+  plugins?: PluginRegistry;
 }
 
 /** Reloads the gateway from its config file, on change (`watch`) or on demand (`reload`). */
@@ -92,7 +95,9 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     this.#gateway = options.gateway;
     this.#startup = options.startup;
     this.#referenced = referencedFilesOf(options.startup);
-    this.#load = options.load ?? ((file) => loadGatewayConfig(file, undefined, this.#overlay));
+    this.#load =
+      options.load ??
+      ((file) => loadGatewayConfig(file, undefined, this.#overlay, options.plugins));
     options.gateway.onWriteBack?.((file, text) => this.#wroteBack(file, text));
   }
 

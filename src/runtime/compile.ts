@@ -16,6 +16,7 @@ import { defaultPassiveCheck } from "../config/upstream-schema.ts";
 import { fallbackLogger, type Logger } from "../observability/logger.ts";
 import type { Chain } from "../pipeline/chain.ts";
 import { type PluginTelemetrySource, silentTelemetrySource } from "../pipeline/telemetry.ts";
+import { createPluginRegistry } from "../plugins/index.ts";
 import { parsePathPattern } from "../router/path-pattern.ts";
 import { compileRewrite, type PathRewriter } from "../router/rewrite.ts";
 import { RouteDefinitionError, RouteTable } from "../router/route-table.ts";
@@ -30,7 +31,7 @@ import {
   type Selector,
 } from "../upstream/selectors/index.ts";
 import type { Target } from "../upstream/target.ts";
-import { PluginInstances } from "./plugin-instances.ts";
+import { type GatewayPlugins, PluginInstances } from "./plugin-instances.ts";
 import type { TargetRegistry } from "./target-registry.ts";
 
 export interface CompiledService {
@@ -120,6 +121,7 @@ export interface Runtime {
  * source answers. Plugins count through `telemetry` (the gateway's metrics, when on).
  * A plugin configured at the same place with the same config as in `previous` keeps its
  * instance (see plugin-instances.ts): pass `previous` only when the result replaces it.
+ * `plugins`: the gateway's plugin registry (the one the config was validated with).
  */
 export function compileRuntime(
   config: GatehouseConfig,
@@ -127,6 +129,7 @@ export function compileRuntime(
   previous?: Runtime,
   telemetry: PluginTelemetrySource = silentTelemetrySource,
   log: Logger = fallbackLogger,
+  plugins: GatewayPlugins = { registry: createPluginRegistry() },
 ): Runtime {
   const services = new Map<string, CompiledService>();
   for (const service of config.services) {
@@ -146,7 +149,7 @@ export function compileRuntime(
     setServiceTargets(compiled, listed, registry);
     services.set(service.name, compiled);
   }
-  const instances = new PluginInstances(telemetry, log, previous?.plugins);
+  const instances = new PluginInstances(plugins, telemetry, log, previous?.plugins);
   let routes: RouteTable<CompiledRoute>;
   try {
     routes = compileRoutes(config, services, instances);

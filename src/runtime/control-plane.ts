@@ -14,10 +14,11 @@ import { type ConfigDocument, configOriginOf } from "../config/document.ts";
 import { ConfigError, parseConfig } from "../config/load.ts";
 import { restoreRedacted } from "../config/redact-config.ts";
 import type { GatehouseConfig } from "../config/schema.ts";
-import { gatewayChecks } from "../config/validate.ts";
+import { gatewayChecksFor } from "../config/validate.ts";
 import type { AuditEntry, AuditTrail } from "../observability/audit-log.ts";
 import { configHash, nextRevision } from "../observability/config-revision.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { PluginRegistry } from "../pipeline/registry.ts";
 import { ConfigFileStore, StoreConflictError } from "../providers/file-store.ts";
 import {
   type ChangeOrigin,
@@ -38,6 +39,8 @@ export interface ControlledGateway {
   reloadUnchanged(): boolean;
   readonly revision: { version: number; hash: string; appliedAt: Date };
   readonly log: Logger;
+  /** The plugins the gateway knows: changes are validated against these. */
+  readonly plugins: PluginRegistry;
 }
 
 /** Applies config changes from every source, one at a time, and keeps their history. */
@@ -291,7 +294,7 @@ export class ControlPlane {
   #validate(document: ConfigDocument): GatehouseConfig {
     try {
       return parseConfig(JSON.stringify(document), "admin", {
-        ...gatewayChecks,
+        ...gatewayChecksFor(this.#gateway.plugins),
         baseDir: dirname(this.#file!),
       });
     } catch (error) {

@@ -8,7 +8,7 @@
 import { customMethodsOf, methodProblem, methodsInPluginConfig } from "../config/http-methods.ts";
 import { describeIssue, type IssueProblem } from "../config/messages.ts";
 import { closest } from "../config/suggest.ts";
-import { pluginDefinition, pluginNames } from "../pipeline/registry.ts";
+import type { PluginRegistry } from "../pipeline/registry.ts";
 
 type Path = (string | number)[];
 
@@ -18,11 +18,15 @@ type Path = (string | number)[];
  */
 const consumerIdentifiedBelow = 1000;
 
-/** Every plugin entry's problems, located at the name, or at the key or value in `config`. */
-export function checkPluginEntries(input: unknown): IssueProblem[] {
+/**
+ * Every plugin entry's problems, located at the name, or at the key or value in `config`:
+ * a plugin is known when `plugins` (the gateway's registry) has it.
+ */
+export function checkPluginEntries(input: unknown, plugins: PluginRegistry): IssueProblem[] {
   const problems: IssueProblem[] = [];
   const top = isMap(input) ? input : {};
   const context: CheckContext = {
+    plugins,
     problems,
     customMethods: customMethodsOf(input),
     sharedRedis: isMap(top.gateway) && isMap(top.gateway.stores) && !!top.gateway.stores.redis,
@@ -40,6 +44,7 @@ export function checkPluginEntries(input: unknown): IssueProblem[] {
 }
 
 interface CheckContext {
+  plugins: PluginRegistry;
   problems: IssueProblem[];
   customMethods: ReadonlySet<string>;
   /** Whether `gateway.stores.redis` is set, for plugins whose `store` is `redis`. */
@@ -59,12 +64,12 @@ function checkEntry(
   name: string,
   config: unknown,
   at: Path,
-  { problems, customMethods, sharedRedis }: CheckContext,
+  { plugins, problems, customMethods, sharedRedis }: CheckContext,
   onConsumer: boolean,
 ): void {
-  const definition = pluginDefinition(name);
+  const definition = plugins.get(name);
   if (!definition) {
-    const hint = closest(name, pluginNames());
+    const hint = closest(name, plugins.names());
     problems.push({
       path: [...at, "name"],
       message: `unknown plugin "${name}"${hint ? ` (did you mean "${hint}"?)` : ""}`,

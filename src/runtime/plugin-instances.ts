@@ -14,9 +14,14 @@ import type {
 import type { Logger } from "../observability/logger.ts";
 import { type Chain, type ChainEntry, compileChain } from "../pipeline/chain.ts";
 import type { PluginDefinition, PluginScope } from "../pipeline/plugin.ts";
-import { pluginDefinition } from "../pipeline/registry.ts";
+import type { PluginRegistry } from "../pipeline/registry.ts";
 import type { PluginTelemetrySource } from "../pipeline/telemetry.ts";
 import { authenticationGate } from "../plugins/auth/authentication.ts";
+
+/** What one gateway gives the plugins it creates: the plugins it knows. */
+export interface GatewayPlugins {
+  registry: PluginRegistry;
+}
 
 /** A plugin's scope before its telemetry, which goes by the plugin's name, is added. */
 type PlacedScope = Omit<PluginScope, "telemetry" | "log">;
@@ -44,6 +49,7 @@ export class PluginInstances {
   #previous: PluginInstances | undefined;
   /** Instances taken over from `previous`, given back if this compile fails. */
   readonly #taken: Placed[] = [];
+  readonly #plugins: GatewayPlugins;
   readonly #telemetry: PluginTelemetrySource;
   readonly #log: Logger;
   /** Answers 401 when no authentication plugin identified the client (counted as its own). */
@@ -52,10 +58,17 @@ export class PluginInstances {
   #context: { consumers: string | undefined; stores: string | undefined } | undefined;
 
   /**
-   * `telemetry` and `log` are the gateway's, so a taken-over instance's stay right. Only
-   * the runtime that replaces `previous` may pass it: it takes instances out of `previous`.
+   * `plugins`, `telemetry` and `log` are the gateway's, so a taken-over instance's stay
+   * right. Only the runtime that replaces `previous` may pass it: it takes instances out
+   * of `previous`.
    */
-  constructor(telemetry: PluginTelemetrySource, log: Logger, previous?: PluginInstances) {
+  constructor(
+    plugins: GatewayPlugins,
+    telemetry: PluginTelemetrySource,
+    log: Logger,
+    previous?: PluginInstances,
+  ) {
+    this.#plugins = plugins;
     this.#telemetry = telemetry;
     this.#log = log;
     this.#previous = previous;
@@ -64,6 +77,7 @@ export class PluginInstances {
 
   chainFor(config: GatehouseConfig, route: RouteConfig): Chain | undefined {
     const service = config.services.find((candidate) => candidate.name === route.service);
+    const { registry } = this.#plugins;
     const shared = { consumers: config.consumers, stores: config.gateway.stores };
     // Most specific wins: a route's plugin replaces the service's and the global one by name.
     const byName = new Map<string, [PluginConfig, PlacedScope]>();
@@ -78,7 +92,7 @@ export class PluginInstances {
     }
     if (byName.size === 0) return undefined;
     // With authentication plugins, the gate after them refuses a request none identified.
-    const gate = [...byName.keys()].some((name) => pluginDefinition(name)?.authenticates)
+    const gate = [...byName.keys()].some((name) => registry.get(name)?.authenticates)
       ? [this.#gate]
       : [];
     // ...and a consumer's own plugin replaces all of them, once that consumer is known.
@@ -140,7 +154,9 @@ export class PluginInstances {
   #instance(plugin: PluginConfig, scope: PlacedScope): ChainEntry {
     let placed = this.#instances.get(plugin);
     if (!placed) {
-      const definition = pluginDefinition(plugin.name)!;
+      const definition = this.#plugins.registry.get(plugin.name);
+      // Validation refuses a config naming a plugin this gateway does not know.
+      if (!definition) throw new Error(`unknown plugin "${plugin.name}"`);
       const identity = this.#identity(plugin, scope, definition);
       placed =
         this.#takeOver(identity, definition) ?? this.#create(plugin, scope, definition, identity);

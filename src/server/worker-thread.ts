@@ -8,6 +8,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { processSecrets } from "../config/secret-values.ts";
 import { Gateway } from "../gateway.ts";
 import { loadPluginModules } from "../pipeline/modules.ts";
+import { createPluginRegistry } from "../plugins/index.ts";
 import { watchTargetState } from "../runtime/target-sync.ts";
 import { NodeLimitClient, useNodeLimits } from "../stores/node-limits.ts";
 import type { FromWorker, ToWorker, WorkerStart } from "./worker-messages.ts";
@@ -20,12 +21,14 @@ const remember = (secrets: readonly string[]) => {
 };
 
 remember(start.secrets);
-// The supervisor imported these already (they validated); this thread has its own registry.
-const problems = await loadPluginModules(start.pluginModules, start.configFile);
+// The supervisor imported these already (they validated); this thread's gateway has its own registry.
+const plugins = createPluginRegistry();
+const problems = await loadPluginModules(start.pluginModules, start.configFile, plugins);
 if (problems.length > 0) throw new Error(problems.map((problem) => problem.message).join("; "));
 useNodeLimits(new NodeLimitClient(start.limits));
 
 const gateway = new Gateway(start.config, {
+  plugins,
   worker: {
     index: start.index,
     ports: start.ports,

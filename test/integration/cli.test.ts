@@ -11,7 +11,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import { request } from "undici";
 import { parse as parseYaml } from "yaml";
-import { builtinPlugins } from "../../src/pipeline/registry.ts";
+import { builtinPlugins } from "../../src/plugins/index.ts";
 import { resolveMaxClientConnections } from "../../src/server/open-file-limit.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
@@ -256,7 +256,7 @@ describe("gatehouse schema", () => {
 
   it("gives each built-in plugin's config its own schema, chosen by name", () => {
     const entry = schema.properties!.routes!.items!.properties!.plugins!.items!;
-    const builtins = builtinPlugins().map((plugin) => plugin.name);
+    const builtins = builtinPlugins.map((plugin) => plugin.name);
     // `name` offers the built-in names, and takes any other (a plugin module's).
     assert.deepEqual(entry.properties!.name!.anyOf![0]!.enum, builtins);
     const branches = new Map(

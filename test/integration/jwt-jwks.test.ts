@@ -8,7 +8,7 @@ import { generateKeyPairSync, type KeyObject, randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { exportJWK, type JWTPayload } from "jose";
 import { request } from "undici";
-import { registerPlugin } from "../../src/pipeline/registry.ts";
+import { registerPlugin } from "../../src/plugins/index.ts";
 import { createJwtPlugin } from "../../src/plugins/jwt/index.ts";
 import { ManualClock } from "../../src/upstream/clock.ts";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";

@@ -9,7 +9,7 @@ import { exportJWK, type JWTPayload } from "jose";
 import { request } from "undici";
 import { z } from "zod";
 import { definePlugin } from "../../src/pipeline/plugin.ts";
-import { registerPlugin } from "../../src/pipeline/registry.ts";
+import { registerPlugin } from "../../src/plugins/index.ts";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
 import { type JwksServer, startJwksServer } from "../helpers/jwks-server.ts";
 import { epochSeconds, signToken, unsignedToken, withPayload } from "../helpers/tokens.ts";

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { ConfigError, formatProblem } from "../../src/config/load.ts";
 import { parseGatewayConfig } from "../../src/config/validate.ts";
 import { definePlugin } from "../../src/pipeline/plugin.ts";
-import { registerPlugin } from "../../src/pipeline/registry.ts";
+import { registerPlugin } from "../../src/plugins/index.ts";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
 import { type LogFile, tempLogFile } from "../helpers/log-file.ts";
 import { rawRequest } from "../helpers/raw.ts";

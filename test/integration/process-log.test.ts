@@ -6,7 +6,7 @@ import { request } from "undici";
 import { z } from "zod";
 import { createLogger } from "../../src/observability/logger.ts";
 import { definePlugin } from "../../src/pipeline/plugin.ts";
-import { registerPlugin } from "../../src/pipeline/registry.ts";
+import { registerPlugin } from "../../src/plugins/index.ts";
 import { startGateway, testConfig } from "../helpers/gateway.ts";
 import { tempLogFile } from "../helpers/log-file.ts";
 import { startUpstream } from "../helpers/upstream.ts";

@@ -12,7 +12,7 @@ import { z } from "zod";
 import type { GatehouseConfigInput } from "../../src/config/schema.ts";
 import { parseGatewayConfig } from "../../src/config/validate.ts";
 import { definePlugin } from "../../src/pipeline/plugin.ts";
-import { registerPlugin } from "../../src/pipeline/registry.ts";
+import { registerPlugin } from "../../src/plugins/index.ts";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
 import { startJwksServer } from "../helpers/jwks-server.ts";
 import { epochSeconds, signToken } from "../helpers/tokens.ts";

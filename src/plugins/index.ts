@@ -1,0 +1,65 @@
+/**
+ * @module plugins
+ * The plugins that ship with Gatehouse, and the registry a gateway starts from: these,
+ * then the plugins given to it (`createGateway(config, { plugins })`, `gateway.pluginModules`).
+ */
+import type { PluginDefinition } from "../pipeline/plugin.ts";
+import { PluginRegistry } from "../pipeline/registry.ts";
+import { aclPlugin } from "./acl/index.ts";
+import { authorizePlugin } from "./authorize/index.ts";
+import { basicAuthPlugin } from "./basic-auth/index.ts";
+import { concurrencyLimitPlugin } from "./concurrency-limit/index.ts";
+import { corsPlugin } from "./cors/index.ts";
+import { ipRestrictionPlugin } from "./ip-restriction/index.ts";
+import { jwtPlugin } from "./jwt/index.ts";
+import { keyAuthPlugin } from "./key-auth/index.ts";
+import { oauth2IntrospectionPlugin } from "./oauth2-introspection/index.ts";
+import { rateLimitPlugin } from "./rate-limit/index.ts";
+import { requestSizeLimitPlugin } from "./request-size-limit/index.ts";
+import { securityHeadersPlugin } from "./security-headers/index.ts";
+
+/** The plugins that ship with Gatehouse. */
+export const builtinPlugins: readonly PluginDefinition[] = [
+  securityHeadersPlugin,
+  requestSizeLimitPlugin,
+  ipRestrictionPlugin,
+  corsPlugin,
+  keyAuthPlugin,
+  jwtPlugin,
+  basicAuthPlugin,
+  oauth2IntrospectionPlugin,
+  aclPlugin,
+  authorizePlugin,
+  concurrencyLimitPlugin,
+  rateLimitPlugin,
+];
+
+/**
+ * Plugins registered with the deprecated `registerPlugin` (and by the plugin modules of a
+ * config loaded without a registry): every registry created after includes them.
+ */
+const registeredInProcess = new PluginRegistry(builtinPlugins);
+
+/**
+ * Makes a plugin available to every gateway created after, in this thread.
+ * @deprecated Give the plugin to the gateway instead: `createGateway(config, { plugins: [plugin] })`,
+ * or `createPluginRegistry([plugin])` passed to `loadGatewayConfig` and `new Gateway`.
+ */
+export function registerPlugin(definition: PluginDefinition): void {
+  registeredInProcess.register(definition);
+}
+
+/**
+ * The registry of the plugins registered process-wide (the built-ins and `registerPlugin`'s);
+ * what `loadGatewayConfig` loads plugin modules into when it is given no registry of its own.
+ */
+export function processPluginRegistry(): PluginRegistry {
+  return registeredInProcess;
+}
+
+/** A new registry: the built-ins (and any `registerPlugin` added), then `plugins`. */
+export function createPluginRegistry(plugins: Iterable<PluginDefinition> = []): PluginRegistry {
+  const registry = new PluginRegistry(registeredInProcess.definitions());
+  for (const plugin of plugins) registry.register(plugin);
+  return registry;
+}
