@@ -11,6 +11,7 @@ import { PluginMetrics } from "../src/observability/plugin-metrics.ts";
 import { RequestContext } from "../src/pipeline/context.ts";
 import type { PluginHooks } from "../src/pipeline/plugin.ts";
 import { createPluginRegistry } from "../src/plugins/index.ts";
+import { RedisConnections } from "../src/stores/redis.ts";
 import type { PluginCase } from "./plugin-cases.ts";
 import { formatColumns } from "./table.ts";
 
@@ -62,6 +63,7 @@ export async function measurePluginCost(cases: readonly PluginCase[]): Promise<P
 const metrics = new PluginMetrics(new Registry());
 
 const plugins = createPluginRegistry();
+const redis = new RedisConnections();
 
 function instantiate(pluginCase: PluginCase): PluginHooks {
   const definition = plugins.get(pluginCase.plugin);
@@ -71,6 +73,7 @@ function instantiate(pluginCase: PluginCase): PluginHooks {
     name: "bench",
     consumers: pluginCase.consumers ?? [],
     stores: pluginCase.stores ?? {},
+    redis,
     telemetry: metrics.forPlugin(pluginCase.plugin),
     log: fallbackLogger,
   });

@@ -25,7 +25,7 @@ import { GatewayMetrics } from "./observability/metrics.ts";
 import { trafficOfWorkers } from "./observability/request-metrics.ts";
 import { Tracing } from "./observability/tracing.ts";
 import type { PluginRegistry } from "./pipeline/registry.ts";
-import { createPluginRegistry } from "./plugins/index.ts";
+import { builtinNodeCounters, createPluginRegistry } from "./plugins/index.ts";
 import { createClientAddressResolver } from "./proxy/client-address.ts";
 import { closeGoingAway, tunnelRoute } from "./proxy/websocket.ts";
 import { compileRuntime, type Runtime } from "./runtime/compile.ts";
@@ -55,7 +55,8 @@ import { createStatusServer } from "./server/status.ts";
 import { readiness, statusReport } from "./server/status-report.ts";
 import type { WorkerStats } from "./server/worker-messages.ts";
 import { WorkerPool } from "./server/worker-pool.ts";
-import { NodeLimitService } from "./stores/node-limits.ts";
+import { NodeLimitService, type NodeLimits } from "./stores/node-limits.ts";
+import { RedisConnections } from "./stores/redis.ts";
 import type { Target } from "./upstream/target.ts";
 import { viewUpstreams } from "./upstream/upstream-view.ts";
 
@@ -84,6 +85,8 @@ export interface GatewayOptions {
     revision: ConfigRevision;
     /** The node's client connection cap and the counts every thread shares. */
     connections: ClientConnections;
+    /** Where rate and concurrency limits are counted once for the node. */
+    nodeLimits: NodeLimits;
   };
 }
 
@@ -105,7 +108,7 @@ export class Gateway {
   readonly #targets = new TargetRegistry();
   readonly #health: HealthSupervisor;
   readonly #worker: GatewayOptions["worker"];
-  /** What this gateway's plugins are created with: its registry. */
+  /** What this gateway's plugins are created with: its registry, and the node's limits. */
   readonly #plugins: GatewayPlugins;
   /** With `gateway.workers` > 1: the worker threads that serve the proxy listeners. */
   #pool: WorkerPool | undefined;
@@ -159,7 +162,11 @@ export class Gateway {
     this.#config = config;
     this.#configFile = configOriginOf(config)?.file ?? join(process.cwd(), "gatehouse.yaml");
     this.#worker = options.worker;
-    this.#plugins = { registry: options.plugins ?? createPluginRegistry() };
+    this.#plugins = {
+      registry: options.plugins ?? createPluginRegistry(),
+      nodeLimits: options.worker?.nodeLimits,
+      redis: new RedisConnections(),
+    };
     const log = createLogger(config.gateway.log);
     this.log = this.#worker ? log.child({ worker: this.#worker.index }) : log;
     this.#revision = this.#worker?.revision ?? nextRevision(config, undefined, this.#startedAt);
@@ -332,7 +339,7 @@ export class Gateway {
       configFile: this.#configFile,
       states: () => captureTargetState(this.#targets),
       onState: (change) => applyTargetState(this.#targets, change),
-      limits: new NodeLimitService(),
+      limits: new NodeLimitService(builtinNodeCounters),
       connections,
       log: this.log,
     });

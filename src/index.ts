@@ -18,6 +18,8 @@ export {
 } from "./pipeline/plugin.ts";
 export { PluginRegistry } from "./pipeline/registry.ts";
 export { builtinPlugins, createPluginRegistry, registerPlugin } from "./plugins/index.ts";
+export type { NodeLimits } from "./stores/node-limits.ts";
+export type { RedisConnections, RedisLease, RedisTarget } from "./stores/redis.ts";
 
 import type { GatehouseConfigInput } from "./config/schema.ts";
 import { parseGatewayConfig } from "./config/validate.ts";

@@ -12,6 +12,8 @@
 import type { z } from "zod";
 import type { ConsumerConfig, StoresConfig } from "../config/schema.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { NodeLimits } from "../stores/node-limits.ts";
+import type { RedisConnections } from "../stores/redis.ts";
 import type { RequestContext } from "./context.ts";
 import type { PluginTelemetry } from "./telemetry.ts";
 
@@ -76,6 +78,16 @@ export interface PluginScope {
   consumers: readonly ConsumerConfig[];
   /** The shared stores declared under `gateway.stores`. */
   stores: StoresConfig;
+  /**
+   * The gateway's Redis connections: `redis.acquire(target, { timeout })` leases the one
+   * client per Redis that every plugin instance of the gateway shares; release it in `close`.
+   */
+  redis: RedisConnections;
+  /**
+   * Where limits are counted once per node, when this gateway is one of the node's worker
+   * threads (`gateway.workers` > 1); undefined otherwise: count in the instance's memory.
+   */
+  nodeLimits?: NodeLimits;
   /** Counters for what the plugin decides (see telemetry.ts); do-nothing when metrics are off. */
   telemetry: PluginTelemetry;
   /** The process log, bound to `{plugin, scope}`; never give it a credential. */

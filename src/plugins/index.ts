@@ -5,6 +5,7 @@
  */
 import type { PluginDefinition } from "../pipeline/plugin.ts";
 import { PluginRegistry } from "../pipeline/registry.ts";
+import type { NodeCounters } from "../stores/node-limits.ts";
 import { aclPlugin } from "./acl/index.ts";
 import { authorizePlugin } from "./authorize/index.ts";
 import { basicAuthPlugin } from "./basic-auth/index.ts";
@@ -15,6 +16,7 @@ import { jwtPlugin } from "./jwt/index.ts";
 import { keyAuthPlugin } from "./key-auth/index.ts";
 import { oauth2IntrospectionPlugin } from "./oauth2-introspection/index.ts";
 import { rateLimitPlugin } from "./rate-limit/index.ts";
+import { rateLimitNodeCounter } from "./rate-limit/node-counter.ts";
 import { requestSizeLimitPlugin } from "./request-size-limit/index.ts";
 import { securityHeadersPlugin } from "./security-headers/index.ts";
 
@@ -33,6 +35,13 @@ export const builtinPlugins: readonly PluginDefinition[] = [
   concurrencyLimitPlugin,
   rateLimitPlugin,
 ];
+
+/**
+ * What the built-ins count once per node, by kind, when the node runs several worker
+ * threads: the supervisor builds these counters (stores/node-limits.ts) from the plain
+ * definitions the workers send.
+ */
+export const builtinNodeCounters: NodeCounters = [rateLimitNodeCounter];
 
 /**
  * Plugins registered with the deprecated `registerPlugin` (and by the plugin modules of a

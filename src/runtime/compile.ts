@@ -20,6 +20,7 @@ import { createPluginRegistry } from "../plugins/index.ts";
 import { parsePathPattern } from "../router/path-pattern.ts";
 import { compileRewrite, type PathRewriter } from "../router/rewrite.ts";
 import { RouteDefinitionError, RouteTable } from "../router/route-table.ts";
+import { RedisConnections } from "../stores/redis.ts";
 import { systemClock } from "../upstream/clock.ts";
 import { OutlierDetector } from "../upstream/health/outlier.ts";
 import { PanicThreshold } from "../upstream/health/panic.ts";
@@ -129,7 +130,7 @@ export function compileRuntime(
   previous?: Runtime,
   telemetry: PluginTelemetrySource = silentTelemetrySource,
   log: Logger = fallbackLogger,
-  plugins: GatewayPlugins = { registry: createPluginRegistry() },
+  plugins: GatewayPlugins = { registry: createPluginRegistry(), redis: new RedisConnections() },
 ): Runtime {
   const services = new Map<string, CompiledService>();
   for (const service of config.services) {

@@ -17,10 +17,16 @@ import type { PluginDefinition, PluginScope } from "../pipeline/plugin.ts";
 import type { PluginRegistry } from "../pipeline/registry.ts";
 import type { PluginTelemetrySource } from "../pipeline/telemetry.ts";
 import { authenticationGate } from "../plugins/auth/authentication.ts";
+import type { NodeLimits } from "../stores/node-limits.ts";
+import type { RedisConnections } from "../stores/redis.ts";
 
-/** What one gateway gives the plugins it creates: the plugins it knows. */
+/** What one gateway gives the plugins it creates: the plugins it knows, and its node's limits. */
 export interface GatewayPlugins {
   registry: PluginRegistry;
+  /** With several worker threads: where limits are counted once per node. */
+  nodeLimits?: NodeLimits;
+  /** The gateway's Redis connections, shared by its plugin instances. */
+  redis: RedisConnections;
 }
 
 /** A plugin's scope before its telemetry, which goes by the plugin's name, is added. */
@@ -77,8 +83,13 @@ export class PluginInstances {
 
   chainFor(config: GatehouseConfig, route: RouteConfig): Chain | undefined {
     const service = config.services.find((candidate) => candidate.name === route.service);
-    const { registry } = this.#plugins;
-    const shared = { consumers: config.consumers, stores: config.gateway.stores };
+    const { registry, nodeLimits, redis } = this.#plugins;
+    const shared = {
+      consumers: config.consumers,
+      stores: config.gateway.stores,
+      nodeLimits,
+      redis,
+    };
     // Most specific wins: a route's plugin replaces the service's and the global one by name.
     const byName = new Map<string, [PluginConfig, PlacedScope]>();
     for (const plugin of config.plugins) {

@@ -10,7 +10,7 @@ import { Gateway } from "../gateway.ts";
 import { loadPluginModules } from "../pipeline/modules.ts";
 import { createPluginRegistry } from "../plugins/index.ts";
 import { watchTargetState } from "../runtime/target-sync.ts";
-import { NodeLimitClient, useNodeLimits } from "../stores/node-limits.ts";
+import { NodeLimitClient } from "../stores/node-limits.ts";
 import type { FromWorker, ToWorker, WorkerStart } from "./worker-messages.ts";
 
 const start = workerData as WorkerStart;
@@ -25,7 +25,6 @@ remember(start.secrets);
 const plugins = createPluginRegistry();
 const problems = await loadPluginModules(start.pluginModules, start.configFile, plugins);
 if (problems.length > 0) throw new Error(problems.map((problem) => problem.message).join("; "));
-useNodeLimits(new NodeLimitClient(start.limits));
 
 const gateway = new Gateway(start.config, {
   plugins,
@@ -34,6 +33,7 @@ const gateway = new Gateway(start.config, {
     ports: start.ports,
     revision: start.revision,
     connections: start.connections,
+    nodeLimits: new NodeLimitClient(start.limits),
   },
 });
 for (const change of start.states) gateway.followTargetState(change);

@@ -9,19 +9,44 @@
  * batch per event-loop turn (setImmediate), and the supervisor answers each batch with
  * one message. With one worker (the default) none of this runs: the plugin decides in its
  * own memory, synchronously.
+ *
+ * What is counted is the plugins' business: a plugin names a kind of counter
+ * (NodeCounterKind) and the supervisor builds it from the kinds it was given.
  */
 import type { MessagePort } from "node:worker_threads";
-import type { Algorithm, Decision, LimitRule } from "../plugins/rate-limit/decision.ts";
-import { MemoryRateLimitStore } from "../plugins/rate-limit/memory-store.ts";
 
-/** Where a worker thread's rate and concurrency limits are decided (see useNodeLimits). */
+/** One count the supervisor keeps for a plugin scope (a rate limit's windows, say). */
+export interface NodeCounter<Answer = unknown> {
+  /** Counts one request for `key`; the answer travels back to the worker, so plain data. */
+  decide(key: string): Answer;
+  /** Idle longer than this, the counter holds nothing that still counts: it is forgotten. */
+  readonly idleMs: number;
+}
+
+/**
+ * A kind of counter: the plugin that counts names it and says how the supervisor builds one
+ * from the plain `Definition` its workers send (a function cannot cross threads).
+ */
+export interface NodeCounterKind<Definition = unknown, Answer = unknown> {
+  readonly kind: string;
+  create(definition: Definition): NodeCounter<Answer>;
+}
+
+/** The kinds a node's supervisor can count (see plugins/index.ts). */
+export type NodeCounters = readonly NodeCounterKind<never>[];
+
+/**
+ * Where a worker thread's rate and concurrency limits are decided: given to plugins in
+ * their scope (`scope.nodeLimits`) when the node runs several worker threads.
+ */
 export interface NodeLimits {
-  decide(
+  /** Counts one request for `key` in the scope's counter, built from `definition` if new. */
+  count<Definition, Answer>(
+    kind: NodeCounterKind<Definition, Answer>,
     scope: string,
-    rules: readonly LimitRule[],
-    algorithm: Algorithm,
+    definition: Definition,
     key: string,
-  ): Promise<Decision>;
+  ): Promise<Answer>;
   /** Takes one of `limit` in-flight slots for `key`; false when all are taken. */
   acquire(scope: string, limit: number, key: string): Promise<boolean>;
   /** Gives back a slot `acquire` took. */
@@ -30,35 +55,24 @@ export interface NodeLimits {
 
 /** One batch: each scope's definition travels with it, so the supervisor may forget idle ones. */
 interface Request {
-  scopes: Record<string, { rules: readonly LimitRule[]; algorithm: Algorithm }>;
+  scopes: Record<string, { kind: string; definition: unknown }>;
   batch: [id: number, scope: string, key: string][];
   acquire: [id: number, scope: string, limit: number, key: string][];
   release: [scope: string, key: string][];
 }
 
-type Answer = [id: number, decision: Decision | boolean][];
+/** Each question's answer; with `refused`, the question could not be counted (no such kind). */
+type Answer = [id: number, decision: unknown, refused?: string][];
 
 const emptyRequest = (): Request => ({ scopes: {}, batch: [], acquire: [], release: [] });
-
-let nodeLimits: NodeLimits | undefined;
-
-/**
- * Set once by a worker thread before it compiles a config: rate-limit plugins whose store
- * is `memory` then count per node. (A worker thread runs exactly one gateway.)
- */
-export function useNodeLimits(limits: NodeLimits): void {
-  nodeLimits = limits;
-}
-
-/** The node's limits when this thread is one of several workers; otherwise undefined. */
-export function sharedNodeLimits(): NodeLimits | undefined {
-  return nodeLimits;
-}
 
 /** A worker thread's side: batches its questions to the supervisor and routes the answers. */
 export class NodeLimitClient implements NodeLimits {
   readonly #port: MessagePort;
-  readonly #pending = new Map<number, (answer: Decision | boolean) => void>();
+  readonly #pending = new Map<
+    number,
+    { resolve(answer: unknown): void; reject(error: Error): void }
+  >();
   #request: Request = emptyRequest();
   #queued = false;
   #nextId = 0;
@@ -66,29 +80,38 @@ export class NodeLimitClient implements NodeLimits {
   constructor(port: MessagePort) {
     this.#port = port;
     port.on("message", (answer: Answer) => {
-      for (const [id, decision] of answer) {
-        this.#pending.get(id)?.(decision);
+      for (const [id, decision, refused] of answer) {
+        const pending = this.#pending.get(id);
         this.#pending.delete(id);
+        if (refused === undefined) pending?.resolve(decision);
+        else pending?.reject(new Error(refused));
       }
     });
     port.unref();
   }
 
-  decide(scope: string, rules: readonly LimitRule[], algorithm: Algorithm, key: string) {
+  count<Definition, Answer>(
+    { kind }: NodeCounterKind<Definition, Answer>,
+    scope: string,
+    definition: Definition,
+    key: string,
+  ): Promise<Answer> {
     const id = this.#nextId++;
     const request = this.#next();
-    request.scopes[scope] ??= { rules, algorithm };
-    request.batch.push([id, scope, key]);
-    return new Promise<Decision>((resolve) =>
-      this.#pending.set(id, resolve as (answer: Decision | boolean) => void),
+    // Scopes are named by their plugins: two kinds never share a count under one name.
+    const counted = `${kind}\0${scope}`;
+    request.scopes[counted] ??= { kind, definition };
+    request.batch.push([id, counted, key]);
+    return new Promise<Answer>((resolve, reject) =>
+      this.#pending.set(id, { resolve: resolve as (answer: unknown) => void, reject }),
     );
   }
 
   acquire(scope: string, limit: number, key: string): Promise<boolean> {
     const id = this.#nextId++;
     this.#next().acquire.push([id, scope, limit, key]);
-    return new Promise<boolean>((resolve) =>
-      this.#pending.set(id, resolve as (answer: Decision | boolean) => void),
+    return new Promise<boolean>((resolve, reject) =>
+      this.#pending.set(id, { resolve: resolve as (answer: unknown) => void, reject }),
     );
   }
 
@@ -114,18 +137,22 @@ export class NodeLimitClient implements NodeLimits {
 }
 
 interface Scope {
-  store: MemoryRateLimitStore;
-  /** The longest window: idle longer than that, the store holds nothing that counts. */
-  idleMs: number;
+  counter: NodeCounter;
   usedAt: number;
 }
 
-/** The supervisor's side: one in-memory store per plugin scope, shared by every worker. */
+/** The supervisor's side: one in-memory counter per plugin scope, shared by every worker. */
 export class NodeLimitService {
+  readonly #kinds: ReadonlyMap<string, NodeCounterKind>;
   readonly #scopes = new Map<string, Scope>();
   #sweptAt = Date.now();
   /** Requests in flight per concurrency scope and key (`scope\0key`), over every worker. */
   readonly #inFlight = new Map<string, number>();
+
+  /** `counters`: the kinds of count the workers' plugins may ask for. */
+  constructor(counters: NodeCounters) {
+    this.#kinds = new Map(counters.map((kind) => [kind.kind, kind as NodeCounterKind]));
+  }
 
   /**
    * Answers the questions a worker sends on `port`. The slots a worker holds are given
@@ -158,13 +185,17 @@ export class NodeLimitService {
       for (const [id, name, key] of batch) {
         let scope = this.#scopes.get(name);
         if (scope === undefined) {
-          const { rules, algorithm } = scopes[name]!;
-          const idleMs = Math.max(...rules.map((rule) => rule.windowMs));
-          scope = { store: new MemoryRateLimitStore(rules, algorithm), idleMs, usedAt: now };
+          const { kind, definition } = scopes[name]!;
+          const counting = this.#kinds.get(kind);
+          if (counting === undefined) {
+            answer.push([id, undefined, `node limits: this node counts no "${kind}"`]);
+            continue;
+          }
+          scope = { counter: counting.create(definition), usedAt: now };
           this.#scopes.set(name, scope);
         }
         scope.usedAt = now;
-        answer.push([id, scope.store.decide(key)]);
+        answer.push([id, scope.counter.decide(key)]);
       }
       if (answer.length > 0) port.postMessage(answer);
     });
@@ -179,7 +210,7 @@ export class NodeLimitService {
     if (now - this.#sweptAt < 60_000) return;
     this.#sweptAt = now;
     for (const [name, scope] of this.#scopes) {
-      if (now - scope.usedAt > scope.idleMs) this.#scopes.delete(name);
+      if (now - scope.usedAt > scope.counter.idleMs) this.#scopes.delete(name);
     }
   }
 

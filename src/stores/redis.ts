@@ -1,7 +1,7 @@
 /**
  * @module stores/redis
- * Shared Redis connections: one ioredis client per target (a server URL, a Sentinel
- * master group, or a Redis Cluster) and timeout, reference counted across plugin
+ * A gateway's shared Redis connections: one ioredis client per target (a server URL, a
+ * Sentinel master group, or a Redis Cluster) and timeout, reference counted across plugin
  * instances (a reload creates the new instances before the old ones close, so the
  * connection survives it) and closed when the last user releases it.
  *
@@ -54,38 +54,45 @@ interface Shared {
   users: number;
 }
 
-const shared = new Map<string, Shared>();
-
 /** The connection's name in `CLIENT LIST`, so operators (and tests) can tell Gatehouse apart. */
 export const redisConnectionName = "gatehouse";
 
-/** The shared client for `target`, connecting if this is its first user. */
-export function acquireRedis(target: RedisTarget, options: RedisConnectionOptions): RedisLease {
-  const { url, sentinels, name, password, cluster } = target;
-  const id = JSON.stringify([options.timeout, url, sentinels, name, password, cluster]);
-  let entry = shared.get(id);
-  if (entry === undefined) {
-    entry = {
-      client: connect(target, options),
-      deadline: new SharedDeadline(options.timeout),
-      users: 0,
+/**
+ * One gateway's Redis connections (its plugins get them in their scope, `scope.redis`):
+ * one client per target and timeout, shared by every plugin instance that uses it.
+ */
+export class RedisConnections {
+  readonly #shared = new Map<string, Shared>();
+
+  /** The shared client for `target`, connecting if this is its first user. */
+  acquire(target: RedisTarget, options: RedisConnectionOptions): RedisLease {
+    const { url, sentinels, name, password, cluster } = target;
+    const id = JSON.stringify([options.timeout, url, sentinels, name, password, cluster]);
+    const shared = this.#shared;
+    let entry = shared.get(id);
+    if (entry === undefined) {
+      entry = {
+        client: connect(target, options),
+        deadline: new SharedDeadline(options.timeout),
+        users: 0,
+      };
+      shared.set(id, entry);
+    }
+    entry.users++;
+    const used = entry;
+    let released = false;
+    return {
+      client: used.client,
+      within: (command) => used.deadline.within(command),
+      release() {
+        if (released) return;
+        released = true;
+        if (--used.users > 0) return;
+        shared.delete(id);
+        used.client.disconnect();
+      },
     };
-    shared.set(id, entry);
   }
-  entry.users++;
-  const used = entry;
-  let released = false;
-  return {
-    client: used.client,
-    within: (command) => used.deadline.within(command),
-    release() {
-      if (released) return;
-      released = true;
-      if (--used.users > 0) return;
-      shared.delete(id);
-      used.client.disconnect();
-    },
-  };
 }
 
 /** The target for messages: addresses only, never a password. */

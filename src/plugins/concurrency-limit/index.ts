@@ -3,12 +3,12 @@
  * At most `limit` requests in flight per key (client IP, consumer, route or a header);
  * one more is refused at once with 429 rather than queued. A request counts from its
  * access phase until its response has finished or the client went away. With several
- * worker threads the count is the node's: the supervisor keeps it (stores/node-limits.ts).
+ * worker threads the count is the node's: the supervisor keeps it (stores/node-limits.ts,
+ * given in the plugin's scope).
  */
 import { z } from "zod";
 import type { RequestContext } from "../../pipeline/context.ts";
 import { definePlugin } from "../../pipeline/plugin.ts";
-import { sharedNodeLimits } from "../../stores/node-limits.ts";
 
 const schema = z.strictObject({
   limit: z.number().int().min(1).describe("Requests in flight allowed per key."),
@@ -23,9 +23,8 @@ export const concurrencyLimitPlugin = definePlugin({
   schema,
   // After authentication (1000) and acl (950), so `by: consumer` knows the consumer.
   priority: 910,
-  create(config, { telemetry, level, name }) {
+  create(config, { telemetry, level, name, nodeLimits: node }) {
     const inFlight = new Map<string, number>();
-    const node = sharedNodeLimits();
     // The same in every worker for the same config, so they share one count.
     const nodeScope = `concurrency:${level}:${name}:${JSON.stringify([config.limit, config.by])}`;
     const header = typeof config.by === "object" ? config.by.header.toLowerCase() : undefined;

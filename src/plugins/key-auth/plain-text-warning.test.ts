@@ -13,6 +13,7 @@ import { encryptSecret, generateSecretKey, parseSecretKey } from "../../config/s
 import type { GatehouseConfig } from "../../index.ts";
 import type { PluginDefinition } from "../../pipeline/plugin.ts";
 import { silentTelemetry } from "../../pipeline/telemetry.ts";
+import { RedisConnections } from "../../stores/redis.ts";
 import { basicAuthPlugin } from "../basic-auth/index.ts";
 import { keyAuthPlugin } from "./index.ts";
 
@@ -32,6 +33,7 @@ function warningsAtCreate(plugin: PluginDefinition, config: GatehouseConfig): ob
     name: "",
     consumers: config.consumers,
     stores: config.gateway.stores,
+    redis: new RedisConnections(),
     telemetry: silentTelemetry,
     log,
   });

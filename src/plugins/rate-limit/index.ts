@@ -9,16 +9,16 @@
  * Counts live in this process (`store: memory`, a synchronous decision) or in Redis
  * (`store: redis`, shared by every gateway process, one atomic script per request). With
  * several worker threads, `memory` counts per node: the supervisor thread decides (see
- * stores/node-limits.ts).
+ * node-counter.ts; the node's limits come in the plugin's scope).
  */
 import type { RequestContext } from "../../pipeline/context.ts";
 import { definePlugin } from "../../pipeline/plugin.ts";
-import { sharedNodeLimits } from "../../stores/node-limits.ts";
 import type { RedisTarget } from "../../stores/redis.ts";
 import type { Decision } from "./decision.ts";
 import { policyHeader, setRateLimitHeaders, wholeSeconds } from "./headers.ts";
 import { compileKey } from "./keys.ts";
 import { MemoryRateLimitStore } from "./memory-store.ts";
+import { rateLimitNodeCounter } from "./node-counter.ts";
 import { RedisRateLimitStore } from "./redis-store.ts";
 import { limitRules, rateLimitSchema } from "./schema.ts";
 
@@ -36,7 +36,8 @@ export const rateLimitPlugin = definePlugin({
     const keyOf = compileKey(config.by);
     const policy = policyHeader(rules);
     const memory = new MemoryRateLimitStore(rules, config.algorithm);
-    const node = config.store === "memory" ? sharedNodeLimits() : undefined;
+    const node = config.store === "memory" ? scope.nodeLimits : undefined;
+    const definition = { rules, algorithm: config.algorithm };
     // The same in every worker for the same config, so they share one count.
     const nodeScope = `${scope.level}:${scope.name}:${config.algorithm}:${JSON.stringify([rules, config.by])}`;
     const gatewayRedis = scope.stores.redis;
@@ -62,6 +63,7 @@ export const rateLimitPlugin = definePlugin({
             keyPrefix: gatewayRedis?.keyPrefix ?? defaultKeyPrefix,
             // The same in every process, so they share counts; a global instance is one count.
             scope: `${scope.level}:${scope.name}`,
+            connections: scope.redis,
             log: scope.log,
           })
         : undefined;
@@ -97,7 +99,7 @@ export const rateLimitPlugin = definePlugin({
         : node
           ? (ctx) =>
               node
-                .decide(nodeScope, rules, config.algorithm, keyOf(ctx))
+                .count(rateLimitNodeCounter, nodeScope, definition, keyOf(ctx))
                 .then((decision) => settle(ctx, decision))
           : (ctx) => settle(ctx, memory.decide(keyOf(ctx))),
       onResponse: config.headers

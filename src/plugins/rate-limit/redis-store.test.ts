@@ -5,12 +5,14 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { type RedisServer, startRedisServer } from "../../../test/helpers/redis-server.ts";
+import { RedisConnections } from "../../stores/redis.ts";
 import { RedisRateLimitStore } from "./redis-store.ts";
 
 describe("Redis rate-limit store", () => {
   let redis: RedisServer;
   let inspect: Redis;
   const stores: RedisRateLimitStore[] = [];
+  const connections = new RedisConnections();
   const storeFor = (
     rules: { limit: number; windowMs: number }[],
     algorithm: "sliding-window" | "token-bucket",
@@ -21,6 +23,7 @@ describe("Redis rate-limit store", () => {
       timeout: 200,
       keyPrefix: "test:",
       scope,
+      connections,
     });
     stores.push(store);
     return store;
@@ -49,6 +52,7 @@ describe("Redis rate-limit store", () => {
       timeout: 3000, // a client of its own, connecting now
       keyPrefix: "test:",
       scope: "startup",
+      connections,
     });
     stores.push(store);
     const decisions = await Promise.all([1, 2, 3].map(() => store.decide("k")));

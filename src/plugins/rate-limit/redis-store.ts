@@ -9,9 +9,9 @@
 import { randomBytes } from "node:crypto";
 import { fallbackLogger, type Logger } from "../../observability/logger.ts";
 import {
-  acquireRedis,
   describeRedisTarget,
   type RedisClient,
+  type RedisConnections,
   type RedisLease,
   type RedisTarget,
 } from "../../stores/redis.ts";
@@ -33,6 +33,8 @@ export interface RedisStoreOptions extends RedisTarget {
   keyPrefix: string;
   /** Names this plugin instance in its keys (e.g. `route:users-api`), the same in every process. */
   scope: string;
+  /** The gateway's Redis connections (the plugin's `scope.redis`), one shared client per Redis. */
+  connections: RedisConnections;
   clock?: Clock;
   /** Where store failures are reported (at most one line per 10 s). */
   log?: Logger;
@@ -74,7 +76,7 @@ export class RedisRateLimitStore {
     this.#clock = options.clock ?? systemClock;
     this.#log = options.log ?? fallbackLogger;
     this.#timeout = options.timeout;
-    this.#lease = acquireRedis(options, { timeout: options.timeout });
+    this.#lease = options.connections.acquire(options, { timeout: options.timeout });
     const client = this.#lease.client;
     // defineCommand sends EVALSHA, and the script itself (EVAL) when Redis does not know it.
     client.defineCommand("gatehouseRateLimit", { lua: rateLimitScript });
