@@ -17,6 +17,8 @@ export {
   type ResponseView,
 } from "./pipeline/plugin.ts";
 export { PluginRegistry } from "./pipeline/registry.ts";
+export { createStateKey, type StateKey } from "./pipeline/request-state.ts";
+export { introspectionClaimsKey, jwtClaimsKey } from "./plugins/auth/token-claims.ts";
 export { builtinPlugins, createPluginRegistry, registerPlugin } from "./plugins/index.ts";
 export type { NodeLimits } from "./stores/node-limits.ts";
 export type { RedisConnections, RedisLease, RedisTarget } from "./stores/redis.ts";

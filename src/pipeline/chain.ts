@@ -5,7 +5,7 @@
  * runner only turns asynchronous at the first hook that returns a promise.
  */
 import { fallbackLogger, type Logger } from "../observability/logger.ts";
-import type { RequestContext } from "./context.ts";
+import { type RequestContext, runnerState } from "./context.ts";
 import type { PluginHooks, ResponseView } from "./plugin.ts";
 
 type RequestHook = (ctx: RequestContext) => void | Promise<void>;
@@ -108,37 +108,51 @@ export function compileChain(
 /**
  * Runs the request-side hooks until one answers the request. Returns undefined when all
  * ran synchronously, else a promise of their end; a hook that throws rejects it. The
- * request goes on in `ctx.chain`: the route's chain, or the chain of the consumer a hook
- * named, if that consumer has plugins of its own.
+ * request goes on in the route's chain, or in the chain of the consumer a hook named, if
+ * that consumer has plugins of its own: `runnerState.chain(ctx)` is the one it ran.
  */
 export function runRequestHooks(chain: Chain, ctx: RequestContext): Promise<void> | undefined {
-  ctx.chain = chain;
-  for (let i = 0; i < ctx.chain.request.length; ) {
+  runnerState.setChain(ctx, chain);
+  for (let i = 0; i < chain.request.length; ) {
     if (ctx.answer) return undefined;
-    const result = ctx.chain.request[i]!(ctx);
-    if (result instanceof Promise) return continueAsync(i, ctx, result);
-    i = nextHook(ctx, i);
+    const result = chain.request[i]!(ctx);
+    if (result instanceof Promise) return continueAsync(chain, i, ctx, result);
+    const own = consumerChain(chain, ctx);
+    if (own === undefined) i++;
+    else {
+      chain = own.chain;
+      runnerState.setChain(ctx, chain);
+      i = own.resume[i]!;
+    }
   }
   return undefined;
 }
 
-async function continueAsync(at: number, ctx: RequestContext, pending: Promise<void>) {
+async function continueAsync(
+  chain: Chain,
+  at: number,
+  ctx: RequestContext,
+  pending: Promise<void>,
+) {
   await pending;
-  for (let i = nextHook(ctx, at); i < ctx.chain!.request.length && !ctx.answer; ) {
-    await ctx.chain!.request[i]!(ctx);
-    i = nextHook(ctx, i);
+  for (let i = at; ; ) {
+    const own = consumerChain(chain, ctx);
+    if (own === undefined) i++;
+    else {
+      chain = own.chain;
+      runnerState.setChain(ctx, chain);
+      i = own.resume[i]!;
+    }
+    if (i >= chain.request.length || ctx.answer) return;
+    await chain.request[i]!(ctx);
   }
 }
 
-/** The index of the request hook after hook `i`, moving to the consumer's own chain once it is known. */
-function nextHook(ctx: RequestContext, i: number): number {
-  const own =
-    ctx.chain!.byConsumer !== undefined && ctx.consumer !== undefined
-      ? ctx.chain!.byConsumer.get(ctx.consumer.name)
-      : undefined;
-  if (own === undefined) return i + 1;
-  ctx.chain = own.chain;
-  return own.resume[i]!;
+/** The chain of the consumer a hook named, when that consumer has plugins of its own. */
+function consumerChain(chain: Chain, ctx: RequestContext): ConsumerChain | undefined {
+  return chain.byConsumer !== undefined && ctx.consumer !== undefined
+    ? chain.byConsumer.get(ctx.consumer.name)
+    : undefined;
 }
 
 /** Lets every onResponse hook see (and change) the response headers. */

@@ -1,11 +1,14 @@
 /**
  * @module pipeline/context
  * What a plugin sees of one request and how it acts on it: read the request, name the
- * consumer, change the upstream request's headers, or answer the request itself.
+ * consumer, keep typed state between phases, change the upstream request's headers, or
+ * answer the request itself. The runner's own state (the chain it runs, the header
+ * changes it applies) is private: only the pipeline reads it, through runnerState.
  */
 import type { IncomingMessage } from "node:http";
 import { type ErrorCode, errorBody, errorCatalogue } from "../errors.ts";
 import type { Chain } from "./chain.ts";
+import { type StateKey, stateKeyNamed, stateSlots } from "./request-state.ts";
 
 /** The authenticated client, once a plugin has identified one. */
 export interface ConsumerIdentity {
@@ -22,6 +25,9 @@ export interface PluginAnswer {
   body: string;
 }
 
+/** One change to the upstream request's headers: undefined removes. */
+export type HeaderChange = [name: string, value: string | undefined];
+
 export interface RequestFacts {
   req: IncomingMessage;
   requestId: string;
@@ -30,6 +36,20 @@ export interface RequestFacts {
   clientAddress: string;
   /** The normalised path (before any rewrite), without the query. */
   path: string;
+}
+
+/**
+ * The runner's own view of a context, for the pipeline and the request handler only (it
+ * is not part of the plugin API: src/index.ts does not export it).
+ */
+export let runnerState: RunnerState;
+
+interface RunnerState {
+  /** The chain the request runs now (the consumer's own, once a hook named one). */
+  chain(ctx: RequestContext): Chain | undefined;
+  setChain(ctx: RequestContext, chain: Chain): void;
+  /** The upstream header changes the hooks asked for, in order; undefined if none. */
+  upstreamHeaders(ctx: RequestContext): readonly HeaderChange[] | undefined;
 }
 
 /** One request as the pipeline's hooks see it. */
@@ -42,11 +62,12 @@ export class RequestContext {
   readonly path: string;
   consumer: ConsumerIdentity | undefined;
   /** The chain this request runs: its route's, or its consumer's own once one is named. */
-  chain: Chain | undefined;
-  /** Free space for plugins to pass things between phases, keyed by plugin name. */
-  readonly locals = new Map<string, unknown>();
-  /** Upstream header changes, applied in order after the hooks ran: undefined removes. */
-  readonly upstreamHeaders: [name: string, value: string | undefined][] = [];
+  #chain: Chain | undefined;
+  /** Plugins' state, by key slot (see request-state.ts); allocated at the first `set`. */
+  #state: unknown[] | undefined;
+  #locals: Map<string, unknown> | undefined;
+  /** Upstream header changes, applied in order after the hooks ran; none until the first. */
+  #upstreamHeaders: HeaderChange[] | undefined;
   /** Query arguments to leave out of the upstream request (credentials, say). */
   readonly removedQuery: string[] = [];
   /** Query arguments that carried credentials: their values are never logged. */
@@ -62,9 +83,32 @@ export class RequestContext {
     this.path = facts.path;
   }
 
+  /** The request's value for `key` (see createStateKey), if a hook set one. */
+  get<T>(key: StateKey<T>): T | undefined {
+    return this.#state?.[key.slot] as T | undefined;
+  }
+
+  /** Sets the request's value for `key`, for this plugin's (or another's) later hooks. */
+  set<T>(key: StateKey<T>, value: T): void {
+    this.#state ??= new Array(stateSlots());
+    this.#state[key.slot] = value;
+  }
+
+  /**
+   * Free space keyed by string, created at first use. Reads fall back to the state key of
+   * the same name, so `locals.get("jwt")` still finds the jwt plugin's claims.
+   * @deprecated Use typed state: `createStateKey<T>(name)` once, then `ctx.get(key)` and
+   * `ctx.set(key, value)`.
+   */
+  get locals(): Map<string, unknown> {
+    this.#locals ??= new LegacyLocals(this);
+    return this.#locals;
+  }
+
   /** Sets (or with undefined, removes) a header on the request sent upstream. */
   setUpstreamHeader(name: string, value: string | undefined): void {
-    this.upstreamHeaders.push([name.toLowerCase(), value]);
+    this.#upstreamHeaders ??= [];
+    this.#upstreamHeaders.push([name.toLowerCase(), value]);
   }
 
   /** Leaves a query argument out of the request sent upstream. */
@@ -102,5 +146,35 @@ export class RequestContext {
   /** The plugin's answer, if one answered. */
   get answer(): PluginAnswer | undefined {
     return this.#answer;
+  }
+
+  static {
+    runnerState = {
+      chain: (ctx) => ctx.#chain,
+      setChain: (ctx, chain) => {
+        ctx.#chain = chain;
+      },
+      upstreamHeaders: (ctx) => ctx.#upstreamHeaders,
+    };
+  }
+}
+
+/** `ctx.locals`: a Map whose reads fall back to the typed state key of the same name. */
+class LegacyLocals extends Map<string, unknown> {
+  readonly #ctx: RequestContext;
+
+  constructor(ctx: RequestContext) {
+    super();
+    this.#ctx = ctx;
+  }
+
+  override get(name: string): unknown {
+    if (super.has(name)) return super.get(name);
+    const key = stateKeyNamed(name);
+    return key === undefined ? undefined : this.#ctx.get(key);
+  }
+
+  override has(name: string): boolean {
+    return super.has(name) || this.get(name) !== undefined;
   }
 }

@@ -10,7 +10,7 @@ import type { GatehouseConfig } from "../config/schema.ts";
 import type { ErrorCode } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { runLogHooks, runRequestHooks, runResponseHooks } from "../pipeline/chain.ts";
-import { RequestContext } from "../pipeline/context.ts";
+import { RequestContext, runnerState } from "../pipeline/context.ts";
 import {
   createClientAddressResolver,
   createTrustedPeerTest,
@@ -199,7 +199,8 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       upstreamHost: route.preserveHost && authority ? authority : target.authority,
       requestId,
     });
-    if (ctx && ctx.upstreamHeaders.length > 0) applyHeaderChanges(headers, ctx.upstreamHeaders);
+    const headerChanges = ctx && runnerState.upstreamHeaders(ctx);
+    if (headerChanges) applyHeaderChanges(headers, headerChanges);
     return {
       route,
       service,
@@ -271,7 +272,8 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
             if (res.headersSent) {
               // Cut for a stalled body (408) while a hook waited: what the hooks took (a
               // concurrency slot) is given back as for any answered request.
-              if (ctx.chain && ctx.chain.log.length > 0) runLogHooks(ctx.chain, ctx);
+              const ran = runnerState.chain(ctx);
+              if (ran && ran.log.length > 0) runLogHooks(ran, ctx);
               return;
             }
             // The client may have gone while a hook was waiting on something.
@@ -294,7 +296,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     fail: (code: ErrorCode) => undefined,
   ): void {
     // The route's chain, or the consumer's own if the plugins named one that has plugins.
-    const chain = ctx?.chain;
+    const chain = ctx && runnerState.chain(ctx);
     if (ctx?.consumer) res.consumer = ctx.consumer.name;
     if (ctx && ctx.credentialQuery.length > 0) res.credentialQuery = ctx.credentialQuery;
     if (ctx && chain && chain.log.length > 0) res.once("close", () => runLogHooks(chain, ctx));
@@ -333,7 +335,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       closeConnection: host.draining,
       log: host.log,
       ctx,
-      chain: ctx?.chain,
+      chain: ctx && runnerState.chain(ctx),
     });
   }
 

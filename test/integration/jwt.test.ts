@@ -9,6 +9,7 @@ import { exportJWK, type JWTPayload } from "jose";
 import { request } from "undici";
 import { z } from "zod";
 import { definePlugin } from "../../src/pipeline/plugin.ts";
+import { jwtClaimsKey } from "../../src/plugins/auth/token-claims.ts";
 import { registerPlugin } from "../../src/plugins/index.ts";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
 import { type JwksServer, startJwksServer } from "../helpers/jwks-server.ts";
@@ -38,7 +39,7 @@ const good = (extra: JWTPayload = {}): JWTPayload => ({
   ...extra,
 });
 
-// Shows what the docs promise other plugins: the verified claims under ctx.locals "jwt".
+// Shows what the docs promise other plugins: the verified claims under jwtClaimsKey.
 registerPlugin(
   definePlugin({
     name: "jwt-claims-probe",
@@ -46,7 +47,7 @@ registerPlugin(
     priority: 950,
     create: () => ({
       access(ctx) {
-        const claims = ctx.locals.get("jwt") as JWTPayload | undefined;
+        const claims = ctx.get(jwtClaimsKey);
         if (claims) ctx.setUpstreamHeader("x-probe-scope", String(claims.scope));
       },
     }),

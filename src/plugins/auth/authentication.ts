@@ -13,6 +13,7 @@ import type { ConsumerConfig } from "../../config/schema.ts";
 import type { ErrorCode } from "../../errors.ts";
 import type { ChainEntry } from "../../pipeline/chain.ts";
 import type { ConsumerIdentity, RequestContext } from "../../pipeline/context.ts";
+import { createStateKey } from "../../pipeline/request-state.ts";
 import type { PluginTelemetry } from "../../pipeline/telemetry.ts";
 
 /** `anonymous`, the same option on every authentication plugin. */
@@ -46,7 +47,8 @@ interface Pending {
   accepted: boolean;
 }
 
-const pendingKey = "authentication";
+/** What the authentication plugins of one request noted for the gate after them. */
+const pendingKey = createStateKey<Pending>("authentication");
 
 /**
  * Names the consumer and tells the upstream who it is. When an earlier authentication
@@ -99,10 +101,10 @@ export function deferMissing(ctx: RequestContext, missing: MissingCredentials): 
 }
 
 function pendingOf(ctx: RequestContext): Pending {
-  let pending = ctx.locals.get(pendingKey) as Pending | undefined;
+  let pending = ctx.get(pendingKey);
   if (pending === undefined) {
     pending = { challenges: [], messages: [], anonymous: undefined, accepted: false };
-    ctx.locals.set(pendingKey, pending);
+    ctx.set(pendingKey, pending);
   }
   return pending;
 }
@@ -127,7 +129,7 @@ export const authenticationGate = (telemetry: PluginTelemetry): ChainEntry => ({
   priority: 999.5,
   hooks: {
     access(ctx) {
-      const pending = ctx.locals.get(pendingKey) as Pending | undefined;
+      const pending = ctx.get(pendingKey);
       if (pending === undefined || pending.accepted || ctx.consumer !== undefined) return;
       if (pending.anonymous !== undefined) {
         ctx.consumer = pending.anonymous;

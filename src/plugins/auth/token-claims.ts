@@ -1,14 +1,22 @@
 /**
  * @module plugins/auth/token-claims
  * Where an accepted token's claims are kept for later plugins, and how its scopes are
- * read: `jwt` keeps its payload under `ctx.locals` key "jwt", `oauth2-introspection` its
- * answer under "oauth2"; `authorize` reads them back from there.
+ * read: `jwt` keeps its payload under `jwtClaimsKey`, `oauth2-introspection` its answer
+ * under `introspectionClaimsKey` (`ctx.get(key)`); `authorize` reads them back from there.
  */
+import type { JWTPayload } from "jose";
 import type { RequestContext } from "../../pipeline/context.ts";
+import { createStateKey } from "../../pipeline/request-state.ts";
+
+/** The claims of the token the jwt plugin verified (named "jwt" for `ctx.locals` readers). */
+export const jwtClaimsKey = createStateKey<JWTPayload>("jwt");
+
+/** The active token's introspection answer (named "oauth2" for `ctx.locals` readers). */
+export const introspectionClaimsKey = createStateKey<Record<string, unknown>>("oauth2");
 
 /** The accepted token's claims: a jwt's payload, else an introspection answer. */
 export function tokenClaims(ctx: RequestContext): Record<string, unknown> | undefined {
-  return (ctx.locals.get("jwt") ?? ctx.locals.get("oauth2")) as Record<string, unknown> | undefined;
+  return ctx.get(jwtClaimsKey) ?? ctx.get(introspectionClaimsKey);
 }
 
 /** `scope` (space-separated, RFC 7662 / RFC 8693) or `scp` (a list, as some issuers write it). */

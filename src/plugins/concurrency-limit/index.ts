@@ -9,6 +9,7 @@
 import { z } from "zod";
 import type { RequestContext } from "../../pipeline/context.ts";
 import { definePlugin } from "../../pipeline/plugin.ts";
+import { createStateKey } from "../../pipeline/request-state.ts";
 
 const schema = z.strictObject({
   limit: z.number().int().min(1).describe("Requests in flight allowed per key."),
@@ -17,6 +18,9 @@ const schema = z.strictObject({
     .default("ip")
     .describe("What a key is: the client IP, the consumer, the route, or a header's value."),
 });
+
+/** The key whose slot the request holds, given back when its response has finished. */
+const heldKey = createStateKey<string>("concurrency-limit");
 
 export const concurrencyLimitPlugin = definePlugin({
   name: "concurrency-limit",
@@ -48,11 +52,11 @@ export const concurrencyLimitPlugin = definePlugin({
             // give the slot back (onLog hangs off that), so give it back now.
             if (ctx.req.socket.destroyed) return node.release(nodeScope, key);
             telemetry.limitDecision(ctx, true);
-            ctx.locals.set("concurrency-limit", key);
+            ctx.set(heldKey, key);
           });
         },
         onLog(ctx) {
-          const key = ctx.locals.get("concurrency-limit") as string | undefined;
+          const key = ctx.get(heldKey);
           if (key !== undefined) node.release(nodeScope, key);
         },
       };
@@ -64,10 +68,10 @@ export const concurrencyLimitPlugin = definePlugin({
         if (count >= config.limit) return refuse(ctx);
         telemetry.limitDecision(ctx, true);
         inFlight.set(key, count + 1);
-        ctx.locals.set("concurrency-limit", key);
+        ctx.set(heldKey, key);
       },
       onLog(ctx) {
-        const key = ctx.locals.get("concurrency-limit") as string | undefined;
+        const key = ctx.get(heldKey);
         if (key === undefined) return;
         const count = (inFlight.get(key) ?? 1) - 1;
         if (count <= 0) inFlight.delete(key);

@@ -3,7 +3,7 @@
  * JSON Web Token authentication: a bearer token is verified with the configured secret,
  * public key or JWKS (the algorithms are the config's, never the token's choice), its
  * time and claims are checked, and the consumer its `consumerClaim` names is the request's
- * consumer. The verified claims are left in `ctx.locals.get("jwt")` for later plugins.
+ * consumer. The verified claims are left in `ctx.get(jwtClaimsKey)` for later plugins.
  *
  * A token verified once is remembered (bounded LRU, keyed by the exact token string)
  * until its key set changes; each reuse still checks exp/nbf/maxAge against the clock,
@@ -22,14 +22,12 @@ import {
   identify,
   refuse,
 } from "../auth/authentication.ts";
+import { jwtClaimsKey } from "../auth/token-claims.ts";
 import { type Refusal, refusalFor, timeRefusal, tooLarge, unknownConsumer } from "./claims.ts";
 import { type FoundToken, hideToken, tokenReader } from "./credentials.ts";
 import { JwksKeySource } from "./jwks.ts";
 import { type KeySource, staticKeySource, systemWallClock, type WallClock } from "./keys.ts";
 import { type JwtConfig, jwtSchema } from "./schema.ts";
-
-/** The `ctx.locals` key under which the verified claims (a jose JWTPayload) are left. */
-export const jwtLocalsKey = "jwt";
 
 /** A token that verified, as remembered between requests. */
 interface Verified {
@@ -95,7 +93,7 @@ export function createJwtPlugin(options: JwtPluginOptions = {}) {
           : undefined;
 
       const accept = (ctx: RequestContext, found: FoundToken, verified: Verified) => {
-        ctx.locals.set(jwtLocalsKey, verified.payload);
+        ctx.set(jwtClaimsKey, verified.payload);
         if (verified.consumer) identify(ctx, verified.consumer);
         else acceptWithoutConsumer(ctx);
         for (const [claim, header] of claimHeaders) {

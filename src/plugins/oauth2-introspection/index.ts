@@ -14,7 +14,7 @@ import {
   identify,
   refuse,
 } from "../auth/authentication.ts";
-import { scopesOf } from "../auth/token-claims.ts";
+import { introspectionClaimsKey, scopesOf } from "../auth/token-claims.ts";
 import { type Introspection, Introspector } from "./introspector.ts";
 import { type IntrospectionConfig, introspectionSchema } from "./schema.ts";
 
@@ -117,7 +117,7 @@ export const oauth2IntrospectionPlugin = definePlugin({
       } else {
         acceptWithoutConsumer(ctx);
       }
-      ctx.locals.set("oauth2", claims);
+      ctx.set(introspectionClaimsKey, claims);
       for (const [claim, header] of claimHeaders) {
         const value = headerValue(claims[claim]);
         if (value !== undefined) ctx.setUpstreamHeader(header, value);

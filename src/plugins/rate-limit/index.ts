@@ -13,6 +13,7 @@
  */
 import type { RequestContext } from "../../pipeline/context.ts";
 import { definePlugin } from "../../pipeline/plugin.ts";
+import { createStateKey } from "../../pipeline/request-state.ts";
 import type { RedisTarget } from "../../stores/redis.ts";
 import type { Decision } from "./decision.ts";
 import { policyHeader, setRateLimitHeaders, wholeSeconds } from "./headers.ts";
@@ -25,6 +26,8 @@ import { limitRules, rateLimitSchema } from "./schema.ts";
 const pluginName = "rate-limit";
 const defaultRedisTimeoutMs = 100;
 const defaultKeyPrefix = "gatehouse:";
+/** The request's decision, for the RateLimit-* headers of its response. */
+const decisionKey = createStateKey<Decision>(pluginName);
 
 export const rateLimitPlugin = definePlugin({
   name: pluginName,
@@ -70,7 +73,7 @@ export const rateLimitPlugin = definePlugin({
 
     const { telemetry } = scope;
     const settle = (ctx: RequestContext, decision: Decision): void => {
-      ctx.locals.set(pluginName, decision);
+      ctx.set(decisionKey, decision);
       telemetry.limitDecision(ctx, decision.admitted);
       if (!decision.admitted) {
         ctx.fail("GATEHOUSE_RATE_LIMITED", undefined, {
@@ -104,7 +107,7 @@ export const rateLimitPlugin = definePlugin({
           : (ctx) => settle(ctx, memory.decide(keyOf(ctx))),
       onResponse: config.headers
         ? (ctx, response) => {
-            const decision = ctx.locals.get(pluginName) as Decision | undefined;
+            const decision = ctx.get(decisionKey);
             if (decision) setRateLimitHeaders(response, decision, policy);
           }
         : undefined,
