@@ -76,7 +76,7 @@ consumers:
       join(dir, "gatehouse.yaml"),
       { env },
     );
-    for (const plugin of [keyAuthPlugin, basicAuthPlugin] as PluginDefinition[]) {
+    for (const plugin of [keyAuthPlugin, basicAuthPlugin]) {
       const warnings = warningsAtCreate(plugin, config) as { consumers: string[] }[];
       assert.equal(warnings.length, 1, plugin.name);
       assert.deepEqual(warnings[0]!.consumers, ["dave"], plugin.name);
