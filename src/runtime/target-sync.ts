@@ -10,8 +10,13 @@
  * durations, not instants: each thread's monotonic clock has its own origin.
  */
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import { type BreakerMessage, breakerChannel, CircuitBreaker } from "../upstream/breaker.ts";
-import { type EjectionMessage, ejectionChannel } from "../upstream/health/outlier.ts";
+import {
+  type BreakerMessage,
+  breakerChannel,
+  type EjectionMessage,
+  ejectionChannel,
+} from "../observability/diagnostics.ts";
+import { CircuitBreaker } from "../upstream/breaker.ts";
 import type { ActiveHealth, Target } from "../upstream/target.ts";
 import type { TargetRegistry } from "./target-registry.ts";
 

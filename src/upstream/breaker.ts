@@ -9,9 +9,9 @@
  *   half-open ──(halfOpenRequests probes succeeded)──▶ closed   (backoff reset, window cleared)
  *   half-open ──(a probe failed or was slow)──▶ open            (for twice as long, capped)
  */
-import { channel } from "node:diagnostics_channel";
 import type { z } from "zod";
 import type { circuitBreakerSchema } from "../config/upstream-schema.ts";
+import { type BreakerMessage, breakerChannel } from "../observability/diagnostics.ts";
 import type { Clock } from "./clock.ts";
 import { isFailure, type Outcome } from "./outcome.ts";
 import { OutcomeWindow } from "./outcome-window.ts";
@@ -34,20 +34,6 @@ export interface BreakerSnapshot {
 }
 
 /** A circuit breaker for one target. */
-/**
- * Published on `gatehouse:upstream:breaker` when a breaker opens (or reopens) and when it
- * closes. Half-open is not an event: it is the clock passing `openForMs`.
- */
-export interface BreakerMessage {
-  /** The target's service: a URL listed by two services has a breaker in each. */
-  service: string;
-  target: string;
-  state: "open" | "closed";
-  openForMs?: number;
-}
-
-export const breakerChannel = channel("gatehouse:upstream:breaker");
-
 export class CircuitBreaker implements TargetBreaker {
   readonly #config: CircuitBreakerConfig;
   readonly #clock: Clock;
