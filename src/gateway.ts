@@ -26,10 +26,11 @@ import { trafficOfWorkers } from "./observability/request-metrics.ts";
 import { Tracing } from "./observability/tracing.ts";
 import { createClientAddressResolver } from "./proxy/client-address.ts";
 import { closeGoingAway, tunnelRoute } from "./proxy/websocket.ts";
-import { compileRuntime, type Runtime } from "./runtime/compile.ts";
+import { compileRuntime } from "./runtime/compile.ts";
 import { ControlPlane } from "./runtime/control-plane.ts";
 import { DiscoverySupervisor } from "./runtime/discovery-supervisor.ts";
 import { HealthSupervisor } from "./runtime/health-supervisor.ts";
+import type { Runtime } from "./runtime/runtime.ts";
 import { TargetRegistry } from "./runtime/target-registry.ts";
 import {
   applyTargetState,

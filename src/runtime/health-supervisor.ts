@@ -9,8 +9,9 @@
 import type { HealthProbeObserver } from "../observability/health-check-metrics.ts";
 import { type Clock, systemClock } from "../upstream/clock.ts";
 import { ActiveHealthChecker } from "../upstream/health/active.ts";
+import type { Service } from "../upstream/service.ts";
 import type { ActiveHealth, Target } from "../upstream/target.ts";
-import type { CompiledService, Runtime } from "./compile.ts";
+import type { Runtime } from "./runtime.ts";
 
 /** A target of `service` that probes moved to `health`. */
 export type HealthChange = (service: string, target: Target, health: ActiveHealth) => void;
@@ -80,7 +81,7 @@ export class HealthSupervisor {
   }
 
   /** Probes exactly this service's current targets (after discovery changed them). */
-  syncService(service: CompiledService): void {
+  syncService(service: Service): void {
     this.#checkers.get(service.name)?.checker.sync(service.targets);
   }
 

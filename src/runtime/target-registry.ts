@@ -5,24 +5,11 @@
  * breaker, latency, in-flight count), and one that disappears is closed at once.
  */
 import { CircuitBreaker, type CircuitBreakerConfig } from "../upstream/breaker.ts";
+import type { TargetPool, TargetSpec } from "../upstream/service.ts";
 import { Target } from "../upstream/target.ts";
 
-/** What a config says about one target of one service. */
-export interface TargetSpec {
-  service: string;
-  url: string;
-  weight: number;
-  zone?: string;
-  metadata?: Readonly<Record<string, string>>;
-  connectTimeout: number;
-  maxConnections: number;
-  circuitBreaker?: CircuitBreakerConfig;
-  /** Health of a target seen for the first time: `unknown` keeps it out until a probe passes. */
-  initialHealth?: "healthy" | "unknown";
-}
-
 /** Owns every Target the gateway has created. */
-export class TargetRegistry {
+export class TargetRegistry implements TargetPool {
   readonly #targets = new Map<string, Target>();
   /** The breaker config each target's breaker was built from. */
   readonly #breakerConfigs = new WeakMap<Target, string | undefined>();
