@@ -15,10 +15,13 @@ import { type BreakerMessage, breakerChannel } from "../observability/diagnostic
 import type { Clock } from "./clock.ts";
 import { isFailure, type Outcome } from "./outcome.ts";
 import { OutcomeWindow } from "./outcome-window.ts";
-import type { TargetBreaker } from "./target.ts";
+import type { Target, TargetBreaker } from "./target.ts";
 
 export type CircuitBreakerConfig = z.output<typeof circuitBreakerSchema>;
 export type BreakerState = TargetBreaker["state"];
+
+/** The target a breaker guards: named in diagnostics events, told of each transition. */
+export type BreakerOwner = Pick<Target, "url" | "service" | "transitioned">;
 
 /** What the status listener shows of a breaker. */
 export interface BreakerSnapshot {
@@ -48,15 +51,13 @@ export class CircuitBreaker implements TargetBreaker {
   #probesPassed = 0;
   #lastProbeAt = 0;
 
-  readonly #label: string;
-  readonly #service: string;
+  readonly #owner: BreakerOwner | undefined;
 
-  /** `label` (the target's URL) and `service` name the target in diagnostics events. */
-  constructor(config: CircuitBreakerConfig, clock: Clock, label = "", service = "") {
+  /** `owner` (the target) is told of each transition and named in diagnostics events. */
+  constructor(config: CircuitBreakerConfig, clock: Clock, owner?: BreakerOwner) {
     this.#config = config;
     this.#clock = clock;
-    this.#label = label;
-    this.#service = service;
+    this.#owner = owner;
     this.#window = new OutcomeWindow(config.window);
     this.#nextOpenFor = Math.min(config.openDuration, config.maxOpenDuration);
   }
@@ -107,8 +108,8 @@ export class CircuitBreaker implements TargetBreaker {
 
   /**
    * Takes the transition another worker thread's breaker for the same target made (see
-   * runtime/target-sync.ts), without publishing it again: the node has one view of the
-   * target. Open lasts what it lasts there; closed starts a fresh window.
+   * runtime/target-sync.ts), without telling the owner or publishing it again: the node
+   * has one view of the target. Open lasts what it lasts there; closed starts a fresh window.
    */
   follow(message: Pick<BreakerMessage, "state" | "openForMs">): void {
     if (message.state === "closed") {
@@ -151,30 +152,33 @@ export class CircuitBreaker implements TargetBreaker {
   #open(now: number): void {
     this.#tripped = true;
     this.#openUntil = now + this.#nextOpenFor;
+    const openForMs = this.#nextOpenFor;
     if (breakerChannel.hasSubscribers) {
       breakerChannel.publish({
-        service: this.#service,
-        target: this.#label,
+        service: this.#owner?.service ?? "",
+        target: this.#owner?.url ?? "",
         state: "open",
-        openForMs: this.#nextOpenFor,
+        openForMs,
       } satisfies BreakerMessage);
     }
     this.#nextOpenFor = Math.min(this.#nextOpenFor * 2, this.#config.maxOpenDuration);
     this.#probesSent = 0;
     this.#probesPassed = 0;
+    this.#owner?.transitioned({ kind: "breaker", state: "open", openForMs });
   }
 
   #close(): void {
     this.#tripped = false;
     if (breakerChannel.hasSubscribers) {
       breakerChannel.publish({
-        service: this.#service,
-        target: this.#label,
+        service: this.#owner?.service ?? "",
+        target: this.#owner?.url ?? "",
         state: "closed",
       } satisfies BreakerMessage);
     }
     this.#nextOpenFor = Math.min(this.#config.openDuration, this.#config.maxOpenDuration);
     this.#window.clear();
+    this.#owner?.transitioned({ kind: "breaker", state: "closed" });
   }
 
   /**

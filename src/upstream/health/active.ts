@@ -192,6 +192,7 @@ export class ActiveHealthChecker {
     if (healthChannel.hasSubscribers) {
       healthChannel.publish({ target: target.url, from, to } satisfies HealthChangeMessage);
     }
+    target.transitioned({ kind: "health", health: to });
     this.#onChange?.(target, from, to);
   }
 

@@ -161,6 +161,7 @@ export class OutlierDetector {
     record.consecutiveLocalOriginFailures = 0;
     record.window?.clear();
     record.forgivingSince = target.ejectedUntil;
+    target.transitioned({ kind: "ejection", ejections: target.ejections, durationMs: duration });
   }
 
   /**
