@@ -26,15 +26,15 @@ import { trafficOfWorkers } from "./observability/request-metrics.ts";
 import { Tracing } from "./observability/tracing.ts";
 import { createClientAddressResolver } from "./proxy/client-address.ts";
 import { closeGoingAway, tunnelRoute } from "./proxy/websocket.ts";
-import { compileRuntime, type Runtime } from "./runtime/compile.ts";
+import { compileRuntime } from "./runtime/compile.ts";
 import { ControlPlane } from "./runtime/control-plane.ts";
 import { DiscoverySupervisor } from "./runtime/discovery-supervisor.ts";
 import { HealthSupervisor } from "./runtime/health-supervisor.ts";
+import type { Runtime } from "./runtime/runtime.ts";
 import { TargetRegistry } from "./runtime/target-registry.ts";
 import {
   applyTargetState,
   captureTargetState,
-  healthChange,
   type TargetStateChange,
   watchTargetState,
 } from "./runtime/target-sync.ts";
@@ -162,11 +162,7 @@ export class Gateway {
       );
       this.#metrics?.configApplied(this.#revision, false);
     }
-    this.#health = new HealthSupervisor({
-      probes: this.#metrics?.healthChecks,
-      onChange: (service, target, health) =>
-        this.#pool?.broadcast(healthChange(service, target, health)),
-    });
+    this.#health = new HealthSupervisor({ probes: this.#metrics?.healthChecks });
     this.#runtime = compileRuntime(
       config,
       this.#targets,
@@ -323,8 +319,10 @@ export class Gateway {
       connections,
       log: this.log,
     });
-    // Breakers here are fed by the probes: the workers follow them too.
-    this.#stopWatchingTargets = watchTargetState((change) => this.#pool?.broadcast(change));
+    // Probes run here (and feed the breakers here): the workers follow what they find.
+    this.#stopWatchingTargets = watchTargetState(this.#targets, (change) =>
+      this.#pool?.broadcast(change),
+    );
     await this.#pool.start();
     this.log.info({ workers: count }, `${count} worker threads serve the proxy listeners`);
     return true;
@@ -335,6 +333,11 @@ export class Gateway {
     applyTargetState(this.#targets, change);
   }
 
+  /** Calls `send` with each change this thread makes to a target's state; returns the stop. */
+  watchTargetState(send: (change: TargetStateChange) => void): () => void {
+    return watchTargetState(this.#targets, send);
+  }
+
   /** What this worker counted, for its supervisor's `/metrics`. */
   workerMetrics(): Promise<object[]> {
     return this.#metrics?.workerMetrics() ?? Promise.resolve([]);
@@ -343,7 +346,7 @@ export class Gateway {
   /** What this worker counts, for its supervisor's `/status`. */
   workerStats(): Omit<WorkerStats, "worker" | "restarts"> {
     let upstreamRequestsInFlight = 0;
-    for (const [, target] of this.#targets.entries()) upstreamRequestsInFlight += target.inFlight;
+    for (const target of this.#targets.values()) upstreamRequestsInFlight += target.inFlight;
     return {
       connectionsAccepted: this.#connectionsAccepted,
       openConnections: this.#sockets.size,

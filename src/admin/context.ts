@@ -7,9 +7,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ConfigDocument } from "../config/document.ts";
 import type { RouteTraffic } from "../observability/request-metrics.ts";
-import type { Runtime } from "../runtime/compile.ts";
 import { ChangeRefused, type ChangeRequest, type ChangeResult } from "../runtime/config-change.ts";
 import type { ControlPlane } from "../runtime/control-plane.ts";
+import type { Runtime } from "../runtime/runtime.ts";
 import type { AdminCaller } from "./auth.ts";
 import { AdminError, ifMatchVersion } from "./http.ts";
 

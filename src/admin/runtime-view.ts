@@ -5,7 +5,8 @@
  * breaker state, load and latency (Traefik's runtime view, for Gatehouse).
  */
 import type { RouteTraffic } from "../observability/request-metrics.ts";
-import type { CompiledService, Runtime } from "../runtime/compile.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+import type { Service } from "../upstream/service.ts";
 import { type TargetView, viewTarget } from "../upstream/upstream-view.ts";
 import type { AdminContext, AdminRoute } from "./context.ts";
 import { AdminError, sendJson, versionTag } from "./http.ts";
@@ -68,7 +69,7 @@ export function viewRuntime(runtime: Runtime, traffic?: Map<string, RouteTraffic
   return { routes, services };
 }
 
-function viewService(service: CompiledService): Standing & {
+function viewService(service: Service): Standing & {
   name: string;
   algorithm: string;
   available: number;

@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseGatewayConfig } from "../config/validate.ts";
-import { type CompiledRoute, compileRuntime, runtimeChecks } from "./compile.ts";
+import { compileRuntime, runtimeChecks } from "./compile.ts";
+import type { CompiledRoute } from "./runtime.ts";
 import { TargetRegistry } from "./target-registry.ts";
 
 const text = [

@@ -6,7 +6,7 @@
  */
 import type { GatehouseConfig } from "../config/schema.ts";
 import type { ConfigRevision, ReloadOutcome } from "../observability/config-revision.ts";
-import type { Runtime } from "../runtime/compile.ts";
+import type { Runtime } from "../runtime/runtime.ts";
 import type { Target } from "../upstream/target.ts";
 import { gatehouseVersion } from "../version.ts";
 import type { WorkerStats } from "./worker-messages.ts";

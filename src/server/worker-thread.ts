@@ -8,7 +8,6 @@ import { parentPort, workerData } from "node:worker_threads";
 import { processSecrets } from "../config/secret-values.ts";
 import { Gateway } from "../gateway.ts";
 import { loadPluginModules } from "../pipeline/modules.ts";
-import { watchTargetState } from "../runtime/target-sync.ts";
 import { NodeLimitClient, useNodeLimits } from "../stores/node-limits.ts";
 import type { FromWorker, ToWorker, WorkerStart } from "./worker-messages.ts";
 
@@ -34,7 +33,7 @@ const gateway = new Gateway(start.config, {
   },
 });
 for (const change of start.states) gateway.followTargetState(change);
-const stopWatching = watchTargetState((change) => send({ type: "state", change }));
+const stopWatching = gateway.watchTargetState((change) => send({ type: "state", change }));
 await gateway.start();
 send({ type: "ready", addresses: gateway.addresses().proxy });
 
