@@ -4,7 +4,7 @@
  */
 
 export { ConfigError, formatProblem } from "./config/load.ts";
-export type { GatehouseConfig, GatehouseConfigInput } from "./config/schema.ts";
+export type { GatehouseConfig, GatehouseConfigInput } from "./config/schema/index.ts";
 export { loadGatewayConfig, parseGatewayConfig } from "./config/validate.ts";
 export { type ErrorCode, errorCatalogue } from "./errors.ts";
 export { Gateway, type GatewayAddresses } from "./gateway.ts";
@@ -18,7 +18,7 @@ export {
 } from "./pipeline/plugin.ts";
 export { registerPlugin } from "./pipeline/registry.ts";
 
-import type { GatehouseConfigInput } from "./config/schema.ts";
+import type { GatehouseConfigInput } from "./config/schema/index.ts";
 import { parseGatewayConfig } from "./config/validate.ts";
 import { Gateway } from "./gateway.ts";
 

@@ -11,7 +11,7 @@ describe("docs/config.md", () => {
     const committed = await readFile(configDocsPath, "utf8").catch(() => "");
     assert.ok(
       committed === renderConfigDocs(),
-      "docs/config.md is out of date with src/config/schema.ts: run `npm run docs`",
+      "docs/config.md is out of date with src/config/schema/: run `npm run docs`",
     );
   });
 

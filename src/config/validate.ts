@@ -9,7 +9,7 @@ import { loadPluginModules, pluginModulesOf } from "../pipeline/modules.ts";
 import { runtimeChecks } from "../runtime/compile.ts";
 import { checkPluginEntries } from "../runtime/plugin-checks.ts";
 import { loadConfigFile, type OverlayOption, type ParseOptions, parseConfig } from "./load.ts";
-import type { GatehouseConfig } from "./schema.ts";
+import type { GatehouseConfig } from "./schema/index.ts";
 import type { PathProblem } from "./semantics.ts";
 
 /**

@@ -10,7 +10,7 @@ import { EventEmitter } from "node:events";
 import { readFile } from "node:fs/promises";
 import { setImmediate } from "node:timers/promises";
 import { ConfigError, formatProblem, type OverlayOption } from "../config/load.ts";
-import type { GatehouseConfig } from "../config/schema.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
 import { referencedFilesOf } from "../config/secret-values.ts";
 import { loadGatewayConfig } from "../config/validate.ts";
 import type { Gateway } from "../gateway.ts";

@@ -10,9 +10,9 @@ import type {
   RouteConfig,
   ServiceConfig,
   TimeoutsConfig,
-} from "../config/schema.ts";
+} from "../config/schema/index.ts";
+import { defaultPassiveCheck } from "../config/schema/upstream.ts";
 import type { PathProblem } from "../config/semantics.ts";
-import { defaultPassiveCheck } from "../config/upstream-schema.ts";
 import { fallbackLogger, type Logger } from "../observability/logger.ts";
 import type { Chain } from "../pipeline/chain.ts";
 import { type PluginTelemetrySource, silentTelemetrySource } from "../pipeline/telemetry.ts";

@@ -13,7 +13,7 @@ import { diffConfigs } from "../config/diff.ts";
 import { type ConfigDocument, configOriginOf } from "../config/document.ts";
 import { ConfigError, parseConfig } from "../config/load.ts";
 import { restoreRedacted } from "../config/redact-config.ts";
-import type { GatehouseConfig } from "../config/schema.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
 import { gatewayChecks } from "../config/validate.ts";
 import type { AuditEntry, AuditTrail } from "../observability/audit-log.ts";
 import { configHash, nextRevision } from "../observability/config-revision.ts";

@@ -11,7 +11,7 @@
  */
 import { channel } from "node:diagnostics_channel";
 import type { z } from "zod";
-import type { circuitBreakerSchema } from "../config/upstream-schema.ts";
+import type { circuitBreakerSchema } from "../config/schema/upstream.ts";
 import type { Clock } from "./clock.ts";
 import { isFailure, type Outcome } from "./outcome.ts";
 import { OutcomeWindow } from "./outcome-window.ts";

@@ -2,7 +2,7 @@
  * @module test/helpers/gateway
  * Starts a real Gatehouse on free loopback ports from a config object or YAML text.
  */
-import type { GatehouseConfigInput } from "../../src/config/schema.ts";
+import type { GatehouseConfigInput } from "../../src/config/schema/index.ts";
 import { parseGatewayConfig } from "../../src/config/validate.ts";
 import { Gateway } from "../../src/gateway.ts";
 

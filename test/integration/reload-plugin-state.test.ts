@@ -9,7 +9,7 @@ import { describe, it } from "node:test";
 import { exportJWK } from "jose";
 import { request } from "undici";
 import { z } from "zod";
-import type { GatehouseConfigInput } from "../../src/config/schema.ts";
+import type { GatehouseConfigInput } from "../../src/config/schema/index.ts";
 import { parseGatewayConfig } from "../../src/config/validate.ts";
 import { definePlugin } from "../../src/pipeline/plugin.ts";
 import { registerPlugin } from "../../src/pipeline/registry.ts";

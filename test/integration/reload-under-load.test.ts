@@ -16,7 +16,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { request } from "undici";
 import { WebSocket, WebSocketServer } from "ws";
-import type { GatehouseConfigInput } from "../../src/config/schema.ts";
+import type { GatehouseConfigInput } from "../../src/config/schema/index.ts";
 import { loadGatewayConfig } from "../../src/config/validate.ts";
 import { Gateway } from "../../src/gateway.ts";
 import { FileProvider } from "../../src/providers/file.ts";

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { describe, it } from "node:test";
 import { Client, request } from "undici";
-import type { GatehouseConfigInput } from "../../src/config/schema.ts";
+import type { GatehouseConfigInput } from "../../src/config/schema/index.ts";
 import { parseGatewayConfig } from "../../src/config/validate.ts";
 import { configProblems } from "../helpers/config-problems.ts";
 import { startGateway, testConfig } from "../helpers/gateway.ts";

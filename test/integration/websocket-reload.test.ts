@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { describe, it } from "node:test";
 import { WebSocket, WebSocketServer } from "ws";
-import type { GatehouseConfigInput } from "../../src/config/schema.ts";
+import type { GatehouseConfigInput } from "../../src/config/schema/index.ts";
 import { parseGatewayConfig } from "../../src/config/validate.ts";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
 

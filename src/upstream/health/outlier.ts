@@ -8,7 +8,7 @@
  */
 import { channel } from "node:diagnostics_channel";
 import type { z } from "zod";
-import type { healthCheckSchema } from "../../config/upstream-schema.ts";
+import type { healthCheckSchema } from "../../config/schema/upstream.ts";
 import type { Clock } from "../clock.ts";
 import { isFailure, isLocalOriginFailure, type Outcome } from "../outcome.ts";
 import { OutcomeWindow } from "../outcome-window.ts";

@@ -4,10 +4,10 @@
  * JSON Schema (`gatehouse schema`) and docs/config.md are all derived from this file.
  */
 import { z } from "zod";
-import { passwordProblem } from "../plugins/basic-auth/password-hash.ts";
-import { type PathPattern, parsePathPattern } from "../router/path-pattern.ts";
-import { compileRewrite } from "../router/rewrite.ts";
-import { adminSchema, auditSchema, configStoreSchema } from "./control-plane-schema.ts";
+import { passwordProblem } from "../../plugins/basic-auth/password-hash.ts";
+import { type PathPattern, parsePathPattern } from "../../router/path-pattern.ts";
+import { compileRewrite } from "../../router/rewrite.ts";
+import { adminSchema, auditSchema, configStoreSchema } from "./control-plane.ts";
 import {
   allowedHosts,
   cidr,
@@ -19,7 +19,7 @@ import {
   size,
 } from "./fields.ts";
 import { customMethodsSchema, httpMethod } from "./http-methods.ts";
-import { redisStoreSchema } from "./redis-store-schema.ts";
+import { redisStoreSchema } from "./redis-store.ts";
 
 import {
   circuitBreakerSchema,
@@ -28,7 +28,7 @@ import {
   healthCheckSchema,
   loadBalancerSchema,
   retriesSchema,
-} from "./upstream-schema.ts";
+} from "./upstream.ts";
 
 export { unitKeyword } from "./fields.ts";
 
