@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { describe, it } from "node:test";
 import { configDocsPath, renderConfigDocs } from "../../scripts/gen-config-docs.ts";
+import { parseGatewayConfig } from "../runtime/validate.ts";
 import { configJsonSchema } from "./json-schema.ts";
-import { parseGatewayConfig } from "./validate.ts";
 
 describe("docs/config.md", () => {
   it("is what the schema generates", async () => {

@@ -115,7 +115,7 @@ export interface Runtime {
 }
 
 /**
- * Builds the runtime. The config must have passed the gateway's checks (config/validate). A service fed by
+ * Builds the runtime. The config must have passed the gateway's checks (runtime/validate). A service fed by
  * discovery starts with the targets it had in `previous` (none on first load) until its
  * source answers. Plugins count through `telemetry` (the gateway's metrics, when on).
  * A plugin configured at the same place with the same config as in `previous` keeps its

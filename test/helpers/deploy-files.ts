@@ -10,7 +10,7 @@ import { dirname, join, relative } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { ConfigError, formatProblem } from "../../src/config/load.ts";
 import type { GatehouseConfig } from "../../src/config/schema/index.ts";
-import { parseGatewayConfig } from "../../src/config/validate.ts";
+import { parseGatewayConfig } from "../../src/runtime/validate.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML, checked field by field
 export type Json = Record<string, any>;

@@ -9,7 +9,7 @@ import { readFile } from "node:fs/promises";
 import { describe, it } from "node:test";
 import { Client, request } from "undici";
 import type { GatehouseConfigInput } from "../../src/config/schema/index.ts";
-import { parseGatewayConfig } from "../../src/config/validate.ts";
+import { parseGatewayConfig } from "../../src/runtime/validate.ts";
 import { configProblems } from "../helpers/config-problems.ts";
 import { startGateway, testConfig } from "../helpers/gateway.ts";
 import { rawRequest } from "../helpers/raw.ts";
