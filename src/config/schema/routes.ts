@@ -79,7 +79,7 @@ export const routeSchema = z
       .describe("Forward the client's Host instead of the target's."),
     websocket: z.boolean().default(true).describe("Allow WebSocket upgrades on this route."),
     plugins: z
-      .array(z.lazy(() => pluginSchema))
+      .array(pluginSchema)
       .default([])
       .describe(
         "Plugins for this route. A plugin named here replaces the service's or global one of the same name.",

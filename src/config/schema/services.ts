@@ -44,7 +44,7 @@ export const serviceSchema = z
     retries: retriesSchema.prefault({}),
     limits: connectionLimitsSchema,
     plugins: z
-      .array(z.lazy(() => pluginSchema))
+      .array(pluginSchema)
       .default([])
       .describe("Plugins for every route of this service; a route's plugin of the same name wins."),
     timeouts: serviceTimeoutsSchema
