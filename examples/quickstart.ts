@@ -6,8 +6,8 @@
  */
 import { fileURLToPath } from "node:url";
 import { ConfigError, formatProblem } from "../src/config/load.ts";
-import { loadGatewayConfig } from "../src/config/validate.ts";
 import { Gateway } from "../src/gateway.ts";
+import { loadGatewayConfig } from "../src/runtime/validate.ts";
 import { busyListener } from "../src/server/busy-port.ts";
 import { type DemoService, startDemoService } from "./demo/service.ts";
 

@@ -12,7 +12,7 @@ import type { Duplex } from "node:stream";
 import { createAdminServer } from "./admin/server.ts";
 import { configOriginOf } from "./config/document.ts";
 import { formatProblem } from "./config/load.ts";
-import type { GatehouseConfig } from "./config/schema.ts";
+import type { GatehouseConfig } from "./config/schema/index.ts";
 import { AccessLog } from "./observability/access-log.ts";
 import { AuditTrail } from "./observability/audit-log.ts";
 import {

@@ -4,8 +4,7 @@
  */
 
 export { ConfigError, formatProblem } from "./config/load.ts";
-export type { GatehouseConfig, GatehouseConfigInput } from "./config/schema.ts";
-export { loadGatewayConfig, parseGatewayConfig } from "./config/validate.ts";
+export type { GatehouseConfig, GatehouseConfigInput } from "./config/schema/index.ts";
 export { type ErrorCode, errorCatalogue } from "./errors.ts";
 export { Gateway, type GatewayAddresses } from "./gateway.ts";
 export type { ConsumerIdentity, RequestContext } from "./pipeline/context.ts";
@@ -17,10 +16,11 @@ export {
   type ResponseView,
 } from "./pipeline/plugin.ts";
 export { registerPlugin } from "./pipeline/registry.ts";
+export { loadGatewayConfig, parseGatewayConfig } from "./runtime/validate.ts";
 
-import type { GatehouseConfigInput } from "./config/schema.ts";
-import { parseGatewayConfig } from "./config/validate.ts";
+import type { GatehouseConfigInput } from "./config/schema/index.ts";
 import { Gateway } from "./gateway.ts";
+import { parseGatewayConfig } from "./runtime/validate.ts";
 
 /**
  * Validates a config object exactly as `gatehouse validate` would (throws ConfigError),

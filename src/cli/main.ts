@@ -18,7 +18,6 @@ import {
   SecretError,
   secretKeyFromEnv,
 } from "../config/secrets.ts";
-import { loadGatewayConfig } from "../config/validate.ts";
 import { Gateway } from "../gateway.ts";
 import {
   defaultBcryptCost,
@@ -27,6 +26,7 @@ import {
 } from "../plugins/basic-auth/password-hash.ts";
 import { EtcdProvider } from "../providers/etcd.ts";
 import { FileProvider } from "../providers/file.ts";
+import { loadGatewayConfig } from "../runtime/validate.ts";
 import { busyListener, configuredListeners } from "../server/busy-port.ts";
 import { logClientConnectionCap } from "../server/open-file-limit.ts";
 import { gatehouseVersion } from "../version.ts";

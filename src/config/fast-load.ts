@@ -10,9 +10,9 @@
 import { dirname } from "node:path";
 import type { ConfigDocument } from "./document.ts";
 import { readData } from "./fast-yaml.ts";
-import { checkMethods } from "./http-methods.ts";
 import type { ConfigSource, ParseOptions } from "./load.ts";
-import { configSchema, type GatehouseConfig } from "./schema.ts";
+import { checkMethods } from "./schema/http-methods.ts";
+import { configSchema, type GatehouseConfig } from "./schema/index.ts";
 import { SecretValues } from "./secret-values.ts";
 import { checkReferences } from "./semantics.ts";
 import { createSubstituter } from "./substitute.ts";

@@ -7,8 +7,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { loadGatewayConfig, parseGatewayConfig } from "../runtime/validate.ts";
 import { ConfigError, formatProblem, loadConfigFile } from "./load.ts";
-import { loadGatewayConfig, parseGatewayConfig } from "./validate.ts";
 
 const FILE = "gw.yaml";
 

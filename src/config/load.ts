@@ -18,11 +18,11 @@ import {
 } from "yaml";
 import { type ConfigDocument, rememberConfigOrigin } from "./document.ts";
 import { fastLoad } from "./fast-load.ts";
-import { checkMethods } from "./http-methods.ts";
 import { configWarnings } from "./load-warnings.ts";
 import { describeIssue, type IssueProblem } from "./messages.ts";
 import { expandAliases, mergeNodes, type NodeOrigins, originOf, recordOrigin } from "./overlay.ts";
-import { configSchema, type GatehouseConfig } from "./schema.ts";
+import { checkMethods } from "./schema/http-methods.ts";
+import { configSchema, type GatehouseConfig } from "./schema/index.ts";
 import { processSecrets, rememberSecrets, SecretValues } from "./secret-values.ts";
 import { checkReferences, type PathProblem, pathLabel } from "./semantics.ts";
 import { substituteReferences } from "./substitute.ts";

@@ -7,9 +7,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { loadGatewayConfig } from "../runtime/validate.ts";
 import { ConfigError, type ConfigSource, formatProblem, parseSources } from "./load.ts";
 import { checkEnvironmentName, overlayPath, selectedEnvironment } from "./overlay.ts";
-import { loadGatewayConfig } from "./validate.ts";
 
 const yaml = (...lines: string[]): string => `${lines.join("\n")}\n`;
 

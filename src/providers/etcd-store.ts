@@ -16,7 +16,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Etcd3, type IKeyValue, type IOptions, isRecoverableError } from "etcd3";
 import type { ConfigDocument } from "../config/document.ts";
-import type { GatehouseConfig } from "../config/schema.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
 
 export type EtcdSettings = NonNullable<GatehouseConfig["gateway"]["configStore"]["etcd"]>;
 

@@ -9,7 +9,7 @@
  * stale (log line, `gatehouse_config_store_up`), and refuses admin changes with a 503.
  */
 import { type ConfigDocument, configOriginOf, dynamicSections } from "../config/document.ts";
-import type { GatehouseConfig } from "../config/schema.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
 import type { Logger } from "../observability/logger.ts";
 import {
   type ChangeOrigin,

@@ -10,12 +10,12 @@ import { EventEmitter } from "node:events";
 import { readFile } from "node:fs/promises";
 import { setImmediate } from "node:timers/promises";
 import { ConfigError, formatProblem, type OverlayOption } from "../config/load.ts";
-import type { GatehouseConfig } from "../config/schema.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
 import { referencedFilesOf } from "../config/secret-values.ts";
-import { loadGatewayConfig } from "../config/validate.ts";
 import type { Gateway } from "../gateway.ts";
 import { configHash } from "../observability/config-revision.ts";
 import type { ChangeOrigin } from "../runtime/config-change.ts";
+import { loadGatewayConfig } from "../runtime/validate.ts";
 import { type FileWatch, watchFile } from "./file-watch.ts";
 
 /** What asked for a reload: the watcher saw a change, or the operator sent SIGHUP. */

@@ -7,7 +7,7 @@
  * nothing on the common path.
  */
 import FindMyWay from "find-my-way";
-import type { StringMatcherConfig } from "../config/schema.ts";
+import type { StringMatcherConfig } from "../config/schema/index.ts";
 import {
   compareSpecificity,
   OverlapIndex,

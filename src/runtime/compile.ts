@@ -5,7 +5,7 @@
  * once, so the request path only looks things up.
  */
 
-import type { GatehouseConfig, RouteConfig } from "../config/schema.ts";
+import type { GatehouseConfig, RouteConfig } from "../config/schema/index.ts";
 import type { PathProblem } from "../config/semantics.ts";
 import { fallbackLogger, type Logger } from "../observability/logger.ts";
 import { type PluginTelemetrySource, silentTelemetrySource } from "../pipeline/telemetry.ts";
@@ -18,7 +18,7 @@ import type { CompiledRoute, Runtime } from "./runtime.ts";
 import type { TargetRegistry } from "./target-registry.ts";
 
 /**
- * Builds the runtime. The config must have passed the gateway's checks (config/validate). A service fed by
+ * Builds the runtime. The config must have passed the gateway's checks (runtime/validate). A service fed by
  * discovery starts with the targets it had in `previous` (none on first load) until its
  * source answers. Plugins count through `telemetry` (the gateway's metrics, when on).
  * A plugin configured at the same place with the same config as in `previous` keeps its

@@ -13,8 +13,7 @@ import { diffConfigs } from "../config/diff.ts";
 import { type ConfigDocument, configOriginOf } from "../config/document.ts";
 import { ConfigError, parseConfig } from "../config/load.ts";
 import { restoreRedacted } from "../config/redact-config.ts";
-import type { GatehouseConfig } from "../config/schema.ts";
-import { gatewayChecks } from "../config/validate.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
 import type { AuditEntry, AuditTrail } from "../observability/audit-log.ts";
 import { configHash, nextRevision } from "../observability/config-revision.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -29,6 +28,7 @@ import {
   type SharedVersion,
 } from "./config-change.ts";
 import { ConfigHistory, type ConfigVersion } from "./config-history.ts";
+import { gatewayChecks } from "./validate.ts";
 
 /** The part of the gateway the control plane drives. */
 export interface ControlledGateway {

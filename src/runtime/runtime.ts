@@ -3,7 +3,7 @@
  * What the request path reads, as runtime/compile builds it: the route table and the
  * services. The request path imports these types, never the compiler.
  */
-import type { GatehouseConfig } from "../config/schema.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
 import type { Chain } from "../pipeline/chain.ts";
 import type { PathRewriter } from "../router/rewrite.ts";
 import type { RouteTable } from "../router/route-table.ts";

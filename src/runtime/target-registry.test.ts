@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { circuitBreakerSchema } from "../config/upstream-schema.ts";
+import { circuitBreakerSchema } from "../config/schema/upstream.ts";
 import { type TargetEvent, TargetRegistry } from "./target-registry.ts";
 
 const spec = {

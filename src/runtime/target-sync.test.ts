@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { circuitBreakerSchema, healthCheckSchema } from "../config/upstream-schema.ts";
+import { circuitBreakerSchema, healthCheckSchema } from "../config/schema/upstream.ts";
 import { systemClock } from "../upstream/clock.ts";
 import { OutlierDetector } from "../upstream/health/outlier.ts";
 import { TargetRegistry } from "./target-registry.ts";

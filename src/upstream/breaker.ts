@@ -10,7 +10,7 @@
  *   half-open ──(a probe failed or was slow)──▶ open            (for twice as long, capped)
  */
 import type { z } from "zod";
-import type { circuitBreakerSchema } from "../config/upstream-schema.ts";
+import type { circuitBreakerSchema } from "../config/schema/upstream.ts";
 import { type BreakerMessage, breakerChannel } from "../observability/diagnostics.ts";
 import type { Clock } from "./clock.ts";
 import { isFailure, type Outcome } from "./outcome.ts";

@@ -2,7 +2,7 @@
 // a retry passes over the targets it tried, and new targets carry the service's settings.
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { configSchema } from "../config/schema.ts";
+import { configSchema } from "../config/schema/index.ts";
 import { clientRequest } from "./selectors/test-fleet.ts";
 import { Service, type TargetSpec } from "./service.ts";
 import { Target } from "./target.ts";

@@ -5,8 +5,8 @@
  * The compiler builds one per configured service (runtime/compile); requests call
  * `select()`; discovery and reloads call `setTargets()`.
  */
-import type { ServiceConfig, TimeoutsConfig } from "../config/schema.ts";
-import { defaultPassiveCheck } from "../config/upstream-schema.ts";
+import type { ServiceConfig, TimeoutsConfig } from "../config/schema/index.ts";
+import { defaultPassiveCheck } from "../config/schema/upstream.ts";
 import type { CircuitBreakerConfig } from "./breaker.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { OutlierDetector } from "./health/outlier.ts";

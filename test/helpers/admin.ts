@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "undici";
 import type { OverlayOption } from "../../src/config/load.ts";
-import { loadGatewayConfig } from "../../src/config/validate.ts";
 import { Gateway } from "../../src/gateway.ts";
+import { loadGatewayConfig } from "../../src/runtime/validate.ts";
 
 export interface AdminAnswer {
   status: number;

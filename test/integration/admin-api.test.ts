@@ -10,8 +10,8 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ConfigError } from "../../src/config/load.ts";
-import { loadGatewayConfig } from "../../src/config/validate.ts";
 import { FileProvider } from "../../src/providers/file.ts";
+import { loadGatewayConfig } from "../../src/runtime/validate.ts";
 import {
   type AdminGateway,
   removeDir,

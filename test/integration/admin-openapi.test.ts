@@ -11,10 +11,10 @@ import { compileErrors, validate as validateOpenApi } from "@readme/openapi-pars
 import { stringify as toYaml } from "yaml";
 import { openApiDocument } from "../../src/admin/openapi.ts";
 import { adminRoutes } from "../../src/admin/server.ts";
-import { loadGatewayConfig } from "../../src/config/validate.ts";
 import { type ErrorCode, errorCatalogue } from "../../src/errors.ts";
 import { Gateway } from "../../src/gateway.ts";
 import { FileProvider } from "../../src/providers/file.ts";
+import { loadGatewayConfig } from "../../src/runtime/validate.ts";
 import { type AdminGateway, removeDir, startAdminGateway } from "../helpers/admin.ts";
 import {
   type Node,

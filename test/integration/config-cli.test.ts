@@ -7,8 +7,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { loadGatewayConfig } from "../../src/config/validate.ts";
 import { Gateway } from "../../src/gateway.ts";
+import { loadGatewayConfig } from "../../src/runtime/validate.ts";
 import { type CliRun, runGatehouse } from "../helpers/cli.ts";
 
 let dir: string;

@@ -16,10 +16,10 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { request } from "undici";
 import { WebSocket, WebSocketServer } from "ws";
-import type { GatehouseConfigInput } from "../../src/config/schema.ts";
-import { loadGatewayConfig } from "../../src/config/validate.ts";
+import type { GatehouseConfigInput } from "../../src/config/schema/index.ts";
 import { Gateway } from "../../src/gateway.ts";
 import { FileProvider } from "../../src/providers/file.ts";
+import { loadGatewayConfig } from "../../src/runtime/validate.ts";
 import { nextReload } from "../helpers/reload-events.ts";
 import { echoOnce, openSocket, startEchoLoop, startLoad } from "../helpers/steady-load.ts";
 

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ConfigError, formatProblem } from "../../config/load.ts";
-import { loadGatewayConfig, parseGatewayConfig } from "../../config/validate.ts";
+import { loadGatewayConfig, parseGatewayConfig } from "../../runtime/validate.ts";
 
 const rsaPem = generateKeyPairSync("rsa", { modulusLength: 2048 })
   .publicKey.export({ type: "spki", format: "pem" })

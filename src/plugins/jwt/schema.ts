@@ -6,7 +6,7 @@
  */
 import { createPublicKey, createSecretKey, type KeyObject } from "node:crypto";
 import { z } from "zod";
-import { duration, optionalDuration, size } from "../../config/fields.ts";
+import { duration, optionalDuration, size } from "../../config/schema/fields.ts";
 import { anonymousOption, hideCredentialsOption } from "../auth/authentication.ts";
 import {
   isHmac,

@@ -8,7 +8,7 @@ import { request as httpRequest, type RequestOptions } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { connect, isIP } from "node:net";
 import type { z } from "zod";
-import type { healthCheckSchema } from "../../config/upstream-schema.ts";
+import type { healthCheckSchema } from "../../config/schema/upstream.ts";
 import { type HealthChangeMessage, healthChannel } from "../../observability/diagnostics.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import type { OutcomeKind } from "../outcome.ts";

@@ -7,7 +7,7 @@
  * `fail_timeout`), so a target that is still down or hung costs one try per ejection.
  */
 import type { z } from "zod";
-import type { healthCheckSchema } from "../../config/upstream-schema.ts";
+import type { healthCheckSchema } from "../../config/schema/upstream.ts";
 import { type EjectionMessage, ejectionChannel } from "../../observability/diagnostics.ts";
 import type { Clock } from "../clock.ts";
 import { isFailure, isLocalOriginFailure, type Outcome } from "../outcome.ts";

@@ -5,7 +5,7 @@
  * key falls back to its client IP, so it still sticks somewhere.
  */
 import type { z } from "zod";
-import type { loadBalancerSchema } from "../../config/upstream-schema.ts";
+import type { loadBalancerSchema } from "../../config/schema/upstream.ts";
 import type { SelectionRequest } from "./selector.ts";
 
 /** The `hashOn` forms the schema accepts. */

@@ -1,5 +1,5 @@
 /**
- * @module config/redis-store-schema
+ * @module config/schema/redis-store
  * `gateway.stores.redis`: the shared Redis as one server (`url`), a Sentinel-watched
  * master group (`sentinels` + `name`) or a Redis Cluster (`cluster`), exactly one of the
  * three, plus the command timeout and key prefix every mode shares.

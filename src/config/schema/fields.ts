@@ -1,12 +1,12 @@
 /**
- * @module config/fields
+ * @module config/schema/fields
  * Field types shared by every part of the config schema: durations, sizes, ports, CIDRs,
  * upstream URLs.
  */
 import { isIP } from "node:net";
 import { z } from "zod";
-import { parsePathPattern } from "../router/path-pattern.ts";
-import { parseDuration, parseSize } from "./units.ts";
+import { parsePathPattern } from "../../router/path-pattern.ts";
+import { parseDuration, parseSize } from "../units.ts";
 
 /**
  * JSON Schema annotation naming the unit of a duration or size field (both convert to

@@ -1,16 +1,22 @@
 /**
- * @module config/validate
+ * @module runtime/validate
  * Loading a config file with every check the gateway makes before it serves: the
- * schema, references between resources, and what only compiling reveals.
+ * schema, references between resources, and what only compiling reveals. It belongs to the
+ * runtime, which owns those checks: config/ only parses and takes the checks it is given.
  */
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
+import {
+  loadConfigFile,
+  type OverlayOption,
+  type ParseOptions,
+  parseConfig,
+} from "../config/load.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
+import type { PathProblem } from "../config/semantics.ts";
 import { loadPluginModules, pluginModulesOf } from "../pipeline/modules.ts";
-import { runtimeChecks } from "../runtime/compile.ts";
-import { checkPluginEntries } from "../runtime/plugin-checks.ts";
-import { loadConfigFile, type OverlayOption, type ParseOptions, parseConfig } from "./load.ts";
-import type { GatehouseConfig } from "./schema.ts";
-import type { PathProblem } from "./semantics.ts";
+import { runtimeChecks } from "./compile.ts";
+import { checkPluginEntries } from "./plugin-checks.ts";
 
 /**
  * The checks the gateway makes besides the schema, for every way a config arrives (file,
