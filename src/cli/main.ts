@@ -102,7 +102,7 @@ program
     const provider = new FileProvider({
       file: options.config,
       overlay,
-      gateway: gateway.control,
+      control: gateway.control,
       startup: config,
     });
     let signals = 0;

@@ -30,8 +30,8 @@ import type {
 } from "./config-change.ts";
 import { ConfigHistory, type ConfigVersion } from "./config-history.ts";
 
-/** The part of the gateway the control plane drives. */
-export interface ControlledGateway {
+/** What the control plane needs from the gateway it drives. */
+export interface ControlPlaneHost {
   reload(config: GatehouseConfig, options?: { version?: number }): Promise<void>;
   reloadRefused(problems?: readonly string[]): void;
   /** A valid config equal to the one serving; true when a refusal was standing. */
@@ -42,7 +42,7 @@ export interface ControlledGateway {
 
 /** Applies config changes from every source, one at a time, and keeps their history. */
 export class ControlPlane {
-  readonly #gateway: ControlledGateway;
+  readonly #gateway: ControlPlaneHost;
   readonly #audit: AuditTrail;
   readonly history: ConfigHistory;
   readonly #file: string | undefined;
@@ -61,7 +61,7 @@ export class ControlPlane {
   /** The last version applied from or written to the shared store (none yet at start). */
   #sharedVersion: number | undefined;
 
-  constructor(gateway: ControlledGateway, startup: GatehouseConfig, audit: AuditTrail) {
+  constructor(gateway: ControlPlaneHost, startup: GatehouseConfig, audit: AuditTrail) {
     this.#gateway = gateway;
     this.#audit = audit;
     const origin = configOriginOf(startup);

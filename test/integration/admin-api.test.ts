@@ -358,7 +358,7 @@ describe("admin API and reloads from the file", () => {
     const upstream = await startUpstream();
     const gw = await startAdminGateway(config(upstream.url));
     const startup = await loadGatewayConfig(gw.file);
-    const provider = new FileProvider({ file: gw.file, gateway: gw.gateway.control, startup });
+    const provider = new FileProvider({ file: gw.file, control: gw.gateway.control, startup });
     try {
       const good = await readFile(gw.file, "utf8");
       await writeFile(gw.file, good.replace('"/users/*"', '"/people/*"'));
@@ -405,7 +405,7 @@ describe("admin API with the file watcher", () => {
     let loads = 0;
     const provider = new FileProvider({
       file: gw.file,
-      gateway: gw.gateway.control,
+      control: gw.gateway.control,
       startup,
       load: (file) => {
         loads++;

@@ -275,7 +275,7 @@ describe("admin API OpenAPI document", () => {
     // A config file refused on reload (SIGHUP here) shows in the versions, FILE:LINE:COL.
     const provider = new FileProvider({
       file: locked.file,
-      gateway: locked.gateway.control,
+      control: locked.gateway.control,
       startup: await loadGatewayConfig(locked.file),
     });
     await writeFile(locked.file, before.replace("service: s", "service: nope"));
