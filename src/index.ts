@@ -5,7 +5,7 @@
 
 export { ConfigError, formatProblem } from "./config/load.ts";
 export type { GatehouseConfig, GatehouseConfigInput } from "./config/schema.ts";
-export { loadGatewayConfig, parseGatewayConfig } from "./config/validate.ts";
+export { loadGatewayConfig, parseGatewayConfig, validateConfigFile } from "./config/validate.ts";
 export { type ErrorCode, errorCatalogue } from "./errors.ts";
 export { Gateway, type GatewayAddresses } from "./gateway.ts";
 export type { ConsumerIdentity, RequestContext } from "./pipeline/context.ts";

@@ -18,7 +18,7 @@ import {
   SecretError,
   secretKeyFromEnv,
 } from "../config/secrets.ts";
-import { loadGatewayConfig } from "../config/validate.ts";
+import { validateConfigFile } from "../config/validate.ts";
 import { Gateway } from "../gateway.ts";
 import {
   defaultBcryptCost,
@@ -267,7 +267,7 @@ function overlayOrExit(file: string, flag: string | undefined): OverlayOption | 
 
 async function loadOrExit(file: string, overlay?: OverlayOption) {
   try {
-    return await loadGatewayConfig(file, undefined, overlay);
+    return await validateConfigFile(file, undefined, overlay);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     for (const problem of error.problems) console.error(formatProblem(problem));

@@ -12,7 +12,7 @@ import { setImmediate } from "node:timers/promises";
 import { ConfigError, formatProblem, type OverlayOption } from "../config/load.ts";
 import type { GatehouseConfig } from "../config/schema.ts";
 import { referencedFilesOf } from "../config/secret-values.ts";
-import { loadGatewayConfig } from "../config/validate.ts";
+import { validateConfigFile } from "../config/validate.ts";
 import type { Gateway } from "../gateway.ts";
 import { configHash } from "../observability/config-revision.ts";
 import type { ChangeOrigin } from "../runtime/config-change.ts";
@@ -93,7 +93,7 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     this.#control = options.control;
     this.#startup = options.startup;
     this.#referenced = referencedFilesOf(options.startup);
-    this.#load = options.load ?? ((file) => loadGatewayConfig(file, undefined, this.#overlay));
+    this.#load = options.load ?? ((file) => validateConfigFile(file, undefined, this.#overlay));
     options.control.onWriteBack?.((file, text) => this.#wroteBack(file, text));
   }
 

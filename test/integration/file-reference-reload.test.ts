@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { request } from "undici";
-import { loadGatewayConfig } from "../../src/config/validate.ts";
+import { validateConfigFile } from "../../src/config/validate.ts";
 import { Gateway } from "../../src/gateway.ts";
 import { FileProvider, type ReloadEvent } from "../../src/providers/file.ts";
 import { type LogFile, tempLogFile } from "../helpers/log-file.ts";
@@ -45,7 +45,7 @@ interface Running {
 
 /** Starts a gateway on `file` as `gatehouse start` does, with its file provider watching. */
 async function run(file: string): Promise<Running> {
-  const startup = await loadGatewayConfig(file);
+  const startup = await validateConfigFile(file);
   const gateway = new Gateway(startup);
   await gateway.start();
   const provider = new FileProvider({ file, control: gateway, startup });

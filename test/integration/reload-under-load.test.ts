@@ -17,7 +17,7 @@ import { runInNewContext } from "node:vm";
 import { request } from "undici";
 import { WebSocket, WebSocketServer } from "ws";
 import type { GatehouseConfigInput } from "../../src/config/schema.ts";
-import { loadGatewayConfig } from "../../src/config/validate.ts";
+import { validateConfigFile } from "../../src/config/validate.ts";
 import { Gateway } from "../../src/gateway.ts";
 import { FileProvider } from "../../src/providers/file.ts";
 import { nextReload } from "../helpers/reload-events.ts";
@@ -126,7 +126,7 @@ describe("reload under load", () => {
       await rename(`${file}.tmp`, file);
     };
     await write(JSON.stringify(version(0, urls), null, 2));
-    const startup = await loadGatewayConfig(file);
+    const startup = await validateConfigFile(file);
     const gateway = new Gateway(startup);
     await gateway.start();
     const provider = new FileProvider({ file, control: gateway, startup });
