@@ -34,8 +34,8 @@ export class ConfigFileStore {
   /**
    * Replaces the dynamic sections of the file with `document`'s. `serving` is the document
    * being served: when the file's dynamic sections differ from it, the file was edited and
-   * not applied, and overwriting it would lose that edit, so this throws GATEHOUSE_CONFIG_CONFLICT.
-   * Resolves with the text written.
+   * not applied, and overwriting it would lose that edit, so this throws a GatehouseError
+   * GATEHOUSE_CONFIG_CONFLICT. Resolves with the text written.
    */
   async write(document: ConfigDocument, serving: ConfigDocument): Promise<string> {
     const target = await realpath(this.file);
