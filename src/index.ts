@@ -16,7 +16,7 @@ export {
   type ResponseView,
 } from "./pipeline/plugin.ts";
 export { registerPlugin } from "./pipeline/registry.ts";
-export { loadGatewayConfig, parseGatewayConfig } from "./runtime/validate.ts";
+export { loadGatewayConfig, parseGatewayConfig, validateConfigFile } from "./runtime/validate.ts";
 
 import type { GatehouseConfigInput } from "./config/schema/index.ts";
 import { Gateway } from "./gateway.ts";

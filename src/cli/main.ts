@@ -26,7 +26,7 @@ import {
 } from "../plugins/basic-auth/password-hash.ts";
 import { EtcdProvider } from "../providers/etcd.ts";
 import { FileProvider } from "../providers/file.ts";
-import { loadGatewayConfig } from "../runtime/validate.ts";
+import { validateConfigFile } from "../runtime/validate.ts";
 import { busyListener, configuredListeners } from "../server/busy-port.ts";
 import { logClientConnectionCap } from "../server/open-file-limit.ts";
 import { gatehouseVersion } from "../version.ts";
@@ -102,7 +102,7 @@ program
     const provider = new FileProvider({
       file: options.config,
       overlay,
-      gateway: gateway.control,
+      control: gateway.control,
       startup: config,
     });
     let signals = 0;
@@ -267,7 +267,7 @@ function overlayOrExit(file: string, flag: string | undefined): OverlayOption | 
 
 async function loadOrExit(file: string, overlay?: OverlayOption) {
   try {
-    return await loadGatewayConfig(file, undefined, overlay);
+    return await validateConfigFile(file, undefined, overlay);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     for (const problem of error.problems) console.error(formatProblem(problem));

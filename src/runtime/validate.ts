@@ -33,7 +33,7 @@ export const gatewayChecks = {
  * when one is given); throws ConfigError listing every problem. The plugin modules it
  * names are loaded first, so their plugins' configs are checked too.
  */
-export async function loadGatewayConfig(
+export async function validateConfigFile(
   file: string,
   env?: Record<string, string | undefined>,
   overlay?: OverlayOption,
@@ -54,6 +54,12 @@ export async function loadGatewayConfig(
   const inputChecks = [() => modules, ...gatewayChecks.inputChecks];
   return loadConfigFile(file, { env, overlay, inputChecks, checks: gatewayChecks.checks });
 }
+
+/**
+ * @deprecated Use `validateConfigFile`: the same function, named for what it does (this
+ * module validates; `config/load` only loads). The old name keeps working.
+ */
+export const loadGatewayConfig = validateConfigFile;
 
 /**
  * The plugin modules a file names, read before the full load. Most configs name none, and
