@@ -6,7 +6,7 @@
  */
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { jwtVerify, SignJWT } from "jose";
-import type { ConsumerConfig } from "../src/config/schema.ts";
+import type { ConsumerConfig } from "../src/config/schema/index.ts";
 import type { PluginCase } from "./plugin-cases.ts";
 import { formatPluginTable, measurePluginCost } from "./plugin-micro.ts";
 

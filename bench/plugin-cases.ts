@@ -5,7 +5,7 @@
  */
 import { createHash, generateKeyPairSync } from "node:crypto";
 import { SignJWT } from "jose";
-import type { ConsumerConfig, StoresConfig } from "../src/config/schema.ts";
+import type { ConsumerConfig, StoresConfig } from "../src/config/schema/index.ts";
 import type { ConsumerIdentity } from "../src/pipeline/context.ts";
 import { hashPassword } from "../src/plugins/basic-auth/password-hash.ts";
 

@@ -4,7 +4,7 @@
  * and 1,000 targets, and the first pick's cost (which builds a ring or a schedule).
  * `node bench/selectors.ts` prints the table; `npm run bench` runs it after the proxies.
  */
-import { algorithms } from "../src/config/upstream-schema.ts";
+import { algorithms } from "../src/config/schema/upstream.ts";
 import { ManualClock } from "../src/upstream/clock.ts";
 import { createSelector } from "../src/upstream/selectors/index.ts";
 import type { SelectionRequest } from "../src/upstream/selectors/selector.ts";

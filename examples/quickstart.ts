@@ -6,8 +6,8 @@
  */
 import { fileURLToPath } from "node:url";
 import { ConfigError, formatProblem } from "../src/config/load.ts";
-import { loadGatewayConfig } from "../src/config/validate.ts";
 import { Gateway } from "../src/gateway.ts";
+import { validateConfigFile } from "../src/runtime/validate.ts";
 import { busyListener } from "../src/server/busy-port.ts";
 import { type DemoService, startDemoService } from "./demo/service.ts";
 
@@ -66,7 +66,7 @@ const products = await startDemo("products", [
 const file = fileURLToPath(new URL("./quickstart.yaml", import.meta.url));
 let gateway: Gateway;
 try {
-  gateway = new Gateway(await loadGatewayConfig(file));
+  gateway = new Gateway(await validateConfigFile(file));
 } catch (error) {
   if (!(error instanceof ConfigError)) exit(`cannot start: ${(error as Error).message}`);
   for (const problem of error.problems) console.error(formatProblem(problem));

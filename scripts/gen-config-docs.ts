@@ -1,5 +1,5 @@
 /**
- * Writes docs/config.md, the config reference, from the JSON Schema that src/config/schema.ts
+ * Writes docs/config.md, the config reference, from the JSON Schema that src/config/schema/
  * produces, with examples/quickstart.yaml as the worked example. `npm run docs` runs it;
  * src/config/docs.test.ts fails when the committed file is out of date.
  */
@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { configJsonSchema, envReferenceSchema } from "../src/config/json-schema.ts";
-import { unitKeyword } from "../src/config/schema.ts";
+import { unitKeyword } from "../src/config/schema/index.ts";
 
 export const configDocsPath = fileURLToPath(new URL("../docs/config.md", import.meta.url));
 export const examplePath = fileURLToPath(new URL("../examples/quickstart.yaml", import.meta.url));
@@ -49,7 +49,7 @@ export function renderConfigDocs(
   const out = [
     "# Configuration reference",
     "",
-    "<!-- Generated from src/config/schema.ts by scripts/gen-config-docs.ts. Do not edit: run `npm run docs`. -->",
+    "<!-- Generated from src/config/schema/ by scripts/gen-config-docs.ts. Do not edit: run `npm run docs`. -->",
     "",
     "A config file is YAML, or JSON. `gatehouse validate -c FILE` checks it without starting",
     "anything and prints every problem as `FILE:LINE:COL message`; `gatehouse start -c FILE`",

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { STATUS_CODES } from "node:http";
 import { before, describe, it } from "node:test";
-import { errorBody, errorCatalogue, GatehouseError } from "./errors.ts";
+import { errorBody, errorCatalogue, GatehouseError, isGatehouseError } from "./errors.ts";
 
 const docsPath = new URL("../docs/errors.md", import.meta.url);
 const codes = Object.keys(errorCatalogue) as (keyof typeof errorCatalogue)[];
@@ -82,5 +82,31 @@ describe("error catalogue", () => {
         requestId: "req-1",
       },
     });
+  });
+
+  it("carries a refusal's problems and the headers its answer needs, and lists the problems in the body", () => {
+    const error = new GatehouseError("GATEHOUSE_CONFIG_INVALID", "routes[0].service: unknown", {
+      problems: ["routes[0].service: unknown"],
+      headers: { allow: "GET" },
+    });
+    assert.equal(error.status, 400);
+    assert.deepEqual(error.problems, ["routes[0].service: unknown"]);
+    assert.deepEqual(error.headers, { allow: "GET" });
+    const body = errorBody(error.code, "req-2", error.message, error.problems);
+    assert.deepEqual(JSON.parse(body), {
+      error: {
+        code: "GATEHOUSE_CONFIG_INVALID",
+        message: "routes[0].service: unknown",
+        requestId: "req-2",
+        problems: ["routes[0].service: unknown"],
+      },
+    });
+    // Indented for people (the admin API's answers), the same JSON.
+    const indented = errorBody(error.code, "req-2", error.message, error.problems, 2);
+    assert.ok(indented.startsWith('{\n  "error": {\n') && indented.endsWith("}\n"));
+    assert.deepEqual(JSON.parse(indented), JSON.parse(body));
+    assert.ok(!isGatehouseError(new Error("x")));
+    assert.ok(!isGatehouseError(error, "GATEHOUSE_CONFIG_CONFLICT"));
+    assert.ok(isGatehouseError(error, "GATEHOUSE_CONFIG_INVALID"));
   });
 });

@@ -179,22 +179,56 @@ export const errorCatalogue = {
 /** A stable error code, e.g. `GATEHOUSE_ROUTE_NOT_FOUND`. */
 export type ErrorCode = keyof typeof errorCatalogue;
 
-/** An error that maps to a catalogued client-visible response. */
+/** What a GatehouseError may carry besides its code and message. */
+export interface GatehouseErrorOptions extends ErrorOptions {
+  /** Each thing wrong with what the client sent (a refused config's problems), listed in the body. */
+  problems?: string[];
+  /** Headers the answer needs: `Allow` on a 405, `WWW-Authenticate` on a 401. */
+  headers?: Record<string, string>;
+}
+
+/**
+ * An error that maps to a catalogued client-visible response: thrown wherever a request or
+ * a change is refused, answered with its code's status by the one error writer.
+ */
 export class GatehouseError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
+  readonly problems: string[] | undefined;
+  readonly headers: Record<string, string> | undefined;
 
-  constructor(code: ErrorCode, message?: string, options?: ErrorOptions) {
+  constructor(code: ErrorCode, message?: string, options?: GatehouseErrorOptions) {
     super(message ?? errorCatalogue[code].message, options);
     this.name = "GatehouseError";
     this.code = code;
     this.status = errorCatalogue[code].status;
+    this.problems = options?.problems;
+    this.headers = options?.headers;
   }
 }
 
-/** The JSON body every error response carries. */
-export function errorBody(code: ErrorCode, requestId: string, message?: string): string {
-  return JSON.stringify({
-    error: { code, message: message ?? errorCatalogue[code].message, requestId },
-  });
+/** Whether `error` is a GatehouseError (with `code`, when one is given). */
+export function isGatehouseError(error: unknown, code?: ErrorCode): error is GatehouseError {
+  return error instanceof GatehouseError && (code === undefined || error.code === code);
+}
+
+/**
+ * The JSON body every error response carries, `problems` listed when there are some.
+ * `indent` is for bodies people read as they are (the admin API's, answered to curl).
+ */
+export function errorBody(
+  code: ErrorCode,
+  requestId: string,
+  message?: string,
+  problems?: readonly string[],
+  indent?: number,
+): string {
+  const error: {
+    code: ErrorCode;
+    message: string;
+    requestId: string;
+    problems?: readonly string[];
+  } = { code, message: message ?? errorCatalogue[code].message, requestId };
+  if (problems) error.problems = problems;
+  return indent ? `${JSON.stringify({ error }, null, indent)}\n` : JSON.stringify({ error });
 }

@@ -12,7 +12,7 @@ import type { Duplex } from "node:stream";
 import { createAdminServer } from "./admin/server.ts";
 import { configOriginOf } from "./config/document.ts";
 import { formatProblem } from "./config/load.ts";
-import type { GatehouseConfig } from "./config/schema.ts";
+import type { GatehouseConfig } from "./config/schema/index.ts";
 import { AccessLog } from "./observability/access-log.ts";
 import { AuditTrail } from "./observability/audit-log.ts";
 import {
@@ -28,16 +28,16 @@ import type { PluginRegistry } from "./pipeline/registry.ts";
 import { builtinNodeCounters, createPluginRegistry } from "./plugins/index.ts";
 import { createClientAddressResolver } from "./proxy/client-address.ts";
 import { closeGoingAway, tunnelRoute } from "./proxy/websocket.ts";
-import { compileRuntime, type Runtime } from "./runtime/compile.ts";
+import { compileRuntime } from "./runtime/compile.ts";
 import { ControlPlane } from "./runtime/control-plane.ts";
 import { DiscoverySupervisor } from "./runtime/discovery-supervisor.ts";
 import { HealthSupervisor } from "./runtime/health-supervisor.ts";
 import type { GatewayPlugins } from "./runtime/plugin-instances.ts";
+import type { Runtime } from "./runtime/runtime.ts";
 import { TargetRegistry } from "./runtime/target-registry.ts";
 import {
   applyTargetState,
   captureTargetState,
-  healthChange,
   type TargetStateChange,
   watchTargetState,
 } from "./runtime/target-sync.ts";
@@ -70,7 +70,7 @@ export interface GatewayAddresses {
 export interface GatewayOptions {
   /**
    * The plugins this gateway knows, the registry its config was validated with
-   * (`loadGatewayConfig(file, env, overlay, plugins)`); default: the built-ins and those
+   * (`validateConfigFile(file, env, overlay, plugins)`); default: the built-ins and those
    * `gateway.pluginModules` or the deprecated `registerPlugin` added process-wide.
    */
   plugins?: PluginRegistry;
@@ -181,11 +181,7 @@ export class Gateway {
       );
       this.#metrics?.configApplied(this.#revision, false);
     }
-    this.#health = new HealthSupervisor({
-      probes: this.#metrics?.healthChecks,
-      onChange: (service, target, health) =>
-        this.#pool?.broadcast(healthChange(service, target, health)),
-    });
+    this.#health = new HealthSupervisor({ probes: this.#metrics?.healthChecks });
     this.#runtime = compileRuntime(
       config,
       this.#targets,
@@ -343,8 +339,10 @@ export class Gateway {
       connections,
       log: this.log,
     });
-    // Breakers here are fed by the probes: the workers follow them too.
-    this.#stopWatchingTargets = watchTargetState((change) => this.#pool?.broadcast(change));
+    // Probes run here (and feed the breakers here): the workers follow what they find.
+    this.#stopWatchingTargets = watchTargetState(this.#targets, (change) =>
+      this.#pool?.broadcast(change),
+    );
     await this.#pool.start();
     this.log.info({ workers: count }, `${count} worker threads serve the proxy listeners`);
     return true;
@@ -355,6 +353,11 @@ export class Gateway {
     applyTargetState(this.#targets, change);
   }
 
+  /** Calls `send` with each change this thread makes to a target's state; returns the stop. */
+  watchTargetState(send: (change: TargetStateChange) => void): () => void {
+    return watchTargetState(this.#targets, send);
+  }
+
   /** What this worker counted, for its supervisor's `/metrics`. */
   workerMetrics(): Promise<object[]> {
     return this.#metrics?.workerMetrics() ?? Promise.resolve([]);
@@ -363,7 +366,7 @@ export class Gateway {
   /** What this worker counts, for its supervisor's `/status`. */
   workerStats(): Omit<WorkerStats, "worker" | "restarts"> {
     let upstreamRequestsInFlight = 0;
-    for (const [, target] of this.#targets.entries()) upstreamRequestsInFlight += target.inFlight;
+    for (const target of this.#targets.values()) upstreamRequestsInFlight += target.inFlight;
     return {
       connectionsAccepted: this.#connectionsAccepted,
       openConnections: this.#sockets.size,

@@ -4,8 +4,7 @@
  */
 
 export { ConfigError, formatProblem } from "./config/load.ts";
-export type { GatehouseConfig, GatehouseConfigInput } from "./config/schema.ts";
-export { loadGatewayConfig, parseGatewayConfig } from "./config/validate.ts";
+export type { GatehouseConfig, GatehouseConfigInput } from "./config/schema/index.ts";
 export { type ErrorCode, errorCatalogue } from "./errors.ts";
 export { Gateway, type GatewayAddresses, type GatewayOptions } from "./gateway.ts";
 export type { ConsumerIdentity, RequestContext } from "./pipeline/context.ts";
@@ -20,14 +19,15 @@ export { PluginRegistry } from "./pipeline/registry.ts";
 export { createStateKey, type StateKey } from "./pipeline/request-state.ts";
 export { introspectionClaimsKey, jwtClaimsKey } from "./plugins/auth/token-claims.ts";
 export { builtinPlugins, createPluginRegistry, registerPlugin } from "./plugins/index.ts";
+export { loadGatewayConfig, parseGatewayConfig, validateConfigFile } from "./runtime/validate.ts";
 export type { NodeLimits } from "./stores/node-limits.ts";
 export type { RedisConnections, RedisLease, RedisTarget } from "./stores/redis.ts";
 
-import type { GatehouseConfigInput } from "./config/schema.ts";
-import { parseGatewayConfig } from "./config/validate.ts";
+import type { GatehouseConfigInput } from "./config/schema/index.ts";
 import { Gateway } from "./gateway.ts";
 import type { PluginDefinition } from "./pipeline/plugin.ts";
 import { createPluginRegistry } from "./plugins/index.ts";
+import { parseGatewayConfig } from "./runtime/validate.ts";
 
 export interface CreateGatewayOptions {
   /** Plugins the config may name besides the built-ins (see definePlugin). */

@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import { keyDigest, writtenKeyDigest } from "../config/key-digest.ts";
-import type { GatehouseConfig } from "../config/schema.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
 
 type AdminSettings = NonNullable<GatehouseConfig["gateway"]["admin"]>;
 

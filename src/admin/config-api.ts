@@ -8,9 +8,10 @@ import { stringify } from "yaml";
 import { diffConfigs } from "../config/diff.ts";
 import { type ConfigDocument, dynamicSections } from "../config/document.ts";
 import { redactConfig } from "../config/redact-config.ts";
+import { GatehouseError } from "../errors.ts";
 import type { ConfigVersion, ConfigVersionSummary } from "../runtime/config-history.ts";
 import { type AdminContext, type AdminRoute, changeConfig } from "./context.ts";
-import { AdminError, sendJson, versionTag } from "./http.ts";
+import { sendJson, versionTag } from "./http.ts";
 
 export function configRoutes(): AdminRoute[] {
   return [
@@ -43,7 +44,7 @@ function exportConfig(ctx: AdminContext): void {
 async function replaceConfig(ctx: AdminContext): Promise<void> {
   const body = await ctx.body();
   if (body === null || typeof body !== "object" || Array.isArray(body))
-    throw new AdminError("GATEHOUSE_ADMIN_BAD_REQUEST", "the config is an object");
+    throw new GatehouseError("GATEHOUSE_ADMIN_BAD_REQUEST", "the config is an object");
   const incoming = body as ConfigDocument;
   const result = await changeConfig(ctx, "config.replace", (current) => {
     const next: ConfigDocument = { ...current };
@@ -131,7 +132,7 @@ function summary(entry: ConfigVersionSummary, result?: "applied" | "unchanged") 
 function kept(ctx: AdminContext, text: string | undefined): ConfigVersion {
   const entry = /^\d{1,15}$/.test(text ?? "") ? ctx.control.history.get(Number(text)) : undefined;
   if (!entry)
-    throw new AdminError(
+    throw new GatehouseError(
       "GATEHOUSE_CONFIG_VERSION_NOT_FOUND",
       `config version ${text} is not kept (the last ${ctx.control.history.list().length} are: see GET /config/versions)`,
     );

@@ -1,17 +1,18 @@
 /**
  * @module admin/context
  * What an admin API handler is given for one request, and how a handler's change reaches
- * the control plane: as the caller, with the client's `If-Match`, refusals turned into
- * the admin API's errors.
+ * the control plane: as the caller, with the client's `If-Match`; a refusal is the
+ * control plane's GatehouseError, answered as it is.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ConfigDocument } from "../config/document.ts";
+import { type ErrorCode, GatehouseError } from "../errors.ts";
 import type { RouteTraffic } from "../observability/request-metrics.ts";
-import type { Runtime } from "../runtime/compile.ts";
-import { ChangeRefused, type ChangeRequest, type ChangeResult } from "../runtime/config-change.ts";
+import type { ChangeRequest, ChangeResult } from "../runtime/config-change.ts";
 import type { ControlPlane } from "../runtime/control-plane.ts";
+import type { Runtime } from "../runtime/runtime.ts";
 import type { AdminCaller } from "./auth.ts";
-import { AdminError, ifMatchVersion } from "./http.ts";
+import { ifMatchVersion } from "./http.ts";
 
 /** One admin API request. */
 export interface AdminContext {
@@ -36,31 +37,25 @@ export interface AdminRoute {
   handle(ctx: AdminContext): Promise<void> | void;
 }
 
-/** Applies `edit` to the current document as the caller; refusals become AdminErrors. */
+/** Applies `edit` to the current document as the caller; a refusal throws its GatehouseError. */
 export async function changeConfig(
   ctx: AdminContext,
   action: string,
   edit: (document: ConfigDocument) => ConfigDocument,
   extra: Pick<ChangeRequest, "rolledBackTo" | "source"> = { source: "admin" },
 ): Promise<ChangeResult> {
-  try {
-    return await ctx.control.change({
-      action,
-      actor: ctx.caller.actor,
-      remoteAddress: ctx.req.socket.remoteAddress,
-      requestId: ctx.requestId,
-      ifMatch: ifMatchVersion(ctx.req),
-      edit,
-      ...extra,
-    });
-  } catch (error) {
-    if (error instanceof ChangeRefused)
-      throw new AdminError(error.code, error.message, error.problems);
-    throw error;
-  }
+  return ctx.control.change({
+    action,
+    actor: ctx.caller.actor,
+    remoteAddress: ctx.req.socket.remoteAddress,
+    requestId: ctx.requestId,
+    ifMatch: ifMatchVersion(ctx.req),
+    edit,
+    ...extra,
+  });
 }
 
 /** Refuses a change from inside an edit (the control plane audits it and answers with `code`). */
-export function refuse(code: ChangeRefused["code"], message: string): never {
-  throw new ChangeRefused(code, message);
+export function refuse(code: ErrorCode, message: string): never {
+  throw new GatehouseError(code, message);
 }

@@ -7,8 +7,9 @@
  */
 import { type ConfigDocument, type DynamicSection, dynamicSections } from "../config/document.ts";
 import { redactConfig } from "../config/redact-config.ts";
+import { GatehouseError } from "../errors.ts";
 import { type AdminContext, type AdminRoute, changeConfig, refuse } from "./context.ts";
-import { AdminError, sendJson, versionTag } from "./http.ts";
+import { sendJson, versionTag } from "./http.ts";
 
 type Resource = Record<string, unknown> & { name: string };
 
@@ -77,7 +78,7 @@ async function patch(ctx: AdminContext, section: DynamicSection, kind: string): 
   const name = ctx.params.name!;
   const changes = await ctx.body();
   if (!isObject(changes))
-    throw new AdminError(
+    throw new GatehouseError(
       "GATEHOUSE_ADMIN_BAD_REQUEST",
       "a PATCH body is a JSON merge patch: an object",
     );
@@ -133,22 +134,22 @@ function find(
 /** The body as a resource: an object with a name (the path's, when the path has one). */
 function asResource(body: unknown, kind: string, name?: string): Resource {
   if (!isObject(body))
-    throw new AdminError("GATEHOUSE_ADMIN_BAD_REQUEST", `a ${kind} is a JSON object`);
+    throw new GatehouseError("GATEHOUSE_ADMIN_BAD_REQUEST", `a ${kind} is a JSON object`);
   if (name === undefined) {
     if (typeof body.name !== "string" || body.name === "")
-      throw new AdminError("GATEHOUSE_ADMIN_BAD_REQUEST", `a new ${kind} needs a "name"`);
+      throw new GatehouseError("GATEHOUSE_ADMIN_BAD_REQUEST", `a new ${kind} needs a "name"`);
     return body as Resource;
   }
   if (body.name !== undefined && body.name !== name)
-    throw new AdminError(
+    throw new GatehouseError(
       "GATEHOUSE_ADMIN_BAD_REQUEST",
       `the body names "${String(body.name)}" but the path "${name}": a PUT cannot rename`,
     );
   return { name, ...body };
 }
 
-function notFound(kind: string, name: string): AdminError {
-  return new AdminError("GATEHOUSE_ADMIN_NOT_FOUND", `no ${kind} named "${name}"`);
+function notFound(kind: string, name: string): GatehouseError {
+  return new GatehouseError("GATEHOUSE_ADMIN_NOT_FOUND", `no ${kind} named "${name}"`);
 }
 
 /** RFC 7396: objects merge key by key, `null` removes a key, anything else replaces. */

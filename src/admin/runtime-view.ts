@@ -4,11 +4,14 @@
  * whether each route can be served now, and why not, with every target's live health,
  * breaker state, load and latency (Traefik's runtime view, for Gatehouse).
  */
+
+import { GatehouseError } from "../errors.ts";
 import type { RouteTraffic } from "../observability/request-metrics.ts";
-import type { CompiledService, Runtime } from "../runtime/compile.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+import type { Service } from "../upstream/service.ts";
 import { type TargetView, viewTarget } from "../upstream/upstream-view.ts";
 import type { AdminContext, AdminRoute } from "./context.ts";
-import { AdminError, sendJson, versionTag } from "./http.ts";
+import { sendJson, versionTag } from "./http.ts";
 
 /** How a route or service stands: `serving`, or `unavailable` with the reason. */
 interface Standing {
@@ -68,7 +71,7 @@ export function viewRuntime(runtime: Runtime, traffic?: Map<string, RouteTraffic
   return { routes, services };
 }
 
-function viewService(service: CompiledService): Standing & {
+function viewService(service: Service): Standing & {
   name: string;
   algorithm: string;
   available: number;
@@ -101,6 +104,6 @@ function viewService(service: CompiledService): Standing & {
 function pick<T extends { name: string }>(items: T[], kind: string, name: string | undefined): T {
   const found = items.find((item) => item.name === name);
   if (!found)
-    throw new AdminError("GATEHOUSE_ADMIN_NOT_FOUND", `no ${kind} named "${name}" is serving`);
+    throw new GatehouseError("GATEHOUSE_ADMIN_NOT_FOUND", `no ${kind} named "${name}" is serving`);
   return found;
 }

@@ -8,17 +8,19 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import FindMyWay from "find-my-way";
-import type { GatehouseConfig } from "../config/schema.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
+import { GatehouseError } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { RouteTraffic } from "../observability/request-metrics.ts";
-import type { Runtime } from "../runtime/compile.ts";
+import { sendError } from "../proxy/respond.ts";
 import type { ControlPlane } from "../runtime/control-plane.ts";
+import type { Runtime } from "../runtime/runtime.ts";
 import { createBrowserGuard } from "../server/browser-guard.ts";
 import { newRequestId } from "../server/request-id.ts";
 import { createAdminAuth } from "./auth.ts";
 import { configRoutes } from "./config-api.ts";
 import type { AdminContext, AdminRoute } from "./context.ts";
-import { AdminError, readBody, sendError, sendJson } from "./http.ts";
+import { readBody, sendJson } from "./http.ts";
 import { openApiDocument } from "./openapi.ts";
 import { resourceRoutes } from "./resources.ts";
 import { runtimeRoutes } from "./runtime-view.ts";
@@ -54,12 +56,12 @@ export function createAdminServer(options: AdminServerOptions): Server {
     try {
       // Before the key: a page's request is refused whether or not it guessed one.
       const refusal = guard.check(req);
-      if (refusal) throw new AdminError(refusal.code, refusal.message);
+      if (refusal) throw new GatehouseError(refusal.code, refusal.message);
       const preflight = req.method === "OPTIONS" && "access-control-request-method" in req.headers;
       const cors = guard.cors(req, preflight);
       if (preflight) {
         if (!cors)
-          throw new AdminError(
+          throw new GatehouseError(
             "GATEHOUSE_ORIGIN_NOT_ALLOWED",
             `a page from ${req.headers.origin ?? "no origin"} may not call the admin API (allow it in gateway.admin.allowedOrigins)`,
           );
@@ -68,14 +70,17 @@ export function createAdminServer(options: AdminServerOptions): Server {
       }
       for (const [name, value] of Object.entries(cors ?? {})) res.setHeader(name, value!);
       const caller = authenticate(req);
-      if (!caller) throw new AdminError("GATEHOUSE_ADMIN_UNAUTHORIZED");
+      if (!caller)
+        throw new GatehouseError("GATEHOUSE_ADMIN_UNAUTHORIZED", undefined, {
+          headers: { "www-authenticate": 'Bearer realm="gatehouse-admin"' },
+        });
       const [path = "/", search = ""] = (req.url ?? "/").split("?", 2);
       const method = req.method === "HEAD" ? "GET" : (req.method ?? "GET");
       const found = router.find(method as FindMyWay.HTTPMethod, path);
       if (!found) throw notFound(router, path);
       const { route } = found.store as { route: AdminRoute };
       if (caller.readOnly && route.method !== "GET")
-        throw new AdminError(
+        throw new GatehouseError(
           "GATEHOUSE_ADMIN_FORBIDDEN",
           `admin key "${caller.actor}" is read-only`,
         );
@@ -97,15 +102,15 @@ export function createAdminServer(options: AdminServerOptions): Server {
         res.destroy();
         return;
       }
-      if (error instanceof AdminError) {
-        sendError(res, error, requestId);
+      if (error instanceof GatehouseError) {
+        sendError(res, error, requestId, { indent: 2 });
         return;
       }
       log.error(
         { err: error, requestId, method: req.method, url: req.url },
         "admin API request failed",
       );
-      sendError(res, new AdminError("GATEHOUSE_INTERNAL"), requestId);
+      sendError(res, "GATEHOUSE_INTERNAL", requestId, { indent: 2 });
     }
   });
 }
@@ -125,19 +130,23 @@ export function adminRoutes(): AdminRoute[] {
 }
 
 /** 404 for an unknown path, 405 (with Allow) for a known path and another method. */
-function notFound(router: FindMyWay.Instance<FindMyWay.HTTPVersion.V1>, path: string): AdminError {
+function notFound(
+  router: FindMyWay.Instance<FindMyWay.HTTPVersion.V1>,
+  path: string,
+): GatehouseError {
   const allowed = (["GET", "POST", "PUT", "PATCH", "DELETE"] as const).filter((method) =>
     router.find(method, path),
   );
   if (allowed.length === 0)
-    return new AdminError(
+    return new GatehouseError(
       "GATEHOUSE_ADMIN_NOT_FOUND",
       `no admin API path ${path} (see GET /openapi.json)`,
     );
-  return new AdminError(
+  return new GatehouseError(
     "GATEHOUSE_METHOD_NOT_ALLOWED",
     `${path} accepts ${allowed.join(", ")}`,
-    undefined,
-    { allow: allowed.join(", ") },
+    {
+      headers: { allow: allowed.join(", ") },
+    },
   );
 }

@@ -167,7 +167,7 @@ async function callAdmin(options: AdminOptions, method: string, path: string): P
     );
   }
   if (!response.ok) {
-    const error = (body as { error?: AdminError }).error;
+    const error = (body as { error?: ErrorBody }).error;
     if (!error) fail(`${method} ${url} answered ${response.status}`);
     console.error(`gatehouse: ${error.message} (${error.code})`);
     for (const problem of error.problems ?? []) console.error(`  ${formatAdminProblem(problem)}`);
@@ -176,7 +176,8 @@ async function callAdmin(options: AdminOptions, method: string, path: string): P
   return body;
 }
 
-interface AdminError {
+/** The `error` of an error answer, as src/errors.ts writes it. */
+interface ErrorBody {
   code: string;
   message: string;
   requestId?: string;

@@ -18,7 +18,6 @@ import {
   SecretError,
   secretKeyFromEnv,
 } from "../config/secrets.ts";
-import { loadGatewayConfig } from "../config/validate.ts";
 import { Gateway } from "../gateway.ts";
 import type { PluginRegistry } from "../pipeline/registry.ts";
 import {
@@ -29,6 +28,7 @@ import {
 import { createPluginRegistry } from "../plugins/index.ts";
 import { EtcdProvider } from "../providers/etcd.ts";
 import { FileProvider } from "../providers/file.ts";
+import { validateConfigFile } from "../runtime/validate.ts";
 import { busyListener, configuredListeners } from "../server/busy-port.ts";
 import { logClientConnectionCap } from "../server/open-file-limit.ts";
 import { gatehouseVersion } from "../version.ts";
@@ -105,7 +105,7 @@ program
     const provider = new FileProvider({
       file: options.config,
       overlay,
-      gateway: gateway.control,
+      control: gateway.control,
       startup: config,
       plugins,
     });
@@ -271,7 +271,7 @@ function overlayOrExit(file: string, flag: string | undefined): OverlayOption | 
 
 async function loadOrExit(file: string, overlay?: OverlayOption, plugins?: PluginRegistry) {
   try {
-    return await loadGatewayConfig(file, undefined, overlay, plugins);
+    return await validateConfigFile(file, undefined, overlay, plugins);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     for (const problem of error.problems) console.error(formatProblem(problem));

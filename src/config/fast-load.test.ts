@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { configHash } from "../observability/config-revision.ts";
+import { gatewayChecks } from "../runtime/validate.ts";
 import { configOriginOf } from "./document.ts";
 import { fastLoad } from "./fast-load.ts";
 import {
@@ -20,7 +21,6 @@ import {
 } from "./load.ts";
 import { secretsOf } from "./secret-values.ts";
 import { encryptSecret, generateSecretKey, parseSecretKey } from "./secrets.ts";
-import { gatewayChecks } from "./validate.ts";
 
 const yaml = (...lines: string[]): string => `${lines.join("\n")}\n`;
 

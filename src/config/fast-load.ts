@@ -10,9 +10,10 @@
 import { dirname } from "node:path";
 import type { ConfigDocument } from "./document.ts";
 import { readData } from "./fast-yaml.ts";
-import { checkMethods } from "./http-methods.ts";
 import type { ConfigSource, ParseOptions } from "./load.ts";
-import { configSchema, type GatehouseConfig } from "./schema.ts";
+import { type MergeableTree, mergeOverlay } from "./overlay.ts";
+import { checkMethods } from "./schema/http-methods.ts";
+import { configSchema, type GatehouseConfig } from "./schema/index.ts";
 import { SecretValues } from "./secret-values.ts";
 import { checkReferences } from "./semantics.ts";
 import { createSubstituter } from "./substitute.ts";
@@ -166,45 +167,28 @@ function substituteAll(
  */
 function mergeAll(data: unknown[]): unknown {
   let merged = data[0];
-  for (const overlay of data.slice(1)) merged = mergeData(merged, overlay);
+  for (const overlay of data.slice(1)) merged = mergeOverlay(merged, overlay, plainData);
   return merged;
 }
 
-/**
- * config/overlay's `mergeNodes` on plain data: maps merge key by key, lists of named maps
- * merge by name, anything else is replaced by the overlay's value.
- */
-export function mergeData(base: unknown, overlay: unknown): unknown {
-  if (isMap(base) && isMap(overlay)) {
-    for (const key of Object.keys(overlay)) {
-      if (Object.hasOwn(base, key)) base[key] = mergeData(base[key], overlay[key]);
-      else setOwn(base, key, overlay[key]);
-    }
-    return base;
-  }
-  if (Array.isArray(base) && Array.isArray(overlay)) {
-    const baseNames = base.map(itemName);
-    const overlayNames = overlay.map(itemName);
-    if (baseNames.every(isString) && overlayNames.every(isString)) {
-      overlay.forEach((item, i) => {
-        const at = baseNames.indexOf(overlayNames[i]!);
-        if (at >= 0) base[at] = mergeData(base[at], item);
-        else base.push(item);
-      });
-      return base;
-    }
-  }
-  return overlay;
-}
-
-const isString = (value: unknown): value is string => typeof value === "string";
+/** The overlay merge on plain data, by the same rules as on YAML nodes. */
+const plainData: MergeableTree<Record<string, unknown>> = {
+  asMap: (value) => (isMap(value) ? value : undefined),
+  forEachEntry(map, visit) {
+    for (const key of Object.keys(map)) visit(key, map[key], undefined);
+  },
+  update(map, key, change) {
+    if (!Object.hasOwn(map, key as string)) return false;
+    map[key as string] = change(map[key as string]);
+    return true;
+  },
+  add: (map, key, value) => setOwn(map, key as string, value),
+  asList: (value) => (Array.isArray(value) ? value : undefined),
+  itemName: (item) => (isMap(item) && typeof item.name === "string" ? item.name : undefined),
+};
 
 function isMap(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
-}
-
-function itemName(item: unknown): string | undefined {
-  return isMap(item) && typeof item.name === "string" ? item.name : undefined;
 }
 
 /** Sets a key as an own property, `__proto__` included, as the YAML loader does. */

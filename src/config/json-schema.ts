@@ -7,7 +7,7 @@
 import { z } from "zod";
 import type { PluginDefinition } from "../pipeline/plugin.ts";
 import { builtinPlugins } from "../plugins/index.ts";
-import { configSchema, pluginSchema } from "./schema.ts";
+import { configSchema, pluginSchema } from "./schema/index.ts";
 import { wholeReference } from "./substitute.ts";
 
 type JsonSchema = Record<string, unknown>;

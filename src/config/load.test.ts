@@ -7,8 +7,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { parseGatewayConfig, validateConfigFile } from "../runtime/validate.ts";
 import { ConfigError, formatProblem, loadConfigFile } from "./load.ts";
-import { loadGatewayConfig, parseGatewayConfig } from "./validate.ts";
 
 const FILE = "gw.yaml";
 
@@ -481,13 +481,19 @@ describe("config files", () => {
     const bad = join(dir, "bad.json");
     await writeFile(good, yaml(...gateway));
     await writeFile(bad, '{ "gateway": { "listen": [] } }');
-    assert.equal((await loadGatewayConfig(good, {})).gateway.listen[0]!.port, 8080);
-    await assert.rejects(loadGatewayConfig(bad, {}), (error: ConfigError) => {
+    assert.equal((await validateConfigFile(good, {})).gateway.listen[0]!.port, 8080);
+    await assert.rejects(validateConfigFile(bad, {}), (error: ConfigError) => {
       assert.deepEqual(error.problems.map(formatProblem), [
         `${bad}:1:26 gateway.listen: must list at least one item`,
       ]);
       return true;
     });
+  });
+
+  it("is validateConfigFile in the public API, and still loadGatewayConfig (deprecated)", async () => {
+    const api = await import("../index.ts");
+    assert.equal(api.validateConfigFile, validateConfigFile);
+    assert.equal(api.loadGatewayConfig, validateConfigFile);
   });
 
   it("says clearly when the file is missing", async () => {

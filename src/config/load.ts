@@ -18,11 +18,18 @@ import {
 } from "yaml";
 import { type ConfigDocument, rememberConfigOrigin } from "./document.ts";
 import { fastLoad } from "./fast-load.ts";
-import { checkMethods } from "./http-methods.ts";
 import { configWarnings } from "./load-warnings.ts";
 import { describeIssue, type IssueProblem } from "./messages.ts";
-import { expandAliases, mergeNodes, type NodeOrigins, originOf, recordOrigin } from "./overlay.ts";
-import { configSchema, type GatehouseConfig } from "./schema.ts";
+import {
+  expandAliases,
+  mergeOverlay,
+  type NodeOrigins,
+  originOf,
+  recordOrigin,
+  yamlNodes,
+} from "./overlay.ts";
+import { checkMethods } from "./schema/http-methods.ts";
+import { configSchema, type GatehouseConfig } from "./schema/index.ts";
 import { processSecrets, rememberSecrets, SecretValues } from "./secret-values.ts";
 import { checkReferences, type PathProblem, pathLabel } from "./semantics.ts";
 import { substituteReferences } from "./substitute.ts";
@@ -192,9 +199,10 @@ export function parseSourcesPositioned(
   // An empty overlay (or one with only comments) changes nothing; it does not empty the config.
   for (const { document: overlay } of parsed.slice(1))
     if (overlay.contents !== null)
-      document.contents = mergeNodes(
+      document.contents = mergeOverlay(
         document.contents,
         overlay.contents,
+        yamlNodes,
       ) as typeof document.contents;
 
   const report = (problem: PathProblem, key?: string) => {

@@ -7,9 +7,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { validateConfigFile } from "../runtime/validate.ts";
 import { ConfigError, type ConfigSource, formatProblem, parseSources } from "./load.ts";
 import { checkEnvironmentName, overlayPath, selectedEnvironment } from "./overlay.ts";
-import { loadGatewayConfig } from "./validate.ts";
 
 const yaml = (...lines: string[]): string => `${lines.join("\n")}\n`;
 
@@ -240,7 +240,7 @@ describe("choosing the overlay", () => {
     const file = join(await dir, "gatehouse.yaml");
     await writeFile(file, base);
     const overlay = { file: overlayPath(file, "production"), environment: "production" };
-    await assert.rejects(loadGatewayConfig(file, {}, overlay), (error: ConfigError) => {
+    await assert.rejects(validateConfigFile(file, {}, overlay), (error: ConfigError) => {
       assert.deepEqual(error.problems.map(formatProblem), [
         `${overlay.file}:1:1 overlay for environment "production" not found`,
       ]);

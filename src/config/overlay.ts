@@ -6,7 +6,17 @@
  * merged config can still be reported at FILE:LINE:COL in that file.
  */
 import { basename, dirname, extname, join } from "node:path";
-import { type Document, isMap, isPair, isScalar, isSeq, type Node, visit } from "yaml";
+import {
+  type Document,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  type Node,
+  type Pair,
+  visit,
+  type YAMLMap,
+} from "yaml";
 
 /** What an environment name may be: it becomes part of a file name. */
 const environmentName = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
@@ -98,7 +108,26 @@ function sizeOf(node: unknown, limit: number): number {
 }
 
 /**
- * Merges `overlay` into `base` and returns the merged node (reusing `base`'s nodes where
+ * What the overlay merge reads and changes in one kind of tree: YAML nodes with positions
+ * (`yamlNodes`, config/load) or plain data (config/fast-load, which must give the same config).
+ */
+export interface MergeableTree<Map> {
+  /** `node` as a map, or undefined when it is not one. */
+  asMap(node: unknown): Map | undefined;
+  /** Calls `visit` with each entry of `map` in order: its key (undefined if not a scalar), value, entry. */
+  forEachEntry(map: Map, visit: (key: unknown, value: unknown, entry: unknown) => void): void;
+  /** Replaces the value at `key` with `change(value)`; false when `map` has no `key`. */
+  update(map: Map, key: unknown, change: (value: unknown) => unknown): boolean;
+  /** Adds an overlay's entry (`key`, `value`; `entry` as forEachEntry gave it) to `map`. */
+  add(map: Map, key: unknown, value: unknown, entry: unknown): void;
+  /** `node`'s items, changed in place by the merge; undefined when it is not a list. */
+  asList(node: unknown): unknown[] | undefined;
+  /** The `name` of a list item that is a map with a string name; undefined otherwise. */
+  itemName(item: unknown): string | undefined;
+}
+
+/**
+ * Merges `overlay` into `base` and returns the merged tree (reusing `base`'s nodes where
  * both have one). The rules:
  * - two maps merge key by key, recursively; a key only in the overlay is added;
  * - two lists whose items are all maps with a `name` (services, routes, consumers, plugin
@@ -107,25 +136,32 @@ function sizeOf(node: unknown, limit: number): number {
  * - anything else (a scalar, a list of targets or methods, a map against a scalar) is
  *   replaced by the overlay's value.
  */
-export function mergeNodes(base: unknown, overlay: unknown): unknown {
-  if (isMap(base) && isMap(overlay)) {
-    for (const pair of overlay.items) {
-      const key = scalarKey(pair.key);
-      const same =
-        key === undefined ? undefined : base.items.find((item) => scalarKey(item.key) === key);
-      if (same) same.value = mergeNodes(same.value, pair.value);
-      else base.items.push(pair);
-    }
+export function mergeOverlay<Map>(
+  base: unknown,
+  overlay: unknown,
+  tree: MergeableTree<Map>,
+): unknown {
+  const baseMap = tree.asMap(base);
+  const overlayMap = baseMap && tree.asMap(overlay);
+  if (baseMap && overlayMap) {
+    tree.forEachEntry(overlayMap, (key, value, entry) => {
+      const merged =
+        key !== undefined &&
+        tree.update(baseMap, key, (current) => mergeOverlay(current, value, tree));
+      if (!merged) tree.add(baseMap, key, value, entry);
+    });
     return base;
   }
-  if (isSeq(base) && isSeq(overlay)) {
-    const baseNames = base.items.map(itemName);
-    const overlayNames = overlay.items.map(itemName);
+  const baseItems = tree.asList(base);
+  const overlayItems = baseItems && tree.asList(overlay);
+  if (baseItems && overlayItems) {
+    const baseNames = baseItems.map(tree.itemName);
+    const overlayNames = overlayItems.map(tree.itemName);
     if (baseNames.every(isString) && overlayNames.every(isString)) {
-      overlay.items.forEach((item, i) => {
+      overlayItems.forEach((item, i) => {
         const at = baseNames.indexOf(overlayNames[i]!);
-        if (at >= 0) base.items[at] = mergeNodes(base.items[at], item);
-        else base.items.push(item);
+        if (at >= 0) baseItems[at] = mergeOverlay(baseItems[at], item, tree);
+        else baseItems.push(item);
       });
       return base;
     }
@@ -134,6 +170,23 @@ export function mergeNodes(base: unknown, overlay: unknown): unknown {
 }
 
 const isString = (value: unknown): value is string => typeof value === "string";
+
+/** The overlay merge on YAML nodes: every node keeps the file it was written in. */
+export const yamlNodes: MergeableTree<YAMLMap> = {
+  asMap: (node) => (isMap(node) ? node : undefined),
+  forEachEntry(map, visit) {
+    for (const pair of map.items) visit(scalarKey(pair.key), pair.value, pair);
+  },
+  update(map, key, change) {
+    const pair = map.items.find((item) => scalarKey(item.key) === key);
+    if (!pair) return false;
+    pair.value = change(pair.value);
+    return true;
+  },
+  add: (map, _key, _value, pair) => void map.items.push(pair as Pair),
+  asList: (node) => (isSeq(node) ? node.items : undefined),
+  itemName,
+};
 
 function scalarKey(key: unknown): unknown {
   return isScalar(key) ? key.value : undefined;

@@ -6,10 +6,10 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { parseGatewayConfig } from "../runtime/validate.ts";
 import { ConfigError, formatProblem } from "./load.ts";
 import { referencedFilesOf, secretsOf } from "./secret-values.ts";
 import { encryptSecret, generateSecretKey, parseSecretKey } from "./secrets.ts";
-import { parseGatewayConfig } from "./validate.ts";
 
 /** Lines of a YAML file; line N of the file is argument N. */
 const yaml = (...lines: string[]): string => `${lines.join("\n")}\n`;

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type DnsServer, startDnsServer } from "../../test/helpers/dns-server.ts";
-import { discoverySchema } from "../config/upstream-schema.ts";
+import { discoverySchema } from "../config/schema/upstream.ts";
 import { ManualClock } from "../upstream/clock.ts";
 import { type DnsResolveEvent, DnsSource } from "./dns.ts";
 import type { DiscoveredTarget } from "./source.ts";

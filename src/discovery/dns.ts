@@ -9,7 +9,7 @@
 import { Resolver } from "node:dns/promises";
 import { isIP } from "node:net";
 import type { z } from "zod";
-import type { discoverySchema } from "../config/upstream-schema.ts";
+import type { discoverySchema } from "../config/schema/upstream.ts";
 import { type Clock, systemClock } from "../upstream/clock.ts";
 import {
   type DiscoveredTarget,

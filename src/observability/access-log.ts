@@ -10,7 +10,7 @@
 import type { IncomingMessage } from "node:http";
 import { performance } from "node:perf_hooks";
 import pino from "pino";
-import type { GatehouseConfig } from "../config/schema.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
 import { type ExchangeObserver, type GatewayResponse, requestBytes } from "../server/exchange.ts";
 import type { Logger } from "./logger.ts";
 

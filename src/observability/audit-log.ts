@@ -6,7 +6,7 @@
  * set; never with a secret in it.
  */
 import { closeSync, openSync, writeSync } from "node:fs";
-import type { GatehouseConfig } from "../config/schema.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
 import { processSecrets } from "../config/secret-values.ts";
 import type { Logger } from "./logger.ts";
 

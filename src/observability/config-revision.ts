@@ -5,7 +5,7 @@
  * on the version or the hash.
  */
 import { createHash } from "node:crypto";
-import type { GatehouseConfig } from "../config/schema.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
 
 /** One applied config. */
 export interface ConfigRevision {

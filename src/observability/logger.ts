@@ -6,7 +6,7 @@
  * request path, and a line written just before the process exits must not be lost.
  */
 import pino, { type DestinationStream, type Logger } from "pino";
-import type { GatehouseConfig } from "../config/schema.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
 import { processSecrets } from "../config/secret-values.ts";
 
 export type { Logger } from "pino";

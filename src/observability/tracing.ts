@@ -52,7 +52,7 @@ import {
   ATTR_URL_SCHEME,
   ATTR_USER_AGENT_ORIGINAL,
 } from "@opentelemetry/semantic-conventions";
-import type { GatehouseConfig } from "../config/schema.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
 import { setHeader } from "../proxy/headers.ts";
 import type { ExchangeObserver, GatewayResponse } from "../server/exchange.ts";
 import type { Target } from "../upstream/target.ts";

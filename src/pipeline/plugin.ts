@@ -10,7 +10,7 @@
  *   onRequest → access → beforeUpstream → (upstream) → onResponse → onLog
  */
 import type { z } from "zod";
-import type { ConsumerConfig, StoresConfig } from "../config/schema.ts";
+import type { ConsumerConfig, StoresConfig } from "../config/schema/index.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { NodeLimits } from "../stores/node-limits.ts";
 import type { RedisConnections } from "../stores/redis.ts";

@@ -52,7 +52,7 @@ const registeredInProcess = new PluginRegistry(builtinPlugins);
 /**
  * Makes a plugin available to every gateway created after, in this thread.
  * @deprecated Give the plugin to the gateway instead: `createGateway(config, { plugins: [plugin] })`,
- * or `createPluginRegistry([plugin])` passed to `loadGatewayConfig` and `new Gateway`.
+ * or `createPluginRegistry([plugin])` passed to `validateConfigFile` and `new Gateway`.
  */
 export function registerPlugin(definition: PluginDefinition): void {
   registeredInProcess.register(definition);
@@ -60,7 +60,7 @@ export function registerPlugin(definition: PluginDefinition): void {
 
 /**
  * The registry of the plugins registered process-wide (the built-ins and `registerPlugin`'s);
- * what `loadGatewayConfig` loads plugin modules into when it is given no registry of its own.
+ * what `validateConfigFile` loads plugin modules into when it is given no registry of its own.
  */
 export function processPluginRegistry(): PluginRegistry {
   return registeredInProcess;

@@ -16,7 +16,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Etcd3, type IKeyValue, type IOptions, isRecoverableError } from "etcd3";
 import type { ConfigDocument } from "../config/document.ts";
-import type { GatehouseConfig } from "../config/schema.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
+import { GatehouseError, isGatehouseError } from "../errors.ts";
 
 export type EtcdSettings = NonNullable<GatehouseConfig["gateway"]["configStore"]["etcd"]>;
 
@@ -37,9 +38,6 @@ export interface StoredVersion {
 export interface CurrentVersion extends StoredVersion {
   revision: number;
 }
-
-/** `current` moved on since the writer read it: its change was based on a stale version. */
-export class StoreConflictError extends Error {}
 
 /** `current` holds no version record Gatehouse could have written (someone put it by hand). */
 export class MalformedVersionError extends Error {
@@ -107,17 +105,23 @@ export class EtcdConfigStore {
       ),
     );
     if (parts.some((part) => part === null))
-      throw new StoreConflictError(`version ${version.version} is no longer kept in etcd`);
+      throw new GatehouseError(
+        "GATEHOUSE_CONFIG_CONFLICT",
+        `version ${version.version} is no longer kept in etcd`,
+      );
     const bytes = Buffer.concat(parts as Buffer[]);
     if (digestOf(bytes) !== version.hash)
-      throw new StoreConflictError(`version ${version.version} in etcd does not match its hash`);
+      throw new GatehouseError(
+        "GATEHOUSE_CONFIG_CONFLICT",
+        `version ${version.version} in etcd does not match its hash`,
+      );
     return JSON.parse(bytes.toString("utf8")) as ConfigDocument;
   }
 
   /**
    * Makes `document` the version after `basedOn` (none: the prefix must be empty, as when
-   * the first node seeds it, and the version is `seedVersion`). Throws StoreConflictError
-   * when `current` moved since.
+   * the first node seeds it, and the version is `seedVersion`). Throws a GatehouseError
+   * GATEHOUSE_CONFIG_CONFLICT when `current` moved since.
    */
   async write(
     document: ConfigDocument,
@@ -163,7 +167,8 @@ export class EtcdConfigStore {
         .delete()
         .prefix(`${base}chunks/${writeId}/`)
         .catch(() => {});
-      throw new StoreConflictError(
+      throw new GatehouseError(
+        "GATEHOUSE_CONFIG_CONFLICT",
         basedOn
           ? `version ${basedOn.version} is no longer current in etcd (another node changed the config first): fetch the config and retry`
           : "the etcd prefix was seeded by another node first",
@@ -181,7 +186,8 @@ export class EtcdConfigStore {
     try {
       return { current: await this.write(document, record, undefined, version), seeded: true };
     } catch (error) {
-      const current = error instanceof StoreConflictError && (await this.readCurrent());
+      const current =
+        isGatehouseError(error, "GATEHOUSE_CONFIG_CONFLICT") && (await this.readCurrent());
       if (!current) throw error;
       return { current, seeded: false };
     }
@@ -250,7 +256,7 @@ async function unavailableOnError<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof StoreConflictError) throw error;
+    if (isGatehouseError(error, "GATEHOUSE_CONFIG_CONFLICT")) throw error;
     throw new StoreUnavailableError((error as Error).message);
   }
 }

@@ -9,13 +9,10 @@
  * stale (log line, `gatehouse_config_store_up`), and refuses admin changes with a 503.
  */
 import { type ConfigDocument, configOriginOf, dynamicSections } from "../config/document.ts";
-import type { GatehouseConfig } from "../config/schema.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
+import { GatehouseError, isGatehouseError } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
-import {
-  type ChangeOrigin,
-  ChangeRefused,
-  type SharedConfigStore,
-} from "../runtime/config-change.ts";
+import type { ChangeOrigin, SharedConfigStore } from "../runtime/config-change.ts";
 import type { ConfigVersion } from "../runtime/config-history.ts";
 import type { ControlPlane } from "../runtime/control-plane.ts";
 import { EtcdCacheWriter, readEtcdCache } from "./etcd-cache.ts";
@@ -26,7 +23,6 @@ import {
   EtcdConfigStore,
   type EtcdSettings,
   type MalformedVersionError,
-  StoreConflictError,
   StoreOutcomeUnknownError,
   StoreUnavailableError,
 } from "./etcd-store.ts";
@@ -216,7 +212,7 @@ export class EtcdProvider implements SharedConfigStore {
 
   #refuse(current: CurrentVersion, error: Error): void {
     if (!this.#refused || current.revision > this.#refused.revision) this.#refused = current;
-    const problems = error instanceof ChangeRefused ? error.problems : undefined;
+    const problems = error instanceof GatehouseError ? error.problems : undefined;
     this.#log.error(
       { configVersion: current.version, problems: problems ?? [error.message] },
       `etcd's config version ${current.version} is refused on this node: the last good config keeps serving`,
@@ -259,7 +255,7 @@ export class EtcdProvider implements SharedConfigStore {
   ): Promise<{ version: number }> {
     const applied = this.#applied;
     if (!applied || basedOn.version !== applied.version)
-      throw new ChangeRefused(
+      throw new GatehouseError(
         "GATEHOUSE_CONFIG_CONFLICT",
         `etcd's current version is not ${basedOn.version} (this node is catching up): fetch the config and retry`,
       );
@@ -267,7 +263,7 @@ export class EtcdProvider implements SharedConfigStore {
     // changes cluster-wide (refused here for a local reason, it may serve everywhere else).
     const refused = this.refusedVersion;
     if (refused !== undefined && origin.ifMatch !== refused)
-      throw new ChangeRefused(
+      throw new GatehouseError(
         "GATEHOUSE_CONFIG_CONFLICT",
         `etcd's current version ${refused} was refused on this node (see lastRefusal in GET /config/versions), which serves version ${applied.version}: a change made here would drop version ${refused}'s changes. Fix what this node lacks, or make the change through a node serving version ${refused}, or send If-Match: "${refused}" to replace version ${refused} with this change`,
       );
@@ -284,8 +280,8 @@ export class EtcdProvider implements SharedConfigStore {
     try {
       written = await this.#store.write(sections, record, base);
     } catch (error) {
-      if (error instanceof StoreConflictError)
-        throw new ChangeRefused(
+      if (isGatehouseError(error, "GATEHOUSE_CONFIG_CONFLICT"))
+        throw new GatehouseError(
           "GATEHOUSE_CONFIG_CONFLICT",
           (await this.#restored()) ?? error.message,
         );
@@ -335,14 +331,14 @@ export class EtcdProvider implements SharedConfigStore {
     return current?.writeId === error.writeId ? current : undefined;
   }
 
-  #unavailable(error: Error, basedOn: ConfigVersion): ChangeRefused {
+  #unavailable(error: Error, basedOn: ConfigVersion): GatehouseError {
     this.#setUp(false, error);
     if (error instanceof StoreOutcomeUnknownError)
-      return new ChangeRefused(
+      return new GatehouseError(
         "GATEHOUSE_CONFIG_STORE_UNAVAILABLE",
         `etcd did not answer the write in time (${error.message}): the outcome is unknown; it may have become version ${error.version} (every node then applies it) or nothing was applied (version ${basedOn.version} keeps serving): fetch the config to see before retrying`,
       );
-    return new ChangeRefused(
+    return new GatehouseError(
       "GATEHOUSE_CONFIG_STORE_UNAVAILABLE",
       `cannot write the change to etcd (${error.message}): nothing was applied; every node keeps serving version ${basedOn.version}; retry when etcd is back`,
     );

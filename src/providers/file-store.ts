@@ -13,15 +13,14 @@ import { basename, dirname, extname, join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { parseDocument } from "yaml";
 import { type ConfigDocument, dynamicSections } from "../config/document.ts";
+import { GatehouseError } from "../errors.ts";
 
 /** The file on disk no longer holds the config being served: someone edited it. */
-export class StoreConflictError extends Error {
-  constructor(file: string) {
-    super(
-      `${file} was changed on disk and that change is not serving (a reload is pending, or it was refused): reload or fix the file, then retry`,
-    );
-    this.name = "StoreConflictError";
-  }
+function changedOnDisk(file: string): GatehouseError {
+  return new GatehouseError(
+    "GATEHOUSE_CONFIG_CONFLICT",
+    `${file} was changed on disk and that change is not serving (a reload is pending, or it was refused): reload or fix the file, then retry`,
+  );
 }
 
 /** Writes admin changes back into one config file. */
@@ -35,8 +34,8 @@ export class ConfigFileStore {
   /**
    * Replaces the dynamic sections of the file with `document`'s. `serving` is the document
    * being served: when the file's dynamic sections differ from it, the file was edited and
-   * not applied, and overwriting it would lose that edit, so this throws StoreConflictError.
-   * Resolves with the text written.
+   * not applied, and overwriting it would lose that edit, so this throws a GatehouseError
+   * GATEHOUSE_CONFIG_CONFLICT. Resolves with the text written.
    */
   async write(document: ConfigDocument, serving: ConfigDocument): Promise<string> {
     const target = await realpath(this.file);
@@ -46,7 +45,7 @@ export class ConfigFileStore {
     const current = (onDisk.toJS() ?? {}) as ConfigDocument;
     for (const section of dynamicSections)
       if (!isDeepStrictEqual(current[section] ?? [], serving[section] ?? []))
-        throw new StoreConflictError(this.file);
+        throw changedOnDisk(this.file);
     let output: string;
     if (json) {
       const whole: Record<string, unknown> = { ...current };

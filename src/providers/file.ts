@@ -10,13 +10,13 @@ import { EventEmitter } from "node:events";
 import { readFile } from "node:fs/promises";
 import { setImmediate } from "node:timers/promises";
 import { ConfigError, formatProblem, type OverlayOption } from "../config/load.ts";
-import type { GatehouseConfig } from "../config/schema.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
 import { referencedFilesOf } from "../config/secret-values.ts";
-import { loadGatewayConfig } from "../config/validate.ts";
 import type { Gateway } from "../gateway.ts";
 import { configHash } from "../observability/config-revision.ts";
 import type { PluginRegistry } from "../pipeline/registry.ts";
 import type { ChangeOrigin } from "../runtime/config-change.ts";
+import { validateConfigFile } from "../runtime/validate.ts";
 import { type FileWatch, watchFile } from "./file-watch.ts";
 
 /** What asked for a reload: the watcher saw a change, or the operator sent SIGHUP. */
@@ -32,8 +32,8 @@ export type ReloadEvent = { reason: ReloadReason } & (
   | { result: "missing" }
 );
 
-/** The part of the gateway a provider drives. */
-export interface ReloadTarget extends Pick<Gateway, "revision" | "log"> {
+/** What the file provider needs from the one it reloads: the control plane (a Gateway in tests). */
+export interface FileProviderHost extends Pick<Gateway, "revision" | "log"> {
   /**
    * Applies a loaded, validated config; `origin` says it came from the file and why. (A
    * Gateway is a target too: its reload reads only `version`, which the file never sets.)
@@ -59,7 +59,8 @@ export interface FileProviderOptions {
    * as does a change to a file the config reads through `${file:…}`.
    */
   overlay?: OverlayOption;
-  gateway: ReloadTarget;
+  /** Where loaded configs go: the control plane. */
+  control: FileProviderHost;
   /** The config the gateway started with: its `gateway:` part is the one in effect. */
   startup: GatehouseConfig;
   /** Reads and validates the file; the CLI's loader unless a test swaps it. */
@@ -72,7 +73,7 @@ export interface FileProviderOptions {
 export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
   readonly #file: string;
   readonly #overlay: OverlayOption | undefined;
-  readonly #gateway: ReloadTarget;
+  readonly #control: FileProviderHost;
   readonly #startup: GatehouseConfig;
   readonly #load: (file: string) => Promise<GatehouseConfig>;
   /** Digest of the bytes last read, so touching or re-saving the file costs no validation. */
@@ -92,13 +93,13 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     super();
     this.#file = options.file;
     this.#overlay = options.overlay;
-    this.#gateway = options.gateway;
+    this.#control = options.control;
     this.#startup = options.startup;
     this.#referenced = referencedFilesOf(options.startup);
     this.#load =
       options.load ??
-      ((file) => loadGatewayConfig(file, undefined, this.#overlay, options.plugins));
-    options.gateway.onWriteBack?.((file, text) => this.#wroteBack(file, text));
+      ((file) => validateConfigFile(file, undefined, this.#overlay, options.plugins));
+    options.control.onWriteBack?.((file, text) => this.#wroteBack(file, text));
   }
 
   /**
@@ -137,13 +138,13 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
           debounce,
           onChange: () => this.#changed(),
           onError: (error) =>
-            this.#gateway.log.warn(
+            this.#control.log.warn(
               { config: file, error: error.message },
               `cannot watch for changes to ${file} (retrying); SIGHUP still reloads`,
             ),
         }),
       );
-      this.#gateway.log.debug({ config: file, debounce }, `watching ${file} for changes`);
+      this.#control.log.debug({ config: file, debounce }, `watching ${file} for changes`);
     }
   }
 
@@ -175,7 +176,7 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
   }
 
   async #reload(reason: ReloadReason): Promise<ReloadEvent> {
-    const log = this.#gateway.log;
+    const log = this.#control.log;
     const file = this.#file;
     const { label, fields } = this.#describe(reason);
     if (this.#startup.gateway.configStore.etcd) {
@@ -215,8 +216,8 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     this.#referenced = referencedFilesOf(config);
     if (this.#watches.size > 0) this.#syncWatches();
     const hash = configHash(config);
-    if (hash === this.#gateway.revision.hash) {
-      if (this.#gateway.reloadUnchanged()) {
+    if (hash === this.#control.revision.hash) {
+      if (this.#control.reloadUnchanged()) {
         // A bad edit undone: the refusal the log reported is over, so the log says so.
         log.info(
           { ...fields, configHash: hash },
@@ -239,8 +240,8 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
         `${label}: the gateway: section changed; it takes a restart, the rest is applied now`,
       );
     }
-    await this.#gateway.reload(config, originOf(reason));
-    const { version } = this.#gateway.revision;
+    await this.#control.reload(config, originOf(reason));
+    const { version } = this.#control.revision;
     log.info({ ...fields, configVersion: version, configHash: hash }, `${label}: reloaded ${file}`);
     return { reason, result: "applied", version, hash };
   }
@@ -262,8 +263,8 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     const { label, fields } = this.#describe(reason);
     const problems =
       error instanceof ConfigError ? error.problems.map(formatProblem) : [String(error)];
-    this.#gateway.reloadRefused(problems, originOf(reason));
-    this.#gateway.log.error(
+    this.#control.reloadRefused(problems, originOf(reason));
+    this.#control.log.error(
       { ...fields, problems },
       `${label}: kept the running config; ${this.#file} has problems`,
     );

@@ -230,3 +230,12 @@ export function setHeader(
   }
   if (value !== undefined) headers.push(name, value);
 }
+
+/**
+ * A request header's value as one string: repeated field lines joined with ", " (RFC 9110
+ * section 5.3), as Node joins most repeated headers itself, so a header reads the same
+ * whether it came as one line or several.
+ */
+export function combinedHeaderValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(", ") : value;
+}

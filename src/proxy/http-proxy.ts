@@ -16,10 +16,10 @@ import type { Logger } from "../observability/logger.ts";
 import { endTry } from "../observability/tracing.ts";
 import { type Chain, runResponseHooks } from "../pipeline/chain.ts";
 import type { RequestContext } from "../pipeline/context.ts";
-import { type CompiledService, selectTarget } from "../runtime/compile.ts";
 import type { BodyConsumer, GatewayResponse } from "../server/exchange.ts";
 import type { OutcomeKind } from "../upstream/outcome.ts";
 import type { SelectionRequest } from "../upstream/selectors/selector.ts";
+import type { Service } from "../upstream/service.ts";
 import type { Target } from "../upstream/target.ts";
 import { clientResponseHeaders } from "./headers.ts";
 import { sendError } from "./respond.ts";
@@ -29,7 +29,7 @@ import { type TryOwner, UpstreamTry } from "./upstream-try.ts";
 export interface ForwardRequest {
   req: IncomingMessage;
   res: GatewayResponse;
-  service: CompiledService;
+  service: Service;
   /** The target the first try goes to. */
   target: Target;
   /** For picking another target on a retry. */
@@ -309,9 +309,7 @@ class ProxiedRequest implements TryOwner, BodyConsumer {
     this.#tried ??= new Set();
     this.#tried.add(failed);
     // Another target if there is one; the same one again only when it is all there is.
-    const next =
-      selectTarget(service, selection, { exclude: this.#tried }) ??
-      selectTarget(service, selection);
+    const next = service.select(selection, { exclude: this.#tried }) ?? service.select(selection);
     if (!next) return false;
     const retries = ++this.#request.res.retries;
     this.#current = undefined;

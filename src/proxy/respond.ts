@@ -1,32 +1,50 @@
 /**
  * @module proxy/respond
- * Writing the gateway's own error answers: JSON in the catalogue's shape, with the
- * request id, on a response or (before any response exists) straight onto the socket.
+ * Writing the gateway's own answers: errors as JSON in the catalogue's shape, with the
+ * request id, on a response (the proxy's and the admin API's) or (before any response
+ * exists) straight onto the socket; and plugins' answers.
  */
 import type { ServerResponse } from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
-import { type ErrorCode, errorBody, errorCatalogue } from "../errors.ts";
+import { type ErrorCode, errorBody, errorCatalogue, type GatehouseError } from "../errors.ts";
 import type { PluginAnswer } from "../pipeline/context.ts";
 import { GatewayResponse } from "../server/exchange.ts";
 
-/** Answers a request with a catalogued error. `close` ends the connection afterwards. */
+/** How an error answer is written, besides what its code says. */
+export interface ErrorAnswerOptions {
+  /** End the connection after the answer. */
+  close?: boolean;
+  /** Headers to send besides the error's own. */
+  headers?: Record<string, string>;
+  /** Indent the JSON body for people (the admin API). */
+  indent?: number;
+}
+
+/**
+ * Answers a request with a catalogued error: a code (the request path's answers, with
+ * the catalogue's message) or a thrown GatehouseError (its message, problems and headers).
+ * The one writer of error responses on a ServerResponse: proxy, admin API alike.
+ */
 export function sendError(
   res: ServerResponse,
-  code: ErrorCode,
+  error: ErrorCode | GatehouseError,
   requestId: string,
-  options: { close?: boolean; message?: string; headers?: Record<string, string> } = {},
+  options: ErrorAnswerOptions = {},
 ): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const body = errorBody(code, requestId, options.message);
+  const thrown = typeof error === "string" ? undefined : error;
+  const code = thrown ? thrown.code : (error as ErrorCode);
+  const body = errorBody(code, requestId, thrown?.message, thrown?.problems, options.indent);
   record(res, code, body);
   const headers: Record<string, string | number> = {
     "content-type": "application/json",
     "content-length": Buffer.byteLength(body),
     "x-request-id": requestId,
+    ...thrown?.headers,
     ...options.headers,
   };
   if (options.close) headers.connection = "close";

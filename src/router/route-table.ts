@@ -7,7 +7,8 @@
  * nothing on the common path.
  */
 import FindMyWay from "find-my-way";
-import type { StringMatcherConfig } from "../config/schema.ts";
+import type { StringMatcherConfig } from "../config/schema/index.ts";
+import { combinedHeaderValue } from "../proxy/headers.ts";
 import {
   compareSpecificity,
   OverlapIndex,
@@ -220,7 +221,7 @@ function firstMatch<R>(
     if (!(candidate.own && ownProven) && !candidate.hit.pattern.regex.test(path)) continue;
     if (
       candidate.headers &&
-      !candidate.headers.every(([name, test]) => test(headerValue(headers[name])))
+      !candidate.headers.every(([name, test]) => test(combinedHeaderValue(headers[name])))
     )
       continue;
     if (candidate.query) {
@@ -389,7 +390,3 @@ const matcherCount = <R>(candidate: Candidate<R>): number =>
   (candidate.methods ? 1 : 0) + (candidate.headers?.length ?? 0) + (candidate.query?.length ?? 0);
 
 const noop = () => {};
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value.join(", ") : value;
-}

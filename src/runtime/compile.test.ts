@@ -2,9 +2,10 @@
 // serves (built once per reload), and a second runtime of the same config gets its own.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseGatewayConfig } from "../config/validate.ts";
-import { type CompiledRoute, compileRuntime, runtimeChecks } from "./compile.ts";
+import { compileRuntime, runtimeChecks } from "./compile.ts";
+import type { CompiledRoute } from "./runtime.ts";
 import { TargetRegistry } from "./target-registry.ts";
+import { parseGatewayConfig } from "./validate.ts";
 
 const text = [
   "gateway:",

@@ -5,119 +5,22 @@
  * once, so the request path only looks things up.
  */
 
-import type {
-  GatehouseConfig,
-  RouteConfig,
-  ServiceConfig,
-  TimeoutsConfig,
-} from "../config/schema.ts";
+import type { GatehouseConfig, RouteConfig } from "../config/schema/index.ts";
 import type { PathProblem } from "../config/semantics.ts";
-import { defaultPassiveCheck } from "../config/upstream-schema.ts";
 import { fallbackLogger, type Logger } from "../observability/logger.ts";
-import type { Chain } from "../pipeline/chain.ts";
 import { type PluginTelemetrySource, silentTelemetrySource } from "../pipeline/telemetry.ts";
 import { createPluginRegistry } from "../plugins/index.ts";
 import { parsePathPattern } from "../router/path-pattern.ts";
 import { compileRewrite, type PathRewriter } from "../router/rewrite.ts";
 import { RouteDefinitionError, RouteTable } from "../router/route-table.ts";
 import { RedisConnections } from "../stores/redis.ts";
-import { systemClock } from "../upstream/clock.ts";
-import { OutlierDetector } from "../upstream/health/outlier.ts";
-import { PanicThreshold } from "../upstream/health/panic.ts";
-import { RetryPolicy } from "../upstream/retry.ts";
-import {
-  createSelector,
-  type SelectionOptions,
-  type SelectionRequest,
-  type Selector,
-} from "../upstream/selectors/index.ts";
-import type { Target } from "../upstream/target.ts";
+import { Service } from "../upstream/service.ts";
 import { type GatewayPlugins, PluginInstances } from "./plugin-instances.ts";
+import type { CompiledRoute, Runtime } from "./runtime.ts";
 import type { TargetRegistry } from "./target-registry.ts";
 
-export interface CompiledService {
-  name: string;
-  config: ServiceConfig;
-  targets: Target[];
-  selector: Selector;
-  timeouts: TimeoutsConfig;
-  retry: RetryPolicy;
-  panic: PanicThreshold;
-  /** Whether the service was in panic at its last selection. */
-  inPanic: boolean;
-  /** Passive checks: the service's `passive` block, or the default rule without one. */
-  detector: OutlierDetector;
-}
-
-/** What a service's targets are made from: config entries, discovery answers or live targets. */
-export interface TargetListing {
-  url: string;
-  weight: number;
-  zone?: string;
-  metadata?: Readonly<Record<string, string>>;
-}
-
 /**
- * Points a service at these targets, reusing the registry's Target for any it already
- * knew (state and all). The array is replaced, never changed in place, so a selector sees
- * a new list and a request in flight keeps the one it started with.
- */
-export function setServiceTargets(
-  service: CompiledService,
-  listing: readonly TargetListing[],
-  registry: TargetRegistry,
-): void {
-  const config = service.config;
-  const targets = listing.map((target) =>
-    registry.acquire({
-      url: target.url,
-      weight: target.weight,
-      zone: target.zone,
-      metadata: target.metadata,
-      service: service.name,
-      connectTimeout: service.timeouts.connect,
-      maxConnections: config.limits.maxConnections,
-      circuitBreaker: config.circuitBreaker,
-      initialHealth: config.healthCheck.active ? config.healthCheck.initialState : "healthy",
-    }),
-  );
-  for (const target of targets) {
-    // The previous config's observers go; the outlier records live on with the target.
-    // Panic is the new service's to decide: it starts out of panic.
-    target.observers.clear();
-    target.ignoreHealth = false;
-    target.observers.add(service.detector.observe);
-  }
-  service.targets = targets;
-  service.inPanic = false;
-}
-
-export interface CompiledRoute {
-  name: string;
-  service: CompiledService;
-  rewrite: PathRewriter;
-  preserveHost: boolean;
-  websocket: boolean;
-  /** The route's plugins (global, service and route, most specific winning), if any has hooks. */
-  chain: Chain | undefined;
-}
-
-/** What the request path reads; replaced whole on reload, never mutated. */
-export interface Runtime {
-  config: GatehouseConfig;
-  routes: RouteTable<CompiledRoute>;
-  services: ReadonlyMap<string, CompiledService>;
-  /** The plugin instances; the next runtime takes over those it configures the same way. */
-  plugins: PluginInstances;
-  /**
-   * Releases what the plugins hold (store connections, timers); for a runtime no longer
-   * served. Instances the next runtime took over are left running: that one closes them.
-   */
-  closePlugins(): Promise<void>;
-}
-
-/**
- * Builds the runtime. The config must have passed the gateway's checks (config/validate). A service fed by
+ * Builds the runtime. The config must have passed the gateway's checks (runtime/validate). A service fed by
  * discovery starts with the targets it had in `previous` (none on first load) until its
  * source answers. Plugins count through `telemetry` (the gateway's metrics, when on).
  * A plugin configured at the same place with the same config as in `previous` keeps its
@@ -132,23 +35,12 @@ export function compileRuntime(
   log: Logger = fallbackLogger,
   plugins: GatewayPlugins = { registry: createPluginRegistry(), redis: new RedisConnections() },
 ): Runtime {
-  const services = new Map<string, CompiledService>();
-  for (const service of config.services) {
-    const passive = service.healthCheck.passive ?? defaultPassiveCheck;
-    const compiled: CompiledService = {
-      name: service.name,
-      config: service,
-      targets: [],
-      selector: createSelector(service.loadBalancer),
-      timeouts: service.timeouts,
-      retry: new RetryPolicy(service.retries),
-      panic: new PanicThreshold(service.healthCheck.panicThreshold, systemClock),
-      inPanic: false,
-      detector: new OutlierDetector(passive, systemClock, () => compiled.targets),
-    };
-    const listed = service.targets ?? previous?.services.get(service.name)?.targets ?? [];
-    setServiceTargets(compiled, listed, registry);
-    services.set(service.name, compiled);
+  const services = new Map<string, Service>();
+  for (const serviceConfig of config.services) {
+    const service = new Service(serviceConfig);
+    const listed = serviceConfig.targets ?? previous?.services.get(service.name)?.targets ?? [];
+    service.setTargets(listed, registry);
+    services.set(service.name, service);
   }
   const instances = new PluginInstances(plugins, telemetry, log, previous?.plugins);
   let routes: RouteTable<CompiledRoute>;
@@ -165,7 +57,7 @@ export function compileRuntime(
 
 function compileRoutes(
   config: GatehouseConfig,
-  services: ReadonlyMap<string, CompiledService>,
+  services: ReadonlyMap<string, Service>,
   instances: PluginInstances,
 ): RouteTable<CompiledRoute> {
   const compile = (route: RouteConfig): CompiledRoute => ({
@@ -206,25 +98,6 @@ function routeDefinitions<R>(config: GatehouseConfig, values: readonly R[]) {
     priority: route.priority,
     value: values[index]!,
   }));
-}
-
-/**
- * Picks a target for a request. In panic (too few usable targets) every target that is
- * not full is offered to the selector, health and breakers notwithstanding.
- */
-export function selectTarget(
-  service: CompiledService,
-  selection: SelectionRequest,
-  options?: SelectionOptions,
-): Target | undefined {
-  if (service.panic.thresholdPercent > 0) {
-    const panic = service.panic.test(service.targets);
-    if (panic !== service.inPanic) {
-      service.inPanic = panic;
-      for (const target of service.targets) target.ignoreHealth = panic;
-    }
-  }
-  return service.selector.select(service.targets, selection, options);
 }
 
 function rewriterFor(route: RouteConfig): PathRewriter {

@@ -1,11 +1,10 @@
 /**
  * @module runtime/config-change
  * The words of a config change: who asked and from where, what they asked for, how it
- * ended or why it was refused, and the shared store (etcd) a change goes through first
+ * ended (a refusal is a GatehouseError), and the shared store (etcd) a change goes through first
  * when many nodes share one config.
  */
 import type { ConfigDocument } from "../config/document.ts";
-import type { ErrorCode } from "../errors.ts";
 import type { ConfigSource, ConfigVersion } from "./config-history.ts";
 
 /** Who asked for a change, and from where. */
@@ -23,7 +22,7 @@ export interface ChangeRequest extends ChangeOrigin {
   action: string;
   /** The version the client based its change on (`If-Match`); another one now is a conflict. */
   ifMatch?: number;
-  /** The new document, from the current one; throws ChangeRefused to refuse (not found, taken). */
+  /** The new document, from the current one; throws a GatehouseError to refuse (not found, taken). */
   edit(current: ConfigDocument): ConfigDocument;
   /** For a rollback: the version whose document `edit` returns. */
   rolledBackTo?: number;
@@ -34,18 +33,6 @@ export type ChangeResult =
   | { result: "applied"; version: ConfigVersion }
   /** The new document validates to the config already serving: no new version. */
   | { result: "unchanged"; version: ConfigVersion };
-
-/** A change refused, with the admin API error it answers with; nothing was applied. */
-export class ChangeRefused extends Error {
-  readonly code: ErrorCode;
-  readonly problems: string[] | undefined;
-  constructor(code: ErrorCode, message: string, problems?: string[]) {
-    super(message);
-    this.name = "ChangeRefused";
-    this.code = code;
-    this.problems = problems;
-  }
-}
 
 /** A config file refused on reload. */
 export interface Refusal {
@@ -60,7 +47,7 @@ export interface Refusal {
  * change is written there, compared against the version it was based on, before it serves.
  */
 export interface SharedConfigStore {
-  /** Writes `document` as the version after `basedOn`; throws ChangeRefused (conflict, store down). */
+  /** Writes `document` as the version after `basedOn`; throws a GatehouseError (conflict, store down). */
   commit(
     document: ConfigDocument,
     basedOn: ConfigVersion,

@@ -13,26 +13,26 @@ import { diffConfigs } from "../config/diff.ts";
 import { type ConfigDocument, configOriginOf } from "../config/document.ts";
 import { ConfigError, parseConfig } from "../config/load.ts";
 import { restoreRedacted } from "../config/redact-config.ts";
-import type { GatehouseConfig } from "../config/schema.ts";
-import { gatewayChecksFor } from "../config/validate.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
+import { GatehouseError, isGatehouseError } from "../errors.ts";
 import type { AuditEntry, AuditTrail } from "../observability/audit-log.ts";
 import { configHash, nextRevision } from "../observability/config-revision.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { PluginRegistry } from "../pipeline/registry.ts";
-import { ConfigFileStore, StoreConflictError } from "../providers/file-store.ts";
-import {
-  type ChangeOrigin,
-  ChangeRefused,
-  type ChangeRequest,
-  type ChangeResult,
-  type Refusal,
-  type SharedConfigStore,
-  type SharedVersion,
+import { ConfigFileStore } from "../providers/file-store.ts";
+import type {
+  ChangeOrigin,
+  ChangeRequest,
+  ChangeResult,
+  Refusal,
+  SharedConfigStore,
+  SharedVersion,
 } from "./config-change.ts";
 import { ConfigHistory, type ConfigVersion } from "./config-history.ts";
+import { gatewayChecksFor } from "./validate.ts";
 
-/** The part of the gateway the control plane drives. */
-export interface ControlledGateway {
+/** What the control plane needs from the gateway it drives. */
+export interface ControlPlaneHost {
   reload(config: GatehouseConfig, options?: { version?: number }): Promise<void>;
   reloadRefused(problems?: readonly string[]): void;
   /** A valid config equal to the one serving; true when a refusal was standing. */
@@ -45,7 +45,7 @@ export interface ControlledGateway {
 
 /** Applies config changes from every source, one at a time, and keeps their history. */
 export class ControlPlane {
-  readonly #gateway: ControlledGateway;
+  readonly #gateway: ControlPlaneHost;
   readonly #audit: AuditTrail;
   readonly history: ConfigHistory;
   readonly #file: string | undefined;
@@ -64,7 +64,7 @@ export class ControlPlane {
   /** The last version applied from or written to the shared store (none yet at start). */
   #sharedVersion: number | undefined;
 
-  constructor(gateway: ControlledGateway, startup: GatehouseConfig, audit: AuditTrail) {
+  constructor(gateway: ControlPlaneHost, startup: GatehouseConfig, audit: AuditTrail) {
     this.#gateway = gateway;
     this.#audit = audit;
     const origin = configOriginOf(startup);
@@ -114,7 +114,7 @@ export class ControlPlane {
       try {
         config = this.#validate(shared.document);
       } catch (error) {
-        const problems = error instanceof ChangeRefused ? error.problems : undefined;
+        const problems = error instanceof GatehouseError ? error.problems : undefined;
         this.reloadRefused(problems ?? [(error as Error).message], origin);
         throw error;
       }
@@ -135,7 +135,7 @@ export class ControlPlane {
     });
   }
 
-  /** Runs `request` after every change before it; refusals reject with ChangeRefused. */
+  /** Runs `request` after every change before it; refusals reject with a GatehouseError. */
   change(request: ChangeRequest): Promise<ChangeResult> {
     return this.#enqueue(() => this.#change(request));
   }
@@ -215,12 +215,12 @@ export class ControlPlane {
         request.ifMatch !== current.version &&
         request.ifMatch !== refused
       )
-        throw new ChangeRefused(
+        throw new GatehouseError(
           "GATEHOUSE_CONFIG_CONFLICT",
           `the change was based on version ${request.ifMatch}, but version ${current.version} is serving now: fetch it and retry`,
         );
       if (!this.#file)
-        throw new ChangeRefused(
+        throw new GatehouseError(
           "GATEHOUSE_CONFIG_NOT_WRITABLE",
           "this gateway was started from a config made in code, not loaded from text: the admin API cannot change it",
         );
@@ -229,10 +229,10 @@ export class ControlPlane {
         current.document,
       );
       if (!isDeepStrictEqual(document.gateway, current.document.gateway))
-        throw new ChangeRefused(
+        throw new GatehouseError(
           "GATEHOUSE_CONFIG_INVALID",
           "the gateway: section is static: change it in the config file and restart",
-          ["gateway: differs from the running config's"],
+          { problems: ["gateway: differs from the running config's"] },
         );
       const config = this.#validate(document);
       if (configHash(config) === current.hash) {
@@ -270,9 +270,9 @@ export class ControlPlane {
     } catch (error) {
       // Anything else is a bug (the store's failures are already refusals): a 500 all the same.
       const refused =
-        error instanceof ChangeRefused
+        error instanceof GatehouseError
           ? error
-          : new ChangeRefused("GATEHOUSE_INTERNAL", (error as Error).message);
+          : new GatehouseError("GATEHOUSE_INTERNAL", (error as Error).message);
       this.#audit.record({
         ...auditOf(request),
         result: "rejected",
@@ -284,10 +284,10 @@ export class ControlPlane {
   }
 
   /** A change etcd committed that this node failed to apply: logged, and answered as a 500. */
-  #notAppliedHere(version: number, error: Error): ChangeRefused {
+  #notAppliedHere(version: number, error: Error): GatehouseError {
     const message = `config version ${version} is written to etcd (every other node applies it), but applying it on this node failed: ${error.message}`;
     this.log.error({ configVersion: version, error: error.message }, message);
-    return new ChangeRefused("GATEHOUSE_INTERNAL", message);
+    return new GatehouseError("GATEHOUSE_INTERNAL", message);
   }
 
   /** The same checks as the config file's; problems are named by their place in the config. */
@@ -300,7 +300,7 @@ export class ControlPlane {
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       const problems = error.problems.map((problem) => problem.message);
-      throw new ChangeRefused("GATEHOUSE_CONFIG_INVALID", problems.join("; "), problems);
+      throw new GatehouseError("GATEHOUSE_CONFIG_INVALID", problems.join("; "), { problems });
     }
   }
 
@@ -318,7 +318,7 @@ export class ControlPlane {
   /** Writes the change to the config file before it serves, so a restart never loses it. */
   async #persist(document: ConfigDocument, serving: ConfigDocument): Promise<void> {
     if (this.#writeBack && this.#overlay)
-      throw new ChangeRefused(
+      throw new GatehouseError(
         "GATEHOUSE_CONFIG_NOT_WRITABLE",
         `the config is ${this.#file} merged with ${this.#overlay}: there is no one file to write the change to (set gateway.configStore.file: false to keep admin changes in memory)`,
       );
@@ -327,9 +327,8 @@ export class ControlPlane {
     try {
       written = await this.#store.write(document, serving);
     } catch (error) {
-      if (error instanceof StoreConflictError)
-        throw new ChangeRefused("GATEHOUSE_CONFIG_CONFLICT", error.message);
-      throw new ChangeRefused(
+      if (isGatehouseError(error, "GATEHOUSE_CONFIG_CONFLICT")) throw error;
+      throw new GatehouseError(
         "GATEHOUSE_CONFIG_STORE_FAILED",
         `cannot write ${this.#store.file}: ${(error as Error).message}`,
       );

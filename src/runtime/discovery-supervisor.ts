@@ -7,24 +7,25 @@
  */
 import { DnsSource } from "../discovery/dns.ts";
 import type { DiscoveredTarget, DiscoverySource } from "../discovery/source.ts";
-import { type CompiledService, type Runtime, setServiceTargets } from "./compile.ts";
+import type { Service } from "../upstream/service.ts";
+import type { Runtime } from "./runtime.ts";
 import type { TargetRegistry } from "./target-registry.ts";
 
 interface Running {
   configKey: string;
   source: DiscoverySource;
   /** The service of the current runtime: a reload points the running source at the new one. */
-  service: CompiledService;
+  service: Service;
 }
 
 /** Owns the discovery sources of the current runtime. */
 export class DiscoverySupervisor {
   readonly #running = new Map<string, Running>();
   readonly #registry: TargetRegistry;
-  readonly #onTargets: (service: CompiledService) => void;
+  readonly #onTargets: (service: Service) => void;
 
   /** `onTargets` runs after a service's targets changed (to sync health checks, drop old targets). */
-  constructor(registry: TargetRegistry, onTargets: (service: CompiledService) => void) {
+  constructor(registry: TargetRegistry, onTargets: (service: Service) => void) {
     this.#registry = registry;
     this.#onTargets = onTargets;
   }
@@ -60,7 +61,7 @@ export class DiscoverySupervisor {
 
   #update(entry: Running, found: DiscoveredTarget[]): void {
     if (this.#running.get(entry.service.name) !== entry) return;
-    setServiceTargets(entry.service, found, this.#registry);
+    entry.service.setTargets(found, this.#registry);
     this.#onTargets(entry.service);
   }
 

@@ -9,11 +9,8 @@
 import type { HealthProbeObserver } from "../observability/health-check-metrics.ts";
 import { type Clock, systemClock } from "../upstream/clock.ts";
 import { ActiveHealthChecker } from "../upstream/health/active.ts";
-import type { ActiveHealth, Target } from "../upstream/target.ts";
-import type { CompiledService, Runtime } from "./compile.ts";
-
-/** A target of `service` that probes moved to `health`. */
-export type HealthChange = (service: string, target: Target, health: ActiveHealth) => void;
+import type { Service } from "../upstream/service.ts";
+import type { Runtime } from "./runtime.ts";
 
 interface Supervised {
   configKey: string;
@@ -26,22 +23,13 @@ export class HealthSupervisor {
   readonly #probes: HealthProbeObserver | undefined;
   readonly #clock: Clock;
 
-  readonly #onChange: HealthChange | undefined;
-
   /**
-   * `probes` hears every probe's result (the gateway's metrics, when on); `onChange` every
-   * target that probes move across (worker threads follow it: server/worker-pool.ts).
+   * `probes` hears every probe's result (the gateway's metrics, when on). A target that
+   * probes move across tells its registry, which tells the workers (runtime/target-sync).
    */
-  constructor(
-    options: {
-      probes?: HealthProbeObserver | undefined;
-      clock?: Clock;
-      onChange?: HealthChange;
-    } = {},
-  ) {
+  constructor(options: { probes?: HealthProbeObserver | undefined; clock?: Clock } = {}) {
     this.#probes = options.probes;
     this.#clock = options.clock ?? systemClock;
-    this.#onChange = options.onChange;
   }
 
   /** Makes the running checkers match `runtime`. */
@@ -61,11 +49,9 @@ export class HealthSupervisor {
         supervised?.checker.close();
         const probes = this.#probes;
         const name = service.name;
-        const onChange = this.#onChange;
         const checker = new ActiveHealthChecker(active, this.#clock, {
           onProbe:
             probes && ((target, result) => probes.probed(name, active.type, target.url, result)),
-          onChange: onChange && ((target, _from, to) => onChange(name, target, to)),
         });
         supervised = { configKey, checker };
         this.#checkers.set(service.name, supervised);
@@ -80,7 +66,7 @@ export class HealthSupervisor {
   }
 
   /** Probes exactly this service's current targets (after discovery changed them). */
-  syncService(service: CompiledService): void {
+  syncService(service: Service): void {
     this.#checkers.get(service.name)?.checker.sync(service.targets);
   }
 

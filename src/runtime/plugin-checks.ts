@@ -5,8 +5,13 @@
  * the config as written, so their problems come with the schema's in one run, and a plugin
  * under a route or service that is broken elsewhere is still checked.
  */
-import { customMethodsOf, methodProblem, methodsInPluginConfig } from "../config/http-methods.ts";
+
 import { describeIssue, type IssueProblem } from "../config/messages.ts";
+import {
+  customMethodsOf,
+  methodProblem,
+  methodsInPluginConfig,
+} from "../config/schema/http-methods.ts";
 import { closest } from "../config/suggest.ts";
 import type { PluginRegistry } from "../pipeline/registry.ts";
 

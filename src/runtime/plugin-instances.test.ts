@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { it } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { parseGatewayConfig } from "../config/validate.ts";
 import { Gateway } from "../gateway.ts";
+import { parseGatewayConfig } from "./validate.ts";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;

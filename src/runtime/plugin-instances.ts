@@ -10,7 +10,7 @@ import type {
   GatehouseConfig,
   PluginConfig,
   RouteConfig,
-} from "../config/schema.ts";
+} from "../config/schema/index.ts";
 import type { Logger } from "../observability/logger.ts";
 import { type Chain, type ChainEntry, compileChain } from "../pipeline/chain.ts";
 import type { PluginDefinition, PluginScope } from "../pipeline/plugin.ts";

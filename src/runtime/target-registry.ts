@@ -3,44 +3,41 @@
  * Targets keyed by identity (service, origin and connect timeout), so a target that
  * appears in consecutive configs keeps its pool and its state (health, ejections,
  * breaker, latency, in-flight count), and one that disappears is closed at once.
+ * Subscribers hear each target added and removed, and each transition of a target's
+ * state (health, breaker, ejection): thread sync (runtime/target-sync) is one.
  */
 import { CircuitBreaker, type CircuitBreakerConfig } from "../upstream/breaker.ts";
-import { Target } from "../upstream/target.ts";
+import type { TargetPool, TargetSpec } from "../upstream/service.ts";
+import { Target, type TargetTransition, targetIdentity } from "../upstream/target.ts";
 
-/** What a config says about one target of one service. */
-export interface TargetSpec {
-  service: string;
-  url: string;
-  weight: number;
-  zone?: string;
-  metadata?: Readonly<Record<string, string>>;
-  connectTimeout: number;
-  maxConnections: number;
-  circuitBreaker?: CircuitBreakerConfig;
-  /** Health of a target seen for the first time: `unknown` keeps it out until a probe passes. */
-  initialHealth?: "healthy" | "unknown";
-}
+/** What the registry tells its subscribers. */
+export type TargetEvent =
+  | { type: "added"; target: Target }
+  | { type: "removed"; target: Target }
+  | { type: "changed"; target: Target; transition: TargetTransition };
+
+export type TargetListener = (event: TargetEvent) => void;
 
 /** Owns every Target the gateway has created. */
-export class TargetRegistry {
+export class TargetRegistry implements TargetPool {
+  /** By identity (targetIdentity). */
   readonly #targets = new Map<string, Target>();
   /** The breaker config each target's breaker was built from. */
   readonly #breakerConfigs = new WeakMap<Target, string | undefined>();
-  /** The service each target belongs to (part of its identity). */
-  readonly #services = new WeakMap<Target, string>();
+  readonly #listeners = new Set<TargetListener>();
 
   /**
    * The target for a spec, reusing the existing one when its identity matches; weight,
    * zone, metadata and limits are updated in place (they are not part of its identity).
    */
   acquire(spec: TargetSpec): Target {
-    const key = `${spec.service}|${new URL(spec.url).origin}|${spec.connectTimeout}`;
-    let target = this.#targets.get(key);
+    const identity = targetIdentity(spec);
+    let target = this.#targets.get(identity);
     if (!target) {
-      target = new Target(spec);
+      target = new Target({ ...spec, onTransition: this.#transitioned });
       target.health = spec.initialHealth ?? "healthy";
-      this.#targets.set(key, target);
-      this.#services.set(target, spec.service);
+      this.#targets.set(identity, target);
+      this.#emit({ type: "added", target });
     }
     target.weight = spec.weight;
     target.zone = spec.zone;
@@ -50,9 +47,20 @@ export class TargetRegistry {
     return target;
   }
 
-  /** Every target, with the service it belongs to. */
-  *entries(): Generator<[service: string, target: Target]> {
-    for (const target of this.#targets.values()) yield [this.#services.get(target)!, target];
+  /** The target with this identity (Target.identity), if the registry holds one. */
+  get(identity: string): Target | undefined {
+    return this.#targets.get(identity);
+  }
+
+  /** Every target the registry holds. */
+  values(): IterableIterator<Target> {
+    return this.#targets.values();
+  }
+
+  /** Calls `listener` with every event from now on; returns the function that stops it. */
+  subscribe(listener: TargetListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** Gives the target a breaker for this config: kept while the config is unchanged. */
@@ -60,9 +68,7 @@ export class TargetRegistry {
     const key = config ? JSON.stringify(config) : undefined;
     if (this.#breakerConfigs.get(target) === key) return;
     this.#breakerConfigs.set(target, key);
-    target.breaker = config
-      ? new CircuitBreaker(config, target.clock, target.url, target.service)
-      : undefined;
+    target.breaker = config ? new CircuitBreaker(config, target.clock, target) : undefined;
   }
 
   /**
@@ -71,12 +77,15 @@ export class TargetRegistry {
    */
   retainOnly(keep: ReadonlySet<Target>): Target[] {
     const dropped: Target[] = [];
-    for (const [key, target] of this.#targets) {
+    for (const [identity, target] of this.#targets) {
       if (keep.has(target)) continue;
-      this.#targets.delete(key);
+      this.#targets.delete(identity);
       dropped.push(target);
     }
-    for (const target of dropped) void target.close().catch(() => {});
+    for (const target of dropped) {
+      this.#emit({ type: "removed", target });
+      void target.close().catch(() => {});
+    }
     return dropped;
   }
 
@@ -84,6 +93,20 @@ export class TargetRegistry {
   async destroyAll(): Promise<void> {
     const all = [...this.#targets.values()];
     this.#targets.clear();
+    for (const target of all) this.#emit({ type: "removed", target });
     await Promise.all(all.map((target) => target.destroy()));
+  }
+
+  /**
+   * A target's state moved. One the registry let go of (its requests still finishing)
+   * is no longer part of the node's view: its late transitions are not told.
+   */
+  readonly #transitioned = (target: Target, transition: TargetTransition): void => {
+    if (this.#targets.get(target.identity) !== target) return;
+    this.#emit({ type: "changed", target, transition });
+  };
+
+  #emit(event: TargetEvent): void {
+    for (const listener of this.#listeners) listener(event);
   }
 }

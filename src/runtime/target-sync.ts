@@ -2,87 +2,79 @@
  * @module runtime/target-sync
  * One view of every target per node, whatever the worker count: the state one thread
  * learns (a probe moved a target across, a breaker opened or closed, outlier detection
- * ejected a target) is described as a TargetStateChange, sent to the other threads, and
- * applied there without being announced again. Probes run once, in the supervisor;
- * breakers and ejections are judged in the workers, from the traffic they proxy.
+ * ejected a target) reaches its target registry as a transition, is sent to the other
+ * threads as a TargetStateChange, and is applied there without being told again. Probes
+ * run once, in the supervisor; breakers and ejections are judged in the workers, from the
+ * traffic they proxy.
  *
- * Changes name targets by service and URL (a target's identity). Times travel as
- * durations, not instants: each thread's monotonic clock has its own origin.
+ * Changes name targets by identity (Target.identity), which the same config gives the
+ * same in every thread. Times travel as durations, not instants: each thread's monotonic
+ * clock has its own origin.
  */
-import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import { type BreakerMessage, breakerChannel, CircuitBreaker } from "../upstream/breaker.ts";
-import { type EjectionMessage, ejectionChannel } from "../upstream/health/outlier.ts";
-import type { ActiveHealth, Target } from "../upstream/target.ts";
+import { CircuitBreaker } from "../upstream/breaker.ts";
+import type { Target, TargetTransition } from "../upstream/target.ts";
 import type { TargetRegistry } from "./target-registry.ts";
 
 /** A change to one target's state, as one thread saw it happen. */
-export type TargetStateChange =
-  | { kind: "health"; service: string; url: string; health: ActiveHealth }
-  | { kind: "breaker"; service: string; url: string; state: "open" | "closed"; openForMs?: number }
-  | { kind: "ejection"; service: string; url: string; ejections: number; durationMs: number };
+export interface TargetStateChange {
+  /** The target's identity. */
+  target: string;
+  transition: TargetTransition;
+}
 
 /**
- * Makes this thread's targets match `change`. Nothing here publishes on the channels
- * (CircuitBreaker.follow is silent), so a change is never sent back where it came from.
+ * Makes this thread's target match `change`. Nothing here tells the registry (the
+ * breaker's `follow` is silent too), so a change is never sent back where it came from.
  */
 export function applyTargetState(registry: TargetRegistry, change: TargetStateChange): void {
-  for (const [service, target] of registry.entries()) {
-    if (target.url !== change.url || service !== change.service) continue;
-    if (change.kind === "health") {
-      target.health = change.health;
-    } else if (change.kind === "breaker") {
-      if (target.breaker instanceof CircuitBreaker) target.breaker.follow(change);
-    } else {
-      target.ejectedUntil = target.clock.now() + change.durationMs;
-      target.ejections = change.ejections;
-    }
+  const target = registry.get(change.target);
+  if (target) follow(target, change.transition);
+}
+
+function follow(target: Target, transition: TargetTransition): void {
+  if (transition.kind === "health") {
+    target.health = transition.health;
+  } else if (transition.kind === "breaker") {
+    if (target.breaker instanceof CircuitBreaker) target.breaker.follow(transition);
+  } else {
+    target.ejectedUntil = target.clock.now() + transition.durationMs;
+    target.ejections = transition.ejections;
   }
 }
 
 /** Every target's state as changes, for a thread that starts or has just compiled a config. */
 export function captureTargetState(registry: TargetRegistry): TargetStateChange[] {
   const changes: TargetStateChange[] = [];
-  for (const [service, target] of registry.entries()) {
-    const { url } = target;
-    changes.push({ kind: "health", service, url, health: target.health });
+  for (const target of registry.values()) {
+    const at = target.identity;
+    changes.push({ target: at, transition: { kind: "health", health: target.health } });
     const now = target.clock.now();
     if (target.ejectedUntil > now) {
       const durationMs = target.ejectedUntil - now;
       const { ejections } = target;
-      changes.push({ kind: "ejection", service, url, ejections, durationMs });
+      changes.push({ target: at, transition: { kind: "ejection", ejections, durationMs } });
     }
     if (target.breaker instanceof CircuitBreaker) {
       const { halfOpensInMs } = target.breaker.snapshot();
-      if (halfOpensInMs !== null)
-        changes.push({ kind: "breaker", service, url, state: "open", openForMs: halfOpensInMs });
+      if (halfOpensInMs !== null) {
+        const transition = { kind: "breaker", state: "open", openForMs: halfOpensInMs } as const;
+        changes.push({ target: at, transition });
+      }
     }
   }
   return changes;
 }
 
 /**
- * Calls `send` with every breaker transition and ejection this thread's targets make;
- * returns the function that stops listening.
+ * Calls `send` with every transition the registry's targets make in this thread (health
+ * from probes, breakers, ejections); returns the function that stops listening.
  */
-export function watchTargetState(send: (change: TargetStateChange) => void): () => void {
-  const onBreaker = (message: unknown) => {
-    const { service, target, state, openForMs } = message as BreakerMessage;
-    const change = { kind: "breaker", service, url: target, state } as const;
-    send(openForMs === undefined ? change : { ...change, openForMs });
-  };
-  const onEjection = (message: unknown) => {
-    const { service, target, ejections, durationMs } = message as EjectionMessage;
-    send({ kind: "ejection", service, url: target, ejections, durationMs });
-  };
-  subscribe(breakerChannel.name, onBreaker);
-  subscribe(ejectionChannel.name, onEjection);
-  return () => {
-    unsubscribe(breakerChannel.name, onBreaker);
-    unsubscribe(ejectionChannel.name, onEjection);
-  };
-}
-
-/** The health change a probe made, as a message for the workers. */
-export function healthChange(service: string, target: Target, health: ActiveHealth) {
-  return { kind: "health", service, url: target.url, health } satisfies TargetStateChange;
+export function watchTargetState(
+  registry: TargetRegistry,
+  send: (change: TargetStateChange) => void,
+): () => void {
+  return registry.subscribe((event) => {
+    if (event.type === "changed")
+      send({ target: event.target.identity, transition: event.transition });
+  });
 }

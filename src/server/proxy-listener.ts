@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import type { GatehouseConfig } from "../config/schema.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
 import type { ErrorCode } from "../errors.ts";
 import { writeRawError } from "../proxy/respond.ts";
 import { GatewayResponse } from "./exchange.ts";

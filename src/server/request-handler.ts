@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import type { GatehouseConfig } from "../config/schema.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
 import type { ErrorCode } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { runLogHooks, runRequestHooks, runResponseHooks } from "../pipeline/chain.ts";
@@ -22,13 +22,9 @@ import { type NormalizeOptions, normalizePath } from "../proxy/normalize-path.ts
 import { sendAnswer, sendError, writeRawAnswer, writeRawError } from "../proxy/respond.ts";
 import { openTunnel } from "../proxy/websocket.ts";
 import type { RouteHit } from "../router/route-table.ts";
-import {
-  type CompiledRoute,
-  type CompiledService,
-  type Runtime,
-  selectTarget,
-} from "../runtime/compile.ts";
+import type { CompiledRoute, Runtime } from "../runtime/runtime.ts";
 import type { SelectionRequest } from "../upstream/selectors/selector.ts";
+import type { Service } from "../upstream/service.ts";
 import type { Target } from "../upstream/target.ts";
 import type { ExchangeObserver, GatewayResponse } from "./exchange.ts";
 import { checkFraming } from "./framing.ts";
@@ -51,7 +47,7 @@ export interface HandlerHost {
 /** Where a request goes once it has been routed and a target picked. */
 interface Destination {
   route: CompiledRoute;
-  service: CompiledService;
+  service: Service;
   target: Target;
   selection: SelectionRequest;
   /** The client's Host when the route preserves it. */
@@ -186,7 +182,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       query: query.slice(1),
       consumer: ctx?.consumer?.name,
     };
-    const target = selectTarget(service, selection);
+    const target = service.select(selection);
     if (!target) return fail("GATEHOUSE_NO_AVAILABLE_TARGET");
     const peer = unmapIPv4(req.socket.remoteAddress ?? "");
     const headers = upstreamRequestHeaders({

@@ -4,9 +4,9 @@
  * much it serves, and each service's upstream health. Read from the live runtime and
  * targets on every request, so it is never out of date.
  */
-import type { GatehouseConfig } from "../config/schema.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
 import type { ConfigRevision, ReloadOutcome } from "../observability/config-revision.ts";
-import type { Runtime } from "../runtime/compile.ts";
+import type { Runtime } from "../runtime/runtime.ts";
 import type { Target } from "../upstream/target.ts";
 import { gatehouseVersion } from "../version.ts";
 import type { WorkerStats } from "./worker-messages.ts";

@@ -6,7 +6,7 @@
  */
 import type { AddressInfo } from "node:net";
 import type { MessagePort } from "node:worker_threads";
-import type { GatehouseConfig } from "../config/schema.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
 import type { ConfigRevision } from "../observability/config-revision.ts";
 import type { TargetStateChange } from "../runtime/target-sync.ts";
 import type { ClientConnections } from "./connection-limit.ts";

@@ -9,7 +9,7 @@
 import type { AddressInfo } from "node:net";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { AggregatorRegistry } from "prom-client";
-import type { GatehouseConfig } from "../config/schema.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
 import { processSecrets } from "../config/secret-values.ts";
 import type { ConfigRevision } from "../observability/config-revision.ts";
 import type { Logger } from "../observability/logger.ts";

@@ -9,7 +9,6 @@ import { processSecrets } from "../config/secret-values.ts";
 import { Gateway } from "../gateway.ts";
 import { loadPluginModules } from "../pipeline/modules.ts";
 import { createPluginRegistry } from "../plugins/index.ts";
-import { watchTargetState } from "../runtime/target-sync.ts";
 import { NodeLimitClient } from "../stores/node-limits.ts";
 import type { FromWorker, ToWorker, WorkerStart } from "./worker-messages.ts";
 
@@ -37,7 +36,7 @@ const gateway = new Gateway(start.config, {
   },
 });
 for (const change of start.states) gateway.followTargetState(change);
-const stopWatching = watchTargetState((change) => send({ type: "state", change }));
+const stopWatching = gateway.watchTargetState((change) => send({ type: "state", change }));
 await gateway.start();
 send({ type: "ready", addresses: gateway.addresses().proxy });
 

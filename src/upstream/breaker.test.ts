@@ -1,7 +1,7 @@
 // Unit tests for the circuit breaker state machine, driven by a manual clock.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { circuitBreakerSchema } from "../config/upstream-schema.ts";
+import { circuitBreakerSchema } from "../config/schema/upstream.ts";
 import { CircuitBreaker } from "./breaker.ts";
 import { ManualClock } from "./clock.ts";
 import type { Outcome } from "./outcome.ts";

@@ -9,16 +9,19 @@
  *   half-open ──(halfOpenRequests probes succeeded)──▶ closed   (backoff reset, window cleared)
  *   half-open ──(a probe failed or was slow)──▶ open            (for twice as long, capped)
  */
-import { channel } from "node:diagnostics_channel";
 import type { z } from "zod";
-import type { circuitBreakerSchema } from "../config/upstream-schema.ts";
+import type { circuitBreakerSchema } from "../config/schema/upstream.ts";
+import { type BreakerMessage, breakerChannel } from "../observability/diagnostics.ts";
 import type { Clock } from "./clock.ts";
 import { isFailure, type Outcome } from "./outcome.ts";
 import { OutcomeWindow } from "./outcome-window.ts";
-import type { TargetBreaker } from "./target.ts";
+import type { Target, TargetBreaker } from "./target.ts";
 
 export type CircuitBreakerConfig = z.output<typeof circuitBreakerSchema>;
 export type BreakerState = TargetBreaker["state"];
+
+/** The target a breaker guards: named in diagnostics events, told of each transition. */
+export type BreakerOwner = Pick<Target, "url" | "service" | "transitioned">;
 
 /** What the status listener shows of a breaker. */
 export interface BreakerSnapshot {
@@ -34,20 +37,6 @@ export interface BreakerSnapshot {
 }
 
 /** A circuit breaker for one target. */
-/**
- * Published on `gatehouse:upstream:breaker` when a breaker opens (or reopens) and when it
- * closes. Half-open is not an event: it is the clock passing `openForMs`.
- */
-export interface BreakerMessage {
-  /** The target's service: a URL listed by two services has a breaker in each. */
-  service: string;
-  target: string;
-  state: "open" | "closed";
-  openForMs?: number;
-}
-
-export const breakerChannel = channel("gatehouse:upstream:breaker");
-
 export class CircuitBreaker implements TargetBreaker {
   readonly #config: CircuitBreakerConfig;
   readonly #clock: Clock;
@@ -62,15 +51,13 @@ export class CircuitBreaker implements TargetBreaker {
   #probesPassed = 0;
   #lastProbeAt = 0;
 
-  readonly #label: string;
-  readonly #service: string;
+  readonly #owner: BreakerOwner | undefined;
 
-  /** `label` (the target's URL) and `service` name the target in diagnostics events. */
-  constructor(config: CircuitBreakerConfig, clock: Clock, label = "", service = "") {
+  /** `owner` (the target) is told of each transition and named in diagnostics events. */
+  constructor(config: CircuitBreakerConfig, clock: Clock, owner?: BreakerOwner) {
     this.#config = config;
     this.#clock = clock;
-    this.#label = label;
-    this.#service = service;
+    this.#owner = owner;
     this.#window = new OutcomeWindow(config.window);
     this.#nextOpenFor = Math.min(config.openDuration, config.maxOpenDuration);
   }
@@ -121,8 +108,8 @@ export class CircuitBreaker implements TargetBreaker {
 
   /**
    * Takes the transition another worker thread's breaker for the same target made (see
-   * runtime/target-sync.ts), without publishing it again: the node has one view of the
-   * target. Open lasts what it lasts there; closed starts a fresh window.
+   * runtime/target-sync.ts), without telling the owner or publishing it again: the node
+   * has one view of the target. Open lasts what it lasts there; closed starts a fresh window.
    */
   follow(message: Pick<BreakerMessage, "state" | "openForMs">): void {
     if (message.state === "closed") {
@@ -165,30 +152,33 @@ export class CircuitBreaker implements TargetBreaker {
   #open(now: number): void {
     this.#tripped = true;
     this.#openUntil = now + this.#nextOpenFor;
+    const openForMs = this.#nextOpenFor;
     if (breakerChannel.hasSubscribers) {
       breakerChannel.publish({
-        service: this.#service,
-        target: this.#label,
+        service: this.#owner?.service ?? "",
+        target: this.#owner?.url ?? "",
         state: "open",
-        openForMs: this.#nextOpenFor,
+        openForMs,
       } satisfies BreakerMessage);
     }
     this.#nextOpenFor = Math.min(this.#nextOpenFor * 2, this.#config.maxOpenDuration);
     this.#probesSent = 0;
     this.#probesPassed = 0;
+    this.#owner?.transitioned({ kind: "breaker", state: "open", openForMs });
   }
 
   #close(): void {
     this.#tripped = false;
     if (breakerChannel.hasSubscribers) {
       breakerChannel.publish({
-        service: this.#service,
-        target: this.#label,
+        service: this.#owner?.service ?? "",
+        target: this.#owner?.url ?? "",
         state: "closed",
       } satisfies BreakerMessage);
     }
     this.#nextOpenFor = Math.min(this.#config.openDuration, this.#config.maxOpenDuration);
     this.#window.clear();
+    this.#owner?.transitioned({ kind: "breaker", state: "closed" });
   }
 
   /**

@@ -1,7 +1,7 @@
 // Retry rules and the retry budget, without sockets.
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { retriesSchema } from "../config/upstream-schema.ts";
+import { retriesSchema } from "../config/schema/upstream.ts";
 import { ManualClock } from "./clock.ts";
 import { RetryBudget, RetryPolicy } from "./retry.ts";
 import { destroyFleet, fleet } from "./selectors/test-fleet.ts";

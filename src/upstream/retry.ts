@@ -4,7 +4,7 @@
  * keeps a failing fleet from being hit by a retry storm (Envoy's retry budgets).
  */
 import type { z } from "zod";
-import type { retriesSchema } from "../config/upstream-schema.ts";
+import type { retriesSchema } from "../config/schema/upstream.ts";
 import type { OutcomeKind } from "./outcome.ts";
 import type { Target } from "./target.ts";
 

@@ -2,7 +2,8 @@
  * @module upstream/target
  * One upstream instance, its connection pool and its state. Selectors only ever ask
  * `available()`; health, ejection, breaker and load hang off this object so that they
- * outlive a config reload (see runtime/target-registry).
+ * outlive a config reload (see runtime/target-registry). A transition of its state is
+ * told to its owner (the registry), which tells the node's other threads.
  */
 import { Pool } from "undici";
 import { type Clock, systemClock } from "./clock.ts";
@@ -18,6 +19,30 @@ export interface TargetOptions {
   zone?: string;
   metadata?: Readonly<Record<string, string>>;
   clock?: Clock;
+  /** Told of every transition the target's health checker, breaker or outlier detection makes. */
+  onTransition?: (target: Target, transition: TargetTransition) => void;
+}
+
+/**
+ * A change to a target's state that the rest of the node must learn of. Plain data, so
+ * it can be posted to another thread; times are durations (each thread's clock has its
+ * own origin).
+ */
+export type TargetTransition =
+  | { kind: "health"; health: ActiveHealth }
+  | { kind: "breaker"; state: "open" | "closed"; openForMs?: number }
+  | { kind: "ejection"; ejections: number; durationMs: number };
+
+/**
+ * What makes two targets the same one: service, origin and connect timeout (the pool's
+ * settings). The same config gives the same identities in every thread.
+ */
+export function targetIdentity(target: {
+  service?: string;
+  url: string;
+  connectTimeout: number;
+}): string {
+  return `${target.service ?? ""}|${new URL(target.url).origin}|${target.connectTimeout}`;
 }
 
 /** A per-target circuit breaker, as the target and the proxy use it. */
@@ -36,6 +61,8 @@ export type ActiveHealth = "healthy" | "unhealthy" | "unknown";
 export class Target {
   readonly url: string;
   readonly service: string;
+  /** See targetIdentity. */
+  readonly identity: string;
   /** `http://host:port`, the pool's identity. */
   readonly origin: string;
   /** The Host header to send when the client's is not preserved. */
@@ -70,11 +97,14 @@ export class Target {
   readonly latency: PeakEwma;
   /** Further observers of this target's outcomes (outlier detection). */
   readonly observers = new Set<(target: Target, outcome: Outcome) => void>();
+  readonly #onTransition: TargetOptions["onTransition"];
 
   constructor(options: TargetOptions) {
     const url = new URL(options.url);
     this.url = options.url;
     this.service = options.service ?? "";
+    this.identity = targetIdentity(options);
+    this.#onTransition = options.onTransition;
     this.origin = url.origin;
     this.authority = url.host;
     this.hostname = url.hostname;
@@ -137,6 +167,11 @@ export class Target {
   onSettled(trial = false): void {
     this.inFlight--;
     if (trial) this.trialInFlight = false;
+  }
+
+  /** Its health checker, breaker or outlier detection moved it: the owner hears of it. */
+  transitioned(transition: TargetTransition): void {
+    this.#onTransition?.(this, transition);
   }
 
   /** Stops taking requests; requests in flight finish, then the connections close. */

@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "undici";
 import type { OverlayOption } from "../../src/config/load.ts";
-import { loadGatewayConfig } from "../../src/config/validate.ts";
 import { Gateway } from "../../src/gateway.ts";
+import { validateConfigFile } from "../../src/runtime/validate.ts";
 
 export interface AdminAnswer {
   status: number;
@@ -53,7 +53,7 @@ export async function startFromFile(
   dir: string,
   overlay?: OverlayOption,
 ): Promise<AdminGateway> {
-  const gateway = new Gateway(await loadGatewayConfig(file, undefined, overlay));
+  const gateway = new Gateway(await validateConfigFile(file, undefined, overlay));
   await gateway.start();
   const { admin, proxy } = gateway.addresses();
   return {

@@ -4,7 +4,7 @@
  * `FILE:LINE:COL path: message`, or none when the config is valid.
  */
 import { ConfigError, formatProblem } from "../../src/config/load.ts";
-import { parseGatewayConfig } from "../../src/config/validate.ts";
+import { parseGatewayConfig } from "../../src/runtime/validate.ts";
 
 /** The config's problems as printed lines (file name `gw.yaml`); empty when it is valid. */
 export function configProblems(text: string): string[] {

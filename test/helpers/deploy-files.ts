@@ -9,8 +9,8 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { ConfigError, formatProblem } from "../../src/config/load.ts";
-import type { GatehouseConfig } from "../../src/config/schema.ts";
-import { parseGatewayConfig } from "../../src/config/validate.ts";
+import type { GatehouseConfig } from "../../src/config/schema/index.ts";
+import { parseGatewayConfig } from "../../src/runtime/validate.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML, checked field by field
 export type Json = Record<string, any>;

@@ -2,9 +2,9 @@
  * @module test/helpers/gateway
  * Starts a real Gatehouse on free loopback ports from a config object or YAML text.
  */
-import type { GatehouseConfigInput } from "../../src/config/schema.ts";
-import { parseGatewayConfig } from "../../src/config/validate.ts";
+import type { GatehouseConfigInput } from "../../src/config/schema/index.ts";
 import { Gateway } from "../../src/gateway.ts";
+import { parseGatewayConfig } from "../../src/runtime/validate.ts";
 
 export interface RunningGateway {
   gateway: Gateway;

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { request } from "undici";
-import { parseGatewayConfig } from "../../src/config/validate.ts";
+import { parseGatewayConfig } from "../../src/runtime/validate.ts";
 import { startGateway, testConfig } from "../helpers/gateway.ts";
 import { until } from "../helpers/until.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";

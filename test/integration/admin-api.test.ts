@@ -10,8 +10,8 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ConfigError } from "../../src/config/load.ts";
-import { loadGatewayConfig } from "../../src/config/validate.ts";
 import { FileProvider } from "../../src/providers/file.ts";
+import { validateConfigFile } from "../../src/runtime/validate.ts";
 import {
   type AdminGateway,
   removeDir,
@@ -357,8 +357,8 @@ describe("admin API and reloads from the file", () => {
   it("versions file reloads as SIGHUP, and shows a refused file's problems until it is fixed", async () => {
     const upstream = await startUpstream();
     const gw = await startAdminGateway(config(upstream.url));
-    const startup = await loadGatewayConfig(gw.file);
-    const provider = new FileProvider({ file: gw.file, gateway: gw.gateway.control, startup });
+    const startup = await validateConfigFile(gw.file);
+    const provider = new FileProvider({ file: gw.file, control: gw.gateway.control, startup });
     try {
       const good = await readFile(gw.file, "utf8");
       await writeFile(gw.file, good.replace('"/users/*"', '"/people/*"'));
@@ -401,15 +401,15 @@ describe("admin API with the file watcher", () => {
       "reload: { watch: true, debounce: 20ms }",
     );
     const gw = await startAdminGateway(text);
-    const startup = await loadGatewayConfig(gw.file);
+    const startup = await validateConfigFile(gw.file);
     let loads = 0;
     const provider = new FileProvider({
       file: gw.file,
-      gateway: gw.gateway.control,
+      control: gw.gateway.control,
       startup,
       load: (file) => {
         loads++;
-        return loadGatewayConfig(file);
+        return validateConfigFile(file);
       },
     });
     try {
@@ -531,7 +531,7 @@ describe("admin API keys", () => {
     const file = join(gw.dir, "open.yaml");
     await writeFile(file, text);
     try {
-      await assert.rejects(loadGatewayConfig(file), (error: unknown) => {
+      await assert.rejects(validateConfigFile(file), (error: unknown) => {
         assert.ok(error instanceof ConfigError);
         const problem = error.problems[0]!;
         assert.equal(problem.line, 4);

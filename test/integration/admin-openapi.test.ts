@@ -11,10 +11,10 @@ import { compileErrors, validate as validateOpenApi } from "@readme/openapi-pars
 import { stringify as toYaml } from "yaml";
 import { openApiDocument } from "../../src/admin/openapi.ts";
 import { adminRoutes } from "../../src/admin/server.ts";
-import { loadGatewayConfig } from "../../src/config/validate.ts";
 import { type ErrorCode, errorCatalogue } from "../../src/errors.ts";
 import { Gateway } from "../../src/gateway.ts";
 import { FileProvider } from "../../src/providers/file.ts";
+import { validateConfigFile } from "../../src/runtime/validate.ts";
 import { type AdminGateway, removeDir, startAdminGateway } from "../helpers/admin.ts";
 import {
   type Node,
@@ -275,8 +275,8 @@ describe("admin API OpenAPI document", () => {
     // A config file refused on reload (SIGHUP here) shows in the versions, FILE:LINE:COL.
     const provider = new FileProvider({
       file: locked.file,
-      gateway: locked.gateway.control,
-      startup: await loadGatewayConfig(locked.file),
+      control: locked.gateway.control,
+      startup: await validateConfigFile(locked.file),
     });
     await writeFile(locked.file, before.replace("service: s", "service: nope"));
     assert.equal((await provider.reload("SIGHUP")).result, "refused");
@@ -294,7 +294,7 @@ describe("admin API OpenAPI document", () => {
       'services: [{ name: s, targets: [{ url: "http://127.0.0.1:10" }] }]\n',
     );
     const gateway = new Gateway(
-      await loadGatewayConfig(base, undefined, { file: overlay, environment: "staging" }),
+      await validateConfigFile(base, undefined, { file: overlay, environment: "staging" }),
     );
     await gateway.start();
     try {

@@ -6,10 +6,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { request } from "undici";
 import {
-  hashPassword,
   type PasswordCheckMessage,
   passwordCheckChannel,
-} from "../../src/plugins/basic-auth/password-hash.ts";
+} from "../../src/observability/diagnostics.ts";
+import { hashPassword } from "../../src/plugins/basic-auth/password-hash.ts";
 import { configProblems } from "../helpers/config-problems.ts";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
 import { type LogFile, type LogLine, tempLogFile } from "../helpers/log-file.ts";

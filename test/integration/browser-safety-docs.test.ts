@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { request } from "undici";
 import { parse } from "yaml";
-import { parseGatewayConfig } from "../../src/config/validate.ts";
+import { parseGatewayConfig } from "../../src/runtime/validate.ts";
 import { removeDir, startAdminGateway } from "../helpers/admin.ts";
 import { runGatehouse } from "../helpers/cli.ts";
 

@@ -7,8 +7,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { loadGatewayConfig } from "../../src/config/validate.ts";
 import { Gateway } from "../../src/gateway.ts";
+import { validateConfigFile } from "../../src/runtime/validate.ts";
 import { type CliRun, runGatehouse } from "../helpers/cli.ts";
 
 let dir: string;
@@ -161,7 +161,7 @@ describe("gatehouse config versions|rollback", () => {
       "routes:",
       "  - { name: first, match: { paths: [/first] }, service: s }",
     ]);
-    gateway = new Gateway(await loadGatewayConfig(path));
+    gateway = new Gateway(await validateConfigFile(path));
     await gateway.start();
     admin = `http://127.0.0.1:${gateway.addresses().admin!.port}`;
     // Versions 2 and 3, made through the admin API as an operator would.

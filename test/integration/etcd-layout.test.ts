@@ -11,13 +11,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Etcd3, Range } from "etcd3";
+import { isGatehouseError } from "../../src/errors.ts";
 import { EtcdCacheWriter, readEtcdCache } from "../../src/providers/etcd-cache.ts";
 import { EtcdFollower } from "../../src/providers/etcd-follow.ts";
 import {
   type CurrentVersion,
   EtcdConfigStore,
   type EtcdSettings,
-  StoreConflictError,
   StoreUnavailableError,
 } from "../../src/providers/etcd-store.ts";
 import { type EtcdServer, startEtcdServer } from "../helpers/etcd-server.ts";
@@ -135,7 +135,7 @@ describe("etcd config store layout", () => {
     const first = await store.write(routes(1), record, undefined);
     const second = await store.write(routes(2), record, first);
     await assert.rejects(store.write(routes(3), record, first), (error: Error) => {
-      assert.ok(error instanceof StoreConflictError);
+      assert.ok(isGatehouseError(error, "GATEHOUSE_CONFIG_CONFLICT"));
       assert.match(error.message, /version 1 is no longer current in etcd/);
       return true;
     });

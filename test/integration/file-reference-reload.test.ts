@@ -10,9 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { request } from "undici";
-import { loadGatewayConfig } from "../../src/config/validate.ts";
 import { Gateway } from "../../src/gateway.ts";
 import { FileProvider, type ReloadEvent } from "../../src/providers/file.ts";
+import { validateConfigFile } from "../../src/runtime/validate.ts";
 import { type LogFile, tempLogFile } from "../helpers/log-file.ts";
 import { nextReload } from "../helpers/reload-events.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
@@ -45,10 +45,10 @@ interface Running {
 
 /** Starts a gateway on `file` as `gatehouse start` does, with its file provider watching. */
 async function run(file: string): Promise<Running> {
-  const startup = await loadGatewayConfig(file);
+  const startup = await validateConfigFile(file);
   const gateway = new Gateway(startup);
   await gateway.start();
-  const provider = new FileProvider({ file, gateway, startup });
+  const provider = new FileProvider({ file, control: gateway, startup });
   const seen: ReloadEvent[] = [];
   provider.on("reload", (event) => seen.push(event));
   const port = gateway.addresses().proxy[0]!.port;

@@ -13,9 +13,9 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
-import { loadGatewayConfig } from "../../src/config/validate.ts";
 import { Gateway } from "../../src/gateway.ts";
 import { FileProvider, type ReloadEvent } from "../../src/providers/file.ts";
+import { validateConfigFile } from "../../src/runtime/validate.ts";
 import { type LogFile, tempLogFile } from "../helpers/log-file.ts";
 import { nextReload } from "../helpers/reload-events.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
@@ -63,10 +63,10 @@ interface Running {
 
 /** Starts a gateway on `file` as `gatehouse start` does, with its file provider watching. */
 async function run(file: string): Promise<Running> {
-  const startup = await loadGatewayConfig(file);
+  const startup = await validateConfigFile(file);
   const gateway = new Gateway(startup);
   await gateway.start();
-  const provider = new FileProvider({ file, gateway, startup });
+  const provider = new FileProvider({ file, control: gateway, startup });
   const events: ReloadEvent[] = [];
   provider.on("reload", (event) => events.push(event));
   const { proxy, status } = gateway.addresses();

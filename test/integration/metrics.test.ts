@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { request } from "undici";
-import { parseGatewayConfig } from "../../src/config/validate.ts";
+import { parseGatewayConfig } from "../../src/runtime/validate.ts";
 import { startGatehouseNode } from "../helpers/gatehouse-node.ts";
 import { startGateway, testConfig } from "../helpers/gateway.ts";
 import { until } from "../helpers/until.ts";

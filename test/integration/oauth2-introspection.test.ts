@@ -128,6 +128,30 @@ describe("oauth2-introspection", () => {
     assert.equal(idp.lastHint, "access_token");
   });
 
+  it("writes claims to headers as jwt does: list items that are objects as JSON, text a header cannot carry left out", async () => {
+    idp.tokens.set("tok-odd-claims", {
+      answer: {
+        active: true,
+        username: "alice",
+        sub: "用户-42",
+        scope: ["orders:read", { resource: "orders" }],
+        exp: hour(),
+      },
+    });
+    const res = await call("/api/x", "tok-odd-claims");
+    assert.equal(res.status, 200);
+    assert.equal(res.body.headers["x-scope"], 'orders:read {"resource":"orders"}');
+    assert.equal(res.body.headers["x-user-id"], undefined);
+  });
+
+  it("removes a claim header the client sent itself when the token lacks that claim", async () => {
+    idp.tokens.set("tok-no-sub", { answer: { active: true, username: "alice", exp: hour() } });
+    const res = await call("/api/x", "tok-no-sub", { "x-user-id": "admin", "x-scope": "all" });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.headers["x-user-id"], undefined);
+    assert.equal(res.body.headers["x-scope"], undefined);
+  });
+
   it("refuses an inactive token with 401 GATEHOUSE_INVALID_TOKEN and a Bearer challenge", async () => {
     const res = await call("/api/x", "tok-unknown");
     assert.equal(res.status, 401);

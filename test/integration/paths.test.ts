@@ -3,7 +3,7 @@
 // served as another.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { GatehouseConfigInput } from "../../src/config/schema.ts";
+import type { GatehouseConfigInput } from "../../src/config/schema/index.ts";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
 import { type ParsedResponse, RawConnection } from "../helpers/raw-connection.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { ConfigError, formatProblem } from "../../src/config/load.ts";
-import { loadGatewayConfig } from "../../src/config/validate.ts";
+import { validateConfigFile } from "../../src/runtime/validate.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const index = pathToFileURL(join(root, "src/index.ts")).href;
@@ -53,7 +53,7 @@ export default definePlugin({
 
 const problemsOf = async (file: string) => {
   try {
-    await loadGatewayConfig(file, {});
+    await validateConfigFile(file, {});
     return [];
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;

@@ -10,12 +10,12 @@ import { after, before, describe, it } from "node:test";
 import { request } from "undici";
 import { z } from "zod";
 import type { ConfigError } from "../../src/config/load.ts";
-import { loadGatewayConfig, parseGatewayConfig } from "../../src/config/validate.ts";
 import { Gateway } from "../../src/gateway.ts";
 import { createGateway } from "../../src/index.ts";
 import { definePlugin } from "../../src/pipeline/plugin.ts";
 import { createPluginRegistry, registerPlugin } from "../../src/plugins/index.ts";
 import { FileProvider } from "../../src/providers/file.ts";
+import { parseGatewayConfig, validateConfigFile } from "../../src/runtime/validate.ts";
 import { testConfig } from "../helpers/gateway.ts";
 import { echo, startUpstream, type Upstream } from "../helpers/upstream.ts";
 
@@ -76,14 +76,14 @@ describe("a plugin registry per gateway", () => {
       const file = join(dir, "gatehouse.yaml");
       await writeFile(file, JSON.stringify(configNaming(up.url, "security-headers")));
       const plugins = createPluginRegistry();
-      const gateway = new Gateway(await loadGatewayConfig(file, {}, undefined, plugins), {
+      const gateway = new Gateway(await validateConfigFile(file, {}, undefined, plugins), {
         plugins,
       });
       gateways.push(gateway);
       await gateway.start();
       const provider = new FileProvider({
         file,
-        gateway: gateway.control,
+        control: gateway.control,
         startup: gateway.runtime.config,
         plugins: gateway.plugins,
       });

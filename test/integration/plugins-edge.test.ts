@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { request } from "undici";
 import { ConfigError } from "../../src/config/load.ts";
-import { parseGatewayConfig } from "../../src/config/validate.ts";
+import { parseGatewayConfig } from "../../src/runtime/validate.ts";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
 import { echo, startUpstream, type Upstream } from "../helpers/upstream.ts";
 

@@ -12,7 +12,7 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { Pool, request } from "undici";
-import { parseGatewayConfig } from "../../src/config/validate.ts";
+import { parseGatewayConfig } from "../../src/runtime/validate.ts";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
 import { type RedisServer, startRedisServer } from "../helpers/redis-server.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";

@@ -16,10 +16,10 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { request } from "undici";
 import { WebSocket, WebSocketServer } from "ws";
-import type { GatehouseConfigInput } from "../../src/config/schema.ts";
-import { loadGatewayConfig } from "../../src/config/validate.ts";
+import type { GatehouseConfigInput } from "../../src/config/schema/index.ts";
 import { Gateway } from "../../src/gateway.ts";
 import { FileProvider } from "../../src/providers/file.ts";
+import { validateConfigFile } from "../../src/runtime/validate.ts";
 import { nextReload } from "../helpers/reload-events.ts";
 import { echoOnce, openSocket, startEchoLoop, startLoad } from "../helpers/steady-load.ts";
 
@@ -126,10 +126,10 @@ describe("reload under load", () => {
       await rename(`${file}.tmp`, file);
     };
     await write(JSON.stringify(version(0, urls), null, 2));
-    const startup = await loadGatewayConfig(file);
+    const startup = await validateConfigFile(file);
     const gateway = new Gateway(startup);
     await gateway.start();
-    const provider = new FileProvider({ file, gateway, startup });
+    const provider = new FileProvider({ file, control: gateway, startup });
     const { proxy, status } = gateway.addresses();
     const base = `http://127.0.0.1:${proxy[0]!.port}`;
     const statusUrl = `http://127.0.0.1:${status!.port}`;

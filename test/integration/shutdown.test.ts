@@ -39,7 +39,6 @@ describe("status listener", () => {
         {
           url: up.url,
           weight: 1,
-          metadata: {},
           available: true,
           health: "healthy",
           ejected: false,

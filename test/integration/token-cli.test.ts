@@ -12,8 +12,8 @@ import { fileURLToPath } from "node:url";
 import { jwtVerify } from "jose";
 import { request } from "undici";
 import { parse as parseYaml } from "yaml";
-import { parseGatewayConfig } from "../../src/config/validate.ts";
 import { Gateway } from "../../src/gateway.ts";
+import { parseGatewayConfig } from "../../src/runtime/validate.ts";
 import { runGatehouse } from "../helpers/cli.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 

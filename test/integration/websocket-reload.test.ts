@@ -10,8 +10,8 @@ import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { describe, it } from "node:test";
 import { WebSocket, WebSocketServer } from "ws";
-import type { GatehouseConfigInput } from "../../src/config/schema.ts";
-import { parseGatewayConfig } from "../../src/config/validate.ts";
+import type { GatehouseConfigInput } from "../../src/config/schema/index.ts";
+import { parseGatewayConfig } from "../../src/runtime/validate.ts";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
 
 interface EchoUpstream {

@@ -9,7 +9,7 @@
  */
 
 import { z } from "zod";
-import type { ConsumerConfig } from "../../config/schema.ts";
+import type { ConsumerConfig } from "../../config/schema/index.ts";
 import type { ErrorCode } from "../../errors.ts";
 import type { ChainEntry } from "../../pipeline/chain.ts";
 import type { ConsumerIdentity, RequestContext } from "../../pipeline/context.ts";

@@ -25,3 +25,18 @@ export function scopesOf(claims: Record<string, unknown> | undefined): Set<strin
   if (Array.isArray(scope)) return new Set(scope.map(String));
   return new Set(typeof scope === "string" ? scope.split(" ").filter(Boolean) : []);
 }
+
+/**
+ * A claim as an upstream header value (`claimsToHeaders`): strings, numbers and booleans
+ * as they are, lists joined with spaces (as `scope` is), objects as JSON. Text a header
+ * cannot carry (control characters, beyond Latin-1) is left out rather than mangled.
+ */
+export function claimHeaderValue(claim: unknown): string | undefined {
+  if (claim === undefined || claim === null) return undefined;
+  const text = Array.isArray(claim)
+    ? claim.map((item) => (typeof item === "string" ? item : JSON.stringify(item))).join(" ")
+    : typeof claim === "object"
+      ? JSON.stringify(claim)
+      : String(claim);
+  return /^[\t\x20-\x7e\x80-\xff]*$/.test(text) ? text : undefined;
+}

@@ -5,8 +5,8 @@
  * request.
  */
 import { z } from "zod";
-import { pathPattern } from "../../config/fields.ts";
-import { httpMethod } from "../../config/http-methods.ts";
+import { pathPattern } from "../../config/schema/fields.ts";
+import { httpMethod } from "../../config/schema/http-methods.ts";
 import type { ConsumerIdentity } from "../../pipeline/context.ts";
 import { parsePathPattern } from "../../router/path-pattern.ts";
 

@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import { z } from "zod";
-import { duration } from "../../config/fields.ts";
+import { duration } from "../../config/schema/fields.ts";
 import { processSecrets } from "../../config/secret-values.ts";
 import type { ConsumerIdentity, RequestContext } from "../../pipeline/context.ts";
 import { definePlugin } from "../../pipeline/plugin.ts";

@@ -11,9 +11,12 @@
  * Verification is asynchronous: scrypt runs on libuv's thread pool, never on the event loop.
  */
 import { createHash, randomBytes, scrypt, timingSafeEqual } from "node:crypto";
-import { channel } from "node:diagnostics_channel";
 import { promisify } from "node:util";
 import bcrypt from "bcryptjs";
+import {
+  type PasswordCheckMessage,
+  passwordCheckChannel,
+} from "../../observability/diagnostics.ts";
 
 const scryptAsync = promisify(scrypt) as (
   password: string,
@@ -78,17 +81,6 @@ function scryptProblem(value: string): string | undefined {
 function isBase64(text: string): boolean {
   return Buffer.from(text, "base64").toString("base64").replace(/=+$/, "") === text;
 }
-
-/** What `gatehouse:auth:password-check` publishes: one message per hash computed. */
-export interface PasswordCheckMessage {
-  kind: PasswordCredential["kind"];
-}
-
-/**
- * Every password verification actually computed (cache hits are not), for observability
- * and for tests that must tell a remembered password from a re-hashed one without timing.
- */
-export const passwordCheckChannel = channel("gatehouse:auth:password-check");
 
 /** Parses a password entry that passed `passwordProblem`. */
 export function parsePassword(value: string): PasswordCredential {

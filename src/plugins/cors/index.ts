@@ -6,8 +6,8 @@
  * and every response says `Vary: Origin` so caches keep origins apart.
  */
 import { z } from "zod";
-import { optionalDuration } from "../../config/fields.ts";
-import { httpMethod } from "../../config/http-methods.ts";
+import { optionalDuration } from "../../config/schema/fields.ts";
+import { httpMethod } from "../../config/schema/http-methods.ts";
 import type { RequestContext } from "../../pipeline/context.ts";
 import { definePlugin, type ResponseView } from "../../pipeline/plugin.ts";
 import { setHeader } from "../../proxy/headers.ts";

@@ -6,7 +6,7 @@
  */
 import proxyAddr from "proxy-addr";
 import { z } from "zod";
-import { cidr } from "../../config/fields.ts";
+import { cidr } from "../../config/schema/fields.ts";
 import { definePlugin } from "../../pipeline/plugin.ts";
 
 const schema = z

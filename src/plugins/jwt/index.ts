@@ -22,7 +22,7 @@ import {
   identify,
   refuse,
 } from "../auth/authentication.ts";
-import { jwtClaimsKey } from "../auth/token-claims.ts";
+import { claimHeaderValue, jwtClaimsKey } from "../auth/token-claims.ts";
 import { type Refusal, refusalFor, timeRefusal, tooLarge, unknownConsumer } from "./claims.ts";
 import { type FoundToken, hideToken, tokenReader } from "./credentials.ts";
 import { JwksKeySource } from "./jwks.ts";
@@ -97,7 +97,7 @@ export function createJwtPlugin(options: JwtPluginOptions = {}) {
         if (verified.consumer) identify(ctx, verified.consumer);
         else acceptWithoutConsumer(ctx);
         for (const [claim, header] of claimHeaders) {
-          ctx.setUpstreamHeader(header, headerValue(verified.payload[claim]));
+          ctx.setUpstreamHeader(header, claimHeaderValue(verified.payload[claim]));
         }
         if (config.hideCredentials) hideToken(ctx, found, places);
       };
@@ -181,19 +181,4 @@ function refuseToken(ctx: RequestContext, refusal: Refusal, telemetry: PluginTel
   telemetry.authFailure(ctx, authFailureReason(refusal.code));
   if (refusal.code === "GATEHOUSE_AUTH_UNAVAILABLE") ctx.fail(refusal.code, refusal.message);
   else refuse(ctx, invalidChallenge, refusal.message, refusal.code);
-}
-
-/**
- * A claim as a header value, as oauth2-introspection writes them: strings, numbers and
- * booleans as they are, lists joined with spaces, objects as JSON. Text a header cannot
- * carry (control characters, beyond Latin-1) is left out rather than mangled.
- */
-function headerValue(claim: unknown): string | undefined {
-  if (claim === undefined || claim === null) return undefined;
-  const text = Array.isArray(claim)
-    ? claim.map((item) => (typeof item === "string" ? item : JSON.stringify(item))).join(" ")
-    : typeof claim === "object"
-      ? JSON.stringify(claim)
-      : String(claim);
-  return /^[\t\x20-\x7e\x80-\xff]*$/.test(text) ? text : undefined;
 }

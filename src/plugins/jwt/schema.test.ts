@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ConfigError, formatProblem } from "../../config/load.ts";
-import { loadGatewayConfig, parseGatewayConfig } from "../../config/validate.ts";
+import { parseGatewayConfig, validateConfigFile } from "../../runtime/validate.ts";
 
 const rsaPem = generateKeyPairSync("rsa", { modulusLength: 2048 })
   .publicKey.export({ type: "spki", format: "pem" })
@@ -128,12 +128,12 @@ describe("jwt config", () => {
     ]);
   });
 
-  it("reports a bad PEM from a file too, via loadGatewayConfig", async () => {
+  it("reports a bad PEM from a file too, via validateConfigFile", async () => {
     const dir = await mkdtemp(join(tmpdir(), "gatehouse-jwt-"));
     try {
       const file = join(dir, "gw.yaml");
       await writeFile(file, withJwt('publicKey: "not a key"', "algorithms: [RS256]"));
-      await assert.rejects(loadGatewayConfig(file, {}), (error: unknown) => {
+      await assert.rejects(validateConfigFile(file, {}), (error: unknown) => {
         assert.ok(error instanceof ConfigError);
         assert.match(
           formatProblem(error.problems[0]!),

@@ -6,7 +6,7 @@
  */
 import { createPublicKey, createSecretKey, type KeyObject } from "node:crypto";
 import { z } from "zod";
-import { duration, optionalDuration, size } from "../../config/fields.ts";
+import { duration, exactlyOneOf, optionalDuration, size } from "../../config/schema/fields.ts";
 import { anonymousOption, hideCredentialsOption } from "../auth/authentication.ts";
 import {
   isHmac,
@@ -107,21 +107,8 @@ export const jwtSchema = z
     jwks: jwksOptions,
   })
   .superRefine((config, ctx) => {
-    const sources = (["secret", "publicKey", "jwksUri"] as const).filter(
-      (key) => config[key] !== undefined,
-    );
-    if (sources.length !== 1) {
-      ctx.addIssue({
-        code: "custom",
-        path: sources.length > 1 ? [sources[1]!] : [],
-        message:
-          sources.length > 1
-            ? `set one of secret, publicKey or jwksUri, not ${sources.join(" and ")}`
-            : "set one of secret, publicKey or jwksUri",
-      });
-      return;
-    }
-    const source = sources[0]!;
+    const source = exactlyOneOf(config, ["secret", "publicKey", "jwksUri"], ctx, { verb: "set" });
+    if (!source) return;
     config.algorithms.forEach((alg, index) => {
       if (isHmac(alg) !== (source === "secret")) {
         ctx.addIssue({

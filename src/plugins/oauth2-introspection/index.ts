@@ -14,7 +14,7 @@ import {
   identify,
   refuse,
 } from "../auth/authentication.ts";
-import { introspectionClaimsKey, scopesOf } from "../auth/token-claims.ts";
+import { claimHeaderValue, introspectionClaimsKey, scopesOf } from "../auth/token-claims.ts";
 import { type Introspection, Introspector } from "./introspector.ts";
 import { type IntrospectionConfig, introspectionSchema } from "./schema.ts";
 
@@ -30,13 +30,6 @@ function endpointAuthorization(config: IntrospectionConfig): string | undefined 
   const form = (text: string) => new URLSearchParams([["", text]]).toString().slice(1);
   const pair = `${form(config.clientId)}:${form(config.clientSecret!)}`;
   return `Basic ${Buffer.from(pair).toString("base64")}`;
-}
-
-/** A claim's value as one header value. */
-function headerValue(value: unknown): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (Array.isArray(value)) return value.map(String).join(" ");
-  return typeof value === "object" ? JSON.stringify(value) : String(value);
 }
 
 export const oauth2IntrospectionPlugin = definePlugin({
@@ -119,8 +112,8 @@ export const oauth2IntrospectionPlugin = definePlugin({
       }
       ctx.set(introspectionClaimsKey, claims);
       for (const [claim, header] of claimHeaders) {
-        const value = headerValue(claims[claim]);
-        if (value !== undefined) ctx.setUpstreamHeader(header, value);
+        // A claim the token lacks removes the header: a client must not set it itself.
+        ctx.setUpstreamHeader(header, claimHeaderValue(claims[claim]));
       }
       if (config.hideCredentials) ctx.setUpstreamHeader("authorization", undefined);
     };

@@ -4,7 +4,7 @@
  * itself to it, how long answers are kept, and what an active token must carry.
  */
 import { z } from "zod";
-import { duration } from "../../config/fields.ts";
+import { duration } from "../../config/schema/fields.ts";
 import { anonymousOption, hideCredentialsOption } from "../auth/authentication.ts";
 
 const headerName = z

@@ -6,7 +6,7 @@
  * the config (runtime/compile.ts), since this schema cannot see `gateway.stores`.
  */
 import { z } from "zod";
-import { durationText } from "../../config/fields.ts";
+import { durationText } from "../../config/schema/fields.ts";
 import { parseDuration } from "../../config/units.ts";
 import type { LimitRule } from "./decision.ts";
 

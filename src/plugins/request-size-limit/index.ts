@@ -6,7 +6,7 @@
  * those off while they stream.
  */
 import { z } from "zod";
-import { size } from "../../config/fields.ts";
+import { size } from "../../config/schema/fields.ts";
 import { definePlugin } from "../../pipeline/plugin.ts";
 
 const schema = z.strictObject({

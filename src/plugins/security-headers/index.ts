@@ -5,7 +5,7 @@
  * `override` is set.
  */
 import { z } from "zod";
-import { duration } from "../../config/fields.ts";
+import { duration } from "../../config/schema/fields.ts";
 import { definePlugin } from "../../pipeline/plugin.ts";
 import { findHeader, setHeader } from "../../proxy/headers.ts";
 

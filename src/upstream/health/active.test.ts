@@ -12,14 +12,14 @@ import type { AddressInfo } from "node:net";
 import { createServer as createTcpServer, type Server } from "node:net";
 import { after, describe, test } from "node:test";
 import { startUpstream } from "../../../test/helpers/upstream.ts";
-import { healthCheckSchema } from "../../config/upstream-schema.ts";
+import { healthCheckSchema } from "../../config/schema/upstream.ts";
+import type { HealthChangeMessage } from "../../observability/diagnostics.ts";
 import { ManualClock } from "../clock.ts";
 import type { Outcome } from "../outcome.ts";
 import { type ActiveHealth, Target } from "../target.ts";
 import {
   ActiveHealthChecker,
   type ActiveHealthCheckerOptions,
-  type HealthChangeMessage,
   maxProbeBodyBytes,
   type ProbeResult,
 } from "./active.ts";

@@ -4,28 +4,18 @@
  * HTTPS request, or a TCP connect), and rise/fall thresholds turn probe results into
  * `target.health`, so one blip does not flap a target in or out of the pool.
  */
-import { channel } from "node:diagnostics_channel";
 import { request as httpRequest, type RequestOptions } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { connect, isIP } from "node:net";
 import type { z } from "zod";
-import type { healthCheckSchema } from "../../config/upstream-schema.ts";
+import type { healthCheckSchema } from "../../config/schema/upstream.ts";
+import { type HealthChangeMessage, healthChannel } from "../../observability/diagnostics.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import type { OutcomeKind } from "../outcome.ts";
 import type { ActiveHealth, Target } from "../target.ts";
 
 /** `healthCheck.active` as parsed: durations in milliseconds, defaults filled in. */
 export type ActiveCheckConfig = NonNullable<z.output<typeof healthCheckSchema>["active"]>;
-
-/** What the `gatehouse:upstream:health` channel publishes on each transition. */
-export interface HealthChangeMessage {
-  target: string;
-  from: ActiveHealth;
-  to: ActiveHealth;
-}
-
-/** Health transitions, for logs, metrics and the status listener. */
-export const healthChannel = channel("gatehouse:upstream:health");
 
 /** What one probe came to. */
 export interface ProbeResult {
@@ -202,6 +192,7 @@ export class ActiveHealthChecker {
     if (healthChannel.hasSubscribers) {
       healthChannel.publish({ target: target.url, from, to } satisfies HealthChangeMessage);
     }
+    target.transitioned({ kind: "health", health: to });
     this.#onChange?.(target, from, to);
   }
 

@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { describe, it } from "node:test";
-import { defaultPassiveCheck } from "../../config/upstream-schema.ts";
-import { parseGatewayConfig } from "../../config/validate.ts";
+import { defaultPassiveCheck } from "../../config/schema/upstream.ts";
+import { parseGatewayConfig } from "../../runtime/validate.ts";
 
 /** The YAML block that follows `heading` in a docs page. */
 async function exampleAfter(page: string, heading: string): Promise<string> {

@@ -1,7 +1,7 @@
 // Unit tests for passive health checks (outlier detection), driven by a manual clock.
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { defaultPassiveCheck, healthCheckSchema } from "../../config/upstream-schema.ts";
+import { defaultPassiveCheck, healthCheckSchema } from "../../config/schema/upstream.ts";
 import { ManualClock } from "../clock.ts";
 import type { Outcome } from "../outcome.ts";
 import { destroyFleet, fleet } from "../selectors/test-fleet.ts";

@@ -6,27 +6,15 @@
  * Back from an ejection, it takes one try at a time until one gets an answer (nginx's
  * `fail_timeout`), so a target that is still down or hung costs one try per ejection.
  */
-import { channel } from "node:diagnostics_channel";
 import type { z } from "zod";
-import type { healthCheckSchema } from "../../config/upstream-schema.ts";
+import type { healthCheckSchema } from "../../config/schema/upstream.ts";
+import { type EjectionMessage, ejectionChannel } from "../../observability/diagnostics.ts";
 import type { Clock } from "../clock.ts";
 import { isFailure, isLocalOriginFailure, type Outcome } from "../outcome.ts";
 import { OutcomeWindow } from "../outcome-window.ts";
 import type { Target } from "../target.ts";
 
 export type PassiveCheckConfig = NonNullable<z.output<typeof healthCheckSchema>["passive"]>;
-
-/** Published on `gatehouse:upstream:ejection` each time a target is ejected. */
-export interface EjectionMessage {
-  /** The target's service (a URL listed by two services is two targets). */
-  service: string;
-  target: string;
-  /** How many times it has been ejected (with forgiveness applied). */
-  ejections: number;
-  durationMs: number;
-}
-
-export const ejectionChannel = channel("gatehouse:upstream:ejection");
 
 /** What outlier detection remembers about one target between outcomes. */
 interface OutlierRecord {
@@ -173,6 +161,7 @@ export class OutlierDetector {
     record.consecutiveLocalOriginFailures = 0;
     record.window?.clear();
     record.forgivingSince = target.ejectedUntil;
+    target.transitioned({ kind: "ejection", ejections: target.ejections, durationMs: duration });
   }
 
   /**

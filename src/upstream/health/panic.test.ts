@@ -1,7 +1,7 @@
 // Unit tests for the panic threshold.
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { circuitBreakerSchema } from "../../config/upstream-schema.ts";
+import { circuitBreakerSchema } from "../../config/schema/upstream.ts";
 import { CircuitBreaker } from "../breaker.ts";
 import { ManualClock } from "../clock.ts";
 import { destroyFleet, fleet } from "../selectors/test-fleet.ts";

@@ -1,7 +1,7 @@
 // The contract every selector keeps, run against each algorithm the config accepts.
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { algorithms } from "../../config/upstream-schema.ts";
+import { algorithms } from "../../config/schema/upstream.ts";
 import type { Target } from "../target.ts";
 import { type Algorithm, createSelector } from "./index.ts";
 import type { SelectionOptions, Selector } from "./selector.ts";

@@ -1,7 +1,28 @@
-// Unit tests for reading hash keys out of cookies and query strings.
+// Unit tests for reading hash keys out of headers, cookies and query strings.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { cookieValue, queryValue } from "./hash-key.ts";
+import { compileHashKey, cookieValue, queryValue } from "./hash-key.ts";
+
+describe("hashOn header", () => {
+  const key = compileHashKey({ header: "X-Tenant" });
+  const request = (value: string | string[] | undefined) => ({
+    clientAddress: "10.0.0.1",
+    headers: { "x-tenant": value },
+    path: "/",
+    query: "",
+  });
+
+  it("hashes a repeated header as one value joined with a comma and a space, as Node joins it", () => {
+    assert.equal(key(request("acme")), "acme");
+    assert.equal(key(request(["acme", "beta"])), key(request("acme, beta")));
+    assert.equal(key(request(["acme", "beta"])), "acme, beta");
+  });
+
+  it("falls back to the client address without the header", () => {
+    assert.equal(key(request(undefined)), "10.0.0.1");
+    assert.equal(key(request("")), "10.0.0.1");
+  });
+});
 
 describe("cookieValue", () => {
   it("finds a cookie anywhere in the header, trimmed and unquoted", () => {

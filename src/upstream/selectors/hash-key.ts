@@ -5,7 +5,8 @@
  * key falls back to its client IP, so it still sticks somewhere.
  */
 import type { z } from "zod";
-import type { loadBalancerSchema } from "../../config/upstream-schema.ts";
+import type { loadBalancerSchema } from "../../config/schema/upstream.ts";
+import { combinedHeaderValue } from "../../proxy/headers.ts";
 import type { SelectionRequest } from "./selector.ts";
 
 /** The `hashOn` forms the schema accepts. */
@@ -18,7 +19,7 @@ export type HashKey = (request: SelectionRequest) => string;
 export function compileHashKey(hashOn: HashOn): HashKey {
   if ("header" in hashOn) {
     const name = hashOn.header.toLowerCase();
-    return (request) => headerValue(request.headers[name]) || request.clientAddress;
+    return (request) => combinedHeaderValue(request.headers[name]) || request.clientAddress;
   }
   if ("cookie" in hashOn) {
     const name = hashOn.cookie;
@@ -31,10 +32,6 @@ export function compileHashKey(hashOn: HashOn): HashKey {
   if ("path" in hashOn) return (request) => request.path || request.clientAddress;
   if ("consumer" in hashOn) return (request) => request.consumer || request.clientAddress;
   return (request) => request.clientAddress;
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value.join(",") : value;
 }
 
 /** The value of cookie `name` in a Cookie header (or HTTP/2's several), unquoted. */

@@ -3,7 +3,7 @@
  * The selector for each `loadBalancer.algorithm` name.
  */
 import type { z } from "zod";
-import type { algorithms, loadBalancerSchema } from "../../config/upstream-schema.ts";
+import type { algorithms, loadBalancerSchema } from "../../config/schema/upstream.ts";
 import { ConsistentHashSelector } from "./consistent-hash.ts";
 import { LeastConnectionsSelector } from "./least-connections.ts";
 import { LeastResponseTimeSelector } from "./least-response-time.ts";

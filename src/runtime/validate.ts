@@ -1,18 +1,24 @@
 /**
- * @module config/validate
+ * @module runtime/validate
  * Loading a config file with every check the gateway makes before it serves: the
- * schema, references between resources, and what only compiling reveals.
+ * schema, references between resources, and what only compiling reveals. It belongs to the
+ * runtime, which owns those checks: config/ only parses and takes the checks it is given.
  */
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
+import {
+  loadConfigFile,
+  type OverlayOption,
+  type ParseOptions,
+  parseConfig,
+} from "../config/load.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
+import type { PathProblem } from "../config/semantics.ts";
 import { loadPluginModules, pluginModulesOf } from "../pipeline/modules.ts";
 import type { PluginRegistry } from "../pipeline/registry.ts";
 import { processPluginRegistry } from "../plugins/index.ts";
-import { runtimeChecks } from "../runtime/compile.ts";
-import { checkPluginEntries } from "../runtime/plugin-checks.ts";
-import { loadConfigFile, type OverlayOption, type ParseOptions, parseConfig } from "./load.ts";
-import type { GatehouseConfig } from "./schema.ts";
-import type { PathProblem } from "./semantics.ts";
+import { runtimeChecks } from "./compile.ts";
+import { checkPluginEntries } from "./plugin-checks.ts";
 
 /**
  * The checks the gateway makes besides the schema, for every way a config arrives (file,
@@ -37,7 +43,7 @@ export const gatewayChecks = gatewayChecksFor(processPluginRegistry());
  * their plugins' configs are checked too. Without `plugins`, the process-wide registry
  * (built-ins and the deprecated `registerPlugin`'s) is used and receives the modules.
  */
-export async function loadGatewayConfig(
+export async function validateConfigFile(
   file: string,
   env?: Record<string, string | undefined>,
   overlay?: OverlayOption,
@@ -60,6 +66,12 @@ export async function loadGatewayConfig(
   const inputChecks = [() => modules, ...checks.inputChecks];
   return loadConfigFile(file, { env, overlay, inputChecks, checks: checks.checks });
 }
+
+/**
+ * @deprecated Use `validateConfigFile`: the same function, named for what it does (this
+ * module validates; `config/load` only loads). The old name keeps working.
+ */
+export const loadGatewayConfig = validateConfigFile;
 
 /**
  * The plugin modules a file names, read before the full load. Most configs name none, and

@@ -1,11 +1,11 @@
 /**
- * @module config/redis-store-schema
+ * @module config/schema/redis-store
  * `gateway.stores.redis`: the shared Redis as one server (`url`), a Sentinel-watched
  * master group (`sentinels` + `name`) or a Redis Cluster (`cluster`), exactly one of the
  * three, plus the command timeout and key prefix every mode shares.
  */
 import { z } from "zod";
-import { duration } from "./fields.ts";
+import { duration, exactlyOneOf } from "./fields.ts";
 
 const redisUrl = z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL");
 
@@ -56,17 +56,10 @@ export const redisStoreSchema = z
       .describe("Prefix of every key Gatehouse writes, to share a Redis safely."),
   })
   .superRefine((redis, ctx) => {
-    const given = modes.filter((mode) => redis[mode] !== undefined);
-    if (given.length !== 1) {
-      ctx.addIssue({
-        code: "custom",
-        path: given.length > 1 ? [given[1]!] : [],
-        message:
-          given.length > 1
-            ? `give one of url, sentinels or cluster, not ${given.join(" and ")}`
-            : "give one of url, sentinels (with name) or cluster",
-      });
-    }
+    exactlyOneOf(redis, modes, ctx, {
+      verb: "give",
+      choices: "url, sentinels (with name) or cluster",
+    });
     if (redis.sentinels !== undefined && redis.name === undefined) {
       ctx.addIssue({
         code: "custom",

@@ -1,12 +1,12 @@
 /**
- * @module config/control-plane-schema
+ * @module config/schema/control-plane
  * The static settings of the control plane: the admin API listener and its keys, where
  * admin changes are persisted (the config file, or etcd for many nodes) and how many
  * versions are kept, and the audit trail.
  */
 import { isIP } from "node:net";
 import { z } from "zod";
-import { originPatternProblem } from "../plugins/cors/origins.ts";
+import { originPatternProblem } from "../../plugins/cors/origins.ts";
 import { allowedHosts, duration, port, size } from "./fields.ts";
 
 const adminKeySchema = z

@@ -1,12 +1,12 @@
 /**
- * @module config/fields
+ * @module config/schema/fields
  * Field types shared by every part of the config schema: durations, sizes, ports, CIDRs,
  * upstream URLs.
  */
 import { isIP } from "node:net";
 import { z } from "zod";
-import { parsePathPattern } from "../router/path-pattern.ts";
-import { parseDuration, parseSize } from "./units.ts";
+import { parsePathPattern } from "../../router/path-pattern.ts";
+import { parseDuration, parseSize } from "../units.ts";
 
 /**
  * JSON Schema annotation naming the unit of a duration or size field (both convert to
@@ -104,3 +104,29 @@ export const pathPattern = z.string().superRefine((path, ctx) => {
     ctx.addIssue({ code: "custom", message: (error as Error).message });
   }
 });
+
+/**
+ * Inside a superRefine: checks that exactly one of `keys` is set in `value`. Returns the
+ * one set; else adds the issue (at the second key set, when several are) and returns
+ * undefined. The message starts with `verb` ("set one of a, b or c, not a and c");
+ * `choices` names the keys when none is set, if they need more words than their names.
+ */
+export function exactlyOneOf<K extends string>(
+  value: Partial<Record<K, unknown>>,
+  keys: readonly K[],
+  ctx: z.core.$RefinementCtx,
+  wording: { verb: string; choices?: string },
+): K | undefined {
+  const given = keys.filter((key) => value[key] !== undefined);
+  if (given.length === 1) return given[0];
+  const choices = keys.length > 1 ? `${keys.slice(0, -1).join(", ")} or ${keys.at(-1)}` : keys[0];
+  ctx.addIssue({
+    code: "custom",
+    path: given.length > 1 ? [given[1]!] : [],
+    message:
+      given.length > 1
+        ? `${wording.verb} one of ${choices}, not ${given.join(" and ")}`
+        : `${wording.verb} one of ${wording.choices ?? choices}`,
+  });
+  return undefined;
+}

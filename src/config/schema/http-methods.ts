@@ -1,5 +1,5 @@
 /**
- * @module config/http-methods
+ * @module config/schema/http-methods
  * Which HTTP method names a config may use: the standard ones, and those it lists in
  * `gateway.customMethods`. A mistyped method (`GTE`, `FETCH`) would make a route or rule
  * that never matches, so every method written in a route or a plugin's config is checked
@@ -7,8 +7,8 @@
  */
 import { METHODS } from "node:http";
 import { z } from "zod";
-import type { PathProblem } from "./semantics.ts";
-import { closest, schemaDef } from "./suggest.ts";
+import type { PathProblem } from "../semantics.ts";
+import { closest, schemaDef } from "../suggest.ts";
 
 /** RFC 9110's methods, and PATCH (RFC 5789). */
 export const standardMethods = [

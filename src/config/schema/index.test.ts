@@ -2,7 +2,7 @@
 // bytes, and each service's timeouts completed from gateway.timeouts.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseGatewayConfig } from "./validate.ts";
+import { parseGatewayConfig } from "../../runtime/validate.ts";
 
 /** Lines of a YAML file; line N of the file is argument N. */
 const yaml = (...lines: string[]): string => `${lines.join("\n")}\n`;

@@ -1,5 +1,5 @@
 /**
- * @module config/upstream-schema
+ * @module config/schema/upstream
  * The upstream half of a service's config: load balancing, health checks, circuit
  * breaking, retries, connection limits and discovery. Names are the user-facing contract
  * of docs/load-balancing.md and docs/health-checks.md.

@@ -1,0 +1,118 @@
+// A service picks among its current targets: panic offers every target that is not full,
+// a retry passes over the targets it tried, and new targets carry the service's settings.
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { configSchema } from "../config/schema/index.ts";
+import { clientRequest } from "./selectors/test-fleet.ts";
+import { Service, type TargetSpec } from "./service.ts";
+import { Target } from "./target.ts";
+
+function serviceOf(extra: Record<string, unknown> = {}): Service {
+  const config = configSchema.parse({
+    gateway: { listen: [{ port: 8080 }] },
+    services: [{ name: "users", targets: [{ url: "http://127.0.0.1:9001" }], ...extra }],
+  });
+  return new Service(config.services[0]!);
+}
+
+/** A pool that hands out one Target per URL, as the target registry does per identity. */
+function poolOf() {
+  const targets = new Map<string, Target>();
+  const specs: TargetSpec[] = [];
+  return {
+    specs,
+    acquire(spec: TargetSpec): Target {
+      specs.push(spec);
+      let target = targets.get(spec.url);
+      if (!target) {
+        target = new Target(spec);
+        targets.set(spec.url, target);
+      }
+      return target;
+    },
+    destroy: () => Promise.all([...targets.values()].map((target) => target.destroy())),
+  };
+}
+
+const listing = (...ports: number[]) =>
+  ports.map((port) => ({ url: `http://127.0.0.1:${port}`, weight: 1 }));
+
+const pools: ReturnType<typeof poolOf>[] = [];
+function pool() {
+  const made = poolOf();
+  pools.push(made);
+  return made;
+}
+after(() => Promise.all(pools.map((made) => made.destroy())));
+
+describe("Service", () => {
+  it("selects only available targets, and none when none is", () => {
+    const service = serviceOf();
+    service.setTargets(listing(9001, 9002), pool());
+    const [a, b] = service.targets;
+    a!.health = "unhealthy";
+    for (let i = 0; i < 4; i++) assert.equal(service.select(clientRequest(i)), b);
+    b!.health = "unhealthy";
+    assert.equal(service.select(clientRequest(0)), undefined);
+  });
+
+  it("passes over excluded targets, as a retry asks", () => {
+    const service = serviceOf();
+    service.setTargets(listing(9001, 9002), pool());
+    const [a, b] = service.targets;
+    const exclude = new Set([a!]);
+    for (let i = 0; i < 4; i++) assert.equal(service.select(clientRequest(i), { exclude }), b);
+  });
+
+  it("in panic offers unhealthy targets, and stops once enough are back", () => {
+    const service = serviceOf({ healthCheck: { panicThreshold: 50 } });
+    service.setTargets(listing(9001, 9002, 9003, 9004), pool());
+    const targets = service.targets;
+    for (const target of targets.slice(0, 3)) target.health = "unhealthy";
+    const picked = new Set<Target>();
+    for (let i = 0; i < 8; i++) picked.add(service.select(clientRequest(i))!);
+    assert.equal(picked.size, 4, "every target is offered in panic");
+    for (const target of targets) target.health = "healthy";
+    targets[0]!.health = "unhealthy";
+    service.select(clientRequest(0));
+    assert.ok(
+      targets.every((target) => !target.ignoreHealth),
+      "out of panic, health counts again",
+    );
+    for (let i = 0; i < 8; i++) assert.notEqual(service.select(clientRequest(i)), targets[0]);
+  });
+
+  it("asks the pool for targets with the service's settings, and replaces its list whole", () => {
+    const service = serviceOf({
+      limits: { maxConnections: 7 },
+      timeouts: { connect: "2s" },
+      healthCheck: { active: { path: "/health" }, initialState: "unknown" },
+    });
+    const made = pool();
+    service.setTargets(listing(9001), made);
+    const first = service.targets;
+    assert.deepEqual(
+      made.specs.map(({ service, connectTimeout, maxConnections, initialHealth }) => ({
+        service,
+        connectTimeout,
+        maxConnections,
+        initialHealth,
+      })),
+      [{ service: "users", connectTimeout: 2000, maxConnections: 7, initialHealth: "unknown" }],
+    );
+    service.setTargets(listing(9001, 9002), made);
+    assert.notEqual(service.targets, first, "a new array: requests in flight keep the old one");
+    assert.equal(first.length, 1);
+    assert.equal(service.targets[0], first[0], "the pool's target is reused");
+  });
+
+  it("hands its targets' outcomes to its own outlier detection", () => {
+    const service = serviceOf({ healthCheck: { passive: { consecutiveFailures: 2 } } });
+    service.setTargets(listing(9001, 9002), pool());
+    const [a] = service.targets;
+    a!.onOutcome({ kind: "connect-failure", durationMs: 1 });
+    a!.onOutcome({ kind: "connect-failure", durationMs: 1 });
+    assert.equal(a!.ejections, 1);
+    assert.ok(!a!.available());
+  });
+});

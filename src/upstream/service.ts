@@ -1,0 +1,126 @@
+/**
+ * @module upstream/service
+ * A service as the request path uses it: its targets, the selector that picks one, and
+ * what surrounds each try (timeouts, retry policy, panic threshold, outlier detection).
+ * The compiler builds one per configured service (runtime/compile); requests call
+ * `select()`; discovery and reloads call `setTargets()`.
+ */
+import type { ServiceConfig, TimeoutsConfig } from "../config/schema/index.ts";
+import { defaultPassiveCheck } from "../config/schema/upstream.ts";
+import type { CircuitBreakerConfig } from "./breaker.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { OutlierDetector } from "./health/outlier.ts";
+import { PanicThreshold } from "./health/panic.ts";
+import { RetryPolicy } from "./retry.ts";
+import { createSelector } from "./selectors/index.ts";
+import type { SelectionOptions, SelectionRequest, Selector } from "./selectors/selector.ts";
+import type { Target } from "./target.ts";
+
+/** What a service's targets are made from: config entries, discovery answers or live targets. */
+export interface TargetListing {
+  url: string;
+  weight: number;
+  zone?: string;
+  metadata?: Readonly<Record<string, string>>;
+}
+
+/** What a service asks of one of its targets. */
+export interface TargetSpec {
+  service: string;
+  url: string;
+  weight: number;
+  zone?: string;
+  metadata?: Readonly<Record<string, string>>;
+  connectTimeout: number;
+  maxConnections: number;
+  circuitBreaker?: CircuitBreakerConfig;
+  /** Health of a target seen for the first time: `unknown` keeps it out until a probe passes. */
+  initialHealth?: "healthy" | "unknown";
+}
+
+/**
+ * Where a service gets its Target objects: one per identity, the same one (state and all)
+ * for as long as some service lists it (runtime/target-registry).
+ */
+export interface TargetPool {
+  acquire(spec: TargetSpec): Target;
+}
+
+/** One configured service. */
+export class Service {
+  readonly name: string;
+  readonly config: ServiceConfig;
+  readonly timeouts: TimeoutsConfig;
+  readonly retry: RetryPolicy;
+  readonly #selector: Selector;
+  readonly #panic: PanicThreshold;
+  /** Whether the service was in panic at its last selection. */
+  #inPanic = false;
+  /** Passive checks: the service's `passive` block, or the default rule without one. */
+  readonly #detector: OutlierDetector;
+  #targets: readonly Target[] = [];
+
+  /** Builds everything the config decides once; a bad selector config throws here. */
+  constructor(config: ServiceConfig, clock: Clock = systemClock) {
+    this.name = config.name;
+    this.config = config;
+    this.timeouts = config.timeouts;
+    this.retry = new RetryPolicy(config.retries);
+    this.#selector = createSelector(config.loadBalancer);
+    this.#panic = new PanicThreshold(config.healthCheck.panicThreshold, clock);
+    const passive = config.healthCheck.passive ?? defaultPassiveCheck;
+    this.#detector = new OutlierDetector(passive, clock, () => this.#targets);
+  }
+
+  /** The current targets; replaced whole by `setTargets`, never changed in place. */
+  get targets(): readonly Target[] {
+    return this.#targets;
+  }
+
+  /**
+   * Picks a target for a request. In panic (too few usable targets) every target that is
+   * not full is offered to the selector, health and breakers notwithstanding.
+   */
+  select(selection: SelectionRequest, options?: SelectionOptions): Target | undefined {
+    const targets = this.#targets;
+    if (this.#panic.thresholdPercent > 0) {
+      const panic = this.#panic.test(targets);
+      if (panic !== this.#inPanic) {
+        this.#inPanic = panic;
+        for (const target of targets) target.ignoreHealth = panic;
+      }
+    }
+    return this.#selector.select(targets, selection, options);
+  }
+
+  /**
+   * Points the service at these targets, reusing the pool's Target for any it already
+   * knew (state and all). The array is replaced, never changed in place, so a selector sees
+   * a new list and a request in flight keeps the one it started with.
+   */
+  setTargets(listing: readonly TargetListing[], pool: TargetPool): void {
+    const config = this.config;
+    const targets = listing.map((target) =>
+      pool.acquire({
+        url: target.url,
+        weight: target.weight,
+        zone: target.zone,
+        metadata: target.metadata,
+        service: this.name,
+        connectTimeout: this.timeouts.connect,
+        maxConnections: config.limits.maxConnections,
+        circuitBreaker: config.circuitBreaker,
+        initialHealth: config.healthCheck.active ? config.healthCheck.initialState : "healthy",
+      }),
+    );
+    for (const target of targets) {
+      // The previous config's observers go; the outlier records live on with the target.
+      // Panic is the new service's to decide: it starts out of panic.
+      target.observers.clear();
+      target.ignoreHealth = false;
+      target.observers.add(this.#detector.observe);
+    }
+    this.#targets = targets;
+    this.#inPanic = false;
+  }
+}
