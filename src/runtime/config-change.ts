@@ -1,8 +1,7 @@
 /**
  * @module runtime/config-change
  * The words of a config change: who asked and from where, what they asked for, how it
- * ended (a refusal is a GatehouseError), and the shared store (etcd) a change goes through first
- * when many nodes share one config.
+ * ended (a refusal is a GatehouseError), and a version read from the store many nodes share.
  */
 import type { ConfigDocument } from "../config/document.ts";
 import type { ConfigSource, ConfigVersion } from "./config-history.ts";
@@ -40,21 +39,6 @@ export interface Refusal {
   source: ConfigSource;
   actor: string;
   problems: string[];
-}
-
-/**
- * A config store shared by many nodes (etcd): it numbers the versions cluster-wide, and a
- * change is written there, compared against the version it was based on, before it serves.
- */
-export interface SharedConfigStore {
-  /** Writes `document` as the version after `basedOn`; throws a GatehouseError (conflict, store down). */
-  commit(
-    document: ConfigDocument,
-    basedOn: ConfigVersion,
-    origin: ChangeOrigin & { rolledBackTo?: number; ifMatch?: number },
-  ): Promise<{ version: number }>;
-  /** The store's current version when this node refused it: `If-Match` may name it to replace it. */
-  readonly refusedVersion: number | undefined;
 }
 
 /** A version read from the shared store: its number, who wrote it, and the document. */

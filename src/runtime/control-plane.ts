@@ -14,21 +14,21 @@ import { type ConfigDocument, configOriginOf } from "../config/document.ts";
 import { ConfigError, parseConfig } from "../config/load.ts";
 import { restoreRedacted } from "../config/redact-config.ts";
 import type { GatehouseConfig } from "../config/schema/index.ts";
-import { GatehouseError, isGatehouseError } from "../errors.ts";
+import { GatehouseError } from "../errors.ts";
 import type { AuditEntry, AuditTrail } from "../observability/audit-log.ts";
 import { configHash, nextRevision } from "../observability/config-revision.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { PluginRegistry } from "../pipeline/registry.ts";
-import { ConfigFileStore } from "../providers/file-store.ts";
+import { FileConfigStore } from "../providers/file-store.ts";
 import type {
   ChangeOrigin,
   ChangeRequest,
   ChangeResult,
   Refusal,
-  SharedConfigStore,
   SharedVersion,
 } from "./config-change.ts";
 import { ConfigHistory, type ConfigVersion } from "./config-history.ts";
+import { type ConfigStore, MemoryConfigStore } from "./config-store.ts";
 import { gatewayChecksFor } from "./validate.ts";
 
 /** What the control plane needs from the gateway it drives. */
@@ -49,18 +49,12 @@ export class ControlPlane {
   readonly #audit: AuditTrail;
   readonly history: ConfigHistory;
   readonly #file: string | undefined;
-  readonly #overlay: string | undefined;
-  readonly #store: ConfigFileStore | undefined;
-  /** `configStore.file`: admin changes are to be written back (impossible with an overlay). */
-  readonly #writeBack: boolean;
-  /** Told of each text written back to the config file (see onWriteBack). */
-  readonly #writeBackListeners: ((file: string, text: string) => void)[] = [];
+  /** Where accepted changes are written before they serve: memory, the file, or etcd. */
+  #store: ConfigStore;
   /** The last config file the file provider refused, while the previous config kept serving. */
   #lastRefusal: Refusal | undefined;
   /** Changes run one after another: each sees the version the previous one made. */
   #queue: Promise<unknown> = Promise.resolve();
-  /** In etcd mode: where changes are written instead of the config file. */
-  #shared: SharedConfigStore | undefined;
   /** The last version applied from or written to the shared store (none yet at start). */
   #sharedVersion: number | undefined;
 
@@ -69,11 +63,11 @@ export class ControlPlane {
     this.#audit = audit;
     const origin = configOriginOf(startup);
     this.#file = origin?.file;
-    this.#overlay = origin?.overlay;
     const { configStore } = startup.gateway;
-    this.#writeBack = configStore.file;
-    if (configStore.file && origin && !origin.overlay)
-      this.#store = new ConfigFileStore(origin.file);
+    this.#store =
+      configStore.file && origin
+        ? new FileConfigStore(origin.file, origin.overlay)
+        : new MemoryConfigStore();
     this.history = new ConfigHistory(configStore.versions);
     const { version, hash, appliedAt } = gateway.revision;
     this.history.record({
@@ -95,8 +89,8 @@ export class ControlPlane {
   }
 
   /** From now on changes are written to `store` (etcd), which numbers the versions. */
-  useSharedStore(store: SharedConfigStore): void {
-    this.#shared = store;
+  useSharedStore(store: ConfigStore): void {
+    this.#store = store;
   }
 
   /**
@@ -145,7 +139,7 @@ export class ControlPlane {
     const from = origin ?? { source: "file", actor: "file-watch" };
     return this.#enqueue(async () => {
       // In etcd mode the file only seeded an empty prefix: etcd holds the config now.
-      if (this.#shared) return;
+      if (this.#store.shared) return;
       const previous = this.history.current;
       this.#lastRefusal = undefined;
       // The file may hold what an admin change just wrote back and applied: nothing new.
@@ -209,7 +203,7 @@ export class ControlPlane {
   async #change(request: ChangeRequest): Promise<ChangeResult> {
     const current = this.history.current;
     try {
-      const refused = this.#shared?.refusedVersion;
+      const refused = this.#store.refusedVersion;
       if (
         request.ifMatch !== undefined &&
         request.ifMatch !== current.version &&
@@ -240,9 +234,10 @@ export class ControlPlane {
         return { result: "unchanged", version: current };
       }
       let version: ConfigVersion;
-      if (this.#shared) {
-        // etcd first, compared against the version this change was based on; its number.
-        const { version: shared } = await this.#shared.commit(document, current, request);
+      // Written first (to etcd: compared against the version this change was based on).
+      const shared = await this.#store.write(document, current, request);
+      if (shared !== undefined) {
+        // The store numbered it.
         try {
           await this.#gateway.reload(config, { version: shared });
         } catch (error) {
@@ -261,7 +256,6 @@ export class ControlPlane {
           );
         }
       } else {
-        await this.#persist(document, current.document);
         await this.#gateway.reload(config);
         version = this.#record(document, request);
       }
@@ -306,34 +300,10 @@ export class ControlPlane {
 
   /**
    * Calls `listener` with the config file and the text written to it, each time an admin
-   * change is written back (it serves right after): the file provider then knows that
-   * reading that text back is no change, and skips validating it again (at 10,000 routes,
-   * about 400 ms of CPU after every admin write). Told before the swap, so a watcher that
-   * looks in between sees nothing new either.
+   * change is written back (see FileConfigStore.onWrite); never with another store.
    */
   onWriteBack(listener: (file: string, text: string) => void): void {
-    this.#writeBackListeners.push(listener);
-  }
-
-  /** Writes the change to the config file before it serves, so a restart never loses it. */
-  async #persist(document: ConfigDocument, serving: ConfigDocument): Promise<void> {
-    if (this.#writeBack && this.#overlay)
-      throw new GatehouseError(
-        "GATEHOUSE_CONFIG_NOT_WRITABLE",
-        `the config is ${this.#file} merged with ${this.#overlay}: there is no one file to write the change to (set gateway.configStore.file: false to keep admin changes in memory)`,
-      );
-    if (!this.#store) return;
-    let written: string;
-    try {
-      written = await this.#store.write(document, serving);
-    } catch (error) {
-      if (isGatehouseError(error, "GATEHOUSE_CONFIG_CONFLICT")) throw error;
-      throw new GatehouseError(
-        "GATEHOUSE_CONFIG_STORE_FAILED",
-        `cannot write ${this.#store.file}: ${(error as Error).message}`,
-      );
-    }
-    for (const listener of this.#writeBackListeners) listener(this.#store.file, written);
+    if (this.#store instanceof FileConfigStore) this.#store.onWrite(listener);
   }
 
   #record(
