@@ -79,7 +79,7 @@ export class EtcdProvider {
       provider.close();
       throw error;
     }
-    provider.#control.useSharedStore(provider.sharedStore);
+    await provider.#control.submit({ kind: "store", store: provider.sharedStore });
     provider.#follower = new EtcdFollower(provider.#store, {
       known: (current) => provider.#position.known(current),
       empty: () => provider.#reseed(),
@@ -133,7 +133,10 @@ export class EtcdProvider {
     const cached = await readEtcdCache(cache);
     if (!cached)
       throw new EtcdStartError(`${unreachable}, and the cache ${cache} does not exist yet`);
-    await this.#control.applyShared(this.#shared(cached.current, cached.sections));
+    await this.#control.submit({
+      kind: "version",
+      version: this.#shared(cached.current, cached.sections),
+    });
     this.#position.applied = cached.current;
     this.sharedStore.setUp(false, error);
     this.#log.warn(
@@ -176,9 +179,9 @@ export class EtcdProvider {
   async #apply(current: CurrentVersion, sections: ConfigDocument): Promise<void> {
     const restart = current.revision === this.#position.restartAt;
     const before = this.#position.applied?.version;
-    const applied = await this.#control.applyShared({
-      ...this.#shared(current, sections),
-      restart,
+    const applied = await this.#control.submit({
+      kind: "version",
+      version: { ...this.#shared(current, sections), restart },
     });
     if (restart || !this.#position.applied || current.version > this.#position.applied.version) {
       this.#position.applied = current;
@@ -222,7 +225,11 @@ export class EtcdProvider {
       return;
     this.#position.refused = { ...applied, revision: error.revision };
     const problems = [error.message];
-    this.#control.reloadRefused(problems, { source: "etcd", actor: "unknown" });
+    void this.#control.submit({
+      kind: "refused",
+      problems,
+      origin: { source: "etcd", actor: "unknown" },
+    });
     this.#log.error(
       { configVersion: applied.version, problems },
       `etcd's current config is not a version record (${error.message}): refused on this node; the last good config keeps serving`,

@@ -30,6 +30,8 @@ export interface ConfigStore {
   readonly shared: boolean;
   /** The store's current version when this node refused it: `If-Match` may name it to replace it. */
   readonly refusedVersion: number | undefined;
+  /** Calls `listener` with each text a change writes into a config file (the file store's). */
+  onWrite?(listener: (file: string, text: string) => void): void;
 }
 
 /** Changes kept in this node's memory only (`gateway.configStore.file: false`, a config made in code). */
