@@ -44,7 +44,7 @@ export async function changeConfig(
   edit: (document: ConfigDocument) => ConfigDocument,
   extra: Pick<ChangeRequest, "rolledBackTo" | "source"> = { source: "admin" },
 ): Promise<ChangeResult> {
-  return ctx.control.change({
+  const request: ChangeRequest = {
     action,
     actor: ctx.caller.actor,
     remoteAddress: ctx.req.socket.remoteAddress,
@@ -52,7 +52,8 @@ export async function changeConfig(
     ifMatch: ifMatchVersion(ctx.req),
     edit,
     ...extra,
-  });
+  };
+  return ctx.control.submit({ kind: "change", request });
 }
 
 /** Refuses a change from inside an edit (the control plane audits it and answers with `code`). */

@@ -9,13 +9,12 @@ import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { readFile } from "node:fs/promises";
 import { setImmediate } from "node:timers/promises";
-import { ConfigError, formatProblem, type OverlayOption } from "../config/load.ts";
+import type { OverlayOption } from "../config/load.ts";
 import type { GatehouseConfig } from "../config/schema/index.ts";
 import { referencedFilesOf } from "../config/secret-values.ts";
-import type { Gateway } from "../gateway.ts";
-import { configHash } from "../observability/config-revision.ts";
 import type { PluginRegistry } from "../pipeline/registry.ts";
-import type { ChangeOrigin } from "../runtime/config-change.ts";
+import type { ChangeOrigin, SnapshotResult } from "../runtime/config-change.ts";
+import type { ControlPlane } from "../runtime/control-plane.ts";
 import { validateConfigFile } from "../runtime/validate.ts";
 import { type FileWatch, watchFile } from "./file-watch.ts";
 
@@ -32,25 +31,8 @@ export type ReloadEvent = { reason: ReloadReason } & (
   | { result: "missing" }
 );
 
-/** What the file provider needs from the one it reloads: the control plane (a Gateway in tests). */
-export interface FileProviderHost extends Pick<Gateway, "revision" | "log"> {
-  /**
-   * Applies a loaded, validated config; `origin` says it came from the file and why. (A
-   * Gateway is a target too: its reload reads only `version`, which the file never sets.)
-   */
-  reload(
-    config: GatehouseConfig,
-    origin?: ChangeOrigin & { version?: undefined },
-  ): Promise<unknown>;
-  reloadRefused(problems?: readonly string[], origin?: ChangeOrigin): void;
-  /**
-   * The file validated and equals the config serving: a refusal before it is over. True
-   * when one was standing.
-   */
-  reloadUnchanged(): boolean;
-  /** Subscribes to the texts admin changes write back into the config file. */
-  onWriteBack?(listener: (file: string, text: string) => void): void;
-}
+/** What the file provider needs from the control plane it submits its snapshots to. */
+export type FileProviderHost = Pick<ControlPlane, "submit" | "store" | "log">;
 
 export interface FileProviderOptions {
   file: string;
@@ -59,7 +41,7 @@ export interface FileProviderOptions {
    * as does a change to a file the config reads through `${file:…}`.
    */
   overlay?: OverlayOption;
-  /** Where loaded configs go: the control plane. */
+  /** Where snapshots of the file go: the control plane. */
   control: FileProviderHost;
   /** The config the gateway started with: its `gateway:` part is the one in effect. */
   startup: GatehouseConfig;
@@ -80,8 +62,6 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
   #lastText: string | undefined;
   /** Each file's part of that digest, in reading order, so one file's part can be replaced. */
   #lastParts = new Map<string, string>();
-  /** Reloads run one after another, so two never race to apply. */
-  #queue: Promise<unknown> = Promise.resolve();
   /** One watch per file the config is read from, keyed by path; empty when not watching. */
   #watches = new Map<string, FileWatch>();
   /** The files the serving config's `${file:…}` references read (from the last good load). */
@@ -99,7 +79,7 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     this.#load =
       options.load ??
       ((file) => validateConfigFile(file, undefined, this.#overlay, options.plugins));
-    options.control.onWriteBack?.((file, text) => this.#wroteBack(file, text));
+    options.control.store.onWrite?.((file, text) => this.#wroteBack(file, text));
   }
 
   /**
@@ -148,18 +128,28 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     }
   }
 
-  /** Re-reads the file and applies it if it changed and is valid; resolves with the outcome. */
-  reload(reason: ReloadReason): Promise<ReloadEvent> {
-    // One at a time; whatever goes wrong is a refusal, so the queue never stalls.
-    const attempt = this.#queue.then(() => {
+  /**
+   * Re-reads the file and applies it if it changed and is valid; resolves with the outcome.
+   * The snapshot goes to the control plane's queue, and is read when its turn comes.
+   */
+  async reload(reason: ReloadReason): Promise<ReloadEvent> {
+    let skipped: ReloadEvent | undefined;
+    let config: GatehouseConfig | undefined;
+    const read = async () => {
       if (reason === "watch") this.#watchQueued = false;
-      return this.#reload(reason).catch((error: unknown) => this.#refuse(reason, error));
+      const snapshot = await this.#read(reason);
+      if ("result" in snapshot) skipped = snapshot;
+      else config = snapshot;
+      return config;
+    };
+    const result = await this.#control.submit({
+      kind: "snapshot",
+      origin: originOf(reason),
+      read,
     });
-    this.#queue = attempt;
-    return attempt.then((event) => {
-      this.emit("reload", event);
-      return event;
-    });
+    const event = this.#report(reason, result, config);
+    this.emit("reload", skipped ?? event);
+    return skipped ?? event;
   }
 
   /** A watched file may have changed; with an overlay both watches can say so at once. */
@@ -175,7 +165,11 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     this.#watches.clear();
   }
 
-  async #reload(reason: ReloadReason): Promise<ReloadEvent> {
+  /**
+   * Reads the files: the config they hold, loaded and validated (a file that fails throws),
+   * or the event that ends the attempt here (the same bytes, a file missing, etcd mode).
+   */
+  async #read(reason: ReloadReason): Promise<GatehouseConfig | ReloadEvent> {
     const log = this.#control.log;
     const file = this.#file;
     const { label, fields } = this.#describe(reason);
@@ -207,7 +201,7 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     if (reason === "watch" && digest === this.#lastText) return { reason, result: "unchanged" };
     this.#lastText = digest;
     this.#lastParts = parts;
-    // A file that fails validation (or fails to apply) throws: reload() turns it into a refusal.
+    // A file that fails validation throws: the control plane refuses it (as one that fails to apply).
     const config = await this.#load(file);
     // Parsing and validating held the event loop; let waiting requests through before the
     // compile and swap hold it again (a large config is tens of milliseconds of each).
@@ -215,9 +209,25 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     // Its references may name other files now: watch those from here on.
     this.#referenced = referencedFilesOf(config);
     if (this.#watches.size > 0) this.#syncWatches();
-    const hash = configHash(config);
-    if (hash === this.#control.revision.hash) {
-      if (this.#control.reloadUnchanged()) {
+    return config;
+  }
+
+  /** Logs how a snapshot ended, and says so as a reload event. */
+  #report(reason: ReloadReason, result: SnapshotResult, config?: GatehouseConfig): ReloadEvent {
+    const log = this.#control.log;
+    const file = this.#file;
+    const { label, fields } = this.#describe(reason);
+    if (result.result === "skipped") return { reason, result: "unchanged" };
+    if (result.result === "refused") {
+      log.error(
+        { ...fields, problems: result.problems },
+        `${label}: kept the running config; ${this.#file} has problems`,
+      );
+      return { reason, result: "refused", problems: result.problems };
+    }
+    if (result.result === "unchanged") {
+      const { hash } = result;
+      if (result.endedRefusal) {
         // A bad edit undone: the refusal the log reported is over, so the log says so.
         log.info(
           { ...fields, configHash: hash },
@@ -233,15 +243,14 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
       }
       return { reason, result: "unchanged" };
     }
-    const restartNeeded = changedKeys(this.#startup.gateway, config.gateway);
+    const restartNeeded = config ? changedKeys(this.#startup.gateway, config.gateway) : [];
     if (restartNeeded.length > 0) {
       log.warn(
         { ...fields, changed: restartNeeded.map((key) => `gateway.${key}`) },
         `${label}: the gateway: section changed; it takes a restart, the rest is applied now`,
       );
     }
-    await this.#control.reload(config, originOf(reason));
-    const { version } = this.#control.revision;
+    const { version, hash } = result;
     log.info({ ...fields, configVersion: version, configHash: hash }, `${label}: reloaded ${file}`);
     return { reason, result: "applied", version, hash };
   }
@@ -257,18 +266,6 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     const signal = reason === "SIGHUP" ? { signal: "SIGHUP" } : {};
     const overlay = this.#overlay && { overlay: this.#overlay.file };
     return { label, fields: { reason, config: this.#file, ...overlay, ...signal } };
-  }
-
-  #refuse(reason: ReloadReason, error: unknown): ReloadEvent {
-    const { label, fields } = this.#describe(reason);
-    const problems =
-      error instanceof ConfigError ? error.problems.map(formatProblem) : [String(error)];
-    this.#control.reloadRefused(problems, originOf(reason));
-    this.#control.log.error(
-      { ...fields, problems },
-      `${label}: kept the running config; ${this.#file} has problems`,
-    );
-    return { reason, result: "refused", problems };
   }
 }
 

@@ -1,11 +1,13 @@
 /**
  * @module runtime/config-change
  * The words of a config change: who asked and from where, what they asked for, how it
- * ended (a refusal is a GatehouseError), and the shared store (etcd) a change goes through first
- * when many nodes share one config.
+ * ended (a refusal is a GatehouseError), a version read from the store many nodes share, and
+ * the messages every source submits to the control plane's one door.
  */
 import type { ConfigDocument } from "../config/document.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
 import type { ConfigSource, ConfigVersion } from "./config-history.ts";
+import type { ConfigStore } from "./config-store.ts";
 
 /** Who asked for a change, and from where. */
 export interface ChangeOrigin {
@@ -42,21 +44,6 @@ export interface Refusal {
   problems: string[];
 }
 
-/**
- * A config store shared by many nodes (etcd): it numbers the versions cluster-wide, and a
- * change is written there, compared against the version it was based on, before it serves.
- */
-export interface SharedConfigStore {
-  /** Writes `document` as the version after `basedOn`; throws a GatehouseError (conflict, store down). */
-  commit(
-    document: ConfigDocument,
-    basedOn: ConfigVersion,
-    origin: ChangeOrigin & { rolledBackTo?: number; ifMatch?: number },
-  ): Promise<{ version: number }>;
-  /** The store's current version when this node refused it: `If-Match` may name it to replace it. */
-  readonly refusedVersion: number | undefined;
-}
-
 /** A version read from the shared store: its number, who wrote it, and the document. */
 export interface SharedVersion {
   version: number;
@@ -66,3 +53,56 @@ export interface SharedVersion {
   /** The store's history started over (its data was lost): applied whatever its number. */
   restart?: boolean;
 }
+
+/** An admin change or a rollback, made against the version current when it runs. */
+export interface ChangeMessage {
+  kind: "change";
+  request: ChangeRequest;
+}
+
+/**
+ * A snapshot of the config file (the watcher saw a change, or SIGHUP). `read` runs when
+ * its turn comes: it loads and validates the file (throwing a ConfigError to refuse it),
+ * or resolves undefined when there is nothing to apply (the same bytes, a file missing).
+ */
+export interface SnapshotMessage {
+  kind: "snapshot";
+  origin: ChangeOrigin;
+  read(): Promise<GatehouseConfig | undefined>;
+}
+
+/** How a snapshot of the config file ended. */
+export type SnapshotResult =
+  | { result: "applied"; version: number; hash: string }
+  /** Valid and equal to the config serving; `endedRefusal` when a refusal was standing. */
+  | { result: "unchanged"; hash: string; endedRefusal: boolean }
+  | { result: "refused"; problems: string[] }
+  /** Nothing read to apply (or etcd holds the config). */
+  | { result: "skipped" };
+
+/** A version the etcd follower read. */
+export interface VersionMessage {
+  kind: "version";
+  version: SharedVersion;
+}
+
+/** A source's config that cannot be taken (etcd's `current` is not a version record). */
+export interface RefusalMessage {
+  kind: "refused";
+  origin: ChangeOrigin;
+  problems: string[];
+}
+
+/** From now on accepted changes are written to `store` (etcd's, once the node caught up). */
+export interface StoreMessage {
+  kind: "store";
+  store: ConfigStore;
+}
+
+/** What a source submits to the control plane. */
+export type ConfigMessage =
+  | ChangeMessage
+  | SnapshotMessage
+  | VersionMessage
+  | RefusalMessage
+  | StoreMessage;

@@ -1,34 +1,41 @@
 /**
  * @module runtime/control-plane
- * Every config change goes through here, one at a time, whatever sent it (the file
- * watcher, SIGHUP, the admin API, a rollback, a version from etcd): check the
- * precondition, validate with exactly the file's checks, write it to the config store
- * (back into the file, or first to etcd, which numbers it), swap the runtime, record the
- * version, and write the attempt to the audit trail, accepted or refused.
+ * Every config change comes through one door, `submit`, and runs one at a time, whatever
+ * sent it (the file watcher, SIGHUP, the admin API, a rollback, the etcd follower): check
+ * the precondition, validate with exactly the file's checks, write it to the config store
+ * (memory, back into the file, or first to etcd, which numbers it), swap the runtime,
+ * record the version, and write the attempt to the audit trail, accepted or refused.
  */
 import { dirname } from "node:path";
 import { setImmediate } from "node:timers/promises";
 import { isDeepStrictEqual } from "node:util";
 import { diffConfigs } from "../config/diff.ts";
 import { type ConfigDocument, configOriginOf } from "../config/document.ts";
-import { ConfigError, parseConfig } from "../config/load.ts";
+import { ConfigError, formatProblem, parseConfig } from "../config/load.ts";
 import { restoreRedacted } from "../config/redact-config.ts";
 import type { GatehouseConfig } from "../config/schema/index.ts";
-import { GatehouseError, isGatehouseError } from "../errors.ts";
+import { GatehouseError } from "../errors.ts";
 import type { AuditEntry, AuditTrail } from "../observability/audit-log.ts";
 import { configHash, nextRevision } from "../observability/config-revision.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { PluginRegistry } from "../pipeline/registry.ts";
-import { ConfigFileStore } from "../providers/file-store.ts";
+import { FileConfigStore } from "../providers/file-store.ts";
 import type {
+  ChangeMessage,
   ChangeOrigin,
   ChangeRequest,
   ChangeResult,
+  ConfigMessage,
   Refusal,
-  SharedConfigStore,
+  RefusalMessage,
   SharedVersion,
+  SnapshotMessage,
+  SnapshotResult,
+  StoreMessage,
+  VersionMessage,
 } from "./config-change.ts";
 import { ConfigHistory, type ConfigVersion } from "./config-history.ts";
+import { type ConfigStore, MemoryConfigStore } from "./config-store.ts";
 import { gatewayChecksFor } from "./validate.ts";
 
 /** What the control plane needs from the gateway it drives. */
@@ -49,18 +56,12 @@ export class ControlPlane {
   readonly #audit: AuditTrail;
   readonly history: ConfigHistory;
   readonly #file: string | undefined;
-  readonly #overlay: string | undefined;
-  readonly #store: ConfigFileStore | undefined;
-  /** `configStore.file`: admin changes are to be written back (impossible with an overlay). */
-  readonly #writeBack: boolean;
-  /** Told of each text written back to the config file (see onWriteBack). */
-  readonly #writeBackListeners: ((file: string, text: string) => void)[] = [];
+  /** Where accepted changes are written before they serve: memory, the file, or etcd. */
+  #store: ConfigStore;
   /** The last config file the file provider refused, while the previous config kept serving. */
   #lastRefusal: Refusal | undefined;
   /** Changes run one after another: each sees the version the previous one made. */
   #queue: Promise<unknown> = Promise.resolve();
-  /** In etcd mode: where changes are written instead of the config file. */
-  #shared: SharedConfigStore | undefined;
   /** The last version applied from or written to the shared store (none yet at start). */
   #sharedVersion: number | undefined;
 
@@ -69,11 +70,11 @@ export class ControlPlane {
     this.#audit = audit;
     const origin = configOriginOf(startup);
     this.#file = origin?.file;
-    this.#overlay = origin?.overlay;
     const { configStore } = startup.gateway;
-    this.#writeBack = configStore.file;
-    if (configStore.file && origin && !origin.overlay)
-      this.#store = new ConfigFileStore(origin.file);
+    this.#store =
+      configStore.file && origin
+        ? new FileConfigStore(origin.file, origin.overlay)
+        : new MemoryConfigStore();
     this.history = new ConfigHistory(configStore.versions);
     const { version, hash, appliedAt } = gateway.revision;
     this.history.record({
@@ -94,9 +95,35 @@ export class ControlPlane {
     return this.#gateway.revision;
   }
 
-  /** From now on changes are written to `store` (etcd), which numbers the versions. */
-  useSharedStore(store: SharedConfigStore): void {
-    this.#shared = store;
+  /** Admin changes and rollbacks: a ChangeResult, or a GatehouseError when refused. */
+  submit(message: ChangeMessage): Promise<ChangeResult>;
+  /** The config file's snapshots (watcher, SIGHUP): how the attempt ended. */
+  submit(message: SnapshotMessage): Promise<SnapshotResult>;
+  /** etcd's versions: false when already applied here; rejects when it does not validate. */
+  submit(message: VersionMessage): Promise<boolean>;
+  submit(message: RefusalMessage | StoreMessage): Promise<void>;
+  /**
+   * The one door: every source's message waits for the ones before it, so each sees the
+   * version the previous one made.
+   */
+  submit(message: ConfigMessage): Promise<unknown> {
+    return this.#enqueue(() => this.#handle(message));
+  }
+
+  async #handle(message: ConfigMessage): Promise<unknown> {
+    switch (message.kind) {
+      case "change":
+        return this.#change(message.request);
+      case "snapshot":
+        return this.#snapshot(message);
+      case "version":
+        return this.#version(message.version);
+      case "refused":
+        return this.#refuse(message.problems, message.origin);
+      case "store":
+        this.#store = message.store;
+        return;
+    }
   }
 
   /**
@@ -105,87 +132,82 @@ export class ControlPlane {
    * serves) is skipped: resolves false. A version that does not validate is refused
    * (counted, audited, logged by the caller) and the last good config keeps serving.
    */
-  applyShared(shared: SharedVersion): Promise<boolean> {
-    return this.#enqueue(async () => {
-      const known = this.#sharedVersion !== undefined && shared.version <= this.#sharedVersion;
-      if (known && !shared.restart) return false;
-      const origin: ChangeOrigin = { source: "etcd", actor: shared.actor };
-      let config: GatehouseConfig;
-      try {
-        config = this.#validate(shared.document);
-      } catch (error) {
-        const problems = error instanceof GatehouseError ? error.problems : undefined;
-        this.reloadRefused(problems ?? [(error as Error).message], origin);
-        throw error;
-      }
-      const previous = this.history.current;
-      const first = this.#sharedVersion === undefined || shared.restart === true;
-      await this.#gateway.reload(config, { version: shared.version });
-      this.#sharedVersion = shared.version;
-      await setImmediate();
-      const entry: ConfigVersion = {
-        ...this.#gateway.revision,
-        ...origin,
-        ...(shared.rolledBackTo !== undefined && { rolledBackTo: shared.rolledBackTo }),
-        document: shared.document,
-      };
-      this.history.record(entry, first);
-      this.#accepted({ action: "config.sync", ...origin }, previous, entry);
-      return true;
-    });
+  async #version(shared: SharedVersion): Promise<boolean> {
+    const known = this.#sharedVersion !== undefined && shared.version <= this.#sharedVersion;
+    if (known && !shared.restart) return false;
+    const origin: ChangeOrigin = { source: "etcd", actor: shared.actor };
+    let config: GatehouseConfig;
+    try {
+      config = this.#validate(shared.document);
+    } catch (error) {
+      const problems = error instanceof GatehouseError ? error.problems : undefined;
+      this.#refuse(problems ?? [(error as Error).message], origin);
+      throw error;
+    }
+    const previous = this.history.current;
+    const first = this.#sharedVersion === undefined || shared.restart === true;
+    await this.#gateway.reload(config, { version: shared.version });
+    this.#sharedVersion = shared.version;
+    await setImmediate();
+    const entry: ConfigVersion = {
+      ...this.#gateway.revision,
+      ...origin,
+      ...(shared.rolledBackTo !== undefined && { rolledBackTo: shared.rolledBackTo }),
+      document: shared.document,
+    };
+    this.history.record(entry, first);
+    this.#accepted({ action: "config.sync", ...origin }, previous, entry);
+    return true;
   }
 
-  /** Runs `request` after every change before it; refusals reject with a GatehouseError. */
-  change(request: ChangeRequest): Promise<ChangeResult> {
-    return this.#enqueue(() => this.#change(request));
-  }
-
-  /** Applies a config the file provider loaded and validated (the FileProvider's target). */
-  reload(config: GatehouseConfig, origin?: ChangeOrigin): Promise<void> {
-    const from = origin ?? { source: "file", actor: "file-watch" };
-    return this.#enqueue(async () => {
+  /**
+   * Reads a snapshot of the config file when its turn comes and applies it, unless it
+   * equals the config serving (then any refusal is over, here and at `/status`). One that
+   * does not load or apply is refused, and the last good config keeps serving.
+   */
+  async #snapshot({ origin, read }: SnapshotMessage): Promise<SnapshotResult> {
+    try {
+      const config = await read();
       // In etcd mode the file only seeded an empty prefix: etcd holds the config now.
-      if (this.#shared) return;
+      if (config === undefined || this.#store.shared) return { result: "skipped" };
       const previous = this.history.current;
-      this.#lastRefusal = undefined;
+      const hash = configHash(config);
       // The file may hold what an admin change just wrote back and applied: nothing new.
-      if (configHash(config) === previous.hash) {
-        this.#gateway.reloadUnchanged();
-        return;
+      if (hash === this.#gateway.revision.hash) {
+        const refused = this.#lastRefusal !== undefined;
+        this.#lastRefusal = undefined;
+        const endedRefusal = this.#gateway.reloadUnchanged() || refused;
+        return { result: "unchanged", hash, endedRefusal };
       }
+      this.#lastRefusal = undefined;
       const document = configOriginOf(config)?.document ?? {};
       await this.#gateway.reload(config);
       const applied = this.#gateway.revision;
       // Serving already: requests waiting on the event loop go before the bookkeeping (the
       // audit's diff of a 10,000-route config takes tens of milliseconds).
       await setImmediate();
-      const version = this.#record(document, from, applied);
-      this.#accepted({ action: "config.reload", ...from }, previous, version);
-    });
+      const version = this.#record(document, origin, applied);
+      this.#accepted({ action: "config.reload", ...origin }, previous, version);
+      return { result: "applied", version: applied.version, hash };
+    } catch (error) {
+      const problems =
+        error instanceof ConfigError ? error.problems.map(formatProblem) : [String(error)];
+      this.#refuse(problems, origin);
+      return { result: "refused", problems };
+    }
   }
 
-  /**
-   * The file provider read a valid file equal to the config serving: any refusal is over
-   * (here and at `/status`). True when one was standing, so the provider says it is over.
-   */
-  reloadUnchanged(): boolean {
-    const refused = this.#lastRefusal !== undefined;
-    this.#lastRefusal = undefined;
-    return this.#gateway.reloadUnchanged() || refused;
-  }
-
-  /** The file provider refused a file: counted by the gateway, shown by the admin API, audited. */
-  reloadRefused(problems: readonly string[] = [], origin?: ChangeOrigin): void {
+  /** A source's config was refused: counted by the gateway, shown by the admin API, audited. */
+  #refuse(problems: readonly string[], origin: ChangeOrigin): void {
     this.#gateway.reloadRefused(problems);
-    const from = origin ?? { source: "file", actor: "file-watch" };
     this.#lastRefusal = {
       at: new Date(),
-      source: from.source,
-      actor: from.actor,
+      source: origin.source,
+      actor: origin.actor,
       problems: [...problems],
     };
     this.#audit.record({
-      ...auditOf({ action: "config.reload", ...from }),
+      ...auditOf({ action: "config.reload", ...origin }),
       result: "rejected",
       version: this.history.current.version,
       problems: [...problems],
@@ -209,7 +231,7 @@ export class ControlPlane {
   async #change(request: ChangeRequest): Promise<ChangeResult> {
     const current = this.history.current;
     try {
-      const refused = this.#shared?.refusedVersion;
+      const refused = this.#store.refusedVersion;
       if (
         request.ifMatch !== undefined &&
         request.ifMatch !== current.version &&
@@ -240,9 +262,10 @@ export class ControlPlane {
         return { result: "unchanged", version: current };
       }
       let version: ConfigVersion;
-      if (this.#shared) {
-        // etcd first, compared against the version this change was based on; its number.
-        const { version: shared } = await this.#shared.commit(document, current, request);
+      // Written first (to etcd: compared against the version this change was based on).
+      const shared = await this.#store.write(document, current, request);
+      if (shared !== undefined) {
+        // The store numbered it.
         try {
           await this.#gateway.reload(config, { version: shared });
         } catch (error) {
@@ -261,7 +284,6 @@ export class ControlPlane {
           );
         }
       } else {
-        await this.#persist(document, current.document);
         await this.#gateway.reload(config);
         version = this.#record(document, request);
       }
@@ -304,36 +326,9 @@ export class ControlPlane {
     }
   }
 
-  /**
-   * Calls `listener` with the config file and the text written to it, each time an admin
-   * change is written back (it serves right after): the file provider then knows that
-   * reading that text back is no change, and skips validating it again (at 10,000 routes,
-   * about 400 ms of CPU after every admin write). Told before the swap, so a watcher that
-   * looks in between sees nothing new either.
-   */
-  onWriteBack(listener: (file: string, text: string) => void): void {
-    this.#writeBackListeners.push(listener);
-  }
-
-  /** Writes the change to the config file before it serves, so a restart never loses it. */
-  async #persist(document: ConfigDocument, serving: ConfigDocument): Promise<void> {
-    if (this.#writeBack && this.#overlay)
-      throw new GatehouseError(
-        "GATEHOUSE_CONFIG_NOT_WRITABLE",
-        `the config is ${this.#file} merged with ${this.#overlay}: there is no one file to write the change to (set gateway.configStore.file: false to keep admin changes in memory)`,
-      );
-    if (!this.#store) return;
-    let written: string;
-    try {
-      written = await this.#store.write(document, serving);
-    } catch (error) {
-      if (isGatehouseError(error, "GATEHOUSE_CONFIG_CONFLICT")) throw error;
-      throw new GatehouseError(
-        "GATEHOUSE_CONFIG_STORE_FAILED",
-        `cannot write ${this.#store.file}: ${(error as Error).message}`,
-      );
-    }
-    for (const listener of this.#writeBackListeners) listener(this.#store.file, written);
+  /** Where accepted changes are written: the file provider hears of its write-backs. */
+  get store(): ConfigStore {
+    return this.#store;
   }
 
   #record(

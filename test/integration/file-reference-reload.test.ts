@@ -48,7 +48,7 @@ async function run(file: string): Promise<Running> {
   const startup = await validateConfigFile(file);
   const gateway = new Gateway(startup);
   await gateway.start();
-  const provider = new FileProvider({ file, control: gateway, startup });
+  const provider = new FileProvider({ file, control: gateway.control, startup });
   const seen: ReloadEvent[] = [];
   provider.on("reload", (event) => seen.push(event));
   const port = gateway.addresses().proxy[0]!.port;

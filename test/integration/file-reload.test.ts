@@ -66,7 +66,7 @@ async function run(file: string): Promise<Running> {
   const startup = await validateConfigFile(file);
   const gateway = new Gateway(startup);
   await gateway.start();
-  const provider = new FileProvider({ file, control: gateway, startup });
+  const provider = new FileProvider({ file, control: gateway.control, startup });
   const events: ReloadEvent[] = [];
   provider.on("reload", (event) => events.push(event));
   const { proxy, status } = gateway.addresses();

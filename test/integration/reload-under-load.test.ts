@@ -129,7 +129,7 @@ describe("reload under load", () => {
     const startup = await validateConfigFile(file);
     const gateway = new Gateway(startup);
     await gateway.start();
-    const provider = new FileProvider({ file, control: gateway, startup });
+    const provider = new FileProvider({ file, control: gateway.control, startup });
     const { proxy, status } = gateway.addresses();
     const base = `http://127.0.0.1:${proxy[0]!.port}`;
     const statusUrl = `http://127.0.0.1:${status!.port}`;

@@ -222,17 +222,20 @@ describe("worker threads", () => {
       }),
     );
     try {
-      await gw.gateway.control.change({
-        action: "route.create",
-        source: "admin",
-        actor: "test",
-        edit: (document) => ({
-          ...document,
-          routes: [
-            ...(document.routes as object[]),
-            { name: "new", match: { paths: ["/new"] }, service: "svc" },
-          ],
-        }),
+      await gw.gateway.control.submit({
+        kind: "change",
+        request: {
+          action: "route.create",
+          source: "admin",
+          actor: "test",
+          edit: (document) => ({
+            ...document,
+            routes: [
+              ...(document.routes as object[]),
+              { name: "new", match: { paths: ["/new"] }, service: "svc" },
+            ],
+          }),
+        },
       });
       const answers = await Promise.all(Array.from({ length: 20 }, () => fresh(`${gw.url}/new`)));
       assert.deepEqual(new Set(answers.map((answer) => answer.body)), new Set(["up /new"]));
