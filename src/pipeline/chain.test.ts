@@ -80,7 +80,7 @@ describe("plugin chain", () => {
     await pending;
     assert.deepEqual(calls, ["async"]);
     assert.equal(ctx.answer?.status, 404);
-    assert.equal(JSON.parse(ctx.answer!.body).error.requestId, "r1");
+    assert.equal(JSON.parse(String(ctx.answer!.body)).error.requestId, "r1");
   });
 
   it("lets onResponse change the client's headers", () => {
