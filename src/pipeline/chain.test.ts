@@ -97,6 +97,39 @@ describe("plugin chain", () => {
     assert.deepEqual(response.headers, ["content-type", "text/plain", "x-frame-options", "DENY"]);
   });
 
+  it("waits only for an onResponse hook that returns a promise, and stops at a replacement", async () => {
+    const calls: string[] = [];
+    const sync = compileChain([
+      { priority: 2, hooks: { onResponse: () => void calls.push("a") } },
+      { priority: 1, hooks: { onResponse: () => void calls.push("b") } },
+    ])!;
+    assert.equal(runResponseHooks(sync, context(), { status: 200, headers: [] }), undefined);
+    assert.deepEqual(calls, ["b", "a"]);
+
+    calls.length = 0;
+    const replacing = compileChain([
+      { priority: 3, hooks: { onResponse: () => void calls.push("never") } },
+      {
+        priority: 2,
+        hooks: {
+          onResponse: async (ctx, response) => {
+            await new Promise((resolve) => setImmediate(resolve));
+            calls.push("replace");
+            if (response.status === 404) ctx.respond(200, { fallback: true });
+          },
+        },
+      },
+      { priority: 1, hooks: { onResponse: () => void calls.push("first") } },
+    ])!;
+    const ctx = context();
+    const pending = runResponseHooks(replacing, ctx, { status: 404, headers: [] });
+    assert.ok(pending instanceof Promise);
+    await pending;
+    assert.deepEqual(calls, ["first", "replace"]);
+    assert.equal(ctx.answer?.status, 200);
+    assert.equal(ctx.answer?.headers["content-type"], "application/json");
+  });
+
   it("goes on in a consumer's own chain once a hook names that consumer", async () => {
     for (const async of [false, true]) {
       const calls: string[] = [];
