@@ -105,9 +105,10 @@ function writeOrTransform(
   statusText: string,
   headers: string[],
 ): void {
-  const { ctx, res } = owner.request;
+  const { ctx, res, method } = owner.request;
   const transforms = ctx && runnerState.responseBody(ctx);
-  if (!transforms) {
+  // A response that has no body (to HEAD, a 204 or a 304) has nothing to transform.
+  if (!transforms || method === "HEAD" || status === 204 || status === 304) {
     writeHead(owner, attempt, status, statusText, headers);
     return;
   }

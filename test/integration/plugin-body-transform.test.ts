@@ -155,6 +155,12 @@ describe("streaming transforms of request and response bodies", () => {
     assert.equal(seen.note, "the ****** stays upstream");
   });
 
+  it("leaves a response without a body (to HEAD) as it is", async () => {
+    const res = await request(`${base}/redact/small`, { method: "HEAD" });
+    assert.equal(res.statusCode, 200);
+    assert.equal(await res.body.text(), "");
+  });
+
   it("answers 502 for a response body over the bound, by its length or as it streams", async () => {
     for (const path of ["/redact/big", "/redact/big-chunked"]) {
       const res = await request(`${base}${path}`);
