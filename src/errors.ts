@@ -94,6 +94,10 @@ export const errorCatalogue = {
     status: 502,
     message: "The upstream sent an invalid or incomplete response",
   },
+  GATEHOUSE_RESPONSE_TOO_LARGE: {
+    status: 502,
+    message: "The upstream's response body is larger than the route's plugins accept",
+  },
   GATEHOUSE_NO_AVAILABLE_TARGET: {
     status: 503,
     message: "The service has no available target",

@@ -7,7 +7,12 @@ export { ConfigError, formatProblem } from "./config/load.ts";
 export type { GatehouseConfig, GatehouseConfigInput } from "./config/schema/index.ts";
 export { type ErrorCode, errorCatalogue } from "./errors.ts";
 export { Gateway, type GatewayAddresses, type GatewayOptions } from "./gateway.ts";
-export type { ConsumerIdentity, RequestContext } from "./pipeline/context.ts";
+export type {
+  AnswerBody,
+  ConsumerIdentity,
+  RequestContext,
+  UpstreamChange,
+} from "./pipeline/context.ts";
 export {
   definePlugin,
   type PluginDefinition,
@@ -17,6 +22,7 @@ export {
 } from "./pipeline/plugin.ts";
 export { PluginRegistry } from "./pipeline/registry.ts";
 export { createStateKey, type StateKey } from "./pipeline/request-state.ts";
+export type { RequestProtocol, RequestView } from "./pipeline/request-view.ts";
 export { introspectionClaimsKey, jwtClaimsKey } from "./plugins/auth/token-claims.ts";
 export { builtinPlugins, createPluginRegistry, registerPlugin } from "./plugins/index.ts";
 export { loadGatewayConfig, parseGatewayConfig, validateConfigFile } from "./runtime/validate.ts";

@@ -80,7 +80,7 @@ describe("plugin chain", () => {
     await pending;
     assert.deepEqual(calls, ["async"]);
     assert.equal(ctx.answer?.status, 404);
-    assert.equal(JSON.parse(ctx.answer!.body).error.requestId, "r1");
+    assert.equal(JSON.parse(String(ctx.answer!.body)).error.requestId, "r1");
   });
 
   it("lets onResponse change the client's headers", () => {
@@ -95,6 +95,39 @@ describe("plugin chain", () => {
     const response = { status: 200, headers: ["content-type", "text/plain"] };
     runResponseHooks(chain, context(), response);
     assert.deepEqual(response.headers, ["content-type", "text/plain", "x-frame-options", "DENY"]);
+  });
+
+  it("waits only for an onResponse hook that returns a promise, and stops at a replacement", async () => {
+    const calls: string[] = [];
+    const sync = compileChain([
+      { priority: 2, hooks: { onResponse: () => void calls.push("a") } },
+      { priority: 1, hooks: { onResponse: () => void calls.push("b") } },
+    ])!;
+    assert.equal(runResponseHooks(sync, context(), { status: 200, headers: [] }), undefined);
+    assert.deepEqual(calls, ["b", "a"]);
+
+    calls.length = 0;
+    const replacing = compileChain([
+      { priority: 3, hooks: { onResponse: () => void calls.push("never") } },
+      {
+        priority: 2,
+        hooks: {
+          onResponse: async (ctx, response) => {
+            await new Promise((resolve) => setImmediate(resolve));
+            calls.push("replace");
+            if (response.status === 404) ctx.respond(200, { fallback: true });
+          },
+        },
+      },
+      { priority: 1, hooks: { onResponse: () => void calls.push("first") } },
+    ])!;
+    const ctx = context();
+    const pending = runResponseHooks(replacing, ctx, { status: 404, headers: [] });
+    assert.ok(pending instanceof Promise);
+    await pending;
+    assert.deepEqual(calls, ["first", "replace"]);
+    assert.equal(ctx.answer?.status, 200);
+    assert.equal(ctx.answer?.headers["content-type"], "application/json");
   });
 
   it("goes on in a consumer's own chain once a hook names that consumer", async () => {

@@ -24,7 +24,7 @@ export interface ChainEntry {
 export interface Chain {
   /** onRequest, access and beforeUpstream, flattened: they run back to back. */
   request: RequestHook[];
-  response: ((ctx: RequestContext, response: ResponseView) => void)[];
+  response: ((ctx: RequestContext, response: ResponseView) => void | Promise<void>)[];
   log: ((ctx: RequestContext) => void)[];
   /**
    * Chains for consumers that have plugins of their own. When a hook names such a
@@ -155,9 +155,40 @@ function consumerChain(chain: Chain, ctx: RequestContext): ConsumerChain | undef
     : undefined;
 }
 
-/** Lets every onResponse hook see (and change) the response headers. */
-export function runResponseHooks(chain: Chain, ctx: RequestContext, response: ResponseView): void {
-  for (const hook of chain.response) hook(ctx, response);
+/**
+ * Lets every onResponse hook see (and change) the response headers, until one replaces
+ * the response (`ctx.respond`). Returns undefined when all ran synchronously, else a
+ * promise of their end: only then does the response wait.
+ */
+export function runResponseHooks(
+  chain: Chain,
+  ctx: RequestContext,
+  response: ResponseView,
+): Promise<void> | undefined {
+  const answered = ctx.answer;
+  const hooks = chain.response;
+  for (let i = 0; i < hooks.length; i++) {
+    if (ctx.answer !== answered) return undefined;
+    const result = hooks[i]!(ctx, response);
+    if (result instanceof Promise) {
+      return continueResponse(chain, i, ctx, response, answered, result);
+    }
+  }
+  return undefined;
+}
+
+async function continueResponse(
+  chain: Chain,
+  at: number,
+  ctx: RequestContext,
+  response: ResponseView,
+  answered: RequestContext["answer"],
+  pending: Promise<void>,
+): Promise<void> {
+  await pending;
+  for (let i = at + 1; i < chain.response.length && ctx.answer === answered; i++) {
+    await chain.response[i]!(ctx, response);
+  }
 }
 
 /** Runs the onLog hooks; a failing one is reported (see reportingLogHook), never thrown. */

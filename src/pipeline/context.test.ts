@@ -3,6 +3,7 @@
 // of keys of the same name), and the runner's own state out of the plugins' reach.
 import assert from "node:assert/strict";
 import type { IncomingMessage } from "node:http";
+import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
 import { compileChain, runRequestHooks } from "./chain.ts";
 import { RequestContext, runnerState } from "./context.ts";
@@ -68,5 +69,38 @@ describe("the runner's own state", () => {
     assert.equal(runnerState.chain(ctx), undefined);
     runRequestHooks(chain, ctx);
     assert.equal(runnerState.chain(ctx), chain);
+  });
+});
+
+describe("the upstream a plugin chooses, and its body transforms", () => {
+  it("merges setUpstream calls, each changing only what it names", () => {
+    const ctx = context();
+    assert.equal(runnerState.upstreamChange(ctx), undefined, "nothing until a plugin asks");
+    ctx.setUpstream({ method: "POST", path: "/a" });
+    ctx.setUpstream({ path: "/b", service: "other" });
+    assert.deepEqual(runnerState.upstreamChange(ctx), {
+      method: "POST",
+      path: "/b",
+      service: "other",
+    });
+  });
+
+  it("refuses a method, path or query a request line could not carry", () => {
+    const ctx = context();
+    assert.throws(() => ctx.setUpstream({ method: "get" }), /upper-case HTTP method/);
+    assert.throws(() => ctx.setUpstream({ path: "no-slash" }), /must start with \//);
+    assert.throws(() => ctx.setUpstream({ query: "?a=1" }), /without its \?/);
+    assert.equal(runnerState.upstreamChange(ctx), undefined);
+  });
+
+  it("keeps body transforms in order under the smallest bound, and refuses a bad bound", () => {
+    const ctx = context();
+    const [first, second] = [new PassThrough(), new PassThrough()];
+    ctx.transformResponseBody(first, { maxSize: 100 });
+    ctx.transformResponseBody(second, { maxSize: 10 });
+    const transforms = runnerState.responseBody(ctx)!;
+    assert.deepEqual([transforms.streams, transforms.maxSize], [[first, second], 10]);
+    assert.equal(runnerState.requestBody(ctx), undefined);
+    assert.throws(() => ctx.transformRequestBody(new PassThrough(), { maxSize: 0 }), /maxSize/);
   });
 });

@@ -5,10 +5,17 @@
  * answer the request itself. The runner's own state (the chain it runs, the header
  * changes it applies) is private: only the pipeline reads it, through runnerState.
  */
-import type { IncomingMessage } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import { Readable, type Transform } from "node:stream";
 import { type ErrorCode, errorBody, errorCatalogue } from "../errors.ts";
+import {
+  addBodyTransform,
+  type BodyTransformOptions,
+  type BodyTransforms,
+} from "./body-transform.ts";
 import type { Chain } from "./chain.ts";
 import { type StateKey, stateKeyNamed, stateSlots } from "./request-state.ts";
+import { protocolOf, type RequestProtocol, type RequestView } from "./request-view.ts";
 
 /** The authenticated client, once a plugin has identified one. */
 export interface ConsumerIdentity {
@@ -22,7 +29,26 @@ export interface PluginAnswer {
   /** The catalogued error code, when the answer is one (`ctx.fail`). */
   code?: ErrorCode;
   headers: Record<string, string>;
-  body: string;
+  /** Text and buffers are sent with their length; a stream is piped, chunked. */
+  body: AnswerBody;
+}
+
+/** What an answer's body may be, as sent. */
+export type AnswerBody = string | Buffer | Readable;
+
+/**
+ * Where the upstream request goes instead of what the route says (see setUpstream); each
+ * member left out keeps the route's own.
+ */
+export interface UpstreamChange {
+  /** The method sent upstream (`GET`, `POST`, ...). */
+  method?: string;
+  /** The upstream path, starting with `/`; it replaces the route's rewritten path. */
+  path?: string;
+  /** The upstream query, without `?` (empty for none); it replaces the client's. */
+  query?: string;
+  /** The name of a service of the config to send the request to, instead of the route's. */
+  service?: string;
 }
 
 /** One change to the upstream request's headers: undefined removes. */
@@ -36,6 +62,8 @@ export interface RequestFacts {
   clientAddress: string;
   /** The normalised path (before any rewrite), without the query. */
   path: string;
+  /** The query with its `?`, or empty. */
+  query?: string;
 }
 
 /**
@@ -50,16 +78,28 @@ interface RunnerState {
   setChain(ctx: RequestContext, chain: Chain): void;
   /** The upstream header changes the hooks asked for, in order; undefined if none. */
   upstreamHeaders(ctx: RequestContext): readonly HeaderChange[] | undefined;
+  /** The method, path, query or service the hooks chose; undefined if none. */
+  upstreamChange(ctx: RequestContext): Readonly<UpstreamChange> | undefined;
+  /** The transforms the hooks asked for on the request's and the response's body. */
+  requestBody(ctx: RequestContext): BodyTransforms | undefined;
+  responseBody(ctx: RequestContext): BodyTransforms | undefined;
 }
 
-/** One request as the pipeline's hooks see it. */
-export class RequestContext {
+/**
+ * One request as the pipeline's hooks see it. It is its own RequestView (`ctx.request`):
+ * read the method, path, query and headers there rather than from `ctx.req`, the Node
+ * request object of HTTP/1.1 only.
+ */
+export class RequestContext implements RequestView {
   readonly req: IncomingMessage;
+  readonly method: string;
   readonly requestId: string;
   readonly route: string;
   readonly service: string;
   readonly clientAddress: string;
   readonly path: string;
+  /** The query as received, with its `?` (the view gives it without, on demand). */
+  readonly #query: string;
   consumer: ConsumerIdentity | undefined;
   /** The chain this request runs: its route's, or its consumer's own once one is named. */
   #chain: Chain | undefined;
@@ -73,6 +113,9 @@ export class RequestContext {
   /** Query arguments that carried credentials: their values are never logged. */
   readonly credentialQuery: string[] = [];
   #answer: PluginAnswer | undefined;
+  #upstream: UpstreamChange | undefined;
+  #requestBody: BodyTransforms | undefined;
+  #responseBody: BodyTransforms | undefined;
 
   constructor(facts: RequestFacts) {
     this.req = facts.req;
@@ -81,6 +124,25 @@ export class RequestContext {
     this.service = facts.service;
     this.clientAddress = facts.clientAddress;
     this.path = facts.path;
+    this.method = facts.req.method!;
+    this.#query = facts.query ?? "";
+  }
+
+  /** The request as every protocol shows it (this context itself, typed as the view). */
+  get request(): RequestView {
+    return this;
+  }
+
+  get query(): string {
+    return this.#query === "" ? "" : this.#query.slice(1);
+  }
+
+  get headers(): Readonly<IncomingHttpHeaders> {
+    return this.req.headers;
+  }
+
+  get protocol(): RequestProtocol {
+    return protocolOf(this.req.httpVersionMajor, this.req.httpVersionMinor);
   }
 
   /** The request's value for `key` (see createStateKey), if a hook set one. */
@@ -111,6 +173,44 @@ export class RequestContext {
     this.#upstreamHeaders.push([name.toLowerCase(), value]);
   }
 
+  /**
+   * Sends the request to another method, path, query or service than the route's. Later
+   * calls change only what they name. The route's rewrite is worked out first and a path
+   * given here replaces its result; `removeQueryParam` still applies to a query given
+   * here. A service that the config does not have answers 500 (the plugin's mistake).
+   */
+  setUpstream(change: UpstreamChange): void {
+    if (change.method !== undefined && !/^[A-Z][A-Z0-9-]*$/.test(change.method)) {
+      throw new Error(`setUpstream: "${change.method}" is not an upper-case HTTP method`);
+    }
+    if (change.path !== undefined && change.path.charCodeAt(0) !== 47) {
+      throw new Error(`setUpstream: path "${change.path}" must start with /`);
+    }
+    if (change.query !== undefined && change.query.charCodeAt(0) === 63) {
+      throw new Error(`setUpstream: query "${change.query}" must be given without its ?`);
+    }
+    this.#upstream = { ...this.#upstream, ...change };
+  }
+
+  /**
+   * Pipes the request body through `stream` on its way upstream (after the transforms
+   * asked for before). The body is sent without the client's length, and never retried; one larger than
+   * `maxSize` is refused with 413. A request without a body is sent as it is.
+   */
+  transformRequestBody(stream: Transform, options: BodyTransformOptions): void {
+    this.#requestBody = addBodyTransform(this.#requestBody, stream, options);
+  }
+
+  /**
+   * In onResponse: pipes the upstream's response body through `stream` on its way to the
+   * client. The response is sent chunked once `stream` gives its first bytes (or ends);
+   * an upstream body larger than `maxSize` answers 502 `GATEHOUSE_RESPONSE_TOO_LARGE` if
+   * nothing was sent yet, else cuts the response.
+   */
+  transformResponseBody(stream: Transform, options: BodyTransformOptions): void {
+    this.#responseBody = addBodyTransform(this.#responseBody, stream, options);
+  }
+
   /** Leaves a query argument out of the request sent upstream. */
   removeQueryParam(name: string): void {
     this.removedQuery.push(name);
@@ -124,13 +224,27 @@ export class RequestContext {
     this.credentialQuery.push(name);
   }
 
-  /** Answers the request now; the phases after this one and the upstream are skipped. */
+  /**
+   * Answers the request now; the phases after this one and the upstream are skipped. A
+   * string is sent as text, a Buffer or a Readable as `application/octet-stream` (a
+   * stream is piped, chunked), anything else as JSON; a `content-type` in `headers` wins.
+   */
   respond(status: number, body: unknown = "", headers: Record<string, string> = {}): void {
-    const text = typeof body === "string" ? body : JSON.stringify(body);
-    const type = typeof body === "string" ? "text/plain; charset=utf-8" : "application/json";
+    let sent: AnswerBody;
+    let type: string;
+    if (typeof body === "string") {
+      sent = body;
+      type = "text/plain; charset=utf-8";
+    } else if (Buffer.isBuffer(body) || body instanceof Readable) {
+      sent = body;
+      type = "application/octet-stream";
+    } else {
+      sent = JSON.stringify(body) ?? "null";
+      type = "application/json";
+    }
     // An empty answer (a 204 preflight, say) has no content to type.
-    const typed = text === "" ? headers : { "content-type": type, ...headers };
-    this.#answer = { status, body: text, headers: typed };
+    const typed = sent === "" ? headers : { "content-type": type, ...headers };
+    this.#answer = { status, body: sent, headers: typed };
   }
 
   /** Answers with a catalogued error, in the gateway's JSON error shape. */
@@ -155,6 +269,9 @@ export class RequestContext {
         ctx.#chain = chain;
       },
       upstreamHeaders: (ctx) => ctx.#upstreamHeaders,
+      upstreamChange: (ctx) => ctx.#upstream,
+      requestBody: (ctx) => ctx.#requestBody,
+      responseBody: (ctx) => ctx.#responseBody,
     };
   }
 }

@@ -35,8 +35,12 @@ export interface PluginHooks {
   access?(ctx: RequestContext): HookResult;
   /** Last changes before the upstream is called (rewrites, cache lookups). */
   beforeUpstream?(ctx: RequestContext): HookResult;
-  /** The response headers, before they are sent (synchronous: the body is waiting). */
-  onResponse?(ctx: RequestContext, response: ResponseView): void;
+  /**
+   * The response headers, before they are sent. A hook that returns a promise holds the
+   * upstream's response (its body unread) until it settles; `ctx.respond(...)` here
+   * replaces the upstream's response, and the onResponse hooks after this one are skipped.
+   */
+  onResponse?(ctx: RequestContext, response: ResponseView): HookResult;
   /** After the response finished: metrics, logs. Errors here never reach the client. */
   onLog?(ctx: RequestContext): void;
   /**

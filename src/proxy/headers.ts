@@ -239,3 +239,11 @@ export function setHeader(
 export function combinedHeaderValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(", ") : value;
 }
+
+/** undici's flat trailer list as the [name, value] pairs `res.addTrailers` takes. */
+export function trailerPairs(trailers: string[]): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (let i = 0; i < trailers.length; i += 2)
+    pairs.push([String(trailers[i]), String(trailers[i + 1])]);
+  return pairs;
+}

@@ -8,49 +8,24 @@
  */
 import type { IncomingMessage } from "node:http";
 import { performance } from "node:perf_hooks";
-import { Transform, type TransformCallback } from "node:stream";
+import type { Readable } from "node:stream";
 import type { Span } from "@opentelemetry/api";
 import type { Dispatcher } from "undici";
 import type { ErrorCode } from "../errors.ts";
-import type { Logger } from "../observability/logger.ts";
 import { endTry } from "../observability/tracing.ts";
-import { type Chain, runResponseHooks } from "../pipeline/chain.ts";
-import type { RequestContext } from "../pipeline/context.ts";
-import type { BodyConsumer, GatewayResponse } from "../server/exchange.ts";
+import { runnerState } from "../pipeline/context.ts";
+import type { BodyConsumer } from "../server/exchange.ts";
 import type { OutcomeKind } from "../upstream/outcome.ts";
-import type { SelectionRequest } from "../upstream/selectors/selector.ts";
-import type { Service } from "../upstream/service.ts";
 import type { Target } from "../upstream/target.ts";
-import { clientResponseHeaders } from "./headers.ts";
+import type { ForwardRequest } from "./forward-request.ts";
+import { clientResponseHeaders, trailerPairs } from "./headers.ts";
+import { countedRequestBody, hasUnreadBody, readWholeBody } from "./request-body.ts";
 import { sendError } from "./respond.ts";
+import { type ResponseStartOwner, startResponse } from "./response-start.ts";
+import { type TransformedResponse, transformedRequestBody } from "./transformed-body.ts";
 import { type TryOwner, UpstreamTry } from "./upstream-try.ts";
 
-/** Everything needed to forward one request. */
-export interface ForwardRequest {
-  req: IncomingMessage;
-  res: GatewayResponse;
-  service: Service;
-  /** The target the first try goes to. */
-  target: Target;
-  /** For picking another target on a retry. */
-  selection: SelectionRequest;
-  /** Path and query to send upstream. */
-  path: string;
-  /** Upstream headers; the first pair is `host`, set per try. */
-  headers: string[];
-  /** The client's Host to send on every try (preserveHost), or undefined for each target's own. */
-  preservedHost: string | undefined;
-  requestId: string;
-  /** Largest body accepted when it is sent chunked (Content-Length is checked earlier); 0 = no limit. */
-  maxBodySize: number;
-  /** Ask the client to close its connection after this response (draining). */
-  closeConnection: () => boolean;
-  /** The process log, for a plugin's failure while the response is on its way. */
-  log: Logger;
-  /** The route's plugins and this request's context, when the route has plugins. */
-  ctx?: RequestContext;
-  chain?: Chain;
-}
+export type { ForwardRequest } from "./forward-request.ts";
 
 /** Sends the request upstream (retrying as the service allows) and streams the answer back. */
 export function forward(request: ForwardRequest): void {
@@ -58,10 +33,14 @@ export function forward(request: ForwardRequest): void {
 }
 
 /** One client request and its tries. */
-class ProxiedRequest implements TryOwner, BodyConsumer {
+class ProxiedRequest implements TryOwner, BodyConsumer, ResponseStartOwner {
   readonly #request: ForwardRequest;
   #current: UpstreamTry | undefined;
-  #body: Buffer | IncomingMessage | Transform | null = null;
+  #body: Buffer | IncomingMessage | Readable | null = null;
+  /** The response body on its way through plugins' transforms, when they asked for any. */
+  transformed: TransformedResponse | undefined;
+  /** The upstream sent its whole response (the transforms may still be writing theirs). */
+  #upstreamDone = false;
   /** Whether the body can be sent again (none, or kept whole in memory). */
   #replayable = true;
   #tried: Set<Target> | undefined;
@@ -88,7 +67,7 @@ class ProxiedRequest implements TryOwner, BodyConsumer {
   }
 
   start(): void {
-    const { req, res, service } = this.#request;
+    const { req, res, service, maxBodySize } = this.#request;
     service.retry.budget.requestStarted();
     res.on("close", this.#onClientClose);
     const total = service.timeouts.total;
@@ -101,13 +80,37 @@ class ProxiedRequest implements TryOwner, BodyConsumer {
     }
     // A body is coming: if the client stalls, this request stops and answers 408.
     res.bodyConsumer = this;
-    if (!chunked && service.retry.attempts > 0 && Number(length) <= service.retry.maxBufferedBody) {
-      this.#keepBody(Number(length));
-    } else {
+    const transforms = this.#request.ctx && runnerState.requestBody(this.#request.ctx);
+    if (transforms) {
+      // Sent chunked, as the transforms give it, and never retried.
       this.#replayable = false;
-      this.#body = this.#streamedBody(chunked);
-      this.#send(this.#request.target);
+      const tooLarge = () => this.#fail("GATEHOUSE_BODY_TOO_LARGE");
+      const known = chunked ? undefined : Number(length);
+      const body = transformedRequestBody(this.#request, transforms, known, tooLarge, (error) =>
+        this.transformFailed(error, "transformRequestBody"),
+      );
+      if (body) {
+        this.#body = body;
+        this.#send(this.#request.target);
+      } else tooLarge();
+      return;
     }
+    if (!chunked && service.retry.attempts > 0 && Number(length) <= service.retry.maxBufferedBody) {
+      // Read whole, so that a retry can send it again.
+      readWholeBody(req, Number(length), (body) => {
+        if (this.#finished) return;
+        this.#body = body;
+        this.#send(this.#request.target);
+      }).once("error", () => this.#end());
+      return;
+    }
+    this.#replayable = false;
+    const limit = maxBodySize === 0 ? Number.POSITIVE_INFINITY : maxBodySize;
+    // A chunked body's size is known only by counting it (for metrics and the access log).
+    this.#body = chunked
+      ? countedRequestBody(req, res, limit, () => this.#fail("GATEHOUSE_BODY_TOO_LARGE"))
+      : req;
+    this.#send(this.#request.target);
   }
 
   clientTooSlow(): boolean {
@@ -116,47 +119,14 @@ class ProxiedRequest implements TryOwner, BodyConsumer {
     return true;
   }
 
-  /** Reads a small body whole, so that a retry can send it again. */
-  #keepBody(length: number): void {
-    const { req } = this.#request;
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.once("end", () => {
-      if (this.#finished) return;
-      this.#body = Buffer.concat(chunks, length);
-      this.#send(this.#request.target);
-    });
-    req.once("error", () => this.#end());
-  }
-
-  #streamedBody(chunked: boolean): IncomingMessage | Transform {
-    const { req, res, maxBodySize } = this.#request;
-    if (!chunked) return req;
-    // A chunked body's size is known only by counting it (for metrics and the access log).
-    res.bytesInCounted = 0;
-    const limit = new BodyLimit(
-      maxBodySize === 0 ? Number.POSITIVE_INFINITY : maxBodySize,
-      res,
-      () => this.#fail("GATEHOUSE_BODY_TOO_LARGE"),
-    );
-    req.on("error", (error) => limit.destroy(error));
-    return req.pipe(limit);
-  }
-
   #send(target: Target): void {
-    const { req, res, service, headers } = this.#request;
+    const { res, service, headers, method } = this.#request;
     res.target = target.url;
     if (res.upstreamStartedAt === 0) res.upstreamStartedAt = performance.now();
     headers[1] = this.#request.preservedHost ?? target.authority;
     if (res.trace) {
       this.#tryStatus = 0;
-      this.#trySpan = res.trace.startTry(
-        target,
-        req.method!,
-        this.#request.path,
-        headers,
-        res.retries,
-      );
+      this.#trySpan = res.trace.startTry(target, method, this.#request.path, headers, res.retries);
     }
     const attempt = new UpstreamTry(this, target);
     this.#current = attempt;
@@ -164,7 +134,7 @@ class ProxiedRequest implements TryOwner, BodyConsumer {
     target.pool.dispatch(
       {
         origin: target.origin,
-        method: req.method as Dispatcher.HttpMethod,
+        method: method as Dispatcher.HttpMethod,
         path: this.#request.path,
         headers,
         body: this.#body,
@@ -181,11 +151,11 @@ class ProxiedRequest implements TryOwner, BodyConsumer {
     rawHeaders: Buffer[],
     statusText: string,
   ): boolean {
-    const { res, req, service } = this.#request;
+    const { res, service, method } = this.#request;
     if (attempt !== this.#current || res.destroyed) return true;
     this.#tryStatus = status;
     if (
-      service.retry.retriesStatus(status, req.method!) &&
+      service.retry.retriesStatus(status, method) &&
       this.#retry(attempt.target, "server-error")
     ) {
       this.#endTrySpan("");
@@ -193,39 +163,64 @@ class ProxiedRequest implements TryOwner, BodyConsumer {
       this.#held = { attempt, status, rawHeaders, statusText };
       return false;
     }
-    this.#commit(attempt, status, rawHeaders, statusText);
-    return true;
+    return this.#commit(attempt, status, rawHeaders, statusText);
   }
 
-  /** Sends a try's response head to the client (its body follows through onTryData). */
-  #commit(attempt: UpstreamTry, status: number, rawHeaders: Buffer[], statusText: string): void {
-    const { res, requestId } = this.#request;
+  /** Sends a try's response on to the client (see response-start); false while it is held. */
+  #commit(attempt: UpstreamTry, status: number, rawHeaders: Buffer[], statusText: string): boolean {
+    const { requestId } = this.#request;
     this.#releaseRetrySlot();
     const headers = clientResponseHeaders(rawHeaders, requestId, this.#request.closeConnection());
-    const { ctx, chain } = this.#request;
-    if (ctx && chain && chain.response.length > 0) {
-      try {
-        runResponseHooks(chain, ctx, { status, headers });
-      } catch (error) {
-        // A plugin's bug, not the upstream's fault: 500, the target is not blamed, and no
-        // other try is made (it would meet the same bug).
-        this.#request.log.error(
-          { err: error, requestId, hook: "onResponse" },
-          "plugin hook failed",
-        );
-        this.#fail("GATEHOUSE_INTERNAL");
-        return;
-      }
+    return startResponse(this, attempt, status, statusText, headers);
+  }
+
+  // What response-start asks of the request (ResponseStartOwner).
+  get request(): ForwardRequest {
+    return this.#request;
+  }
+
+  answering(attempt: UpstreamTry): boolean {
+    return !this.#finished && attempt === this.#current;
+  }
+
+  fail(code: ErrorCode): void {
+    this.#fail(code);
+  }
+
+  failed(): boolean {
+    return this.#failure !== undefined;
+  }
+
+  transformedDone(): void {
+    this.#request.res.end();
+    this.#end();
+  }
+
+  /** A plugin's transform failed: 500 if nothing was sent yet, else the response is cut. */
+  transformFailed(error: Error, where: string): void {
+    if (this.#finished) return;
+    this.#request.log.error(
+      { err: error, requestId: this.#request.requestId, hook: where },
+      "plugin transform failed",
+    );
+    if (!this.#upstreamDone) {
+      this.#fail("GATEHOUSE_INTERNAL");
+      return;
     }
-    try {
-      res.writeHead(status, statusText, headers);
-    } catch {
-      // A header value Node refuses to send (e.g. a character invalid in HTTP).
-      attempt.abort("GATEHOUSE_UPSTREAM_BAD_RESPONSE");
-    }
+    this.#failure = "GATEHOUSE_INTERNAL";
+    this.#answerFailure("GATEHOUSE_INTERNAL", error);
+  }
+
+  release(attempt: UpstreamTry): void {
+    this.#current = undefined;
+    attempt.discard();
+    this.#request.res.upstreamEndedAt = performance.now();
+    this.#endTrySpan("");
+    this.#end();
   }
 
   onTryData(chunk: Buffer, resume: () => void): boolean {
+    if (this.transformed) return this.transformed.write(chunk, resume);
     const res = this.#request.res;
     res.bytesOut += chunk.length;
     if (res.write(chunk)) return true;
@@ -236,12 +231,15 @@ class ProxiedRequest implements TryOwner, BodyConsumer {
 
   onTryComplete(trailers: string[] | null): void {
     const { res } = this.#request;
-    if (trailers && trailers.length > 0) {
-      const pairs: [string, string][] = [];
-      for (let i = 0; i < trailers.length; i += 2)
-        pairs.push([String(trailers[i]), String(trailers[i + 1])]);
-      res.addTrailers(pairs);
+    if (this.transformed) {
+      // The transforms end the response once they wrote their last bytes (trailers dropped).
+      this.#upstreamDone = true;
+      res.upstreamEndedAt = performance.now();
+      this.#endTrySpan("");
+      this.transformed.end();
+      return;
     }
+    if (trailers && trailers.length > 0) res.addTrailers(trailerPairs(trailers));
     res.upstreamEndedAt = performance.now();
     this.#endTrySpan("");
     res.end();
@@ -249,7 +247,7 @@ class ProxiedRequest implements TryOwner, BodyConsumer {
   }
 
   onTryFailed(attempt: UpstreamTry, kind: OutcomeKind, code: ErrorCode, error: Error): void {
-    const { res, req, service } = this.#request;
+    const { res, service, method } = this.#request;
     if (attempt === this.#held?.attempt) {
       // The held response broke during the backoff: if the retry is refused, say so.
       this.#held = undefined;
@@ -260,7 +258,7 @@ class ProxiedRequest implements TryOwner, BodyConsumer {
     if (
       !this.#failure &&
       !res.headersSent &&
-      service.retry.retriesFailure(kind, req.method!) &&
+      service.retry.retriesFailure(kind, method) &&
       this.#retry(attempt.target, kind)
     ) {
       this.#retriedFailure = code;
@@ -347,8 +345,9 @@ class ProxiedRequest implements TryOwner, BodyConsumer {
       return;
     }
     this.#current = held.attempt;
-    this.#commit(held.attempt, held.status, held.rawHeaders, held.statusText);
-    held.attempt.commit();
+    if (this.#commit(held.attempt, held.status, held.rawHeaders, held.statusText)) {
+      held.attempt.commit();
+    }
   }
 
   #endTrySpan(errorCode: string): void {
@@ -387,6 +386,7 @@ class ProxiedRequest implements TryOwner, BodyConsumer {
     held?.attempt.drop();
     this.#request.service.retry.budget.requestEnded();
     if (this.#timer) clearTimeout(this.#timer);
+    this.transformed?.destroy();
     this.#request.res.off("close", this.#onClientClose);
   }
 
@@ -397,36 +397,4 @@ class ProxiedRequest implements TryOwner, BodyConsumer {
   #onTotalTimeout = (): void => {
     this.#fail("GATEHOUSE_UPSTREAM_TIMEOUT");
   };
-}
-
-/** Whether the client is (or may still be) sending a body nobody has read. */
-export function hasUnreadBody(req: IncomingMessage): boolean {
-  if (req.complete) return false;
-  const length = req.headers["content-length"];
-  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
-}
-
-/** Passes a chunked request body through, counting it and failing once it exceeds the limit. */
-class BodyLimit extends Transform {
-  #remaining: number;
-  readonly #record: GatewayResponse;
-  readonly #onExceeded: () => void;
-
-  constructor(limit: number, record: GatewayResponse, onExceeded: () => void) {
-    super();
-    this.#remaining = limit;
-    this.#record = record;
-    this.#onExceeded = onExceeded;
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.#record.bytesInCounted += chunk.length;
-    this.#remaining -= chunk.length;
-    if (this.#remaining < 0) {
-      this.#onExceeded();
-      callback(new Error("request body exceeds maxBodySize"));
-      return;
-    }
-    callback(null, chunk);
-  }
 }

@@ -6,7 +6,7 @@
  */
 import type { ServerResponse } from "node:http";
 import { STATUS_CODES } from "node:http";
-import type { Duplex } from "node:stream";
+import { type Duplex, Readable } from "node:stream";
 import { type ErrorCode, errorBody, errorCatalogue, type GatehouseError } from "../errors.ts";
 import type { PluginAnswer } from "../pipeline/context.ts";
 import { GatewayResponse } from "../server/exchange.ts";
@@ -67,27 +67,66 @@ export function writeRawError(socket: Duplex, code: ErrorCode, requestId: string
   );
 }
 
-/** Sends a plugin's answer (the request never reached the upstream). */
+/**
+ * Sends a plugin's answer (instead of the upstream's). Returns a promise when `decorate`
+ * went asynchronous: the answer is sent when it settles, unless the response was cut.
+ */
 export function sendAnswer(
   res: ServerResponse,
   requestId: string,
   answer: PluginAnswer,
   close: boolean,
   /** Lets onResponse hooks add their headers (CORS, security headers) to the answer too. */
-  decorate?: (status: number, headers: string[]) => void,
-): void {
-  record(res, answer.code ?? "", answer.body);
+  decorate?: (status: number, headers: string[]) => Promise<void> | undefined,
+): Promise<void> | undefined {
+  const { body } = answer;
   const headers: string[] = [];
   for (const [name, value] of Object.entries(answer.headers)) headers.push(name, value);
-  headers.push("content-length", String(Buffer.byteLength(answer.body)), "x-request-id", requestId);
+  if (!(body instanceof Readable)) headers.push("content-length", String(Buffer.byteLength(body)));
+  headers.push("x-request-id", requestId);
   if (close) headers.push("connection", "close");
-  decorate?.(answer.status, headers);
+  const pending = decorate?.(answer.status, headers);
+  if (pending) {
+    return pending.then(() => {
+      if (!res.headersSent && !res.destroyed) writeAnswer(res, answer, headers);
+    });
+  }
+  writeAnswer(res, answer, headers);
+  return undefined;
+}
+
+function writeAnswer(res: ServerResponse, answer: PluginAnswer, headers: string[]): void {
+  const { body } = answer;
   res.writeHead(answer.status, headers);
-  res.end(answer.body);
+  if (body instanceof Readable) {
+    record(res, answer.code ?? "", "");
+    pipeAnswer(body, res);
+  } else {
+    record(res, answer.code ?? "", body);
+    res.end(body);
+  }
+}
+
+/**
+ * Streams a plugin's answer body to the client, counting it. A stream that fails cuts the
+ * response (the client must not take a short body for a whole one); a client that goes
+ * away ends the stream.
+ */
+function pipeAnswer(body: Readable, res: ServerResponse): void {
+  if (res instanceof GatewayResponse) {
+    body.on("data", (chunk: Buffer | string) => {
+      res.bytesOut += typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
+    });
+  }
+  body.once("error", (error) => res.destroy(error));
+  res.once("close", () => {
+    if (!body.readableEnded) body.destroy();
+  });
+  body.pipe(res);
 }
 
 /** Notes the gateway's own answer on the exchange record, for metrics and logs. */
-function record(res: ServerResponse, code: string, body: string): void {
+function record(res: ServerResponse, code: string, body: string | Buffer): void {
   if (!(res instanceof GatewayResponse)) return;
   res.errorCode = code;
   res.bytesOut += Buffer.byteLength(body);
@@ -99,8 +138,18 @@ export function writeRawAnswer(socket: Duplex, requestId: string, answer: Plugin
     socket.destroy();
     return;
   }
+  const { body } = answer;
   let head = `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? ""}\r\n`;
   for (const [name, value] of Object.entries(answer.headers)) head += `${name}: ${value}\r\n`;
-  head += `content-length: ${Buffer.byteLength(answer.body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n`;
-  socket.end(head + answer.body, () => socket.destroy());
+  // A streamed body on a raw socket is delimited by the close: its length is not known.
+  if (!(body instanceof Readable)) head += `content-length: ${Buffer.byteLength(body)}\r\n`;
+  head += `x-request-id: ${requestId}\r\nconnection: close\r\n\r\n`;
+  if (body instanceof Readable) {
+    socket.write(head);
+    body.once("error", () => socket.destroy());
+    body.pipe(socket).once("finish", () => socket.destroy());
+    return;
+  }
+  const whole = typeof body === "string" ? head + body : Buffer.concat([Buffer.from(head), body]);
+  socket.end(whole, () => socket.destroy());
 }

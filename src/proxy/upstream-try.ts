@@ -87,6 +87,13 @@ export class UpstreamTry implements Dispatcher.DispatchHandler {
     else this.#resume!();
   }
 
+  /** Throws the response away, held or not: the owner sends another (a plugin's) instead. */
+  discard(): void {
+    this.#held = false;
+    this.#dropped = true;
+    this.abort("client-closed");
+  }
+
   /** Throws the held response away: a retry goes out instead. */
   drop(): void {
     if (!this.#held) return;

@@ -10,15 +10,16 @@ import type { GatehouseConfig } from "../config/schema/index.ts";
 import type { ErrorCode } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { runLogHooks, runRequestHooks, runResponseHooks } from "../pipeline/chain.ts";
-import { RequestContext, runnerState } from "../pipeline/context.ts";
+import { RequestContext, runnerState, type UpstreamChange } from "../pipeline/context.ts";
 import {
   createClientAddressResolver,
   createTrustedPeerTest,
   unmapIPv4,
 } from "../proxy/client-address.ts";
 import { setHeader, upstreamRequestHeaders } from "../proxy/headers.ts";
-import { forward, hasUnreadBody } from "../proxy/http-proxy.ts";
+import { forward } from "../proxy/http-proxy.ts";
 import { type NormalizeOptions, normalizePath } from "../proxy/normalize-path.ts";
+import { hasUnreadBody } from "../proxy/request-body.ts";
 import { sendAnswer, sendError, writeRawAnswer, writeRawError } from "../proxy/respond.ts";
 import { openTunnel } from "../proxy/websocket.ts";
 import type { RouteHit } from "../router/route-table.ts";
@@ -52,6 +53,7 @@ interface Destination {
   selection: SelectionRequest;
   /** The client's Host when the route preserves it. */
   preservedHost: string | undefined;
+  method: string;
   path: string;
   /** Upstream headers, `host` first. */
   headers: string[];
@@ -67,6 +69,8 @@ interface Routed {
   query: string;
   /** An OPTIONS preflight let in only for the route's plugins to answer: never forwarded. */
   preflight: boolean;
+  /** The services of the runtime that routed it, for a plugin that picks another. */
+  services: Runtime["services"];
 }
 
 /** Applies plugins' upstream header changes to a flat header list (never `host`, the first pair). */
@@ -84,6 +88,17 @@ function withoutRemoved(query: string, removed: readonly string[]): string {
   for (const name of removed) params.delete(name);
   const rest = params.toString();
   return rest === "" ? "" : `?${rest}`;
+}
+
+/** The upstream path and query when a plugin changed either (see ctx.setUpstream). */
+function upstreamPathOf(
+  change: Readonly<UpstreamChange>,
+  rewritten: string,
+  query: string,
+  removed: readonly string[],
+): string {
+  const chosen = change.query === undefined ? query : change.query === "" ? "" : `?${change.query}`;
+  return (change.path ?? rewritten) + withoutRemoved(chosen, removed);
 }
 
 /** The proxy listeners' handlers (see createRequestHandler). */
@@ -144,7 +159,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     if (limits.maxBodySize > 0 && length !== undefined && Number(length) > limits.maxBodySize) {
       return fail("GATEHOUSE_BODY_TOO_LARGE");
     }
-    return { match, authority, path, query, preflight };
+    return { match, authority, path, query, preflight, services: runtime.services };
   }
 
   /** The plugin context of a routed request, when its route has plugins. */
@@ -162,6 +177,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       service: route.service.name,
       clientAddress: clientAddress(req),
       path: routed.path,
+      query: routed.query,
     });
   }
 
@@ -169,12 +185,17 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
   function destination(
     req: IncomingMessage,
     requestId: string,
-    { match, authority, path, query }: Routed,
+    { match, authority, path, query, services }: Routed,
     ctx: RequestContext | undefined,
     fail: (code: ErrorCode) => undefined,
   ): Destination | undefined {
     const route = match.value;
-    const service = route.service;
+    const change = ctx && runnerState.upstreamChange(ctx);
+    const service = change?.service === undefined ? route.service : services.get(change.service);
+    if (!service) {
+      host.log.error({ requestId, service: change!.service }, "a plugin chose an unknown service");
+      return fail("GATEHOUSE_INTERNAL");
+    }
     const selection: SelectionRequest = {
       clientAddress: ctx?.clientAddress ?? clientAddress(req),
       headers: req.headers,
@@ -203,9 +224,11 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       target,
       selection,
       preservedHost: route.preserveHost && authority ? authority : undefined,
-      path:
-        route.rewrite(path, match.pattern) +
-        (ctx ? withoutRemoved(query, ctx.removedQuery) : query),
+      method: change?.method ?? req.method!,
+      path: change
+        ? upstreamPathOf(change, route.rewrite(path, match.pattern), query, ctx!.removedQuery)
+        : route.rewrite(path, match.pattern) +
+          (ctx ? withoutRemoved(query, ctx.removedQuery) : query),
       headers,
     };
   }
@@ -302,7 +325,13 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
         chain && chain.response.length > 0
           ? (status: number, headers: string[]) => runResponseHooks(chain, ctx, { status, headers })
           : undefined;
-      sendAnswer(res, requestId, ctx.answer, hasUnreadBody(req) || host.draining(), decorate);
+      sendAnswer(
+        res,
+        requestId,
+        ctx.answer,
+        hasUnreadBody(req) || host.draining(),
+        decorate,
+      )?.catch((error: unknown) => internalError(res, requestId, error));
       if (hasUnreadBody(req)) res.once("finish", () => req.socket?.destroySoon());
       return;
     }
@@ -313,6 +342,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     }
     const to = destination(req, requestId, routed, ctx, fail);
     if (!to) return;
+    res.service = to.service.name;
     if (req.headers.expect !== undefined) {
       res.writeContinue();
       if (hasUnreadBody(req)) bodies.watch(res);
@@ -323,6 +353,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       service: to.service,
       target: to.target,
       selection: to.selection,
+      method: to.method,
       path: to.path,
       headers: to.headers,
       preservedHost: to.preservedHost,

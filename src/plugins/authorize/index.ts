@@ -20,7 +20,7 @@ export const authorizePlugin = definePlugin({
 
     return {
       access(ctx) {
-        const method = ctx.req.method!;
+        const method = ctx.method;
         const rule = rules.find((candidate) => candidate.applies(method, ctx.path));
         if (rule === undefined) {
           if (!allowByDefault) {

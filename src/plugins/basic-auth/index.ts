@@ -111,7 +111,7 @@ export const basicAuthPlugin = definePlugin({
 
     return {
       access(ctx) {
-        const header = ctx.req.headers.authorization;
+        const header = ctx.headers.authorization;
         if (header === undefined || !/^basic /i.test(header)) {
           deferMissing(ctx, missing);
           return;

@@ -33,7 +33,7 @@ export const concurrencyLimitPlugin = definePlugin({
     const nodeScope = `concurrency:${level}:${name}:${JSON.stringify([config.limit, config.by])}`;
     const header = typeof config.by === "object" ? config.by.header.toLowerCase() : undefined;
     const keyOf = (ctx: RequestContext): string => {
-      if (header) return String(ctx.req.headers[header] ?? "");
+      if (header) return String(ctx.headers[header] ?? "");
       if (config.by === "consumer") return ctx.consumer?.name ?? `ip:${ctx.clientAddress}`;
       if (config.by === "route") return ctx.route;
       return ctx.clientAddress;

@@ -84,7 +84,7 @@ export const corsPlugin = definePlugin({
         "access-control-allow-methods": methods,
         vary: preflightVary,
       };
-      const requested = ctx.req.headers["access-control-request-headers"];
+      const requested = ctx.headers["access-control-request-headers"];
       const allowed = allowHeaders ?? requested;
       if (allowed) headers["access-control-allow-headers"] = allowed;
       if (config.credentials) headers["access-control-allow-credentials"] = "true";
@@ -94,7 +94,7 @@ export const corsPlugin = definePlugin({
 
     return {
       onRequest(ctx) {
-        const { method, headers } = ctx.req;
+        const { method, headers } = ctx;
         const origin = headers.origin;
         if (method === "OPTIONS" && origin && headers["access-control-request-method"]) {
           preflight(ctx, origin);
@@ -103,7 +103,7 @@ export const corsPlugin = definePlugin({
       onResponse(ctx, response: ResponseView) {
         const headers = response.headers;
         addVaryOrigin(headers);
-        const origin = ctx.req.headers.origin;
+        const origin = ctx.headers.origin;
         if (!origin || !origins.test(origin)) return;
         setHeader(headers, "access-control-allow-origin", wildcard ? "*" : origin);
         if (config.credentials) setHeader(headers, "access-control-allow-credentials", "true");

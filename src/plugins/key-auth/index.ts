@@ -56,12 +56,11 @@ export const keyAuthPlugin = definePlugin({
 
     return {
       access(ctx) {
-        let key = ctx.req.headers[header];
+        let key = ctx.headers[header];
         let fromQuery = false;
         if (key === undefined && config.query) {
-          const at = ctx.req.url!.indexOf("?");
-          const value =
-            at === -1 ? null : new URLSearchParams(ctx.req.url!.slice(at + 1)).get(config.query);
+          const query = ctx.query;
+          const value = query === "" ? null : new URLSearchParams(query).get(config.query);
           if (value !== null) {
             key = value;
             fromQuery = true;

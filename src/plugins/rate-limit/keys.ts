@@ -20,7 +20,7 @@ const ipPart: PartOf = (ctx) => `ip:${ctx.clientAddress}`;
  * or any other scheme), kept as a digest so no secret ends up in a key or in Redis.
  */
 function credentialPart(ctx: RequestContext): string {
-  const authorization = ctx.req.headers.authorization;
+  const authorization = ctx.headers.authorization;
   if (authorization === undefined) return ipPart(ctx);
   return `credential:${createHash("sha256").update(authorization).digest("base64url").slice(0, 22)}`;
 }
@@ -30,7 +30,7 @@ function compilePart(part: KeyPart): PartOf {
     const name = part.header.toLowerCase();
     const label = `header:${name}=`;
     return (ctx) => {
-      const value = ctx.req.headers[name];
+      const value = ctx.headers[name];
       if (value === undefined) return ipPart(ctx);
       return label + (typeof value === "string" ? value : value.join(","));
     };

@@ -24,7 +24,7 @@ export const requestSizeLimitPlugin = definePlugin({
     const limit = config.maxBodySize;
     return {
       access(ctx) {
-        const length = ctx.req.headers["content-length"];
+        const length = ctx.headers["content-length"];
         // Node has already rejected a malformed or conflicting Content-Length.
         if (length !== undefined && Number(length) > limit) ctx.fail("GATEHOUSE_BODY_TOO_LARGE");
       },
