@@ -8,7 +8,6 @@ import type { Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import type { Duplex } from "node:stream";
 import { createAdminServer } from "./admin/server.ts";
 import { configOriginOf } from "./config/document.ts";
 import { formatProblem } from "./config/load.ts";
@@ -27,7 +26,7 @@ import { Tracing } from "./observability/tracing.ts";
 import type { PluginRegistry } from "./pipeline/registry.ts";
 import { builtinNodeCounters, createPluginRegistry } from "./plugins/index.ts";
 import { createClientAddressResolver } from "./proxy/client-address.ts";
-import { closeGoingAway, tunnelRoute } from "./proxy/websocket.ts";
+import { OpenTunnels } from "./proxy/tunnel-settling.ts";
 import { compileRuntime } from "./runtime/compile.ts";
 import { ControlPlane } from "./runtime/control-plane.ts";
 import { DiscoverySupervisor } from "./runtime/discovery-supervisor.ts";
@@ -117,9 +116,8 @@ export class Gateway {
     this.#health.syncService(service);
     this.#dropUnusedTargets();
   });
-  readonly #tunnels = new Set<Duplex>();
-  /** Tunnels whose route a reload removed, each with the timer that closes it. */
-  readonly #goingAway = new Map<Duplex, NodeJS.Timeout>();
+  /** Open WebSocket tunnels, closed with 1001 when a reload removes their route. */
+  readonly #tunnels: OpenTunnels;
   readonly #proxyServers: Server[] = [];
   /** The proxy listeners' open connections. */
   readonly #sockets = new Set<Socket>();
@@ -169,6 +167,7 @@ export class Gateway {
     };
     const log = createLogger(config.gateway.log);
     this.log = this.#worker ? log.child({ worker: this.#worker.index }) : log;
+    this.#tunnels = new OpenTunnels(config.gateway.reload.webSocketGrace, this.log);
     this.#revision = this.#worker?.revision ?? nextRevision(config, undefined, this.#startedAt);
     this.#logWarnings(config);
     if (config.gateway.metrics.enabled) {
@@ -214,7 +213,7 @@ export class Gateway {
     const handler = createRequestHandler(this.#settings, {
       runtime: () => this.#runtime,
       draining: () => this.#draining,
-      tunnels: this.#tunnels,
+      tunnels: this.#tunnels.sockets,
       log: this.log,
       observer: combineObservers([this.#tracing, this.#metrics?.requests, this.#accessLog]),
       ...(this.#metrics && {
@@ -410,7 +409,7 @@ export class Gateway {
     this.#logWarnings(config);
     this.#runtime = next;
     this.#config = config;
-    this.#settleTunnels(config);
+    this.#tunnels.settle(config);
     this.#revision =
       options.revision ?? nextRevision(config, this.#revision, undefined, options.version);
     this.#lastReload = { at: this.#revision.appliedAt, result: "success" };
@@ -487,46 +486,6 @@ export class Gateway {
     };
   }
 
-  /**
-   * After a reload: a tunnel whose route is gone (no route of that name, or it now sends to
-   * another service or refuses upgrades) gets the grace period, then 1001. One whose route
-   * came back before its grace ran out stays open.
-   */
-  #settleTunnels(config: GatehouseConfig): void {
-    const routes = new Map(config.routes.map((route) => [route.name, route]));
-    const grace = this.#settings.reload.webSocketGrace;
-    let scheduled = 0;
-    for (const tunnel of this.#tunnels) {
-      const opened = tunnelRoute(tunnel);
-      if (!opened) continue;
-      const route = routes.get(opened.name);
-      const kept = route?.service === opened.service && route.websocket;
-      const pending = this.#goingAway.get(tunnel);
-      if (kept && pending) {
-        clearTimeout(pending);
-        this.#goingAway.delete(tunnel);
-      }
-      if (kept || pending) continue;
-      const timer = setTimeout(() => {
-        this.#goingAway.delete(tunnel);
-        closeGoingAway(tunnel);
-      }, grace);
-      timer.unref();
-      this.#goingAway.set(tunnel, timer);
-      scheduled++;
-      tunnel.once("close", () => {
-        clearTimeout(timer);
-        this.#goingAway.delete(tunnel);
-      });
-    }
-    if (scheduled > 0) {
-      this.log.info(
-        { tunnels: scheduled, graceMs: grace },
-        "reload removed the route of open WebSocket tunnels: they close with 1001 after the grace period",
-      );
-    }
-  }
-
   /** Closes targets that no service of the current runtime lists any more. */
   #dropUnusedTargets(): void {
     const keep = new Set<Target>();
@@ -587,10 +546,7 @@ export class Gateway {
     this.#connectionLimit?.close();
     this.#discovery.close();
     this.#health.close();
-    for (const tunnel of this.#tunnels) tunnel.destroy();
-    this.#tunnels.clear();
-    for (const timer of this.#goingAway.values()) clearTimeout(timer);
-    this.#goingAway.clear();
+    this.#tunnels.destroyAll();
     for (const server of this.#proxyServers) {
       server.closeAllConnections();
       server.close();
