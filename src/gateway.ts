@@ -5,7 +5,7 @@
  */
 
 import type { Server } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { AddressInfo } from "node:net";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { createAdminServer } from "./admin/server.ts";
@@ -40,16 +40,12 @@ import {
   type TargetStateChange,
   watchTargetState,
 } from "./runtime/target-sync.ts";
-import {
-  type ClientConnections,
-  ConnectionLimit,
-  createConnectionCounts,
-  guardConnections,
-} from "./server/connection-limit.ts";
+import type { ClientConnections } from "./server/connection-limit.ts";
 import { combineObservers } from "./server/exchange.ts";
-import { type ClientConnectionCap, resolveMaxClientConnections } from "./server/open-file-limit.ts";
-import { createProxyServer, listen, sharedPorts } from "./server/proxy-listener.ts";
-import { createRequestHandler, type RequestHandler } from "./server/request-handler.ts";
+import type { ClientConnectionCap } from "./server/open-file-limit.ts";
+import { listen, sharedPorts } from "./server/proxy-listener.ts";
+import { ProxyServers } from "./server/proxy-servers.ts";
+import { createRequestHandler } from "./server/request-handler.ts";
 import { createStatusServer } from "./server/status.ts";
 import { readiness, statusReport } from "./server/status-report.ts";
 import type { WorkerStats } from "./server/worker-messages.ts";
@@ -118,13 +114,8 @@ export class Gateway {
   });
   /** Open WebSocket tunnels, closed with 1001 when a reload removes their route. */
   readonly #tunnels: OpenTunnels;
-  readonly #proxyServers: Server[] = [];
-  /** The proxy listeners' open connections. */
-  readonly #sockets = new Set<Socket>();
-  #connectionsAccepted = 0;
-  /** This thread's side of the node's client connection cap (when it serves the proxy). */
-  #connectionLimit: ConnectionLimit | undefined;
-  #connectionCap: ClientConnectionCap | undefined;
+  /** The proxy listeners this thread serves (none in a supervisor of worker threads). */
+  readonly #proxy: ProxyServers;
   #statusServer: Server | undefined;
   #adminServer: Server | undefined;
   #runtime: Runtime;
@@ -167,6 +158,11 @@ export class Gateway {
     };
     const log = createLogger(config.gateway.log);
     this.log = this.#worker ? log.child({ worker: this.#worker.index }) : log;
+    this.#proxy = new ProxyServers({
+      settings: config.gateway,
+      log: this.log,
+      thread: this.#worker?.index ?? 0,
+    });
     this.#tunnels = new OpenTunnels(config.gateway.reload.webSocketGrace, this.log);
     this.#revision = this.#worker?.revision ?? nextRevision(config, undefined, this.#startedAt);
     this.#logWarnings(config);
@@ -174,7 +170,7 @@ export class Gateway {
       this.#metrics = new GatewayMetrics(
         {
           services: () => this.#runtime.services.values(),
-          openConnections: () => this.#sockets.size,
+          openConnections: () => this.#proxy.openConnections,
         },
         { worker: this.#worker !== undefined },
       );
@@ -225,9 +221,12 @@ export class Gateway {
     this.#discovery.apply(this.#runtime);
     try {
       const workers = this.#worker ? 1 : workerCount(this.#settings.workers);
-      const connections = this.#worker?.connections ?? this.#clientConnections(workers);
+      const connections = this.#worker?.connections ?? this.#proxy.clientConnections(workers);
       const pooled = workers > 1 && (await this.#startWorkers(workers, connections));
-      if (!pooled) await this.#listenProxy(handler, connections);
+      if (!pooled) {
+        const onRefused = this.#metrics?.connectionRefused.bind(this.#metrics);
+        await this.#proxy.listen(handler, connections, onRefused, this.#worker?.ports);
+      }
       if (this.#worker) {
         this.#listening = true;
         return;
@@ -271,45 +270,9 @@ export class Gateway {
     this.#listening = true;
   }
 
-  /** Binds the proxy listeners in this thread, behind the node's client connection cap. */
-  async #listenProxy(handler: RequestHandler, connections: ClientConnections): Promise<void> {
-    const limit = new ConnectionLimit({
-      ...connections,
-      thread: this.#worker?.index ?? 0,
-      log: this.log,
-      ...(this.#metrics && { onRefused: this.#metrics.connectionRefused.bind(this.#metrics) }),
-    });
-    this.#connectionLimit = limit;
-    const sockets = this.#sockets;
-    const admitted = (socket: Socket) => {
-      this.#connectionsAccepted++;
-      sockets.add(socket);
-    };
-    function closed(this: Socket): void {
-      sockets.delete(this);
-      limit.release();
-    }
-    for (const [index, listener] of this.#settings.listen.entries()) {
-      const server = createProxyServer(this.#settings.limits, handler);
-      guardConnections(server, limit, admitted, closed);
-      this.#proxyServers.push(server);
-      if (this.#worker) await listen(server, this.#worker.ports[index]!, listener.host, true);
-      else await listen(server, listener.port, listener.host);
-    }
-  }
-
-  /**
-   * Resolves `gateway.limits.maxClientConnections` for the node (from the open-file limit
-   * when `auto`) and makes the counts its `threads` will share.
-   */
-  #clientConnections(threads: number): ClientConnections {
-    this.#connectionCap = resolveMaxClientConnections(this.#settings.limits.maxClientConnections);
-    return { max: this.#connectionCap.max, counts: createConnectionCounts(threads) };
-  }
-
   /** The node's client connection cap and where it came from, once started (not in a worker). */
   get clientConnectionCap(): ClientConnectionCap | undefined {
-    return this.#connectionCap;
+    return this.#proxy.connectionCap;
   }
 
   /**
@@ -367,8 +330,8 @@ export class Gateway {
     let upstreamRequestsInFlight = 0;
     for (const target of this.#targets.values()) upstreamRequestsInFlight += target.inFlight;
     return {
-      connectionsAccepted: this.#connectionsAccepted,
-      openConnections: this.#sockets.size,
+      connectionsAccepted: this.#proxy.connectionsAccepted,
+      openConnections: this.#proxy.openConnections,
       webSocketTunnels: this.#tunnels.size,
       upstreamRequestsInFlight,
     };
@@ -384,7 +347,7 @@ export class Gateway {
       };
     }
     return {
-      proxy: this.#proxyServers.map((server) => server.address() as AddressInfo),
+      proxy: this.#proxy.addresses(),
       status: this.#statusServer?.address() as AddressInfo | undefined,
       admin: this.#adminServer?.address() as AddressInfo | undefined,
     };
@@ -480,7 +443,7 @@ export class Gateway {
       // With workers, listening means at least one of them is (all may be restarting).
       listening: this.#listening && (this.#pool === undefined || this.#pool.serving > 0),
       draining: this.#draining,
-      openConnections: sum((stats) => stats.openConnections) ?? this.#sockets.size,
+      openConnections: sum((stats) => stats.openConnections) ?? this.#proxy.openConnections,
       webSocketTunnels: sum((stats) => stats.webSocketTunnels) ?? this.#tunnels.size,
       upstreamRequestsInFlight: sum((stats) => stats.upstreamRequestsInFlight),
     };
@@ -519,38 +482,15 @@ export class Gateway {
     // Each worker drains its own connections, within the same shutdownTimeout.
     this.#stopWatchingTargets?.();
     await this.#pool?.stop();
-    const deadline = Date.now() + this.#settings.shutdownTimeout;
-    const closed = Promise.all(
-      this.#proxyServers.map((server) => new Promise((done) => server.close(done))),
-    );
-    let finished = false;
-    void closed.then(() => {
-      finished = true;
-    });
-    // Connections that finish their last response become idle: close them as they do.
-    while (
-      !finished &&
-      Date.now() < deadline &&
-      this.#tunnels.size + (await openConnections(this.#proxyServers)) > 0
-    ) {
-      for (const server of this.#proxyServers) server.closeIdleConnections();
-      // Node counts a connection that has not sent a request yet as busy (its header
-      // timeout runs), so closeIdleConnections leaves it: close it here, it has no request.
-      for (const socket of this.#sockets) if (socket.bytesRead === 0) socket.destroy();
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    await this.#proxy.drain(this.#tunnels);
     await this.#closeAll();
   }
 
   async #closeAll(): Promise<void> {
-    this.#connectionLimit?.close();
     this.#discovery.close();
     this.#health.close();
     this.#tunnels.destroyAll();
-    for (const server of this.#proxyServers) {
-      server.closeAllConnections();
-      server.close();
-    }
+    this.#proxy.close();
     for (const server of [this.#statusServer, this.#adminServer]) {
       if (!server) continue;
       server.closeAllConnections();
@@ -563,13 +503,4 @@ export class Gateway {
     await this.#tracing?.close();
     await this.#audit.close();
   }
-}
-
-function openConnections(servers: Server[]): Promise<number> {
-  return Promise.all(
-    servers.map(
-      (server) =>
-        new Promise<number>((resolve) => server.getConnections((_e, count) => resolve(count ?? 0))),
-    ),
-  ).then((counts) => counts.reduce((a, b) => a + b, 0));
 }

@@ -1,0 +1,154 @@
+/**
+ * @module server/proxy-servers
+ * The proxy listeners of one thread: bound behind the node's client connection cap, their
+ * open connections counted, and drained on a graceful stop.
+ */
+import type { Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import type { GatehouseConfig } from "../config/schema/index.ts";
+import type { Logger } from "../observability/logger.ts";
+import {
+  type ClientConnections,
+  ConnectionLimit,
+  createConnectionCounts,
+  guardConnections,
+} from "./connection-limit.ts";
+import { type ClientConnectionCap, resolveMaxClientConnections } from "./open-file-limit.ts";
+import { createProxyServer, listen } from "./proxy-listener.ts";
+import type { RequestHandler } from "./request-handler.ts";
+
+export interface ProxyServersOptions {
+  settings: GatehouseConfig["gateway"];
+  log: Logger;
+  /** This thread's number: 0 without worker threads, else the worker's index. */
+  thread: number;
+}
+
+/** The proxy listeners a gateway (or one of its worker threads) serves requests on. */
+export class ProxyServers {
+  readonly #settings: GatehouseConfig["gateway"];
+  readonly #log: Logger;
+  readonly #thread: number;
+  readonly #servers: Server[] = [];
+  /** The proxy listeners' open connections. */
+  readonly #sockets = new Set<Socket>();
+  #connectionsAccepted = 0;
+  /** This thread's side of the node's client connection cap. */
+  #connectionLimit: ConnectionLimit | undefined;
+  #connectionCap: ClientConnectionCap | undefined;
+
+  constructor(options: ProxyServersOptions) {
+    this.#settings = options.settings;
+    this.#log = options.log;
+    this.#thread = options.thread;
+  }
+
+  /**
+   * Resolves `gateway.limits.maxClientConnections` for the node (from the open-file limit
+   * when `auto`) and makes the counts its `threads` will share.
+   */
+  clientConnections(threads: number): ClientConnections {
+    this.#connectionCap = resolveMaxClientConnections(this.#settings.limits.maxClientConnections);
+    return { max: this.#connectionCap.max, counts: createConnectionCounts(threads) };
+  }
+
+  /** The node's client connection cap and where it came from, once resolved here. */
+  get connectionCap(): ClientConnectionCap | undefined {
+    return this.#connectionCap;
+  }
+
+  /**
+   * Binds the proxy listeners in this thread, behind the node's client connection cap; on
+   * `ports` (a worker's, shared with the other workers) instead of the configured ones.
+   */
+  async listen(
+    handler: RequestHandler,
+    connections: ClientConnections,
+    onRefused: (() => void) | undefined,
+    ports?: number[],
+  ): Promise<void> {
+    const limit = new ConnectionLimit({
+      ...connections,
+      thread: this.#thread,
+      log: this.#log,
+      ...(onRefused && { onRefused }),
+    });
+    this.#connectionLimit = limit;
+    const sockets = this.#sockets;
+    const admitted = (socket: Socket) => {
+      this.#connectionsAccepted++;
+      sockets.add(socket);
+    };
+    function closed(this: Socket): void {
+      sockets.delete(this);
+      limit.release();
+    }
+    for (const [index, listener] of this.#settings.listen.entries()) {
+      const server = createProxyServer(this.#settings.limits, handler);
+      guardConnections(server, limit, admitted, closed);
+      this.#servers.push(server);
+      if (ports) await listen(server, ports[index]!, listener.host, true);
+      else await listen(server, listener.port, listener.host);
+    }
+  }
+
+  /** Connections accepted since start. */
+  get connectionsAccepted(): number {
+    return this.#connectionsAccepted;
+  }
+
+  /** Connections open now. */
+  get openConnections(): number {
+    return this.#sockets.size;
+  }
+
+  /** The bound addresses (useful with port 0). */
+  addresses(): AddressInfo[] {
+    return this.#servers.map((server) => server.address() as AddressInfo);
+  }
+
+  /**
+   * Stops accepting and lets in-flight requests finish until `gateway.shutdownTimeout`,
+   * closing connections as they become idle; `tunnels` open count as work still running.
+   * What is left at the deadline is for `close()` to cut.
+   */
+  async drain(tunnels: { readonly size: number }): Promise<void> {
+    const servers = this.#servers;
+    const deadline = Date.now() + this.#settings.shutdownTimeout;
+    const closed = Promise.all(servers.map((server) => new Promise((done) => server.close(done))));
+    let finished = false;
+    void closed.then(() => {
+      finished = true;
+    });
+    // Connections that finish their last response become idle: close them as they do.
+    while (
+      !finished &&
+      Date.now() < deadline &&
+      tunnels.size + (await openConnections(servers)) > 0
+    ) {
+      for (const server of servers) server.closeIdleConnections();
+      // Node counts a connection that has not sent a request yet as busy (its header
+      // timeout runs), so closeIdleConnections leaves it: close it here, it has no request.
+      for (const socket of this.#sockets) if (socket.bytesRead === 0) socket.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  /** Cuts every connection still open and closes the listeners. */
+  close(): void {
+    this.#connectionLimit?.close();
+    for (const server of this.#servers) {
+      server.closeAllConnections();
+      server.close();
+    }
+  }
+}
+
+function openConnections(servers: Server[]): Promise<number> {
+  return Promise.all(
+    servers.map(
+      (server) =>
+        new Promise<number>((resolve) => server.getConnections((_e, count) => resolve(count ?? 0))),
+    ),
+  ).then((counts) => counts.reduce((a, b) => a + b, 0));
+}
