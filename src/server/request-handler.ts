@@ -73,6 +73,35 @@ interface Routed {
   services: Runtime["services"];
 }
 
+/**
+ * How one kind of request is answered once admitted: a plain HTTP request through its
+ * response, a WebSocket upgrade on its raw socket. One static object per kind, so that
+ * admitting a request allocates nothing for it.
+ */
+interface Answering<E> {
+  /** A routed request goes on only if this says so (it answered the client otherwise). */
+  accept(exchange: E, routed: Routed, requestId: string): boolean;
+  /** After request hooks that waited: false when the exchange ended meanwhile. */
+  resume(exchange: E, ctx: RequestContext): boolean;
+  /** The plugins' answer, or on to the upstream. */
+  proceed(
+    req: IncomingMessage,
+    exchange: E,
+    requestId: string,
+    routed: Routed,
+    ctx: RequestContext | undefined,
+    fail: (code: ErrorCode) => undefined,
+  ): void;
+  /** A request hook (or what followed it) threw. */
+  internalError(exchange: E, requestId: string, error: unknown): void;
+}
+
+/** A WebSocket upgrade: the client's socket and what it sent past the request head. */
+interface Upgrade {
+  socket: Duplex;
+  head: Buffer;
+}
+
 /** Applies plugins' upstream header changes to a flat header list (never `host`, the first pair). */
 function applyHeaderChanges(
   headers: string[],
@@ -269,6 +298,35 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     sendError(res, "GATEHOUSE_INTERNAL", requestId, { close: true });
   }
 
+  /**
+   * Admits a request or an upgrade: framing → normalise → route → request hooks, then
+   * `as` answers it or sends it on. `fail` answers the client with an error.
+   */
+  function admit<E>(
+    as: Answering<E>,
+    req: IncomingMessage,
+    exchange: E,
+    requestId: string,
+    fail: (code: ErrorCode, headers?: Record<string, string>) => undefined,
+  ): void {
+    const routed = routeOf(req, fail);
+    if (!routed) return;
+    if (!as.accept(exchange, routed, requestId)) return;
+    const ctx = contextOf(req, requestId, routed);
+    if (ctx) {
+      const pending = runRequestHooks(routed.match.value.chain!, ctx);
+      if (pending) {
+        pending
+          .then(() => {
+            if (as.resume(exchange, ctx)) as.proceed(req, exchange, requestId, routed, ctx, fail);
+          })
+          .catch((error: unknown) => as.internalError(exchange, requestId, error));
+        return;
+      }
+    }
+    as.proceed(req, exchange, requestId, routed, ctx, fail);
+  }
+
   function handle(req: IncomingMessage, res: GatewayResponse, requestId: string): void {
     const fail = (code: ErrorCode, headers?: Record<string, string>): undefined => {
       const close =
@@ -277,33 +335,31 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       if (close) res.once("finish", () => req.socket?.destroySoon());
       return undefined;
     };
-    const routed = routeOf(req, fail);
-    if (!routed) return;
-    res.route = routed.match.value.name;
-    res.service = routed.match.value.service.name;
-    res.routePath = routed.match.pattern.source;
-    const ctx = contextOf(req, requestId, routed);
-    if (ctx) {
-      const pending = runRequestHooks(routed.match.value.chain!, ctx);
-      if (pending) {
-        pending
-          .then(() => {
-            if (res.headersSent) {
-              // Cut for a stalled body (408) while a hook waited: what the hooks took (a
-              // concurrency slot) is given back as for any answered request.
-              const ran = runnerState.chain(ctx);
-              if (ran && ran.log.length > 0) runLogHooks(ran, ctx);
-              return;
-            }
-            // The client may have gone while a hook was waiting on something.
-            if (!res.destroyed) proceed(req, res, requestId, routed, ctx, fail);
-          })
-          .catch((error: unknown) => internalError(res, requestId, error));
-        return;
-      }
-    }
-    proceed(req, res, requestId, routed, ctx, fail);
+    admit(answeringHttp, req, res, requestId, fail);
   }
+
+  /** A plain HTTP request, answered through its response. */
+  const answeringHttp: Answering<GatewayResponse> = {
+    accept(res, routed) {
+      res.route = routed.match.value.name;
+      res.service = routed.match.value.service.name;
+      res.routePath = routed.match.pattern.source;
+      return true;
+    },
+    resume(res, ctx) {
+      if (res.headersSent) {
+        // Cut for a stalled body (408) while a hook waited: what the hooks took (a
+        // concurrency slot) is given back as for any answered request.
+        const ran = runnerState.chain(ctx);
+        if (ran && ran.log.length > 0) runLogHooks(ran, ctx);
+        return false;
+      }
+      // The client may have gone while a hook was waiting on something.
+      return !res.destroyed;
+    },
+    proceed,
+    internalError,
+  };
 
   /** After the plugins: their answer, or on to the upstream. */
   function proceed(
@@ -377,30 +433,32 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       writeRawError(socket, code, requestId);
       return undefined;
     };
-    const routed = routeOf(req, fail);
-    if (!routed) return;
-    if (!routed.match.value.websocket) {
+    admit(answeringUpgrade, req, { socket, head }, requestId, fail);
+  }
+
+  /** A WebSocket upgrade, answered on its raw socket; the route's plugins judge it like any request. */
+  const answeringUpgrade: Answering<Upgrade> = {
+    accept({ socket }, routed, requestId) {
+      if (routed.match.value.websocket) return true;
       writeRawError(socket, "GATEHOUSE_UPGRADE_NOT_ALLOWED", requestId);
-      return;
-    }
-    // The route's plugins (authentication above all) judge an upgrade like any request.
-    const ctx = contextOf(req, requestId, routed);
-    const tunnel = () => {
+      return false;
+    },
+    resume() {
+      return true;
+    },
+    proceed(req, { socket, head }, requestId, routed, ctx, fail) {
       if (ctx?.answer) {
         writeRawAnswer(socket, requestId, ctx.answer);
         return;
       }
       const to = destination(req, requestId, routed, ctx, fail);
       if (to) openUpgradeTunnel(req, socket, head, requestId, to);
-    };
-    const pending = ctx && runRequestHooks(routed.match.value.chain!, ctx);
-    if (pending) {
-      pending.then(tunnel).catch((error: unknown) => {
-        host.log.error({ err: error, requestId }, "internal error");
-        fail("GATEHOUSE_INTERNAL");
-      });
-    } else tunnel();
-  }
+    },
+    internalError({ socket }, requestId, error) {
+      host.log.error({ err: error, requestId }, "internal error");
+      writeRawError(socket, "GATEHOUSE_INTERNAL", requestId);
+    },
+  };
 
   function openUpgradeTunnel(
     req: IncomingMessage,
