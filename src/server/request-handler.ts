@@ -18,17 +18,21 @@ import {
 } from "../proxy/client-address.ts";
 import { setHeader, upstreamRequestHeaders } from "../proxy/headers.ts";
 import { forward } from "../proxy/http-proxy.ts";
-import { type NormalizeOptions, normalizePath } from "../proxy/normalize-path.ts";
 import { hasUnreadBody } from "../proxy/request-body.ts";
 import { sendAnswer, sendError, writeRawAnswer, writeRawError } from "../proxy/respond.ts";
 import { openTunnel } from "../proxy/websocket.ts";
-import type { RouteHit } from "../router/route-table.ts";
 import type { CompiledRoute, Runtime } from "../runtime/runtime.ts";
 import type { SelectionRequest } from "../upstream/selectors/selector.ts";
 import type { Service } from "../upstream/service.ts";
 import type { Target } from "../upstream/target.ts";
+import {
+  type Answering,
+  createRequestRouter,
+  type Fail,
+  type Routed,
+  type Upgrade,
+} from "./admission.ts";
 import type { ExchangeObserver, GatewayResponse } from "./exchange.ts";
-import { checkFraming } from "./framing.ts";
 import { type ClientTimeout, RequestBodyWatch } from "./request-body-watch.ts";
 import { requestIdOf } from "./request-id.ts";
 
@@ -57,49 +61,6 @@ interface Destination {
   path: string;
   /** Upstream headers, `host` first. */
   headers: string[];
-}
-
-/** A request that passed the edge checks and matched a route. */
-interface Routed {
-  match: RouteHit<CompiledRoute>;
-  authority: string;
-  /** Normalised path, without the query. */
-  path: string;
-  /** The query with its `?`, or empty. */
-  query: string;
-  /** An OPTIONS preflight let in only for the route's plugins to answer: never forwarded. */
-  preflight: boolean;
-  /** The services of the runtime that routed it, for a plugin that picks another. */
-  services: Runtime["services"];
-}
-
-/**
- * How one kind of request is answered once admitted: a plain HTTP request through its
- * response, a WebSocket upgrade on its raw socket. One static object per kind, so that
- * admitting a request allocates nothing for it.
- */
-interface Answering<E> {
-  /** A routed request goes on only if this says so (it answered the client otherwise). */
-  accept(exchange: E, routed: Routed, requestId: string): boolean;
-  /** After request hooks that waited: false when the exchange ended meanwhile. */
-  resume(exchange: E, ctx: RequestContext): boolean;
-  /** The plugins' answer, or on to the upstream. */
-  proceed(
-    req: IncomingMessage,
-    exchange: E,
-    requestId: string,
-    routed: Routed,
-    ctx: RequestContext | undefined,
-    fail: (code: ErrorCode) => undefined,
-  ): void;
-  /** A request hook (or what followed it) threw. */
-  internalError(exchange: E, requestId: string, error: unknown): void;
-}
-
-/** A WebSocket upgrade: the client's socket and what it sent past the request head. */
-interface Upgrade {
-  socket: Duplex;
-  head: Buffer;
 }
 
 /** Applies plugins' upstream header changes to a flat header list (never `host`, the first pair). */
@@ -136,60 +97,9 @@ export type RequestHandler = ReturnType<typeof createRequestHandler>;
 /** Builds the `request` and `upgrade` handlers for the proxy listeners of one static config. */
 export function createRequestHandler(settings: GatehouseConfig["gateway"], host: HandlerHost) {
   const limits = settings.limits;
-  const normalize: NormalizeOptions = settings.paths;
+  const routeOf = createRequestRouter(settings, host);
   const clientAddress = createClientAddressResolver(settings.trustedProxies);
   const peerTrusted = createTrustedPeerTest(settings.trustedProxies);
-
-  /** Checks and routes a request; answers the client itself and returns undefined when it cannot. */
-  function routeOf(
-    req: IncomingMessage,
-    fail: (code: ErrorCode, headers?: Record<string, string>) => undefined,
-  ): Routed | undefined {
-    const framing = checkFraming(req, limits);
-    if (framing) return fail(framing);
-
-    const runtime = host.runtime();
-    let target = req.url!;
-    let authority = req.headers.host ?? "";
-    if (target.charCodeAt(0) !== 47) {
-      const absolute = /^https?:\/\/([^/?#]+)(.*)$/i.exec(target);
-      if (!absolute) return fail("GATEHOUSE_BAD_PATH");
-      authority = absolute[1]!;
-      if (!runtime.routes.servesHost(hostName(authority))) return fail("GATEHOUSE_BAD_HOST");
-      target = absolute[2]!.startsWith("/") ? absolute[2]! : `/${absolute[2]}`;
-    }
-    const queryAt = target.indexOf("?");
-    const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
-    const query = queryAt === -1 ? "" : target.slice(queryAt);
-    const path = normalizePath(rawPath, normalize);
-    if (path === null) return fail("GATEHOUSE_BAD_PATH");
-
-    const name = hostName(authority);
-    let match = runtime.routes.match(req.method!, name, path, req.headers, query.slice(1));
-    let preflight = false;
-    if (match.kind === "method-not-allowed" && req.method === "OPTIONS") {
-      // A CORS preflight for a route whose methods leave out OPTIONS: offered to the route
-      // that would serve the request it asks about, so its plugins (cors) can answer it.
-      const asked = req.headers["access-control-request-method"];
-      const target =
-        typeof asked === "string" && req.headers.origin !== undefined
-          ? runtime.routes.match(asked.toUpperCase(), name, path, req.headers, query.slice(1))
-          : undefined;
-      if (target?.kind === "route" && target.value.chain) {
-        match = target;
-        preflight = true;
-      }
-    }
-    if (match.kind === "not-found") return fail("GATEHOUSE_ROUTE_NOT_FOUND");
-    if (match.kind === "method-not-allowed")
-      return fail("GATEHOUSE_METHOD_NOT_ALLOWED", { allow: match.allow });
-
-    const length = req.headers["content-length"];
-    if (limits.maxBodySize > 0 && length !== undefined && Number(length) > limits.maxBodySize) {
-      return fail("GATEHOUSE_BODY_TOO_LARGE");
-    }
-    return { match, authority, path, query, preflight, services: runtime.services };
-  }
 
   /** The plugin context of a routed request, when its route has plugins. */
   function contextOf(
@@ -307,7 +217,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     req: IncomingMessage,
     exchange: E,
     requestId: string,
-    fail: (code: ErrorCode, headers?: Record<string, string>) => undefined,
+    fail: Fail,
   ): void {
     const routed = routeOf(req, fail);
     if (!routed) return;
@@ -452,35 +362,26 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
         return;
       }
       const to = destination(req, requestId, routed, ctx, fail);
-      if (to) openUpgradeTunnel(req, socket, head, requestId, to);
+      if (!to) return;
+      openTunnel({
+        req,
+        socket,
+        head,
+        target: to.target,
+        path: to.path,
+        headers: to.headers,
+        requestId,
+        connectTimeout: to.service.timeouts.connect,
+        idleTimeout: to.service.timeouts.idle,
+        route: { name: to.route.name, service: to.service.name },
+        tunnels: host.tunnels,
+      });
     },
     internalError({ socket }, requestId, error) {
       host.log.error({ err: error, requestId }, "internal error");
       writeRawError(socket, "GATEHOUSE_INTERNAL", requestId);
     },
   };
-
-  function openUpgradeTunnel(
-    req: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    requestId: string,
-    to: Destination,
-  ): void {
-    openTunnel({
-      req,
-      socket,
-      head,
-      target: to.target,
-      path: to.path,
-      headers: to.headers,
-      requestId,
-      connectTimeout: to.service.timeouts.connect,
-      idleTimeout: to.service.timeouts.idle,
-      route: { name: to.route.name, service: to.service.name },
-      tunnels: host.tunnels,
-    });
-  }
 
   /** Only WebSocket upgrades are upgrades; `Upgrade: h2c` and others are served as plain HTTP/1.1. */
   function shouldUpgrade(req: IncomingMessage): boolean {
@@ -493,17 +394,4 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
   }
 
   return { onRequest, onUpgrade, shouldUpgrade, headersTooSlow };
-}
-
-/** Lower-case host name without port or trailing dot: `Example.COM:8080` → `example.com`. */
-export function hostName(authority: string): string {
-  let end = authority.length;
-  if (authority.charCodeAt(0) === 91 /* [ */) end = authority.indexOf("]") + 1 || end;
-  else {
-    const colon = authority.lastIndexOf(":");
-    if (colon !== -1) end = colon;
-  }
-  if (authority.charCodeAt(end - 1) === 46) end--;
-  const name = authority.slice(0, end);
-  return /[A-Z]/.test(name) ? name.toLowerCase() : name;
 }
