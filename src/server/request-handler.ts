@@ -343,7 +343,12 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       writeRawError(socket, code, requestId);
       return undefined;
     };
-    admit(answeringUpgrade, req, { socket, head }, requestId, fail);
+    try {
+      admit(answeringUpgrade, req, { socket, head }, requestId, fail);
+    } catch (error) {
+      // A plugin hook that threw: as for a request, 500 rather than an uncaught exception.
+      answeringUpgrade.internalError({ socket, head }, requestId, error);
+    }
   }
 
   /** A WebSocket upgrade, answered on its raw socket; the route's plugins judge it like any request. */
