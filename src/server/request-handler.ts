@@ -362,6 +362,17 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       return true;
     },
     proceed(req, { socket, head }, requestId, routed, ctx, fail) {
+      // onLog runs when the upgrade's socket closes (the tunnel's end): a concurrency slot
+      // taken in access is given back then, as at a request's finished response.
+      const chain = ctx && runnerState.chain(ctx);
+      if (ctx && chain && chain.log.length > 0) {
+        if (socket.destroyed) {
+          // The client went away while a hook waited: nothing to tunnel.
+          runLogHooks(chain, ctx);
+          return;
+        }
+        socket.once("close", () => runLogHooks(chain, ctx));
+      }
       if (ctx?.answer) {
         writeRawAnswer(socket, requestId, ctx.answer);
         return;
