@@ -48,6 +48,8 @@ export interface Answering<E> {
   ): void;
   /** A request hook (or what followed it) threw. */
   internalError(exchange: E, requestId: string, error: unknown): void;
+  /** Calls `ended` once the exchange is over, however it ended (response or socket closed). */
+  whenEnded(exchange: E, ended: () => void): void;
 }
 
 /** A WebSocket upgrade: the client's socket and what it sent past the request head. */

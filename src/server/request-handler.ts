@@ -224,6 +224,10 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     if (!as.accept(exchange, routed, requestId)) return;
     const ctx = contextOf(req, requestId, routed);
     if (ctx) {
+      // onLog runs once the exchange is over however it ends (answered, failed in a hook,
+      // cut while a hook waited, tunnelled): what access took (a concurrency slot) comes back.
+      const chain = routed.match.value.chain!;
+      if (chain.log.length > 0 || chain.byConsumer) as.whenEnded(exchange, () => logHooks(ctx));
       const pending = runRequestHooks(routed.match.value.chain!, ctx);
       if (pending) {
         pending
@@ -235,6 +239,12 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       }
     }
     as.proceed(req, exchange, requestId, routed, ctx, fail);
+  }
+
+  /** Runs the onLog hooks of the chain the request ran in (the route's or its consumer's). */
+  function logHooks(ctx: RequestContext): void {
+    const ran = runnerState.chain(ctx);
+    if (ran && ran.log.length > 0) runLogHooks(ran, ctx);
   }
 
   function handle(req: IncomingMessage, res: GatewayResponse, requestId: string): void {
@@ -256,19 +266,15 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       res.routePath = routed.match.pattern.source;
       return true;
     },
-    resume(res, ctx) {
-      if (res.headersSent) {
-        // Cut for a stalled body (408) while a hook waited: what the hooks took (a
-        // concurrency slot) is given back as for any answered request.
-        const ran = runnerState.chain(ctx);
-        if (ran && ran.log.length > 0) runLogHooks(ran, ctx);
-        return false;
-      }
-      // The client may have gone while a hook was waiting on something.
-      return !res.destroyed;
+    resume(res) {
+      // Cut for a stalled body (408), or the client gone, while a hook waited.
+      return !res.headersSent && !res.destroyed;
     },
     proceed,
     internalError,
+    whenEnded(res, ended) {
+      res.once("close", ended);
+    },
   };
 
   /** After the plugins: their answer, or on to the upstream. */
@@ -284,7 +290,6 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     const chain = ctx && runnerState.chain(ctx);
     if (ctx?.consumer) res.consumer = ctx.consumer.name;
     if (ctx && ctx.credentialQuery.length > 0) res.credentialQuery = ctx.credentialQuery;
-    if (ctx && chain && chain.log.length > 0) res.once("close", () => runLogHooks(chain, ctx));
     if (ctx?.answer) {
       // The plugins' response headers (CORS above all) belong on their own answers too.
       const decorate =
@@ -362,17 +367,6 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       return true;
     },
     proceed(req, { socket, head }, requestId, routed, ctx, fail) {
-      // onLog runs when the upgrade's socket closes (the tunnel's end): a concurrency slot
-      // taken in access is given back then, as at a request's finished response.
-      const chain = ctx && runnerState.chain(ctx);
-      if (ctx && chain && chain.log.length > 0) {
-        if (socket.destroyed) {
-          // The client went away while a hook waited: nothing to tunnel.
-          runLogHooks(chain, ctx);
-          return;
-        }
-        socket.once("close", () => runLogHooks(chain, ctx));
-      }
       if (ctx?.answer) {
         writeRawAnswer(socket, requestId, ctx.answer);
         return;
@@ -396,6 +390,10 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     internalError({ socket }, requestId, error) {
       host.log.error({ err: error, requestId }, "internal error");
       writeRawError(socket, "GATEHOUSE_INTERNAL", requestId);
+    },
+    // An upgrade is over when its socket closes: answered, refused, or its tunnel's end.
+    whenEnded({ socket }, ended) {
+      socket.once("close", ended);
     },
   };
 
