@@ -87,9 +87,18 @@ export function sendAnswer(
   if (close) headers.push("connection", "close");
   const pending = decorate?.(answer.status, headers);
   if (pending) {
-    return pending.then(() => {
-      if (!res.headersSent && !res.destroyed) writeAnswer(res, answer, headers);
-    });
+    return pending.then(
+      () => {
+        if (!res.headersSent && !res.destroyed) writeAnswer(res, answer, headers);
+        // The client went away (or a failure answered) while the hooks waited: a streamed
+        // body goes nowhere, and would hold what it reads from (a file, a connection).
+        else if (body instanceof Readable) body.destroy();
+      },
+      (error: unknown) => {
+        if (body instanceof Readable) body.destroy();
+        throw error;
+      },
+    );
   }
   writeAnswer(res, answer, headers);
   return undefined;
