@@ -156,6 +156,12 @@ export function writeRawAnswer(socket: Duplex, requestId: string, answer: Plugin
   if (body instanceof Readable) {
     socket.write(head);
     body.once("error", () => socket.destroy());
+    // A client that goes away ends the stream, as on a response (see pipeAnswer). The
+    // upgrade's socket stays half open when the client ends its side: nobody is reading.
+    socket.once("end", () => socket.destroy());
+    socket.once("close", () => {
+      if (!body.readableEnded) body.destroy();
+    });
     body.pipe(socket).once("finish", () => socket.destroy());
     return;
   }

@@ -36,6 +36,20 @@ const streaming = definePlugin({
   }),
 });
 
+let upgradeBody: Readable | undefined;
+const upgradeAnswer = definePlugin({
+  name: "streaming-upgrade-answer",
+  schema: z.strictObject({}),
+  priority: 10,
+  create: () => ({
+    access(ctx) {
+      upgradeBody = new Readable({ read() {} });
+      upgradeBody.push("the first part of a long answer");
+      ctx.respond(403, upgradeBody);
+    },
+  }),
+});
+
 describe("a plugin's streamed answer whose client went away", () => {
   it("is destroyed once the onResponse hook that held it settles", async () => {
     const up = await startUpstream((_req, res) => res.end("upstream"));
@@ -64,6 +78,45 @@ describe("a plugin's streamed answer whose client went away", () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
       releaseHook();
       const destroyed = once(body!, "close").then(() => true);
+      const deadline = new Promise((resolve) => setTimeout(resolve, 2000, false));
+      assert.equal(
+        await Promise.race([destroyed, deadline]),
+        true,
+        "the answer's stream is left open",
+      );
+    } finally {
+      await gateway.stop();
+      await up.close();
+    }
+  });
+
+  it("is destroyed when the client of a WebSocket upgrade it answers goes away", async () => {
+    const up = await startUpstream((_req, res) => res.end("upstream"));
+    const gateway = await createGateway(
+      testConfig({
+        services: [{ name: "s", targets: [{ url: up.url }] }],
+        routes: [
+          {
+            name: "r",
+            match: { paths: ["/*"] },
+            service: "s",
+            websocket: true,
+            plugins: [{ name: "streaming-upgrade-answer" }],
+          },
+        ],
+      }),
+      { plugins: [upgradeAnswer] },
+    );
+    const port = gateway.addresses().proxy[0]!.port;
+    try {
+      const socket = connect(port, "127.0.0.1");
+      socket.write(
+        "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+          "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+      );
+      await once(socket, "data");
+      socket.destroy();
+      const destroyed = once(upgradeBody!, "close").then(() => true);
       const deadline = new Promise((resolve) => setTimeout(resolve, 2000, false));
       assert.equal(
         await Promise.race([destroyed, deadline]),
