@@ -363,8 +363,12 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       writeRawError(socket, "GATEHOUSE_UPGRADE_NOT_ALLOWED", requestId);
       return false;
     },
-    resume() {
-      return true;
+    resume({ socket }) {
+      // The client may have gone while a hook waited: its socket is then closed or, its
+      // side ended, left half open. No tunnel for it (it would stay open to the upstream).
+      if (!socket.destroyed && !socket.readableEnded) return true;
+      socket.destroy();
+      return false;
     },
     proceed(req, { socket, head }, requestId, routed, ctx, fail) {
       if (ctx?.answer) {
