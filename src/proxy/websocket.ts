@@ -100,8 +100,10 @@ export function openTunnel(tunnel: TunnelRequest): void {
     upstream.setTimeout(0);
     report("success");
     upstreamSocket.once("close", release);
-    if (!socket.writable) {
+    // The client went away meanwhile: its socket is closed, or half open with its side ended.
+    if (!socket.writable || socket.readableEnded) {
       upstreamSocket.destroy();
+      socket.destroy();
       return;
     }
     splice(tunnel, upstreamSocket, responseHead(response, requestId, []), upstreamHead);
