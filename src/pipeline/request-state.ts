@@ -23,9 +23,9 @@ let slots = 0;
 const keysByName = new Map<string, StateKey<unknown>>();
 
 /**
- * Creates a key for one value of per-request state. Create keys once (at module level,
- * or in a plugin's `create`), never per request: each key takes a slot for the process's
- * life. Name it after the plugin (`"rate-limit"`, `"my-plugin.user"`).
+ * Creates a key for one value of per-request state. Create keys once, at module level:
+ * each key takes a slot for the process's life, and a plugin's `create` runs for every
+ * route and on every reload. Name it after the plugin (`"rate-limit"`, `"my-plugin.user"`).
  *
  * ```ts
  * const userKey = createStateKey<User>("my-plugin.user");
