@@ -1,11 +1,13 @@
 /**
  * @module runtime/config-change
  * The words of a config change: who asked and from where, what they asked for, how it
- * ended (a refusal is a GatehouseError), a version read from the store many nodes share, and
- * the messages every source submits to the control plane's one door.
+ * ended (a refusal is a GatehouseError), a version read from the store many nodes share, a
+ * service's discovered targets, and the messages every source submits to the control
+ * plane's one door.
  */
 import type { ConfigDocument } from "../config/document.ts";
 import type { GatehouseConfig } from "../config/schema/index.ts";
+import type { TargetListing } from "../upstream/service.ts";
 import type { ConfigSource, ConfigVersion } from "./config-history.ts";
 import type { ConfigStore } from "./config-store.ts";
 
@@ -99,8 +101,20 @@ export interface StoreMessage {
   store: ConfigStore;
 }
 
+/**
+ * A service's targets as its discovery source found them (DNS answers; the service
+ * registry's instances). Applied to that service alone, in its turn after any config change
+ * before it: no validation of the config, no config version, no audit entry.
+ */
+export interface TargetsMessage {
+  kind: "targets";
+  service: string;
+  targets: readonly TargetListing[];
+}
+
 /** What a source submits to the control plane. */
 export type ConfigMessage =
+  | TargetsMessage
   | ChangeMessage
   | SnapshotMessage
   | VersionMessage

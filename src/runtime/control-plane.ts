@@ -1,7 +1,8 @@
 /**
  * @module runtime/control-plane
  * Every config change comes through one door, `submit`, and runs one at a time, whatever
- * sent it (the file watcher, SIGHUP, the admin API, a rollback, the etcd follower): check
+ * sent it (the file watcher, SIGHUP, the admin API, a rollback, the etcd follower, and a
+ * discovery source's targets, which change one service and make no version): check
  * the precondition, validate with exactly the file's checks, write it to the config store
  * (memory, back into the file, or first to etcd, which numbers it), swap the runtime,
  * record the version, and write the attempt to the audit trail, accepted or refused.
@@ -20,6 +21,7 @@ import { configHash, nextRevision } from "../observability/config-revision.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { PluginRegistry } from "../pipeline/registry.ts";
 import { FileConfigStore } from "../providers/file-store.ts";
+import type { TargetListing } from "../upstream/service.ts";
 import type {
   ChangeMessage,
   ChangeOrigin,
@@ -32,6 +34,7 @@ import type {
   SnapshotMessage,
   SnapshotResult,
   StoreMessage,
+  TargetsMessage,
   VersionMessage,
 } from "./config-change.ts";
 import { ConfigHistory, type ConfigVersion } from "./config-history.ts";
@@ -44,6 +47,8 @@ export interface ControlPlaneHost {
   reloadRefused(problems?: readonly string[]): void;
   /** A valid config equal to the one serving; true when a refusal was standing. */
   reloadUnchanged(): boolean;
+  /** Gives a service of the serving config these targets; false when it has no such service. */
+  setTargets(service: string, targets: readonly TargetListing[]): boolean;
   readonly revision: { version: number; hash: string; appliedAt: Date };
   readonly log: Logger;
   /** The plugins the gateway knows: changes are validated against these. */
@@ -101,6 +106,8 @@ export class ControlPlane {
   submit(message: SnapshotMessage): Promise<SnapshotResult>;
   /** etcd's versions: false when already applied here; rejects when it does not validate. */
   submit(message: VersionMessage): Promise<boolean>;
+  /** A service's discovered targets: false when the serving config has no such service. */
+  submit(message: TargetsMessage): Promise<boolean>;
   submit(message: RefusalMessage | StoreMessage): Promise<void>;
   /**
    * The one door: every source's message waits for the ones before it, so each sees the
@@ -112,6 +119,8 @@ export class ControlPlane {
 
   async #handle(message: ConfigMessage): Promise<unknown> {
     switch (message.kind) {
+      case "targets":
+        return this.#gateway.setTargets(message.service, message.targets);
       case "change":
         return this.#change(message.request);
       case "snapshot":

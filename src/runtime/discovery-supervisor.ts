@@ -2,31 +2,28 @@
  * @module runtime/discovery-supervisor
  * Runs the discovery source of every service that has one. A source whose config is
  * unchanged across a reload keeps running (it does not resolve again); each answer that
- * changes the target set replaces the service's targets, keeping the state of targets
- * that stay.
+ * changes the target set is handed on (to the control plane's door, which gives the
+ * service those targets, keeping the state of targets that stay).
  */
 import { DnsSource } from "../discovery/dns.ts";
 import type { DiscoveredTarget, DiscoverySource } from "../discovery/source.ts";
-import type { Service } from "../upstream/service.ts";
 import type { Runtime } from "./runtime.ts";
-import type { TargetRegistry } from "./target-registry.ts";
 
 interface Running {
+  service: string;
   configKey: string;
   source: DiscoverySource;
-  /** The service of the current runtime: a reload points the running source at the new one. */
-  service: Service;
 }
+
+/** Where a service's discovered targets go. */
+export type DiscoveredTargetsListener = (service: string, targets: DiscoveredTarget[]) => void;
 
 /** Owns the discovery sources of the current runtime. */
 export class DiscoverySupervisor {
   readonly #running = new Map<string, Running>();
-  readonly #registry: TargetRegistry;
-  readonly #onTargets: (service: Service) => void;
+  readonly #onTargets: DiscoveredTargetsListener;
 
-  /** `onTargets` runs after a service's targets changed (to sync health checks, drop old targets). */
-  constructor(registry: TargetRegistry, onTargets: (service: Service) => void) {
-    this.#registry = registry;
+  constructor(onTargets: DiscoveredTargetsListener) {
     this.#onTargets = onTargets;
   }
 
@@ -39,15 +36,12 @@ export class DiscoverySupervisor {
       seen.add(service.name);
       const configKey = JSON.stringify(discovery);
       const running = this.#running.get(service.name);
-      if (running?.configKey === configKey) {
-        running.service = service;
-        continue;
-      }
+      if (running?.configKey === configKey) continue;
       running?.source.stop();
       const entry: Running = {
+        service: service.name,
         configKey,
         source: new DnsSource(discovery.dns, { servers: discovery.dns.servers }),
-        service,
       };
       this.#running.set(service.name, entry);
       entry.source.start((found) => this.#update(entry, found));
@@ -60,9 +54,8 @@ export class DiscoverySupervisor {
   }
 
   #update(entry: Running, found: DiscoveredTarget[]): void {
-    if (this.#running.get(entry.service.name) !== entry) return;
-    entry.service.setTargets(found, this.#registry);
-    this.#onTargets(entry.service);
+    if (this.#running.get(entry.service) !== entry) return;
+    this.#onTargets(entry.service, found);
   }
 
   /** Stops every source. */

@@ -89,6 +89,19 @@ export class TargetRegistry implements TargetPool {
     return dropped;
   }
 
+  /**
+   * Forgets `targets` and closes each gracefully (see retainOnly): one service's targets
+   * that its new listing left out, without looking at any other service's.
+   */
+  release(targets: Iterable<Target>): void {
+    for (const target of targets) {
+      if (this.#targets.get(target.identity) !== target) continue;
+      this.#targets.delete(target.identity);
+      this.#emit({ type: "removed", target });
+      void target.close().catch(() => {});
+    }
+  }
+
   /** Closes every target at once, aborting what is in flight (shutdown's last step). */
   async destroyAll(): Promise<void> {
     const all = [...this.#targets.values()];

@@ -9,7 +9,14 @@ import type { MessagePort } from "node:worker_threads";
 import type { GatehouseConfig } from "../config/schema/index.ts";
 import type { ConfigRevision } from "../observability/config-revision.ts";
 import type { TargetStateChange } from "../runtime/target-sync.ts";
+import type { TargetListing } from "../upstream/service.ts";
 import type { ClientConnections } from "./connection-limit.ts";
+
+/** A service's targets as discovery found them. */
+export interface DiscoveredTargets {
+  service: string;
+  targets: TargetListing[];
+}
 
 /** A worker thread's `workerData`. */
 export interface WorkerStart {
@@ -26,6 +33,8 @@ export interface WorkerStart {
   configFile: string;
   /** Every target's state when the worker was started. */
   states: TargetStateChange[];
+  /** The targets discovery found for each service that discovers them (only the supervisor asks). */
+  discovered: DiscoveredTargets[];
   /** Where this worker's rate limits are decided (stores/node-limits.ts). */
   limits: MessagePort;
   /** The node's client connection cap, and the counts all its threads share. */
@@ -44,6 +53,7 @@ export type ToWorker =
       states: TargetStateChange[];
     }
   | { type: "state"; change: TargetStateChange }
+  | ({ type: "targets" } & DiscoveredTargets)
   | { type: "metrics"; seq: number }
   | { type: "stats"; seq: number }
   | { type: "stop" };
@@ -65,6 +75,7 @@ export type FromWorker =
   | { type: "ready"; addresses: AddressInfo[] }
   | { type: "reloaded"; seq: number; error?: string }
   | { type: "state"; change: TargetStateChange }
+  | ({ type: "targets" } & DiscoveredTargets)
   | { type: "metrics"; seq: number; metrics: object[] }
   | { type: "stats"; seq: number; stats: Omit<WorkerStats, "restarts"> }
   | { type: "stopped" };

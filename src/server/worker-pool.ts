@@ -16,7 +16,13 @@ import type { Logger } from "../observability/logger.ts";
 import type { TargetStateChange } from "../runtime/target-sync.ts";
 import type { NodeLimitService } from "../stores/node-limits.ts";
 import { type ClientConnections, forgetThreadConnections } from "./connection-limit.ts";
-import type { FromWorker, ToWorker, WorkerStart, WorkerStats } from "./worker-messages.ts";
+import type {
+  DiscoveredTargets,
+  FromWorker,
+  ToWorker,
+  WorkerStart,
+  WorkerStats,
+} from "./worker-messages.ts";
 
 export interface WorkerPoolOptions {
   count: number;
@@ -29,6 +35,8 @@ export interface WorkerPoolOptions {
   configFile: string;
   /** The supervisor's view of every target, for a worker that starts or reloads. */
   states(): TargetStateChange[];
+  /** What discovery found for each service, for a worker that starts. */
+  discovered(): DiscoveredTargets[];
   /** A worker's breaker or outlier detection changed a target (already relayed to the others). */
   onState(change: TargetStateChange): void;
   limits: NodeLimitService;
@@ -148,6 +156,12 @@ export class WorkerPool {
     }
   }
 
+  /** Gives every worker's service `found.service` the targets discovery found for it. */
+  broadcastTargets(found: DiscoveredTargets): void {
+    const message: ToWorker = { type: "targets", ...found };
+    for (const slot of this.#slots.values()) slot.worker.postMessage(message);
+  }
+
   /**
    * Each worker's metrics (prom-client JSON), for the supervisor's `/metrics`, and the last
    * counters of workers that ended: a restart must not look like a counter reset.
@@ -208,6 +222,7 @@ export class WorkerPool {
       pluginModules: this.#options.pluginModules,
       configFile: this.#options.configFile,
       states: this.#options.states(),
+      discovered: this.#options.discovered(),
       limits: port2,
       connections: this.#options.connections,
     };

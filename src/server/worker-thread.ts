@@ -2,14 +2,26 @@
  * @module server/worker-thread
  * A worker thread of a node (see server/worker-pool.ts): one gateway serving the proxy
  * listeners on ports it shares with the other workers, compiling each config the
- * supervisor sends, following the node's target state and reporting its own changes.
+ * supervisor sends, following the node's target state and discovered targets (it probes
+ * and resolves nothing itself), and reporting its own changes.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import type { GatehouseConfig } from "../config/schema/index.ts";
 import { processSecrets } from "../config/secret-values.ts";
-import { Gateway } from "../gateway.ts";
+import type { ConfigRevision } from "../observability/config-revision.ts";
+import { createLogger } from "../observability/logger.ts";
+import { GatewayMetrics } from "../observability/metrics.ts";
 import { loadPluginModules } from "../pipeline/modules.ts";
 import { createPluginRegistry } from "../plugins/index.ts";
+import { LiveRuntime } from "../runtime/live-runtime.ts";
+import {
+  applyTargetState,
+  type TargetStateChange,
+  watchTargetState,
+} from "../runtime/target-sync.ts";
 import { NodeLimitClient } from "../stores/node-limits.ts";
+import { RedisConnections } from "../stores/redis.ts";
+import { ProxyWorker } from "./proxy-worker.ts";
 import type { FromWorker, ToWorker, WorkerStart } from "./worker-messages.ts";
 
 const start = workerData as WorkerStart;
@@ -25,43 +37,81 @@ const plugins = createPluginRegistry();
 const problems = await loadPluginModules(start.pluginModules, start.configFile, plugins);
 if (problems.length > 0) throw new Error(problems.map((problem) => problem.message).join("; "));
 
-const gateway = new Gateway(start.config, {
-  plugins,
-  worker: {
-    index: start.index,
-    ports: start.ports,
-    revision: start.revision,
-    connections: start.connections,
+const config = start.config;
+const log = createLogger(config.gateway.log).child({ worker: start.index });
+let proxy: ProxyWorker | undefined;
+const metrics = config.gateway.metrics.enabled
+  ? new GatewayMetrics(
+      {
+        services: () => live.current.services.values(),
+        openConnections: () => proxy?.stats().openConnections ?? 0,
+      },
+      { worker: true },
+    )
+  : undefined;
+metrics?.configApplied(start.revision, false);
+const live = new LiveRuntime(config, {
+  plugins: {
+    registry: plugins,
     nodeLimits: new NodeLimitClient(start.limits),
+    redis: new RedisConnections(),
   },
+  log,
+  telemetry: metrics?.plugins,
+  // Its supervisor logged them when it read the config.
+  logWarnings: false,
 });
-for (const change of start.states) gateway.followTargetState(change);
-const stopWatching = gateway.watchTargetState((change) => send({ type: "state", change }));
-await gateway.start();
-send({ type: "ready", addresses: gateway.addresses().proxy });
+proxy = new ProxyWorker({ settings: config.gateway, live, log, metrics, thread: start.index });
+for (const { service, targets } of start.discovered) live.setTargets(service, targets);
+for (const change of start.states) applyTargetState(live.targets, change);
+const stopWatching = watchTargetState(live.targets, (change) => send({ type: "state", change }));
+await proxy.listen(start.connections, start.ports);
+send({ type: "ready", addresses: proxy.addresses() });
+
+/** Serves `next` from now on, and the supervisor's view of its targets. */
+async function reload(
+  next: GatehouseConfig,
+  revision: ConfigRevision,
+  states: TargetStateChange[],
+) {
+  // Compiled and swapped before the first await: the supervisor's view of the new targets
+  // applies before any request can be sent to one.
+  const previous = live.swap(next);
+  proxy!.settle(next);
+  metrics?.configApplied(revision, true);
+  for (const change of states) applyTargetState(live.targets, change);
+  await live.retire(previous);
+}
+
+async function stop() {
+  stopWatching();
+  await proxy!.drain();
+  proxy!.close();
+  await live.close();
+  await proxy!.closeObservers();
+}
 
 port.on("message", (message: ToWorker) => {
   switch (message.type) {
     case "reload": {
       remember(message.secrets);
-      // Compiled and swapped before reload() first awaits: the supervisor's view of the new
-      // targets applies before any request can be sent to one.
-      const done = gateway.reload(message.config, { revision: message.revision });
-      for (const change of message.states) gateway.followTargetState(change);
-      done.then(
+      reload(message.config, message.revision, message.states).then(
         () => send({ type: "reloaded", seq: message.seq }),
         (error: Error) => send({ type: "reloaded", seq: message.seq, error: error.message }),
       );
       return;
     }
+    case "targets":
+      live.setTargets(message.service, message.targets);
+      return;
     case "state":
-      gateway.followTargetState(message.change);
+      applyTargetState(live.targets, message.change);
       return;
     case "metrics":
-      gateway.workerMetrics().then(
+      (metrics?.workerMetrics() ?? Promise.resolve([])).then(
         (metrics) => send({ type: "metrics", seq: message.seq, metrics }),
         (error: Error) => {
-          gateway.log.error({ err: error }, "metrics for the supervisor failed");
+          log.error({ err: error }, "metrics for the supervisor failed");
           send({ type: "metrics", seq: message.seq, metrics: [] });
         },
       );
@@ -70,12 +120,11 @@ port.on("message", (message: ToWorker) => {
       send({
         type: "stats",
         seq: message.seq,
-        stats: { worker: start.index, ...gateway.workerStats() },
+        stats: { worker: start.index, ...proxy!.stats() },
       });
       return;
     case "stop":
-      stopWatching();
-      void gateway.stop().finally(() => {
+      void stop().finally(() => {
         send({ type: "stopped" });
         port.close();
         process.exit(0);
