@@ -27,7 +27,7 @@ const config = (services: { name: string; urls: string[] }[]) =>
 const live = (services: { name: string; urls: string[] }[]) =>
   new LiveRuntime(config(services), {
     plugins: { registry: createPluginRegistry(), redis: new RedisConnections() },
-    log: createLogger({ level: "silent" }),
+    log: createLogger({ level: "silent", destination: "stderr" }),
   });
 
 describe("LiveRuntime", () => {

@@ -1,12 +1,13 @@
 /**
  * @module server/worker-messages
  * What the supervisor thread and its worker threads say to each other (see
- * server/worker-pool.ts and server/worker-thread.ts). Configs travel already validated:
- * a worker compiles what it is sent and never validates it again.
+ * server/worker-pool.ts and server/worker-thread.ts). Configs travel already validated, as
+ * checked configs (config/checked-config): a worker compiles what it is sent and never
+ * validates it again.
  */
 import type { AddressInfo } from "node:net";
 import type { MessagePort } from "node:worker_threads";
-import type { GatehouseConfig } from "../config/schema/index.ts";
+import type { CheckedConfig } from "../config/checked-config.ts";
 import type { ConfigRevision } from "../observability/config-revision.ts";
 import type { TargetStateChange } from "../runtime/target-sync.ts";
 import type { TargetListing } from "../upstream/service.ts";
@@ -22,12 +23,11 @@ export interface DiscoveredTargets {
 export interface WorkerStart {
   /** 1-based, in the logs as `worker`. */
   index: number;
-  config: GatehouseConfig;
+  /** The config to serve, as the supervisor checked it (this thread's log redacts its secrets). */
+  checked: CheckedConfig;
   revision: ConfigRevision;
   /** The port each proxy listener binds (shared with the other workers: reusePort). */
   ports: number[];
-  /** Every secret the supervisor substituted into configs: this thread's log redacts them too. */
-  secrets: string[];
   /** `gateway.pluginModules` to import, relative to `configFile`. */
   pluginModules: string[];
   configFile: string;
@@ -46,9 +46,8 @@ export type ToWorker =
   | {
       type: "reload";
       seq: number;
-      config: GatehouseConfig;
+      checked: CheckedConfig;
       revision: ConfigRevision;
-      secrets: string[];
       /** Target state after the supervisor compiled the same config (new targets included). */
       states: TargetStateChange[];
     }

@@ -9,8 +9,8 @@
 import type { AddressInfo } from "node:net";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { AggregatorRegistry } from "prom-client";
+import { type CheckedConfig, checkedConfigOf } from "../config/checked-config.ts";
 import type { GatehouseConfig } from "../config/schema/index.ts";
-import { processSecrets } from "../config/secret-values.ts";
 import type { ConfigRevision } from "../observability/config-revision.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { TargetStateChange } from "../runtime/target-sync.ts";
@@ -127,15 +127,14 @@ export class WorkerPool {
     this.#config = config;
     this.#revision = revision;
     const states = this.#options.states();
-    const secrets = processSecrets.values();
+    const checked = forWorkers(config);
     await Promise.all(
       [...this.#slots.values()].map(async (slot) => {
         const answer = await this.#ask(slot, (seq) => ({
           type: "reload",
           seq,
-          config,
+          checked,
           revision,
-          secrets,
           states,
         }));
         if ((answer?.type === "reloaded" && !answer.error) || !slot.serving) return;
@@ -215,10 +214,9 @@ export class WorkerPool {
     this.#options.limits.serve(port1);
     const data: WorkerStart = {
       index,
-      config: this.#config,
+      checked: forWorkers(this.#config),
       revision: this.#revision,
       ports: this.#options.ports,
-      secrets: processSecrets.values(),
       pluginModules: this.#options.pluginModules,
       configFile: this.#options.configFile,
       states: this.#options.states(),
@@ -326,4 +324,12 @@ export class WorkerPool {
       slot.worker.postMessage(message(seq));
     });
   }
+}
+
+/**
+ * `config` as its workers are sent it: without the document as written, which a worker
+ * neither shows nor writes (for 10,000 routes it would double what each reload posts).
+ */
+function forWorkers(config: GatehouseConfig): CheckedConfig {
+  return { ...checkedConfigOf(config), origin: undefined };
 }

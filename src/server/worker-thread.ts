@@ -6,8 +6,8 @@
  * and resolves nothing itself), and reporting its own changes.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import { adoptCheckedConfig } from "../config/checked-config.ts";
 import type { GatehouseConfig } from "../config/schema/index.ts";
-import { processSecrets } from "../config/secret-values.ts";
 import type { ConfigRevision } from "../observability/config-revision.ts";
 import { createLogger } from "../observability/logger.ts";
 import { GatewayMetrics } from "../observability/metrics.ts";
@@ -27,17 +27,12 @@ import type { FromWorker, ToWorker, WorkerStart } from "./worker-messages.ts";
 const start = workerData as WorkerStart;
 const port = parentPort!;
 const send = (message: FromWorker) => port.postMessage(message);
-const remember = (secrets: readonly string[]) => {
-  for (const secret of secrets) processSecrets.add(secret, "enc");
-};
-
-remember(start.secrets);
+const config = adoptCheckedConfig(start.checked);
 // The supervisor imported these already (they validated); this thread's gateway has its own registry.
 const plugins = createPluginRegistry();
 const problems = await loadPluginModules(start.pluginModules, start.configFile, plugins);
 if (problems.length > 0) throw new Error(problems.map((problem) => problem.message).join("; "));
 
-const config = start.config;
 const log = createLogger(config.gateway.log).child({ worker: start.index });
 let proxy: ProxyWorker | undefined;
 const metrics = config.gateway.metrics.enabled
@@ -94,8 +89,7 @@ async function stop() {
 port.on("message", (message: ToWorker) => {
   switch (message.type) {
     case "reload": {
-      remember(message.secrets);
-      reload(message.config, message.revision, message.states).then(
+      reload(adoptCheckedConfig(message.checked), message.revision, message.states).then(
         () => send({ type: "reloaded", seq: message.seq }),
         (error: Error) => send({ type: "reloaded", seq: message.seq, error: error.message }),
       );
