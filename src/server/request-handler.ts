@@ -10,21 +10,14 @@ import type { GatehouseConfig } from "../config/schema/index.ts";
 import type { ErrorCode } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { runLogHooks, runRequestHooks, runResponseHooks } from "../pipeline/chain.ts";
-import { RequestContext, runnerState, type UpstreamChange } from "../pipeline/context.ts";
-import {
-  createClientAddressResolver,
-  createTrustedPeerTest,
-  unmapIPv4,
-} from "../proxy/client-address.ts";
-import { setHeader, upstreamRequestHeaders } from "../proxy/headers.ts";
+import { RequestContext, runnerState } from "../pipeline/context.ts";
+import { createClientAddressResolver } from "../proxy/client-address.ts";
 import { forward } from "../proxy/http-proxy.ts";
 import { hasUnreadBody } from "../proxy/request-body.ts";
 import { sendAnswer, sendError, writeRawAnswer, writeRawError } from "../proxy/respond.ts";
+import { createDestinationBuilder } from "../proxy/upstream-request.ts";
 import { openTunnel } from "../proxy/websocket.ts";
-import type { CompiledRoute, Runtime } from "../runtime/runtime.ts";
-import type { SelectionRequest } from "../upstream/selectors/selector.ts";
-import type { Service } from "../upstream/service.ts";
-import type { Target } from "../upstream/target.ts";
+import type { Runtime } from "../runtime/runtime.ts";
 import {
   type Answering,
   createRequestRouter,
@@ -49,48 +42,6 @@ export interface HandlerHost {
   clientTimedOut?(timeout: ClientTimeout): void;
 }
 
-/** Where a request goes once it has been routed and a target picked. */
-interface Destination {
-  route: CompiledRoute;
-  service: Service;
-  target: Target;
-  selection: SelectionRequest;
-  /** The client's Host when the route preserves it. */
-  preservedHost: string | undefined;
-  method: string;
-  path: string;
-  /** Upstream headers, `host` first. */
-  headers: string[];
-}
-
-/** Applies plugins' upstream header changes to a flat header list (never `host`, the first pair). */
-function applyHeaderChanges(
-  headers: string[],
-  changes: readonly [string, string | undefined][],
-): void {
-  for (const [name, value] of changes) if (name !== "host") setHeader(headers, name, value, 2);
-}
-
-/** The query (with its `?`) without the arguments plugins removed. */
-function withoutRemoved(query: string, removed: readonly string[]): string {
-  if (removed.length === 0 || query === "") return query;
-  const params = new URLSearchParams(query.slice(1));
-  for (const name of removed) params.delete(name);
-  const rest = params.toString();
-  return rest === "" ? "" : `?${rest}`;
-}
-
-/** The upstream path and query when a plugin changed either (see ctx.setUpstream). */
-function upstreamPathOf(
-  change: Readonly<UpstreamChange>,
-  rewritten: string,
-  query: string,
-  removed: readonly string[],
-): string {
-  const chosen = change.query === undefined ? query : change.query === "" ? "" : `?${change.query}`;
-  return (change.path ?? rewritten) + withoutRemoved(chosen, removed);
-}
-
 /** The proxy listeners' handlers (see createRequestHandler). */
 export type RequestHandler = ReturnType<typeof createRequestHandler>;
 
@@ -99,7 +50,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
   const limits = settings.limits;
   const routeOf = createRequestRouter(settings, host);
   const clientAddress = createClientAddressResolver(settings.trustedProxies);
-  const peerTrusted = createTrustedPeerTest(settings.trustedProxies);
+  const destination = createDestinationBuilder(settings.trustedProxies, clientAddress, host.log);
 
   /** The plugin context of a routed request, when its route has plugins. */
   function contextOf(
@@ -118,58 +69,6 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       path: routed.path,
       query: routed.query,
     });
-  }
-
-  /** Picks a target and writes the upstream headers; answers 503 itself when no target is available. */
-  function destination(
-    req: IncomingMessage,
-    requestId: string,
-    { match, authority, path, query, services }: Routed,
-    ctx: RequestContext | undefined,
-    fail: (code: ErrorCode) => undefined,
-  ): Destination | undefined {
-    const route = match.value;
-    const change = ctx && runnerState.upstreamChange(ctx);
-    const service = change?.service === undefined ? route.service : services.get(change.service);
-    if (!service) {
-      host.log.error({ requestId, service: change!.service }, "a plugin chose an unknown service");
-      return fail("GATEHOUSE_INTERNAL");
-    }
-    const selection: SelectionRequest = {
-      clientAddress: ctx?.clientAddress ?? clientAddress(req),
-      headers: req.headers,
-      path,
-      query: query.slice(1),
-      consumer: ctx?.consumer?.name,
-    };
-    const target = service.select(selection);
-    if (!target) return fail("GATEHOUSE_NO_AVAILABLE_TARGET");
-    const peer = unmapIPv4(req.socket.remoteAddress ?? "");
-    const headers = upstreamRequestHeaders({
-      rawHeaders: req.rawHeaders,
-      connection: req.headers.connection,
-      peerTrusted: peerTrusted(peer),
-      peerAddress: peer,
-      protocol: "http",
-      host: authority,
-      upstreamHost: route.preserveHost && authority ? authority : target.authority,
-      requestId,
-    });
-    const headerChanges = ctx && runnerState.upstreamHeaders(ctx);
-    if (headerChanges) applyHeaderChanges(headers, headerChanges);
-    return {
-      route,
-      service,
-      target,
-      selection,
-      preservedHost: route.preserveHost && authority ? authority : undefined,
-      method: change?.method ?? req.method!,
-      path: change
-        ? upstreamPathOf(change, route.rewrite(path, match.pattern), query, ctx!.removedQuery)
-        : route.rewrite(path, match.pattern) +
-          (ctx ? withoutRemoved(query, ctx.removedQuery) : query),
-      headers,
-    };
   }
 
   const observer = host.observer;
