@@ -85,7 +85,9 @@ function compileRoutes(
 /**
  * Route tables `runtimeChecks` built for a config, each route's value an empty slot that
  * `compileRoutes` fills in: building the table is most of the cost of checking and of
- * compiling 10,000 routes, so a reload builds it once.
+ * compiling 10,000 routes (about 0.5 s of a 1.2 s reload), so a reload in the thread that
+ * checked it builds it once. A cache by identity, not part of the checked config: a config
+ * that crossed to another thread (config/checked-config) is compiled from scratch there.
  */
 const checkedTables = new WeakMap<
   GatehouseConfig,
