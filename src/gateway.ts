@@ -50,7 +50,7 @@ export class Gateway {
   readonly #live: LiveRuntime;
   readonly #supervisor: Supervisor;
   readonly #audit: AuditTrail;
-  #adminServer: Server | undefined;
+  readonly #adminServer: Server | undefined;
   /** The process log (`gateway.log`); the CLI writes through it too. */
   readonly log: Logger;
   /**
@@ -86,11 +86,25 @@ export class Gateway {
       health,
       configFile: configOriginOf(config)?.file ?? join(process.cwd(), "gatehouse.yaml"),
       // Discovery's answers take their turn at the control plane's door, behind any config change.
-      onDiscovered: (service, targets) =>
-        void this.control.submit({ kind: "targets", service, targets }),
+      onDiscovered: (service, targets) => {
+        this.control.submit({ kind: "targets", service, targets }).catch((error: Error) => {
+          this.log.error({ service, err: error }, `discovered targets of ${service} not applied`);
+        });
+      },
     });
     this.#audit = new AuditTrail(config.gateway.audit, this.log);
     this.control = new ControlPlane(this, config, this.#audit);
+    const admin = config.gateway.admin;
+    if (admin) {
+      const supervisor = this.#supervisor;
+      this.#adminServer = createAdminServer({
+        settings: admin,
+        control: this.control,
+        runtime: () => this.#live.current,
+        ...(metrics && { traffic: () => supervisor.traffic() }),
+        log: this.log,
+      });
+    }
   }
 
   /** Binds every listener; resolves once all accept connections. */
@@ -98,17 +112,7 @@ export class Gateway {
     try {
       await this.#supervisor.start();
       const admin = this.#settings.admin;
-      if (admin) {
-        const supervisor = this.#supervisor;
-        this.#adminServer = createAdminServer({
-          settings: admin,
-          control: this.control,
-          runtime: () => this.#live.current,
-          ...(this.#settings.metrics.enabled && { traffic: () => supervisor.traffic() }),
-          log: this.log,
-        });
-        await listen(this.#adminServer, admin.port, admin.host);
-      }
+      if (admin && this.#adminServer) await listen(this.#adminServer, admin.port, admin.host);
     } catch (error) {
       await this.#closeAll();
       throw error;

@@ -287,6 +287,8 @@ export class Supervisor {
   async close(): Promise<void> {
     this.#draining = true;
     this.#discovery.close();
+    // Stopped already after a drain; not after a start that failed half way.
+    await this.#pool?.stop();
     this.#health.close();
     this.#local.close();
     const server = this.#statusServer;
