@@ -182,9 +182,12 @@ export class Supervisor {
 
   /**
    * Gives a service of the serving config the targets its discovery found, here and in
-   * every worker; false when the serving config has no such service (a reload removed it).
+   * every worker; false when the serving config has no such service (a reload removed it)
+   * or the node is stopping.
    */
   setTargets(service: string, targets: readonly TargetListing[]): boolean {
+    // An answer that waited in the queue while the node began to stop: nothing to serve it.
+    if (this.#draining) return false;
     const changed = this.#live.setTargets(service, targets);
     if (!changed) return false;
     this.#health.syncService(changed);
