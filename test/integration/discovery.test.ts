@@ -9,6 +9,21 @@ import { startGateway, testConfig } from "../helpers/gateway.ts";
 import { until } from "../helpers/until.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
+/** A config whose service `users` takes its targets from `_http._tcp.users.test` SRV records. */
+const usersFromDns = (server: string, gateway: object = {}) =>
+  testConfig({
+    gateway,
+    services: [
+      {
+        name: "users",
+        discovery: {
+          dns: { name: "_http._tcp.users.test", type: "SRV", interval: "1s", servers: [server] },
+        },
+      },
+    ],
+    routes: [{ name: "all", match: { paths: ["/*"] }, service: "users" }],
+  });
+
 describe("dns discovery", () => {
   it("serves SRV targets, follows record changes and keeps the state of targets that stay", async () => {
     const ups: Upstream[] = [];
@@ -16,24 +31,7 @@ describe("dns discovery", () => {
     const srv = (indexes: number[]) =>
       indexes.map((i) => ({ priority: 10, weight: 1, port: ups[i]!.port, target: "127.0.0.1" }));
     const dns = await startDnsServer({ "_http._tcp.users.test": { SRV: srv([0, 1]), ttl: 1 } });
-    const gw = await startGateway(
-      testConfig({
-        services: [
-          {
-            name: "users",
-            discovery: {
-              dns: {
-                name: "_http._tcp.users.test",
-                type: "SRV",
-                interval: "1s",
-                servers: [dns.address],
-              },
-            },
-          },
-        ],
-        routes: [{ name: "all", match: { paths: ["/*"] }, service: "users" }],
-      }),
-    );
+    const gw = await startGateway(usersFromDns(dns.address));
     const bodies = async (n: number) => {
       const seen = new Set<string>();
       for (let i = 0; i < n; i++) {
@@ -85,25 +83,7 @@ describe("dns discovery", () => {
     ];
     const dns = await startDnsServer({ "_http._tcp.users.test": { SRV: srv(0), ttl: 1 } });
     const started = Date.now();
-    const gw = await startGateway(
-      testConfig({
-        gateway: { workers: 2 },
-        services: [
-          {
-            name: "users",
-            discovery: {
-              dns: {
-                name: "_http._tcp.users.test",
-                type: "SRV",
-                interval: "1s",
-                servers: [dns.address],
-              },
-            },
-          },
-        ],
-        routes: [{ name: "all", match: { paths: ["/*"] }, service: "users" }],
-      }),
-    );
+    const gw = await startGateway(usersFromDns(dns.address, { workers: 2 }));
     // A connection of its own for each request: the kernel spreads them over both workers.
     const bodies = async (n: number) => {
       const seen = new Set<string>();
