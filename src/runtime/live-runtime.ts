@@ -21,8 +21,6 @@ export interface LiveRuntimeOptions {
   log: Logger;
   /** Where the plugins' own metrics go (the thread's metrics, when enabled). */
   telemetry?: PluginTelemetrySource | undefined;
-  /** Logs what loading each config warned about (the thread that read it does; workers do not). */
-  logWarnings?: boolean;
 }
 
 /** The current runtime of a thread, and what outlives each one. */
@@ -31,7 +29,6 @@ export class LiveRuntime {
   readonly plugins: GatewayPlugins;
   readonly #log: Logger;
   readonly #telemetry: PluginTelemetrySource | undefined;
-  readonly #logWarnings: boolean;
   #current: Runtime;
 
   /** Compiles `config` (throws what compiling it throws). */
@@ -39,7 +36,6 @@ export class LiveRuntime {
     this.plugins = options.plugins;
     this.#log = options.log;
     this.#telemetry = options.telemetry;
-    this.#logWarnings = options.logWarnings ?? true;
     this.#warn(config);
     this.#current = this.#compile(config, undefined);
   }
@@ -115,9 +111,11 @@ export class LiveRuntime {
     return compileRuntime(config, targets, previous, this.#telemetry, this.#log, plugins);
   }
 
-  /** Logs what loading `config` warned about, located. */
+  /**
+   * Logs what loading `config` warned about, located. A worker thread's configs come without
+   * their origin (config/checked-config): the supervisor that read them logged these.
+   */
   #warn(config: GatehouseConfig): void {
-    if (!this.#logWarnings) return;
     for (const warning of configOriginOf(config)?.warnings ?? []) {
       const { file, line, col } = warning;
       this.#log.warn({ config: file, line, col }, formatProblem(warning));

@@ -53,8 +53,6 @@ const live = new LiveRuntime(config, {
   },
   log,
   telemetry: metrics?.plugins,
-  // Its supervisor logged them when it read the config.
-  logWarnings: false,
 });
 proxy = new ProxyWorker({ settings: config.gateway, live, log, metrics, thread: start.index });
 for (const { service, targets } of start.discovered) live.setTargets(service, targets);

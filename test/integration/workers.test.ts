@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import { request } from "undici";
 import { freePort } from "../helpers/child-process.ts";
 import { startGateway, testConfig } from "../helpers/gateway.ts";
+import { tempLogFile } from "../helpers/log-file.ts";
 import { until } from "../helpers/until.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
@@ -307,6 +308,46 @@ describe("worker threads", () => {
     } finally {
       await (await starting).stop();
       await up.close();
+    }
+  });
+
+  it("logs what the config warns about once for the node, not once per thread", async () => {
+    const up = await startUpstream((_req, res) => res.end("ok"));
+    const log = await tempLogFile();
+    const gw = await startGateway(
+      testConfig({
+        gateway: { workers: 2, log: { level: "warn", destination: log.path } },
+        services: [{ name: "svc", targets: [{ url: up.url }] }],
+        routes: [
+          {
+            name: "r",
+            match: { paths: ["/*"] },
+            service: "svc",
+            plugins: [
+              {
+                name: "oauth2-introspection",
+                config: {
+                  introspectionUrl: "https://auth.example/introspect?api_key=k3y-in-the-url",
+                  authorization: "Basic Z2F0ZWhvdXNlOnRlc3Q=",
+                },
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    try {
+      assert.equal((await fresh(`${gw.url}/x`)).status, 401, "both workers serve the route");
+    } finally {
+      await gw.stop();
+      await up.close();
+    }
+    try {
+      const warnings = (await log.lines()).filter((line) => line.msg.includes("api_key="));
+      assert.equal(warnings.length, 1, JSON.stringify(warnings));
+      assert.equal(warnings[0]!.worker, undefined, "the supervisor's line");
+    } finally {
+      await log.remove();
     }
   });
 });
