@@ -4,6 +4,8 @@
  */
 import type { GatehouseConfigInput } from "../../src/config/schema/index.ts";
 import { Gateway } from "../../src/gateway.ts";
+import { createGateway } from "../../src/index.ts";
+import type { PluginDefinition } from "../../src/pipeline/plugin.ts";
 import { parseGatewayConfig } from "../../src/runtime/validate.ts";
 
 export interface RunningGateway {
@@ -64,5 +66,27 @@ export function startSimpleGateway(
       services: [{ name: "svc", targets: targets.map((url) => ({ url })), ...service }],
       routes: [{ name: "all", match: { paths: ["/*"] }, service: "svc", ...route }],
     }),
+  );
+}
+
+type RouteInput = NonNullable<GatehouseConfigInput["routes"]>[number];
+
+/**
+ * A started gateway (from code, as `createGateway` makes one) with one service `s` (the
+ * upstream at `url`) and one catch-all route `r` running `plugins`, besides the built-ins
+ * the plugins of `definitions`; `route` adds to the route (e.g. `websocket: true`).
+ */
+export function createPluginGateway(
+  url: string,
+  plugins: NonNullable<RouteInput["plugins"]>,
+  definitions: readonly PluginDefinition[],
+  route: Partial<RouteInput> = {},
+): Promise<Gateway> {
+  return createGateway(
+    testConfig({
+      services: [{ name: "s", targets: [{ url }] }],
+      routes: [{ name: "r", match: { paths: ["/*"] }, service: "s", plugins, ...route }],
+    }),
+    { plugins: definitions },
   );
 }

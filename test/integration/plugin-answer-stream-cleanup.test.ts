@@ -6,9 +6,8 @@ import { connect } from "node:net";
 import { Readable } from "node:stream";
 import { describe, it } from "node:test";
 import { z } from "zod";
-import { createGateway } from "../../src/index.ts";
 import { definePlugin } from "../../src/pipeline/plugin.ts";
-import { testConfig } from "../helpers/gateway.ts";
+import { createPluginGateway } from "../helpers/gateway.ts";
 import { startUpstream } from "../helpers/upstream.ts";
 
 let body: Readable | undefined;
@@ -53,20 +52,7 @@ const upgradeAnswer = definePlugin({
 describe("a plugin's streamed answer whose client went away", () => {
   it("is destroyed once the onResponse hook that held it settles", async () => {
     const up = await startUpstream((_req, res) => res.end("upstream"));
-    const gateway = await createGateway(
-      testConfig({
-        services: [{ name: "s", targets: [{ url: up.url }] }],
-        routes: [
-          {
-            name: "r",
-            match: { paths: ["/*"] },
-            service: "s",
-            plugins: [{ name: "streaming-answer" }],
-          },
-        ],
-      }),
-      { plugins: [streaming] },
-    );
+    const gateway = await createPluginGateway(up.url, [{ name: "streaming-answer" }], [streaming]);
     const port = gateway.addresses().proxy[0]!.port;
     try {
       const socket = connect(port, "127.0.0.1");
@@ -92,20 +78,11 @@ describe("a plugin's streamed answer whose client went away", () => {
 
   it("is destroyed when the client of a WebSocket upgrade it answers goes away", async () => {
     const up = await startUpstream((_req, res) => res.end("upstream"));
-    const gateway = await createGateway(
-      testConfig({
-        services: [{ name: "s", targets: [{ url: up.url }] }],
-        routes: [
-          {
-            name: "r",
-            match: { paths: ["/*"] },
-            service: "s",
-            websocket: true,
-            plugins: [{ name: "streaming-upgrade-answer" }],
-          },
-        ],
-      }),
-      { plugins: [upgradeAnswer] },
+    const gateway = await createPluginGateway(
+      up.url,
+      [{ name: "streaming-upgrade-answer" }],
+      [upgradeAnswer],
+      { websocket: true },
     );
     const port = gateway.addresses().proxy[0]!.port;
     try {

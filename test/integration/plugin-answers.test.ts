@@ -7,9 +7,8 @@ import { after, before, describe, it } from "node:test";
 import { request } from "undici";
 import { z } from "zod";
 import type { Gateway } from "../../src/gateway.ts";
-import { createGateway } from "../../src/index.ts";
 import { definePlugin } from "../../src/pipeline/plugin.ts";
-import { testConfig } from "../helpers/gateway.ts";
+import { createPluginGateway } from "../helpers/gateway.ts";
 import { echo, startUpstream, type Upstream } from "../helpers/upstream.ts";
 
 /** Answers `/text`, `/buffer`, `/stream`, `/json` and `/broken` itself. */
@@ -42,15 +41,7 @@ describe("ctx.respond with text, a Buffer, a stream or JSON", () => {
 
   before(async () => {
     up = await startUpstream(echo);
-    gateway = await createGateway(
-      testConfig({
-        services: [{ name: "s", targets: [{ url: up.url }] }],
-        routes: [
-          { name: "r", match: { paths: ["/*"] }, service: "s", plugins: [{ name: "answering" }] },
-        ],
-      }),
-      { plugins: [answering] },
-    );
+    gateway = await createPluginGateway(up.url, [{ name: "answering" }], [answering]);
     base = `http://127.0.0.1:${gateway.addresses().proxy[0]!.port}`;
   });
 

@@ -10,9 +10,8 @@ import { after, before, describe, it } from "node:test";
 import { request } from "undici";
 import { z } from "zod";
 import type { Gateway } from "../../src/gateway.ts";
-import { createGateway } from "../../src/index.ts";
 import { definePlugin } from "../../src/pipeline/plugin.ts";
-import { testConfig } from "../helpers/gateway.ts";
+import { createPluginGateway } from "../helpers/gateway.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
 /** Upper-cases text as it passes, and adds "!" at its end (so its length changes). */
@@ -101,20 +100,7 @@ describe("streaming transforms of request and response bodies", () => {
 
   before(async () => {
     up = await startUpstream(upstreamHandler);
-    gateway = await createGateway(
-      testConfig({
-        services: [{ name: "s", targets: [{ url: up.url }] }],
-        routes: [
-          {
-            name: "r",
-            match: { paths: ["/*"] },
-            service: "s",
-            plugins: [{ name: "transforming" }],
-          },
-        ],
-      }),
-      { plugins: [transforming] },
-    );
+    gateway = await createPluginGateway(up.url, [{ name: "transforming" }], [transforming]);
     base = `http://127.0.0.1:${gateway.addresses().proxy[0]!.port}`;
   });
 

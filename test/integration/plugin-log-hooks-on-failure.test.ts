@@ -5,9 +5,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { request } from "undici";
 import { z } from "zod";
-import { createGateway } from "../../src/index.ts";
 import { definePlugin } from "../../src/pipeline/plugin.ts";
-import { testConfig } from "../helpers/gateway.ts";
+import { createPluginGateway } from "../helpers/gateway.ts";
 import { startUpstream } from "../helpers/upstream.ts";
 
 /** Runs after concurrency-limit (910): throws on /throw, fails its promise on /reject. */
@@ -27,22 +26,10 @@ const failing = definePlugin({
 describe("onLog hooks of a request whose plugin hook failed", () => {
   it("give a concurrency-limit slot back", async () => {
     const up = await startUpstream((_req, res) => res.end("ok"));
-    const gateway = await createGateway(
-      testConfig({
-        services: [{ name: "s", targets: [{ url: up.url }] }],
-        routes: [
-          {
-            name: "r",
-            match: { paths: ["/*"] },
-            service: "s",
-            plugins: [
-              { name: "concurrency-limit", config: { limit: 1 } },
-              { name: "failing-after-limit" },
-            ],
-          },
-        ],
-      }),
-      { plugins: [failing] },
+    const gateway = await createPluginGateway(
+      up.url,
+      [{ name: "concurrency-limit", config: { limit: 1 } }, { name: "failing-after-limit" }],
+      [failing],
     );
     const base = `http://127.0.0.1:${gateway.addresses().proxy[0]!.port}`;
     try {

@@ -4,9 +4,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { request } from "undici";
 import { z } from "zod";
-import { createGateway } from "../../src/index.ts";
 import { definePlugin } from "../../src/pipeline/plugin.ts";
-import { testConfig } from "../helpers/gateway.ts";
+import { createPluginGateway } from "../helpers/gateway.ts";
 import { rawRequest } from "../helpers/raw.ts";
 import { startUpstream } from "../helpers/upstream.ts";
 
@@ -28,21 +27,9 @@ const upgrade =
 describe("a plugin hook that throws on a WebSocket upgrade", () => {
   it("answers 500 GATEHOUSE_INTERNAL and the gateway keeps serving", async () => {
     const up = await startUpstream((_req, res) => res.end("ok"));
-    const gateway = await createGateway(
-      testConfig({
-        services: [{ name: "s", targets: [{ url: up.url }] }],
-        routes: [
-          {
-            name: "r",
-            match: { paths: ["/*"] },
-            service: "s",
-            websocket: true,
-            plugins: [{ name: "throwing" }],
-          },
-        ],
-      }),
-      { plugins: [throwing] },
-    );
+    const gateway = await createPluginGateway(up.url, [{ name: "throwing" }], [throwing], {
+      websocket: true,
+    });
     const port = gateway.addresses().proxy[0]!.port;
     try {
       const answer = await rawRequest(port, upgrade);
