@@ -67,6 +67,7 @@ export class Gateway {
       ? new GatewayMetrics({
           services: () => this.#live.current.services.values(),
           openConnections: () => this.#supervisor.openConnections,
+          certificates: () => this.#supervisor.certificates,
         })
       : undefined;
     const health = new HealthSupervisor({ probes: metrics?.healthChecks });
@@ -89,6 +90,11 @@ export class Gateway {
       onDiscovered: (service, targets) => {
         this.control.submit({ kind: "targets", service, targets }).catch((error: Error) => {
           this.log.error({ service, err: error }, `discovered targets of ${service} not applied`);
+        });
+      },
+      onCertificatesChanged: () => {
+        this.control.submit({ kind: "certificates" }).catch((error: Error) => {
+          this.log.error({ err: error }, "certificates not reloaded");
         });
       },
     });
@@ -147,6 +153,11 @@ export class Gateway {
   /** Gives a service of the serving config these targets (see Supervisor). */
   setTargets(service: string, targets: readonly TargetListing[]): boolean {
     return this.#supervisor.setTargets(service, targets);
+  }
+
+  /** Reads the listeners' certificate files again (see Supervisor). */
+  reloadCertificates(): boolean {
+    return this.#supervisor.reloadCertificates();
   }
 
   /** A reload was refused for `problems`; the last good config keeps serving (see Supervisor). */

@@ -49,7 +49,9 @@ export async function createGateway(
   options: CreateGatewayOptions = {},
 ): Promise<Gateway> {
   const plugins = createPluginRegistry(options.plugins);
-  const checked = parseGatewayConfig(JSON.stringify(config), "config", process.env, plugins);
+  const checked = parseGatewayConfig(JSON.stringify(config), "config", process.env, plugins, {
+    staticFiles: true,
+  });
   const gateway = new Gateway(checked, { plugins });
   await gateway.start();
   return gateway;

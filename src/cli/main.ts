@@ -271,7 +271,7 @@ function overlayOrExit(file: string, flag: string | undefined): OverlayOption | 
 
 async function loadOrExit(file: string, overlay?: OverlayOption, plugins?: PluginRegistry) {
   try {
-    return await validateConfigFile(file, undefined, overlay, plugins);
+    return await validateConfigFile(file, undefined, overlay, plugins, { staticFiles: true });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     for (const problem of error.problems) console.error(formatProblem(problem));

@@ -59,7 +59,9 @@ export function fastLoad(
   if (!result.success || checkReferences(input).length > 0 || checkMethods(input).length > 0)
     return undefined;
   for (const check of options.inputChecks ?? []) if (check(input).length > 0) return undefined;
-  for (const check of options.checks ?? []) if (check(result.data).length > 0) return undefined;
+  const context = { baseDir: options.baseDir ?? dirname(sources[0]!.file) };
+  for (const check of options.checks ?? [])
+    if (check(result.data, context).length > 0) return undefined;
   return { config: result.data, document: (mergeAll(written) ?? {}) as ConfigDocument, secrets };
 }
 

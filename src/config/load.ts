@@ -58,7 +58,13 @@ export function formatProblem(problem: ConfigProblem): string {
 }
 
 /** Further checks run on a config that passed the schema (e.g. compiling the routes). */
-export type ConfigCheck = (config: GatehouseConfig) => PathProblem[];
+export type ConfigCheck = (config: GatehouseConfig, context: CheckContext) => PathProblem[];
+
+/** What a check knows besides the config. */
+export interface CheckContext {
+  /** The directory the config's relative file names are relative to (the first file's). */
+  baseDir: string;
+}
 
 /**
  * Checks run on the config as written (references substituted, overlays merged, nothing
@@ -225,7 +231,10 @@ export function parseSourcesPositioned(
   } else {
     // The checks need a config that passed the schema, but not one whose references resolve.
     for (const check of options.checks ?? [])
-      for (const problem of check(result.data)) report(problem);
+      for (const problem of check(result.data, {
+        baseDir: options.baseDir ?? dirname(sources[0]!.file),
+      }))
+        report(problem);
   }
   if (problems.length > 0 || !result.success) {
     problems.sort((a, b) => a.source - b.source || a.offset - b.offset);

@@ -24,6 +24,15 @@ export interface MetricsSource {
   services(): Iterable<{ name: string; targets: readonly Target[] }>;
   /** Client connections open on the proxy listeners. */
   openConnections(): number;
+  /** The TLS listeners' certificates serving now (the supervisor's view). */
+  certificates?(): Iterable<{ listener: string; certificates: readonly ServedCertificate[] }>;
+}
+
+/** What the expiry metric reads of a certificate. */
+interface ServedCertificate {
+  names: readonly string[];
+  subject: string;
+  notAfter: Date;
 }
 
 const breakerStates = ["closed", "open", "half-open"] as const;
@@ -116,6 +125,21 @@ export class GatewayMetrics {
     this.plugins = new PluginMetrics(this.registry);
     this.healthChecks = new HealthCheckMetrics(this.registry);
     upstreamGauges(source, registers, [this.registry]);
+    new Gauge({
+      name: "gatehouse_tls_certificate_expiry_seconds",
+      help: "Seconds until each TLS listener certificate expires (negative once it has), by listener and certificate (its first name, or its subject).",
+      labelNames: ["listener", "certificate"],
+      registers,
+      collect() {
+        this.reset();
+        const now = Date.now();
+        for (const { listener, certificates } of source.certificates?.() ?? [])
+          for (const { names, subject, notAfter } of certificates)
+            this.labels(listener, names[0] ?? subject).set(
+              Math.round((notAfter.getTime() - now) / 1000),
+            );
+      },
+    });
     this.#openMetrics = openMetricsView(this.registry);
   }
 

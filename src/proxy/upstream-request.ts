@@ -112,7 +112,7 @@ export function createDestinationBuilder(
       connection: req.headers.connection,
       peerTrusted: peerTrusted(peer),
       peerAddress: peer,
-      protocol: "http",
+      protocol: (req.socket as { encrypted?: boolean }).encrypted ? "https" : "http",
       host: authority,
       upstreamHost: route.preserveHost && authority ? authority : target.authority,
       requestId,

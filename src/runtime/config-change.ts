@@ -112,9 +112,19 @@ export interface TargetsMessage {
   targets: readonly TargetListing[];
 }
 
+/**
+ * The listeners' certificate files changed on disk: read them again. Static config, so no
+ * validation of the config, no version and no audit entry; a certificate that does not load
+ * is refused and the previous ones keep serving.
+ */
+export interface CertificatesMessage {
+  kind: "certificates";
+}
+
 /** What a source submits to the control plane. */
 export type ConfigMessage =
   | TargetsMessage
+  | CertificatesMessage
   | ChangeMessage
   | SnapshotMessage
   | VersionMessage

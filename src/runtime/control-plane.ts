@@ -2,7 +2,8 @@
  * @module runtime/control-plane
  * Every config change comes through one door, `submit`, and runs one at a time, whatever
  * sent it (the file watcher, SIGHUP, the admin API, a rollback, the etcd follower, and a
- * discovery source's targets, which change one service and make no version): check
+ * discovery source's targets, which change one service and make no version, and the
+ * certificate watcher's news): check
  * the precondition, validate with exactly the file's checks, write it to the config store
  * (memory, back into the file, or first to etcd, which numbers it), swap the runtime,
  * record the version, and write the attempt to the audit trail, accepted or refused.
@@ -23,6 +24,7 @@ import type { PluginRegistry } from "../pipeline/registry.ts";
 import { FileConfigStore } from "../providers/file-store.ts";
 import type { TargetListing } from "../upstream/service.ts";
 import type {
+  CertificatesMessage,
   ChangeMessage,
   ChangeOrigin,
   ChangeRequest,
@@ -49,6 +51,8 @@ export interface ControlPlaneHost {
   reloadUnchanged(): boolean;
   /** Gives a service of the serving config these targets; false when it has no such service. */
   setTargets(service: string, targets: readonly TargetListing[]): boolean;
+  /** Reads the listeners' certificate files again; false when one was refused. */
+  reloadCertificates(): boolean;
   readonly revision: { version: number; hash: string; appliedAt: Date };
   readonly log: Logger;
   /** The plugins the gateway knows: changes are validated against these. */
@@ -108,6 +112,8 @@ export class ControlPlane {
   submit(message: VersionMessage): Promise<boolean>;
   /** A service's discovered targets: false when the serving config has no such service. */
   submit(message: TargetsMessage): Promise<boolean>;
+  /** The certificate files changed: true when every certificate reloaded. */
+  submit(message: CertificatesMessage): Promise<boolean>;
   submit(message: RefusalMessage | StoreMessage): Promise<void>;
   /**
    * The one door: every source's message waits for the ones before it, so each sees the
@@ -121,6 +127,8 @@ export class ControlPlane {
     switch (message.kind) {
       case "targets":
         return this.#gateway.setTargets(message.service, message.targets);
+      case "certificates":
+        return this.#gateway.reloadCertificates();
       case "change":
         return this.#change(message.request);
       case "snapshot":

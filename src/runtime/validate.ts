@@ -17,6 +17,7 @@ import type { PathProblem } from "../config/semantics.ts";
 import { loadPluginModules, pluginModulesOf } from "../pipeline/modules.ts";
 import type { PluginRegistry } from "../pipeline/registry.ts";
 import { processPluginRegistry } from "../plugins/index.ts";
+import { tlsFileChecks } from "../tls/checks.ts";
 import { runtimeChecks } from "./compile.ts";
 import { checkPluginEntries } from "./plugin-checks.ts";
 
@@ -26,11 +27,20 @@ import { checkPluginEntries } from "./plugin-checks.ts";
  * registry), on the config as written (so reported with the schema's problems), then what
  * only compiling the routes reveals.
  */
-export function gatewayChecksFor(plugins: PluginRegistry) {
+export function gatewayChecksFor(plugins: PluginRegistry, options: StartupChecks = {}) {
   return {
     inputChecks: [(input: unknown) => checkPluginEntries(input, plugins)],
-    checks: [runtimeChecks],
+    checks: options.staticFiles ? [runtimeChecks, tlsFileChecks] : [runtimeChecks],
   } satisfies ParseOptions;
+}
+
+/** Checks made only of a config a gateway starts from (not of a reload's). */
+export interface StartupChecks {
+  /**
+   * Read the files the static part names (listeners' certificates and keys) and check
+   * them, located. A reload leaves `gateway:` as it started, so it does not.
+   */
+  staticFiles?: boolean;
 }
 
 /** The gateway's checks against the process-wide registry (see gatewayChecksFor). */
@@ -48,6 +58,7 @@ export async function validateConfigFile(
   env?: Record<string, string | undefined>,
   overlay?: OverlayOption,
   plugins: PluginRegistry = processPluginRegistry(),
+  startup: StartupChecks = {},
 ): Promise<GatehouseConfig> {
   let modules: PathProblem[] = [];
   try {
@@ -62,7 +73,7 @@ export async function validateConfigFile(
     // Unreadable or not YAML: the full load below reports it, located.
   }
   // A plugin module that fails to load is reported with the rest, as it is written.
-  const checks = gatewayChecksFor(plugins);
+  const checks = gatewayChecksFor(plugins, startup);
   const inputChecks = [() => modules, ...checks.inputChecks];
   return loadConfigFile(file, { env, overlay, inputChecks, checks: checks.checks });
 }
@@ -92,6 +103,7 @@ export function parseGatewayConfig(
   file: string,
   env?: Record<string, string | undefined>,
   plugins: PluginRegistry = processPluginRegistry(),
+  startup: StartupChecks = {},
 ): GatehouseConfig {
-  return parseConfig(text, file, { env, ...gatewayChecksFor(plugins) });
+  return parseConfig(text, file, { env, ...gatewayChecksFor(plugins, startup) });
 }

@@ -6,8 +6,10 @@
  * it before the HTTP server sees it: 503 JSON, closed at once, counted, and logged once
  * per burst for the whole node.
  */
+
 import type { Server } from "node:http";
 import type { Socket } from "node:net";
+import { Server as TlsServer } from "node:tls";
 import type { Logger } from "../observability/logger.ts";
 import { writeRawError } from "../proxy/respond.ts";
 import { newRequestId } from "./request-id.ts";
@@ -155,7 +157,8 @@ function refuse(socket: Socket): void {
 
 /**
  * Puts `admit` in front of an HTTP server's own connection handler, so a refused
- * connection gets no parser, no request and no timers: only its 503. `closed` is called
+ * connection gets no parser, no request and no timers: only its 503 (or, on a TLS
+ * listener, no handshake). `closed` is called
  * with `this` the socket when an admitted connection closes (one function for all of
  * them, no closure per connection).
  */
@@ -170,9 +173,12 @@ export function guardConnections(
   if (listeners.length !== 1) throw new Error("guardConnections: expected a fresh http.Server");
   const serve = listeners[0] as (this: Server, socket: Socket) => void;
   server.removeListener("connection", serve);
+  // Before a TLS handshake, a client cannot read an answer in plain text: it is cut.
+  const encrypted = server instanceof TlsServer;
   server.on("connection", function admit(this: Server, socket: Socket) {
     if (!limit.admit()) {
-      refuse(socket);
+      if (encrypted) socket.destroy();
+      else refuse(socket);
       return;
     }
     socket.once("close", closed);

@@ -1,16 +1,18 @@
 /**
  * @module server/proxy-listener
- * A proxy listener's HTTP server: Node's parser limits and header deadline set from
+ * A proxy listener's HTTP or HTTPS server: Node's parser limits and header deadline set from
  * `gateway.limits`, the request handler on every event it answers (requests,
  * 100-continue, upgrades), CONNECT refused, and parser errors answered in JSON with the
  * right status before the close.
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { GatehouseConfig } from "../config/schema/index.ts";
 import type { ErrorCode } from "../errors.ts";
 import { writeRawError } from "../proxy/respond.ts";
+import type { ListenerCertificates } from "../tls/listener-certificates.ts";
 import { GatewayResponse } from "./exchange.ts";
 import { timeoutCheckInterval } from "./request-body-watch.ts";
 import type { RequestHandler } from "./request-handler.ts";
@@ -18,26 +20,45 @@ import { newRequestId, requestIdOf } from "./request-id.ts";
 
 type Limits = GatehouseConfig["gateway"]["limits"];
 
-/** Creates (not yet listening) one proxy listener's server. */
-export function createProxyServer(limits: Limits, handler: RequestHandler): Server {
-  const server = createServer(
-    {
-      maxHeaderSize: limits.maxHeaderSize,
-      requireHostHeader: false,
-      headersTimeout: limits.requestHeadersTimeout,
-      // Node checks its header deadline on this interval (30 s unless set): a client could
-      // trickle headers for up to twice requestHeadersTimeout.
-      connectionsCheckingInterval: timeoutCheckInterval(limits),
-      // Node's own whole-request deadline would cut long uploads that keep sending: the
-      // body has its own timeouts (server/request-body-watch.ts), which answer 408 on the
-      // request, abort its upstream try and are counted per route.
-      requestTimeout: 0,
-      keepAliveTimeout: limits.keepAliveTimeout,
-      shouldUpgradeCallback: handler.shouldUpgrade,
-      ServerResponse: GatewayResponse,
-    },
-    handler.onRequest,
-  );
+/**
+ * Creates (not yet listening) one proxy listener's server: HTTPS with `certificates`,
+ * else plain HTTP.
+ */
+export function createProxyServer(
+  limits: Limits,
+  handler: RequestHandler,
+  certificates?: ListenerCertificates,
+): Server {
+  const options = {
+    maxHeaderSize: limits.maxHeaderSize,
+    requireHostHeader: false,
+    headersTimeout: limits.requestHeadersTimeout,
+    // Node checks its header deadline on this interval (30 s unless set): a client could
+    // trickle headers for up to twice requestHeadersTimeout.
+    connectionsCheckingInterval: timeoutCheckInterval(limits),
+    // Node's own whole-request deadline would cut long uploads that keep sending: the
+    // body has its own timeouts (server/request-body-watch.ts), which answer 408 on the
+    // request, abort its upstream try and are counted per route.
+    requestTimeout: 0,
+    keepAliveTimeout: limits.keepAliveTimeout,
+    shouldUpgradeCallback: handler.shouldUpgrade,
+    ServerResponse: GatewayResponse,
+  };
+  let server: Server;
+  if (certificates) {
+    const secure = createHttpsServer(
+      {
+        ...options,
+        ...certificates.serverOptions(),
+        // A client that connects and never finishes its handshake holds a socket as long.
+        handshakeTimeout: limits.requestHeadersTimeout,
+      },
+      handler.onRequest,
+    );
+    certificates.attach(secure);
+    // An https.Server is an http.Server over TLS: the same methods and events.
+    server = secure as unknown as Server;
+  } else server = createServer(options, handler.onRequest);
   // One more than the limit, so a request over it is seen (Node silently drops the rest).
   server.maxHeadersCount = limits.maxHeaderCount + 1;
   server.on("checkContinue", handler.onRequest);

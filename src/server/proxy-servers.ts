@@ -7,12 +7,14 @@ import type { Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { GatehouseConfig } from "../config/schema/index.ts";
 import type { Logger } from "../observability/logger.ts";
+import { ListenerCertificates } from "../tls/listener-certificates.ts";
 import {
   type ClientConnections,
   ConnectionLimit,
   createConnectionCounts,
   guardConnections,
 } from "./connection-limit.ts";
+import { createHttpsRedirect } from "./https-redirect.ts";
 import { type ClientConnectionCap, resolveMaxClientConnections } from "./open-file-limit.ts";
 import { createProxyServer, listen } from "./proxy-listener.ts";
 import type { RequestHandler } from "./request-handler.ts";
@@ -22,6 +24,8 @@ export interface ProxyServersOptions {
   log: Logger;
   /** This thread's number: 0 without worker threads, else the worker's index. */
   thread: number;
+  /** The directory the listeners' certificate files are relative to (the config file's). */
+  baseDir: string;
 }
 
 /** The proxy listeners a gateway (or one of its worker threads) serves requests on. */
@@ -36,11 +40,26 @@ export class ProxyServers {
   /** This thread's side of the node's client connection cap. */
   #connectionLimit: ConnectionLimit | undefined;
   #connectionCap: ClientConnectionCap | undefined;
+  /** Each TLS listener's certificates, by the listener's index. */
+  readonly #certificates = new Map<number, ListenerCertificates>();
 
+  /** Loads the TLS listeners' certificates (throws the first that does not load). */
   constructor(options: ProxyServersOptions) {
     this.#settings = options.settings;
     this.#log = options.log;
     this.#thread = options.thread;
+    options.settings.listen.forEach(({ host, port, tls }, index) => {
+      if (tls)
+        this.#certificates.set(
+          index,
+          new ListenerCertificates(`${host}:${port}`, tls, options.baseDir),
+        );
+    });
+  }
+
+  /** The TLS listeners' certificates. */
+  get certificates(): ListenerCertificates[] {
+    return [...this.#certificates.values()];
   }
 
   /**
@@ -84,7 +103,14 @@ export class ProxyServers {
       limit.release();
     }
     for (const [index, listener] of this.#settings.listen.entries()) {
-      const server = createProxyServer(this.#settings.limits, handler);
+      const served = listener.redirectToHttps
+        ? createHttpsRedirect(listener.redirectToHttps, handler)
+        : handler;
+      const server = createProxyServer(
+        this.#settings.limits,
+        served,
+        this.#certificates.get(index),
+      );
       guardConnections(server, limit, admitted, closed);
       this.#servers.push(server);
       if (ports) await listen(server, ports[index]!, listener.host, true);

@@ -14,6 +14,7 @@ import { Tracing } from "../observability/tracing.ts";
 import { createClientAddressResolver } from "../proxy/client-address.ts";
 import { OpenTunnels } from "../proxy/tunnel-settling.ts";
 import type { LiveRuntime } from "../runtime/live-runtime.ts";
+import type { ListenerCertificates } from "../tls/listener-certificates.ts";
 import type { ClientConnections } from "./connection-limit.ts";
 import { combineObservers } from "./exchange.ts";
 import type { ClientConnectionCap } from "./open-file-limit.ts";
@@ -28,6 +29,8 @@ export interface ProxyWorkerOptions {
   metrics: GatewayMetrics | undefined;
   /** This thread's number: 0 without worker threads, else the worker's index. */
   thread: number;
+  /** The directory the listeners' certificate files are relative to (the config file's). */
+  baseDir: string;
 }
 
 /** Serves the proxy listeners of one thread from its live runtime. */
@@ -49,7 +52,12 @@ export class ProxyWorker {
     this.#live = options.live;
     this.#log = log;
     this.#metrics = metrics;
-    this.#servers = new ProxyServers({ settings, log, thread: options.thread });
+    this.#servers = new ProxyServers({
+      settings,
+      log,
+      thread: options.thread,
+      baseDir: options.baseDir,
+    });
     this.#tunnels = new OpenTunnels(settings.reload.webSocketGrace, log);
     const clientAddress = createClientAddressResolver(settings.trustedProxies);
     if (settings.tracing.enabled) this.#tracing = new Tracing(settings.tracing, { clientAddress });
@@ -96,6 +104,25 @@ export class ProxyWorker {
       metrics?.connectionRefused.bind(metrics),
       ports,
     );
+  }
+
+  /** Each TLS listener's certificates (none without TLS). */
+  get certificates(): readonly ListenerCertificates[] {
+    return this.#servers.certificates;
+  }
+
+  /**
+   * Reads the TLS listeners' certificate files again: each listener serves its new ones
+   * from the next handshake, or keeps its old ones when one does not load. Returns the
+   * refusals (empty: all reloaded).
+   */
+  reloadCertificates(): Error[] {
+    const refused: Error[] = [];
+    for (const listener of this.#servers.certificates) {
+      const result = listener.reload();
+      if (result !== true) refused.push(result);
+    }
+    return refused;
   }
 
   /** Closes the tunnels whose route `config` no longer has, after the reload grace. */

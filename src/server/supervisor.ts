@@ -8,6 +8,7 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { availableParallelism } from "node:os";
+import { dirname } from "node:path";
 import type { GatehouseConfig } from "../config/schema/index.ts";
 import {
   type ConfigRevision,
@@ -27,6 +28,8 @@ import type { LiveRuntime } from "../runtime/live-runtime.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { applyTargetState, captureTargetState, watchTargetState } from "../runtime/target-sync.ts";
 import { NodeLimitService } from "../stores/node-limits.ts";
+import { CertificateWatcher } from "../tls/certificate-watcher.ts";
+import type { ListenerCertificates } from "../tls/listener-certificates.ts";
 import type { TargetListing } from "../upstream/service.ts";
 import { viewUpstreams } from "../upstream/upstream-view.ts";
 import type { ClientConnections } from "./connection-limit.ts";
@@ -53,6 +56,8 @@ export interface SupervisorOptions {
   configFile: string;
   /** Where discovery's answers go: the control plane's door, which calls `setTargets` in turn. */
   onDiscovered: DiscoveredTargetsListener;
+  /** The certificate files changed: the control plane's door, which calls `reloadCertificates`. */
+  onCertificatesChanged: () => void;
 }
 
 /** Applies configs, runs the probes, and keeps the proxy workers serving. */
@@ -70,6 +75,8 @@ export class Supervisor {
   /** With `gateway.workers` > 1: the worker threads that serve the proxy listeners. */
   #pool: WorkerPool | undefined;
   #stopRelaying: (() => void) | undefined;
+  readonly #onCertificatesChanged: () => void;
+  #certificateWatcher: CertificateWatcher | undefined;
   #statusServer: Server | undefined;
   /** The config serving now (its dynamic part changes with every reload). */
   #config: GatehouseConfig;
@@ -91,7 +98,15 @@ export class Supervisor {
     this.#health = options.health;
     this.#configFile = options.configFile;
     this.#discovery = new DiscoverySupervisor(options.onDiscovered);
-    this.#local = new ProxyWorker({ settings: config.gateway, live, log, metrics, thread: 0 });
+    this.#onCertificatesChanged = options.onCertificatesChanged;
+    this.#local = new ProxyWorker({
+      settings: config.gateway,
+      live,
+      log,
+      metrics,
+      thread: 0,
+      baseDir: dirname(options.configFile),
+    });
     this.#revision = nextRevision(config, undefined, this.#startedAt);
     metrics?.configApplied(this.#revision, false);
   }
@@ -105,6 +120,7 @@ export class Supervisor {
     const connections = this.#local.clientConnections(workers);
     const pooled = workers > 1 && (await this.#startWorkers(workers, connections));
     if (!pooled) await this.#local.listen(connections);
+    this.#watchCertificates();
     const status = this.#settings.status;
     if (status) {
       this.#statusServer = createStatusServer({
@@ -178,6 +194,44 @@ export class Supervisor {
     await this.#live.retire(previous);
     if (!this.#draining) this.#discovery.apply(this.#live.current);
     await workers;
+  }
+
+  /** Watches the TLS listeners' certificate files (this thread alone: it tells the workers). */
+  #watchCertificates(): void {
+    const files = this.#local.certificates.flatMap((listener) => listener.files);
+    if (files.length === 0) return;
+    this.#certificateWatcher = new CertificateWatcher(files, {
+      settle: 200,
+      onChange: this.#onCertificatesChanged,
+      onError: (error) => this.log.warn({ err: error }, "cannot watch a certificate file"),
+    });
+  }
+
+  /**
+   * Reads the TLS listeners' certificate files again, here and, when every one loads, in
+   * every worker: they serve the next handshakes. One that does not load is refused (logged)
+   * and the previous certificates keep serving everywhere. True when all were reloaded.
+   */
+  reloadCertificates(): boolean {
+    if (this.#draining) return false;
+    const refused = this.#local.reloadCertificates();
+    for (const error of refused)
+      this.log.error(
+        { error: error.message },
+        `certificate reload refused: ${error.message}; the previous certificates keep serving`,
+      );
+    if (refused.length > 0) return false;
+    this.#pool?.broadcastCertificates();
+    const names = this.#local.certificates.flatMap((listener) =>
+      listener.certificates.map((certificate) => certificate.subject),
+    );
+    this.log.info({ certificates: names }, "certificates reloaded");
+    return true;
+  }
+
+  /** Every TLS listener's certificates, for the expiry metric. */
+  get certificates(): readonly ListenerCertificates[] {
+    return this.#local.certificates;
   }
 
   /**
@@ -290,6 +344,7 @@ export class Supervisor {
   async close(): Promise<void> {
     this.#draining = true;
     this.#discovery.close();
+    this.#certificateWatcher?.close();
     // Stopped already after a drain; not after a start that failed half way.
     await this.#pool?.stop();
     this.#health.close();

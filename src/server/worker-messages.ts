@@ -53,6 +53,8 @@ export type ToWorker =
     }
   | { type: "state"; change: TargetStateChange }
   | ({ type: "targets" } & DiscoveredTargets)
+  /** The certificate files changed, and the supervisor loaded them all: read them again. */
+  | { type: "certificates" }
   | { type: "metrics"; seq: number }
   | { type: "stats"; seq: number }
   | { type: "stop" };
@@ -75,6 +77,8 @@ export type FromWorker =
   | { type: "reloaded"; seq: number; error?: string }
   | { type: "state"; change: TargetStateChange }
   | ({ type: "targets" } & DiscoveredTargets)
+  /** The certificate files changed, and the supervisor loaded them all: read them again. */
+  | { type: "certificates" }
   | { type: "metrics"; seq: number; metrics: object[] }
   | { type: "stats"; seq: number; stats: Omit<WorkerStats, "restarts"> }
   | { type: "stopped" };

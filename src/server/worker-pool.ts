@@ -161,6 +161,12 @@ export class WorkerPool {
     for (const slot of this.#slots.values()) slot.worker.postMessage(message);
   }
 
+  /** Tells every worker to read its TLS listeners' certificate files again. */
+  broadcastCertificates(): void {
+    const message: ToWorker = { type: "certificates" };
+    for (const slot of this.#slots.values()) slot.worker.postMessage(message);
+  }
+
   /**
    * Each worker's metrics (prom-client JSON), for the supervisor's `/metrics`, and the last
    * counters of workers that ended: a restart must not look like a counter reset.

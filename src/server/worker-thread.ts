@@ -5,6 +5,7 @@
  * supervisor sends, following the node's target state and discovered targets (it probes
  * and resolves nothing itself), and reporting its own changes.
  */
+import { dirname } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import { adoptCheckedConfig } from "../config/checked-config.ts";
 import type { GatehouseConfig } from "../config/schema/index.ts";
@@ -54,7 +55,14 @@ const live = new LiveRuntime(config, {
   log,
   telemetry: metrics?.plugins,
 });
-proxy = new ProxyWorker({ settings: config.gateway, live, log, metrics, thread: start.index });
+proxy = new ProxyWorker({
+  settings: config.gateway,
+  live,
+  log,
+  metrics,
+  thread: start.index,
+  baseDir: dirname(start.configFile),
+});
 for (const { service, targets } of start.discovered) live.setTargets(service, targets);
 for (const change of start.states) applyTargetState(live.targets, change);
 const stopWatching = watchTargetState(live.targets, (change) => send({ type: "state", change }));
@@ -93,6 +101,10 @@ port.on("message", (message: ToWorker) => {
       );
       return;
     }
+    case "certificates":
+      for (const error of proxy!.reloadCertificates())
+        log.error({ error: error.message }, `certificate reload refused: ${error.message}`);
+      return;
     case "targets":
       live.setTargets(message.service, message.targets);
       return;

@@ -5,11 +5,23 @@
  */
 import { z } from "zod";
 import { duration, port, size } from "./fields.ts";
+import { tlsSchema } from "./tls.ts";
 
 export const listenerSchema = z
   .strictObject({
     host: z.string().default("0.0.0.0").describe("Address to bind."),
     port: port.describe("TCP port to bind; 0 picks a free one."),
+    tls: tlsSchema.optional(),
+    redirectToHttps: port
+      .min(1)
+      .optional()
+      .describe(
+        "Answer every request on this plaintext listener with a 308 redirect to the same host and path over HTTPS on this port (443 is left out of the URL).",
+      ),
+  })
+  .refine((listener) => !(listener.tls && listener.redirectToHttps), {
+    message: "redirectToHttps is for a plaintext listener; this one has tls",
+    path: ["redirectToHttps"],
   })
   .describe("A listener: where clients connect.");
 

@@ -1,0 +1,67 @@
+/**
+ * @module config/schema/tls
+ * TLS on a proxy listener: its certificates (chosen by SNI), the lowest protocol version,
+ * the cipher list, and whether clients must show a certificate. Static: part of `gateway`.
+ */
+import { z } from "zod";
+
+/** A certificate file or key file, relative to the config file, or PEM text (`${enc:…}`). */
+const pem = z.string().min(1);
+
+export const certificateSchema = z
+  .strictObject({
+    cert: pem.describe(
+      "The certificate chain: a PEM file (relative to the config file), leaf first, or the PEM text itself.",
+    ),
+    key: pem.describe(
+      "Its private key: a PEM file (relative to the config file), or the PEM text itself (a `${enc:…}` or `${file:…}` reference keeps it out of the config).",
+    ),
+  })
+  .describe("One certificate and its key.");
+
+/** The TLS versions a listener may be held to. */
+export const tlsVersions = ["TLSv1.2", "TLSv1.3"] as const;
+
+/** OpenSSL's names for the TLS 1.2 suites allowed by default: forward secrecy and AEAD only. */
+export const defaultCiphers = [
+  "ECDHE-ECDSA-AES128-GCM-SHA256",
+  "ECDHE-RSA-AES128-GCM-SHA256",
+  "ECDHE-ECDSA-AES256-GCM-SHA384",
+  "ECDHE-RSA-AES256-GCM-SHA384",
+  "ECDHE-ECDSA-CHACHA20-POLY1305",
+  "ECDHE-RSA-CHACHA20-POLY1305",
+].join(":");
+
+export const clientCertificateSchema = z
+  .strictObject({
+    ca: pem.describe(
+      "The certificate authorities whose client certificates are accepted: a PEM file (relative to the config file) or PEM text.",
+    ),
+    mode: z
+      .enum(["off", "optional", "required"])
+      .default("optional")
+      .describe(
+        "`required`: a client without a certificate that verifies against `ca` fails the handshake. `optional`: a certificate is asked for, but the handshake succeeds without one, or with one that does not verify; only a verified one identifies the client. `off`: none is asked for.",
+      ),
+  })
+  .describe("Client certificates (mutual TLS).");
+
+export const tlsSchema = z
+  .strictObject({
+    certificates: z
+      .array(certificateSchema)
+      .min(1)
+      .describe(
+        "The listener's certificates. Each client's server name (SNI) picks the certificate whose names (subject alternative names, or the common name when it has none) match it exactly, else by a wildcard (`*.example.com`); the first is served to clients that send no name or a name none matches. The files are watched: a changed certificate serves the next handshakes, and one that does not load is refused with the previous kept.",
+      ),
+    minVersion: z.enum(tlsVersions).default("TLSv1.2").describe("The lowest TLS version accepted."),
+    ciphers: z
+      .string()
+      .min(1)
+      .default(defaultCiphers)
+      .describe(
+        "The TLS 1.2 cipher suites accepted, in OpenSSL's format (TLS 1.3's suites are all modern and always on). The default allows forward-secret AEAD suites only.",
+      ),
+    clientCertificate: clientCertificateSchema.optional(),
+  })
+  .describe("Serve HTTPS on this listener.");
