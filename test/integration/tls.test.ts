@@ -221,6 +221,103 @@ describe("tls config", () => {
   });
 });
 
+describe("tls with worker threads", () => {
+  it("every worker serves a certificate replaced on disk", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gatehouse-tls-workers-"));
+    const cert = makeCertificate(dir, "api", ["api.test"]);
+    const gw = await startGateway(
+      testConfig({
+        gateway: {
+          workers: 2,
+          listen: [
+            {
+              host: "127.0.0.1",
+              port: 0,
+              tls: { certificates: [{ cert: cert.cert, key: cert.key }] },
+            },
+          ],
+        },
+        services: [],
+        routes: [],
+      }),
+    );
+    // Each handshake on a connection of its own: the kernel spreads them over the workers.
+    const names = async () => {
+      const seen = new Set<string>();
+      for (let i = 0; i < 8; i++)
+        seen.add(String((await served(gw.port, "api.test")).subjectaltname));
+      return [...seen].sort().join(" | ");
+    };
+    try {
+      assert.equal(await names(), "DNS:api.test");
+      const renewed = makeCertificate(dir, "renewed", ["api.test", "v2.api.test"]);
+      await writeFile(cert.key, await readFile(renewed.key, "utf8"));
+      await writeFile(cert.cert, renewed.pem);
+      await until(
+        async () => (await names()) === "DNS:api.test, DNS:v2.api.test",
+        "every worker serves it",
+        5000,
+      );
+    } finally {
+      await gw.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("client certificates", () => {
+  it("required: a client without a certificate the CA signed fails the handshake; one with it is served", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gatehouse-mtls-"));
+    const ca = makeCertificate(dir, "ca", ["clients-ca"]);
+    const client = makeCertificate(dir, "client", ["app.clients.test"], { signer: ca });
+    const stranger = makeCertificate(dir, "stranger", ["stranger.test"]);
+    const server = makeCertificate(dir, "server", ["api.test"]);
+    const up = await startUpstream((_req, res) => res.end("ok"));
+    const gw = await startGateway(
+      testConfig({
+        gateway: {
+          listen: [
+            {
+              host: "127.0.0.1",
+              port: 0,
+              tls: {
+                certificates: [{ cert: server.cert, key: server.key }],
+                clientCertificate: { ca: ca.cert, mode: "required" },
+              },
+            },
+          ],
+        },
+        services: [{ name: "svc", targets: [{ url: up.url }] }],
+        routes: [{ name: "all", match: { paths: ["/*"] }, service: "svc" }],
+      }),
+    );
+    const get = async (cert?: CertificateFiles) => {
+      const dispatcher = new Agent({
+        connect: {
+          ca: server.pem,
+          servername: "api.test",
+          ...(cert && { cert: cert.pem, key: await readFile(cert.key, "utf8") }),
+        },
+      });
+      try {
+        const res = await request(`https://127.0.0.1:${gw.port}/`, { dispatcher });
+        return `${res.statusCode} ${await res.body.text()}`;
+      } finally {
+        await dispatcher.close();
+      }
+    };
+    try {
+      assert.equal(await get(client), "200 ok");
+      await assert.rejects(get(), "no certificate");
+      await assert.rejects(get(stranger), "a certificate the CA did not sign");
+    } finally {
+      await gw.stop();
+      await up.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("redirectToHttps", () => {
   it("answers every plaintext request with a 308 to the same host and path over HTTPS", async () => {
     const gw = await startGateway(
