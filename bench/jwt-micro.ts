@@ -20,7 +20,7 @@ const alice: ConsumerConfig = {
   name: "alice",
   groups: ["admins"],
   metadata: {},
-  credentials: { keys: [], basic: [] },
+  credentials: { keys: [], basic: [], certificates: [] },
   plugins: [],
 };
 

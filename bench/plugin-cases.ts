@@ -37,6 +37,7 @@ export async function pluginCases(redisUrl: string): Promise<PluginCase[]> {
     credentials: {
       keys: [`sha256:${sha256("alice-key-123")}`],
       basic: [{ username: "alice", password: await hashPassword("alice-password", "scrypt") }],
+      certificates: [],
     },
     plugins: [],
   };

@@ -5,9 +5,11 @@
  * answer the request itself. The runner's own state (the chain it runs, the header
  * changes it applies) is private: only the pipeline reads it, through runnerState.
  */
+
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { Readable, type Transform } from "node:stream";
 import { type ErrorCode, errorBody, errorCatalogue } from "../errors.ts";
+import { type ClientCertificate, clientCertificateOf } from "../tls/client-certificate.ts";
 import {
   addBodyTransform,
   type BodyTransformOptions,
@@ -131,6 +133,10 @@ export class RequestContext implements RequestView {
   /** The request as every protocol shows it (this context itself, typed as the view). */
   get request(): RequestView {
     return this;
+  }
+
+  get clientCertificate(): ClientCertificate | undefined {
+    return clientCertificateOf(this.req.socket);
   }
 
   get query(): string {

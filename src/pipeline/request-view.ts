@@ -5,6 +5,7 @@
  * reaches for the Node request object and so works on both.
  */
 import type { IncomingHttpHeaders } from "node:http";
+import type { ClientCertificate } from "../tls/client-certificate.ts";
 
 /** The protocol a request came in on. */
 export type RequestProtocol = "HTTP/1.1" | "HTTP/1.0" | "HTTP/2";
@@ -22,6 +23,11 @@ export interface RequestView {
   /** The client's address (behind trusted proxies, the one they report). */
   readonly clientAddress: string;
   readonly protocol: RequestProtocol;
+  /**
+   * The certificate the client showed, on a TLS listener that asks for one
+   * (`tls.clientCertificate`); undefined otherwise. Only a `verified` one proves anything.
+   */
+  readonly clientCertificate: ClientCertificate | undefined;
 }
 
 /** The protocol of a request, from the HTTP version Node parsed. */

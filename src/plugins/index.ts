@@ -14,6 +14,7 @@ import { corsPlugin } from "./cors/index.ts";
 import { ipRestrictionPlugin } from "./ip-restriction/index.ts";
 import { jwtPlugin } from "./jwt/index.ts";
 import { keyAuthPlugin } from "./key-auth/index.ts";
+import { mtlsPlugin } from "./mtls/index.ts";
 import { oauth2IntrospectionPlugin } from "./oauth2-introspection/index.ts";
 import { rateLimitPlugin } from "./rate-limit/index.ts";
 import { rateLimitNodeCounter } from "./rate-limit/node-counter.ts";
@@ -30,6 +31,7 @@ export const builtinPlugins: readonly PluginDefinition[] = [
   jwtPlugin,
   basicAuthPlugin,
   oauth2IntrospectionPlugin,
+  mtlsPlugin,
   aclPlugin,
   authorizePlugin,
   concurrencyLimitPlugin,

@@ -318,6 +318,77 @@ describe("client certificates", () => {
   });
 });
 
+describe("mtls plugin", () => {
+  it("names the consumer a verified client certificate belongs to, and refuses the rest with 401", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gatehouse-mtls-plugin-"));
+    const ca = makeCertificate(dir, "ca", ["clients-ca"]);
+    const app = makeCertificate(dir, "app", ["app.clients.test"], { signer: ca });
+    const unknown = makeCertificate(dir, "unknown", ["unknown.clients.test"], { signer: ca });
+    const stranger = makeCertificate(dir, "stranger", ["app.clients.test"]);
+    const server = makeCertificate(dir, "server", ["api.test"]);
+    const up = await startUpstream((req, res) =>
+      res.end(`${req.headers["x-consumer-name"]} ${req.headers["x-client-identity"]}`),
+    );
+    const gw = await startGateway(
+      testConfig({
+        gateway: {
+          listen: [
+            {
+              host: "127.0.0.1",
+              port: 0,
+              tls: {
+                certificates: [{ cert: server.cert, key: server.key }],
+                clientCertificate: { ca: ca.cert, mode: "optional" },
+              },
+            },
+          ],
+        },
+        services: [{ name: "svc", targets: [{ url: up.url }] }],
+        consumers: [{ name: "app", credentials: { certificates: ["app.clients.test"] } }],
+        routes: [
+          {
+            name: "all",
+            match: { paths: ["/*"] },
+            service: "svc",
+            plugins: [{ name: "mtls", config: { upstreamHeader: "x-client-identity" } }],
+          },
+        ],
+      }),
+    );
+    const get = async (cert?: CertificateFiles) => {
+      const dispatcher = new Agent({
+        connect: {
+          ca: server.pem,
+          servername: "api.test",
+          ...(cert && { cert: cert.pem, key: await readFile(cert.key, "utf8") }),
+        },
+      });
+      try {
+        const res = await request(`https://127.0.0.1:${gw.port}/`, {
+          dispatcher,
+          headers: { "x-client-identity": "spoofed" },
+        });
+        const body = await res.body.text();
+        return res.statusCode === 200
+          ? `200 ${body}`
+          : `${res.statusCode} ${JSON.parse(body).error.message}`;
+      } finally {
+        await dispatcher.close();
+      }
+    };
+    try {
+      assert.equal(await get(app), "200 app app.clients.test");
+      assert.equal(await get(), "401 No client certificate was sent");
+      assert.equal(await get(stranger), "401 The client certificate is not trusted");
+      assert.equal(await get(unknown), "401 The client certificate names no consumer");
+    } finally {
+      await gw.stop();
+      await up.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("redirectToHttps", () => {
   it("answers every plaintext request with a 308 to the same host and path over HTTPS", async () => {
     const gw = await startGateway(

@@ -1,7 +1,8 @@
 /**
  * @module config/schema/consumers
  * `consumers`: the known clients of the APIs, their credentials (API keys, basic-auth
- * password hashes) and the plugins that apply once one is authenticated.
+ * password hashes, client certificate identities) and the plugins that apply once one is
+ * authenticated.
  */
 import { z } from "zod";
 import { passwordProblem } from "../../plugins/basic-auth/password-hash.ts";
@@ -42,6 +43,12 @@ export const consumerSchema = z
           )
           .default([])
           .describe("User names and password hashes for basic-auth."),
+        certificates: z
+          .array(z.string().min(1))
+          .default([])
+          .describe(
+            "Client certificate identities for mtls: a subject alternative name (a DNS name, a URI such as `spiffe://…`, an email address) or the common name of a certificate that verifies against the listener's `tls.clientCertificate.ca`.",
+          ),
       })
       .prefault({})
       .describe("How the consumer proves who it is."),
