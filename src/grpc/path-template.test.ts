@@ -37,7 +37,7 @@ describe("parsePathTemplate", () => {
 
   for (const [template, reason] of [
     ["v1/x", 'must start with "/"'],
-    ["/v1/{name", '"{" is not closed'],
+    ["/v1/{name", 'a "{" is not closed'],
     ["/v1/{a.b-c}", 'bad field path "a.b-c"'],
     ["/v1/**/x", '"**" may only be the last segment'],
     ["/v1/{a}/{a}", 'variable "a" appears twice'],
@@ -46,11 +46,10 @@ describe("parsePathTemplate", () => {
     ["/v1/{a={b}}", "variables cannot be nested"],
   ]) {
     it(`refuses ${template}: ${reason}`, () => {
-      assert.throws(() => parsePathTemplate(template), { message: new RegExp(escape(reason)) });
+      assert.throws(
+        () => parsePathTemplate(template),
+        (error: Error) => error.message === `path template "${template}": ${reason}`,
+      );
     });
   }
 });
-
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}

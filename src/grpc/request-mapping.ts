@@ -127,7 +127,8 @@ function compileBodyReader(
     const json = text(raw);
     if (json.trim() === "") return message;
     if (field.fieldKind === "message") {
-      reflect(schema, message).set(field, fromJsonString(field.message, json, readOptions));
+      const value = fromJsonString(field.message, json, readOptions);
+      reflect(schema, message).set(field, reflect(field.message, value));
     } else {
       mergeFromJson(schema, message, { [field.jsonName]: JSON.parse(json) }, readOptions);
     }
