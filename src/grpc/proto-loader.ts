@@ -13,6 +13,15 @@ import { create, createFileRegistry, type DescMethod, type FileRegistry } from "
 import { type FileDescriptorProto, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import protobuf from "protobufjs";
 import { fileDescriptor, type ParsedFile } from "./descriptor-set.ts";
+import {
+  escapeRegExp,
+  locate,
+  type ProtoLocation,
+  type ProtoProblem,
+  parseProblem,
+  rpcPattern,
+  wordPattern,
+} from "./proto-problems.ts";
 import { embeddedWellKnownFile } from "./well-known-files.ts";
 
 /** Where the `.proto` files are: paths relative to `baseDir` (the config file's folder). */
@@ -20,21 +29,6 @@ export interface ProtoSources {
   protos: string[];
   includeDirs?: string[];
   baseDir: string;
-}
-
-/** A place in a `.proto` file (line and column are 1-based). */
-export interface ProtoLocation {
-  file: string;
-  line: number;
-  col: number;
-}
-
-/** Something wrong with the `.proto` files; `line`/`col` are absent when unknown. */
-export interface ProtoProblem {
-  file: string;
-  line?: number;
-  col?: number;
-  message: string;
 }
 
 /** An RPC method with its `google.api.http` option as written (protobufjs's object form). */
@@ -52,6 +46,8 @@ export interface LoadedProtos {
   /** Every file read, as absolute paths (the ones to watch for a reload). */
   files: string[];
 }
+
+export type { ProtoLocation, ProtoProblem };
 
 export type ProtoLoadResult =
   | { ok: true; protos: LoadedProtos }
@@ -291,46 +287,6 @@ function dependenciesFirst(files: FileDescriptorProto[]): FileDescriptorProto[] 
   };
   files.forEach(visit);
   return ordered;
-}
-
-/** protobufjs says `illegal token 'x' (file, line 3)`; the column is where `x` is on that line. */
-function parseProblem(file: SourceFile, error: unknown): ProtoProblem {
-  const text = error instanceof Error ? error.message : String(error);
-  const lineMatch = /\(.*?line (\d+)\)$/.exec(text);
-  const message = text.replace(/\s*\([^()]*\)$/, "");
-  if (!lineMatch) {
-    const named = /'([^']+)'/.exec(text)?.[1];
-    return {
-      ...(named ? locate(file, wordPattern(named.split(".").pop()!)) : { file: file.path }),
-      message,
-    };
-  }
-  const line = Number(lineMatch[1]);
-  const token = /'([^']*)'/.exec(text)?.[1];
-  const lineText = file.text.split("\n")[line - 1] ?? "";
-  const at = token ? lineText.indexOf(token) : -1;
-  return { file: file.path, line, col: at >= 0 ? at + 1 : 1, message };
-}
-
-/** Where `pattern` first matches in the file; the file's start when it does not. */
-export function locate(file: { path: string; text: string }, pattern: RegExp): ProtoLocation {
-  const match = pattern.exec(file.text);
-  if (!match) return { file: file.path, line: 1, col: 1 };
-  const before = file.text.slice(0, match.index);
-  const line = before.split("\n").length;
-  return { file: file.path, line, col: match.index - before.lastIndexOf("\n") };
-}
-
-function rpcPattern(name: string): RegExp {
-  return new RegExp(`\\brpc\\s+${escapeRegExp(name)}\\s*\\(`);
-}
-
-function wordPattern(word: string): RegExp {
-  return new RegExp(`\\b${escapeRegExp(word)}\\b`);
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 function toPosix(file: string): string {
