@@ -14,7 +14,7 @@ export const certificateSchema = z
       "The certificate chain: a PEM file (relative to the config file), leaf first, or the PEM text itself.",
     ),
     key: pem.describe(
-      "Its private key: a PEM file (relative to the config file), or the PEM text itself (a `${enc:…}` or `${file:…}` reference keeps it out of the config).",
+      "Its private key: a PEM file (relative to the config file), or the PEM text itself (an `enc:` or `file:` reference keeps it out of the config; see docs/control-plane.md, Secrets).",
     ),
   })
   .describe("One certificate and its key.");
