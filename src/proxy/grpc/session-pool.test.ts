@@ -106,6 +106,16 @@ describe("Http2SessionPool", () => {
     assert.equal(target.sessions.length, 2);
   });
 
+  it("opens a new session after the target drops the connection", async () => {
+    const target = await server();
+    const pool = poolFor(target.url);
+    assert.equal(await text(await pool.request(get())), "ok");
+    target.sessions[0]!.destroy();
+    await until(() => pool.sessions === 0, "the pool to see the connection gone");
+    assert.equal(await text(await pool.request(get())), "ok");
+    assert.equal(target.sessions.length, 2);
+  });
+
   it("opens a second session when the first has the peer's maximum of streams open", async () => {
     const target = await server(2);
     const pool = poolFor(target.url);

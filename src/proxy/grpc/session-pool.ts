@@ -229,13 +229,20 @@ export class Http2SessionPool {
     const url = new URL(this.origin);
     const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
     if (url.protocol !== "https:") return tcpConnect({ host, port: Number(url.port || 80) });
-    return tlsConnect({
+    const socket = tlsConnect({
       host,
       port: Number(url.port || 443),
       ...(isIP(host) === 0 ? { servername: host } : {}),
       ...this.#options.tls,
       ALPNProtocols: ["h2"],
     });
+    // A server that ignores ALPN would read the HTTP/2 preface as a bad HTTP/1.1 request.
+    socket.once("secureConnect", () => {
+      if (socket.alpnProtocol !== "h2") {
+        socket.destroy(new Error(`${this.origin} did not agree to HTTP/2 (ALPN h2)`));
+      }
+    });
+    return socket;
   }
 
   #connect(): Promise<Entry> {
