@@ -178,7 +178,7 @@ export class Http2SessionPool {
     } catch (error) {
       // Closing or out of stream ids: the session is done; the caller tries another.
       if (entry.session.closed || entry.session.destroyed || isOutOfStreams(error)) {
-        entry.draining = true;
+        this.#retire(entry);
         return undefined;
       }
       throw error;
