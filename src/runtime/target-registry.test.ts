@@ -30,8 +30,12 @@ describe("TargetRegistry", () => {
       assert.equal(first.weight, 5);
       assert.notEqual(registry.acquire({ ...spec, service: "orders" }), first);
       assert.notEqual(registry.acquire({ ...spec, connectTimeout: 2000 }), first);
+      assert.equal(registry.acquire({ ...spec, protocol: "http" }), first, "http is the default");
+      const grpc = registry.acquire({ ...spec, protocol: "grpc" });
+      assert.notEqual(grpc, first, "a service turned grpc gets targets that speak HTTP/2");
+      assert.equal(grpc.protocol, "grpc");
       assert.equal(registry.get(first.identity), first);
-      assert.equal([...registry.values()].length, 3);
+      assert.equal([...registry.values()].length, 4);
     } finally {
       await registry.destroyAll();
     }

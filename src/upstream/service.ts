@@ -14,7 +14,7 @@ import { PanicThreshold } from "./health/panic.ts";
 import { RetryPolicy } from "./retry.ts";
 import { createSelector } from "./selectors/index.ts";
 import type { SelectionOptions, SelectionRequest, Selector } from "./selectors/selector.ts";
-import type { Target } from "./target.ts";
+import type { Target, TargetProtocol } from "./target.ts";
 
 /** What a service's targets are made from: config entries, discovery answers or live targets. */
 export interface TargetListing {
@@ -32,6 +32,8 @@ export interface TargetSpec {
   zone?: string;
   metadata?: Readonly<Record<string, string>>;
   connectTimeout: number;
+  /** `grpc`: the target is reached over HTTP/2 sessions. Part of its identity. */
+  protocol?: TargetProtocol;
   maxConnections: number;
   circuitBreaker?: CircuitBreakerConfig;
   /** Health of a target seen for the first time: `unknown` keeps it out until a probe passes. */
@@ -108,6 +110,7 @@ export class Service {
         metadata: target.metadata,
         service: this.name,
         connectTimeout: this.timeouts.connect,
+        protocol: config.protocol,
         maxConnections: config.limits.maxConnections,
         circuitBreaker: config.circuitBreaker,
         initialHealth: config.healthCheck.active ? config.healthCheck.initialState : "healthy",

@@ -6,6 +6,7 @@
  * told to its owner (the registry), which tells the node's other threads.
  */
 import { Pool } from "undici";
+import { Http2SessionPool } from "../proxy/grpc/session-pool.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { Outcome, OutcomeObserver } from "./outcome.ts";
 import { PeakEwma } from "./peak-ewma.ts";
@@ -16,12 +17,20 @@ export interface TargetOptions {
   service?: string;
   weight: number;
   connectTimeout: number;
+  /** `grpc`: requests go over HTTP/2 sessions (`sessions`); default `http`. */
+  protocol?: TargetProtocol;
   zone?: string;
   metadata?: Readonly<Record<string, string>>;
   clock?: Clock;
   /** Told of every transition the target's health checker, breaker or outlier detection makes. */
   onTransition?: (target: Target, transition: TargetTransition) => void;
 }
+
+/** How a target is spoken to: HTTP/1.1 (the undici pool) or gRPC over HTTP/2 sessions. */
+export type TargetProtocol = "http" | "grpc";
+
+/** A gRPC target's HTTP/2 session left without a stream for this long is closed. */
+const sessionIdleTimeout = 60_000;
 
 /**
  * A change to a target's state that the rest of the node must learn of. Plain data, so
@@ -34,15 +43,17 @@ export type TargetTransition =
   | { kind: "ejection"; ejections: number; durationMs: number };
 
 /**
- * What makes two targets the same one: service, origin and connect timeout (the pool's
- * settings). The same config gives the same identities in every thread.
+ * What makes two targets the same one: service, origin, connect timeout and protocol (the
+ * pool's settings). The same config gives the same identities in every thread.
  */
 export function targetIdentity(target: {
   service?: string;
   url: string;
   connectTimeout: number;
+  protocol?: TargetProtocol;
 }): string {
-  return `${target.service ?? ""}|${new URL(target.url).origin}|${target.connectTimeout}`;
+  const identity = `${target.service ?? ""}|${new URL(target.url).origin}|${target.connectTimeout}`;
+  return target.protocol === "grpc" ? `${identity}|grpc` : identity;
 }
 
 /** A per-target circuit breaker, as the target and the proxy use it. */
@@ -73,6 +84,7 @@ export class Target {
   zone: string | undefined;
   metadata: Readonly<Record<string, string>>;
   readonly pool: Pool;
+  readonly protocol: TargetProtocol;
   readonly clock: Clock;
   /** Requests sent and not yet finished. */
   inFlight = 0;
@@ -98,6 +110,10 @@ export class Target {
   /** Further observers of this target's outcomes (outlier detection). */
   readonly observers = new Set<(target: Target, outcome: Outcome) => void>();
   readonly #onTransition: TargetOptions["onTransition"];
+  readonly #connectTimeout: number;
+  /** Made on first use, so that HTTP targets never have one. */
+  #sessions: Http2SessionPool | undefined;
+  #closed = false;
 
   constructor(options: TargetOptions) {
     const url = new URL(options.url);
@@ -112,6 +128,8 @@ export class Target {
     this.weight = options.weight;
     this.zone = options.zone;
     this.metadata = options.metadata ?? {};
+    this.protocol = options.protocol ?? "http";
+    this.#connectTimeout = options.connectTimeout;
     this.clock = options.clock ?? systemClock;
     this.latency = new PeakEwma(this.clock);
     this.pool = new Pool(this.origin, {
@@ -119,6 +137,22 @@ export class Target {
       keepAliveTimeout: 4_000,
       pipelining: 1,
     });
+  }
+
+  /**
+   * The target's HTTP/2 sessions (h2c for `http://`, h2 over TLS for `https://`), made on
+   * first use. Only a `grpc` target has them; once the target is closed they take no stream.
+   */
+  get sessions(): Http2SessionPool {
+    if (this.protocol !== "grpc") throw new Error(`${this.url} is not a grpc target`);
+    if (!this.#sessions) {
+      this.#sessions = new Http2SessionPool(this.origin, {
+        connectTimeout: this.#connectTimeout,
+        idleTimeout: sessionIdleTimeout,
+      });
+      if (this.#closed) void this.#sessions.close();
+    }
+    return this.#sessions;
   }
 
   /** Healthy, not ejected, breaker permitting, and not full: a selector may pick it. */
@@ -176,11 +210,13 @@ export class Target {
 
   /** Stops taking requests; requests in flight finish, then the connections close. */
   async close(): Promise<void> {
-    await this.pool.close();
+    this.#closed = true;
+    await Promise.all([this.pool.close(), this.#sessions?.close()]);
   }
 
   /** Closes the pool's connections; in-flight requests are aborted. */
   async destroy(): Promise<void> {
-    await this.pool.destroy();
+    this.#closed = true;
+    await Promise.all([this.pool.destroy(), this.#sessions?.destroy()]);
   }
 }

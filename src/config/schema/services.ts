@@ -32,6 +32,12 @@ const targetSchema = z
 export const serviceSchema = z
   .strictObject({
     name: z.string().min(1).describe("Unique service name that routes refer to."),
+    protocol: z
+      .enum(["http", "grpc"])
+      .default("http")
+      .describe(
+        "How the targets are spoken to: `http` (HTTP/1.1), or `grpc` (HTTP/2: h2c for `http://` targets, h2 over TLS with ALPN for `https://`).",
+      ),
     targets: z
       .array(targetSchema)
       .min(1)

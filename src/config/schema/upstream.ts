@@ -48,7 +48,18 @@ const ratio = z.number().gt(0).max(1);
 
 export const activeCheckSchema = z
   .strictObject({
-    type: z.enum(["http", "https", "tcp"]).default("http").describe("Probe kind."),
+    type: z
+      .enum(["http", "https", "tcp", "grpc"])
+      .default("http")
+      .describe(
+        "Probe kind: an HTTP(S) request, a TCP connect, or a `grpc.health.v1.Health/Check` call (h2c for `http://` targets, h2 over TLS for `https://`).",
+      ),
+    service: z
+      .string()
+      .optional()
+      .describe(
+        "For `type: grpc`: the service name sent in the health check; empty (the default) asks about the server as a whole.",
+      ),
     path: z.string().regex(/^\//, "expected a path starting with /").default("/health"),
     method: z.enum(["GET", "HEAD", "POST", "OPTIONS"]).default("GET"),
     expectedStatuses: z
@@ -93,6 +104,14 @@ export const activeCheckSchema = z
   })
   .refine((check) => !(check.method === "HEAD" && check.body !== undefined), {
     message: "a HEAD probe has no body to match: drop body or use GET",
+    path: ["body"],
+  })
+  .refine((check) => check.type === "grpc" || check.service === undefined, {
+    message: "only used by type: grpc",
+    path: ["service"],
+  })
+  .refine((check) => check.type !== "grpc" || check.body === undefined, {
+    message: "a grpc check reads a serving status, not a body: drop body",
     path: ["body"],
   })
   .describe("Probes sent to every target on a timer.");

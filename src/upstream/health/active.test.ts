@@ -4,13 +4,13 @@
  * driven by a ManualClock, and each test awaits the probes it fires.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { createServer as createTcpServer, type Server } from "node:net";
 import { after, describe, test } from "node:test";
+import { selfSignedCertificate } from "../../../test/helpers/self-signed.ts";
 import { startUpstream } from "../../../test/helpers/upstream.ts";
 import { healthCheckSchema } from "../../config/schema/upstream.ts";
 import type { HealthChangeMessage } from "../../observability/diagnostics.ts";
@@ -456,41 +456,4 @@ async function closedPort(): Promise<number> {
   const port = (server.address() as AddressInfo).port;
   await new Promise((resolve) => server.close(resolve));
   return port;
-}
-
-/** A certificate for localhost and 127.0.0.1, made by openssl for this run. */
-function selfSignedCertificate(): { key: string; cert: string } {
-  let pem: string;
-  try {
-    pem = execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        "-days",
-        "1",
-        "-keyout",
-        "-",
-        "-out",
-        "-",
-      ],
-      { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
-    );
-  } catch (error) {
-    throw new Error(
-      `the HTTPS check test needs openssl on PATH (apt-get install openssl): ${(error as Error).message}`,
-    );
-  }
-  const key = pem.match(/-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----\n/)![0];
-  const cert = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/)![0];
-  return { key, cert };
 }

@@ -1,8 +1,8 @@
 /**
  * @module upstream/health/active
  * Active health checks: every watched target is probed on its own timer (an HTTP or
- * HTTPS request, or a TCP connect), and rise/fall thresholds turn probe results into
- * `target.health`, so one blip does not flap a target in or out of the pool.
+ * HTTPS request, a TCP connect, or a gRPC health call), and rise/fall thresholds turn
+ * probe results into `target.health`, so one blip does not flap a target in or out.
  */
 import { request as httpRequest, type RequestOptions } from "node:http";
 import { request as httpsRequest } from "node:https";
@@ -13,6 +13,7 @@ import { type HealthChangeMessage, healthChannel } from "../../observability/dia
 import { type Clock, systemClock } from "../clock.ts";
 import type { OutcomeKind } from "../outcome.ts";
 import type { ActiveHealth, Target } from "../target.ts";
+import { probeGrpc } from "./grpc-probe.ts";
 
 /** `healthCheck.active` as parsed: durations in milliseconds, defaults filled in. */
 export type ActiveCheckConfig = NonNullable<z.output<typeof healthCheckSchema>["active"]>;
@@ -34,7 +35,10 @@ export interface ActiveHealthCheckerOptions {
   onChange?: (target: Target, from: ActiveHealth, to: ActiveHealth) => void;
   /** A probe finished and was counted (not called for abandoned probes). Must not throw. */
   onProbe?: (target: Target, result: ProbeResult) => void;
-  /** TLS settings for `https` probes; certificates are verified unless told otherwise. */
+  /**
+   * TLS settings for `https` probes and `grpc` probes of `https://` targets; certificates
+   * are verified unless told otherwise.
+   */
   tls?: { ca?: string | Buffer | (string | Buffer)[]; rejectUnauthorized?: boolean };
 }
 
@@ -145,10 +149,13 @@ export class ActiveHealthChecker {
     );
     let verdict: Verdict;
     try {
+      const { type } = this.#config;
       verdict =
-        this.#config.type === "tcp"
+        type === "tcp"
           ? await probeTcp(target, controller.signal)
-          : await this.#probeHttp(target, controller.signal);
+          : type === "grpc"
+            ? await this.#probeGrpc(target, controller.signal)
+            : await this.#probeHttp(target, controller.signal);
     } catch (error) {
       verdict = { ok: false, kind: "reset", detail: (error as Error).message };
     } finally {
@@ -194,6 +201,22 @@ export class ActiveHealthChecker {
     }
     target.transitioned({ kind: "health", health: to });
     this.#onChange?.(target, from, to);
+  }
+
+  #probeGrpc(target: Target, signal: AbortSignal): Promise<Verdict> {
+    const { host: hostHeader, ...headers } = this.#headers;
+    const authority = this.#config.host ?? hostHeader;
+    return probeGrpc(
+      target,
+      {
+        service: this.#config.service ?? "",
+        authority,
+        servername: hostOf(authority ?? target.authority),
+        headers,
+        tls: this.#tls,
+      },
+      signal,
+    );
   }
 
   #probeHttp(target: Target, signal: AbortSignal): Promise<Verdict> {
