@@ -1,10 +1,13 @@
 /**
  * @module test/helpers/certificates
  * Certificates for TLS tests, made with the openssl command: self-signed leaves for the
- * names given, and a certificate authority that signs client certificates.
+ * names given (DNS names or IP addresses), and a certificate authority that signs client
+ * certificates.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { isIP } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export interface CertificateFiles {
@@ -38,7 +41,7 @@ export function makeCertificate(
   const key = join(dir, `${file}-key.pem`);
   const days = String(options.days ?? 30);
   const subject = `/CN=${names[0]}`;
-  const san = `subjectAltName=${names.map((name) => `DNS:${name}`).join(",")}`;
+  const san = `subjectAltName=${names.map((name) => `${isIP(name) ? "IP" : "DNS"}:${name}`).join(",")}`;
   const keyArgs = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
   if (options.signer) {
     const request = join(dir, `${file}.csr`);
@@ -80,4 +83,15 @@ export function makeCertificate(
     ]);
   }
   return { cert, key, pem: readFileSync(cert, "utf8") };
+}
+
+/** A self-signed certificate for localhost and 127.0.0.1, as PEM text (no files kept). */
+export function selfSignedCertificate(): { key: string; cert: string } {
+  const dir = mkdtempSync(join(tmpdir(), "gatehouse-cert-"));
+  try {
+    const made = makeCertificate(dir, "localhost", ["localhost", "127.0.0.1"], { days: 1 });
+    return { key: readFileSync(made.key, "utf8"), cert: made.pem };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -10,7 +10,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { createServer as createTcpServer, type Server } from "node:net";
 import { after, describe, test } from "node:test";
-import { selfSignedCertificate } from "../../../test/helpers/self-signed.ts";
+import { selfSignedCertificate } from "../../../test/helpers/certificates.ts";
 import { startUpstream } from "../../../test/helpers/upstream.ts";
 import { healthCheckSchema } from "../../config/schema/upstream.ts";
 import type { HealthChangeMessage } from "../../observability/diagnostics.ts";

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { createServer, type Http2Session } from "node:http2";
 import { after, describe, it } from "node:test";
 import { ServerCredentials } from "@grpc/grpc-js";
+import { selfSignedCertificate } from "../../../test/helpers/certificates.ts";
 import { startGrpcHealthServer } from "../../../test/helpers/grpc-health-server.ts";
-import { selfSignedCertificate } from "../../../test/helpers/self-signed.ts";
 import { Target } from "../target.ts";
 import { type GrpcProbeOptions, probeGrpc } from "./grpc-probe.ts";
 
