@@ -45,6 +45,7 @@ import {
 import { measureRouterCost } from "./router-micro.ts";
 import { formatSelectorTable, measureSelectorCost } from "./selectors.ts";
 import { type BenchContext, type Target, targets } from "./targets.ts";
+import { formatHandshakeTable, handshakeChecks, measureHandshakeCost } from "./tls-handshakes.ts";
 import { ensureTools } from "./tools.ts";
 import { verifyTarget } from "./verify.ts";
 import { runWrk } from "./wrk.ts";
@@ -123,16 +124,19 @@ async function main(): Promise<void> {
   const router = gatehouse ? measureRouterCost([10, 10_000]) : undefined;
   const selectors = gatehouse ? await measureSelectorCost([10, 1_000]) : undefined;
   const plugins = gatehouse ? await measurePlugins(dir) : undefined;
+  const handshakes = gatehouse ? await measureHandshakeCost() : undefined;
   const checks = [
     ...evaluateChecks(measurements, router),
     ...reloadChecks(reload),
     ...propagationChecks(propagation),
+    ...handshakeChecks(handshakes),
   ];
   if (measurements.length > 0) console.log(`\n${formatTable(measurements)}\n`);
   if (reload) console.log(`${formatReloadTables(reload)}\n`);
   if (propagation) console.log(`${formatPropagationTable(propagation)}\n`);
   if (selectors) console.log(`${formatSelectorTable(selectors)}\n`);
   if (plugins) console.log(`${formatPluginTable(plugins)}\n`);
+  if (handshakes) console.log(`${formatHandshakeTable(handshakes)}\n`);
   console.log(`${formatChecks(checks)}\n`);
   mkdirSync(join(resultsFile, ".."), { recursive: true });
   const results = {
@@ -143,6 +147,7 @@ async function main(): Promise<void> {
     router,
     selectors,
     plugins,
+    handshakes,
     reload,
     propagation,
     checks,
