@@ -154,9 +154,18 @@ class GatehouseAbort extends Error {
   }
 }
 
+/** Node's and OpenSSL's codes for a TLS handshake that failed. */
+const tlsHandshakeCodes =
+  /^(ERR_SSL_|ERR_TLS_CERT|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|CERT_)/;
+
 /** The catalogued error for an undici failure before the response started. */
 export function upstreamErrorCode(error: Error): ErrorCode {
-  switch ((error as { code?: string }).code) {
+  const code = (error as { code?: string }).code;
+  // A TLS handshake that failed (a certificate not trusted, a name that does not match)
+  // never carried the request: a connection that could not be made.
+  if (code !== undefined && tlsHandshakeCodes.test(code))
+    return "GATEHOUSE_UPSTREAM_CONNECT_FAILED";
+  switch (code) {
     case "UND_ERR_CONNECT_TIMEOUT":
     case "UND_ERR_HEADERS_TIMEOUT":
     case "UND_ERR_BODY_TIMEOUT":

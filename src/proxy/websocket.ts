@@ -51,6 +51,7 @@ export function openTunnel(tunnel: TunnelRequest): void {
     headers: [...tunnel.headers, "connection", "upgrade", "upgrade", String(req.headers.upgrade)],
     agent: false,
     timeout: tunnel.connectTimeout,
+    ...target.tls,
   });
   // The tunnel counts as a request in flight to its target (least-connections sees it,
   // maxConnections limits it) and its opening as an outcome (breakers and ejection learn).

@@ -6,10 +6,12 @@
  * once (no zombie checks), and a service that drops active checks has its targets
  * judged healthy again.
  */
+
 import type { HealthProbeObserver } from "../observability/health-check-metrics.ts";
 import { type Clock, systemClock } from "../upstream/clock.ts";
 import { ActiveHealthChecker } from "../upstream/health/active.ts";
 import type { Service } from "../upstream/service.ts";
+import { tlsOptionsOf } from "../upstream/target.ts";
 import type { Runtime } from "./runtime.ts";
 
 interface Supervised {
@@ -43,13 +45,15 @@ export class HealthSupervisor {
         continue;
       }
       seen.add(service.name);
-      const configKey = JSON.stringify(active);
+      const configKey = JSON.stringify([active, service.config.tls]);
       let supervised = this.#checkers.get(service.name);
       if (supervised?.configKey !== configKey) {
         supervised?.checker.close();
         const probes = this.#probes;
         const name = service.name;
+        const tls = tlsOptionsOf(service.config.tls);
         const checker = new ActiveHealthChecker(active, this.#clock, {
+          ...(service.config.tls && { tls }),
           onProbe:
             probes && ((target, result) => probes.probed(name, active.type, target.url, result)),
         });

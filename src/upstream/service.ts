@@ -5,7 +5,9 @@
  * The compiler builds one per configured service (runtime/compile); requests call
  * `select()`; discovery and reloads call `setTargets()`.
  */
+
 import type { ServiceConfig, TimeoutsConfig } from "../config/schema/index.ts";
+import type { UpstreamTls } from "../config/schema/tls.ts";
 import { defaultPassiveCheck } from "../config/schema/upstream.ts";
 import type { CircuitBreakerConfig } from "./breaker.ts";
 import { type Clock, systemClock } from "./clock.ts";
@@ -34,6 +36,8 @@ export interface TargetSpec {
   connectTimeout: number;
   /** `grpc`: the target is reached over HTTP/2 sessions. Part of its identity. */
   protocol?: TargetProtocol;
+  /** TLS towards an `https://` target (the service's `tls`). Part of its identity. */
+  tls?: UpstreamTls;
   maxConnections: number;
   circuitBreaker?: CircuitBreakerConfig;
   /** Health of a target seen for the first time: `unknown` keeps it out until a probe passes. */
@@ -111,6 +115,7 @@ export class Service {
         service: this.name,
         connectTimeout: this.timeouts.connect,
         protocol: config.protocol,
+        ...(config.tls && { tls: config.tls }),
         maxConnections: config.limits.maxConnections,
         circuitBreaker: config.circuitBreaker,
         initialHealth: config.healthCheck.active ? config.healthCheck.initialState : "healthy",

@@ -5,7 +5,9 @@
  * outlive a config reload (see runtime/target-registry). A transition of its state is
  * told to its owner (the registry), which tells the node's other threads.
  */
+import { createHash } from "node:crypto";
 import { Pool } from "undici";
+import type { UpstreamTls } from "../config/schema/tls.ts";
 import { Http2SessionPool } from "../proxy/grpc/session-pool.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { Outcome, OutcomeObserver } from "./outcome.ts";
@@ -19,6 +21,8 @@ export interface TargetOptions {
   connectTimeout: number;
   /** `grpc`: requests go over HTTP/2 sessions (`sessions`); default `http`. */
   protocol?: TargetProtocol;
+  /** TLS towards an `https://` target: CA, client certificate, server name, verification. */
+  tls?: UpstreamTls;
   zone?: string;
   metadata?: Readonly<Record<string, string>>;
   clock?: Clock;
@@ -51,9 +55,38 @@ export function targetIdentity(target: {
   url: string;
   connectTimeout: number;
   protocol?: TargetProtocol;
+  tls?: UpstreamTls;
 }): string {
-  const identity = `${target.service ?? ""}|${new URL(target.url).origin}|${target.connectTimeout}`;
-  return target.protocol === "grpc" ? `${identity}|grpc` : identity;
+  let identity = `${target.service ?? ""}|${new URL(target.url).origin}|${target.connectTimeout}`;
+  if (target.protocol === "grpc") identity += "|grpc";
+  // A digest, not the settings: the identity is logged and shown, a key would be in it.
+  if (target.tls) identity += `|tls:${tlsDigest(target.tls)}`;
+  return identity;
+}
+
+/** A short digest of TLS settings: the same settings, the same digest, in every thread. */
+function tlsDigest(tls: UpstreamTls): string {
+  return createHash("sha256").update(JSON.stringify(tls)).digest("hex").slice(0, 12);
+}
+
+/** TLS options for a connection to a target (undici's `connect`, node:tls, node:https). */
+export function tlsOptionsOf(tls: UpstreamTls | undefined): ConnectionTlsOptions {
+  if (!tls) return {};
+  return {
+    ...(tls.ca !== undefined && { ca: tls.ca }),
+    ...(tls.cert !== undefined && { cert: tls.cert, key: tls.key }),
+    ...(tls.serverName !== undefined && { servername: tls.serverName }),
+    rejectUnauthorized: tls.verify,
+  };
+}
+
+/** The TLS options every client API here takes alike. */
+export interface ConnectionTlsOptions {
+  ca?: string;
+  cert?: string;
+  key?: string | undefined;
+  servername?: string;
+  rejectUnauthorized?: boolean;
 }
 
 /** A per-target circuit breaker, as the target and the proxy use it. */
@@ -85,6 +118,8 @@ export class Target {
   metadata: Readonly<Record<string, string>>;
   readonly pool: Pool;
   readonly protocol: TargetProtocol;
+  /** TLS options for connections to an `https://` target (empty: the defaults). */
+  readonly tls: ConnectionTlsOptions;
   readonly clock: Clock;
   /** Requests sent and not yet finished. */
   inFlight = 0;
@@ -132,8 +167,9 @@ export class Target {
     this.#connectTimeout = options.connectTimeout;
     this.clock = options.clock ?? systemClock;
     this.latency = new PeakEwma(this.clock);
+    this.tls = tlsOptionsOf(options.tls);
     this.pool = new Pool(this.origin, {
-      connect: { timeout: options.connectTimeout },
+      connect: { timeout: options.connectTimeout, ...this.tls },
       keepAliveTimeout: 4_000,
       pipelining: 1,
     });
@@ -149,6 +185,7 @@ export class Target {
       this.#sessions = new Http2SessionPool(this.origin, {
         connectTimeout: this.#connectTimeout,
         idleTimeout: sessionIdleTimeout,
+        tls: this.tls,
       });
       if (this.#closed) void this.#sessions.close();
     }

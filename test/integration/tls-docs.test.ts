@@ -106,6 +106,19 @@ describe("docs/tls.md", () => {
     );
   });
 
+  it("loads the upstream TLS example, its PEM files read through file: references", async () => {
+    const certs = join(dir, "certs");
+    const ca = makeCertificate(certs, "internal-ca", ["internal-ca"]);
+    makeCertificate(certs, "gateway", ["gateway.internal"], { signer: ca });
+    const file = join(dir, "gatehouse.yaml");
+    await writeFile(file, `gateway: { listen: [{ port: 0 }] }\nroutes: []\n${yaml[2]!}`);
+    const config = await validateConfigFile(file, {});
+    const tls = config.services[0]!.tls!;
+    assert.equal(tls.ca?.trim(), ca.pem.trim());
+    assert.equal(tls.serverName, "payments.internal");
+    assert.match(tls.key!, /PRIVATE KEY/);
+  });
+
   it("names the consumer of a verified client certificate (mutual TLS)", async () => {
     const { gateway, https } = await start(yaml[1]!);
     const get = async (client: boolean) => {

@@ -5,10 +5,11 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer as createHttpsServer } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { connect, type PeerCertificate } from "node:tls";
+import { connect, type PeerCertificate, type TLSSocket } from "node:tls";
 import { Agent, request } from "undici";
 import { ConfigError } from "../../src/config/load.ts";
 import { validateConfigFile } from "../../src/runtime/validate.ts";
@@ -386,6 +387,85 @@ describe("mtls plugin", () => {
       await up.close();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("TLS towards upstreams", () => {
+  it("verifies https:// targets against the service's CA and server name, and shows its client certificate", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gatehouse-upstream-tls-"));
+    const ca = makeCertificate(dir, "ca", ["upstream-ca"]);
+    const upstreamCert = makeCertificate(dir, "upstream", ["upstream.test"], { signer: ca });
+    const gatewayCert = makeCertificate(dir, "gateway", ["gateway.clients.test"], { signer: ca });
+    const upstream = createHttpsServer(
+      {
+        cert: upstreamCert.pem,
+        key: await readFile(upstreamCert.key, "utf8"),
+        ca: ca.pem,
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      (req, res) => res.end(`hello ${(req.socket as TLSSocket).getPeerCertificate().subject.CN}`),
+    );
+    await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+    const url = `https://127.0.0.1:${(upstream.address() as { port: number }).port}`;
+    const client = { cert: gatewayCert.pem, key: await readFile(gatewayCert.key, "utf8") };
+    const service = (name: string, tls?: object) => ({
+      name,
+      targets: [{ url }],
+      ...(tls && { tls }),
+    });
+    const gw = await startGateway(
+      testConfig({
+        services: [
+          service("verified", { ca: ca.pem, serverName: "upstream.test", ...client }),
+          service("system-cas", client),
+          service("no-client-certificate", { ca: ca.pem, serverName: "upstream.test" }),
+        ],
+        routes: ["verified", "system-cas", "no-client-certificate"].map((name) => ({
+          name,
+          match: { paths: [`/${name}`] },
+          service: name,
+        })),
+      }),
+    );
+    const get = async (path: string) => {
+      const res = await request(`${gw.url}${path}`);
+      const body = await res.body.text();
+      return res.statusCode === 200 ? body : `${res.statusCode} ${JSON.parse(body).error.code}`;
+    };
+    try {
+      assert.equal(await get("/verified"), "hello gateway.clients.test");
+      assert.equal(await get("/system-cas"), "502 GATEHOUSE_UPSTREAM_CONNECT_FAILED");
+      // Under TLS 1.3 the target refuses a missing client certificate after the handshake:
+      // the connection closes as the request goes out.
+      assert.equal(await get("/no-client-certificate"), "502 GATEHOUSE_UPSTREAM_BAD_RESPONSE");
+    } finally {
+      await gw.stop();
+      await new Promise((done) => upstream.close(done));
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses a CA that is not PEM, and a cert without its key, located", async () => {
+    await assert.rejects(
+      startGateway(
+        testConfig({
+          services: [
+            { name: "a", targets: [{ url: "https://127.0.0.1:1" }], tls: { ca: "certs/ca.pem" } },
+            {
+              name: "b",
+              targets: [{ url: "https://127.0.0.1:1" }],
+              tls: { cert: "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----" },
+            },
+          ],
+          routes: [],
+        }),
+      ),
+      (error: Error) =>
+        /services\[0\]\.tls\.ca: expected PEM text .*\$\{file:certs\/ca\.pem\}/.test(
+          error.message,
+        ) && /services\[1\]\.tls\.key: cert and key go together/.test(error.message),
+    );
   });
 });
 

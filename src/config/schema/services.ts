@@ -3,10 +3,12 @@
  * `services`: named upstreams, each a set of targets (or a discovery source) with how they
  * are balanced, checked, broken, retried and timed out (those parts in upstream.ts).
  */
+
 import { z } from "zod";
 import { httpUrl } from "./fields.ts";
 import { pluginSchema } from "./plugins.ts";
 import { serviceTimeoutsSchema } from "./timeouts.ts";
+import { upstreamTlsSchema } from "./tls.ts";
 import {
   circuitBreakerSchema,
   connectionLimitsSchema,
@@ -38,6 +40,7 @@ export const serviceSchema = z
       .describe(
         "How the targets are spoken to: `http` (HTTP/1.1), or `grpc` (HTTP/2: h2c for `http://` targets, h2 over TLS with ALPN for `https://`).",
       ),
+    tls: upstreamTlsSchema.optional(),
     targets: z
       .array(targetSchema)
       .min(1)

@@ -65,3 +65,51 @@ export const tlsSchema = z
     clientCertificate: clientCertificateSchema.optional(),
   })
   .describe("Serve HTTPS on this listener.");
+
+/** How a config reads a file into a value (config/substitute), relative to the config file. */
+const fileReference = (path: string) => `\${file:${path}}`;
+
+/** PEM text of at least one certificate. */
+const certificatePem = z.string().refine((text) => text.includes("-----BEGIN CERTIFICATE-----"), {
+  message: `expected PEM text (-----BEGIN CERTIFICATE-----); read a file with ${fileReference("certs/ca.pem")}`,
+});
+
+const keyPem = z.string().refine((text) => /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text), {
+  message: `expected a PEM private key (-----BEGIN PRIVATE KEY-----); read a file with ${fileReference("certs/client-key.pem")}`,
+});
+
+export const upstreamTlsSchema = z
+  .strictObject({
+    ca: certificatePem
+      .optional()
+      .describe(
+        `The certificate authorities the targets' certificates must chain to, as PEM text (\`${fileReference("certs/ca.pem")}\` reads a file, relative to the config file). Default: the system's.`,
+      ),
+    cert: certificatePem
+      .optional()
+      .describe("A client certificate to show the targets (mutual TLS), as PEM text; with `key`."),
+    key: keyPem
+      .optional()
+      .describe("The client certificate's private key, as PEM text; with `cert`."),
+    serverName: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "The name to ask for (SNI) and to verify the targets' certificates against. Default: each target's host name.",
+      ),
+    verify: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Verify the targets' certificates. Turn off only for a test setup: anyone on the path can then pose as the service.",
+      ),
+  })
+  .refine((tls) => (tls.cert === undefined) === (tls.key === undefined), {
+    message: "cert and key go together: give both or neither",
+    path: ["key"],
+  })
+  .describe("TLS towards this service's `https://` targets.");
+
+/** A service's TLS settings, as the targets use them. */
+export type UpstreamTls = z.infer<typeof upstreamTlsSchema>;
