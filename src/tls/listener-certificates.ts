@@ -19,6 +19,8 @@ export class ListenerCertificates {
   readonly #settings: TlsSettings;
   readonly #baseDir: string;
   #loaded: LoadedCertificate[];
+  /** The client certificates' CA as last read (with the certificates, so the two agree). */
+  #ca: string | undefined;
   #table: CertificateTable;
   readonly #servers = new Set<TlsServer>();
 
@@ -27,7 +29,7 @@ export class ListenerCertificates {
     this.listener = listener;
     this.#settings = settings;
     this.#baseDir = baseDir;
-    this.#loaded = this.#load();
+    [this.#loaded, this.#ca] = this.#load();
     this.#table = new CertificateTable(this.#loaded);
   }
 
@@ -61,7 +63,7 @@ export class ListenerCertificates {
       ...(mode !== "off" && {
         requestCert: true,
         rejectUnauthorized: mode === "required",
-        ca: this.#ca(),
+        ca: this.#ca,
       }),
     };
   }
@@ -77,24 +79,30 @@ export class ListenerCertificates {
    * does not: nothing changes, and its Error says which and why.
    */
   reload(): true | Error {
-    let loaded: LoadedCertificate[];
     try {
-      loaded = this.#load();
+      [this.#loaded, this.#ca] = this.#load();
     } catch (error) {
       return error as Error;
     }
-    this.#loaded = loaded;
-    this.#table = new CertificateTable(loaded);
+    this.#table = new CertificateTable(this.#loaded);
     const { cert, key, minVersion, ciphers, ca } = this.serverOptions();
     for (const server of this.#servers)
       server.setSecureContext({ cert, key, minVersion, ciphers, ...(ca !== undefined && { ca }) });
     return true;
   }
 
-  #load(): LoadedCertificate[] {
+  /** Reads the client CA and every certificate; throws, naming the listener, if one fails. */
+  #load(): [LoadedCertificate[], string | undefined] {
     const { minVersion, ciphers } = this.#settings;
-    const ca = this.#ca();
-    return this.#settings.certificates.map((source, index) => {
+    let ca: string | undefined;
+    try {
+      ca = this.#readCa();
+    } catch (error) {
+      throw new Error(
+        `listener ${this.listener}: tls.clientCertificate.ca: ${(error as Error).message}`,
+      );
+    }
+    const loaded = this.#settings.certificates.map((source, index) => {
       try {
         return loadCertificate(source, this.#baseDir, { minVersion, ciphers, ca });
       } catch (error) {
@@ -103,9 +111,10 @@ export class ListenerCertificates {
         );
       }
     });
+    return [loaded, ca];
   }
 
-  #ca(): string | undefined {
+  #readCa(): string | undefined {
     const client = this.#settings.clientCertificate;
     if (!client || client.mode === "off") return undefined;
     return readPem(client.ca, this.#baseDir, "client certificate authority");
