@@ -211,7 +211,14 @@ export function parseSourcesPositioned(
         yamlNodes,
       ) as typeof document.contents;
 
+  /** Problems in other files the config names, already located there. */
+  const elsewhere: ConfigProblem[] = [];
   const report = (problem: PathProblem, key?: string) => {
+    if (problem.at) {
+      const message = `${problem.message} (${pathLabel(problem.path)})`;
+      elsewhere.push({ ...problem.at, message });
+      return;
+    }
     const node = nodeAt(document.contents, problem.path, key);
     const source = originOf(node, origins);
     const offset = node?.range?.[0] ?? 0;
@@ -236,16 +243,17 @@ export function parseSourcesPositioned(
       }))
         report(problem);
   }
-  if (problems.length > 0 || !result.success) {
+  if (problems.length > 0 || elsewhere.length > 0 || !result.success) {
     problems.sort((a, b) => a.source - b.source || a.offset - b.offset);
     // A message may quote the value it is about (zod's "got the string ..."); never a secret.
-    throw new ConfigError(
-      problems.map((p) => {
+    throw new ConfigError([
+      ...problems.map((p) => {
         const { file } = sources[p.source]!;
         const { line, col } = parsed[p.source]!.lines.linePos(p.offset);
         return { file, line, col, message: secrets.redactText(p.message) };
       }),
-    );
+      ...elsewhere.map((p) => ({ ...p, message: secrets.redactText(p.message) })),
+    ]);
   }
   rememberSecrets(result.data, secrets);
   const asWrittenDocument = asWritten(document, written);

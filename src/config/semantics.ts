@@ -9,6 +9,11 @@ import { closest } from "./suggest.ts";
 export interface PathProblem {
   path: (string | number)[];
   message: string;
+  /**
+   * Where the problem is when it is in another file the config names (a `.proto` a plugin
+   * reads): reported there, the config path it came from in its message.
+   */
+  at?: { file: string; line: number; col: number };
 }
 
 /** `routes[2].plugins[0].config`: a path as the person editing the config reads it. */

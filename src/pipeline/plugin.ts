@@ -52,6 +52,15 @@ export interface PluginHooks {
 }
 
 /** A plugin: its name, its config schema, where it runs among others, and its factory. */
+/** A problem a plugin's `check` found. */
+export interface PluginCheckProblem {
+  message: string;
+  /** Where in the plugin's `config` it is (default: the config itself). */
+  path?: (string | number)[];
+  /** Where it is when it is in a file the config names, not in the config. */
+  at?: { file: string; line: number; col: number };
+}
+
 export interface PluginDefinition<Schema extends z.ZodType = z.ZodType> {
   name: string;
   schema: Schema;
@@ -68,6 +77,12 @@ export interface PluginDefinition<Schema extends z.ZodType = z.ZodType> {
    */
   authenticates?: boolean;
   create(config: z.output<Schema>, scope: PluginScope): PluginHooks;
+  /**
+   * Checks what only reading the files its config names reveals (a `.proto`, an OpenAPI
+   * document), when the config is validated, so the problems come with the rest, located.
+   * Optional; relative paths are relative to `baseDir` (the config file's folder).
+   */
+  check?(config: z.output<Schema>, context: { baseDir: string }): PluginCheckProblem[];
 }
 
 /** Where a plugin instance was configured, and what of the config it may need. */

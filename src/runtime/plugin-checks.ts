@@ -6,12 +6,15 @@
  * under a route or service that is broken elsewhere is still checked.
  */
 
+import type { ConfigCheck } from "../config/load.ts";
 import { describeIssue, type IssueProblem } from "../config/messages.ts";
 import {
   customMethodsOf,
   methodProblem,
   methodsInPluginConfig,
 } from "../config/schema/http-methods.ts";
+import type { PluginConfig } from "../config/schema/index.ts";
+import type { PathProblem } from "../config/semantics.ts";
 import { closest } from "../config/suggest.ts";
 import type { PluginRegistry } from "../pipeline/registry.ts";
 
@@ -112,4 +115,35 @@ function checkEntry(
 
 function isMap(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/**
+ * The check a gateway makes of its plugin entries' files: each plugin that reads files
+ * (a `check` on its definition) looks at them, with relative paths from `baseDir`.
+ */
+export function pluginFileChecksFor(plugins: PluginRegistry): ConfigCheck {
+  return (config, { baseDir }) => {
+    const problems: PathProblem[] = [];
+    const entries: { entries: readonly PluginConfig[]; at: Path }[] = [
+      { entries: config.plugins, at: ["plugins"] },
+    ];
+    for (const section of ["services", "routes", "consumers"] as const)
+      config[section].forEach((item, index) => {
+        entries.push({ entries: item.plugins, at: [section, index, "plugins"] });
+      });
+    for (const { entries: list, at } of entries)
+      list.forEach((entry, index) => {
+        const definition = plugins.get(entry.name);
+        if (!definition?.check) return;
+        const parsed = definition.schema.safeParse(entry.config ?? {});
+        if (!parsed.success) return; // The schema's problems are reported already.
+        for (const problem of definition.check(parsed.data, { baseDir }))
+          problems.push({
+            path: [...at, index, "config", ...(problem.path ?? [])],
+            message: problem.message,
+            ...(problem.at && { at: problem.at }),
+          });
+      });
+    return problems;
+  };
 }

@@ -19,7 +19,7 @@ import type { PluginRegistry } from "../pipeline/registry.ts";
 import { processPluginRegistry } from "../plugins/index.ts";
 import { tlsFileChecks } from "../tls/checks.ts";
 import { runtimeChecks } from "./compile.ts";
-import { checkPluginEntries } from "./plugin-checks.ts";
+import { checkPluginEntries, pluginFileChecksFor } from "./plugin-checks.ts";
 
 /**
  * The checks the gateway makes besides the schema, for every way a config arrives (file,
@@ -30,7 +30,11 @@ import { checkPluginEntries } from "./plugin-checks.ts";
 export function gatewayChecksFor(plugins: PluginRegistry, options: StartupChecks = {}) {
   return {
     inputChecks: [(input: unknown) => checkPluginEntries(input, plugins)],
-    checks: options.staticFiles ? [runtimeChecks, tlsFileChecks] : [runtimeChecks],
+    checks: [
+      runtimeChecks,
+      pluginFileChecksFor(plugins),
+      ...(options.staticFiles ? [tlsFileChecks] : []),
+    ],
   } satisfies ParseOptions;
 }
 
