@@ -58,8 +58,13 @@ export const echoMethods = {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Starts the server on a free loopback port. */
-export async function startGrpcEchoServer(): Promise<GrpcEchoServer> {
+/**
+ * Starts the server on a free loopback port. `unaryStatus`: every Unary call fails with it
+ * (a server that is, say, UNAVAILABLE whatever it is asked).
+ */
+export async function startGrpcEchoServer(
+  options: { unaryStatus?: number } = {},
+): Promise<GrpcEchoServer> {
   const server = new grpc.Server();
   const state: GrpcEchoServer = {
     url: "",
@@ -82,7 +87,7 @@ export async function startGrpcEchoServer(): Promise<GrpcEchoServer> {
   const told = async (call: SurfaceCall): Promise<grpc.ServiceError | null> => {
     const delay = Number(call.metadata.get("x-delay-ms")[0] ?? 0);
     if (delay > 0) await sleep(delay);
-    const status = call.metadata.get("x-status")[0];
+    const status = options.unaryStatus ?? call.metadata.get("x-status")[0];
     if (status === undefined) return null;
     return Object.assign(new Error("told to fail"), {
       code: Number(status),

@@ -60,8 +60,15 @@ export interface GrpcFront {
   close(): Promise<void>;
 }
 
-/** Starts the front server; `timeout` is the route's bound (ms). */
-export async function startGrpcFront(service: Service, timeout = 0): Promise<GrpcFront> {
+/**
+ * Starts the front server; `timeout` is the route's bound (ms); `first` picks the first
+ * try's target instead of the service's selector.
+ */
+export async function startGrpcFront(
+  service: Service,
+  options: { timeout?: number; first?: () => Target } = {},
+): Promise<GrpcFront> {
+  const { timeout = 0, first } = options;
   const ends: GrpcCallEnd[] = [];
   let requests = 0;
   const server: Http2Server = createServer((req, res) => {
@@ -73,7 +80,7 @@ export async function startGrpcFront(service: Service, timeout = 0): Promise<Grp
       path: req.url,
       query: "",
     };
-    const target = service.select(selection);
+    const target = first ? first() : service.select(selection);
     if (!target) {
       sendGrpcError(res, "GATEHOUSE_NO_AVAILABLE_TARGET", requestId);
       return;

@@ -28,7 +28,7 @@ before(async () => {
   echo = await startGrpcEchoServer();
   upstream = grpcService([echo.url]);
   front = await startGrpcFront(upstream.service);
-  bounded = await startGrpcFront(upstream.service, 300);
+  bounded = await startGrpcFront(upstream.service, { timeout: 300 });
 });
 after(async () => {
   await front.close();
