@@ -59,11 +59,12 @@ export const echoMethods = {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Starts the server on a free loopback port. `unaryStatus`: every Unary call fails with it
- * (a server that is, say, UNAVAILABLE whatever it is asked).
+ * Starts the server on a free loopback port. `failWith`: every Unary call, and every
+ * ClientStream call once it has read the stream, fails with this status (a server that is,
+ * say, UNAVAILABLE whatever it is asked).
  */
 export async function startGrpcEchoServer(
-  options: { unaryStatus?: number } = {},
+  options: { failWith?: number } = {},
 ): Promise<GrpcEchoServer> {
   const server = new grpc.Server();
   const state: GrpcEchoServer = {
@@ -87,7 +88,7 @@ export async function startGrpcEchoServer(
   const told = async (call: SurfaceCall): Promise<grpc.ServiceError | null> => {
     const delay = Number(call.metadata.get("x-delay-ms")[0] ?? 0);
     if (delay > 0) await sleep(delay);
-    const status = options.unaryStatus ?? call.metadata.get("x-status")[0];
+    const status = options.failWith ?? call.metadata.get("x-status")[0];
     if (status === undefined) return null;
     return Object.assign(new Error("told to fail"), {
       code: Number(status),
@@ -128,7 +129,10 @@ export async function startGrpcEchoServer(
         count++;
         bytes += message.length;
       });
-      call.on("end", () => done(null, Buffer.from(JSON.stringify({ count, bytes }))));
+      call.on("end", () => {
+        if (options.failWith !== undefined) done({ code: options.failWith, details: "failing" });
+        else done(null, Buffer.from(JSON.stringify({ count, bytes })));
+      });
     },
     Bidi: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
       record("Bidi", call);

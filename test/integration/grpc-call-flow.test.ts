@@ -131,8 +131,8 @@ describe("unary calls made by the gateway", () => {
   });
 
   it("returns a failed call's status, after retrying UNAVAILABLE on another target", async () => {
-    const down = await startGrpcEchoServer({ unaryStatus: grpc.status.UNAVAILABLE });
-    const failing = await startGrpcEchoServer({ unaryStatus: grpc.status.NOT_FOUND });
+    const down = await startGrpcEchoServer({ failWith: grpc.status.UNAVAILABLE });
+    const failing = await startGrpcEchoServer({ failWith: grpc.status.NOT_FOUND });
     cleanup.push(
       () => down.kill(),
       () => failing.kill(),

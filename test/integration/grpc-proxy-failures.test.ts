@@ -25,7 +25,7 @@ async function setUp(urls: string[], extra: Record<string, unknown> = {}) {
   return { upstream, front };
 }
 
-async function echoServer(options: { unaryStatus?: number } = {}) {
+async function echoServer(options: { failWith?: number } = {}) {
   const server = await startGrpcEchoServer(options);
   cleanup.push(() => server.kill());
   return server;
@@ -53,7 +53,7 @@ const kinds = (upstream: GrpcService, url: string) =>
 
 describe("gRPC proxying: retries and failing targets", () => {
   it("retries a call that ended UNAVAILABLE before any message on another target", async () => {
-    const down = await echoServer({ unaryStatus: grpc.status.UNAVAILABLE });
+    const down = await echoServer({ failWith: grpc.status.UNAVAILABLE });
     const up = await echoServer();
     const { upstream, front } = await setUp([down.url, up.url]);
     const answer = await unary(front.client);
@@ -65,6 +65,30 @@ describe("gRPC proxying: retries and failing targets", () => {
     assert.deepEqual(kinds(upstream, up.url), ["success"]);
     assert.equal(front.ends.at(-1)?.retries, 1);
     assert.equal(front.ends.at(-1)?.target.url, up.url);
+    assert.equal(front.ends.at(-1)?.outcome, "success");
+  });
+
+  it("retries a client stream, sending its messages again, while they fit maxBufferedBody", async () => {
+    const down = await echoServer({ failWith: grpc.status.UNAVAILABLE });
+    const up = await echoServer();
+    const send = (client: grpc.Client) =>
+      new Promise<{ error: grpc.ServiceError | null; reply?: Buffer }>((resolve) => {
+        const call = client.makeClientStreamRequest(
+          echoMethods.ClientStream.path,
+          raw,
+          raw,
+          (error, reply) => resolve({ error, reply }),
+        );
+        for (let i = 0; i < 10; i++) call.write(Buffer.alloc(1000, i));
+        call.end();
+      });
+    const { front } = await setUp([down.url, up.url]);
+    const answer = await send(front.client);
+    assert.equal(answer.error, null);
+    assert.deepEqual(JSON.parse(answer.reply!.toString()), { count: 10, bytes: 10_000 });
+    const small = await setUp([down.url, up.url], { retries: { maxBufferedBody: "4kb" } });
+    assert.equal((await send(small.front.client)).error?.code, grpc.status.UNAVAILABLE);
+    assert.equal(up.calls.length, 1, "the stream larger than maxBufferedBody was not retried");
   });
 
   it("retries a call whose target refused the connection", async () => {
@@ -77,11 +101,11 @@ describe("gRPC proxying: retries and failing targets", () => {
   });
 
   it("does not retry UNAVAILABLE without `unavailable` in retries.on, nor other statuses", async () => {
-    const down = await echoServer({ unaryStatus: grpc.status.UNAVAILABLE });
+    const down = await echoServer({ failWith: grpc.status.UNAVAILABLE });
     const up = await echoServer();
     const { front } = await setUp([down.url, up.url], { retries: { on: ["connect-failure"] } });
     assert.equal((await unary(front.client)).error?.code, grpc.status.UNAVAILABLE);
-    const failing = await echoServer({ unaryStatus: grpc.status.INTERNAL });
+    const failing = await echoServer({ failWith: grpc.status.INTERNAL });
     const other = await setUp([failing.url, up.url]);
     assert.equal((await unary(other.front.client)).error?.code, grpc.status.INTERNAL);
     assert.equal(up.calls.length, 0);
@@ -123,6 +147,7 @@ describe("gRPC proxying: retries and failing targets", () => {
     doomed.kill();
     assert.equal((await error).code, grpc.status.UNAVAILABLE);
     assert.deepEqual(kinds(upstream, doomed.url), ["reset"]);
+    assert.equal(front.ends.at(-1)?.outcome, "reset");
     assert.equal(other.calls.length, 0, "a stream that had begun is not retried");
   });
 

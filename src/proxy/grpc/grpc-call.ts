@@ -10,10 +10,12 @@ import type { IncomingHttpHeaders } from "node:http2";
 import { performance } from "node:perf_hooks";
 import type { Readable } from "node:stream";
 import { GrpcStatus } from "../../grpc/status.ts";
+import type { OutcomeKind } from "../../upstream/outcome.ts";
 import type { SelectionRequest } from "../../upstream/selectors/selector.ts";
 import type { Service } from "../../upstream/service.ts";
 import type { Target } from "../../upstream/target.ts";
 import { grpcRequestHeaders } from "./call-headers.ts";
+import { CallRequestBody } from "./call-request-body.ts";
 import { type CallStatus, gatewayStatus } from "./call-status.ts";
 import { type CallDeadline, callDeadline, formatGrpcTimeout } from "./deadline.ts";
 import { GrpcTry, type GrpcTryEnd, type GrpcTryOwner } from "./grpc-try.ts";
@@ -48,6 +50,8 @@ export interface GrpcCallEnd extends CallStatus {
   target: Target;
   /** Retries made. */
   retries: number;
+  /** How the last try counted against its target; undefined when it did not (see grpc-try). */
+  outcome: OutcomeKind | undefined;
 }
 
 /** Where a call's response goes. */
@@ -75,12 +79,7 @@ class GrpcCall implements GrpcTryOwner {
   #retries = 0;
   #tried: Set<Target> | undefined;
   #retrySlot = false;
-  /** The request bytes sent so far, for a retry; undefined once no retry can send them all. */
-  #replay: Buffer[] | undefined = [];
-  #replayBytes = 0;
-  #source: Readable | undefined;
-  #sourcePaused = false;
-  #bodyEnded = false;
+  #body: CallRequestBody | undefined;
   /** The response headers of a try that may still be retried. */
   #heldHeaders: IncomingHttpHeaders | undefined;
   #headersSent = false;
@@ -114,15 +113,7 @@ class GrpcCall implements GrpcTryOwner {
     if (this.#deadline.at !== undefined) {
       this.#timer = setTimeout(this.#onDeadline, Math.max(0, this.#deadline.at - now));
     }
-    if (body instanceof Uint8Array) {
-      this.#keep(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
-      this.#bodyEnded = true;
-    } else {
-      this.#source = body;
-      body.on("data", this.#onBodyData);
-      body.once("end", this.#onBodyEnd);
-      body.once("error", this.#onAbort);
-    }
+    this.#body = new CallRequestBody(body, service.retry.maxBufferedBody, this.#onAbort);
     this.#send(this.#options.target);
   }
 
@@ -138,40 +129,11 @@ class GrpcCall implements GrpcTryOwner {
     const attempt = new GrpcTry(this, target, headers, this.#deadline.fromGateway);
     this.#current = attempt;
     // A retry sends again what the client has sent so far (the first try: what came at once).
-    for (const chunk of this.#replay ?? []) attempt.write(chunk);
-    if (this.#bodyEnded) attempt.end();
-  }
-
-  #onBodyData = (chunk: Buffer): void => {
-    if (!this.#committed) this.#keep(chunk);
-    const attempt = this.#current;
-    if (attempt && !attempt.write(chunk)) this.#pauseSource();
-    // Between tries (a backoff) the source was paused; a chunk already on its way is kept.
-  };
-
-  #onBodyEnd = (): void => {
-    this.#bodyEnded = true;
-    this.#current?.end();
-  };
-
-  /** Keeps a request chunk for a retry, while a retry could still send everything. */
-  #keep(chunk: Buffer): void {
-    if (!this.#replay) return;
-    this.#replayBytes += chunk.length;
-    if (this.#replayBytes > this.#options.service.retry.maxBufferedBody) this.#replay = undefined;
-    else this.#replay.push(chunk);
-  }
-
-  #pauseSource(): void {
-    if (!this.#source || this.#sourcePaused) return;
-    this.#sourcePaused = true;
-    this.#source.pause();
+    this.#body!.attach(attempt);
   }
 
   onTryDrain(attempt: GrpcTry): void {
-    if (attempt !== this.#current || !this.#sourcePaused) return;
-    this.#sourcePaused = false;
-    this.#source!.resume();
+    this.#body!.drained(attempt);
   }
 
   onTryHeaders(attempt: GrpcTry, headers: IncomingHttpHeaders): void {
@@ -185,7 +147,7 @@ class GrpcCall implements GrpcTryOwner {
     if (attempt !== this.#current) return true;
     if (!this.#committed) {
       this.#committed = true;
-      this.#replay = undefined;
+      this.#body!.forget();
       if (this.#heldHeaders) this.#sendHeaders(this.#heldHeaders);
     }
     return this.#sink.onData(chunk, attempt.resume);
@@ -210,7 +172,7 @@ class GrpcCall implements GrpcTryOwner {
     const policy = this.#options.service.retry;
     return (
       !this.#committed &&
-      this.#replay !== undefined &&
+      this.#body!.replayable &&
       this.#retries < policy.attempts &&
       policy.retriesGrpc("unavailable")
     );
@@ -218,7 +180,9 @@ class GrpcCall implements GrpcTryOwner {
 
   /** Whether a try's end is one the policy retries (the budget and targets permitting). */
   #retriable(end: GrpcTryEnd): boolean {
-    if (this.#finished || this.#committed || this.#headersSent || !this.#replay) return false;
+    if (this.#finished || this.#committed || this.#headersSent || !this.#body!.replayable) {
+      return false;
+    }
     const policy = this.#options.service.retry;
     if (this.#retries >= policy.attempts) return false;
     if (end.kind === "connect-failure") return policy.retriesGrpc("connect-failure");
@@ -246,9 +210,15 @@ class GrpcCall implements GrpcTryOwner {
     const next = service.select(selection, { exclude: this.#tried }) ?? service.select(selection);
     if (!next) return false;
     this.#retries++;
-    this.#pauseSource();
+    this.#body!.detach();
     setTimeout(() => {
       if (this.#finished) return;
+      // A chunk the client had on its way during the backoff may have outgrown the replay.
+      if (!this.#body!.replayable) {
+        this.#retries--;
+        this.#finish(end);
+        return;
+      }
       if (!free && !policy.budget.tryStartRetry()) {
         this.#retries--;
         this.#finish(end);
@@ -276,20 +246,14 @@ class GrpcCall implements GrpcTryOwner {
     else this.#finish(gatewayStatus(GrpcStatus.DEADLINE_EXCEEDED, "deadline exceeded"));
   };
 
-  #finish(status: CallStatus): void {
+  #finish(status: CallStatus & { kind?: OutcomeKind | undefined }): void {
     if (this.#finished) return;
     this.#finished = true;
     clearTimeout(this.#timer);
     this.#releaseRetrySlot();
     this.#options.service.retry.budget.requestEnded();
     this.#options.signal?.removeEventListener("abort", this.#onAbort);
-    const source = this.#source;
-    if (source) {
-      source.off("data", this.#onBodyData);
-      source.off("end", this.#onBodyEnd);
-      source.off("error", this.#onAbort);
-    }
-    this.#replay = undefined;
+    this.#body?.close();
     this.#sink.onEnd({
       code: status.code,
       message: status.message,
@@ -298,6 +262,7 @@ class GrpcCall implements GrpcTryOwner {
       headersSent: this.#headersSent,
       target: this.#lastTarget,
       retries: this.#retries,
+      outcome: status.kind,
     });
   }
 }
