@@ -108,6 +108,9 @@ export async function startGrpcEchoServer(
     ServerStream: async (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
       record("ServerStream", call);
       const order = JSON.parse(call.request.toString()) as StreamOrder;
+      const headers = new grpc.Metadata();
+      headers.set("x-stream", "headers");
+      call.sendMetadata(headers);
       for (let i = 0; i < order.count && !call.cancelled; i++) {
         if (order.intervalMs) await sleep(order.intervalMs);
         const room = call.write(Buffer.alloc(order.size, i % 256));

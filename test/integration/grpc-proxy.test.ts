@@ -109,6 +109,23 @@ describe("gRPC proxying", () => {
     assert.ok(sizes.every((size) => size === 1000));
   });
 
+  it("passes the response headers of a stream that ends without a message", async () => {
+    const call = front.client.makeServerStreamRequest(
+      echoMethods.ServerStream.path,
+      raw,
+      raw,
+      Buffer.from(JSON.stringify({ count: 0, size: 0 })),
+    );
+    let metadata: grpc.Metadata | undefined;
+    call.once("metadata", (received) => {
+      metadata = received;
+    });
+    const status = new Promise<grpc.StatusObject>((resolve) => call.once("status", resolve));
+    call.resume();
+    assert.equal((await status).code, grpc.status.OK);
+    assert.deepEqual(metadata?.get("x-stream"), ["headers"]);
+  });
+
   it("streams a client's messages to the server", async () => {
     const reply = await new Promise<Buffer>((resolve, reject) => {
       const call = front.client.makeClientStreamRequest(

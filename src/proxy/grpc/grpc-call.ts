@@ -156,8 +156,11 @@ class GrpcCall implements GrpcTryOwner {
   onTryEnd(attempt: GrpcTry, end: GrpcTryEnd): void {
     if (attempt !== this.#current) return;
     this.#current = undefined;
+    const held = this.#heldHeaders;
     this.#heldHeaders = undefined;
     if (this.#retriable(end) && this.#retry(attempt.target, end)) return;
+    // An answer with no message still has its headers' metadata to pass on.
+    if (held) this.#sendHeaders(held);
     this.#finish(end);
   }
 
