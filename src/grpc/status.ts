@@ -86,6 +86,46 @@ export function decodeGrpcMessage(header: string | undefined): string {
   }
 }
 
+/**
+ * Encodes `grpc-message` as the spec asks: UTF-8, every byte outside printable ASCII (and
+ * `%` itself) percent-encoded.
+ */
+export function encodeGrpcMessage(message: string): string {
+  if (/^[\x20-\x24\x26-\x7e]*$/.test(message)) return message;
+  let out = "";
+  for (const byte of Buffer.from(message, "utf8")) {
+    out +=
+      byte >= 0x20 && byte <= 0x7e && byte !== 0x25
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
+}
+
+/**
+ * The status of a response that is not gRPC's 200: the spec's table for an HTTP status
+ * met where a gRPC answer was expected (a proxy's error page, a server that is not gRPC).
+ */
+export function grpcStatusOfHttp(status: number): number {
+  switch (status) {
+    case 400:
+      return GrpcStatus.INTERNAL;
+    case 401:
+      return GrpcStatus.UNAUTHENTICATED;
+    case 403:
+      return GrpcStatus.PERMISSION_DENIED;
+    case 404:
+      return GrpcStatus.UNIMPLEMENTED;
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return GrpcStatus.UNAVAILABLE;
+    default:
+      return GrpcStatus.UNKNOWN;
+  }
+}
+
 /** A non-OK status as the JSON body a transcoded request is answered with. */
 export interface GrpcErrorBody {
   error: {

@@ -25,6 +25,15 @@ describe("RetryPolicy", () => {
     assert.equal(policy({ on: [500] }).retriesFailure("connect-failure", "GET"), false);
   });
 
+  it("retries gRPC calls on connect failures and UNAVAILABLE as `on` lists them, whatever the method", () => {
+    assert.equal(policy().retriesGrpc("unavailable"), true);
+    assert.equal(policy().retriesGrpc("connect-failure"), true);
+    const connectOnly = policy({ on: ["connect-failure"] });
+    assert.equal(connectOnly.retriesGrpc("unavailable"), false);
+    assert.equal(connectOnly.retriesGrpc("connect-failure"), true);
+    assert.equal(policy({ on: ["unavailable"] }).retriesFailure("reset", "GET"), false);
+  });
+
   it("backs off exponentially with full jitter, capped", () => {
     const top = policy({ backoff: { base: "10ms", max: "50ms" } }, () => 0.999);
     assert.deepEqual(

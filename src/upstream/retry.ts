@@ -4,7 +4,7 @@
  * keeps a failing fleet from being hit by a retry storm (Envoy's retry budgets).
  */
 import type { z } from "zod";
-import type { retriesSchema } from "../config/schema/upstream.ts";
+import type { RetryableCondition, retriesSchema } from "../config/schema/upstream.ts";
 import type { OutcomeKind } from "./outcome.ts";
 import type { Target } from "./target.ts";
 
@@ -17,7 +17,7 @@ export class RetryPolicy {
   readonly attempts: number;
   readonly maxBufferedBody: number;
   readonly perTryTimeout: number;
-  readonly #onKinds: ReadonlySet<OutcomeKind>;
+  readonly #onConditions: ReadonlySet<RetryableCondition | OutcomeKind>;
   readonly #onStatuses: ReadonlySet<number>;
   readonly #retryNonIdempotent: boolean;
   readonly #base: number;
@@ -29,8 +29,8 @@ export class RetryPolicy {
     this.attempts = config.attempts;
     this.maxBufferedBody = config.maxBufferedBody;
     this.perTryTimeout = config.perTryTimeout;
-    this.#onKinds = new Set(
-      config.on.filter((c): c is "connect-failure" | "timeout" | "reset" => typeof c === "string"),
+    this.#onConditions = new Set(
+      config.on.filter((c): c is RetryableCondition => typeof c === "string"),
     );
     this.#onStatuses = new Set(config.on.filter((c): c is number => typeof c === "number"));
     this.#retryNonIdempotent = config.retryNonIdempotent;
@@ -50,8 +50,18 @@ export class RetryPolicy {
    * it is retried whatever the method; anything else only for methods that may repeat.
    */
   retriesFailure(kind: OutcomeKind, method: string): boolean {
-    if (!this.#onKinds.has(kind)) return false;
+    if (!this.#onConditions.has(kind)) return false;
     return kind === "connect-failure" || this.methodAllows(method);
+  }
+
+  /**
+   * Whether a gRPC call that failed before any response message is tried again: one that
+   * could not connect, or that ended UNAVAILABLE (the status gRPC reserves for "try again";
+   * a lost connection ends a call so too). Idempotency does not enter into it: every call
+   * is a POST, and gRPC leaves the choice to the UNAVAILABLE rule.
+   */
+  retriesGrpc(condition: "connect-failure" | "unavailable"): boolean {
+    return this.#onConditions.has(condition);
   }
 
   /** Whether a response status is retried (for a method that may repeat). */

@@ -60,7 +60,7 @@ describe("defaults", () => {
     assert.deepEqual(config.services[0]!.limits, { maxConnections: 0 });
     assert.deepEqual(config.services[0]!.retries, {
       attempts: 2,
-      on: ["connect-failure", "timeout", "reset", 502, 503, 504],
+      on: ["connect-failure", "timeout", "reset", "unavailable", 502, 503, 504],
       retryNonIdempotent: false,
       maxBufferedBody: 64 * 1024,
       backoff: { base: 25, max: 250 },

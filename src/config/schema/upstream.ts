@@ -212,15 +212,22 @@ export const circuitBreakerSchema = z
   })
   .describe("Per-target circuit breaker.");
 
-export const retryableConditions = ["connect-failure", "timeout", "reset"] as const;
+/**
+ * What a failed try may be retried on besides 5xx statuses. `unavailable` is gRPC's: a call
+ * that ended UNAVAILABLE (or whose connection was lost) before any response message.
+ */
+export const retryableConditions = ["connect-failure", "timeout", "reset", "unavailable"] as const;
+export type RetryableCondition = (typeof retryableConditions)[number];
 
 export const retriesSchema = z
   .strictObject({
     attempts: z.number().int().min(0).max(10).default(2).describe("Retries after the first try."),
     on: z
       .array(z.union([z.enum(retryableConditions), z.number().int().min(500).max(599)]))
-      .default(["connect-failure", "timeout", "reset", 502, 503, 504])
-      .describe("What is retried: `connect-failure`, `timeout`, `reset`, and 5xx statuses."),
+      .default(["connect-failure", "timeout", "reset", "unavailable", 502, 503, 504])
+      .describe(
+        "What is retried: `connect-failure`, `timeout`, `reset`, and 5xx statuses; for `protocol: grpc` services, `connect-failure` and `unavailable` (a call that ended UNAVAILABLE before any response message), whatever `retryNonIdempotent` says.",
+      ),
     retryNonIdempotent: z
       .boolean()
       .default(false)

@@ -1,0 +1,131 @@
+/**
+ * @module proxy/grpc/error-status
+ * Errors the gateway makes itself, answered to a gRPC client as gRPC statuses: each code of
+ * the error catalogue has one status, and the answer is an HTTP/2 200 carrying only
+ * `grpc-status` and `grpc-message` (trailers-only), or those trailers after a response
+ * already begun. A gRPC client never gets an HTTP error page it cannot read.
+ */
+import type { OutgoingHttpHeaders } from "node:http2";
+import { type ErrorCode, errorCatalogue } from "../../errors.ts";
+import { encodeGrpcMessage, GrpcStatus } from "../../grpc/status.ts";
+
+const {
+  INVALID_ARGUMENT,
+  DEADLINE_EXCEEDED,
+  NOT_FOUND,
+  PERMISSION_DENIED,
+  RESOURCE_EXHAUSTED,
+  FAILED_PRECONDITION,
+  UNIMPLEMENTED,
+  INTERNAL,
+  UNAVAILABLE,
+  UNAUTHENTICATED,
+} = GrpcStatus;
+
+/** The gRPC status of each catalogued error (docs/grpc.md has the table). */
+export const grpcStatusOfError = {
+  GATEHOUSE_BAD_FRAMING: INVALID_ARGUMENT,
+  GATEHOUSE_BAD_PATH: INVALID_ARGUMENT,
+  GATEHOUSE_BAD_HOST: INVALID_ARGUMENT,
+  GATEHOUSE_UNAUTHORIZED: UNAUTHENTICATED,
+  GATEHOUSE_INVALID_TOKEN: UNAUTHENTICATED,
+  GATEHOUSE_TOKEN_EXPIRED: UNAUTHENTICATED,
+  GATEHOUSE_TOKEN_CLAIMS_REJECTED: UNAUTHENTICATED,
+  GATEHOUSE_FORBIDDEN: PERMISSION_DENIED,
+  GATEHOUSE_IP_FORBIDDEN: PERMISSION_DENIED,
+  GATEHOUSE_CORS_REJECTED: PERMISSION_DENIED,
+  // gRPC's answer to a method the server does not have.
+  GATEHOUSE_ROUTE_NOT_FOUND: UNIMPLEMENTED,
+  GATEHOUSE_METHOD_NOT_ALLOWED: UNIMPLEMENTED,
+  GATEHOUSE_REQUEST_TIMEOUT: DEADLINE_EXCEEDED,
+  // gRPC's answer to a message larger than the receiver takes.
+  GATEHOUSE_BODY_TOO_LARGE: RESOURCE_EXHAUSTED,
+  GATEHOUSE_URI_TOO_LONG: RESOURCE_EXHAUSTED,
+  GATEHOUSE_HEADERS_TOO_LARGE: RESOURCE_EXHAUSTED,
+  GATEHOUSE_UPGRADE_NOT_ALLOWED: INVALID_ARGUMENT,
+  GATEHOUSE_CONCURRENCY_LIMITED: RESOURCE_EXHAUSTED,
+  GATEHOUSE_RATE_LIMITED: RESOURCE_EXHAUSTED,
+  GATEHOUSE_INTERNAL: INTERNAL,
+  GATEHOUSE_UPSTREAM_CONNECT_FAILED: UNAVAILABLE,
+  GATEHOUSE_UPSTREAM_BAD_RESPONSE: UNAVAILABLE,
+  GATEHOUSE_RESPONSE_TOO_LARGE: RESOURCE_EXHAUSTED,
+  GATEHOUSE_NO_AVAILABLE_TARGET: UNAVAILABLE,
+  GATEHOUSE_AUTH_UNAVAILABLE: UNAVAILABLE,
+  GATEHOUSE_RATE_LIMIT_UNAVAILABLE: UNAVAILABLE,
+  GATEHOUSE_CONNECTION_LIMITED: UNAVAILABLE,
+  GATEHOUSE_SHUTTING_DOWN: UNAVAILABLE,
+  GATEHOUSE_UPSTREAM_TIMEOUT: DEADLINE_EXCEEDED,
+  GATEHOUSE_ADMIN_BAD_REQUEST: INVALID_ARGUMENT,
+  GATEHOUSE_CONFIG_INVALID: INVALID_ARGUMENT,
+  GATEHOUSE_ADMIN_UNAUTHORIZED: UNAUTHENTICATED,
+  GATEHOUSE_ADMIN_FORBIDDEN: PERMISSION_DENIED,
+  GATEHOUSE_ADMIN_NOT_FOUND: NOT_FOUND,
+  GATEHOUSE_CONFIG_VERSION_NOT_FOUND: NOT_FOUND,
+  GATEHOUSE_CONFIG_CONFLICT: FAILED_PRECONDITION,
+  GATEHOUSE_CONFIG_NOT_WRITABLE: FAILED_PRECONDITION,
+  GATEHOUSE_CONFIG_STORE_FAILED: INTERNAL,
+  GATEHOUSE_CONFIG_STORE_UNAVAILABLE: UNAVAILABLE,
+  GATEHOUSE_HOST_NOT_ALLOWED: PERMISSION_DENIED,
+  GATEHOUSE_ORIGIN_NOT_ALLOWED: PERMISSION_DENIED,
+  GATEHOUSE_UNSUPPORTED_MEDIA_TYPE: INVALID_ARGUMENT,
+  GATEHOUSE_BODY_TOO_DEEP: INVALID_ARGUMENT,
+} as const satisfies Record<ErrorCode, number>;
+
+/** What the answer is written to: an Http2ServerResponse, or anything with its methods. */
+export interface GrpcResponseLike {
+  readonly headersSent: boolean;
+  setHeader(name: string, value: string | number | readonly string[]): unknown;
+  addTrailers(trailers: OutgoingHttpHeaders): void;
+  end(): unknown;
+}
+
+/**
+ * Whether a request is a gRPC call (`application/grpc`, `application/grpc+proto`, …) whose
+ * errors must be answered as gRPC statuses.
+ */
+export function isGrpcRequest(contentType: string | undefined): boolean {
+  return contentType !== undefined && /^application\/grpc(?:[+;]|$)/i.test(contentType);
+}
+
+/** Answers a catalogued error as the gRPC status for it; `message` defaults to the catalogue's. */
+export function sendGrpcError(
+  res: GrpcResponseLike,
+  code: ErrorCode,
+  requestId: string,
+  message: string = errorCatalogue[code].message,
+): void {
+  sendGrpcStatus(res, grpcStatusOfError[code], message, { "x-request-id": requestId });
+}
+
+/**
+ * Ends a response with a gRPC status: trailers-only when nothing was sent yet (`headers`
+ * go with it), else as trailers after what was sent.
+ */
+export function sendGrpcStatus(
+  res: GrpcResponseLike,
+  status: number,
+  message: string,
+  headers: OutgoingHttpHeaders = {},
+): void {
+  const trailers = { "grpc-status": String(status), "grpc-message": encodeGrpcMessage(message) };
+  if (res.headersSent) {
+    res.addTrailers(trailers);
+    res.end();
+    return;
+  }
+  endTrailersOnly(res, { ...headers, "content-type": "application/grpc", ...trailers });
+}
+
+/**
+ * Ends a response that has sent nothing with one HEADERS frame, END_STREAM set: gRPC's
+ * trailers-only answer. Headers set with `setHeader` before `end()` go out so (status 200);
+ * `writeHead` would send them at once without END_STREAM, and the empty trailers that
+ * followed would read as a call without a status.
+ */
+export function endTrailersOnly(res: GrpcResponseLike, headers: OutgoingHttpHeaders): void {
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
+    if (value !== undefined) res.setHeader(name, value);
+  }
+  res.end();
+}
