@@ -48,14 +48,20 @@ export function createHttp2Server(
   const onRequest = (req: Http2GatewayRequest, res: Http2GatewayResponse) => {
     const request = req as unknown as IncomingMessage;
     const response = res as unknown as GatewayResponse;
-    // CONNECT (no :path) tunnels are not a gateway's job, over HTTP/2 either.
-    if (req.url === undefined) handler.refuse(request, response, "GATEHOUSE_METHOD_NOT_ALLOWED");
-    else if (req.headerListSize > limits.maxHeaderSize)
+    if (req.headerListSize > limits.maxHeaderSize)
       handler.refuse(request, response, "GATEHOUSE_HEADERS_TOO_LARGE");
     else handler.onRequest(request, response);
   };
   server.on("request", onRequest);
   server.on("checkContinue", onRequest);
+  // CONNECT tunnels are not a gateway's job, over HTTP/2 either.
+  server.on("connect", (req: Http2GatewayRequest, res: Http2GatewayResponse) =>
+    handler.refuse(
+      req as unknown as IncomingMessage,
+      res as unknown as GatewayResponse,
+      "GATEHOUSE_METHOD_NOT_ALLOWED",
+    ),
+  );
   server.on("session", (session: ServerHttp2Session) =>
     watchSession(session, http2, limits.keepAliveTimeout, closed),
   );
