@@ -38,6 +38,13 @@ export function createHttp2Server(
       enablePush: false,
     },
     maxHeaderListPairs: (limits.maxHeaderCount + pseudoHeaders) * headerListHeadroom,
+    // nghttp2's own reset limit (a token bucket, 1000 at once then 33 a second by default)
+    // sees a burst read at once, before Node announces its streams: kept as a backstop
+    // over the gateway's per-second count (server/http2-sessions.ts).
+    ...(http2.maxResetsPerSecond > 0 && {
+      streamResetBurst: Math.max(1000, 2 * http2.maxResetsPerSecond),
+      streamResetRate: Math.max(33, http2.maxResetsPerSecond),
+    }),
     maxSessionRejectedStreams: http2.maxRefusedStreams,
     maxSessionInvalidFrames: http2.maxInvalidFrames,
     Http2ServerRequest: Http2GatewayRequest as never,

@@ -98,6 +98,12 @@ class SessionWatch {
   }
 
   #stream = (stream: ServerHttp2Stream): void => {
+    // Node announces a stream on the next tick: one the client reset in the same read
+    // is already closed by then.
+    if (stream.closed) {
+      if (this.#resets) this.reset();
+      return;
+    }
     this.#openStreams++;
     stream.once("close", this.#streamClosed);
     if (this.#resets) stream.once("aborted", streamAborted);

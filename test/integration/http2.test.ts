@@ -3,7 +3,6 @@
 // every feature the same as over HTTP/1.1: routing, plugins (key-auth, rate-limit),
 // streaming both ways, errors in JSON with the request id, metrics and the access log.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { type ClientHttp2Session, connect, type IncomingHttpHeaders } from "node:http2";
 import { tmpdir } from "node:os";
@@ -12,53 +11,9 @@ import { after, before, describe, it } from "node:test";
 import { Agent, request } from "undici";
 import { type CertificateFiles, makeCertificate } from "../helpers/certificates.ts";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
+import { curl, type H2Answer, h2Request } from "../helpers/h2-client.ts";
 import { until } from "../helpers/until.ts";
 import { echo, startUpstream, type Upstream } from "../helpers/upstream.ts";
-
-interface H2Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** One request on an HTTP/2 session; `body` (a string, or chunks sent one by one) ends it. */
-export function h2Request(
-  session: ClientHttp2Session,
-  headers: Record<string, string>,
-  body?: string | string[],
-): Promise<H2Answer> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request(headers, { endStream: body === undefined });
-    let text = "";
-    let head: IncomingHttpHeaders = {};
-    stream.on("response", (received) => {
-      head = received;
-    });
-    stream.setEncoding("utf8");
-    stream.on("data", (chunk: string) => {
-      text += chunk;
-    });
-    stream.on("end", () => resolve({ status: Number(head[":status"]), headers: head, body: text }));
-    stream.on("error", reject);
-    if (typeof body === "string") stream.end(body);
-    else if (body) {
-      for (const chunk of body) stream.write(chunk);
-      stream.end();
-    }
-  });
-}
-
-/** Runs curl; a missing curl fails the test with how to install it. */
-export function curl(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile("curl", ["-s", "-i", "-m", "10", ...args], (error, stdout) => {
-      if ((error as NodeJS.ErrnoException | null)?.code === "ENOENT")
-        reject(new Error("curl not found: install it with `apt-get install -y curl`"));
-      else if (error) reject(error);
-      else resolve(stdout);
-    });
-  });
-}
 
 describe("HTTP/2 downstream", () => {
   let dir: string;
