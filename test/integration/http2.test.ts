@@ -12,6 +12,7 @@ import { Agent, request } from "undici";
 import { type CertificateFiles, makeCertificate } from "../helpers/certificates.ts";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
 import { curl, type H2Answer, h2Request } from "../helpers/h2-client.ts";
+import { frameType, getHeaders, rawH2 } from "../helpers/h2-frames.ts";
 import { until } from "../helpers/until.ts";
 import { echo, startUpstream, type Upstream } from "../helpers/upstream.ts";
 
@@ -183,6 +184,21 @@ describe("HTTP/2 downstream", () => {
     });
     assert.equal(tunnel.status, 405);
     assert.equal(JSON.parse(tunnel.body).error.code, "GATEHOUSE_METHOD_NOT_ALLOWED");
+  });
+
+  it("refuses a Host header that names another authority than :authority with 400", async () => {
+    const raw = await rawH2(plainPort);
+    try {
+      raw.send(
+        getHeaders(1, "/api/x", { authority: "a.example", fields: [["host", "b.example"]] }),
+      );
+      await until(() => raw.frames.some((f) => f.type === frameType.headers), "the answer");
+      const head = raw.frames.find((f) => f.type === frameType.headers)!;
+      // `:status: 400` is entry 12 of HPACK's static table.
+      assert.equal(head.payload[0], 0x80 | 12);
+    } finally {
+      raw.socket.destroy();
+    }
   });
 
   it("streams a response as it comes, and a request body of unknown length", async () => {
