@@ -110,7 +110,8 @@ export class Http2GatewayResponse extends withExchangeRecord(Http2ServerResponse
   /**
    * Writes the head. HTTP/2 has no reason phrase, so `statusText` is dropped; so are the
    * connection-specific headers of HTTP/1 (an upstream's or a plugin's, or the gateway's
-   * own `Connection: close`).
+   * own). The gateway's `Connection: close` (a body it will not read, a request cut for
+   * slowness) means, over HTTP/2, that the stream is reset once the answer is sent.
    */
   override writeHead(
     status: number,
@@ -118,19 +119,29 @@ export class Http2GatewayResponse extends withExchangeRecord(Http2ServerResponse
     headers?: OutgoingHttpHeaders | readonly string[],
   ): this {
     const given = typeof statusText === "string" ? headers : (statusText ?? headers);
+    let close = false;
+    let kept: OutgoingHttpHeaders | string[] | undefined;
     if (Array.isArray(given)) {
-      const kept: string[] = [];
+      kept = [];
       for (let i = 0; i < given.length; i += 2) {
-        if (!forbidden(given[i]!, given[i + 1])) kept.push(given[i]!, given[i + 1]!);
+        const name = given[i]!;
+        const value = given[i + 1]!;
+        if (!forbidden(name, value)) kept.push(name, value);
+        else if (name.toLowerCase() === "connection" && value.toLowerCase() === "close")
+          close = true;
       }
-      return super.writeHead(status, kept as never);
+    } else if (given !== undefined) {
+      kept = {};
+      for (const [name, value] of Object.entries(given as OutgoingHttpHeaders)) {
+        if (value === undefined) continue;
+        if (!forbidden(name, value)) kept[name] = value;
+        else if (name.toLowerCase() === "connection" && String(value).toLowerCase() === "close")
+          close = true;
+      }
     }
-    if (given === undefined) return super.writeHead(status);
-    const kept: OutgoingHttpHeaders = {};
-    for (const [name, value] of Object.entries(given as OutgoingHttpHeaders)) {
-      if (value !== undefined && !forbidden(name, value)) kept[name] = value;
-    }
-    return super.writeHead(status, kept);
+    super.writeHead(status, kept as never);
+    if (close) this.closeAfterAnswer();
+    return this;
   }
 
   /**
