@@ -12,6 +12,7 @@ import {
   openMetricsContentType,
   Registry,
 } from "prom-client";
+import { type Http2CloseReason, http2CloseReasons } from "../server/http2-sessions.ts";
 import type { ClientTimeout } from "../server/request-body-watch.ts";
 import type { Target } from "../upstream/target.ts";
 import type { ConfigRevision } from "./config-revision.ts";
@@ -59,6 +60,7 @@ export class GatewayMetrics {
   readonly #accessLogDropped: Counter;
   readonly #connectionsRefused: Counter.Internal;
   readonly #clientTimeouts: Record<ClientTimeout, Counter.Internal>;
+  readonly #http2Closed: Counter<"reason">;
   readonly #openMetrics: Registry<typeof openMetricsContentType>;
 
   /**
@@ -121,6 +123,14 @@ export class GatewayMetrics {
       body_idle: clientTimeouts.labels("body_idle"),
       body: clientTimeouts.labels("body"),
     };
+    // Counted by the threads that hold the client connections (workers too).
+    this.#http2Closed = new Counter({
+      name: "gatehouse_http2_sessions_closed_total",
+      help: "HTTP/2 client connections closed for misbehaving, by reason: resets, pings, settings (over gateway.limits.http2's per-second limits: GOAWAY ENHANCE_YOUR_CALM), flood (acknowledgements left unread), protocol_error (invalid frames, too many refused streams, other protocol errors).",
+      labelNames: ["reason"],
+      registers: [this.registry],
+    });
+    for (const reason of http2CloseReasons) this.#http2Closed.labels(reason).inc(0);
     this.requests = new RequestMetrics(this.registry, source.openConnections);
     this.plugins = new PluginMetrics(this.registry);
     this.healthChecks = new HealthCheckMetrics(this.registry);
@@ -204,6 +214,11 @@ export class GatewayMetrics {
   /** A request was cut because its client sent it too slowly. */
   clientTimedOut(timeout: ClientTimeout): void {
     this.#clientTimeouts[timeout].inc();
+  }
+
+  /** The gateway (or nghttp2) closed an HTTP/2 client connection that misbehaved. */
+  http2SessionClosed(reason: Http2CloseReason): void {
+    this.#http2Closed.labels(reason).inc();
   }
 
   /** A reload was refused (the new config had problems); the last good one keeps serving. */

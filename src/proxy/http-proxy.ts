@@ -287,7 +287,7 @@ class ProxiedRequest implements TryOwner, BodyConsumer, ResponseStartOwner {
         this.#request.closeConnection(),
     });
     // An unread request body would be taken for the next request on this connection.
-    if (hasUnreadBody(req)) res.once("finish", () => req.socket?.destroySoon());
+    if (hasUnreadBody(req)) res.closeAfterAnswer();
   }
 
   /**

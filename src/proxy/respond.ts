@@ -9,7 +9,7 @@ import { STATUS_CODES } from "node:http";
 import { type Duplex, Readable } from "node:stream";
 import { type ErrorCode, errorBody, errorCatalogue, type GatehouseError } from "../errors.ts";
 import type { PluginAnswer } from "../pipeline/context.ts";
-import { GatewayResponse } from "../server/exchange.ts";
+import { isExchange } from "../server/exchange.ts";
 
 /** How an error answer is written, besides what its code says. */
 export interface ErrorAnswerOptions {
@@ -122,7 +122,7 @@ function writeAnswer(res: ServerResponse, answer: PluginAnswer, headers: string[
  * away ends the stream.
  */
 function pipeAnswer(body: Readable, res: ServerResponse): void {
-  if (res instanceof GatewayResponse) {
+  if (isExchange(res)) {
     body.on("data", (chunk: Buffer | string) => {
       res.bytesOut += typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
     });
@@ -136,7 +136,7 @@ function pipeAnswer(body: Readable, res: ServerResponse): void {
 
 /** Notes the gateway's own answer on the exchange record, for metrics and logs. */
 function record(res: ServerResponse, code: string, body: string | Buffer): void {
-  if (!(res instanceof GatewayResponse)) return;
+  if (!isExchange(res)) return;
   res.errorCode = code;
   res.bytesOut += Buffer.byteLength(body);
 }

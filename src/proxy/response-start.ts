@@ -133,7 +133,7 @@ function replaceResponse(owner: ResponseStartOwner, attempt: UpstreamTry): void 
   const unread = hasUnreadBody(req);
   sendAnswer(res, requestId, ctx!.answer!, unread || owner.request.closeConnection());
   // An unread request body would be taken for the next request on this connection.
-  if (unread) res.once("finish", () => req.socket?.destroySoon());
+  if (unread) res.closeAfterAnswer();
 }
 
 function writeHead(

@@ -3,32 +3,53 @@
  * A proxy listener's HTTP or HTTPS server: Node's parser limits and header deadline set from
  * `gateway.limits`, the request handler on every event it answers (requests,
  * 100-continue, upgrades), CONNECT refused, and parser errors answered in JSON with the
- * right status before the close.
+ * right status before the close. With `http2`, the connections that speak HTTP/2 (ALPN
+ * `h2`, or the h2c preface in plain text) are handed to the listener's HTTP/2 server.
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { Http2Server } from "node:http2";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import type { TLSSocket } from "node:tls";
 import type { GatehouseConfig } from "../config/schema/index.ts";
 import type { ErrorCode } from "../errors.ts";
 import { writeRawError } from "../proxy/respond.ts";
 import type { ListenerCertificates } from "../tls/listener-certificates.ts";
 import { GatewayResponse } from "./exchange.ts";
+import { createHttp2Server, handOver } from "./http2-server.ts";
+import type { Http2CloseReason } from "./http2-sessions.ts";
+import { sniffPreface } from "./preface-sniff.ts";
 import { timeoutCheckInterval } from "./request-body-watch.ts";
 import type { RequestHandler } from "./request-handler.ts";
 import { newRequestId, requestIdOf } from "./request-id.ts";
 
 type Limits = GatehouseConfig["gateway"]["limits"];
 
+/** A proxy listener's servers. */
+export interface ProxyListener {
+  /** The server that listens, and serves HTTP/1.1. */
+  server: Server;
+  /** With `http2: true`, the server its HTTP/2 connections are handed to. */
+  http2: Http2Server | undefined;
+}
+
+export interface ProxyListenerOptions {
+  /** TLS listeners: their certificates. */
+  certificates?: ListenerCertificates | undefined;
+  /** Serve HTTP/2 too; told why the gateway closed an HTTP/2 connection (the metric). */
+  http2?: { closed(reason: Http2CloseReason): void } | undefined;
+}
+
 /**
  * Creates (not yet listening) one proxy listener's server: HTTPS with `certificates`,
- * else plain HTTP.
+ * else plain HTTP; with `http2`, HTTP/2 on the same port.
  */
 export function createProxyServer(
   limits: Limits,
   handler: RequestHandler,
-  certificates?: ListenerCertificates,
-): Server {
+  { certificates, http2 }: ProxyListenerOptions = {},
+): ProxyListener {
   const options = {
     maxHeaderSize: limits.maxHeaderSize,
     requireHostHeader: false,
@@ -50,6 +71,7 @@ export function createProxyServer(
       {
         ...options,
         ...certificates.serverOptions(),
+        ...(http2 && { ALPNProtocols: ["h2", "http/1.1"] }),
         // A client that connects and never finishes its handshake holds a socket as long.
         handshakeTimeout: limits.requestHeadersTimeout,
       },
@@ -71,7 +93,46 @@ export function createProxyServer(
     if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") handler.headersTooSlow();
     onClientError(error, socket, limits.maxUriLength);
   });
-  return server;
+  if (!http2) return { server, http2: undefined };
+  const h2 = createHttp2Server(limits, handler, http2.closed);
+  if (certificates) serveAlpnH2(server, h2);
+  else serveH2c(server, h2, handler, limits.requestHeadersTimeout);
+  return { server, http2: h2 };
+}
+
+/** The server's own handler of `event`, taken off so a dispatcher can call it instead. */
+function takeListener(server: Server, event: string): (this: Server, socket: Socket) => void {
+  const listeners = server.rawListeners(event);
+  if (listeners.length !== 1) throw new Error(`expected one ${event} listener on a fresh server`);
+  const serve = listeners[0] as (this: Server, socket: Socket) => void;
+  server.removeListener(event, serve);
+  return serve;
+}
+
+/** TLS: the client chose the protocol by ALPN during the handshake. */
+function serveAlpnH2(server: Server, h2: Http2Server): void {
+  const serve = takeListener(server, "secureConnection");
+  server.on("secureConnection", function alpn(this: Server, socket: TLSSocket) {
+    if (socket.alpnProtocol === "h2") handOver(h2, socket);
+    else serve.call(this, socket);
+  });
+}
+
+/** Plain text: HTTP/2 with prior knowledge starts with the connection preface. */
+function serveH2c(server: Server, h2: Http2Server, handler: RequestHandler, timeout: number): void {
+  const serve = takeListener(server, "connection");
+  server.on(
+    "connection",
+    sniffPreface({
+      http1: (socket) => serve.call(server, socket),
+      http2: (socket) => handOver(h2, socket),
+      tooSlow(socket) {
+        handler.headersTooSlow();
+        writeRawError(socket, "GATEHOUSE_REQUEST_TIMEOUT", newRequestId());
+      },
+      timeout,
+    }),
+  );
 }
 
 /**

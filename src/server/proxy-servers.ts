@@ -1,9 +1,10 @@
 /**
  * @module server/proxy-servers
  * The proxy listeners of one thread: bound behind the node's client connection cap, their
- * open connections counted, and drained on a graceful stop.
+ * open connections counted, and drained on a graceful stop (HTTP/2 connections with GOAWAY).
  */
 import type { Server } from "node:http";
+import type { Http2Server } from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
 import type { GatehouseConfig } from "../config/schema/index.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -14,6 +15,7 @@ import {
   createConnectionCounts,
   guardConnections,
 } from "./connection-limit.ts";
+import type { Http2CloseReason } from "./http2-sessions.ts";
 import { createHttpsRedirect } from "./https-redirect.ts";
 import { type ClientConnectionCap, resolveMaxClientConnections } from "./open-file-limit.ts";
 import { createProxyServer, listen } from "./proxy-listener.ts";
@@ -26,6 +28,8 @@ export interface ProxyServersOptions {
   thread: number;
   /** The directory the listeners' certificate files are relative to (the config file's). */
   baseDir: string;
+  /** The gateway closed an HTTP/2 connection over a limit, or nghttp2 did (the metric). */
+  http2Closed?: ((reason: Http2CloseReason) => void) | undefined;
 }
 
 /** The proxy listeners a gateway (or one of its worker threads) serves requests on. */
@@ -34,6 +38,9 @@ export class ProxyServers {
   readonly #log: Logger;
   readonly #thread: number;
   readonly #servers: Server[] = [];
+  /** The HTTP/2 servers of the listeners with `http2: true`. */
+  readonly #http2: Http2Server[] = [];
+  readonly #http2Closed: (reason: Http2CloseReason) => void;
   /** The proxy listeners' open connections. */
   readonly #sockets = new Set<Socket>();
   #connectionsAccepted = 0;
@@ -48,6 +55,7 @@ export class ProxyServers {
     this.#settings = options.settings;
     this.#log = options.log;
     this.#thread = options.thread;
+    this.#http2Closed = options.http2Closed ?? (() => {});
     options.settings.listen.forEach(({ host, port, tls }, index) => {
       if (tls)
         this.#certificates.set(
@@ -106,11 +114,11 @@ export class ProxyServers {
       const served = listener.redirectToHttps
         ? createHttpsRedirect(listener.redirectToHttps, handler)
         : handler;
-      const server = createProxyServer(
-        this.#settings.limits,
-        served,
-        this.#certificates.get(index),
-      );
+      const { server, http2 } = createProxyServer(this.#settings.limits, served, {
+        certificates: this.#certificates.get(index),
+        http2: listener.http2 ? { closed: this.#http2Closed } : undefined,
+      });
+      if (http2) this.#http2.push(http2);
       guardConnections(server, limit, admitted, closed);
       this.#servers.push(server);
       if (ports) await listen(server, ports[index]!, listener.host, true);
@@ -136,12 +144,16 @@ export class ProxyServers {
   /**
    * Stops accepting and lets in-flight requests finish until `gateway.shutdownTimeout`,
    * closing connections as they become idle; `tunnels` open count as work still running.
-   * What is left at the deadline is for `close()` to cut.
+   * HTTP/2 connections get GOAWAY at once: their open streams finish, new ones are refused
+   * (clients retry them elsewhere), and each closes after its last stream. What is left at
+   * the deadline is for `close()` to cut.
    */
   async drain(tunnels: { readonly size: number }): Promise<void> {
     const servers = this.#servers;
     const deadline = Date.now() + this.#settings.shutdownTimeout;
     const closed = Promise.all(servers.map((server) => new Promise((done) => server.close(done))));
+    // Never listening themselves: close() only sends every session its GOAWAY.
+    for (const http2 of this.#http2) http2.close();
     let finished = false;
     void closed.then(() => {
       finished = true;
@@ -167,6 +179,8 @@ export class ProxyServers {
       server.closeAllConnections();
       server.close();
     }
+    // HTTP/2 connections (and any not yet handed to a server) are not the HTTP servers'.
+    for (const socket of this.#sockets) socket.destroy();
   }
 }
 

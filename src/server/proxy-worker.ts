@@ -57,6 +57,7 @@ export class ProxyWorker {
       log,
       thread: options.thread,
       baseDir: options.baseDir,
+      http2Closed: metrics?.http2SessionClosed.bind(metrics),
     });
     this.#tunnels = new OpenTunnels(settings.reload.webSocketGrace, log);
     const clientAddress = createClientAddressResolver(settings.trustedProxies);

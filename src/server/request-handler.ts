@@ -101,6 +101,22 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     }
   }
 
+  /**
+   * Answers a request with an error before any of its steps ran (what HTTP/2 checks that
+   * Node's HTTP/1 parser makes itself: a header list too large, a CONNECT), observed like
+   * any other answer, so it is counted and logged.
+   */
+  function refuse(req: IncomingMessage, res: GatewayResponse, code: ErrorCode): void {
+    const requestId = requestIdOf(req);
+    res.requestId = requestId;
+    if (observer) {
+      observer.started(res);
+      res.once("close", exchangeFinished);
+    }
+    sendError(res, code, requestId);
+    if (hasUnreadBody(req)) res.closeAfterAnswer();
+  }
+
   /** A bug (or a plugin that threw), not a client or upstream fault: 500 rather than a dropped connection. */
   function internalError(res: GatewayResponse, requestId: string, error: unknown): void {
     host.log.error({ err: error, requestId }, "internal error");
@@ -151,7 +167,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       const close =
         code === "GATEHOUSE_BAD_FRAMING" || code === "GATEHOUSE_BAD_HOST" || hasUnreadBody(req);
       sendError(res, code, requestId, { close: close || host.draining(), headers });
-      if (close) res.once("finish", () => req.socket?.destroySoon());
+      if (close) res.closeAfterAnswer();
       return undefined;
     };
     admit(answeringHttp, req, res, requestId, fail);
@@ -202,7 +218,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
         hasUnreadBody(req) || host.draining(),
         decorate,
       )?.catch((error: unknown) => internalError(res, requestId, error));
-      if (hasUnreadBody(req)) res.once("finish", () => req.socket?.destroySoon());
+      if (hasUnreadBody(req)) res.closeAfterAnswer();
       return;
     }
     if (routed.preflight) {
@@ -310,5 +326,5 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     host.clientTimedOut?.("headers");
   }
 
-  return { onRequest, onUpgrade, shouldUpgrade, headersTooSlow };
+  return { onRequest, onUpgrade, shouldUpgrade, headersTooSlow, refuse };
 }

@@ -28,7 +28,7 @@ describe("defaults", () => {
         "  - { name: r, match: { paths: [/a] }, service: users }",
       ),
     );
-    assert.deepEqual(config.gateway.listen, [{ host: "0.0.0.0", port: 8080 }]);
+    assert.deepEqual(config.gateway.listen, [{ host: "0.0.0.0", port: 8080, http2: false }]);
     assert.deepEqual(config.gateway.limits, {
       maxHeaderSize: 2048,
       maxHeaderCount: 100,
@@ -39,6 +39,14 @@ describe("defaults", () => {
       requestBodyTimeout: 300_000,
       maxClientConnections: "auto",
       keepAliveTimeout: 65_000,
+      http2: {
+        maxConcurrentStreams: 100,
+        maxResetsPerSecond: 200,
+        maxPingsPerSecond: 100,
+        maxSettingsPerSecond: 100,
+        maxRefusedStreams: 100,
+        maxInvalidFrames: 1000,
+      },
     });
     assert.deepEqual(config.gateway.timeouts, {
       connect: 250,

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { duration, port, size } from "./fields.ts";
+import { http2LimitsSchema } from "./http2.ts";
 import { tlsSchema } from "./tls.ts";
 
 export const listenerSchema = z
@@ -17,6 +18,12 @@ export const listenerSchema = z
       .optional()
       .describe(
         "Answer every request on this plaintext listener with a 308 redirect to the same host and path over HTTPS on this port (443 is left out of the URL).",
+      ),
+    http2: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Serve HTTP/2 besides HTTP/1.1 on this port: chosen by ALPN (`h2`) on a TLS listener, by the HTTP/2 connection preface (h2c with prior knowledge) on a plaintext one. Limits: `gateway.limits.http2`.",
       ),
   })
   .refine((listener) => !(listener.tls && listener.redirectToHttps), {
@@ -61,8 +68,9 @@ export const limitsSchema = z
         "Most client connections the proxy listeners hold open at once, counted per node (every listener and worker thread together); one more is answered 503 `GATEHOUSE_CONNECTION_LIMITED` and closed. `auto` derives it from the process's open-file limit, leaving room for upstream connections, files and the status and admin listeners, which never count (see docs/architecture.md). 0 means no limit.",
       ),
     keepAliveTimeout: duration("65s").describe(
-      "How long an idle client keep-alive connection is kept.",
+      "How long an idle client keep-alive connection is kept (an HTTP/2 connection with no open stream, too).",
     ),
+    http2: http2LimitsSchema,
   })
   .prefault({})
   .describe("Limits that protect the listeners.");
