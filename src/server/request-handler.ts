@@ -8,10 +8,18 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { GatehouseConfig } from "../config/schema/index.ts";
 import type { ErrorCode } from "../errors.ts";
+import { GrpcStatus } from "../grpc/status.ts";
 import type { Logger } from "../observability/logger.ts";
 import { runLogHooks, runRequestHooks, runResponseHooks } from "../pipeline/chain.ts";
 import { RequestContext, runnerState } from "../pipeline/context.ts";
 import { createClientAddressResolver } from "../proxy/client-address.ts";
+import {
+  isGrpcRequest,
+  sendGrpcAnswer,
+  sendGrpcError,
+  sendGrpcStatus,
+} from "../proxy/grpc/error-status.ts";
+import { forwardGrpc } from "../proxy/grpc/forward-grpc.ts";
 import { forward } from "../proxy/http-proxy.ts";
 import { hasUnreadBody } from "../proxy/request-body.ts";
 import { sendAnswer, sendError, writeRawAnswer, writeRawError } from "../proxy/respond.ts";
@@ -163,6 +171,15 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
   }
 
   function handle(req: IncomingMessage, res: GatewayResponse, requestId: string): void {
+    // gRPC clients (HTTP/2 only) get gRPC statuses for every answer, errors included.
+    if (req.httpVersionMajor === 2 && isGrpcRequest(req.headers["content-type"])) {
+      const failGrpc = (code: ErrorCode): undefined => {
+        sendGrpcError(res, code, requestId);
+        return undefined;
+      };
+      admit(answeringGrpc, req, res, requestId, failGrpc);
+      return;
+    }
     const fail = (code: ErrorCode, headers?: Record<string, string>): undefined => {
       const close =
         code === "GATEHOUSE_BAD_FRAMING" || code === "GATEHOUSE_BAD_HOST" || hasUnreadBody(req);
@@ -189,6 +206,41 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     internalError,
     whenEnded(res, ended) {
       res.once("close", ended);
+    },
+  };
+
+  /** A gRPC call: proxied to a `protocol: grpc` service over its targets' HTTP/2 sessions. */
+  const answeringGrpc: Answering<GatewayResponse> = {
+    ...answeringHttp,
+    proceed(req, res, requestId, routed, ctx, fail) {
+      if (ctx?.answer) {
+        sendGrpcAnswer(res, requestId, ctx.answer);
+        return;
+      }
+      const to = destination(req, requestId, routed, ctx, fail);
+      if (!to) return;
+      res.service = to.service.name;
+      if (to.service.config.protocol !== "grpc") {
+        const message = `service ${to.service.name} does not speak gRPC (its protocol is http)`;
+        sendGrpcStatus(res, GrpcStatus.UNIMPLEMENTED, message, { "x-request-id": requestId });
+        return;
+      }
+      forwardGrpc({
+        service: to.service,
+        target: to.target,
+        selection: to.selection,
+        path: to.path,
+        metadata: to.headers,
+        body: req,
+        res,
+        requestId,
+        timeout: to.service.timeouts.total,
+        receivedAt: res.startedAt,
+        onEnd(end) {
+          res.target = end.target.url;
+          res.retries = end.retries;
+        },
+      });
     },
   };
 
@@ -229,6 +281,11 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     const to = destination(req, requestId, routed, ctx, fail);
     if (!to) return;
     res.service = to.service.name;
+    // A gRPC service takes gRPC calls (or, through grpc-transcode, JSON mapped to them).
+    if (to.service.grpc) {
+      fail("GATEHOUSE_UNSUPPORTED_MEDIA_TYPE");
+      return;
+    }
     if (req.headers.expect !== undefined) {
       res.writeContinue();
       if (hasUnreadBody(req)) bodies.watch(res);

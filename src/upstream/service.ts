@@ -57,6 +57,8 @@ export class Service {
   readonly name: string;
   readonly config: ServiceConfig;
   readonly timeouts: TimeoutsConfig;
+  /** `protocol: grpc`: the targets are spoken to over HTTP/2 sessions, in gRPC calls only. */
+  readonly grpc: boolean;
   readonly retry: RetryPolicy;
   readonly #selector: Selector;
   readonly #panic: PanicThreshold;
@@ -71,6 +73,7 @@ export class Service {
     this.name = config.name;
     this.config = config;
     this.timeouts = config.timeouts;
+    this.grpc = config.protocol === "grpc";
     this.retry = new RetryPolicy(config.retries);
     this.#selector = createSelector(config.loadBalancer);
     this.#panic = new PanicThreshold(config.healthCheck.panicThreshold, clock);

@@ -5,9 +5,11 @@
  * `grpc-status` and `grpc-message` (trailers-only), or those trailers after a response
  * already begun. A gRPC client never gets an HTTP error page it cannot read.
  */
+
 import type { OutgoingHttpHeaders } from "node:http2";
 import { type ErrorCode, errorCatalogue } from "../../errors.ts";
-import { encodeGrpcMessage, GrpcStatus } from "../../grpc/status.ts";
+import { encodeGrpcMessage, GrpcStatus, grpcStatusOfHttp } from "../../grpc/status.ts";
+import type { PluginAnswer } from "../../pipeline/context.ts";
 
 const {
   INVALID_ARGUMENT,
@@ -128,4 +130,21 @@ export function endTrailersOnly(res: GrpcResponseLike, headers: OutgoingHttpHead
     if (value !== undefined) res.setHeader(name, value);
   }
   res.end();
+}
+
+/**
+ * A plugin's answer to a gRPC client: its catalogued error as the gRPC status it maps to,
+ * any other status as the status gRPC maps that HTTP status to.
+ */
+export function sendGrpcAnswer(
+  res: GrpcResponseLike,
+  requestId: string,
+  answer: PluginAnswer,
+): void {
+  if (answer.code !== undefined) {
+    sendGrpcError(res, answer.code, requestId);
+    return;
+  }
+  const message = `a plugin answered with HTTP status ${answer.status}`;
+  sendGrpcStatus(res, grpcStatusOfHttp(answer.status), message, { "x-request-id": requestId });
 }
