@@ -71,6 +71,7 @@ function instantiate(pluginCase: PluginCase): PluginHooks {
   return definition.create(definition.schema.parse(pluginCase.config), {
     level: "route",
     name: "bench",
+    baseDir: process.cwd(),
     consumers: pluginCase.consumers ?? [],
     stores: pluginCase.stores ?? {},
     redis,

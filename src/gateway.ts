@@ -8,7 +8,7 @@
 
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createAdminServer } from "./admin/server.ts";
 import { configOriginOf } from "./config/document.ts";
 import type { GatehouseConfig } from "./config/schema/index.ts";
@@ -63,6 +63,7 @@ export class Gateway {
   constructor(config: GatehouseConfig, options: GatewayOptions = {}) {
     this.#settings = config.gateway;
     this.log = createLogger(config.gateway.log);
+    const configFile = configOriginOf(config)?.file ?? join(process.cwd(), "gatehouse.yaml");
     const metrics = config.gateway.metrics.enabled
       ? new GatewayMetrics({
           services: () => this.#live.current.services.values(),
@@ -75,6 +76,7 @@ export class Gateway {
       plugins: {
         registry: options.plugins ?? createPluginRegistry(),
         redis: new RedisConnections(),
+        baseDir: dirname(configFile),
       },
       log: this.log,
       telemetry: metrics?.plugins,
@@ -85,7 +87,7 @@ export class Gateway {
       log: this.log,
       metrics,
       health,
-      configFile: configOriginOf(config)?.file ?? join(process.cwd(), "gatehouse.yaml"),
+      configFile,
       // Discovery's answers take their turn at the control plane's door, behind any config change.
       onDiscovered: (service, targets) => {
         this.control.submit({ kind: "targets", service, targets }).catch((error: Error) => {

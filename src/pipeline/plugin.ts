@@ -107,6 +107,8 @@ export interface PluginScope {
    * threads (`gateway.workers` > 1); undefined otherwise: count in the instance's memory.
    */
   nodeLimits?: NodeLimits;
+  /** The folder relative paths in the plugin's config are relative to: the config file's. */
+  baseDir: string;
   /** Counters for what the plugin decides (see telemetry.ts); do-nothing when metrics are off. */
   telemetry: PluginTelemetry;
   /** The process log, bound to `{plugin, scope}`; never give it a credential. */

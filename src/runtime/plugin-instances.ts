@@ -27,6 +27,8 @@ export interface GatewayPlugins {
   nodeLimits?: NodeLimits;
   /** The gateway's Redis connections, shared by its plugin instances. */
   redis: RedisConnections;
+  /** The folder the files plugin configs name are relative to (the config file's); default the working directory. */
+  baseDir?: string;
 }
 
 /** A plugin's scope before its telemetry, which goes by the plugin's name, is added. */
@@ -83,12 +85,13 @@ export class PluginInstances {
 
   chainFor(config: GatehouseConfig, route: RouteConfig): Chain | undefined {
     const service = config.services.find((candidate) => candidate.name === route.service);
-    const { registry, nodeLimits, redis } = this.#plugins;
+    const { registry, nodeLimits, redis, baseDir = process.cwd() } = this.#plugins;
     const shared = {
       consumers: config.consumers,
       stores: config.gateway.stores,
       nodeLimits,
       redis,
+      baseDir,
     };
     // Most specific wins: a route's plugin replaces the service's and the global one by name.
     const byName = new Map<string, [PluginConfig, PlacedScope]>();

@@ -51,6 +51,7 @@ const live = new LiveRuntime(config, {
     registry: plugins,
     nodeLimits: new NodeLimitClient(start.limits),
     redis: new RedisConnections(),
+    baseDir: dirname(start.configFile),
   },
   log,
   telemetry: metrics?.plugins,

@@ -31,6 +31,7 @@ function warningsAtCreate(plugin: PluginDefinition, config: GatehouseConfig): ob
   plugin.create(plugin.schema.parse({}), {
     level: "global",
     name: "",
+    baseDir: process.cwd(),
     consumers: config.consumers,
     stores: config.gateway.stores,
     redis: new RedisConnections(),
