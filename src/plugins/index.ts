@@ -11,6 +11,7 @@ import { authorizePlugin } from "./authorize/index.ts";
 import { basicAuthPlugin } from "./basic-auth/index.ts";
 import { concurrencyLimitPlugin } from "./concurrency-limit/index.ts";
 import { corsPlugin } from "./cors/index.ts";
+import { grpcTranscodePlugin } from "./grpc-transcode/index.ts";
 import { ipRestrictionPlugin } from "./ip-restriction/index.ts";
 import { jwtPlugin } from "./jwt/index.ts";
 import { keyAuthPlugin } from "./key-auth/index.ts";
@@ -36,6 +37,7 @@ export const builtinPlugins: readonly PluginDefinition[] = [
   authorizePlugin,
   concurrencyLimitPlugin,
   rateLimitPlugin,
+  grpcTranscodePlugin,
 ];
 
 /**

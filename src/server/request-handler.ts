@@ -8,18 +8,11 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { GatehouseConfig } from "../config/schema/index.ts";
 import type { ErrorCode } from "../errors.ts";
-import { GrpcStatus } from "../grpc/status.ts";
 import type { Logger } from "../observability/logger.ts";
 import { runLogHooks, runRequestHooks, runResponseHooks } from "../pipeline/chain.ts";
 import { RequestContext, runnerState } from "../pipeline/context.ts";
 import { createClientAddressResolver } from "../proxy/client-address.ts";
-import {
-  isGrpcRequest,
-  sendGrpcAnswer,
-  sendGrpcError,
-  sendGrpcStatus,
-} from "../proxy/grpc/error-status.ts";
-import { forwardGrpc } from "../proxy/grpc/forward-grpc.ts";
+import { isGrpcRequest, sendGrpcError } from "../proxy/grpc/error-status.ts";
 import { forward } from "../proxy/http-proxy.ts";
 import { hasUnreadBody } from "../proxy/request-body.ts";
 import { sendAnswer, sendError, writeRawAnswer, writeRawError } from "../proxy/respond.ts";
@@ -34,6 +27,7 @@ import {
   type Upgrade,
 } from "./admission.ts";
 import type { ExchangeObserver, GatewayResponse } from "./exchange.ts";
+import { createGrpcAnswering, transcodeOrRefuse } from "./grpc-exchange.ts";
 import { type ClientTimeout, RequestBodyWatch } from "./request-body-watch.ts";
 import { requestIdOf } from "./request-id.ts";
 
@@ -210,39 +204,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
   };
 
   /** A gRPC call: proxied to a `protocol: grpc` service over its targets' HTTP/2 sessions. */
-  const answeringGrpc: Answering<GatewayResponse> = {
-    ...answeringHttp,
-    proceed(req, res, requestId, routed, ctx, fail) {
-      if (ctx?.answer) {
-        sendGrpcAnswer(res, requestId, ctx.answer);
-        return;
-      }
-      const to = destination(req, requestId, routed, ctx, fail);
-      if (!to) return;
-      res.service = to.service.name;
-      if (to.service.config.protocol !== "grpc") {
-        const message = `service ${to.service.name} does not speak gRPC (its protocol is http)`;
-        sendGrpcStatus(res, GrpcStatus.UNIMPLEMENTED, message, { "x-request-id": requestId });
-        return;
-      }
-      forwardGrpc({
-        service: to.service,
-        target: to.target,
-        selection: to.selection,
-        path: to.path,
-        metadata: to.headers,
-        body: req,
-        res,
-        requestId,
-        timeout: to.service.timeouts.total,
-        receivedAt: res.startedAt,
-        onEnd(end) {
-          res.target = end.target.url;
-          res.retries = end.retries;
-        },
-      });
-    },
-  };
+  const answeringGrpc = createGrpcAnswering(answeringHttp, destination);
 
   /** After the plugins: their answer, or on to the upstream. */
   function proceed(
@@ -281,9 +243,9 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     const to = destination(req, requestId, routed, ctx, fail);
     if (!to) return;
     res.service = to.service.name;
-    // A gRPC service takes gRPC calls (or, through grpc-transcode, JSON mapped to them).
+    // A gRPC service takes gRPC calls, or JSON that grpc-transcode mapped to one.
     if (to.service.grpc) {
-      fail("GATEHOUSE_UNSUPPORTED_MEDIA_TYPE");
+      transcodeOrRefuse(req, res, requestId, to, ctx, fail, limits.maxBodySize);
       return;
     }
     if (req.headers.expect !== undefined) {
