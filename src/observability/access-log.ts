@@ -106,6 +106,9 @@ const writers: Record<Field, FieldWriter> = {
   errorCode: (line, res) => {
     line.errorCode = res.errorCode;
   },
+  grpcStatus: (line, res) => {
+    line.grpcStatus = res.grpcStatus >= 0 ? res.grpcStatus : null;
+  },
   userAgent: (line, res) => {
     line.userAgent = res.req.headers["user-agent"] ?? "";
   },

@@ -4,8 +4,10 @@
  * are looked up once per route, method and status class and kept, so recording a request
  * builds no strings and looks nothing up by label values.
  */
+
 import { performance } from "node:perf_hooks";
 import { Gauge, type Registry } from "prom-client";
+import { grpcStatusName } from "../grpc/status.ts";
 import { type ExchangeObserver, type GatewayResponse, requestBytes } from "../server/exchange.ts";
 import {
   type CounterChild,
@@ -42,6 +44,8 @@ interface RouteSeries {
   bytesOut: CounterChild;
   retries: CounterChild;
   errors: Map<string, CounterChild>;
+  /** gRPC calls by status number (gRPC requests and grpc-transcode's only). */
+  grpc: Map<number, CounterChild>;
 }
 
 /** Records every finished request of the proxy listeners. */
@@ -53,6 +57,7 @@ export class RequestMetrics implements ExchangeObserver {
   readonly #bytesOut: CounterFamily;
   readonly #retries: CounterFamily;
   readonly #errors: CounterFamily;
+  readonly #grpc: CounterFamily;
   #inFlight = 0;
   /** Each route's series for the service it has now. */
   readonly #series = new Map<string, RouteSeries>();
@@ -97,7 +102,13 @@ export class RequestMetrics implements ExchangeObserver {
       "Requests the gateway answered with one of its own error codes (see docs/errors.md), by code.",
       [...routeLabels, "code"],
     );
+    this.#grpc = new CounterFamily(
+      "gatehouse_grpc_calls_total",
+      "gRPC calls answered (proxied, and grpc-transcode's), by route, service and gRPC status name.",
+      [...routeLabels, "grpc_status"],
+    );
     const families = [
+      this.#grpc,
       this.#requests,
       this.#duration,
       this.#upstreamDuration,
@@ -179,6 +190,14 @@ export class RequestMetrics implements ExchangeObserver {
       }
       errors.value++;
     }
+    if (res.grpcStatus >= 0) {
+      let calls = series.grpc.get(res.grpcStatus);
+      if (calls === undefined) {
+        calls = this.#grpc.child(res.route, res.service, grpcStatusName(res.grpcStatus));
+        series.grpc.set(res.grpcStatus, calls);
+      }
+      calls.value++;
+    }
   }
 
   #newSeries(route: string, service: string): RouteSeries {
@@ -198,6 +217,7 @@ export class RequestMetrics implements ExchangeObserver {
       bytesOut: this.#bytesOut.child(route, service),
       retries: this.#retries.child(route, service),
       errors: new Map(),
+      grpc: new Map(),
     };
     this.#series.set(route, series);
     this.#seriesByService.set(key, series);

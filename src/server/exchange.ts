@@ -33,6 +33,8 @@ export function withExchangeRecord<Base extends Constructor>(base: Base) {
     target = "";
     /** The catalogued error the gateway answered with, if it answered with one. */
     errorCode = "";
+    /** The gRPC status a gRPC call (proxied or transcoded) ended with; -1 for other requests. */
+    grpcStatus = -1;
     consumer = "";
     /** Query arguments plugins took as credentials (never logged). */
     credentialQuery: readonly string[] = noNames;

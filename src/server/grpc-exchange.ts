@@ -26,7 +26,7 @@ export function createGrpcAnswering(
     ...http,
     proceed(req, res, requestId, routed, ctx, fail) {
       if (ctx?.answer) {
-        sendGrpcAnswer(res, requestId, ctx.answer);
+        res.grpcStatus = sendGrpcAnswer(res, requestId, ctx.answer);
         return;
       }
       const to = destination(req, requestId, routed, ctx, fail);
@@ -34,6 +34,7 @@ export function createGrpcAnswering(
       res.service = to.service.name;
       if (!to.service.grpc) {
         const message = `service ${to.service.name} does not speak gRPC (its protocol is http)`;
+        res.grpcStatus = GrpcStatus.UNIMPLEMENTED;
         sendGrpcStatus(res, GrpcStatus.UNIMPLEMENTED, message, { "x-request-id": requestId });
         return;
       }
@@ -51,6 +52,7 @@ export function createGrpcAnswering(
         onEnd(end) {
           res.target = end.target.url;
           res.retries = end.retries;
+          res.grpcStatus = end.code;
         },
       });
     },

@@ -12,7 +12,7 @@ import type { Logger } from "../observability/logger.ts";
 import { runLogHooks, runRequestHooks, runResponseHooks } from "../pipeline/chain.ts";
 import { RequestContext, runnerState } from "../pipeline/context.ts";
 import { createClientAddressResolver } from "../proxy/client-address.ts";
-import { isGrpcRequest, sendGrpcError } from "../proxy/grpc/error-status.ts";
+import { grpcStatusOfError, isGrpcRequest, sendGrpcError } from "../proxy/grpc/error-status.ts";
 import { forward } from "../proxy/http-proxy.ts";
 import { hasUnreadBody } from "../proxy/request-body.ts";
 import { sendAnswer, sendError, writeRawAnswer, writeRawError } from "../proxy/respond.ts";
@@ -168,6 +168,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     // gRPC clients (HTTP/2 only) get gRPC statuses for every answer, errors included.
     if (req.httpVersionMajor === 2 && isGrpcRequest(req.headers["content-type"])) {
       const failGrpc = (code: ErrorCode): undefined => {
+        res.grpcStatus = grpcStatusOfError[code];
         sendGrpcError(res, code, requestId);
         return undefined;
       };

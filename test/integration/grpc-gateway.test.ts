@@ -12,6 +12,8 @@ import {
   type GrpcEchoServer,
   startGrpcEchoServer,
 } from "../helpers/grpc-echo-server.ts";
+import { tempLogFile } from "../helpers/log-file.ts";
+import { until } from "../helpers/until.ts";
 
 const raw = (b: Buffer) => b;
 
@@ -39,12 +41,20 @@ describe("gRPC through the gateway", () => {
   let echo: GrpcEchoServer;
   let gw: RunningGateway;
   let client: grpc.Client;
+  const accessLog = tempLogFile();
 
   before(async () => {
     echo = await startGrpcEchoServer();
     gw = await startGateway(
       testConfig({
-        gateway: { listen: [{ host: "127.0.0.1", port: 0, http2: true }] },
+        gateway: {
+          listen: [{ host: "127.0.0.1", port: 0, http2: true }],
+          accessLog: {
+            enabled: true,
+            destination: (await accessLog).path,
+            fields: ["route", "status", "grpcStatus"],
+          },
+        },
         services: [
           { name: "echo", protocol: "grpc", targets: [{ url: echo.url }] },
           { name: "gone", protocol: "grpc", targets: [{ url: "http://127.0.0.1:1" }] },
@@ -74,6 +84,7 @@ describe("gRPC through the gateway", () => {
     client?.close();
     await gw?.stop();
     echo?.kill();
+    await (await accessLog).remove();
   });
 
   it("proxies a unary call and a server stream", async () => {
@@ -125,6 +136,23 @@ describe("gRPC through the gateway", () => {
     const plain = await unary(client, "/plain.v1.Plain/Call", Buffer.from("x"));
     assert.equal(plain.code, grpc.status.UNIMPLEMENTED, "a service that does not speak gRPC");
     assert.match(plain.details ?? "", /service plain does not speak gRPC/);
+  });
+
+  it("counts each call's gRPC status in /metrics and writes it in the access log", async () => {
+    await unary(client, echoMethods.Unary.path, Buffer.from("counted"));
+    const metrics = await (await request(`${gw.statusUrl}/metrics`)).body.text();
+    assert.match(
+      metrics,
+      /gatehouse_grpc_calls_total\{route="echo",service="echo",grpc_status="OK"\} [1-9]/,
+    );
+    assert.match(
+      metrics,
+      /gatehouse_grpc_calls_total\{route="keyed",service="echo",grpc_status="UNAUTHENTICATED"\} [1-9]/,
+    );
+    const echoLines = async () =>
+      (await (await accessLog).lines()).filter((line) => line.route === "echo");
+    await until(async () => (await echoLines()).length > 0, "the access log's lines", 3000);
+    assert.deepEqual((await echoLines())[0], { route: "echo", status: 200, grpcStatus: 0 });
   });
 
   it("refuses an HTTP/1.1 request to a gRPC service with 415 JSON", async () => {

@@ -44,6 +44,7 @@ export const accessLogFields = [
   "retries",
   "consumer",
   "errorCode",
+  "grpcStatus",
   "userAgent",
   "traceId",
 ] as const;
@@ -59,9 +60,9 @@ export const accessLogSchema = z
     fields: z
       .array(z.enum(accessLogFields))
       .min(1)
-      .default([...accessLogFields].filter((field) => field !== "query"))
+      .default([...accessLogFields].filter((field) => field !== "query" && field !== "grpcStatus"))
       .describe(
-        "The fields of each line. `query` is left out by default: query strings often carry secrets.",
+        "The fields of each line. `query` is left out by default: query strings often carry secrets. `grpcStatus` (the status number of a gRPC call, proxied or transcoded; null for other requests) is left out unless added.",
       ),
     sampleRatio: z
       .number()

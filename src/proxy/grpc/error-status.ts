@@ -140,11 +140,13 @@ export function sendGrpcAnswer(
   res: GrpcResponseLike,
   requestId: string,
   answer: PluginAnswer,
-): void {
+): number {
   if (answer.code !== undefined) {
     sendGrpcError(res, answer.code, requestId);
-    return;
+    return grpcStatusOfError[answer.code];
   }
+  const status = grpcStatusOfHttp(answer.status);
   const message = `a plugin answered with HTTP status ${answer.status}`;
-  sendGrpcStatus(res, grpcStatusOfHttp(answer.status), message, { "x-request-id": requestId });
+  sendGrpcStatus(res, status, message, { "x-request-id": requestId });
+  return status;
 }

@@ -43,6 +43,7 @@ export function transcodeCall(options: TranscodeCall): void {
   const { method } = options.call;
   if (method.serverStreaming || method.clientStreaming) {
     const message = `${method.name} streams; streaming methods are not served as JSON yet`;
+    res.grpcStatus = GrpcStatus.UNIMPLEMENTED;
     answer(res, requestId, 501, grpcErrorBody(GrpcStatus.UNIMPLEMENTED, message, requestId));
     if (hasUnreadBody(req)) res.closeAfterAnswer();
     return;
@@ -71,6 +72,7 @@ async function call(options: TranscodeCall, body: Buffer): Promise<void> {
   const { method } = matched;
   const mapped = method.mapRequest({ variables: matched.variables, query: options.query, body });
   if (!mapped.ok) {
+    res.grpcStatus = GrpcStatus.INVALID_ARGUMENT;
     const error = grpcErrorBody(GrpcStatus.INVALID_ARGUMENT, mapped.error.message, requestId);
     answer(res, requestId, 400, error);
     return;
@@ -97,6 +99,7 @@ async function call(options: TranscodeCall, body: Buffer): Promise<void> {
   res.off("close", onClose);
   res.target = result.target.url;
   res.retries = result.retries;
+  res.grpcStatus = result.code;
   if (res.destroyed) return;
   if (result.code === GrpcStatus.OK && result.response) {
     const json = method.mapResponse(result.response);
