@@ -23,10 +23,15 @@ const CreateBookRequest = registry.getMessage("library.v1.CreateBookRequest")!;
 const BadRequest = registry.getMessage("google.rpc.BadRequest")!;
 const Status = registry.getMessage("google.rpc.Status")!;
 
-const rawMethod = (name: string): grpc.MethodDefinition<Buffer, Buffer> => ({
+const ListBooksRequest = registry.getMessage("library.v1.ListBooksRequest")!;
+
+const rawMethod = (
+  name: string,
+  responseStream = false,
+): grpc.MethodDefinition<Buffer, Buffer> => ({
   path: `/library.v1.Library/${name}`,
   requestStream: false,
-  responseStream: false,
+  responseStream,
   requestSerialize: (b) => b,
   requestDeserialize: (b) => b,
   responseSerialize: (b) => b,
@@ -37,8 +42,30 @@ const rawMethod = (name: string): grpc.MethodDefinition<Buffer, Buffer> => ({
 async function startLibrary() {
   const server = new grpc.Server();
   server.addService(
-    { CreateBook: rawMethod("CreateBook") },
+    { CreateBook: rawMethod("CreateBook"), StreamBooks: rawMethod("StreamBooks", true) },
     {
+      // One book per id asked for; id 99 ends the stream with NOT_FOUND where it stands.
+      StreamBooks: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
+        const asked = fromBinary(ListBooksRequest, call.request) as unknown as {
+          parent: string;
+          ids: bigint[];
+        };
+        for (const id of asked.ids) {
+          if (id === 99n) {
+            call.emit("error", { code: grpc.status.NOT_FOUND, details: "no book 99" });
+            return;
+          }
+          call.write(
+            Buffer.from(
+              toBinary(
+                Book,
+                create(Book, { name: `${asked.parent}/books/${id}`, title: `t${id}` }),
+              ),
+            ),
+          );
+        }
+        call.end();
+      },
       CreateBook: (
         call: grpc.ServerUnaryCall<Buffer, Buffer>,
         callback: grpc.sendUnaryData<Buffer>,
@@ -166,10 +193,49 @@ describe("grpc-transcode", () => {
     assert.equal(wrong.headers.allow, "GET, HEAD");
   });
 
-  it("answers 501 UNIMPLEMENTED for a streaming method, which it does not serve as JSON yet", async () => {
-    const stream = await call("GET", "/v1/shelves/1/books:stream");
-    assert.equal(stream.status, 501);
-    assert.equal(stream.body.error.code, "UNIMPLEMENTED");
+  const streamed = async (query: string, accept?: string) => {
+    const res = await request(`${gw.url}/v1/shelves/1/books:stream?${query}`, {
+      ...(accept && { headers: { accept } }),
+    });
+    return {
+      status: res.statusCode,
+      type: res.headers["content-type"],
+      text: await res.body.text(),
+    };
+  };
+
+  it("streams a server-streaming method as NDJSON, or as Server-Sent Events when asked", async () => {
+    const ndjson = await streamed("ids=1&ids=2");
+    assert.equal(ndjson.status, 200);
+    assert.equal(ndjson.type, "application/x-ndjson");
+    assert.deepEqual(
+      ndjson.text
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line)),
+      [
+        { name: "shelves/1/books/1", title: "t1" },
+        { name: "shelves/1/books/2", title: "t2" },
+      ],
+    );
+    const sse = await streamed("ids=3", "text/event-stream");
+    assert.equal(sse.type, "text/event-stream");
+    assert.equal(sse.text, 'data: {"name":"shelves/1/books/3","title":"t3"}\n\n');
+  });
+
+  it("ends a stream that fails after its first message with an error record, and one that fails at once with an error answer", async () => {
+    const late = await streamed("ids=1&ids=99");
+    assert.equal(late.status, 200);
+    const [first, last] = late.text
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    assert.deepEqual(first, { name: "shelves/1/books/1", title: "t1" });
+    assert.equal(last.error.code, "NOT_FOUND");
+    assert.equal(last.error.message, "no book 99");
+    const early = await streamed("ids=99");
+    assert.equal(early.status, 404);
+    assert.equal(JSON.parse(early.text).error.grpcStatus, 5);
   });
 });
 

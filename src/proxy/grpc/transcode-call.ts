@@ -17,6 +17,7 @@ import type { Service } from "../../upstream/service.ts";
 import type { Target } from "../../upstream/target.ts";
 import { hasUnreadBody } from "../request-body.ts";
 import { sendError } from "../respond.ts";
+import { streamTranscoded } from "./transcode-stream.ts";
 import { callGrpcUnary } from "./unary-call.ts";
 
 export interface TranscodeCall {
@@ -41,8 +42,8 @@ const notMetadata = new Set(["content-type", "content-length", "accept", "accept
 export function transcodeCall(options: TranscodeCall): void {
   const { req, res, requestId, maxBodySize } = options;
   const { method } = options.call;
-  if (method.serverStreaming || method.clientStreaming) {
-    const message = `${method.name} streams; streaming methods are not served as JSON yet`;
+  if (method.clientStreaming) {
+    const message = `${method.name} takes a stream of requests: not served as JSON`;
     res.grpcStatus = GrpcStatus.UNIMPLEMENTED;
     answer(res, requestId, 501, grpcErrorBody(GrpcStatus.UNIMPLEMENTED, message, requestId));
     if (hasUnreadBody(req)) res.closeAfterAnswer();
@@ -81,6 +82,23 @@ async function call(options: TranscodeCall, body: Buffer): Promise<void> {
   for (let i = 0; i < options.headers.length; i += 2) {
     const name = options.headers[i]!;
     if (!notMetadata.has(name.toLowerCase())) metadata.push(name, options.headers[i + 1]!);
+  }
+  if (method.serverStreaming) {
+    streamTranscoded({
+      req: options.req,
+      res,
+      requestId,
+      method,
+      registry: matched.registry,
+      message: mapped.bytes,
+      service: options.service,
+      target: options.target,
+      selection: options.selection,
+      metadata,
+      timeout: options.service.timeouts.total,
+      receivedAt: res.startedAt,
+    });
+    return;
   }
   const cancel = new AbortController();
   const onClose = () => cancel.abort();
