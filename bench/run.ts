@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { formatGrpcTable, grpcChecks, measureGrpcUnary } from "./grpc-unary.ts";
 import { machineInfo } from "./machine.ts";
 import { startNginx } from "./nginx.ts";
 import { type BenchOptions, parseOptions, selected, usage } from "./options.ts";
@@ -125,11 +126,13 @@ async function main(): Promise<void> {
   const selectors = gatehouse ? await measureSelectorCost([10, 1_000]) : undefined;
   const plugins = gatehouse ? await measurePlugins(dir) : undefined;
   const handshakes = gatehouse ? await measureHandshakeCost() : undefined;
+  const grpc = gatehouse ? await measureGrpcUnary(dir) : undefined;
   const checks = [
     ...evaluateChecks(measurements, router),
     ...reloadChecks(reload),
     ...propagationChecks(propagation),
     ...handshakeChecks(handshakes),
+    ...grpcChecks(grpc),
   ];
   if (measurements.length > 0) console.log(`\n${formatTable(measurements)}\n`);
   if (reload) console.log(`${formatReloadTables(reload)}\n`);
@@ -137,6 +140,7 @@ async function main(): Promise<void> {
   if (selectors) console.log(`${formatSelectorTable(selectors)}\n`);
   if (plugins) console.log(`${formatPluginTable(plugins)}\n`);
   if (handshakes) console.log(`${formatHandshakeTable(handshakes)}\n`);
+  if (grpc) console.log(`${formatGrpcTable(grpc)}\n`);
   console.log(`${formatChecks(checks)}\n`);
   mkdirSync(join(resultsFile, ".."), { recursive: true });
   const results = {
@@ -148,6 +152,7 @@ async function main(): Promise<void> {
     selectors,
     plugins,
     handshakes,
+    grpc,
     reload,
     propagation,
     checks,
