@@ -48,6 +48,7 @@ import { formatSelectorTable, measureSelectorCost } from "./selectors.ts";
 import { type BenchContext, type Target, targets } from "./targets.ts";
 import { formatHandshakeTable, handshakeChecks, measureHandshakeCost } from "./tls-handshakes.ts";
 import { ensureTools } from "./tools.ts";
+import { formatTranscodeLine, measureTranscodeCost, transcodeChecks } from "./transcode-micro.ts";
 import { verifyTarget } from "./verify.ts";
 import { runWrk } from "./wrk.ts";
 
@@ -127,12 +128,14 @@ async function main(): Promise<void> {
   const plugins = gatehouse ? await measurePlugins(dir) : undefined;
   const handshakes = gatehouse ? await measureHandshakeCost() : undefined;
   const grpc = gatehouse ? await measureGrpcUnary(dir) : undefined;
+  const transcode = gatehouse ? measureTranscodeCost() : undefined;
   const checks = [
     ...evaluateChecks(measurements, router),
     ...reloadChecks(reload),
     ...propagationChecks(propagation),
     ...handshakeChecks(handshakes),
     ...grpcChecks(grpc),
+    ...transcodeChecks(transcode),
   ];
   if (measurements.length > 0) console.log(`\n${formatTable(measurements)}\n`);
   if (reload) console.log(`${formatReloadTables(reload)}\n`);
@@ -141,6 +144,7 @@ async function main(): Promise<void> {
   if (plugins) console.log(`${formatPluginTable(plugins)}\n`);
   if (handshakes) console.log(`${formatHandshakeTable(handshakes)}\n`);
   if (grpc) console.log(`${formatGrpcTable(grpc)}\n`);
+  if (transcode) console.log(`${formatTranscodeLine(transcode)}\n`);
   console.log(`${formatChecks(checks)}\n`);
   mkdirSync(join(resultsFile, ".."), { recursive: true });
   const results = {
@@ -153,6 +157,7 @@ async function main(): Promise<void> {
     plugins,
     handshakes,
     grpc,
+    transcode,
     reload,
     propagation,
     checks,
