@@ -47,6 +47,7 @@ import { measureRouterCost } from "./router-micro.ts";
 import { formatSelectorTable, measureSelectorCost } from "./selectors.ts";
 import { type BenchContext, type Target, targets } from "./targets.ts";
 import { formatHandshakeTable, handshakeChecks, measureHandshakeCost } from "./tls-handshakes.ts";
+import { formatTlsProtocolTable, measureTlsProtocols, type ProtocolCost } from "./tls-http2.ts";
 import { ensureTools } from "./tools.ts";
 import { formatTranscodeLine, measureTranscodeCost, transcodeChecks } from "./transcode-micro.ts";
 import { verifyTarget } from "./verify.ts";
@@ -92,6 +93,7 @@ async function main(): Promise<void> {
   const rounds: Measurement[][] = chosen.map(() => []);
   let reload: ReloadResults | undefined;
   let propagation: PropagationResults | undefined;
+  let tlsProtocols: ProtocolCost[] | undefined;
   try {
     await waitForListening(upstream, upstreamPort, 15_000);
     const context: BenchContext = { dir, upstreamPort, upstream, nodeFlags: profileFlags(options) };
@@ -117,6 +119,9 @@ async function main(): Promise<void> {
     if (reloadChosen) reload = await measureReload(context, options);
     // Three nodes and an etcd of their own, behind the same upstream.
     if (propagationChosen) propagation = await measurePropagation(context);
+    // HTTPS with HTTP/1.1 and with HTTP/2, against the same upstream.
+    if (chosen.some((target) => target.name.startsWith("gatehouse")))
+      tlsProtocols = await measureTlsProtocols(context);
   } finally {
     await stopChild(upstream);
   }
@@ -143,6 +148,7 @@ async function main(): Promise<void> {
   if (selectors) console.log(`${formatSelectorTable(selectors)}\n`);
   if (plugins) console.log(`${formatPluginTable(plugins)}\n`);
   if (handshakes) console.log(`${formatHandshakeTable(handshakes)}\n`);
+  if (tlsProtocols) console.log(`${formatTlsProtocolTable(tlsProtocols)}\n`);
   if (grpc) console.log(`${formatGrpcTable(grpc)}\n`);
   if (transcode) console.log(`${formatTranscodeLine(transcode)}\n`);
   console.log(`${formatChecks(checks)}\n`);
@@ -156,6 +162,7 @@ async function main(): Promise<void> {
     selectors,
     plugins,
     handshakes,
+    tlsProtocols,
     grpc,
     transcode,
     reload,
