@@ -192,7 +192,8 @@ export class Tracing implements ExchangeObserver {
         [ATTR_URL_SCHEME]: "http",
         [ATTR_SERVER_ADDRESS]: hostName,
         [ATTR_CLIENT_ADDRESS]: this.#host.clientAddress(req),
-        [ATTR_NETWORK_PROTOCOL_VERSION]: req.httpVersion,
+        // The semantic conventions write HTTP/2 as "2" (Node's httpVersion says "2.0").
+        [ATTR_NETWORK_PROTOCOL_VERSION]: req.httpVersionMajor === 2 ? "2" : req.httpVersion,
         [ATTR_REQUEST_ID]: res.requestId,
       });
       if (port !== undefined) span.setAttribute(ATTR_SERVER_PORT, port);

@@ -4,12 +4,14 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { connect } from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { request } from "undici";
 import type { GatehouseConfigInput } from "../../src/config/schema/index.ts";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
+import { h2Request } from "../helpers/h2-client.ts";
 import {
   type OtlpReceiver,
   type ReceivedSpan,
@@ -378,5 +380,22 @@ describe("tracing", () => {
       await gw.stop();
       await up.close();
     }
+  });
+
+  it("names an HTTP/2 request's protocol version 2, as the conventions write it", async () => {
+    await withTracedGateway(
+      { gateway: { listen: [{ host: "127.0.0.1", port: 0, http2: true }] } },
+      async ({ gw, receiver }) => {
+        const session = connect(gw.url);
+        try {
+          const answer = await h2Request(session, { ":path": "/users/7" });
+          assert.equal(answer.status, 200);
+        } finally {
+          session.close();
+        }
+        const [server] = byKind(await receiver.waitForSpans(2), SERVER);
+        assert.equal(server!.attributes["network.protocol.version"], "2");
+      },
+    );
   });
 });
