@@ -12,6 +12,7 @@ import { basicAuthPlugin } from "./basic-auth/index.ts";
 import { concurrencyLimitPlugin } from "./concurrency-limit/index.ts";
 import { corsPlugin } from "./cors/index.ts";
 import { grpcTranscodePlugin } from "./grpc-transcode/index.ts";
+import { grpcWebPlugin } from "./grpc-web/index.ts";
 import { ipRestrictionPlugin } from "./ip-restriction/index.ts";
 import { jwtPlugin } from "./jwt/index.ts";
 import { keyAuthPlugin } from "./key-auth/index.ts";
@@ -38,6 +39,7 @@ export const builtinPlugins: readonly PluginDefinition[] = [
   concurrencyLimitPlugin,
   rateLimitPlugin,
   grpcTranscodePlugin,
+  grpcWebPlugin,
 ];
 
 /**

@@ -27,7 +27,13 @@ import {
   type Upgrade,
 } from "./admission.ts";
 import type { ExchangeObserver, GatewayResponse } from "./exchange.ts";
-import { createGrpcAnswering, transcodeOrRefuse } from "./grpc-exchange.ts";
+import {
+  callGrpcService,
+  createGrpcAnswering,
+  createGrpcWebAnswering,
+  grpcWebError,
+  isGrpcWebRequest,
+} from "./grpc-exchange.ts";
 import { type ClientTimeout, RequestBodyWatch } from "./request-body-watch.ts";
 import { requestIdOf } from "./request-id.ts";
 
@@ -175,6 +181,15 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       admit(answeringGrpc, req, res, requestId, failGrpc);
       return;
     }
+    // gRPC-Web clients (browsers) likewise, in gRPC-Web.
+    if (isGrpcWebRequest(req.headers["content-type"])) {
+      const failGrpcWeb = (code: ErrorCode): undefined => {
+        grpcWebError(req, res, requestId, code);
+        return undefined;
+      };
+      admit(answeringGrpcWeb, req, res, requestId, failGrpcWeb);
+      return;
+    }
     const fail = (code: ErrorCode, headers?: Record<string, string>): undefined => {
       const close =
         code === "GATEHOUSE_BAD_FRAMING" || code === "GATEHOUSE_BAD_HOST" || hasUnreadBody(req);
@@ -206,6 +221,9 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
 
   /** A gRPC call: proxied to a `protocol: grpc` service over its targets' HTTP/2 sessions. */
   const answeringGrpc = createGrpcAnswering(answeringHttp, destination);
+
+  /** A gRPC-Web request: proceeds as HTTP does, every answer of the gateway's in gRPC-Web. */
+  const answeringGrpcWeb = createGrpcWebAnswering(answeringHttp);
 
   /** After the plugins: their answer, or on to the upstream. */
   function proceed(
@@ -244,9 +262,9 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     const to = destination(req, requestId, routed, ctx, fail);
     if (!to) return;
     res.service = to.service.name;
-    // A gRPC service takes gRPC calls, or JSON that grpc-transcode mapped to one.
+    // A gRPC service takes gRPC-Web that grpc-web marked, or JSON that grpc-transcode mapped.
     if (to.service.grpc) {
-      transcodeOrRefuse(req, res, requestId, to, ctx, fail, limits.maxBodySize);
+      callGrpcService(req, res, requestId, to, ctx, fail, limits.maxBodySize);
       return;
     }
     if (req.headers.expect !== undefined) {

@@ -121,6 +121,12 @@ export class GrpcTry {
     // The close that follows says what went wrong; the error itself adds nothing.
     stream.on("error", () => {});
     stream.once("close", this.#onClose);
+    // Cancelled while the stream was being opened: its close ends the try.
+    if (this.#cancelled) {
+      this.#pending = undefined;
+      stream.close(constants.NGHTTP2_CANCEL);
+      return;
+    }
     const pending = this.#pending!;
     this.#pending = undefined;
     let room = true;

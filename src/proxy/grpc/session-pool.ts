@@ -117,7 +117,10 @@ export class Http2SessionPool {
       options.signal?.throwIfAborted();
       const entry = this.#pick();
       if (entry) {
-        const stream = this.#open(entry, headers, options);
+        // The signal is for the wait: given to Node, it would destroy a stream the caller
+        // has not taken yet, its error unheard and its close missed (the caller cancels it).
+        const { signal: _, ...streamOptions } = options;
+        const stream = this.#open(entry, headers, streamOptions);
         if (stream) return stream;
         continue;
       }
