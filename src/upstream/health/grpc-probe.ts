@@ -95,8 +95,16 @@ export async function probeGrpc(
       },
       { signal },
     );
-    stream.end(frame(checkRequest.encode({ service: options.service }).finish()));
-    return verdictOf(await answer(stream));
+    // The pool's signal bounds only the wait for a stream: the stream's own end is ours.
+    const cancel = () => stream.destroy(new Error("the check was abandoned"));
+    if (signal.aborted) cancel();
+    else signal.addEventListener("abort", cancel, { once: true });
+    try {
+      stream.end(frame(checkRequest.encode({ service: options.service }).finish()));
+      return verdictOf(await answer(stream));
+    } finally {
+      signal.removeEventListener("abort", cancel);
+    }
   } catch (error) {
     if (error instanceof SessionConnectError) {
       return { ok: false, kind: "connect-failure", detail: error.code ?? error.message };
