@@ -37,6 +37,44 @@ function served(port: number, servername?: string, options: { maxVersion?: "TLSv
   });
 }
 
+/** A TLS listener on a free port serving `server` (named api.test), asking clients for certificates `ca` signed. */
+function clientCertificateListener(
+  server: CertificateFiles,
+  ca: CertificateFiles,
+  mode: "required" | "optional",
+) {
+  return {
+    host: "127.0.0.1",
+    port: 0,
+    tls: {
+      certificates: [{ cert: server.cert, key: server.key }],
+      clientCertificate: { ca: ca.cert, mode },
+    },
+  };
+}
+
+/** GET / over HTTPS to api.test on `port`, trusting `server`, showing `cert` when given. */
+async function httpsGet(
+  port: number,
+  server: CertificateFiles,
+  cert?: CertificateFiles,
+  headers: Record<string, string> = {},
+) {
+  const dispatcher = new Agent({
+    connect: {
+      ca: server.pem,
+      servername: "api.test",
+      ...(cert && { cert: cert.pem, key: await readFile(cert.key, "utf8") }),
+    },
+  });
+  try {
+    const res = await request(`https://127.0.0.1:${port}/`, { dispatcher, headers });
+    return { status: res.statusCode, body: await res.body.text() };
+  } finally {
+    await dispatcher.close();
+  }
+}
+
 describe("tls listener", () => {
   let dir: string;
   let api: CertificateFiles;
@@ -277,35 +315,15 @@ describe("client certificates", () => {
     const gw = await startGateway(
       testConfig({
         gateway: {
-          listen: [
-            {
-              host: "127.0.0.1",
-              port: 0,
-              tls: {
-                certificates: [{ cert: server.cert, key: server.key }],
-                clientCertificate: { ca: ca.cert, mode: "required" },
-              },
-            },
-          ],
+          listen: [clientCertificateListener(server, ca, "required")],
         },
         services: [{ name: "svc", targets: [{ url: up.url }] }],
         routes: [{ name: "all", match: { paths: ["/*"] }, service: "svc" }],
       }),
     );
     const get = async (cert?: CertificateFiles) => {
-      const dispatcher = new Agent({
-        connect: {
-          ca: server.pem,
-          servername: "api.test",
-          ...(cert && { cert: cert.pem, key: await readFile(cert.key, "utf8") }),
-        },
-      });
-      try {
-        const res = await request(`https://127.0.0.1:${gw.port}/`, { dispatcher });
-        return `${res.statusCode} ${await res.body.text()}`;
-      } finally {
-        await dispatcher.close();
-      }
+      const res = await httpsGet(gw.port, server, cert);
+      return `${res.status} ${res.body}`;
     };
     try {
       assert.equal(await get(client), "200 ok");
@@ -333,16 +351,7 @@ describe("mtls plugin", () => {
     const gw = await startGateway(
       testConfig({
         gateway: {
-          listen: [
-            {
-              host: "127.0.0.1",
-              port: 0,
-              tls: {
-                certificates: [{ cert: server.cert, key: server.key }],
-                clientCertificate: { ca: ca.cert, mode: "optional" },
-              },
-            },
-          ],
+          listen: [clientCertificateListener(server, ca, "optional")],
         },
         services: [{ name: "svc", targets: [{ url: up.url }] }],
         consumers: [{ name: "app", credentials: { certificates: ["app.clients.test"] } }],
@@ -357,25 +366,10 @@ describe("mtls plugin", () => {
       }),
     );
     const get = async (cert?: CertificateFiles) => {
-      const dispatcher = new Agent({
-        connect: {
-          ca: server.pem,
-          servername: "api.test",
-          ...(cert && { cert: cert.pem, key: await readFile(cert.key, "utf8") }),
-        },
-      });
-      try {
-        const res = await request(`https://127.0.0.1:${gw.port}/`, {
-          dispatcher,
-          headers: { "x-client-identity": "spoofed" },
-        });
-        const body = await res.body.text();
-        return res.statusCode === 200
-          ? `200 ${body}`
-          : `${res.statusCode} ${JSON.parse(body).error.message}`;
-      } finally {
-        await dispatcher.close();
-      }
+      const res = await httpsGet(gw.port, server, cert, { "x-client-identity": "spoofed" });
+      return res.status === 200
+        ? `200 ${res.body}`
+        : `${res.status} ${JSON.parse(res.body).error.message}`;
     };
     try {
       assert.equal(await get(app), "200 app app.clients.test");
