@@ -6,6 +6,7 @@
  * marked it; and an HTTP/JSON request to such a service made as a call when `grpc-transcode`
  * matched it (refused 415 otherwise: the service cannot read JSON).
  */
+
 import type { IncomingMessage } from "node:http";
 import type { ErrorCode } from "../errors.ts";
 import { GrpcStatus } from "../grpc/status.ts";
@@ -17,6 +18,7 @@ import { type RequestContext, runnerState } from "../pipeline/context.ts";
 import { sendGrpcAnswer, sendGrpcStatus } from "../proxy/grpc/error-status.ts";
 import { forwardGrpc } from "../proxy/grpc/forward-grpc.ts";
 import { forwardGrpcWeb } from "../proxy/grpc/forward-grpc-web.ts";
+import type { GrpcCallEnd } from "../proxy/grpc/grpc-call.ts";
 import { type DecorateHeaders, GrpcWebReply } from "../proxy/grpc/grpc-web-reply.ts";
 import { transcodeCall } from "../proxy/grpc/transcode-call.ts";
 import { hasUnreadBody } from "../proxy/request-body.ts";
@@ -56,11 +58,7 @@ export function createGrpcAnswering(
         requestId,
         timeout: to.service.timeouts.total,
         receivedAt: res.startedAt,
-        onEnd(end) {
-          res.target = end.target.url;
-          res.retries = end.retries;
-          res.grpcStatus = end.code;
-        },
+        onEnd: recordCallEnd(res),
       });
     },
   };
@@ -158,11 +156,7 @@ export function callGrpcService(
       metadata: to.headers,
       timeout: to.service.timeouts.total,
       receivedAt: res.startedAt,
-      onEnd(end) {
-        res.target = end.target.url;
-        res.retries = end.retries;
-        res.grpcStatus = end.code;
-      },
+      onEnd: recordCallEnd(res),
     });
     return;
   }
@@ -183,4 +177,13 @@ export function callGrpcService(
     headers: to.headers,
     maxBodySize,
   });
+}
+
+/** Writes how a call ended into the exchange record (the access log and metrics read it). */
+function recordCallEnd(res: GatewayResponse) {
+  return (end: GrpcCallEnd): void => {
+    res.target = end.target.url;
+    res.retries = end.retries;
+    res.grpcStatus = end.code;
+  };
 }
