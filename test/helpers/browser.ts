@@ -106,7 +106,9 @@ export async function startBrowserPage(): Promise<BrowserPage> {
         await exited;
         reports.delete(id);
         scripts.delete(id);
-        rmSync(profile, { recursive: true, force: true });
+        // Chromium's helper processes may still write into the profile as the main one
+        // ends: the removal retries rather than failing on a directory not empty yet.
+        rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
       }
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
