@@ -4,6 +4,7 @@
 // headers exposed, and the gateway's own errors as gRPC-Web statuses.
 import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { connect } from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -264,6 +265,65 @@ describe("docs/grpc.md: gRPC-Web", () => {
       await gateway.stop();
       echo.kill();
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("gRPC-Web through the gateway (HTTP/2)", () => {
+  it("answers a unary call over h2c with its message and the trailers frame", async () => {
+    const echo = await startGrpcEchoServer();
+    const gw = await startGateway(
+      testConfig({
+        gateway: { listen: [{ host: "127.0.0.1", port: 0, http2: true }] },
+        services: [{ name: "echo", protocol: "grpc", targets: [{ url: echo.url }] }],
+        routes: [
+          {
+            name: "echo",
+            match: { paths: ["/test.v1.Echo/*"] },
+            service: "echo",
+            plugins: [{ name: "grpc-web" }],
+          },
+        ],
+      }),
+    );
+    const session = connect(gw.url);
+    try {
+      const answer = await new Promise<{ status: number; type: string; body: Buffer }>(
+        (resolve, reject) => {
+          const stream = session.request({
+            ":method": "POST",
+            ":path": "/test.v1.Echo/Unary",
+            "content-type": "application/grpc-web+proto",
+          });
+          const chunks: Buffer[] = [];
+          let head: Record<string, unknown> = {};
+          stream.on("response", (headers) => {
+            head = headers;
+          });
+          stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+          stream.on("end", () =>
+            resolve({
+              status: Number(head[":status"]),
+              type: String(head["content-type"]),
+              body: Buffer.concat(chunks),
+            }),
+          );
+          stream.on("error", reject);
+          stream.end(frame("over h2"));
+        },
+      );
+      assert.equal(answer.status, 200);
+      assert.equal(answer.type, "application/grpc-web+proto");
+      const body = parseFrames(answer.body);
+      assert.deepEqual(
+        body.messages.map((m) => m.toString()),
+        ["over h2"],
+      );
+      assert.equal(body.trailers?.["grpc-status"], "0");
+    } finally {
+      session.close();
+      await gw.stop();
+      echo.kill();
     }
   });
 });
