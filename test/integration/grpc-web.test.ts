@@ -3,11 +3,14 @@
 // messages and the trailers frame back, the -text variant in base64, CORS with the status
 // headers exposed, and the gateway's own errors as gRPC-Web statuses.
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:http2";
+import { connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "undici";
 import { Gateway } from "../../src/gateway.ts";
 import { Base64StreamDecoder } from "../../src/grpc/web.ts";
@@ -179,6 +182,26 @@ describe("gRPC-Web through the gateway (HTTP/1.1)", () => {
     });
     assert.equal(res.status, 200);
     assert.equal(res.headers["grpc-status"], "3");
+  });
+
+  it("closes the connection after refusing a -text body that is not base64, its rest unread", async () => {
+    const socket = netConnect(gw.port, "127.0.0.1");
+    socket.write(
+      "POST /test.v1.Echo/Unary HTTP/1.1\r\nHost: gw\r\nContent-Type: application/grpc-web-text\r\n" +
+        `Content-Length: 100000\r\n\r\n${"!".repeat(1000)}`,
+    );
+    let answer = "";
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => {
+      answer += chunk;
+    });
+    const closed = await Promise.race([
+      once(socket, "close").then(() => true),
+      sleep(3000).then(() => false),
+    ]);
+    socket.destroy();
+    assert.match(answer, /^HTTP\/1\.1 200 [\s\S]*grpc-status: 3/i);
+    assert.ok(closed, "the connection was closed, not left waiting for the rest of the body");
   });
 
   it("answers a CORS preflight, and exposes the status headers on the call", async () => {

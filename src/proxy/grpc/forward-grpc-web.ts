@@ -19,6 +19,8 @@ export interface GrpcWebForward extends Omit<GrpcCallOptions, "signal" | "body">
   res: GrpcWebResponse & {
     once(event: "close" | "drain", listener: () => void): unknown;
     off(event: "close", listener: () => void): unknown;
+    /** The connection closes once the answer is sent (HTTP/2: the stream is reset). */
+    closeAfterAnswer(): void;
   };
   requestId: string;
   mode: GrpcWebMode;
@@ -64,6 +66,8 @@ export function forwardGrpcWeb(forward: GrpcWebForward): void {
           : ended;
         forward.onEnd?.(end);
         if (res.destroyed) return;
+        // The rest of a body that is not base64 is not read: the connection cannot go on.
+        if (notBase64 && !req.readableEnded) res.closeAfterAnswer();
         reply.end(end.trailers, end.headersSent);
       },
     },
