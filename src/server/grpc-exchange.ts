@@ -139,10 +139,13 @@ export function callGrpcService(
   ctx: RequestContext | undefined,
   fail: (code: ErrorCode) => undefined,
   maxBodySize: number,
+  /** Asks for the body (100 Continue) and watches it for a client too slow to send it. */
+  continueBody: () => void,
 ): void {
   const web = ctx?.get(grpcWebCallKey);
+  const call = web ? undefined : ctx?.get(transcodedCallKey);
+  if (web || call) continueBody();
   if (web) {
-    if (req.headers.expect !== undefined) res.writeContinue();
     forwardGrpcWeb({
       req,
       res,
@@ -160,7 +163,6 @@ export function callGrpcService(
     });
     return;
   }
-  const call = ctx?.get(transcodedCallKey);
   if (!call) {
     fail("GATEHOUSE_UNSUPPORTED_MEDIA_TYPE");
     return;

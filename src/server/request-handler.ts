@@ -225,6 +225,16 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
   /** A gRPC-Web request: proceeds as HTTP does, every answer of the gateway's in gRPC-Web. */
   const answeringGrpcWeb = createGrpcWebAnswering(answeringHttp);
 
+  /**
+   * A client that sent `Expect: 100-continue` waits to be asked for its body: ask, and watch
+   * the body from then on (a slow one is cut with 408).
+   */
+  function continueBody(req: IncomingMessage, res: GatewayResponse): void {
+    if (req.headers.expect === undefined) return;
+    res.writeContinue();
+    if (hasUnreadBody(req)) bodies.watch(res);
+  }
+
   /** After the plugins: their answer, or on to the upstream. */
   function proceed(
     req: IncomingMessage,
@@ -264,13 +274,12 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     res.service = to.service.name;
     // A gRPC service takes gRPC-Web that grpc-web marked, or JSON that grpc-transcode mapped.
     if (to.service.grpc) {
-      callGrpcService(req, res, requestId, to, ctx, fail, limits.maxBodySize);
+      callGrpcService(req, res, requestId, to, ctx, fail, limits.maxBodySize, () =>
+        continueBody(req, res),
+      );
       return;
     }
-    if (req.headers.expect !== undefined) {
-      res.writeContinue();
-      if (hasUnreadBody(req)) bodies.watch(res);
-    }
+    continueBody(req, res);
     forward({
       req,
       res,

@@ -4,6 +4,7 @@
 // refused at FILE:LINE:COL when the config is checked.
 import assert from "node:assert/strict";
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -16,6 +17,7 @@ import { Gateway } from "../../src/gateway.ts";
 import { parseGatewayConfig, validateConfigFile } from "../../src/runtime/validate.ts";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
 import { fixtureProtoDir, loadLibrary, protoFolder } from "../helpers/library-protos.ts";
+import { until } from "../helpers/until.ts";
 
 const { registry } = loadLibrary().protos;
 const Book = registry.getMessage("library.v1.Book")!;
@@ -159,6 +161,27 @@ describe("grpc-transcode", () => {
     const created = await call("POST", "/v1/shelves/7/books", { title: "Dune", pageCount: 412 });
     assert.equal(created.status, 201);
     assert.deepEqual(created.body, { name: "shelves/7/books/1", title: "Dune", pageCount: "412" });
+  });
+
+  it("asks a client that expects 100-continue for its body", async () => {
+    const body = JSON.stringify({ title: "Dune", pageCount: 412 });
+    const socket = netConnect(gw.port, "127.0.0.1");
+    socket.setEncoding("latin1");
+    let received = "";
+    socket.on("data", (chunk: string) => {
+      received += chunk;
+    });
+    socket.write(
+      `POST /v1/shelves/7/books HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: ${body.length}\r\n\r\n`,
+    );
+    try {
+      await until(() => received.startsWith("HTTP/1.1 100 Continue"), "100 Continue", 2000);
+      socket.write(body);
+      await until(() => received.includes('"title":"Dune"'), "the answer", 2000);
+      assert.match(received, /HTTP\/1\.1 201 /);
+    } finally {
+      socket.destroy();
+    }
   });
 
   it("answers a gRPC error in the gateway's shape, its details decoded", async () => {
