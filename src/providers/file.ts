@@ -178,16 +178,9 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
       return { reason, result: "unchanged" };
     }
     let digest: string | undefined;
-    const parts = new Map<string, string>();
+    let parts = new Map<string, string>();
     try {
-      for (const name of this.#files()) parts.set(name, partOf(await readFile(name, "utf8")));
-      // A referenced file that cannot be read is not "missing": the load refuses it, located.
-      for (const name of this.#referenced) {
-        const text = await readFile(name, "utf8").catch((error: NodeJS.ErrnoException) => ({
-          failed: error.code ?? "unreadable",
-        }));
-        parts.set(name, typeof text === "string" ? partOf(text) : `!${text.failed}`);
-      }
+      parts = await this.#readParts();
       digest = digestOf(parts.values());
     } catch (error) {
       // Likely mid-rename: the next event brings it back. SIGHUP reports it, located, below.
@@ -201,8 +194,15 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     if (reason === "watch" && digest === this.#lastText) return { reason, result: "unchanged" };
     this.#lastText = digest;
     this.#lastParts = parts;
-    // A file that fails validation throws: the control plane refuses it (as one that fails to apply).
-    const config = await this.#load(file);
+    let config: GatehouseConfig;
+    try {
+      // A file that fails validation throws: the control plane refuses it (as one that fails to apply).
+      config = await this.#load(file);
+    } finally {
+      // The load reads the files again. Saved in between, it may have read other bytes than
+      // the digest's: then the digest says nothing, and the next event must not be skipped.
+      if (digest !== undefined && (await this.#digestNow()) !== digest) this.#lastText = undefined;
+    }
     // Parsing and validating held the event loop; let waiting requests through before the
     // compile and swap hold it again (a large config is tens of milliseconds of each).
     await setImmediate();
@@ -253,6 +253,28 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     const { version, hash } = result;
     log.info({ ...fields, configVersion: version, configHash: hash }, `${label}: reloaded ${file}`);
     return { reason, result: "applied", version, hash };
+  }
+
+  /** Each file's part of the digest: the config files (throws if one is missing), then the referenced ones. */
+  async #readParts(): Promise<Map<string, string>> {
+    const parts = new Map<string, string>();
+    for (const name of this.#files()) parts.set(name, partOf(await readFile(name, "utf8")));
+    // A referenced file that cannot be read is not "missing": the load refuses it, located.
+    for (const name of this.#referenced) {
+      const text = await readFile(name, "utf8").catch((error: NodeJS.ErrnoException) => ({
+        failed: error.code ?? "unreadable",
+      }));
+      parts.set(name, typeof text === "string" ? partOf(text) : `!${text.failed}`);
+    }
+    return parts;
+  }
+
+  /** The digest of the files as they are now; undefined if one is missing. */
+  async #digestNow(): Promise<string | undefined> {
+    return this.#readParts().then(
+      (parts) => digestOf(parts.values()),
+      () => undefined,
+    );
   }
 
   /** The files the config is read from: the base, then the overlay if there is one. */

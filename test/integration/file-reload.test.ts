@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
+import type { GatehouseConfig } from "../../src/config/schema/index.ts";
 import { Gateway } from "../../src/gateway.ts";
 import { FileProvider, type ReloadEvent } from "../../src/providers/file.ts";
 import { validateConfigFile } from "../../src/runtime/validate.ts";
@@ -62,11 +63,14 @@ interface Running {
 }
 
 /** Starts a gateway on `file` as `gatehouse start` does, with its file provider watching. */
-async function run(file: string): Promise<Running> {
+async function run(
+  file: string,
+  load?: (file: string) => Promise<GatehouseConfig>,
+): Promise<Running> {
   const startup = await validateConfigFile(file);
   const gateway = new Gateway(startup);
   await gateway.start();
-  const provider = new FileProvider({ file, control: gateway.control, startup });
+  const provider = new FileProvider({ file, control: gateway.control, startup, load });
   const events: ReloadEvent[] = [];
   provider.on("reload", (event) => events.push(event));
   const { proxy, status } = gateway.addresses();
@@ -354,6 +358,31 @@ describe("file provider: hot reload", () => {
       // SIGHUP again with nothing changed: nothing applied, the version stays.
       assert.equal((await gw.provider.reload("SIGHUP")).result, "unchanged");
       assert.equal(await gw.version(), 2);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it("reads again a file saved while its last version was being loaded", async () => {
+    // The load reads the file itself, after the bytes that decide "changed or not" were
+    // read: a save in between must not leave the next look thinking nothing changed.
+    const file = join(dir, "saved-during-load.yaml");
+    const good = config(up.url, "/good", { watch: false });
+    await writeFile(file, good);
+    let duringLoad: (() => Promise<void>) | undefined;
+    const gw = await run(file, async (name) => {
+      await duringLoad?.();
+      return validateConfigFile(name);
+    });
+    try {
+      duringLoad = () => writeFile(file, config(up.url, "/bad", { route: ", priority: high" }));
+      assert.equal((await gw.provider.reload("watch")).result, "refused");
+      assert.ok(gw.gateway.control.lastRefusal, "the bad bytes were loaded and refused");
+      duringLoad = undefined;
+      await writeFile(file, good);
+      const event = await gw.provider.reload("watch");
+      assert.equal(event.result, "unchanged");
+      assert.equal(gw.gateway.control.lastRefusal, undefined, "the good file ended the refusal");
     } finally {
       await gw.close();
     }
