@@ -50,8 +50,11 @@ export class CallRequestBody {
   /** Sends the bytes kept so far to `sink`, then whatever comes next as it makes room. */
   attach(sink: RequestBodySink): void {
     this.#sink = sink;
-    for (const chunk of this.#kept ?? []) sink.write(chunk);
+    let room = true;
+    for (const chunk of this.#kept ?? []) room = sink.write(chunk);
     if (this.#ended) sink.end();
+    // A sink that took it all at once (its stream was open) will not say it drained.
+    else if (room) this.drained(sink);
   }
 
   /** No try to send to (a retry's backoff): the client waits. */

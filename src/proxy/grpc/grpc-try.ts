@@ -52,7 +52,8 @@ export class GrpcTry {
   readonly target: Target;
   readonly #owner: GrpcTryOwner;
   readonly #deadlineFromGateway: boolean;
-  readonly #abort = new AbortController();
+  /** Made only when the try waits for a session: cancelling ends the wait. */
+  #abort: AbortController | undefined;
   readonly #sentAt: number;
   #trial: boolean;
   #stream: ClientHttp2Stream | undefined;
@@ -82,8 +83,14 @@ export class GrpcTry {
     this.#deadlineFromGateway = deadlineFromGateway;
     this.#sentAt = target.clock.now();
     this.#trial = target.onDispatch();
+    const stream = target.sessions.tryRequest(headers);
+    if (stream) {
+      this.#opened(stream);
+      return;
+    }
+    this.#abort = new AbortController();
     target.sessions.request(headers, { signal: this.#abort.signal }).then(
-      (stream) => this.#opened(stream),
+      (opened) => this.#opened(opened),
       (error: unknown) => this.#notOpened(error),
     );
   }
@@ -108,7 +115,7 @@ export class GrpcTry {
   cancel(reason: TryCancel): void {
     if (this.#ended || this.#cancelled) return;
     this.#cancelled = reason;
-    this.#abort.abort();
+    this.#abort?.abort();
     this.#stream?.close(constants.NGHTTP2_CANCEL);
   }
 

@@ -56,6 +56,11 @@ interface Entry {
   streams: number;
   /** Connected and the peer's first SETTINGS received: its stream limit is known. */
   ready: boolean;
+  /**
+   * The peer's SETTINGS_MAX_CONCURRENT_STREAMS, kept as its SETTINGS arrive (reading
+   * `remoteSettings` asks the native session for a fresh object every time).
+   */
+  maxStreams: number;
   /** GOAWAY received, an error seen, or closing: it takes no new stream. */
   draining: boolean;
   idleTimer: NodeJS.Timeout | undefined;
@@ -115,15 +120,11 @@ export class Http2SessionPool {
     for (let lost = 0; ; ) {
       if (this.#state !== "open") throw new SessionPoolClosedError(this.origin);
       options.signal?.throwIfAborted();
-      const entry = this.#pick();
-      if (entry) {
-        // The signal is for the wait: given to Node, it would destroy a stream the caller
-        // has not taken yet, its error unheard and its close missed (the caller cancels it).
-        const { signal: _, ...streamOptions } = options;
-        const stream = this.#open(entry, headers, streamOptions);
-        if (stream) return stream;
-        continue;
-      }
+      // The signal is for the wait: given to Node, it would destroy a stream the caller
+      // has not taken yet, its error unheard and its close missed (the caller cancels it).
+      const { signal: _, ...streamOptions } = options;
+      const stream = this.tryRequest(headers, streamOptions);
+      if (stream) return stream;
       this.#connecting ??= this.#connect().finally(() => {
         this.#connecting = undefined;
       });
@@ -136,6 +137,23 @@ export class Http2SessionPool {
         );
       }
     }
+  }
+
+  /**
+   * A stream at once on a ready session with room for it; undefined when every session is
+   * full, not ready yet or gone (then `request` waits for one). The common case, without
+   * the promise `request` costs.
+   */
+  tryRequest(
+    headers: OutgoingHttpHeaders,
+    options?: ClientSessionRequestOptions,
+  ): ClientHttp2Stream | undefined {
+    if (this.#state !== "open") return undefined;
+    for (let entry = this.#pick(); entry; entry = this.#pick()) {
+      const stream = this.#open(entry, headers, options);
+      if (stream) return stream;
+    }
+    return undefined;
   }
 
   /** Takes no new streams; resolves once open streams have finished and sessions closed. */
@@ -163,8 +181,7 @@ export class Http2SessionPool {
       if (!entry.ready || entry.draining || entry.session.closed || entry.session.destroyed) {
         continue;
       }
-      const limit = entry.session.remoteSettings.maxConcurrentStreams ?? Number.POSITIVE_INFINITY;
-      if (entry.streams < limit) return entry;
+      if (entry.streams < entry.maxStreams) return entry;
     }
     return undefined;
   }
@@ -173,7 +190,7 @@ export class Http2SessionPool {
   #open(
     entry: Entry,
     headers: OutgoingHttpHeaders,
-    options: ClientSessionRequestOptions,
+    options: ClientSessionRequestOptions | undefined,
   ): ClientHttp2Stream | undefined {
     let stream: ClientHttp2Stream;
     try {
@@ -260,6 +277,7 @@ export class Http2SessionPool {
       socket,
       streams: 0,
       ready: false,
+      maxStreams: Number.POSITIVE_INFINITY,
       draining: false,
       idleTimer: undefined,
       closed: new Promise((resolve) => {
@@ -279,6 +297,9 @@ export class Http2SessionPool {
         const message = `HTTP/2 session to ${this.origin} not ready after ${timeout}ms`;
         fail(new SessionConnectError("timeout", message));
       }, timeout);
+      session.on("remoteSettings", (settings) => {
+        entry.maxStreams = settings.maxConcurrentStreams ?? Number.POSITIVE_INFINITY;
+      });
       // A server that is not HTTP/2 answers the preface with anything but SETTINGS.
       session.once("remoteSettings", () => {
         if (entry.draining) return;
