@@ -8,6 +8,7 @@ import { afterEach, describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import { echoMethods, startGrpcEchoServer } from "../helpers/grpc-echo-server.ts";
 import { type GrpcService, grpcService, startGrpcFront } from "../helpers/grpc-front.ts";
+import { until } from "../helpers/until.ts";
 
 const raw = (b: Buffer) => b;
 const cleanup: (() => unknown)[] = [];
@@ -89,6 +90,31 @@ describe("gRPC proxying: retries and failing targets", () => {
     const small = await setUp([down.url, up.url], { retries: { maxBufferedBody: "4kb" } });
     assert.equal((await send(small.front.client)).error?.code, grpc.status.UNAVAILABLE);
     assert.equal(up.calls.length, 1, "the stream larger than maxBufferedBody was not retried");
+  });
+
+  it("lets a client stream go on after its retry, on a session already open", async () => {
+    const up = await echoServer();
+    const { front } = await setUp([await deadUrl(), up.url]);
+    // The retry's target has a session ready: its stream opens at once.
+    assert.equal((await unary(front.client)).error?.code, undefined);
+    const answer = new Promise<{ error: grpc.ServiceError | null; reply?: Buffer }>((resolve) => {
+      const call = front.client.makeClientStreamRequest(
+        echoMethods.ClientStream.path,
+        raw,
+        raw,
+        { deadline: Date.now() + 5_000 },
+        (error, reply) => resolve({ error, reply }),
+      );
+      call.write(Buffer.alloc(10, 1));
+      // The rest is sent once the retry has reached the second target.
+      void until(() => up.calls.some((c) => c.method === "ClientStream"), "the retry").then(() => {
+        for (let i = 0; i < 4; i++) call.write(Buffer.alloc(10, i));
+        call.end();
+      });
+    });
+    const { error, reply } = await answer;
+    assert.equal(error, null);
+    assert.deepEqual(JSON.parse(reply!.toString()), { count: 5, bytes: 50 });
   });
 
   it("retries a call whose target refused the connection", async () => {
