@@ -1,10 +1,13 @@
 /**
  * @module bench/grpc-unary
  * Unary gRPC calls through Gatehouse (an h2c listener, a `protocol: grpc` service, the
- * default observability) against the same calls made straight to the target, both driven by
- * h2load (nghttp2's load generator) with the same framed request. Interleaved rounds, best of
- * each; the ratio is checked against the target (>= 0.5x). `node bench/grpc-unary.ts` alone,
- * or with the rest in `npm run bench`.
+ * default observability) against the same calls made straight to the target, and through
+ * the least a Node HTTP/2 proxy does (baselines/grpc-relay) for the floor node:http2 sets.
+ * Two callers: @grpc/grpc-js clients (baselines/grpc-client), as Node services call each
+ * other, whose ratio is checked against the target (>= 0.5x), and h2load, nghttp2's load
+ * generator in C, whose calls cost so little that what it shows is the proxies' own cost.
+ * Interleaved rounds, best of each. `node bench/grpc-unary.ts` alone, or with the rest in
+ * `npm run bench`.
  */
 import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -18,12 +21,22 @@ import { formatColumns } from "./table.ts";
 const run = promisify(execFile);
 const cli = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
 const echo = fileURLToPath(new URL("./baselines/grpc-echo.ts", import.meta.url));
+const relay = fileURLToPath(new URL("./baselines/grpc-relay.ts", import.meta.url));
+const grpcClient = fileURLToPath(new URL("./baselines/grpc-client.ts", import.meta.url));
+
+/** Connections and calls in flight on each, for both callers. */
+const connections = 10;
+const streamsEach = 10;
+
+type GrpcPath = "direct" | "relay" | "gatehouse";
+type GrpcCaller = "grpc-js" | "h2load";
 
 export interface GrpcUnaryCost {
-  target: "direct" | "gatehouse";
+  target: GrpcPath;
+  caller: GrpcCaller;
   callsPerSecond: number;
-  /** h2load's mean time per request. */
-  meanMs: number;
+  /** grpc-js: the 99th percentile; h2load: its mean time per request (it has no p99). */
+  latencyMs: number;
   failed: number;
 }
 
@@ -32,15 +45,15 @@ async function h2load(
   url: string,
   body: string,
   calls: number,
-): Promise<Omit<GrpcUnaryCost, "target">> {
+): Promise<Omit<GrpcUnaryCost, "target" | "caller">> {
   const { stdout } = await (
     run("h2load", [
       "-n",
       String(calls),
       "-c",
-      "10",
+      String(connections),
       "-m",
-      "10",
+      String(streamsEach),
       "-d",
       body,
       "-H",
@@ -63,16 +76,40 @@ async function h2load(
   const ms = mean[1]!.endsWith("us")
     ? Number.parseFloat(mean[1]!) / 1000
     : Number.parseFloat(mean[1]!);
-  return { callsPerSecond: Number(rate[1]), meanMs: ms, failed: Number(done[2]) };
+  return { callsPerSecond: Number(rate[1]), latencyMs: ms, failed: Number(done[2]) };
 }
 
-/** Direct and through Gatehouse, `rounds` interleaved rounds of `calls` each. */
+/** One run of the grpc-js clients against `address` (host:port). */
+async function grpcJs(
+  address: string,
+  calls: number,
+): Promise<Omit<GrpcUnaryCost, "target" | "caller">> {
+  const { stdout } = (await run(process.execPath, [
+    grpcClient,
+    address,
+    String(calls),
+    String(connections),
+    String(streamsEach),
+  ])) as { stdout: string };
+  const result = JSON.parse(stdout.trim().split("\n").at(-1)!) as {
+    callsPerSecond: number;
+    p99Ms: number;
+    failed: number;
+  };
+  return { callsPerSecond: result.callsPerSecond, latencyMs: result.p99Ms, failed: result.failed };
+}
+
+/** Straight, through the relay and through Gatehouse, `rounds` interleaved rounds of `calls` each. */
 export async function measureGrpcUnary(
   dir: string,
   rounds = 3,
   calls = 20_000,
 ): Promise<GrpcUnaryCost[]> {
-  const [targetPort, gatewayPort] = [await freePort(), await freePort()];
+  const [targetPort, relayPort, gatewayPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const body = join(dir, "grpc-request.bin");
   // One framed message: no compression, 16 bytes.
   writeFileSync(body, Buffer.concat([Buffer.from([0, 0, 0, 0, 16]), Buffer.alloc(16, 7)]));
@@ -95,52 +132,89 @@ export async function measureGrpcUnary(
     const target = startChild("grpc-echo", process.execPath, [echo, String(targetPort)]);
     children.push(target);
     await waitForListening(target, targetPort, 30_000);
+    const relayed = startChild("grpc-relay", process.execPath, [
+      relay,
+      String(relayPort),
+      String(targetPort),
+    ]);
+    children.push(relayed);
     const gatehouse = startChild("gatehouse-grpc", process.execPath, [cli, "start", "-c", config]);
     children.push(gatehouse);
+    await waitForListening(relayed, relayPort, 30_000);
     await waitForListening(gatehouse, gatewayPort, 60_000);
-    const urls = {
-      direct: `http://127.0.0.1:${targetPort}/test.v1.Echo/Unary`,
-      gatehouse: `http://127.0.0.1:${gatewayPort}/test.v1.Echo/Unary`,
+    const ports: Record<GrpcPath, number> = {
+      direct: targetPort,
+      relay: relayPort,
+      gatehouse: gatewayPort,
     };
-    // Warm both paths up (JIT, sessions) before anything is measured.
-    for (const url of Object.values(urls)) await h2load(url, body, 2_000);
-    const best = new Map<GrpcUnaryCost["target"], GrpcUnaryCost>();
+    const callers: Record<GrpcCaller, (port: number, n: number) => ReturnType<typeof h2load>> = {
+      "grpc-js": (port, n) => grpcJs(`127.0.0.1:${port}`, n),
+      h2load: (port, n) => h2load(`http://127.0.0.1:${port}/test.v1.Echo/Unary`, body, n),
+    };
+    // Warm every path up (JIT, sessions) before anything is measured.
+    for (const port of Object.values(ports)) {
+      for (const call of Object.values(callers)) await call(port, 2_000);
+    }
+    const best = new Map<string, GrpcUnaryCost>();
     for (let round = 0; round < rounds; round++) {
-      for (const name of ["direct", "gatehouse"] as const) {
-        const cost = { target: name, ...(await h2load(urls[name], body, calls)) };
-        const kept = best.get(name);
-        if (!kept || cost.callsPerSecond > kept.callsPerSecond) best.set(name, cost);
+      for (const caller of ["grpc-js", "h2load"] as const) {
+        for (const path of ["direct", "relay", "gatehouse"] as const) {
+          const cost = { target: path, caller, ...(await callers[caller](ports[path], calls)) };
+          const kept = best.get(`${caller} ${path}`);
+          if (!kept || cost.callsPerSecond > kept.callsPerSecond)
+            best.set(`${caller} ${path}`, cost);
+        }
       }
     }
-    return [best.get("direct")!, best.get("gatehouse")!];
+    return [...best.values()];
   } finally {
     for (const child of children.reverse()) await stopChild(child);
   }
 }
 
+const pathNames: Record<GrpcPath, string> = {
+  direct: "straight to the grpc-js target",
+  relay: "through a bare node:http2 relay",
+  gatehouse: "through Gatehouse",
+};
+
 export function formatGrpcTable(costs: readonly GrpcUnaryCost[]): string {
+  const direct = (caller: GrpcCaller) =>
+    costs.find((cost) => cost.caller === caller && cost.target === "direct")?.callsPerSecond;
   return formatColumns(
-    ["gRPC unary (h2load -c10 -m10)", "calls/s", "mean", "failed"],
+    [
+      `gRPC unary (${connections}x${streamsEach} in flight)`,
+      "caller",
+      "calls/s",
+      "ratio",
+      "latency",
+      "failed",
+    ],
     costs.map((cost) => [
-      cost.target === "direct" ? "straight to the grpc-js target" : "through Gatehouse",
+      pathNames[cost.target],
+      cost.caller,
       Math.round(cost.callsPerSecond).toLocaleString("en-US"),
-      `${cost.meanMs.toFixed(2)} ms`,
+      `${(cost.callsPerSecond / (direct(cost.caller) ?? Number.NaN)).toFixed(2)}x`,
+      `${cost.latencyMs.toFixed(2)} ms ${cost.caller === "h2load" ? "mean" : "p99"}`,
       String(cost.failed),
     ]),
   );
 }
 
-/** Through Gatehouse at least half the calls per second of the direct calls. */
+/** Called by grpc-js clients, through Gatehouse at least half the calls/s of straight calls. */
 export function grpcChecks(costs: readonly GrpcUnaryCost[] | undefined): Check[] {
-  if (!costs || costs.length < 2) return [];
-  const [direct, gatehouse] = [costs[0]!, costs[1]!];
+  const of = (target: GrpcPath) =>
+    costs?.find((cost) => cost.caller === "grpc-js" && cost.target === target);
+  const [direct, gatehouse] = [of("direct"), of("gatehouse")];
+  if (!direct || !gatehouse) return [];
   const ratio = gatehouse.callsPerSecond / direct.callsPerSecond;
   const clean = direct.failed + gatehouse.failed === 0;
   return [
     {
-      claim: "gRPC unary through Gatehouse >= 0.5x the same calls straight to the target",
+      claim:
+        "gRPC unary from grpc-js clients through Gatehouse >= 0.5x the same calls straight to the target",
       verdict: clean && ratio >= 0.5 ? "PASS" : "FAIL",
-      detail: `${ratio.toFixed(3)}x (${Math.round(gatehouse.callsPerSecond)} vs ${Math.round(direct.callsPerSecond)} calls/s)${clean ? "" : ", with failed calls"}`,
+      detail: `${ratio.toFixed(3)}x (${Math.round(gatehouse.callsPerSecond)} vs ${Math.round(direct.callsPerSecond)} calls/s, p99 ${gatehouse.latencyMs.toFixed(1)} vs ${direct.latencyMs.toFixed(1)} ms)${clean ? "" : ", with failed calls"}`,
     },
   ];
 }
