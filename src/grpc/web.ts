@@ -90,26 +90,3 @@ export class Base64StreamDecoder {
     if (this.#rest !== "") throw new GrpcWebTextError("the body ends inside a base64 group");
   }
 }
-
-/**
- * Encodes a `-text` response body chunk by chunk: bytes are held back until they make
- * whole 3-byte groups, so no padding appears before the end.
- */
-export class Base64StreamEncoder {
-  #rest: Buffer = Buffer.alloc(0);
-
-  /** The base64 of what `chunk` completes. */
-  push(chunk: Uint8Array): string {
-    const bytes = this.#rest.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.#rest, chunk]);
-    const whole = bytes.length - (bytes.length % 3);
-    this.#rest = bytes.subarray(whole);
-    return bytes.subarray(0, whole).toString("base64");
-  }
-
-  /** The base64 of what is left, padded. */
-  end(): string {
-    const last = this.#rest.toString("base64");
-    this.#rest = Buffer.alloc(0);
-    return last;
-  }
-}
