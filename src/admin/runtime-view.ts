@@ -7,7 +7,7 @@
 
 import { GatehouseError } from "../errors.ts";
 import type { RouteTraffic } from "../observability/request-metrics.ts";
-import type { Runtime } from "../runtime/runtime.ts";
+import type { CompiledRoute, Runtime } from "../runtime/runtime.ts";
 import type { Service } from "../upstream/service.ts";
 import { type TargetView, viewTarget } from "../upstream/upstream-view.ts";
 import type { AdminContext, AdminRoute } from "./context.ts";
@@ -63,12 +63,25 @@ export function viewRuntime(runtime: Runtime, traffic?: Map<string, RouteTraffic
       match: route.match,
       websocket: route.websocket,
       plugins: route.plugins.map((plugin) => plugin.name),
+      ...pluginDetails(runtime.routesByName.get(route.name)),
       ...(traffic && {
         traffic: traffic.get(route.name) ?? { requests: 0, byStatusClass: {}, errors: {} },
       }),
     };
   });
   return { routes, services };
+}
+
+/**
+ * What the route's plugins say of themselves (the routes `grpc-transcode` made, say), by
+ * plugin name; nothing when none does.
+ */
+function pluginDetails(route: CompiledRoute | undefined) {
+  const described = route?.chain?.described;
+  if (!described) return {};
+  const details: Record<string, Record<string, unknown>> = {};
+  for (const [name, hooks] of described) details[name] = hooks.describe!();
+  return { pluginDetails: details };
 }
 
 function viewService(service: Service): Standing & {

@@ -31,6 +31,8 @@ export interface Chain {
    * consumer, the request goes on in that consumer's chain, after the hook that named it.
    */
   byConsumer?: ReadonlyMap<string, ConsumerChain>;
+  /** The plugins that describe themselves to the admin API's runtime view, by name. */
+  described?: ReadonlyMap<string, PluginHooks>;
 }
 
 /** A consumer's chain, and where to resume in it after each request hook of the route's chain. */
@@ -86,6 +88,10 @@ export function compileChain(
     if (hooks.onResponse) chain.response.push(hooks.onResponse.bind(hooks));
   }
   for (const entry of sorted) if (entry.hooks.onLog) chain.log.push(reportingLogHook(entry));
+  const described = sorted.filter((entry) => entry.hooks.describe && entry.name);
+  if (described.length > 0) {
+    chain.described = new Map(described.map((entry) => [entry.name!, entry.hooks]));
+  }
   if (consumers && consumers.size > 0) {
     const routeKeys = requestHookKeys(sorted);
     const byConsumer = new Map<string, ConsumerChain>();

@@ -44,6 +44,11 @@ export interface PluginHooks {
   /** After the response finished: metrics, logs. Errors here never reach the client. */
   onLog?(ctx: RequestContext): void;
   /**
+   * What the admin API's runtime view shows of this instance on each route it is on (the
+   * routes `grpc-transcode` made of its protos, say): a JSON-able object, read when asked.
+   */
+  describe?(): Record<string, unknown>;
+  /**
    * The instance is no longer used: the gateway stopped, or a reload replaced its config.
    * Release what `create` acquired (store connections, timers). Requests that started on
    * the old config may still be finishing.

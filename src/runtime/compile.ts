@@ -44,36 +44,50 @@ export function compileRuntime(
   }
   const instances = new PluginInstances(plugins, telemetry, log, previous?.plugins);
   let routes: RouteTable<CompiledRoute>;
+  const routesByName = new Map<string, CompiledRoute>();
   try {
-    routes = compileRoutes(config, services, instances);
+    routes = compileRoutes(config, services, instances, routesByName);
   } catch (error) {
     // The previous runtime keeps serving, with the instances this one had taken over.
     void instances.abandon();
     throw error;
   }
   instances.settled();
-  return { config, routes, services, plugins: instances, closePlugins: () => instances.close() };
+  return {
+    config,
+    routes,
+    routesByName,
+    services,
+    plugins: instances,
+    closePlugins: () => instances.close(),
+  };
 }
 
 function compileRoutes(
   config: GatehouseConfig,
   services: ReadonlyMap<string, Service>,
   instances: PluginInstances,
+  byName: Map<string, CompiledRoute>,
 ): RouteTable<CompiledRoute> {
-  const compile = (route: RouteConfig): CompiledRoute => ({
-    name: route.name,
-    service: services.get(route.service)!,
-    rewrite: rewriterFor(route),
-    preserveHost: route.preserveHost,
-    websocket: route.websocket,
-    chain: instances.chainFor(config, route),
-  });
+  const compile = (route: RouteConfig): CompiledRoute => {
+    const compiled: CompiledRoute = {
+      name: route.name,
+      service: services.get(route.service)!,
+      rewrite: rewriterFor(route),
+      preserveHost: route.preserveHost,
+      websocket: route.websocket,
+      chain: instances.chainFor(config, route),
+    };
+    byName.set(route.name, compiled);
+    return compiled;
+  };
   const checked = checkedTables.get(config);
   if (checked) {
     // Taken once: a second runtime of the same config must not share (or refill) this one's.
     checkedTables.delete(config);
     config.routes.forEach((route, index) => {
-      Object.assign(checked.slots[index]!, compile(route));
+      const slot = Object.assign(checked.slots[index]!, compile(route));
+      byName.set(route.name, slot);
     });
     return checked.table;
   }

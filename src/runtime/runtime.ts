@@ -24,6 +24,8 @@ export interface CompiledRoute {
 export interface Runtime {
   config: GatehouseConfig;
   routes: RouteTable<CompiledRoute>;
+  /** The same routes by name, for the admin API (the request path matches in `routes`). */
+  routesByName: ReadonlyMap<string, CompiledRoute>;
   services: ReadonlyMap<string, Service>;
   /** The plugin instances; the next runtime takes over those it configures the same way. */
   plugins: PluginInstances;
