@@ -30,6 +30,19 @@ export interface ConfigOrigin {
   overlay?: string;
   /** What is valid but unwise in it (config/load-warnings), each located. */
   warnings?: ConfigProblem[];
+  /** The files besides its own text that it depends on; absent when there are none. */
+  dependsOn?: DependedFiles;
+}
+
+/**
+ * Files a config depends on besides its own text (the `.proto` files its plugins read, see
+ * PluginDefinition.files), and a digest of what they held when it was loaded: the digest
+ * is part of the config's hash, so an edit to one of them is a new config.
+ */
+export interface DependedFiles {
+  /** Absolute paths, in the order the checks named them. */
+  files: string[];
+  digest: string;
 }
 
 const origins = new WeakMap<object, ConfigOrigin>();

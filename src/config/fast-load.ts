@@ -10,7 +10,7 @@
 import { dirname } from "node:path";
 import type { ConfigDocument } from "./document.ts";
 import { readData } from "./fast-yaml.ts";
-import type { ConfigSource, ParseOptions } from "./load.ts";
+import type { CheckContext, ConfigSource, ParseOptions } from "./load.ts";
 import { type MergeableTree, mergeOverlay } from "./overlay.ts";
 import { checkMethods } from "./schema/http-methods.ts";
 import { configSchema, type GatehouseConfig } from "./schema/index.ts";
@@ -25,6 +25,8 @@ export interface FastLoad {
   document: ConfigDocument;
   /** The values and files its references brought in. */
   secrets: SecretValues;
+  /** The files its checks said it depends on besides its own text. */
+  dependsOn: string[];
 }
 
 /** Copies made for aliases, as config/overlay counts them; past this the positioned path decides. */
@@ -59,10 +61,15 @@ export function fastLoad(
   if (!result.success || checkReferences(input).length > 0 || checkMethods(input).length > 0)
     return undefined;
   for (const check of options.inputChecks ?? []) if (check(input).length > 0) return undefined;
-  const context = { baseDir: options.baseDir ?? dirname(sources[0]!.file) };
+  const dependsOn: string[] = [];
+  const context: CheckContext = {
+    baseDir: options.baseDir ?? dirname(sources[0]!.file),
+    dependsOn: (file) => dependsOn.push(file),
+  };
   for (const check of options.checks ?? [])
     if (check(result.data, context).length > 0) return undefined;
-  return { config: result.data, document: (mergeAll(written) ?? {}) as ConfigDocument, secrets };
+  const document = (mergeAll(written) ?? {}) as ConfigDocument;
+  return { config: result.data, document, secrets, dependsOn };
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   type Scalar,
   visit,
 } from "yaml";
+import { dependedFiles } from "./depended-files.ts";
 import { type ConfigDocument, rememberConfigOrigin } from "./document.ts";
 import { fastLoad } from "./fast-load.ts";
 import { configWarnings } from "./load-warnings.ts";
@@ -64,6 +65,12 @@ export type ConfigCheck = (config: GatehouseConfig, context: CheckContext) => Pa
 export interface CheckContext {
   /** The directory the config's relative file names are relative to (the first file's). */
   baseDir: string;
+  /**
+   * Records a file (absolute path) the config depends on besides its own text, such as a
+   * `.proto` a plugin reads: its content goes into the config's hash (config/document's
+   * `dependsOn`), and the file provider watches it.
+   */
+  dependsOn(file: string): void;
 }
 
 /**
@@ -163,6 +170,7 @@ export function parseSources(
     file: sources[0]!.file,
     ...(sources[1] && { overlay: sources[1].file }),
     warnings: configWarnings(fast.document, sources),
+    ...withDependedFiles(fast.dependsOn),
   });
   return fast.config;
 }
@@ -213,6 +221,8 @@ export function parseSourcesPositioned(
 
   /** Problems in other files the config names, already located there. */
   const elsewhere: ConfigProblem[] = [];
+  /** The files the checks said the config depends on. */
+  const dependsOn: string[] = [];
   const report = (problem: PathProblem, key?: string) => {
     if (problem.at) {
       const message = `${problem.message} (${pathLabel(problem.path)})`;
@@ -237,11 +247,12 @@ export function parseSourcesPositioned(
       for (const problem of describeIssue(issue, input, configSchema)) report(problem, problem.key);
   } else {
     // The checks need a config that passed the schema, but not one whose references resolve.
+    const context: CheckContext = {
+      baseDir: options.baseDir ?? dirname(sources[0]!.file),
+      dependsOn: (file) => dependsOn.push(file),
+    };
     for (const check of options.checks ?? [])
-      for (const problem of check(result.data, {
-        baseDir: options.baseDir ?? dirname(sources[0]!.file),
-      }))
-        report(problem);
+      for (const problem of check(result.data, context)) report(problem);
   }
   if (problems.length > 0 || elsewhere.length > 0 || !result.success) {
     problems.sort((a, b) => a.source - b.source || a.offset - b.offset);
@@ -262,8 +273,15 @@ export function parseSourcesPositioned(
     file: sources[0]!.file,
     ...(sources[1] && { overlay: sources[1].file }),
     warnings: configWarnings(asWrittenDocument, sources),
+    ...withDependedFiles(dependsOn),
   });
   return result.data;
+}
+
+/** The origin's `dependsOn` for these files, read now: nothing when there are none. */
+function withDependedFiles(files: readonly string[]) {
+  const dependsOn = dependedFiles(files);
+  return dependsOn ? { dependsOn } : {};
 }
 
 /** Records the text of every scalar holding a reference, before substitution replaces it. */

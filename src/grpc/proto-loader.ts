@@ -65,9 +65,29 @@ interface SourceFile extends ParsedFile {
   bundled: boolean;
 }
 
+/**
+ * What a load looked at outside the bundled files (which are Gatehouse's own and do not
+ * change): each file it read, by absolute path, with its text; and each place it looked
+ * for an import and found nothing (null), where a file put later would be taken instead.
+ */
+export type ProtoInputs = ReadonlyMap<string, string | null>;
+
 /** Loads the `.proto` files and everything they import. */
 export function loadProtos(sources: ProtoSources): ProtoLoadResult {
+  return loadProtosAndInputs(sources).result;
+}
+
+/** `loadProtos`, and what its result was made from (see ProtoInputs). */
+export function loadProtosAndInputs(sources: ProtoSources): {
+  result: ProtoLoadResult;
+  inputs: ProtoInputs;
+} {
   const loading = new Loading(sources);
+  const result = loadWith(loading, sources);
+  return { result, inputs: loading.inputs };
+}
+
+function loadWith(loading: Loading, sources: ProtoSources): ProtoLoadResult {
   for (const proto of sources.protos) {
     const file = path.resolve(sources.baseDir, proto);
     loading.load(loading.importName(file), file, undefined);
@@ -83,6 +103,7 @@ class Loading {
   readonly root = new protobuf.Root();
   readonly files = new Map<string, SourceFile>();
   readonly problems: ProtoProblem[] = [];
+  readonly inputs = new Map<string, string | null>();
   readonly #searchDirs: string[];
   readonly #baseDir: string;
 
@@ -103,10 +124,13 @@ class Loading {
 
   load(name: string, file: string, importedAt: ProtoLocation | undefined): void {
     if (this.files.has(name)) return;
+    const bundled = file.startsWith(bundledProtoDir);
     let text: string;
     try {
       text = readFileSync(file, "utf8");
+      if (!bundled) this.inputs.set(file, text);
     } catch (error) {
+      if (!bundled) this.inputs.set(file, null);
       const reason =
         (error as NodeJS.ErrnoException).code === "ENOENT" ? "not found" : String(error);
       this.problems.push({
@@ -115,7 +139,6 @@ class Loading {
       });
       return;
     }
-    const bundled = file.startsWith(bundledProtoDir);
     const source: SourceFile = {
       name,
       path: file,
@@ -160,6 +183,7 @@ class Loading {
     for (const dir of [...this.#searchDirs, bundledProtoDir]) {
       const candidate = path.join(dir, name);
       if (existsSync(candidate)) return candidate;
+      if (dir !== bundledProtoDir) this.inputs.set(candidate, null);
     }
     return path.join(this.#searchDirs[0], name);
   }

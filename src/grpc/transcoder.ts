@@ -7,7 +7,8 @@
  */
 import type { DescMethod } from "@bufbuild/protobuf";
 import { type CompiledHttpRules, compileHttpRules, type HttpBinding } from "./http-rule.ts";
-import { type LoadedProtos, loadProtos, type ProtoProblem } from "./proto-loader.ts";
+import { cachedProtos } from "./proto-cache.ts";
+import type { LoadedProtos, ProtoProblem } from "./proto-loader.ts";
 import { compileRequestMapper, type RequestMapper } from "./request-mapping.ts";
 import { compileResponseMapper, type ResponseMapper } from "./response-mapping.ts";
 
@@ -57,11 +58,14 @@ export class Transcoder {
     this.#rules = rules;
   }
 
-  /** Loads and compiles; the problems (located in the `.proto` files) when it cannot. */
+  /**
+   * Loads and compiles; the problems (located in the `.proto` files) when it cannot. The
+   * files are parsed once for as long as they do not change (grpc/proto-cache).
+   */
   static create(
     options: TranscoderOptions,
   ): { ok: true; transcoder: Transcoder } | { ok: false; problems: ProtoProblem[] } {
-    const loaded = loadProtos(options);
+    const loaded = cachedProtos(options);
     if (!loaded.ok) return loaded;
     const compiled = compileHttpRules(loaded.protos.methods);
     if (!compiled.ok) return compiled;

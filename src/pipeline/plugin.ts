@@ -56,7 +56,6 @@ export interface PluginHooks {
   close?(): void | Promise<void>;
 }
 
-/** A plugin: its name, its config schema, where it runs among others, and its factory. */
 /** A problem a plugin's `check` found. */
 export interface PluginCheckProblem {
   message: string;
@@ -66,6 +65,7 @@ export interface PluginCheckProblem {
   at?: { file: string; line: number; col: number };
 }
 
+/** A plugin: its name, its config schema, where it runs among others, and its factory. */
 export interface PluginDefinition<Schema extends z.ZodType = z.ZodType> {
   name: string;
   schema: Schema;
@@ -88,6 +88,14 @@ export interface PluginDefinition<Schema extends z.ZodType = z.ZodType> {
    * Optional; relative paths are relative to `baseDir` (the config file's folder).
    */
   check?(config: z.output<Schema>, context: { baseDir: string }): PluginCheckProblem[];
+  /**
+   * The files `create` reads for this config (absolute, or relative to `baseDir`): the
+   * config depends on them as on its own text. Their contents are part of the config's
+   * hash, so an edit to one is a new config (applied on reload, this plugin created again),
+   * and the file provider watches them as it does `${file:…}` references. Optional; asked
+   * when the config is validated, after `check` found nothing wrong.
+   */
+  files?(config: z.output<Schema>, context: { baseDir: string }): string[];
 }
 
 /** Where a plugin instance was configured, and what of the config it may need. */

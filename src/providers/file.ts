@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { readFile } from "node:fs/promises";
 import { setImmediate } from "node:timers/promises";
+import { configOriginOf } from "../config/document.ts";
 import type { OverlayOption } from "../config/load.ts";
 import type { GatehouseConfig } from "../config/schema/index.ts";
 import { referencedFilesOf } from "../config/secret-values.ts";
@@ -38,7 +39,8 @@ export interface FileProviderOptions {
   file: string;
   /**
    * The environment's overlay, merged over `file`: watched too, a change to either reloads,
-   * as does a change to a file the config reads through `${file:…}`.
+   * as does a change to a file the config reads through `${file:…}` or a plugin reads (a
+   * `.proto`).
    */
   overlay?: OverlayOption;
   /** Where snapshots of the file go: the control plane. */
@@ -64,7 +66,10 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
   #lastParts = new Map<string, string>();
   /** One watch per file the config is read from, keyed by path; empty when not watching. */
   #watches = new Map<string, FileWatch>();
-  /** The files the serving config's `${file:…}` references read (from the last good load). */
+  /**
+   * The files the serving config depends on besides its own (from the last good load): the
+   * ones its `${file:…}` references read and the ones its plugins read.
+   */
   #referenced: string[];
   /** A watch reload is queued and has not read the files yet: a change now is covered by it. */
   #watchQueued = false;
@@ -75,7 +80,7 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     this.#overlay = options.overlay;
     this.#control = options.control;
     this.#startup = options.startup;
-    this.#referenced = referencedFilesOf(options.startup);
+    this.#referenced = filesReadBy(options.startup);
     this.#load =
       options.load ??
       ((file) => validateConfigFile(file, undefined, this.#overlay, options.plugins));
@@ -100,7 +105,7 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     this.#syncWatches();
   }
 
-  /** Watches exactly the config's files now: the base, its overlay, the files it references. */
+  /** Watches exactly the config's files now: the base, its overlay, the files it reads. */
   #syncWatches(): void {
     const { debounce } = this.#startup.gateway.reload;
     const wanted = new Set([...this.#files(), ...this.#referenced]);
@@ -206,8 +211,8 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     // Parsing and validating held the event loop; let waiting requests through before the
     // compile and swap hold it again (a large config is tens of milliseconds of each).
     await setImmediate();
-    // Its references may name other files now: watch those from here on.
-    this.#referenced = referencedFilesOf(config);
+    // Its references and plugins may name other files now: watch those from here on.
+    this.#referenced = filesReadBy(config);
     if (this.#watches.size > 0) this.#syncWatches();
     return config;
   }
@@ -300,6 +305,12 @@ function digestOf(parts: Iterable<string>): string {
   return createHash("sha256")
     .update([...parts].join("\n"))
     .digest("hex");
+}
+
+/** The files `config` was read from besides its own: `${file:…}` references, then plugins' files. */
+function filesReadBy(config: GatehouseConfig): string[] {
+  const plugins = configOriginOf(config)?.dependsOn?.files ?? [];
+  return [...new Set([...referencedFilesOf(config), ...plugins])];
 }
 
 /** Who a reload is recorded as, in the config versions and the audit trail. */

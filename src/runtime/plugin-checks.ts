@@ -6,6 +6,7 @@
  * under a route or service that is broken elsewhere is still checked.
  */
 
+import { resolve } from "node:path";
 import type { ConfigCheck } from "../config/load.ts";
 import { describeIssue, type IssueProblem } from "../config/messages.ts";
 import {
@@ -119,10 +120,11 @@ function isMap(value: unknown): value is Record<string, unknown> {
 
 /**
  * The check a gateway makes of its plugin entries' files: each plugin that reads files
- * (a `check` on its definition) looks at them, with relative paths from `baseDir`.
+ * (a `check` on its definition) looks at them, with relative paths from `baseDir`; then
+ * the files it names (`files`) are the config's to depend on.
  */
 export function pluginFileChecksFor(plugins: PluginRegistry): ConfigCheck {
-  return (config, { baseDir }) => {
+  return (config, { baseDir, dependsOn }) => {
     const problems: PathProblem[] = [];
     const entries: { entries: readonly PluginConfig[]; at: Path }[] = [
       { entries: config.plugins, at: ["plugins"] },
@@ -134,15 +136,20 @@ export function pluginFileChecksFor(plugins: PluginRegistry): ConfigCheck {
     for (const { entries: list, at } of entries)
       list.forEach((entry, index) => {
         const definition = plugins.get(entry.name);
-        if (!definition?.check) return;
+        if (!definition?.check && !definition?.files) return;
         const parsed = definition.schema.safeParse(entry.config ?? {});
         if (!parsed.success) return; // The schema's problems are reported already.
-        for (const problem of definition.check(parsed.data, { baseDir }))
+        const found = definition.check?.(parsed.data, { baseDir }) ?? [];
+        for (const problem of found)
           problems.push({
             path: [...at, index, "config", ...(problem.path ?? [])],
             message: problem.message,
             ...(problem.at && { at: problem.at }),
           });
+        // A config with problems is refused: what it would read does not matter.
+        if (found.length === 0)
+          for (const file of definition.files?.(parsed.data, { baseDir }) ?? [])
+            dependsOn(resolve(baseDir, file));
       });
     return problems;
   };

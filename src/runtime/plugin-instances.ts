@@ -1,10 +1,12 @@
 /**
  * @module runtime/plugin-instances
  * The plugin instances of one runtime, and how they pass to the next on reload: a plugin
- * configured at the same place with the same config is handed on, state and all (rate-limit
- * counters, in-flight counts, token and JWKS caches), instead of being created again.
+ * configured at the same place with the same config (and the same contents of the files it
+ * reads, for one that names them) is handed on, state and all (rate-limit counters,
+ * in-flight counts, token and JWKS caches), instead of being created again.
  */
 
+import { configOriginOf } from "../config/document.ts";
 import type {
   ConsumerConfig,
   GatehouseConfig,
@@ -63,7 +65,9 @@ export class PluginInstances {
   /** Answers 401 when no authentication plugin identified the client (counted as its own). */
   readonly #gate: ChainEntry;
   /** Keys of what create() reads besides the plugin's config, the same for the whole config. */
-  #context: { consumers: string | undefined; stores: string | undefined } | undefined;
+  #context:
+    | { consumers: string | undefined; stores: string | undefined; files: string }
+    | undefined;
 
   /**
    * `plugins`, `telemetry` and `log` are the gateway's, so a taken-over instance's stay
@@ -105,6 +109,12 @@ export class PluginInstances {
       byName.set(plugin.name, [plugin, { level: "route", name: route.name, ...shared }]);
     }
     if (byName.size === 0) return undefined;
+    this.#context ??= {
+      // A consumer's own plugins are theirs to compare; authentication never reads them.
+      consumers: stableJson(config.consumers.map(withoutPlugins)),
+      stores: stableJson(config.gateway.stores),
+      files: configOriginOf(config)?.dependsOn?.digest ?? "",
+    };
     // With authentication plugins, the gate after them refuses a request none identified.
     const gate = [...byName.keys()].some((name) => registry.get(name)?.authenticates)
       ? [this.#gate]
@@ -210,20 +220,22 @@ export class PluginInstances {
   /**
    * Where the plugin is configured, its config as written (parsing it is deterministic),
    * and what else `create` reads that a reload could change: the consumers, for an
-   * authentication plugin (it maps credentials to them), and the shared stores.
+   * authentication plugin (it maps credentials to them), the shared stores, and for a
+   * plugin that names files it reads, what the files the config depends on hold.
    * Undefined when some part cannot be compared, so the instance is never reused.
    */
   #identity(plugin: PluginConfig, scope: PlacedScope, definition: PluginDefinition) {
-    this.#context ??= {
-      // A consumer's own plugins are theirs to compare; authentication never reads them.
-      consumers: stableJson(scope.consumers.map(withoutPlugins)),
-      stores: stableJson(scope.stores),
-    };
     const config = stableJson(plugin.config);
-    const { consumers, stores } = this.#context;
+    const { consumers, stores, files } = this.#context!;
     if (config === undefined || consumers === undefined || stores === undefined) return undefined;
     const place = JSON.stringify([scope.level, scope.name, plugin.name]);
-    return [place, config, stores, definition.authenticates ? consumers : ""].join("\n");
+    return [
+      place,
+      config,
+      stores,
+      definition.authenticates ? consumers : "",
+      definition.files ? files : "",
+    ].join("\n");
   }
 }
 

@@ -4,9 +4,13 @@
  * `.proto` files: the request's HTTP method and path pick the method (404 for a path no rule
  * binds, 405 for a method it does not), and the proxy makes the call (proxy/grpc/transcode-call)
  * when the route's service is `protocol: grpc`. The protos are read and checked when the
- * config is validated, their problems located in the `.proto` files.
+ * config is validated, their problems located in the `.proto` files; the config depends on
+ * them, so an edit to one is applied as a new config. They are parsed once per load
+ * (grpc/proto-cache): check, files and create share it.
  */
 import { z } from "zod";
+import { cachedProtos } from "../../grpc/proto-cache.ts";
+import { bundledProtoDir } from "../../grpc/proto-loader.ts";
 import { transcodedCallKey } from "../../grpc/transcode-state.ts";
 import { Transcoder, type TranscoderOptions } from "../../grpc/transcoder.ts";
 import { definePlugin, type PluginCheckProblem } from "../../pipeline/plugin.ts";
@@ -72,6 +76,12 @@ export const grpcTranscodePlugin = definePlugin({
             }
           : { message: `${problem.file}: ${problem.message}`, path: ["protos"] },
     );
+  },
+  files(config, { baseDir }) {
+    const loaded = cachedProtos(transcoderOptions(config, baseDir));
+    if (!loaded.ok) return [];
+    // The bundled google/* files are Gatehouse's own: they change only with it.
+    return loaded.protos.files.filter((file) => !file.startsWith(bundledProtoDir));
   },
   create(config, scope) {
     const created = Transcoder.create(transcoderOptions(config, scope.baseDir));
