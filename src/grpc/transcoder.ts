@@ -48,6 +48,25 @@ export type TranscoderMatch =
   | { kind: "method-not-allowed"; allowed: string[] }
   | { kind: "none" };
 
+/** One binding in the admin API's runtime view. */
+export interface TranscodedBindingView {
+  /** `GET`, `POST`, … or a custom rule's kind. */
+  httpMethod: string;
+  /** The path template as the `.proto` writes it. */
+  path: string;
+  /** `package.Service/Method`. */
+  grpcMethod: string;
+  /** `*`, or the request field the body fills; absent when the body is not read. */
+  body?: string;
+  /** The response field sent as the body, when not the whole message. */
+  responseBody?: string;
+  serverStreaming?: boolean;
+  /** Client-streaming methods are not transcoded: such a binding answers 501. */
+  clientStreaming?: boolean;
+  /** The HTTP status of a success (`statuses`, or 200). */
+  status: number;
+}
+
 /** The compiled bindings of one plugin entry. */
 export class Transcoder {
   readonly protos: LoadedProtos;
@@ -93,6 +112,25 @@ export class Transcoder {
     }
     const allowed = this.#rules.matcher.methodsFor(path);
     return allowed.length > 0 ? { kind: "method-not-allowed", allowed } : { kind: "none" };
+  }
+
+  /** Each binding as the admin API's runtime view shows it: the HTTP side, the method it calls. */
+  bindings(): TranscodedBindingView[] {
+    return [...this.#rules.methods.values()].map((method) => {
+      const { binding } = method;
+      return {
+        httpMethod: binding.httpMethod,
+        path: binding.template.source,
+        grpcMethod: method.name,
+        ...(binding.body !== undefined && {
+          body: binding.body === "*" ? "*" : binding.body.name,
+        }),
+        ...(binding.responseBody && { responseBody: binding.responseBody.name }),
+        ...(method.serverStreaming && { serverStreaming: true }),
+        ...(method.clientStreaming && { clientStreaming: true }),
+        status: method.successStatus,
+      };
+    });
   }
 
   /** Every `.proto` file read (absolute paths): a change to one is a change to the config. */

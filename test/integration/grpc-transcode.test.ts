@@ -130,6 +130,7 @@ describe("grpc-transcode", () => {
     library = await startLibrary();
     gw = await startGateway(
       testConfig({
+        gateway: { admin: { host: "127.0.0.1", port: 0 } },
         services: [{ name: "library", protocol: "grpc", targets: [{ url: library.url }] }],
         routes: [
           { name: "books", match: { paths: ["/v1/*"] }, service: "library", plugins: [plugin] },
@@ -161,6 +162,33 @@ describe("grpc-transcode", () => {
     const created = await call("POST", "/v1/shelves/7/books", { title: "Dune", pageCount: 412 });
     assert.equal(created.status, 201);
     assert.deepEqual(created.body, { name: "shelves/7/books/1", title: "Dune", pageCount: "412" });
+  });
+
+  it("shows the routes its bindings made in the admin API's runtime view", async () => {
+    const admin = gw.gateway.addresses().admin!;
+    const res = await request(`http://127.0.0.1:${admin.port}/runtime/routes/books`);
+    assert.equal(res.statusCode, 200);
+    const route = (await res.body.json()) as {
+      pluginDetails: { "grpc-transcode": { bindings: Record<string, unknown>[] } };
+    };
+    const { bindings } = route.pluginDetails["grpc-transcode"];
+    const of = (grpcMethod: string) => bindings.filter((b) => b.grpcMethod === grpcMethod);
+    assert.deepEqual(of("library.v1.Library/CreateBook"), [
+      {
+        httpMethod: "POST",
+        path: "/v1/{parent=shelves/*}/books",
+        grpcMethod: "library.v1.Library/CreateBook",
+        body: "book",
+        status: 201,
+      },
+    ]);
+    // A rule's additional_bindings are bindings of their own.
+    assert.deepEqual(
+      of("library.v1.Library/GetBook").map((b) => `${b.httpMethod} ${b.path}`),
+      ["GET /v1/{name=shelves/*/books/*}", "GET /v1/books/{name}"],
+    );
+    const streaming = of("library.v1.Library/StreamBooks");
+    assert.ok(streaming.length > 0 && streaming.every((b) => b.serverStreaming === true));
   });
 
   it("asks a client that expects 100-continue for its body", async () => {

@@ -88,6 +88,8 @@ export const grpcTranscodePlugin = definePlugin({
     if (!created.ok) throw new Error(created.problems.map((problem) => problem.message).join("; "));
     const { transcoder } = created;
     return {
+      // The routes the protos made, for the admin API's runtime view.
+      describe: () => ({ bindings: transcoder.bindings() }),
       beforeUpstream(ctx) {
         const found = transcoder.match(ctx.method, ctx.path);
         if (found.kind === "method") {
