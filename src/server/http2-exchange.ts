@@ -147,14 +147,18 @@ export class Http2GatewayResponse extends withExchangeRecord(Http2ServerResponse
   /**
    * Once the answer is sent, resets the stream with NO_ERROR (RFC 9113 section 8.1): the
    * client stops sending a body nobody will read, and the connection's other streams go on.
+   * What the gateway had received of that body and not read is dropped: Node ends a stream
+   * reset without error only once its body is read, and until then the exchange would not
+   * finish (neither counted nor logged, and held in memory with its connection).
    */
   closeAfterAnswer(): void {
     const stream = this.stream;
-    if (stream.writableFinished) resetStream.call(stream);
-    else stream.once("finish", resetStream);
+    const req = this.req;
+    const reset = () => {
+      if (!stream.closed) stream.close(constants.NGHTTP2_NO_ERROR);
+      req.resume();
+    };
+    if (stream.writableFinished) reset();
+    else stream.once("finish", reset);
   }
-}
-
-function resetStream(this: ServerHttp2Stream): void {
-  if (!this.closed) this.close(constants.NGHTTP2_NO_ERROR);
 }

@@ -3,11 +3,12 @@
  * `gateway.limits.requestBodyIdleTimeout` and `requestBodyTimeout`: a client that sends a
  * request body too slowly is cut. One shared sweep per gateway thread, not a timer per
  * request: it runs only while some body is being received, and reads progress from the
- * socket's byte count, so nothing is done per chunk. A socket the gateway has paused
- * (the upstream takes the body slower than the client sends it) is not the client's
- * pause, and its idle clock does not run.
+ * socket's byte count, so nothing is done per chunk. A socket (or HTTP/2 stream) the
+ * gateway has paused (the upstream takes the body slower than the client sends it) is not
+ * the client's pause, and its idle clock does not run.
  */
 import { performance } from "node:perf_hooks";
+import type { Readable } from "node:stream";
 import type { GatewayResponse } from "./exchange.ts";
 
 /** Which timeout cut a request (the `timeout` label of `gatehouse_client_timeouts_total`). */
@@ -34,6 +35,15 @@ export function timeoutCheckInterval(timeouts: RequestTimeouts): number {
     if (timeout > 0) interval = Math.min(interval, Math.max(10, Math.floor(timeout / 10)));
   }
   return interval;
+}
+
+/**
+ * Whether the gateway stopped reading `req`'s body: its socket paused (HTTP/1.1) or, over
+ * HTTP/2, its stream (the connection's socket goes on reading the other streams).
+ */
+function heldBack(req: GatewayResponse["req"]): boolean {
+  const stream = (req as { stream?: Readable }).stream;
+  return req.socket.isPaused() || stream?.isPaused() === true;
 }
 
 /** Watches the request bodies being received; calls `timedOut` for each one that is too slow. */
@@ -79,7 +89,7 @@ export class RequestBodyWatch {
         continue;
       }
       const bytes = socket.bytesRead;
-      if (bytes !== res.bodyBytesSeen || socket.isPaused()) {
+      if (bytes !== res.bodyBytesSeen || heldBack(req)) {
         res.bodyBytesSeen = bytes;
         res.bodyProgressAt = now;
       }

@@ -19,7 +19,10 @@ export const frameType = {
   windowUpdate: 8,
 } as const;
 
-export const errorCode = { noError: 0, cancel: 8, enhanceYourCalm: 11 } as const;
+export const errorCode = { noError: 0, refusedStream: 7, cancel: 8, enhanceYourCalm: 11 } as const;
+
+/** Identifiers of the SETTINGS parameters the tests read (RFC 9113 section 6.5.2). */
+export const setting = { maxConcurrentStreams: 3 } as const;
 
 const endStream = 0x1;
 const endHeaders = 0x4;
@@ -94,6 +97,14 @@ export function rstStream(stream: number, code: number = errorCode.cancel): Buff
 export const ping = (): Buffer => frame(frameType.ping, 0, 0, Buffer.alloc(8));
 export const settings = (): Buffer => frame(frameType.settings, 0, 0);
 export const settingsAck = (): Buffer => frame(frameType.settings, 0x1, 0);
+
+/** The parameters of a SETTINGS frame's payload, by identifier. */
+export function settingsOf(payload: Buffer): Map<number, number> {
+  const values = new Map<number, number>();
+  for (let at = 0; at + 6 <= payload.length; at += 6)
+    values.set(payload.readUInt16BE(at), payload.readUInt32BE(at + 2));
+  return values;
+}
 
 export interface ReceivedFrame {
   type: number;

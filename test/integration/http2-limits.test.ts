@@ -22,8 +22,6 @@ import {
 import { until } from "../helpers/until.ts";
 import { echo, startUpstream, type Upstream } from "../helpers/upstream.ts";
 
-const refusedStream = 7;
-
 describe("HTTP/2 limits", () => {
   let up: Upstream;
   let gw: RunningGateway;
@@ -145,7 +143,8 @@ describe("HTTP/2 limits", () => {
     await until(
       () =>
         raw.frames.filter(
-          (f) => f.type === frameType.rstStream && f.payload.readUInt32BE(0) === refusedStream,
+          (f) =>
+            f.type === frameType.rstStream && f.payload.readUInt32BE(0) === errorCode.refusedStream,
         ).length === 3,
       "three streams refused",
     );
