@@ -5,6 +5,8 @@
  * clocks need not agree. The receiving side turns it back into a deadline on its own clock.
  */
 
+import { parseDuration } from "../config/units.ts";
+
 /** The header carrying the caller's remaining time, in whole milliseconds. */
 export const deadlineHeader = "x-request-timeout-ms";
 
@@ -25,4 +27,13 @@ export function earliestDeadline(
   const own = timeoutMs ? Date.now() + timeoutMs : undefined;
   if (own === undefined) return inherited;
   return inherited === undefined ? own : Math.min(own, inherited);
+}
+
+/** A timeout given as milliseconds or as a duration (`"5s"`), in milliseconds; `what` names it in the error. */
+export function timeoutMs(value: number | string, what: string): number {
+  const ms = typeof value === "number" ? value : parseDuration(value);
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0) {
+    throw new TypeError(`${what} must be milliseconds or a duration like "5s"`);
+  }
+  return Math.round(ms);
 }
