@@ -73,6 +73,9 @@ const leaseWorkerEntry = new URL(
   import.meta.url,
 );
 
+/** Registrations closing because of a signal: the signal goes through once all are done. */
+const closingOnSignal = new Set<Promise<void>>();
+
 /** A worker that died unexpectedly is started again after this long. */
 const workerRestartDelay = 1_000;
 
@@ -231,14 +234,22 @@ export class Registration extends EventEmitter {
     }
   }
 
-  /** SIGTERM or SIGINT: deregister, drain, then let the signal do what it would have done. */
+  /**
+   * SIGTERM or SIGINT: deregister, drain, then let the signal do what it would have done
+   * once every registration it closed is done.
+   */
   readonly #onSignal = (signal: NodeJS.Signals): void => {
-    void this.close()
+    const closing = this.close()
       .then(flushTelemetry)
-      .finally(() => {
-        // Another listener (the application's own) took charge of this signal: leave it be.
-        if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-      });
+      .catch(() => {});
+    closingOnSignal.add(closing);
+    void closing.then(() => {
+      closingOnSignal.delete(closing);
+      // Another listener (the application's own) took charge of this signal: leave it be.
+      if (closingOnSignal.size === 0 && process.listenerCount(signal) === 0) {
+        process.kill(process.pid, signal);
+      }
+    });
   };
 
   #stopSignals(): void {

@@ -23,6 +23,7 @@ export const propagator = new W3CTraceContextPropagator();
 let provider: TracerProvider | undefined;
 let tracer: Tracer | undefined;
 let defaultServiceName: string | undefined;
+let flushing: Promise<void> = Promise.resolve();
 
 /** The service name spans are exported under when `OTEL_SERVICE_NAME` does not say (the first registered). */
 export function setDefaultServiceName(name: string): void {
@@ -61,6 +62,11 @@ export function sdkTracer(): Tracer {
  * planned exit. Closing a registration does it. A collector that is down loses them; this
  * never throws.
  */
-export async function flushTelemetry(): Promise<void> {
-  await provider?.forceFlush().catch(() => undefined);
+export function flushTelemetry(): Promise<void> {
+  if (!provider) return Promise.resolve();
+  const current = provider;
+  // One after another: a flush asked for while another one's export is still on the wire
+  // would find the queue empty and resolve before those spans arrived.
+  flushing = flushing.then(() => current.forceFlush().catch(() => undefined));
+  return flushing;
 }
