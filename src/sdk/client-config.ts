@@ -82,12 +82,13 @@ export function clientSettings(name: string, options: ClientUpstreamOptions): Cl
     );
     throw new TypeError(`${caller}: ${problems.join("; ")}`);
   }
-  const { maxResponseSize, ...upstream } = parsed.data;
+  const { maxResponseSize, circuitBreaker, ...upstream } = parsed.data;
   const config: ServiceConfig = {
     name,
     protocol: "http",
     plugins: [],
     ...upstream,
+    ...(circuitBreaker && { circuitBreaker }),
   };
   return { config, maxResponseSize };
 }

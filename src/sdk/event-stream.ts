@@ -23,6 +23,8 @@ export class EventStreamReader {
   #event = "";
   #data: string[] = [];
   #id: string | undefined;
+  /** The last chunk ended with a CR: an LF starting the next one belongs to it. */
+  #afterCr = false;
 
   constructor(onEvent: (event: ServerSentEvent) => void) {
     this.#onEvent = onEvent;
@@ -30,27 +32,22 @@ export class EventStreamReader {
 
   /** Reads a chunk of the stream; events completed by it are dispatched before it returns. */
   push(chunk: string): void {
-    this.#buffer += chunk;
+    let text = this.#buffer + chunk;
+    // The LF of a CRLF whose CR ended the previous chunk.
+    if (this.#afterCr && text.startsWith("\n") && this.#buffer === "") text = text.slice(1);
+    this.#afterCr = false;
     let start = 0;
-    for (;;) {
-      const end = this.#lineEnd(start);
-      if (end === -1) break;
-      this.#line(this.#buffer.slice(start, end));
-      // CRLF is one line end; a CR at the end of the chunk may yet be followed by its LF.
-      start = this.#buffer[end] === "\r" && this.#buffer[end + 1] === "\n" ? end + 2 : end + 1;
+    for (let i = 0; i < text.length; i++) {
+      const char = text[i];
+      if (char !== "\n" && char !== "\r") continue;
+      this.#line(text.slice(start, i));
+      if (char === "\r") {
+        if (i + 1 === text.length) this.#afterCr = true;
+        else if (text[i + 1] === "\n") i++;
+      }
+      start = i + 1;
     }
-    this.#buffer = this.#buffer.slice(start);
-  }
-
-  /** Where the line starting at `start` ends (CR, LF or CRLF); -1 if it has not ended yet. */
-  #lineEnd(start: number): number {
-    for (let i = start; i < this.#buffer.length; i++) {
-      const char = this.#buffer[i];
-      if (char === "\n") return i;
-      // A lone CR at the very end might be the first half of CRLF: wait for more.
-      if (char === "\r") return i + 1 < this.#buffer.length ? i : -1;
-    }
-    return -1;
+    this.#buffer = text.slice(start);
   }
 
   #line(line: string): void {

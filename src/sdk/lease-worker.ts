@@ -31,6 +31,8 @@ const requestTimeoutMax = 10_000;
 
 let lease: Lease | undefined;
 let everRegistered = false;
+/** A registration request is on its way: the registry may have the instance without saying so yet. */
+let registering = false;
 let failures = 0;
 let timer: NodeJS.Timeout | undefined;
 let closing = false;
@@ -104,7 +106,9 @@ function retryIn(delayMs: number, error: RegistryError): void {
 }
 
 async function register(): Promise<void> {
+  registering = true;
   const { status, text } = await send("PUT", url, instance);
+  registering = false;
   if (closing) return;
   if (status === 200 || status === 201) {
     lease = JSON.parse(text) as Lease;
@@ -158,6 +162,12 @@ async function close(timeoutMs: number): Promise<void> {
   closing = true;
   clearTimeout(timer);
   inFlight?.abort();
+  if (!everRegistered && !registering) {
+    // Never registered (the registry was away all along): nothing to take back.
+    post({ type: "closed", deregistered: true });
+    port.close();
+    return;
+  }
   const controller = new AbortController();
   const timeout = setTimeout(() => controller.abort(), timeoutMs);
   let deregistered = false;

@@ -43,11 +43,12 @@ export function registryEndpoint(
   };
 }
 
-/** `/registry/services/{service}`, its instances, and an instance's heartbeat. */
+/** `/registry/services/{service}`: the service's instances, and their watch stream. */
 export function servicePath(service: string): string {
   return `/registry/services/${encodeURIComponent(service)}`;
 }
 
+/** `/registry/services/{service}/instances/{id}`: where an instance is registered and deregistered. */
 export function instancePath(service: string, id: string): string {
   return `${servicePath(service)}/instances/${encodeURIComponent(id)}`;
 }
