@@ -89,6 +89,16 @@ async function send(
   }
 }
 
+/** The lease in a registry answer; undefined when the body is not one (a proxy answered, say). */
+function leaseOf(text: string): Lease | undefined {
+  try {
+    const parsed = JSON.parse(text) as Lease;
+    return typeof parsed?.ttlMs === "number" && parsed.ttlMs > 0 ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function failureOf(status: number, text: string): RegistryError {
   return status === 0
     ? new RegistryError(0, "REGISTRY_UNREACHABLE", `registry unreachable: ${text}`)
@@ -110,8 +120,9 @@ async function register(): Promise<void> {
   const { status, text } = await send("PUT", url, instance);
   registering = false;
   if (closing) return;
-  if (status === 200 || status === 201) {
-    lease = JSON.parse(text) as Lease;
+  const granted = status === 200 || status === 201 ? leaseOf(text) : undefined;
+  if (granted) {
+    lease = granted;
     everRegistered = true;
     failures = 0;
     post({ type: "registered", lease });
@@ -140,8 +151,9 @@ async function register(): Promise<void> {
 async function heartbeat(): Promise<void> {
   const { status, text } = await send("PUT", `${url}/heartbeat`);
   if (closing) return;
-  if (status === 200) {
-    lease = JSON.parse(text) as Lease;
+  const renewed = status === 200 ? leaseOf(text) : undefined;
+  if (renewed) {
+    lease = renewed;
     failures = 0;
     schedule(heartbeat, heartbeatInterval());
     return;

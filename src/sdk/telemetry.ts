@@ -1,7 +1,7 @@
 /**
  * @module sdk/telemetry
  * The SDK's tracer and trace propagation. With `OTEL_EXPORTER_OTLP_ENDPOINT` (or
- * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) set, the SDK exports its spans itself over OTLP/HTTP
+ * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) set when the process starts, the SDK exports its spans itself over OTLP/HTTP
  * in batches, as the gateway does (observability/tracing), under `OTEL_SERVICE_NAME` or the
  * registered service's name. Otherwise its spans go to whatever tracer provider the
  * application registered with `@opentelemetry/api` (none: they cost nothing). Trace context
@@ -9,9 +9,7 @@
  */
 import { type Tracer, trace } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+import type { TracerProvider } from "@opentelemetry/sdk-trace";
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
 import { gatehouseVersion } from "../version.ts";
 
@@ -37,10 +35,27 @@ function exportsItself(): boolean {
   return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
 }
 
+/**
+ * The exporting pieces, loaded only when the environment asks for export (as the process
+ * starts): a service that does not export does not pay for loading them.
+ */
+const exporting = exportsItself()
+  ? await Promise.all([
+      import("@opentelemetry/exporter-trace-otlp-http"),
+      import("@opentelemetry/resources"),
+      import("@opentelemetry/sdk-trace"),
+    ])
+  : undefined;
+
 /** The tracer for the SDK's client and server spans, made on first use. */
 export function sdkTracer(): Tracer {
   if (tracer) return tracer;
-  if (exportsItself()) {
+  if (exporting) {
+    const [
+      { OTLPTraceExporter },
+      { resourceFromAttributes },
+      { BatchSpanProcessor, TracerProvider },
+    ] = exporting;
     provider = new TracerProvider({
       resource: resourceFromAttributes({
         [ATTR_SERVICE_NAME]:
