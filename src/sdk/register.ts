@@ -143,6 +143,7 @@ export class Registration extends EventEmitter {
     return this.#lease;
   }
 
+  /** Where the registration stands: registering (until the first lease), registered, closing, closed. */
   get state(): RegistrationState {
     return this.#state;
   }

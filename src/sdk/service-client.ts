@@ -203,7 +203,10 @@ export class ServiceClient {
     return this.#json("DELETE", path, undefined, options);
   }
 
-  /** Stops following the registry and closes the connections (calls in flight finish). */
+  /**
+   * Stops following the registry and closes the connections (calls in flight finish). The
+   * registry's watch stream keeps the process alive until then.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     await this.#watch.close();
