@@ -122,6 +122,10 @@ export const errorCatalogue = {
     status: 504,
     message: "The upstream did not answer in time",
   },
+  GATEHOUSE_UPSTREAM_ERROR_STATUS: {
+    status: 502,
+    message: "The upstream answered with an error status",
+  },
   GATEHOUSE_ADMIN_BAD_REQUEST: {
     status: 400,
     message: "The admin API request is malformed",

@@ -2,8 +2,9 @@
  * @module test/helpers/packed-package
  * This checkout as the npm package a user installs: built (`tsc -p tsconfig.build.json`)
  * into a staging folder, never the checkout's own dist/, with the files package.json's
- * `files` names, and packed by `npm pack` into a tarball `npm install` takes. Also the
- * environment for running npm and the package's command the way a user's shell would.
+ * `files` names, and packed by `npm pack` (with its prepack and postpack scripts) into a
+ * tarball `npm install` takes. Also the environment for running npm and the package's
+ * command the way a user's shell would.
  */
 import { execFile } from "node:child_process";
 import { cp, mkdtemp, readFile } from "node:fs/promises";
@@ -39,15 +40,18 @@ export async function packCheckout(dir: string, timeoutMs = 60_000): Promise<str
   const manifest = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as {
     files: string[];
   };
-  for (const entry of ["package.json", "README.md", "LICENSE", ...manifest.files]) {
+  const packing = ["package.json", "README.md", "LICENSE", "scripts/pack-manifest.ts"];
+  for (const entry of [...packing, ...manifest.files]) {
     if (entry === "dist") continue;
     await cp(join(root, entry), join(stage, entry), { recursive: true });
   }
-  // --ignore-scripts: the build above is the one that counts, made outside the checkout.
-  const { stdout } = await run(
-    "npm",
-    ["pack", "--ignore-scripts", "--silent", "--pack-destination", stage],
-    { cwd: stage, env: userShellEnv(), timeout: timeoutMs },
-  );
+  // The staged copy is packed with the package's own pack scripts (prepack points `exports`
+  // at dist/, as a publish does); the build above stands in for prepublishOnly's, made
+  // outside the checkout.
+  const { stdout } = await run("npm", ["pack", "--silent", "--pack-destination", stage], {
+    cwd: stage,
+    env: userShellEnv(),
+    timeout: timeoutMs,
+  });
   return join(stage, stdout.trim().split("\n").at(-1)!);
 }

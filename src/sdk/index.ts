@@ -1,0 +1,33 @@
+/**
+ * @module sdk
+ * The service SDK, exported as `gatehouse-gateway/sdk`: `register()` a service instance
+ * with the registry, call other services with `serviceClient()` (the gateway's own
+ * balancing, health, breakers and retries), and trace handlers with `traceHandler()`.
+ * Plain JavaScript can use all of it; the types are for TypeScript callers.
+ */
+export { type CallContext, currentCallContext, withCallContext } from "./call-context.ts";
+export { deadlineHeader } from "./deadline.ts";
+export {
+  type Lease,
+  type RegisterOptions,
+  Registration,
+  type RegistrationState,
+  register,
+} from "./register.ts";
+export { RegistryError } from "./registry-endpoint.ts";
+export { type RequestHandler, traceHandler } from "./server-span.ts";
+export {
+  ServiceCallError,
+  type ServiceCallErrorDetails,
+  type ServiceResponse,
+} from "./service-call-error.ts";
+export {
+  type CallOptions,
+  type RegistryInstance,
+  type RequestOptions,
+  type ServiceAnswer,
+  ServiceClient,
+  type ServiceClientOptions,
+  serviceClient,
+} from "./service-client.ts";
+export { flushTelemetry } from "./telemetry.ts";

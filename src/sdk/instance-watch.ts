@@ -1,0 +1,193 @@
+/**
+ * @module sdk/instance-watch
+ * Follows one service's instances in the registry: `GET /registry/services/{name}?watch=1`,
+ * a snapshot and then one event per change (`put`, `down`, `delete`). A stream that breaks
+ * or goes quiet past its keepalives is opened again with backoff, and the last known
+ * instances stand meanwhile: a registry that restarts does not empty the caller's targets.
+ */
+import { Agent, request } from "undici";
+import { EventStreamReader, type ServerSentEvent } from "./event-stream.ts";
+import {
+  type RegistryEndpoint,
+  RegistryError,
+  registryErrorOf,
+  registryHeaders,
+  servicePath,
+} from "./registry-endpoint.ts";
+
+/** An instance as the registry lists it. */
+export interface RegistryInstance {
+  id: string;
+  /** Where it is reached, e.g. `http://10.0.0.7:9003`. */
+  url: string;
+  address: string;
+  port: number;
+  protocol: "http" | "grpc";
+  weight: number;
+  version?: string;
+  zone?: string;
+  tags: string[];
+  metadata: Record<string, string>;
+  /** `down`: its lease ran out; it takes no traffic until it registers again. */
+  state: "up" | "down";
+  registeredAt: string;
+  lastHeartbeat: string;
+  expiresAt: string;
+}
+
+/** The registry sends a keepalive every 15 s: this long without a byte means the stream is dead. */
+const silenceLimit = 45_000;
+const backoffBase = 100;
+const backoffMax = 5_000;
+
+/** One service's instances, kept up to date from the registry's event stream. */
+export class InstanceWatch {
+  readonly #endpoint: RegistryEndpoint;
+  readonly #service: string;
+  readonly #onChange: (instances: readonly RegistryInstance[]) => void;
+  readonly #agent = new Agent({ bodyTimeout: silenceLimit, headersTimeout: 10_000 });
+  #instances = new Map<string, RegistryInstance>();
+  #revision = -1;
+  #failures = 0;
+  #closed = false;
+  #abort: AbortController | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #synced = false;
+  #syncWaiters = new Set<() => void>();
+  /** Why the last attempt to follow the registry failed, while it is failing. */
+  lastError: RegistryError | undefined;
+
+  /** Starts following `service`; `onChange` gets every instance after each change. */
+  constructor(
+    endpoint: RegistryEndpoint,
+    service: string,
+    onChange: (instances: readonly RegistryInstance[]) => void,
+  ) {
+    this.#endpoint = endpoint;
+    this.#service = service;
+    this.#onChange = onChange;
+    void this.#follow();
+  }
+
+  /** The instances as last heard of. */
+  get instances(): RegistryInstance[] {
+    return [...this.#instances.values()];
+  }
+
+  /** Whether a snapshot has been received (the instances are the registry's, not just empty). */
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  /** Resolves once the first snapshot arrived, or after `timeoutMs` (whichever comes first). */
+  whenSynced(timeoutMs: number): Promise<void> {
+    if (this.#synced || this.#closed || timeoutMs <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#syncWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.#syncWaiters.add(done);
+    });
+  }
+
+  /** Stops following; the stream is closed. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
+    this.#abort?.abort();
+    for (const wake of [...this.#syncWaiters]) wake();
+    await this.#agent.destroy().catch(() => {});
+  }
+
+  async #follow(): Promise<void> {
+    if (this.#closed) return;
+    const abort = new AbortController();
+    this.#abort = abort;
+    try {
+      const { statusCode, body } = await request(
+        `${this.#endpoint.base}${servicePath(this.#service)}?watch=1`,
+        {
+          dispatcher: this.#agent,
+          headers: { ...registryHeaders(this.#endpoint), accept: "text/event-stream" },
+          signal: abort.signal,
+        },
+      );
+      if (statusCode !== 200) {
+        const text = await body.text();
+        // No such service yet: it has no instances (it may get some; keep asking).
+        if (statusCode === 404) this.#settle(new Map());
+        throw registryErrorOf(statusCode, text);
+      }
+      const reader = new EventStreamReader((event) => this.#event(event));
+      body.setEncoding("utf8");
+      for await (const chunk of body) reader.push(chunk as string);
+      throw new RegistryError(0, "REGISTRY_STREAM_ENDED", "the registry ended the watch stream");
+    } catch (error) {
+      if (this.#closed) return;
+      this.lastError =
+        error instanceof RegistryError
+          ? error
+          : new RegistryError(0, "REGISTRY_UNREACHABLE", (error as Error).message);
+      const ceiling = Math.min(backoffMax, backoffBase * 2 ** this.#failures++);
+      this.#retryTimer = setTimeout(
+        () => void this.#follow(),
+        Math.max(10, Math.random() * ceiling),
+      );
+    }
+  }
+
+  #event(event: ServerSentEvent): void {
+    let data: {
+      revision?: number;
+      instances?: RegistryInstance[];
+      instance?: RegistryInstance;
+      id?: string;
+    };
+    try {
+      data = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    if (event.event === "snapshot") {
+      this.#snapshot(data);
+      return;
+    }
+    // An event the snapshot already includes.
+    if (typeof data.revision === "number" && data.revision <= this.#revision) return;
+    if (typeof data.revision === "number") this.#revision = data.revision;
+    switch (event.event) {
+      case "put":
+        if (data.instance) this.#instances.set(data.instance.id, data.instance);
+        break;
+      case "down": {
+        const instance = data.id === undefined ? undefined : this.#instances.get(data.id);
+        if (instance) this.#instances.set(instance.id, { ...instance, state: "down" });
+        break;
+      }
+      case "delete":
+        if (data.id !== undefined) this.#instances.delete(data.id);
+        break;
+      default:
+        return;
+    }
+    this.#onChange(this.instances);
+  }
+
+  #snapshot(data: { revision?: number; instances?: RegistryInstance[] }): void {
+    if (typeof data.revision === "number") this.#revision = data.revision;
+    this.#failures = 0;
+    this.lastError = undefined;
+    this.#settle(new Map((data.instances ?? []).map((instance) => [instance.id, instance])));
+  }
+
+  /** The registry said what the instances are now (a snapshot, or none at all). */
+  #settle(instances: Map<string, RegistryInstance>): void {
+    this.#instances = instances;
+    this.#synced = true;
+    for (const wake of [...this.#syncWaiters]) wake();
+    this.#onChange(this.instances);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * @module sdk/lease-messages
+ * What the registering thread and its lease worker say to each other. Plain data: it is
+ * posted between threads.
+ */
+import type { RegistryEndpoint } from "./registry-endpoint.ts";
+
+/** The lease the registry grants an instance (the body of a registration or heartbeat answer). */
+export interface Lease {
+  service: string;
+  id: string;
+  /** Where the instance is reached, e.g. `http://10.0.0.7:9003`. */
+  url: string;
+  /** The lease's time to live as the registry writes it, e.g. `10s`. */
+  ttl: string;
+  ttlMs: number;
+  /** When the lease runs out unless a heartbeat renews it (ISO 8601). */
+  expiresAt: string;
+  registeredAt: string;
+}
+
+/** The instance as registered: the body of `PUT /registry/services/{service}/instances/{id}`. */
+export interface InstanceBody {
+  address: string;
+  port: number;
+  protocol: "http" | "grpc";
+  ttl?: string;
+  version?: string;
+  zone?: string;
+  tags?: string[];
+  metadata?: Record<string, string>;
+  weight?: number;
+  healthCheck?: { path: string; interval?: string };
+}
+
+/** What the worker is started with. */
+export interface LeaseWorkerData {
+  endpoint: RegistryEndpoint;
+  service: string;
+  id: string;
+  instance: InstanceBody;
+}
+
+/** Main thread → worker. */
+export type ToLeaseWorker = { type: "close"; timeoutMs: number };
+
+/** Worker → main thread. */
+export type FromLeaseWorker =
+  /** The registry took the instance (the first time, or again after the lease was lost). */
+  | { type: "registered"; lease: Lease }
+  /** A registration or heartbeat failed; the next try is in `delayMs`. */
+  | { type: "retry"; status: number; code: string; message: string; delayMs: number }
+  /** The registry refused the instance before it was ever registered: the worker has stopped. */
+  | { type: "refused"; status: number; code: string; message: string; problems?: string[] }
+  /** Closing is done; `deregistered` is false when the DELETE failed or timed out. */
+  | { type: "closed"; deregistered: boolean };

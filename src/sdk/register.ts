@@ -1,0 +1,331 @@
+/**
+ * @module sdk/register
+ * `register()`: a service instance announces itself to the registry and stays announced
+ * until it closes. The registry I/O (registration, heartbeats, retries, deregistration)
+ * runs in a worker thread (lease-worker.ts), so a busy main thread never costs the lease;
+ * this side holds the options, relays what the worker reports, and on SIGTERM or SIGINT
+ * deregisters, waits for the requests being handled, and lets the process end.
+ */
+import { EventEmitter } from "node:events";
+import { Worker } from "node:worker_threads";
+import { parseDuration } from "../config/units.ts";
+import { handlersIdle } from "./call-context.ts";
+import { defaultAddress, defaultInstanceId } from "./instance-address.ts";
+import type {
+  FromLeaseWorker,
+  InstanceBody,
+  Lease,
+  LeaseWorkerData,
+  ToLeaseWorker,
+} from "./lease-messages.ts";
+import { RegistryError, registryEndpoint } from "./registry-endpoint.ts";
+import { flushTelemetry, setDefaultServiceName } from "./telemetry.ts";
+
+export type { Lease } from "./lease-messages.ts";
+
+/** What `register()` is told about the instance and the registry. */
+export interface RegisterOptions {
+  /** The service this instance belongs to, e.g. `orders`. */
+  name: string;
+  /** The port the instance listens on. */
+  port: number;
+  /** The registry API's base URL, e.g. `http://10.0.0.2:9903`; default `GATEHOUSE_REGISTRY`. */
+  registry?: string | URL;
+  /** A registry (or admin) key, sent as a bearer token; default `GATEHOUSE_REGISTRY_KEY`. */
+  key?: string;
+  /** The instance's id within the service; default `ADDRESS-PORT`. */
+  id?: string;
+  /**
+   * The address others reach the instance at (IP or host name). Default: 127.0.0.1 when the
+   * registry's URL is on this host, else this host's first non-internal IPv4 address.
+   */
+  address?: string;
+  /** The lease's time to live (`"10s"`, or milliseconds); default the registry's `defaultTtl`. */
+  ttl?: string | number;
+  /** How the instance is spoken to; default `http`. */
+  protocol?: "http" | "grpc";
+  version?: string;
+  zone?: string;
+  tags?: string[];
+  metadata?: Record<string, string>;
+  /** Relative share of traffic (a whole number ≥ 1); default 1. */
+  weight?: number;
+  /** An active health check the gateway runs against the instance, on top of the lease. */
+  healthCheck?: { path: string; interval?: string };
+  /** Deregister on SIGTERM and SIGINT, then let the process end; default true. */
+  handleSignals?: boolean;
+  /**
+   * Resolve `register()` once the registry has taken the instance (default true). With false
+   * it resolves at once and registers in the background; `registration.ready` tells when.
+   */
+  wait?: boolean;
+  /** How long closing waits for requests being handled (see `traceHandler`); default `10s`. */
+  drainTimeout?: string | number;
+  /** How long closing waits for the registry to confirm the deregistration; default `5s`. */
+  deregisterTimeout?: string | number;
+}
+
+/** Where a registration stands. */
+export type RegistrationState = "registering" | "registered" | "closing" | "closed";
+
+const leaseWorkerEntry = new URL(
+  `./lease-worker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`,
+  import.meta.url,
+);
+
+/** Registrations closing because of a signal: the signal goes through once all are done. */
+const closingOnSignal = new Set<Promise<void>>();
+
+/** A worker that died unexpectedly is started again after this long. */
+const workerRestartDelay = 1_000;
+
+/**
+ * A registered instance. It keeps itself registered (heartbeats, registering again after a
+ * lost lease or a registry restart) until `close()`.
+ *
+ * Events: `registered` (`lease`) each time the registry takes the instance, the first time
+ * and again after its lease was lost; `retry` (`{ status, code, message, delayMs }`) when a
+ * registration or heartbeat failed and will be tried again.
+ */
+export class Registration extends EventEmitter {
+  /** The service name. */
+  readonly service: string;
+  /** The instance id. */
+  readonly id: string;
+  /** What was registered: address, port, protocol and the rest. */
+  readonly instance: Readonly<InstanceBody>;
+  /**
+   * Resolves with the first lease; rejects with a `RegistryError` if the registry refuses the
+   * instance (bad fields, no or wrong key, an address outside its networks), or if the
+   * registration is closed first.
+   */
+  readonly ready: Promise<Lease>;
+  #lease: Lease | undefined;
+  #state: RegistrationState = "registering";
+  #worker: Worker | undefined;
+  #closing: Promise<void> | undefined;
+  #settleReady!: { resolve: (lease: Lease) => void; reject: (error: Error) => void };
+  readonly #data: LeaseWorkerData;
+  readonly #drainTimeout: number;
+  readonly #deregisterTimeout: number;
+  readonly #handleSignals: boolean;
+  #restartTimer: NodeJS.Timeout | undefined;
+
+  /** Use `register()`, which validates the options and starts it. */
+  constructor(options: RegisterOptions) {
+    super();
+    const caller = `register(${JSON.stringify(options?.name)})`;
+    checkOptions(options, caller);
+    const endpoint = registryEndpoint(options.registry, options.key, caller);
+    const address = options.address ?? defaultAddress(endpoint.base);
+    this.service = options.name;
+    this.id = options.id ?? defaultInstanceId(address, options.port);
+    this.instance = Object.freeze(instanceBody(options, address, caller));
+    this.#data = { endpoint, service: this.service, id: this.id, instance: this.instance };
+    this.#drainTimeout = durationOption(options.drainTimeout, 10_000, "drainTimeout", caller);
+    this.#deregisterTimeout = durationOption(
+      options.deregisterTimeout,
+      5_000,
+      "deregisterTimeout",
+      caller,
+    );
+    this.#handleSignals = options.handleSignals !== false;
+    this.ready = new Promise<Lease>((resolve, reject) => {
+      this.#settleReady = { resolve, reject };
+    });
+    // Whoever does not wait for `ready` must not get an unhandled rejection from it.
+    this.ready.catch(() => {});
+    setDefaultServiceName(this.service);
+  }
+
+  /** The lease last granted; undefined until the first registration. */
+  get lease(): Lease | undefined {
+    return this.#lease;
+  }
+
+  /** Where the registration stands: registering (until the first lease), registered, closing, closed. */
+  get state(): RegistrationState {
+    return this.#state;
+  }
+
+  /** Starts the worker and, unless told not to, the signal handlers. Called by `register()`. */
+  start(): this {
+    if (this.#handleSignals) {
+      process.on("SIGTERM", this.#onSignal);
+      process.on("SIGINT", this.#onSignal);
+    }
+    this.#startWorker();
+    return this;
+  }
+
+  /**
+   * Deregisters the instance (it gets no new requests), waits for the requests being handled
+   * by `traceHandler` handlers (up to `drainTimeout`), then resolves. Safe to call twice.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#state = "closing";
+    this.#stopSignals();
+    clearTimeout(this.#restartTimer);
+    this.#settleReady.reject(new Error(`${this.service}/${this.id}: closed before registered`));
+    const worker = this.#worker;
+    if (worker) {
+      // The process must live until the registry has heard of it.
+      worker.ref();
+      const closed = new Promise<void>((resolve) => {
+        worker.on("message", (message: FromLeaseWorker) => {
+          if (message.type === "closed") resolve();
+        });
+        worker.once("exit", () => resolve());
+      });
+      worker.postMessage({
+        type: "close",
+        timeoutMs: this.#deregisterTimeout,
+      } satisfies ToLeaseWorker);
+      await closed;
+      await worker.terminate();
+    }
+    await handlersIdle(this.#drainTimeout);
+    this.#state = "closed";
+  }
+
+  #startWorker(): void {
+    const worker = new Worker(leaseWorkerEntry, { workerData: this.#data });
+    this.#worker = worker;
+    // The lease alone does not keep the process alive (close() refs it while deregistering).
+    worker.unref();
+    worker.on("message", (message: FromLeaseWorker) => this.#onMessage(message));
+    worker.on("error", () => {});
+    worker.on("exit", () => {
+      if (this.#worker !== worker || this.#closing || this.#state === "closed") return;
+      // Died without being told to (not a refusal: that closes the registration first).
+      this.#worker = undefined;
+      this.#restartTimer = setTimeout(() => this.#startWorker(), workerRestartDelay);
+      this.#restartTimer.unref();
+    });
+  }
+
+  #onMessage(message: FromLeaseWorker): void {
+    switch (message.type) {
+      case "registered":
+        this.#lease = message.lease;
+        if (this.#state === "registering") this.#state = "registered";
+        this.#settleReady.resolve(message.lease);
+        this.emit("registered", message.lease);
+        return;
+      case "retry": {
+        const { type: _, ...retry } = message;
+        this.emit("retry", retry);
+        return;
+      }
+      case "refused":
+        this.#stopSignals();
+        this.#state = "closed";
+        this.#worker = undefined;
+        this.#settleReady.reject(
+          new RegistryError(message.status, message.code, message.message, message.problems),
+        );
+        return;
+      case "closed":
+        return;
+    }
+  }
+
+  /**
+   * SIGTERM or SIGINT: deregister, drain, then let the signal do what it would have done
+   * once every registration it closed is done.
+   */
+  readonly #onSignal = (signal: NodeJS.Signals): void => {
+    const closing = this.close()
+      .then(flushTelemetry)
+      .catch(() => {});
+    closingOnSignal.add(closing);
+    void closing.then(() => {
+      closingOnSignal.delete(closing);
+      // Another listener (the application's own) took charge of this signal: leave it be.
+      if (closingOnSignal.size === 0 && process.listenerCount(signal) === 0) {
+        process.kill(process.pid, signal);
+      }
+    });
+  };
+
+  #stopSignals(): void {
+    process.off("SIGTERM", this.#onSignal);
+    process.off("SIGINT", this.#onSignal);
+  }
+}
+
+/**
+ * Registers this instance of a service with the registry and keeps it registered: heartbeats
+ * at a third of the lease's TTL from a worker thread, registering again whenever the lease
+ * was lost, retrying with backoff while the registry cannot be reached. On SIGTERM or SIGINT
+ * (unless `handleSignals: false`) it deregisters and lets the process end.
+ *
+ * Resolves once the registry has taken the instance; rejects with a `RegistryError` when the
+ * registry refuses it for good (a 4xx other than 404, 408 or 429).
+ *
+ * @example
+ * ```ts
+ * import { register } from "gatehouse-gateway/sdk";
+ * const registration = await register({ name: "orders", port: 9003, registry: "http://127.0.0.1:9903" });
+ * // ... serve ...
+ * await registration.close(); // deregister; requests being handled finish
+ * ```
+ */
+export async function register(options: RegisterOptions): Promise<Registration> {
+  const registration = new Registration(options).start();
+  if (options.wait !== false) await registration.ready;
+  return registration;
+}
+
+function checkOptions(options: RegisterOptions, caller: string): void {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("register(options): options must be an object");
+  }
+  if (typeof options.name !== "string" || options.name === "") {
+    throw new TypeError(`${caller}: name must be a non-empty string`);
+  }
+  if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) {
+    throw new TypeError(`${caller}: port must be a whole number from 1 to 65535`);
+  }
+}
+
+/** The registration body: only the fields given, so the registry's defaults apply to the rest. */
+function instanceBody(options: RegisterOptions, address: string, caller: string): InstanceBody {
+  const body: InstanceBody = {
+    address,
+    port: options.port,
+    protocol: options.protocol ?? "http",
+  };
+  if (options.ttl !== undefined) {
+    body.ttl = `${durationOption(options.ttl, 0, "ttl", caller)}ms`;
+  }
+  if (options.version !== undefined) body.version = options.version;
+  if (options.zone !== undefined) body.zone = options.zone;
+  if (options.tags !== undefined) body.tags = [...options.tags];
+  if (options.metadata !== undefined) body.metadata = { ...options.metadata };
+  if (options.weight !== undefined) body.weight = options.weight;
+  if (options.healthCheck !== undefined) body.healthCheck = { ...options.healthCheck };
+  return body;
+}
+
+/** A duration option given as milliseconds or as text (`"10s"`), in milliseconds. */
+function durationOption(
+  value: string | number | undefined,
+  fallback: number,
+  name: string,
+  caller: string,
+): number {
+  if (value === undefined) return fallback;
+  const ms = typeof value === "number" ? value : parseDuration(value);
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0) {
+    throw new TypeError(
+      `${caller}: ${name} must be milliseconds or a duration like "500ms" or "10s"`,
+    );
+  }
+  return Math.round(ms);
+}
