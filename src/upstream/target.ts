@@ -23,8 +23,12 @@ export interface TargetOptions {
   protocol?: TargetProtocol;
   /** TLS towards an `https://` target: CA, client certificate, server name, verification. */
   tls?: UpstreamTls;
-  zone?: string;
-  metadata?: Readonly<Record<string, string>>;
+  zone?: string | undefined;
+  /** The instance's version (registry targets). */
+  version?: string | undefined;
+  /** The instance's tags (registry targets). */
+  tags?: readonly string[] | undefined;
+  metadata?: Readonly<Record<string, string>> | undefined;
   clock?: Clock;
   /** Told of every transition the target's health checker, breaker or outlier detection makes. */
   onTransition?: (target: Target, transition: TargetTransition) => void;
@@ -115,6 +119,8 @@ export class Target {
   readonly port: number;
   weight: number;
   zone: string | undefined;
+  version: string | undefined;
+  tags: readonly string[];
   metadata: Readonly<Record<string, string>>;
   readonly pool: Pool;
   readonly protocol: TargetProtocol;
@@ -162,6 +168,8 @@ export class Target {
     this.port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
     this.weight = options.weight;
     this.zone = options.zone;
+    this.version = options.version;
+    this.tags = options.tags ?? [];
     this.metadata = options.metadata ?? {};
     this.protocol = options.protocol ?? "http";
     this.#connectTimeout = options.connectTimeout;
