@@ -224,6 +224,12 @@ const runtimeTarget = object(
     url: { type: "string" },
     weight: { type: "number" },
     zone: { type: "string" },
+    version: { type: "string", description: "The instance's version (registry targets)." },
+    tags: {
+      type: "array",
+      items: { type: "string" },
+      description: "The instance's tags (registry targets that have some).",
+    },
     metadata: { type: "object", additionalProperties: { type: "string" } },
     available: { type: "boolean" },
     health: { type: "string" },
@@ -234,7 +240,7 @@ const runtimeTarget = object(
     inFlight: { type: "integer", minimum: 0 },
     latencyMs: { type: "number", description: "Peak-EWMA response time." },
   },
-  ["zone"],
+  ["zone", "version", "tags"],
 );
 
 /** Whether redactConfig blanks a string under `key`: the one list of credential keys. */
