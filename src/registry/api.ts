@@ -20,6 +20,17 @@ import {
 import type { RegistryStore } from "./store.ts";
 import { streamWatch } from "./watch-stream.ts";
 
+const base = "/registry/services";
+
+/** Every method and path the registry API serves (the admin API's OpenAPI describes each). */
+export const registryRoutes = {
+  list: { method: "GET", path: base },
+  service: { method: "GET", path: `${base}/:service` },
+  register: { method: "PUT", path: `${base}/:service/instances/:id` },
+  heartbeat: { method: "PUT", path: `${base}/:service/instances/:id/heartbeat` },
+  deregister: { method: "DELETE", path: `${base}/:service/instances/:id` },
+} as const satisfies Record<string, { method: "GET" | "PUT" | "DELETE"; path: string }>;
+
 /** A registration body is small: this is far more than any needs. */
 const maxBodySize = 64 * 1024;
 
@@ -93,22 +104,17 @@ export class RegistryApi {
   }
 
   #routes(): RegistryRoute[] {
-    const base = "/registry/services";
-    return [
-      { method: "GET", path: base, handle: ({ res }) => this.#list(res) },
-      { method: "GET", path: `${base}/:service`, handle: (call) => this.#service(call) },
-      { method: "PUT", path: `${base}/:service/instances/:id`, handle: (call) => this.#put(call) },
-      {
-        method: "PUT",
-        path: `${base}/:service/instances/:id/heartbeat`,
-        handle: (call) => this.#heartbeat(call),
-      },
-      {
-        method: "DELETE",
-        path: `${base}/:service/instances/:id`,
-        handle: (call) => this.#remove(call),
-      },
-    ];
+    const handlers: Record<keyof typeof registryRoutes, RegistryRoute["handle"]> = {
+      list: ({ res }) => this.#list(res),
+      service: (call) => this.#service(call),
+      register: (call) => this.#put(call),
+      heartbeat: (call) => this.#heartbeat(call),
+      deregister: (call) => this.#remove(call),
+    };
+    return Object.entries(registryRoutes).map(([name, route]) => ({
+      ...route,
+      handle: handlers[name as keyof typeof registryRoutes],
+    }));
   }
 
   #list(res: ServerResponse): void {
