@@ -8,6 +8,7 @@
 import semver from "semver";
 import type { z } from "zod";
 import type { registryDiscoverySchema } from "../config/schema/registry.ts";
+import { parseDuration } from "../config/units.ts";
 import type { InstanceProtocol, InstanceView } from "../registry/instance.ts";
 import type { RegistryEvent, RegistryStore } from "../registry/store.ts";
 import {
@@ -110,5 +111,13 @@ function targetOf(instance: InstanceView): DiscoveredTarget {
     ...(instance.version !== undefined && { version: instance.version }),
     tags: instance.tags,
     metadata: instance.metadata,
+    ...(instance.healthCheck && {
+      healthCheck: {
+        path: instance.healthCheck.path,
+        ...(instance.healthCheck.interval !== undefined && {
+          intervalMs: parseDuration(instance.healthCheck.interval),
+        }),
+      },
+    }),
   };
 }

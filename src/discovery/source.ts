@@ -4,6 +4,7 @@
  * later): it tells the runtime a service's whole target set, again each time that set
  * changes, and never when it did not.
  */
+import type { TargetHealthCheck } from "../upstream/target.ts";
 
 /** One instance a source found. */
 export interface DiscoveredTarget {
@@ -16,6 +17,8 @@ export interface DiscoveredTarget {
   version?: string;
   tags?: readonly string[];
   metadata?: Readonly<Record<string, string>>;
+  /** Where the instance asks to be probed (a registry instance's `healthCheck`). */
+  healthCheck?: TargetHealthCheck;
 }
 
 /**
@@ -59,7 +62,9 @@ function sameTarget(a: DiscoveredTarget, b: DiscoveredTarget): boolean {
     a.zone === b.zone &&
     a.version === b.version &&
     sameList(a.tags ?? [], b.tags ?? []) &&
-    sameList(Object.entries(a.metadata ?? {}).flat(), Object.entries(b.metadata ?? {}).flat())
+    sameList(Object.entries(a.metadata ?? {}).flat(), Object.entries(b.metadata ?? {}).flat()) &&
+    a.healthCheck?.path === b.healthCheck?.path &&
+    a.healthCheck?.intervalMs === b.healthCheck?.intervalMs
   );
 }
 

@@ -28,7 +28,7 @@ export class TargetRegistry implements TargetPool {
 
   /**
    * The target for a spec, reusing the existing one when its identity matches; weight,
-   * zone, version, tags, metadata and limits are updated in place (they are not part of
+   * zone, version, tags, metadata, the health check it asks for and limits are updated in place (they are not part of
    * its identity).
    */
   acquire(spec: TargetSpec): Target {
@@ -45,6 +45,7 @@ export class TargetRegistry implements TargetPool {
     target.version = spec.version;
     target.tags = spec.tags ?? [];
     target.metadata = spec.metadata ?? {};
+    target.healthCheck = spec.healthCheck;
     target.maxConnections = spec.maxConnections;
     this.#configureBreaker(target, spec.circuitBreaker);
     return target;

@@ -21,7 +21,7 @@ import {
   type SelectionRequest,
   type Selector,
 } from "./selectors/selector.ts";
-import type { Target, TargetProtocol } from "./target.ts";
+import type { Target, TargetHealthCheck, TargetProtocol } from "./target.ts";
 
 /** What a service's targets are made from: config entries, discovery answers or live targets. */
 export interface TargetListing {
@@ -31,6 +31,7 @@ export interface TargetListing {
   version?: string | undefined;
   tags?: readonly string[];
   metadata?: Readonly<Record<string, string>>;
+  healthCheck?: TargetHealthCheck | undefined;
 }
 
 /** What a service asks of one of its targets. */
@@ -42,6 +43,7 @@ export interface TargetSpec {
   version?: string | undefined;
   tags?: readonly string[] | undefined;
   metadata?: Readonly<Record<string, string>> | undefined;
+  healthCheck?: TargetHealthCheck | undefined;
   connectTimeout: number;
   /** `grpc`: the target is reached over HTTP/2 sessions. Part of its identity. */
   protocol?: TargetProtocol;
@@ -145,6 +147,7 @@ export class Service {
         version: target.version,
         tags: target.tags,
         metadata: target.metadata,
+        healthCheck: target.healthCheck,
         service: this.name,
         connectTimeout: this.timeouts.connect,
         protocol: config.protocol,

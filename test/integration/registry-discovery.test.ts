@@ -143,6 +143,41 @@ describe("registry discovery", () => {
     );
   });
 
+  it("probes an instance at the healthCheck it registered, and only that one", async () => {
+    const { gw, registry } = await start({
+      gateway: { admin: { port: 0 }, registry: {} },
+      services: [{ name: "orders", discovery: { registry: { service: "orders" } } }],
+      routes: [{ name: "all", match: { paths: ["/*"] }, service: "orders" }],
+    });
+    let sick = false;
+    const checked = await startUpstream((req, res) => {
+      if (req.url === "/ready") res.writeHead(sick ? 503 : 200).end();
+      else res.end("checked");
+    });
+    stops.push(() => checked.close());
+    const plain = await named("plain");
+    await registry.put("orders", "checked", {
+      address: "127.0.0.1",
+      port: checked.port,
+      healthCheck: { path: "/ready", interval: "100ms" },
+    });
+    await registry.put("orders", "plain", { address: "127.0.0.1", port: plain.port });
+    const probes = () => checked.requests.filter((req) => req.url === "/ready").length;
+    await until(() => probes() >= 2, "probes of the instance's path");
+    assert.deepEqual(await bodies(`${gw.url}/x`, 6), ["200 checked", "200 plain"]);
+    sick = true;
+    await until(
+      async () => (await bodies(`${gw.url}/x`, 6)).join() === "200 plain",
+      "the failing instance out of rotation",
+    );
+    assert.equal(plain.requests.filter((req) => req.url !== "/x").length, 0, "never probed");
+    sick = false;
+    await until(
+      async () => (await bodies(`${gw.url}/x`, 6)).length === 2,
+      "the instance back once its probes pass",
+    );
+  });
+
   it("counts the registry at /status and in /metrics", async () => {
     const { gw, registry } = await start({
       gateway: { admin: { port: 0 }, registry: { removeAfter: "1m" } },

@@ -123,6 +123,12 @@ export const activeCheckSchema = z
   })
   .describe("Probes sent to every target on a timer.");
 
+/**
+ * The probe a target that asks for one (a registry instance's `healthCheck`) gets when its
+ * service configures none: every default, at the target's path and interval.
+ */
+export const defaultActiveCheck = Object.freeze(activeCheckSchema.parse({}));
+
 const passiveCheckSchema = z
   .strictObject({
     consecutiveFailures: z
