@@ -2,8 +2,9 @@
  * @module gateway
  * A running gateway, put together: the live runtime, the supervisor that applies configs
  * and keeps the proxy workers serving, and beside them the control plane every config
- * change goes through and the admin API in front of it. Lifecycle: create (compile) →
- * start (bind) → stop (drain, close).
+ * change goes through, the admin API in front of it, and the service registry (when
+ * `gateway.registry` is set) whose instances discovery turns into targets. Lifecycle:
+ * create (compile) → start (bind) → stop (drain, close).
  */
 
 import type { Server } from "node:http";
