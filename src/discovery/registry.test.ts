@@ -27,7 +27,13 @@ function harness(filters: Record<string, unknown> = {}, protocol: "http" | "grpc
     store,
     registryDiscoverySchema.parse({ service: "orders", ...filters }),
     protocol,
+    { defer: (work) => deferred.push(work) },
   );
+  const deferred: (() => void)[] = [];
+  /** Runs what the source deferred, as the event loop would after this turn. */
+  const settle = () => {
+    for (const work of deferred.splice(0)) work();
+  };
   const emitted: DiscoveredTarget[][] = [];
   const ports = () => emitted.at(-1)?.map((target) => Number(new URL(target.url).port));
   return {
@@ -36,13 +42,15 @@ function harness(filters: Record<string, unknown> = {}, protocol: "http" | "grpc
     source,
     emitted,
     ports,
+    settle,
+    deferred,
     start: () => source.start((t) => emitted.push(t)),
   };
 }
 
 describe("registry discovery source", () => {
   it("emits the set at once, then on each change; a heartbeat changes nothing", async () => {
-    const { clock, store, emitted, ports, start } = harness();
+    const { clock, store, emitted, ports, start, settle } = harness();
     await store.put(instance("a", 9001, { zone: "eu-1", version: "1.4.2", tags: ["stable"] }));
     start();
     assert.deepEqual(emitted, [
@@ -58,15 +66,34 @@ describe("registry discovery source", () => {
       ],
     ]);
     await store.put(instance("b", 9002, { weight: 3 }));
+    settle();
     assert.deepEqual(ports(), [9001, 9002]);
     clock.advance(9_000);
     await store.heartbeat("orders", "a");
+    settle();
     assert.equal(emitted.length, 2);
     clock.advance(1_000);
+    settle();
     assert.deepEqual(ports(), [9001], "b missed its lease: out at once");
     assert.equal(emitted.length, 3);
     await store.remove("orders", "a");
+    settle();
     assert.deepEqual(ports(), []);
+  });
+
+  it("tells changes that arrive together as one set", async () => {
+    const { store, emitted, ports, start, settle, deferred } = harness();
+    start();
+    for (let port = 9001; port <= 9100; port++) await store.put(instance(`i${port}`, port));
+    await store.remove("orders", "i9100");
+    assert.equal(deferred.length, 1, "one telling for the burst");
+    settle();
+    assert.equal(emitted.length, 2);
+    assert.equal(ports()!.length, 99);
+    await store.put(instance("i9100", 9100));
+    await store.remove("orders", "i9100");
+    settle();
+    assert.equal(emitted.length, 2, "a change undone before it was told tells nothing");
   });
 
   it("starts with no targets when the service has no instances yet", () => {
@@ -101,20 +128,25 @@ describe("registry discovery source", () => {
   });
 
   it("follows an instance that re-registers out of the filters, and says nothing of others", async () => {
-    const { store, emitted, ports, start } = harness({ tags: ["stable"] });
+    const { store, emitted, ports, start, settle, deferred } = harness({ tags: ["stable"] });
     await store.put(instance("a", 9001, { tags: ["stable"] }));
     start();
     await store.put(instance("other", 9009));
-    assert.equal(emitted.length, 1, "an instance the filters leave out changes nothing");
+    assert.equal(deferred.length, 0, "an instance the filters leave out changes nothing");
     await store.put(instance("a", 9001, { tags: ["canary"] }));
+    settle();
+    assert.equal(emitted.length, 2);
     assert.deepEqual(ports(), []);
   });
 
   it("tells nothing after stop", async () => {
-    const { store, emitted, source, start } = harness();
+    const { store, emitted, source, start, settle } = harness();
     start();
-    source.stop();
     await store.put(instance("a", 9001));
+    source.stop();
+    settle();
+    await store.put(instance("b", 9002));
+    settle();
     assert.equal(emitted.length, 1);
   });
 });

@@ -3,7 +3,8 @@
  * Targets from the gateway's service registry: a watch on one registry service, whose
  * instances that are up, speak the service's protocol and pass the filters (tags, a semver
  * range, zone, metadata) become targets with their tags, version, zone and metadata. The
- * watch tells each change as it happens (no polling), and only changes of this service.
+ * watch tells each change as it happens (no polling), and only changes of this service;
+ * changes that arrive together are told as one new target set.
  */
 import semver from "semver";
 import type { z } from "zod";
@@ -35,71 +36,104 @@ export function matchesFilters(instance: InstanceView, filters: RegistryDiscover
   return true;
 }
 
+export interface RegistrySourceOptions {
+  /**
+   * Runs the work of telling a change later (default `setImmediate`): changes that arrive
+   * together (a burst of registrations read in one turn of the event loop) make one target
+   * set, not one each. Still before the next request is read.
+   */
+  defer?: (work: () => void) => void;
+}
+
 /** A service's targets from a registry service's instances. */
 export class RegistrySource implements DiscoverySource {
   readonly #store: RegistryStore;
   readonly #filters: RegistryDiscoveryConfig;
   readonly #protocol: InstanceProtocol;
+  readonly #defer: (work: () => void) => void;
   /** The instances that pass the filters, up or down, by id. */
   readonly #matching = new Map<string, InstanceView>();
   #stopWatch: (() => void) | undefined;
+  #onTargets: ((targets: DiscoveredTarget[]) => void) | undefined;
   #last: DiscoveredTarget[] | undefined;
+  #pending = false;
 
   /** `protocol`: the gateway service's, which an instance must speak to be a target. */
-  constructor(store: RegistryStore, filters: RegistryDiscoveryConfig, protocol: InstanceProtocol) {
+  constructor(
+    store: RegistryStore,
+    filters: RegistryDiscoveryConfig,
+    protocol: InstanceProtocol,
+    options: RegistrySourceOptions = {},
+  ) {
     this.#store = store;
     this.#filters = filters;
     this.#protocol = protocol;
+    this.#defer = options.defer ?? setImmediate;
   }
 
   /** Watches the registry service: `onTargets` hears the set at once, then each new one. */
   start(onTargets: (targets: DiscoveredTarget[]) => void): void {
     this.stop();
+    this.#onTargets = onTargets;
     this.#stopWatch = this.#store.watch(this.#filters.service, (event) => {
-      if (this.#apply(event)) onTargets(this.#last!.map((target) => ({ ...target })));
+      if (!this.#apply(event)) return;
+      // The first set is told at once: the service has it before the gateway serves.
+      if (this.#last === undefined) this.#tell();
+      else if (!this.#pending) {
+        this.#pending = true;
+        this.#defer(() => this.#tell());
+      }
     });
   }
 
   stop(): void {
     this.#stopWatch?.();
     this.#stopWatch = undefined;
+    this.#onTargets = undefined;
     this.#matching.clear();
     this.#last = undefined;
   }
 
-  /** Takes in one event; true when the target set changed (or is the first). */
+  /** Tells the target set, unless it is the one told last (or the source stopped). */
+  #tell(): void {
+    this.#pending = false;
+    if (!this.#onTargets) return;
+    const targets = normalizeTargets(
+      [...this.#matching.values()].filter((instance) => instance.state === "up").map(targetOf),
+    );
+    if (this.#last !== undefined && sameTargets(targets, this.#last)) return;
+    this.#last = targets;
+    this.#onTargets(targets.map((target) => ({ ...target })));
+  }
+
+  /** Takes in one event; false when it changed none of the instances that count. */
   #apply(event: RegistryEvent): boolean {
     switch (event.type) {
       case "snapshot":
         this.#matching.clear();
         for (const instance of event.instances) this.#take(instance);
-        break;
-      case "put":
-        this.#matching.delete(event.instance.id);
-        this.#take(event.instance);
-        break;
+        return true;
+      case "put": {
+        const had = this.#matching.delete(event.instance.id);
+        return this.#take(event.instance) || had;
+      }
       case "down": {
         const instance = this.#matching.get(event.id);
         if (!instance) return false;
         this.#matching.set(event.id, { ...instance, state: "down" });
-        break;
+        return true;
       }
       case "delete":
-        if (!this.#matching.delete(event.id)) return false;
-        break;
+        return this.#matching.delete(event.id);
     }
-    const targets = normalizeTargets(
-      [...this.#matching.values()].filter((instance) => instance.state === "up").map(targetOf),
-    );
-    const first = this.#last === undefined;
-    if (!first && sameTargets(targets, this.#last)) return false;
-    this.#last = targets;
-    return true;
   }
 
-  #take(instance: InstanceView): void {
-    if (instance.protocol !== this.#protocol || !matchesFilters(instance, this.#filters)) return;
+  /** Keeps `instance` if it counts; true when it does. */
+  #take(instance: InstanceView): boolean {
+    if (instance.protocol !== this.#protocol || !matchesFilters(instance, this.#filters))
+      return false;
     this.#matching.set(instance.id, instance);
+    return true;
   }
 }
 
