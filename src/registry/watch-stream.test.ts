@@ -9,7 +9,7 @@ import { streamWatch } from "./watch-stream.ts";
 
 const store = new MemoryRegistryStore({ removeAfter: 60_000 });
 let watching = 0;
-const server = createServer((req, res) => {
+const server = createServer((_req, res) => {
   watching++;
   res.on("close", () => watching--);
   streamWatch(store, "orders", res, { keepAliveMs: 50 });
