@@ -182,6 +182,22 @@ export const errorCatalogue = {
     status: 400,
     message: "The request body nests deeper than allowed",
   },
+  GATEHOUSE_REGISTRY_INVALID_INSTANCE: {
+    status: 400,
+    message: "The registration is not a valid instance",
+  },
+  GATEHOUSE_REGISTRY_FORBIDDEN_NETWORK: {
+    status: 403,
+    message: "The instance's address is not in a network the registry allows",
+  },
+  GATEHOUSE_REGISTRY_NOT_FOUND: {
+    status: 404,
+    message: "The registry has no such service or instance",
+  },
+  GATEHOUSE_REGISTRY_LEASE_EXPIRED: {
+    status: 404,
+    message: "The instance holds no lease: register it again",
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** A stable error code, e.g. `GATEHOUSE_ROUTE_NOT_FOUND`. */

@@ -2,8 +2,9 @@
  * @module gateway
  * A running gateway, put together: the live runtime, the supervisor that applies configs
  * and keeps the proxy workers serving, and beside them the control plane every config
- * change goes through and the admin API in front of it. Lifecycle: create (compile) →
- * start (bind) → stop (drain, close).
+ * change goes through, the admin API in front of it, and the service registry (when
+ * `gateway.registry` is set) whose instances discovery turns into targets. Lifecycle:
+ * create (compile) → start (bind) → stop (drain, close).
  */
 
 import type { Server } from "node:http";
@@ -18,6 +19,7 @@ import { createLogger, type Logger } from "./observability/logger.ts";
 import { GatewayMetrics } from "./observability/metrics.ts";
 import type { PluginRegistry } from "./pipeline/registry.ts";
 import { createPluginRegistry } from "./plugins/index.ts";
+import { ServiceRegistry } from "./registry/service-registry.ts";
 import { ControlPlane } from "./runtime/control-plane.ts";
 import { HealthSupervisor } from "./runtime/health-supervisor.ts";
 import { LiveRuntime } from "./runtime/live-runtime.ts";
@@ -33,6 +35,8 @@ export interface GatewayAddresses {
   proxy: AddressInfo[];
   status: AddressInfo | undefined;
   admin: AddressInfo | undefined;
+  /** Where the registry API is served: its own listener, or the admin listener. */
+  registry: AddressInfo | undefined;
 }
 
 export interface GatewayOptions {
@@ -51,6 +55,8 @@ export class Gateway {
   readonly #supervisor: Supervisor;
   readonly #audit: AuditTrail;
   readonly #adminServer: Server | undefined;
+  /** The service registry (`gateway.registry`), kept in this thread. */
+  readonly #registry: ServiceRegistry | undefined;
   /** The process log (`gateway.log`); the CLI writes through it too. */
   readonly log: Logger;
   /**
@@ -69,7 +75,15 @@ export class Gateway {
           services: () => this.#live.current.services.values(),
           openConnections: () => this.#supervisor.openConnections,
           certificates: () => this.#supervisor.certificates,
+          serviceRegistry: () => this.#registry?.store.list() ?? [],
         })
+      : undefined;
+    const registry = config.gateway.registry;
+    this.#registry = registry
+      ? new ServiceRegistry(
+          { ...config.gateway, registry },
+          { log: this.log, observer: metrics?.serviceRegistry },
+        )
       : undefined;
     const health = new HealthSupervisor({ probes: metrics?.healthChecks });
     this.#live = new LiveRuntime(config, {
@@ -88,6 +102,7 @@ export class Gateway {
       metrics,
       health,
       configFile,
+      registry: this.#registry?.store,
       // Discovery's answers take their turn at the control plane's door, behind any config change.
       onDiscovered: (service, targets) => {
         this.control.submit({ kind: "targets", service, targets }).catch((error: Error) => {
@@ -110,6 +125,7 @@ export class Gateway {
         control: this.control,
         runtime: () => this.#live.current,
         ...(metrics && { traffic: () => supervisor.traffic() }),
+        registry: registry?.listen ? undefined : this.#registry?.api,
         log: this.log,
       });
     }
@@ -121,6 +137,7 @@ export class Gateway {
       await this.#supervisor.start();
       const admin = this.#settings.admin;
       if (admin && this.#adminServer) await listen(this.#adminServer, admin.port, admin.host);
+      await this.#registry?.start();
     } catch (error) {
       await this.#closeAll();
       throw error;
@@ -134,9 +151,11 @@ export class Gateway {
 
   /** The bound addresses (useful with port 0). */
   addresses(): GatewayAddresses {
+    const admin = this.#adminServer?.address() as AddressInfo | undefined;
     return {
       ...this.#supervisor.addresses(),
-      admin: this.#adminServer?.address() as AddressInfo | undefined,
+      admin,
+      registry: this.#registry && (this.#registry.address() ?? admin),
     };
   }
 
@@ -205,6 +224,7 @@ export class Gateway {
   }
 
   async #closeAll(): Promise<void> {
+    await this.#registry?.close();
     const admin = this.#adminServer;
     if (admin) {
       admin.closeAllConnections();

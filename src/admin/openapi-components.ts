@@ -5,6 +5,7 @@
  * to present an admin key; and the small builders the paths are written with.
  */
 import { type ErrorCode, errorCatalogue } from "../errors.ts";
+import { registrySchemas } from "./openapi-registry.ts";
 import { componentSchemas, errorSchema, type Schema } from "./openapi-schemas.ts";
 
 export const json = (schema: Schema) => ({ "application/json": { schema } });
@@ -28,7 +29,7 @@ const errors: Record<string, [description: string, codes: ErrorCode[], headers?:
     ["GATEHOUSE_ADMIN_BAD_REQUEST", "GATEHOUSE_CONFIG_INVALID", "GATEHOUSE_BODY_TOO_DEEP"],
   ],
   Unauthorized: [
-    "`gateway.admin.keys` is set and the request has no valid key.",
+    "`gateway.admin.keys` is set and the request has no valid key. On the registry's paths: a registry or admin key is needed and none valid was sent, or, with no keys at all, the client is not on the gateway's machine.",
     ["GATEHOUSE_ADMIN_UNAUTHORIZED"],
     ["WWW-Authenticate"],
   ],
@@ -45,6 +46,27 @@ const errors: Record<string, [description: string, codes: ErrorCode[], headers?:
     ["GATEHOUSE_UNSUPPORTED_MEDIA_TYPE"],
   ],
   NotFound: ["No resource of that name.", ["GATEHOUSE_ADMIN_NOT_FOUND"]],
+  RegistryInvalid: [
+    "The service name or instance id is not 1–128 letters, digits, `.`, `_` or `-`, or the body is not a valid instance (`problems` names each field); nothing is stored.",
+    ["GATEHOUSE_REGISTRY_INVALID_INSTANCE", "GATEHOUSE_BODY_TOO_DEEP"],
+  ],
+  RegistryForbidden: [
+    "A read-only key asked for a change; the address is outside `gateway.registry.allowedNetworks`; or a web page's request (its `Origin`, or a `Host` that does not name the listener).",
+    [
+      "GATEHOUSE_ADMIN_FORBIDDEN",
+      "GATEHOUSE_REGISTRY_FORBIDDEN_NETWORK",
+      "GATEHOUSE_ORIGIN_NOT_ALLOWED",
+      "GATEHOUSE_HOST_NOT_ALLOWED",
+    ],
+  ],
+  RegistryNotFound: [
+    "The registry has no instance of that service, or not that instance.",
+    ["GATEHOUSE_REGISTRY_NOT_FOUND"],
+  ],
+  LeaseExpired: [
+    "The instance holds no lease (it ran out, the instance was removed, or never registered): register it again.",
+    ["GATEHOUSE_REGISTRY_LEASE_EXPIRED"],
+  ],
   VersionNotFound: [
     "The version is not kept (older than the last `gateway.configStore.versions`, or never existed).",
     ["GATEHOUSE_CONFIG_VERSION_NOT_FOUND"],
@@ -76,7 +98,7 @@ export const statusOf = (name: string): number => errorCatalogue[errors[name]![1
 export function components(): Record<string, unknown> {
   const stringHeader = (description: string) => ({ description, schema: { type: "string" } });
   return {
-    schemas: componentSchemas(),
+    schemas: { ...componentSchemas(), ...registrySchemas() },
     responses: Object.fromEntries(
       Object.entries(errors).map(([name, [description, codes, headers]]) => [
         name,
@@ -100,6 +122,24 @@ export function components(): Record<string, unknown> {
         schema: { type: "integer" },
       },
       Format: { name: "format", in: "query", schema: { type: "string", enum: ["json", "yaml"] } },
+      RegistryService: {
+        name: "service",
+        in: "path",
+        required: true,
+        schema: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$" },
+      },
+      RegistryInstance: {
+        name: "id",
+        in: "path",
+        required: true,
+        schema: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$" },
+      },
+      Watch: {
+        name: "watch",
+        in: "query",
+        description: "`1`: stream the service's changes as server-sent events instead.",
+        schema: { type: "string" },
+      },
       IfMatch: {
         name: "If-Match",
         in: "header",
@@ -111,6 +151,12 @@ export function components(): Record<string, unknown> {
     securitySchemes: {
       bearer: { type: "http", scheme: "bearer", description: "An admin key as a bearer token." },
       adminKey: { type: "apiKey", in: "header", name: "X-Admin-Key" },
+      registryKey: {
+        type: "apiKey",
+        in: "header",
+        name: "X-Registry-Key",
+        description: "A registry key (`gateway.registry.keys`), on the registry's paths only.",
+      },
     },
   };
 }

@@ -3,7 +3,7 @@
  * The schemas of the admin API's OpenAPI document: services, routes, consumers, plugins and
  * the whole config taken from the config file's own JSON Schema (the admin API reads and
  * writes the config as written), and the shapes only the admin API has (errors, versions,
- * diffs, the runtime view).
+ * diffs, the runtime view; the registry's are in openapi-registry.ts).
  */
 import { configJsonSchema } from "../config/json-schema.ts";
 import { redactConfig } from "../config/redact-config.ts";
@@ -34,6 +34,10 @@ export const adminErrorCodes = [
   "GATEHOUSE_ORIGIN_NOT_ALLOWED",
   "GATEHOUSE_UNSUPPORTED_MEDIA_TYPE",
   "GATEHOUSE_BODY_TOO_DEEP",
+  "GATEHOUSE_REGISTRY_INVALID_INSTANCE",
+  "GATEHOUSE_REGISTRY_FORBIDDEN_NETWORK",
+  "GATEHOUSE_REGISTRY_NOT_FOUND",
+  "GATEHOUSE_REGISTRY_LEASE_EXPIRED",
 ] as const satisfies readonly ErrorCode[];
 
 /** The resource kinds, by the name of their schema and the config list that holds them. */
@@ -135,7 +139,8 @@ export function errorSchema(codes: readonly ErrorCode[]): Schema {
 }
 
 /** An object with exactly `properties`, all required except `optional`. */
-function object(properties: Record<string, Schema>, optional: string[] = []): Schema {
+/** A closed object: every property required but those in `optional`. */
+export function object(properties: Record<string, Schema>, optional: string[] = []): Schema {
   const required = Object.keys(properties).filter((key) => !optional.includes(key));
   return { type: "object", properties, required, additionalProperties: false };
 }
@@ -224,6 +229,12 @@ const runtimeTarget = object(
     url: { type: "string" },
     weight: { type: "number" },
     zone: { type: "string" },
+    version: { type: "string", description: "The instance's version (registry targets)." },
+    tags: {
+      type: "array",
+      items: { type: "string" },
+      description: "The instance's tags (registry targets that have some).",
+    },
     metadata: { type: "object", additionalProperties: { type: "string" } },
     available: { type: "boolean" },
     health: { type: "string" },
@@ -234,7 +245,7 @@ const runtimeTarget = object(
     inFlight: { type: "integer", minimum: 0 },
     latencyMs: { type: "number", description: "Peak-EWMA response time." },
   },
-  ["zone"],
+  ["zone", "version", "tags"],
 );
 
 /** Whether redactConfig blanks a string under `key`: the one list of credential keys. */

@@ -5,6 +5,7 @@
  * test/integration/admin-openapi.test.ts checks it against the real answers.
  */
 import { components, json, ok, parameter, response, statusOf } from "./openapi-components.ts";
+import { type RegistryOperationSpec, registryPaths } from "./openapi-registry.ts";
 import { ref, resourceKinds, type Schema } from "./openapi-schemas.ts";
 
 type Operation = Record<string, unknown>;
@@ -20,6 +21,8 @@ interface OperationSpec {
   responses: Record<string, Schema>;
   /** A change: takes `If-Match`, and can be refused (400, 403, 409, 415; 413 with a body). */
   changes?: boolean;
+  /** The error answers it can give besides 401 and 500, when not a config change's or a read's. */
+  refusals?: string[];
 }
 
 /** An operation; every one can also answer 401 (with keys), 403 (Host) and 500. */
@@ -28,16 +31,18 @@ function operation(spec: OperationSpec): Operation {
   const parameters = [...(spec.parameters ?? []), ...(changes ? ["IfMatch"] : [])];
   // Any request can have a Host that does not name the listener; a change also an Origin
   // or a Content-Type that a web page sends (server/browser-guard).
-  const refusals = changes
-    ? [
-        "BadRequest",
-        "Forbidden",
-        "Conflict",
-        ...(body ? ["TooLarge"] : []),
-        "UnsupportedMediaType",
-        "StoreUnavailable",
-      ]
-    : ["HostNotAllowed"];
+  const refusals =
+    spec.refusals ??
+    (changes
+      ? [
+          "BadRequest",
+          "Forbidden",
+          "Conflict",
+          ...(body ? ["TooLarge"] : []),
+          "UnsupportedMediaType",
+          "StoreUnavailable",
+        ]
+      : ["HostNotAllowed"]);
   const responses: Record<string, Schema> = { ...spec.responses };
   for (const name of [...refusals, "Unauthorized", "ServerError"])
     responses[statusOf(name)] = response(name);
@@ -210,16 +215,21 @@ function build(): Record<string, unknown> {
       title: "Gatehouse admin API",
       version: "1",
       description:
-        "Change and inspect a running Gatehouse gateway (see docs/admin-api.md). A path that does not exist answers 404 and a method a path does not have 405 (`components.responses.MethodNotAllowed`); `HEAD` is answered wherever `GET` is. A CORS preflight (`OPTIONS`) is answered 204 for an origin in `gateway.admin.allowedOrigins`, 403 for any other (see docs/admin-api.md, Browser safety).",
+        "Change and inspect a running Gatehouse gateway (see docs/admin-api.md), and register service instances with its registry (the `registry` paths, served here or on `gateway.registry.listen`; see docs/registry.md). A path that does not exist answers 404 and a method a path does not have 405 (`components.responses.MethodNotAllowed`); `HEAD` is answered wherever `GET` is. A CORS preflight (`OPTIONS`) is answered 204 for an origin in `gateway.admin.allowedOrigins`, 403 for any other (see docs/admin-api.md, Browser safety).",
     },
-    tags: ["services", "routes", "consumers", "plugins", "config", "runtime"].map((name) => ({
-      name,
-    })),
-    security: [{ bearer: [] }, { adminKey: [] }, {}],
+    tags: ["services", "routes", "consumers", "plugins", "config", "runtime", "registry"].map(
+      (name) => ({ name }),
+    ),
+    security: [{ bearer: [] }, { adminKey: [] }, { registryKey: [] }, {}],
     paths: {
       ...resourcePaths(),
       ...configPaths(),
       ...runtimePaths(),
+      ...registryPaths(
+        (spec: RegistryOperationSpec) => operation(spec),
+        (description, schema) => ok(description, schema),
+        response,
+      ),
       "/openapi.json": {
         get: operation({
           id: "getOpenApi",

@@ -3,8 +3,9 @@
  * The admin API listener (`gateway.admin`): its own port, loopback by default, a key
  * required when configured (and always off loopback), and nothing a web page can use
  * (server/browser-guard: Host, Origin and Content-Type). Routes the REST resources, the
- * config and its versions, the runtime view and `/openapi.json`; every answer is JSON,
- * every error the gateway's error shape with a request id.
+ * config and its versions, the runtime view and `/openapi.json`, and the service registry's
+ * API unless it has a listener of its own; every answer is JSON (or a registry watch's
+ * event stream), every error the gateway's error shape with a request id.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import FindMyWay from "find-my-way";
@@ -13,6 +14,7 @@ import { GatehouseError } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { RouteTraffic } from "../observability/request-metrics.ts";
 import { sendError } from "../proxy/respond.ts";
+import type { RegistryApi } from "../registry/api.ts";
 import type { ControlPlane } from "../runtime/control-plane.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { createBrowserGuard } from "../server/browser-guard.ts";
@@ -34,6 +36,8 @@ export interface AdminServerOptions {
   /** Each route's answers since start, for the runtime view; absent when metrics are off. */
   /** Each route's answers (from the worker threads' counters, when they serve). */
   traffic?: () => Map<string, RouteTraffic> | Promise<Map<string, RouteTraffic>>;
+  /** The service registry's API, when this listener serves it (under `/registry/`). */
+  registry?: RegistryApi | undefined;
   log: Logger;
 }
 
@@ -69,12 +73,17 @@ export function createAdminServer(options: AdminServerOptions): Server {
         return;
       }
       for (const [name, value] of Object.entries(cors ?? {})) res.setHeader(name, value!);
+      const [path = "/", search = ""] = (req.url ?? "/").split("?", 2);
+      // The registry API asks for its own keys (admin keys among them).
+      if (options.registry?.handles(path)) {
+        await options.registry.handle(req, res);
+        return;
+      }
       const caller = authenticate(req);
       if (!caller)
         throw new GatehouseError("GATEHOUSE_ADMIN_UNAUTHORIZED", undefined, {
           headers: { "www-authenticate": 'Bearer realm="gatehouse-admin"' },
         });
-      const [path = "/", search = ""] = (req.url ?? "/").split("?", 2);
       const method = req.method === "HEAD" ? "GET" : (req.method ?? "GET");
       const found = router.find(method as FindMyWay.HTTPMethod, path);
       if (!found) throw notFound(router, path);

@@ -92,7 +92,7 @@ program
       log.fatal({ error: message }, `cannot start: ${reason}`);
       process.exit(1);
     }
-    const { proxy, status, admin } = gateway.addresses();
+    const { proxy, status, admin, registry } = gateway.addresses();
     const listening = (listener: string, bound: AddressInfo) => {
       const address = hostPort(bound);
       log.info({ listener, address }, `${listener} listening on ${address}`);
@@ -100,6 +100,7 @@ program
     for (const address of proxy) listening("proxy", address);
     if (status) listening("status", status);
     if (admin) listening("admin", admin);
+    if (registry && registry !== admin) listening("registry", registry);
     const cap = gateway.clientConnectionCap;
     if (cap) logClientConnectionCap(log, config.gateway.limits.maxClientConnections, cap);
     const provider = new FileProvider({

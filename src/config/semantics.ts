@@ -50,6 +50,7 @@ export function checkReferences(input: unknown): PathProblem[] {
       message: `unknown service "${route.service}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
     });
   });
+  problems.push(...gatewaySettingsNeeded(input));
   requiredServices(input).forEach((name, index) => {
     if (typeof name !== "string" || services.has(name)) return;
     const hint = closest(name, services.keys());
@@ -57,6 +58,34 @@ export function checkReferences(input: unknown): PathProblem[] {
       path: ["gateway", "status", "requiredServices", index],
       message: `unknown service "${name}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
     });
+  });
+  return problems;
+}
+
+/**
+ * Services that use a gateway setting it does not have: registry discovery needs
+ * `gateway.registry`, zone-aware balancing needs `gateway.zone`.
+ */
+function gatewaySettingsNeeded(input: unknown): PathProblem[] {
+  const root = input as { gateway?: { registry?: unknown; zone?: unknown }; services?: unknown };
+  const gateway = root?.gateway && typeof root.gateway === "object" ? root.gateway : {};
+  const services = Array.isArray(root?.services) ? root.services : [];
+  const problems: PathProblem[] = [];
+  services.forEach((service: unknown, index) => {
+    const { discovery, loadBalancer } = (service ?? {}) as {
+      discovery?: { registry?: unknown };
+      loadBalancer?: { zoneAware?: unknown };
+    };
+    if (discovery?.registry !== undefined && gateway.registry === undefined)
+      problems.push({
+        path: ["services", index, "discovery", "registry"],
+        message: "registry discovery needs the service registry: set gateway.registry",
+      });
+    if (loadBalancer?.zoneAware === true && gateway.zone === undefined)
+      problems.push({
+        path: ["services", index, "loadBalancer", "zoneAware"],
+        message: "zone-aware balancing needs this gateway's zone: set gateway.zone",
+      });
   });
   return problems;
 }

@@ -37,3 +37,12 @@ export function parseSize(text: string): number | undefined {
   if (!match) return undefined;
   return Math.round(Number(match[1]) * sizeBytes[(match[2] ?? "b").toLowerCase()]!);
 }
+
+/** A duration in milliseconds as the config writes it: `10s`, `5m`, `1500ms`. */
+export function formatDuration(ms: number): string {
+  for (const unit of ["d", "h", "m", "s"] as const) {
+    const size = durationMs[unit]!;
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}

@@ -14,7 +14,7 @@ import { StaticSource } from "./static.ts";
 
 /** A started DnsSource on a ManualClock: `emitted` holds every set it announced. */
 function harness(server: DnsServer, dns: Record<string, unknown>) {
-  const config = discoverySchema.parse({ dns: { interval: "30s", ...dns } }).dns;
+  const config = discoverySchema.parse({ dns: { interval: "30s", ...dns } }).dns!;
   const clock = new ManualClock();
   const emitted: DiscoveredTarget[][] = [];
   const events: DnsResolveEvent[] = [];

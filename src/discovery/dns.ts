@@ -9,7 +9,7 @@
 import { Resolver } from "node:dns/promises";
 import { isIP } from "node:net";
 import type { z } from "zod";
-import type { discoverySchema } from "../config/schema/upstream.ts";
+import type { dnsDiscoverySchema } from "../config/schema/upstream.ts";
 import { type Clock, systemClock } from "../upstream/clock.ts";
 import {
   type DiscoveredTarget,
@@ -19,7 +19,7 @@ import {
 } from "./source.ts";
 
 /** `discovery.dns` as parsed: `interval` in milliseconds. */
-export type DnsDiscoveryConfig = z.output<typeof discoverySchema>["dns"];
+export type DnsDiscoveryConfig = z.output<typeof dnsDiscoverySchema>;
 
 export interface DnsSourceOptions {
   /** Name servers as `host:port` (default: the system's, from /etc/resolv.conf). */

@@ -1,9 +1,10 @@
 /**
  * @module discovery/source
- * The one contract every discovery source implements (static, dns; registry, etcd and
- * kubernetes later): it tells the runtime a service's whole target set, again each time
- * that set changes, and never when it did not.
+ * The one contract every discovery source implements (static, dns, registry; kubernetes
+ * later): it tells the runtime a service's whole target set, again each time that set
+ * changes, and never when it did not.
  */
+import type { TargetHealthCheck } from "../upstream/target.ts";
 
 /** One instance a source found. */
 export interface DiscoveredTarget {
@@ -11,6 +12,13 @@ export interface DiscoveredTarget {
   url: string;
   /** Relative share of traffic, at least 1. */
   weight: number;
+  /** What the source knows of the instance (the registry's), kept on the target. */
+  zone?: string;
+  version?: string;
+  tags?: readonly string[];
+  metadata?: Readonly<Record<string, string>>;
+  /** Where the instance asks to be probed (a registry instance's `healthCheck`). */
+  healthCheck?: TargetHealthCheck;
 }
 
 /**
@@ -24,13 +32,18 @@ export interface DiscoverySource {
   stop(): void;
 }
 
-/** Sorted by URL, duplicates merged (their weights added): the form sources compare and emit. */
+/**
+ * Sorted by URL, duplicates merged (their weights added, the first one's labels kept): the
+ * form sources compare and emit.
+ */
 export function normalizeTargets(targets: Iterable<DiscoveredTarget>): DiscoveredTarget[] {
-  const weights = new Map<string, number>();
-  for (const { url, weight } of targets) weights.set(url, (weights.get(url) ?? 0) + weight);
-  return [...weights]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([url, weight]) => ({ url, weight }));
+  const byUrl = new Map<string, DiscoveredTarget>();
+  for (const target of targets) {
+    const known = byUrl.get(target.url);
+    if (known) known.weight += target.weight;
+    else byUrl.set(target.url, { ...target });
+  }
+  return [...byUrl.values()].sort((a, b) => (a.url < b.url ? -1 : a.url > b.url ? 1 : 0));
 }
 
 /** Whether two normalized sets hold the same targets with the same weights. */
@@ -39,8 +52,22 @@ export function sameTargets(
   b: readonly DiscoveredTarget[] | undefined,
 ): boolean {
   if (a === undefined || b === undefined) return a === b;
+  return a.length === b.length && a.every((target, i) => sameTarget(target, b[i]!));
+}
+
+function sameTarget(a: DiscoveredTarget, b: DiscoveredTarget): boolean {
   return (
-    a.length === b.length &&
-    a.every((target, i) => target.url === b[i]!.url && target.weight === b[i]!.weight)
+    a.url === b.url &&
+    a.weight === b.weight &&
+    a.zone === b.zone &&
+    a.version === b.version &&
+    sameList(a.tags ?? [], b.tags ?? []) &&
+    sameList(Object.entries(a.metadata ?? {}).flat(), Object.entries(b.metadata ?? {}).flat()) &&
+    a.healthCheck?.path === b.healthCheck?.path &&
+    a.healthCheck?.intervalMs === b.healthCheck?.intervalMs
   );
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((item, i) => item === b[i]);
 }

@@ -12,12 +12,14 @@ import {
   openMetricsContentType,
   Registry,
 } from "prom-client";
+import type { ServiceCount } from "../registry/store.ts";
 import { type Http2CloseReason, http2CloseReasons } from "../server/http2-sessions.ts";
 import type { ClientTimeout } from "../server/request-body-watch.ts";
 import type { Target } from "../upstream/target.ts";
 import type { ConfigRevision } from "./config-revision.ts";
 import { HealthCheckMetrics } from "./health-check-metrics.ts";
 import { PluginMetrics } from "./plugin-metrics.ts";
+import { RegistryMetrics } from "./registry-metrics.ts";
 import { RequestMetrics } from "./request-metrics.ts";
 
 /** What the metrics read at scrape time. */
@@ -27,6 +29,8 @@ export interface MetricsSource {
   openConnections(): number;
   /** The TLS listeners' certificates serving now (the supervisor's view). */
   certificates?(): Iterable<{ listener: string; certificates: readonly ServedCertificate[] }>;
+  /** The service registry's services and their instances (none without a registry). */
+  serviceRegistry?(): readonly ServiceCount[];
 }
 
 /** What the expiry metric reads of a certificate. */
@@ -54,6 +58,8 @@ export class GatewayMetrics {
   readonly plugins: PluginMetrics;
   /** Active health probes' results and durations. */
   readonly healthChecks: HealthCheckMetrics;
+  /** The service registry's instances, registrations and expirations (the supervisor's). */
+  readonly serviceRegistry: RegistryMetrics;
   readonly #reloads: Counter<"result">;
   readonly #configInfo: Gauge<"hash">;
   readonly #configVersion: Gauge;
@@ -135,6 +141,7 @@ export class GatewayMetrics {
     this.plugins = new PluginMetrics(this.registry);
     this.healthChecks = new HealthCheckMetrics(this.registry);
     upstreamGauges(source, registers, [this.registry]);
+    this.serviceRegistry = new RegistryMetrics(registers, () => source.serviceRegistry?.() ?? []);
     new Gauge({
       name: "gatehouse_tls_certificate_expiry_seconds",
       help: "Seconds until each TLS listener certificate expires (negative once it has), by listener and certificate (its first name, or its subject).",

@@ -37,7 +37,7 @@ export function compileRuntime(
 ): Runtime {
   const services = new Map<string, Service>();
   for (const serviceConfig of config.services) {
-    const service = new Service(serviceConfig);
+    const service = new Service(serviceConfig, undefined, { zone: config.gateway.zone });
     const listed = serviceConfig.targets ?? previous?.services.get(service.name)?.targets ?? [];
     service.setTargets(listed, registry);
     services.set(service.name, service);

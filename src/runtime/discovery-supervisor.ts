@@ -1,12 +1,16 @@
 /**
  * @module runtime/discovery-supervisor
- * Runs the discovery source of every service that has one. A source whose config is
- * unchanged across a reload keeps running (it does not resolve again); each answer that
- * changes the target set is handed on (to the control plane's door, which gives the
- * service those targets, keeping the state of targets that stay).
+ * Runs the discovery source of every service that has one (DNS, or the gateway's service
+ * registry). A source whose config is unchanged across a reload keeps running (it does not
+ * resolve again); each answer that changes the target set is handed on (to the control
+ * plane's door, which gives the service those targets, keeping the state of targets that
+ * stay).
  */
+import type { ServiceConfig } from "../config/schema/index.ts";
 import { DnsSource } from "../discovery/dns.ts";
+import { RegistrySource } from "../discovery/registry.ts";
 import type { DiscoveredTarget, DiscoverySource } from "../discovery/source.ts";
+import type { RegistryStore } from "../registry/store.ts";
 import type { Runtime } from "./runtime.ts";
 
 interface Running {
@@ -22,9 +26,12 @@ export type DiscoveredTargetsListener = (service: string, targets: DiscoveredTar
 export class DiscoverySupervisor {
   readonly #running = new Map<string, Running>();
   readonly #onTargets: DiscoveredTargetsListener;
+  readonly #registry: RegistryStore | undefined;
 
-  constructor(onTargets: DiscoveredTargetsListener) {
+  /** `registry`: the gateway's service registry, for services with `discovery.registry`. */
+  constructor(onTargets: DiscoveredTargetsListener, registry?: RegistryStore) {
     this.#onTargets = onTargets;
+    this.#registry = registry;
   }
 
   /** Makes the running sources match `runtime`. */
@@ -34,15 +41,17 @@ export class DiscoverySupervisor {
       const discovery = service.config.discovery;
       if (!discovery) continue;
       seen.add(service.name);
-      const configKey = JSON.stringify(discovery);
+      // The protocol decides which registry instances are targets.
+      const configKey = JSON.stringify([discovery, service.config.protocol]);
       const running = this.#running.get(service.name);
       if (running?.configKey === configKey) continue;
       running?.source.stop();
-      const entry: Running = {
-        service: service.name,
-        configKey,
-        source: new DnsSource(discovery.dns, { servers: discovery.dns.servers }),
-      };
+      const source = this.#sourceFor(service.config);
+      if (!source) {
+        this.#running.delete(service.name);
+        continue;
+      }
+      const entry: Running = { service: service.name, configKey, source };
       this.#running.set(service.name, entry);
       entry.source.start((found) => this.#update(entry, found));
     }
@@ -51,6 +60,15 @@ export class DiscoverySupervisor {
       running.source.stop();
       this.#running.delete(name);
     }
+  }
+
+  #sourceFor(config: ServiceConfig): DiscoverySource | undefined {
+    const { dns, registry } = config.discovery ?? {};
+    if (dns) return new DnsSource(dns, { servers: dns.servers });
+    // Validation makes sure a gateway with registry discovery has a registry.
+    if (registry && this.#registry)
+      return new RegistrySource(this.#registry, registry, config.protocol);
+    return undefined;
   }
 
   #update(entry: Running, found: DiscoveredTarget[]): void {

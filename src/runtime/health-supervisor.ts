@@ -4,14 +4,16 @@
  * `healthCheck.active` is unchanged keeps its checker, so unchanged targets keep their
  * probe counters and schedule; added targets start being probed, removed targets stop at
  * once (no zombie checks), and a service that drops active checks has its targets
- * judged healthy again.
+ * judged healthy again. A target that asks for a probe of its own (a registry instance's
+ * `healthCheck`) gets it on top: the service's check at its path and interval.
  */
 
+import { defaultActiveCheck } from "../config/schema/upstream.ts";
 import type { HealthProbeObserver } from "../observability/health-check-metrics.ts";
 import { type Clock, systemClock } from "../upstream/clock.ts";
-import { ActiveHealthChecker } from "../upstream/health/active.ts";
+import { type ActiveCheckConfig, ActiveHealthChecker } from "../upstream/health/active.ts";
 import type { Service } from "../upstream/service.ts";
-import { tlsOptionsOf } from "../upstream/target.ts";
+import { type Target, type TargetHealthCheck, tlsOptionsOf } from "../upstream/target.ts";
 import type { Runtime } from "./runtime.ts";
 
 interface Supervised {
@@ -19,9 +21,29 @@ interface Supervised {
   checker: ActiveHealthChecker;
 }
 
-/** Owns one active health checker per service that configures one. */
+/**
+ * The check a target gets: its service's `healthCheck.active`, at the path and interval
+ * the target asks for when it asks (a registry instance's `healthCheck`; probed with the
+ * defaults when the service configures none). A path means nothing to a tcp or grpc probe.
+ */
+export function checkFor(
+  active: ActiveCheckConfig | undefined,
+  asked: TargetHealthCheck | undefined,
+): ActiveCheckConfig | undefined {
+  if (!asked) return active;
+  const base = active ?? defaultActiveCheck;
+  if (base.type !== "http" && base.type !== "https") return base;
+  return {
+    ...base,
+    path: asked.path,
+    ...(asked.intervalMs !== undefined && { interval: asked.intervalMs }),
+  };
+}
+
+/** Owns the active health checkers: one per service and check config its targets get. */
 export class HealthSupervisor {
-  readonly #checkers = new Map<string, Supervised>();
+  /** By service, then by check config. */
+  readonly #checkers = new Map<string, Map<string, Supervised>>();
   readonly #probes: HealthProbeObserver | undefined;
   readonly #clock: Clock;
 
@@ -36,47 +58,68 @@ export class HealthSupervisor {
 
   /** Makes the running checkers match `runtime`. */
   apply(runtime: Runtime): void {
-    const seen = new Set<string>();
-    for (const service of runtime.services.values()) {
-      const active = service.config.healthCheck.active;
-      if (!active) {
-        // Nothing judges these targets any more: they are healthy unless something else says.
-        for (const target of service.targets) target.health = "healthy";
-        continue;
-      }
-      seen.add(service.name);
-      const configKey = JSON.stringify([active, service.config.tls]);
-      let supervised = this.#checkers.get(service.name);
-      if (supervised?.configKey !== configKey) {
-        supervised?.checker.close();
-        const probes = this.#probes;
-        const name = service.name;
-        const tls = tlsOptionsOf(service.config.tls);
-        const checker = new ActiveHealthChecker(active, this.#clock, {
-          ...(service.config.tls && { tls }),
-          onProbe:
-            probes && ((target, result) => probes.probed(name, active.type, target.url, result)),
-        });
-        supervised = { configKey, checker };
-        this.#checkers.set(service.name, supervised);
-      }
-      supervised.checker.sync(service.targets);
-    }
-    for (const [name, supervised] of this.#checkers) {
-      if (seen.has(name)) continue;
-      supervised.checker.close();
+    for (const service of runtime.services.values()) this.syncService(service);
+    for (const [name, checkers] of this.#checkers) {
+      if (runtime.services.has(name)) continue;
+      for (const supervised of checkers.values()) supervised.checker.close();
       this.#checkers.delete(name);
     }
   }
 
-  /** Probes exactly this service's current targets (after discovery changed them). */
+  /**
+   * Probes exactly this service's current targets, each with its check (after a reload, or
+   * discovery changed them). A target nothing checks any more is healthy unless something
+   * else says.
+   */
   syncService(service: Service): void {
-    this.#checkers.get(service.name)?.checker.sync(service.targets);
+    const groups = new Map<string, { config: ActiveCheckConfig; targets: Target[] }>();
+    const { active } = service.config.healthCheck;
+    for (const target of service.targets) {
+      const config = checkFor(active, target.healthCheck);
+      if (!config) {
+        target.health = "healthy";
+        continue;
+      }
+      const configKey = JSON.stringify([config, service.config.tls]);
+      let group = groups.get(configKey);
+      if (!group) {
+        group = { config, targets: [] };
+        groups.set(configKey, group);
+      }
+      group.targets.push(target);
+    }
+    const checkers = this.#checkers.get(service.name) ?? new Map<string, Supervised>();
+    for (const [configKey, supervised] of checkers) {
+      if (groups.has(configKey)) continue;
+      supervised.checker.close();
+      checkers.delete(configKey);
+    }
+    for (const [configKey, { config, targets }] of groups) {
+      let supervised = checkers.get(configKey);
+      if (!supervised) {
+        supervised = { configKey, checker: this.#checker(service, config) };
+        checkers.set(configKey, supervised);
+      }
+      supervised.checker.sync(targets);
+    }
+    if (checkers.size > 0) this.#checkers.set(service.name, checkers);
+    else this.#checkers.delete(service.name);
+  }
+
+  #checker(service: Service, config: ActiveCheckConfig): ActiveHealthChecker {
+    const probes = this.#probes;
+    const name = service.name;
+    const tls = tlsOptionsOf(service.config.tls);
+    return new ActiveHealthChecker(config, this.#clock, {
+      ...(service.config.tls && { tls }),
+      onProbe: probes && ((target, result) => probes.probed(name, config.type, target.url, result)),
+    });
   }
 
   /** Stops every probe. */
   close(): void {
-    for (const supervised of this.#checkers.values()) supervised.checker.close();
+    for (const checkers of this.#checkers.values())
+      for (const supervised of checkers.values()) supervised.checker.close();
     this.#checkers.clear();
   }
 }

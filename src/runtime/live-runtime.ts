@@ -87,7 +87,17 @@ export class LiveRuntime {
     const found: { service: string; targets: TargetListing[] }[] = [];
     for (const service of this.#current.services.values()) {
       if (!service.config.discovery) continue;
-      const targets = service.targets.map(({ url, weight }) => ({ url, weight }));
+      const targets = service.targets.map(
+        ({ url, weight, zone, version, tags, metadata, healthCheck }) => ({
+          url,
+          weight,
+          zone,
+          version,
+          tags,
+          metadata,
+          healthCheck,
+        }),
+      );
       found.push({ service: service.name, targets });
     }
     return found;

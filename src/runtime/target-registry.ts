@@ -28,7 +28,8 @@ export class TargetRegistry implements TargetPool {
 
   /**
    * The target for a spec, reusing the existing one when its identity matches; weight,
-   * zone, metadata and limits are updated in place (they are not part of its identity).
+   * zone, version, tags, metadata, the health check it asks for and limits are updated in place (they are not part of
+   * its identity).
    */
   acquire(spec: TargetSpec): Target {
     const identity = targetIdentity(spec);
@@ -41,7 +42,10 @@ export class TargetRegistry implements TargetPool {
     }
     target.weight = spec.weight;
     target.zone = spec.zone;
+    target.version = spec.version;
+    target.tags = spec.tags ?? [];
     target.metadata = spec.metadata ?? {};
+    target.healthCheck = spec.healthCheck;
     target.maxConnections = spec.maxConnections;
     this.#configureBreaker(target, spec.circuitBreaker);
     return target;

@@ -7,7 +7,7 @@
 
 /** One listening socket the gateway opens, and the config setting that gives its port. */
 export interface ConfiguredListener {
-  name: "proxy" | "status" | "admin";
+  name: "proxy" | "status" | "admin" | "registry";
   /** The config path of its port, e.g. `gateway.status.port`. */
   setting: string;
   host: string;
@@ -18,9 +18,13 @@ interface ListenerSettings {
   listen: readonly { host: string; port: number }[];
   status?: { host: string; port: number } | undefined;
   admin?: { host: string; port: number } | undefined;
+  registry?: { listen?: { host: string; port: number } | undefined } | undefined;
 }
 
-/** Every listener a gateway block opens: the proxy listeners, then status, then admin. */
+/**
+ * Every listener a gateway block opens: the proxy listeners, then status, then admin, then
+ * the registry API's own.
+ */
 export function configuredListeners(gateway: ListenerSettings): ConfiguredListener[] {
   const listeners: ConfiguredListener[] = gateway.listen.map(({ host, port }, index) => ({
     name: "proxy",
@@ -36,6 +40,11 @@ export function configuredListeners(gateway: ListenerSettings): ConfiguredListen
   if (admin) {
     const { host, port } = admin;
     listeners.push({ name: "admin", setting: "gateway.admin.port", host, port });
+  }
+  const registry = gateway.registry?.listen;
+  if (registry) {
+    const { host, port } = registry;
+    listeners.push({ name: "registry", setting: "gateway.registry.listen.port", host, port });
   }
   return listeners;
 }

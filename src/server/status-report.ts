@@ -6,6 +6,7 @@
  */
 import type { GatehouseConfig } from "../config/schema/index.ts";
 import type { ConfigRevision, ReloadOutcome } from "../observability/config-revision.ts";
+import type { ServiceCount } from "../registry/store.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import type { Target } from "../upstream/target.ts";
 import { gatehouseVersion } from "../version.ts";
@@ -25,6 +26,8 @@ export interface StatusState {
   upstreamRequestsInFlight?: number | undefined;
   /** With worker threads: what each counts. */
   workers?: WorkerStats[] | undefined;
+  /** The service registry, when the gateway runs one: its store and its services' counts. */
+  registry?: { store: string; services: readonly ServiceCount[] } | undefined;
 }
 
 /** One service as `/status` summarises it. */
@@ -87,6 +90,7 @@ export function statusReport(state: StatusState, now = new Date()) {
       upstreamRequestsInFlight: upstreamInFlight,
     },
     services: services.map((service) => summarise(service.name, service.targets)),
+    ...(state.registry && { registry: registrySummary(state.registry) }),
     ...(state.workers && { workers: state.workers }),
   };
 }
@@ -141,6 +145,17 @@ function summarise(name: string, targets: readonly Target[]): ServiceSummary {
     else if (state === "half-open") breakers.halfOpen++;
   }
   return { name, targets: targets.length, healthy, available, breakers };
+}
+
+/** The registry's counts: services, instances, and how many are up and down. */
+function registrySummary({ store, services }: NonNullable<StatusState["registry"]>) {
+  let up = 0;
+  let down = 0;
+  for (const service of services) {
+    up += service.up;
+    down += service.down;
+  }
+  return { store, services: services.length, instances: up + down, up, down };
 }
 
 /** Configured plugin entries: global, and on every service, route and consumer. */

@@ -19,6 +19,7 @@ import type { Logger } from "../observability/logger.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
 import { type RouteTraffic, trafficOfWorkers } from "../observability/request-metrics.ts";
 import { builtinNodeCounters } from "../plugins/index.ts";
+import type { RegistryStore } from "../registry/store.ts";
 import {
   type DiscoveredTargetsListener,
   DiscoverySupervisor,
@@ -58,6 +59,8 @@ export interface SupervisorOptions {
   onDiscovered: DiscoveredTargetsListener;
   /** The certificate files changed: the control plane's door, which calls `reloadCertificates`. */
   onCertificatesChanged: () => void;
+  /** The service registry's store, for services that discover their targets in it. */
+  registry?: RegistryStore | undefined;
 }
 
 /** Applies configs, runs the probes, and keeps the proxy workers serving. */
@@ -68,6 +71,7 @@ export class Supervisor {
   readonly #health: HealthSupervisor;
   /** The discovery sources of the node: only this thread resolves; the workers follow. */
   readonly #discovery: DiscoverySupervisor;
+  readonly #registry: RegistryStore | undefined;
   readonly #configFile: string;
   readonly log: Logger;
   /** The proxy role of this thread: it serves the listeners unless worker threads do. */
@@ -97,7 +101,8 @@ export class Supervisor {
     this.#metrics = metrics;
     this.#health = options.health;
     this.#configFile = options.configFile;
-    this.#discovery = new DiscoverySupervisor(options.onDiscovered);
+    this.#discovery = new DiscoverySupervisor(options.onDiscovered, options.registry);
+    this.#registry = options.registry;
     this.#onCertificatesChanged = options.onCertificatesChanged;
     this.#local = new ProxyWorker({
       settings: config.gateway,
@@ -325,6 +330,10 @@ export class Supervisor {
       openConnections: sum((stats) => stats.openConnections) ?? local.openConnections,
       webSocketTunnels: sum((stats) => stats.webSocketTunnels) ?? local.webSocketTunnels,
       upstreamRequestsInFlight: sum((stats) => stats.upstreamRequestsInFlight),
+      registry: this.#registry && {
+        store: this.#settings.registry?.store ?? "memory",
+        services: this.#registry.list(),
+      },
     };
   }
 

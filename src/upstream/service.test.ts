@@ -7,12 +7,12 @@ import { clientRequest } from "./selectors/test-fleet.ts";
 import { Service, type TargetSpec } from "./service.ts";
 import { Target } from "./target.ts";
 
-function serviceOf(extra: Record<string, unknown> = {}): Service {
+function serviceOf(extra: Record<string, unknown> = {}, zone?: string): Service {
   const config = configSchema.parse({
     gateway: { listen: [{ port: 8080 }] },
     services: [{ name: "users", targets: [{ url: "http://127.0.0.1:9001" }], ...extra }],
   });
-  return new Service(config.services[0]!);
+  return new Service(config.services[0]!, undefined, { zone });
 }
 
 /** A pool that hands out one Target per URL, as the target registry does per identity. */
@@ -114,5 +114,48 @@ describe("Service", () => {
     a!.onOutcome({ kind: "connect-failure", durationMs: 1 });
     assert.equal(a!.ejections, 1);
     assert.ok(!a!.available());
+  });
+
+  it("zone-aware, picks in the gateway's zone while one there is available, else anywhere", () => {
+    const service = serviceOf({ loadBalancer: { zoneAware: true } }, "eu-1");
+    service.setTargets(
+      [
+        { url: "http://127.0.0.1:9001", weight: 1, zone: "eu-1" },
+        { url: "http://127.0.0.1:9002", weight: 1, zone: "eu-2" },
+        { url: "http://127.0.0.1:9003", weight: 1, zone: "eu-1" },
+        { url: "http://127.0.0.1:9004", weight: 1 },
+      ],
+      pool(),
+    );
+    const [a, , c] = service.targets;
+    const picks = (n: number, options?: { exclude: Set<Target> }) => {
+      const ports = new Set<number>();
+      for (let i = 0; i < n; i++) ports.add(service.select(clientRequest(i), options)!.port);
+      return [...ports].sort();
+    };
+    assert.deepEqual(picks(8), [9001, 9003], "only the local targets while they are available");
+    a!.health = "unhealthy";
+    assert.deepEqual(picks(8), [9003]);
+    assert.deepEqual(picks(8, { exclude: new Set([c!]) }), [9002, 9004], "a retry leaves the zone");
+    c!.health = "unhealthy";
+    assert.deepEqual(picks(8), [9002, 9004], "none local is available: the others take it");
+    c!.health = "healthy";
+    assert.deepEqual(picks(8), [9003], "back home as soon as one local target is");
+  });
+
+  it("without zoneAware, or with no gateway zone, ignores zones", () => {
+    const zoned = [
+      { url: "http://127.0.0.1:9001", weight: 1, zone: "eu-1" },
+      { url: "http://127.0.0.1:9002", weight: 1, zone: "eu-2" },
+    ];
+    for (const service of [
+      serviceOf({}, "eu-1"),
+      serviceOf({ loadBalancer: { zoneAware: true } }),
+    ]) {
+      service.setTargets(zoned, pool());
+      const ports = new Set<number>();
+      for (let i = 0; i < 4; i++) ports.add(service.select(clientRequest(i))!.port);
+      assert.deepEqual([...ports].sort(), [9001, 9002]);
+    }
   });
 });

@@ -15,15 +15,23 @@ import { OutlierDetector } from "./health/outlier.ts";
 import { PanicThreshold } from "./health/panic.ts";
 import { RetryPolicy } from "./retry.ts";
 import { createSelector } from "./selectors/index.ts";
-import type { SelectionOptions, SelectionRequest, Selector } from "./selectors/selector.ts";
-import type { Target, TargetProtocol } from "./target.ts";
+import {
+  admissible,
+  type SelectionOptions,
+  type SelectionRequest,
+  type Selector,
+} from "./selectors/selector.ts";
+import type { Target, TargetHealthCheck, TargetProtocol } from "./target.ts";
 
 /** What a service's targets are made from: config entries, discovery answers or live targets. */
 export interface TargetListing {
   url: string;
   weight: number;
-  zone?: string;
+  zone?: string | undefined;
+  version?: string | undefined;
+  tags?: readonly string[];
   metadata?: Readonly<Record<string, string>>;
+  healthCheck?: TargetHealthCheck | undefined;
 }
 
 /** What a service asks of one of its targets. */
@@ -31,8 +39,11 @@ export interface TargetSpec {
   service: string;
   url: string;
   weight: number;
-  zone?: string;
-  metadata?: Readonly<Record<string, string>>;
+  zone?: string | undefined;
+  version?: string | undefined;
+  tags?: readonly string[] | undefined;
+  metadata?: Readonly<Record<string, string>> | undefined;
+  healthCheck?: TargetHealthCheck | undefined;
   connectTimeout: number;
   /** `grpc`: the target is reached over HTTP/2 sessions. Part of its identity. */
   protocol?: TargetProtocol;
@@ -52,6 +63,12 @@ export interface TargetPool {
   acquire(spec: TargetSpec): Target;
 }
 
+/** What a service knows of the gateway it runs in. */
+export interface ServiceContext {
+  /** The gateway's zone (`gateway.zone`), for `loadBalancer.zoneAware`. */
+  zone?: string | undefined;
+}
+
 /** One configured service. */
 export class Service {
   readonly name: string;
@@ -67,9 +84,14 @@ export class Service {
   /** Passive checks: the service's `passive` block, or the default rule without one. */
   readonly #detector: OutlierDetector;
   #targets: readonly Target[] = [];
+  /** With `zoneAware`: the gateway's zone, and the targets in it (kept with `#targets`). */
+  readonly #zone: string | undefined;
+  #local: readonly Target[] = [];
+  /** Its own selector: one that keeps state (a ring, a cursor) keeps it per list. */
+  readonly #localSelector: Selector | undefined;
 
   /** Builds everything the config decides once; a bad selector config throws here. */
-  constructor(config: ServiceConfig, clock: Clock = systemClock) {
+  constructor(config: ServiceConfig, clock: Clock = systemClock, context: ServiceContext = {}) {
     this.name = config.name;
     this.config = config;
     this.timeouts = config.timeouts;
@@ -79,6 +101,8 @@ export class Service {
     this.#panic = new PanicThreshold(config.healthCheck.panicThreshold, clock);
     const passive = config.healthCheck.passive ?? defaultPassiveCheck;
     this.#detector = new OutlierDetector(passive, clock, () => this.#targets);
+    this.#zone = config.loadBalancer.zoneAware ? context.zone : undefined;
+    if (this.#zone !== undefined) this.#localSelector = createSelector(config.loadBalancer);
   }
 
   /** The current targets; replaced whole by `setTargets`, never changed in place. */
@@ -88,7 +112,8 @@ export class Service {
 
   /**
    * Picks a target for a request. In panic (too few usable targets) every target that is
-   * not full is offered to the selector, health and breakers notwithstanding.
+   * not full is offered to the selector, health and breakers notwithstanding. Zone-aware,
+   * the targets in the gateway's zone are offered alone while one of them is available.
    */
   select(selection: SelectionRequest, options?: SelectionOptions): Target | undefined {
     const targets = this.#targets;
@@ -98,6 +123,11 @@ export class Service {
         this.#inPanic = panic;
         for (const target of targets) target.ignoreHealth = panic;
       }
+    }
+    const local = this.#local;
+    if (local.length > 0 && local !== targets && anyAdmissible(local, options)) {
+      const picked = this.#localSelector!.select(local, selection, options);
+      if (picked) return picked;
     }
     return this.#selector.select(targets, selection, options);
   }
@@ -114,7 +144,10 @@ export class Service {
         url: target.url,
         weight: target.weight,
         zone: target.zone,
+        version: target.version,
+        tags: target.tags,
         metadata: target.metadata,
+        healthCheck: target.healthCheck,
         service: this.name,
         connectTimeout: this.timeouts.connect,
         protocol: config.protocol,
@@ -132,6 +165,16 @@ export class Service {
       target.observers.add(this.#detector.observe);
     }
     this.#targets = targets;
+    const zone = this.#zone;
+    const local = zone === undefined ? [] : targets.filter((target) => target.zone === zone);
+    // All local (or none): the whole list, with no second look.
+    this.#local = local.length === targets.length ? targets : local;
     this.#inPanic = false;
   }
+}
+
+/** Whether a selector may pick one of `targets` (those the request excludes left out). */
+function anyAdmissible(targets: readonly Target[], options: SelectionOptions | undefined): boolean {
+  for (const target of targets) if (admissible(target, options)) return true;
+  return false;
 }

@@ -23,11 +23,25 @@ export interface TargetOptions {
   protocol?: TargetProtocol;
   /** TLS towards an `https://` target: CA, client certificate, server name, verification. */
   tls?: UpstreamTls;
-  zone?: string;
-  metadata?: Readonly<Record<string, string>>;
+  zone?: string | undefined;
+  /** The instance's version (registry targets). */
+  version?: string | undefined;
+  /** The instance's tags (registry targets). */
+  tags?: readonly string[] | undefined;
+  metadata?: Readonly<Record<string, string>> | undefined;
+  healthCheck?: TargetHealthCheck | undefined;
   clock?: Clock;
   /** Told of every transition the target's health checker, breaker or outlier detection makes. */
   onTransition?: (target: Target, transition: TargetTransition) => void;
+}
+
+/**
+ * Where a target asks to be probed, on top of its service's `healthCheck.active` (a
+ * registry instance's `healthCheck`): this path, and this interval when given.
+ */
+export interface TargetHealthCheck {
+  path: string;
+  intervalMs?: number | undefined;
 }
 
 /** How a target is spoken to: HTTP/1.1 (the undici pool) or gRPC over HTTP/2 sessions. */
@@ -115,7 +129,11 @@ export class Target {
   readonly port: number;
   weight: number;
   zone: string | undefined;
+  version: string | undefined;
+  tags: readonly string[];
   metadata: Readonly<Record<string, string>>;
+  /** Where the target asks to be probed, if it says (see TargetHealthCheck). */
+  healthCheck: TargetHealthCheck | undefined;
   readonly pool: Pool;
   readonly protocol: TargetProtocol;
   /** TLS options for connections to an `https://` target (empty: the defaults). */
@@ -162,7 +180,10 @@ export class Target {
     this.port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
     this.weight = options.weight;
     this.zone = options.zone;
+    this.version = options.version;
+    this.tags = options.tags ?? [];
     this.metadata = options.metadata ?? {};
+    this.healthCheck = options.healthCheck;
     this.protocol = options.protocol ?? "http";
     this.#connectTimeout = options.connectTimeout;
     this.clock = options.clock ?? systemClock;

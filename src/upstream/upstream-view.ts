@@ -17,6 +17,9 @@ export interface TargetView {
   url: string;
   weight: number;
   zone?: string;
+  /** The instance's version and tags, for targets that have them (registry targets). */
+  version?: string;
+  tags?: readonly string[];
   /** Only with `metadata: true`. */
   metadata?: Readonly<Record<string, string>>;
   /** What a selector sees: can it be picked now? */
@@ -40,6 +43,8 @@ export function viewTarget(target: Target, options: ViewOptions): TargetView {
     url: target.url,
     weight: target.weight,
     ...(target.zone === undefined ? {} : { zone: target.zone }),
+    ...(target.version === undefined ? {} : { version: target.version }),
+    ...(target.tags.length === 0 ? {} : { tags: target.tags }),
     ...(options.metadata && { metadata: redactConfig(target.metadata) }),
     available: target.available(),
     health: target.health,

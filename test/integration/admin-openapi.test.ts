@@ -14,6 +14,7 @@ import { adminRoutes } from "../../src/admin/server.ts";
 import { type ErrorCode, errorCatalogue } from "../../src/errors.ts";
 import { Gateway } from "../../src/gateway.ts";
 import { FileProvider } from "../../src/providers/file.ts";
+import { registryRoutes } from "../../src/registry/api.ts";
 import { validateConfigFile } from "../../src/runtime/validate.ts";
 import { type AdminGateway, removeDir, startAdminGateway } from "../helpers/admin.ts";
 import {
@@ -87,7 +88,7 @@ describe("admin API OpenAPI document", () => {
     open = await startAdminGateway(
       config(
         "{ port: 0, maxBodySize: 16kb }",
-        "  configStore: { versions: 100 }\n  status: { port: 0 }",
+        "  configStore: { versions: 100 }\n  status: { port: 0 }\n  registry: { allowedNetworks: [127.0.0.0/8] }",
       ),
     );
     const keys = `[{ id: ops, key: "${ops}" }, { id: viewer, key: "${viewer}", readOnly: true }]`;
@@ -149,7 +150,7 @@ describe("admin API OpenAPI document", () => {
   });
 
   it("describes every route the server registers, and no other", () => {
-    const served = adminRoutes().map(
+    const served = [...adminRoutes(), ...Object.values(registryRoutes)].map(
       ({ method, path }) => `${method.toLowerCase()} ${path.replace(/:(\w+)/g, "{$1}")}`,
     );
     const described = operationsOf(document).map(({ method, path }) => `${method} ${path}`);
@@ -191,6 +192,31 @@ describe("admin API OpenAPI document", () => {
       await call(open, "DELETE", another, 404);
     });
   }
+
+  it("/registry: register, replace, renew, read, deregister and their errors", async () => {
+    const one = "/registry/services/orders/instances/o-1";
+    const instance = { address: "127.0.0.1", port: 9003, version: "1.4.2", tags: ["stable"] };
+    await call(open, "GET", "/registry/services", 200);
+    await call(open, "GET", "/registry/services/orders", 404);
+    await call(open, "PUT", one, 201, instance);
+    await call(open, "PUT", one, 200, { ...instance, zone: "eu-1", healthCheck: { path: "/h" } });
+    await call(open, "PUT", one, 400, { address: "127.0.0.1" });
+    await call(open, "PUT", one, 400, "{ not json", json);
+    await call(open, "PUT", "/registry/services/orders/instances/-x", 400, instance);
+    await call(open, "PUT", one, 403, { ...instance, address: "10.0.0.7" });
+    await call(open, "PUT", one, 403, instance, { origin: "https://evil.example" });
+    await call(open, "PUT", one, 413, { ...instance, metadata: { pad: "x".repeat(70_000) } });
+    await call(open, "PUT", one, 415, JSON.stringify(instance), { "content-type": "text/plain" });
+    await call(open, "PUT", `${one}/heartbeat`, 200);
+    await call(open, "PUT", "/registry/services/orders/instances/nope/heartbeat", 404);
+    const listed = await call(open, "GET", "/registry/services", 200);
+    assert.equal(listed.body.services[0].up, 1);
+    await call(open, "GET", "/registry/services/orders", 200);
+    await call(open, "GET", "/registry/services", 403, undefined, { host: "evil.example" });
+    await call(open, "POST", "/registry/services", 405);
+    await call(open, "DELETE", one, 204);
+    await call(open, "DELETE", one, 404);
+  });
 
   it("/config: export as JSON and YAML, replace (secrets sent back redacted), refusals", async () => {
     const exported = await call(open, "GET", "/config", 200);

@@ -4,12 +4,13 @@
  * and admin listeners, workers, limits, timeouts, observability, stores and plugin modules.
  */
 import { z } from "zod";
-import { adminSchema, auditSchema, configStoreSchema } from "./control-plane.ts";
+import { adminSchema, auditSchema, configStoreSchema, isLoopbackHost } from "./control-plane.ts";
 import { allowedHosts, cidr, duration, port } from "./fields.ts";
 import { customMethodsSchema } from "./http-methods.ts";
 import { limitsSchema, listenerSchema, pathsSchema } from "./listeners.ts";
 import { accessLogSchema, logSchema, metricsSchema, tracingSchema } from "./observability.ts";
 import { redisStoreSchema } from "./redis-store.ts";
+import { registrySchema } from "./registry.ts";
 import { timeoutsSchema } from "./timeouts.ts";
 
 export const gatewaySchema = z
@@ -40,6 +41,14 @@ export const gatewaySchema = z
         "The status listener: `GET /health` (liveness), `GET /ready` (readiness), `GET /status` (version, config, counts, upstream summary), `GET /upstreams` and `GET /metrics` (see docs/observability.md).",
       ),
     admin: adminSchema,
+    registry: registrySchema,
+    zone: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "The zone this gateway runs in, e.g. an availability zone: services with `loadBalancer.zoneAware` prefer targets in it.",
+      ),
     workers: z
       .union([z.literal("auto"), z.number().int().min(1).max(256)])
       .default(1)
@@ -100,5 +109,23 @@ export const gatewaySchema = z
       .describe(
         "Third-party plugins: a path relative to this file, or an npm package name; each module default-exports a plugin or an array of plugins.",
       ),
+  })
+  .superRefine((gateway, ctx) => {
+    const { registry, admin } = gateway;
+    if (!registry) return;
+    if (!registry.listen && !admin)
+      ctx.addIssue({
+        code: "custom",
+        path: ["registry"],
+        message:
+          "the registry API is served on the admin listener unless it has its own: set gateway.admin or gateway.registry.listen",
+      });
+    const keyless = registry.keys.length === 0 && (admin?.keys.length ?? 0) === 0;
+    if (registry.listen && keyless && !isLoopbackHost(registry.listen.host))
+      ctx.addIssue({
+        code: "custom",
+        path: ["registry", "keys"],
+        message: `the registry API binds ${registry.listen.host}, which is not loopback: give it keys (anyone who can reach it could register instances)`,
+      });
   })
   .describe("Static settings: a change needs a restart.");

@@ -60,7 +60,10 @@ describe("defaults", () => {
     assert.deepEqual(config.services[0]!.targets, [
       { url: "http://127.0.0.1:9001", weight: 1, metadata: {} },
     ]);
-    assert.deepEqual(config.services[0]!.loadBalancer, { algorithm: "round-robin" });
+    assert.deepEqual(config.services[0]!.loadBalancer, {
+      algorithm: "round-robin",
+      zoneAware: false,
+    });
     assert.deepEqual(config.services[0]!.healthCheck, {
       panicThreshold: 0,
       initialState: "healthy",

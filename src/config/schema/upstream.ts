@@ -5,7 +5,8 @@
  * of docs/load-balancing.md and docs/health-checks.md.
  */
 import { z } from "zod";
-import { duration, size } from "./fields.ts";
+import { duration, exactlyOneOf, size } from "./fields.ts";
+import { registryDiscoverySchema } from "./registry.ts";
 
 export const algorithms = [
   "round-robin",
@@ -39,6 +40,12 @@ export const loadBalancerSchema = z
   .strictObject({
     algorithm: z.enum(algorithms).default("round-robin").describe("How a target is picked."),
     hashOn: hashOnSchema.optional(),
+    zoneAware: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Prefer targets whose `zone` is the gateway's (`gateway.zone`) while at least one of them is available; the others take traffic only when none is.",
+      ),
   })
   .prefault({})
   .describe("How requests are spread over the targets.");
@@ -115,6 +122,12 @@ export const activeCheckSchema = z
     path: ["body"],
   })
   .describe("Probes sent to every target on a timer.");
+
+/**
+ * The probe a target that asks for one (a registry instance's `healthCheck`) gets when its
+ * service configures none: every default, at the target's path and interval.
+ */
+export const defaultActiveCheck = Object.freeze(activeCheckSchema.parse({}));
 
 const passiveCheckSchema = z
   .strictObject({
@@ -272,32 +285,34 @@ export const connectionLimitsSchema = z
     "Per-target limits; a request to a service whose targets are all full gets 503 at once.",
   );
 
+export const dnsDiscoverySchema = z
+  .strictObject({
+    name: z.string().min(1).describe("The DNS name to resolve."),
+    type: z.enum(["A", "AAAA", "SRV"]).default("A"),
+    port: z.number().int().min(1).max(65535).optional().describe("Target port for A/AAAA records."),
+    scheme: z.enum(["http", "https"]).default("http"),
+    interval: duration("30s").describe("Re-resolve at most this often (and on TTL expiry)."),
+    servers: z
+      .array(
+        z
+          .string()
+          .regex(
+            /^[^\s]+:\d+$|^[^\s:]+$|^\[[0-9a-fA-F:.]+\](:\d+)?$/,
+            "expected host or host:port",
+          ),
+      )
+      .min(1)
+      .optional()
+      .describe("DNS servers to ask, `ip` or `ip:port`; default the system's resolvers."),
+  })
+  .describe("Targets from DNS records.");
+
 export const discoverySchema = z
   .strictObject({
-    dns: z.strictObject({
-      name: z.string().min(1).describe("The DNS name to resolve."),
-      type: z.enum(["A", "AAAA", "SRV"]).default("A"),
-      port: z
-        .number()
-        .int()
-        .min(1)
-        .max(65535)
-        .optional()
-        .describe("Target port for A/AAAA records."),
-      scheme: z.enum(["http", "https"]).default("http"),
-      interval: duration("30s").describe("Re-resolve at most this often (and on TTL expiry)."),
-      servers: z
-        .array(
-          z
-            .string()
-            .regex(
-              /^[^\s]+:\d+$|^[^\s:]+$|^\[[0-9a-fA-F:.]+\](:\d+)?$/,
-              "expected host or host:port",
-            ),
-        )
-        .min(1)
-        .optional()
-        .describe("DNS servers to ask, `ip` or `ip:port`; default the system's resolvers."),
-    }),
+    dns: dnsDiscoverySchema.optional(),
+    registry: registryDiscoverySchema.optional(),
   })
-  .describe("Where the targets come from when they are not listed.");
+  .superRefine((discovery, ctx) => {
+    exactlyOneOf(discovery, ["dns", "registry"], ctx, { verb: "give" });
+  })
+  .describe("Where the targets come from when they are not listed: `dns` or `registry`.");

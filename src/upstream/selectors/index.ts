@@ -21,8 +21,8 @@ export type {
   Selector,
 } from "./selector.ts";
 
-/** A service's validated `loadBalancer` config. */
-export type LoadBalancerConfig = z.output<typeof loadBalancerSchema>;
+/** What of a service's validated `loadBalancer` config the selector is built from. */
+export type LoadBalancerConfig = Omit<z.output<typeof loadBalancerSchema>, "zoneAware">;
 export type Algorithm = (typeof algorithms)[number];
 
 /** What a selector may be given besides its config. */

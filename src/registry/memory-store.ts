@@ -1,0 +1,232 @@
+/**
+ * @module registry/memory-store
+ * The registry kept in this process (one node). A lease is a timestamp and one timer: a
+ * heartbeat moves the timestamp and touches nothing else, so it costs the same with ten
+ * instances or ten thousand; the timer, when it fires early (the lease was renewed since),
+ * sleeps for what is left. A lease that runs out marks its instance down at once and
+ * removes it `removeAfter` later, unless it registers again meanwhile.
+ */
+import { formatDuration } from "../config/units.ts";
+import { type Clock, systemClock } from "../upstream/clock.ts";
+import {
+  type InstanceState,
+  type InstanceView,
+  instanceUrl,
+  type Lease,
+  type Registration,
+} from "./instance.ts";
+import type {
+  PutResult,
+  RegistryEvent,
+  RegistryListener,
+  RegistryObserver,
+  RegistryStore,
+  ServiceCount,
+  ServiceSnapshot,
+} from "./store.ts";
+
+export interface MemoryRegistryOptions {
+  /** How long a down instance is kept before it is removed, in ms. */
+  removeAfter: number;
+  clock?: Clock;
+  observer?: RegistryObserver;
+}
+
+/** One instance and its lease (times on the store's clock). */
+interface Entry {
+  registration: Registration;
+  url: string;
+  state: InstanceState;
+  registeredAt: number;
+  lastHeartbeat: number;
+  expiresAt: number;
+  /** The pending timer: the lease's check while up, the removal while down. */
+  cancel: () => void;
+}
+
+/** A registry store in memory: one node's registry. */
+export class MemoryRegistryStore implements RegistryStore {
+  readonly #services = new Map<string, Map<string, Entry>>();
+  readonly #watchers = new Map<string, Set<RegistryListener>>();
+  readonly #clock: Clock;
+  readonly #removeAfter: number;
+  readonly #observer: RegistryObserver | undefined;
+  /** Wall-clock milliseconds at the clock's zero, for the ISO times the API shows. */
+  readonly #epoch: number;
+  #revision = 0;
+  #closed = false;
+
+  constructor(options: MemoryRegistryOptions) {
+    this.#clock = options.clock ?? systemClock;
+    this.#removeAfter = options.removeAfter;
+    this.#observer = options.observer;
+    this.#epoch = Date.now() - this.#clock.now();
+  }
+
+  async put(registration: Registration): Promise<PutResult> {
+    const { service, id } = registration;
+    let instances = this.#services.get(service);
+    if (!instances) {
+      instances = new Map();
+      this.#services.set(service, instances);
+    }
+    const previous = instances.get(id);
+    previous?.cancel();
+    const now = this.#clock.now();
+    const entry: Entry = {
+      registration,
+      url: instanceUrl(registration.address, registration.port),
+      state: "up",
+      registeredAt: now,
+      lastHeartbeat: now,
+      expiresAt: now + registration.ttlMs,
+      cancel: () => {},
+    };
+    instances.set(id, entry);
+    this.#watchLease(entry);
+    this.#observer?.registered(service);
+    this.#emit({ type: "put", service, revision: ++this.#revision, instance: this.#view(entry) });
+    return { lease: this.#lease(entry), created: previous === undefined };
+  }
+
+  async heartbeat(service: string, id: string): Promise<Lease | undefined> {
+    const entry = this.#services.get(service)?.get(id);
+    if (entry?.state !== "up") return undefined;
+    const now = this.#clock.now();
+    entry.lastHeartbeat = now;
+    entry.expiresAt = now + entry.registration.ttlMs;
+    return this.#lease(entry);
+  }
+
+  async remove(service: string, id: string): Promise<boolean> {
+    const entry = this.#services.get(service)?.get(id);
+    if (!entry) return false;
+    this.#delete(entry);
+    return true;
+  }
+
+  list(): ServiceCount[] {
+    const counts: ServiceCount[] = [];
+    for (const [name, instances] of this.#services) {
+      let up = 0;
+      for (const entry of instances.values()) if (entry.state === "up") up++;
+      counts.push({ name, instances: instances.size, up, down: instances.size - up });
+    }
+    return counts.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  snapshot(service: string): ServiceSnapshot {
+    const instances = [...(this.#services.get(service)?.values() ?? [])];
+    return {
+      service,
+      revision: this.#revision,
+      instances: instances.map((entry) => this.#view(entry)),
+    };
+  }
+
+  watch(service: string, listener: RegistryListener): () => void {
+    if (this.#closed) return () => {};
+    let watchers = this.#watchers.get(service);
+    if (!watchers) {
+      watchers = new Set();
+      this.#watchers.set(service, watchers);
+    }
+    watchers.add(listener);
+    listener({ type: "snapshot", ...this.snapshot(service) });
+    return () => {
+      const current = this.#watchers.get(service);
+      if (!current?.delete(listener) || current.size > 0) return;
+      this.#watchers.delete(service);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#watchers.clear();
+    for (const instances of this.#services.values())
+      for (const entry of instances.values()) entry.cancel();
+  }
+
+  /**
+   * Checks the lease when it would run out: renewed since, it sleeps for what is left;
+   * else the instance goes down.
+   */
+  #watchLease(entry: Entry): void {
+    const check = () => {
+      const left = entry.expiresAt - this.#clock.now();
+      if (left > 0) entry.cancel = this.#clock.schedule(check, left);
+      else this.#expire(entry);
+    };
+    entry.cancel = this.#clock.schedule(check, entry.registration.ttlMs);
+  }
+
+  #expire(entry: Entry): void {
+    const { service, id } = entry.registration;
+    entry.state = "down";
+    entry.cancel = this.#clock.schedule(() => this.#delete(entry), this.#removeAfter);
+    this.#observer?.expired(service);
+    this.#emit({ type: "down", service, revision: ++this.#revision, id });
+  }
+
+  #delete(entry: Entry): void {
+    const { service, id } = entry.registration;
+    const instances = this.#services.get(service);
+    if (instances?.get(id) !== entry) return;
+    entry.cancel();
+    instances.delete(id);
+    if (instances.size === 0) this.#services.delete(service);
+    this.#emit({ type: "delete", service, revision: ++this.#revision, id });
+  }
+
+  #emit(event: RegistryEvent): void {
+    if (this.#closed) return;
+    const watchers = this.#watchers.get(event.service);
+    if (watchers) for (const listener of [...watchers]) listener(event);
+  }
+
+  #lease(entry: Entry): Lease {
+    const { service, id, ttlMs } = entry.registration;
+    return {
+      service,
+      id,
+      url: entry.url,
+      ttl: formatDuration(ttlMs),
+      ttlMs,
+      expiresAt: this.#iso(entry.expiresAt),
+      registeredAt: this.#iso(entry.registeredAt),
+    };
+  }
+
+  #view(entry: Entry): InstanceView {
+    const { id, address, port, protocol, weight, version, zone, tags, metadata, healthCheck } =
+      entry.registration;
+    return {
+      id,
+      url: entry.url,
+      address,
+      port,
+      protocol,
+      weight,
+      ...(version !== undefined && { version }),
+      ...(zone !== undefined && { zone }),
+      tags: [...tags],
+      metadata: { ...metadata },
+      ...(healthCheck && {
+        healthCheck: {
+          path: healthCheck.path,
+          ...(healthCheck.intervalMs !== undefined && {
+            interval: formatDuration(healthCheck.intervalMs),
+          }),
+        },
+      }),
+      state: entry.state,
+      registeredAt: this.#iso(entry.registeredAt),
+      lastHeartbeat: this.#iso(entry.lastHeartbeat),
+      expiresAt: this.#iso(entry.expiresAt),
+    };
+  }
+
+  #iso(clockMs: number): string {
+    return new Date(this.#epoch + clockMs).toISOString();
+  }
+}
