@@ -269,7 +269,7 @@ export class EtcdRegistryStore implements RegistryStore {
     }
     if (this.#closed) return;
     this.#apply(this.#differences(kvs, revision), revision);
-    this.#watch(revision + 1);
+    await this.#watch(revision + 1);
   }
 
   /** The changes that turn the mirror into what a full read found at `revision`. */
@@ -313,8 +313,11 @@ export class EtcdRegistryStore implements RegistryStore {
     );
   }
 
-  /** ONE watch on the registry's keys from `revision`; etcd3 resumes it after a reconnect. */
-  #watch(revision: number): void {
+  /**
+   * ONE watch on the registry's keys from `revision`; etcd3 resumes it after a reconnect.
+   * Resolves once etcd took it (or refused it).
+   */
+  #watch(revision: number): Promise<void> {
     const watcher = this.#client
       .watch()
       .prefix(this.#keys.root)
@@ -337,6 +340,9 @@ export class EtcdRegistryStore implements RegistryStore {
       void watcher.cancel().catch(() => {});
       if (this.#watcher === watcher && !this.#closed)
         this.#retry = setTimeout(() => void this.#load(), retryMs).unref();
+    });
+    return new Promise((resolve) => {
+      for (const event of ["connected", "disconnected", "error"]) watcher.once(event, resolve);
     });
   }
 
@@ -369,10 +375,9 @@ export class EtcdRegistryStore implements RegistryStore {
       const entry = this.#services.get(key.service)?.get(key.id);
       before.set(name, { key, revision: entry?.revision, alive: this.#alive.has(name) });
     }
-    // Instance keys first: a deregistration deletes both keys at one revision, and its lease
-    // key going first would read as a missed lease.
-    for (const change of changes) if (change.key.kind === "instance") this.#take(change);
-    for (const change of changes) if (change.key.kind === "lease") this.#take(change);
+    // Told once all are applied: a deregistration deletes both keys at one revision, which
+    // is one `delete`, not a `down` (its lease key gone) and then a `delete`.
+    for (const change of changes) this.#take(change);
     this.#revision = Math.max(this.#revision, revision);
     for (const [name, was] of before) this.#tell(name, was, revision);
     for (const waiter of this.#catchingUp) if (waiter.revision <= this.#revision) waiter.done();
