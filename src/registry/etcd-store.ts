@@ -90,8 +90,11 @@ export class EtcdRegistryStore implements RegistryStore {
   /** `service/id` of the instances whose lease key exists (they are up). */
   readonly #alive = new Set<string>();
   readonly #watchers = new Map<string, Set<RegistryListener>>();
-  /** Writes of this node waiting for the watch to bring their revision into the mirror. */
-  readonly #catchingUp = new Set<{ revision: number; done(): void }>();
+  /**
+   * Writes of this node waiting for the watch to bring their revision into the mirror,
+   * oldest revision first (a write's revision is mostly the newest: it goes at the end).
+   */
+  readonly #catchingUp: { revision: number; done(): void }[] = [];
   #watcher: ReturnType<ReturnType<Etcd3["watch"]>["watcher"]> | undefined;
   /** The revision of the last change in the mirror. */
   #revision = 0;
@@ -244,7 +247,7 @@ export class EtcdRegistryStore implements RegistryStore {
     clearTimeout(this.#retry);
     for (const instances of this.#services.values())
       for (const entry of instances.values()) clearTimeout(entry.removal);
-    for (const waiter of this.#catchingUp) waiter.done();
+    for (const waiter of [...this.#catchingUp]) waiter.done();
     this.#keepAlive.close();
     await this.#watcher?.cancel().catch(() => {});
     this.#client.close();
@@ -277,18 +280,17 @@ export class EtcdRegistryStore implements RegistryStore {
     const found = new Map<string, IKeyValue>();
     for (const kv of kvs) found.set(kv.key.toString(), kv);
     const changes: Change[] = [];
+    // Keys gone since the mirror last heard of them.
     for (const [service, instances] of this.#services)
-      for (const [id, entry] of instances) {
-        const key = { kind: "instance" as const, service, id };
-        const kv = found.get(this.#keys.instance(service, id).toString());
-        if (!kv || Number(kv.mod_revision) !== entry.revision)
-          changes.push({ key, value: undefined, revision });
-      }
+      for (const id of instances.keys())
+        if (!found.has(this.#keys.instance(service, id).toString()))
+          changes.push({ key: { kind: "instance", service, id }, value: undefined, revision });
     for (const alive of this.#alive) {
       const [service, id] = alive.split("/") as [string, string];
       if (!found.has(this.#keys.lease(service, id).toString()))
         changes.push({ key: { kind: "lease", service, id }, value: undefined, revision });
     }
+    // Keys new, or written again, since.
     for (const [name, kv] of found) {
       const key = this.#keys.parse(name);
       if (!key) continue;
@@ -299,18 +301,7 @@ export class EtcdRegistryStore implements RegistryStore {
           : this.#alive.has(keyOf(key.service, key.id));
       if (!known) changes.push({ key, value: kv.value, revision: Number(kv.mod_revision) });
     }
-    // A replaced instance is told as one put: drop its deletion when it is put again.
-    return changes.filter(
-      (change) =>
-        change.value !== undefined ||
-        !changes.some(
-          (other) =>
-            other.value !== undefined &&
-            other.key.kind === change.key.kind &&
-            other.key.service === change.key.service &&
-            other.key.id === change.key.id,
-        ),
-    );
+    return changes;
   }
 
   /**
@@ -380,7 +371,8 @@ export class EtcdRegistryStore implements RegistryStore {
     for (const change of changes) this.#take(change);
     this.#revision = Math.max(this.#revision, revision);
     for (const [name, was] of before) this.#tell(name, was, revision);
-    for (const waiter of this.#catchingUp) if (waiter.revision <= this.#revision) waiter.done();
+    while (this.#catchingUp[0] && this.#catchingUp[0].revision <= this.#revision)
+      this.#catchingUp[0].done();
   }
 
   #take({ key, value, revision }: Change): void {
@@ -485,12 +477,16 @@ export class EtcdRegistryStore implements RegistryStore {
         revision,
         done: () => {
           clearTimeout(timer);
-          this.#catchingUp.delete(waiter);
+          const waiting = this.#catchingUp;
+          const at = waiting.indexOf(waiter);
+          if (at >= 0) waiting.splice(at, 1);
           resolve();
         },
       };
       const timer = setTimeout(waiter.done, this.#timeoutMs);
-      this.#catchingUp.add(waiter);
+      let at = this.#catchingUp.length;
+      while (at > 0 && this.#catchingUp[at - 1]!.revision > revision) at--;
+      this.#catchingUp.splice(at, 0, waiter);
     });
   }
 

@@ -2,7 +2,8 @@
 // and watch events through one store; two stores (two gateway nodes) on one etcd seeing
 // the same instances and the same numbered events; a missed lease making an instance down
 // on every node, then removed after removeAfter; and etcd killed and restarted while
-// instances heartbeat: none lost, none resurrected, the last known instances kept meanwhile.
+// instances heartbeat: none lost, none resurrected, the last known instances kept meanwhile,
+// and a node started meanwhile filled once etcd is back.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Etcd3 } from "etcd3";
@@ -243,9 +244,23 @@ describe("etcd registry store", () => {
         store.snapshot("orders").instances.map((instance) => `${instance.id}:${instance.state}`),
         ids.map((id) => `${id}:up`),
       );
-    await sleep(1_500);
+    // A node that starts while etcd is down starts empty, and fills once etcd is back.
+    const late = new EtcdRegistryStore({
+      connection: { endpoints: [etcd.url], prefix, timeout: 500 },
+      removeAfter: 1_000,
+    });
+    stores.push(late);
+    await late.ready();
+    assert.equal(late.connected, false);
+    const lateEvents: RegistryEvent[] = [];
+    late.watch("orders", (event) => lateEvents.push(event));
+    await sleep(1_000);
     await etcd.restart();
-    await until(() => a!.store.connected && b!.store.connected, "both nodes to reconnect", 8_000);
+    await until(
+      () => a!.store.connected && b!.store.connected && late.connected,
+      "every node to reconnect",
+      8_000,
+    );
     // Longer than a lease after etcd came back: the heartbeats carried on.
     await sleep(3_000);
     beating = false;
@@ -264,6 +279,10 @@ describe("etcd registry store", () => {
         "no instance went down, none came back",
       );
     }
+    assert.deepEqual(
+      lateEvents.map((event) => event.type),
+      ["snapshot", ...ids.map(() => "put")],
+    );
     assert.deepEqual(
       await keysUnder(`${prefix}registry/instances/`),
       ids.map((id) => `${prefix}registry/instances/orders/${id}`),
