@@ -1,5 +1,6 @@
 // Two real `gatehouse start` processes sharing the service registry through one real etcd
-// (`gateway.registry.store: etcd`): an instance registered through one node is routed by
+// (`gateway.registry.store: etcd`; one node with a connection of its own, the other through
+// its etcd config store's): an instance registered through one node is routed by
 // the other, and a deregistration through either stops the routing on both; etcd down:
 // both go on routing to the instances they knew, say so in /status and the metric, and
 // answer registrations with 503 until etcd is back.
@@ -25,26 +26,33 @@ describe("registry on etcd: two gateway nodes", () => {
     etcd = await startEtcdServer();
     dir = await mkdtemp(join(tmpdir(), "gatehouse-registry-etcd-"));
     upstream = await startUpstream((_req, res) => res.end("instance"));
-    const file = join(dir, "gatehouse.yaml");
-    await writeFile(
-      file,
-      [
-        "gateway:",
-        "  listen: [{ host: 127.0.0.1, port: 0 }]",
-        "  status: { port: 0 }",
-        "  admin: { port: 0 }",
-        "  shutdownTimeout: 1s",
-        "  accessLog: { enabled: false }",
-        "  registry:",
-        "    store: etcd",
-        `    etcd: { endpoints: ["${etcd.url}"], prefix: /shop/, timeout: 500ms }`,
-        "services:",
-        "  - name: orders",
-        "    discovery: { registry: { service: orders } }",
-        'routes: [{ name: orders, match: { paths: ["/orders"] }, service: orders }]',
-      ].join("\n"),
-    );
-    nodes.push(await startGatehouseNode(file), await startGatehouseNode(file));
+    const connection = `{ endpoints: ["${etcd.url}"], prefix: /shop/, timeout: 500ms }`;
+    // Node a gives the registry a connection of its own; node b shares its config store's.
+    const files = [
+      ["    store: etcd", `    etcd: ${connection}`],
+      ["    store: etcd", "  configStore:", `    etcd: ${connection}`],
+    ].map(async (lines, i) => {
+      const file = join(dir, `gatehouse-${i}.yaml`);
+      await writeFile(
+        file,
+        [
+          "gateway:",
+          "  listen: [{ host: 127.0.0.1, port: 0 }]",
+          "  status: { port: 0 }",
+          "  admin: { port: 0 }",
+          "  shutdownTimeout: 1s",
+          "  accessLog: { enabled: false }",
+          "  registry:",
+          ...lines,
+          "services:",
+          "  - name: orders",
+          "    discovery: { registry: { service: orders } }",
+          'routes: [{ name: orders, match: { paths: ["/orders"] }, service: orders }]',
+        ].join("\n"),
+      );
+      return file;
+    });
+    for (const file of await Promise.all(files)) nodes.push(await startGatehouseNode(file));
   });
 
   after(async () => {
