@@ -1,9 +1,10 @@
 /**
  * @module registry/service-registry
  * The gateway's service registry, put together from `gateway.registry`: the store (memory,
- * or etcd through `gateway.registry.etcd` or else the config store's connection), the HTTP API, and the API's own listener when it has one (else the admin server serves
- * the API). Lives in the supervising thread only: the worker threads learn its instances as
- * target changes, like every other discovery answer.
+ * or etcd through `gateway.registry.etcd` or else the config store's connection), the HTTP
+ * API, and the API's own listener when it has one (else the admin server serves the API).
+ * Lives in the supervising thread only: the worker threads learn its instances as target
+ * changes, like every other discovery answer.
  */
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
