@@ -198,6 +198,10 @@ export const errorCatalogue = {
     status: 404,
     message: "The instance holds no lease: register it again",
   },
+  GATEHOUSE_REGISTRY_STORE_UNAVAILABLE: {
+    status: 503,
+    message: "The registry's store (etcd) cannot be reached",
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** A stable error code, e.g. `GATEHOUSE_ROUTE_NOT_FOUND`. */

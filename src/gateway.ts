@@ -76,6 +76,7 @@ export class Gateway {
           openConnections: () => this.#supervisor.openConnections,
           certificates: () => this.#supervisor.certificates,
           serviceRegistry: () => this.#registry?.store.list() ?? [],
+          serviceRegistryConnected: () => this.#registry?.store.connected,
         })
       : undefined;
     const registry = config.gateway.registry;
@@ -134,6 +135,8 @@ export class Gateway {
   /** Binds every listener; resolves once all accept connections. */
   async start(): Promise<void> {
     try {
+      // Registry services then start with the instances etcd holds, not an empty set.
+      await this.#registry?.ready();
       await this.#supervisor.start();
       const admin = this.#settings.admin;
       if (admin && this.#adminServer) await listen(this.#adminServer, admin.port, admin.host);

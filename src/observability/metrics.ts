@@ -31,6 +31,8 @@ export interface MetricsSource {
   certificates?(): Iterable<{ listener: string; certificates: readonly ServedCertificate[] }>;
   /** The service registry's services and their instances (none without a registry). */
   serviceRegistry?(): readonly ServiceCount[];
+  /** Whether the registry's store reaches etcd (undefined: no registry, or one in memory). */
+  serviceRegistryConnected?(): boolean | undefined;
 }
 
 /** What the expiry metric reads of a certificate. */
@@ -141,7 +143,11 @@ export class GatewayMetrics {
     this.plugins = new PluginMetrics(this.registry);
     this.healthChecks = new HealthCheckMetrics(this.registry);
     upstreamGauges(source, registers, [this.registry]);
-    this.serviceRegistry = new RegistryMetrics(registers, () => source.serviceRegistry?.() ?? []);
+    this.serviceRegistry = new RegistryMetrics(
+      registers,
+      () => source.serviceRegistry?.() ?? [],
+      () => source.serviceRegistryConnected?.(),
+    );
     new Gauge({
       name: "gatehouse_tls_certificate_expiry_seconds",
       help: "Seconds until each TLS listener certificate expires (negative once it has), by listener and certificate (its first name, or its subject).",

@@ -1,8 +1,9 @@
 /**
  * @module observability/registry-metrics
  * The service registry as metrics: its instances by service and state, read from the
- * store when Prometheus scrapes (so they never drift from what the API shows), and
- * counters of registrations and of leases that ran out, told by the store as they happen.
+ * store when Prometheus scrapes (so they never drift from what the API shows), whether an
+ * etcd store reaches etcd, and counters of registrations and of leases that ran out, told
+ * by the store as they happen.
  */
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { RegistryObserver, ServiceCount } from "../registry/store.ts";
@@ -12,8 +13,15 @@ export class RegistryMetrics implements RegistryObserver {
   readonly #registrations: Counter<"service">;
   readonly #expirations: Counter<"service">;
 
-  /** `counts`: the registry's services now (none while the gateway has no registry). */
-  constructor(registers: Registry[], counts: () => readonly ServiceCount[]) {
+  /**
+   * `counts`: the registry's services now (none while the gateway has no registry);
+   * `connected`: whether its store reaches etcd (undefined: no etcd store).
+   */
+  constructor(
+    registers: Registry[],
+    counts: () => readonly ServiceCount[],
+    connected: () => boolean | undefined = () => undefined,
+  ) {
     new Gauge({
       name: "gatehouse_registry_instances",
       help: "Instances in the service registry, by registry service and state (up: taking traffic; down: missed its lease, removed after gateway.registry.removeAfter).",
@@ -25,6 +33,17 @@ export class RegistryMetrics implements RegistryObserver {
           this.labels(name, "up").set(up);
           this.labels(name, "down").set(down);
         }
+      },
+    });
+    new Gauge({
+      name: "gatehouse_registry_store_connected",
+      help: "1 while the service registry's etcd store follows etcd; 0 while it cannot reach it (the gateway routes to the instances it last knew, registrations answer 503).",
+      labelNames: ["store"],
+      registers,
+      collect() {
+        this.reset();
+        const up = connected();
+        if (up !== undefined) this.labels("etcd").set(up ? 1 : 0);
       },
     });
     this.#registrations = new Counter({

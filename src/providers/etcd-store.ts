@@ -20,6 +20,8 @@ import type { GatehouseConfig } from "../config/schema/index.ts";
 import { GatehouseError, isGatehouseError } from "../errors.ts";
 
 export type EtcdSettings = NonNullable<GatehouseConfig["gateway"]["configStore"]["etcd"]>;
+/** How to reach etcd (the config store's settings, or the registry's `etcd`). */
+export type EtcdConnection = Omit<EtcdSettings, "cache">;
 
 /** What `current` and `versions/{v}/meta` hold. */
 export interface StoredVersion {
@@ -78,7 +80,7 @@ export class EtcdConfigStore {
   constructor(settings: EtcdSettings, keep: number) {
     this.#prefix = settings.prefix;
     this.#keep = keep;
-    this.#client = new Etcd3(clientOptions(settings));
+    this.#client = new Etcd3(etcdClientOptions(settings));
   }
 
   get #current() {
@@ -269,7 +271,7 @@ async function unavailableOnError<T>(work: () => Promise<T>): Promise<T> {
  * up soon after etcd returns; a keepalive ping every 10 s (etcd refuses more often than
  * every 5 s) notices an etcd that hangs without closing the watch's connection.
  */
-function clientOptions(settings: EtcdSettings): IOptions {
+export function etcdClientOptions(settings: EtcdConnection): IOptions {
   const { endpoints, auth, tls, timeout } = settings;
   const read = (file: string | undefined) => (file ? readFileSync(file) : undefined);
   const secure = tls || endpoints.some((endpoint) => endpoint.startsWith("https:"));

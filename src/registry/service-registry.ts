@@ -1,9 +1,10 @@
 /**
  * @module registry/service-registry
- * The gateway's service registry, put together from `gateway.registry`: the store (memory),
- * the HTTP API, and the API's own listener when it has one (else the admin server serves
- * the API). Lives in the supervising thread only: the worker threads learn its instances as
- * target changes, like every other discovery answer.
+ * The gateway's service registry, put together from `gateway.registry`: the store (memory,
+ * or etcd through `gateway.registry.etcd` or else the config store's connection), the HTTP
+ * API, and the API's own listener when it has one (else the admin server serves the API).
+ * Lives in the supervising thread only: the worker threads learn its instances as target
+ * changes, like every other discovery answer.
  */
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -12,6 +13,7 @@ import type { Logger } from "../observability/logger.ts";
 import { listen } from "../server/proxy-listener.ts";
 import type { Clock } from "../upstream/clock.ts";
 import { RegistryApi } from "./api.ts";
+import { EtcdRegistryStore } from "./etcd-store.ts";
 import { MemoryRegistryStore } from "./memory-store.ts";
 import { createRegistryServer } from "./server.ts";
 import type { RegistryObserver, RegistryStore } from "./store.ts";
@@ -40,11 +42,7 @@ export class ServiceRegistry {
   ) {
     const settings = gateway.registry;
     this.#settings = settings;
-    this.store = new MemoryRegistryStore({
-      removeAfter: settings.removeAfter,
-      ...(options.clock && { clock: options.clock }),
-      ...(options.observer && { observer: options.observer }),
-    });
+    this.store = createStore(gateway, options);
     const keys = [...settings.keys, ...(gateway.admin?.keys ?? [])];
     this.api = new RegistryApi({
       store: this.store,
@@ -58,6 +56,11 @@ export class ServiceRegistry {
         keyless: keys.length === 0,
         log: options.log,
       });
+  }
+
+  /** Resolves once the store holds the instances kept in etcd (or could not reach it yet). */
+  async ready(): Promise<void> {
+    await this.store.ready?.();
   }
 
   /** Binds the registry API's own listener, when it has one. */
@@ -80,4 +83,24 @@ export class ServiceRegistry {
     }
     await this.store.close();
   }
+}
+
+/** The store `gateway.registry.store` names (validation made sure etcd has a connection). */
+function createStore(
+  gateway: GatewaySettings & { registry: RegistrySettings },
+  options: ServiceRegistryOptions,
+): RegistryStore {
+  const { removeAfter, store, etcd } = gateway.registry;
+  if (store === "etcd")
+    return new EtcdRegistryStore({
+      connection: etcd ?? gateway.configStore.etcd!,
+      removeAfter,
+      log: options.log,
+      observer: options.observer,
+    });
+  return new MemoryRegistryStore({
+    removeAfter,
+    ...(options.clock && { clock: options.clock }),
+    ...(options.observer && { observer: options.observer }),
+  });
 }

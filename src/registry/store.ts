@@ -1,7 +1,7 @@
 /**
  * @module registry/store
- * The contract every registry store keeps (memory now; etcd, with one lease per instance,
- * later): writes are asynchronous (etcd's are round trips), reads answer from this node's
+ * The contract every registry store keeps (memory, or etcd with one lease per instance):
+ * writes are asynchronous (etcd's are round trips), reads answer from this node's
  * view at once (the etcd store's is the mirror its watch keeps), and every change to a
  * service's instances is one numbered event told to that service's watchers only. A
  * heartbeat changes nothing anyone watches, so it is never told.
@@ -67,6 +67,16 @@ export interface RegistryStore {
   watch(service: string, listener: RegistryListener): () => void;
   /** Cancels the store's timers and watches; nothing is told after this. */
   close(): Promise<void>;
+  /**
+   * Whether the store reaches where it keeps instances (etcd): while it does not, reads
+   * answer what it last knew and writes fail. Absent for a store in this process.
+   */
+  readonly connected?: boolean;
+  /**
+   * Resolves once the store holds what is kept elsewhere (etcd's first read), or its first
+   * attempt failed (it goes on trying). Absent for a store in this process.
+   */
+  ready?(): Promise<void>;
 }
 
 /** What a store reports for the metrics; must not throw. */

@@ -26,8 +26,11 @@ export interface StatusState {
   upstreamRequestsInFlight?: number | undefined;
   /** With worker threads: what each counts. */
   workers?: WorkerStats[] | undefined;
-  /** The service registry, when the gateway runs one: its store and its services' counts. */
-  registry?: { store: string; services: readonly ServiceCount[] } | undefined;
+  /**
+   * The service registry, when the gateway runs one: its store, whether the store reaches
+   * etcd (always, in memory), and its services' counts.
+   */
+  registry?: { store: string; connected: boolean; services: readonly ServiceCount[] } | undefined;
 }
 
 /** One service as `/status` summarises it. */
@@ -147,15 +150,18 @@ function summarise(name: string, targets: readonly Target[]): ServiceSummary {
   return { name, targets: targets.length, healthy, available, breakers };
 }
 
-/** The registry's counts: services, instances, and how many are up and down. */
-function registrySummary({ store, services }: NonNullable<StatusState["registry"]>) {
+/**
+ * The registry's counts: services, instances, and how many are up and down; `connected`
+ * false: cut off from etcd, these are the instances it last knew.
+ */
+function registrySummary({ store, connected, services }: NonNullable<StatusState["registry"]>) {
   let up = 0;
   let down = 0;
   for (const service of services) {
     up += service.up;
     down += service.down;
   }
-  return { store, services: services.length, instances: up + down, up, down };
+  return { store, connected, services: services.length, instances: up + down, up, down };
 }
 
 /** Configured plugin entries: global, and on every service, route and consumer. */

@@ -332,6 +332,7 @@ export class Supervisor {
       upstreamRequestsInFlight: sum((stats) => stats.upstreamRequestsInFlight),
       registry: this.#registry && {
         store: this.#settings.registry?.store ?? "memory",
+        connected: this.#registry.connected ?? true,
         services: this.#registry.list(),
       },
     };

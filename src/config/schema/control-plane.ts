@@ -98,51 +98,52 @@ const etcdEndpoint = z
   .string()
   .regex(/^https?:\/\/[^/\s]+\/?$/, "expected http://host:port or https://host:port");
 
-export const etcdStoreSchema = z
-  .strictObject({
-    endpoints: z
-      .array(etcdEndpoint)
-      .min(1)
-      .describe("etcd members to talk to, e.g. `[http://10.0.0.5:2379]`; any one of them will do."),
-    prefix: z
-      .string()
-      .regex(
-        /^\/(?:[\w.-]+\/)*$/,
-        "expected a key prefix like /gatehouse/ (starts and ends with /)",
-      )
-      .default("/gatehouse/")
-      .describe(
-        "Where this gateway cluster's config and versions live; gateways with the same prefix share one config.",
-      ),
-    auth: z
-      .strictObject({
-        username: z.string().min(1),
-        password: z.string().min(1),
-      })
-      .optional()
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: the docs show the literal syntax
-      .describe("etcd user and password (best from `${env:…}` or `${file:…}`)."),
-    tls: z
-      .strictObject({
-        ca: z
-          .string()
-          .min(1)
-          .optional()
-          .describe("PEM file of the CA that signed etcd's certificate."),
-        cert: z
-          .string()
-          .min(1)
-          .optional()
-          .describe("PEM client certificate file, for etcd's client-cert auth."),
-        key: z.string().min(1).optional().describe("PEM private key file of `cert`."),
-      })
-      .optional()
-      .describe(
-        "TLS to etcd (with `https://` endpoints); paths are relative to the working directory.",
-      ),
-    timeout: duration("2s").describe(
-      "How long one etcd request may take before the store counts as unavailable.",
+/** How a gateway reaches etcd: the config store's connection, and the registry's own. */
+export const etcdConnectionSchema = z.strictObject({
+  endpoints: z
+    .array(etcdEndpoint)
+    .min(1)
+    .describe("etcd members to talk to, e.g. `[http://10.0.0.5:2379]`; any one of them will do."),
+  prefix: z
+    .string()
+    .regex(/^\/(?:[\w.-]+\/)*$/, "expected a key prefix like /gatehouse/ (starts and ends with /)")
+    .default("/gatehouse/")
+    .describe(
+      "Where this gateway cluster's config and versions live; gateways with the same prefix share one config.",
     ),
+  auth: z
+    .strictObject({
+      username: z.string().min(1),
+      password: z.string().min(1),
+    })
+    .optional()
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the docs show the literal syntax
+    .describe("etcd user and password (best from `${env:…}` or `${file:…}`)."),
+  tls: z
+    .strictObject({
+      ca: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("PEM file of the CA that signed etcd's certificate."),
+      cert: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("PEM client certificate file, for etcd's client-cert auth."),
+      key: z.string().min(1).optional().describe("PEM private key file of `cert`."),
+    })
+    .optional()
+    .describe(
+      "TLS to etcd (with `https://` endpoints); paths are relative to the working directory.",
+    ),
+  timeout: duration("2s").describe(
+    "How long one etcd request may take before the store counts as unavailable.",
+  ),
+});
+
+export const etcdStoreSchema = etcdConnectionSchema
+  .extend({
     cache: z
       .string()
       .min(1)

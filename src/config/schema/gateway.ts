@@ -113,6 +113,13 @@ export const gatewaySchema = z
   .superRefine((gateway, ctx) => {
     const { registry, admin } = gateway;
     if (!registry) return;
+    if (registry.store === "etcd" && !registry.etcd && !gateway.configStore.etcd)
+      ctx.addIssue({
+        code: "custom",
+        path: ["registry", "store"],
+        message:
+          "the etcd registry store needs an etcd connection: set gateway.registry.etcd, or gateway.configStore.etcd to share the config store's",
+      });
     if (!registry.listen && !admin)
       ctx.addIssue({
         code: "custom",

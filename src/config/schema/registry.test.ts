@@ -47,7 +47,7 @@ describe("registry config", () => {
     });
   });
 
-  it("refuses the etcd store for now, a bad range, both sources, and the gateway settings a service needs", () => {
+  it("refuses the etcd store without a connection, a bad range, both sources, and the gateway settings a service needs", () => {
     const problems = configProblems(
       yaml(
         "gateway:",
@@ -65,12 +65,47 @@ describe("registry config", () => {
       ),
     );
     assert.deepEqual(problems, [
-      "gw.yaml:4:22 gateway.registry.store: the etcd registry store is not available yet: use store: memory",
+      "gw.yaml:4:22 gateway.registry.store: the etcd registry store needs an etcd connection: set gateway.registry.etcd, or gateway.configStore.etcd to share the config store's",
       "gw.yaml:4:46 gateway.registry.allowedNetworks[0]: expected an IP address or CIDR range, e.g. 10.0.0.0/8 or ::1",
       "gw.yaml:7:32 services[0].loadBalancer.zoneAware: zone-aware balancing needs this gateway's zone: set gateway.zone",
       "gw.yaml:8:56 services[0].discovery.registry.version: expected a semver range, e.g. >=1.4.0 or ^2.0.0",
       "gw.yaml:12:17 services[1].discovery.registry: give one of dns or registry, not dns and registry",
     ]);
+  });
+
+  it("takes the etcd store with a connection of its own, or the config store's", () => {
+    const gateway = (...lines: string[]) =>
+      parseGatewayConfig(
+        yaml("gateway:", "  listen: [{ port: 8080 }]", "  admin: { port: 9902 }", ...lines),
+        "gw.yaml",
+        {},
+      ).gateway;
+    const own = gateway("  registry: { store: etcd, etcd: { endpoints: [http://10.0.0.5:2379] } }");
+    assert.deepEqual(own.registry?.etcd, {
+      endpoints: ["http://10.0.0.5:2379"],
+      prefix: "/gatehouse/",
+      timeout: 2000,
+    });
+    const shared = gateway(
+      "  registry: { store: etcd }",
+      "  configStore: { etcd: { endpoints: [http://10.0.0.5:2379], prefix: /c/ } }",
+    );
+    assert.equal(shared.registry?.store, "etcd");
+    assert.equal(shared.registry?.etcd, undefined);
+    assert.deepEqual(
+      configProblems(
+        yaml(
+          "gateway:",
+          "  listen: [{ port: 8080 }]",
+          "  admin: { port: 9902 }",
+          "  registry: { store: etcd, etcd: { endpoints: [10.0.0.5:2379], cache: x.json } }",
+        ),
+      ),
+      [
+        "gw.yaml:4:48 gateway.registry.etcd.endpoints[0]: expected http://host:port or https://host:port",
+        'gw.yaml:4:64 gateway.registry.etcd: unknown key "cache"',
+      ],
+    );
   });
 
   it("needs a registry for registry discovery, and a listener with keys off loopback", () => {

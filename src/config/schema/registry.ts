@@ -6,6 +6,7 @@
  */
 import semver from "semver";
 import { z } from "zod";
+import { etcdConnectionSchema } from "./control-plane.ts";
 import { cidr, duration, port } from "./fields.ts";
 
 /** What a registry service name and an instance id look like (also in URLs). */
@@ -56,7 +57,17 @@ export const registrySchema = z
       .enum(["memory", "etcd"])
       .default("memory")
       .describe(
-        "Where instances are kept: `memory` (this node alone). `etcd` (shared by many nodes) is not available yet.",
+        "Where instances are kept: `memory` (this node alone), or `etcd` (shared by every gateway node on the same etcd and prefix: each instance a key on a lease of its own; see docs/registry.md). `etcd` uses `etcd` below, or else `gateway.configStore.etcd`'s connection.",
+      ),
+    etcd: etcdConnectionSchema
+      .extend({
+        prefix: etcdConnectionSchema.shape.prefix.describe(
+          "The registry's instances live under `<prefix>registry/`; gateways with the same prefix share them.",
+        ),
+      })
+      .optional()
+      .describe(
+        "How the `etcd` store reaches etcd, when not through `gateway.configStore.etcd`'s connection (the same fields).",
       ),
     allowedNetworks: z
       .array(cidr)
@@ -71,12 +82,6 @@ export const registrySchema = z
     ),
   })
   .superRefine((registry, ctx) => {
-    if (registry.store === "etcd")
-      ctx.addIssue({
-        code: "custom",
-        path: ["store"],
-        message: "the etcd registry store is not available yet: use store: memory",
-      });
     if (registry.defaultTtl > registry.maxTtl)
       ctx.addIssue({
         code: "custom",

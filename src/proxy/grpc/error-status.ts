@@ -77,6 +77,7 @@ export const grpcStatusOfError = {
   GATEHOUSE_REGISTRY_FORBIDDEN_NETWORK: PERMISSION_DENIED,
   GATEHOUSE_REGISTRY_NOT_FOUND: NOT_FOUND,
   GATEHOUSE_REGISTRY_LEASE_EXPIRED: NOT_FOUND,
+  GATEHOUSE_REGISTRY_STORE_UNAVAILABLE: UNAVAILABLE,
 } as const satisfies Record<ErrorCode, number>;
 
 /** What the answer is written to: an Http2ServerResponse, or anything with its methods. */
