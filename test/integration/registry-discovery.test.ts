@@ -199,6 +199,7 @@ describe("registry discovery", () => {
     };
     assert.deepEqual(status.registry, {
       store: "memory",
+      connected: true,
       services: 2,
       instances: 3,
       up: 2,
