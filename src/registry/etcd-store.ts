@@ -26,14 +26,9 @@ import { Etcd3, type IRangeResponse, type IWatchResponse } from "etcd3";
 import { GatehouseError } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { type EtcdConnection, etcdClientOptions } from "../providers/etcd-store.ts";
-import { LeaseKeepAlive } from "./etcd-keepalive.ts";
-import {
-  decodeInstance,
-  encodeInstance,
-  RegistryKeys,
-  type StoredInstance,
-} from "./etcd-layout.ts";
+import { RegistryKeys } from "./etcd-layout.ts";
 import { type Change, RegistryMirror } from "./etcd-mirror.ts";
+import { EtcdInstanceWrites } from "./etcd-writes.ts";
 import type { Lease, Registration } from "./instance.ts";
 import { leaseView } from "./instance-view.ts";
 import type {
@@ -66,7 +61,7 @@ const retryMs = 1_000;
 export class EtcdRegistryStore implements RegistryStore {
   readonly #client: Etcd3;
   readonly #keys: RegistryKeys;
-  readonly #keepAlive: LeaseKeepAlive;
+  readonly #writes: EtcdInstanceWrites;
   readonly #mirror: RegistryMirror;
   readonly #timeoutMs: number;
   readonly #endpoints: readonly string[];
@@ -82,6 +77,8 @@ export class EtcdRegistryStore implements RegistryStore {
   #said: boolean | undefined;
   #retry: NodeJS.Timeout | undefined;
   readonly #loaded: Promise<void>;
+  readonly #filled: Promise<void>;
+  #fill!: () => void;
   #closed = false;
 
   constructor(options: EtcdRegistryOptions) {
@@ -90,15 +87,19 @@ export class EtcdRegistryStore implements RegistryStore {
     this.#keys = new RegistryKeys(connection.prefix);
     this.#timeoutMs = connection.timeout;
     this.#endpoints = connection.endpoints;
-    this.#keepAlive = new LeaseKeepAlive(this.#client, connection.timeout);
+    this.#writes = new EtcdInstanceWrites(this.#client, this.#keys, connection.timeout);
     this.#log = options.log;
     this.#observer = options.observer;
     this.#mirror = new RegistryMirror({
       keys: this.#keys,
       removeAfter: options.removeAfter,
-      removeDown: (service, id, revision) => this.#removeDown(service, id, revision),
+      removeDown: (service, id, revision) =>
+        this.#call(() => this.#writes.removeDown(service, id, revision)),
       log: options.log,
       observer: options.observer,
+    });
+    this.#filled = new Promise((resolve) => {
+      this.#fill = resolve;
     });
     this.#loaded = this.#load();
   }
@@ -111,46 +112,27 @@ export class EtcdRegistryStore implements RegistryStore {
     return this.#loaded;
   }
 
+  /**
+   * Resolves once the mirror first holds what etcd holds (a read succeeded), however many
+   * tries that took; never, if the store closes first.
+   */
+  filled(): Promise<void> {
+    return this.#filled;
+  }
+
   /** Whether this node's mirror follows etcd now (its watch is connected, calls succeed). */
   get connected(): boolean {
     return this.#watching && this.#failure === undefined;
   }
 
   async put(registration: Registration): Promise<PutResult> {
-    const { service, id } = registration;
-    const grant = await this.#call(() =>
-      this.#client.leaseClient.leaseGrant({ TTL: Math.ceil(registration.ttlMs / 1000) }),
-    );
-    const lease = String(grant.ID);
-    // etcd counts whole seconds, and grants no less than its own minimum.
-    const ttlMs = Math.max(registration.ttlMs, Number(grant.TTL) * 1000);
-    const now = Date.now();
-    const stored = { registration: { ...registration, ttlMs }, registeredAt: now, lease };
-    const written = await this.#call(() =>
-      this.#client.kv.txn({
-        success: [
-          {
-            request_put: {
-              key: this.#keys.instance(service, id),
-              value: encodeInstance(stored),
-              prev_kv: true,
-            },
-          },
-          { request_put: { key: this.#keys.lease(service, id), value: Buffer.from(lease), lease } },
-        ],
-      }),
-    ).catch((error: Error) => {
-      this.#revoke(lease);
-      throw error;
-    });
-    const previous = written.responses[0]?.response_put.prev_kv;
-    const replaced = previous && decodeInstance(previous.value, { kind: "instance", service, id });
-    if (replaced && replaced.lease !== lease) this.#revoke(replaced.lease);
-    await this.#caughtUp(Number(written.header.revision));
-    this.#observer?.registered(service);
+    const { stored, revision, created } = await this.#call(() => this.#writes.put(registration));
+    await this.#caughtUp(revision);
+    this.#observer?.registered(registration.service);
+    const { registeredAt } = stored;
     return {
-      lease: leaseView(stored.registration, { registeredAt: now, lastHeartbeat: now }),
-      created: !previous,
+      lease: leaseView(stored.registration, { registeredAt, lastHeartbeat: registeredAt }),
+      created,
     };
   }
 
@@ -158,9 +140,9 @@ export class EtcdRegistryStore implements RegistryStore {
     const known = this.#mirror.entry(service, id);
     if (known && !this.#mirror.isUp(service, id)) return undefined;
     // Registered through another node a moment ago: its watch event may still be on its way.
-    const stored = known?.stored ?? (await this.#read(service, id));
+    const stored = known?.stored ?? (await this.#call(() => this.#writes.read(service, id)));
     if (!stored) return undefined;
-    const left = await this.#call(() => this.#keepAlive.renew(stored.lease));
+    const left = await this.#call(() => this.#writes.renew(stored.lease));
     if (left <= 0) return undefined;
     const now = Date.now();
     const entry = this.#mirror.entry(service, id);
@@ -172,19 +154,9 @@ export class EtcdRegistryStore implements RegistryStore {
   }
 
   async remove(service: string, id: string): Promise<boolean> {
-    const removed = await this.#call(() =>
-      this.#client.kv.txn({
-        success: [
-          { request_delete_range: { key: this.#keys.instance(service, id), prev_kv: true } },
-          { request_delete_range: { key: this.#keys.lease(service, id) } },
-        ],
-      }),
-    );
-    const previous = removed.responses[0]?.response_delete_range.prev_kvs[0];
-    if (!previous) return false;
-    const stored = decodeInstance(previous.value, { kind: "instance", service, id });
-    if (stored) this.#revoke(stored.lease);
-    await this.#caughtUp(Number(removed.header.revision));
+    const revision = await this.#call(() => this.#writes.remove(service, id));
+    if (revision === undefined) return false;
+    await this.#caughtUp(revision);
     return true;
   }
 
@@ -206,7 +178,7 @@ export class EtcdRegistryStore implements RegistryStore {
     clearTimeout(this.#retry);
     this.#mirror.close();
     for (const waiter of [...this.#catchingUp]) waiter.done();
-    this.#keepAlive.close();
+    this.#writes.close();
     await this.#watcher?.cancel().catch(() => {});
     this.#client.close();
   }
@@ -228,6 +200,7 @@ export class EtcdRegistryStore implements RegistryStore {
     if (this.#closed) return;
     const revision = Number(read.header.revision);
     this.#apply(this.#mirror.differences(read.kvs, revision), revision);
+    this.#fill();
     await this.#watch(revision + 1);
   }
 
@@ -307,27 +280,6 @@ export class EtcdRegistryStore implements RegistryStore {
     });
   }
 
-  /** Deletes a down instance's key, if it is still the registration at `revision` and down. */
-  async #removeDown(service: string, id: string, revision: number): Promise<void> {
-    const instance = this.#keys.instance(service, id);
-    await this.#call(() =>
-      this.#client.kv.txn({
-        compare: [
-          { key: instance, target: "Mod", result: "Equal", mod_revision: revision },
-          { key: this.#keys.lease(service, id), target: "Version", result: "Equal", version: 0 },
-        ],
-        success: [{ request_delete_range: { key: instance } }],
-      }),
-    );
-  }
-
-  /** An instance read from etcd itself (for one the mirror does not hold yet). */
-  async #read(service: string, id: string): Promise<StoredInstance | undefined> {
-    const key = this.#keys.instance(service, id).toString();
-    const kv = (await this.#call(() => this.#client.get(key).exec())).kvs[0];
-    return kv && decodeInstance(kv.value, { kind: "instance", service, id });
-  }
-
   /** A call to etcd; a failure is GATEHOUSE_REGISTRY_STORE_UNAVAILABLE, and marks the store cut off. */
   async #call<T>(work: () => Promise<T>): Promise<T> {
     let result: T;
@@ -346,10 +298,6 @@ export class EtcdRegistryStore implements RegistryStore {
       this.#say();
     }
     return result;
-  }
-
-  #revoke(lease: string): void {
-    this.#client.leaseClient.leaseRevoke({ ID: lease }).catch(() => {});
   }
 
   #setWatching(watching: boolean, error?: Error): void {

@@ -1,12 +1,28 @@
 /**
  * @module sdk
  * The service SDK, exported as `gatehouse-gateway/sdk`: `register()` a service instance
- * with the registry, call other services with `serviceClient()` (the gateway's own
- * balancing, health, breakers and retries), and trace handlers with `traceHandler()`.
+ * with the registry (through a gateway's registry API, or straight in etcd), call other
+ * services over HTTP or gRPC with `serviceClient()` (the gateway's own balancing, health,
+ * breakers and retries), and trace handlers with `traceHandler()`.
  * Plain JavaScript can use all of it; the types are for TypeScript callers.
  */
 export { type CallContext, currentCallContext, withCallContext } from "./call-context.ts";
+export type { InstanceFilter } from "./client-config.ts";
+export type { ClientOptions } from "./client-options.ts";
 export { deadlineHeader } from "./deadline.ts";
+export type { EtcdOptions } from "./etcd-options.ts";
+export { GrpcCallError } from "./grpc-call-error.ts";
+export {
+  type GrpcCallOptions,
+  GrpcServiceClient,
+  type GrpcServiceClientOptions,
+} from "./grpc-client.ts";
+export type {
+  GrpcJsMethodDefinition,
+  GrpcMethod,
+  GrpcRequestOf,
+  GrpcResponseOf,
+} from "./grpc-method.ts";
 export {
   type Lease,
   type RegisterOptions,

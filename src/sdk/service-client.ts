@@ -1,56 +1,35 @@
 /**
  * @module sdk/service-client
  * `serviceClient(name)`: calls another service's instances as the gateway would. Its
- * instances come from the registry's watch stream (instance-watch.ts) and become targets of
- * a Service built from the client's options (client-config.ts), held in a TargetRegistry as
- * the gateway holds its own, so a target keeps its health, ejection and breaker state for
- * as long as its instance stays registered. Each call (service-call.ts) carries the current
- * request's id, trace and remaining deadline (call-context.ts).
+ * instances come from the registry (its API's watch stream, or etcd) and become the targets
+ * of a Service of the gateway's upstream layer (service-targets.ts), so a target keeps its
+ * health, ejection and breaker state for as long as its instance stays registered. Each
+ * HTTP call (service-call.ts) carries the current request's id, trace and remaining
+ * deadline (call-context.ts); `protocol: "grpc"` gives a GrpcServiceClient instead
+ * (grpc-client.ts).
  */
 import { INVALID_SPAN_CONTEXT, trace } from "@opentelemetry/api";
 import { RequestTrace } from "../observability/tracing.ts";
-import { TargetRegistry } from "../runtime/target-registry.ts";
 import { newRequestId } from "../server/request-id.ts";
-import { Service } from "../upstream/service.ts";
-import type { Target } from "../upstream/target.ts";
 import { currentCallContext } from "./call-context.ts";
-import { type ClientUpstreamOptions, clientSettings } from "./client-config.ts";
+import { clientSettings } from "./client-config.ts";
+import type { ClientOptions } from "./client-options.ts";
 import { earliestDeadline, timeoutMs } from "./deadline.ts";
-import { InstanceWatch, type RegistryInstance } from "./instance-watch.ts";
-import { registryEndpoint } from "./registry-endpoint.ts";
+import { GrpcServiceClient, type GrpcServiceClientOptions } from "./grpc-client.ts";
+import type { RegistryInstance } from "./instance-watch.ts";
 import { call } from "./service-call.ts";
 import { ServiceCallError, type ServiceResponse } from "./service-call-error.ts";
+import { ServiceTargets } from "./service-targets.ts";
 import { propagator, sdkTracer } from "./telemetry.ts";
 
 export type { RegistryInstance } from "./instance-watch.ts";
 
-/**
- * How a client reaches the registry and calls the service. The upstream settings take the
- * names, units (`"250ms"`, `"5s"`) and defaults of a service in the gateway's config file
- * (docs/config.md): no breaker unless `circuitBreaker` is given, 2 retries of idempotent
- * requests on connect failures, timeouts, resets, 502, 503 and 504, within a retry budget.
- */
-export interface ServiceClientOptions extends ClientUpstreamOptions {
-  /** The registry API's base URL; default `GATEHOUSE_REGISTRY`. */
-  registry?: string | URL;
-  /** A registry (or admin) key; default `GATEHOUSE_REGISTRY_KEY`. */
-  key?: string;
-  /**
-   * The whole call's deadline, retries included (milliseconds or `"5s"`); default none. A call
-   * made while handling a request never outlives that request's own deadline either.
-   */
-  timeout?: number | string;
-  /** Retries after the first try (a number), or the config file's whole `retries` block. */
-  retries?: ClientUpstreamOptions["retries"];
-  /** The balancing algorithm (`"round-robin"`, `"least-connections"`, …) or a `loadBalancer` block. */
-  loadBalancer?: ClientUpstreamOptions["loadBalancer"];
+/** How a client reaches the registry and calls the service over HTTP (see `ClientOptions`). */
+export interface ServiceClientOptions extends ClientOptions {
+  /** `http` (the default): JSON over HTTP/1.1. `grpc` makes a `GrpcServiceClient`. */
+  protocol?: "http";
   /** Headers sent with every call. */
   headers?: Record<string, string>;
-  /**
-   * How long a call made before the first answer from the registry waits for it (milliseconds);
-   * default 5000. A call never waits past its deadline.
-   */
-  discoveryTimeout?: number;
 }
 
 /** What one call may add to or change from the client's options. */
@@ -84,13 +63,9 @@ export interface ServiceAnswer extends ServiceResponse {
 export class ServiceClient {
   /** The service's name in the registry. */
   readonly name: string;
-  readonly #service: Service;
-  readonly #pool = new TargetRegistry();
-  readonly #watch: InstanceWatch;
+  readonly #targets: ServiceTargets;
   readonly #maxResponseSize: number;
   readonly #headers: Record<string, string>;
-  readonly #discoveryTimeout: number;
-  #closed = false;
 
   /** Use `serviceClient()`. */
   constructor(name: string, options: ServiceClientOptions = {}) {
@@ -98,24 +73,27 @@ export class ServiceClient {
       throw new TypeError("serviceClient(name): name must be a non-empty string");
     }
     const caller = `serviceClient(${JSON.stringify(name)})`;
-    const endpoint = registryEndpoint(options.registry, options.key, caller);
     const settings = clientSettings(name, options);
     this.name = name;
-    this.#service = new Service(settings.config);
     this.#maxResponseSize = settings.maxResponseSize;
     this.#headers = lowerCaseKeys(options.headers ?? {});
-    this.#discoveryTimeout = options.discoveryTimeout ?? 5_000;
-    this.#watch = new InstanceWatch(endpoint, name, (instances) => this.#setInstances(instances));
+    this.#targets = new ServiceTargets(
+      name,
+      settings,
+      options,
+      options.discoveryTimeout ?? 5_000,
+      caller,
+    );
   }
 
   /** The instances as last heard from the registry (down ones included). */
   get instances(): RegistryInstance[] {
-    return this.#watch.instances;
+    return this.#targets.instances;
   }
 
   /** Resolves once the registry has told the client the service's instances (up to `timeoutMs`). */
-  async ready(timeoutMs = this.#discoveryTimeout): Promise<void> {
-    await this.#watch.whenSynced(timeoutMs);
+  async ready(timeoutMs?: number): Promise<void> {
+    await this.#targets.whenSynced(timeoutMs);
   }
 
   /**
@@ -124,22 +102,20 @@ export class ServiceClient {
    * ServiceCallError when no answer could be had.
    */
   async request(options: RequestOptions): Promise<ServiceAnswer> {
-    if (this.#closed) {
+    if (this.#targets.closed) {
       throw new ServiceCallError("GATEHOUSE_NO_AVAILABLE_TARGET", `${this.name}: client closed`, {
         service: this.name,
         tries: 0,
       });
     }
+    const service = this.#targets.service;
     const context = currentCallContext();
     const timeout =
       options.timeout === undefined
-        ? this.#service.timeouts.total
+        ? service.timeouts.total
         : timeoutMs(options.timeout, `${this.name}: timeout`);
     const deadline = earliestDeadline(timeout, context?.deadline);
-    if (!this.#watch.synced) {
-      const wait = deadline === undefined ? this.#discoveryTimeout : deadline - Date.now();
-      await this.#watch.whenSynced(Math.min(this.#discoveryTimeout, wait));
-    }
+    await this.#targets.settled(deadline);
     const method = options.method.toUpperCase();
     const headers = { ...this.#headers, ...lowerCaseKeys(options.headers ?? {}) };
     headers["x-request-id"] = options.requestId ?? context?.requestId ?? newRequestId();
@@ -150,7 +126,7 @@ export class ServiceClient {
     const queryAt = options.path.indexOf("?");
     const parent = context?.trace && trace.getSpan(context.trace);
     const response = await call({
-      service: this.#service,
+      service,
       method,
       path: options.path,
       headers: pairs,
@@ -169,7 +145,7 @@ export class ServiceClient {
         propagator,
       ),
     }).catch((error: unknown) => {
-      throw this.#withDiscoveryCause(error);
+      throw this.#targets.withDiscoveryCause(error);
     });
     return answerOf(response);
   }
@@ -207,11 +183,8 @@ export class ServiceClient {
    * Stops following the registry and closes the connections (calls in flight finish). The
    * registry's watch stream keeps the process alive until then.
    */
-  async close(): Promise<void> {
-    this.#closed = true;
-    await this.#watch.close();
-    this.#service.setTargets([], this.#pool);
-    this.#pool.release([...this.#pool.values()]);
+  close(): Promise<void> {
+    return this.#targets.close();
   }
 
   async #json<T>(
@@ -253,43 +226,6 @@ export class ServiceClient {
     }
     return parsed as T;
   }
-
-  /** The registry's instances became these: the up HTTP ones are the service's targets. */
-  #setInstances(instances: readonly RegistryInstance[]): void {
-    if (this.#closed) return;
-    const before = this.#service.targets;
-    this.#service.setTargets(
-      instances
-        .filter((instance) => instance.state === "up" && instance.protocol !== "grpc")
-        .map((instance) => ({
-          url: instance.url,
-          weight: instance.weight ?? 1,
-          zone: instance.zone,
-          metadata: instance.metadata,
-        })),
-      this.#pool,
-    );
-    const kept = new Set<Target>(this.#service.targets);
-    // Gone or down: no new calls; calls in flight to it finish, then its connections close.
-    this.#pool.release(before.filter((target) => !kept.has(target)));
-  }
-
-  /** A call that found no target while the registry could not be followed says why. */
-  #withDiscoveryCause(error: unknown): unknown {
-    const cause = this.#watch.lastError;
-    if (
-      !(error instanceof ServiceCallError) ||
-      error.code !== "GATEHOUSE_NO_AVAILABLE_TARGET" ||
-      !cause
-    ) {
-      return error;
-    }
-    return new ServiceCallError(
-      error.code,
-      `${error.message} (the registry could not be followed: ${cause.message})`,
-      { service: this.name, tries: 0, cause },
-    );
-  }
 }
 
 /**
@@ -306,8 +242,19 @@ export class ServiceClient {
  * const stock = await inventory.get("/stock/42");
  * ```
  */
-export function serviceClient(name: string, options?: ServiceClientOptions): ServiceClient {
-  return new ServiceClient(name, options);
+export function serviceClient(name: string, options: GrpcServiceClientOptions): GrpcServiceClient;
+export function serviceClient(name: string, options?: ServiceClientOptions): ServiceClient;
+export function serviceClient(
+  name: string,
+  options?: ServiceClientOptions | GrpcServiceClientOptions,
+): ServiceClient | GrpcServiceClient {
+  if (options?.protocol === "grpc") return new GrpcServiceClient(name, options);
+  if (options?.protocol !== undefined && options.protocol !== "http") {
+    throw new TypeError(
+      `serviceClient(${JSON.stringify(name)}): protocol must be "http" or "grpc"`,
+    );
+  }
+  return new ServiceClient(name, options as ServiceClientOptions | undefined);
 }
 
 function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {

@@ -7,6 +7,7 @@
 import type { IncomingHttpHeaders } from "node:http2";
 import { encodeGrpcFrame, GrpcFrameDecoder, GrpcFramingError } from "../../grpc/framing.ts";
 import { GrpcStatus } from "../../grpc/status.ts";
+import type { OutcomeKind } from "../../upstream/outcome.ts";
 import type { Target } from "../../upstream/target.ts";
 import { type CallStatus, gatewayStatus } from "./call-status.ts";
 import { type GrpcCallOptions, startGrpcCall } from "./grpc-call.ts";
@@ -26,6 +27,13 @@ export interface UnaryCallResult extends CallStatus {
   /** The target of the last try. */
   target: Target;
   retries: number;
+  /** How the last try counted against its target (see grpc-call's GrpcCallEnd). */
+  outcome: OutcomeKind | undefined;
+  /**
+   * The answer was not one well-formed response message (too large, badly framed, none, or
+   * more than one): the status is the gateway's verdict on it, not the upstream's.
+   */
+  malformed: boolean;
 }
 
 /**
@@ -70,6 +78,7 @@ export function callGrpcUnary(options: UnaryCallOptions): Promise<UnaryCallResul
         onEnd(end) {
           signal?.removeEventListener("abort", onAbort);
           let status: CallStatus = failure ?? end;
+          let malformed = failure !== undefined;
           if (!failure && end.code === GrpcStatus.OK) {
             if (messages.length !== 1 || decoder.bufferedBytes > 0) {
               const what = messages.length === 0 ? "no response message" : "a truncated response";
@@ -77,6 +86,7 @@ export function callGrpcUnary(options: UnaryCallOptions): Promise<UnaryCallResul
                 GrpcStatus.INTERNAL,
                 messages.length > 1 ? "more than one response message" : what,
               );
+              malformed = true;
             }
           }
           resolve({
@@ -88,6 +98,8 @@ export function callGrpcUnary(options: UnaryCallOptions): Promise<UnaryCallResul
             response: status.code === GrpcStatus.OK ? messages[0] : undefined,
             target: end.target,
             retries: end.retries,
+            outcome: end.outcome,
+            malformed,
           });
         },
       },
