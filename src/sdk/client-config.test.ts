@@ -57,4 +57,26 @@ describe("clientSettings", () => {
       /healthCheck\.active/,
     );
   });
+
+  it("takes the registry discovery's filters and the caller's zone (zone-aware unless told not)", () => {
+    const plain = clientSettings("inventory", {});
+    assert.deepEqual(plain.filters, { service: "inventory", tags: [], metadata: {} });
+    assert.equal(plain.zone, undefined);
+    assert.equal(plain.config.loadBalancer.zoneAware, false);
+    const zoned = clientSettings("inventory", {
+      zone: "eu-1",
+      filter: { tags: ["stable"], version: "^1.4.0" },
+    });
+    assert.deepEqual(zoned.filters, {
+      service: "inventory",
+      tags: ["stable"],
+      version: "^1.4.0",
+      metadata: {},
+    });
+    assert.equal(zoned.zone, "eu-1");
+    assert.equal(zoned.config.loadBalancer.zoneAware, true);
+    const off = clientSettings("inventory", { zone: "eu-1", loadBalancer: { zoneAware: false } });
+    assert.equal(off.config.loadBalancer.zoneAware, false);
+    assert.equal(clientSettings("inventory", {}, "grpc").config.protocol, "grpc");
+  });
 });
