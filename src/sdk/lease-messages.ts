@@ -3,6 +3,8 @@
  * What the registering thread and its lease worker say to each other. Plain data: it is
  * posted between threads.
  */
+import type { Registration } from "../registry/instance.ts";
+import type { EtcdSettings } from "./etcd-options.ts";
 import type { RegistryEndpoint } from "./registry-endpoint.ts";
 
 /** The lease the registry grants an instance (the body of a registration or heartbeat answer). */
@@ -33,13 +35,13 @@ export interface InstanceBody {
   healthCheck?: { path: string; interval?: string };
 }
 
-/** What the worker is started with. */
-export interface LeaseWorkerData {
-  endpoint: RegistryEndpoint;
-  service: string;
-  id: string;
-  instance: InstanceBody;
-}
+/**
+ * What the worker is started with: the registry API and the body to register there, or etcd
+ * and the registration checked as the gateway's registry checks one.
+ */
+export type LeaseWorkerData =
+  | { via: "api"; endpoint: RegistryEndpoint; service: string; id: string; instance: InstanceBody }
+  | { via: "etcd"; etcd: EtcdSettings; registration: Registration };
 
 /** Main thread → worker. */
 export type ToLeaseWorker = { type: "close"; timeoutMs: number };

@@ -1,26 +1,21 @@
 /**
  * @module sdk/lease-worker
  * The worker thread that keeps one instance registered: it registers it, renews its lease
- * every third of its TTL, registers it again when the registry forgot it (a heartbeat
- * answered 404: the lease ran out or the registry restarted), retries with backoff while
- * the registry cannot be reached, and deregisters it when told to close. It runs on its own
- * event loop, so a service whose main thread is busy for longer than its TTL keeps its
- * lease (a heartbeat on the main loop would wait behind the work, as Moleculer's did).
+ * every third of its TTL, registers it again when the registry forgot it (the lease ran out
+ * or the registry restarted), retries with backoff while the registry cannot be reached,
+ * and deregisters it when told to close. It runs on its own event loop, so a service whose
+ * main thread is busy for longer than its TTL keeps its lease (a heartbeat on the main loop
+ * would wait behind the work, as Moleculer's did). Where the instance is registered is a
+ * LeaseBackend: the registry API, or etcd (loaded only then).
  */
 import { parentPort, workerData } from "node:worker_threads";
+import { ApiLeases } from "./api-leases.ts";
+import type { LeaseAnswer, LeaseBackend } from "./lease-backend.ts";
 import type { FromLeaseWorker, Lease, LeaseWorkerData, ToLeaseWorker } from "./lease-messages.ts";
-import {
-  instancePath,
-  isFinalRefusal,
-  RegistryError,
-  registryErrorOf,
-  registryHeaders,
-} from "./registry-endpoint.ts";
+import type { RegistryError } from "./registry-endpoint.ts";
 
-const { endpoint, service, id, instance } = workerData as LeaseWorkerData;
+const data = workerData as LeaseWorkerData;
 const port = parentPort!;
-const url = endpoint.base + instancePath(service, id);
-const headers = registryHeaders(endpoint);
 
 /** First retry delay; doubled on each failure in a row, with full jitter. */
 const backoffBase = 100;
@@ -31,13 +26,16 @@ const requestTimeoutMax = 10_000;
 
 let lease: Lease | undefined;
 let everRegistered = false;
-/** A registration request is on its way: the registry may have the instance without saying so yet. */
-let registering = false;
+/** A registration request on its way: the registry may have the instance without saying so yet. */
+let registering: Promise<void> | undefined;
 let failures = 0;
 let timer: NodeJS.Timeout | undefined;
 let closing = false;
-/** Aborts the registry request in flight (a close does not wait for it). */
-let inFlight: AbortController | undefined;
+
+const backend: LeaseBackend =
+  data.via === "etcd"
+    ? new (await import("./etcd-leases.ts")).EtcdLeases(data.etcd, data.registration)
+    : new ApiLeases(data, requestTimeout);
 
 function post(message: FromLeaseWorker): void {
   port.postMessage(message);
@@ -64,47 +62,6 @@ function schedule(step: () => Promise<void>, delay: number): void {
   timer = setTimeout(() => void step(), delay);
 }
 
-/** One registry request; a network failure or timeout comes back as status 0. */
-async function send(
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; text: string }> {
-  const controller = new AbortController();
-  inFlight = controller;
-  const timeout = setTimeout(() => controller.abort(), requestTimeout());
-  try {
-    const response = await fetch(path, {
-      method,
-      headers: body === undefined ? headers : { ...headers, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: controller.signal,
-    });
-    return { status: response.status, text: await response.text() };
-  } catch (error) {
-    return { status: 0, text: (error as Error).message };
-  } finally {
-    clearTimeout(timeout);
-    if (inFlight === controller) inFlight = undefined;
-  }
-}
-
-/** The lease in a registry answer; undefined when the body is not one (a proxy answered, say). */
-function leaseOf(text: string): Lease | undefined {
-  try {
-    const parsed = JSON.parse(text) as Lease;
-    return typeof parsed?.ttlMs === "number" && parsed.ttlMs > 0 ? parsed : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function failureOf(status: number, text: string): RegistryError {
-  return status === 0
-    ? new RegistryError(0, "REGISTRY_UNREACHABLE", `registry unreachable: ${text}`)
-    : registryErrorOf(status, text);
-}
-
 function retryIn(delayMs: number, error: RegistryError): void {
   post({
     type: "retry",
@@ -115,50 +72,56 @@ function retryIn(delayMs: number, error: RegistryError): void {
   });
 }
 
-async function register(): Promise<void> {
-  registering = true;
-  const { status, text } = await send("PUT", url, instance);
-  registering = false;
+function leased(answer: LeaseAnswer & { kind: "lease" }): void {
+  lease = answer.lease;
+  failures = 0;
+  schedule(heartbeat, heartbeatInterval());
+}
+
+function register(): Promise<void> {
+  registering = registerOnce().finally(() => {
+    registering = undefined;
+  });
+  return registering;
+}
+
+async function registerOnce(): Promise<void> {
+  const answer = await backend.register();
   if (closing) return;
-  const granted = status === 200 || status === 201 ? leaseOf(text) : undefined;
-  if (granted) {
-    lease = granted;
+  if (answer.kind === "lease") {
     everRegistered = true;
-    failures = 0;
-    post({ type: "registered", lease });
-    schedule(heartbeat, heartbeatInterval());
+    post({ type: "registered", lease: answer.lease });
+    leased(answer);
     return;
   }
-  const error = failureOf(status, text);
-  if (!everRegistered && isFinalRefusal(status)) {
+  if (answer.kind === "failed" && answer.final && !everRegistered) {
     // Nothing registered and nothing will be: the caller learns why and the worker stops.
+    const { error } = answer;
     post({
       type: "refused",
-      status,
+      status: error.status,
       code: error.code,
       message: error.message,
       ...(error.problems && { problems: error.problems }),
     });
     closing = true;
+    backend.close();
     port.close();
     return;
   }
   const delay = backoff(registerBackoffMax);
-  retryIn(delay, error);
+  if (answer.kind === "failed") retryIn(delay, answer.error);
   schedule(register, delay);
 }
 
 async function heartbeat(): Promise<void> {
-  const { status, text } = await send("PUT", `${url}/heartbeat`);
+  const answer = await backend.heartbeat();
   if (closing) return;
-  const renewed = status === 200 ? leaseOf(text) : undefined;
-  if (renewed) {
-    lease = renewed;
-    failures = 0;
-    schedule(heartbeat, heartbeatInterval());
+  if (answer.kind === "lease") {
+    leased(answer);
     return;
   }
-  if (status === 404) {
+  if (answer.kind === "gone") {
     // The lease is gone (missed, or the registry restarted without it): register again.
     failures = 0;
     await register();
@@ -166,33 +129,35 @@ async function heartbeat(): Promise<void> {
   }
   // Unreachable or failing: try again soon, within what is left of the lease.
   const delay = backoff(heartbeatInterval());
-  retryIn(delay, failureOf(status, text));
+  retryIn(delay, answer.error);
   schedule(heartbeat, delay);
 }
 
 async function close(timeoutMs: number): Promise<void> {
   closing = true;
   clearTimeout(timer);
-  inFlight?.abort();
-  if (!everRegistered && !registering) {
-    // Never registered (the registry was away all along): nothing to take back.
-    post({ type: "closed", deregistered: true });
-    port.close();
+  backend.abort();
+  const inFlight = registering;
+  // Never registered (the registry was away all along): nothing to take back.
+  if (!everRegistered && !inFlight) {
+    finish(true);
     return;
   }
-  const controller = new AbortController();
-  const timeout = setTimeout(() => controller.abort(), timeoutMs);
-  let deregistered = false;
-  try {
-    const response = await fetch(url, { method: "DELETE", headers, signal: controller.signal });
-    await response.arrayBuffer();
-    // 404: the registry had already forgotten it, which is what was asked.
-    deregistered = response.status === 204 || response.status === 200 || response.status === 404;
-  } catch {
-    deregistered = false;
-  } finally {
-    clearTimeout(timeout);
-  }
+  // A registration still on its way lands first: the deregistration must come after it.
+  const started = Date.now();
+  if (inFlight) await within(inFlight, timeoutMs);
+  finish(await backend.deregister(Math.max(1, timeoutMs - (Date.now() - started))));
+}
+
+/** Waits for `work`, at most `ms`. */
+async function within(work: Promise<unknown>, ms: number): Promise<void> {
+  let timeout: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise((resolve) => (timeout = setTimeout(resolve, ms)))]);
+  clearTimeout(timeout);
+}
+
+function finish(deregistered: boolean): void {
+  backend.close();
   post({ type: "closed", deregistered });
   port.close();
 }

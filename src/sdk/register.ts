@@ -1,15 +1,21 @@
 /**
  * @module sdk/register
  * `register()`: a service instance announces itself to the registry and stays announced
- * until it closes. The registry I/O (registration, heartbeats, retries, deregistration)
- * runs in a worker thread (lease-worker.ts), so a busy main thread never costs the lease;
+ * until it closes, through a gateway's registry API or straight in the etcd of the
+ * gateways' etcd registry store. The registry I/O (registration, heartbeats, retries,
+ * deregistration) runs in a worker thread (lease-worker.ts), so a busy main thread never
+ * costs the lease;
  * this side holds the options, relays what the worker reports, and on SIGTERM or SIGINT
  * deregisters, waits for the requests being handled, and lets the process end.
  */
 import { EventEmitter } from "node:events";
 import { Worker } from "node:worker_threads";
+import { registrySchema } from "../config/schema/registry.ts";
 import { parseDuration } from "../config/units.ts";
+import { isGatehouseError } from "../errors.ts";
+import { type Registration as CheckedInstance, parseRegistration } from "../registry/instance.ts";
 import { handlersIdle } from "./call-context.ts";
+import { type EtcdOptions, etcdSettings } from "./etcd-options.ts";
 import { defaultAddress, defaultInstanceId } from "./instance-address.ts";
 import type {
   FromLeaseWorker,
@@ -29,15 +35,26 @@ export interface RegisterOptions {
   name: string;
   /** The port the instance listens on. */
   port: number;
-  /** The registry API's base URL, e.g. `http://10.0.0.2:9903`; default `GATEHOUSE_REGISTRY`. */
+  /**
+   * The registry API's base URL, e.g. `http://10.0.0.2:9903`; default `GATEHOUSE_REGISTRY`
+   * (unless `etcd` is given).
+   */
   registry?: string | URL;
   /** A registry (or admin) key, sent as a bearer token; default `GATEHOUSE_REGISTRY_KEY`. */
   key?: string;
+  /**
+   * Register straight in etcd instead of through a gateway's registry API: the etcd of the
+   * gateways' `gateway.registry.store: etcd`, with the same `prefix`. The instance is checked
+   * as the registry API checks one, with its default `ttl` (10s) and longest (5m); there are
+   * no keys or allowed networks: whoever may write to etcd may register.
+   */
+  etcd?: EtcdOptions;
   /** The instance's id within the service; default `ADDRESS-PORT`. */
   id?: string;
   /**
    * The address others reach the instance at (IP or host name). Default: 127.0.0.1 when the
-   * registry's URL is on this host, else this host's first non-internal IPv4 address.
+   * registry's URL (or etcd's first endpoint) is on this host, else this host's first
+   * non-internal IPv4 address.
    */
   address?: string;
   /** The lease's time to live (`"10s"`, or milliseconds); default the registry's `defaultTtl`. */
@@ -116,12 +133,19 @@ export class Registration extends EventEmitter {
     super();
     const caller = `register(${JSON.stringify(options?.name)})`;
     checkOptions(options, caller);
-    const endpoint = registryEndpoint(options.registry, options.key, caller);
-    const address = options.address ?? defaultAddress(endpoint.base);
+    if (options.etcd !== undefined && options.registry !== undefined) {
+      throw new TypeError(`${caller}: give registry or etcd, not both`);
+    }
+    const etcd = options.etcd === undefined ? undefined : etcdSettings(options.etcd, caller);
+    const endpoint = etcd ? undefined : registryEndpoint(options.registry, options.key, caller);
+    const address =
+      options.address ?? defaultAddress(endpoint?.base ?? etcd!.connection.endpoints[0]!);
     this.service = options.name;
     this.id = options.id ?? defaultInstanceId(address, options.port);
     this.instance = Object.freeze(instanceBody(options, address, caller));
-    this.#data = { endpoint, service: this.service, id: this.id, instance: this.instance };
+    this.#data = endpoint
+      ? { via: "api", endpoint, service: this.service, id: this.id, instance: this.instance }
+      : { via: "etcd", etcd: etcd!, registration: checked(this.service, this.id, this.instance) };
     this.#drainTimeout = durationOption(options.drainTimeout, 10_000, "drainTimeout", caller);
     this.#deregisterTimeout = durationOption(
       options.deregisterTimeout,
@@ -291,6 +315,22 @@ function checkOptions(options: RegisterOptions, caller: string): void {
   }
   if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) {
     throw new TypeError(`${caller}: port must be a whole number from 1 to 65535`);
+  }
+}
+
+/** The registry's own settings when none are given: `defaultTtl` and `maxTtl`, any network. */
+const defaultRules = registrySchema.parse({})!;
+
+/**
+ * The instance as the registry API would take it, for registering straight in etcd; a
+ * RegistryError (400, every problem listed) as the API would answer when it is not valid.
+ */
+function checked(service: string, id: string, instance: InstanceBody): CheckedInstance {
+  try {
+    return parseRegistration(service, id, instance, defaultRules);
+  } catch (error) {
+    if (!isGatehouseError(error)) throw error;
+    throw new RegistryError(error.status, error.code, error.message, error.problems);
   }
 }
 
