@@ -8,7 +8,12 @@ import { after, before, describe, it } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
-import { ROOT_CONTEXT, TraceFlags, trace } from "@opentelemetry/api";
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace } from "@opentelemetry/api";
+import {
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  TracerProvider,
+} from "@opentelemetry/sdk-trace";
 import {
   GrpcCallError,
   type GrpcJsMethodDefinition,
@@ -325,6 +330,37 @@ describe("sdk serviceClient(): gRPC", () => {
         error.grpcStatusName === "ABORTED",
     );
     assert.equal(received.length, 2, "the messages before the status");
+  });
+
+  // Last: the tracer provider it registers stays the SDK tracer's for the rest of the process.
+  it("records a client span for each call, whose context the instance receives", async () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+    trace.setGlobalTracerProvider(provider);
+    try {
+      const server = await library();
+      await registered("spans", "l1", server.port);
+      const books = client("spans");
+      await books.unary(Library.GetBook, { name: "shelves/1/books/1" });
+      await books.unary(Library.GetBook, { name: "nowhere" }).catch(() => {});
+      const [ok, failed] = exporter.getFinishedSpans();
+      assert.equal(ok?.name, "library.v1.Library/GetBook");
+      assert.equal(ok?.kind, SpanKind.CLIENT);
+      assert.equal(ok?.attributes["rpc.system"], "grpc");
+      assert.equal(ok?.attributes["rpc.service"], "library.v1.Library");
+      assert.equal(ok?.attributes["rpc.method"], "GetBook");
+      assert.equal(ok?.attributes["rpc.grpc.status_code"], 0);
+      assert.equal(ok?.attributes["server.port"], server.port);
+      assert.equal(failed?.attributes["rpc.grpc.status_code"], 5);
+      assert.equal(failed?.status.code, SpanStatusCode.ERROR);
+      const { traceId, spanId } = ok!.spanContext();
+      assert.match(
+        String(server.calls[0]?.metadata.get("traceparent")[0]),
+        new RegExp(`^00-${traceId}-${spanId}-01$`),
+      );
+    } finally {
+      await provider.shutdown();
+    }
   });
 });
 
