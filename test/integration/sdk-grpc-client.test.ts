@@ -335,7 +335,9 @@ describe("sdk serviceClient(): gRPC", () => {
   // Last: the tracer provider it registers stays the SDK tracer's for the rest of the process.
   it("records a client span for each call, whose context the instance receives", async () => {
     const exporter = new InMemorySpanExporter();
-    const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+    const provider = new TracerProvider({
+      spanProcessors: [new SimpleSpanProcessor({ exporter })],
+    });
     trace.setGlobalTracerProvider(provider);
     try {
       const server = await library();
