@@ -40,17 +40,21 @@ import type { RegistryInstance } from "./instance-watch.ts";
 import { ServiceTargets } from "./service-targets.ts";
 import { propagator, sdkTracer } from "./telemetry.ts";
 
-/** How a gRPC client reaches the registry and calls the service (see `ClientOptions`). */
+/**
+ * How a gRPC client reaches the registry and calls the service (see `ClientOptions`).
+ * `maxResponseSize` bounds each response message (default 16mb); `retries.on` retries
+ * `connect-failure` and `unavailable` (both by default); `timeout` is sent as `grpc-timeout`.
+ */
 export interface GrpcServiceClientOptions extends ClientOptions {
   /** Call the service's `protocol: grpc` instances over gRPC. */
   protocol: "grpc";
-  /** Metadata sent with every call. */
+  /** Metadata sent with every call (a name ending in `-bin` takes base64). */
   metadata?: Record<string, string>;
 }
 
 /** What one gRPC call may add to or change from the client's options. */
 export interface GrpcCallOptions {
-  /** Metadata for this call (over the client's). */
+  /** Metadata for this call (over the client's; a name ending in `-bin` takes base64). */
   metadata?: Record<string, string>;
   /** This call's deadline (milliseconds or `"5s"`), instead of the client's `timeout`. */
   timeout?: number | string;

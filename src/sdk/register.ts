@@ -290,7 +290,10 @@ export class Registration extends EventEmitter {
  * (unless `handleSignals: false`) it deregisters and lets the process end.
  *
  * Resolves once the registry has taken the instance; rejects with a `RegistryError` when the
- * registry refuses it for good (a 4xx other than 404, 408 or 429).
+ * registry refuses it for good (a 4xx other than 404, 408 or 429). With `etcd` the
+ * instance is written straight to etcd as the gateway's etcd registry store writes one (a
+ * key on an etcd lease of its own; heartbeats are keep-alives of that lease), and every
+ * gateway node and client on that etcd and prefix sees it.
  *
  * @example
  * ```ts
@@ -298,6 +301,8 @@ export class Registration extends EventEmitter {
  * const registration = await register({ name: "orders", port: 9003, registry: "http://127.0.0.1:9903" });
  * // ... serve ...
  * await registration.close(); // deregister; requests being handled finish
+ * // No gateway in the path: straight to the etcd of `gateway.registry.store: etcd`.
+ * await register({ name: "orders", port: 9003, etcd: { endpoints: ["http://10.0.0.5:2379"], prefix: "/shop/" } });
  * ```
  */
 export async function register(options: RegisterOptions): Promise<Registration> {

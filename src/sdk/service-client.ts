@@ -229,17 +229,27 @@ export class ServiceClient {
 }
 
 /**
- * A client for the service `name`: it follows the service's instances in the registry and
- * calls them with the gateway's own load balancing, health and outlier state, circuit
- * breakers, retry policy and budget, and timeouts. Calls carry `traceparent`, `x-request-id`
- * and the remaining deadline (`x-request-timeout-ms`) of the request being handled, and are
- * traced as client spans.
+ * A client for the service `name`: it follows the service's instances in the registry (a
+ * gateway's registry API, or etcd with `etcd`) and calls those that pass its `filter` with
+ * the gateway's own load balancing (zone-aware with `zone`), health and outlier state,
+ * circuit breakers, retry policy and budget, and timeouts. Calls carry `traceparent`,
+ * `x-request-id` and the remaining deadline of the request being handled, and are traced as
+ * client spans. With `protocol: "grpc"` it is a GrpcServiceClient, for the instances
+ * registered with `protocol: grpc`; otherwise it speaks JSON over HTTP to the `http` ones.
  *
  * @example
  * ```ts
  * import { serviceClient } from "gatehouse-gateway/sdk";
  * const inventory = serviceClient("inventory", { registry: "http://127.0.0.1:9903", timeout: "2s" });
  * const stock = await inventory.get("/stock/42");
+ * // gRPC, straight from etcd, only 1.x instances, preferring this zone:
+ * const pricing = serviceClient("pricing", {
+ *   protocol: "grpc",
+ *   etcd: { endpoints: ["http://10.0.0.5:2379"], prefix: "/shop/" },
+ *   filter: { version: "^1.0.0" },
+ *   zone: "eu-1",
+ * });
+ * const price = await pricing.unary(PricingService.method.getPrice, { sku: "42" });
  * ```
  */
 export function serviceClient(name: string, options: GrpcServiceClientOptions): GrpcServiceClient;
