@@ -202,7 +202,7 @@ describe("sdk serviceClient(): gRPC", () => {
     assert.ok(call!.deadlineMs! > 500 && call!.deadlineMs! <= 1_500, `${call!.deadlineMs}`);
   });
 
-  it("balances over the gRPC instances only, and retries a call that ended UNAVAILABLE", async () => {
+  it("balances over the gRPC instances only, retries UNAVAILABLE, and breaks", async () => {
     const good = await echo();
     const failing = await echo({ failWith: grpc.status.UNAVAILABLE });
     const http = await startUpstream((_req, res) => res.end("not grpc"));
@@ -220,6 +220,15 @@ describe("sdk serviceClient(): gRPC", () => {
     assert.equal(good.calls.length, 10, "every call answered by the good instance");
     assert.ok(failing.calls.length >= 3, "round-robin sent some first tries to the failing one");
     assert.equal(http.requests.length, 0, "an HTTP instance is no gRPC target");
+
+    // With a breaker, the failing instance gets no first try once it has opened.
+    const breaking = client("echo", {
+      circuitBreaker: { minRequests: 3, failureRatio: 0.5, window: "10s", openDuration: "30s" },
+    });
+    await breaking.ready();
+    const failedBefore = failing.calls.length;
+    for (let i = 0; i < 20; i++) await breaking.unary(echoMethods.Unary, Buffer.from("b"));
+    assert.equal(failing.calls.length - failedBefore, 3, "its breaker opened at 3 failures");
   });
 
   it("fails with the catalogue's code and the gRPC status", async () => {
