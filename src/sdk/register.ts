@@ -81,7 +81,8 @@ function onSignal(signal: NodeJS.Signals): void {
     });
 }
 
-function handleSignals(registration: Registration, on: boolean): void {
+/** Adds a registration to (or takes it from) those the signal listener closes; listens while any is. */
+function closeOnSignals(registration: Registration, on: boolean): void {
   const before = closeOnSignal.size;
   if (on) closeOnSignal.add(registration);
   else closeOnSignal.delete(registration);
@@ -172,7 +173,7 @@ export class Registration extends EventEmitter {
 
   /** Hands the registration to the lease thread and, unless told not to, to the signal listener. */
   start(): this {
-    if (this.#handleSignals) handleSignals(this, true);
+    if (this.#handleSignals) closeOnSignals(this, true);
     this.#key = addLease(this.#owner);
     return this;
   }
@@ -188,7 +189,7 @@ export class Registration extends EventEmitter {
 
   async #close(): Promise<void> {
     this.#state = "closing";
-    handleSignals(this, false);
+    closeOnSignals(this, false);
     this.#settleReady.reject(new Error(`${this.service}/${this.id}: closed before registered`));
     const key = this.#key;
     this.#key = undefined;
@@ -211,7 +212,7 @@ export class Registration extends EventEmitter {
         return;
       }
       case "refused":
-        handleSignals(this, false);
+        closeOnSignals(this, false);
         this.#state = "closed";
         if (this.#key !== undefined) dropLease(this.#key);
         this.#key = undefined;
