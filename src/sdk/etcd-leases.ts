@@ -5,9 +5,11 @@
  * store writes, and every gateway node and client on that etcd sees it. Registering grants
  * a lease and writes the instance on it; a heartbeat is a keep-alive of that lease (0 left:
  * it ran out or was revoked, register again); deregistering deletes the instance's keys.
+ * The registrations of the process that reach etcd the same way share one client and one
+ * keep-alive stream: made with the first, closed with the last.
  */
 import { Etcd3 } from "etcd3";
-import { etcdClientOptions } from "../providers/etcd-store.ts";
+import { type EtcdConnection, etcdClientOptions } from "../providers/etcd-store.ts";
 import { RegistryKeys } from "../registry/etcd-layout.ts";
 import { EtcdInstanceWrites } from "../registry/etcd-writes.ts";
 import type { Registration } from "../registry/instance.ts";
@@ -16,23 +18,52 @@ import type { EtcdSettings } from "./etcd-options.ts";
 import type { LeaseAnswer, LeaseBackend } from "./lease-backend.ts";
 import { RegistryError } from "./registry-endpoint.ts";
 
+/** One etcd client and the writes on it, and how many registrations use them. */
+interface SharedWrites {
+  client: Etcd3;
+  writes: EtcdInstanceWrites;
+  users: number;
+}
+
+/** The clients in use, by connection (endpoints, prefix, auth, TLS, timeout). */
+const clients = new Map<string, SharedWrites>();
+
+function useWrites(connection: EtcdConnection): { writes: EtcdInstanceWrites; key: string } {
+  const key = JSON.stringify(connection);
+  let shared = clients.get(key);
+  if (!shared) {
+    const client = new Etcd3(etcdClientOptions(connection));
+    const keys = new RegistryKeys(connection.prefix);
+    shared = { client, writes: new EtcdInstanceWrites(client, keys, connection.timeout), users: 0 };
+    clients.set(key, shared);
+  }
+  shared.users++;
+  return { writes: shared.writes, key };
+}
+
+function releaseWrites(key: string): void {
+  const shared = clients.get(key);
+  if (!shared || --shared.users > 0) return;
+  clients.delete(key);
+  shared.writes.close();
+  shared.client.close();
+}
+
 /** Keeps one instance's lease in etcd. */
 export class EtcdLeases implements LeaseBackend {
-  readonly #client: Etcd3;
   readonly #writes: EtcdInstanceWrites;
+  readonly #clientKey: string;
   readonly #registration: Registration;
   readonly #endpoints: readonly string[];
   /** The etcd lease of the last registration, and the registration as stored with it. */
   #held: { lease: string; registration: Registration; registeredAt: number } | undefined;
+  #closed = false;
 
   constructor(etcd: EtcdSettings, registration: Registration) {
     const { connection } = etcd;
-    this.#client = new Etcd3(etcdClientOptions(connection));
-    this.#writes = new EtcdInstanceWrites(
-      this.#client,
-      new RegistryKeys(connection.prefix),
-      connection.timeout,
-    );
+    const { writes, key } = useWrites(connection);
+    this.#writes = writes;
+    this.#clientKey = key;
     this.#registration = registration;
     this.#endpoints = connection.endpoints;
   }
@@ -87,9 +118,11 @@ export class EtcdLeases implements LeaseBackend {
 
   abort(): void {}
 
+  /** Lets go of the shared client (closed with its last registration). */
   close(): void {
-    this.#writes.close();
-    this.#client.close();
+    if (this.#closed) return;
+    this.#closed = true;
+    releaseWrites(this.#clientKey);
   }
 
   #failed(error: unknown): LeaseAnswer {

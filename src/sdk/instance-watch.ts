@@ -4,6 +4,9 @@
  * a snapshot and then one event per change (`put`, `down`, `delete`). A stream that breaks
  * or goes quiet past its keepalives is opened again with backoff, and the last known
  * instances stand meanwhile: a registry that restarts does not empty the caller's targets.
+ * Nor does its first snapshot: a registry whose revision went back is not the one followed
+ * before (a memory store started again, empty), so the instances it does not have yet are
+ * kept for one lease of theirs, the time a live one takes to find out and register again.
  */
 import { Agent, request } from "undici";
 import { EventStreamReader, type ServerSentEvent } from "./event-stream.ts";
@@ -54,6 +57,8 @@ export class InstanceWatch {
   #retryTimer: NodeJS.Timeout | undefined;
   #synced = false;
   #syncWaiters = new Set<() => void>();
+  /** Instances kept from before a registry restart until they register again: when each goes. */
+  #carried = new Map<string, NodeJS.Timeout>();
   /** Why the last attempt to follow the registry failed, while it is failing. */
   lastError: RegistryError | undefined;
 
@@ -97,6 +102,8 @@ export class InstanceWatch {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
+    for (const timer of this.#carried.values()) clearTimeout(timer);
+    this.#carried.clear();
     this.#abort?.abort();
     for (const wake of [...this.#syncWaiters]) wake();
     await this.#agent.destroy().catch(() => {});
@@ -158,6 +165,9 @@ export class InstanceWatch {
     // An event the snapshot already includes.
     if (typeof data.revision === "number" && data.revision <= this.#revision) return;
     if (typeof data.revision === "number") this.#revision = data.revision;
+    // Whatever the registry now says of a kept instance, it says it for itself.
+    const id = data.instance?.id ?? data.id;
+    if (id !== undefined) this.#stopCarrying(id);
     switch (event.event) {
       case "put":
         if (data.instance) this.#instances.set(data.instance.id, data.instance);
@@ -177,10 +187,36 @@ export class InstanceWatch {
   }
 
   #snapshot(data: { revision?: number; instances?: RegistryInstance[] }): void {
+    const instances = new Map((data.instances ?? []).map((instance) => [instance.id, instance]));
+    const restarted =
+      this.#synced && typeof data.revision === "number" && data.revision < this.#revision;
+    for (const [id, known] of this.#instances) {
+      if (instances.has(id)) this.#stopCarrying(id);
+      else if (this.#carried.has(id)) instances.set(id, known);
+      else if (restarted && known.state === "up") {
+        instances.set(id, known);
+        this.#carry(id, leaseMs(known));
+      }
+    }
     if (typeof data.revision === "number") this.#revision = data.revision;
     this.#failures = 0;
     this.lastError = undefined;
-    this.#settle(new Map((data.instances ?? []).map((instance) => [instance.id, instance])));
+    this.#settle(instances);
+  }
+
+  /** Keeps an instance the registry forgot for `ms`, unless the registry tells of it first. */
+  #carry(id: string, ms: number): void {
+    const timer = setTimeout(() => {
+      this.#carried.delete(id);
+      if (this.#instances.delete(id)) this.#onChange(this.instances);
+    }, ms);
+    timer.unref();
+    this.#carried.set(id, timer);
+  }
+
+  #stopCarrying(id: string): void {
+    clearTimeout(this.#carried.get(id));
+    this.#carried.delete(id);
   }
 
   /** The registry said what the instances are now (a snapshot, or none at all). */
@@ -190,4 +226,10 @@ export class InstanceWatch {
     for (const wake of [...this.#syncWaiters]) wake();
     this.#onChange(this.instances);
   }
+}
+
+/** An instance's lease length, as the registry wrote it (10 s when it cannot be read). */
+function leaseMs(instance: RegistryInstance): number {
+  const ms = Date.parse(instance.expiresAt) - Date.parse(instance.lastHeartbeat);
+  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, 300_000) : 10_000;
 }

@@ -3,13 +3,12 @@
  * `register()`: a service instance announces itself to the registry and stays announced
  * until it closes, through a gateway's registry API or straight in the etcd of the
  * gateways' etcd registry store. The registry I/O (registration, heartbeats, retries,
- * deregistration) runs in a worker thread (lease-worker.ts), so a busy main thread never
- * costs the lease;
- * this side holds the options, relays what the worker reports, and on SIGTERM or SIGINT
- * deregisters, waits for the requests being handled, and lets the process end.
+ * deregistration) runs in the process's lease thread (lease-thread.ts, one worker for every
+ * registration), so a busy main thread never costs the lease; this side holds the options,
+ * relays what the thread reports, and on SIGTERM or SIGINT deregisters every registration,
+ * waits for the requests being handled, and lets the process end.
  */
 import { EventEmitter } from "node:events";
-import { Worker } from "node:worker_threads";
 import { registrySchema } from "../config/schema/registry.ts";
 import { parseDuration } from "../config/units.ts";
 import { isGatehouseError } from "../errors.ts";
@@ -17,13 +16,8 @@ import { type Registration as CheckedInstance, parseRegistration } from "../regi
 import { handlersIdle } from "./call-context.ts";
 import { type EtcdOptions, etcdSettings } from "./etcd-options.ts";
 import { defaultAddress, defaultInstanceId } from "./instance-address.ts";
-import type {
-  FromLeaseWorker,
-  InstanceBody,
-  Lease,
-  LeaseWorkerData,
-  ToLeaseWorker,
-} from "./lease-messages.ts";
+import type { FromLeaseWorker, InstanceBody, Lease, LeaseData } from "./lease-messages.ts";
+import { addLease, closeLease, dropLease, type LeaseOwner } from "./lease-thread.ts";
 import { RegistryError, registryEndpoint } from "./registry-endpoint.ts";
 import { flushTelemetry, setDefaultServiceName } from "./telemetry.ts";
 
@@ -85,16 +79,37 @@ export interface RegisterOptions {
 /** Where a registration stands. */
 export type RegistrationState = "registering" | "registered" | "closing" | "closed";
 
-const leaseWorkerEntry = new URL(
-  `./lease-worker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`,
-  import.meta.url,
-);
+/** Open registrations that close on SIGTERM and SIGINT (one signal listener for them all). */
+const closeOnSignal = new Set<Registration>();
 
-/** Registrations closing because of a signal: the signal goes through once all are done. */
-const closingOnSignal = new Set<Promise<void>>();
+/**
+ * SIGTERM or SIGINT: close every registration that asked for it (deregister, drain), export
+ * the queued spans, then let the signal do what it would have done, unless another listener
+ * (the application's own) took charge of it.
+ */
+function onSignal(signal: NodeJS.Signals): void {
+  const closing = [...closeOnSignal].map((registration) => registration.close());
+  void Promise.all(closing)
+    .then(flushTelemetry)
+    .catch(() => {})
+    .then(() => {
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
+}
 
-/** A worker that died unexpectedly is started again after this long. */
-const workerRestartDelay = 1_000;
+/** Adds a registration to (or takes it from) those the signal listener closes; listens while any is. */
+function closeOnSignals(registration: Registration, on: boolean): void {
+  const before = closeOnSignal.size;
+  if (on) closeOnSignal.add(registration);
+  else closeOnSignal.delete(registration);
+  if (before === 0 && closeOnSignal.size > 0) {
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  } else if (before > 0 && closeOnSignal.size === 0) {
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+  }
+}
 
 /**
  * A registered instance. It keeps itself registered (heartbeats, registering again after a
@@ -119,14 +134,15 @@ export class Registration extends EventEmitter {
   readonly ready: Promise<Lease>;
   #lease: Lease | undefined;
   #state: RegistrationState = "registering";
-  #worker: Worker | undefined;
+  /** The registration's key in the lease thread, while it has one. */
+  #key: number | undefined;
   #closing: Promise<void> | undefined;
   #settleReady!: { resolve: (lease: Lease) => void; reject: (error: Error) => void };
-  readonly #data: LeaseWorkerData;
   readonly #drainTimeout: number;
   readonly #deregisterTimeout: number;
   readonly #handleSignals: boolean;
-  #restartTimer: NodeJS.Timeout | undefined;
+  /** What the lease thread keeps registered, and where it reports. */
+  readonly #owner: LeaseOwner;
 
   /** Use `register()`, which validates the options and starts it. */
   constructor(options: RegisterOptions) {
@@ -143,9 +159,10 @@ export class Registration extends EventEmitter {
     this.service = options.name;
     this.id = options.id ?? defaultInstanceId(address, options.port);
     this.instance = Object.freeze(instanceBody(options, address, caller));
-    this.#data = endpoint
+    const data: LeaseData = endpoint
       ? { via: "api", endpoint, service: this.service, id: this.id, instance: this.instance }
       : { via: "etcd", etcd: etcd!, registration: checked(this.service, this.id, this.instance) };
+    this.#owner = { data, onMessage: (message) => this.#onMessage(message) };
     this.#drainTimeout = durationOption(options.drainTimeout, 10_000, "drainTimeout", caller);
     this.#deregisterTimeout = durationOption(
       options.deregisterTimeout,
@@ -172,13 +189,10 @@ export class Registration extends EventEmitter {
     return this.#state;
   }
 
-  /** Starts the worker and, unless told not to, the signal handlers. Called by `register()`. */
+  /** Hands the registration to the lease thread and, unless told not to, to the signal listener. */
   start(): this {
-    if (this.#handleSignals) {
-      process.on("SIGTERM", this.#onSignal);
-      process.on("SIGINT", this.#onSignal);
-    }
-    this.#startWorker();
+    if (this.#handleSignals) closeOnSignals(this, true);
+    this.#key = addLease(this.#owner);
     return this;
   }
 
@@ -193,44 +207,13 @@ export class Registration extends EventEmitter {
 
   async #close(): Promise<void> {
     this.#state = "closing";
-    this.#stopSignals();
-    clearTimeout(this.#restartTimer);
+    closeOnSignals(this, false);
     this.#settleReady.reject(new Error(`${this.service}/${this.id}: closed before registered`));
-    const worker = this.#worker;
-    if (worker) {
-      // The process must live until the registry has heard of it.
-      worker.ref();
-      const closed = new Promise<void>((resolve) => {
-        worker.on("message", (message: FromLeaseWorker) => {
-          if (message.type === "closed") resolve();
-        });
-        worker.once("exit", () => resolve());
-      });
-      worker.postMessage({
-        type: "close",
-        timeoutMs: this.#deregisterTimeout,
-      } satisfies ToLeaseWorker);
-      await closed;
-      await worker.terminate();
-    }
+    const key = this.#key;
+    this.#key = undefined;
+    if (key !== undefined) await closeLease(key, this.#deregisterTimeout);
     await handlersIdle(this.#drainTimeout);
     this.#state = "closed";
-  }
-
-  #startWorker(): void {
-    const worker = new Worker(leaseWorkerEntry, { workerData: this.#data });
-    this.#worker = worker;
-    // The lease alone does not keep the process alive (close() refs it while deregistering).
-    worker.unref();
-    worker.on("message", (message: FromLeaseWorker) => this.#onMessage(message));
-    worker.on("error", () => {});
-    worker.on("exit", () => {
-      if (this.#worker !== worker || this.#closing || this.#state === "closed") return;
-      // Died without being told to (not a refusal: that closes the registration first).
-      this.#worker = undefined;
-      this.#restartTimer = setTimeout(() => this.#startWorker(), workerRestartDelay);
-      this.#restartTimer.unref();
-    });
   }
 
   #onMessage(message: FromLeaseWorker): void {
@@ -242,14 +225,15 @@ export class Registration extends EventEmitter {
         this.emit("registered", message.lease);
         return;
       case "retry": {
-        const { type: _, ...retry } = message;
+        const { type: _, key: __, ...retry } = message;
         this.emit("retry", retry);
         return;
       }
       case "refused":
-        this.#stopSignals();
+        closeOnSignals(this, false);
         this.#state = "closed";
-        this.#worker = undefined;
+        if (this.#key !== undefined) dropLease(this.#key);
+        this.#key = undefined;
         this.#settleReady.reject(
           new RegistryError(message.status, message.code, message.message, message.problems),
         );
@@ -258,36 +242,14 @@ export class Registration extends EventEmitter {
         return;
     }
   }
-
-  /**
-   * SIGTERM or SIGINT: deregister, drain, then let the signal do what it would have done
-   * once every registration it closed is done.
-   */
-  readonly #onSignal = (signal: NodeJS.Signals): void => {
-    const closing = this.close()
-      .then(flushTelemetry)
-      .catch(() => {});
-    closingOnSignal.add(closing);
-    void closing.then(() => {
-      closingOnSignal.delete(closing);
-      // Another listener (the application's own) took charge of this signal: leave it be.
-      if (closingOnSignal.size === 0 && process.listenerCount(signal) === 0) {
-        process.kill(process.pid, signal);
-      }
-    });
-  };
-
-  #stopSignals(): void {
-    process.off("SIGTERM", this.#onSignal);
-    process.off("SIGINT", this.#onSignal);
-  }
 }
 
 /**
  * Registers this instance of a service with the registry and keeps it registered: heartbeats
- * at a third of the lease's TTL from a worker thread, registering again whenever the lease
- * was lost, retrying with backoff while the registry cannot be reached. On SIGTERM or SIGINT
- * (unless `handleSignals: false`) it deregisters and lets the process end.
+ * at a third of the lease's TTL from a worker thread (one for all the process's
+ * registrations), registering again whenever the lease was lost, retrying with backoff while
+ * the registry cannot be reached. On SIGTERM or SIGINT (unless `handleSignals: false`) it
+ * deregisters and lets the process end.
  *
  * Resolves once the registry has taken the instance; rejects with a `RegistryError` when the
  * registry refuses it for good (a 4xx other than 404, 408 or 429). With `etcd` the

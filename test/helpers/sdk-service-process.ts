@@ -29,9 +29,15 @@ export interface ServiceProcess {
   kill(): Promise<void>;
 }
 
-/** Starts the service with these environment variables (REGISTRY, SERVICE, TTL, SLOW_MS, BLOCK_MS, HANDLE_SIGNALS). */
-export function startServiceProcess(env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, [fixture], {
+/**
+ * Starts the service with these environment variables (REGISTRY, SERVICE, TTL, SLOW_MS,
+ * BLOCK_MS, HANDLE_SIGNALS), or another fixture that writes JSON lines (`script`).
+ */
+export function startServiceProcess(
+  env: Record<string, string>,
+  script: string = fixture,
+): ServiceProcess {
+  const child = spawn(process.execPath, [script], {
     env: { ...process.env, ...env },
     stdio: ["pipe", "pipe", "pipe"],
   });

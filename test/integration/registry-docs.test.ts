@@ -2,7 +2,9 @@
 // registration body registers an instance that the documented service filters take and
 // the gateway routes to; every JSON shape the page shows (lease, list, service, watch
 // events, /status block) has exactly the keys the API answers with; the metrics it lists
-// exist. And load-balancing.md's zone-aware example validates.
+// exist. The etcd store's example starts on a real etcd, where a lease is whole seconds,
+// and is refused at its store line without a connection. And load-balancing.md's
+// zone-aware example validates.
 import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,6 +15,8 @@ import { request } from "undici";
 import { Gateway } from "../../src/gateway.ts";
 import { parseGatewayConfig, validateConfigFile } from "../../src/runtime/validate.ts";
 import { freePort } from "../helpers/child-process.ts";
+import { configProblems } from "../helpers/config-problems.ts";
+import { startEtcdServer } from "../helpers/etcd-server.ts";
 import { registryClient, watchService } from "../helpers/registry.ts";
 import { startUpstream } from "../helpers/upstream.ts";
 
@@ -20,7 +24,7 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 const doc = await readFile(join(root, "docs/registry.md"), "utf8");
 const blocks = (lang: string) =>
   [...doc.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, "g"))].map((m) => m[1]!);
-const [configText] = blocks("yaml");
+const [configText, etcdText] = blocks("yaml");
 const [registration, lease, list, service, status] = blocks("json").map((text) => JSON.parse(text));
 const [stream] = blocks("text");
 const keys = (value: object) => Object.keys(value).sort();
@@ -46,6 +50,7 @@ describe("docs/registry.md", () => {
       configText!
         .replace("port: 8080", `port: ${proxy}`)
         .replace("port: 9902", `port: ${admin}`)
+        .replace("{ host: 0.0.0.0, port: 8080 }", "{ host: 127.0.0.1, port: 0 }")
         .replace("port: 9903", `port: ${registryPort}`)
         .replaceAll("host: 0.0.0.0", "host: 127.0.0.1")
         .replace(
@@ -106,6 +111,43 @@ describe("docs/registry.md", () => {
     const metrics = await (await request(`http://127.0.0.1:${statusPort}/metrics`)).body.text();
     for (const [, name] of doc.matchAll(/^\| `(gatehouse_registry_\w+)` \|/gm))
       assert.match(metrics, new RegExp(`^# TYPE ${name} `, "m"), name);
+  });
+
+  it("the etcd store's example: starts on a real etcd, leases in whole seconds", async () => {
+    assert.match(etcdText!, /store: etcd/);
+    const etcd = await startEtcdServer();
+    cleanups.push(() => etcd.remove());
+    const admin = await freePort();
+    const config = parseGatewayConfig(
+      etcdText!
+        .replace("http://10.0.0.5:2379", etcd.url)
+        .replace("port: 9902", `port: ${admin}`)
+        .replace("{ host: 0.0.0.0, port: 8080 }", "{ host: 127.0.0.1, port: 0 }")
+        .replace(
+          "gateway:\n",
+          "gateway:\n  accessLog: { enabled: false }\n  log: { level: silent }\n",
+        ),
+      "registry.md",
+      {},
+    );
+    const gateway = new Gateway(config);
+    await gateway.start();
+    cleanups.push(() => gateway.stop());
+    const registry = registryClient(`http://127.0.0.1:${admin}`);
+    const put = await registry.put("orders", "o1", {
+      address: "127.0.0.1",
+      port: 9003,
+      ttl: "2500ms",
+    });
+    assert.equal(put.status, 201, JSON.stringify(put.body));
+    assert.equal(put.body.ttl, "3s", "etcd granted whole seconds");
+    assert.equal(put.body.ttlMs, 3000);
+    const problems = configProblems(etcdText!.replace(/^ {4}etcd: .*\n/m, ""));
+    assert.equal(problems.length, 1, problems.join("\n"));
+    assert.match(
+      problems[0]!,
+      /^gw\.yaml:5:\d+ gateway\.registry\.store: the etcd registry store needs/,
+    );
   });
 
   it("load-balancing.md's zone-aware example validates", async () => {

@@ -2,10 +2,12 @@
 // registry store is that etcd (same prefix): an instance the SDK registers in etcd is
 // routed by the gateway, keeps its lease past its TTL, and stops being routed when it
 // closes; a client following etcd calls an instance registered through the gateway's API
-// (HTTP and gRPC); a bad instance is refused as the API refuses it; and etcd killed and
-// restarted leaves both the registration and the client's calls standing.
+// (HTTP and gRPC); registrations to etcd and to the API share the process's lease thread
+// and outlive one another's close; a bad instance is refused as the API refuses it; and
+// etcd killed and restarted leaves both the registration and the client's calls standing.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { isDeepStrictEqual } from "node:util";
 import {
   type EtcdOptions,
   type Registration,
@@ -101,6 +103,37 @@ describe("sdk straight to etcd, next to a gateway on the same etcd", () => {
     await registration.close();
     await until(async () => (await routed()).status === 503, "the gateway to stop routing to it");
     assert.equal((await registry.get("/registry/services/orders")).status, 404);
+  });
+
+  it("keeps registrations to etcd and to the API in one process; closing one leaves the rest", async () => {
+    const up = await upstream("shared");
+    const adminUrl = `http://127.0.0.1:${gw.gateway.addresses().admin!.port}`;
+    const options = { name: "shared", port: up.port, ttl: "2s", handleSignals: false };
+    // Three straight to etcd (one etcd client between them), one through the gateway's API.
+    const registrations = await Promise.all([
+      ...["e1", "e2", "e3"].map((id) => register({ ...options, id, etcd: etcdOptions })),
+      register({ ...options, id: "a1", registry: adminUrl }),
+    ]);
+    for (const registration of registrations) stops.push(() => registration.close());
+    const retries: string[] = [];
+    for (const registration of registrations)
+      registration.on("retry", (retry: { code: string }) => retries.push(retry.code));
+    const states = async () => {
+      const listed = await registry.get("/registry/services/shared");
+      const instances: { id: string; state: string }[] = listed.body?.instances ?? [];
+      return Object.fromEntries(instances.map(({ id, state }) => [id, state]));
+    };
+    const all = { e1: "up", e2: "up", e3: "up", a1: "up" };
+    await until(async () => isDeepStrictEqual(await states(), all), "the gateway to see all four");
+
+    await registrations[0]!.close();
+    await until(async () => !("e1" in (await states())), "e1 to be deregistered");
+    // Past the TTL: the others' keep-alives and heartbeats go on without e1's.
+    await sleep(3_000);
+    assert.deepEqual(await states(), { e2: "up", e3: "up", a1: "up" });
+    assert.deepEqual(retries, [], "no heartbeat failed");
+    await Promise.all(registrations.map((registration) => registration.close()));
+    await until(async () => Object.keys(await states()).length === 0, "all to be deregistered");
   });
 
   it("calls from etcd an instance registered through the gateway, HTTP and gRPC", async () => {
