@@ -230,11 +230,12 @@ describe("HTTP/2 slow request bodies", () => {
 
   it("counts each cut by timeout, as over HTTP/1.1", async () => {
     const text = await metrics();
-    assert.equal(
-      sample(text, /^gatehouse_client_timeouts_total\{timeout="body_idle"\} (\d+)$/m),
-      2,
-    );
-    assert.equal(sample(text, /^gatehouse_client_timeouts_total\{timeout="body"\} (\d+)$/m), 2);
+    // Four cuts, each counted once. Which timeout cut the stream held unread is not asserted
+    // here: on a machine starved of CPU the gateway may see it idle before it holds it back.
+    const idle = sample(text, /^gatehouse_client_timeouts_total\{timeout="body_idle"\} (\d+)$/m);
+    const total = sample(text, /^gatehouse_client_timeouts_total\{timeout="body"\} (\d+)$/m);
+    assert.ok(idle >= 2 && total >= 1, `body_idle ${idle}, body ${total}`);
+    assert.equal(idle + total, 4);
     assert.equal(
       sample(
         text,
