@@ -12,7 +12,6 @@ import { RequestTrace } from "../observability/tracing.ts";
 import { TargetRegistry } from "../runtime/target-registry.ts";
 import { newRequestId } from "../server/request-id.ts";
 import { Service } from "../upstream/service.ts";
-import type { Target } from "../upstream/target.ts";
 import { currentCallContext } from "./call-context.ts";
 import { type ClientUpstreamOptions, clientSettings } from "./client-config.ts";
 import { earliestDeadline, timeoutMs } from "./deadline.ts";
@@ -257,8 +256,7 @@ export class ServiceClient {
   /** The registry's instances became these: the up HTTP ones are the service's targets. */
   #setInstances(instances: readonly RegistryInstance[]): void {
     if (this.#closed) return;
-    const before = this.#service.targets;
-    this.#service.setTargets(
+    const { removed } = this.#service.setTargets(
       instances
         .filter((instance) => instance.state === "up" && instance.protocol !== "grpc")
         .map((instance) => ({
@@ -269,9 +267,8 @@ export class ServiceClient {
         })),
       this.#pool,
     );
-    const kept = new Set<Target>(this.#service.targets);
     // Gone or down: no new calls; calls in flight to it finish, then its connections close.
-    this.#pool.release(before.filter((target) => !kept.has(target)));
+    this.#pool.release(removed);
   }
 
   /** A call that found no target while the registry could not be followed says why. */
