@@ -33,6 +33,9 @@ import { formatColumns } from "./table.ts";
 
 const cli = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
 
+/** Its `--only` name (it also runs whenever a Gatehouse target does). */
+export const registryBenchName = "registry";
+
 /** Where the registry keeps its instances. */
 export type RegistryStoreKind = "memory" | "etcd";
 
