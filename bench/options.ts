@@ -31,9 +31,9 @@ export const usage = `usage: npm run bench -- [options]
                          upstream, gatehouse-10, gatehouse-10k, gatehouse-workers,
                          gatehouse-observed,
                          gatehouse-traced, gatehouse-auth-stack, gatehouse-rate-limit, undici,
-                         fast-gateway, nginx-proxy, reload-cost, reload-storm, propagation
-                         ("gatehouse" selects every Gatehouse target, "reload" both
-                         reload measurements)
+                         fast-gateway, nginx-proxy, reload-cost, reload-storm, propagation,
+                         registry ("gatehouse" selects every Gatehouse target, and with
+                         them the registry; "reload" both reload measurements)
   --cpu-prof <dir>       write a .cpuprofile per Node target into <dir>/<target>/
                          (summarise with: node bench/profile-summary.ts FILE.cpuprofile)
   -h, --help             this text`;

@@ -30,6 +30,13 @@ import {
   propagationChecks,
 } from "./propagation.ts";
 import {
+  formatRegistryTable,
+  measureRegistry,
+  type RegistryResults,
+  registryBenchName,
+  registryChecks,
+} from "./registry.ts";
+import {
   formatReloadTables,
   measureReload,
   type ReloadResults,
@@ -64,7 +71,11 @@ async function main(): Promise<void> {
   const chosen = targets.filter((target) => selected(options, target.name));
   const reloadChosen = reloadSelected(options);
   const propagationChosen = selected(options, propagationBenchName);
-  if (chosen.length === 0 && !reloadChosen && !propagationChosen)
+  // The registry runs with the Gatehouse targets, or alone (`--only registry`).
+  const registryChosen =
+    chosen.some((target) => target.name.startsWith("gatehouse")) ||
+    options.only.includes(registryBenchName);
+  if (chosen.length === 0 && !reloadChosen && !propagationChosen && !registryChosen)
     throw new Error(`--only ${options.only.join(",")} selects no target\n\n${usage}`);
 
   ensureTools();
@@ -134,6 +145,10 @@ async function main(): Promise<void> {
   const handshakes = gatehouse ? await measureHandshakeCost() : undefined;
   const grpc = gatehouse ? await measureGrpcUnary(dir) : undefined;
   const transcode = gatehouse ? measureTranscodeCost() : undefined;
+  // Its own Gatehouse processes, upstreams and etcd, after the rest has finished.
+  const registry: RegistryResults | undefined = registryChosen
+    ? await measureRegistry(dir)
+    : undefined;
   const checks = [
     ...evaluateChecks(measurements, router),
     ...reloadChecks(reload),
@@ -141,6 +156,7 @@ async function main(): Promise<void> {
     ...handshakeChecks(handshakes),
     ...grpcChecks(grpc),
     ...transcodeChecks(transcode),
+    ...registryChecks(registry),
   ];
   if (measurements.length > 0) console.log(`\n${formatTable(measurements)}\n`);
   if (reload) console.log(`${formatReloadTables(reload)}\n`);
@@ -151,6 +167,7 @@ async function main(): Promise<void> {
   if (tlsProtocols) console.log(`${formatTlsProtocolTable(tlsProtocols)}\n`);
   if (grpc) console.log(`${formatGrpcTable(grpc)}\n`);
   if (transcode) console.log(`${formatTranscodeLine(transcode)}\n`);
+  if (registry) console.log(`${formatRegistryTable(registry)}\n`);
   console.log(`${formatChecks(checks)}\n`);
   mkdirSync(join(resultsFile, ".."), { recursive: true });
   const results = {
@@ -165,6 +182,7 @@ async function main(): Promise<void> {
     tlsProtocols,
     grpc,
     transcode,
+    registry,
     reload,
     propagation,
     checks,

@@ -34,7 +34,7 @@ function harness(filters: Record<string, unknown> = {}, protocol: "http" | "grpc
   const settle = () => {
     for (const work of deferred.splice(0)) work();
   };
-  const emitted: DiscoveredTarget[][] = [];
+  const emitted: (readonly DiscoveredTarget[])[] = [];
   const ports = () => emitted.at(-1)?.map((target) => Number(new URL(target.url).port));
   return {
     clock,
@@ -94,6 +94,56 @@ describe("registry discovery source", () => {
     await store.remove("orders", "i9100");
     settle();
     assert.equal(emitted.length, 2, "a change undone before it was told tells nothing");
+  });
+
+  it("hands on the targets that did not change as the same objects, in URL order", async () => {
+    const { store, emitted, ports, start, settle } = harness();
+    for (const port of [9005, 9001, 9003]) await store.put(instance(`i${port}`, port));
+    start();
+    const [t1, t3, t5] = emitted[0]!;
+    await store.put(instance("i9004", 9004));
+    await store.put(instance("i9000", 9000));
+    settle();
+    assert.deepEqual(ports(), [9000, 9001, 9003, 9004, 9005]);
+    const grown = emitted.at(-1)!;
+    assert.equal(grown[1], t1);
+    assert.equal(grown[2], t3);
+    assert.equal(grown[4], t5);
+    await store.put(instance("i9003", 9003, { weight: 4 }));
+    await store.remove("orders", "i9000");
+    settle();
+    const changed = emitted.at(-1)!;
+    assert.deepEqual(ports(), [9001, 9003, 9004, 9005]);
+    assert.equal(changed[0], t1);
+    assert.notEqual(changed[1], t3, "re-registered with another weight: a new target");
+    assert.equal(changed[1]!.weight, 4);
+    assert.equal(changed[2], grown[3]);
+    assert.equal(emitted[0]!.length, 3, "a set once told never changes");
+    await store.put(instance("i9001", 9001));
+    settle();
+    assert.equal(emitted.at(-1), changed, "re-registered as it was: nothing to tell");
+  });
+
+  it("makes one target of the instances at one address, their weights added", async () => {
+    const { store, emitted, start, settle } = harness();
+    await store.put(instance("a", 9001, { weight: 2, zone: "eu-1" }));
+    start();
+    await store.put(instance("b", 9001, { weight: 3, zone: "eu-2" }));
+    settle();
+    assert.deepEqual(
+      emitted.at(-1)!.map(({ url, weight, zone }) => ({ url, weight, zone })),
+      [{ url: "http://10.0.0.7:9001", weight: 5, zone: "eu-1" }],
+      "the first one's labels",
+    );
+    await store.remove("orders", "a");
+    settle();
+    assert.deepEqual(
+      emitted.at(-1)!.map(({ weight, zone }) => ({ weight, zone })),
+      [{ weight: 3, zone: "eu-2" }],
+    );
+    await store.remove("orders", "b");
+    settle();
+    assert.deepEqual(emitted.at(-1), []);
   });
 
   it("starts with no targets when the service has no instances yet", () => {

@@ -12,12 +12,7 @@ import type { registryDiscoverySchema } from "../config/schema/registry.ts";
 import { parseDuration } from "../config/units.ts";
 import type { InstanceProtocol, InstanceView } from "../registry/instance.ts";
 import type { RegistryEvent, RegistryStore } from "../registry/store.ts";
-import {
-  type DiscoveredTarget,
-  type DiscoverySource,
-  normalizeTargets,
-  sameTargets,
-} from "./source.ts";
+import { type DiscoveredTarget, type DiscoverySource, sameTarget } from "./source.ts";
 
 /** `discovery.registry` as parsed. */
 export type RegistryDiscoveryConfig = z.output<typeof registryDiscoverySchema>;
@@ -53,9 +48,16 @@ export class RegistrySource implements DiscoverySource {
   readonly #defer: (work: () => void) => void;
   /** The instances that pass the filters, up or down, by id. */
   readonly #matching = new Map<string, InstanceView>();
+  /** The ids of the up instances at each URL, first come first: one target per URL. */
+  readonly #upAt = new Map<string, Set<string>>();
+  /** The target at each URL, as last told: kept as the same object while it does not change. */
+  readonly #targets = new Map<string, DiscoveredTarget>();
+  /** URLs whose target may have changed since the last tell. */
+  readonly #dirty = new Set<string>();
   #stopWatch: (() => void) | undefined;
-  #onTargets: ((targets: DiscoveredTarget[]) => void) | undefined;
-  #last: DiscoveredTarget[] | undefined;
+  #onTargets: ((targets: readonly DiscoveredTarget[]) => void) | undefined;
+  /** The set told last, sorted by URL (undefined before the first). */
+  #last: readonly DiscoveredTarget[] | undefined;
   #pending = false;
 
   /** `protocol`: the gateway service's, which an instance must speak to be a target. */
@@ -71,15 +73,19 @@ export class RegistrySource implements DiscoverySource {
     this.#defer = options.defer ?? setImmediate;
   }
 
-  /** Watches the registry service: `onTargets` hears the set at once, then each new one. */
-  start(onTargets: (targets: DiscoveredTarget[]) => void): void {
+  /**
+   * Watches the registry service: `onTargets` hears the set at once, then each new one. A
+   * target that did not change is the same object in the next set, so a change to one
+   * instance costs its receiver one new target, however many there are.
+   */
+  start(onTargets: (targets: readonly DiscoveredTarget[]) => void): void {
     this.stop();
     this.#onTargets = onTargets;
     this.#stopWatch = this.#store.watch(this.#filters.service, (event) => {
-      if (!this.#apply(event)) return;
+      this.#apply(event);
       // The first set is told at once: the service has it before the gateway serves.
       if (this.#last === undefined) this.#tell();
-      else if (!this.#pending) {
+      else if (this.#dirty.size > 0 && !this.#pending) {
         this.#pending = true;
         this.#defer(() => this.#tell());
       }
@@ -91,50 +97,143 @@ export class RegistrySource implements DiscoverySource {
     this.#stopWatch = undefined;
     this.#onTargets = undefined;
     this.#matching.clear();
+    this.#upAt.clear();
+    this.#targets.clear();
+    this.#dirty.clear();
     this.#last = undefined;
   }
 
-  /** Tells the target set, unless it is the one told last (or the source stopped). */
+  /**
+   * Tells the target set, unless no target in it changed since the set told last (or the
+   * source stopped). Only the URLs that changed are looked at again.
+   */
   #tell(): void {
     this.#pending = false;
     if (!this.#onTargets) return;
-    const targets = normalizeTargets(
-      [...this.#matching.values()].filter((instance) => instance.state === "up").map(targetOf),
-    );
-    if (this.#last !== undefined && sameTargets(targets, this.#last)) return;
+    const last = this.#last;
+    const changed: string[] = [];
+    for (const url of this.#dirty) {
+      const before = this.#targets.get(url);
+      const after = this.#targetAt(url);
+      if (after === undefined) {
+        if (before === undefined) continue;
+        this.#targets.delete(url);
+      } else {
+        if (before !== undefined && sameTarget(before, after)) continue;
+        this.#targets.set(url, after);
+      }
+      changed.push(url);
+    }
+    this.#dirty.clear();
+    if (last !== undefined && changed.length === 0) return;
+    const targets =
+      last === undefined || changed.length > 16
+        ? [...this.#targets.values()].sort(byUrl)
+        : patched(last, changed, this.#targets);
     this.#last = targets;
-    this.#onTargets(targets.map((target) => ({ ...target })));
+    this.#onTargets(targets);
   }
 
-  /** Takes in one event; false when it changed none of the instances that count. */
-  #apply(event: RegistryEvent): boolean {
+  /** The target the up instances at `url` make (their weights added, the first one's labels). */
+  #targetAt(url: string): DiscoveredTarget | undefined {
+    const ids = this.#upAt.get(url);
+    if (ids === undefined) return undefined;
+    let target: DiscoveredTarget | undefined;
+    for (const id of ids) {
+      const instance = this.#matching.get(id)!;
+      if (target === undefined) target = targetOf(instance);
+      else target.weight += instance.weight;
+    }
+    return target;
+  }
+
+  /** Takes in one event, marking the URLs whose target it may change. */
+  #apply(event: RegistryEvent): void {
     switch (event.type) {
       case "snapshot":
+        for (const url of this.#targets.keys()) this.#dirty.add(url);
         this.#matching.clear();
+        this.#upAt.clear();
         for (const instance of event.instances) this.#take(instance);
-        return true;
-      case "put": {
-        const had = this.#matching.delete(event.instance.id);
-        return this.#take(event.instance) || had;
-      }
+        return;
+      case "put":
+        this.#drop(event.instance.id);
+        this.#take(event.instance);
+        return;
       case "down": {
         const instance = this.#matching.get(event.id);
-        if (!instance) return false;
+        if (instance?.state !== "up") return;
+        this.#leaveUrl(instance);
         this.#matching.set(event.id, { ...instance, state: "down" });
-        return true;
+        return;
       }
       case "delete":
-        return this.#matching.delete(event.id);
+        this.#drop(event.id);
+        return;
     }
   }
 
-  /** Keeps `instance` if it counts; true when it does. */
-  #take(instance: InstanceView): boolean {
-    if (instance.protocol !== this.#protocol || !matchesFilters(instance, this.#filters))
-      return false;
+  /** Keeps `instance` if it counts. */
+  #take(instance: InstanceView): void {
+    if (instance.protocol !== this.#protocol || !matchesFilters(instance, this.#filters)) return;
     this.#matching.set(instance.id, instance);
-    return true;
+    if (instance.state !== "up") return;
+    let ids = this.#upAt.get(instance.url);
+    if (!ids) {
+      ids = new Set();
+      this.#upAt.set(instance.url, ids);
+    }
+    ids.add(instance.id);
+    this.#dirty.add(instance.url);
   }
+
+  /** Forgets the instance with this id, if it counted. */
+  #drop(id: string): void {
+    const instance = this.#matching.get(id);
+    if (!instance) return;
+    this.#matching.delete(id);
+    if (instance.state === "up") this.#leaveUrl(instance);
+  }
+
+  #leaveUrl(instance: InstanceView): void {
+    const ids = this.#upAt.get(instance.url);
+    if (!ids?.delete(instance.id)) return;
+    if (ids.size === 0) this.#upAt.delete(instance.url);
+    this.#dirty.add(instance.url);
+  }
+}
+
+const byUrl = (a: DiscoveredTarget, b: DiscoveredTarget) =>
+  a.url < b.url ? -1 : a.url > b.url ? 1 : 0;
+
+/**
+ * `last` (sorted by URL) with the targets at `changed` URLs replaced, added or removed as
+ * `targets` now has them: a new array, the other entries the same objects.
+ */
+function patched(
+  last: readonly DiscoveredTarget[],
+  changed: readonly string[],
+  targets: ReadonlyMap<string, DiscoveredTarget>,
+): readonly DiscoveredTarget[] {
+  // Copied once, by the first change (toSpliced copies fastest), then changed in place.
+  let next: DiscoveredTarget[] | undefined;
+  for (const url of changed) {
+    const list = next ?? last;
+    // The first index whose URL is not before `url`.
+    let low = 0;
+    let high = list.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (list[middle]!.url < url) low = middle + 1;
+      else high = middle;
+    }
+    const target = targets.get(url);
+    const present = list[low]?.url === url ? 1 : 0;
+    const put = target === undefined ? [] : [target];
+    if (next === undefined) next = last.toSpliced(low, present, ...put);
+    else next.splice(low, present, ...put);
+  }
+  return next ?? last;
 }
 
 function targetOf(instance: InstanceView): DiscoveredTarget {

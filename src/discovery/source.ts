@@ -25,10 +25,12 @@ export interface DiscoveredTarget {
  * Where a service's targets come from. `start` calls `onTargets` with the full set, first
  * as soon as it is known, then whenever it changes (compared as a set: order does not
  * count). A source that cannot reach its backend keeps quiet, so the last set stands.
+ * The set and its entries are for reading: a source may hand an entry that did not change
+ * on again as the same object.
  * After `stop`, `onTargets` is never called again.
  */
 export interface DiscoverySource {
-  start(onTargets: (targets: DiscoveredTarget[]) => void): void;
+  start(onTargets: (targets: readonly DiscoveredTarget[]) => void): void;
   stop(): void;
 }
 
@@ -55,7 +57,8 @@ export function sameTargets(
   return a.length === b.length && a.every((target, i) => sameTarget(target, b[i]!));
 }
 
-function sameTarget(a: DiscoveredTarget, b: DiscoveredTarget): boolean {
+/** Whether two targets are the same in every field a source tells. */
+export function sameTarget(a: DiscoveredTarget, b: DiscoveredTarget): boolean {
   return (
     a.url === b.url &&
     a.weight === b.weight &&

@@ -47,7 +47,8 @@ interface Call {
   req: IncomingMessage;
   res: ServerResponse;
   params: Record<string, string | undefined>;
-  query: URLSearchParams;
+  /** The query string, without its `?` (parsed by the routes that read it). */
+  search: string;
   caller: RegistryCaller;
 }
 
@@ -84,23 +85,22 @@ export class RegistryApi {
   /** Answers one request (throws a GatehouseError for the caller to answer). */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const caller = this.#authenticate(req);
-    const [path = "/", search = ""] = (req.url ?? "/").split("?", 2);
+    const url = req.url ?? "/";
+    // Heartbeats are most of the registry's traffic (every instance, every few seconds):
+    // their path is read by hand, not routed.
+    const beat = req.method === "PUT" ? heartbeatOf(url) : undefined;
+    if (beat) {
+      if (caller.readOnly) throw readOnly(caller);
+      await this.#heartbeat({ res, params: beat });
+      return;
+    }
+    const [path = "/", search = ""] = url.split("?", 2);
     const method = req.method === "HEAD" ? "GET" : (req.method ?? "GET");
     const found = this.#router.find(method as FindMyWay.HTTPMethod, path);
     if (!found) throw this.#notFound(path);
     const { route } = found.store as { route: RegistryRoute };
-    if (caller.readOnly && route.method !== "GET")
-      throw new GatehouseError(
-        "GATEHOUSE_ADMIN_FORBIDDEN",
-        `key "${caller.actor}" is read-only: it may list and watch instances, not change them`,
-      );
-    await route.handle({
-      req,
-      res,
-      params: found.params,
-      query: new URLSearchParams(search),
-      caller,
-    });
+    if (caller.readOnly && route.method !== "GET") throw readOnly(caller);
+    await route.handle({ req, res, params: found.params, search, caller });
   }
 
   #routes(): RegistryRoute[] {
@@ -121,10 +121,10 @@ export class RegistryApi {
     sendJson(res, 200, { services: this.#store.list() });
   }
 
-  #service({ res, params, query }: Call): void {
+  #service({ res, params, search }: Call): void {
     const service = params.service!;
     checkRegistryName(service, "service");
-    if (isOn(query.get("watch"))) {
+    if (isOn(new URLSearchParams(search).get("watch"))) {
       streamWatch(this.#store, service, res, { keepAliveMs: this.#keepAliveMs });
       return;
     }
@@ -149,7 +149,7 @@ export class RegistryApi {
     sendJson(res, created ? 201 : 200, lease);
   }
 
-  async #heartbeat({ res, params }: Call): Promise<void> {
+  async #heartbeat({ res, params }: Pick<Call, "res" | "params">): Promise<void> {
     const { service, id } = params as { service: string; id: string };
     const lease = await this.#store.heartbeat(service, id);
     if (!lease)
@@ -201,5 +201,28 @@ async function readRegistrationBody(req: IncomingMessage): Promise<unknown> {
     });
   }
 }
+
+/**
+ * The service and id of a heartbeat's path (`/registry/services/{service}/instances/{id}/heartbeat`),
+ * when it is one written plainly: anything else (a query, an escape, a trailing slash) is
+ * left to the router.
+ */
+function heartbeatOf(url: string): { service: string; id: string } | undefined {
+  if (!url.startsWith(heartbeatPrefix) || !url.endsWith(heartbeatSuffix)) return undefined;
+  const parts = url.slice(heartbeatPrefix.length, -heartbeatSuffix.length).split("/");
+  if (parts.length !== 3 || parts[1] !== "instances") return undefined;
+  const [service, , id] = parts as [string, string, string];
+  if (service === "" || id === "" || /[%?#]/.test(service) || /[%?#]/.test(id)) return undefined;
+  return { service, id };
+}
+
+const heartbeatPrefix = `${base}/`;
+const heartbeatSuffix = "/heartbeat";
+
+const readOnly = (caller: RegistryCaller) =>
+  new GatehouseError(
+    "GATEHOUSE_ADMIN_FORBIDDEN",
+    `key "${caller.actor}" is read-only: it may list and watch instances, not change them`,
+  );
 
 const isOn = (value: string | null) => value !== null && value !== "0" && value !== "false";

@@ -27,8 +27,8 @@ export function leaseView(registration: Registration, times: InstanceTimes): Lea
     url: instanceUrl(address, port),
     ttl: formatDuration(ttlMs),
     ttlMs,
-    expiresAt: iso(times.lastHeartbeat + ttlMs),
-    registeredAt: iso(times.registeredAt),
+    expiresAt: isoTime(times.lastHeartbeat + ttlMs),
+    registeredAt: isoTime(times.registeredAt),
   };
 }
 
@@ -60,10 +60,28 @@ export function instanceView(
       },
     }),
     state,
-    registeredAt: iso(times.registeredAt),
-    lastHeartbeat: iso(times.lastHeartbeat),
-    expiresAt: iso(times.lastHeartbeat + registration.ttlMs),
+    registeredAt: isoTime(times.registeredAt),
+    lastHeartbeat: isoTime(times.lastHeartbeat),
+    expiresAt: isoTime(times.lastHeartbeat + registration.ttlMs),
   };
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
+/**
+ * Wall-clock milliseconds as ISO-8601 text (`new Date(ms).toISOString()`). Leases are
+ * shown by the hundred each second, mostly within the same second: the text up to the
+ * second is kept from the previous call, and only the milliseconds are written.
+ */
+export function isoTime(ms: number): string {
+  const whole = Math.floor(ms);
+  const second = Math.floor(whole / 1000);
+  if (second !== isoSecond) {
+    isoSecond = second;
+    // "2026-01-31T12:34:56." (the text before the milliseconds, whatever the year's width)
+    isoPrefix = new Date(second * 1000).toISOString().slice(0, -4);
+  }
+  const milli = whole - second * 1000;
+  return `${isoPrefix}${milli < 10 ? "00" : milli < 100 ? "0" : ""}${milli}Z`;
+}
+
+let isoSecond = Number.NaN;
+let isoPrefix = "";

@@ -15,6 +15,7 @@ import {
   type Lease,
   type Registration,
 } from "./instance.ts";
+import { isoTime } from "./instance-view.ts";
 import type {
   PutResult,
   RegistryEvent,
@@ -36,8 +37,10 @@ export interface MemoryRegistryOptions {
 interface Entry {
   registration: Registration;
   url: string;
+  /** What every lease of this registration shows alike, written once. */
+  ttl: string;
+  registeredIso: string;
   state: InstanceState;
-  registeredAt: number;
   lastHeartbeat: number;
   expiresAt: number;
   /** The pending timer: the lease's check while up, the removal while down. */
@@ -76,8 +79,9 @@ export class MemoryRegistryStore implements RegistryStore {
     const entry: Entry = {
       registration,
       url: instanceUrl(registration.address, registration.port),
+      ttl: formatDuration(registration.ttlMs),
+      registeredIso: this.#iso(now),
       state: "up",
-      registeredAt: now,
       lastHeartbeat: now,
       expiresAt: now + registration.ttlMs,
       cancel: () => {},
@@ -190,10 +194,10 @@ export class MemoryRegistryStore implements RegistryStore {
       service,
       id,
       url: entry.url,
-      ttl: formatDuration(ttlMs),
+      ttl: entry.ttl,
       ttlMs,
       expiresAt: this.#iso(entry.expiresAt),
-      registeredAt: this.#iso(entry.registeredAt),
+      registeredAt: entry.registeredIso,
     };
   }
 
@@ -220,13 +224,13 @@ export class MemoryRegistryStore implements RegistryStore {
         },
       }),
       state: entry.state,
-      registeredAt: this.#iso(entry.registeredAt),
+      registeredAt: entry.registeredIso,
       lastHeartbeat: this.#iso(entry.lastHeartbeat),
       expiresAt: this.#iso(entry.expiresAt),
     };
   }
 
   #iso(clockMs: number): string {
-    return new Date(this.#epoch + clockMs).toISOString();
+    return isoTime(this.#epoch + clockMs);
   }
 }

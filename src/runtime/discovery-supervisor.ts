@@ -20,7 +20,10 @@ interface Running {
 }
 
 /** Where a service's discovered targets go. */
-export type DiscoveredTargetsListener = (service: string, targets: DiscoveredTarget[]) => void;
+export type DiscoveredTargetsListener = (
+  service: string,
+  targets: readonly DiscoveredTarget[],
+) => void;
 
 /** Owns the discovery sources of the current runtime. */
 export class DiscoverySupervisor {
@@ -71,7 +74,7 @@ export class DiscoverySupervisor {
     return undefined;
   }
 
-  #update(entry: Running, found: DiscoveredTarget[]): void {
+  #update(entry: Running, found: readonly DiscoveredTarget[]): void {
     if (this.#running.get(entry.service) !== entry) return;
     this.#onTargets(entry.service, found);
   }

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { until } from "../../test/helpers/until.ts";
+import { startUpstream } from "../../test/helpers/upstream.ts";
+import { configSchema } from "../config/schema/index.ts";
 import { activeCheckSchema, defaultActiveCheck } from "../config/schema/upstream.ts";
-import { checkFor } from "./health-supervisor.ts";
+import { ManualClock } from "../upstream/clock.ts";
+import { Service } from "../upstream/service.ts";
+import { checkFor, HealthSupervisor } from "./health-supervisor.ts";
+import { TargetRegistry } from "./target-registry.ts";
 
 describe("the check a target gets", () => {
   const service = activeCheckSchema.parse({
@@ -28,5 +34,65 @@ describe("the check a target gets", () => {
     });
     const tcp = activeCheckSchema.parse({ type: "tcp" });
     assert.equal(checkFor(tcp, { path: "/ready", intervalMs: 1_000 }), tcp);
+  });
+});
+
+describe("HealthSupervisor", () => {
+  it("follows a change of a service's targets: the added are probed, the removed no more", async () => {
+    const seen: string[] = [];
+    const upstreams = await Promise.all(
+      [0, 1].map(() =>
+        startUpstream((req, res) => {
+          seen.push(`${req.socket.localPort}${req.url}`);
+          res.end("OK");
+        }),
+      ),
+    );
+    const [a, b] = upstreams.map((upstream) => upstream.url);
+    const config = configSchema.parse({
+      gateway: { listen: [{ port: 8080 }] },
+      services: [
+        {
+          name: "orders",
+          targets: [{ url: a }],
+          healthCheck: { active: { path: "/health", interval: "10s" } },
+        },
+      ],
+    });
+    const service = new Service(config.services[0]!);
+    const clock = new ManualClock();
+    const health = new HealthSupervisor({ clock });
+    const registry = new TargetRegistry();
+    /**
+     * Moves the clock by `ms` and waits for the probes that fires. A target starts being
+     * probed at once (`0`); one probed goes again `interval` later.
+     */
+    const probe = async (ms: number, expected: string[]) => {
+      seen.length = 0;
+      clock.advance(ms);
+      await until(() => seen.length >= expected.length, `probes ${expected.join(", ")}`);
+      assert.deepEqual(seen.sort(), expected.sort());
+    };
+    const at = (url: string, path: string) => `${new URL(url).port}${path}`;
+    try {
+      const first = { url: a!, weight: 1 };
+      service.setTargets([first], registry);
+      health.syncService(service);
+      await probe(0, [at(a!, "/health")]);
+      const second = { url: b!, weight: 1, healthCheck: { path: "/ready" } };
+      health.syncChanges(service, service.setTargets([first, second], registry));
+      await probe(0, [at(b!, "/ready")]);
+      await probe(10_000, [at(a!, "/health"), at(b!, "/ready")]);
+      health.syncChanges(service, service.setTargets([second], registry));
+      await probe(10_000, [at(b!, "/ready")]);
+      // The same target, no longer asking for a path of its own: the service's check.
+      health.syncChanges(service, service.setTargets([{ url: b!, weight: 1 }], registry));
+      await probe(0, [at(b!, "/health")]);
+      await probe(10_000, [at(b!, "/health")]);
+    } finally {
+      health.close();
+      await registry.destroyAll();
+      await Promise.all(upstreams.map((upstream) => upstream.close()));
+    }
   });
 });

@@ -12,7 +12,7 @@ import { defaultActiveCheck } from "../config/schema/upstream.ts";
 import type { HealthProbeObserver } from "../observability/health-check-metrics.ts";
 import { type Clock, systemClock } from "../upstream/clock.ts";
 import { type ActiveCheckConfig, ActiveHealthChecker } from "../upstream/health/active.ts";
-import type { Service } from "../upstream/service.ts";
+import type { Service, TargetChanges } from "../upstream/service.ts";
 import { type Target, type TargetHealthCheck, tlsOptionsOf } from "../upstream/target.ts";
 import type { Runtime } from "./runtime.ts";
 
@@ -37,6 +37,24 @@ export function checkFor(
     ...base,
     path: asked.path,
     ...(asked.intervalMs !== undefined && { interval: asked.intervalMs }),
+  };
+}
+
+/**
+ * What sets a target's check apart within its service (undefined: it has none): the
+ * service's check, and the path and interval the target asks for. Built without
+ * serialising per target, which a service of thousands would pay per change.
+ */
+function checkKeyFor(service: Service): (target: Target) => string | undefined {
+  const { active } = service.config.healthCheck;
+  const serviceKey = JSON.stringify([active, service.config.tls]);
+  // Only an HTTP probe has a path for a target to choose (checkFor).
+  const { type } = active ?? defaultActiveCheck;
+  const pathed = type === "http" || type === "https";
+  return (target) => {
+    const asked = target.healthCheck;
+    if (!asked) return active ? serviceKey : undefined;
+    return pathed ? `${serviceKey}|${asked.path}|${asked.intervalMs ?? ""}` : serviceKey;
   };
 }
 
@@ -73,18 +91,20 @@ export class HealthSupervisor {
    */
   syncService(service: Service): void {
     const groups = new Map<string, { config: ActiveCheckConfig; targets: Target[] }>();
-    const { active } = service.config.healthCheck;
+    const checkKey = checkKeyFor(service);
     for (const target of service.targets) {
-      const config = checkFor(active, target.healthCheck);
-      if (!config) {
+      const key = checkKey(target);
+      if (key === undefined) {
         target.health = "healthy";
         continue;
       }
-      const configKey = JSON.stringify([config, service.config.tls]);
-      let group = groups.get(configKey);
+      let group = groups.get(key);
       if (!group) {
-        group = { config, targets: [] };
-        groups.set(configKey, group);
+        group = {
+          config: checkFor(service.config.healthCheck.active, target.healthCheck)!,
+          targets: [],
+        };
+        groups.set(key, group);
       }
       group.targets.push(target);
     }
@@ -95,15 +115,56 @@ export class HealthSupervisor {
       checkers.delete(configKey);
     }
     for (const [configKey, { config, targets }] of groups) {
-      let supervised = checkers.get(configKey);
-      if (!supervised) {
-        supervised = { configKey, checker: this.#checker(service, config) };
-        checkers.set(configKey, supervised);
-      }
-      supervised.checker.sync(targets);
+      this.#supervised(service, checkers, configKey, config).checker.sync(targets);
     }
     if (checkers.size > 0) this.#checkers.set(service.name, checkers);
     else this.#checkers.delete(service.name);
+  }
+
+  /**
+   * Follows one change of a service's targets (a discovery answer, after `syncService` saw
+   * the service whole): the removed stop being probed, the added start with their check,
+   * and the others are not looked at, however many there are.
+   */
+  syncChanges(service: Service, { added, removed }: TargetChanges): void {
+    const checkers = this.#checkers.get(service.name) ?? new Map<string, Supervised>();
+    for (const target of removed)
+      for (const supervised of checkers.values()) supervised.checker.unwatch(target);
+    const checkKey = checkKeyFor(service);
+    for (const target of added) {
+      const key = checkKey(target);
+      // A known target whose check changed leaves its old one.
+      for (const [configKey, supervised] of checkers)
+        if (configKey !== key) supervised.checker.unwatch(target);
+      if (key === undefined) {
+        target.health = "healthy";
+        continue;
+      }
+      const config = checkFor(service.config.healthCheck.active, target.healthCheck)!;
+      this.#supervised(service, checkers, key, config).checker.watch(target);
+    }
+    for (const [configKey, supervised] of checkers) {
+      if (supervised.checker.watching > 0) continue;
+      supervised.checker.close();
+      checkers.delete(configKey);
+    }
+    if (checkers.size > 0) this.#checkers.set(service.name, checkers);
+    else this.#checkers.delete(service.name);
+  }
+
+  /** The service's checker for `configKey`, made when it has none. */
+  #supervised(
+    service: Service,
+    checkers: Map<string, Supervised>,
+    configKey: string,
+    config: ActiveCheckConfig,
+  ): Supervised {
+    let supervised = checkers.get(configKey);
+    if (!supervised) {
+      supervised = { configKey, checker: this.#checker(service, config) };
+      checkers.set(configKey, supervised);
+    }
+    return supervised;
   }
 
   #checker(service: Service, config: ActiveCheckConfig): ActiveHealthChecker {

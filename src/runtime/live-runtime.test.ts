@@ -42,12 +42,14 @@ describe("LiveRuntime", () => {
       const [kept, dropped] = runtime.current.services.get("a")!.targets;
       const other = runtime.current.services.get("b")!.targets[0];
       kept!.health = "unhealthy";
-      const service = runtime.setTargets("a", [
+      const changed = runtime.setTargets("a", [
         { url: "http://127.0.0.1:9001", weight: 3 },
         { url: "http://127.0.0.1:9004", weight: 1 },
       ]);
-      assert.equal(service, runtime.current.services.get("a"));
-      const now = service!.targets;
+      assert.equal(changed?.service, runtime.current.services.get("a"));
+      const now = changed!.service.targets;
+      assert.deepEqual(changed!.added, now, "both entries are new to the service");
+      assert.deepEqual(changed!.removed, [dropped]);
       assert.equal(now[0], kept, "the target that stays is the same object");
       assert.equal(now[0]!.health, "unhealthy");
       assert.equal(now[0]!.weight, 3);

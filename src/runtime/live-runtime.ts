@@ -9,7 +9,7 @@ import { formatProblem } from "../config/load.ts";
 import type { GatehouseConfig } from "../config/schema/index.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { PluginTelemetrySource } from "../pipeline/telemetry.ts";
-import type { Service, TargetListing } from "../upstream/service.ts";
+import type { Service, TargetChanges, TargetListing } from "../upstream/service.ts";
 import type { Target } from "../upstream/target.ts";
 import { compileRuntime } from "./compile.ts";
 import type { GatewayPlugins } from "./plugin-instances.ts";
@@ -69,17 +69,18 @@ export class LiveRuntime {
 
   /**
    * Gives one service of the current runtime these targets (a discovery answer): targets
-   * that stay keep their state, those left out are closed. Undefined when the current
-   * runtime has no such service (a reload removed it).
+   * that stay keep their state, those left out are closed. Returns the service and what
+   * changed; undefined when the current runtime has no such service (a reload removed it).
    */
-  setTargets(name: string, listing: readonly TargetListing[]): Service | undefined {
+  setTargets(
+    name: string,
+    listing: readonly TargetListing[],
+  ): ({ service: Service } & TargetChanges) | undefined {
     const service = this.#current.services.get(name);
     if (!service) return undefined;
-    const before = service.targets;
-    service.setTargets(listing, this.targets);
-    const kept = new Set(service.targets);
-    this.targets.release(before.filter((target) => !kept.has(target)));
-    return service;
+    const changes = service.setTargets(listing, this.targets);
+    this.targets.release(changes.removed);
+    return { service, ...changes };
   }
 
   /** The targets of every service that discovers them, to start a worker thread with. */

@@ -249,7 +249,7 @@ export class Supervisor {
     if (this.#draining) return false;
     const changed = this.#live.setTargets(service, targets);
     if (!changed) return false;
-    this.#health.syncService(changed);
+    this.#health.syncChanges(changed.service, changed);
     this.#pool?.broadcastTargets({ service, targets: [...targets] });
     return true;
   }

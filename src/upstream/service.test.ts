@@ -106,6 +106,38 @@ describe("Service", () => {
     assert.equal(service.targets[0], first[0], "the pool's target is reused");
   });
 
+  it("acquires only the entries it did not list before, and says what it took on and let go", () => {
+    const service = serviceOf();
+    const made = pool();
+    const [a, b, c] = listing(9001, 9002, 9003);
+    const first = service.setTargets([a!, b!, c!], made);
+    assert.equal(first.added.length, 3);
+    assert.deepEqual(first.removed, []);
+    const [ta, tb, tc] = service.targets;
+    made.specs.length = 0;
+    const d = listing(9004)[0]!;
+    const grown = service.setTargets([a!, b!, d, c!], made);
+    assert.deepEqual(
+      made.specs.map((spec) => spec.url),
+      ["http://127.0.0.1:9004"],
+      "the entries it had are not looked up again",
+    );
+    const td = service.targets[2];
+    assert.deepEqual(grown, { added: [td], removed: [] });
+    assert.deepEqual(service.targets, [ta, tb, td, tc]);
+    const shrunk = service.setTargets([a!, d, c!], made);
+    assert.deepEqual(shrunk, { added: [], removed: [tb] });
+    assert.deepEqual(service.targets, [ta, td, tc]);
+    // A new entry for a known URL (its weight changed): the same target, with the new weight.
+    made.specs.length = 0;
+    const heavier = { ...d, weight: 5 };
+    const reweighed = service.setTargets([a!, heavier, c!], made);
+    assert.deepEqual(reweighed, { added: [td], removed: [] });
+    assert.equal(made.specs.length, 1);
+    assert.equal(made.specs[0]!.weight, 5);
+    assert.deepEqual(service.setTargets([], made), { added: [], removed: [ta, td, tc] });
+  });
+
   it("hands its targets' outcomes to its own outlier detection", () => {
     const service = serviceOf({ healthCheck: { passive: { consecutiveFailures: 2 } } });
     service.setTargets(listing(9001, 9002), pool());

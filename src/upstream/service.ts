@@ -69,6 +69,14 @@ export interface ServiceContext {
   zone?: string | undefined;
 }
 
+/** What a `setTargets` changed. */
+export interface TargetChanges {
+  /** Targets acquired for entries the service had not listed before (possibly known targets with new settings). */
+  added: Target[];
+  /** Targets the service no longer lists. */
+  removed: Target[];
+}
+
 /** One configured service. */
 export class Service {
   readonly name: string;
@@ -84,11 +92,15 @@ export class Service {
   /** Passive checks: the service's `passive` block, or the default rule without one. */
   readonly #detector: OutlierDetector;
   #targets: readonly Target[] = [];
+  /** The listing `#targets` was made from, entry for entry. */
+  #listing: readonly TargetListing[] = [];
   /** With `zoneAware`: the gateway's zone, and the targets in it (kept with `#targets`). */
   readonly #zone: string | undefined;
   #local: readonly Target[] = [];
   /** Its own selector: one that keeps state (a ring, a cursor) keeps it per list. */
   readonly #localSelector: Selector | undefined;
+  /** The target each listing entry was given, while the entry lives (entries are not changed). */
+  readonly #acquired = new WeakMap<TargetListing, Target>();
 
   /** Builds everything the config decides once; a bad selector config throws here. */
   constructor(config: ServiceConfig, clock: Clock = systemClock, context: ServiceContext = {}) {
@@ -135,41 +147,86 @@ export class Service {
   /**
    * Points the service at these targets, reusing the pool's Target for any it already
    * knew (state and all). The array is replaced, never changed in place, so a selector sees
-   * a new list and a request in flight keeps the one it started with.
+   * a new list and a request in flight keeps the one it started with. Returns the targets
+   * it took on and those it no longer lists (for the caller to release).
+   *
+   * Entries are compared with the previous listing by identity first: a discovery source
+   * hands on the entries that did not change as they were, so a change to one instance
+   * among thousands costs one acquisition and a copy of the list, not a look at each.
    */
-  setTargets(listing: readonly TargetListing[], pool: TargetPool): void {
-    const config = this.config;
-    const targets = listing.map((target) =>
-      pool.acquire({
-        url: target.url,
-        weight: target.weight,
-        zone: target.zone,
-        version: target.version,
-        tags: target.tags,
-        metadata: target.metadata,
-        healthCheck: target.healthCheck,
-        service: this.name,
-        connectTimeout: this.timeouts.connect,
-        protocol: config.protocol,
-        ...(config.tls && { tls: config.tls }),
-        maxConnections: config.limits.maxConnections,
-        circuitBreaker: config.circuitBreaker,
-        initialHealth: config.healthCheck.active ? config.healthCheck.initialState : "healthy",
-      }),
-    );
-    for (const target of targets) {
-      // The previous config's observers go; the outlier records live on with the target.
-      // Panic is the new service's to decide: it starts out of panic.
-      target.observers.clear();
-      target.ignoreHealth = false;
-      target.observers.add(this.#detector.observe);
+  setTargets(listing: readonly TargetListing[], pool: TargetPool): TargetChanges {
+    const before = this.#listing;
+    const previous = this.#targets;
+    // The entries both listings share at their start and at their end (by identity).
+    let start = 0;
+    const shorter = Math.min(listing.length, before.length);
+    while (start < shorter && listing[start] === before[start]) start++;
+    let end = listing.length;
+    let endBefore = before.length;
+    while (end > start && endBefore > start && listing[end - 1] === before[endBefore - 1]) {
+      end--;
+      endBefore--;
     }
+    const added: Target[] = [];
+    const middle: Target[] = [];
+    for (let i = start; i < end; i++) {
+      const entry = listing[i]!;
+      const known = this.#acquired.get(entry);
+      if (known !== undefined && !known.closed) {
+        middle.push(known);
+        continue;
+      }
+      const target = pool.acquire(this.#specOf(entry));
+      this.#acquired.set(entry, target);
+      // A previous config's observers go; the outlier records live on with the target. It
+      // joins the service's panic as it stands (the next selection tests it again).
+      if (!target.observers.has(this.#detector.observe)) {
+        target.observers.clear();
+        target.observers.add(this.#detector.observe);
+      }
+      target.ignoreHealth = this.#inPanic;
+      middle.push(target);
+      added.push(target);
+    }
+    const targets =
+      start === 0 && end === listing.length
+        ? middle
+        : middle.length <= 1024
+          ? previous.toSpliced(start, endBefore - start, ...middle)
+          : previous.slice(0, start).concat(middle, previous.slice(endBefore));
+    const removed: Target[] = [];
+    for (let i = start; i < endBefore; i++) {
+      const target = previous[i]!;
+      if (!middle.includes(target) && !targets.includes(target)) removed.push(target);
+    }
+    this.#listing = listing;
     this.#targets = targets;
     const zone = this.#zone;
     const local = zone === undefined ? [] : targets.filter((target) => target.zone === zone);
     // All local (or none): the whole list, with no second look.
     this.#local = local.length === targets.length ? targets : local;
-    this.#inPanic = false;
+    return { added, removed };
+  }
+
+  /** What this service asks of the target an entry lists. */
+  #specOf(entry: TargetListing): TargetSpec {
+    const config = this.config;
+    return {
+      url: entry.url,
+      weight: entry.weight,
+      zone: entry.zone,
+      version: entry.version,
+      tags: entry.tags,
+      metadata: entry.metadata,
+      healthCheck: entry.healthCheck,
+      service: this.name,
+      connectTimeout: this.timeouts.connect,
+      protocol: config.protocol,
+      ...(config.tls && { tls: config.tls }),
+      maxConnections: config.limits.maxConnections,
+      circuitBreaker: config.circuitBreaker,
+      initialHealth: config.healthCheck.active ? config.healthCheck.initialState : "healthy",
+    };
   }
 }
 

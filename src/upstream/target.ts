@@ -71,7 +71,20 @@ export function targetIdentity(target: {
   protocol?: TargetProtocol;
   tls?: UpstreamTls;
 }): string {
-  let identity = `${target.service ?? ""}|${new URL(target.url).origin}|${target.connectTimeout}`;
+  return identityAt(target, new URL(target.url).origin);
+}
+
+/** targetIdentity, with the URL's origin already parsed. */
+function identityAt(
+  target: {
+    service?: string;
+    connectTimeout: number;
+    protocol?: TargetProtocol;
+    tls?: UpstreamTls;
+  },
+  origin: string,
+): string {
+  let identity = `${target.service ?? ""}|${origin}|${target.connectTimeout}`;
   if (target.protocol === "grpc") identity += "|grpc";
   // A digest, not the settings: the identity is logged and shown, a key would be in it.
   if (target.tls) identity += `|tls:${tlsDigest(target.tls)}`;
@@ -134,7 +147,6 @@ export class Target {
   metadata: Readonly<Record<string, string>>;
   /** Where the target asks to be probed, if it says (see TargetHealthCheck). */
   healthCheck: TargetHealthCheck | undefined;
-  readonly pool: Pool;
   readonly protocol: TargetProtocol;
   /** TLS options for connections to an `https://` target (empty: the defaults). */
   readonly tls: ConnectionTlsOptions;
@@ -166,15 +178,20 @@ export class Target {
   readonly #connectTimeout: number;
   /** Made on first use, so that HTTP targets never have one. */
   #sessions: Http2SessionPool | undefined;
+  /**
+   * Made on first use too: a pool is a few kilobytes of queues, and a registration storm
+   * makes thousands of targets before the first request reaches any (gRPC targets never use one).
+   */
+  #pool: Pool | undefined;
   #closed = false;
 
   constructor(options: TargetOptions) {
     const url = new URL(options.url);
     this.url = options.url;
     this.service = options.service ?? "";
-    this.identity = targetIdentity(options);
-    this.#onTransition = options.onTransition;
     this.origin = url.origin;
+    this.identity = identityAt(options, this.origin);
+    this.#onTransition = options.onTransition;
     this.authority = url.host;
     this.hostname = url.hostname;
     this.port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
@@ -189,11 +206,24 @@ export class Target {
     this.clock = options.clock ?? systemClock;
     this.latency = new PeakEwma(this.clock);
     this.tls = tlsOptionsOf(options.tls);
-    this.pool = new Pool(this.origin, {
-      connect: { timeout: options.connectTimeout, ...this.tls },
-      keepAliveTimeout: 4_000,
-      pipelining: 1,
-    });
+  }
+
+  /** The target's HTTP/1.1 connection pool, made on first use; once closed it takes no request. */
+  get pool(): Pool {
+    if (!this.#pool) {
+      this.#pool = new Pool(this.origin, {
+        connect: { timeout: this.#connectTimeout, ...this.tls },
+        keepAliveTimeout: 4_000,
+        pipelining: 1,
+      });
+      if (this.#closed) void this.#pool.close();
+    }
+    return this.#pool;
+  }
+
+  /** Closed (let go by its registry, or shut down): it takes no new request. */
+  get closed(): boolean {
+    return this.#closed;
   }
 
   /**
@@ -269,12 +299,12 @@ export class Target {
   /** Stops taking requests; requests in flight finish, then the connections close. */
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all([this.pool.close(), this.#sessions?.close()]);
+    await Promise.all([this.#pool?.close(), this.#sessions?.close()]);
   }
 
   /** Closes the pool's connections; in-flight requests are aborted. */
   async destroy(): Promise<void> {
     this.#closed = true;
-    await Promise.all([this.pool.destroy(), this.#sessions?.destroy()]);
+    await Promise.all([this.#pool?.destroy(), this.#sessions?.destroy()]);
   }
 }

@@ -30,6 +30,7 @@ export function registryClient(base: string, key?: string) {
     heartbeat: (service: string, id: string) => call("PUT", `${instance(service, id)}/heartbeat`),
     remove: (service: string, id: string) => call("DELETE", instance(service, id)),
     get: (path: string) => call("GET", path),
+    call,
   };
 }
 

@@ -66,6 +66,13 @@ describe("registry access", () => {
 
     const registered = await registryClient(registryUrl, registryKey).put("orders", "a", body);
     assert.equal(registered.status, 201);
+    assert.equal((await registryClient(registryUrl).heartbeat("orders", "a")).status, 401);
+    const readerBeat = await registryClient(registryUrl, readerKey).heartbeat("orders", "a");
+    assert.equal(readerBeat.status, 403, "a read-only key cannot renew a lease");
+    assert.equal(
+      (await registryClient(registryUrl, registryKey).heartbeat("orders", "a")).status,
+      200,
+    );
     const viaAdminKey = await registryClient(registryUrl, adminKey).put("orders", "b", body);
     assert.equal(viaAdminKey.status, 201, "admin keys work on the registry API");
     const listed = await registryClient(registryUrl, readerKey).get("/registry/services");

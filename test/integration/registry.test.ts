@@ -100,6 +100,12 @@ describe("service registry", () => {
     const late = await registry.heartbeat("orders", "b");
     assert.equal(late.status, 404);
     assert.equal(late.body.error.code, "GATEHOUSE_REGISTRY_LEASE_EXPIRED");
+    // Written otherwise (a trailing slash, an escaped character, a query): the same answer.
+    for (const path of ["b/heartbeat/", "%62/heartbeat", "b/heartbeat?now=1"]) {
+      const res = await registry.call("PUT", `/registry/services/orders/instances/${path}`);
+      assert.equal(res.status, 404, path);
+      assert.equal(res.body.error.code, "GATEHOUSE_REGISTRY_LEASE_EXPIRED", path);
+    }
     assert.equal((await registry.put("orders", "b", body)).status, 200, "registers again");
     assert.deepEqual(await fetchText(`${gw.url}/x`), { status: 200, body: "beating" });
   });

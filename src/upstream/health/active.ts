@@ -122,6 +122,11 @@ export class ActiveHealthChecker {
     for (const target of keep) this.watch(target);
   }
 
+  /** How many targets are being probed. */
+  get watching(): number {
+    return this.#watches.size;
+  }
+
   /** Whether `target` is being probed. */
   watches(target: Target): boolean {
     return this.#watches.has(target);
