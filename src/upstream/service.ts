@@ -34,6 +34,12 @@ export interface TargetListing {
   healthCheck?: TargetHealthCheck | undefined;
 }
 
+/** A target as a listing entry: what another thread needs to list the same target. */
+export function listingOf(target: Target): TargetListing {
+  const { url, weight, zone, version, tags, metadata, healthCheck } = target;
+  return { url, weight, zone, version, tags, metadata, healthCheck };
+}
+
 /** What a service asks of one of its targets. */
 export interface TargetSpec {
   service: string;
@@ -120,6 +126,11 @@ export class Service {
   /** The current targets; replaced whole by `setTargets`, never changed in place. */
   get targets(): readonly Target[] {
     return this.#targets;
+  }
+
+  /** The listing the current targets were made from, entry for entry (see `setTargets`). */
+  get listing(): readonly TargetListing[] {
+    return this.#listing;
   }
 
   /**
