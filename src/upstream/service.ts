@@ -205,10 +205,12 @@ export class Service {
         : middle.length <= 1024
           ? previous.toSpliced(start, endBefore - start, ...middle)
           : previous.slice(0, start).concat(middle, previous.slice(endBefore));
+    // What the previous middle held and the new list does not: a scan for a few, a set for many.
     const removed: Target[] = [];
+    const listed = endBefore - start > 16 ? new Set(targets) : undefined;
     for (let i = start; i < endBefore; i++) {
       const target = previous[i]!;
-      if (!middle.includes(target) && !targets.includes(target)) removed.push(target);
+      if (!(listed ? listed.has(target) : targets.includes(target))) removed.push(target);
     }
     this.#listing = listing;
     this.#targets = targets;
