@@ -69,6 +69,38 @@ describe("LiveRuntime", () => {
     }
   });
 
+  it("applies a change to one service's targets: by URL, the others kept as they were", async () => {
+    const urls = [9001, 9002, 9003].map((port) => `http://127.0.0.1:${port}`);
+    const runtime = live([{ name: "a", urls }]);
+    try {
+      const [t1, t2, t3] = runtime.current.services.get("a")!.targets;
+      const changed = runtime.changeTargets(
+        "a",
+        [
+          { url: urls[2]!, weight: 7 },
+          { url: "http://127.0.0.1:9004", weight: 1 },
+        ],
+        [urls[0]!],
+      );
+      const now = changed!.service.targets;
+      assert.deepEqual(
+        now.map((target) => [target.url, target.weight]),
+        [
+          [urls[1], 1],
+          [urls[2], 7],
+          ["http://127.0.0.1:9004", 1],
+        ],
+      );
+      assert.equal(now[0], t2);
+      assert.equal(now[1], t3, "a changed entry keeps its target");
+      assert.deepEqual(changed!.removed, [t1]);
+      assert.deepEqual(changed!.added, [t3, now[2]]);
+      assert.equal(runtime.changeTargets("gone", [], []), undefined);
+    } finally {
+      await runtime.close();
+    }
+  });
+
   it("swaps in a compiled config and, once retired, lets go of targets no service lists", async () => {
     const runtime = live([{ name: "a", urls: ["http://127.0.0.1:9001", "http://127.0.0.1:9002"] }]);
     try {

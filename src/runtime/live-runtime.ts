@@ -9,7 +9,12 @@ import { formatProblem } from "../config/load.ts";
 import type { GatehouseConfig } from "../config/schema/index.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { PluginTelemetrySource } from "../pipeline/telemetry.ts";
-import type { Service, TargetChanges, TargetListing } from "../upstream/service.ts";
+import {
+  listingOf,
+  type Service,
+  type TargetChanges,
+  type TargetListing,
+} from "../upstream/service.ts";
 import type { Target } from "../upstream/target.ts";
 import { compileRuntime } from "./compile.ts";
 import type { GatewayPlugins } from "./plugin-instances.ts";
@@ -83,23 +88,28 @@ export class LiveRuntime {
     return { service, ...changes };
   }
 
+  /**
+   * Applies what one discovery answer changed to a service (a worker thread hears the
+   * supervisor's changes, not whole sets): the entries at `removed` URLs go, each of `put`
+   * replaces the entry at its URL or joins at the end, and the rest stay the same objects,
+   * so the service looks again at the changed entries only. See `setTargets`.
+   */
+  changeTargets(
+    name: string,
+    put: readonly TargetListing[],
+    removed: readonly string[],
+  ): ({ service: Service } & TargetChanges) | undefined {
+    const service = this.#current.services.get(name);
+    if (!service) return undefined;
+    return this.setTargets(name, changedListing(service.listing, put, removed));
+  }
+
   /** The targets of every service that discovers them, to start a worker thread with. */
   discoveredTargets(): { service: string; targets: TargetListing[] }[] {
     const found: { service: string; targets: TargetListing[] }[] = [];
     for (const service of this.#current.services.values()) {
       if (!service.config.discovery) continue;
-      const targets = service.targets.map(
-        ({ url, weight, zone, version, tags, metadata, healthCheck }) => ({
-          url,
-          weight,
-          zone,
-          version,
-          tags,
-          metadata,
-          healthCheck,
-        }),
-      );
-      found.push({ service: service.name, targets });
+      found.push({ service: service.name, targets: service.targets.map(listingOf) });
     }
     return found;
   }
@@ -141,4 +151,37 @@ export class LiveRuntime {
     }
     this.targets.retainOnly(keep);
   }
+}
+
+/** `listing` with the entries at `removed` URLs dropped and `put` entries set by URL. */
+function changedListing(
+  listing: readonly TargetListing[],
+  put: readonly TargetListing[],
+  removed: readonly string[],
+): TargetListing[] {
+  // A few changes (the usual): found by a scan each, the list copied once.
+  if (put.length + removed.length <= 16) {
+    const next = [...listing];
+    for (const url of removed) {
+      const at = next.findIndex((entry) => entry.url === url);
+      if (at >= 0) next.splice(at, 1);
+    }
+    for (const entry of put) {
+      const at = next.findIndex((known) => known.url === entry.url);
+      if (at >= 0) next[at] = entry;
+      else next.push(entry);
+    }
+    return next;
+  }
+  const gone = new Set(removed);
+  const byUrl = new Map(put.map((entry) => [entry.url, entry]));
+  const next: TargetListing[] = [];
+  for (const entry of listing) {
+    if (gone.has(entry.url)) continue;
+    const replaced = byUrl.get(entry.url);
+    byUrl.delete(entry.url);
+    next.push(replaced ?? entry);
+  }
+  next.push(...byUrl.values());
+  return next;
 }

@@ -31,7 +31,7 @@ import { applyTargetState, captureTargetState, watchTargetState } from "../runti
 import { NodeLimitService } from "../stores/node-limits.ts";
 import { CertificateWatcher } from "../tls/certificate-watcher.ts";
 import type { ListenerCertificates } from "../tls/listener-certificates.ts";
-import type { TargetListing } from "../upstream/service.ts";
+import { listingOf, type TargetListing } from "../upstream/service.ts";
 import { viewUpstreams } from "../upstream/upstream-view.ts";
 import type { ClientConnections } from "./connection-limit.ts";
 import type { ClientConnectionCap } from "./open-file-limit.ts";
@@ -250,7 +250,13 @@ export class Supervisor {
     const changed = this.#live.setTargets(service, targets);
     if (!changed) return false;
     this.#health.syncChanges(changed.service, changed);
-    this.#pool?.broadcastTargets({ service, targets: [...targets] });
+    const { added, removed } = changed;
+    if (added.length > 0 || removed.length > 0)
+      this.#pool?.broadcastTargetChanges({
+        service,
+        put: added.map(listingOf),
+        removed: removed.map((target) => target.url),
+      });
     return true;
   }
 

@@ -19,6 +19,18 @@ export interface DiscoveredTargets {
   targets: TargetListing[];
 }
 
+/**
+ * What one discovery answer changed in a service's targets: sent to the workers instead of
+ * the whole set, so a change to one instance costs them one entry, however many there are.
+ */
+export interface DiscoveredChanges {
+  service: string;
+  /** Targets the service took on, or whose settings changed (replacing theirs by URL). */
+  put: TargetListing[];
+  /** URLs of the targets it no longer lists. */
+  removed: string[];
+}
+
 /** A worker thread's `workerData`. */
 export interface WorkerStart {
   /** 1-based, in the logs as `worker`. */
@@ -52,7 +64,7 @@ export type ToWorker =
       states: TargetStateChange[];
     }
   | { type: "state"; change: TargetStateChange }
-  | ({ type: "targets" } & DiscoveredTargets)
+  | ({ type: "target-changes" } & DiscoveredChanges)
   /** The certificate files changed, and the supervisor loaded them all: read them again. */
   | { type: "certificates" }
   | { type: "metrics"; seq: number }
@@ -76,7 +88,7 @@ export type FromWorker =
   | { type: "ready"; addresses: AddressInfo[] }
   | { type: "reloaded"; seq: number; error?: string }
   | { type: "state"; change: TargetStateChange }
-  | ({ type: "targets" } & DiscoveredTargets)
+  | ({ type: "target-changes" } & DiscoveredChanges)
   /** The certificate files changed, and the supervisor loaded them all: read them again. */
   | { type: "certificates" }
   | { type: "metrics"; seq: number; metrics: object[] }

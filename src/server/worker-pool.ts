@@ -17,6 +17,7 @@ import type { TargetStateChange } from "../runtime/target-sync.ts";
 import type { NodeLimitService } from "../stores/node-limits.ts";
 import { type ClientConnections, forgetThreadConnections } from "./connection-limit.ts";
 import type {
+  DiscoveredChanges,
   DiscoveredTargets,
   FromWorker,
   ToWorker,
@@ -155,9 +156,9 @@ export class WorkerPool {
     }
   }
 
-  /** Gives every worker's service `found.service` the targets discovery found for it. */
-  broadcastTargets(found: DiscoveredTargets): void {
-    const message: ToWorker = { type: "targets", ...found };
+  /** Tells every worker what a discovery answer changed in service `changes.service`. */
+  broadcastTargetChanges(changes: DiscoveredChanges): void {
+    const message: ToWorker = { type: "target-changes", ...changes };
     for (const slot of this.#slots.values()) slot.worker.postMessage(message);
   }
 

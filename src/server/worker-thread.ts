@@ -106,8 +106,8 @@ port.on("message", (message: ToWorker) => {
       for (const error of proxy!.reloadCertificates())
         log.error({ error: error.message }, `certificate reload refused: ${error.message}`);
       return;
-    case "targets":
-      live.setTargets(message.service, message.targets);
+    case "target-changes":
+      live.changeTargets(message.service, message.put, message.removed);
       return;
     case "state":
       applyTargetState(live.targets, message.change);

@@ -138,6 +138,30 @@ describe("Service", () => {
     assert.deepEqual(service.setTargets([], made), { added: [], removed: [ta, td, tc] });
   });
 
+  it("finds what many changes at once added and removed, wherever they are in the list", () => {
+    const service = serviceOf();
+    const made = pool();
+    const entries = listing(...Array.from({ length: 50 }, (_, i) => 9100 + i));
+    service.setTargets(entries, made);
+    const before = service.targets;
+    // Every other entry dropped, and ten new ones spread through the list.
+    const next = entries.filter((_, i) => i % 2 === 0);
+    for (let i = 0; i < 10; i++) next.splice(i * 3, 0, listing(9300 + i)[0]!);
+    const { added, removed } = service.setTargets(next, made);
+    assert.deepEqual(
+      added.map((target) => target.url),
+      listing(...Array.from({ length: 10 }, (_, i) => 9300 + i)).map((entry) => entry.url),
+    );
+    assert.deepEqual(
+      removed,
+      before.filter((_, i) => i % 2 === 1),
+    );
+    assert.deepEqual(
+      service.targets.map((target) => target.url),
+      next.map((entry) => entry.url),
+    );
+  });
+
   it("hands its targets' outcomes to its own outlier detection", () => {
     const service = serviceOf({ healthCheck: { passive: { consecutiveFailures: 2 } } });
     service.setTargets(listing(9001, 9002), pool());

@@ -34,6 +34,12 @@ export interface TargetListing {
   healthCheck?: TargetHealthCheck | undefined;
 }
 
+/** A target as a listing entry: what another thread needs to list the same target. */
+export function listingOf(target: Target): TargetListing {
+  const { url, weight, zone, version, tags, metadata, healthCheck } = target;
+  return { url, weight, zone, version, tags, metadata, healthCheck };
+}
+
 /** What a service asks of one of its targets. */
 export interface TargetSpec {
   service: string;
@@ -122,6 +128,11 @@ export class Service {
     return this.#targets;
   }
 
+  /** The listing the current targets were made from, entry for entry (see `setTargets`). */
+  get listing(): readonly TargetListing[] {
+    return this.#listing;
+  }
+
   /**
    * Picks a target for a request. In panic (too few usable targets) every target that is
    * not full is offered to the selector, health and breakers notwithstanding. Zone-aware,
@@ -194,10 +205,12 @@ export class Service {
         : middle.length <= 1024
           ? previous.toSpliced(start, endBefore - start, ...middle)
           : previous.slice(0, start).concat(middle, previous.slice(endBefore));
+    // What the previous middle held and the new list does not: a scan for a few, a set for many.
     const removed: Target[] = [];
+    const listed = endBefore - start > 16 ? new Set(targets) : undefined;
     for (let i = start; i < endBefore; i++) {
       const target = previous[i]!;
-      if (!middle.includes(target) && !targets.includes(target)) removed.push(target);
+      if (!(listed ? listed.has(target) : targets.includes(target))) removed.push(target);
     }
     this.#listing = listing;
     this.#targets = targets;
