@@ -15,7 +15,7 @@ import {
   type Lease,
   type Registration,
 } from "./instance.ts";
-import { isoTime } from "./instance-view.ts";
+import { instanceView, isoTime } from "./instance-view.ts";
 import type {
   PutResult,
   RegistryEvent,
@@ -39,6 +39,9 @@ interface Entry {
   url: string;
   /** What every lease of this registration shows alike, written once. */
   ttl: string;
+  /** On the store's clock, as `lastHeartbeat` and `expiresAt`. */
+  registeredAt: number;
+  /** The lease's `registeredAt`, written once. */
   registeredIso: string;
   state: InstanceState;
   lastHeartbeat: number;
@@ -80,6 +83,7 @@ export class MemoryRegistryStore implements RegistryStore {
       registration,
       url: instanceUrl(registration.address, registration.port),
       ttl: formatDuration(registration.ttlMs),
+      registeredAt: now,
       registeredIso: this.#iso(now),
       state: "up",
       lastHeartbeat: now,
@@ -202,32 +206,10 @@ export class MemoryRegistryStore implements RegistryStore {
   }
 
   #view(entry: Entry): InstanceView {
-    const { id, address, port, protocol, weight, version, zone, tags, metadata, healthCheck } =
-      entry.registration;
-    return {
-      id,
-      url: entry.url,
-      address,
-      port,
-      protocol,
-      weight,
-      ...(version !== undefined && { version }),
-      ...(zone !== undefined && { zone }),
-      tags: [...tags],
-      metadata: { ...metadata },
-      ...(healthCheck && {
-        healthCheck: {
-          path: healthCheck.path,
-          ...(healthCheck.intervalMs !== undefined && {
-            interval: formatDuration(healthCheck.intervalMs),
-          }),
-        },
-      }),
-      state: entry.state,
-      registeredAt: entry.registeredIso,
-      lastHeartbeat: this.#iso(entry.lastHeartbeat),
-      expiresAt: this.#iso(entry.expiresAt),
-    };
+    return instanceView(entry.registration, entry.state, {
+      registeredAt: this.#epoch + entry.registeredAt,
+      lastHeartbeat: this.#epoch + entry.lastHeartbeat,
+    });
   }
 
   #iso(clockMs: number): string {
