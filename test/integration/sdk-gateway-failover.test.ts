@@ -134,6 +134,12 @@ describe("sdk services behind the real gateway", () => {
       5_000,
     );
 
+    // Signalled while c is at work on a request (a starved machine may leave gaps).
+    await until(
+      () => c!.events.some((e) => e.event === "request" && e.at > Date.now() - 50),
+      "a request at c in flight",
+      5_000,
+    );
     const signalledAt = Date.now();
     c!.process.kill("SIGTERM");
     const deleted = await watch.next("delete", 5_000);
