@@ -1,10 +1,11 @@
 /**
  * @module proxy/http-proxy
  * Forwards one HTTP request: one or more tries (see upstream-try), retried on another
- * target when the service's retry policy, the request body and the retry budget allow,
- * and the committed response streamed back. Bodies are streamed, never buffered, except
- * a small body kept so a retry can send it again. A client that goes away aborts the
- * upstream try; an upstream that fails mid-body destroys the client connection.
+ * target when the service's retry policy, the request body and the retry budget allow
+ * (see upstream/retry-loop), and the committed response streamed back. Bodies are
+ * streamed, never buffered, except a small body kept so a retry can send it again. A
+ * client that goes away aborts the upstream try; an upstream that fails mid-body destroys
+ * the client connection.
  */
 import type { IncomingMessage } from "node:http";
 import { performance } from "node:perf_hooks";
@@ -16,6 +17,7 @@ import { endTry } from "../observability/tracing.ts";
 import { runnerState } from "../pipeline/context.ts";
 import type { BodyConsumer } from "../server/exchange.ts";
 import type { OutcomeKind } from "../upstream/outcome.ts";
+import { RetryLoop } from "../upstream/retry-loop.ts";
 import type { Target } from "../upstream/target.ts";
 import type { ForwardRequest } from "./forward-request.ts";
 import { clientResponseHeaders, trailerPairs } from "./headers.ts";
@@ -33,7 +35,7 @@ export function forward(request: ForwardRequest): void {
 }
 
 /** One client request and its tries. */
-class ProxiedRequest implements TryOwner, BodyConsumer, ResponseStartOwner {
+class ProxiedRequest extends RetryLoop implements TryOwner, BodyConsumer, ResponseStartOwner {
   readonly #request: ForwardRequest;
   #current: UpstreamTry | undefined;
   #body: Buffer | IncomingMessage | Readable | null = null;
@@ -42,12 +44,7 @@ class ProxiedRequest implements TryOwner, BodyConsumer, ResponseStartOwner {
   /** The upstream sent its whole response (the transforms may still be writing theirs). */
   #upstreamDone = false;
   /** Whether the body can be sent again (none, or kept whole in memory). */
-  #replayable = true;
-  #tried: Set<Target> | undefined;
-  #retrySlot = false;
-  /** While a retry waits out its backoff: the target it goes to, and whether the budget is skipped. */
-  #next: Target | undefined;
-  #nextIsFree = false;
+  protected replayable = true;
   /** The failure being retried: answered if the budget refuses the retry after the backoff. */
   #retriedFailure: ErrorCode = "GATEHOUSE_UPSTREAM_BAD_RESPONSE";
   /** The response being retried, held unread: sent if the budget refuses the retry. */
@@ -56,19 +53,19 @@ class ProxiedRequest implements TryOwner, BodyConsumer, ResponseStartOwner {
     | undefined;
   #timer: NodeJS.Timeout | undefined;
   #failure: ErrorCode | "client-closed" | undefined;
-  #finished = false;
   /** The current try's client span, when the request is traced. */
   #trySpan: Span | undefined;
   /** The current try's response status, once its headers arrived. */
   #tryStatus = 0;
 
   constructor(request: ForwardRequest) {
+    super(request.service, request.selection);
     this.#request = request;
   }
 
   start(): void {
     const { req, res, service, maxBodySize } = this.#request;
-    service.retry.budget.requestStarted();
+    this.startLoop();
     res.on("close", this.#onClientClose);
     const total = service.timeouts.total;
     if (total > 0) this.#timer = setTimeout(this.#onTotalTimeout, total);
@@ -83,7 +80,7 @@ class ProxiedRequest implements TryOwner, BodyConsumer, ResponseStartOwner {
     const transforms = this.#request.ctx && runnerState.requestBody(this.#request.ctx);
     if (transforms) {
       // Sent chunked, as the transforms give it, and never retried.
-      this.#replayable = false;
+      this.replayable = false;
       const tooLarge = () => this.#fail("GATEHOUSE_BODY_TOO_LARGE");
       const known = chunked ? undefined : Number(length);
       const body = transformedRequestBody(this.#request, transforms, known, tooLarge, (error) =>
@@ -98,13 +95,13 @@ class ProxiedRequest implements TryOwner, BodyConsumer, ResponseStartOwner {
     if (!chunked && service.retry.attempts > 0 && Number(length) <= service.retry.maxBufferedBody) {
       // Read whole, so that a retry can send it again.
       readWholeBody(req, Number(length), (body) => {
-        if (this.#finished) return;
+        if (this.finished) return;
         this.#body = body;
         this.#send(this.#request.target);
       }).once("error", () => this.#end());
       return;
     }
-    this.#replayable = false;
+    this.replayable = false;
     const limit = maxBodySize === 0 ? Number.POSITIVE_INFINITY : maxBodySize;
     // A chunked body's size is known only by counting it (for metrics and the access log).
     this.#body = chunked
@@ -114,7 +111,7 @@ class ProxiedRequest implements TryOwner, BodyConsumer, ResponseStartOwner {
   }
 
   clientTooSlow(): boolean {
-    if (this.#finished) return false;
+    if (this.finished) return false;
     this.#fail("GATEHOUSE_REQUEST_TIMEOUT");
     return true;
   }
@@ -151,13 +148,11 @@ class ProxiedRequest implements TryOwner, BodyConsumer, ResponseStartOwner {
     rawHeaders: Buffer[],
     statusText: string,
   ): boolean {
-    const { res, service, method } = this.#request;
+    const { res, method } = this.#request;
     if (attempt !== this.#current || res.destroyed) return true;
     this.#tryStatus = status;
-    if (
-      service.retry.retriesStatus(status, method) &&
-      this.#retry(attempt.target, "server-error")
-    ) {
+    if (this.retryStatus(attempt.target, status, method)) {
+      this.#retryScheduled();
       this.#endTrySpan("");
       this.#retriedFailure = "GATEHOUSE_UPSTREAM_BAD_RESPONSE";
       this.#held = { attempt, status, rawHeaders, statusText };
@@ -169,7 +164,7 @@ class ProxiedRequest implements TryOwner, BodyConsumer, ResponseStartOwner {
   /** Sends a try's response on to the client (see response-start); false while it is held. */
   #commit(attempt: UpstreamTry, status: number, rawHeaders: Buffer[], statusText: string): boolean {
     const { requestId } = this.#request;
-    this.#releaseRetrySlot();
+    this.releaseRetrySlot();
     const headers = clientResponseHeaders(rawHeaders, requestId, this.#request.closeConnection());
     return startResponse(this, attempt, status, statusText, headers);
   }
@@ -180,7 +175,7 @@ class ProxiedRequest implements TryOwner, BodyConsumer, ResponseStartOwner {
   }
 
   answering(attempt: UpstreamTry): boolean {
-    return !this.#finished && attempt === this.#current;
+    return !this.finished && attempt === this.#current;
   }
 
   fail(code: ErrorCode): void {
@@ -198,7 +193,7 @@ class ProxiedRequest implements TryOwner, BodyConsumer, ResponseStartOwner {
 
   /** A plugin's transform failed: 500 if nothing was sent yet, else the response is cut. */
   transformFailed(error: Error, where: string): void {
-    if (this.#finished) return;
+    if (this.finished) return;
     this.#request.log.error(
       { err: error, requestId: this.#request.requestId, hook: where },
       "plugin transform failed",
@@ -247,7 +242,7 @@ class ProxiedRequest implements TryOwner, BodyConsumer, ResponseStartOwner {
   }
 
   onTryFailed(attempt: UpstreamTry, kind: OutcomeKind, code: ErrorCode, error: Error): void {
-    const { res, service, method } = this.#request;
+    const { res, method } = this.#request;
     if (attempt === this.#held?.attempt) {
       // The held response broke during the backoff: if the retry is refused, say so.
       this.#held = undefined;
@@ -255,12 +250,8 @@ class ProxiedRequest implements TryOwner, BodyConsumer, ResponseStartOwner {
     }
     if (attempt !== this.#current) return;
     this.#endTrySpan(code);
-    if (
-      !this.#failure &&
-      !res.headersSent &&
-      service.retry.retriesFailure(kind, method) &&
-      this.#retry(attempt.target, kind)
-    ) {
+    if (!this.#failure && !res.headersSent && this.retryFailure(attempt.target, kind, method)) {
+      this.#retryScheduled();
       this.#retriedFailure = code;
       return;
     }
@@ -290,54 +281,22 @@ class ProxiedRequest implements TryOwner, BodyConsumer, ResponseStartOwner {
     if (hasUnreadBody(req)) res.closeAfterAnswer();
   }
 
-  /**
-   * Schedules another try on another target if everything allows one; false if not. The
-   * budget is asked now and again when the backoff is over, as the try is sent: only
-   * then does the retry hold a slot (see RetryBudget), unless it is free of the budget.
-   */
-  #retry(failed: Target, kind: OutcomeKind): boolean {
-    const { service, selection } = this.#request;
-    const policy = service.retry;
-    if (!this.#replayable || this.#request.res.retries >= policy.attempts || this.#finished)
-      return false;
-    // The previous retry's try is over: its slot goes back.
-    this.#releaseRetrySlot();
-    const free = policy.retryIsFree(kind, failed);
-    if (!free && !policy.budget.hasRoom()) return false;
-    this.#tried ??= new Set();
-    this.#tried.add(failed);
-    // Another target if there is one; the same one again only when it is all there is.
-    const next = service.select(selection, { exclude: this.#tried }) ?? service.select(selection);
-    if (!next) return false;
-    const retries = ++this.#request.res.retries;
+  /** A retry waits out its backoff: no try is under way, and the count shows it. */
+  #retryScheduled(): void {
     this.#current = undefined;
-    this.#next = next;
-    this.#nextIsFree = free;
-    // A static function and an argument rather than a closure: nothing allocated per request.
-    setTimeout(ProxiedRequest.#afterBackoff, policy.backoff(retries), this);
-    return true;
+    this.#request.res.retries = this.retries;
   }
 
-  static #afterBackoff(request: ProxiedRequest): void {
-    const next = request.#next!;
-    request.#next = undefined;
-    if (request.#finished) return;
-    if (!request.#nextIsFree) {
-      if (!request.#request.service.retry.budget.tryStartRetry()) {
-        request.#refused();
-        return;
-      }
-      request.#retrySlot = true;
-    }
-    const held = request.#held;
-    request.#held = undefined;
+  protected sendRetry(target: Target): void {
+    const held = this.#held;
+    this.#held = undefined;
     held?.attempt.drop();
-    request.#send(next);
+    this.#send(target);
   }
 
   /** The budget had no slot left for the retry once its backoff was over: the last try's answer stands. */
-  #refused(): void {
-    this.#request.res.retries--;
+  protected retryRefused(): void {
+    this.#request.res.retries = this.retries;
     const held = this.#held;
     this.#held = undefined;
     if (!held) {
@@ -356,14 +315,8 @@ class ProxiedRequest implements TryOwner, BodyConsumer, ResponseStartOwner {
     this.#trySpan = undefined;
   }
 
-  #releaseRetrySlot(): void {
-    if (!this.#retrySlot) return;
-    this.#retrySlot = false;
-    this.#request.service.retry.budget.retryEnded();
-  }
-
   #fail(code: ErrorCode | "client-closed"): void {
-    if (this.#failure || this.#finished) return;
+    if (this.#failure || this.finished) return;
     this.#failure = code;
     if (this.#current) this.#current.abort(code);
     else if (code !== "client-closed") this.#answerBetweenTries(code);
@@ -378,13 +331,10 @@ class ProxiedRequest implements TryOwner, BodyConsumer, ResponseStartOwner {
   }
 
   #end(): void {
-    if (this.#finished) return;
-    this.#finished = true;
-    this.#releaseRetrySlot();
+    if (!this.endLoop()) return;
     const held = this.#held;
     this.#held = undefined;
     held?.attempt.drop();
-    this.#request.service.retry.budget.requestEnded();
     if (this.#timer) clearTimeout(this.#timer);
     this.transformed?.destroy();
     this.#request.res.off("close", this.#onClientClose);

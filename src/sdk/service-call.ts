@@ -4,9 +4,9 @@
  * (upstream/service) picks each target with its selector, panic threshold and the targets'
  * health, ejection and breakers; each try is the proxy's UpstreamTry (proxy/upstream-try)
  * dispatched on the target's undici pool, which reports its outcome to the target's
- * breaker, outlier detection and latency estimate; the service's RetryPolicy decides what
- * is retried, with what backoff, within its retry budget, on another target. Only the
- * ending differs from the proxy's: the answer is collected into a buffer for the caller
+ * breaker, outlier detection and latency estimate; the proxy's retry loop
+ * (upstream/retry-loop) retries what the service's RetryPolicy retries, with its backoff,
+ * within its retry budget, on another target. Only the ending differs from the proxy's: the answer is collected into a buffer for the caller
  * instead of streamed to a client.
  */
 import type { Span } from "@opentelemetry/api";
@@ -16,6 +16,7 @@ import { endTry, type RequestTrace } from "../observability/tracing.ts";
 import { setHeader } from "../proxy/headers.ts";
 import { type TryOwner, UpstreamTry } from "../proxy/upstream-try.ts";
 import type { OutcomeKind } from "../upstream/outcome.ts";
+import { RetryLoop } from "../upstream/retry-loop.ts";
 import type { SelectionRequest } from "../upstream/selectors/selector.ts";
 import type { Service } from "../upstream/service.ts";
 import type { Target } from "../upstream/target.ts";
@@ -48,19 +49,14 @@ export function call(plan: CallPlan): Promise<ServiceResponse> {
 }
 
 /** One call and its tries. */
-class ServiceCall implements TryOwner {
+class ServiceCall extends RetryLoop implements TryOwner {
   readonly #plan: CallPlan;
   readonly #resolve: (response: ServiceResponse) => void;
   readonly #reject: (error: ServiceCallError) => void;
   /** The body may be sent again (none, or within the retry policy's buffered size). */
-  readonly #replayable: boolean;
+  protected readonly replayable: boolean;
   #current: UpstreamTry | undefined;
   #tries = 0;
-  #retries = 0;
-  #tried: Set<Target> | undefined;
-  #retrySlot = false;
-  #next: Target | undefined;
-  #nextIsFree = false;
   /** The failure being retried: the call's if the budget refuses the retry after its backoff. */
   #retriedFailure: { code: ErrorCode; error: Error | undefined } | undefined;
   /** A response being retried, held unread: the answer if the budget refuses the retry. */
@@ -70,7 +66,6 @@ class ServiceCall implements TryOwner {
   /** The call's own reason to end a try (its deadline, an answer too large). */
   #failure: ErrorCode | undefined;
   #timer: NodeJS.Timeout | undefined;
-  #finished = false;
   #trySpan: Span | undefined;
   #tryStatus = 0;
 
@@ -79,16 +74,17 @@ class ServiceCall implements TryOwner {
     resolve: (response: ServiceResponse) => void,
     reject: (error: ServiceCallError) => void,
   ) {
+    super(plan.service, plan.selection);
     this.#plan = plan;
     this.#resolve = resolve;
     this.#reject = reject;
-    this.#replayable =
+    this.replayable =
       plan.body === undefined || plan.body.length <= plan.service.retry.maxBufferedBody;
   }
 
   start(): void {
     const { service, selection, deadline } = this.#plan;
-    service.retry.budget.requestStarted();
+    this.startLoop();
     if (deadline !== undefined) {
       const left = deadline - Date.now();
       if (left <= 0) {
@@ -117,7 +113,7 @@ class ServiceCall implements TryOwner {
       headersTimeout = Math.min(headersTimeout, left);
     }
     this.#tryStatus = 0;
-    this.#trySpan = plan.trace.startTry(target, method, path, headers, this.#retries);
+    this.#trySpan = plan.trace.startTry(target, method, path, headers, this.retries);
     if (this.#trySpan.isRecording()) this.#trySpan.setAttribute(ATTR_SERVICE, service.name);
     const attempt = new UpstreamTry(this, target);
     this.#current = attempt;
@@ -136,13 +132,10 @@ class ServiceCall implements TryOwner {
   }
 
   onTryResponse(attempt: UpstreamTry, status: number, rawHeaders: Buffer[]): boolean {
-    if (attempt !== this.#current || this.#finished) return true;
-    const { service, method } = this.#plan;
+    if (attempt !== this.#current || this.finished) return true;
     this.#tryStatus = status;
-    if (
-      service.retry.retriesStatus(status, method) &&
-      this.#retry(attempt.target, "server-error")
-    ) {
+    if (this.retryStatus(attempt.target, status, this.#plan.method)) {
+      this.#current = undefined;
       this.#endTrySpan("");
       this.#retriedFailure = undefined;
       this.#held = { attempt, status, rawHeaders };
@@ -153,13 +146,13 @@ class ServiceCall implements TryOwner {
   }
 
   #commit(status: number, rawHeaders: Buffer[]): void {
-    this.#releaseRetrySlot();
+    this.releaseRetrySlot();
     this.#response = { status, rawHeaders, chunks: [], size: 0 };
   }
 
   onTryData(chunk: Buffer): boolean {
     const response = this.#response;
-    if (!response || this.#finished) return true;
+    if (!response || this.finished) return true;
     response.size += chunk.length;
     const limit = this.#plan.maxResponseSize;
     if (limit > 0 && response.size > limit) {
@@ -173,7 +166,7 @@ class ServiceCall implements TryOwner {
 
   onTryComplete(): void {
     const response = this.#response;
-    if (!response || this.#finished) return;
+    if (!response || this.finished) return;
     this.#endTrySpan("");
     const answer: ServiceResponse = {
       status: response.status,
@@ -193,66 +186,35 @@ class ServiceCall implements TryOwner {
       this.#retriedFailure = { code, error };
       return;
     }
-    if (attempt !== this.#current || this.#finished) return;
+    if (attempt !== this.#current || this.finished) return;
     this.#endTrySpan(code);
-    const { service, method } = this.#plan;
     if (
       !this.#failure &&
       !this.#response &&
-      service.retry.retriesFailure(kind, method) &&
-      this.#retry(attempt.target, kind)
+      this.retryFailure(attempt.target, kind, this.#plan.method)
     ) {
+      this.#current = undefined;
       this.#retriedFailure = { code, error };
       return;
     }
     this.#fail(this.#failure ?? code, error);
   }
 
-  /**
-   * Schedules another try on another target if the policy, the body, the budget and the
-   * deadline allow one (as the proxy does: asked now, and the budget again as it is sent).
-   */
-  #retry(failed: Target, kind: OutcomeKind): boolean {
-    const { service, selection, deadline } = this.#plan;
-    const policy = service.retry;
-    if (!this.#replayable || this.#retries >= policy.attempts || this.#finished) return false;
-    this.#releaseRetrySlot();
-    const free = policy.retryIsFree(kind, failed);
-    if (!free && !policy.budget.hasRoom()) return false;
-    this.#tried ??= new Set();
-    this.#tried.add(failed);
-    const next = service.select(selection, { exclude: this.#tried }) ?? service.select(selection);
-    if (!next) return false;
-    const delay = policy.backoff(this.#retries + 1);
-    if (deadline !== undefined && Date.now() + delay >= deadline) return false;
-    this.#retries++;
-    this.#current = undefined;
-    this.#next = next;
-    this.#nextIsFree = free;
-    setTimeout(ServiceCall.#afterBackoff, delay, this);
-    return true;
+  /** A retry whose backoff outlasts the call's deadline is not made. */
+  protected override backoffFits(delayMs: number): boolean {
+    const { deadline } = this.#plan;
+    return deadline === undefined || Date.now() + delayMs < deadline;
   }
 
-  static #afterBackoff(call: ServiceCall): void {
-    const next = call.#next!;
-    call.#next = undefined;
-    if (call.#finished) return;
-    if (!call.#nextIsFree) {
-      if (!call.#plan.service.retry.budget.tryStartRetry()) {
-        call.#refused();
-        return;
-      }
-      call.#retrySlot = true;
-    }
-    const held = call.#held;
-    call.#held = undefined;
+  protected sendRetry(target: Target): void {
+    const held = this.#held;
+    this.#held = undefined;
     held?.attempt.drop();
-    call.#send(next);
+    this.#send(target);
   }
 
   /** The budget had no slot for the retry once its backoff was over: the last try's answer stands. */
-  #refused(): void {
-    this.#retries--;
+  protected retryRefused(): void {
     const held = this.#held;
     this.#held = undefined;
     if (!held) {
@@ -267,16 +229,16 @@ class ServiceCall implements TryOwner {
   }
 
   #onDeadline = (): void => {
-    if (this.#finished) return;
+    if (this.finished) return;
     this.#failure = "GATEHOUSE_UPSTREAM_TIMEOUT";
     if (this.#current) this.#current.abort("GATEHOUSE_UPSTREAM_TIMEOUT");
     else this.#fail("GATEHOUSE_UPSTREAM_TIMEOUT", undefined);
   };
 
   #fail(code: ErrorCode, cause: Error | undefined, detail?: string): void {
-    if (this.#finished) return;
+    if (this.finished) return;
     const { service } = this.#plan;
-    const target = this.#current?.target ?? this.#tried?.values().next().value;
+    const target = this.#current?.target ?? this.firstFailedTarget;
     this.#end();
     const message = `${service.name}: ${detail ?? errorCatalogue[code].message}${
       cause ? ` (${cause.message})` : ""
@@ -297,21 +259,12 @@ class ServiceCall implements TryOwner {
     this.#trySpan = undefined;
   }
 
-  #releaseRetrySlot(): void {
-    if (!this.#retrySlot) return;
-    this.#retrySlot = false;
-    this.#plan.service.retry.budget.retryEnded();
-  }
-
   #end(): void {
-    if (this.#finished) return;
-    this.#finished = true;
+    if (!this.endLoop()) return;
     clearTimeout(this.#timer);
-    this.#releaseRetrySlot();
     const held = this.#held;
     this.#held = undefined;
     held?.attempt.drop();
-    this.#plan.service.retry.budget.requestEnded();
   }
 }
 

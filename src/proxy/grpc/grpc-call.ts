@@ -2,7 +2,7 @@
  * @module proxy/grpc/grpc-call
  * One gRPC call through the gateway: tries (see grpc-try) on the service's targets, retried
  * on another target when a try could not connect or ended UNAVAILABLE before any response
- * message, as the service's retry policy and budget allow (see upstream/retry); the request
+ * message, as the service's retry policy and budget allow (see upstream/retry-loop); the request
  * body streamed with back-pressure, and kept for replay only while a retry is possible and
  * it fits `retries.maxBufferedBody`; the deadline enforced and passed on as `grpc-timeout`.
  */
@@ -11,6 +11,7 @@ import { performance } from "node:perf_hooks";
 import type { Readable } from "node:stream";
 import { GrpcStatus } from "../../grpc/status.ts";
 import type { OutcomeKind } from "../../upstream/outcome.ts";
+import { RetryLoop } from "../../upstream/retry-loop.ts";
 import type { SelectionRequest } from "../../upstream/selectors/selector.ts";
 import type { Service } from "../../upstream/service.ts";
 import type { Target } from "../../upstream/target.ts";
@@ -69,25 +70,24 @@ export function startGrpcCall(options: GrpcCallOptions, sink: GrpcCallSink): voi
   new GrpcCall(options, sink).start();
 }
 
-class GrpcCall implements GrpcTryOwner {
+class GrpcCall extends RetryLoop implements GrpcTryOwner {
   readonly #options: GrpcCallOptions;
   readonly #sink: GrpcCallSink;
   #deadline: CallDeadline = { at: undefined, fromGateway: false };
   #timer: NodeJS.Timeout | undefined;
   #current: GrpcTry | undefined;
   #lastTarget: Target;
-  #retries = 0;
-  #tried: Set<Target> | undefined;
-  #retrySlot = false;
   #body: CallRequestBody | undefined;
+  /** The end of the try being retried: the call's if the retry is refused after its backoff. */
+  #retriedEnd: GrpcTryEnd | undefined;
   /** The response headers of a try that may still be retried. */
   #heldHeaders: IncomingHttpHeaders | undefined;
   #headersSent = false;
   /** A response message reached the sink: the call is the current try's, for good. */
   #committed = false;
-  #finished = false;
 
   constructor(options: GrpcCallOptions, sink: GrpcCallSink) {
+    super(options.service, options.selection);
     this.#options = options;
     this.#sink = sink;
     this.#lastTarget = options.target;
@@ -95,7 +95,7 @@ class GrpcCall implements GrpcTryOwner {
 
   start(): void {
     const { service, body, signal } = this.#options;
-    service.retry.budget.requestStarted();
+    this.startLoop();
     const now = performance.now();
     const clientTimeout = this.#options.metadata.findIndex(
       (name, i) => i % 2 === 0 && name.toLowerCase() === "grpc-timeout",
@@ -158,7 +158,11 @@ class GrpcCall implements GrpcTryOwner {
     this.#current = undefined;
     const held = this.#heldHeaders;
     this.#heldHeaders = undefined;
-    if (this.#retriable(end) && this.#retry(attempt.target, end)) return;
+    if (this.#retriable(end) && this.retry(attempt.target, end.kind!)) {
+      this.#retriedEnd = end;
+      this.#body!.detach();
+      return;
+    }
     // An answer with no message still has its headers' metadata to pass on.
     if (held) this.#sendHeaders(held);
     this.#finish(end);
@@ -176,18 +180,18 @@ class GrpcCall implements GrpcTryOwner {
     return (
       !this.#committed &&
       this.#body!.replayable &&
-      this.#retries < policy.attempts &&
+      this.retries < policy.attempts &&
       policy.retriesGrpc("unavailable")
     );
   }
 
-  /** Whether a try's end is one the policy retries (the budget and targets permitting). */
+  /**
+   * Whether a try's end is one the policy retries (the body, the attempts left, the budget
+   * and the targets permitting: see RetryLoop.retry).
+   */
   #retriable(end: GrpcTryEnd): boolean {
-    if (this.#finished || this.#committed || this.#headersSent || !this.#body!.replayable) {
-      return false;
-    }
+    if (this.#committed || this.#headersSent) return false;
     const policy = this.#options.service.retry;
-    if (this.#retries >= policy.attempts) return false;
     if (end.kind === "connect-failure") return policy.retriesGrpc("connect-failure");
     return (
       end.code === GrpcStatus.UNAVAILABLE &&
@@ -197,46 +201,17 @@ class GrpcCall implements GrpcTryOwner {
     );
   }
 
-  /**
-   * Schedules a try on another target (the same one only when it is all there is); false
-   * when the budget or the targets allow none. As for HTTP, the budget is asked now and
-   * again when the backoff is over, when the retry takes its slot.
-   */
-  #retry(failed: Target, end: GrpcTryEnd): boolean {
-    const { service, selection } = this.#options;
-    const policy = service.retry;
-    this.#releaseRetrySlot();
-    const free = policy.retryIsFree(end.kind!, failed);
-    if (!free && !policy.budget.hasRoom()) return false;
-    this.#tried ??= new Set();
-    this.#tried.add(failed);
-    const next = service.select(selection, { exclude: this.#tried }) ?? service.select(selection);
-    if (!next) return false;
-    this.#retries++;
-    this.#body!.detach();
-    setTimeout(() => {
-      if (this.#finished) return;
-      // A chunk the client had on its way during the backoff may have outgrown the replay.
-      if (!this.#body!.replayable) {
-        this.#retries--;
-        this.#finish(end);
-        return;
-      }
-      if (!free && !policy.budget.tryStartRetry()) {
-        this.#retries--;
-        this.#finish(end);
-        return;
-      }
-      this.#retrySlot = !free;
-      this.#send(next);
-    }, policy.backoff(this.#retries));
-    return true;
+  /** Whether what the client sent so far is still kept whole, to be sent again. */
+  protected get replayable(): boolean {
+    return this.#body!.replayable;
   }
 
-  #releaseRetrySlot(): void {
-    if (!this.#retrySlot) return;
-    this.#retrySlot = false;
-    this.#options.service.retry.budget.retryEnded();
+  protected sendRetry(target: Target): void {
+    this.#send(target);
+  }
+
+  protected retryRefused(): void {
+    this.#finish(this.#retriedEnd!);
   }
 
   #onAbort = (): void => {
@@ -250,11 +225,8 @@ class GrpcCall implements GrpcTryOwner {
   };
 
   #finish(status: CallStatus & { kind?: OutcomeKind | undefined }): void {
-    if (this.#finished) return;
-    this.#finished = true;
+    if (!this.endLoop()) return;
     clearTimeout(this.#timer);
-    this.#releaseRetrySlot();
-    this.#options.service.retry.budget.requestEnded();
     this.#options.signal?.removeEventListener("abort", this.#onAbort);
     this.#body?.close();
     this.#sink.onEnd({
@@ -264,7 +236,7 @@ class GrpcCall implements GrpcTryOwner {
       trailers: status.trailers,
       headersSent: this.#headersSent,
       target: this.#lastTarget,
-      retries: this.#retries,
+      retries: this.retries,
       outcome: status.kind,
     });
   }
