@@ -18,13 +18,8 @@ import {
 } from "./etcd-layout.ts";
 import type { InstanceView } from "./instance.ts";
 import { instanceView } from "./instance-view.ts";
-import type {
-  RegistryEvent,
-  RegistryListener,
-  RegistryObserver,
-  ServiceCount,
-  ServiceSnapshot,
-} from "./store.ts";
+import { ServiceWatchers } from "./service-watchers.ts";
+import type { RegistryListener, RegistryObserver, ServiceCount, ServiceSnapshot } from "./store.ts";
 
 /** One instance as the mirror holds it. */
 export interface MirrorEntry {
@@ -73,7 +68,7 @@ export class RegistryMirror {
   readonly #services = new Map<string, Map<string, MirrorEntry>>();
   /** `service/id` of the instances whose lease key exists (they are up). */
   readonly #alive = new Set<string>();
-  readonly #watchers = new Map<string, Set<RegistryListener>>();
+  readonly #watchers = new ServiceWatchers((service) => this.snapshot(service));
   /** The revision of the last change taken. */
   revision = 0;
   #closed = false;
@@ -157,25 +152,13 @@ export class RegistryMirror {
   }
 
   watch(service: string, listener: RegistryListener): () => void {
-    if (this.#closed) return () => {};
-    let watchers = this.#watchers.get(service);
-    if (!watchers) {
-      watchers = new Set();
-      this.#watchers.set(service, watchers);
-    }
-    watchers.add(listener);
-    listener({ type: "snapshot", ...this.snapshot(service) });
-    return () => {
-      const current = this.#watchers.get(service);
-      if (!current?.delete(listener) || current.size > 0) return;
-      this.#watchers.delete(service);
-    };
+    return this.#watchers.watch(service, listener);
   }
 
   /** Tells nothing more and cancels the removals. */
   close(): void {
     this.#closed = true;
-    this.#watchers.clear();
+    this.#watchers.close();
     for (const instances of this.#services.values())
       for (const entry of instances.values()) clearTimeout(entry.removal);
   }
@@ -212,7 +195,8 @@ export class RegistryMirror {
     const entry = this.entry(service, id);
     const alive = this.#alive.has(name);
     if (!entry) {
-      if (was.revision !== undefined) this.#emit({ type: "delete", service, revision, id });
+      if (was.revision !== undefined)
+        this.#watchers.emit({ type: "delete", service, revision, id });
       return;
     }
     if (alive) {
@@ -220,10 +204,15 @@ export class RegistryMirror {
       entry.removal = undefined;
     } else entry.removal ??= this.#scheduleRemoval(service, id, entry, this.#options.removeAfter);
     if (entry.revision !== was.revision || (alive && !was.alive))
-      this.#emit({ type: "put", service, revision, instance: this.#view(service, id, entry) });
+      this.#watchers.emit({
+        type: "put",
+        service,
+        revision,
+        instance: this.#view(service, id, entry),
+      });
     else if (was.alive && !alive) {
       this.#options.observer?.expired(service);
-      this.#emit({ type: "down", service, revision, id });
+      this.#watchers.emit({ type: "down", service, revision, id });
     }
   }
 
@@ -238,12 +227,6 @@ export class RegistryMirror {
         entry.removal = this.#scheduleRemoval(service, id, entry, retryMs);
       });
     return setTimeout(() => void remove(), delayMs).unref();
-  }
-
-  #emit(event: RegistryEvent): void {
-    if (this.#closed) return;
-    const watchers = this.#watchers.get(event.service);
-    if (watchers) for (const listener of [...watchers]) listener(event);
   }
 
   #view(service: string, id: string, entry: MirrorEntry): InstanceView {

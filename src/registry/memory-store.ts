@@ -16,9 +16,9 @@ import {
   type Registration,
 } from "./instance.ts";
 import { instanceView, isoTime } from "./instance-view.ts";
+import { ServiceWatchers } from "./service-watchers.ts";
 import type {
   PutResult,
-  RegistryEvent,
   RegistryListener,
   RegistryObserver,
   RegistryStore,
@@ -53,14 +53,13 @@ interface Entry {
 /** A registry store in memory: one node's registry. */
 export class MemoryRegistryStore implements RegistryStore {
   readonly #services = new Map<string, Map<string, Entry>>();
-  readonly #watchers = new Map<string, Set<RegistryListener>>();
+  readonly #watchers = new ServiceWatchers((service) => this.snapshot(service));
   readonly #clock: Clock;
   readonly #removeAfter: number;
   readonly #observer: RegistryObserver | undefined;
   /** Wall-clock milliseconds at the clock's zero, for the ISO times the API shows. */
   readonly #epoch: number;
   #revision = 0;
-  #closed = false;
 
   constructor(options: MemoryRegistryOptions) {
     this.#clock = options.clock ?? systemClock;
@@ -93,7 +92,12 @@ export class MemoryRegistryStore implements RegistryStore {
     instances.set(id, entry);
     this.#watchLease(entry);
     this.#observer?.registered(service);
-    this.#emit({ type: "put", service, revision: ++this.#revision, instance: this.#view(entry) });
+    this.#watchers.emit({
+      type: "put",
+      service,
+      revision: ++this.#revision,
+      instance: this.#view(entry),
+    });
     return { lease: this.#lease(entry), created: previous === undefined };
   }
 
@@ -133,24 +137,11 @@ export class MemoryRegistryStore implements RegistryStore {
   }
 
   watch(service: string, listener: RegistryListener): () => void {
-    if (this.#closed) return () => {};
-    let watchers = this.#watchers.get(service);
-    if (!watchers) {
-      watchers = new Set();
-      this.#watchers.set(service, watchers);
-    }
-    watchers.add(listener);
-    listener({ type: "snapshot", ...this.snapshot(service) });
-    return () => {
-      const current = this.#watchers.get(service);
-      if (!current?.delete(listener) || current.size > 0) return;
-      this.#watchers.delete(service);
-    };
+    return this.#watchers.watch(service, listener);
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    this.#watchers.clear();
+    this.#watchers.close();
     for (const instances of this.#services.values())
       for (const entry of instances.values()) entry.cancel();
   }
@@ -173,7 +164,7 @@ export class MemoryRegistryStore implements RegistryStore {
     entry.state = "down";
     entry.cancel = this.#clock.schedule(() => this.#delete(entry), this.#removeAfter);
     this.#observer?.expired(service);
-    this.#emit({ type: "down", service, revision: ++this.#revision, id });
+    this.#watchers.emit({ type: "down", service, revision: ++this.#revision, id });
   }
 
   #delete(entry: Entry): void {
@@ -183,13 +174,7 @@ export class MemoryRegistryStore implements RegistryStore {
     entry.cancel();
     instances.delete(id);
     if (instances.size === 0) this.#services.delete(service);
-    this.#emit({ type: "delete", service, revision: ++this.#revision, id });
-  }
-
-  #emit(event: RegistryEvent): void {
-    if (this.#closed) return;
-    const watchers = this.#watchers.get(event.service);
-    if (watchers) for (const listener of [...watchers]) listener(event);
+    this.#watchers.emit({ type: "delete", service, revision: ++this.#revision, id });
   }
 
   #lease(entry: Entry): Lease {
