@@ -11,6 +11,7 @@ import { type EtcdOptions, type EtcdSettings, etcdSettings } from "./etcd-option
 import type { InstanceSource } from "./instance-source.ts";
 import type { RegistryInstance } from "./instance-watch.ts";
 import { RegistryError } from "./registry-endpoint.ts";
+import { SyncLatch } from "./sync-latch.ts";
 
 interface SharedStore {
   store: Promise<EtcdRegistryStore>;
@@ -52,9 +53,8 @@ export class EtcdInstanceWatch implements InstanceSource {
   #instances: RegistryInstance[] = [];
   /** The store's first try to read etcd is over (it may have failed). */
   #tried = false;
-  #synced = false;
+  readonly #synced = new SyncLatch();
   #closed = false;
-  readonly #syncWaiters = new Set<() => void>();
 
   /** Starts following `service`; `onChange` gets every instance after each change. */
   constructor(
@@ -77,7 +77,7 @@ export class EtcdInstanceWatch implements InstanceSource {
   }
 
   get synced(): boolean {
-    return this.#synced;
+    return this.#synced.isOpen;
   }
 
   get lastError(): RegistryError | undefined {
@@ -90,23 +90,14 @@ export class EtcdInstanceWatch implements InstanceSource {
   }
 
   whenSynced(timeoutMs: number): Promise<void> {
-    if (this.#synced || this.#closed || timeoutMs <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#syncWaiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.#syncWaiters.add(done);
-    });
+    return this.#synced.wait(timeoutMs);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#stopWatch?.();
-    for (const wake of [...this.#syncWaiters]) wake();
+    this.#synced.stop();
     await releaseStore(this.#storeKey);
   }
 
@@ -120,8 +111,7 @@ export class EtcdInstanceWatch implements InstanceSource {
     });
     void store.filled().then(() => {
       if (this.#closed) return;
-      this.#synced = true;
-      for (const wake of [...this.#syncWaiters]) wake();
+      this.#synced.open();
       this.#changed();
     });
   }

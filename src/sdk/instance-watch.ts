@@ -17,6 +17,7 @@ import {
   registryHeaders,
   servicePath,
 } from "./registry-endpoint.ts";
+import { SyncLatch } from "./sync-latch.ts";
 
 /** An instance as the registry lists it. */
 export interface RegistryInstance {
@@ -55,8 +56,7 @@ export class InstanceWatch {
   #closed = false;
   #abort: AbortController | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
-  #synced = false;
-  #syncWaiters = new Set<() => void>();
+  readonly #synced = new SyncLatch();
   /** Instances kept from before a registry restart until they register again: when each goes. */
   #carried = new Map<string, NodeJS.Timeout>();
   /** Why the last attempt to follow the registry failed, while it is failing. */
@@ -81,21 +81,12 @@ export class InstanceWatch {
 
   /** Whether a snapshot has been received (the instances are the registry's, not just empty). */
   get synced(): boolean {
-    return this.#synced;
+    return this.#synced.isOpen;
   }
 
   /** Resolves once the first snapshot arrived, or after `timeoutMs` (whichever comes first). */
   whenSynced(timeoutMs: number): Promise<void> {
-    if (this.#synced || this.#closed || timeoutMs <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#syncWaiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.#syncWaiters.add(done);
-    });
+    return this.#synced.wait(timeoutMs);
   }
 
   /** Stops following; the stream is closed. */
@@ -105,7 +96,7 @@ export class InstanceWatch {
     for (const timer of this.#carried.values()) clearTimeout(timer);
     this.#carried.clear();
     this.#abort?.abort();
-    for (const wake of [...this.#syncWaiters]) wake();
+    this.#synced.stop();
     await this.#agent.destroy().catch(() => {});
   }
 
@@ -189,7 +180,7 @@ export class InstanceWatch {
   #snapshot(data: { revision?: number; instances?: RegistryInstance[] }): void {
     const instances = new Map((data.instances ?? []).map((instance) => [instance.id, instance]));
     const restarted =
-      this.#synced && typeof data.revision === "number" && data.revision < this.#revision;
+      this.#synced.isOpen && typeof data.revision === "number" && data.revision < this.#revision;
     for (const [id, known] of this.#instances) {
       if (instances.has(id)) this.#stopCarrying(id);
       else if (this.#carried.has(id)) instances.set(id, known);
@@ -222,8 +213,7 @@ export class InstanceWatch {
   /** The registry said what the instances are now (a snapshot, or none at all). */
   #settle(instances: Map<string, RegistryInstance>): void {
     this.#instances = instances;
-    this.#synced = true;
-    for (const wake of [...this.#syncWaiters]) wake();
+    this.#synced.open();
     this.#onChange(this.instances);
   }
 }
