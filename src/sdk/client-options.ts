@@ -2,7 +2,7 @@
  * @module sdk/client-options
  * What every service client is told, whatever it speaks: where the registry is (its API,
  * or etcd), which instances to call, the caller's zone, and the upstream settings of a
- * service in the gateway's config file.
+ * service in the gateway's config file; and the case its header (metadata) names take.
  */
 import type { ClientUpstreamOptions } from "./client-config.ts";
 import type { EtcdOptions } from "./etcd-options.ts";
@@ -52,4 +52,11 @@ export interface ClientOptions extends ClientUpstreamOptions {
    * default 5000. A call never waits past its deadline.
    */
   discoveryTimeout?: number;
+}
+
+/** Header or metadata names as sent: lower-case (a name given twice, differently cased, once). */
+export function lowerCaseNames(record: Record<string, string>): Record<string, string> {
+  const lower: Record<string, string> = {};
+  for (const [name, value] of Object.entries(record)) lower[name.toLowerCase()] = String(value);
+  return lower;
 }

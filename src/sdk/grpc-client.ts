@@ -24,9 +24,7 @@ import { callGrpcUnary } from "../proxy/grpc/unary-call.ts";
 import { newRequestId } from "../server/request-id.ts";
 import type { Target } from "../upstream/target.ts";
 import { currentCallContext } from "./call-context.ts";
-import { clientSettings } from "./client-config.ts";
-import type { ClientOptions } from "./client-options.ts";
-import { earliestDeadline, timeoutMs } from "./deadline.ts";
+import { type ClientOptions, lowerCaseNames } from "./client-options.ts";
 import { GrpcCallError, grpcErrorCode } from "./grpc-call-error.ts";
 import {
   type GrpcMethod,
@@ -74,22 +72,10 @@ export class GrpcServiceClient {
 
   /** Use `serviceClient(name, { protocol: "grpc" })`. */
   constructor(name: string, options: GrpcServiceClientOptions) {
-    if (typeof name !== "string" || name === "") {
-      throw new TypeError("serviceClient(name): name must be a non-empty string");
-    }
-    const caller = `serviceClient(${JSON.stringify(name)})`;
-    const { protocol: _, metadata, ...rest } = options;
-    const settings = clientSettings(name, rest, "grpc");
+    this.#targets = new ServiceTargets(name, options, "grpc");
     this.name = name;
-    this.#metadata = lowerCaseKeys(metadata ?? {});
-    this.#maxMessageBytes = settings.maxResponseSize || Number.MAX_SAFE_INTEGER;
-    this.#targets = new ServiceTargets(
-      name,
-      settings,
-      options,
-      options.discoveryTimeout ?? 5_000,
-      caller,
-    );
+    this.#metadata = lowerCaseNames(options.metadata ?? {});
+    this.#maxMessageBytes = this.#targets.maxResponseSize || Number.MAX_SAFE_INTEGER;
   }
 
   /** The instances as last heard from the registry (down ones and HTTP ones included). */
@@ -209,12 +195,7 @@ export class GrpcServiceClient {
     const message = codec.serialize(request);
     const service = this.#targets.service;
     const context = currentCallContext();
-    const timeout =
-      options.timeout === undefined
-        ? service.timeouts.total
-        : timeoutMs(options.timeout, `${this.name}: timeout`);
-    const deadline = earliestDeadline(timeout, context?.deadline);
-    await this.#targets.settled(deadline);
+    const deadline = await this.#targets.callDeadline(options.timeout, context?.deadline);
     const left = deadline === undefined ? 0 : deadline - Date.now();
     if (deadline !== undefined && left <= 0) {
       throw this.#error(
@@ -222,7 +203,7 @@ export class GrpcServiceClient {
         gatewayStatus(GrpcStatus.DEADLINE_EXCEEDED, `${this.name}: the call's deadline had passed`),
       );
     }
-    const metadata = { ...this.#metadata, ...lowerCaseKeys(options.metadata ?? {}) };
+    const metadata = { ...this.#metadata, ...lowerCaseNames(options.metadata ?? {}) };
     metadata["x-request-id"] = options.requestId ?? context?.requestId ?? newRequestId();
     const selection = { clientAddress: "", headers: metadata, path: codec.path, query: "" };
     const target = service.select(selection);
@@ -309,10 +290,4 @@ export class GrpcServiceClient {
       cause,
     });
   }
-}
-
-function lowerCaseKeys(metadata: Record<string, string>): Record<string, string> {
-  const lower: Record<string, string> = {};
-  for (const [name, value] of Object.entries(metadata)) lower[name.toLowerCase()] = String(value);
-  return lower;
 }

@@ -12,9 +12,7 @@ import { INVALID_SPAN_CONTEXT, trace } from "@opentelemetry/api";
 import { RequestTrace } from "../observability/tracing.ts";
 import { newRequestId } from "../server/request-id.ts";
 import { currentCallContext } from "./call-context.ts";
-import { clientSettings } from "./client-config.ts";
-import type { ClientOptions } from "./client-options.ts";
-import { earliestDeadline, timeoutMs } from "./deadline.ts";
+import { type ClientOptions, lowerCaseNames } from "./client-options.ts";
 import { GrpcServiceClient, type GrpcServiceClientOptions } from "./grpc-client.ts";
 import type { RegistryInstance } from "./instance-watch.ts";
 import { call } from "./service-call.ts";
@@ -64,26 +62,13 @@ export class ServiceClient {
   /** The service's name in the registry. */
   readonly name: string;
   readonly #targets: ServiceTargets;
-  readonly #maxResponseSize: number;
   readonly #headers: Record<string, string>;
 
   /** Use `serviceClient()`. */
   constructor(name: string, options: ServiceClientOptions = {}) {
-    if (typeof name !== "string" || name === "") {
-      throw new TypeError("serviceClient(name): name must be a non-empty string");
-    }
-    const caller = `serviceClient(${JSON.stringify(name)})`;
-    const settings = clientSettings(name, options);
+    this.#targets = new ServiceTargets(name, options, "http");
     this.name = name;
-    this.#maxResponseSize = settings.maxResponseSize;
-    this.#headers = lowerCaseKeys(options.headers ?? {});
-    this.#targets = new ServiceTargets(
-      name,
-      settings,
-      options,
-      options.discoveryTimeout ?? 5_000,
-      caller,
-    );
+    this.#headers = lowerCaseNames(options.headers ?? {});
   }
 
   /** The instances as last heard from the registry (down ones included). */
@@ -108,16 +93,10 @@ export class ServiceClient {
         tries: 0,
       });
     }
-    const service = this.#targets.service;
     const context = currentCallContext();
-    const timeout =
-      options.timeout === undefined
-        ? service.timeouts.total
-        : timeoutMs(options.timeout, `${this.name}: timeout`);
-    const deadline = earliestDeadline(timeout, context?.deadline);
-    await this.#targets.settled(deadline);
+    const deadline = await this.#targets.callDeadline(options.timeout, context?.deadline);
     const method = options.method.toUpperCase();
-    const headers = { ...this.#headers, ...lowerCaseKeys(options.headers ?? {}) };
+    const headers = { ...this.#headers, ...lowerCaseNames(options.headers ?? {}) };
     headers["x-request-id"] = options.requestId ?? context?.requestId ?? newRequestId();
     const pairs: string[] = [];
     for (const [name, value] of Object.entries(headers)) {
@@ -126,7 +105,7 @@ export class ServiceClient {
     const queryAt = options.path.indexOf("?");
     const parent = context?.trace && trace.getSpan(context.trace);
     const response = await call({
-      service,
+      service: this.#targets.service,
       method,
       path: options.path,
       headers: pairs,
@@ -138,7 +117,7 @@ export class ServiceClient {
         query: queryAt === -1 ? "" : options.path.slice(queryAt + 1),
       },
       deadline,
-      maxResponseSize: this.#maxResponseSize,
+      maxResponseSize: this.#targets.maxResponseSize,
       trace: new RequestTrace(
         parent ?? trace.wrapSpanContext(INVALID_SPAN_CONTEXT),
         sdkTracer(),
@@ -265,12 +244,6 @@ export function serviceClient(
     );
   }
   return new ServiceClient(name, options as ServiceClientOptions | undefined);
-}
-
-function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {
-  const lower: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) lower[name.toLowerCase()] = String(value);
-  return lower;
 }
 
 function bodyBuffer(body: RequestOptions["body"]): Buffer | undefined {

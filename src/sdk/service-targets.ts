@@ -1,18 +1,22 @@
 /**
  * @module sdk/service-targets
- * What a service client calls: a Service of the gateway's upstream layer, built from the
- * client's settings (client-config.ts), whose targets are the service's instances that are
- * up, speak the client's protocol and pass its filters (the registry discovery's own
- * `matchesFilters`). They are held in a TargetRegistry as the gateway holds its own, so a
- * target keeps its health, ejection and breaker state for as long as its instance stays.
+ * What a service client calls, whatever it speaks: a Service of the gateway's upstream
+ * layer, built from the client's settings (client-config.ts), whose targets are the
+ * service's instances that are up, speak the client's protocol and pass its filters (the
+ * registry discovery's own `matchesFilters`). They are held in a TargetRegistry as the
+ * gateway holds its own, so a target keeps its health, ejection and breaker state for as
+ * long as its instance stays. Also each call's deadline, which waits for the registry's
+ * first answer within it.
  */
 import { matchesFilters } from "../discovery/registry.ts";
 import type { InstanceProtocol } from "../registry/instance.ts";
 import { TargetRegistry } from "../runtime/target-registry.ts";
 import { Service } from "../upstream/service.ts";
 import type { Target } from "../upstream/target.ts";
-import type { ClientSettings } from "./client-config.ts";
-import { type InstanceSource, instanceSource, type RegistryLocation } from "./instance-source.ts";
+import { type ClientSettings, clientSettings } from "./client-config.ts";
+import type { ClientOptions } from "./client-options.ts";
+import { earliestDeadline, timeoutMs } from "./deadline.ts";
+import { type InstanceSource, instanceSource } from "./instance-source.ts";
 import type { RegistryInstance } from "./instance-watch.ts";
 import type { RegistryError } from "./registry-endpoint.ts";
 import { ServiceCallError } from "./service-call-error.ts";
@@ -28,19 +32,27 @@ export class ServiceTargets {
   readonly #discoveryTimeout: number;
   #closed = false;
 
-  constructor(
-    name: string,
-    settings: ClientSettings,
-    location: RegistryLocation,
-    discoveryTimeout: number,
-    caller: string,
-  ) {
+  /**
+   * Follows the `protocol` instances of the service `name` where `options` say; throws a
+   * TypeError when the name or the options are not valid.
+   */
+  constructor(name: string, options: ClientOptions, protocol: InstanceProtocol) {
+    if (typeof name !== "string" || name === "") {
+      throw new TypeError("serviceClient(name): name must be a non-empty string");
+    }
+    const caller = `serviceClient(${JSON.stringify(name)})`;
+    const settings = clientSettings(name, options, protocol);
     this.name = name;
     this.#settings = settings;
-    this.#protocol = settings.config.protocol;
-    this.#discoveryTimeout = discoveryTimeout;
+    this.#protocol = protocol;
+    this.#discoveryTimeout = options.discoveryTimeout ?? 5_000;
     this.service = new Service(settings.config, undefined, { zone: settings.zone });
-    this.#source = instanceSource(name, location, (instances) => this.#set(instances), caller);
+    this.#source = instanceSource(name, options, (instances) => this.#set(instances), caller);
+  }
+
+  /** The largest answer a call takes (`maxResponseSize`, in bytes); 0: no limit. */
+  get maxResponseSize(): number {
+    return this.#settings.maxResponseSize;
   }
 
   /** The instances as last heard of (down ones and those the filters leave out included). */
@@ -58,13 +70,24 @@ export class ServiceTargets {
   }
 
   /**
-   * Before a call: waits for the registry's first answer if it has not come yet, within the
-   * discovery timeout and the call's deadline (`Date.now()` time; undefined: none).
+   * A call's deadline (`Date.now()` time; undefined: none): its own `timeout`, else the
+   * client's, and never later than `inherited` (the request being handled). Resolves once
+   * the registry's first answer came, or the discovery timeout or the deadline would pass.
    */
-  async settled(deadline: number | undefined): Promise<void> {
-    if (this.#source.synced) return;
-    const wait = deadline === undefined ? this.#discoveryTimeout : deadline - Date.now();
-    await this.#source.whenSynced(Math.min(this.#discoveryTimeout, wait));
+  async callDeadline(
+    timeout: number | string | undefined,
+    inherited: number | undefined,
+  ): Promise<number | undefined> {
+    const ms =
+      timeout === undefined
+        ? this.service.timeouts.total
+        : timeoutMs(timeout, `${this.name}: timeout`);
+    const deadline = earliestDeadline(ms, inherited);
+    if (!this.#source.synced) {
+      const wait = deadline === undefined ? this.#discoveryTimeout : deadline - Date.now();
+      await this.#source.whenSynced(Math.min(this.#discoveryTimeout, wait));
+    }
+    return deadline;
   }
 
   /** Why the registry cannot be followed, while it cannot (the instances are the last known). */
