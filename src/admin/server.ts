@@ -13,10 +13,10 @@ import type { GatehouseConfig } from "../config/schema/index.ts";
 import { GatehouseError } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { RouteTraffic } from "../observability/request-metrics.ts";
-import { sendError } from "../proxy/respond.ts";
 import type { RegistryApi } from "../registry/api.ts";
 import type { ControlPlane } from "../runtime/control-plane.ts";
 import type { Runtime } from "../runtime/runtime.ts";
+import { answerApiError } from "../server/api-error.ts";
 import { createBrowserGuard } from "../server/browser-guard.ts";
 import { newRequestId } from "../server/request-id.ts";
 import { createAdminAuth } from "./auth.ts";
@@ -107,19 +107,7 @@ export function createAdminServer(options: AdminServerOptions): Server {
       };
       await route.handle(ctx);
     } catch (error) {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      if (error instanceof GatehouseError) {
-        sendError(res, error, requestId, { indent: 2 });
-        return;
-      }
-      log.error(
-        { err: error, requestId, method: req.method, url: req.url },
-        "admin API request failed",
-      );
-      sendError(res, "GATEHOUSE_INTERNAL", requestId, { indent: 2 });
+      answerApiError("admin API", req, res, error, requestId, log);
     }
   });
 }

@@ -9,7 +9,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { GatehouseError } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
-import { sendError } from "../proxy/respond.ts";
+import { answerApiError } from "../server/api-error.ts";
 import { type BrowserGuard, createBrowserGuard } from "../server/browser-guard.ts";
 import { newRequestId } from "../server/request-id.ts";
 import type { RegistryApi } from "./api.ts";
@@ -42,30 +42,7 @@ export function createRegistryServer(options: RegistryServerOptions): Server {
         );
       await api.handle(req, res);
     } catch (error) {
-      answerError(res, error, requestId, log, req);
+      answerApiError("registry API", req, res, error, requestId, log);
     }
   });
-}
-
-/** Answers a failed registry request (a GatehouseError as it is, anything else as a 500). */
-export function answerError(
-  res: ServerResponse,
-  error: unknown,
-  requestId: string,
-  log: Logger,
-  req: IncomingMessage,
-): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  if (error instanceof GatehouseError) {
-    sendError(res, error, requestId, { indent: 2 });
-    return;
-  }
-  log.error(
-    { err: error, requestId, method: req.method, url: req.url },
-    "registry API request failed",
-  );
-  sendError(res, "GATEHOUSE_INTERNAL", requestId, { indent: 2 });
 }
