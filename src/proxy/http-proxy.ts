@@ -288,9 +288,7 @@ class ProxiedRequest extends RetryLoop implements TryOwner, BodyConsumer, Respon
   }
 
   protected sendRetry(target: Target): void {
-    const held = this.#held;
-    this.#held = undefined;
-    held?.attempt.drop();
+    this.#dropHeld();
     this.#send(target);
   }
 
@@ -307,6 +305,13 @@ class ProxiedRequest extends RetryLoop implements TryOwner, BodyConsumer, Respon
     if (this.#commit(held.attempt, held.status, held.rawHeaders, held.statusText)) {
       held.attempt.commit();
     }
+  }
+
+  /** Throws the held response away (a retry goes out, or the request is over). */
+  #dropHeld(): void {
+    const held = this.#held;
+    this.#held = undefined;
+    held?.attempt.drop();
   }
 
   #endTrySpan(errorCode: string): void {
@@ -332,9 +337,7 @@ class ProxiedRequest extends RetryLoop implements TryOwner, BodyConsumer, Respon
 
   #end(): void {
     if (!this.endLoop()) return;
-    const held = this.#held;
-    this.#held = undefined;
-    held?.attempt.drop();
+    this.#dropHeld();
     if (this.#timer) clearTimeout(this.#timer);
     this.transformed?.destroy();
     this.#request.res.off("close", this.#onClientClose);

@@ -60,9 +60,12 @@ export interface InstanceView {
 export interface Lease {
   service: string;
   id: string;
+  /** Where the instance is reached, e.g. `http://10.0.0.7:9003`. */
   url: string;
+  /** The lease's time to live as the registry writes it, e.g. `10s`. */
   ttl: string;
   ttlMs: number;
+  /** When the lease runs out unless a heartbeat renews it (ISO 8601). */
   expiresAt: string;
   registeredAt: string;
 }

@@ -3,23 +3,12 @@
  * What the registering thread and the lease worker say to each other. Plain data: it is
  * posted between threads.
  */
-import type { Registration } from "../registry/instance.ts";
+import type { Lease, Registration } from "../registry/instance.ts";
 import type { EtcdSettings } from "./etcd-options.ts";
 import type { RegistryEndpoint } from "./registry-endpoint.ts";
 
-/** The lease the registry grants an instance (the body of a registration or heartbeat answer). */
-export interface Lease {
-  service: string;
-  id: string;
-  /** Where the instance is reached, e.g. `http://10.0.0.7:9003`. */
-  url: string;
-  /** The lease's time to live as the registry writes it, e.g. `10s`. */
-  ttl: string;
-  ttlMs: number;
-  /** When the lease runs out unless a heartbeat renews it (ISO 8601). */
-  expiresAt: string;
-  registeredAt: string;
-}
+/** The lease the registry grants an instance: the registry's own type. */
+export type { Lease } from "../registry/instance.ts";
 
 /** The instance as registered: the body of `PUT /registry/services/{service}/instances/{id}`. */
 export interface InstanceBody {

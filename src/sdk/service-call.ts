@@ -207,9 +207,7 @@ class ServiceCall extends RetryLoop implements TryOwner {
   }
 
   protected sendRetry(target: Target): void {
-    const held = this.#held;
-    this.#held = undefined;
-    held?.attempt.drop();
+    this.#dropHeld();
     this.#send(target);
   }
 
@@ -253,6 +251,13 @@ class ServiceCall extends RetryLoop implements TryOwner {
     );
   }
 
+  /** Throws the held response away (a retry goes out, or the request is over). */
+  #dropHeld(): void {
+    const held = this.#held;
+    this.#held = undefined;
+    held?.attempt.drop();
+  }
+
   #endTrySpan(errorCode: string): void {
     if (!this.#trySpan) return;
     endTry(this.#trySpan, this.#tryStatus, errorCode);
@@ -262,9 +267,7 @@ class ServiceCall extends RetryLoop implements TryOwner {
   #end(): void {
     if (!this.endLoop()) return;
     clearTimeout(this.#timer);
-    const held = this.#held;
-    this.#held = undefined;
-    held?.attempt.drop();
+    this.#dropHeld();
   }
 }
 
