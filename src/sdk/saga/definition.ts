@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type SagaClock, systemClock } from "./clock.ts";
 import { HeldSagas, liveOwners } from "./held-sagas.ts";
-import { type RunnerSettings, type RunnerStep, driveSaga } from "./runner.ts";
+import { driveSaga, type RunnerSettings, type RunnerStep } from "./runner.ts";
 import { SagaAbandoned, SagaError } from "./saga-error.ts";
 import { SagaLog, type SagaRecord } from "./saga-log.ts";
 import { durationMs } from "./saga-options.ts";
@@ -80,7 +80,9 @@ export class SagaDefinition<Input, Outputs extends Record<string, unknown>> {
       log: this.#log,
       clock: this.#clock,
       leaseMs,
-      backoffMs: backoff.map((item, i) => durationMs(item, `saga "${name}" compensationBackoff[${i}]`)),
+      backoffMs: backoff.map((item, i) =>
+        durationMs(item, `saga "${name}" compensationBackoff[${i}]`),
+      ),
       maxCompensationAttempts: max,
     };
     liveOwners.add(this.#owner);
@@ -107,7 +109,9 @@ export class SagaDefinition<Input, Outputs extends Record<string, unknown>> {
     if (typeof action !== "function")
       throw new TypeError(`saga "${this.name}" step "${name}": the action must be a function`);
     if (compensate !== undefined && typeof compensate !== "function")
-      throw new TypeError(`saga "${this.name}" step "${name}": the compensation must be a function`);
+      throw new TypeError(
+        `saga "${this.name}" step "${name}": the compensation must be a function`,
+      );
     this.#steps.push({
       name,
       action: action as RunnerStep["action"],

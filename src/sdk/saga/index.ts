@@ -4,7 +4,7 @@
  * forward or undone in reverse, resumed after a crash, run once per idempotency key.
  */
 export type { SagaClock } from "./clock.ts";
-export { saga, SagaDefinition } from "./definition.ts";
+export { SagaDefinition, saga } from "./definition.ts";
 export { SagaError, type SagaErrorCode } from "./saga-error.ts";
 export type {
   CompensationContext,

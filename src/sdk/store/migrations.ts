@@ -68,6 +68,16 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Sagas: a compensation's attempts counted apart from its action's; recovery finds a
+    // name's unfinished sagas without reading the finished ones.
+    version: 2,
+    sql: `
+      alter table saga_steps add column compensation_attempts integer not null default 0;
+      create index sagas_unfinished on sagas (name, created_at)
+        where status in ('running', 'compensating');
+    `,
+  },
 ];
 
 /** What migrating needs of a connection in an open transaction. */
