@@ -1,0 +1,6 @@
+// The saga suites on the machine's PostgreSQL, in a fresh database.
+
+import { sagaSuite } from "./saga.case.ts";
+import { postgresBackend } from "./saga-backends.ts";
+
+sagaSuite(postgresBackend);
