@@ -2,5 +2,7 @@
 
 import { sagaSuite } from "./saga.case.ts";
 import { postgresBackend } from "./saga-backends.ts";
+import { sagaShopSuite } from "./saga-shop.case.ts";
 
 sagaSuite(postgresBackend);
+sagaShopSuite("postgres", postgresBackend);
