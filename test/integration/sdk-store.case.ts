@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { ROOT_CONTEXT, TraceFlags, trace } from "@opentelemetry/api";
 import { type Store, StoreError, type StoreOptions, withCallContext } from "gatehouse-gateway/sdk";
 import { onStoreClosed, onStoreOpened, openStores } from "../../src/sdk/store/index.ts";
+import { migrations } from "../../src/sdk/store/migrations.ts";
 
 /** How the suite reaches one database. */
 export interface StoreBackendCase {
@@ -230,7 +231,7 @@ export function storeSuite(backend: StoreBackendCase): void {
         );
         assert.deepEqual(
           versions.rows.map((row) => row.version),
-          [1],
+          migrations.map((migration) => migration.version),
         );
         const tables = await again.query<{ table_name: string }>(
           "select table_name from information_schema.tables where table_schema = $1 order by table_name",
