@@ -83,6 +83,10 @@ export function sagaSuite(open: () => Promise<SagaBackend>): void {
           },
         );
       }
+      const runsBefore = await metric("gatehouse_saga_runs_total", {
+        saga: "four-steps",
+        status: "compensated",
+      });
       for (const [index, failAt] of names.entries()) {
         calls.length = 0;
         const result = await definition.run({ failAt });
@@ -104,6 +108,11 @@ export function sagaSuite(open: () => Promise<SagaBackend>): void {
           [...names.slice(0, index).map((name) => [name, "compensated", 1]), [failAt, "failed", 0]],
         );
       }
+      const runs = await metric("gatehouse_saga_runs_total", {
+        saga: "four-steps",
+        status: "compensated",
+      });
+      assert.equal(runs - runsBefore, 4);
       calls.length = 0;
       const completed = await definition.run({ failAt: "nothing" });
       assert.equal(completed.status, "completed");
@@ -452,6 +461,21 @@ export function sagaSuite(open: () => Promise<SagaBackend>): void {
       assert.equal(ran, false);
       assert.equal(result.status, "failed");
       assert.equal(result.error?.code, "GATEHOUSE_SAGA_DEFINITION_CHANGED");
+    });
+
+    it("compensates a step whose output the log cannot keep: its work was done", async () => {
+      const undone: string[] = [];
+      const definition = define("unloggable").step(
+        "count",
+        async () => 10n,
+        async () => {
+          undone.push("count");
+        },
+      );
+      const result = await definition.run({});
+      assert.equal(result.status, "compensated");
+      assert.match(result.error?.message ?? "", /^the step's output is not JSON: /);
+      assert.deepEqual(undone, ["count"]);
     });
 
     it("refuses an id held by a saga of another name, and bad definitions when defined", async () => {

@@ -74,6 +74,7 @@ export async function driveSaga(
     };
     byIndex.set(index, row);
     let output: unknown;
+    let returned = false;
     try {
       const result = await withStepTimeout(
         (signal) => step.action(record.input, context(record.id, step, attempt, signal, outputs)),
@@ -81,14 +82,19 @@ export async function driveSaga(
         stop,
         `step "${step.name}"`,
       );
+      returned = true;
       // The log keeps JSON: answer what a resumed run would read back.
       output = JSON.parse(JSON.stringify(result ?? null));
     } catch (error) {
       if (stop.aborted) throw stop.reason;
-      const failure = { step: step.name, ...errorInfo(error) };
+      const info = errorInfo(error);
+      const failure = returned
+        ? { step: step.name, message: `the step's output is not JSON: ${info.message}` }
+        : { step: step.name, ...info };
       // A step whose effect is unknown is compensated with the steps before it: it timed out
-      // (it may still finish), or an earlier run of it was interrupted and may have done its work.
-      const unknown = failure.code === "GATEHOUSE_SAGA_STEP_TIMEOUT" || attempt > 1;
+      // (it may still finish), an earlier run of it was interrupted and may have done its
+      // work, or it did its work and returned what the log cannot keep.
+      const unknown = failure.code === "GATEHOUSE_SAGA_STEP_TIMEOUT" || attempt > 1 || returned;
       row.state = unknown ? "compensating" : "failed";
       await log.failStep(record.id, index, row.state, failure, leaseUntil());
       return compensate(settings, record, byIndex, failure, stop);

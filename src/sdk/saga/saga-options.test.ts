@@ -13,6 +13,10 @@ describe("durationMs", () => {
   });
 
   it("refuses what is not a positive duration, naming the option", () => {
+    assert.throws(
+      () => durationMs("30d", "lease"),
+      /^TypeError: lease: "30d" is longer than 24 days$/,
+    );
     for (const bad of ["soon", "", "-1s", 0, -5, Number.NaN]) {
       assert.throws(() => durationMs(bad, 'saga "order" lease'), {
         name: "TypeError",
