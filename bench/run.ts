@@ -51,6 +51,7 @@ import {
   targetResults,
 } from "./report.ts";
 import { measureRouterCost } from "./router-micro.ts";
+import { formatSagasTable, measureSagas, type SagaResults, sagasBenchName } from "./sagas.ts";
 import { formatSelectorTable, measureSelectorCost } from "./selectors.ts";
 import { type BenchContext, type Target, targets } from "./targets.ts";
 import { formatHandshakeTable, handshakeChecks, measureHandshakeCost } from "./tls-handshakes.ts";
@@ -75,7 +76,8 @@ async function main(): Promise<void> {
   const registryChosen =
     chosen.some((target) => target.name.startsWith("gatehouse")) ||
     options.only.includes(registryBenchName);
-  if (chosen.length === 0 && !reloadChosen && !propagationChosen && !registryChosen)
+  const sagasChosen = selected(options, sagasBenchName);
+  if (chosen.length === 0 && !reloadChosen && !propagationChosen && !registryChosen && !sagasChosen)
     throw new Error(`--only ${options.only.join(",")} selects no target\n\n${usage}`);
 
   ensureTools();
@@ -149,6 +151,8 @@ async function main(): Promise<void> {
   const registry: RegistryResults | undefined = registryChosen
     ? await measureRegistry(dir)
     : undefined;
+  // The SDK's saga log on PGlite and PostgreSQL: no gateway, no upstream.
+  const sagas: SagaResults | undefined = sagasChosen ? await measureSagas() : undefined;
   const checks = [
     ...evaluateChecks(measurements, router),
     ...reloadChecks(reload),
@@ -168,6 +172,7 @@ async function main(): Promise<void> {
   if (grpc) console.log(`${formatGrpcTable(grpc)}\n`);
   if (transcode) console.log(`${formatTranscodeLine(transcode)}\n`);
   if (registry) console.log(`${formatRegistryTable(registry)}\n`);
+  if (sagas) console.log(`${formatSagasTable(sagas)}\n`);
   console.log(`${formatChecks(checks)}\n`);
   mkdirSync(join(resultsFile, ".."), { recursive: true });
   const results = {
@@ -183,6 +188,7 @@ async function main(): Promise<void> {
     grpc,
     transcode,
     registry,
+    sagas,
     reload,
     propagation,
     checks,

@@ -182,6 +182,26 @@ export const errorCatalogue = {
     status: 400,
     message: "The request body nests deeper than allowed",
   },
+  GATEHOUSE_SAGA_STEP_TIMEOUT: {
+    status: 504,
+    message: "A saga step did not finish within its timeout",
+  },
+  GATEHOUSE_SAGA_COMPENSATION_FAILED: {
+    status: 500,
+    message: "A saga compensation did not succeed within its allowed attempts",
+  },
+  GATEHOUSE_SAGA_ID_CONFLICT: {
+    status: 409,
+    message: "The saga id belongs to a saga of another name",
+  },
+  GATEHOUSE_SAGA_DEFINITION_CHANGED: {
+    status: 500,
+    message: "The saga's log does not match the steps of its definition",
+  },
+  GATEHOUSE_SAGA_CLOSED: {
+    status: 503,
+    message: "The saga definition was closed",
+  },
   GATEHOUSE_REGISTRY_INVALID_INSTANCE: {
     status: 400,
     message: "The registration is not a valid instance",
@@ -201,6 +221,30 @@ export const errorCatalogue = {
   GATEHOUSE_REGISTRY_STORE_UNAVAILABLE: {
     status: 503,
     message: "The registry's store (etcd) cannot be reached",
+  },
+  GATEHOUSE_STORE_LOCKED: {
+    status: 409,
+    message: "The store's data directory is held by another process",
+  },
+  GATEHOUSE_STORE_UNAVAILABLE: {
+    status: 503,
+    message: "The store's database cannot be reached",
+  },
+  GATEHOUSE_STORE_MIGRATION_FAILED: {
+    status: 500,
+    message: "The store's tables could not be brought up to date",
+  },
+  GATEHOUSE_STORE_CLOSED: {
+    status: 503,
+    message: "The store is closed",
+  },
+  GATEHOUSE_STORE_TRANSACTION_ENDED: {
+    status: 500,
+    message: "The transaction has already ended",
+  },
+  GATEHOUSE_STORE_IN_TRANSACTION: {
+    status: 500,
+    message: "The store was queried inside one of its own transactions",
   },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -23,6 +23,7 @@ export type {
   GrpcRequestOf,
   GrpcResponseOf,
 } from "./grpc-method.ts";
+export { sdkMetrics } from "./metrics.ts";
 export {
   type Lease,
   type RegisterOptions,
@@ -31,6 +32,21 @@ export {
   register,
 } from "./register.ts";
 export { RegistryError } from "./registry-endpoint.ts";
+export {
+  type CompensationContext,
+  type RunOptions,
+  type SagaClock,
+  SagaDefinition,
+  SagaError,
+  type SagaFailure,
+  type SagaOptions,
+  type SagaResult,
+  type SagaStatus,
+  type StepContext,
+  type StepOptions,
+  type StepStatus,
+  saga,
+} from "./saga/index.ts";
 export { type RequestHandler, traceHandler } from "./server-span.ts";
 export {
   ServiceCallError,
@@ -46,4 +62,15 @@ export {
   type ServiceClientOptions,
   serviceClient,
 } from "./service-client.ts";
+export {
+  type OutboxMessage,
+  type PublishOptions,
+  type Queryable,
+  type QueryResult,
+  type Store,
+  StoreError,
+  type StoreOptions,
+  store,
+  type Transaction,
+} from "./store/index.ts";
 export { flushTelemetry } from "./telemetry.ts";
