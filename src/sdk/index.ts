@@ -30,7 +30,7 @@ export {
   type RegistrationState,
   register,
 } from "./register.ts";
-export { RegistryError } from "./registry-endpoint.ts";
+export { RegistryError, type RegistryUrls } from "./registry-endpoint.ts";
 export { type RequestHandler, traceHandler } from "./server-span.ts";
 export {
   ServiceCallError,
