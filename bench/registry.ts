@@ -2,9 +2,11 @@
  * @module bench/registry
  * The service registry, measured on a Gatehouse process, with the memory store and with
  * the etcd store (a real etcd of its own, on the same machine):
- * - registration → routed: an instance registers (PUT) and requests through the gateway
- *   are sent until one reaches it; the time from the PUT to that answer, many times, with
- *   one and with 1,000 other instances registered (a change must cost O(1));
+ * - registration → routed (bench/registry-routed): an instance registers (PUT) and calls
+ *   are sent until one reaches it, through the gateway, through an SDK service client
+ *   watching the registry API, and (etcd store) through one watching etcd; the time from
+ *   the PUT to that answer, many times, with one and with 1,000 other instances registered
+ *   (a change must cost O(1));
  * - heartbeats (memory): 1,000 instances of 100 services heartbeating every 5 s, and the
  *   gateway's CPU while they do, as a share of one core, beside its CPU while they are
  *   registered and quiet (the registry's share is the difference);
@@ -18,7 +20,7 @@ import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Agent, request } from "undici";
+import { request } from "undici";
 import { type EtcdServer, startEtcdServer } from "../test/helpers/etcd-server.ts";
 import {
   type Child,
@@ -28,6 +30,17 @@ import {
   stopChild,
   waitForListening,
 } from "./processes.ts";
+import { dispatcher, put, remove } from "./registry-client.ts";
+import {
+  gatewayCaller,
+  measureRouted,
+  type RoutedCaller,
+  type RoutedRow,
+  registerCrowd,
+  removeCrowd,
+  routedVia,
+  sdkCaller,
+} from "./registry-routed.ts";
 import type { Check } from "./report.ts";
 import { formatColumns } from "./table.ts";
 
@@ -39,14 +52,7 @@ export const registryBenchName = "registry";
 /** Where the registry keeps its instances. */
 export type RegistryStoreKind = "memory" | "etcd";
 
-/** Registration → first request routed to it, in ms, with `others` other instances registered. */
-export interface RoutedRow {
-  others: number;
-  samples: number;
-  medianMs: number;
-  p99Ms: number;
-  maxMs: number;
-}
+export type { RoutedRow } from "./registry-routed.ts";
 
 /** One store's numbers. */
 export interface StoreResults {
@@ -78,8 +84,6 @@ const limits = {
   etcd: { stormMs: 15_000, stormDeadlineMs: 60_000 },
 } as const satisfies Record<RegistryStoreKind, { stormMs: number; stormDeadlineMs: number }>;
 
-const dispatcher = new Agent({ connections: 64, pipelining: 1, keepAliveTimeout: 30_000 });
-
 /** Upstreams that answer with their own port, so a test can tell which one served it. */
 async function identityServers(count: number): Promise<{ ports: number[]; close(): void }> {
   const servers: Server[] = [];
@@ -98,70 +102,6 @@ async function identityServers(count: number): Promise<{ ports: number[]; close(
         server.close();
       }
     },
-  };
-}
-
-async function put(admin: string, service: string, id: string, body: object): Promise<number> {
-  const res = await request(`${admin}/registry/services/${service}/instances/${id}`, {
-    method: "PUT",
-    body: JSON.stringify(body),
-    headers: { "content-type": "application/json" },
-    dispatcher,
-  });
-  await res.body.dump();
-  return res.statusCode;
-}
-
-async function remove(admin: string, service: string, id: string): Promise<void> {
-  const res = await request(`${admin}/registry/services/${service}/instances/${id}`, {
-    method: "DELETE",
-    dispatcher,
-  });
-  await res.body.dump();
-}
-
-const quantile = (sorted: number[], q: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
-
-/** `trials` registrations of a fresh instance; the time from its PUT until it answers a routed request. */
-async function measureRouted(
-  proxy: string,
-  admin: string,
-  ports: number[],
-  others: number,
-  trials: number,
-): Promise<RoutedRow> {
-  // The others belong to a service of their own that the gateway also follows: the
-  // newcomer is alone in its service (each trial's is removed after it), so the first answer
-  // from it says its registration reached the request path, whatever the picking.
-  for (let i = 0; i < others; i++) {
-    await put(admin, "crowd", `other-${i}`, { address: "127.0.0.1", port: ports[0]!, ttl: "5m" });
-  }
-  const times: number[] = [];
-  for (let trial = 0; trial < trials; trial++) {
-    const port = ports[1 + (trial % (ports.length - 1))]!;
-    const id = `new-${trial}`;
-    const started = performance.now();
-    const status = await put(admin, "svc", id, { address: "127.0.0.1", port, ttl: "5m" });
-    if (status !== 201 && status !== 200) throw new Error(`registration answered ${status}`);
-    const deadline = started + 2_000;
-    for (;;) {
-      const res = await request(`${proxy}/svc/x`, { dispatcher });
-      const body = await res.body.text();
-      if (body === String(port)) break;
-      if (performance.now() > deadline) throw new Error(`instance ${id} not routed within 2 s`);
-    }
-    times.push(performance.now() - started);
-    await remove(admin, "svc", id);
-  }
-  for (let i = 0; i < others; i++) await remove(admin, "crowd", `other-${i}`);
-  times.sort((a, b) => a - b);
-  return {
-    others,
-    samples: times.length,
-    medianMs: quantile(times, 0.5),
-    p99Ms: quantile(times, 0.99),
-    maxMs: times.at(-1)!,
   };
 }
 
@@ -281,6 +221,37 @@ export async function measureRegistry(dir: string): Promise<RegistryResults> {
   return { stores };
 }
 
+/** Where the etcd store keeps the registry (and where an SDK client watching etcd looks). */
+const etcdPrefix = "/bench-registry/";
+
+/**
+ * Registration → routed through each caller, 200 times with one other instance registered
+ * and 200 times with 1,000, after a warm-up (JIT, connections) of each.
+ */
+async function measureRoutedRows(
+  admin: string,
+  ports: number[],
+  starting: (RoutedCaller | Promise<RoutedCaller>)[],
+): Promise<RoutedRow[]> {
+  const callers = await Promise.allSettled(starting);
+  try {
+    const ready = callers.map((caller) => {
+      if (caller.status === "rejected") throw caller.reason;
+      return caller.value;
+    });
+    for (const caller of ready) await measureRouted(caller, admin, ports, 0, 20);
+    const rows: RoutedRow[] = [];
+    for (const others of [1, 1_000]) {
+      await registerCrowd(admin, ports[0]!, others);
+      for (const caller of ready) rows.push(await measureRouted(caller, admin, ports, others, 200));
+      await removeCrowd(admin, others);
+    }
+    return rows;
+  } finally {
+    for (const caller of callers) if (caller.status === "fulfilled") await caller.value.close();
+  }
+}
+
 async function measureStore(
   dir: string,
   store: RegistryStoreKind,
@@ -304,7 +275,7 @@ async function measureStore(
       `  admin: { host: 127.0.0.1, port: ${adminPort} }`,
       `  status: { host: 127.0.0.1, port: ${statusPort} }`,
       store === "etcd"
-        ? `  registry: { store: etcd, etcd: { endpoints: ["${etcdUrl}"], prefix: /bench-registry/ } }`
+        ? `  registry: { store: etcd, etcd: { endpoints: ["${etcdUrl}"], prefix: ${etcdPrefix} } }`
         : "  registry: {}",
       `  accessLog: { destination: ${join(dir, `registry-${store}-access.log`)} }`,
       "services:",
@@ -327,12 +298,13 @@ async function measureStore(
     await waitForListening(gatehouse, proxyPort, 60_000);
     const proxy = `http://127.0.0.1:${proxyPort}`;
     const admin = `http://127.0.0.1:${adminPort}`;
-    // Warm up (JIT) before anything is measured.
-    await measureRouted(proxy, admin, upstreams.ports, 0, 20);
-    const routed = [
-      await measureRouted(proxy, admin, upstreams.ports, 1, 200),
-      await measureRouted(proxy, admin, upstreams.ports, 1_000, 200),
-    ];
+    const routed = await measureRoutedRows(admin, upstreams.ports, [
+      gatewayCaller(proxy),
+      sdkCaller("sdk", { registry: admin }),
+      ...(etcdUrl
+        ? [sdkCaller("sdk-etcd", { etcd: { endpoints: [etcdUrl], prefix: etcdPrefix } })]
+        : []),
+    ]);
     const heartbeats =
       store === "memory" ? await measureHeartbeats(admin, gatehouse.process.pid!, 20) : undefined;
     const storm = await measureStorm(admin, `http://127.0.0.1:${statusPort}`, store);
@@ -348,7 +320,7 @@ export function formatRegistryTable(results: RegistryResults): string {
     ["registration → routed", "samples", "median", "p99", "max"],
     results.stores.flatMap(({ store, routed }) =>
       routed.map((row) => [
-        `${store}, with ${row.others.toLocaleString("en-US")} other instance${row.others === 1 ? "" : "s"}`,
+        `${store}, ${routedVia[row.via]}, with ${row.others.toLocaleString("en-US")} other instance${row.others === 1 ? "" : "s"}`,
         String(row.samples),
         `${row.medianMs.toFixed(2)} ms`,
         `${row.p99Ms.toFixed(2)} ms`,
@@ -378,7 +350,7 @@ export function registryChecks(results: RegistryResults | undefined): Check[] {
     for (const row of routed) {
       const ok = row.medianMs < 10 && row.p99Ms < 50;
       checks.push({
-        claim: `Registration -> routed (${store}, ${row.others} other instances): median < 10 ms, p99 < 50 ms`,
+        claim: `Registration -> routed (${store}, ${routedVia[row.via]}, ${row.others} other instances): median < 10 ms, p99 < 50 ms`,
         verdict: ok ? "PASS" : "FAIL",
         detail: `median ${row.medianMs.toFixed(2)} ms, p99 ${row.p99Ms.toFixed(2)} ms over ${row.samples}`,
       });

@@ -146,7 +146,13 @@ export class EtcdRegistryStore implements RegistryStore {
     if (left <= 0) return undefined;
     const now = Date.now();
     const entry = this.#mirror.entry(service, id);
-    if (entry?.stored.lease === stored.lease) entry.lastHeartbeat = now;
+    const seen = entry?.stored.lease === stored.lease ? entry : undefined;
+    // The last renewal this node saw (heartbeats are not broadcast). Longer ago than etcd
+    // keeps the lease, it cannot be the last one: another node renewed it since, when, this
+    // one cannot tell, so nothing is observed.
+    const since = now - (seen?.lastHeartbeat ?? stored.registeredAt);
+    if (since <= left * 1000) this.#observer?.renewed(service, Math.max(0, since));
+    if (seen) seen.lastHeartbeat = now;
     return leaseView(stored.registration, {
       registeredAt: stored.registeredAt,
       lastHeartbeat: now,

@@ -21,18 +21,21 @@ const registration = (id: string, extra: Partial<Registration> = {}): Registrati
 function harness(removeAfter = 60_000) {
   const clock = new ManualClock();
   const counted = { registered: 0, expired: 0 };
+  /** What each heartbeat told the observer: the service and the ms since the last renewal. */
+  const lags: string[] = [];
   const store = new MemoryRegistryStore({
     removeAfter,
     clock,
     observer: {
       registered: () => counted.registered++,
       expired: () => counted.expired++,
+      renewed: (service, sinceMs) => lags.push(`${service} ${sinceMs}`),
     },
   });
   const events: RegistryEvent[] = [];
   store.watch("orders", (event) => events.push(event));
   const kinds = () => events.map((event) => `${event.type}@${event.revision}`);
-  return { clock, store, events, kinds, counted };
+  return { clock, store, events, kinds, counted, lags };
 }
 
 describe("memory registry store", () => {
@@ -110,6 +113,27 @@ describe("memory registry store", () => {
     clock.advance(5_000);
     assert.deepEqual(kinds(), ["snapshot@0", "put@1", "down@2", "put@3"]);
     assert.equal(store.snapshot("orders").instances[0]!.state, "up");
+  });
+
+  it("tells the observer how long each lease went unrenewed before its heartbeat", async () => {
+    const { clock, store, lags } = harness();
+    await store.put(registration("a"));
+    clock.advance(3_000);
+    await store.heartbeat("orders", "a");
+    clock.advance(4_500);
+    await store.heartbeat("orders", "a");
+    assert.deepEqual(
+      lags,
+      ["orders 3000", "orders 4500"],
+      "from registration, then from the last heartbeat",
+    );
+    clock.advance(10_000);
+    assert.equal(await store.heartbeat("orders", "a"), undefined);
+    assert.equal(lags.length, 2, "a heartbeat refused (the lease ran out) renews nothing");
+    await store.put(registration("a"));
+    clock.advance(1_000);
+    await store.heartbeat("orders", "a");
+    assert.deepEqual(lags.at(-1), "orders 1000", "a registration starts the lease again");
   });
 
   it("shows lease times on the wall clock", async () => {

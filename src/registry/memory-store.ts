@@ -105,6 +105,7 @@ export class MemoryRegistryStore implements RegistryStore {
     const entry = this.#services.get(service)?.get(id);
     if (entry?.state !== "up") return undefined;
     const now = this.#clock.now();
+    this.#observer?.renewed(service, now - entry.lastHeartbeat);
     entry.lastHeartbeat = now;
     entry.expiresAt = now + entry.registration.ttlMs;
     return this.#lease(entry);

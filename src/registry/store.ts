@@ -85,4 +85,9 @@ export interface RegistryObserver {
   registered(service: string): void;
   /** An instance missed its lease and went down. */
   expired(service: string): void;
+  /**
+   * A heartbeat renewed an instance's lease, `sinceMs` after the lease was last renewed
+   * (its registration or its previous heartbeat). Called on every heartbeat: keep it cheap.
+   */
+  renewed(service: string, sinceMs: number): void;
 }

@@ -6,6 +6,7 @@
  */
 import type { ClientUpstreamOptions } from "./client-config.ts";
 import type { EtcdOptions } from "./etcd-options.ts";
+import type { RegistryUrls } from "./registry-endpoint.ts";
 
 /**
  * How a client reaches the registry and calls the service. The upstream settings take the
@@ -16,8 +17,13 @@ import type { EtcdOptions } from "./etcd-options.ts";
  * a retry budget.
  */
 export interface ClientOptions extends ClientUpstreamOptions {
-  /** The registry API's base URL; default `GATEHOUSE_REGISTRY` (unless `etcd` is given). */
-  registry?: string | URL;
+  /**
+   * The registry API's base URL, or several (gateway nodes sharing one registry): the watch
+   * follows the first that answers, and the next in the list when its stream cannot be
+   * opened, breaks, or is answered 5xx. Default `GATEHOUSE_REGISTRY` (URLs separated by
+   * commas), unless `etcd` is given.
+   */
+  registry?: RegistryUrls;
   /** A registry (or admin) key; default `GATEHOUSE_REGISTRY_KEY`. */
   key?: string;
   /**

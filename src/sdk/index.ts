@@ -31,7 +31,7 @@ export {
   type RegistrationState,
   register,
 } from "./register.ts";
-export { RegistryError } from "./registry-endpoint.ts";
+export { RegistryError, type RegistryUrls } from "./registry-endpoint.ts";
 export {
   type CompensationContext,
   type RunOptions,

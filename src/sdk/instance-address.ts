@@ -7,11 +7,12 @@ import { networkInterfaces } from "node:os";
 import { isLoopbackUrl } from "./registry-endpoint.ts";
 
 /**
- * The address to register: 127.0.0.1 when the registry is on this host (it reaches the
- * instance there), else this host's first non-internal IPv4 address (127.0.0.1 if it has none).
+ * The address to register: 127.0.0.1 when the registry is on this host (every one of its
+ * URLs: it reaches the instance there), else this host's first non-internal IPv4 address
+ * (127.0.0.1 if it has none).
  */
-export function defaultAddress(registryBase: string): string {
-  if (isLoopbackUrl(registryBase)) return "127.0.0.1";
+export function defaultAddress(registryBases: readonly string[]): string {
+  if (registryBases.every(isLoopbackUrl)) return "127.0.0.1";
   for (const addresses of Object.values(networkInterfaces())) {
     for (const address of addresses ?? []) {
       if (address.family === "IPv4" && !address.internal) return address.address;

@@ -9,7 +9,7 @@
 import { EtcdInstanceWatch } from "./etcd-instance-watch.ts";
 import type { EtcdOptions } from "./etcd-options.ts";
 import { InstanceWatch, type RegistryInstance } from "./instance-watch.ts";
-import { type RegistryError, registryEndpoint } from "./registry-endpoint.ts";
+import { type RegistryError, type RegistryUrls, registryEndpoint } from "./registry-endpoint.ts";
 
 /** One service's instances as a client follows them. */
 export interface InstanceSource {
@@ -27,7 +27,7 @@ export interface InstanceSource {
 
 /** Where a client finds the registry: its API (`registry`, `key`) or etcd (`etcd`). */
 export interface RegistryLocation {
-  registry?: string | URL | undefined;
+  registry?: RegistryUrls | undefined;
   key?: string | undefined;
   etcd?: EtcdOptions | undefined;
 }

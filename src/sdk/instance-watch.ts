@@ -7,6 +7,9 @@
  * Nor does its first snapshot: a registry whose revision went back is not the one followed
  * before (a memory store started again, empty), so the instances it does not have yet are
  * kept for one lease of theirs, the time a live one takes to find out and register again.
+ * Given several registry URLs (gateway nodes), it follows one, and moves to the next in the
+ * list when the stream cannot be opened there, breaks, or is answered 5xx
+ * (registry-nodes.ts).
  */
 import { Agent, request } from "undici";
 import { EventStreamReader, type ServerSentEvent } from "./event-stream.ts";
@@ -17,6 +20,7 @@ import {
   registryHeaders,
   servicePath,
 } from "./registry-endpoint.ts";
+import { RegistryNodes, triesAnotherNode } from "./registry-nodes.ts";
 import { SyncLatch } from "./sync-latch.ts";
 
 /** An instance as the registry lists it. */
@@ -47,6 +51,7 @@ const backoffMax = 5_000;
 /** One service's instances, kept up to date from the registry's event stream. */
 export class InstanceWatch {
   readonly #endpoint: RegistryEndpoint;
+  readonly #nodes: RegistryNodes;
   readonly #service: string;
   readonly #onChange: (instances: readonly RegistryInstance[]) => void;
   readonly #agent = new Agent({ bodyTimeout: silenceLimit, headersTimeout: 10_000 });
@@ -69,6 +74,7 @@ export class InstanceWatch {
     onChange: (instances: readonly RegistryInstance[]) => void,
   ) {
     this.#endpoint = endpoint;
+    this.#nodes = new RegistryNodes(endpoint.bases);
     this.#service = service;
     this.#onChange = onChange;
     void this.#follow();
@@ -104,15 +110,13 @@ export class InstanceWatch {
     if (this.#closed) return;
     const abort = new AbortController();
     this.#abort = abort;
+    const base = this.#nodes.current;
     try {
-      const { statusCode, body } = await request(
-        `${this.#endpoint.base}${servicePath(this.#service)}?watch=1`,
-        {
-          dispatcher: this.#agent,
-          headers: { ...registryHeaders(this.#endpoint), accept: "text/event-stream" },
-          signal: abort.signal,
-        },
-      );
+      const { statusCode, body } = await request(`${base}${servicePath(this.#service)}?watch=1`, {
+        dispatcher: this.#agent,
+        headers: { ...registryHeaders(this.#endpoint), accept: "text/event-stream" },
+        signal: abort.signal,
+      });
       if (statusCode !== 200) {
         const text = await body.text();
         // No such service yet: it has no instances (it may get some; keep asking).
@@ -128,7 +132,13 @@ export class InstanceWatch {
       this.lastError =
         error instanceof RegistryError
           ? error
-          : new RegistryError(0, "REGISTRY_UNREACHABLE", (error as Error).message);
+          : new RegistryError(
+              0,
+              "REGISTRY_UNREACHABLE",
+              `registry ${base} unreachable: ${(error as Error).message}`,
+            );
+      // This node cannot serve the watch now: the next try goes to the next one.
+      if (triesAnotherNode(this.lastError.status)) this.#nodes.failed(base);
       const ceiling = Math.min(backoffMax, backoffBase * 2 ** this.#failures++);
       this.#retryTimer = setTimeout(
         () => void this.#follow(),

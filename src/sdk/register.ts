@@ -18,7 +18,7 @@ import { type EtcdOptions, etcdSettings } from "./etcd-options.ts";
 import { defaultAddress, defaultInstanceId } from "./instance-address.ts";
 import type { FromLeaseWorker, InstanceBody, Lease, LeaseData } from "./lease-messages.ts";
 import { addLease, closeLease, dropLease, type LeaseOwner } from "./lease-thread.ts";
-import { RegistryError, registryEndpoint } from "./registry-endpoint.ts";
+import { RegistryError, type RegistryUrls, registryEndpoint } from "./registry-endpoint.ts";
 import { onShutdownSignal } from "./shutdown-signals.ts";
 import { setDefaultServiceName } from "./telemetry.ts";
 
@@ -31,10 +31,14 @@ export interface RegisterOptions {
   /** The port the instance listens on. */
   port: number;
   /**
-   * The registry API's base URL, e.g. `http://10.0.0.2:9903`; default `GATEHOUSE_REGISTRY`
-   * (unless `etcd` is given).
+   * The registry API's base URL, e.g. `http://10.0.0.2:9903`, or several: gateway nodes that
+   * share one registry (the etcd store), e.g. `["http://10.0.0.2:9903", "http://10.0.0.3:9903"]`.
+   * Registration, heartbeats and deregistration go to the first node that answers and stay
+   * with it; when it cannot be reached, times out or answers 5xx, the same request goes on
+   * at once to the next in the list (after the last, the first again). Default
+   * `GATEHOUSE_REGISTRY` (URLs separated by commas), unless `etcd` is given.
    */
-  registry?: string | URL;
+  registry?: RegistryUrls;
   /** A registry (or admin) key, sent as a bearer token; default `GATEHOUSE_REGISTRY_KEY`. */
   key?: string;
   /**
@@ -144,7 +148,7 @@ export class Registration extends EventEmitter {
     const etcd = options.etcd === undefined ? undefined : etcdSettings(options.etcd, caller);
     const endpoint = etcd ? undefined : registryEndpoint(options.registry, options.key, caller);
     const address =
-      options.address ?? defaultAddress(endpoint?.base ?? etcd!.connection.endpoints[0]!);
+      options.address ?? defaultAddress(endpoint?.bases ?? [etcd!.connection.endpoints[0]!]);
     this.service = options.name;
     this.id = options.id ?? defaultInstanceId(address, options.port);
     this.instance = Object.freeze(instanceBody(options, address, caller));
@@ -252,6 +256,8 @@ export class Registration extends EventEmitter {
  * const registration = await register({ name: "orders", port: 9003, registry: "http://127.0.0.1:9903" });
  * // ... serve ...
  * await registration.close(); // deregister; requests being handled finish
+ * // Gateway nodes sharing one registry: the first that answers, the next when it fails.
+ * await register({ name: "orders", port: 9003, registry: ["http://10.0.0.2:9903", "http://10.0.0.3:9903"] });
  * // No gateway in the path: straight to the etcd of `gateway.registry.store: etcd`.
  * await register({ name: "orders", port: 9003, etcd: { endpoints: ["http://10.0.0.5:2379"], prefix: "/shop/" } });
  * ```

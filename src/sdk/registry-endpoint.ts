@@ -1,32 +1,57 @@
 /**
  * @module sdk/registry-endpoint
- * Where the registry API is and how to talk to it: its base URL and key (from the options
+ * Where the registry API is and how to talk to it: its base URLs and key (from the options
  * or the environment), the paths of the contract, and the error it answered with. Shared by
  * the lease worker (register, heartbeat, deregister) and the instance watch.
  */
 
-/** The registry's base URL and key, as a caller gives them or the environment has them. */
+/**
+ * Where the registry API is: one base URL, or several (gateway nodes sharing one registry,
+ * tried in order: see registry-nodes.ts).
+ */
+export type RegistryUrls = string | URL | readonly (string | URL)[];
+
+/** The registry's base URLs and key, as a caller gives them or the environment has them. */
 export interface RegistryEndpoint {
-  /** Base URL without a trailing slash, e.g. `http://10.0.0.2:9903`. */
-  base: string;
+  /** Base URLs without a trailing slash, in the order they are tried, e.g. `http://10.0.0.2:9903`. */
+  bases: string[];
   key: string | undefined;
 }
 
 /**
- * The endpoint from `registry` and `key`, or `GATEHOUSE_REGISTRY` and `GATEHOUSE_REGISTRY_KEY`
- * when they are not given. `caller` names the function in the error for a missing or bad URL.
+ * The endpoint from `registry` and `key`, or `GATEHOUSE_REGISTRY` (one URL, or several
+ * separated by commas) and `GATEHOUSE_REGISTRY_KEY` when they are not given. `caller` names
+ * the function in the error for a missing or bad URL.
  */
 export function registryEndpoint(
-  registry: string | URL | undefined,
+  registry: RegistryUrls | undefined,
   key: string | undefined,
   caller: string,
 ): RegistryEndpoint {
-  const given = registry ?? process.env.GATEHOUSE_REGISTRY;
-  if (given === undefined || given === "") {
+  const given =
+    registry ??
+    process.env.GATEHOUSE_REGISTRY?.split(",")
+      .map((url) => url.trim())
+      .filter((url) => url !== "");
+  const urls: readonly (string | URL)[] = Array.isArray(given)
+    ? given
+    : given === undefined
+      ? []
+      : [given as string | URL];
+  if (urls.every((url) => String(url) === "")) {
     throw new TypeError(
-      `${caller}: no registry: pass { registry: "http://host:port" } or set GATEHOUSE_REGISTRY`,
+      `${caller}: no registry: pass { registry: "http://host:port" } (or a list of them) or set GATEHOUSE_REGISTRY`,
     );
   }
+  const chosenKey = key ?? process.env.GATEHOUSE_REGISTRY_KEY;
+  return {
+    bases: urls.map((url) => registryBase(url, caller)),
+    key: chosenKey === "" ? undefined : chosenKey,
+  };
+}
+
+/** One registry URL as a base without a trailing slash; a TypeError when it is not http(s). */
+function registryBase(given: string | URL, caller: string): string {
   let url: URL;
   try {
     url = new URL(String(given));
@@ -36,11 +61,7 @@ export function registryEndpoint(
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new TypeError(`${caller}: registry ${url.href} must be an http:// or https:// URL`);
   }
-  const chosenKey = key ?? process.env.GATEHOUSE_REGISTRY_KEY;
-  return {
-    base: url.href.replace(/\/+$/, ""),
-    key: chosenKey === "" ? undefined : chosenKey,
-  };
+  return url.href.replace(/\/+$/, "");
 }
 
 /** `/registry/services/{service}`: the service's instances, and their watch stream. */

@@ -214,4 +214,30 @@ describe("registry discovery", () => {
     assert.equal(value('gatehouse_registry_registrations_total{service="orders"}'), "3");
     assert.equal(value('gatehouse_registry_expirations_total{service="orders"}'), "1");
   });
+
+  it("observes in /metrics how long each lease went unrenewed before its heartbeat", async () => {
+    const { gw, registry } = await start({ gateway: { admin: { port: 0 }, registry: {} } });
+    const registered = performance.now();
+    await registry.put("orders", "a", { address: "10.0.0.7", port: 9003, ttl: "10s" });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal((await registry.heartbeat("orders", "a")).status, 200);
+    assert.equal((await registry.heartbeat("orders", "a")).status, 200);
+    const elapsed = (performance.now() - registered) / 1000;
+    assert.equal((await registry.heartbeat("orders", "missing")).status, 404);
+    const metrics = await (await request(`${gw.statusUrl}/metrics`)).body.text();
+    const value = (series: string) => {
+      const found = metrics.match(new RegExp(`^${series.replace(/[{}.+]/g, "\\$&")} (\\S+)$`, "m"));
+      return found ? Number(found[1]) : undefined;
+    };
+    const lag = "gatehouse_registry_heartbeat_lag_seconds";
+    assert.equal(value(`${lag}_count{service="orders"}`), 2, "one observation a heartbeat renewed");
+    // The first lag runs from the registration, the second from the first heartbeat: together,
+    // from the registration to the second heartbeat.
+    const sum = value(`${lag}_sum{service="orders"}`)!;
+    assert.ok(sum >= 0.3 && sum <= elapsed, `sum ${sum} s, ${elapsed} s in all`);
+    assert.ok(value(`${lag}_bucket{le="0.25",service="orders"}`)! <= 1, "the first is over 0.25 s");
+    assert.equal(value(`${lag}_bucket{le="90",service="orders"}`), 2);
+    assert.equal(value(`${lag}_bucket{le="+Inf",service="orders"}`), 2);
+    assert.equal(value(`${lag}_count{service="missing"}`), undefined);
+  });
 });

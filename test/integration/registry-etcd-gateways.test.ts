@@ -87,11 +87,14 @@ describe("registry on etcd: two gateway nodes", () => {
       ]),
       [["o1", "up"]],
     );
-    // A heartbeat through either node renews the one lease.
+    // A heartbeat through either node renews the one lease, and is observed where it came.
     assert.equal(
       (await b.admin("PUT", "/registry/services/orders/instances/o1/heartbeat")).status,
       200,
     );
+    const lags = /gatehouse_registry_heartbeat_lag_seconds_count\{service="orders"\} (\d+)/;
+    assert.equal(await b.metric(lags), 1);
+    assert.equal(await a.metric(lags), undefined);
     assert.equal((await b.admin("DELETE", "/registry/services/orders/instances/o1")).status, 204);
     await until(
       async () => (await a.get("/orders")) === 503,

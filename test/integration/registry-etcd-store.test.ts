@@ -51,12 +51,15 @@ describe("etcd registry store", () => {
     const made = [];
     for (let i = 0; i < count; i++) {
       const counted = { registered: 0, expired: 0 };
+      /** Each heartbeat's ms since the lease's last renewal, as the node told it. */
+      const lags: number[] = [];
       const store = new EtcdRegistryStore({
         connection: { endpoints: [etcd.url], prefix, timeout: 500 },
         removeAfter,
         observer: {
           registered: () => counted.registered++,
           expired: () => counted.expired++,
+          renewed: (_service, sinceMs) => lags.push(sinceMs),
         },
       });
       stores.push(store);
@@ -64,7 +67,7 @@ describe("etcd registry store", () => {
       const events: RegistryEvent[] = [];
       store.watch("orders", (event) => events.push(event));
       const kinds = () => events.map((event) => `${event.type}@${event.revision}`);
-      made.push({ store, events, kinds, counted });
+      made.push({ store, events, kinds, counted, lags });
     }
     return { prefix, nodes: made };
   }
@@ -137,6 +140,43 @@ describe("etcd registry store", () => {
       ["snapshot", "put", "delete"],
     );
     assert.deepEqual(a!.store.snapshot("orders").instances, []);
+  });
+
+  it("tells how long a lease went unrenewed, from the renewals each node saw", async () => {
+    const {
+      nodes: [a, b],
+    } = await nodes(2);
+    const registered = Date.now();
+    await a!.store.put(registration("a", { ttlMs: 2_000 }));
+    await until(() => b!.store.list().length === 1, "node b to see the instance");
+    await sleep(300);
+    assert.ok(await a!.store.heartbeat("orders", "a"));
+    const [first] = a!.lags;
+    assert.ok(first !== undefined && first >= 290, `since the registration: ${first} ms`);
+    assert.ok(first <= Date.now() - registered, `no more than since the put: ${first} ms`);
+    await sleep(200);
+    const beat = Date.now();
+    assert.ok(await a!.store.heartbeat("orders", "a"));
+    const second = a!.lags[1]!;
+    assert.ok(second >= 190 && second < 1_000, `since the previous heartbeat: ${second} ms`);
+    // Node b saw only the registration: from it, while that is shorter than the lease.
+    assert.ok(await b!.store.heartbeat("orders", "a"));
+    assert.equal(b!.lags.length, 1);
+    assert.ok(b!.lags[0]! >= 490 && b!.lags[0]! < 2_000, `node b: ${b!.lags[0]} ms`);
+    // Node a renews it for longer than the lease: node b's last renewal seen is older than
+    // etcd keeps a lease, so it cannot tell when the last one was, and observes nothing.
+    for (let i = 0; i < 5; i++) {
+      await sleep(500);
+      assert.ok(await a!.store.heartbeat("orders", "a"), `heartbeat ${i} on node a`);
+    }
+    assert.ok(Date.now() - beat > 2_000);
+    assert.ok(await b!.store.heartbeat("orders", "a"), "renewed through node b");
+    assert.equal(b!.lags.length, 1, "no observation from a renewal node b did not see");
+    assert.equal(a!.lags.length, 7);
+    assert.ok(
+      a!.lags.slice(2).every((lag) => lag >= 490 && lag < 2_000),
+      a!.lags.join(),
+    );
   });
 
   it("marks an instance that missed its lease down on every node at once, then removes it", async () => {
