@@ -111,22 +111,6 @@ describe("sdk store on PGlite, one process per directory", () => {
     }
   });
 
-  it("closes a store left open when the script ends, and the process exits", async () => {
-    const dataDir = join(dir, "returned");
-    const child = startServiceProcess(
-      { DATA_DIR: dataDir, VALUE: "left open", END: "return" },
-      holder,
-    );
-    try {
-      await child.waitFor("opened", 30_000);
-      await exited(child.process);
-      assert.equal(child.process.exitCode, 0, child.stderr());
-      assert.ok(!existsSync(join(dataDir, "gatehouse.lock")));
-    } finally {
-      await child.kill();
-    }
-  });
-
   it("refuses, inside a transaction, a query on the store itself that would wait forever", async () => {
     const db = await store.open(undefined, { name: "nested", dataDir: join(dir, "nested") });
     try {

@@ -3,7 +3,7 @@
  * The one `Store` both databases are used through: it checks it is open, makes each
  * transaction's `publish` write the outbox, tells the outbox listeners after a commit that
  * wrote to it, waits for the work in flight before closing, lists itself in the process's
- * store registry and closes when the process ends. What differs between PostgreSQL and PGlite
+ * store registry and closes on SIGTERM and SIGINT. What differs between PostgreSQL and PGlite
  * is behind `StoreBackend`.
  */
 import { onShutdownSignal } from "../shutdown-signals.ts";
@@ -27,13 +27,6 @@ export interface StoreBackend {
   close(): Promise<void>;
 }
 
-/** Open stores the process closes when its event loop runs empty. */
-const closeBeforeExit = new Set<BackedStore>();
-
-function onBeforeExit(): void {
-  for (const store of closeBeforeExit) void store.close().catch(() => {});
-}
-
 /** A store over a backend that has been opened and migrated. */
 export class BackedStore implements Store {
   readonly name: string;
@@ -51,8 +44,6 @@ export class BackedStore implements Store {
     this.kind = backend.kind;
     this.#backend = backend;
     if (handleSignals) this.#stopClosingOnSignal = onShutdownSignal("close", () => this.close());
-    if (closeBeforeExit.size === 0) process.on("beforeExit", onBeforeExit);
-    closeBeforeExit.add(this);
     storeOpened(this);
   }
 
@@ -112,8 +103,6 @@ export class BackedStore implements Store {
 
   async #close(): Promise<void> {
     this.#stopClosingOnSignal?.();
-    closeBeforeExit.delete(this);
-    if (closeBeforeExit.size === 0) process.off("beforeExit", onBeforeExit);
     storeClosed(this);
     // What was started before close() finishes; what comes after is refused.
     await Promise.allSettled([...this.#inFlight]);
