@@ -202,6 +202,30 @@ export const errorCatalogue = {
     status: 503,
     message: "The registry's store (etcd) cannot be reached",
   },
+  GATEHOUSE_STORE_LOCKED: {
+    status: 409,
+    message: "The store's data directory is held by another process",
+  },
+  GATEHOUSE_STORE_UNAVAILABLE: {
+    status: 503,
+    message: "The store's database cannot be reached",
+  },
+  GATEHOUSE_STORE_MIGRATION_FAILED: {
+    status: 500,
+    message: "The store's tables could not be brought up to date",
+  },
+  GATEHOUSE_STORE_CLOSED: {
+    status: 503,
+    message: "The store is closed",
+  },
+  GATEHOUSE_STORE_TRANSACTION_ENDED: {
+    status: 500,
+    message: "The transaction has already ended",
+  },
+  GATEHOUSE_STORE_IN_TRANSACTION: {
+    status: 500,
+    message: "The store was queried inside one of its own transactions",
+  },
   GATEHOUSE_EVENTS_INVALID: {
     status: 400,
     message: "The event, its subject or the events options are not valid",

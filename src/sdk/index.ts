@@ -46,4 +46,15 @@ export {
   type ServiceClientOptions,
   serviceClient,
 } from "./service-client.ts";
+export {
+  type OutboxMessage,
+  type PublishOptions,
+  type Queryable,
+  type QueryResult,
+  type Store,
+  StoreError,
+  type StoreOptions,
+  store,
+  type Transaction,
+} from "./store/index.ts";
 export { flushTelemetry } from "./telemetry.ts";

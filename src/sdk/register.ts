@@ -19,7 +19,8 @@ import { defaultAddress, defaultInstanceId } from "./instance-address.ts";
 import type { FromLeaseWorker, InstanceBody, Lease, LeaseData } from "./lease-messages.ts";
 import { addLease, closeLease, dropLease, type LeaseOwner } from "./lease-thread.ts";
 import { RegistryError, registryEndpoint } from "./registry-endpoint.ts";
-import { flushTelemetry, setDefaultServiceName } from "./telemetry.ts";
+import { onShutdownSignal } from "./shutdown-signals.ts";
+import { setDefaultServiceName } from "./telemetry.ts";
 
 export type { Lease } from "./lease-messages.ts";
 
@@ -79,35 +80,23 @@ export interface RegisterOptions {
 /** Where a registration stands. */
 export type RegistrationState = "registering" | "registered" | "closing" | "closed";
 
-/** Open registrations that close on SIGTERM and SIGINT (one signal listener for them all). */
-const closeOnSignal = new Set<Registration>();
+/** Open registrations that close on SIGTERM and SIGINT, each with what takes it back. */
+const closeOnSignal = new Map<Registration, () => void>();
 
 /**
- * SIGTERM or SIGINT: close every registration that asked for it (deregister, drain), export
- * the queued spans, then let the signal do what it would have done, unless another listener
- * (the application's own) took charge of it.
+ * Adds a registration to (or takes it from) those closed on SIGTERM and SIGINT: deregistered
+ * and drained before the SDK's stores close, then the signal ends the process unless another
+ * listener (the application's own) took charge of it (shutdown-signals.ts).
  */
-function onSignal(signal: NodeJS.Signals): void {
-  const closing = [...closeOnSignal].map((registration) => registration.close());
-  void Promise.all(closing)
-    .then(flushTelemetry)
-    .catch(() => {})
-    .then(() => {
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    });
-}
-
-/** Adds a registration to (or takes it from) those the signal listener closes; listens while any is. */
 function closeOnSignals(registration: Registration, on: boolean): void {
-  const before = closeOnSignal.size;
-  if (on) closeOnSignal.add(registration);
-  else closeOnSignal.delete(registration);
-  if (before === 0 && closeOnSignal.size > 0) {
-    process.on("SIGTERM", onSignal);
-    process.on("SIGINT", onSignal);
-  } else if (before > 0 && closeOnSignal.size === 0) {
-    process.off("SIGTERM", onSignal);
-    process.off("SIGINT", onSignal);
+  if (on && !closeOnSignal.has(registration)) {
+    closeOnSignal.set(
+      registration,
+      onShutdownSignal("drain", () => registration.close()),
+    );
+  } else if (!on) {
+    closeOnSignal.get(registration)?.();
+    closeOnSignal.delete(registration);
   }
 }
 
