@@ -5,6 +5,7 @@
  * the row there already says the event was applied before (a redelivery or a duplicate),
  * and the handler is not run again; a rolled-back handler takes its row with it.
  */
+import { quoteIdentifier } from "../store/migrations.ts";
 import type { Store, Transaction } from "../store/store.ts";
 
 /**
@@ -20,7 +21,7 @@ export async function claimInbox(
   subject: string,
 ): Promise<boolean> {
   const result = await tx.query(
-    `insert into ${db.schema}.inbox (consumer, event_id, subject) values ($1, $2, $3)
+    `insert into ${quoteIdentifier(db.schema)}.inbox (consumer, event_id, subject) values ($1, $2, $3)
      on conflict (consumer, event_id) do nothing`,
     [durable, eventId, subject],
   );

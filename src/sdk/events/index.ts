@@ -10,6 +10,7 @@ import { embeddedTransport } from "./embedded-transport.ts";
 import type { EventBus, EventsOptions } from "./event-types.ts";
 import { resolveEventsOptions } from "./events-options.ts";
 import { connectJetStream } from "./jetstream-transport.ts";
+import { startOutboxRelay } from "./outbox-relay.ts";
 
 export type { DeadLetter, DeadLetterCode } from "./dead-letter.ts";
 export type {
@@ -46,6 +47,7 @@ async function connect(url?: string, options?: EventsOptions): Promise<EventBus>
     await bus.close();
     throw error;
   }
+  bus.onClose(startOutboxRelay(bus, resolved.stores));
   return bus;
 }
 
