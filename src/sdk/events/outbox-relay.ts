@@ -102,7 +102,9 @@ class StoreRelay {
         },
       }),
     ];
-    this.wake(true);
+    // Embedded: the first round waits for the first tick, so that the subscriptions a
+    // service makes right after connecting exist and the rows wait for them to settle.
+    if (bus.transport !== "embedded") this.wake(true);
   }
 
   /** Runs a round now, or once more after the running one. */
