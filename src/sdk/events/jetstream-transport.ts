@@ -38,12 +38,12 @@ import type {
 /** How long a publish waits for the stream's acknowledgement. */
 const publishTimeoutMs = 5000;
 
-/** Connects to NATS at `url` and checks that JetStream is enabled there. */
+/** Connects to NATS at `url` (several comma-separated) and checks that JetStream is enabled there. */
 export async function connectJetStream(url: string): Promise<Transport> {
   let nc: NatsConnection;
   try {
     nc = await connect({
-      servers: url,
+      servers: url.split(",").map((server) => server.trim()),
       name: "gatehouse-sdk-events",
       // A bus outlives a NATS restart: reconnect for as long as it is open.
       maxReconnectAttempts: -1,
