@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type EventsResults, eventsBenchName, formatEventsTable, measureEvents } from "./events.ts";
 import { formatGrpcTable, grpcChecks, measureGrpcUnary } from "./grpc-unary.ts";
 import { machineInfo } from "./machine.ts";
 import { startNginx } from "./nginx.ts";
@@ -75,7 +76,15 @@ async function main(): Promise<void> {
   const registryChosen =
     chosen.some((target) => target.name.startsWith("gatehouse")) ||
     options.only.includes(registryBenchName);
-  if (chosen.length === 0 && !reloadChosen && !propagationChosen && !registryChosen)
+  // The SDK's events run in a full run, or alone (`--only events`).
+  const eventsChosen = options.only.length === 0 || options.only.includes(eventsBenchName);
+  if (
+    chosen.length === 0 &&
+    !reloadChosen &&
+    !propagationChosen &&
+    !registryChosen &&
+    !eventsChosen
+  )
     throw new Error(`--only ${options.only.join(",")} selects no target\n\n${usage}`);
 
   ensureTools();
@@ -149,6 +158,8 @@ async function main(): Promise<void> {
   const registry: RegistryResults | undefined = registryChosen
     ? await measureRegistry(dir)
     : undefined;
+  // In this process, with a nats-server and databases of its own; numbers only, no target.
+  const eventsResults: EventsResults | undefined = eventsChosen ? await measureEvents() : undefined;
   const checks = [
     ...evaluateChecks(measurements, router),
     ...reloadChecks(reload),
@@ -168,6 +179,7 @@ async function main(): Promise<void> {
   if (grpc) console.log(`${formatGrpcTable(grpc)}\n`);
   if (transcode) console.log(`${formatTranscodeLine(transcode)}\n`);
   if (registry) console.log(`${formatRegistryTable(registry)}\n`);
+  if (eventsResults) console.log(`${formatEventsTable(eventsResults)}\n`);
   console.log(`${formatChecks(checks)}\n`);
   mkdirSync(join(resultsFile, ".."), { recursive: true });
   const results = {
@@ -183,6 +195,7 @@ async function main(): Promise<void> {
     grpc,
     transcode,
     registry,
+    events: eventsResults,
     reload,
     propagation,
     checks,
