@@ -32,8 +32,8 @@ export const usage = `usage: npm run bench -- [options]
                          gatehouse-observed,
                          gatehouse-traced, gatehouse-auth-stack, gatehouse-rate-limit, undici,
                          fast-gateway, nginx-proxy, reload-cost, reload-storm, propagation,
-                         registry, sagas ("gatehouse" selects every Gatehouse target, and with
-                         them the registry; "reload" both reload measurements)
+                         registry, sagas, events ("gatehouse" selects every Gatehouse target,
+                         and with them the registry; "reload" both reload measurements)
   --cpu-prof <dir>       write a .cpuprofile per Node target into <dir>/<target>/
                          (summarise with: node bench/profile-summary.ts FILE.cpuprofile)
   -h, --help             this text`;

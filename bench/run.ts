@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type EventsResults, eventsBenchName, formatEventsTable, measureEvents } from "./events.ts";
 import { formatGrpcTable, grpcChecks, measureGrpcUnary } from "./grpc-unary.ts";
 import { machineInfo } from "./machine.ts";
 import { startNginx } from "./nginx.ts";
@@ -77,7 +78,15 @@ async function main(): Promise<void> {
     chosen.some((target) => target.name.startsWith("gatehouse")) ||
     options.only.includes(registryBenchName);
   const sagasChosen = selected(options, sagasBenchName);
-  if (chosen.length === 0 && !reloadChosen && !propagationChosen && !registryChosen && !sagasChosen)
+  const eventsChosen = selected(options, eventsBenchName);
+  if (
+    chosen.length === 0 &&
+    !reloadChosen &&
+    !propagationChosen &&
+    !registryChosen &&
+    !sagasChosen &&
+    !eventsChosen
+  )
     throw new Error(`--only ${options.only.join(",")} selects no target\n\n${usage}`);
 
   ensureTools();
@@ -153,6 +162,8 @@ async function main(): Promise<void> {
     : undefined;
   // The SDK's saga log on PGlite and PostgreSQL: no gateway, no upstream.
   const sagas: SagaResults | undefined = sagasChosen ? await measureSagas() : undefined;
+  // In this process, with a nats-server and databases of its own; numbers only, no target.
+  const eventsResults: EventsResults | undefined = eventsChosen ? await measureEvents() : undefined;
   const checks = [
     ...evaluateChecks(measurements, router),
     ...reloadChecks(reload),
@@ -173,6 +184,7 @@ async function main(): Promise<void> {
   if (transcode) console.log(`${formatTranscodeLine(transcode)}\n`);
   if (registry) console.log(`${formatRegistryTable(registry)}\n`);
   if (sagas) console.log(`${formatSagasTable(sagas)}\n`);
+  if (eventsResults) console.log(`${formatEventsTable(eventsResults)}\n`);
   console.log(`${formatChecks(checks)}\n`);
   mkdirSync(join(resultsFile, ".."), { recursive: true });
   const results = {
@@ -189,6 +201,7 @@ async function main(): Promise<void> {
     transcode,
     registry,
     sagas,
+    events: eventsResults,
     reload,
     propagation,
     checks,

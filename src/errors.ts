@@ -246,6 +246,14 @@ export const errorCatalogue = {
     status: 500,
     message: "The store was queried inside one of its own transactions",
   },
+  GATEHOUSE_EVENTS_INVALID: {
+    status: 400,
+    message: "The event, its subject or the events options are not valid",
+  },
+  GATEHOUSE_EVENTS_UNAVAILABLE: {
+    status: 503,
+    message: "The event broker (NATS JetStream) cannot be reached or did not store the event",
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** A stable error code, e.g. `GATEHOUSE_ROUTE_NOT_FOUND`. */

@@ -3,7 +3,9 @@
  * The service SDK, exported as `gatehouse-gateway/sdk`: `register()` a service instance
  * with the registry (through a gateway's registry API, or straight in etcd), call other
  * services over HTTP or gRPC with `serviceClient()` (the gateway's own balancing, health,
- * breakers and retries), and trace handlers with `traceHandler()`.
+ * breakers and retries), trace handlers with `traceHandler()`, publish and consume events
+ * with `events.connect()` (NATS JetStream or embedded), keep state in `store.open()`, and
+ * expose the SDK's metrics from `sdkMetrics`.
  * Plain JavaScript can use all of it; the types are for TypeScript callers.
  */
 export { type CallContext, currentCallContext, withCallContext } from "./call-context.ts";
@@ -11,6 +13,20 @@ export type { InstanceFilter } from "./client-config.ts";
 export type { ClientOptions } from "./client-options.ts";
 export { deadlineHeader } from "./deadline.ts";
 export type { EtcdOptions } from "./etcd-options.ts";
+export {
+  type DeadLetter,
+  type DeadLetterCode,
+  type DeliveredEvent,
+  type EventBus,
+  type EventHandler,
+  EventsError,
+  type EventsOptions,
+  events,
+  type PublishResult,
+  type StreamDeclaration,
+  type SubscribeOptions,
+  type Subscription,
+} from "./events/index.ts";
 export { GrpcCallError } from "./grpc-call-error.ts";
 export {
   type GrpcCallOptions,

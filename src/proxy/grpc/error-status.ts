@@ -90,6 +90,8 @@ export const grpcStatusOfError = {
   GATEHOUSE_STORE_CLOSED: UNAVAILABLE,
   GATEHOUSE_STORE_TRANSACTION_ENDED: INTERNAL,
   GATEHOUSE_STORE_IN_TRANSACTION: INTERNAL,
+  GATEHOUSE_EVENTS_INVALID: INVALID_ARGUMENT,
+  GATEHOUSE_EVENTS_UNAVAILABLE: UNAVAILABLE,
 } as const satisfies Record<ErrorCode, number>;
 
 /** What the answer is written to: an Http2ServerResponse, or anything with its methods. */

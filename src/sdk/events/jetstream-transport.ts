@@ -1,0 +1,210 @@
+/**
+ * @module sdk/events/jetstream-transport
+ * The NATS JetStream transport: file-backed streams with a duplicate window, publishes
+ * acknowledged by the stream (with `Nats-Msg-Id` for dedup), and durable pull consumers
+ * with explicit ack. It keeps to what nats-server 2.9 supports: one filter subject per
+ * consumer, the consumer-create API of 2.9, `+TERM` without a reason, no per-message TTL,
+ * no consumer pause or priority groups; retries and dead letters are the bus's, not the
+ * server's.
+ */
+import {
+  AckPolicy,
+  type ConsumerMessages,
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+} from "@nats-io/jetstream";
+import { type NatsConnection, nanos, headers as natsHeaders } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
+import { DeliveryQueue } from "./delivery-queue.ts";
+import type { StreamDeclaration } from "./event-types.ts";
+import { EventsError } from "./events-error.ts";
+import type {
+  ConsumerSpec,
+  IncomingMessage,
+  OutgoingMessage,
+  PublishReceipt,
+  Transport,
+  TransportConsumer,
+} from "./transport.ts";
+
+/** How long a publish waits for the stream's acknowledgement. */
+const publishTimeoutMs = 5000;
+
+/** Connects to NATS at `url` (several comma-separated) and checks that JetStream is enabled there. */
+export async function connectJetStream(url: string): Promise<Transport> {
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
+      servers: url.split(",").map((server) => server.trim()),
+      name: "gatehouse-sdk-events",
+      // A bus outlives a NATS restart: reconnect for as long as it is open.
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+    });
+  } catch (error) {
+    throw new EventsError("GATEHOUSE_EVENTS_UNAVAILABLE", `cannot connect to NATS at ${url}`, {
+      cause: error,
+    });
+  }
+  try {
+    const jsm = await jetstreamManager(nc);
+    return new JetStreamTransport(nc, jsm, jetstream(nc));
+  } catch (error) {
+    await nc.close();
+    throw new EventsError(
+      "GATEHOUSE_EVENTS_UNAVAILABLE",
+      `NATS at ${url} has no JetStream (start nats-server with -js)`,
+      { cause: error },
+    );
+  }
+}
+
+class JetStreamTransport implements Transport {
+  readonly kind = "jetstream";
+  readonly #nc: NatsConnection;
+  readonly #jsm: JetStreamManager;
+  readonly #js: JetStreamClient;
+
+  constructor(nc: NatsConnection, jsm: JetStreamManager, js: JetStreamClient) {
+    this.#nc = nc;
+    this.#jsm = jsm;
+    this.#js = js;
+  }
+
+  async ensureStream(stream: StreamDeclaration, duplicateWindowMs: number): Promise<void> {
+    try {
+      const info = await this.#jsm.streams.info(stream.name).catch((error: unknown) => {
+        if (notFound(error, JetStreamApiCodes.StreamNotFound)) return undefined;
+        throw error;
+      });
+      if (!info) {
+        await this.#jsm.streams.add({
+          name: stream.name,
+          subjects: stream.subjects,
+          storage: StorageType.File,
+          retention: RetentionPolicy.Limits,
+          duplicate_window: nanos(duplicateWindowMs),
+        });
+        return;
+      }
+      const missing = stream.subjects.filter((subject) => !info.config.subjects?.includes(subject));
+      if (missing.length > 0) {
+        await this.#jsm.streams.update(stream.name, {
+          subjects: [...(info.config.subjects ?? []), ...missing],
+        });
+      }
+    } catch (error) {
+      throw brokerError(`stream ${stream.name}`, error);
+    }
+  }
+
+  async publish(message: OutgoingMessage): Promise<PublishReceipt> {
+    const headers = natsHeaders();
+    for (const [name, value] of Object.entries(message.headers)) headers.set(name, value);
+    try {
+      const ack = await this.#js.publish(message.subject, message.data, {
+        msgID: message.id,
+        headers,
+        timeout: publishTimeoutMs,
+      });
+      return { duplicate: ack.duplicate };
+    } catch (error) {
+      throw brokerError(`publish ${message.subject} (id ${message.id})`, error);
+    }
+  }
+
+  async consume(
+    spec: ConsumerSpec,
+    onMessage: (message: IncomingMessage) => Promise<void>,
+  ): Promise<TransportConsumer> {
+    const config = {
+      durable_name: spec.durable,
+      filter_subject: spec.subject,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(spec.ackWaitMs),
+      // Redeliveries are counted and dead-lettered by the bus, which sees every delivery.
+      max_deliver: -1,
+    };
+    try {
+      const info = await this.#jsm.consumers.info(spec.stream, spec.durable).catch((error) => {
+        if (notFound(error, JetStreamApiCodes.ConsumerNotFound)) return undefined;
+        throw error;
+      });
+      if (!info) await this.#jsm.consumers.add(spec.stream, config);
+      else if (
+        info.config.filter_subject !== spec.subject ||
+        info.config.ack_wait !== config.ack_wait ||
+        info.config.max_deliver !== config.max_deliver
+      ) {
+        await this.#jsm.consumers.update(spec.stream, spec.durable, {
+          filter_subject: spec.subject,
+          ack_wait: config.ack_wait,
+          max_deliver: config.max_deliver,
+        });
+      }
+    } catch (error) {
+      throw brokerError(`consumer ${spec.durable} on stream ${spec.stream}`, error);
+    }
+    const queue = new DeliveryQueue(spec.concurrency, spec.ackWaitMs, onMessage);
+    const consumer = await this.#js.consumers.get(spec.stream, spec.durable);
+    const messages: ConsumerMessages = await consumer.consume({
+      // Enough in hand to keep handlers busy between pulls, few enough that none waits long.
+      max_messages: Math.max(16, spec.concurrency * 2),
+      callback: (message) => queue.push(incoming(message)),
+    });
+    return {
+      pending: async () => {
+        const info = await this.#jsm.consumers.info(spec.stream, spec.durable);
+        return info.num_pending + info.num_ack_pending;
+      },
+      stop: async () => {
+        await messages.close();
+        await queue.stop();
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#nc.isClosed()) return;
+    await this.#nc.drain().catch(() => this.#nc.close());
+  }
+}
+
+/** A JetStream delivery in the transport's terms. */
+function incoming(message: JsMsg): IncomingMessage {
+  const headers: Record<string, string> = {};
+  if (message.headers) {
+    for (const [name, values] of message.headers) headers[name] = values[0] ?? "";
+  }
+  return {
+    subject: message.subject,
+    data: message.data,
+    headers,
+    seq: message.seq,
+    deliveryCount: message.info.deliveryCount,
+    ack: () => message.ack(),
+    nak: (delayMs) => message.nak(delayMs),
+    // nats-server 2.9 reads `+TERM` only bare (a reason after it came in 2.10): the reason
+    // travels in the dead letter instead.
+    term: () => message.term(),
+    working: () => message.working(),
+  };
+}
+
+function notFound(error: unknown, code: number): boolean {
+  return error instanceof JetStreamApiError && error.code === code;
+}
+
+function brokerError(what: string, error: unknown): EventsError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new EventsError("GATEHOUSE_EVENTS_UNAVAILABLE", `${what}: ${reason}`, { cause: error });
+}
