@@ -428,8 +428,10 @@ export function sagaSuite(open: () => Promise<SagaBackend>): void {
       const first = define2({ lease: "1h" }, false);
       const running = first.run({}, { id: "saga-declined-1" });
       await inStep;
+      // Closing rejects the pending run(): listened to before the close, not after.
+      const stopped = assert.rejects(running, { code: "GATEHOUSE_SAGA_CLOSED" });
       await first.close();
-      await running.catch(() => {});
+      await stopped;
       const second = define2({ lease: "1h", clock: testClock(2 * 3_600_000) }, true);
       const result = await second.run({}, { id: "saga-declined-1" });
       assert.equal(result.status, "compensated");
@@ -448,8 +450,10 @@ export function sagaSuite(open: () => Promise<SagaBackend>): void {
       });
       const running = old.run({}, { id: "saga-renamed-1" });
       await inStep;
+      // Closing rejects the pending run(): listened to before the close, not after.
+      const stopped = assert.rejects(running, { code: "GATEHOUSE_SAGA_CLOSED" });
       await old.close();
-      await running.catch(() => {});
+      await stopped;
       let ran = false;
       const renamed = define("renamed-steps", {
         lease: "1h",
