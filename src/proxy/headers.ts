@@ -70,6 +70,12 @@ function acceptsTrailers(value: string): boolean {
   return false;
 }
 
+/**
+ * The header carrying a request's remaining time, in whole milliseconds: sent upstream on
+ * each try of a service with `timeouts.total`, and between services by the SDK.
+ */
+export const deadlineHeader = "x-request-timeout-ms";
+
 /** What the gateway knows about a request when it writes the upstream headers. */
 export interface ForwardingFacts {
   rawHeaders: readonly string[];

@@ -20,7 +20,7 @@ import type { OutcomeKind } from "../upstream/outcome.ts";
 import { RetryLoop } from "../upstream/retry-loop.ts";
 import type { Target } from "../upstream/target.ts";
 import type { ForwardRequest } from "./forward-request.ts";
-import { clientResponseHeaders, trailerPairs } from "./headers.ts";
+import { clientResponseHeaders, deadlineHeader, setHeader, trailerPairs } from "./headers.ts";
 import { countedRequestBody, hasUnreadBody, readWholeBody } from "./request-body.ts";
 import { sendError } from "./respond.ts";
 import { type ResponseStartOwner, startResponse } from "./response-start.ts";
@@ -52,6 +52,8 @@ class ProxiedRequest extends RetryLoop implements TryOwner, BodyConsumer, Respon
     | { attempt: UpstreamTry; status: number; rawHeaders: Buffer[]; statusText: string }
     | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** With `timeouts.total`: when the request's time is up (performance.now() time); else 0. */
+  #deadline = 0;
   #failure: ErrorCode | "client-closed" | undefined;
   /** The current try's client span, when the request is traced. */
   #trySpan: Span | undefined;
@@ -68,7 +70,10 @@ class ProxiedRequest extends RetryLoop implements TryOwner, BodyConsumer, Respon
     this.startLoop();
     res.on("close", this.#onClientClose);
     const total = service.timeouts.total;
-    if (total > 0) this.#timer = setTimeout(this.#onTotalTimeout, total);
+    if (total > 0) {
+      this.#timer = setTimeout(this.#onTotalTimeout, total);
+      this.#deadline = performance.now() + shorterOfClients(total, req.headers[deadlineHeader]);
+    }
     const length = req.headers["content-length"];
     const chunked = req.headers["transfer-encoding"] !== undefined;
     if (!chunked && (length === undefined || length === "0")) {
@@ -121,6 +126,11 @@ class ProxiedRequest extends RetryLoop implements TryOwner, BodyConsumer, Respon
     res.target = target.url;
     if (res.upstreamStartedAt === 0) res.upstreamStartedAt = performance.now();
     headers[1] = this.#request.preservedHost ?? target.authority;
+    if (this.#deadline > 0) {
+      // What is left of it as this try leaves, so the service can give up when the gateway will.
+      const left = Math.max(1, Math.ceil(this.#deadline - performance.now()));
+      setHeader(headers, deadlineHeader, String(left));
+    }
     if (res.trace) {
       this.#tryStatus = 0;
       this.#trySpan = res.trace.startTry(target, method, this.#request.path, headers, res.retries);
@@ -350,4 +360,10 @@ class ProxiedRequest extends RetryLoop implements TryOwner, BodyConsumer, Respon
   #onTotalTimeout = (): void => {
     this.#fail("GATEHOUSE_UPSTREAM_TIMEOUT");
   };
+}
+
+/** `total`, or the client's own remaining time (`x-request-timeout-ms`) when it is shorter. */
+function shorterOfClients(total: number, header: string | string[] | undefined): number {
+  if (typeof header !== "string" || !/^\d{1,10}$/.test(header)) return total;
+  return Math.min(total, Number(header));
 }

@@ -7,8 +7,8 @@
 
 import { parseDuration } from "../config/units.ts";
 
-/** The header carrying the caller's remaining time, in whole milliseconds. */
-export const deadlineHeader = "x-request-timeout-ms";
+/** The header carrying the caller's remaining time, in whole milliseconds (the gateway sends it too). */
+export { deadlineHeader } from "../proxy/headers.ts";
 
 /** The deadline (`Date.now()` time) a request's remaining-time header gives; undefined without one. */
 export function deadlineOf(header: string | string[] | undefined): number | undefined {

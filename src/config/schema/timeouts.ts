@@ -10,7 +10,8 @@ const timeoutText = {
   connect: "Time to open a connection to a target.",
   response: "Time from sending the request to the response headers.",
   idle: "Longest pause between two chunks of the response body.",
-  total: "Whole-request deadline; 0s means none.",
+  total:
+    "Whole-request deadline, sent upstream on each try as `x-request-timeout-ms` (the milliseconds left); 0s means none.",
 };
 
 export const timeoutsSchema = z
