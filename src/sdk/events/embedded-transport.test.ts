@@ -39,7 +39,11 @@ describe("embedded transport", () => {
     const deadline = setTimeout(() => child.kill("SIGKILL"), 15_000);
     try {
       const [code, signal] = await once(child, "exit");
-      assert.equal(signal, null, `the process had to be killed: it did not end by itself\n${output}`);
+      assert.equal(
+        signal,
+        null,
+        `the process had to be killed: it did not end by itself\n${output}`,
+      );
       assert.equal(code, 0, output);
       assert.match(output, /closed/);
     } finally {
