@@ -128,6 +128,42 @@ describe("sdk events when processes die", () => {
     }
   });
 
+  it("keeps a PGlite store answering while NATS is down, and relays its outbox once NATS is back", async () => {
+    const name = unique("natsdown");
+    const subject = `${name}.placed`;
+    const dataDir = await mkdtemp(join(tmpdir(), "gatehouse-events-natsdown-"));
+    const pglite = await store.open(undefined, { name, dataDir });
+    try {
+      const bus = await events.connect(nats.url, { stores: [pglite] });
+      buses.push(bus);
+      const seen: string[] = [];
+      const subscription = bus.subscribe({ durable: name, subject }, async (event) => {
+        seen.push(event.id);
+      });
+      await subscription.ready;
+      await nats.kill();
+      try {
+        await pglite.transaction((tx) => tx.publish(subject, { orderId: "o-1" }, { id: "o-1" }));
+        // Queries across a few relay rounds (one a second), each of which cannot publish.
+        const slowest = { ms: 0 };
+        const end = Date.now() + 2_500;
+        while (Date.now() < end) {
+          const started = Date.now();
+          await pglite.query("select 1");
+          slowest.ms = Math.max(slowest.ms, Date.now() - started);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        assert.ok(slowest.ms < 1_500, `a query waited ${slowest.ms} ms for the outbox relay`);
+      } finally {
+        await nats.restart();
+      }
+      await until(() => seen.includes("o-1"), "the outbox event relayed after the restart", 30_000);
+    } finally {
+      await pglite.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it("applies every event exactly once when consumer processes are SIGKILLed mid-stream and between commit and ack", async () => {
     const name = unique("consumerkill");
     const subject = `${name}.happened`;
