@@ -8,6 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect as connectNats } from "@nats-io/transport-node";
 import { type EventBus, events, type Store, store } from "gatehouse-gateway/sdk";
 import { exited } from "../helpers/child-process.ts";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.ts";
@@ -61,6 +63,16 @@ describe("sdk events when processes die", () => {
     );
     children.push(child);
     return child;
+  };
+
+  /** The durable consumer as JetStream reports it. */
+  const consumerInfo = async (stream: string, durable: string) => {
+    const nc = await connectNats({ servers: nats.url });
+    try {
+      return await (await jetstreamManager(nc)).consumers.info(stream, durable);
+    } finally {
+      await nc.close();
+    }
   };
 
   const connect = async (): Promise<EventBus> => {
@@ -128,6 +140,42 @@ describe("sdk events when processes die", () => {
     }
   });
 
+  it("keeps a PGlite store answering while NATS is down, and relays its outbox once NATS is back", async () => {
+    const name = unique("natsdown");
+    const subject = `${name}.placed`;
+    const dataDir = await mkdtemp(join(tmpdir(), "gatehouse-events-natsdown-"));
+    const pglite = await store.open(undefined, { name, dataDir });
+    try {
+      const bus = await events.connect(nats.url, { stores: [pglite] });
+      buses.push(bus);
+      const seen: string[] = [];
+      const subscription = bus.subscribe({ durable: name, subject }, async (event) => {
+        seen.push(event.id);
+      });
+      await subscription.ready;
+      await nats.kill();
+      try {
+        await pglite.transaction((tx) => tx.publish(subject, { orderId: "o-1" }, { id: "o-1" }));
+        // Queries across a few relay rounds (one a second), each of which cannot publish.
+        const slowest = { ms: 0 };
+        const end = Date.now() + 2_500;
+        while (Date.now() < end) {
+          const started = Date.now();
+          await pglite.query("select 1");
+          slowest.ms = Math.max(slowest.ms, Date.now() - started);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        assert.ok(slowest.ms < 1_500, `a query waited ${slowest.ms} ms for the outbox relay`);
+      } finally {
+        await nats.restart();
+      }
+      await until(() => seen.includes("o-1"), "the outbox event relayed after the restart", 30_000);
+    } finally {
+      await pglite.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it("applies every event exactly once when consumer processes are SIGKILLed mid-stream and between commit and ack", async () => {
     const name = unique("consumerkill");
     const subject = `${name}.happened`;
@@ -143,6 +191,9 @@ describe("sdk events when processes die", () => {
     await db.query(`create schema if not exists ${name}`);
     const applied = () => effects(db, name);
     assert.equal((await applied()).get("ev-20"), 1, "ev-20 was committed before the kill");
+    // ev-20 is the stream's 21st message: the broker never got its ack (acks follow commits).
+    const ackFloor = async () => (await consumerInfo(name, name)).ack_floor.stream_seq;
+    assert.ok((await ackFloor()) < 21, `acked up to ${await ackFloor()} before the kill`);
     // The second is killed by the test wherever it is.
     const second = spawnWorker(env);
     await second.waitFor("ready", 30_000);
@@ -151,11 +202,13 @@ describe("sdk events when processes die", () => {
     const third = spawnWorker(env);
     await until(async () => (await applied()).size === ids.length, "every event applied", 60_000);
     appliedOnce(await applied(), ids);
-    // ev-20 came back (never acked) and was found in the inbox.
+    // ev-20 came back (it was never acked), was found in the inbox and acked without its
+    // handler running again.
     const redelivered = [...second.events, ...third.events].filter(
       (event) => event.event === "applied" && event.id === "ev-20",
     );
     assert.deepEqual(redelivered, [], "the inbox kept ev-20 from being applied again");
+    await until(async () => (await ackFloor()) === ids.length, "every event acked", 30_000);
     await third.kill();
   });
 

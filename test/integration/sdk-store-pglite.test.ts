@@ -3,7 +3,7 @@
 // lock another process runs into, taken over when its holder died, freed when it ends.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -74,6 +74,24 @@ describe("sdk store on PGlite, one process per directory", () => {
       }
     } finally {
       await first.kill();
+    }
+  });
+
+  it("takes over a lock left with its own pid by an earlier process (a restarted container's pid 1), yet refuses a second open of a directory it holds", async () => {
+    const dataDir = join(dir, "same-pid");
+    await mkdir(dataDir, { recursive: true });
+    // As a container killed and started again leaves it: the lock holds the pid this process
+    // has now, written by the process that had it before.
+    await writeFile(join(dataDir, "gatehouse.lock"), `${process.pid}\n`);
+    const db = await store.open(undefined, { name: "same-pid", dataDir });
+    try {
+      await assert.rejects(store.open(undefined, { name: "same-pid", dataDir }), {
+        code: "GATEHOUSE_STORE_LOCKED",
+        message: new RegExp(`in use by this process \\(pid ${process.pid}\\)`),
+      });
+      assert.equal((await db.query("select 1 as one")).rowCount, 1);
+    } finally {
+      await db.close();
     }
   });
 

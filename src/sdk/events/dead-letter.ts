@@ -34,12 +34,3 @@ export function deadLetterSubject(durable: string): string {
 export function deadLetterId(durable: string, eventId: string, seq: number): string {
   return `${durable}:${eventId}:${seq}`;
 }
-
-/** The `error` of a dead letter for what a handler threw: its message and string `code`. */
-export function errorOf(error: unknown): DeadLetter["error"] {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === "string" ? { message: error.message, code } : { message: error.message };
-  }
-  return { message: String(error) };
-}

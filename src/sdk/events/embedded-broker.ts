@@ -200,7 +200,12 @@ export class EmbeddedConsumer {
       this.wake();
     };
     if (delayMs <= 0) due();
-    else this.#delayed.set(seq, setTimeout(due, delayMs));
+    else {
+      // Like the ack timers: a message waiting out its backoff does not keep the process alive.
+      const timer = setTimeout(due, delayMs);
+      timer.unref();
+      this.#delayed.set(seq, timer);
+    }
     this.wake();
   }
 

@@ -6,9 +6,11 @@
  * so a row published again after a crash (published, then the process died before marking
  * it) is dropped by the broker's duplicate window.
  *
- * - JetStream: a batch of rows is taken `FOR UPDATE SKIP LOCKED` (several processes of a
- *   service relay the same PostgreSQL outbox without publishing a row twice at once),
- *   published, and marked `published_at` in the same transaction. A row whose publish
+ * - JetStream: on PostgreSQL a batch of rows is taken `FOR UPDATE SKIP LOCKED` (several
+ *   processes of a service relay the same outbox without publishing a row twice at once),
+ *   published, and marked `published_at` in the same transaction. On PGlite (one process)
+ *   no transaction is held across the publish: it would hold the whole database for as long
+ *   as the broker takes to answer, seconds per round while NATS is away. A row whose publish
  *   failed stays for the next round; rows after it that were stored are marked (so after a
  *   failure the order of a subject's events is not kept).
  * - Embedded: a row is handed to the in-process broker and marked only once every durable
@@ -17,7 +19,7 @@
  */
 import { onStoreClosed, onStoreOpened, openStores } from "../store/index.ts";
 import { quoteIdentifier } from "../store/migrations.ts";
-import type { Store } from "../store/store.ts";
+import type { Queryable, Store } from "../store/store.ts";
 import type { Bus } from "./bus.ts";
 import { watchOutbox } from "./event-metrics.ts";
 import type { OutgoingMessage } from "./transport.ts";
@@ -143,27 +145,30 @@ class StoreRelay {
     }
   }
 
-  /** JetStream: publishes a locked batch and marks what the stream acknowledged. */
+  /** JetStream: publishes a batch (locked, on PostgreSQL) and marks what the stream acknowledged. */
   async #publishBatch(): Promise<number> {
-    return this.#store.transaction(async (tx) => {
-      const { rows } = await tx.query<OutboxRow>(
-        `select seq, id, subject, data, headers from ${this.#table}
-         where published_at is null order by seq limit ${batchSize} for update skip locked`,
+    if (this.#store.kind === "pglite") return this.#publishRows(this.#store, "");
+    return this.#store.transaction((tx) => this.#publishRows(tx, "for update skip locked"));
+  }
+
+  async #publishRows(queryable: Queryable, lock: string): Promise<number> {
+    const { rows } = await queryable.query<OutboxRow>(
+      `select seq, id, subject, data, headers from ${this.#table}
+       where published_at is null order by seq limit ${batchSize} ${lock}`,
+    );
+    // Sent back to back (in seq order) and awaited together: one round trip, not one per row.
+    const results = await Promise.allSettled(
+      rows.map((row) => this.#bus.publishMessage(messageOf(row))),
+    );
+    const published = rows
+      .filter((_, at) => results[at]!.status === "fulfilled")
+      .map((row) => row.seq);
+    if (published.length > 0)
+      await queryable.query(
+        `update ${this.#table} set published_at = now() where seq = any($1::bigint[])`,
+        [published],
       );
-      // Sent back to back (in seq order) and awaited together: one round trip, not one per row.
-      const results = await Promise.allSettled(
-        rows.map((row) => this.#bus.publishMessage(messageOf(row))),
-      );
-      const published = rows
-        .filter((_, at) => results[at]!.status === "fulfilled")
-        .map((row) => row.seq);
-      if (published.length > 0)
-        await tx.query(
-          `update ${this.#table} set published_at = now() where seq = any($1::bigint[])`,
-          [published],
-        );
-      return published.length === rows.length ? rows.length : 0;
-    });
+    return published.length === rows.length ? rows.length : 0;
   }
 
   /** Embedded: hands rows to the broker; each is marked once all its consumers settle it. */

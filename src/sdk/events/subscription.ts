@@ -14,12 +14,12 @@
  * A dead letter that cannot be published is retried as a failure would be (nak).
  */
 import type { Transaction } from "../store/store.ts";
+import { thrownError } from "../thrown-error.ts";
 import {
   type DeadLetter,
   type DeadLetterCode,
   deadLetterId,
   deadLetterSubject,
-  errorOf,
 } from "./dead-letter.ts";
 import { handlingSpan } from "./event-context.ts";
 import {
@@ -138,7 +138,7 @@ export function startSubscription<T>(
           code: "GATEHOUSE_EVENTS_TERMINATED",
         });
       } else if (message.deliveryCount >= options.maxDeliver) {
-        await deadLetter(message, base, errorOf(error));
+        await deadLetter(message, base, thrownError(error));
       } else {
         message.nak(backoffDelay(options, message.deliveryCount));
       }

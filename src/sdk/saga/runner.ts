@@ -6,6 +6,7 @@
  * retried with backoff until it succeeds (or, with a limit, until the saga is `failed`).
  * A fresh saga and one resumed after a crash go through the same code.
  */
+import { thrownError } from "../thrown-error.ts";
 import type { SagaClock } from "./clock.ts";
 import { compensationRetries, sagaRuns, stuckSagas } from "./metrics.ts";
 import type { SagaLog, SagaRecord, StepRecord } from "./saga-log.ts";
@@ -87,7 +88,7 @@ export async function driveSaga(
       output = JSON.parse(JSON.stringify(result ?? null));
     } catch (error) {
       if (stop.aborted) throw stop.reason;
-      const info = errorInfo(error);
+      const info = thrownError(error);
       const failure = returned
         ? { step: step.name, message: `the step's output is not JSON: ${info.message}` }
         : { step: step.name, ...info };
@@ -145,7 +146,7 @@ async function compensate(
         } catch (error) {
           if (stop.aborted) throw stop.reason;
           compensationRetries.inc({ saga: settings.saga, step: step.name });
-          const info = errorInfo(error);
+          const info = thrownError(error);
           await log.failCompensation(record.id, index, info, leaseUntil());
           const max = settings.maxCompensationAttempts;
           if (max !== undefined && attempt >= max) {
@@ -209,11 +210,4 @@ function context(
     signal,
     outputs: { ...outputs },
   };
-}
-
-/** The message and code (when it has a string one) of whatever was thrown. */
-export function errorInfo(error: unknown): { message: string; code?: string } {
-  const message = error instanceof Error ? error.message : String(error);
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? { message, code } : { message };
 }

@@ -6,6 +6,7 @@
  * the same statement; a write that finds the claim gone reports it, and the runner stops.
  * The same SQL runs on PostgreSQL and on PGlite.
  */
+import { quoteIdentifier } from "../store/migrations.ts";
 import type { Queryable, Store } from "../store/store.ts";
 import { SagaAbandoned } from "./saga-error.ts";
 import type { SagaFailure, SagaState, StepState } from "./types.ts";
@@ -52,7 +53,7 @@ export class SagaLog {
     this.#db = db;
     this.#name = name;
     this.#owner = owner;
-    const schema = `"${db.schema.replaceAll('"', '""')}"`;
+    const schema = quoteIdentifier(db.schema);
     this.#sagas = `${schema}.sagas`;
     this.#steps = `${schema}.saga_steps`;
   }

@@ -3,7 +3,8 @@
  * One process at a time in a PGlite data directory: a `gatehouse.lock` file in it holds the
  * pid of the process using it. A lock whose process is alive refuses the directory (a
  * StoreError `GATEHOUSE_STORE_LOCKED` naming the directory and the pid); one whose process
- * has died (a crash, a SIGKILL) is taken over. Held locks are removed when the process exits,
+ * has died (a crash, a SIGKILL), or that names this process without being held by it (left
+ * by an earlier process with the same pid), is taken over. Held locks are removed when the process exits,
  * however it exits short of being killed.
  */
 import {
@@ -59,7 +60,10 @@ export async function lockDirectory(directory: string): Promise<DirectoryLock> {
       };
     }
     const holder = readHolder(path);
-    if (holder !== undefined && isAlive(holder)) {
+    // This pid in a lock this process does not hold was written by an earlier process that
+    // had the same pid: a container started again after a kill often gets pid 1 each time.
+    const earlierSelf = holder === process.pid && !held.has(path);
+    if (holder !== undefined && !earlierSelf && isAlive(holder)) {
       const who = holder === process.pid ? `this process (pid ${holder})` : `process ${holder}`;
       throw new StoreError(
         "GATEHOUSE_STORE_LOCKED",
