@@ -279,8 +279,8 @@ describe("sdk events when processes die", () => {
       const second = spawnWorker(env);
       await second.waitFor("ready", 60_000);
       await until(
-        () => second.events.filter((event) => event.event === "applied").length === 5,
-        "the 5 events applied after the restart",
+        () => second.events.some((event) => event.event === "effects" && event.count === 5),
+        "the 5 events applied (committed) after the restart",
         30_000,
       );
       await second.kill();
