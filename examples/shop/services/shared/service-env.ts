@@ -42,9 +42,14 @@ export function servicePort(env: ShopEnv, name: ShopServiceName): number {
   return portFrom(env, `${name.toUpperCase()}_PORT`, defaultPorts[name]);
 }
 
+/** Where the services' PGlite directories are: SHOP_DATA_DIR, else examples/shop/data/. */
+export function dataRootOf(env: ShopEnv): string {
+  return env.SHOP_DATA_DIR || defaultDataDir;
+}
+
 /** PGlite's directory for a service (used when DATABASE_URL is not set). */
 export function dataDirOf(env: ShopEnv, name: ShopServiceName): string {
-  return join(env.SHOP_DATA_DIR || defaultDataDir, name);
+  return join(dataRootOf(env), name);
 }
 
 /** Milliseconds of a duration written `250ms`, `2s`, `1m` or as plain milliseconds. */
