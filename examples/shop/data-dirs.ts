@@ -5,7 +5,7 @@
  * makes one empty database (`.template`) and copies it for each service that has no
  * directory yet: one `initdb` instead of five. Each service then creates its own tables.
  */
-import { cp, stat } from "node:fs/promises";
+import { cp, mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 
@@ -22,6 +22,7 @@ export async function prepareDataDirs(root: string, names: readonly string[]): P
   if (missing.length === 0) return;
   const template = join(root, ".template");
   if (!(await exists(join(template, "PG_VERSION")))) {
+    await mkdir(root, { recursive: true });
     const db = await PGlite.create({ dataDir: template });
     await db.close();
   }

@@ -306,6 +306,7 @@ export function describeShopServices(
       assert.equal(order.user_id, alice.id);
       assert.equal(order.status, "confirmed");
       assert.equal(order.payment_method, "credit_card");
+      assert.equal(order.failure_reason, undefined);
       assert.deepEqual(
         order.items.map((i: Answer) => [i.product_id, i.quantity, i.unit_price]),
         [

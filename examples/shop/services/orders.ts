@@ -62,7 +62,7 @@ async function ordersView(db: Queryable, orders: OrderRow[]) {
     status: order.status,
     payment_method: order.payment_method,
     created_at: order.created_at.toISOString(),
-    failure_reason: order.failure_reason ?? "",
+    ...(order.failure_reason !== null && { failure_reason: order.failure_reason }),
   }));
 }
 
