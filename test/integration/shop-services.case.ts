@@ -247,6 +247,20 @@ export function describeShopServices(
       });
     });
 
+    it("rotates the signing key: new tokens carry the new kid, the JWKS keeps the old one", async () => {
+      const login = () => users.Login({ email: "bob@example.com", password: "password456" });
+      const before = await login();
+      const kid = await host.services.users.rotateSigningKey!();
+      const after = await login();
+      assert.equal(decodeProtectedHeader(after.token).kid, kid);
+      assert.notEqual(decodeProtectedHeader(before.token).kid, kid);
+      const jwks = createRemoteJWKSet(new URL(host.services.users.jwksUrl!));
+      for (const { token } of [before, after]) {
+        const { payload } = await jwtVerify(token, jwks, { issuer: "shop-users" });
+        assert.equal(payload.user_id, bob.id);
+      }
+    });
+
     it("lists the seeded products with their stock from inventory, paged and by category", async () => {
       const first = await products.ListProducts({});
       assert.equal(first.products.length, 20);

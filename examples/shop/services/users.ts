@@ -20,6 +20,7 @@ import {
   currentSigningKey,
   ensureSigningKey,
   jwks,
+  rotateSigningKey,
   signingKeySchema,
 } from "./users/signing-keys.ts";
 
@@ -188,5 +189,6 @@ export async function startUsers(env: ShopEnv): Promise<RunningService> {
   };
   return serveService(parts, methods, {
     jwksUrl: `http://127.0.0.1:${jwksPort}/.well-known/jwks.json`,
+    rotateSigningKey: () => rotateSigningKey(db),
   });
 }

@@ -9,6 +9,7 @@ import {
   type EventBus,
   events,
   type GrpcServiceClient,
+  type GrpcServiceClientOptions,
   type Registration,
   register,
   type Store,
@@ -28,6 +29,8 @@ export interface RunningService {
   url: string;
   /** The users service: where its JWKS is served. */
   jwksUrl?: string;
+  /** The users service: signs with a new key from now on (the JWKS keeps the old one); its kid. */
+  rotateSigningKey?: () => Promise<string>;
   /** Deregisters, finishes the calls in flight, then closes its server, bus and store. */
   close(): Promise<void>;
 }
@@ -57,7 +60,7 @@ export interface ServiceParts {
   /** A gRPC client of another shop service (balanced, retried as the gateway does). */
   client(
     name: ShopServiceName,
-    options?: { timeout?: string; retries?: number },
+    options?: Pick<GrpcServiceClientOptions, "timeout" | "retries">,
   ): GrpcServiceClient;
   /** Run at close, before the bus and the store close (sagas, extra servers). */
   onClose(fn: () => Promise<unknown> | unknown): void;
@@ -126,7 +129,7 @@ export async function openService(
 export async function serveService(
   parts: ServiceParts,
   methods: Record<string, UnaryMethod>,
-  extra: { jwksUrl?: string } = {},
+  extra: Pick<RunningService, "jwksUrl" | "rotateSigningKey"> = {},
 ): Promise<RunningService> {
   const { name, env } = parts;
   const server = await serveGrpc({
