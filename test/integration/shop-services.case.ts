@@ -332,6 +332,14 @@ export function describeShopServices(
       const payment = await payments.GetPayment({ payment_id: placed.order_id });
       assert.equal(payment.status, "charged");
       assert.equal(payment.amount_cents, 13898);
+      // Charging again is the same payment; another user's payment id is not theirs to read.
+      const again = { payment_id: placed.order_id, amount_cents: 13898, method: "credit_card" };
+      assert.equal((await payments.Charge(again, { "x-user-id": alice.id })).status, "charged");
+      await rejectsWith(
+        payments.Charge(again, { "x-user-id": bob.id }),
+        grpc.status.ALREADY_EXISTS,
+        /payment_id/,
+      );
 
       await rejectsWith(
         orders.GetOrder({ order_id: placed.order_id }, { "x-user-id": bob.id }),
