@@ -2,8 +2,9 @@
  * @module examples/shop/services/shared/service-env
  * The environment a shop service is started with, and what it means: ports (each service
  * its own, 0 for a free one), where its data is (PostgreSQL at DATABASE_URL, else PGlite in
- * SHOP_DATA_DIR/<name>), the event bus (NATS at NATS_URL, else the embedded transport), and
- * the registry (GATEHOUSE_REGISTRY, else etcd at ETCD_URL).
+ * SHOP_DATA_DIR/<name>), the event bus (NATS at NATS_URL, else the embedded transport), the
+ * registry (GATEHOUSE_REGISTRY, else etcd at ETCD_URL), and the address (loopback unless
+ * SHOP_LISTEN_HOST says otherwise).
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,6 +27,24 @@ export const defaultJwksPort = 8090;
 
 /** Where PGlite data goes without SHOP_DATA_DIR: `examples/shop/data/`. */
 export const defaultDataDir = fileURLToPath(new URL("../../data/", import.meta.url));
+
+/**
+ * The address services listen on: SHOP_LISTEN_HOST, default 127.0.0.1 (loopback only; in
+ * containers, 0.0.0.0).
+ */
+export function listenHostOf(env: ShopEnv): string {
+  return env.SHOP_LISTEN_HOST || "127.0.0.1";
+}
+
+/**
+ * The address registered for others to reach a service: SHOP_ADVERTISE_ADDRESS; else
+ * 127.0.0.1 when listening on loopback, or the SDK's choice (the host's first non-internal
+ * IPv4 address) when not.
+ */
+export function advertisedAddressOf(env: ShopEnv): string | undefined {
+  if (env.SHOP_ADVERTISE_ADDRESS) return env.SHOP_ADVERTISE_ADDRESS;
+  return listenHostOf(env) === "127.0.0.1" ? "127.0.0.1" : undefined;
+}
 
 /** A port variable's value (0 for a free port); `fallback` when unset. */
 export function portFrom(env: ShopEnv, variable: string, fallback: number): number {

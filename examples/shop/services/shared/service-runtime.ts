@@ -18,14 +18,20 @@ import {
 } from "gatehouse-gateway/sdk";
 import { serveGrpc, type UnaryMethod } from "./grpc-server.ts";
 import { type ShopServiceName, serviceNames } from "./protos.ts";
-import { dataDirOf, type ShopEnv, servicePort } from "./service-env.ts";
+import {
+  advertisedAddressOf,
+  dataDirOf,
+  listenHostOf,
+  type ShopEnv,
+  servicePort,
+} from "./service-env.ts";
 
 /** A started service, as `start<Name>(env)` resolves with it. */
 export interface RunningService {
   name: ShopServiceName;
-  /** The gRPC port it listens on (127.0.0.1). */
+  /** The gRPC port it listens on (on SHOP_LISTEN_HOST, default 127.0.0.1). */
   port: number;
-  /** `http://127.0.0.1:<port>` (h2c). */
+  /** `http://<address>:<port>` (h2c), as registered. */
   url: string;
   /** The users service: where its JWKS is served. */
   jwksUrl?: string;
@@ -136,15 +142,17 @@ export async function serveService(
     service: serviceNames[name],
     shortName: name,
     methods,
+    host: listenHostOf(env),
     port: servicePort(env, name),
   });
+  const address = advertisedAddressOf(env);
   let registration: Registration | undefined;
   try {
     registration = await register({
       ...registryOptions(env),
       name,
       port: server.port,
-      address: "127.0.0.1",
+      ...(address !== undefined && { address }),
       protocol: "grpc",
       version: "1.0.0",
       handleSignals: false,
@@ -158,7 +166,7 @@ export async function serveService(
   return {
     name,
     port: server.port,
-    url: `http://127.0.0.1:${server.port}`,
+    url: `http://${address ?? "127.0.0.1"}:${server.port}`,
     ...extra,
     close() {
       closing ??= (async () => {
