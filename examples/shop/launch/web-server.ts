@@ -2,12 +2,15 @@
  * @module examples/shop/launch/web-server
  * Serves the static front end (examples/shop/web/) to the gateway, which routes `/` to it:
  * GET and HEAD of files under that folder, `/` as index.html, nothing outside it.
+ * `npm run shop` starts it in its own process; `node examples/shop/launch/web-server.ts`
+ * runs it alone (compose.yaml), on SHOP_WEB_HOST:SHOP_WEB_PORT (127.0.0.1:8081).
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { extname, join, normalize, sep } from "node:path";
+import { fileURLToPath } from "node:url";
 
 const contentTypes: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -66,4 +69,14 @@ export async function startWebServer(root: string, host: string, port: number): 
         server.close(() => resolve());
       }),
   };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const root = fileURLToPath(new URL("../web/", import.meta.url));
+  const host = process.env.SHOP_WEB_HOST || "127.0.0.1";
+  const server = await startWebServer(root, host, Number(process.env.SHOP_WEB_PORT) || 8081);
+  console.log(`serving ${root} on http://${host}:${server.port}`);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => void server.close().then(() => process.exit(0)));
+  }
 }
