@@ -8,10 +8,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { exited, freePort } from "./child-process.ts";
+import { exited } from "./child-process.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -30,6 +31,28 @@ const portVariables = [
   "PAYMENTS_PORT_2",
   "INVENTORY_PORT_2",
 ];
+
+/**
+ * A free loopback port below the kernel's ephemeral range (32768 and up): the shop's
+ * processes bind theirs a while after they are picked, meanwhile opening many outgoing
+ * connections, whose local ports come from that range and could take one picked there.
+ */
+async function freeFixedPort(taken: Set<number>): Promise<number> {
+  for (let tries = 0; tries < 200; tries++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (taken.has(port)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+    });
+    if (free) {
+      taken.add(port);
+      return port;
+    }
+  }
+  throw new Error("no free port found between 20000 and 32000");
+}
 
 export interface ApiAnswer {
   status: number;
@@ -67,7 +90,8 @@ export async function startShop(
 ): Promise<RunningShop> {
   const dataDir = await mkdtemp(join(tmpdir(), "gatehouse-shop-"));
   const ports: Record<string, string> = {};
-  for (const name of portVariables) ports[name] = String(await freePort());
+  const taken = new Set<number>();
+  for (const name of portVariables) ports[name] = String(await freeFixedPort(taken));
   const fullEnv = {
     ...ports,
     SHOP_DATA_DIR: dataDir,
