@@ -2,15 +2,16 @@
 // The order being put together and placing it: POST /orders with the items, the payment
 // method and an Idempotency-Key, so a retry after a lost answer never orders twice.
 import { api } from "./api.js";
-import { clearError, formatPrice, h, showError, statusBadge } from "./dom.js";
+import { clearError, formatPrice, h, shortId, showError, statusBadge } from "./dom.js";
 import { currentSession, onSessionChange } from "./session.js";
 
+/** What each final status means for the customer. */
 const outcomes = {
-  confirmed: "Order confirmed: payment taken and stock reserved.",
-  payment_failed: "The payment was declined; nothing was charged and the stock was released.",
-  out_of_stock: "Not enough stock for this order; nothing was charged.",
-  pending: "The order is being processed.",
-  cancelled: "The order was cancelled.",
+  confirmed: "Paid, and the stock is yours.",
+  payment_failed: "The payment was declined: nothing was charged and the stock went back.",
+  out_of_stock: "Not enough stock for this order: nothing was charged.",
+  pending: "Still being processed.",
+  cancelled: "Cancelled.",
 };
 
 /**
@@ -97,7 +98,9 @@ export function mountCart({ onPlaced }) {
       });
       idempotencyKey = undefined;
       status.replaceChildren(
-        `Order ${placed.order_id}: `,
+        "Order ",
+        h("code", { title: placed.order_id }, shortId(placed.order_id)),
+        " ",
         statusBadge(placed.status),
         " ",
         outcomes[placed.status] ?? "",

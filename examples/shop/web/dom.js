@@ -40,6 +40,12 @@ export function formatTime(value) {
   return Number.isNaN(time) ? "" : new Date(time).toLocaleString();
 }
 
+/** The first eight characters of a long id: enough to tell orders apart on screen. */
+export function shortId(id) {
+  const text = String(id ?? "");
+  return text.length > 12 ? `${text.slice(0, 8)}…` : text;
+}
+
 /** The status of an order as a badge, styled by status. */
 export function statusBadge(status) {
   return h(

@@ -2,7 +2,7 @@
 // The logged-in user's orders: GET /orders for the list, GET /orders/{order_id} for one
 // order's items, total, status and why it failed.
 import { api } from "./api.js";
-import { clearError, formatPrice, formatTime, h, showError, statusBadge } from "./dom.js";
+import { clearError, formatPrice, formatTime, h, shortId, showError, statusBadge } from "./dom.js";
 import { productNames } from "./products.js";
 import { currentSession, onSessionChange } from "./session.js";
 
@@ -141,10 +141,4 @@ function orderDetail(order) {
       ),
     ),
   ];
-}
-
-/** The first eight characters of an id: enough to tell orders apart on screen. */
-function shortId(id) {
-  const text = String(id ?? "");
-  return text.length > 12 ? `${text.slice(0, 8)}…` : text;
 }

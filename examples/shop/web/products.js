@@ -125,7 +125,7 @@ function productCard(product, onAdd) {
     h(
       "button",
       { type: "submit", disabled: stock <= 0, "aria-label": `Add ${product.name} to order` },
-      "Add to order",
+      "Add",
     ),
   );
   return h(
