@@ -3,7 +3,8 @@
  * The service SDK, exported as `gatehouse-gateway/sdk`: `register()` a service instance
  * with the registry (through a gateway's registry API, or straight in etcd), call other
  * services over HTTP or gRPC with `serviceClient()` (the gateway's own balancing, health,
- * breakers and retries), trace handlers with `traceHandler()`, publish and consume events
+ * breakers and retries), trace handlers with `traceHandler()` (HTTP) and `traceGrpcHandler()`
+ * (gRPC), publish and consume events
  * with `events.connect()` (NATS JetStream or embedded), keep state in `store.open()`, and
  * expose the SDK's metrics from `sdkMetrics`.
  * Plain JavaScript can use all of it; the types are for TypeScript callers.
@@ -39,6 +40,13 @@ export type {
   GrpcRequestOf,
   GrpcResponseOf,
 } from "./grpc-method.ts";
+export {
+  type GrpcHandlerError,
+  type GrpcServerCallLike,
+  type GrpcUnaryCallback,
+  grpcErrorOf,
+  traceGrpcHandler,
+} from "./grpc-server-span.ts";
 export { sdkMetrics } from "./metrics.ts";
 export {
   type Lease,
