@@ -5,7 +5,7 @@
  * gateway finds it by discovery and routes `/` to it like any other service. The gateway has
  * no static-file plugin: serving files is a service's job, and this one is the smallest.
  *
- * Run alone: `node examples/shop/services/web.ts` (WEB_PORT, GATEHOUSE_REGISTRY).
+ * Run alone: `node examples/shop/services/web.ts` (SHOP_WEB_PORT, GATEHOUSE_REGISTRY).
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -16,8 +16,8 @@ import { createStaticHandler } from "./web-files.ts";
 /** The folder the front end lives in. */
 export const webFolder = fileURLToPath(new URL("../web/", import.meta.url));
 
-/** The port the web service listens on unless WEB_PORT says otherwise. */
-export const defaultWebPort = 8091;
+/** The port the web service listens on unless SHOP_WEB_PORT says otherwise. */
+export const defaultWebPort = 8081;
 
 /** A started web service. */
 export interface RunningWeb {
@@ -29,9 +29,9 @@ export interface RunningWeb {
 }
 
 /**
- * Starts the web service on 127.0.0.1:`WEB_PORT` (0 picks a free port) and registers it with
+ * Starts the web service on 127.0.0.1:`SHOP_WEB_PORT` (0 picks a free port) and registers it with
  * the registry at `GATEHOUSE_REGISTRY` (+ `GATEHOUSE_REGISTRY_KEY`).
- * @param env where WEB_PORT and the registry's variables are read from
+ * @param env where SHOP_WEB_PORT and the registry's variables are read from
  * @param options.handleSignals deregister and stop on SIGTERM/SIGINT (default true; a host
  *   that stops its services itself passes false)
  */
@@ -42,7 +42,7 @@ export async function startWeb(
   const server = createServer(traceHandler(createStaticHandler(webFolder)));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(Number(env.WEB_PORT ?? defaultWebPort), "127.0.0.1", () => {
+    server.listen(Number(env.SHOP_WEB_PORT ?? defaultWebPort), "127.0.0.1", () => {
       server.off("error", reject);
       resolve();
     });
