@@ -2,7 +2,7 @@
  * @module examples/shop/launch/readiness
  * When the shop is ready for the flow: the gateway says every service has a healthy
  * instance (`/ready` on its status listener), the users service publishes its keys (so a
- * token can be checked), and a product list comes back through the gateway.
+ * token can be checked), the front end and a product list come back through the gateway.
  */
 import type { LaunchPlan } from "./plan.ts";
 
@@ -15,6 +15,7 @@ export async function notReadyBecause(plan: LaunchPlan): Promise<string | undefi
       "the users service's keys are not served yet",
       `http://${host}:${ports.jwks}/.well-known/jwks.json`,
     ],
+    ["the front end is not served through the gateway yet", `http://${host}:${ports.gateway}/`],
     [
       "products are not listed through the gateway yet",
       `http://${host}:${ports.gateway}/api/v1/products?page=1&page_size=1`,
