@@ -5,12 +5,16 @@
  * gateway finds it by discovery and routes `/` to it like any other service. The gateway has
  * no static-file plugin: serving files is a service's job, and this one is the smallest.
  *
- * Run alone: `node examples/shop/services/web.ts` (SHOP_WEB_PORT, GATEHOUSE_REGISTRY).
+ * Run alone (external mode, compose): `node examples/shop/services/web.ts`; SIGINT or
+ * SIGTERM deregisters it and stops it.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { register, traceHandler } from "gatehouse-gateway/sdk";
+import { type ShopEnv, withDefaults } from "./index.ts";
+import { portFrom } from "./shared/service-env.ts";
+import { registryOptions } from "./shared/service-runtime.ts";
 import { createStaticHandler } from "./web-files.ts";
 
 /** The folder the front end lives in. */
@@ -22,27 +26,33 @@ export const defaultWebPort = 8081;
 /** A started web service. */
 export interface RunningWeb {
   name: "web";
-  /** The port it listens on (127.0.0.1). */
+  /** The port it listens on. */
   port: number;
+  /** `http://<address>:<port>`, as registered. */
+  url: string;
   /** Deregisters, then stops listening once the requests being served are done. */
   close(): Promise<void>;
 }
 
 /**
- * Starts the web service on 127.0.0.1:`SHOP_WEB_PORT` (0 picks a free port) and registers it with
- * the registry at `GATEHOUSE_REGISTRY` (+ `GATEHOUSE_REGISTRY_KEY`).
- * @param env where SHOP_WEB_PORT and the registry's variables are read from
- * @param options.handleSignals deregister and stop on SIGTERM/SIGINT (default true; a host
- *   that stops its services itself passes false)
+ * Starts the web service on `SHOP_LISTEN_HOST` (default 127.0.0.1):`SHOP_WEB_PORT` (0 picks
+ * a free port) and registers it as `web` through `GATEHOUSE_REGISTRY` (+
+ * `GATEHOUSE_REGISTRY_KEY`, default the gateway's on :9900) or straight in etcd at
+ * `ETCD_URL`, under `SHOP_ADVERTISE_HOST` (default 127.0.0.1) as the shop's services do.
+ * @param env where those variables are read from
+ * @param options.handleSignals deregister and stop on SIGTERM/SIGINT (default true; a
+ *   launcher that stops its services itself passes false)
  */
 export async function startWeb(
-  env: NodeJS.ProcessEnv = process.env,
+  env: ShopEnv = process.env,
   options: { handleSignals?: boolean } = {},
 ): Promise<RunningWeb> {
+  const host = env.SHOP_LISTEN_HOST || "127.0.0.1";
+  const address = env.SHOP_ADVERTISE_HOST || "127.0.0.1";
   const server = createServer(traceHandler(createStaticHandler(webFolder)));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(Number(env.SHOP_WEB_PORT ?? defaultWebPort), "127.0.0.1", () => {
+    server.listen(portFrom(env, "SHOP_WEB_PORT", defaultWebPort), host, () => {
       server.off("error", reject);
       resolve();
     });
@@ -50,17 +60,19 @@ export async function startWeb(
   const { port } = server.address() as AddressInfo;
   try {
     const registration = await register({
+      ...registryOptions(withDefaults(env)),
       name: "web",
       port,
+      address,
       protocol: "http",
-      registry: env.GATEHOUSE_REGISTRY,
-      key: env.GATEHOUSE_REGISTRY_KEY,
+      version: "1.0.0",
       handleSignals: options.handleSignals,
       healthCheck: { path: "/index.html", interval: "5s" },
     });
     return {
       name: "web",
       port,
+      url: `http://${address}:${port}`,
       async close() {
         await registration.close();
         await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -74,5 +86,5 @@ export async function startWeb(
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const web = await startWeb();
-  console.log(`web: serving ${webFolder} on http://127.0.0.1:${web.port}`);
+  console.log(`shop: web on ${web.url} (serving ${webFolder})`);
 }
