@@ -9,9 +9,9 @@
  * the rest and exits 1.
  */
 import { type Child, hasExited, startChild, stopChild } from "./launch/children.ts";
-import { launchPlan, webDir } from "./launch/plan.ts";
+import { launchPlan } from "./launch/plan.ts";
 import { waitUntilReady } from "./launch/readiness.ts";
-import { startWebServer, type WebServer } from "./launch/web-server.ts";
+import { type RunningWeb, startWeb } from "./services/web.ts";
 
 // The shop is ready in well under 30 s on a quiet machine; a busy one gets more before giving up.
 const readyWithinMs = Number(process.env.SHOP_READY_TIMEOUT_MS) || 60_000;
@@ -29,16 +29,15 @@ if ("problems" in plan) {
 
 const services: Child[] = [];
 let gateway: Child | undefined;
-let web: WebServer | undefined;
+let web: RunningWeb | undefined;
 let stopping: Promise<never> | undefined;
 
 /** Stops everything, services first (they leave the registry through the gateway). */
 function stopAll(code: number, why: string): Promise<never> {
   stopping ??= (async () => {
     say(why);
-    await Promise.all(services.map((child) => stopChild(child, graceMs)));
+    await Promise.all([...services.map((child) => stopChild(child, graceMs)), web?.close()]);
     if (gateway) await stopChild(gateway, graceMs);
-    await web?.close();
     say("stopped");
     process.exit(code);
   })();
@@ -81,7 +80,6 @@ const watch = (child: Child, survivable: boolean) => {
 };
 
 try {
-  web = await startWebServer(webDir, plan.host, plan.ports.web);
   const env = { ...process.env, ...plan.env };
   say(`${plan.mode} mode`);
   gateway = watch(startChild("gateway", plan.gatewayArgs, env), false);
@@ -89,6 +87,9 @@ try {
     const child = startChild(service.label, service.args, { ...env, ...service.env });
     services.push(watch(child, plan.mode === "external"));
   }
+  // The front end's file server, a service like the others: it registers as `web` with the
+  // gateway's registry, which routes / to it (the launcher handles the signals).
+  web = await startWeb(env, { handleSignals: false });
   await waitUntilReady(plan, readyWithinMs, anyChildGone);
 } catch (error) {
   await stopAll(1, `could not start the shop: ${(error as Error).message}`);

@@ -14,13 +14,8 @@ import { type EtcdServer, startEtcdServer } from "../helpers/etcd-server.ts";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.ts";
 import { type OtlpReceiver, startOtlpReceiver } from "../helpers/otlp-receiver.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
-import {
-  bash,
-  jsonValues,
-  type RunningShop,
-  signedInUser,
-  startShop,
-} from "../helpers/shop-process.ts";
+import { api, bash, jsonValues, printedPid, signedInUser } from "../helpers/shop-api.ts";
+import { type ShopProcess, startShop } from "../helpers/shop-process.ts";
 
 /** The flow exactly as the design documents write it. */
 const designFlow = `BASE=http://127.0.0.1:8080/api/v1
@@ -46,8 +41,11 @@ function newTrace(): { traceId: string; traceparent: string } {
   return { traceId, traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` };
 }
 
+/** Whether the current mode's shop was stopped by its last test (else `after` stops it). */
+let stopped = false;
+
 /** The tests both modes pass; `shop()` is the running shop. */
-function sharedBehaviour(shop: () => RunningShop, otlp: () => OtlpReceiver) {
+function sharedBehaviour(shop: () => ShopProcess, otlp: () => OtlpReceiver) {
   it("runs the design documents' curl flow as written: the order is confirmed", async () => {
     const script = designFlow.replaceAll("127.0.0.1:8080", new URL(shop().url).host);
     const run = await bash(script);
@@ -65,27 +63,27 @@ function sharedBehaviour(shop: () => RunningShop, otlp: () => OtlpReceiver) {
   });
 
   it("ends an order paid with a declined card payment_failed, with its stock back", async () => {
-    const { token } = await signedInUser(shop());
-    const listed = await shop().api("GET", "/products?page=1&page_size=20");
+    const { token } = await signedInUser(shop().url);
+    const listed = await api(shop().url, "GET", "/products?page=1&page_size=20");
     const product = listed.body.products.find((p: { stock: number }) => p.stock >= 3);
     assert.ok(product, JSON.stringify(listed.body));
-    const placed = await shop().api("POST", "/orders", {
+    const placed = await api(shop().url, "POST", "/orders", {
       token,
       body: { items: [{ product_id: product.id, quantity: 3 }], payment_method: "declined_card" },
     });
     assert.equal(placed.status, 201, JSON.stringify(placed.body));
     assert.equal(placed.body.status, "payment_failed");
-    const order = await shop().api("GET", `/orders/${placed.body.order_id}`, { token });
+    const order = await api(shop().url, "GET", `/orders/${placed.body.order_id}`, { token });
     assert.equal(order.body.status, "payment_failed");
-    const after = await shop().api("GET", `/products/${product.id}`);
+    const after = await api(shop().url, "GET", `/products/${product.id}`);
     assert.equal(after.body.stock, product.stock);
   });
 
   it("answers 404 to a user reading another user's order", async () => {
-    const alice = await signedInUser(shop());
-    const bob = await signedInUser(shop());
-    const listed = await shop().api("GET", "/products?page=1&page_size=1");
-    const placed = await shop().api("POST", "/orders", {
+    const alice = await signedInUser(shop().url);
+    const bob = await signedInUser(shop().url);
+    const listed = await api(shop().url, "GET", "/products?page=1&page_size=1");
+    const placed = await api(shop().url, "POST", "/orders", {
       token: alice.token,
       body: {
         items: [{ product_id: listed.body.products[0].id, quantity: 1 }],
@@ -93,22 +91,26 @@ function sharedBehaviour(shop: () => RunningShop, otlp: () => OtlpReceiver) {
       },
     });
     assert.equal(placed.status, 201, JSON.stringify(placed.body));
-    const own = await shop().api("GET", `/orders/${placed.body.order_id}`, { token: alice.token });
+    const own = await api(shop().url, "GET", `/orders/${placed.body.order_id}`, {
+      token: alice.token,
+    });
     assert.equal(own.status, 200);
-    const other = await shop().api("GET", `/orders/${placed.body.order_id}`, { token: bob.token });
+    const other = await api(shop().url, "GET", `/orders/${placed.body.order_id}`, {
+      token: bob.token,
+    });
     assert.equal(other.status, 404, JSON.stringify(other.body));
     // Claiming to be Alice in a header changes nothing: the gateway drops it.
-    const claimed = await shop().api("GET", `/orders/${placed.body.order_id}`, {
+    const claimed = await api(shop().url, "GET", `/orders/${placed.body.order_id}`, {
       token: bob.token,
       headers: { "x-user-id": alice.userId },
     });
     assert.equal(claimed.status, 404);
-    const bobs = await shop().api("GET", "/orders", { token: bob.token });
+    const bobs = await api(shop().url, "GET", "/orders", { token: bob.token });
     assert.deepEqual(bobs.body.orders ?? [], []);
   });
 
   it("answers 401 with a JSON error to an order placed without a token", async () => {
-    const answer = await shop().api("POST", "/orders", {
+    const answer = await api(shop().url, "POST", "/orders", {
       body: { items: [{ product_id: "p", quantity: 1 }], payment_method: "credit_card" },
     });
     assert.equal(answer.status, 401);
@@ -118,16 +120,16 @@ function sharedBehaviour(shop: () => RunningShop, otlp: () => OtlpReceiver) {
   });
 
   it("answers 400 naming page_size to a page size of 0", async () => {
-    const answer = await shop().api("GET", "/products?page=1&page_size=0");
+    const answer = await api(shop().url, "GET", "/products?page=1&page_size=0");
     assert.equal(answer.status, 400, JSON.stringify(answer.body));
     assert.match(JSON.stringify(answer.body.error ?? answer.body), /page_size/);
   });
 
   it("records one trace across the gateway, orders, inventory and payments", async () => {
-    const { token } = await signedInUser(shop());
-    const listed = await shop().api("GET", "/products?page=1&page_size=1");
+    const { token } = await signedInUser(shop().url);
+    const listed = await api(shop().url, "GET", "/products?page=1&page_size=1");
     const { traceId, traceparent } = newTrace();
-    const placed = await shop().api("POST", "/orders", {
+    const placed = await api(shop().url, "POST", "/orders", {
       token,
       headers: { traceparent },
       body: {
@@ -154,28 +156,32 @@ function sharedBehaviour(shop: () => RunningShop, otlp: () => OtlpReceiver) {
   });
 }
 
-/** The last test of a mode: Ctrl-C stops start.ts and every child it printed, exit 0. */
-function stopsOnCtrlC(shop: () => RunningShop, labels: string[]) {
+/** The last test of a mode: Ctrl-C stops the launcher and every child it printed, exit 0. */
+function stopsOnCtrlC(shop: () => ShopProcess, labels: string[]) {
   it("stops every process on Ctrl-C and exits 0", async () => {
-    const pids = labels.map((label) => shop().pid(label));
-    const { code, signal } = await shop().interrupt();
-    assert.equal(signal, null, shop().output().slice(-2000));
-    assert.equal(code, 0, shop().output().slice(-2000));
+    const pids = labels.map((label) => printedPid(shop().output(), label));
+    const { clean, code, output } = await shop().stop();
+    assert.ok(clean, output.slice(-3000));
+    assert.equal(code, 0, output.slice(-3000));
     for (const pid of pids) {
       assert.throws(() => process.kill(pid, 0), /ESRCH/, `pid ${pid} is still running`);
     }
+    stopped = true;
   });
 }
 
 describe("the shop, embedded", () => {
-  let shop: RunningShop;
+  let shop: ShopProcess;
   let otlp: OtlpReceiver;
   before(async () => {
     otlp = await startOtlpReceiver();
-    shop = await startShop({ OTEL_EXPORTER_OTLP_ENDPOINT: new URL(otlp.endpoint).origin });
+    stopped = false;
+    shop = await startShop("npm run shop", {
+      OTEL_EXPORTER_OTLP_ENDPOINT: new URL(otlp.endpoint).origin,
+    });
   });
   after(async () => {
-    await shop?.remove();
+    if (shop && !stopped) await shop.stop();
     await otlp?.close();
   });
   sharedBehaviour(
@@ -186,7 +192,7 @@ describe("the shop, embedded", () => {
 });
 
 describe("the shop, external", () => {
-  let shop: RunningShop;
+  let shop: ShopProcess;
   let otlp: OtlpReceiver;
   let nats: NatsServer;
   let etcd: EtcdServer;
@@ -198,7 +204,8 @@ describe("the shop, external", () => {
       startEtcdServer(),
       createTestDatabase(),
     ]);
-    shop = await startShop({
+    stopped = false;
+    shop = await startShop("npm run shop", {
       SHOP_MODE: "external",
       DATABASE_URL: database.url,
       NATS_URL: nats.url,
@@ -209,7 +216,7 @@ describe("the shop, external", () => {
     });
   });
   after(async () => {
-    await shop?.remove();
+    if (shop && !stopped) await shop.stop();
     await Promise.all([otlp?.close(), nats?.remove(), etcd?.remove(), database?.drop()]);
   });
   sharedBehaviour(
@@ -218,12 +225,12 @@ describe("the shop, external", () => {
   );
 
   it("fails no order and charges none twice when a payments instance is killed during a burst", async () => {
-    const { token } = await signedInUser(shop);
-    const listed = await shop.api("GET", "/products?page=1&page_size=20");
+    const { token } = await signedInUser(shop.url);
+    const listed = await api(shop.url, "GET", "/products?page=1&page_size=20");
     const products = listed.body.products.filter((p: { stock: number }) => p.stock >= 2);
     assert.ok(products.length >= 4, JSON.stringify(listed.body));
     const burst = Array.from({ length: 16 }, (_, i) =>
-      shop.api("POST", "/orders", {
+      api(shop.url, "POST", "/orders", {
         token,
         headers: { "idempotency-key": `burst-${i}` },
         body: {
@@ -233,7 +240,7 @@ describe("the shop, external", () => {
       }),
     );
     await new Promise((resolve) => setTimeout(resolve, 150));
-    process.kill(shop.pid("payments#2"), "SIGKILL");
+    process.kill(printedPid(shop.output(), "payments#2"), "SIGKILL");
     const answers = await Promise.all(burst);
     for (const answer of answers) {
       assert.equal(answer.status, 201, JSON.stringify(answer.body));

@@ -3,7 +3,7 @@
  * Checks of examples/shop/compose.yaml that need no Docker engine: every file it builds
  * from or mounts exists and parses, every service it depends on exists, the gateway's
  * config validates with the environment compose gives it, and every address one service
- * gives another (database, NATS, etcd, registry, JWKS, web, OTLP, scrape and data source
+ * gives another (database, NATS, etcd, registry, JWKS, OTLP, scrape and data source
  * URLs) names a compose service that exposes that port and, where both sides say it, with
  * the same credentials. Returns the problems as lines, empty when all is well.
  */
@@ -137,13 +137,10 @@ export async function shopComposeReport(
       "JWKS host",
       `http://${env.USERS_JWKS_HOST}:${env.USERS_JWKS_PORT}`,
     );
-    reachable("services.gateway", "web host", `http://${env.SHOP_WEB_HOST}:${env.SHOP_WEB_PORT}`);
     reachable("services.gateway", "OTLP endpoint", env.OTEL_EXPORTER_OTLP_ENDPOINT);
     reachable("services.gateway", "etcd", env.ETCD_URL);
     if (envOf(services[env.USERS_JWKS_HOST!] ?? {}).USERS_JWKS_PORT !== env.USERS_JWKS_PORT)
       problems.push("services.gateway: USERS_JWKS_PORT differs from the users service's");
-    if (envOf(services[env.SHOP_WEB_HOST!] ?? {}).SHOP_WEB_PORT !== env.SHOP_WEB_PORT)
-      problems.push("services.gateway: SHOP_WEB_PORT differs from the web service's");
     const checkHealth = argsOf(gateway).join(" ") + JSON.stringify(gateway.healthcheck ?? {});
     if (!checkHealth.includes(`127.0.0.1:${statusPort}/health`))
       problems.push(
@@ -154,9 +151,11 @@ export async function shopComposeReport(
     const instances = new Map<string, number>();
     for (const [name, service] of Object.entries(services)) {
       const args = argsOf(service);
-      const at = args.findIndex((arg) => arg.endsWith("service.ts"));
-      if (at === -1) continue;
-      const shop = args[at + 1]!;
+      // A shop service (`service.ts <name>`), or the front end's file server (`web.ts`).
+      const at = args.findIndex((arg) => arg.endsWith("/service.ts"));
+      const web = args.some((arg) => arg.endsWith("/services/web.ts"));
+      if (at === -1 && !web) continue;
+      const shop = web ? "web" : args[at + 1]!;
       instances.set(shop, (instances.get(shop) ?? 0) + 1);
       const where = `services.${name}`;
       const own = envOf(service);
@@ -191,7 +190,7 @@ export async function shopComposeReport(
       reachable(where, "OTLP endpoint", own.OTEL_EXPORTER_OTLP_ENDPOINT);
       if (own.SHOP_ADVERTISE_HOST !== name)
         problems.push(`${where}: SHOP_ADVERTISE_HOST is not ${name}`);
-      const portVariable = `${shop.toUpperCase()}_PORT`;
+      const portVariable = web ? "SHOP_WEB_PORT" : `${shop.toUpperCase()}_PORT`;
       if (!exposes(service, Number(own[portVariable])))
         problems.push(`${where}: ${portVariable} (${own[portVariable]}) is not exposed`);
     }

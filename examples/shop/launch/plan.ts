@@ -15,7 +15,6 @@ export const gatewayCli = here("../../../bin/gatehouse.js");
 export const gatewayConfig = here("../gatehouse.yaml");
 export const hostScript = here("../host.ts");
 export const serviceScript = here("../service.ts");
-export const webDir = here("../web/");
 
 /** The variables external mode needs, with an example of each. */
 export const externalNeeds = {

@@ -3,7 +3,7 @@
  * When the shop is ready for the flow: the gateway says every service has a healthy
  * instance (`/ready` on its status listener), the users service publishes its keys, the
  * gateway has them (a token signed by a stranger is refused as invalid, not for want of
- * keys), and a product list comes back through the gateway.
+ * keys), and the front end and a product list come back through the gateway.
  */
 import { generateKeyPairSync } from "node:crypto";
 import { SignJWT } from "jose";
@@ -42,6 +42,7 @@ export async function notReadyBecause(plan: LaunchPlan): Promise<string | undefi
       "the users service's keys are not served yet",
       `http://${host}:${ports.jwks}/.well-known/jwks.json`,
     ],
+    ["the front end is not served through the gateway yet", `http://${host}:${ports.gateway}/`],
     [
       "products are not listed through the gateway yet",
       `http://${host}:${ports.gateway}/api/v1/products?page=1&page_size=1`,
