@@ -1,4 +1,5 @@
-// The demo shop end to end, started as `npm run shop` starts it: the design documents'
+// The demo shop end to end, started as `npm run shop` starts it (its script, run directly,
+// so Ctrl-C's exit code is the launcher's, not npm's): the design documents'
 // curl flow run as written (bash, curl, jq) through the gateway, then what a user of the
 // shop would see go wrong (a declined card, another user's order, no token, a bad page
 // size), one trace across the gateway and the services, and Ctrl-C stopping every process
@@ -176,7 +177,7 @@ describe("the shop, embedded", () => {
   before(async () => {
     otlp = await startOtlpReceiver();
     stopped = false;
-    shop = await startShop("npm run shop", {
+    shop = await startShop("exec node examples/shop/start.ts", {
       OTEL_EXPORTER_OTLP_ENDPOINT: new URL(otlp.endpoint).origin,
     });
   });
@@ -205,7 +206,7 @@ describe("the shop, external", () => {
       createTestDatabase(),
     ]);
     stopped = false;
-    shop = await startShop("npm run shop", {
+    shop = await startShop("exec node examples/shop/start.ts", {
       SHOP_MODE: "external",
       DATABASE_URL: database.url,
       NATS_URL: nats.url,
