@@ -96,6 +96,14 @@ export interface PluginDefinition<Schema extends z.ZodType = z.ZodType> {
    * when the config is validated, after `check` found nothing wrong.
    */
   files?(config: z.output<Schema>, context: { baseDir: string }): string[];
+  /**
+   * The upstream request headers this plugin sets to say who the client is (jwt's
+   * `claimsToHeaders`). A config that configures the plugin anywhere drops a client's own
+   * headers of these names on every route, as it does `X-Consumer-Name`: an upstream that
+   * reads one on an authenticated route must not be told who the client is by the client
+   * on a route without authentication. Optional; asked once per config load.
+   */
+  identityHeaders?(config: z.output<Schema>): string[];
 }
 
 /** Where a plugin instance was configured, and what of the config it may need. */

@@ -117,6 +117,8 @@ export function createDestinationBuilder(
       upstreamHost: route.preserveHost && authority ? authority : target.authority,
       requestId,
     });
+    // Before the plugins' changes, so the identity they set is the one that is sent.
+    for (const name of route.identityHeaders) setHeader(headers, name, undefined, 2);
     const headerChanges = ctx && runnerState.upstreamHeaders(ctx);
     if (headerChanges) applyHeaderChanges(headers, headerChanges);
     return {

@@ -15,6 +15,7 @@ import { compileRewrite, type PathRewriter } from "../router/rewrite.ts";
 import { RouteDefinitionError, RouteTable } from "../router/route-table.ts";
 import { RedisConnections } from "../stores/redis.ts";
 import { Service } from "../upstream/service.ts";
+import { identityHeadersOf } from "./identity-headers.ts";
 import { type GatewayPlugins, PluginInstances } from "./plugin-instances.ts";
 import type { CompiledRoute, Runtime } from "./runtime.ts";
 import type { TargetRegistry } from "./target-registry.ts";
@@ -46,7 +47,8 @@ export function compileRuntime(
   let routes: RouteTable<CompiledRoute>;
   const routesByName = new Map<string, CompiledRoute>();
   try {
-    routes = compileRoutes(config, services, instances, routesByName);
+    const identityHeaders = identityHeadersOf(config, plugins.registry);
+    routes = compileRoutes(config, services, instances, routesByName, identityHeaders);
   } catch (error) {
     // The previous runtime keeps serving, with the instances this one had taken over.
     void instances.abandon();
@@ -68,6 +70,7 @@ function compileRoutes(
   services: ReadonlyMap<string, Service>,
   instances: PluginInstances,
   byName: Map<string, CompiledRoute>,
+  identityHeaders: readonly string[],
 ): RouteTable<CompiledRoute> {
   const compile = (route: RouteConfig): CompiledRoute => {
     const compiled: CompiledRoute = {
@@ -76,6 +79,7 @@ function compileRoutes(
       rewrite: rewriterFor(route),
       preserveHost: route.preserveHost,
       websocket: route.websocket,
+      identityHeaders,
       chain: instances.chainFor(config, route),
     };
     byName.set(route.name, compiled);

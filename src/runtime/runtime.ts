@@ -16,6 +16,11 @@ export interface CompiledRoute {
   rewrite: PathRewriter;
   preserveHost: boolean;
   websocket: boolean;
+  /**
+   * Headers only the config's authentication may set (runtime/identity-headers): a
+   * client's own are dropped on this route. The same list on every route of a config.
+   */
+  identityHeaders: readonly string[];
   /** The route's plugins (global, service and route, most specific winning), if any has hooks. */
   chain: Chain | undefined;
 }

@@ -57,6 +57,7 @@ export function createJwtPlugin(options: JwtPluginOptions = {}) {
     schema: jwtSchema,
     priority: 1000,
     authenticates: true,
+    identityHeaders: (config) => Object.values(config.claimsToHeaders),
     create(config, scope) {
       const keys = keySource(config, clock, scope.log);
       const refuseWith = (ctx: RequestContext, refusal: Refusal) =>

@@ -92,7 +92,9 @@ export const jwtSchema = z
     claimsToHeaders: z
       .record(z.string().min(1), headerName)
       .default({})
-      .describe("Claims copied to upstream request headers: claim name → header name."),
+      .describe(
+        "Claims copied to upstream request headers: claim name → header name. A client's own headers of these names are dropped on every route.",
+      ),
     hideCredentials: hideCredentialsOption("the token"),
     anonymous: anonymousOption,
     maxTokenSize: size("8kb").describe("Larger tokens are refused without being parsed."),

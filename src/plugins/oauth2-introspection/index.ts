@@ -37,6 +37,7 @@ export const oauth2IntrospectionPlugin = definePlugin({
   schema: introspectionSchema,
   priority: 1000,
   authenticates: true,
+  identityHeaders: (config) => Object.values(config.claimsToHeaders),
   create(config, scope) {
     const introspector = new Introspector({
       url: new URL(config.introspectionUrl),

@@ -85,7 +85,9 @@ export const introspectionSchema = z
     claimsToHeaders: z
       .record(z.string().min(1), headerName)
       .default({})
-      .describe("Answer fields copied to upstream request headers: field name → header name."),
+      .describe(
+        "Answer fields copied to upstream request headers: field name → header name. A client's own headers of these names are dropped on every route.",
+      ),
     hideCredentials: hideCredentialsOption("the Authorization header"),
     anonymous: anonymousOption,
   })
