@@ -11,7 +11,9 @@
  */
 import { fileURLToPath } from "node:url";
 import { flushTelemetry } from "gatehouse-gateway/sdk";
+import { prepareDataDirs } from "./data-dirs.ts";
 import {
+  dataRootOf,
   type RunningService,
   type ShopEnv,
   type ShopServiceName,
@@ -34,18 +36,18 @@ export interface ShopHost {
  */
 export async function startShopHost(env: ShopEnv): Promise<ShopHost> {
   const full = withDefaults(env);
-  const names = Object.keys(starters) as ShopServiceName[];
-  const started = await Promise.allSettled(names.map((name) => starters[name](full)));
-  const running = started.flatMap((result) =>
-    result.status === "fulfilled" ? [result.value] : [],
-  );
+  if (!full.DATABASE_URL) await prepareDataDirs(dataRootOf(full), Object.keys(starters));
+  const running: RunningService[] = [];
   const close = async () => {
-    for (const service of running.reverse()) await service.close();
+    for (const service of running.toReversed()) await service.close();
   };
-  const failed = started.find((result) => result.status === "rejected");
-  if (failed) {
+  // One after another: each PGlite store's start is CPU-bound, and on a small machine five
+  // at once take longer than five in turn.
+  try {
+    for (const start of Object.values(starters)) running.push(await start(full));
+  } catch (error) {
     await close();
-    throw failed.reason;
+    throw error;
   }
   return {
     services: Object.fromEntries(

@@ -7,10 +7,11 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { exited, freePort } from "./child-process.ts";
+import { exited } from "./child-process.ts";
 
 /** The repository's root folder. */
 export const repositoryRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -31,6 +32,28 @@ const portVariables = [
   "INVENTORY_PORT_2",
 ] as const;
 
+/**
+ * A free loopback port below the kernel's ephemeral range (32768 and up): the shop's
+ * processes bind theirs a while after they are picked, meanwhile opening many outgoing
+ * connections, whose local ports come from that range and could take one picked there.
+ */
+async function freeFixedPort(taken: Set<number>): Promise<number> {
+  for (let tries = 0; tries < 200; tries++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (taken.has(port)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+    });
+    if (free) {
+      taken.add(port);
+      return port;
+    }
+  }
+  throw new Error("no free port found between 20000 and 32000");
+}
+
 /** A running shop. */
 export interface ShopProcess {
   /** The gateway, e.g. `http://127.0.0.1:41234`. */
@@ -44,9 +67,10 @@ export interface ShopProcess {
   /**
    * Ctrl-C: SIGINT to the process group (the shell, npm and the launcher, as a terminal
    * sends it), then waits until every process of the group has ended (SIGKILL after
-   * `timeoutMs`). Resolves with whether it stopped in time and said `[shop] stopped`.
+   * `timeoutMs`). Resolves with whether it stopped in time and said `[shop] stopped`, and
+   * the command's exit code.
    */
-  stop(timeoutMs?: number): Promise<{ clean: boolean; output: string }>;
+  stop(timeoutMs?: number): Promise<{ clean: boolean; output: string; code: number | null }>;
 }
 
 /** How long the shop may take to print `ready` on a slow, shared machine. */
@@ -61,9 +85,9 @@ export async function startShop(
   command = "npm run shop",
   env: NodeJS.ProcessEnv = {},
 ): Promise<ShopProcess> {
-  const ports = Object.fromEntries(
-    await Promise.all(portVariables.map(async (name) => [name, await freePort()] as const)),
-  ) as ShopProcess["ports"];
+  const taken = new Set<number>();
+  const ports = {} as ShopProcess["ports"];
+  for (const name of portVariables) ports[name] = await freeFixedPort(taken);
   const dataDir = mkdtempSync(join(tmpdir(), "gatehouse-shop-"));
   const fullEnv: NodeJS.ProcessEnv = {
     ...process.env,
@@ -76,7 +100,7 @@ export async function startShop(
     ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])),
     SHOP_DATA_DIR: dataDir,
     // Nothing listens there: spans are dropped, and the shop must not mind.
-    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freeFixedPort(taken)}`,
     GATEHOUSE_ACCESS_LOG: join(dataDir, "access.log"),
     SHOP_READY_TIMEOUT_MS: String(readyTimeoutMs - 5_000),
     ...env,
@@ -141,7 +165,8 @@ export async function startShop(
       group("SIGKILL");
       await gone;
       rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
-      return { clean: inTime && /\[shop\] stopped/.test(output), output };
+      // The shell's (npm's, the launcher's) exit code; null when it had to be killed.
+      return { clean: inTime && /\[shop\] stopped/.test(output), output, code: child.exitCode };
     },
   };
 }

@@ -1,10 +1,37 @@
 /**
  * @module examples/shop/launch/readiness
  * When the shop is ready for the flow: the gateway says every service has a healthy
- * instance (`/ready` on its status listener), the users service publishes its keys (so a
- * token can be checked), the front end and a product list come back through the gateway.
+ * instance (`/ready` on its status listener), the users service publishes its keys, the
+ * gateway has them (a token signed by a stranger is refused as invalid, not for want of
+ * keys), and the front end and a product list come back through the gateway.
  */
+import { generateKeyPairSync } from "node:crypto";
+import { SignJWT } from "jose";
 import type { LaunchPlan } from "./plan.ts";
+
+const stranger = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
+/** A well-formed token no shop key signed: once the gateway has the key set, it is refused as invalid. */
+const strangersToken = new SignJWT({ user_id: "readiness-probe" })
+  .setProtectedHeader({ alg: "RS256", kid: "readiness-probe" })
+  .setIssuer("shop-users")
+  .setExpirationTime("1h")
+  .sign(stranger);
+
+/** Undefined once the gateway checks tokens against the users service's keys. */
+async function tokensNotCheckedBecause(plan: LaunchPlan): Promise<string | undefined> {
+  const url = `http://${plan.host}:${plan.ports.gateway}/api/v1/users/me`;
+  try {
+    const answer = await fetch(url, {
+      headers: { authorization: `Bearer ${await strangersToken}` },
+      signal: AbortSignal.timeout(2000),
+    });
+    const body = (await answer.json().catch(() => ({}))) as { error?: { code?: string } };
+    if (answer.status === 401 && body.error?.code === "GATEHOUSE_INVALID_TOKEN") return undefined;
+    return `the gateway cannot check tokens yet (${url} answered ${answer.status} ${body.error?.code ?? ""})`;
+  } catch (error) {
+    return `the gateway cannot check tokens yet (${url}: ${(error as Error).cause ?? (error as Error).message})`;
+  }
+}
 
 /** One look: undefined when ready, else what is not. */
 export async function notReadyBecause(plan: LaunchPlan): Promise<string | undefined> {
@@ -30,7 +57,7 @@ export async function notReadyBecause(plan: LaunchPlan): Promise<string | undefi
       return `${reason} (${url}: ${(error as Error).cause ?? (error as Error).message})`;
     }
   }
-  return undefined;
+  return tokensNotCheckedBecause(plan);
 }
 
 /**

@@ -12,7 +12,12 @@ import type { RunningService } from "./shared/service-runtime.ts";
 import { startUsers } from "./users.ts";
 
 export type { ShopServiceName } from "./shared/protos.ts";
-export { defaultJwksPort, defaultPorts, type ShopEnv } from "./shared/service-env.ts";
+export {
+  dataRootOf,
+  defaultJwksPort,
+  defaultPorts,
+  type ShopEnv,
+} from "./shared/service-env.ts";
 export type { RunningService } from "./shared/service-runtime.ts";
 
 /** Each service's start function, in the order the host starts them. */

@@ -13,6 +13,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Queryable } from "gatehouse-gateway/sdk";
 import { callerIdOrNone } from "./shared/caller.ts";
 import {
+  alreadyExists,
   badField,
   failedPrecondition,
   notFound,
@@ -88,6 +89,8 @@ export async function startPayments(env: ShopEnv): Promise<RunningService> {
 
     const known = await paymentOf(db, paymentId);
     if (known) {
+      // Someone else's payment id: say nothing about that payment.
+      if (known.user_id !== userId) throw alreadyExists("payment_id is already used");
       if (known.status === "declined") throw failedPrecondition("card declined");
       return view(known);
     }

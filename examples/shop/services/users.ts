@@ -13,13 +13,20 @@ import { type Queryable, traceHandler } from "gatehouse-gateway/sdk";
 import { SignJWT } from "jose";
 import { callerId } from "./shared/caller.ts";
 import { alreadyExists, notFound, unauthenticated, Violations } from "./shared/errors.ts";
-import { defaultJwksPort, portFrom, type ShopEnv } from "./shared/service-env.ts";
+import {
+  advertisedAddressOf,
+  defaultJwksPort,
+  listenHostOf,
+  portFrom,
+  type ShopEnv,
+} from "./shared/service-env.ts";
 import { openService, type RunningService, serveService } from "./shared/service-runtime.ts";
 import { decoyHash, hashPassword, verifyPassword } from "./users/passwords.ts";
 import {
   currentSigningKey,
   ensureSigningKey,
   jwks,
+  rotateSigningKey,
   signingKeySchema,
 } from "./users/signing-keys.ts";
 
@@ -119,7 +126,11 @@ export async function startUsers(env: ShopEnv): Promise<RunningService> {
   );
   await new Promise<void>((resolve, reject) => {
     jwksServer.once("error", reject);
-    jwksServer.listen(portFrom(env, "USERS_JWKS_PORT", defaultJwksPort), "127.0.0.1", resolve);
+    jwksServer.listen(
+      portFrom(env, "USERS_JWKS_PORT", defaultJwksPort),
+      listenHostOf(env),
+      resolve,
+    );
   });
   const jwksPort = (jwksServer.address() as AddressInfo).port;
   parts.onClose(() => new Promise((resolve) => jwksServer.close(resolve).closeAllConnections()));
@@ -187,6 +198,7 @@ export async function startUsers(env: ShopEnv): Promise<RunningService> {
     },
   };
   return serveService(parts, methods, {
-    jwksUrl: `http://127.0.0.1:${jwksPort}/.well-known/jwks.json`,
+    jwksUrl: `http://${advertisedAddressOf(env) ?? "127.0.0.1"}:${jwksPort}/.well-known/jwks.json`,
+    rotateSigningKey: () => rotateSigningKey(db),
   });
 }

@@ -2,7 +2,7 @@
  * @module examples/shop/services/shared/grpc-server
  * A shop service's gRPC server: its methods, each traced (a server span continuing the
  * caller's `traceparent`), and the standard health service `grpc.health.v1.Health` that the
- * gateway's gRPC health checks call. Listens on 127.0.0.1 only.
+ * gateway's gRPC health checks call.
  */
 import {
   type Metadata,
@@ -28,6 +28,8 @@ export interface GrpcServerOptions {
   /** The registry name too (`users`), which health checks may ask for. */
   shortName: string;
   methods: Record<string, UnaryMethod>;
+  /** The address to listen on (127.0.0.1, or 0.0.0.0 in a container). */
+  host: string;
   /** 0 for a free port. */
   port: number;
 }
@@ -78,7 +80,7 @@ export async function serveGrpc(options: GrpcServerOptions): Promise<ShopGrpcSer
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(
-      `127.0.0.1:${options.port}`,
+      `${options.host}:${options.port}`,
       ServerCredentials.createInsecure(),
       (error, bound) => (error ? reject(error) : resolve(bound)),
     ),

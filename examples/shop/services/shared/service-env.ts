@@ -2,8 +2,9 @@
  * @module examples/shop/services/shared/service-env
  * The environment a shop service is started with, and what it means: ports (each service
  * its own, 0 for a free one), where its data is (PostgreSQL at DATABASE_URL, else PGlite in
- * SHOP_DATA_DIR/<name>), the event bus (NATS at NATS_URL, else the embedded transport), and
- * the registry (GATEHOUSE_REGISTRY, else etcd at ETCD_URL).
+ * SHOP_DATA_DIR/<name>), the event bus (NATS at NATS_URL, else the embedded transport), the
+ * registry (GATEHOUSE_REGISTRY, else etcd at ETCD_URL), and the address (loopback unless
+ * SHOP_LISTEN_HOST says otherwise).
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,6 +28,24 @@ export const defaultJwksPort = 8090;
 /** Where PGlite data goes without SHOP_DATA_DIR: `examples/shop/data/`. */
 export const defaultDataDir = fileURLToPath(new URL("../../data/", import.meta.url));
 
+/**
+ * The address services listen on: SHOP_LISTEN_HOST, default 127.0.0.1 (loopback only; in
+ * containers, 0.0.0.0).
+ */
+export function listenHostOf(env: ShopEnv): string {
+  return env.SHOP_LISTEN_HOST || "127.0.0.1";
+}
+
+/**
+ * The address registered for others to reach a service: SHOP_ADVERTISE_ADDRESS; else
+ * 127.0.0.1 when listening on loopback, or the SDK's choice (the host's first non-internal
+ * IPv4 address) when not.
+ */
+export function advertisedAddressOf(env: ShopEnv): string | undefined {
+  if (env.SHOP_ADVERTISE_ADDRESS) return env.SHOP_ADVERTISE_ADDRESS;
+  return listenHostOf(env) === "127.0.0.1" ? "127.0.0.1" : undefined;
+}
+
 /** A port variable's value (0 for a free port); `fallback` when unset. */
 export function portFrom(env: ShopEnv, variable: string, fallback: number): number {
   const text = env[variable];
@@ -42,9 +61,14 @@ export function servicePort(env: ShopEnv, name: ShopServiceName): number {
   return portFrom(env, `${name.toUpperCase()}_PORT`, defaultPorts[name]);
 }
 
+/** Where the services' PGlite directories are: SHOP_DATA_DIR, else examples/shop/data/. */
+export function dataRootOf(env: ShopEnv): string {
+  return env.SHOP_DATA_DIR || defaultDataDir;
+}
+
 /** PGlite's directory for a service (used when DATABASE_URL is not set). */
 export function dataDirOf(env: ShopEnv, name: ShopServiceName): string {
-  return join(env.SHOP_DATA_DIR || defaultDataDir, name);
+  return join(dataRootOf(env), name);
 }
 
 /** Milliseconds of a duration written `250ms`, `2s`, `1m` or as plain milliseconds. */

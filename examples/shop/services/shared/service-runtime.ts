@@ -9,6 +9,7 @@ import {
   type EventBus,
   events,
   type GrpcServiceClient,
+  type GrpcServiceClientOptions,
   type Registration,
   register,
   type Store,
@@ -17,17 +18,25 @@ import {
 } from "gatehouse-gateway/sdk";
 import { serveGrpc, type UnaryMethod } from "./grpc-server.ts";
 import { type ShopServiceName, serviceNames } from "./protos.ts";
-import { dataDirOf, type ShopEnv, servicePort } from "./service-env.ts";
+import {
+  advertisedAddressOf,
+  dataDirOf,
+  listenHostOf,
+  type ShopEnv,
+  servicePort,
+} from "./service-env.ts";
 
 /** A started service, as `start<Name>(env)` resolves with it. */
 export interface RunningService {
   name: ShopServiceName;
-  /** The gRPC port it listens on (127.0.0.1). */
+  /** The gRPC port it listens on (on SHOP_LISTEN_HOST, default 127.0.0.1). */
   port: number;
-  /** `http://127.0.0.1:<port>` (h2c). */
+  /** `http://<address>:<port>` (h2c), as registered. */
   url: string;
   /** The users service: where its JWKS is served. */
   jwksUrl?: string;
+  /** The users service: signs with a new key from now on (the JWKS keeps the old one); its kid. */
+  rotateSigningKey?: () => Promise<string>;
   /** Deregisters, finishes the calls in flight, then closes its server, bus and store. */
   close(): Promise<void>;
 }
@@ -57,7 +66,7 @@ export interface ServiceParts {
   /** A gRPC client of another shop service (balanced, retried as the gateway does). */
   client(
     name: ShopServiceName,
-    options?: { timeout?: string; retries?: number },
+    options?: Pick<GrpcServiceClientOptions, "timeout" | "retries">,
   ): GrpcServiceClient;
   /** Run at close, before the bus and the store close (sagas, extra servers). */
   onClose(fn: () => Promise<unknown> | unknown): void;
@@ -126,22 +135,24 @@ export async function openService(
 export async function serveService(
   parts: ServiceParts,
   methods: Record<string, UnaryMethod>,
-  extra: { jwksUrl?: string } = {},
+  extra: Pick<RunningService, "jwksUrl" | "rotateSigningKey"> = {},
 ): Promise<RunningService> {
   const { name, env } = parts;
   const server = await serveGrpc({
     service: serviceNames[name],
     shortName: name,
     methods,
+    host: listenHostOf(env),
     port: servicePort(env, name),
   });
+  const address = advertisedAddressOf(env);
   let registration: Registration | undefined;
   try {
     registration = await register({
       ...registryOptions(env),
       name,
       port: server.port,
-      address: "127.0.0.1",
+      ...(address !== undefined && { address }),
       protocol: "grpc",
       version: "1.0.0",
       handleSignals: false,
@@ -155,7 +166,7 @@ export async function serveService(
   return {
     name,
     port: server.port,
-    url: `http://127.0.0.1:${server.port}`,
+    url: `http://${address ?? "127.0.0.1"}:${server.port}`,
     ...extra,
     close() {
       closing ??= (async () => {
