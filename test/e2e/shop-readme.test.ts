@@ -90,6 +90,13 @@ describe("examples/shop/README.md", () => {
     assert.equal(scripts.shop, "node examples/shop/start.ts");
   });
 
+  it("shows the same curl flow that test/e2e/shop.test.ts runs (the design documents')", () => {
+    const source = readFileSync(`${repositoryRoot}test/e2e/shop.test.ts`, "utf8");
+    const literal = /const designFlow = `([\s\S]*?)`;/.exec(source)?.[1];
+    assert.ok(literal, "test/e2e/shop.test.ts keeps the flow in `const designFlow`");
+    assert.equal(known.flow, literal.replaceAll("\\\\", "\\"));
+  });
+
   it("npm run shop, then the flow (confirmed) and the declined card (payment_failed)", async () => {
     const shop = await startShop(known.start!);
     stops.push(() => shop.stop());
