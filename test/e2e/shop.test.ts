@@ -240,8 +240,12 @@ describe("the shop, external", () => {
         },
       }),
     );
+    let settled = 0;
+    for (const order of burst) void order.finally(() => settled++);
     await new Promise((resolve) => setTimeout(resolve, 150));
     process.kill(printedPid(shop.output(), "payments#2"), "SIGKILL");
+    // The instance died during the burst, not after it.
+    assert.ok(settled < burst.length, `all ${settled} orders had ended before the kill`);
     const answers = await Promise.all(burst);
     for (const answer of answers) {
       assert.equal(answer.status, 201, JSON.stringify(answer.body));
