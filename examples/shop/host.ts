@@ -58,6 +58,10 @@ export async function startShopHost(env: ShopEnv): Promise<ShopHost> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  // One process, one OpenTelemetry resource: without a name of its own the spans of all
+  // five would be exported under the first registered service's name. The span names
+  // (`shop.orders.v1.OrderService/PlaceOrder`) say which service each one is.
+  process.env.OTEL_SERVICE_NAME ||= "shop";
   const startedAt = Date.now();
   const host = await startShopHost(process.env);
   for (const service of Object.values(host.services)) {

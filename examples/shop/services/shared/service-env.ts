@@ -37,12 +37,12 @@ export function listenHostOf(env: ShopEnv): string {
 }
 
 /**
- * The address registered for others to reach a service: SHOP_ADVERTISE_ADDRESS; else
+ * The address registered for others to reach a service: SHOP_ADVERTISE_HOST; else
  * 127.0.0.1 when listening on loopback, or the SDK's choice (the host's first non-internal
  * IPv4 address) when not.
  */
 export function advertisedAddressOf(env: ShopEnv): string | undefined {
-  if (env.SHOP_ADVERTISE_ADDRESS) return env.SHOP_ADVERTISE_ADDRESS;
+  if (env.SHOP_ADVERTISE_HOST) return env.SHOP_ADVERTISE_HOST;
   return listenHostOf(env) === "127.0.0.1" ? "127.0.0.1" : undefined;
 }
 
