@@ -106,7 +106,7 @@ describe("the shop's front end in Chromium", () => {
     await page.getByText(`Page 1 of ${Math.ceil(total / 8)}`).waitFor();
   });
 
-  it("registers, shows the API's error for a taken email, and logs in", async () => {
+  it("registers (the API's errors for a bad field and a taken email shown), and logs in", async () => {
     await page.getByText("New here? Create an account").click();
     const form = page.locator("#register-form");
     const fill = async () => {
@@ -116,9 +116,20 @@ describe("the shop's front end in Chromium", () => {
       await form.getByLabel("Full name").fill(user.fullName);
       await form.getByLabel("Phone").fill("1234567890");
     };
+    // A bad field first: the users service names it, and the page marks that input.
+    expectedStatuses.add("POST /api/v1/users/register 400");
     await fill();
+    await form.getByLabel("Email").fill("not-an-email");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.locator("#register-error").filter({ hasText: "INVALID_ARGUMENT" }).waitFor();
+    assert.match((await page.locator("#register-error").textContent())!, /email: /);
+    assert.equal(await form.getByLabel("Email").getAttribute("aria-invalid"), "true");
+    assert.equal(await form.getByLabel("Username").getAttribute("aria-invalid"), null);
+
+    await form.getByLabel("Email").fill(user.email);
     await page.getByRole("button", { name: "Create account" }).click();
     await page.getByRole("status").filter({ hasText: "your account is ready" }).waitFor();
+    assert.equal(await page.locator("#register-error").isHidden(), true);
 
     // The same email again: the users service's 409, shown as the gateway sent it.
     expectedStatuses.add("POST /api/v1/users/register 409");

@@ -188,9 +188,9 @@ export async function shopComposeReport(
       )
         problems.push(`${where}: GATEHOUSE_REGISTRY_KEY is not the gateway's`);
       reachable(where, "OTLP endpoint", own.OTEL_EXPORTER_OTLP_ENDPOINT);
-      // The shop's services read SHOP_ADVERTISE_ADDRESS, the web service SHOP_ADVERTISE_HOST.
-      const advertised = web ? "SHOP_ADVERTISE_HOST" : "SHOP_ADVERTISE_ADDRESS";
-      if (own[advertised] !== name) problems.push(`${where}: ${advertised} is not ${name}`);
+      // What the services (and the web service) register as their address.
+      if (own.SHOP_ADVERTISE_HOST !== name)
+        problems.push(`${where}: SHOP_ADVERTISE_HOST is not ${name}`);
       if (own.SHOP_LISTEN_HOST !== "0.0.0.0")
         problems.push(
           `${where}: SHOP_LISTEN_HOST is not 0.0.0.0 (unreachable from other containers)`,

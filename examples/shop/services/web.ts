@@ -13,7 +13,7 @@ import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { register, traceHandler } from "gatehouse-gateway/sdk";
 import { type ShopEnv, withDefaults } from "./index.ts";
-import { portFrom } from "./shared/service-env.ts";
+import { advertisedAddressOf, listenHostOf, portFrom } from "./shared/service-env.ts";
 import { registryOptions } from "./shared/service-runtime.ts";
 import { createStaticHandler } from "./web-files.ts";
 
@@ -28,7 +28,7 @@ export interface RunningWeb {
   name: "web";
   /** The port it listens on. */
   port: number;
-  /** `http://<address>:<port>`, as registered. */
+  /** `http://<address>:<port>`, as registered (the listening address when none is advertised). */
   url: string;
   /** Deregisters, then stops listening once the requests being served are done. */
   close(): Promise<void>;
@@ -38,7 +38,7 @@ export interface RunningWeb {
  * Starts the web service on `SHOP_LISTEN_HOST` (default 127.0.0.1):`SHOP_WEB_PORT` (0 picks
  * a free port) and registers it as `web` through `GATEHOUSE_REGISTRY` (+
  * `GATEHOUSE_REGISTRY_KEY`, default the gateway's on :9900) or straight in etcd at
- * `ETCD_URL`, under `SHOP_ADVERTISE_HOST` (default 127.0.0.1) as the shop's services do.
+ * `ETCD_URL`, under `SHOP_ADVERTISE_HOST` (else as the shop's services choose).
  * @param env where those variables are read from
  * @param options.handleSignals deregister and stop on SIGTERM/SIGINT (default true; a
  *   launcher that stops its services itself passes false)
@@ -47,8 +47,8 @@ export async function startWeb(
   env: ShopEnv = process.env,
   options: { handleSignals?: boolean } = {},
 ): Promise<RunningWeb> {
-  const host = env.SHOP_LISTEN_HOST || "127.0.0.1";
-  const address = env.SHOP_ADVERTISE_HOST || "127.0.0.1";
+  const host = listenHostOf(env);
+  const address = advertisedAddressOf(env);
   const server = createServer(traceHandler(createStaticHandler(webFolder)));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -72,7 +72,7 @@ export async function startWeb(
     return {
       name: "web",
       port,
-      url: `http://${address}:${port}`,
+      url: `http://${address ?? host}:${port}`,
       async close() {
         await registration.close();
         await new Promise<void>((resolve) => server.close(() => resolve()));

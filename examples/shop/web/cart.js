@@ -3,7 +3,7 @@
 // method and an Idempotency-Key, so a retry after a lost answer never orders twice.
 import { api } from "./api.js";
 import { clearError, formatPrice, h, shortId, showError, statusBadge } from "./dom.js";
-import { currentSession, onSessionChange } from "./session.js";
+import { currentSession, endSession, onSessionChange } from "./session.js";
 
 /** What each final status means for the customer. */
 const outcomes = {
@@ -112,6 +112,8 @@ export function mountCart({ onPlaced }) {
       if (error.status !== 0) idempotencyKey = undefined;
       status.textContent = "";
       showError(errors, error);
+      // The gateway no longer takes the token (expired, or its key rotated away): log in again.
+      if (error.status === 401) endSession();
     } finally {
       placing = false;
       render();

@@ -8,7 +8,7 @@ import { currentSession, onSessionChange } from "./session.js";
 
 /**
  * Wires the orders panel.
- * @returns {{ reload: () => Promise<void>, show: (orderId: string) => Promise<void> }}
+ * @returns {{ reload: () => Promise<void>, show: (orderId: string, options?: { focus?: boolean }) => Promise<void> }}
  */
 export function mountOrders() {
   const table = document.getElementById("orders-table");
@@ -45,7 +45,8 @@ export function mountOrders() {
     }
   }
 
-  async function show(orderId) {
+  /** Shows one order's details; `focus` moves there (a click on Details, not a new order). */
+  async function show(orderId, { focus = false } = {}) {
     const session = currentSession();
     if (!session) return;
     try {
@@ -53,7 +54,7 @@ export function mountOrders() {
       clearError(errors);
       detail.replaceChildren(...orderDetail(order));
       detail.hidden = false;
-      detail.focus();
+      if (focus) detail.focus();
     } catch (error) {
       showError(errors, error);
     }
@@ -84,7 +85,7 @@ function orderRow(order, show) {
           type: "button",
           className: "link",
           "aria-label": `Details of order ${order.order_id}`,
-          onclick: () => show(order.order_id),
+          onclick: () => show(order.order_id, { focus: true }),
         },
         "Details",
       ),
