@@ -64,31 +64,34 @@ describe("HealthSupervisor", () => {
     const health = new HealthSupervisor({ clock });
     const registry = new TargetRegistry();
     /**
-     * Moves the clock by `ms` and waits for the probes that fires. A target starts being
-     * probed at once (`0`); one probed goes again `interval` later.
+     * Moves the clock by `ms` and waits for the probes that fires, and for each probed
+     * target's next probe to be scheduled (after its answer is read: moving the clock
+     * before that would leave the next probe a whole interval later). A target starts
+     * being probed at once (`0`); one probed goes again `interval` later.
      */
-    const probe = async (ms: number, expected: string[]) => {
+    const probe = async (ms: number, expected: string[], probing: number) => {
       seen.length = 0;
       clock.advance(ms);
       await until(() => seen.length >= expected.length, `probes ${expected.join(", ")}`);
       assert.deepEqual(seen.sort(), expected.sort());
+      await until(() => clock.pending === probing, `${probing} next probes scheduled`);
     };
     const at = (url: string, path: string) => `${new URL(url).port}${path}`;
     try {
       const first = { url: a!, weight: 1 };
       service.setTargets([first], registry);
       health.syncService(service);
-      await probe(0, [at(a!, "/health")]);
+      await probe(0, [at(a!, "/health")], 1);
       const second = { url: b!, weight: 1, healthCheck: { path: "/ready" } };
       health.syncChanges(service, service.setTargets([first, second], registry));
-      await probe(0, [at(b!, "/ready")]);
-      await probe(10_000, [at(a!, "/health"), at(b!, "/ready")]);
+      await probe(0, [at(b!, "/ready")], 2);
+      await probe(10_000, [at(a!, "/health"), at(b!, "/ready")], 2);
       health.syncChanges(service, service.setTargets([second], registry));
-      await probe(10_000, [at(b!, "/ready")]);
+      await probe(10_000, [at(b!, "/ready")], 1);
       // The same target, no longer asking for a path of its own: the service's check.
       health.syncChanges(service, service.setTargets([{ url: b!, weight: 1 }], registry));
-      await probe(0, [at(b!, "/health")]);
-      await probe(10_000, [at(b!, "/health")]);
+      await probe(0, [at(b!, "/health")], 1);
+      await probe(10_000, [at(b!, "/health")], 1);
     } finally {
       health.close();
       await registry.destroyAll();

@@ -31,6 +31,11 @@ export class ManualClock implements Clock {
     return this.#now;
   }
 
+  /** How many tasks are scheduled and not yet run or cancelled. */
+  get pending(): number {
+    return this.#tasks.length;
+  }
+
   schedule(fn: () => void, ms: number): () => void {
     const id = this.#nextId++;
     this.#tasks.push({ at: this.#now + Math.max(0, ms), fn, id });
