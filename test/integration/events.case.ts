@@ -248,6 +248,49 @@ export function eventsSuite(transport: EventsTransportCase): void {
       assert.equal(letters.length, 1);
     });
 
+    it("counts toward maxDeliver only deliveries that reached the handler, across restarts with a backlog", async () => {
+      const bus = await connect();
+      const subject = `${unique("backlog")}.sent`;
+      const durable = unique("r");
+      const letters: DeadLetter[] = [];
+      const dead = bus.subscribe(
+        { durable: unique("dl"), subject: `deadletter.${durable}` },
+        async (event: DeliveredEvent<DeadLetter>) => {
+          letters.push(event.data);
+        },
+      );
+      await dead.ready;
+      const ids = Array.from({ length: 24 }, (_, n) => `b-${n}`);
+      for (const id of ids) await bus.publish(subject, { id }, { id });
+      const counts = new Map<string, number>();
+      const subscribe = () =>
+        bus.subscribe({ durable, subject, maxDeliver: 2 }, async (event) => {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          counts.set(event.id, Math.max(counts.get(event.id) ?? 0, event.deliveryCount));
+        });
+      // Stopped and started again five times while a handler runs and the backlog waits.
+      for (let restart = 0; restart < 5; restart++) {
+        const before = counts.size;
+        const subscription = subscribe();
+        await subscription.ready;
+        await until(() => counts.size > before, `handling after restart ${restart}`);
+        await subscription.close();
+      }
+      const last = subscribe();
+      await until(() => counts.size === ids.length || letters.length > 0, "the backlog handled");
+      await last.close();
+      assert.deepEqual(
+        letters.map((letter) => `${letter.event.id}: ${letter.error.code}`),
+        [],
+        "nothing dead-lettered",
+      );
+      assert.deepEqual(
+        [...counts].filter(([, count]) => count > 1),
+        [],
+        "each event reached its handler on its first delivery",
+      );
+    });
+
     it("terminates an event the handler calls term() on: never redelivered, dead-lettered with the reason", async () => {
       const bus = await connect();
       const subject = `${unique("termed")}.sent`;

@@ -7,9 +7,10 @@
  * no consumer pause or priority groups; retries and dead letters are the bus's, not the
  * server's.
  */
+
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   AckPolicy,
-  type ConsumerMessages,
   DeliverPolicy,
   JetStreamApiCodes,
   JetStreamApiError,
@@ -37,6 +38,11 @@ import type {
 
 /** How long a publish waits for the stream's acknowledgement. */
 const publishTimeoutMs = 5000;
+/**
+ * How long one pull waits for messages: also how long stopping a subscription may wait for
+ * the pull in progress (the least the client library allows).
+ */
+const pullExpiresMs = 1000;
 
 /** Connects to NATS at `url` (several comma-separated) and checks that JetStream is enabled there. */
 export async function connectJetStream(url: string): Promise<Transport> {
@@ -156,18 +162,40 @@ class JetStreamTransport implements Transport {
     }
     const queue = new DeliveryQueue(spec.concurrency, spec.ackWaitMs, onMessage);
     const consumer = await this.#js.consumers.get(spec.stream, spec.durable);
-    const messages: ConsumerMessages = await consumer.consume({
-      // Enough in hand to keep handlers busy between pulls, few enough that none waits long.
-      max_messages: Math.max(16, spec.concurrency * 2),
-      callback: (message) => queue.push(incoming(message)),
-    });
+    // Pulls only as many messages as there are handlers free, so none waits in the process:
+    // each message JetStream sends counts toward maxDeliver, and one handed back unhandled
+    // when the subscription stops would count as a delivery that never reached a handler.
+    // Stopping lets the pull in progress end (the server cannot be told to drop it), and what
+    // it brings runs, since a handler is free for it.
+    const stopping = new AbortController();
+    const stopped = new Promise<number>((resolve) =>
+      stopping.signal.addEventListener("abort", () => resolve(0), { once: true }),
+    );
+    const pulling = (async () => {
+      for (let failures = 0; !stopping.signal.aborted; ) {
+        const free = await Promise.race([queue.free(), stopped]);
+        if (free === 0) return;
+        try {
+          const batch = await consumer.fetch({ max_messages: free, expires: pullExpiresMs });
+          for await (const message of batch) queue.push(incoming(message));
+          failures = 0;
+        } catch {
+          // NATS away or restarting: pull again after a pause that grows to a second.
+          failures++;
+          await sleep(Math.min(1000, 50 * 2 ** failures), undefined, {
+            signal: stopping.signal,
+          }).catch(() => {});
+        }
+      }
+    })();
     return {
       pending: async () => {
         const info = await this.#jsm.consumers.info(spec.stream, spec.durable);
         return info.num_pending + info.num_ack_pending;
       },
       stop: async () => {
-        await messages.close();
+        stopping.abort();
+        await pulling;
         await queue.stop();
       },
     };
