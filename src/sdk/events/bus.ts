@@ -2,7 +2,8 @@
  * @module sdk/events/bus
  * The bus `events.connect()` returns, over either transport: publishes with an id and the
  * call context's headers, creates or checks each subject's stream the first time it is
- * used, starts subscriptions, and relays the outboxes of its stores.
+ * used (and again when a publish finds it gone), starts subscriptions, and relays the
+ * outboxes of its stores.
  */
 import { randomUUID } from "node:crypto";
 import type { DeadLetter } from "./dead-letter.ts";
@@ -20,7 +21,12 @@ import { EventsError } from "./events-error.ts";
 import { type ResolvedEventsOptions, resolveSubscribeOptions } from "./events-options.ts";
 import { checkSubject, streamFor } from "./subjects.ts";
 import { startSubscription } from "./subscription.ts";
-import type { OutgoingMessage, PublishReceipt, Transport } from "./transport.ts";
+import {
+  type OutgoingMessage,
+  type PublishReceipt,
+  StreamMissingError,
+  type Transport,
+} from "./transport.ts";
 
 const encoder = new TextEncoder();
 
@@ -80,7 +86,17 @@ export class Bus implements EventBus {
   async publishMessage(message: OutgoingMessage): Promise<PublishReceipt> {
     if (this.#closed) throw new EventsError("GATEHOUSE_EVENTS_UNAVAILABLE", "the bus is closed");
     await this.#ensure(message.subject);
-    const receipt = await this.#transport.publish(message);
+    let receipt: PublishReceipt;
+    try {
+      receipt = await this.#transport.publish(message);
+    } catch (error) {
+      if (!(error instanceof StreamMissingError)) throw error;
+      // The broker lost the stream (NATS restarted without its store, or it was deleted):
+      // what this bus remembers of it is stale. Create it again and publish once more.
+      this.#streams.delete(streamFor(message.subject, this.#options.streams).name);
+      await this.#ensure(message.subject);
+      receipt = await this.#transport.publish(message);
+    }
     if (!receipt.duplicate) publishedTotal.inc({ subject: message.subject });
     return receipt;
   }

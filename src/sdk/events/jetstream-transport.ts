@@ -27,13 +27,14 @@ import { connect } from "@nats-io/transport-node";
 import { DeliveryQueue } from "./delivery-queue.ts";
 import type { StreamDeclaration } from "./event-types.ts";
 import { EventsError } from "./events-error.ts";
-import type {
-  ConsumerSpec,
-  IncomingMessage,
-  OutgoingMessage,
-  PublishReceipt,
-  Transport,
-  TransportConsumer,
+import {
+  type ConsumerSpec,
+  type IncomingMessage,
+  type OutgoingMessage,
+  type PublishReceipt,
+  StreamMissingError,
+  type Transport,
+  type TransportConsumer,
 } from "./transport.ts";
 
 /** How long a publish waits for the stream's acknowledgement. */
@@ -123,7 +124,11 @@ class JetStreamTransport implements Transport {
       });
       return { duplicate: ack.duplicate };
     } catch (error) {
-      throw brokerError(`publish ${message.subject} (id ${message.id})`, error);
+      const what = `publish ${message.subject} (id ${message.id})`;
+      // No stream listens on the subject: NATS answers a JetStream publish with "no responders".
+      if (noStream(error))
+        throw new StreamMissingError(`${what}: no stream stores the subject`, { cause: error });
+      throw brokerError(what, error);
     }
   }
 
@@ -226,6 +231,16 @@ function incoming(message: JsMsg): IncomingMessage {
     term: () => message.term(),
     working: () => message.working(),
   };
+}
+
+/** Whether a publish failed because no stream stores its subject. */
+function noStream(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; depth++) {
+    if (cause.name === "JetStreamNotEnabled" || cause.name === "NoRespondersError") return true;
+    if (notFound(cause, JetStreamApiCodes.StreamNotFound)) return true;
+    cause = cause.cause;
+  }
+  return false;
 }
 
 function notFound(error: unknown, code: number): boolean {
