@@ -423,6 +423,66 @@ export function eventsSuite(transport: EventsTransportCase): void {
           );
         });
 
+        it("forgets an applied id after inboxRetention: its inbox row is deleted and a duplicate then is applied again", async () => {
+          const db = await openStore(kind);
+          const bus = await connect({ duplicateWindow: "100ms" });
+          const subject = `${unique("keep")}.event`;
+          const [short, long] = [unique("s"), unique("l")];
+          const apply = (durable: string) =>
+            bus.subscribe(
+              { durable, subject, db, inboxRetention: durable === short ? "1s" : undefined },
+              async (event, tx) => {
+                await tx!.query(
+                  `insert into ${db.name}.effects (event_id, subject) values ($1, $2)`,
+                  [event.id, durable],
+                );
+              },
+            );
+          const subscriptions = [apply(short), apply(long)];
+          await Promise.all(subscriptions.map((subscription) => subscription.ready));
+          const inboxRows = async (durable: string) =>
+            (await db.query(`select 1 from ${db.schema}.inbox where consumer = $1`, [durable]))
+              .rowCount;
+          const applied = async (durable: string) =>
+            (await db.query(`select 1 from ${db.name}.effects where subject = $1`, [durable]))
+              .rowCount;
+          await bus.publish(subject, { n: 1 }, { id: "k-1" });
+          await until(
+            async () => (await applied(short)) === 1 && (await applied(long)) === 1,
+            "applied by both durables",
+          );
+          assert.equal(await inboxRows(short), 1, "kept until its retention has passed");
+          await until(
+            async () => (await inboxRows(short)) === 0,
+            "the short-lived inbox row pruned",
+          );
+          assert.equal(await inboxRows(long), 1, "the default retention keeps it");
+          // The same id again, past the broker's duplicate window and the inbox's retention.
+          await bus.publish(subject, { n: 1 }, { id: "k-1" });
+          await until(
+            async () => (await applied(short)) === 2,
+            "applied again by the forgetful durable",
+          );
+          await bus.publish(subject, { n: 2 }, { id: "marker" });
+          await until(async () => (await applied(long)) === 2, "the marker applied");
+          assert.equal(await applied(long), 2, "the default retention still drops the duplicate");
+        });
+
+        it("deletes outbox rows published more than outboxRetention ago, not before", async () => {
+          const db = await openStore(kind);
+          const bus = await connect({ stores: [db], outboxRetention: "1s" });
+          const subject = `${unique("trim")}.placed`;
+          await db.transaction(async (tx) => {
+            for (let n = 0; n < 3; n++) await tx.publish(subject, { n }, { id: `t-${n}` });
+          });
+          const rows = async (where: string) =>
+            (await db.query(`select 1 from ${db.schema}.outbox where ${where}`)).rowCount;
+          await until(async () => (await rows("published_at is not null")) === 3, "published");
+          assert.equal(await rows("true"), 3, "kept while younger than the retention");
+          await until(async () => (await rows("true")) === 0, "deleted past the retention", 10_000);
+          await bus.close();
+        });
+
         it("relays what a committed transaction published, and nothing of a rolled-back one", async () => {
           const db = await openStore(kind);
           const bus = await connect({ stores: [db] });
