@@ -6,6 +6,7 @@
  * outboxes of its stores.
  */
 import { randomUUID } from "node:crypto";
+import { onShutdownSignal, withinGrace } from "../shutdown-signals.ts";
 import type { DeadLetter } from "./dead-letter.ts";
 import { contextHeaders } from "./event-context.ts";
 import { publishedTotal } from "./event-metrics.ts";
@@ -38,11 +39,15 @@ export class Bus implements EventBus {
   readonly #streams = new Map<string, Promise<void>>();
   readonly #subscriptions = new Set<Subscription>();
   readonly #closers: (() => Promise<void>)[] = [];
+  readonly #stopClosingOnSignal: () => void;
   #closed = false;
 
   constructor(transport: Transport, options: ResolvedEventsOptions) {
     this.#transport = transport;
     this.#options = options;
+    // After the subscriptions finished (`finish`), before the stores close: the relay's last
+    // round still reads them.
+    this.#stopClosingOnSignal = onShutdownSignal("disconnect", () => this.close());
   }
 
   get transport(): "jetstream" | "embedded" {
@@ -123,19 +128,24 @@ export class Bus implements EventBus {
       resolved,
       handler,
     );
-    this.#subscriptions.add(subscription);
-    return {
+    // On SIGTERM/SIGINT: no more events, and the running handlers end before the stores close.
+    const stopOnSignal = onShutdownSignal("finish", () => withinGrace(subscription.close()));
+    const handle: Subscription = {
       ready: subscription.ready,
       close: async () => {
-        this.#subscriptions.delete(subscription);
+        stopOnSignal();
+        this.#subscriptions.delete(handle);
         await subscription.close();
       },
     };
+    this.#subscriptions.add(handle);
+    return handle;
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stopClosingOnSignal();
     await Promise.all([...this.#subscriptions].map((subscription) => subscription.close()));
     this.#subscriptions.clear();
     for (const close of this.#closers) await close();
