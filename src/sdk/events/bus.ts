@@ -112,7 +112,8 @@ export class Bus implements EventBus {
     const subscription = startSubscription(
       {
         transport: this.#transport,
-        streamOf: async (subject) => {
+        streamOf: async (subject, again) => {
+          if (again) this.#streams.delete(streamFor(subject, this.#options.streams).name);
           await this.#ensure(subject);
           return streamFor(subject, this.#options.streams).name;
         },

@@ -136,6 +136,60 @@ class JetStreamTransport implements Transport {
     spec: ConsumerSpec,
     onMessage: (message: IncomingMessage) => Promise<void>,
   ): Promise<TransportConsumer> {
+    await this.#ensureConsumer(spec);
+    const queue = new DeliveryQueue(spec.concurrency, spec.ackWaitMs, onMessage);
+    let consumer = await this.#js.consumers.get(spec.stream, spec.durable);
+    // Pulls only as many messages as there are handlers free, so none waits in the process:
+    // each message JetStream sends counts toward maxDeliver, and one handed back unhandled
+    // when the subscription stops would count as a delivery that never reached a handler.
+    // Stopping lets the pull in progress end (the server cannot be told to drop it), and what
+    // it brings runs, since a handler is free for it.
+    const stopping = new AbortController();
+    const stopped = new Promise<number>((resolve) =>
+      stopping.signal.addEventListener("abort", () => resolve(0), { once: true }),
+    );
+    const pulling = (async () => {
+      for (let failures = 0; !stopping.signal.aborted; ) {
+        const free = await Promise.race([queue.free(), stopped]);
+        if (free === 0) return;
+        try {
+          const batch = await consumer.fetch({ max_messages: free, expires: pullExpiresMs });
+          for await (const message of batch) queue.push(incoming(message));
+          failures = 0;
+        } catch {
+          // NATS away or restarting: pull again after a pause that grows to a second.
+          failures++;
+          await sleep(Math.min(1000, 50 * 2 ** failures), undefined, {
+            signal: stopping.signal,
+          }).catch(() => {});
+          // NATS came back without its store: the stream and this consumer are to be made again.
+          if (!stopping.signal.aborted && (await this.#consumerLost(spec))) {
+            try {
+              await spec.restoreStream();
+              await this.#ensureConsumer(spec);
+              consumer = await this.#js.consumers.get(spec.stream, spec.durable);
+            } catch {
+              // Tried again after the next failed pull.
+            }
+          }
+        }
+      }
+    })();
+    return {
+      pending: async () => {
+        const info = await this.#jsm.consumers.info(spec.stream, spec.durable);
+        return info.num_pending + info.num_ack_pending;
+      },
+      stop: async () => {
+        stopping.abort();
+        await pulling;
+        await queue.stop();
+      },
+    };
+  }
+
+  /** Creates the durable consumer, or updates it to the spec. */
+  async #ensureConsumer(spec: ConsumerSpec): Promise<void> {
     const config = {
       durable_name: spec.durable,
       filter_subject: spec.subject,
@@ -165,45 +219,19 @@ class JetStreamTransport implements Transport {
     } catch (error) {
       throw brokerError(`consumer ${spec.durable} on stream ${spec.stream}`, error);
     }
-    const queue = new DeliveryQueue(spec.concurrency, spec.ackWaitMs, onMessage);
-    const consumer = await this.#js.consumers.get(spec.stream, spec.durable);
-    // Pulls only as many messages as there are handlers free, so none waits in the process:
-    // each message JetStream sends counts toward maxDeliver, and one handed back unhandled
-    // when the subscription stops would count as a delivery that never reached a handler.
-    // Stopping lets the pull in progress end (the server cannot be told to drop it), and what
-    // it brings runs, since a handler is free for it.
-    const stopping = new AbortController();
-    const stopped = new Promise<number>((resolve) =>
-      stopping.signal.addEventListener("abort", () => resolve(0), { once: true }),
-    );
-    const pulling = (async () => {
-      for (let failures = 0; !stopping.signal.aborted; ) {
-        const free = await Promise.race([queue.free(), stopped]);
-        if (free === 0) return;
-        try {
-          const batch = await consumer.fetch({ max_messages: free, expires: pullExpiresMs });
-          for await (const message of batch) queue.push(incoming(message));
-          failures = 0;
-        } catch {
-          // NATS away or restarting: pull again after a pause that grows to a second.
-          failures++;
-          await sleep(Math.min(1000, 50 * 2 ** failures), undefined, {
-            signal: stopping.signal,
-          }).catch(() => {});
-        }
-      }
-    })();
-    return {
-      pending: async () => {
-        const info = await this.#jsm.consumers.info(spec.stream, spec.durable);
-        return info.num_pending + info.num_ack_pending;
-      },
-      stop: async () => {
-        stopping.abort();
-        await pulling;
-        await queue.stop();
-      },
-    };
+  }
+
+  /** Whether NATS answers that the consumer (or its stream) does not exist. */
+  async #consumerLost(spec: ConsumerSpec): Promise<boolean> {
+    try {
+      await this.#jsm.consumers.info(spec.stream, spec.durable);
+      return false;
+    } catch (error) {
+      return (
+        notFound(error, JetStreamApiCodes.ConsumerNotFound) ||
+        notFound(error, JetStreamApiCodes.StreamNotFound)
+      );
+    }
   }
 
   async close(): Promise<void> {

@@ -39,8 +39,11 @@ import type { IncomingMessage, Transport, TransportConsumer } from "./transport.
 /** What a subscription needs of its bus. */
 export interface SubscriptionHost {
   transport: Transport;
-  /** Creates or checks the stream of `subject` (a filter); returns its name. */
-  streamOf(subject: string): Promise<string>;
+  /**
+   * Creates or checks the stream of `subject` (a filter); returns its name. `again`: the
+   * broker lost it, create it even if it was created before.
+   */
+  streamOf(subject: string, again?: boolean): Promise<string>;
   /** Publishes a dead letter with its dedup id. */
   publishDeadLetter(subject: string, letter: DeadLetter, id: string): Promise<void>;
 }
@@ -160,6 +163,9 @@ export function startSubscription<T>(
         subject: options.subject,
         ackWaitMs: options.ackWaitMs,
         concurrency: options.concurrency,
+        restoreStream: async () => {
+          await host.streamOf(options.subject, true);
+        },
       },
       onMessage,
     );

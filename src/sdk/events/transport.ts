@@ -64,6 +64,8 @@ export interface ConsumerSpec {
   ackWaitMs: number;
   /** Deliveries handed out at once without a verdict. */
   concurrency: number;
+  /** Creates the stream again (the broker lost it); the consumer is then made again too. */
+  restoreStream(): Promise<void>;
 }
 
 /** A running consumer. */
