@@ -1,7 +1,7 @@
 // An order as a saga: reserve the item, charge the card, confirm. When a step fails, the
 // steps before it are undone in reverse order. Runs on PGlite in ./data/orders, or on
 // PostgreSQL when DATABASE_URL is set.
-import { saga, store } from "gatehouse-gateway/sdk";
+import { type StepContext, saga, store } from "gatehouse-gateway/sdk";
 
 const db = await store.open(process.env.DATABASE_URL, { name: "orders" });
 await db.query(`create table if not exists stock
@@ -20,49 +20,53 @@ interface Order {
   card: string;
 }
 
+async function reserveStock(order: Order, ctx: StepContext) {
+  await db.transaction(async (tx) => {
+    // Keyed by ctx.idempotencyKey: when this step runs again, it reserves nothing more.
+    const { rowCount } = await tx.query(
+      "insert into reservations (key, item) values ($1, $2) on conflict do nothing",
+      [ctx.idempotencyKey, order.item],
+    );
+    if (rowCount === 0) return;
+    const taken = await tx.query("update stock set qty = qty - 1 where item = $1 and qty > 0", [
+      order.item,
+    ]);
+    if (taken.rowCount === 0) throw new Error(`${order.item} is out of stock`);
+  });
+  return { item: order.item };
+}
+
+async function releaseStock(order: Order, ctx: StepContext) {
+  await db.transaction(async (tx) => {
+    const { rowCount } = await tx.query("delete from reservations where key = $1", [
+      ctx.idempotencyKey,
+    ]);
+    if (rowCount === 1)
+      await tx.query("update stock set qty = qty + 1 where item = $1", [order.item]);
+  });
+}
+
+async function chargePayment(order: Order, ctx: StepContext) {
+  if (order.card === "4000-0002") throw new Error("card declined");
+  await db.query("insert into payments (key, amount) values ($1, $2) on conflict do nothing", [
+    ctx.idempotencyKey,
+    order.amount,
+  ]);
+  return { paid: order.amount };
+}
+
+async function refundPayment(_order: Order, ctx: StepContext) {
+  await db.query("update payments set refunded = true where key = $1", [ctx.idempotencyKey]);
+}
+
+async function confirmOrder(order: Order) {
+  return { confirmed: order.orderId };
+}
+
 const placeOrder = saga<Order>("place-order", { db })
-  .step(
-    "reserve",
-    async (order, ctx) => {
-      await db.transaction(async (tx) => {
-        // Keyed by ctx.idempotencyKey: when this step runs again, it reserves nothing more.
-        const { rowCount } = await tx.query(
-          "insert into reservations (key, item) values ($1, $2) on conflict do nothing",
-          [ctx.idempotencyKey, order.item],
-        );
-        if (rowCount === 0) return;
-        const taken = await tx.query("update stock set qty = qty - 1 where item = $1 and qty > 0", [
-          order.item,
-        ]);
-        if (taken.rowCount === 0) throw new Error(`${order.item} is out of stock`);
-      });
-      return { item: order.item };
-    },
-    async (order, ctx) => {
-      await db.transaction(async (tx) => {
-        const { rowCount } = await tx.query("delete from reservations where key = $1", [
-          ctx.idempotencyKey,
-        ]);
-        if (rowCount === 1)
-          await tx.query("update stock set qty = qty + 1 where item = $1", [order.item]);
-      });
-    },
-  )
-  .step(
-    "charge",
-    async (order, ctx) => {
-      if (order.card === "4000-0002") throw new Error("card declined");
-      await db.query("insert into payments (key, amount) values ($1, $2) on conflict do nothing", [
-        ctx.idempotencyKey,
-        order.amount,
-      ]);
-      return { paid: order.amount };
-    },
-    async (_order, ctx) => {
-      await db.query("update payments set refunded = true where key = $1", [ctx.idempotencyKey]);
-    },
-  )
-  .step("confirm", async (order) => ({ confirmed: order.orderId }));
+  .step("reserve", reserveStock, releaseStock)
+  .step("charge", chargePayment, refundPayment)
+  .step("confirm", confirmOrder);
 
 const lamp = { orderId: "o-1", item: "lamp", amount: 30, card: "4242-4242" };
 const first = await placeOrder.run(lamp, { idempotencyKey: "o-1" });

@@ -2,10 +2,11 @@
  * @module test/helpers/nats-server
  * A real NATS server with JetStream for tests, on a free loopback port, its JetStream store
  * in a temporary directory. Tests may kill it and bring it back on the same port with the
- * same data, as a NATS server restarting after a crash would.
+ * same data, as a NATS server restarting after a crash would, or without it, as one that
+ * lost its store.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exited, freePort } from "./child-process.ts";
@@ -20,6 +21,8 @@ export interface NatsServer {
   kill(): Promise<void>;
   /** Starts it again on the same port with the same data. */
   restart(): Promise<void>;
+  /** Stops it, deletes its data and starts it again on the same port: a server that lost its store. */
+  restartEmpty(): Promise<void>;
   /** Stops it and deletes its data directory. */
   remove(): Promise<void>;
 }
@@ -47,6 +50,12 @@ export async function startNatsServer(): Promise<NatsServer> {
       await exited(child);
     },
     async restart() {
+      child = await launch(dataDir, port, monitorPort);
+    },
+    async restartEmpty() {
+      await stop();
+      await rm(dataDir, { recursive: true, force: true });
+      await mkdir(dataDir);
       child = await launch(dataDir, port, monitorPort);
     },
     async remove() {

@@ -140,6 +140,54 @@ describe("sdk events when processes die", () => {
     }
   });
 
+  it("publishes and delivers again, creating stream and consumer anew, once NATS comes back without its data", async () => {
+    const fresh = await startNatsServer();
+    try {
+      const name = unique("wiped");
+      const subject = `${name}.happened`;
+      const bus = await events.connect(fresh.url, { stores: [] });
+      buses.push(bus);
+      const earlier: string[] = [];
+      const made = bus.subscribe({ durable: `${name}e`, subject }, async (event) => {
+        earlier.push(event.id);
+      });
+      await made.ready;
+      await bus.publish(subject, { n: 1 }, { id: "before" });
+      await until(() => earlier.includes("before"), "the first event delivered");
+      await fresh.restartEmpty();
+      // The bus reconnects on its own; then the publish must find its way to a new stream.
+      const deadline = Date.now() + 15_000;
+      let lastError: unknown;
+      for (;;) {
+        try {
+          await bus.publish(subject, { n: 2 }, { id: "after" });
+          break;
+        } catch (error) {
+          lastError = error;
+          if (Date.now() > deadline) throw lastError;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+      const seen: string[] = [];
+      const subscription = bus.subscribe({ durable: name, subject }, async (event) => {
+        seen.push(event.id);
+      });
+      await subscription.ready;
+      await until(() => seen.includes("after"), "the event published after the loss delivered");
+      assert.deepEqual(seen, ["after"], "the new stream holds only what was published after");
+      await subscription.close();
+      await until(
+        () => earlier.includes("after"),
+        "the subscription made before the loss delivering again",
+        15_000,
+      );
+      assert.deepEqual(earlier, ["before", "after"]);
+      await made.close();
+    } finally {
+      await fresh.remove();
+    }
+  });
+
   it("keeps a PGlite store answering while NATS is down, and relays its outbox once NATS is back", async () => {
     const name = unique("natsdown");
     const subject = `${name}.placed`;

@@ -248,6 +248,49 @@ export function eventsSuite(transport: EventsTransportCase): void {
       assert.equal(letters.length, 1);
     });
 
+    it("counts toward maxDeliver only deliveries that reached the handler, across restarts with a backlog", async () => {
+      const bus = await connect();
+      const subject = `${unique("backlog")}.sent`;
+      const durable = unique("r");
+      const letters: DeadLetter[] = [];
+      const dead = bus.subscribe(
+        { durable: unique("dl"), subject: `deadletter.${durable}` },
+        async (event: DeliveredEvent<DeadLetter>) => {
+          letters.push(event.data);
+        },
+      );
+      await dead.ready;
+      const ids = Array.from({ length: 24 }, (_, n) => `b-${n}`);
+      for (const id of ids) await bus.publish(subject, { id }, { id });
+      const counts = new Map<string, number>();
+      const subscribe = () =>
+        bus.subscribe({ durable, subject, maxDeliver: 2 }, async (event) => {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          counts.set(event.id, Math.max(counts.get(event.id) ?? 0, event.deliveryCount));
+        });
+      // Stopped and started again five times while a handler runs and the backlog waits.
+      for (let restart = 0; restart < 5; restart++) {
+        const before = counts.size;
+        const subscription = subscribe();
+        await subscription.ready;
+        await until(() => counts.size > before, `handling after restart ${restart}`);
+        await subscription.close();
+      }
+      const last = subscribe();
+      await until(() => counts.size === ids.length || letters.length > 0, "the backlog handled");
+      await last.close();
+      assert.deepEqual(
+        letters.map((letter) => `${letter.event.id}: ${letter.error.code}`),
+        [],
+        "nothing dead-lettered",
+      );
+      assert.deepEqual(
+        [...counts].filter(([, count]) => count > 1),
+        [],
+        "each event reached its handler on its first delivery",
+      );
+    });
+
     it("terminates an event the handler calls term() on: never redelivered, dead-lettered with the reason", async () => {
       const bus = await connect();
       const subject = `${unique("termed")}.sent`;
@@ -378,6 +421,66 @@ export function eventsSuite(transport: EventsTransportCase): void {
               (await metric("gatehouse_events_acked_total", { durable })) === 2 * total + 1,
             "every delivery acked (applied, or already applied)",
           );
+        });
+
+        it("forgets an applied id after inboxRetention: its inbox row is deleted and a duplicate then is applied again", async () => {
+          const db = await openStore(kind);
+          const bus = await connect({ duplicateWindow: "100ms" });
+          const subject = `${unique("keep")}.event`;
+          const [short, long] = [unique("s"), unique("l")];
+          const apply = (durable: string) =>
+            bus.subscribe(
+              { durable, subject, db, inboxRetention: durable === short ? "1s" : undefined },
+              async (event, tx) => {
+                await tx!.query(
+                  `insert into ${db.name}.effects (event_id, subject) values ($1, $2)`,
+                  [event.id, durable],
+                );
+              },
+            );
+          const subscriptions = [apply(short), apply(long)];
+          await Promise.all(subscriptions.map((subscription) => subscription.ready));
+          const inboxRows = async (durable: string) =>
+            (await db.query(`select 1 from ${db.schema}.inbox where consumer = $1`, [durable]))
+              .rowCount;
+          const applied = async (durable: string) =>
+            (await db.query(`select 1 from ${db.name}.effects where subject = $1`, [durable]))
+              .rowCount;
+          await bus.publish(subject, { n: 1 }, { id: "k-1" });
+          await until(
+            async () => (await applied(short)) === 1 && (await applied(long)) === 1,
+            "applied by both durables",
+          );
+          assert.equal(await inboxRows(short), 1, "kept until its retention has passed");
+          await until(
+            async () => (await inboxRows(short)) === 0,
+            "the short-lived inbox row pruned",
+          );
+          assert.equal(await inboxRows(long), 1, "the default retention keeps it");
+          // The same id again, past the broker's duplicate window and the inbox's retention.
+          await bus.publish(subject, { n: 1 }, { id: "k-1" });
+          await until(
+            async () => (await applied(short)) === 2,
+            "applied again by the forgetful durable",
+          );
+          await bus.publish(subject, { n: 2 }, { id: "marker" });
+          await until(async () => (await applied(long)) === 2, "the marker applied");
+          assert.equal(await applied(long), 2, "the default retention still drops the duplicate");
+        });
+
+        it("deletes outbox rows published more than outboxRetention ago, not before", async () => {
+          const db = await openStore(kind);
+          const bus = await connect({ stores: [db], outboxRetention: "1s" });
+          const subject = `${unique("trim")}.placed`;
+          await db.transaction(async (tx) => {
+            for (let n = 0; n < 3; n++) await tx.publish(subject, { n }, { id: `t-${n}` });
+          });
+          const rows = async (where: string) =>
+            (await db.query(`select 1 from ${db.schema}.outbox where ${where}`)).rowCount;
+          await until(async () => (await rows("published_at is not null")) === 3, "published");
+          assert.equal(await rows("true"), 3, "kept while younger than the retention");
+          await until(async () => (await rows("true")) === 0, "deleted past the retention", 10_000);
+          await bus.close();
         });
 
         it("relays what a committed transaction published, and nothing of a rolled-back one", async () => {

@@ -1,6 +1,7 @@
 // docs/sagas.md's worked example is examples/sagas/place-order.ts, shown whole; run as the
 // doc says, it prints what the doc shows, on PGlite (twice: the second run finds every saga
-// in the log) and on PostgreSQL.
+// in the log) and on PostgreSQL. The doc's opening snippet is lines of that file, as they are
+// there, so it runs with it.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -37,6 +38,15 @@ describe("docs/sagas.md: the worked example", () => {
     });
     return stdout.trimEnd();
   }
+
+  it("opens with lines of the example file, as they are there", () => {
+    const opening = /```ts\n([\s\S]*?)```/.exec(doc.slice(0, doc.indexOf("## Worked example")));
+    assert.ok(opening, "docs/sagas.md opens with a ts block");
+    assert.ok(
+      readFileSync(example, "utf8").includes(opening[1]!),
+      `the opening snippet is not part of examples/sagas/place-order.ts:\n${opening[1]}`,
+    );
+  });
 
   it("shows the example file whole", () => {
     assert.equal(block("ts"), readFileSync(example, "utf8"));

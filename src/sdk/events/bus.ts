@@ -2,9 +2,11 @@
  * @module sdk/events/bus
  * The bus `events.connect()` returns, over either transport: publishes with an id and the
  * call context's headers, creates or checks each subject's stream the first time it is
- * used, starts subscriptions, and relays the outboxes of its stores.
+ * used (and again when a publish finds it gone), starts subscriptions, and relays the
+ * outboxes of its stores.
  */
 import { randomUUID } from "node:crypto";
+import { onShutdownSignal, withinGrace } from "../shutdown-signals.ts";
 import type { DeadLetter } from "./dead-letter.ts";
 import { contextHeaders } from "./event-context.ts";
 import { publishedTotal } from "./event-metrics.ts";
@@ -20,7 +22,12 @@ import { EventsError } from "./events-error.ts";
 import { type ResolvedEventsOptions, resolveSubscribeOptions } from "./events-options.ts";
 import { checkSubject, streamFor } from "./subjects.ts";
 import { startSubscription } from "./subscription.ts";
-import type { OutgoingMessage, PublishReceipt, Transport } from "./transport.ts";
+import {
+  type OutgoingMessage,
+  type PublishReceipt,
+  StreamMissingError,
+  type Transport,
+} from "./transport.ts";
 
 const encoder = new TextEncoder();
 
@@ -32,11 +39,15 @@ export class Bus implements EventBus {
   readonly #streams = new Map<string, Promise<void>>();
   readonly #subscriptions = new Set<Subscription>();
   readonly #closers: (() => Promise<void>)[] = [];
+  readonly #stopClosingOnSignal: () => void;
   #closed = false;
 
   constructor(transport: Transport, options: ResolvedEventsOptions) {
     this.#transport = transport;
     this.#options = options;
+    // After the subscriptions finished (`finish`), before the stores close: the relay's last
+    // round still reads them.
+    this.#stopClosingOnSignal = onShutdownSignal("disconnect", () => this.close());
   }
 
   get transport(): "jetstream" | "embedded" {
@@ -80,7 +91,17 @@ export class Bus implements EventBus {
   async publishMessage(message: OutgoingMessage): Promise<PublishReceipt> {
     if (this.#closed) throw new EventsError("GATEHOUSE_EVENTS_UNAVAILABLE", "the bus is closed");
     await this.#ensure(message.subject);
-    const receipt = await this.#transport.publish(message);
+    let receipt: PublishReceipt;
+    try {
+      receipt = await this.#transport.publish(message);
+    } catch (error) {
+      if (!(error instanceof StreamMissingError)) throw error;
+      // The broker lost the stream (NATS restarted without its store, or it was deleted):
+      // what this bus remembers of it is stale. Create it again and publish once more.
+      this.#streams.delete(streamFor(message.subject, this.#options.streams).name);
+      await this.#ensure(message.subject);
+      receipt = await this.#transport.publish(message);
+    }
     if (!receipt.duplicate) publishedTotal.inc({ subject: message.subject });
     return receipt;
   }
@@ -91,7 +112,8 @@ export class Bus implements EventBus {
     const subscription = startSubscription(
       {
         transport: this.#transport,
-        streamOf: async (subject) => {
+        streamOf: async (subject, again) => {
+          if (again) this.#streams.delete(streamFor(subject, this.#options.streams).name);
           await this.#ensure(subject);
           return streamFor(subject, this.#options.streams).name;
         },
@@ -107,19 +129,24 @@ export class Bus implements EventBus {
       resolved,
       handler,
     );
-    this.#subscriptions.add(subscription);
-    return {
+    // On SIGTERM/SIGINT: no more events, and the running handlers end before the stores close.
+    const stopOnSignal = onShutdownSignal("finish", () => withinGrace(subscription.close()));
+    const handle: Subscription = {
       ready: subscription.ready,
       close: async () => {
-        this.#subscriptions.delete(subscription);
+        stopOnSignal();
+        this.#subscriptions.delete(handle);
         await subscription.close();
       },
     };
+    this.#subscriptions.add(handle);
+    return handle;
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stopClosingOnSignal();
     await Promise.all([...this.#subscriptions].map((subscription) => subscription.close()));
     this.#subscriptions.clear();
     for (const close of this.#closers) await close();

@@ -26,6 +26,8 @@ export interface EventsOptions {
   duplicateWindow?: string;
   /** Stores whose outboxes this bus relays (default: every store opened in the process). */
   stores?: Store[];
+  /** How long a published outbox row is kept before the relay deletes it (default `1h`). */
+  outboxRetention?: string;
 }
 
 /** What `bus.publish()` accepts besides subject and data. */
@@ -77,6 +79,11 @@ export interface SubscribeOptions {
   ackWait?: string;
   /** Events handled at once (default 1: in order, but for redeliveries). */
   concurrency?: number;
+  /**
+   * With `db`: how long an applied event's inbox row is kept (default `7d`); a duplicate
+   * arriving after that is applied again.
+   */
+  inboxRetention?: string;
 }
 
 /** A running subscription. */

@@ -11,6 +11,24 @@ describe("events options", () => {
     assert.equal(options.ackWaitMs, 30_000);
     assert.equal(options.duplicateWindowMs, 120_000);
     assert.equal(options.stores, undefined);
+    assert.equal(options.outboxRetentionMs, 3_600_000);
+    const subscription = resolveSubscribeOptions({ durable: "d", subject: "a.*" }, options);
+    assert.equal(subscription.inboxRetentionMs, 7 * 86_400_000);
+  });
+
+  it("reads the retentions as durations and refuses one that is not", () => {
+    assert.equal(resolveEventsOptions({ outboxRetention: "10m" }).outboxRetentionMs, 600_000);
+    assert.throws(() => resolveEventsOptions({ outboxRetention: "forever" }), /outboxRetention/);
+    const bus = resolveEventsOptions();
+    assert.equal(
+      resolveSubscribeOptions({ durable: "d", subject: "a.*", inboxRetention: "30d" }, bus)
+        .inboxRetentionMs,
+      30 * 86_400_000,
+    );
+    assert.throws(
+      () => resolveSubscribeOptions({ durable: "d", subject: "a.*", inboxRetention: "1w" }, bus),
+      /inboxRetention/,
+    );
   });
 
   it("gives a subscription the bus's policy unless it has its own", () => {

@@ -21,6 +21,7 @@ export interface DeliveryPolicy {
 export interface ResolvedEventsOptions extends DeliveryPolicy {
   streams: StreamDeclaration[];
   duplicateWindowMs: number;
+  outboxRetentionMs: number;
   /** Undefined: every store opened in the process. */
   stores: Store[] | undefined;
 }
@@ -31,6 +32,7 @@ export interface ResolvedSubscribeOptions extends DeliveryPolicy {
   subject: string;
   db: Store | undefined;
   concurrency: number;
+  inboxRetentionMs: number;
 }
 
 /** Applies the defaults; throws `GATEHOUSE_EVENTS_INVALID` naming the first bad option. */
@@ -51,6 +53,7 @@ export function resolveEventsOptions(options: EventsOptions = {}): ResolvedEvent
       ackWaitMs: 30_000,
     }),
     duplicateWindowMs: duration("duplicateWindow", options.duplicateWindow ?? "2m"),
+    outboxRetentionMs: duration("outboxRetention", options.outboxRetention ?? "1h"),
     stores: options.stores,
   };
 }
@@ -70,6 +73,7 @@ export function resolveSubscribeOptions(
     subject: options.subject,
     db: options.db,
     concurrency,
+    inboxRetentionMs: duration("inboxRetention", options.inboxRetention ?? "7d"),
     ...resolvePolicy(options, bus),
   };
 }

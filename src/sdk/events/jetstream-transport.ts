@@ -7,9 +7,10 @@
  * no consumer pause or priority groups; retries and dead letters are the bus's, not the
  * server's.
  */
+
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   AckPolicy,
-  type ConsumerMessages,
   DeliverPolicy,
   JetStreamApiCodes,
   JetStreamApiError,
@@ -26,17 +27,23 @@ import { connect } from "@nats-io/transport-node";
 import { DeliveryQueue } from "./delivery-queue.ts";
 import type { StreamDeclaration } from "./event-types.ts";
 import { EventsError } from "./events-error.ts";
-import type {
-  ConsumerSpec,
-  IncomingMessage,
-  OutgoingMessage,
-  PublishReceipt,
-  Transport,
-  TransportConsumer,
+import {
+  type ConsumerSpec,
+  type IncomingMessage,
+  type OutgoingMessage,
+  type PublishReceipt,
+  StreamMissingError,
+  type Transport,
+  type TransportConsumer,
 } from "./transport.ts";
 
 /** How long a publish waits for the stream's acknowledgement. */
 const publishTimeoutMs = 5000;
+/**
+ * How long one pull waits for messages: also how long stopping a subscription may wait for
+ * the pull in progress (the least the client library allows).
+ */
+const pullExpiresMs = 1000;
 
 /** Connects to NATS at `url` (several comma-separated) and checks that JetStream is enabled there. */
 export async function connectJetStream(url: string): Promise<Transport> {
@@ -117,7 +124,11 @@ class JetStreamTransport implements Transport {
       });
       return { duplicate: ack.duplicate };
     } catch (error) {
-      throw brokerError(`publish ${message.subject} (id ${message.id})`, error);
+      const what = `publish ${message.subject} (id ${message.id})`;
+      // No stream listens on the subject: NATS answers a JetStream publish with "no responders".
+      if (noStream(error))
+        throw new StreamMissingError(`${what}: no stream stores the subject`, { cause: error });
+      throw brokerError(what, error);
     }
   }
 
@@ -125,6 +136,60 @@ class JetStreamTransport implements Transport {
     spec: ConsumerSpec,
     onMessage: (message: IncomingMessage) => Promise<void>,
   ): Promise<TransportConsumer> {
+    await this.#ensureConsumer(spec);
+    const queue = new DeliveryQueue(spec.concurrency, spec.ackWaitMs, onMessage);
+    let consumer = await this.#js.consumers.get(spec.stream, spec.durable);
+    // Pulls only as many messages as there are handlers free, so none waits in the process:
+    // each message JetStream sends counts toward maxDeliver, and one handed back unhandled
+    // when the subscription stops would count as a delivery that never reached a handler.
+    // Stopping lets the pull in progress end (the server cannot be told to drop it), and what
+    // it brings runs, since a handler is free for it.
+    const stopping = new AbortController();
+    const stopped = new Promise<number>((resolve) =>
+      stopping.signal.addEventListener("abort", () => resolve(0), { once: true }),
+    );
+    const pulling = (async () => {
+      for (let failures = 0; !stopping.signal.aborted; ) {
+        const free = await Promise.race([queue.free(), stopped]);
+        if (free === 0) return;
+        try {
+          const batch = await consumer.fetch({ max_messages: free, expires: pullExpiresMs });
+          for await (const message of batch) queue.push(incoming(message));
+          failures = 0;
+        } catch {
+          // NATS away or restarting: pull again after a pause that grows to a second.
+          failures++;
+          await sleep(Math.min(1000, 50 * 2 ** failures), undefined, {
+            signal: stopping.signal,
+          }).catch(() => {});
+          // NATS came back without its store: the stream and this consumer are to be made again.
+          if (!stopping.signal.aborted && (await this.#consumerLost(spec))) {
+            try {
+              await spec.restoreStream();
+              await this.#ensureConsumer(spec);
+              consumer = await this.#js.consumers.get(spec.stream, spec.durable);
+            } catch {
+              // Tried again after the next failed pull.
+            }
+          }
+        }
+      }
+    })();
+    return {
+      pending: async () => {
+        const info = await this.#jsm.consumers.info(spec.stream, spec.durable);
+        return info.num_pending + info.num_ack_pending;
+      },
+      stop: async () => {
+        stopping.abort();
+        await pulling;
+        await queue.stop();
+      },
+    };
+  }
+
+  /** Creates the durable consumer, or updates it to the spec. */
+  async #ensureConsumer(spec: ConsumerSpec): Promise<void> {
     const config = {
       durable_name: spec.durable,
       filter_subject: spec.subject,
@@ -154,23 +219,19 @@ class JetStreamTransport implements Transport {
     } catch (error) {
       throw brokerError(`consumer ${spec.durable} on stream ${spec.stream}`, error);
     }
-    const queue = new DeliveryQueue(spec.concurrency, spec.ackWaitMs, onMessage);
-    const consumer = await this.#js.consumers.get(spec.stream, spec.durable);
-    const messages: ConsumerMessages = await consumer.consume({
-      // Enough in hand to keep handlers busy between pulls, few enough that none waits long.
-      max_messages: Math.max(16, spec.concurrency * 2),
-      callback: (message) => queue.push(incoming(message)),
-    });
-    return {
-      pending: async () => {
-        const info = await this.#jsm.consumers.info(spec.stream, spec.durable);
-        return info.num_pending + info.num_ack_pending;
-      },
-      stop: async () => {
-        await messages.close();
-        await queue.stop();
-      },
-    };
+  }
+
+  /** Whether NATS answers that the consumer (or its stream) does not exist. */
+  async #consumerLost(spec: ConsumerSpec): Promise<boolean> {
+    try {
+      await this.#jsm.consumers.info(spec.stream, spec.durable);
+      return false;
+    } catch (error) {
+      return (
+        notFound(error, JetStreamApiCodes.ConsumerNotFound) ||
+        notFound(error, JetStreamApiCodes.StreamNotFound)
+      );
+    }
   }
 
   async close(): Promise<void> {
@@ -198,6 +259,16 @@ function incoming(message: JsMsg): IncomingMessage {
     term: () => message.term(),
     working: () => message.working(),
   };
+}
+
+/** Whether a publish failed because no stream stores its subject. */
+function noStream(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; depth++) {
+    if (cause.name === "JetStreamNotEnabled" || cause.name === "NoRespondersError") return true;
+    if (notFound(cause, JetStreamApiCodes.StreamNotFound)) return true;
+    cause = cause.cause;
+  }
+  return false;
 }
 
 function notFound(error: unknown, code: number): boolean {

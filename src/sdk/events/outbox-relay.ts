@@ -16,12 +16,15 @@
  * - Embedded: a row is handed to the in-process broker and marked only once every durable
  *   consumer of the process matching it has settled it; until then it stays unpublished,
  *   so a restart delivers it again.
+ *
+ * Rows published more than `outboxRetention` ago are deleted (retention.ts).
  */
 import { onStoreClosed, onStoreOpened, openStores } from "../store/index.ts";
 import { quoteIdentifier } from "../store/migrations.ts";
 import type { Queryable, Store } from "../store/store.ts";
 import type { Bus } from "./bus.ts";
 import { watchOutbox } from "./event-metrics.ts";
+import { pruneEvery, pruneIntervalMs, pruneOutbox } from "./retention.ts";
 import type { OutgoingMessage } from "./transport.ts";
 
 /** Rows taken per round. */
@@ -65,8 +68,16 @@ export function startOutboxRelay(bus: Bus, stores: Store[] | undefined): () => P
     for (const relay of relays.values()) relay.wake(true);
   }, tickMs);
   timer.unref();
+  const retentionMs = bus.options.outboxRetentionMs;
+  const stopPruning = pruneEvery(pruneIntervalMs(retentionMs), async () => {
+    let deleted = 0;
+    for (const store of relays.keys())
+      deleted = Math.max(deleted, await pruneOutbox(store, retentionMs));
+    return deleted;
+  });
   return async () => {
     clearInterval(timer);
+    await stopPruning();
     for (const stop of unsubscribe) stop();
     await Promise.all([...relays.values()].map((relay) => relay.stop()));
     relays.clear();

@@ -11,7 +11,8 @@
  *              term() → [ROLLBACK] → dead letter with the reason, term
  *              throws → [ROLLBACK] → maxDeliver reached? dead letter, term : nak(backoff)
  * ```
- * A dead letter that cannot be published is retried as a failure would be (nak).
+ * A dead letter that cannot be published is retried as a failure would be (nak). With a db,
+ * the durable's inbox rows older than `inboxRetention` are deleted (retention.ts).
  */
 import type { Transaction } from "../store/store.ts";
 import { thrownError } from "../thrown-error.ts";
@@ -32,13 +33,17 @@ import {
 import type { DeliveredEvent, EventHandler, Subscription } from "./event-types.ts";
 import { backoffDelay, type ResolvedSubscribeOptions } from "./events-options.ts";
 import { claimInbox } from "./inbox.ts";
+import { pruneEvery, pruneInbox, pruneIntervalMs } from "./retention.ts";
 import type { IncomingMessage, Transport, TransportConsumer } from "./transport.ts";
 
 /** What a subscription needs of its bus. */
 export interface SubscriptionHost {
   transport: Transport;
-  /** Creates or checks the stream of `subject` (a filter); returns its name. */
-  streamOf(subject: string): Promise<string>;
+  /**
+   * Creates or checks the stream of `subject` (a filter); returns its name. `again`: the
+   * broker lost it, create it even if it was created before.
+   */
+  streamOf(subject: string, again?: boolean): Promise<string>;
   /** Publishes a dead letter with its dedup id. */
   publishDeadLetter(subject: string, letter: DeadLetter, id: string): Promise<void>;
 }
@@ -63,6 +68,7 @@ export function startSubscription<T>(
   const { durable, db } = options;
   let consumer: TransportConsumer | undefined;
   let unwatch: (() => void) | undefined;
+  let stopPruning: (() => Promise<void>) | undefined;
   let closed = false;
 
   const deadLetter = async (
@@ -157,6 +163,9 @@ export function startSubscription<T>(
         subject: options.subject,
         ackWaitMs: options.ackWaitMs,
         concurrency: options.concurrency,
+        restoreStream: async () => {
+          await host.streamOf(options.subject, true);
+        },
       },
       onMessage,
     );
@@ -166,6 +175,12 @@ export function startSubscription<T>(
     }
     consumer = started;
     unwatch = watchLag({ durable, pending: () => started.pending() });
+    if (db) {
+      const retentionMs = options.inboxRetentionMs;
+      stopPruning = pruneEvery(pruneIntervalMs(retentionMs), () =>
+        pruneInbox(db, durable, retentionMs),
+      );
+    }
   })();
   ready.catch(() => {});
 
@@ -176,6 +191,7 @@ export function startSubscription<T>(
       closed = true;
       await ready.catch(() => {});
       unwatch?.();
+      await stopPruning?.();
       await consumer?.stop();
     },
   };

@@ -6,6 +6,17 @@
  * everything above (inbox, dead letters, tracing, metrics, outbox relay) is shared.
  */
 import type { StreamDeclaration } from "./event-types.ts";
+import { EventsError } from "./events-error.ts";
+
+/**
+ * A publish the broker refused because no stream stores its subject (the broker lost its
+ * streams, or one was deleted): the bus creates the stream again and publishes once more.
+ */
+export class StreamMissingError extends EventsError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("GATEHOUSE_EVENTS_UNAVAILABLE", message, options);
+  }
+}
 
 /** An event on its way to the broker. */
 export interface OutgoingMessage {
@@ -53,6 +64,8 @@ export interface ConsumerSpec {
   ackWaitMs: number;
   /** Deliveries handed out at once without a verdict. */
   concurrency: number;
+  /** Creates the stream again (the broker lost it); the consumer is then made again too. */
+  restoreStream(): Promise<void>;
 }
 
 /** A running consumer. */
@@ -68,6 +81,7 @@ export interface Transport {
   readonly kind: "jetstream" | "embedded";
   /** Creates the stream, or checks it and adds missing subjects. */
   ensureStream(stream: StreamDeclaration, duplicateWindowMs: number): Promise<void>;
+  /** Throws `StreamMissingError` when no stream stores the subject. */
   publish(message: OutgoingMessage): Promise<PublishReceipt>;
   /**
    * Creates or updates the durable consumer and delivers to `onMessage`, at most

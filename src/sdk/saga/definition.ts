@@ -7,6 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import { onShutdownSignal, shutdownGraceMs } from "../shutdown-signals.ts";
 import { type SagaClock, systemClock } from "./clock.ts";
 import { HeldSagas, liveOwners } from "./held-sagas.ts";
 import { driveSaga, type RunnerSettings, type RunnerStep } from "./runner.ts";
@@ -14,6 +15,7 @@ import { SagaAbandoned, SagaError } from "./saga-error.ts";
 import { SagaLog, type SagaRecord } from "./saga-log.ts";
 import { durationMs } from "./saga-options.ts";
 import type {
+  Duration,
   RunOptions,
   SagaOptions,
   SagaResult,
@@ -50,7 +52,12 @@ export class SagaDefinition<Input, Outputs extends Record<string, unknown>> {
   readonly #log: SagaLog;
   readonly #held: HeldSagas;
   readonly #byKey = new Map<string, Promise<SagaResult>>();
+  /** Aborted when closing starts: no new saga, no new step. */
+  readonly #finishing = new AbortController();
+  /** Aborted when closing ends the waiting: running steps are stopped where they are. */
   readonly #closed = new AbortController();
+  readonly #stopClosingOnSignal: () => void;
+  #closing: Promise<void> | undefined;
   readonly #onError: (error: Error) => void;
   readonly #recovery: NodeJS.Timeout;
   #recovering: Promise<number> | undefined;
@@ -84,11 +91,17 @@ export class SagaDefinition<Input, Outputs extends Record<string, unknown>> {
         durationMs(item, `saga "${name}" compensationBackoff[${i}]`),
       ),
       maxCompensationAttempts: max,
+      finishing: this.#finishing.signal,
     };
     liveOwners.add(this.#owner);
     // After the steps are added; then every lease period, for sagas whose process died.
     setTimeout(() => void this.resume().catch(this.#onError), 0).unref();
     this.#recovery = setInterval(() => void this.resume().catch(this.#onError), leaseMs).unref();
+    // On SIGTERM/SIGINT, before the stores close: the running steps end, and their sagas are
+    // left for any process to resume at once rather than after their lease.
+    this.#stopClosingOnSignal = onShutdownSignal("finish", () =>
+      this.close({ grace: shutdownGraceMs }),
+    );
   }
 
   /**
@@ -130,7 +143,8 @@ export class SagaDefinition<Input, Outputs extends Record<string, unknown>> {
    * written, or the definition is closed; the saga is then resumed from its log.
    */
   run(input: Input, options: RunOptions = {}): Promise<SagaResult<Outputs>> {
-    if (this.#closed.signal.aborted) return Promise.reject(new SagaError("GATEHOUSE_SAGA_CLOSED"));
+    if (this.#finishing.signal.aborted)
+      return Promise.reject(new SagaError("GATEHOUSE_SAGA_CLOSED"));
     if (this.#steps.length === 0)
       return Promise.reject(new TypeError(`saga "${this.name}" has no steps`));
     const key = options.idempotencyKey;
@@ -181,31 +195,50 @@ export class SagaDefinition<Input, Outputs extends Record<string, unknown>> {
   }
 
   /**
-   * Stops: no more recovery, leases no longer renewed, running sagas stopped where their
-   * log says (their step's signal aborted); another process (or this one, defined again)
-   * resumes them. Pending `run()` calls reject with `GATEHOUSE_SAGA_CLOSED`.
+   * Stops: no more recovery, no new saga and no new step (pending `run()` calls reject with
+   * `GATEHOUSE_SAGA_CLOSED`). With `grace`, the steps (and compensation attempts) running
+   * are given that long to end, and the sagas that stopped between steps are released: any
+   * process resumes them at once. Then leases are no longer renewed and what still runs is
+   * stopped where its log says (its step's signal aborted), to be resumed by another process
+   * (or this one, defined again) once its lease runs out. SIGTERM and SIGINT close the
+   * definition with a grace of 10 seconds.
    */
-  async close(): Promise<void> {
-    if (this.#closed.signal.aborted) return;
-    this.#closed.abort(new SagaError("GATEHOUSE_SAGA_CLOSED"));
+  close(options: { grace?: Duration } = {}): Promise<void> {
+    const graceMs =
+      options.grace === undefined ? 0 : durationMs(options.grace, `saga "${this.name}" grace`);
+    this.#closing ??= this.#close(graceMs);
+    return this.#closing;
+  }
+
+  async #close(graceMs: number): Promise<void> {
+    this.#stopClosingOnSignal();
+    this.#finishing.abort(new SagaError("GATEHOUSE_SAGA_CLOSED"));
     clearInterval(this.#recovery);
+    const held = this.#held.ids();
+    if (graceMs > 0) await this.#held.settled(graceMs);
+    const running = new Set(this.#held.ids());
+    this.#closed.abort(new SagaError("GATEHOUSE_SAGA_CLOSED"));
     liveOwners.delete(this.#owner);
     await this.#held.close();
     await this.#recovering?.catch(() => {});
+    // Stopped between steps: nothing of theirs runs any more.
+    if (graceMs > 0)
+      await this.#log.release(held.filter((id) => !running.has(id))).catch(this.#onError);
   }
 
   async #recover(): Promise<number> {
-    if (this.#closed.signal.aborted || this.#steps.length === 0) return 0;
+    if (this.#finishing.signal.aborted || this.#steps.length === 0) return 0;
     const ids = await this.#log.interrupted(this.#clock.now(), this.#live(), recoveryBatch);
     let taken = 0;
     for (const id of ids) {
-      if (this.#closed.signal.aborted) break;
+      if (this.#finishing.signal.aborted) break;
       if (this.#held.result(id)) continue;
       const record = await this.#log.claim(id, ...this.#claimTimes());
       if (!record) continue;
       taken++;
       this.#drive(record).catch((error: Error) => {
-        if (!(error instanceof SagaAbandoned) && !this.#closed.signal.aborted) this.#onError(error);
+        if (!(error instanceof SagaAbandoned) && !this.#finishing.signal.aborted)
+          this.#onError(error);
       });
     }
     return taken;
@@ -252,7 +285,7 @@ export class SagaDefinition<Input, Outputs extends Record<string, unknown>> {
     try {
       return await result;
     } catch (error) {
-      if (this.#closed.signal.aborted) throw new SagaError("GATEHOUSE_SAGA_CLOSED");
+      if (this.#finishing.signal.aborted) throw new SagaError("GATEHOUSE_SAGA_CLOSED");
       if (error instanceof SagaAbandoned) return this.#awaitResult(id);
       throw error;
     }
@@ -262,7 +295,7 @@ export class SagaDefinition<Input, Outputs extends Record<string, unknown>> {
   async #awaitResult(id: string): Promise<SagaResult> {
     const maxDelay = Math.min(1_000, this.#settings.leaseMs / 3);
     for (let delay = 5; ; delay = Math.min(maxDelay, delay * 2)) {
-      if (this.#closed.signal.aborted) throw new SagaError("GATEHOUSE_SAGA_CLOSED");
+      if (this.#finishing.signal.aborted) throw new SagaError("GATEHOUSE_SAGA_CLOSED");
       const held = this.#held.result(id);
       if (held) return this.#settle(id, held);
       const claimed = await this.#log.claim(id, ...this.#claimTimes());
@@ -270,7 +303,7 @@ export class SagaDefinition<Input, Outputs extends Record<string, unknown>> {
       const record = await this.#log.find({ id });
       if (record && record.status !== "running" && record.status !== "compensating")
         return resultOf(record);
-      await sleep(delay, undefined, { signal: this.#closed.signal }).catch(() => {});
+      await sleep(delay, undefined, { signal: this.#finishing.signal }).catch(() => {});
     }
   }
 

@@ -56,6 +56,22 @@ export class HeldSagas {
     return result;
   }
 
+  /** The ids of the sagas held now. */
+  ids(): string[] {
+    return [...this.#sagas.keys()];
+  }
+
+  /** Resolves once every saga held now has settled, or after `ms`. */
+  async settled(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeUp = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    });
+    const results = [...this.#sagas.values()].map((saga) => saga.result);
+    await Promise.race([Promise.allSettled(results), timeUp]);
+    clearTimeout(timer);
+  }
+
   /** Stops renewing; waits for every held saga's runner to stop (the caller aborted them). */
   async close(): Promise<void> {
     this.#stopTimer();

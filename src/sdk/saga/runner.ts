@@ -30,11 +30,14 @@ export interface RunnerSettings {
   leaseMs: number;
   backoffMs: readonly number[];
   maxCompensationAttempts: number | undefined;
+  /** Aborted when the definition is closing: no step or compensation attempt starts after. */
+  finishing: AbortSignal;
 }
 
 /**
  * Runs the saga in `record` (claimed by this process) to its end and answers its result.
- * Rejects with `stop`'s reason when stopped, with a `SagaAbandoned` when another process has
+ * Rejects with `stop`'s reason when stopped, with `settings.finishing`'s before a step or a
+ * compensation attempt would start once the definition is closing, with a `SagaAbandoned` when another process has
  * taken the saga over, and with the store's error when its log cannot be written: in each
  * case the log shows where it stopped, and the saga is resumed from there.
  */
@@ -63,6 +66,7 @@ export async function driveSaga(
   for (let index = 0; index < steps.length; index++) {
     if (byIndex.get(index)?.state === "done") continue;
     const step = steps[index]!;
+    settings.finishing.throwIfAborted();
     const attempt = await log.startStep(record.id, index, step.name, leaseUntil());
     const row: StepRecord = {
       step: index,
@@ -130,6 +134,7 @@ async function compensate(
       const outputs = doneOutputs(steps, byIndex, index);
       const output = row.output ?? undefined;
       for (let failures = 0; ; failures++) {
+        settings.finishing.throwIfAborted();
         const attempt = await log.startCompensation(record.id, index, leaseUntil());
         row.state = "compensating";
         try {
@@ -161,7 +166,10 @@ async function compensate(
           if (!stuck) stuckSagas.inc({ saga: settings.saga });
           stuck = true;
           const backoff = settings.backoffMs;
-          await clock.sleep(backoff[Math.min(failures, backoff.length - 1)]!, stop);
+          await clock.sleep(
+            backoff[Math.min(failures, backoff.length - 1)]!,
+            AbortSignal.any([stop, settings.finishing]),
+          );
           continue;
         }
         await log.finishCompensation(record.id, index, leaseUntil());

@@ -112,6 +112,19 @@ export class SagaLog {
     return new Set(rows.map((row) => row.id));
   }
 
+  /**
+   * Gives up this owner's leases of these unfinished sagas (stopped between steps, as a
+   * closing definition leaves them): any process may resume them at once.
+   */
+  async release(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.#db.query(
+      `update ${this.#sagas} set lease_until = null
+       where owner = $1 and ${unfinished} and id in (select jsonb_array_elements_text($2::jsonb))`,
+      [this.#owner, json(ids)],
+    );
+  }
+
   /** Before an action runs: the step is `running`; answers how many times it has started. */
   async startStep(id: string, step: number, name: string, leaseUntil: number): Promise<number> {
     const { rows } = await this.#db.query<{ attempts: number }>(

@@ -78,6 +78,14 @@ export const migrations: readonly Migration[] = [
         where status in ('running', 'compensating');
     `,
   },
+  {
+    // Retention: published outbox rows and a consumer's inbox rows found by age.
+    version: 3,
+    sql: `
+      create index outbox_published on outbox (published_at) where published_at is not null;
+      create index inbox_applied on inbox (consumer, applied_at);
+    `,
+  },
 ];
 
 /** What migrating needs of a connection in an open transaction. */
