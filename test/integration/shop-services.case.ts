@@ -8,7 +8,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
 import { trace } from "@opentelemetry/api";
 import {
   InMemorySpanExporter,
@@ -16,81 +15,12 @@ import {
   TracerProvider,
 } from "@opentelemetry/sdk-trace";
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
-import protobuf from "protobufjs";
 import { seedProducts } from "../../examples/shop/seed.ts";
 import type { RunningService, ShopServiceName } from "../../examples/shop/services/index.ts";
-import { bundledProtoDir, protoDir } from "../../examples/shop/services/shared/protos.ts";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
 import { registryClient } from "../helpers/registry.ts";
+import { type Answer, badFields, clientOf, rejectsWith } from "../helpers/shop-grpc.ts";
 import { until } from "../helpers/until.ts";
-
-const definition = loadSync(
-  [
-    "shop/users/v1/users.proto",
-    "shop/products/v1/products.proto",
-    "shop/orders/v1/orders.proto",
-    "shop/payments/v1/payments.proto",
-    "shop/inventory/v1/inventory.proto",
-    "grpc/health/v1/health.proto",
-  ],
-  {
-    includeDirs: [protoDir, bundledProtoDir],
-    keepCase: true,
-    longs: Number,
-    enums: String,
-    defaults: true,
-  },
-);
-const loaded = grpc.loadPackageDefinition(definition);
-
-// biome-ignore lint/suspicious/noExplicitAny: answers are read as the test needs them
-type Answer = any;
-type Call = (request: object, metadata?: Record<string, string>) => Promise<Answer>;
-
-/** A client of one service whose methods return promises; metadata as a plain object. */
-function clientOf(fullName: string, url: string): Record<string, Call> & { close(): void } {
-  const Client = fullName.split(".").reduce((at: Answer, part) => at[part], loaded);
-  const client = new Client(url.replace("http://", ""), grpc.credentials.createInsecure());
-  return new Proxy({} as Record<string, Call> & { close(): void }, {
-    get: (_target, method: string) =>
-      method === "close"
-        ? () => client.close()
-        : (request: object, metadata: Record<string, string> = {}) =>
-            new Promise((resolve, reject) => {
-              const md = new grpc.Metadata();
-              for (const [key, value] of Object.entries(metadata)) md.set(key, value);
-              client[method](
-                request,
-                md,
-                { deadline: Date.now() + 20_000 },
-                (error: Error | null, answer: Answer) => (error ? reject(error) : resolve(answer)),
-              );
-            }),
-  });
-}
-
-/** Rejects with a gRPC error of `code` whose message matches `message`. */
-async function rejectsWith(promise: Promise<unknown>, code: grpc.status, message: RegExp) {
-  await assert.rejects(promise, (error: grpc.ServiceError) => {
-    assert.equal(error.code, code, `${error.code} ${error.details}`);
-    assert.match(error.details, message);
-    return true;
-  });
-}
-
-const rpc = new protobuf.Root();
-rpc.resolvePath = (_origin, target) => `${bundledProtoDir}${target}`;
-rpc.loadSync(["google/rpc/status.proto", "google/rpc/error_details.proto"], { keepCase: true });
-
-/** The fields a google.rpc.BadRequest in the error's `grpc-status-details-bin` names. */
-function badFields(error: grpc.ServiceError): string[] {
-  const bytes = error.metadata.get("grpc-status-details-bin")[0] as Buffer;
-  const status = rpc.lookupType("google.rpc.Status").decode(bytes) as Answer;
-  const detail = status.details[0];
-  assert.equal(detail.type_url, "type.googleapis.com/google.rpc.BadRequest");
-  const badRequest = rpc.lookupType("google.rpc.BadRequest").decode(detail.value) as Answer;
-  return badRequest.field_violations.map((v: Answer) => v.field);
-}
 
 /** The services as a test started them: one running service of each name (the first instance). */
 export interface StartedShop {

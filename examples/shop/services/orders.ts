@@ -15,7 +15,7 @@ import { callerId } from "./shared/caller.ts";
 import { badField, notFound, Violations } from "./shared/errors.ts";
 import { metadataValue } from "./shared/grpc-server.ts";
 import { methodOf, serviceNames } from "./shared/protos.ts";
-import type { ShopEnv } from "./shared/service-env.ts";
+import { durationMs, type ShopEnv } from "./shared/service-env.ts";
 import { openService, type RunningService, serveService } from "./shared/service-runtime.ts";
 
 interface OrderRow {
@@ -77,8 +77,9 @@ export async function startOrders(env: ShopEnv): Promise<RunningService> {
     // A charge is idempotent by payment id and one that ends UNAVAILABLE charged nothing:
     // retrying it on another instance is always safe, so a failing payments instance
     // (PAYMENTS_FAIL_RATE) costs a retry, not an order, even in a burst of orders.
+    // ORDERS_PAYMENTS_TIMEOUT shortens the wait for a charge (a test's lost answer).
     payments: parts.client("payments", {
-      timeout: "15s",
+      timeout: durationMs(env, "ORDERS_PAYMENTS_TIMEOUT") || "15s",
       retries: { attempts: 3, budget: { ratio: 1, minRetries: 3 } },
     }),
   });

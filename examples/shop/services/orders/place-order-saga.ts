@@ -9,6 +9,11 @@
  * again after a crash changes nothing more. The order's final status is written by the
  * saga itself (confirm, or the first step's compensation), so a saga another process
  * resumes after a crash still ends the order, and the events go through the outbox with it.
+ *
+ * A Reserve or Charge that got no answer (a deadline, a dropped connection, every retry
+ * failed) may still have taken the stock or the money. The saga compensates only the steps
+ * that ended, so such a step ends all the same, saying its answer was lost, and the next
+ * step stops the order: the saga then releases or refunds it, retrying until that works.
  */
 import {
   GrpcCallError,
@@ -70,6 +75,28 @@ function failure(code: "out_of_stock" | "payment_failed", message: string): Erro
 }
 
 const FAILED_PRECONDITION = 9;
+
+/** The statuses with which a service refuses a call, having changed nothing. */
+const refusals = new Set([3, 5, 6, 7, FAILED_PRECONDITION, 11, 12, 16]);
+
+/**
+ * Whether a failed call surely changed nothing: it was never sent (no instance), or the
+ * service refused it. Any other failure (UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL, a
+ * dropped connection) may hide a call that did its work, on this try or an earlier one.
+ */
+function changedNothing(error: GrpcCallError): boolean {
+  if (error.tries === 0) return true;
+  return error.code === "GATEHOUSE_UPSTREAM_ERROR_STATUS" && refusals.has(error.grpcStatus);
+}
+
+/** What the reserve and charge steps end with: done, or the call's answer lost. */
+interface CallOutcome {
+  done: boolean;
+  /** Why the answer is unknown (the call's error), when it is. */
+  lostAnswer?: string;
+}
+
+const lost = (error: GrpcCallError): CallOutcome => ({ done: false, lostAnswer: error.message });
 
 /** What a failed step's code makes of the order. */
 function statusFor(code: string | undefined): string {
@@ -134,18 +161,21 @@ export function definePlaceOrder(options: {
     )
     .step(
       "reserve",
-      async ({ order_id }) => {
+      async ({ order_id }): Promise<CallOutcome> => {
         const { items } = await orderOf(order_id);
+        let answer: Answer;
         try {
-          const answer = await inventory.unary(Reserve, { reservation_id: order_id, items });
-          if (answer.status !== "reserved")
-            throw failure("out_of_stock", `the reservation is ${answer.status}`);
+          answer = await inventory.unary(Reserve, { reservation_id: order_id, items });
         } catch (error) {
-          if (error instanceof GrpcCallError && error.grpcStatus === FAILED_PRECONDITION)
+          if (!(error instanceof GrpcCallError)) throw error;
+          if (!changedNothing(error)) return lost(error);
+          if (error.grpcStatus === FAILED_PRECONDITION)
             throw failure("out_of_stock", error.grpcMessage || "out of stock");
           throw error;
         }
-        return { reserved: true };
+        if (answer.status !== "reserved")
+          throw failure("out_of_stock", `the reservation is ${answer.status}`);
+        return { done: true };
       },
       async ({ order_id }) => {
         await inventory.unary(Release, { reservation_id: order_id });
@@ -153,29 +183,39 @@ export function definePlaceOrder(options: {
     )
     .step(
       "charge",
-      async ({ order_id }) => {
+      async ({ order_id }, ctx): Promise<CallOutcome> => {
+        const reserved = ctx.outputs.reserve;
+        if (!reserved.done)
+          throw new Error(`inventory did not answer the reservation: ${reserved.lostAnswer}`);
         const order = await orderOf(order_id);
+        let answer: Answer;
         try {
-          const answer = await payments.unary(Charge, {
+          answer = await payments.unary(Charge, {
             payment_id: order_id,
             user_id: order.user_id,
             amount_cents: Number(order.total_cents),
             method: order.payment_method,
           });
-          if (answer.status !== "charged")
-            throw failure("payment_failed", `the payment is ${answer.status}`);
         } catch (error) {
-          if (error instanceof GrpcCallError)
-            throw failure("payment_failed", error.grpcMessage || error.message);
-          throw error;
+          if (!(error instanceof GrpcCallError)) throw error;
+          if (!changedNothing(error)) return lost(error);
+          throw failure("payment_failed", error.grpcMessage || error.message);
         }
-        return { charged: true };
+        if (answer.status !== "charged")
+          throw failure("payment_failed", `the payment is ${answer.status}`);
+        return { done: true };
       },
       async ({ order_id }) => {
         await payments.unary(Refund, { payment_id: order_id });
       },
     )
-    .step("confirm", async ({ order_id }) => {
+    .step("confirm", async ({ order_id }, ctx) => {
+      const charged = ctx.outputs.charge;
+      if (!charged.done)
+        throw failure(
+          "payment_failed",
+          `payments did not answer the charge: ${charged.lostAnswer}`,
+        );
       await inventory.unary(Commit, { reservation_id: order_id });
       await db.transaction(async (tx) => {
         const { rows } = await tx.query<{ user_id: string; total_cents: string }>(
