@@ -66,6 +66,29 @@ async function paymentOf(db: Queryable, id: string): Promise<PaymentRow | undefi
   return rows[0];
 }
 
+/** A charge as asked: who pays, how much, how. */
+interface ChargeTerms {
+  userId: string;
+  amountCents: number;
+  method: string;
+}
+
+/**
+ * The answer to a charge whose payment id is stored: that payment when it is this charge
+ * asked again (same payer, amount and method), else ALREADY_EXISTS saying nothing of it.
+ * Comparing the amount matters: a caller who learnt an order's id before its charge could
+ * otherwise pay it first with one cent, and the order's own charge would find it paid.
+ */
+function answerFor(row: PaymentRow, terms: ChargeTerms) {
+  const same =
+    row.user_id === terms.userId &&
+    Number(row.amount_cents) === terms.amountCents &&
+    row.method === terms.method;
+  if (!same) throw alreadyExists("payment_id is already used");
+  if (row.status === "declined") throw failedPrecondition("card declined");
+  return view(row);
+}
+
 /** Starts the payments service. */
 export async function startPayments(env: ShopEnv): Promise<RunningService> {
   const failRate = rateFrom(env, "PAYMENTS_FAIL_RATE");
@@ -86,14 +109,10 @@ export async function startPayments(env: ShopEnv): Promise<RunningService> {
       bad.add("amount_cents", "must be a whole number of cents, at least 1");
     if (!request.method) bad.add("method", "is required");
     bad.throwIfAny();
+    const terms = { userId: userId!, amountCents: request.amount_cents, method: request.method };
 
     const known = await paymentOf(db, paymentId);
-    if (known) {
-      // Someone else's payment id: say nothing about that payment.
-      if (known.user_id !== userId) throw alreadyExists("payment_id is already used");
-      if (known.status === "declined") throw failedPrecondition("card declined");
-      return view(known);
-    }
+    if (known) return answerFor(known, terms);
     if (delayMs > 0) await sleep(delayMs);
     if (failRate > 0 && Math.random() < failRate)
       throw unavailable("payment processor unavailable (PAYMENTS_FAIL_RATE)");
@@ -120,8 +139,7 @@ export async function startPayments(env: ShopEnv): Promise<RunningService> {
       }
       return payment;
     });
-    if (row.status === "declined") throw failedPrecondition("card declined");
-    return view(row);
+    return answerFor(row, terms);
   };
 
   const methods: Record<string, UnaryMethod> = {
