@@ -152,6 +152,11 @@ export function describeShopServices(
         grpc.status.UNAUTHENTICATED,
         /wrong email or password/,
       );
+      await rejectsWith(
+        users.Login({ email: "alice@example.com", password: "p".repeat(129) }),
+        grpc.status.UNAUTHENTICATED,
+        /wrong email or password/,
+      );
       const login = await users.Login({ email: "alice@example.com", password: "password123" });
       assert.equal(login.user_id, user.id);
       const jwks = createRemoteJWKSet(new URL(host.services.users.jwksUrl!));
@@ -394,6 +399,25 @@ export function describeShopServices(
         ),
         grpc.status.INVALID_ARGUMENT,
         /^items\[1\]\.product_id: unknown product/,
+      );
+      await rejectsWith(
+        orders.PlaceOrder(
+          {
+            items: Array.from({ length: 101 }, (_, i) => ({ product_id: `p${i}`, quantity: 1 })),
+            payment_method: "credit_card",
+          },
+          as,
+        ),
+        grpc.status.INVALID_ARGUMENT,
+        /^items: must list at most 100 items$/,
+      );
+      await rejectsWith(
+        orders.PlaceOrder(
+          { items: [{ product_id: "book-002", quantity: 1 }], payment_method: "x".repeat(65) },
+          as,
+        ),
+        grpc.status.INVALID_ARGUMENT,
+        /^payment_method: /,
       );
       await rejectsWith(
         orders.PlaceOrder({

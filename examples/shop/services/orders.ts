@@ -43,6 +43,12 @@ const GetProduct = methodOf<{ id: string }, { id: string; price: number }>(
 /** The metadata (HTTP header through the gateway) that makes a retried order the same one. */
 export const idempotencyMetadata = "idempotency-key";
 
+/**
+ * The most lines an order may have: each product is looked up (in parallel), so an
+ * unbounded list would be one request making thousands of calls.
+ */
+export const maxOrderLines = 100;
+
 async function ordersView(db: Queryable, orders: OrderRow[]) {
   const { rows: items } = await db.query<ItemRow>(
     "select * from shop_orders.order_items where order_id = any($1) order by product_id",
@@ -89,6 +95,10 @@ export async function startOrders(env: ShopEnv): Promise<RunningService> {
   async function pricesOf(items: { product_id: string; quantity: number }[]) {
     const bad = new Violations();
     if (items.length === 0) bad.add("items", "must list at least one item");
+    if (items.length > maxOrderLines) {
+      bad.add("items", `must list at most ${maxOrderLines} items`);
+      bad.throwIfAny();
+    }
     items.forEach((item, i) => {
       if (!item.product_id) bad.add(`items[${i}].product_id`, "is required");
       if (!(item.quantity >= 1)) bad.add(`items[${i}].quantity`, "must be at least 1");
@@ -181,7 +191,8 @@ export async function startOrders(env: ShopEnv): Promise<RunningService> {
       const key = metadataValue(call.metadata, idempotencyMetadata) || undefined;
       if (key !== undefined && key.length > 255)
         throw badField("Idempotency-Key", "must be at most 255 characters");
-      if (!request.payment_method) throw badField("payment_method", "is required");
+      if (!request.payment_method || request.payment_method.length > 64)
+        throw badField("payment_method", "must be 1-64 characters");
       const orderId = await createOrder(userId, key, request.items, request.payment_method);
       await placeOrder.run(
         { order_id: orderId },

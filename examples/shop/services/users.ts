@@ -68,6 +68,7 @@ const schema = [
   signingKeySchema,
 ];
 
+const maxPasswordLength = 128;
 const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const usernamePattern = /^[A-Za-z0-9_.-]{3,32}$/;
 const phonePattern = /^\+?[0-9 ().-]{6,20}$/;
@@ -90,8 +91,8 @@ function checkRegistration(request: RegisterRequest): void {
     bad.add("email", "must be an email address");
   if (!usernamePattern.test(request.username))
     bad.add("username", "must be 3-32 letters, digits, '.', '_' or '-'");
-  if (request.password.length < 8 || request.password.length > 128)
-    bad.add("password", "must be 8-128 characters");
+  if (request.password.length < 8 || request.password.length > maxPasswordLength)
+    bad.add("password", `must be 8-${maxPasswordLength} characters`);
   if (request.full_name.trim() === "" || request.full_name.length > 100)
     bad.add("full_name", "must be 1-100 characters");
   if (request.phone !== "" && !phonePattern.test(request.phone))
@@ -170,6 +171,9 @@ export async function startUsers(env: ShopEnv): Promise<RunningService> {
     },
 
     async Login(request: { email: string; password: string }) {
+      // No password is longer (Register says so): refused before hashing megabytes.
+      if (request.password.length > maxPasswordLength)
+        throw unauthenticated("wrong email or password");
       const user = await userBy(db, "email", request.email.trim().toLowerCase());
       const matches = await verifyPassword(request.password, user?.password_hash ?? decoyHash);
       if (!user || !matches) throw unauthenticated("wrong email or password");
