@@ -116,14 +116,26 @@ function sharedBehaviour(shop: () => ShopProcess, otlp: () => OtlpReceiver) {
     });
     assert.equal(answer.status, 401);
     assert.match(answer.contentType, /application\/json/);
-    assert.equal(typeof answer.body.error?.code, "string", JSON.stringify(answer.body));
+    assert.equal(answer.body.error?.code, "GATEHOUSE_UNAUTHORIZED", JSON.stringify(answer.body));
     assert.equal(typeof answer.body.error?.message, "string");
+    assert.equal(typeof answer.body.error?.requestId, "string");
   });
 
   it("answers 400 naming page_size to a page size of 0", async () => {
     const answer = await api(shop().url, "GET", "/products?page=1&page_size=0");
     assert.equal(answer.status, 400, JSON.stringify(answer.body));
-    assert.match(JSON.stringify(answer.body.error ?? answer.body), /page_size/);
+    assert.equal(answer.body.error?.code, "INVALID_ARGUMENT", JSON.stringify(answer.body));
+    assert.match(answer.body.error.message, /^page_size: /);
+  });
+
+  it("refuses a request body over 64 kB with 413", async () => {
+    const { token } = await signedInUser(shop().url);
+    const answer = await api(shop().url, "POST", "/orders", {
+      token,
+      body: { items: [], payment_method: "x".repeat(70_000) },
+    });
+    assert.equal(answer.status, 413, JSON.stringify(answer.body));
+    assert.equal(answer.body.error?.code, "GATEHOUSE_BODY_TOO_LARGE");
   });
 
   it("records one trace across the gateway, orders, inventory and payments", async () => {
