@@ -133,11 +133,10 @@ describe("examples/shop/README.md", () => {
     const shop = await startShop(known.chaos!);
     stops.push(() => shop.stop());
     const { order } = flowOutput(await shell(shop, known.flow!));
-    assert.equal(order.status, "confirmed");
 
     // More orders from the same user: each waits the delay at least once; with 30% of
     // charges failing, some are retried (another full delay); almost all end confirmed (a
-    // charge fails all four tries one time in about 120).
+    // charge fails all four tries one time in about 120, the flow's own order too).
     const api = `${shop.url}/api/v1`;
     const login = (await (
       await fetch(`${api}/users/login`, {
@@ -147,7 +146,7 @@ describe("examples/shop/README.md", () => {
       })
     ).json()) as Json;
     const durations: number[] = [];
-    const statuses: string[] = [];
+    const statuses: string[] = [order.status];
     for (let i = 0; i < 20; i++) {
       const started = Date.now();
       const answer = await fetch(`${api}/orders`, {
@@ -172,7 +171,7 @@ describe("examples/shop/README.md", () => {
       [],
     );
     assert.ok(
-      statuses.filter((status) => status === "confirmed").length >= 18,
+      statuses.filter((status) => status === "confirmed").length >= 19,
       `orders still end confirmed: ${statuses}`,
     );
     const stopped = await shop.stop();
