@@ -6,28 +6,8 @@
  */
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
 import protobuf from "protobufjs";
-import { bundledProtoDir, protoDir } from "../../examples/shop/services/shared/protos.ts";
-
-const definition = loadSync(
-  [
-    "shop/users/v1/users.proto",
-    "shop/products/v1/products.proto",
-    "shop/orders/v1/orders.proto",
-    "shop/payments/v1/payments.proto",
-    "shop/inventory/v1/inventory.proto",
-    "grpc/health/v1/health.proto",
-  ],
-  {
-    includeDirs: [protoDir, bundledProtoDir],
-    keepCase: true,
-    longs: Number,
-    enums: String,
-    defaults: true,
-  },
-);
-const loaded = grpc.loadPackageDefinition(definition);
+import { bundledProtoDir, serviceDefinition } from "../../examples/shop/services/shared/protos.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: answers are read as the test needs them
 export type Answer = any;
@@ -35,8 +15,9 @@ type Call = (request: object, metadata?: Record<string, string>) => Promise<Answ
 
 /** A client of one service (`shop.orders.v1.OrderService`) at `url` (`http://host:port`). */
 export function clientOf(fullName: string, url: string): Record<string, Call> & { close(): void } {
-  const Client = fullName.split(".").reduce((at: Answer, part) => at[part], loaded);
-  const client = new Client(url.replace("http://", ""), grpc.credentials.createInsecure());
+  // The services' own definitions (examples/shop/services/shared/protos.ts): what they serve.
+  const Client = grpc.makeClientConstructor(serviceDefinition(fullName), fullName);
+  const client: Answer = new Client(url.replace("http://", ""), grpc.credentials.createInsecure());
   return new Proxy({} as Record<string, Call> & { close(): void }, {
     get: (_target, method: string) =>
       method === "close"
