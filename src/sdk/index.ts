@@ -4,8 +4,8 @@
  * with the registry (through a gateway's registry API, or straight in etcd), call other
  * services over HTTP or gRPC with `serviceClient()` (the gateway's own balancing, health,
  * breakers and retries), trace handlers with `traceHandler()` (HTTP) and `traceGrpcHandler()`
- * (gRPC), publish and consume events
- * with `events.connect()` (NATS JetStream or embedded), keep state in `store.open()`, and
+ * (gRPC), keep state in `store.open()` (PostgreSQL or embedded PGlite), publish and consume
+ * events with `events.connect()` (NATS JetStream or embedded), run sagas with `saga()`, and
  * expose the SDK's metrics from `sdkMetrics`.
  * Plain JavaScript can use all of it; the types are for TypeScript callers.
  */
