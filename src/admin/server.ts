@@ -11,21 +11,26 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import FindMyWay from "find-my-way";
 import type { GatehouseConfig } from "../config/schema/index.ts";
 import { GatehouseError } from "../errors.ts";
+import type { AuditTrail } from "../observability/audit-log.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { RouteTraffic } from "../observability/request-metrics.ts";
+import { bucketOf, type WindowSnapshot } from "../observability/request-window.ts";
 import type { RegistryApi } from "../registry/api.ts";
 import type { ControlPlane } from "../runtime/control-plane.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { answerApiError } from "../server/api-error.ts";
 import { createBrowserGuard } from "../server/browser-guard.ts";
 import { newRequestId } from "../server/request-id.ts";
+import { auditRoutes } from "./audit-api.ts";
 import { createAdminAuth } from "./auth.ts";
 import { configRoutes } from "./config-api.ts";
+import { configCheckRoutes } from "./config-check-api.ts";
 import type { AdminContext, AdminRoute } from "./context.ts";
-import { readBody, sendJson } from "./http.ts";
+import { readBody, readText, sendJson } from "./http.ts";
 import { openApiDocument } from "./openapi.ts";
 import { resourceRoutes } from "./resources.ts";
 import { runtimeRoutes } from "./runtime-view.ts";
+import { statsRoutes } from "./stats-api.ts";
 
 type AdminSettings = NonNullable<GatehouseConfig["gateway"]["admin"]>;
 
@@ -38,6 +43,12 @@ export interface AdminServerOptions {
   traffic?: () => Map<string, RouteTraffic> | Promise<Map<string, RouteTraffic>>;
   /** The service registry's API, when this listener serves it (under `/registry/`). */
   registry?: RegistryApi | undefined;
+  /** The request window of every thread that serves (`GET /stats`); absent when metrics are off. */
+  window?: () => Promise<WindowSnapshot>;
+  /** The audit trail (`GET /audit`). */
+  audit: AuditTrail;
+  /** Aborted when the gateway begins to stop: the stats streams end. */
+  closing: AbortSignal;
   log: Logger;
 }
 
@@ -88,7 +99,7 @@ export function createAdminServer(options: AdminServerOptions): Server {
       const found = router.find(method as FindMyWay.HTTPMethod, path);
       if (!found) throw notFound(router, path);
       const { route } = found.store as { route: AdminRoute };
-      if (caller.readOnly && route.method !== "GET")
+      if (caller.readOnly && route.method !== "GET" && !route.changesNothing)
         throw new GatehouseError(
           "GATEHOUSE_ADMIN_FORBIDDEN",
           `admin key "${caller.actor}" is read-only`,
@@ -104,6 +115,10 @@ export function createAdminServer(options: AdminServerOptions): Server {
         runtime: options.runtime,
         traffic: options.traffic,
         body: () => readBody(req, settings.maxBodySize),
+        text: () => readText(req, settings.maxBodySize),
+        window: async () => (await options.window?.()) ?? { end: bucketOf(Date.now()), series: [] },
+        audit: options.audit,
+        closing: options.closing,
       };
       await route.handle(ctx);
     } catch (error) {
@@ -117,7 +132,10 @@ export function adminRoutes(): AdminRoute[] {
   return [
     ...resourceRoutes(),
     ...configRoutes(),
+    ...configCheckRoutes(),
     ...runtimeRoutes(),
+    ...statsRoutes(),
+    ...auditRoutes(),
     {
       method: "GET",
       path: "/openapi.json",
