@@ -3,9 +3,10 @@
  * The admin API listener (`gateway.admin`): its own port, loopback by default, a key
  * required when configured (and always off loopback), and nothing a web page can use
  * (server/browser-guard: Host, Origin and Content-Type). Routes the REST resources, the
- * config and its versions, the runtime view and `/openapi.json`, and the service registry's
- * API unless it has a listener of its own; every answer is JSON (or a registry watch's
- * event stream), every error the gateway's error shape with a request id.
+ * config and its versions, its schema and dry run, the runtime view, the audit trail, the
+ * request stats and `/openapi.json`, and the service registry's API unless it has a
+ * listener of its own; every answer is JSON (or an event stream: the stats', a registry
+ * watch's), every error the gateway's error shape with a request id.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import FindMyWay from "find-my-way";

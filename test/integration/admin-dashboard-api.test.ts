@@ -4,7 +4,7 @@
 // the rolling request stats (moved by traffic the test sends, refusals counted, summed over
 // worker threads) and their stream (needs the key, sends updates, ends on stop).
 import assert from "node:assert/strict";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -19,6 +19,24 @@ const viewer = "viewer-key-0123456789abcdef";
 const asOps = { authorization: `Bearer ${ops}` };
 const asViewer = { "x-admin-key": viewer };
 const yaml = { "content-type": "application/yaml" };
+const docs = new URL("../../docs/admin-api.md", import.meta.url);
+
+/** The JSON a console example of docs/admin-api.md shows after the line ending in `command`. */
+function shownAfter(text: string, command: string): unknown {
+  const start = text.indexOf(`${command}\n`) + command.length + 1;
+  return JSON.parse(text.slice(start, text.indexOf("\n```", start)));
+}
+
+/** Keys all the way down (arrays by their first item): what a documented answer must have. */
+function shape(value: unknown): unknown {
+  if (Array.isArray(value)) return value.length > 0 ? [shape(value[0])] : [];
+  if (value === null || typeof value !== "object") return "value";
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, shape((value as Record<string, unknown>)[key])]),
+  );
+}
 
 function config(upstream: number, dir: string, extra = ""): string {
   return [
@@ -282,6 +300,47 @@ describe("admin API for dashboards", () => {
     assert.ok(next.stats[0]!.totals.requests > stream.stats[0]!.totals.requests);
     await stream.reader?.cancel();
     await next.reader?.cancel();
+  });
+
+  it("docs/admin-api.md: the dry run's example is what it answers; audit and stats answer as shown", async () => {
+    const text = await readFile(docs, "utf8");
+    const body = text.slice(
+      text.indexOf("$ cat change.yaml\n") + 18,
+      text.indexOf("$ curl -s -X POST http://127.0.0.1:9902/config/validate"),
+    );
+    const docsDir = await mkdtemp(join(tmpdir(), "gatehouse-dashboard-docs-"));
+    const example = await startAdminGateway(
+      [
+        "gateway:",
+        "  listen: [{ host: 127.0.0.1, port: 0 }]",
+        "  admin: { port: 0 }",
+        "  log: { level: silent }",
+        "  reload: { watch: false }",
+        "  configStore: { file: false }",
+        'services: [{ name: users, targets: [{ url: "http://127.0.0.1:9001" }] }]',
+        'routes: [{ name: users-api, match: { paths: ["/api/users"] }, service: users }]',
+        "",
+      ].join("\n"),
+      { dir: docsDir },
+    );
+    try {
+      const answer = await example.admin("POST", "/config/validate", body, yaml);
+      assert.deepEqual(answer.body, shownAfter(text, "--data-binary @change.yaml"));
+    } finally {
+      await example.stop();
+      await removeDir(docsDir);
+    }
+    const audit = await gw.admin("GET", "/audit?outcome=rejected&limit=1", undefined, asOps);
+    const shownAudit = shownAfter(
+      text,
+      "$ curl -s 'http://127.0.0.1:9902/audit?outcome=rejected&limit=1'",
+    );
+    assert.deepEqual(shape({ ...audit.body, kept: "memory" }), shape(shownAudit));
+    const stats = await gw.admin("GET", "/stats", undefined, asOps);
+    assert.deepEqual(
+      shape(stats.body),
+      shape(shownAfter(text, "$ curl -s http://127.0.0.1:9902/stats")),
+    );
   });
 
   it("with worker threads: the stats add up every worker's requests; stop ends the stream", async () => {
