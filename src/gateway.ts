@@ -65,6 +65,8 @@ export class Gateway {
    */
   readonly control: ControlPlane;
   #stopping: Promise<void> | undefined;
+  /** Aborted when stop() begins: the admin API's long answers end. */
+  readonly #closing = new AbortController();
 
   constructor(config: GatehouseConfig, options: GatewayOptions = {}) {
     this.#settings = config.gateway;
@@ -125,7 +127,12 @@ export class Gateway {
         settings: admin,
         control: this.control,
         runtime: () => this.#live.current,
-        ...(metrics && { traffic: () => supervisor.traffic() }),
+        ...(metrics && {
+          traffic: () => supervisor.traffic(),
+          window: () => supervisor.requestWindow(),
+        }),
+        audit: this.#audit,
+        closing: this.#closing.signal,
         registry: registry?.listen ? undefined : this.#registry?.api,
         log: this.log,
       });
@@ -222,6 +229,7 @@ export class Gateway {
    * finish until `shutdownTimeout`, then close whatever is left (tunnels included).
    */
   stop(): Promise<void> {
+    this.#closing.abort();
     this.#stopping ??= this.#supervisor.drain().then(() => this.#closeAll());
     return this.#stopping;
   }

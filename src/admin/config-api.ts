@@ -46,19 +46,27 @@ async function replaceConfig(ctx: AdminContext): Promise<void> {
   if (body === null || typeof body !== "object" || Array.isArray(body))
     throw new GatehouseError("GATEHOUSE_ADMIN_BAD_REQUEST", "the config is an object");
   const incoming = body as ConfigDocument;
-  const result = await changeConfig(ctx, "config.replace", (current) => {
-    const next: ConfigDocument = { ...current };
-    for (const section of dynamicSections) {
-      if (incoming[section] === undefined) delete next[section];
-      else next[section] = incoming[section];
-    }
-    // Leaving `gateway:` out keeps it; sending it back (as exported) must not change it.
-    if ("gateway" in incoming) next.gateway = incoming.gateway;
-    return next;
-  });
+  const result = await changeConfig(ctx, "config.replace", (current) =>
+    replacementOf(current, incoming),
+  );
   sendJson(ctx.res, 200, summary(result.version, result.result), {
     etag: versionTag(result.version.version),
   });
+}
+
+/**
+ * What `PUT /config` makes of `current` with the body `incoming`: every dynamic list as
+ * sent (one left out is emptied), and `gateway:` as sent or, left out, as it is.
+ */
+export function replacementOf(current: ConfigDocument, incoming: ConfigDocument): ConfigDocument {
+  const next: ConfigDocument = { ...current };
+  for (const section of dynamicSections) {
+    if (incoming[section] === undefined) delete next[section];
+    else next[section] = incoming[section];
+  }
+  // Leaving `gateway:` out keeps it; sending it back (as exported) must not change it.
+  if ("gateway" in incoming) next.gateway = incoming.gateway;
+  return next;
 }
 
 function listVersions(ctx: AdminContext): void {

@@ -7,7 +7,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ConfigDocument } from "../config/document.ts";
 import { type ErrorCode, GatehouseError } from "../errors.ts";
+import type { AuditTrail } from "../observability/audit-log.ts";
 import type { RouteTraffic } from "../observability/request-metrics.ts";
+import type { WindowSnapshot } from "../observability/request-window.ts";
 import type { ChangeRequest, ChangeResult } from "../runtime/config-change.ts";
 import type { ControlPlane } from "../runtime/control-plane.ts";
 import type { Runtime } from "../runtime/runtime.ts";
@@ -28,6 +30,14 @@ export interface AdminContext {
   traffic: (() => Map<string, RouteTraffic> | Promise<Map<string, RouteTraffic>>) | undefined;
   /** The request body: JSON, or YAML with `Content-Type: application/yaml`. */
   body(): Promise<unknown>;
+  /** The request body as text (bounded like body()). */
+  text(): Promise<string>;
+  /** The request window of every thread that serves, summed (empty when metrics are off). */
+  window(): Promise<WindowSnapshot>;
+  /** The audit trail, to read. */
+  audit: AuditTrail;
+  /** Aborted when the gateway begins to stop: long answers (the stats stream) end then. */
+  closing: AbortSignal;
 }
 
 /** A handler for one method and path. */
@@ -35,6 +45,8 @@ export interface AdminRoute {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   path: string;
   handle(ctx: AdminContext): Promise<void> | void;
+  /** Not a GET but changes nothing (a dry run): read-only keys may call it. */
+  changesNothing?: boolean;
 }
 
 /** Applies `edit` to the current document as the caller; a refusal throws its GatehouseError. */

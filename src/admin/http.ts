@@ -34,6 +34,15 @@ export function sendJson(
  * /config` with a config file as it is).
  */
 export async function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  return parseBody(await readText(req, limit), isYamlType(req.headers["content-type"]));
+}
+
+/** Whether a Content-Type names YAML (else the body is JSON). */
+export const isYamlType = (type: string | undefined) =>
+  /\b(application|text)\/(x-)?yaml\b/.test(type ?? "");
+
+/** The body as text, at most `limit` bytes. */
+export async function readText(req: IncomingMessage, limit: number): Promise<string> {
   const declared = Number(req.headers["content-length"] ?? 0);
   if (limit > 0 && declared > limit) throw new GatehouseError("GATEHOUSE_BODY_TOO_LARGE");
   const chunks: Buffer[] = [];
@@ -43,8 +52,11 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<unk
     if (limit > 0 && size > limit) throw new GatehouseError("GATEHOUSE_BODY_TOO_LARGE");
     chunks.push(chunk);
   }
-  const text = Buffer.concat(chunks).toString("utf8");
-  const yaml = /\b(application|text)\/(x-)?yaml\b/.test(req.headers["content-type"] ?? "");
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** A body's text as JSON or YAML; a body that is empty, does not parse or nests too deep is refused. */
+export function parseBody(text: string, yaml: boolean): unknown {
   const format = yaml ? "YAML" : "JSON";
   if (text.trim() === "")
     throw new GatehouseError("GATEHOUSE_ADMIN_BAD_REQUEST", `the request needs a ${format} body`);

@@ -5,6 +5,7 @@
  * to present an admin key; and the small builders the paths are written with.
  */
 import { type ErrorCode, errorCatalogue } from "../errors.ts";
+import { auditParameters, dashboardSchemas } from "./openapi-dashboard.ts";
 import { registrySchemas } from "./openapi-registry.ts";
 import { componentSchemas, errorSchema, type Schema } from "./openapi-schemas.ts";
 
@@ -97,8 +98,9 @@ export const statusOf = (name: string): number => errorCatalogue[errors[name]![1
 /** `components`: schemas, error answers, headers, parameters and security schemes. */
 export function components(): Record<string, unknown> {
   const stringHeader = (description: string) => ({ description, schema: { type: "string" } });
+  const schemas = componentSchemas();
   return {
-    schemas: { ...componentSchemas(), ...registrySchemas() },
+    schemas: { ...schemas, ...dashboardSchemas(schemas), ...registrySchemas() },
     responses: Object.fromEntries(
       Object.entries(errors).map(([name, [description, codes, headers]]) => [
         name,
@@ -140,6 +142,7 @@ export function components(): Record<string, unknown> {
         description: "`1`: stream the service's changes as server-sent events instead.",
         schema: { type: "string" },
       },
+      ...auditParameters(),
       IfMatch: {
         name: "If-Match",
         in: "header",

@@ -5,6 +5,7 @@
  * test/integration/admin-openapi.test.ts checks it against the real answers.
  */
 import { components, json, ok, parameter, response, statusOf } from "./openapi-components.ts";
+import { type DashboardOperationSpec, dashboardPaths } from "./openapi-dashboard.ts";
 import { type RegistryOperationSpec, registryPaths } from "./openapi-registry.ts";
 import { ref, resourceKinds, type Schema } from "./openapi-schemas.ts";
 
@@ -217,14 +218,26 @@ function build(): Record<string, unknown> {
       description:
         "Change and inspect a running Gatehouse gateway (see docs/admin-api.md), and register service instances with its registry (the `registry` paths, served here or on `gateway.registry.listen`; see docs/registry.md). A path that does not exist answers 404 and a method a path does not have 405 (`components.responses.MethodNotAllowed`); `HEAD` is answered wherever `GET` is. A CORS preflight (`OPTIONS`) is answered 204 for an origin in `gateway.admin.allowedOrigins`, 403 for any other (see docs/admin-api.md, Browser safety).",
     },
-    tags: ["services", "routes", "consumers", "plugins", "config", "runtime", "registry"].map(
-      (name) => ({ name }),
-    ),
+    tags: [
+      "services",
+      "routes",
+      "consumers",
+      "plugins",
+      "config",
+      "runtime",
+      "audit",
+      "stats",
+      "registry",
+    ].map((name) => ({ name })),
     security: [{ bearer: [] }, { adminKey: [] }, { registryKey: [] }, {}],
     paths: {
       ...resourcePaths(),
       ...configPaths(),
       ...runtimePaths(),
+      ...dashboardPaths(
+        (spec: DashboardOperationSpec) => operation(spec),
+        (description, schema) => ok(description, schema),
+      ),
       ...registryPaths(
         (spec: RegistryOperationSpec) => operation(spec),
         (description, schema) => ok(description, schema),

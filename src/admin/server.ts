@@ -3,29 +3,35 @@
  * The admin API listener (`gateway.admin`): its own port, loopback by default, a key
  * required when configured (and always off loopback), and nothing a web page can use
  * (server/browser-guard: Host, Origin and Content-Type). Routes the REST resources, the
- * config and its versions, the runtime view and `/openapi.json`, and the service registry's
- * API unless it has a listener of its own; every answer is JSON (or a registry watch's
- * event stream), every error the gateway's error shape with a request id.
+ * config and its versions, its schema and dry run, the runtime view, the audit trail, the
+ * request stats and `/openapi.json`, and the service registry's API unless it has a
+ * listener of its own; every answer is JSON (or an event stream: the stats', a registry
+ * watch's), every error the gateway's error shape with a request id.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import FindMyWay from "find-my-way";
 import type { GatehouseConfig } from "../config/schema/index.ts";
 import { GatehouseError } from "../errors.ts";
+import type { AuditTrail } from "../observability/audit-log.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { RouteTraffic } from "../observability/request-metrics.ts";
+import { bucketOf, type WindowSnapshot } from "../observability/request-window.ts";
 import type { RegistryApi } from "../registry/api.ts";
 import type { ControlPlane } from "../runtime/control-plane.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { answerApiError } from "../server/api-error.ts";
 import { createBrowserGuard } from "../server/browser-guard.ts";
 import { newRequestId } from "../server/request-id.ts";
+import { auditRoutes } from "./audit-api.ts";
 import { createAdminAuth } from "./auth.ts";
 import { configRoutes } from "./config-api.ts";
+import { configCheckRoutes } from "./config-check-api.ts";
 import type { AdminContext, AdminRoute } from "./context.ts";
-import { readBody, sendJson } from "./http.ts";
+import { readBody, readText, sendJson } from "./http.ts";
 import { openApiDocument } from "./openapi.ts";
 import { resourceRoutes } from "./resources.ts";
 import { runtimeRoutes } from "./runtime-view.ts";
+import { statsRoutes } from "./stats-api.ts";
 
 type AdminSettings = NonNullable<GatehouseConfig["gateway"]["admin"]>;
 
@@ -38,6 +44,12 @@ export interface AdminServerOptions {
   traffic?: () => Map<string, RouteTraffic> | Promise<Map<string, RouteTraffic>>;
   /** The service registry's API, when this listener serves it (under `/registry/`). */
   registry?: RegistryApi | undefined;
+  /** The request window of every thread that serves (`GET /stats`); absent when metrics are off. */
+  window?: () => Promise<WindowSnapshot>;
+  /** The audit trail (`GET /audit`). */
+  audit: AuditTrail;
+  /** Aborted when the gateway begins to stop: the stats streams end. */
+  closing: AbortSignal;
   log: Logger;
 }
 
@@ -88,7 +100,7 @@ export function createAdminServer(options: AdminServerOptions): Server {
       const found = router.find(method as FindMyWay.HTTPMethod, path);
       if (!found) throw notFound(router, path);
       const { route } = found.store as { route: AdminRoute };
-      if (caller.readOnly && route.method !== "GET")
+      if (caller.readOnly && route.method !== "GET" && !route.changesNothing)
         throw new GatehouseError(
           "GATEHOUSE_ADMIN_FORBIDDEN",
           `admin key "${caller.actor}" is read-only`,
@@ -104,6 +116,10 @@ export function createAdminServer(options: AdminServerOptions): Server {
         runtime: options.runtime,
         traffic: options.traffic,
         body: () => readBody(req, settings.maxBodySize),
+        text: () => readText(req, settings.maxBodySize),
+        window: async () => (await options.window?.()) ?? { end: bucketOf(Date.now()), series: [] },
+        audit: options.audit,
+        closing: options.closing,
       };
       await route.handle(ctx);
     } catch (error) {
@@ -117,7 +133,10 @@ export function adminRoutes(): AdminRoute[] {
   return [
     ...resourceRoutes(),
     ...configRoutes(),
+    ...configCheckRoutes(),
     ...runtimeRoutes(),
+    ...statsRoutes(),
+    ...auditRoutes(),
     {
       method: "GET",
       path: "/openapi.json",

@@ -41,6 +41,10 @@ export interface ConfigProblem {
   line: number;
   col: number;
   message: string;
+  /** Where in the config it is, when it is about a place in it (the admin API's dry run). */
+  path?: (string | number)[];
+  /** The key it is about (an unknown one), in the map at `path`. */
+  key?: string;
 }
 
 /** Thrown when a config cannot be used; `problems` lists everything that is wrong. */
@@ -187,7 +191,13 @@ export function parseSourcesPositioned(
   const env = options.env ?? process.env;
   const parsed = sources.map((source) => parseSource(source));
   // Problems are kept as (source, offset) until the end, then turned into FILE:LINE:COL.
-  const problems: { source: number; offset: number; message: string }[] = [];
+  const problems: {
+    source: number;
+    offset: number;
+    message: string;
+    path?: (string | number)[];
+    key?: string;
+  }[] = [];
   const unresolved = new Set<string>();
   const origins: NodeOrigins = new WeakMap();
   const written = new Map<Scalar, unknown>();
@@ -233,7 +243,13 @@ export function parseSourcesPositioned(
     const source = originOf(node, origins);
     const offset = node?.range?.[0] ?? 0;
     if (key === undefined && unresolved.has(`${source}:${offset}`)) return;
-    problems.push({ source, offset, message: `${pathLabel(problem.path)}: ${problem.message}` });
+    problems.push({
+      source,
+      offset,
+      message: `${pathLabel(problem.path)}: ${problem.message}`,
+      path: problem.path,
+      ...(key !== undefined && { key }),
+    });
   };
 
   const input: unknown = document.toJS() ?? {};
@@ -261,7 +277,8 @@ export function parseSourcesPositioned(
       ...problems.map((p) => {
         const { file } = sources[p.source]!;
         const { line, col } = parsed[p.source]!.lines.linePos(p.offset);
-        return { file, line, col, message: secrets.redactText(p.message) };
+        const at = p.path && { path: p.path, ...(p.key !== undefined && { key: p.key }) };
+        return { file, line, col, message: secrets.redactText(p.message), ...at };
       }),
       ...elsewhere.map((p) => ({ ...p, message: secrets.redactText(p.message) })),
     ]);
@@ -343,7 +360,11 @@ function syntaxHint(text: string, lineStarts: readonly number[], line: number): 
 }
 
 /** The node of the value at `path` (or of `key` in the map there); falls back to the nearest ancestor. */
-function nodeAt(root: unknown, path: readonly (string | number)[], key?: string): Node | null {
+export function nodeAt(
+  root: unknown,
+  path: readonly (string | number)[],
+  key?: string,
+): Node | null {
   let node = root as Node | null;
   let located = node;
   const segments = key === undefined ? path : [...path, key];

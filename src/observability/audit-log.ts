@@ -6,6 +6,7 @@
  * set; never with a secret in it.
  */
 import { closeSync, openSync, writeSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import type { GatehouseConfig } from "../config/schema/index.ts";
 import { processSecrets } from "../config/secret-values.ts";
 import type { Logger } from "./logger.ts";
@@ -58,11 +59,16 @@ export interface AuditRecord extends AuditEntry {
 // Created owner-only: the trail says who changed what, which is nobody else's business.
 const fileMode = 0o600;
 
+/** Without a file, the records `read` returns: the last this many since the process started. */
+export const auditRecordsInMemory = 1000;
+
 /** Records config change attempts; see the module comment for where they go. */
 export class AuditTrail {
   readonly #path: string | undefined;
   readonly #log: Logger;
   readonly #clock: () => Date;
+  /** Without a file: the latest records, oldest first. */
+  readonly #recent: AuditRecord[] = [];
 
   constructor(settings: AuditSettings, log: Logger, clock: () => Date = () => new Date()) {
     this.#path = settings.path;
@@ -78,6 +84,8 @@ export class AuditTrail {
     // Secrets are taken out of the whole record: a problem message may quote a value.
     const record = processSecrets.redactDeep({ time: this.#clock().toISOString(), ...entry });
     if (this.#path === undefined) {
+      this.#recent.push(record);
+      if (this.#recent.length > auditRecordsInMemory) this.#recent.shift();
       this.#log.info({ audit: record }, `config change ${record.result}: ${describe(record)}`);
       return;
     }
@@ -89,6 +97,37 @@ export class AuditTrail {
         `cannot append to the audit log ${this.#path}; the record is in this line instead`,
       );
     }
+  }
+
+  /** Where `read` finds the trail: the file, or (without one) the records kept in memory. */
+  get kept(): "file" | "memory" {
+    return this.#path === undefined ? "memory" : "file";
+  }
+
+  /**
+   * The trail, oldest first: every record of the file (a line that is not a record is
+   * skipped; no file yet is no record), or without one the last auditRecordsInMemory.
+   */
+  async read(): Promise<AuditRecord[]> {
+    if (this.#path === undefined) return [...this.#recent];
+    let text: string;
+    try {
+      text = await readFile(this.#path, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw error;
+    }
+    const records: AuditRecord[] = [];
+    for (const line of text.split("\n")) {
+      if (line === "") continue;
+      try {
+        const record = JSON.parse(line) as AuditRecord;
+        if (typeof record?.time === "string") records.push(record);
+      } catch {
+        // A line cut short (a crash mid-write) is not a record.
+      }
+    }
+    return records;
   }
 
   /** Nothing is held open between records; kept so callers can shut it down like the rest. */

@@ -9,6 +9,7 @@ import { performance } from "node:perf_hooks";
 import { Gauge, type Registry } from "prom-client";
 import { grpcStatusName } from "../grpc/status.ts";
 import { type ExchangeObserver, type GatewayResponse, requestBytes } from "../server/exchange.ts";
+import { RequestWindow, type WindowSeries } from "./request-window.ts";
 import {
   type CounterChild,
   CounterFamily,
@@ -46,10 +47,14 @@ interface RouteSeries {
   errors: Map<string, CounterChild>;
   /** gRPC calls by status number (gRPC requests and grpc-transcode's only). */
   grpc: Map<number, CounterChild>;
+  /** The last 15 minutes, for the admin API's `GET /stats`. */
+  window: WindowSeries;
 }
 
 /** Records every finished request of the proxy listeners. */
 export class RequestMetrics implements ExchangeObserver {
+  /** The rolling window of this thread's requests (admin API `GET /stats`). */
+  readonly window = new RequestWindow();
   readonly #requests: CounterFamily;
   readonly #duration: HistogramFamily;
   readonly #upstreamDuration: HistogramFamily;
@@ -174,7 +179,9 @@ export class RequestMetrics implements ExchangeObserver {
     }
     requests.value++;
     const now = performance.now();
-    series.duration.observe((now - res.startedAt) / 1000);
+    const elapsed = now - res.startedAt;
+    series.duration.observe(elapsed / 1000);
+    series.window.record(now, status, res.errorCode, elapsed);
     if (res.upstreamStartedAt > 0) {
       const ended = res.upstreamEndedAt || now;
       series.upstreamDuration.observe((ended - res.upstreamStartedAt) / 1000);
@@ -218,6 +225,7 @@ export class RequestMetrics implements ExchangeObserver {
       retries: this.#retries.child(route, service),
       errors: new Map(),
       grpc: new Map(),
+      window: this.window.series(route, service),
     };
     this.#series.set(route, series);
     this.#seriesByService.set(key, series);

@@ -13,7 +13,7 @@ import { setImmediate } from "node:timers/promises";
 import { isDeepStrictEqual } from "node:util";
 import { diffConfigs } from "../config/diff.ts";
 import { type ConfigDocument, configOriginOf } from "../config/document.ts";
-import { ConfigError, formatProblem, parseConfig } from "../config/load.ts";
+import { ConfigError, type ConfigProblem, formatProblem, parseConfig } from "../config/load.ts";
 import { restoreRedacted } from "../config/redact-config.ts";
 import type { GatehouseConfig } from "../config/schema/index.ts";
 import { GatehouseError } from "../errors.ts";
@@ -329,18 +329,46 @@ export class ControlPlane {
     return new GatehouseError("GATEHOUSE_INTERNAL", message);
   }
 
+  /**
+   * What a change to `document` would be refused for, applying nothing (none: it would
+   * apply): the checks a change goes through, each problem with its path in the config.
+   */
+  problemsOf(document: ConfigDocument): ConfigProblem[] {
+    const problems: ConfigProblem[] = [];
+    if (!isDeepStrictEqual(document.gateway, this.history.current.document.gateway))
+      problems.push({
+        file: "admin",
+        line: 1,
+        col: 1,
+        path: ["gateway"],
+        message:
+          "gateway: the gateway: section is static: change it in the config file and restart",
+      });
+    try {
+      this.#parse(document);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+    }
+    return problems;
+  }
+
   /** The same checks as the config file's; problems are named by their place in the config. */
   #validate(document: ConfigDocument): GatehouseConfig {
     try {
-      return parseConfig(JSON.stringify(document), "admin", {
-        ...gatewayChecksFor(this.#gateway.plugins),
-        baseDir: dirname(this.#file!),
-      });
+      return this.#parse(document);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       const problems = error.problems.map((problem) => problem.message);
       throw new GatehouseError("GATEHOUSE_CONFIG_INVALID", problems.join("; "), { problems });
     }
+  }
+
+  #parse(document: ConfigDocument): GatehouseConfig {
+    return parseConfig(JSON.stringify(document), "admin", {
+      ...gatewayChecksFor(this.#gateway.plugins),
+      baseDir: this.#file ? dirname(this.#file) : process.cwd(),
+    });
   }
 
   /** Where accepted changes are written: the file provider hears of its write-backs. */

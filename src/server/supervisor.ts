@@ -18,6 +18,7 @@ import {
 import type { Logger } from "../observability/logger.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
 import { type RouteTraffic, trafficOfWorkers } from "../observability/request-metrics.ts";
+import { bucketOf, mergeWindows, type WindowSnapshot } from "../observability/request-window.ts";
 import { builtinNodeCounters } from "../plugins/index.ts";
 import type { RegistryStore } from "../registry/store.ts";
 import {
@@ -294,6 +295,14 @@ export class Supervisor {
     return this.#pool
       ? trafficOfWorkers(await this.#pool.metrics())
       : this.#metrics.requests.trafficByRoute();
+  }
+
+  /** The last 15 minutes of requests, counted by whichever threads serve them (admin `/stats`). */
+  async requestWindow(): Promise<WindowSnapshot> {
+    const end = bucketOf(Date.now());
+    const local = this.#metrics?.requests.window.snapshot(end) ?? { end, series: [] };
+    if (!this.#pool) return local;
+    return mergeWindows(end, [local, ...(await this.#pool.windows(end))]);
   }
 
   /** The bound proxy addresses (useful with port 0), and the status listener's. */

@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import type { MessagePort } from "node:worker_threads";
 import type { CheckedConfig } from "../config/checked-config.ts";
 import type { ConfigRevision } from "../observability/config-revision.ts";
+import type { WindowSnapshot } from "../observability/request-window.ts";
 import type { TargetStateChange } from "../runtime/target-sync.ts";
 import type { TargetListing } from "../upstream/service.ts";
 import type { ClientConnections } from "./connection-limit.ts";
@@ -69,6 +70,8 @@ export type ToWorker =
   | { type: "certificates" }
   | { type: "metrics"; seq: number }
   | { type: "stats"; seq: number }
+  /** The request window ending with bucket `end` (observability/request-window). */
+  | { type: "window"; seq: number; end: number }
   | { type: "stop" };
 
 /** What a worker counts that the node's `/status` shows. */
@@ -93,4 +96,5 @@ export type FromWorker =
   | { type: "certificates" }
   | { type: "metrics"; seq: number; metrics: object[] }
   | { type: "stats"; seq: number; stats: Omit<WorkerStats, "restarts"> }
+  | { type: "window"; seq: number; window: WindowSnapshot }
   | { type: "stopped" };

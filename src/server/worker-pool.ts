@@ -13,6 +13,7 @@ import { type CheckedConfig, checkedConfigOf } from "../config/checked-config.ts
 import type { GatehouseConfig } from "../config/schema/index.ts";
 import type { ConfigRevision } from "../observability/config-revision.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { WindowSnapshot } from "../observability/request-window.ts";
 import type { TargetStateChange } from "../runtime/target-sync.ts";
 import type { NodeLimitService } from "../stores/node-limits.ts";
 import { type ClientConnections, forgetThreadConnections } from "./connection-limit.ts";
@@ -184,6 +185,16 @@ export class WorkerPool {
       return slot.lastMetrics ? [slot.lastMetrics] : [];
     });
     return this.#retired.length > 0 ? [...live, this.#retired] : live;
+  }
+
+  /** Each running worker's request window ending with bucket `end` (one that does not answer: none). */
+  async windows(end: number): Promise<WindowSnapshot[]> {
+    const answers = await Promise.all(
+      [...this.#slots.values()].map((slot) =>
+        this.#ask(slot, (seq) => ({ type: "window", seq, end })),
+      ),
+    );
+    return answers.flatMap((answer) => (answer?.type === "window" ? [answer.window] : []));
   }
 
   /** What each running worker counts, in worker order. */

@@ -121,6 +121,13 @@ port.on("message", (message: ToWorker) => {
         },
       );
       return;
+    case "window":
+      send({
+        type: "window",
+        seq: message.seq,
+        window: metrics?.requests.window.snapshot(message.end) ?? { end: message.end, series: [] },
+      });
+      return;
     case "stats":
       send({
         type: "stats",

@@ -344,6 +344,66 @@ describe("admin API OpenAPI document", () => {
     }
   });
 
+  it("/schema, /config/validate, /audit, /stats and /stats/stream", async () => {
+    await call(open, "GET", "/schema", 200);
+    await call(open, "GET", "/schema", 403, undefined, { host: "evil.example" });
+    const exported = await call(open, "GET", "/config", 200);
+    const valid = await call(open, "POST", "/config/validate", 200, exported.body);
+    assert.equal(valid.body.valid, true, valid.text);
+    const route = { name: "x", match: { paths: ["/x"] }, service: "nope" };
+    const yaml = { "content-type": "application/yaml" };
+    const wrong = toYaml({ ...exported.body, routes: [route] });
+    const invalid = await call(open, "POST", "/config/validate", 200, wrong, yaml);
+    assert.equal(invalid.body.valid, false);
+    await call(open, "POST", "/config/validate", 400, []);
+    await call(open, "POST", "/config/validate", 400, deep, json);
+    const big = { ...exported.body, pad: "x".repeat(20_000) };
+    await call(open, "POST", "/config/validate", 413, big);
+    const plain = { "content-type": "text/plain" };
+    await call(open, "POST", "/config/validate", 415, JSON.stringify(exported.body), plain);
+    const page = { origin: "https://evil.example" };
+    await call(open, "POST", "/config/validate", 403, exported.body, page);
+    const asViewer = { "x-admin-key": viewer };
+    const lockedConfig = await call(locked, "GET", "/config", 200, undefined, asViewer);
+    const viewed = await call(locked, "POST", "/config/validate", 200, lockedConfig.body, asViewer);
+    assert.equal(viewed.body.valid, true, "a read-only key may run a dry run");
+    const audit = await call(open, "GET", "/audit?limit=5&outcome=accepted&source=admin", 200);
+    assert.ok(audit.body.entries.length > 0);
+    await call(open, "GET", "/audit?since=never", 400);
+    await call(open, "GET", "/audit", 403, undefined, { host: "evil.example" });
+    await open.proxy("/a");
+    const stats = await call(open, "GET", "/stats", 200);
+    assert.ok(stats.body.totals.requests > 0);
+    await call(open, "GET", "/stats", 403, undefined, { host: "evil.example" });
+    await call(locked, "GET", "/stats/stream", 401);
+    await call(open, "GET", "/stats/stream", 403, undefined, { host: "evil.example" });
+    // The stream's events each carry what GET /stats answers.
+    const port = open.gateway.addresses().admin!.port;
+    const controller = new AbortController();
+    const res = await fetch(`http://127.0.0.1:${port}/stats/stream`, {
+      signal: controller.signal,
+    });
+    assert.equal(res.headers.get("content-type"), "text/event-stream");
+    const reader = res.body!.getReader();
+    let text = "";
+    for (let i = 0; i < 100 && !text.includes("\n\n"); i++)
+      text += new TextDecoder().decode((await reader.read()).value);
+    controller.abort();
+    const data = /^data: (.*)$/m.exec(text)![1]!;
+    answered.set("get /stats/stream", new Set([res.status]));
+    conforms(
+      pointerOf("paths", "/stats", "get", "responses", 200),
+      {
+        status: res.status,
+        headers: { "content-type": "application/json", "x-request-id": "in the stream's headers" },
+        text: data,
+        body: JSON.parse(data),
+      },
+      "an event of /stats/stream",
+    );
+    assert.ok(res.headers.get("x-request-id"));
+  });
+
   it("every path and method of the document was answered with a success", () => {
     for (const { method, path } of operationsOf(document)) {
       const statuses = [...(answered.get(`${method} ${path}`) ?? [])];
