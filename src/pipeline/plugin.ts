@@ -12,6 +12,7 @@
 import type { z } from "zod";
 import type { ConsumerConfig, StoresConfig } from "../config/schema/index.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { OpenApiFragment } from "../portal/openapi-fragment.ts";
 import type { NodeLimits } from "../stores/node-limits.ts";
 import type { RedisConnections } from "../stores/redis.ts";
 import type { RequestContext } from "./context.ts";
@@ -48,6 +49,12 @@ export interface PluginHooks {
    * routes `grpc-transcode` made of its protos, say): a JSON-able object, read when asked.
    */
   describe?(): Record<string, unknown>;
+  /**
+   * What the developer portal publishes for the route this instance is on, when it is
+   * published: the operations this plugin knows (the HTTP bindings `grpc-transcode` made of
+   * its protos, an OpenAPI spec it validates against), read when the portal is built.
+   */
+  openapi?(): OpenApiFragment | Promise<OpenApiFragment>;
   /**
    * The instance is no longer used: the gateway stopped, or a reload replaced its config.
    * Release what `create` acquired (store connections, timers). Requests that started on
