@@ -98,6 +98,7 @@ export const grpcTranscodePlugin = definePlugin({
         (fragment ??= grpcOpenApiFragment(transcoder.methods(), {
           int64AsNumber: config.int64AsNumber,
           useProtoFieldNames: config.useProtoFieldNames,
+          comments: transcoder.protos.comments,
         })),
       beforeUpstream(ctx) {
         const found = transcoder.match(ctx.method, ctx.path);
