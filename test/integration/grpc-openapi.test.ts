@@ -4,6 +4,7 @@
 // from it alone (path parameters filled and percent-encoded as an OpenAPI client does, the
 // body its example) reach the gRPC methods, and the answers validate against its schemas.
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -72,6 +73,7 @@ describe("grpc-transcode's OpenAPI against the gateway serving it", () => {
   let library: Awaited<ReturnType<typeof startLibrary>>;
   let gw: RunningGateway;
   let document: OpenApi;
+  let bindings: { httpMethod: string; path: string; grpcMethod: string }[];
   before(async () => {
     library = await startLibrary();
     gw = await startGateway(
@@ -101,6 +103,7 @@ describe("grpc-transcode's OpenAPI against the gateway serving it", () => {
       ?.chain?.described?.get("grpc-transcode");
     assert.ok(hooks?.openapi, "the route's grpc-transcode instance publishes OpenAPI");
     document = documentOf(await hooks.openapi());
+    bindings = hooks.describe!().bindings as typeof bindings;
   });
   after(async () => {
     await gw?.stop();
@@ -182,5 +185,20 @@ describe("grpc-transcode's OpenAPI against the gateway serving it", () => {
     const missing = await send("/v1/shelves/{shelf_id}", "get", { shelf_id: "3" });
     assert.equal(missing.status, 501);
     assert.equal(missing.body.error.code, "UNIMPLEMENTED");
+  });
+
+  it("docs/grpc.md: each template in its table is published at the OpenAPI path beside it", async () => {
+    const doc = await readFile(new URL("../../docs/grpc.md", import.meta.url), "utf8");
+    const section = doc.slice(doc.indexOf("### In the developer portal"));
+    const rows = [...section.matchAll(/^\| `(\/[^`]+)` \| `(\/[^`]+)` \|$/gm)];
+    assert.equal(rows.length, 4);
+    for (const [, template, path] of rows) {
+      const bound = bindings.filter((binding) => binding.path === template);
+      assert.ok(bound.length > 0, `${template} is a template of the library protos`);
+      for (const binding of bound) {
+        const operation = document.paths[path!]?.[binding.httpMethod.toLowerCase()];
+        assert.equal(operation?.["x-gatehouse-grpc-method"], binding.grpcMethod, `${template}`);
+      }
+    }
   });
 });
