@@ -83,7 +83,8 @@ export function openApiPath(binding: HttpBinding): OpenApiPath {
       });
       const written = shape.join("/");
       for (const parameter of names) {
-        parameter.description = `A segment of the \`${bound.name}\` field, which is \`${written}\`.`;
+        const part = parameter.rest ? "The segments at the end" : "A segment";
+        parameter.description = `${part} of the \`${bound.name}\` field, which is \`${written}\`.`;
         parameters.push(parameter);
       }
       parts.push(written);
