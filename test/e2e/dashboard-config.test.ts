@@ -61,6 +61,16 @@ describe("the dashboard's config editor, versions and audit", () => {
     if (gateway) await removeDir(gateway.dir);
   });
 
+  it("serves the diff and YAML libraries the pages import, from node_modules", async () => {
+    for (const path of ["diff/diff/line.js", "diff/diff/base.js", "yaml/index.js"]) {
+      const answer = await fetch(`${origin}/ui/vendor/${path}`);
+      assert.equal(answer.status, 200, path);
+      assert.match(answer.headers.get("content-type") ?? "", /^text\/javascript/);
+      assert.match(await answer.text(), /^export /m);
+    }
+    assert.notEqual((await fetch(`${origin}/ui/vendor/diff/index.d.ts`)).status, 200);
+  });
+
   it("shows each problem at the line typed, and saves the fix, which is served", async () => {
     const dashboard = await openDashboard({ origin, key: ops, hash: "#/config" });
     const { page } = dashboard;

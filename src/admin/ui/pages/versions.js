@@ -79,7 +79,7 @@ export default {
       from = pick(from ?? Number(ctx.query.get("from")), kept[1] ?? list.current);
       replace(
         intro,
-        `Version ${list.current} is serving; the last ${kept.length} are kept. `,
+        `Version ${list.current} is serving; ${kept.length} ${kept.length === 1 ? "version is" : "versions are"} kept. `,
         "Pick two to compare (From, To). ",
         readOnly
           ? ""
