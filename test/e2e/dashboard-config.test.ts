@@ -151,6 +151,10 @@ describe("the dashboard's config editor, versions and audit", () => {
     const text = (await editor.inputValue()).replace("- /api/users", "- /api/people");
     await editor.fill(text);
     await page.getByText("Valid: changes 1 resource.").waitFor();
+    // Reload asks again before it drops an edit.
+    await page.getByRole("button", { name: "Reload", exact: true }).click();
+    await page.getByRole("button", { name: "Discard your edit and reload" }).waitFor();
+    assert.match(await editor.inputValue(), /- \/api\/people/);
     // Someone else changes the config in the meantime.
     const patched = await gateway.admin(
       "PATCH",

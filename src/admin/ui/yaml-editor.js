@@ -1,19 +1,27 @@
 // @module admin/ui/yaml-editor
 // A text editor for YAML or JSON config: a plain textarea (so undo, selection, screen
 // readers and the phone keyboard all work as usual) with a line-number gutter kept in step
-// with its scrolling, Tab and Shift+Tab to indent, and validation problems listed at their
-// line and column, each a button that puts the caret there, their lines marked in the gutter.
+// with its scrolling, Tab and Shift+Tab to indent, checked as you type (after a pause) by
+// the `validate` it is given, and the problems listed at their line and column, each a
+// button that puts the caret there, their lines marked in the gutter.
 import { h } from "./dom.js";
 
 const indent = "  ";
+/** How long typing must pause before the text is checked. */
+const validateDelay = 400;
 let editors = 0;
 
 /**
+ * @typedef {{ line: number, column: number, message: string, path?: string }} Problem
+ * @typedef {{ problems: Problem[] }} Checked what `validate` answers (it may hold more)
  * @param {{ value?: string, label: string, readOnly?: boolean,
- *   onInput?: (text: string) => void }} options
+ *   onInput?: (text: string) => void,
+ *   validate?: (text: string, signal: AbortSignal) => Promise<Checked | undefined>,
+ *   signal?: AbortSignal }} options `validate` (e.g. POST /config/validate) is called
+ *   after each pause in typing and its problems shown; a newer edit aborts its `signal`.
  * @returns {{ element: HTMLElement, textarea: HTMLTextAreaElement, getValue(): string,
  *   setValue(text: string): void, focusAt(line: number, column: number): void,
- *   showProblems(problems: { line: number, column: number, message: string, path?: string }[]): void }}
+ *   check(): Promise<Checked | undefined>, showProblems(problems: Problem[]): void }}
  */
 export function yamlEditor(options) {
   const id = `yaml-editor-${++editors}`;
@@ -72,9 +80,46 @@ export function yamlEditor(options) {
   area.addEventListener("scroll", () => {
     gutter.scrollTop = area.scrollTop;
   });
+  let timer;
+  let checking = new AbortController();
+  /** The last answer of `validate`, with the text it was for. */
+  let checked;
+  /** Checks the text now (a pending check is dropped), or gives the answer it already has. */
+  async function check() {
+    clearTimeout(timer);
+    const text = area.value;
+    if (!options.validate) return undefined;
+    if (checked?.text === text) return checked.result;
+    checking.abort();
+    checking = new AbortController();
+    const signal = options.signal
+      ? AbortSignal.any([checking.signal, options.signal])
+      : checking.signal;
+    let result;
+    try {
+      result = await options.validate(text, signal);
+    } catch (error) {
+      // A newer edit (or leaving the page) made this answer moot.
+      if (signal.aborted) return undefined;
+      throw error;
+    }
+    if (signal.aborted || !result) return undefined;
+    checked = { text, result };
+    show(result.problems);
+    return result;
+  }
+  options.signal?.addEventListener("abort", () => {
+    clearTimeout(timer);
+    checking.abort();
+  });
+
   area.addEventListener("input", () => {
     renumber();
     options.onInput?.(area.value);
+    if (!options.validate) return;
+    clearTimeout(timer);
+    // `validate` shows its own failures; one it throws is a bug, reported as such.
+    timer = setTimeout(() => check().catch(reportError), validateDelay);
   });
   let escaped = false;
   area.addEventListener("keydown", (event) => {
@@ -105,39 +150,46 @@ export function yamlEditor(options) {
     getValue: () => area.value,
     setValue(text) {
       area.value = text;
+      clearTimeout(timer);
+      checking.abort();
+      checked = undefined;
+      show([]);
       renumber();
     },
     focusAt,
-    showProblems(problems) {
-      marked = new Set(problems.map((problem) => problem.line));
-      for (const [index, row] of [...gutter.children].entries()) {
-        row.classList.toggle("has-problem", marked.has(index + 1));
-      }
-      status.textContent =
-        problems.length === 0
-          ? ""
-          : `${problems.length} ${problems.length === 1 ? "problem" : "problems"}`;
-      list.replaceChildren(
-        ...problems.map((problem) =>
+    check,
+    showProblems: show,
+  };
+
+  function show(problems) {
+    marked = new Set(problems.map((problem) => problem.line));
+    for (const [index, row] of [...gutter.children].entries()) {
+      row.classList.toggle("has-problem", marked.has(index + 1));
+    }
+    status.textContent =
+      problems.length === 0
+        ? ""
+        : `${problems.length} ${problems.length === 1 ? "problem" : "problems"}`;
+    list.replaceChildren(
+      ...problems.map((problem) =>
+        h(
+          "li",
+          {},
           h(
-            "li",
-            {},
-            h(
-              "button",
-              {
-                type: "button",
-                className: "problem-link",
-                "data-line": problem.line,
-                onclick: () => focusAt(problem.line, problem.column),
-              },
-              `line ${problem.line}, column ${problem.column}: ${problem.message}`,
-              problem.path ? ` (${problem.path})` : "",
-            ),
+            "button",
+            {
+              type: "button",
+              className: "problem-link",
+              "data-line": problem.line,
+              onclick: () => focusAt(problem.line, problem.column),
+            },
+            `line ${problem.line}, column ${problem.column}: ${problem.message}`,
+            problem.path ? ` (${problem.path})` : "",
           ),
         ),
-      );
-    },
-  };
+      ),
+    );
+  }
 }
 
 /**

@@ -9,9 +9,6 @@ import { changeList, sideBySide } from "../diff-view.js";
 import { errorAlert, h, replace } from "../dom.js";
 import { yamlEditor } from "../yaml-editor.js";
 
-/** How long typing must pause before the dry run is asked for. */
-const validateDelay = 400;
-
 export default {
   id: "config",
   title: "Config",
@@ -26,14 +23,23 @@ export default {
       value: base.text,
       label: "The whole config, as YAML",
       readOnly,
-      onInput: () => schedule(),
+      onInput: () => {
+        state.textContent = "Checking…";
+        reloadButton.textContent = "Reload";
+      },
+      validate: dryRun,
+      signal: ctx.signal,
     });
     const reviewButton = h(
       "button",
       { type: "button", className: "primary", "data-edit": true, onclick: () => review() },
       "Review and save",
     );
-    const reloadButton = h("button", { type: "button", onclick: () => reload() }, "Reload");
+    const reloadButton = h(
+      "button",
+      { type: "button", onclick: () => reload(false).catch(showError) },
+      "Reload",
+    );
     const editing = h(
       "section",
       { "aria-label": "Editor" },
@@ -68,39 +74,22 @@ export default {
       reviewing,
     );
 
-    let timer;
-    let inFlight = new AbortController();
-    /** The dry run's answer for the text in the editor, once it came. */
-    let checked;
-
-    function schedule() {
-      checked = undefined;
-      clearTimeout(timer);
-      state.textContent = "Checking…";
-      timer = setTimeout(() => validate().catch(showError), validateDelay);
-    }
-
-    /** Asks for the dry run of the editor's text; answers it and shows its problems. */
-    async function validate() {
-      clearTimeout(timer);
-      inFlight.abort();
-      inFlight = new AbortController();
-      const signal = AbortSignal.any([inFlight.signal, ctx.signal]);
-      const text = editor.getValue();
+    /** The dry run of `text`: its problems shown by the editor, its verdict here. */
+    async function dryRun(text, signal) {
       let result;
       try {
         result = (await api("/config/validate", { method: "POST", yaml: text, signal })).body;
       } catch (error) {
+        if (signal.aborted) return undefined;
         // Empty, or not a mapping: the API refuses it before the dry run; shown the same way.
-        if (error.status !== 400) throw error;
-        result = {
-          valid: false,
-          problems: [{ line: 1, column: 1, message: error.message, path: "" }],
-          diff: null,
-        };
+        if (error.status !== 400) {
+          state.textContent = "Not checked: the gateway did not answer the dry run.";
+          showError(error);
+          return undefined;
+        }
+        const problem = { line: 1, column: 1, message: error.message, path: "" };
+        result = { valid: false, problems: [problem], diff: null };
       }
-      checked = { text, result };
-      editor.showProblems(result.problems);
       const count = result.diff ? result.diff.resources.length : 0;
       state.textContent = !result.valid
         ? "Not valid: see the problems below the editor."
@@ -115,7 +104,8 @@ export default {
     async function review() {
       if (readOnly || !editing.isConnected) return;
       replace(message);
-      const result = checked?.text === editor.getValue() ? checked.result : await validate();
+      const result = await editor.check();
+      if (!result) return;
       if (!result.valid) {
         editor.element.querySelector(".problem-link")?.focus();
         return;
@@ -180,7 +170,6 @@ export default {
         });
         base = await load(ctx.signal);
         editor.setValue(base.text);
-        editor.showProblems([]);
         versionText.textContent = `Serving version ${base.version}.`;
         state.textContent = "";
         backToEditing();
@@ -197,10 +186,15 @@ export default {
       }
     }
 
-    async function reload() {
+    /** Loads the serving config into the editor; an edit is dropped only when asked twice. */
+    async function reload(confirmed) {
+      if (!confirmed && editor.getValue() !== base.text && reloadButton.textContent === "Reload") {
+        reloadButton.textContent = "Discard your edit and reload";
+        return;
+      }
+      reloadButton.textContent = "Reload";
       base = await load(ctx.signal);
       editor.setValue(base.text);
-      editor.showProblems([]);
       versionText.textContent = `Serving version ${base.version}.`;
       state.textContent = "";
       replace(message);
@@ -221,7 +215,11 @@ export default {
             h(
               "div",
               { className: "toolbar" },
-              h("button", { type: "button", onclick: () => reload() }, "Reload the serving config"),
+              h(
+                "button",
+                { type: "button", onclick: () => reload(true).catch(showError) },
+                "Reload the serving config",
+              ),
             ),
           ),
         );
@@ -251,10 +249,6 @@ export default {
       },
       { signal: ctx.signal },
     );
-    ctx.signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      inFlight.abort();
-    });
   },
 };
 

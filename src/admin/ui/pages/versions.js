@@ -5,6 +5,7 @@
 import { api } from "../api.js";
 import { changeList, sideBySide } from "../diff-view.js";
 import { badge, errorAlert, formatTime, h, replace } from "../dom.js";
+import { rollbackPanel } from "../rollback-panel.js";
 import { stringify } from "../vendor/yaml/index.js";
 
 export default {
@@ -25,10 +26,24 @@ export default {
 
     const intro = h("p", { className: "muted" });
     const message = h("div", {});
-    const rollbackPanel = h("section", {
-      className: "card rollback",
-      hidden: true,
-      "aria-labelledby": "rollback-title",
+    const rollback = rollbackPanel({
+      signal,
+      yamlOf,
+      onError: (error) => showError(error),
+      async onRolledBack(answer, version, current) {
+        from = current;
+        to = answer.version;
+        await refresh();
+        replace(
+          message,
+          h(
+            "p",
+            { className: "notice notice-ok", role: "status", tabindex: "-1" },
+            `Rolled back: version ${answer.version} is serving, with version ${version}'s resources.`,
+          ),
+        );
+        /** @type {HTMLElement} */ (message.firstElementChild).focus();
+      },
     });
     const rows = h("tbody");
     const comparison = h("section", {
@@ -45,7 +60,7 @@ export default {
       h("h1", {}, "Versions"),
       intro,
       message,
-      rollbackPanel,
+      rollback.element,
       h(
         "div",
         { className: "table-wrap" },
@@ -144,7 +159,10 @@ export default {
                     {
                       type: "button",
                       "data-edit": true,
-                      onclick: () => offerRollback(version).catch(showError),
+                      onclick: () => {
+                        replace(message);
+                        rollback.offer(version, list.current).catch(showError);
+                      },
                     },
                     `Roll back to ${version}…`,
                   ),
@@ -172,86 +190,6 @@ export default {
       );
     }
 
-    /** Shows what rolling back to `version` changes, and a button to do it. */
-    async function offerRollback(version) {
-      replace(message);
-      const current = list.current;
-      const [diff, before, after] = await Promise.all([
-        api(`/config/versions/${version}/diff`, { signal }).then((answer) => answer.body),
-        yamlOf(current),
-        yamlOf(version),
-      ]);
-      const title = h(
-        "h2",
-        { id: "rollback-title", tabindex: "-1" },
-        `Roll back to version ${version}?`,
-      );
-      const confirm = h(
-        "button",
-        {
-          type: "button",
-          className: "primary",
-          "data-edit": true,
-          onclick: () => rollback(version, current, confirm),
-        },
-        `Roll back: create version ${current + 1}`,
-      );
-      replace(
-        rollbackPanel,
-        title,
-        h(
-          "p",
-          {},
-          `Version ${version}'s services, routes, consumers and plugins serve again as version ${current + 1}; gateway: stays as it is. What changes from version ${current}:`,
-        ),
-        h(
-          "div",
-          { className: "toolbar" },
-          confirm,
-          h("button", { type: "button", onclick: () => closeRollback() }, "Cancel"),
-        ),
-        changeList(diff),
-        sideBySide(before, after, {
-          beforeLabel: `Serving (version ${current})`,
-          afterLabel: `Version ${version}`,
-        }),
-      );
-      rollbackPanel.hidden = false;
-      title.focus();
-    }
-
-    function closeRollback() {
-      rollbackPanel.hidden = true;
-      replace(rollbackPanel);
-    }
-
-    async function rollback(version, current, button) {
-      button.disabled = true;
-      try {
-        const answer = await api(`/config/rollback/${version}`, {
-          method: "POST",
-          ifMatch: current,
-          signal,
-        });
-        closeRollback();
-        from = current;
-        to = answer.body.version;
-        await refresh();
-        replace(
-          message,
-          h(
-            "p",
-            { className: "notice notice-ok", role: "status", tabindex: "-1" },
-            `Rolled back: version ${answer.body.version} is serving, with version ${version}'s resources.`,
-          ),
-        );
-        /** @type {HTMLElement} */ (message.firstElementChild).focus();
-      } catch (error) {
-        button.disabled = false;
-        showError(error);
-      }
-    }
-
     function showError(error) {
       if (signal.aborted || error.name === "AbortError") return;
       const stale = error.status === 409 || error.status === 412;
@@ -266,7 +204,7 @@ export default {
           : errorAlert(error),
       );
       if (stale) {
-        closeRollback();
+        rollback.close();
         refresh().catch(showError);
       }
     }
