@@ -196,6 +196,12 @@ describe("the dashboard's config editor, versions and audit", () => {
       (await comparison.locator("td.text.added").allInnerTexts()).includes("  - name: orders-api"),
     );
     await dashboard.screenshot("versions");
+    // The unchanged lines folded away come back on request.
+    const fold = comparison.getByRole("button", { name: /^Show \d+ unchanged lines$/ });
+    const folded = Number((await fold.innerText()).split(" ")[1]);
+    const shownRows = await comparison.locator("tbody tr").count();
+    await fold.click();
+    assert.equal(await comparison.locator("tbody tr").count(), shownRows - 1 + folded);
 
     await page.getByRole("button", { name: "Roll back to 1…" }).click();
     const panel = page.locator("section.rollback");
@@ -314,6 +320,15 @@ describe("the dashboard's config editor, versions and audit", () => {
     await page.keyboard.press("Tab");
     await page.keyboard.press("Tab");
     await page.keyboard.type('match: { paths: ["/api/people"] }\n    service: app');
+    // Shift+Tab takes two spaces off the line, none past its start.
+    await page.keyboard.type("\n    x");
+    await page.keyboard.press("Shift+Tab");
+    assert.match(await editor.inputValue(), /service: app\n {2}x$/);
+    await page.keyboard.press("Shift+Tab");
+    await page.keyboard.press("Shift+Tab");
+    assert.match(await editor.inputValue(), /service: app\nx$/);
+    await page.keyboard.press("Backspace");
+    await page.keyboard.press("Backspace");
     assert.match(await editor.inputValue(), /\n {2}- name: people-api\n {4}match: /);
     await page.getByText("Valid: changes 1 resource.").waitFor();
     await page.keyboard.press("Control+s");
