@@ -5,6 +5,7 @@
  * and then applied (the route it removes gone from the proxy), the audit trail filtered,
  * a read-only key without edit controls, and the whole save done from the keyboard.
  */
+// biome-ignore-all lint/performance/useDomNodeTextContent: Playwright's innerText is the text a user sees
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type AdminGateway, removeDir, startAdminGateway } from "../helpers/admin.ts";
