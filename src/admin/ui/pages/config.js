@@ -32,7 +32,12 @@ export default {
     });
     const reviewButton = h(
       "button",
-      { type: "button", className: "primary", "data-edit": true, onclick: () => review() },
+      {
+        type: "button",
+        className: "primary",
+        "data-edit": true,
+        onclick: () => review().catch(showError),
+      },
       "Review and save",
     );
     const reloadButton = h(
