@@ -182,6 +182,26 @@ export const errorCatalogue = {
     status: 400,
     message: "The request body nests deeper than allowed",
   },
+  GATEHOUSE_THREAT_JSON_LIMIT: {
+    status: 413,
+    message: "The JSON body passes one of the route's limits (depth, keys, array, string or size)",
+  },
+  GATEHOUSE_THREAT_JSON_INVALID: {
+    status: 400,
+    message: "The body sent as JSON is not well-formed JSON",
+  },
+  GATEHOUSE_THREAT_XML_REFUSED: {
+    status: 415,
+    message: "The route does not accept XML bodies",
+  },
+  GATEHOUSE_THREAT_DETECTED: {
+    status: 403,
+    message: "The request looks like an attack",
+  },
+  GATEHOUSE_THREAT_BAD_BOT: {
+    status: 403,
+    message: "The client's User-Agent is an attack tool's",
+  },
   GATEHOUSE_SAGA_STEP_TIMEOUT: {
     status: 504,
     message: "A saga step did not finish within its timeout",

@@ -1,7 +1,8 @@
 /**
  * @module observability/plugin-metrics
  * The counters plugins write through `scope.telemetry`: rate-limit and concurrency-limit
- * decisions, rate-limit store failures and authentication failures, by route. Children
+ * decisions, rate-limit store failures, authentication failures and threat rule matches,
+ * by route. Children
  * are found by the request's route name (a string the config made, so its hash is already
  * known) and a value from a fixed set: recording is two map lookups and an add.
  */
@@ -12,6 +13,7 @@ import type {
   PluginTelemetry,
   PluginTelemetrySource,
   StoreFallback,
+  ThreatAction,
 } from "../pipeline/telemetry.ts";
 import { type CounterChild, CounterFamily } from "./series.ts";
 
@@ -50,6 +52,7 @@ class PluginCounters implements PluginTelemetry {
   readonly #decisions: RouteCounters<Decision>;
   readonly #authFailures: RouteCounters<AuthFailureReason>;
   readonly #storeFailures: RouteCounters<StoreFallback>;
+  readonly #threatMatches: RouteCounters<`${string}/${ThreatAction}`>;
 
   constructor(plugin: string, families: Families, storeFailures: RouteCounters<StoreFallback>) {
     this.#decisions = new RouteCounters(
@@ -60,6 +63,16 @@ class PluginCounters implements PluginTelemetry {
       families.authFailures.child(route, plugin, reason),
     );
     this.#storeFailures = storeFailures;
+    // Rule and action vary per call: one child per pair, found by the pair's own string.
+    this.#threatMatches = new RouteCounters((route, pair) => {
+      const slash = pair.lastIndexOf("/");
+      return families.threatMatches.child(
+        route,
+        plugin,
+        pair.slice(0, slash),
+        pair.slice(slash + 1),
+      );
+    });
   }
 
   limitDecision(ctx: RequestContext, allowed: boolean): void {
@@ -73,12 +86,17 @@ class PluginCounters implements PluginTelemetry {
   authFailure(ctx: RequestContext, reason: AuthFailureReason): void {
     this.#authFailures.inc(ctx.route, reason);
   }
+
+  threatMatch(ctx: RequestContext, rule: string, action: ThreatAction): void {
+    this.#threatMatches.inc(ctx.route, `${rule}/${action}`);
+  }
 }
 
 interface Families {
   decisions: CounterFamily;
   storeFailures: CounterFamily;
   authFailures: CounterFamily;
+  threatMatches: CounterFamily;
 }
 
 /** Every plugin counter of one gateway; lives as long as the gateway, across reloads. */
@@ -103,6 +121,11 @@ export class PluginMetrics implements PluginTelemetrySource {
         "gatehouse_auth_failures_total",
         "Requests refused by an authentication or authorization plugin, by route, plugin and reason.",
         ["route", "plugin", "reason"],
+      ),
+      threatMatches: new CounterFamily(
+        "gatehouse_threat_matches_total",
+        "Threat rules that matched a request (attack patterns, JSON limits, attack tools), by route, plugin, rule and action (blocked or reported).",
+        ["route", "plugin", "rule", "action"],
       ),
     };
     // Only Redis is shared (and so can fail) today; the label leaves room for more.

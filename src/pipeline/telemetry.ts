@@ -1,7 +1,7 @@
 /**
  * @module pipeline/telemetry
- * What a plugin may count, as `scope.telemetry`: limit decisions, store failures and
- * authentication failures, each labelled by the request's route and a value from a fixed
+ * What a plugin may count, as `scope.telemetry`: limit decisions, store failures,
+ * authentication failures and threat rule matches, each labelled by the request's route and a value from a fixed
  * set, so a plugin can never add a label value a dashboard does not expect. With metrics
  * off the plugin gets `silentTelemetry`, whose methods do nothing.
  */
@@ -31,6 +31,9 @@ export type StoreFallback = "open" | "closed" | "local";
 
 export const storeFallbacks: readonly StoreFallback[] = ["open", "closed", "local"];
 
+/** What a threat rule's match led to: the request refused, or only logged and counted. */
+export type ThreatAction = "blocked" | "reported";
+
 /** The counters one plugin (by name) writes to; the plugin label is its own name. */
 export interface PluginTelemetry {
   /** A limiter admitted (`true`) or refused (`false`) the request. */
@@ -39,6 +42,8 @@ export interface PluginTelemetry {
   storeFailure(ctx: RequestContext, fallback: StoreFallback): void;
   /** The plugin refused the request for `reason`. */
   authFailure(ctx: RequestContext, reason: AuthFailureReason): void;
+  /** A threat rule matched; `rule` is an id from the plugin's own fixed list of rules. */
+  threatMatch(ctx: RequestContext, rule: string, action: ThreatAction): void;
 }
 
 /** Hands each plugin its telemetry, by plugin name (the gateway's metrics, when on). */
@@ -51,6 +56,7 @@ export const silentTelemetry: PluginTelemetry = {
   limitDecision() {},
   storeFailure() {},
   authFailure() {},
+  threatMatch() {},
 };
 
 /** The source for gateways with metrics off. */

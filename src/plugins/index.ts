@@ -22,11 +22,13 @@ import { rateLimitPlugin } from "./rate-limit/index.ts";
 import { rateLimitNodeCounter } from "./rate-limit/node-counter.ts";
 import { requestSizeLimitPlugin } from "./request-size-limit/index.ts";
 import { securityHeadersPlugin } from "./security-headers/index.ts";
+import { threatProtectionPlugin } from "./threat-protection/index.ts";
 
 /** The plugins that ship with Gatehouse. */
 export const builtinPlugins: readonly PluginDefinition[] = [
   securityHeadersPlugin,
   requestSizeLimitPlugin,
+  threatProtectionPlugin,
   ipRestrictionPlugin,
   corsPlugin,
   keyAuthPlugin,

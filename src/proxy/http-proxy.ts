@@ -12,7 +12,7 @@ import { performance } from "node:perf_hooks";
 import type { Readable } from "node:stream";
 import type { Span } from "@opentelemetry/api";
 import type { Dispatcher } from "undici";
-import type { ErrorCode } from "../errors.ts";
+import { type ErrorCode, type GatehouseError, isGatehouseError } from "../errors.ts";
 import { endTry } from "../observability/tracing.ts";
 import { runnerState } from "../pipeline/context.ts";
 import type { BodyConsumer } from "../server/exchange.ts";
@@ -55,6 +55,8 @@ class ProxiedRequest extends RetryLoop implements TryOwner, BodyConsumer, Respon
   /** With `timeouts.total`: when the request's time is up (performance.now() time); else 0. */
   #deadline = 0;
   #failure: ErrorCode | "client-closed" | undefined;
+  /** A transform's refusal of the body, answered with its own message. */
+  #refusal: GatehouseError | undefined;
   /** The current try's client span, when the request is traced. */
   #trySpan: Span | undefined;
   /** The current try's response status, once its headers arrived. */
@@ -201,19 +203,28 @@ class ProxiedRequest extends RetryLoop implements TryOwner, BodyConsumer, Respon
     this.#end();
   }
 
-  /** A plugin's transform failed: 500 if nothing was sent yet, else the response is cut. */
+  /**
+   * A plugin's transform failed: 500 if nothing was sent yet, else the response is cut. A
+   * transform that fails with a GatehouseError refuses what it read (a body that does not
+   * decode, or passes a limit): that error is the answer, and no bug is logged.
+   */
   transformFailed(error: Error, where: string): void {
     if (this.finished) return;
-    this.#request.log.error(
-      { err: error, requestId: this.#request.requestId, hook: where },
-      "plugin transform failed",
-    );
+    const refused = isGatehouseError(error);
+    const code = refused ? error.code : "GATEHOUSE_INTERNAL";
+    if (refused) this.#refusal = error;
+    else {
+      this.#request.log.error(
+        { err: error, requestId: this.#request.requestId, hook: where },
+        "plugin transform failed",
+      );
+    }
     if (!this.#upstreamDone) {
-      this.#fail("GATEHOUSE_INTERNAL");
+      this.#fail(code);
       return;
     }
-    this.#failure = "GATEHOUSE_INTERNAL";
-    this.#answerFailure("GATEHOUSE_INTERNAL", error);
+    this.#failure = code;
+    this.#answerFailure(code, error);
   }
 
   release(attempt: UpstreamTry): void {
@@ -281,7 +292,7 @@ class ProxiedRequest extends RetryLoop implements TryOwner, BodyConsumer, Respon
     }
     if (this.#failure === "client-closed") return;
     const answer = this.#failure ?? code;
-    sendError(res, answer, requestId, {
+    sendError(res, this.#refusal ?? answer, requestId, {
       close:
         answer === "GATEHOUSE_BODY_TOO_LARGE" ||
         answer === "GATEHOUSE_REQUEST_TIMEOUT" ||
@@ -342,7 +353,7 @@ class ProxiedRequest extends RetryLoop implements TryOwner, BodyConsumer, Respon
   #answerBetweenTries(code: ErrorCode): void {
     const { res, requestId } = this.#request;
     this.#end();
-    sendError(res, code, requestId, { close: true });
+    sendError(res, this.#refusal ?? code, requestId, { close: true });
   }
 
   #end(): void {

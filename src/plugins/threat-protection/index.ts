@@ -1,0 +1,144 @@
+/**
+ * @module plugins/threat-protection
+ * Refuses requests that carry attacks or would cost the upstream too much to parse: JSON
+ * bodies past their limits (checked as they stream, before the upstream has them whole),
+ * attack patterns in the path, query, chosen headers and JSON strings (reported, or
+ * refused in `block` mode), attack tools by User-Agent, and XML bodies when told to.
+ */
+import { GatehouseError, isGatehouseError } from "../../errors.ts";
+import type { RequestContext } from "../../pipeline/context.ts";
+import { definePlugin } from "../../pipeline/plugin.ts";
+import type { ThreatAction } from "../../pipeline/telemetry.ts";
+import { JsonInspection } from "./json-inspection.ts";
+import { JsonLimitError, type JsonLimits, JsonScanner } from "./json-scanner.ts";
+import { PatternSet } from "./pattern-set.ts";
+import { BadBotMatcher, scanRequestHead, type ThreatHit } from "./request-head.ts";
+import { type ThreatProtectionConfig, threatProtectionSchema } from "./schema.ts";
+
+const jsonType = /^\s*application\/(?:[\w.!#$&^-]+\+)?json\s*(?:;|$)/i;
+const xmlType = /^\s*(?:application|text)\/(?:[\w.!#$&^-]+\+)?xml\s*(?:;|$)/i;
+
+/** Limits when `json: false` but body patterns still scan: only what keeps the scan bounded. */
+const scanOnlyLimits: JsonLimits = {
+  maxDepth: 4096,
+  maxKeys: Number.POSITIVE_INFINITY,
+  maxArrayLength: Number.POSITIVE_INFINITY,
+  maxStringLength: Number.POSITIVE_INFINITY,
+  maxKeyLength: Number.POSITIVE_INFINITY,
+  maxSize: Number.POSITIVE_INFINITY,
+};
+
+export const threatProtectionPlugin = definePlugin({
+  name: "threat-protection",
+  schema: threatProtectionSchema,
+  // An edge check: before authentication spends work on a request that carries an attack.
+  priority: 1090,
+  create(config: ThreatProtectionConfig, { telemetry, log }) {
+    const patterns = config.patterns || undefined;
+    const set = patterns && new PatternSet(patterns.categories);
+    const patternAction: ThreatAction = patterns?.mode === "block" ? "blocked" : "reported";
+    const bots = config.badBots ? new BadBotMatcher(config.badBots.userAgents) : undefined;
+    const botAction: ThreatAction =
+      config.badBots && config.badBots.mode === "block" ? "blocked" : "reported";
+    const limits = config.json ? jsonLimits(config.json) : undefined;
+    const scanBody = limits !== undefined || (patterns?.body ?? false);
+    const scanLength = patterns?.body ? patterns.maxLength : 0;
+
+    const record = (ctx: RequestContext, hit: ThreatHit, action: ThreatAction): void => {
+      const rules = hit.rules.map((rule) => rule.id);
+      for (const rule of rules) telemetry.threatMatch(ctx, rule, action);
+      log.warn(
+        { requestId: ctx.requestId, route: ctx.route, where: hit.where, rules, action },
+        action === "blocked" ? "threat refused" : "threat reported",
+      );
+    };
+
+    /** The body's scanner, its strings checked against the patterns when they are on. */
+    const bodyScanner = (ctx: RequestContext): JsonScanner => {
+      if (!(set && patterns?.body)) return new JsonScanner(limits ?? scanOnlyLimits);
+      // Each rule is reported once per body, however many strings match it.
+      const seen = new Set<string>();
+      return new JsonScanner(
+        limits ?? scanOnlyLimits,
+        (text) => {
+          const rules = set.match(text)?.filter((rule) => !seen.has(rule.id));
+          if (!rules || rules.length === 0) return;
+          for (const rule of rules) seen.add(rule.id);
+          record(ctx, { where: "body", rules }, patternAction);
+          if (patternAction === "blocked") throw new GatehouseError("GATEHOUSE_THREAT_DETECTED");
+        },
+        scanLength,
+      );
+    };
+
+    return {
+      access(ctx) {
+        if (bots) {
+          const agent = ctx.headers["user-agent"];
+          const rule = typeof agent === "string" ? bots.match(agent) : undefined;
+          if (rule !== undefined) {
+            record(ctx, { where: "header:user-agent", rules: [{ id: rule }] }, botAction);
+            if (botAction === "blocked") return ctx.fail("GATEHOUSE_THREAT_BAD_BOT");
+          }
+        }
+        if (set && patterns) {
+          const hits = scanRequestHead(ctx, set, patterns);
+          for (const hit of hits) record(ctx, hit, patternAction);
+          if (hits.length > 0 && patternAction === "blocked") {
+            return ctx.fail("GATEHOUSE_THREAT_DETECTED");
+          }
+        }
+        const length = ctx.headers["content-length"];
+        const hasBody =
+          (length !== undefined && length !== "0") ||
+          ctx.headers["transfer-encoding"] !== undefined;
+        if (!hasBody) return;
+        const type = ctx.headers["content-type"] ?? "";
+        if (config.xml === "reject" && xmlType.test(type)) {
+          return ctx.fail("GATEHOUSE_THREAT_XML_REFUSED");
+        }
+        if (!(scanBody && jsonType.test(type))) return;
+        const encoding = ctx.headers["content-encoding"];
+        if (encoding !== undefined && encoding.toLowerCase() !== "identity") {
+          // Compressed bytes cannot be scanned: passing them unchecked would undo the limits.
+          return ctx.fail(
+            "GATEHOUSE_UNSUPPORTED_MEDIA_TYPE",
+            "A compressed JSON body cannot be checked on this route; send it uncompressed",
+          );
+        }
+        if (limits && length !== undefined && Number(length) > limits.maxSize) {
+          const refusal = new JsonLimitError("maxSize", limits.maxSize);
+          telemetry.threatMatch(ctx, "json-maxSize", "blocked");
+          return ctx.fail(refusal.code, refusal.message);
+        }
+        const inspection = new JsonInspection(bodyScanner(ctx), (error) => {
+          if (error instanceof JsonLimitError) {
+            record(ctx, { where: "body", rules: [{ id: `json-${error.limit}` }] }, "blocked");
+          } else if (!isGatehouseError(error)) {
+            log.error({ err: error, requestId: ctx.requestId }, "threat scan failed");
+          }
+        });
+        // The scanner enforces its own size limit, with its own code; the gateway's still holds.
+        ctx.transformRequestBody(inspection, { maxSize: Number.MAX_SAFE_INTEGER });
+      },
+      describe: () => ({
+        json: limits ?? false,
+        xml: config.xml,
+        patterns: patterns
+          ? { mode: patterns.mode, rules: set!.rules.map((rule) => rule.id) }
+          : false,
+        badBots: config.badBots ? config.badBots.mode : false,
+      }),
+    };
+  },
+});
+
+/** The config's JSON limits, a size of 0 read as no limit. */
+function jsonLimits(json: Exclude<ThreatProtectionConfig["json"], false>): JsonLimits {
+  const unlimited = (bytes: number) => (bytes === 0 ? Number.POSITIVE_INFINITY : bytes);
+  return {
+    ...json,
+    maxStringLength: unlimited(json.maxStringLength),
+    maxSize: unlimited(json.maxSize),
+  };
+}
