@@ -23,7 +23,8 @@ const rule = (id: string, category: ThreatCategory, pattern: RegExp): ThreatRule
 });
 
 const quote = `['"\`]`;
-const shellStart = String.raw`(?:[;&|\n\x60]|\$\()\s*`;
+// Not a backtick or a newline: Markdown puts commands in those (`ls -la`, code blocks).
+const shellStart = String.raw`(?:[;&|]|\$\()\s*`;
 
 export const threatRules: readonly ThreatRule[] = [
   // SQL injection: a quote closed and a clause added, a comment ending the value, a second
@@ -37,7 +38,7 @@ export const threatRules: readonly ThreatRule[] = [
     "sqli-tautology",
     "sqli",
     new RegExp(
-      String.raw`${quote}\s*\)?\s*(?:or|and|xor|\|\||&&)\s+(?:\(?\s*${quote}?[\w-]*${quote}?\s*(?:=|<>|!=|<=|>=|<|>|\blike\b|\bis\b)|\d+\b|true\b|not\b)`,
+      String.raw`${quote}\s*\)?\s*(?:or|and|xor|\|\||&&)\s+(?:\(?\s*${quote}?[\w-]*${quote}?\s*(?:=|<>|!=|<=|>=|<|>|\blike\b|\bis\b)|\d+\b|true\b|not\b)|\b(?:or|and)\s+\(?\d+\)?\s*=\s*\(?\d+\b|\border\s+by\s+\d+\s*(?:--|#|\/\*)`,
       "i",
     ),
   ),
@@ -57,7 +58,7 @@ export const threatRules: readonly ThreatRule[] = [
   rule(
     "sqli-function",
     "sqli",
-    /\b(?:sleep|pg_sleep|benchmark)\(\s*\d|\bwaitfor\s+delay\s+'|\b(?:load_file|extractvalue|updatexml|utl_inaddr\.get_host_address|dbms_pipe\.receive_message)\s*\(|\bselect\s+(?:\*|@@\w+|(?:user|version|database|current_user)\(\))/i,
+    /\b(?:sleep|pg_sleep|benchmark)\(\s*\d|\bwaitfor\s+delay\s+'|\b(?:load_file|extractvalue|updatexml|utl_inaddr\.get_host_address|dbms_pipe\.receive_message)\s*\(|\bselect\s+(?:@@\w+|(?:user|version|database|current_user)\(\))/i,
   ),
   rule(
     "sqli-catalog",
@@ -88,7 +89,7 @@ export const threatRules: readonly ThreatRule[] = [
   ),
   // Path traversal: climbing out of a folder, encoded or not, or reaching for the files
   // an attacker wants.
-  rule("traversal-dot-dot", "traversal", /(?:^|[\\/=])\.\.(?:[\\/]|$)/),
+  rule("traversal-dot-dot", "traversal", /(?:^|[\\/=])\.\.;?(?:[\\/]|$)/),
   rule(
     "traversal-encoded",
     "traversal",
@@ -120,12 +121,12 @@ export const threatRules: readonly ThreatRule[] = [
   rule(
     "command-substitution",
     "command",
-    /\$\(\s*(?:whoami|id|uname|cat|ls|curl|wget|sleep|ping|echo|bash|sh|nc)\b[^)]*\)|`\s*(?:whoami|id|uname|cat\s|ls\b|curl\s|wget\s|sleep\s+\d|ping\s)[^`]*`|\$\{IFS\}|\$IFS\b/i,
+    /\$\(\s*(?:whoami|id|uname|cat|ls|curl|wget|sleep|ping|echo|bash|sh|nc)\b[^)]*\)|`(?:whoami|id|uname(?:\s+-a)?|cat\s+\/\S+|sleep\s+\d+|ping\s+-[cn]\s*\d+[^`]*)`|\$\{IFS\}|\$IFS\b/i,
   ),
   rule(
     "command-shell-path",
     "command",
-    /\/dev\/(?:tcp|udp)\/|\/bin\/(?:ba|z)?sh\b|\bcmd(?:\.exe)?\s+\/c\b/i,
+    /\/dev\/(?:tcp|udp)\/|\/(?:usr\/)?s?bin\/(?:(?:ba|z|da)?sh|ls|id|cat|whoami|uname|nc|netcat|curl|wget)\b|\bcmd(?:\.exe)?\s+\/c\b/i,
   ),
 ];
 
