@@ -80,7 +80,9 @@ export async function openDashboard(options: OpenOptions): Promise<DashboardPage
     await page.getByLabel("Admin key").fill(options.key);
     await page.getByRole("button", { name: "Log in" }).click();
   }
-  if (options.loggedIn !== false) await page.locator("#caller").filter({ hasText: /\S/ }).waitFor();
+  // Attached, not visible: at phone width the caller's name is hidden.
+  if (options.loggedIn !== false)
+    await page.locator("#caller").filter({ hasText: /\S/ }).waitFor({ state: "attached" });
   return {
     page,
     context,
