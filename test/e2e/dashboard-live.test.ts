@@ -205,11 +205,10 @@ describe("the dashboard's overview and upstreams pages", () => {
     const reached = new Set<string>();
     for (let i = 0; i < 40 && reached.size < 2; i++) {
       await page.keyboard.press("Tab");
-      const where = await page.evaluate(() => {
-        const active = document.activeElement;
-        if (active?.closest("#nav")) return "nav";
-        return active?.id ?? "";
-      });
+      // Run in the page (a string: this file is not compiled with the DOM's types).
+      const where = await page.evaluate<string>(
+        `document.activeElement?.closest("#nav") ? "nav" : (document.activeElement?.id ?? "")`,
+      );
       if (where === "nav" || where === "search-traffic-by-route") reached.add(where);
     }
     assert.deepEqual([...reached].sort(), ["nav", "search-traffic-by-route"]);
@@ -234,10 +233,10 @@ describe("the dashboard's overview and upstreams pages", () => {
         .first()
         .waitFor();
       await page.locator("table").first().waitFor();
-      const { scrollWidth, innerWidth } = await page.evaluate(() => ({
-        scrollWidth: document.body.scrollWidth,
-        innerWidth: window.innerWidth,
-      }));
+      const { scrollWidth, innerWidth } = await page.evaluate<{
+        scrollWidth: number;
+        innerWidth: number;
+      }>("({ scrollWidth: document.body.scrollWidth, innerWidth: window.innerWidth })");
       assert.ok(scrollWidth <= innerWidth, `${hash}: body ${scrollWidth} px wide in ${innerWidth}`);
       if (hash === "#/overview") await dashboard.screenshot("overview-phone");
       assert.deepEqual(problemsAfterLogin(dashboard), []);
@@ -249,10 +248,11 @@ describe("the dashboard's overview and upstreams pages", () => {
     const dashboard = await openDashboard({ origin, key, hash: "#/overview" });
     const { page } = dashboard;
     await page.getByText("live", { exact: true }).waitFor();
-    const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const background = () =>
+      page.evaluate<string>("getComputedStyle(document.body).backgroundColor");
     const light = await background();
     await page.getByRole("button", { name: "Theme" }).click();
-    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "dark");
+    assert.equal(await page.evaluate<string>("document.documentElement.dataset.theme"), "dark");
     const dark = await background();
     assert.notEqual(dark, light);
     assert.equal(dark, "rgb(15, 18, 23)");
