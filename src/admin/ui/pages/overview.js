@@ -69,7 +69,7 @@ const figures = [
     label: "Auth refused",
     kind: "warn",
     value: (stats) => formatCount(stats.totals.authRefused),
-    caption: () => "401 and 403 refusals, 15 min",
+    caption: () => "401/403 refusals, 15 min",
     series: (bucket) => bucket.authRefused,
   },
 ];
