@@ -169,19 +169,32 @@ export default {
     replace(
       view,
       h("div", { className: "page-head" }, h("h1", {}, "Overview"), status),
-      h("p", { className: "config-line" }, "Config version ", version, " · last reload ", applied),
+      h(
+        "p",
+        { className: "config-line", "aria-live": "off" },
+        "Config version ",
+        version,
+        " · last reload ",
+        applied,
+      ),
       problem,
+      // The figures change every 2 seconds: a screen reader is not told each time (the
+      // view is a polite live region for page changes); it reads them when asked.
       h(
         "div",
-        { className: "cards stats" },
-        cards.map((card) => card.card),
+        { "aria-live": "off" },
+        h(
+          "div",
+          { className: "cards stats" },
+          cards.map((card) => card.card),
+        ),
+        h("h2", {}, "Upstreams"),
+        upstreams.element,
+        h("h2", {}, "By route"),
+        routes.element,
+        h("h2", {}, "By service"),
+        services.element,
       ),
-      h("h2", {}, "Upstreams"),
-      upstreams.element,
-      h("h2", {}, "By route"),
-      routes.element,
-      h("h2", {}, "By service"),
-      services.element,
     );
 
     /** Shows one stats body: every part updated in place. */

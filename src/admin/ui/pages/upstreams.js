@@ -138,7 +138,7 @@ export default {
     const registryNote = h("p", { className: "muted" });
     const registryBox = h("div", { className: "upstream-groups" });
     const problem = h("div");
-    const updated = h("span", { className: "muted updated" }, "");
+    const updated = h("span", { className: "muted updated", "aria-live": "off" }, "");
     replace(
       view,
       h("div", { className: "page-head" }, h("h1", {}, "Upstreams"), updated),
@@ -149,12 +149,17 @@ export default {
         search,
       ),
       problem,
-      h("h2", {}, "Services"),
-      servicesNote,
-      servicesBox,
-      h("h2", {}, "Registry instances"),
-      registryNote,
-      registryBox,
+      // Refreshed every 2 seconds: not announced each time (see the overview).
+      h(
+        "div",
+        { "aria-live": "off" },
+        h("h2", {}, "Services"),
+        servicesNote,
+        servicesBox,
+        h("h2", {}, "Registry instances"),
+        registryNote,
+        registryBox,
+      ),
     );
     /** @type {Map<string, ReturnType<typeof group>>} */
     const services = new Map();
