@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type AdminGateway, removeDir, startAdminGateway } from "../helpers/admin.ts";
 import { closeBrowser, type DashboardPage, openDashboard } from "../helpers/dashboard.ts";
+import { until } from "../helpers/until.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
 const key = "ops-key-0123456789abcdef";
@@ -150,6 +151,16 @@ describe("the dashboard's overview and upstreams pages", () => {
     await page.getByLabel("Search routes").fill("");
     await page.getByLabel("Search routes").blur();
     await dashboard.screenshot("overview");
+
+    // A service's name leads to its targets.
+    await page
+      .getByRole("table", { name: "Upstream availability" })
+      .getByRole("link", { name: "users" })
+      .click();
+    await page.getByRole("heading", { name: "Upstreams: users" }).waitFor();
+    const shown = page.locator(".upstream-groups").first().locator("section");
+    await until(async () => (await shown.count()) === 1, "the users service alone");
+    assert.equal(await shown.getAttribute("data-name"), "users");
     assert.deepEqual(problemsAfterLogin(dashboard), []);
     await dashboard.close();
   });

@@ -6,8 +6,9 @@
 import { h } from "./dom.js";
 
 /**
- * A cell: text, or a badge `{ badge: "ok" | "bad" | "warn" | "off", text }`.
- * @typedef {string | { badge: string, text: string }} Cell
+ * A cell: text, a badge `{ badge: "ok" | "bad" | "warn" | "off", text }`, or a link
+ * `{ href, text }`.
+ * @typedef {string | { badge: string, text: string } | { href: string, text: string }} Cell
  */
 
 /**
@@ -119,8 +120,18 @@ export function setCell(td, cell) {
     if (td.textContent !== cell) td.textContent = cell;
     return;
   }
+  if ("href" in cell) {
+    let link = td.firstElementChild;
+    if (!(link instanceof HTMLAnchorElement)) {
+      link = h("a");
+      td.replaceChildren(link);
+    }
+    if (link.getAttribute("href") !== cell.href) link.setAttribute("href", cell.href);
+    if (link.textContent !== cell.text) link.textContent = cell.text;
+    return;
+  }
   let span = td.firstElementChild;
-  if (!span) {
+  if (!(span instanceof HTMLSpanElement)) {
     span = h("span");
     td.replaceChildren(span);
   }

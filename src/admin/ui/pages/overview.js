@@ -221,7 +221,10 @@ export default {
           .map((upstream) => ({
             key: upstream.service,
             cells: [
-              upstream.service,
+              {
+                href: `#/upstreams/${encodeURIComponent(upstream.service)}`,
+                text: upstream.service,
+              },
               availability(upstream),
               formatCount(upstream.healthy),
               formatCount(upstream.total),

@@ -2,8 +2,9 @@
 // The Upstreams page: every service's targets as the gateway sees them now (GET /runtime:
 // health, ejection, breaker, requests in flight, latency), and the service registry's
 // instances with their metadata and lease (GET /registry/services on the admin listener,
-// when it serves the registry). Asked again every 2 seconds while the page is shown, and
-// updated in place: a target that goes down turns red where it stands.
+// when it serves the registry); `#/upstreams/<service>` shows one service's targets.
+// Asked again every 2 seconds while the page is shown, and updated in place: a target
+// that goes down turns red where it stands.
 import { api } from "../api.js";
 import { badge, errorAlert, formatCount, formatDecimal, formatTime, h, replace } from "../dom.js";
 import { liveTable, setText } from "../live-table.js";
@@ -131,6 +132,8 @@ export default {
   id: "upstreams",
   title: "Upstreams",
   async render(view, ctx) {
+    // `#/upstreams/<service>` shows that service alone (GET /runtime/services/<service>).
+    const only = ctx.path[0];
     const searchId = "search-upstreams";
     const search = h("input", { id: searchId, type: "search", autocomplete: "off" });
     const servicesNote = h("p", { className: "muted" });
@@ -141,7 +144,13 @@ export default {
     const updated = h("span", { className: "muted updated", "aria-live": "off" }, "");
     replace(
       view,
-      h("div", { className: "page-head" }, h("h1", {}, "Upstreams"), updated),
+      h(
+        "div",
+        { className: "page-head" },
+        h("h1", {}, only ? `Upstreams: ${only}` : "Upstreams"),
+        only ? h("a", { href: "#/upstreams" }, "All services") : null,
+        updated,
+      ),
       h(
         "div",
         { className: "table-search" },
@@ -238,10 +247,12 @@ export default {
     const tick = async () => {
       try {
         const [runtime] = await Promise.all([
-          api("/runtime", { signal: ctx.signal }),
+          api(only ? `/runtime/services/${encodeURIComponent(only)}` : "/runtime", {
+            signal: ctx.signal,
+          }),
           showRegistry(),
         ]);
-        showServices(runtime.body);
+        showServices(only ? { services: [runtime.body] } : runtime.body);
         applySearch();
         replace(problem);
         setText(updated, `updated ${new Date().toLocaleTimeString()}`);
