@@ -6,7 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { type AdminGateway, removeDir, startAdminGateway } from "../helpers/admin.ts";
+import {
+  type AdminGateway,
+  removeDir,
+  startAdminGateway,
+  startFromFile,
+} from "../helpers/admin.ts";
+import { freePort } from "../helpers/child-process.ts";
 import { closeBrowser, type DashboardPage, openDashboard } from "../helpers/dashboard.ts";
 import { until } from "../helpers/until.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
@@ -278,5 +284,40 @@ describe("the dashboard's overview and upstreams pages", () => {
     await dashboard.screenshot("overview-dark");
     assert.deepEqual(problemsAfterLogin(dashboard), []);
     await dashboard.close();
+  });
+});
+
+describe("the overview when the gateway goes away", () => {
+  it("says it is reconnecting, then is live again when the gateway is back", async () => {
+    const port = await freePort();
+    const text = `
+gateway:
+  listen: [{ host: 127.0.0.1, port: 0 }]
+  admin: { host: 127.0.0.1, port: ${port}, keys: [{ id: ops, key: "${key}" }] }
+  log: { level: warn }
+`;
+    let gateway = await startAdminGateway(text);
+    try {
+      const dashboard = await openDashboard({ origin: `http://127.0.0.1:${port}`, key });
+      const { page } = dashboard;
+      const status = page.locator(".live-status");
+      await status.getByText("live", { exact: true }).waitFor();
+      await gateway.stop();
+      await status.getByText("reconnecting", { exact: true }).waitFor();
+      await page.getByText("The gateway does not answer: trying again every 2 seconds.").waitFor();
+      gateway = await startFromFile(gateway.file, gateway.dir);
+      await status.getByText("live", { exact: true }).waitFor();
+      await page.getByRole("alert").waitFor({ state: "detached" });
+      // Only the refused connections while the gateway was away.
+      const others = problemsAfterLogin(dashboard).filter(
+        (problem) => !/ERR_CONNECTION_REFUSED/.test(problem),
+      );
+      assert.deepEqual(others, []);
+      await dashboard.close();
+    } finally {
+      await closeBrowser();
+      await gateway.stop();
+      await removeDir(gateway.dir);
+    }
   });
 });

@@ -3,7 +3,7 @@
 // each event of /stats/stream) as figures with sparklines, tables by route and by service,
 // each service's upstream availability, and the config serving. Everything is built once
 // and then updated in place on each tick, so nothing moves while a person reads it.
-import { api, stream } from "../api.js";
+import { ApiError, api, stream } from "../api.js";
 import { badge, errorAlert, formatCount, formatDecimal, formatTime, h, replace } from "../dom.js";
 import { liveTable, setText } from "../live-table.js";
 import { sparkline } from "../sparkline.js";
@@ -121,6 +121,15 @@ export function availability({ available, total }) {
 }
 
 const byName = (a, b) => a.name.localeCompare(b.name);
+
+/**
+ * What a live page shows when a refresh failed: the API's error, or, when the gateway did
+ * not answer at all (fetch's TypeError), that the page keeps trying.
+ */
+export function liveAlert(error) {
+  if (error instanceof ApiError) return errorAlert(error);
+  return errorAlert({ message: "The gateway does not answer: trying again every 2 seconds." });
+}
 
 export default {
   id: "overview",
@@ -258,7 +267,7 @@ export default {
       } catch (error) {
         if (ctx.signal.aborted) return;
         setStatus("warn", "reconnecting");
-        replace(problem, errorAlert(error));
+        replace(problem, liveAlert(error));
       }
       await new Promise((resolve) => setTimeout(resolve, reconnectMs));
     }

@@ -6,9 +6,9 @@
 // Asked again every 2 seconds while the page is shown, and updated in place: a target
 // that goes down turns red where it stands.
 import { api } from "../api.js";
-import { badge, errorAlert, formatCount, formatDecimal, formatTime, h, replace } from "../dom.js";
+import { badge, formatCount, formatDecimal, formatTime, h, replace } from "../dom.js";
 import { liveTable, setText } from "../live-table.js";
-import { availability } from "./overview.js";
+import { availability, liveAlert } from "./overview.js";
 
 const pollMs = 2_000;
 
@@ -257,7 +257,7 @@ export default {
         replace(problem);
         setText(updated, `updated ${new Date().toLocaleTimeString()}`);
       } catch (error) {
-        if (!ctx.signal.aborted) replace(problem, errorAlert(error));
+        if (!ctx.signal.aborted) replace(problem, liveAlert(error));
       }
     };
 
