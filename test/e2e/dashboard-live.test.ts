@@ -218,6 +218,17 @@ describe("the dashboard's overview and upstreams pages", () => {
       waited < healthIntervalMs * (unhealthyThreshold + 2) + pollMs + 2_000,
       `${waited} ms`,
     );
+    // The search box filters services, targets and instances as one types.
+    const search = page.getByLabel("Search services, targets and instances");
+    await search.fill("orders-1");
+    assert.equal(await page.locator('section[data-name="users"]').isHidden(), true);
+    assert.equal(await cell(dashboard, instances, "orders-1", 0).isVisible(), true);
+    await search.fill(String(spare.port));
+    assert.equal(await page.locator('section[data-name="users"]').isVisible(), true);
+    assert.equal(await cell(dashboard, "users targets", users.url, 0).isHidden(), true);
+    assert.equal(await cell(dashboard, "users targets", spare.url, 0).isVisible(), true);
+    await search.fill("");
+    await search.blur();
     await dashboard.screenshot("upstreams");
     assert.deepEqual(problemsAfterLogin(dashboard), []);
     await dashboard.close();
