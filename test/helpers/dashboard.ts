@@ -80,7 +80,7 @@ export async function openDashboard(options: OpenOptions): Promise<DashboardPage
     await page.getByLabel("Admin key").fill(options.key);
     await page.getByRole("button", { name: "Log in" }).click();
   }
-  // Attached, not visible: at phone width the caller's name is hidden.
+  // Attached, not visible: the bar hides the caller's name at phone width.
   if (options.loggedIn !== false)
     await page.locator("#caller").filter({ hasText: /\S/ }).waitFor({ state: "attached" });
   return {
