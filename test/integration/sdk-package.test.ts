@@ -65,9 +65,17 @@ const page = await fetch(ui);
 const pageText = await page.text();
 const app = await fetch(\`\${ui}app.js\`);
 await app.text();
+// Library files, from the installed package's own dependencies.
+const vendor = await Promise.all(
+  ["vendor/diff/diff/line.js", "vendor/yaml/index.js"].map(async (path) => {
+    const answer = await fetch(ui + path);
+    await answer.text();
+    return answer.status;
+  }),
+);
 await gateway.stop();
 console.log(JSON.stringify({
-  dashboard: { page: page.status, loadsApp: pageText.includes('src="app.js"'), app: app.status },
+  dashboard: { page: page.status, loadsApp: pageText.includes('src="app.js"'), app: app.status, vendor },
   answer,
   lease: registration.lease,
   sdk: import.meta.resolve("gatehouse-gateway/sdk"),
@@ -125,7 +133,7 @@ describe("gatehouse-gateway/sdk from the packed package", () => {
     assert.equal(result.sdk, pathToFileURL(join(installed, "dist/sdk/index.js")).href);
     assert.equal(result.main, pathToFileURL(join(installed, "dist/index.js")).href);
     assert.deepEqual(result.classes, ["function", "function"]);
-    assert.deepEqual(result.dashboard, { page: 200, loadsApp: true, app: 200 });
+    assert.deepEqual(result.dashboard, { page: 200, loadsApp: true, app: 200, vendor: [200, 200] });
     assert.deepEqual(stub.instances("packed"), [], "deregistered on close()");
     // The whole round (build, pack, install, run) is meant to stay near a minute.
     const seconds = (Date.now() - started) / 1000;
