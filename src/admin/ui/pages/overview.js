@@ -3,8 +3,9 @@
 // each event of /stats/stream) as figures with sparklines, tables by route and by service,
 // each service's upstream availability, and the config serving. Everything is built once
 // and then updated in place on each tick, so nothing moves while a person reads it.
-import { ApiError, api, stream } from "../api.js";
-import { badge, errorAlert, formatCount, formatDecimal, formatTime, h, replace } from "../dom.js";
+import { api, stream } from "../api.js";
+import { badge, formatCount, formatDecimal, formatTime, h, replace } from "../dom.js";
+import { availability, liveAlert } from "../live-status.js";
 import { liveTable, setText } from "../live-table.js";
 import { sparkline } from "../sparkline.js";
 
@@ -113,23 +114,7 @@ function trafficRow(entry, to) {
   };
 }
 
-/** A service's availability as a badge: all, some or none of its targets available. */
-export function availability({ available, total }) {
-  if (total === 0) return { badge: "off", text: "no targets" };
-  const kind = available === total ? "ok" : available === 0 ? "bad" : "warn";
-  return { badge: kind, text: `${available} of ${total} available` };
-}
-
 const byName = (a, b) => a.name.localeCompare(b.name);
-
-/**
- * What a live page shows when a refresh failed: the API's error, or, when the gateway did
- * not answer at all (fetch's TypeError), that the page keeps trying.
- */
-export function liveAlert(error) {
-  if (error instanceof ApiError) return errorAlert(error);
-  return errorAlert({ message: "The gateway does not answer: trying again every 2 seconds." });
-}
 
 export default {
   id: "overview",

@@ -7,8 +7,8 @@
 // that goes down turns red where it stands.
 import { api } from "../api.js";
 import { badge, formatCount, formatDecimal, formatTime, h, replace } from "../dom.js";
+import { availability, liveAlert } from "../live-status.js";
 import { liveTable, setText } from "../live-table.js";
-import { availability, liveAlert } from "./overview.js";
 
 const pollMs = 2_000;
 
