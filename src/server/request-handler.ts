@@ -11,6 +11,7 @@ import type { ErrorCode } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { runLogHooks, runRequestHooks, runResponseHooks } from "../pipeline/chain.ts";
 import { RequestContext, runnerState } from "../pipeline/context.ts";
+import type { Portal } from "../portal/server.ts";
 import { createClientAddressResolver } from "../proxy/client-address.ts";
 import { grpcStatusOfError, isGrpcRequest, sendGrpcError } from "../proxy/grpc/error-status.ts";
 import { forward } from "../proxy/http-proxy.ts";
@@ -48,6 +49,8 @@ export interface HandlerHost {
   observer: ExchangeObserver | undefined;
   /** A request was cut because its client sent it too slowly (the metric). */
   clientTimedOut?(timeout: ClientTimeout): void;
+  /** The developer portal, answered before routing (`gateway.portal`), when it is on. */
+  portal?: Portal;
 }
 
 /** The proxy listeners' handlers (see createRequestHandler). */
@@ -59,6 +62,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
   const routeOf = createRequestRouter(settings, host);
   const clientAddress = createClientAddressResolver(settings.trustedProxies);
   const destination = createDestinationBuilder(settings.trustedProxies, clientAddress, host.log);
+  const portal = host.portal;
 
   /** The plugin context of a routed request, when its route has plugins. */
   function contextOf(
@@ -171,6 +175,13 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
   }
 
   function handle(req: IncomingMessage, res: GatewayResponse, requestId: string): void {
+    // The portal's path is reserved (no route may take it): one prefix check, none when off.
+    if (
+      portal !== undefined &&
+      req.url!.startsWith(portal.prefix) &&
+      portal.serve(req, res, requestId)
+    )
+      return;
     // gRPC clients (HTTP/2 only) get gRPC statuses for every answer, errors included.
     if (req.httpVersionMajor === 2 && isGrpcRequest(req.headers["content-type"])) {
       const failGrpc = (code: ErrorCode): undefined => {
