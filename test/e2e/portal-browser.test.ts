@@ -100,14 +100,14 @@ describe("the developer portal in Chromium", () => {
     await page.goto(`${gw.url}/docs`);
     const card = page.locator('.portal-service[data-service="orders"]');
     await card.waitFor();
-    assert.match(await card.innerText(), /Orders[\s\S]*Orders placed in the shop/);
-    assert.match(await card.innerText(), /API key \(header x-api-key\)/);
-    assert.match(await card.innerText(), /100 requests per 1m per consumer/);
-    assert.doesNotMatch(await page.locator("body").innerText(), /\/internal/);
+    assert.match((await card.textContent()) ?? "", /Orders[\s\S]*Orders placed in the shop/);
+    assert.match((await card.textContent()) ?? "", /API key \(header x-api-key\)/);
+    assert.match((await card.textContent()) ?? "", /100 requests per 1m per consumer/);
+    assert.doesNotMatch((await page.locator("body").textContent()) ?? "", /\/internal/);
     const operation = page.locator(".opblock-summary", { hasText: "/api/orders" });
     await operation.first().waitFor();
     assert.equal(await page.locator(".opblock").count(), 1, "one published operation");
-    assert.match(await page.locator(".info .title").innerText(), /Acme APIs/);
+    assert.match((await page.locator(".info .title").textContent()) ?? "", /Acme APIs/);
   });
 
   it("tries a key-auth operation with the key entered in Authorize and shows the answer", async () => {
@@ -123,7 +123,7 @@ describe("the developer portal in Chromium", () => {
     const answer = page.locator(".live-responses-table .response-col_description");
     await answer.first().waitFor();
     await page.locator(".live-responses-table", { hasText: "order-1001" }).waitFor();
-    const text = await page.locator(".live-responses-table").innerText();
+    const text = (await page.locator(".live-responses-table").textContent()) ?? "";
     assert.match(text, /200/);
     assert.match(text, /"caller": "alice"/);
     assert.equal(up.requests.at(-1)?.url, "/api/orders");
