@@ -3,6 +3,9 @@ import { describe, it } from "node:test";
 import type { CatalogService } from "./catalog.ts";
 import { aggregatedDocument, serviceDocument } from "./openapi-document.ts";
 
+// biome-ignore lint/suspicious/noExplicitAny: an OpenAPI document is walked as plain JSON
+type Json = Record<string, any>;
+
 const service = (name: string, schema: Record<string, unknown>): CatalogService => ({
   name,
   title: name,
@@ -48,7 +51,7 @@ describe("portal documents", () => {
     );
     const schemas = (doc.components as Record<string, Record<string, unknown>>).schemas!;
     assert.deepEqual(Object.keys(schemas).sort(), ["GatehouseError", "Item", "films.Item"]);
-    const paths = doc.paths as Record<string, Record<string, Record<string, any>>>;
+    const paths = doc.paths as Record<string, Record<string, Json>>;
     const films = paths["/films"]!.get!.responses;
     assert.equal(
       films["200"].content["application/json"].schema.$ref,

@@ -6,6 +6,7 @@
  * sentence, and the gateway's own error answers (401, 429) in its JSON error shape.
  */
 import type { GatehouseConfig, RouteConfig } from "../config/schema/index.ts";
+import { type ErrorCode, errorCatalogue } from "../errors.ts";
 import type { OpenApiOperation } from "./openapi-fragment.ts";
 import { type RateLimitNote, rateLimitNotes, rateLimitSentence } from "./rate-limits.ts";
 import { routePlugins } from "./route-plugins.ts";
@@ -40,7 +41,7 @@ export const errorSchema = {
       type: "object",
       required: ["code", "message"],
       properties: {
-        code: { type: "string", examples: ["GATEHOUSE_RATE_LIMITED"] },
+        code: { type: "string", description: "A stable code from docs/errors.md." },
         message: { type: "string" },
         requestId: { type: "string" },
       },
@@ -48,9 +49,14 @@ export const errorSchema = {
   },
 };
 
-const errorResponse = (description: string) => ({
+const errorResponse = (description: string, code: ErrorCode) => ({
   description,
-  content: { "application/json": { schema: { $ref: `#/components/schemas/${errorSchemaName}` } } },
+  content: {
+    "application/json": {
+      schema: { $ref: `#/components/schemas/${errorSchemaName}` },
+      example: { error: { code, message: errorCatalogue[code].message, requestId: "…" } },
+    },
+  },
 });
 
 /** `operation` as the portal publishes it for a route of `service`. */
@@ -64,7 +70,7 @@ export function publishedOperation(
   const responses = { ...(operation.responses as Record<string, unknown> | undefined) };
   if (access.security.requirements.length > 0) {
     published.security = access.security.requirements;
-    responses["401"] ??= errorResponse("No valid credentials were sent.");
+    responses["401"] ??= errorResponse("No valid credentials were sent.", "GATEHOUSE_UNAUTHORIZED");
   } else published.security = [];
   if (access.limits.length > 0) {
     published["x-gatehouse-rate-limit"] = access.limits;
@@ -72,7 +78,10 @@ export function publishedOperation(
     published.description = operation.description
       ? `${operation.description}\n\n${sentence}`
       : sentence;
-    responses["429"] ??= errorResponse("Too many requests: the rate limit was reached.");
+    responses["429"] ??= errorResponse(
+      "Too many requests: the rate limit was reached.",
+      "GATEHOUSE_RATE_LIMITED",
+    );
   }
   if (Object.keys(responses).length === 0)
     responses.default = { description: "The service's answer." };
