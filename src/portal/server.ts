@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { GatehouseConfig } from "../config/schema/index.ts";
 import type { PortalConfig } from "../config/schema/portal.ts";
 import type { Logger } from "../observability/logger.ts";
+import { hasUnreadBody } from "../proxy/request-body.ts";
 import { sendError } from "../proxy/respond.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { assetNamed, assetTag } from "./assets.ts";
@@ -119,8 +120,10 @@ export function createPortal(settings: PortalConfig, host: PortalHost): Portal {
     const rest = (queryAt === -1 ? url : url.slice(0, queryAt)).slice(prefix.length);
     if (rest !== "" && rest.charCodeAt(0) !== 47) return false;
     if (req.method !== "GET" && req.method !== "HEAD") {
+      // A body the portal never reads would be taken for the next request: close after.
       sendError(res, "GATEHOUSE_METHOD_NOT_ALLOWED", requestId, {
         headers: { allow: "GET, HEAD" },
+        close: hasUnreadBody(req),
       });
       return true;
     }

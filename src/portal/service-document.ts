@@ -8,6 +8,9 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parse } from "yaml";
+import type { CheckContext } from "../config/load.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
+import type { PathProblem } from "../config/semantics.ts";
 
 /** How long a URL may take to answer before the service shows an error instead. */
 export const fetchTimeoutMs = 5_000;
@@ -19,6 +22,20 @@ export type OpenApiDocument = Record<string, unknown> & {
   paths?: Record<string, Record<string, unknown>>;
   components?: Record<string, Record<string, unknown>>;
 };
+
+/**
+ * A config check that reports nothing: with the portal on, it records the services'
+ * document files as files the config depends on, so editing one makes a new config
+ * version (the file provider watches it) and the portal reads it again. A file that
+ * cannot be read is the service's error in the portal, not the config's.
+ */
+export function portalDocumentFiles(config: GatehouseConfig, context: CheckContext): PathProblem[] {
+  if (!config.gateway.portal) return [];
+  for (const service of config.services)
+    if (service.openapi && !/^https?:\/\//i.test(service.openapi))
+      context.dependsOn(resolve(context.baseDir, service.openapi));
+  return [];
+}
 
 /**
  * Reads and parses the document `source` names. Throws an Error whose message says what

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { z } from "zod";
+import { configOriginOf } from "../../src/config/document.ts";
 import { Gateway } from "../../src/gateway.ts";
 import { createGateway } from "../../src/index.ts";
 import { definePlugin } from "../../src/pipeline/plugin.ts";
@@ -140,6 +141,11 @@ describe("developer portal", () => {
     const text = JSON.stringify(doc);
     for (const hidden of ["internal", "10.0.0.7", "127.0.0.1", "alice-secret-key", "/config"])
       assert.ok(!text.includes(hidden), `the document does not mention ${hidden}`);
+  });
+
+  it("watches the service's document file as part of the config", () => {
+    const files = configOriginOf(gateway.runtime.config)?.dependsOn?.files ?? [];
+    assert.deepEqual(files, [join(dir, "users-openapi.yaml")]);
   });
 
   it("maps the service's own document through stripPrefix, keeping its schemas", async () => {
@@ -297,6 +303,39 @@ describe("developer portal and plugins", () => {
       assert.equal(doc.paths["/v1/things/{thing}"].get.summary, "Get a thing");
       assert.deepEqual(doc.paths["/v1/things/{thing}"].get.tags, ["things"]);
       assert.ok(doc.components.schemas.Thing);
+    } finally {
+      await gateway.stop();
+      await up.close();
+    }
+  });
+});
+
+describe("developer portal with worker threads", () => {
+  it("is served by every worker from its own runtime", async () => {
+    const up = await startUpstream(echo);
+    const gateway = await createGateway(
+      testConfig({
+        gateway: { portal: {}, workers: 2 },
+        services: [{ name: "users", targets: [{ url: up.url }] }],
+        routes: [
+          {
+            name: "users-api",
+            portal: true,
+            match: { paths: ["/api/users/:id"], methods: ["GET"] },
+            service: "users",
+          },
+        ],
+      }),
+    );
+    try {
+      const port = gateway.addresses().proxy[0]!.port;
+      // Fresh connections, so both workers' listeners (sharing the port) are asked.
+      for (let i = 0; i < 6; i++) {
+        const answer = await fetch(`http://127.0.0.1:${port}/docs/openapi.json`, {
+          headers: { connection: "close" },
+        });
+        assert.deepEqual(Object.keys(((await answer.json()) as Json).paths), ["/api/users/{id}"]);
+      }
     } finally {
       await gateway.stop();
       await up.close();
