@@ -67,4 +67,17 @@ describe("portal documents", () => {
       ["books", "films", "songs"],
     );
   });
+
+  it("keep operationIds unique when one operation is served at two paths", () => {
+    const twice = service("books", { type: "object" });
+    twice.paths = {
+      "/books/{id}": { get: { operationId: "getBook", responses: {} } },
+      "/v1/books/{id}": { get: { operationId: "getBook", responses: {} } },
+    };
+    const paths = serviceDocument(twice).paths as Record<string, Json>;
+    assert.deepEqual(
+      [paths["/books/{id}"]!.get.operationId, paths["/v1/books/{id}"]!.get.operationId],
+      ["getBook", "getBook_2"],
+    );
+  });
 });

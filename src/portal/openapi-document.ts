@@ -63,6 +63,7 @@ function assemble(
     Object.assign(securitySchemes, service.securitySchemes);
   }
   if (Object.keys(securitySchemes).length > 0) components.securitySchemes = securitySchemes;
+  uniqueOperationIds(paths);
   return {
     openapi: "3.1.0",
     info: {
@@ -82,6 +83,23 @@ function assemble(
     paths,
     components,
   };
+}
+
+/**
+ * OpenAPI wants operationIds unique in a document: one upstream operation a route serves
+ * at two paths, or two services' documents, may repeat one. Later ones get `_2`, `_3`.
+ */
+function uniqueOperationIds(paths: Record<string, Record<string, unknown>>): void {
+  const seen = new Set<string>();
+  for (const item of Object.values(paths))
+    for (const [method, operation] of Object.entries(item)) {
+      const id = (operation as { operationId?: unknown }).operationId;
+      if (typeof id !== "string") continue;
+      let unique = id;
+      for (let n = 2; seen.has(unique); n++) unique = `${id}_${n}`;
+      seen.add(unique);
+      if (unique !== id) item[method] = { ...(operation as object), operationId: unique };
+    }
 }
 
 /** The service with every component renamed `service.name` and its references to match. */

@@ -9,6 +9,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { compileErrors, validate as validateOpenApi } from "@readme/openapi-parser";
 import { z } from "zod";
 import { configOriginOf } from "../../src/config/document.ts";
 import { Gateway } from "../../src/gateway.ts";
@@ -146,6 +147,18 @@ describe("developer portal", () => {
   it("watches the service's document file as part of the config", () => {
     const files = configOriginOf(gateway.runtime.config)?.dependsOn?.files ?? [];
     assert.deepEqual(files, [join(dir, "users-openapi.yaml")]);
+  });
+
+  it("serves valid OpenAPI 3.1 documents whose references resolve", async () => {
+    for (const path of [
+      "/docs/openapi.json",
+      "/docs/services/users/openapi.json",
+      "/docs/services/orders/openapi.json",
+    ]) {
+      const doc = await document(path);
+      const result = await validateOpenApi(structuredClone(doc) as never);
+      assert.ok(result.valid, result.valid ? "" : `${path}: ${compileErrors(result)}`);
+    }
   });
 
   it("maps the service's own document through stripPrefix, keeping its schemas", async () => {
