@@ -86,4 +86,23 @@ routes:
       { name: "games", methods: ["GET"], paths: ["/games"], auth: [], limits: [] },
     ]);
   });
+
+  it("lists a gRPC service's routes without making HTTP operations of them", async () => {
+    const grpc = parseGatewayConfig(
+      `gateway:
+  listen: [{ port: 8080 }]
+  portal: {}
+services: [{ name: greeter, protocol: grpc, targets: [{ url: "http://127.0.0.1:1" }] }]
+routes: [{ name: greeter, portal: true, match: { paths: ["/helloworld.Greeter/*"] }, service: greeter }]
+`,
+      join(dir, "gw.yaml"),
+      {},
+    );
+    const catalog = await buildCatalog(
+      { config: grpc, plugins: noPlugins },
+      { publish: "marked", baseDir: dir },
+    );
+    assert.deepEqual(catalog.services[0]!.paths, {});
+    assert.deepEqual(catalog.services[0]!.routes[0]!.paths, ["/helloworld.Greeter/{rest}"]);
+  });
 });

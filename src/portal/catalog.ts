@@ -127,7 +127,8 @@ async function serviceEntry(
     const described = await fromPlugins(source, route, entry, options);
     for (const [path, item] of Object.entries(described))
       for (const [method, operation] of Object.entries(item)) add(path, method, operation, at);
-    if (Object.keys(described).length > 0) continue;
+    // A gRPC route no plugin describes takes gRPC, which an HTTP operation would misstate.
+    if (Object.keys(described).length > 0 || service.protocol === "grpc") continue;
     for (const { path, method, operation } of routeOperations(route)) {
       operation.operationId = `${route.name}.${method}${path.replace(/[^A-Za-z0-9]+/g, "_")}`;
       add(path, method, operation, at);

@@ -133,4 +133,15 @@ describe("the developer portal in Chromium", () => {
       await copyFile(screenshot, join(root, "docs/images/portal.png"));
     assert.deepEqual(problems, []);
   });
+
+  it("shows one service's document when the catalog's link asks for it", async () => {
+    await page.goto(`${gw.url}/docs`);
+    await page
+      .locator('.portal-service[data-service="orders"] a', { hasText: "Show in the explorer" })
+      .click();
+    await page.waitForURL(/\?service=orders/);
+    await page.locator(".info .title", { hasText: "Orders" }).waitFor();
+    assert.doesNotMatch((await page.locator(".info .title").textContent()) ?? "", /Acme/);
+    assert.deepEqual(problems, []);
+  });
 });
