@@ -1,6 +1,7 @@
 /**
  * @module admin/config-check-api
- * What a config editor needs before it saves: `GET /schema`, the config's JSON Schema (what
+ * What a config editor needs before it saves: `GET /caller` (who the key is, read-only or
+ * not), `GET /schema`, the config's JSON Schema (what
  * `gatehouse schema` prints), and `POST /config/validate`, a dry run of a whole config (the
  * body `PUT /config` takes, JSON or YAML): every problem with its path, line and column in
  * the body, and the diff against the serving config. Nothing is applied, no version made,
@@ -31,6 +32,11 @@ let schema: Record<string, unknown> | undefined;
 
 export function configCheckRoutes(): AdminRoute[] {
   return [
+    {
+      method: "GET",
+      path: "/caller",
+      handle: (ctx) => sendJson(ctx.res, 200, ctx.caller),
+    },
     {
       method: "GET",
       path: "/schema",

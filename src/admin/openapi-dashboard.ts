@@ -46,6 +46,10 @@ export function dashboardSchemas(base: Record<string, Schema>): Record<string, S
   const { to: _, ...diffProperties } = diff.properties;
   const bucket = object({ start: isoTime, ...figures });
   return {
+    Caller: object({
+      actor: { type: "string", description: "The key's id, or `anonymous-loopback`." },
+      readOnly: { type: "boolean" },
+    }),
     ValidationProblem: object({
       path: { type: "string", description: "`routes[0].service`; empty for a syntax error." },
       message: { type: "string" },
@@ -190,6 +194,16 @@ export function dashboardPaths(
       "A config as `PUT /config` takes it (`ConfigReplacement`); it may be invalid: the answer says how.",
   };
   return {
+    "/caller": {
+      get: operation({
+        id: "getCaller",
+        summary:
+          "Who the key sent is: its id and whether it is read-only (the dashboard hides its edit controls then)",
+        tags: ["config"],
+        responses: { 200: ok("The caller.", ref("Caller")) },
+        refusals: read,
+      }),
+    },
     "/schema": {
       get: operation({
         id: "getConfigSchema",

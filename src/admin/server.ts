@@ -6,7 +6,8 @@
  * config and its versions, its schema and dry run, the runtime view, the audit trail, the
  * request stats and `/openapi.json`, and the service registry's API unless it has a
  * listener of its own; every answer is JSON (or an event stream: the stats', a registry
- * watch's), every error the gateway's error shape with a request id.
+ * watch's), every error the gateway's error shape with a request id. Also serves the
+ * dashboard's files under `/ui/` (admin/dashboard-files), which ask for no key.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import FindMyWay from "find-my-way";
@@ -27,6 +28,7 @@ import { createAdminAuth } from "./auth.ts";
 import { configRoutes } from "./config-api.ts";
 import { configCheckRoutes } from "./config-check-api.ts";
 import type { AdminContext, AdminRoute } from "./context.ts";
+import { serveDashboard } from "./dashboard-files.ts";
 import { readBody, readText, sendJson } from "./http.ts";
 import { openApiDocument } from "./openapi.ts";
 import { resourceRoutes } from "./resources.ts";
@@ -86,6 +88,8 @@ export function createAdminServer(options: AdminServerOptions): Server {
       }
       for (const [name, value] of Object.entries(cors ?? {})) res.setHeader(name, value!);
       const [path = "/", search = ""] = (req.url ?? "/").split("?", 2);
+      // The dashboard's files need no key: the page asks for one and sends it with each call.
+      if (serveDashboard(req, res, path)) return;
       // The registry API asks for its own keys (admin keys among them).
       if (options.registry?.handles(path)) {
         await options.registry.handle(req, res);

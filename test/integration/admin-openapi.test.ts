@@ -286,6 +286,9 @@ describe("admin API OpenAPI document", () => {
     const same = await call(locked, "PUT", "/config", 200, exported.body, bearer);
     assert.equal(same.body.result, "unchanged", "redacted keys sent back are put back");
     await call(locked, "GET", "/routes", 200, undefined, { "x-admin-key": viewer });
+    const who = await call(locked, "GET", "/caller", 200, undefined, { "x-admin-key": viewer });
+    assert.deepEqual(who.body, { actor: "viewer", readOnly: true });
+    await call(locked, "GET", "/caller", 401);
     const body = samples.routes.create;
     await call(locked, "POST", "/routes", 403, body, { "x-admin-key": viewer });
     // A web page's change is refused even with a valid key.

@@ -1,0 +1,101 @@
+/**
+ * @module test/helpers/dashboard
+ * Opens the dashboard of a gateway started by the test in a real headless Chromium
+ * (playwright-core driving the chromium on PATH), logged in with a key or not, and collects
+ * what a user would notice went wrong: page errors, console errors and CSP violations.
+ * Screenshots go to test-results/screenshots/ (an artefact, not committed); with
+ * GATEHOUSE_UPDATE_SCREENSHOTS=1 they are also copied to docs/images/ for the docs.
+ */
+import { spawnSync } from "node:child_process";
+import { copyFile, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { chromiumBinary } from "./browser.ts";
+
+const artefacts = join(import.meta.dirname, "..", "..", "test-results", "screenshots");
+const docsImages = join(import.meta.dirname, "..", "..", "docs", "images");
+
+/** The full path of the Chromium on PATH (playwright-core wants a path, not a name). */
+export function chromiumPath(): string {
+  const name = chromiumBinary();
+  return spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).stdout.trim();
+}
+
+let shared: Promise<Browser> | undefined;
+
+/** One Chromium for the whole test file; closed by `closeBrowser()` in an `after` hook. */
+export function launchBrowser(): Promise<Browser> {
+  shared ??= chromium.launch({
+    executablePath: chromiumPath(),
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+  });
+  return shared;
+}
+
+export async function closeBrowser(): Promise<void> {
+  const browser = await shared;
+  shared = undefined;
+  await browser?.close();
+}
+
+export interface DashboardPage {
+  page: Page;
+  context: BrowserContext;
+  /** Page errors, console errors and CSP violations seen so far. */
+  problems: string[];
+  /** Saves a screenshot named `name` (.png) as an artefact (and to docs/images/ when updating). */
+  screenshot(name: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** The admin listener's origin, `http://127.0.0.1:PORT`. */
+  origin: string;
+  /** Logs in with this key through the login form; none: expects no login (keyless loopback). */
+  key?: string;
+  /** false: returns at the login dialog, without waiting to be logged in. */
+  loggedIn?: boolean;
+  /** The hash to open, e.g. `#/routes`; default the overview. */
+  hash?: string;
+  viewport?: { width: number; height: number };
+  colorScheme?: "light" | "dark";
+}
+
+/** Opens the dashboard in a new browser context (its own session storage). */
+export async function openDashboard(options: OpenOptions): Promise<DashboardPage> {
+  const browser = await launchBrowser();
+  const context = await browser.newContext({
+    viewport: options.viewport ?? { width: 1280, height: 800 },
+    colorScheme: options.colorScheme ?? "light",
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  const problems: string[] = [];
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console: ${message.text()}`);
+  });
+  await page.goto(`${options.origin}/ui/${options.hash ?? ""}`);
+  if (options.key !== undefined) {
+    await page.getByLabel("Admin key").fill(options.key);
+    await page.getByRole("button", { name: "Log in" }).click();
+  }
+  // Attached, not visible: the bar hides the caller's name at phone width.
+  if (options.loggedIn !== false)
+    await page.locator("#caller").filter({ hasText: /\S/ }).waitFor({ state: "attached" });
+  return {
+    page,
+    context,
+    problems,
+    async screenshot(name) {
+      await mkdir(artefacts, { recursive: true });
+      const file = join(artefacts, `${name}.png`);
+      await page.screenshot({ path: file });
+      if (process.env.GATEHOUSE_UPDATE_SCREENSHOTS === "1") {
+        await mkdir(docsImages, { recursive: true });
+        await copyFile(file, join(docsImages, `${name}.png`));
+      }
+    },
+    close: () => context.close(),
+  };
+}
