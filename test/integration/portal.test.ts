@@ -18,6 +18,7 @@ import { definePlugin } from "../../src/pipeline/plugin.ts";
 import { parseGatewayConfig, validateConfigFile } from "../../src/runtime/validate.ts";
 import { configProblems } from "../helpers/config-problems.ts";
 import { testConfig } from "../helpers/gateway.ts";
+import { fixtureProtoDir } from "../helpers/library-protos.ts";
 import { echo, startUpstream, type Upstream } from "../helpers/upstream.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: an OpenAPI document is walked as plain JSON
@@ -352,6 +353,51 @@ describe("developer portal with worker threads", () => {
     } finally {
       await gateway.stop();
       await up.close();
+    }
+  });
+});
+
+describe("developer portal and grpc-transcode", () => {
+  it("publishes a transcoded route's bindings with the route's security", async () => {
+    const gateway = await createGateway(
+      testConfig({
+        gateway: { portal: {} },
+        consumers: [{ name: "alice", credentials: { keys: ["alice-secret-key"] } }],
+        services: [{ name: "library", protocol: "grpc", targets: [{ url: "http://127.0.0.1:1" }] }],
+        routes: [
+          {
+            name: "books",
+            portal: true,
+            match: { paths: ["/v1/*"] },
+            service: "library",
+            plugins: [
+              { name: "key-auth" },
+              {
+                name: "grpc-transcode",
+                config: {
+                  protos: [join(fixtureProtoDir, "library/v1/library.proto")],
+                  includeDirs: [fixtureProtoDir],
+                },
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    try {
+      const port = gateway.addresses().proxy[0]!.port;
+      const doc = (await (
+        await fetch(`http://127.0.0.1:${port}/docs/openapi.json`)
+      ).json()) as Json;
+      const book = doc.paths["/v1/shelves/{shelves}/books/{books}"]?.get;
+      assert.ok(book, `GET a book is published (${Object.keys(doc.paths).join(", ")})`);
+      assert.deepEqual(book.tags, ["library"]);
+      assert.deepEqual(book.security, [{ "key-auth.header.x-api-key": [] }]);
+      assert.ok(doc.components.schemas["library.v1.Book"]);
+      const result = await validateOpenApi(structuredClone(doc) as never);
+      assert.ok(result.valid, result.valid ? "" : compileErrors(result));
+    } finally {
+      await gateway.stop();
     }
   });
 });
