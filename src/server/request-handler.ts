@@ -28,6 +28,7 @@ import {
   type Upgrade,
 } from "./admission.ts";
 import type { ExchangeObserver, GatewayResponse } from "./exchange.ts";
+import { checkFraming } from "./framing.ts";
 import {
   callGrpcService,
   createGrpcAnswering,
@@ -175,13 +176,6 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
   }
 
   function handle(req: IncomingMessage, res: GatewayResponse, requestId: string): void {
-    // The portal's path is reserved (no route may take it): one prefix check, none when off.
-    if (
-      portal !== undefined &&
-      req.url!.startsWith(portal.prefix) &&
-      portal.serve(req, res, requestId)
-    )
-      return;
     // gRPC clients (HTTP/2 only) get gRPC statuses for every answer, errors included.
     if (req.httpVersionMajor === 2 && isGrpcRequest(req.headers["content-type"])) {
       const failGrpc = (code: ErrorCode): undefined => {
@@ -208,6 +202,16 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       if (close) res.closeAfterAnswer();
       return undefined;
     };
+    // The portal's path is reserved (no route may take it): one prefix check, none when off.
+    // It is served before routing, but only a request whose framing is sound.
+    if (portal !== undefined && req.url!.startsWith(portal.prefix)) {
+      const framing = checkFraming(req, limits);
+      if (framing) {
+        fail(framing);
+        return;
+      }
+      if (portal.serve(req, res, requestId)) return;
+    }
     admit(answeringHttp, req, res, requestId, fail);
   }
 

@@ -19,6 +19,7 @@ import { parseGatewayConfig, validateConfigFile } from "../../src/runtime/valida
 import { configProblems } from "../helpers/config-problems.ts";
 import { testConfig } from "../helpers/gateway.ts";
 import { fixtureProtoDir } from "../helpers/library-protos.ts";
+import { rawRequest } from "../helpers/raw.ts";
 import { echo, startUpstream, type Upstream } from "../helpers/upstream.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: an OpenAPI document is walked as plain JSON
@@ -228,6 +229,19 @@ describe("developer portal", () => {
     const call = await fetch(`${url}/api/users?apikey=alice-secret-key`);
     assert.equal(call.status, 200);
     assert.equal(((await call.json()) as Json).url, "/users");
+  });
+
+  it("checks a request's framing before it serves it", async () => {
+    const port = gateway.addresses().proxy[0]!.port;
+    const noHost = await rawRequest(port, "GET /docs HTTP/1.1\r\n\r\n");
+    assert.equal(noHost.status, 400);
+    assert.match(noHost.body, /GATEHOUSE_BAD_HOST/);
+    const twoLengths = await rawRequest(
+      port,
+      "GET /docs/openapi.json HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx",
+    );
+    assert.equal(twoLengths.status, 400);
+    assert.match(twoLengths.body, /GATEHOUSE_BAD_FRAMING/);
   });
 
   it("follows a reload: a newly published route appears", async () => {
