@@ -46,7 +46,7 @@ export function parseCookies(header: string | undefined): Map<string, string> {
 }
 
 /** One parameter's raw values (undefined when absent) as the value to validate. */
-function valueOf(
+function parameterValue(
   parameter: ParameterSpec,
   raw: string[] | undefined,
   problems: Problem[],
@@ -120,7 +120,7 @@ export function parameterValues(
       const value = source.cookies().get(parameter.name);
       raw = value === undefined ? undefined : [value];
     }
-    const value = valueOf(parameter, raw, problems);
+    const value = parameterValue(parameter, raw, problems);
     if (value !== undefined) values[parameter.name] = value;
   }
   return values;

@@ -227,9 +227,9 @@ export class SpecFiles {
   ): void {
     if (node === null || typeof node !== "object") return;
     if (Array.isArray(node)) {
-      node.forEach((item, i) =>
-        this.#visitRefs(item, { file: place.file, path: [...place.path, String(i)] }, visit),
-      );
+      node.forEach((item, i) => {
+        this.#visitRefs(item, { file: place.file, path: [...place.path, String(i)] }, visit);
+      });
       return;
     }
     for (const [key, value] of Object.entries(node)) {
