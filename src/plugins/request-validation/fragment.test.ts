@@ -51,13 +51,18 @@ describe("request-validation openapi()", () => {
       getPet.parameters.map((parameter) => `${parameter.in}:${parameter.name}`),
       ["path:petId", "cookie:session", "query:fields"],
     );
-    const create = fragment.paths["/v1/pets"]!.post as Record<string, any>;
+    type Content = { content: Record<string, { schema: unknown }> };
+    const create = fragment.paths["/v1/pets"]!.post as {
+      operationId: string;
+      requestBody: Content & { required: boolean };
+      responses: Record<string, Content>;
+    };
     assert.equal(create.operationId, "createPet");
     assert.equal(create.requestBody.required, true);
-    assert.deepEqual(create.requestBody.content["application/json"].schema, {
+    assert.deepEqual(create.requestBody.content["application/json"]!.schema, {
       $ref: "#/components/schemas/NewPet",
     });
-    assert.deepEqual(create.responses["201"].content["application/json"].schema, {
+    assert.deepEqual(create.responses["201"]!.content["application/json"]!.schema, {
       $ref: "#/components/schemas/Pet",
     });
     const schemas = fragment.schemas!;

@@ -83,7 +83,7 @@ export function compileOperations(
       );
     }
   };
-  const compileMedia = (media: MediaSpec[], at: SpecPlace): CompiledMedia[] =>
+  const compileMedia = (media: MediaSpec[]): CompiledMedia[] =>
     media.map((entry) => ({
       ...entry,
       validate:
@@ -111,12 +111,12 @@ export function compileOperations(
     const compiledResponses = new Map<string, CompiledMedia[]>();
     if (responses) {
       for (const [status, media] of spec.responses)
-        compiledResponses.set(status, compileMedia(media, spec.place));
+        compiledResponses.set(status, compileMedia(media));
     }
     return {
       spec,
       parameters,
-      body: compileMedia(spec.body?.media ?? [], spec.place),
+      body: compileMedia(spec.body?.media ?? []),
       responses: compiledResponses,
     };
   });
