@@ -4,6 +4,7 @@
 // refused with every problem listed, report mode passes and counts, responses are checked
 // and logged, and the metrics and process log say so.
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
@@ -168,6 +169,29 @@ describe("request-validation", () => {
     });
     assert.deepEqual(bad, [{ in: "body", pointer: "/name", message: "must be string" }]);
     assert.equal(seen.length, before + 1, "the refused request never reached the upstream");
+  });
+
+  it("asks a client that sent Expect: 100-continue for its body, then checks it", async () => {
+    for (const [body, status] of [
+      ['{"name":"Kit"}', 201],
+      ['{"name":1}', 400],
+    ] as const) {
+      const socket = connect(Number(new URL(url).port), "127.0.0.1");
+      let received = "";
+      socket.setEncoding("latin1").on("data", (chunk: string) => {
+        received += chunk;
+      });
+      socket.write(
+        `POST /pets HTTP/1.1\r\nHost: pets\r\nContent-Type: application/json\r\nX-Request-Tag: abc\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`,
+      );
+      try {
+        await until(() => received.startsWith("HTTP/1.1 100 Continue\r\n\r\n"), "100 Continue");
+        socket.write(body);
+        await until(() => received.includes(`HTTP/1.1 ${status} `), `the ${status}: ${received}`);
+      } finally {
+        socket.destroy();
+      }
+    }
   });
 
   it("refuses each kind of invalid request with every problem listed", async () => {
