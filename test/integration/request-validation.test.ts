@@ -4,6 +4,7 @@
 // refused with every problem listed, report mode passes and counts, responses are checked
 // and logged, and the metrics and process log say so.
 import assert from "node:assert/strict";
+import { connect as connectH2 } from "node:http2";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -55,7 +56,11 @@ describe("request-validation", () => {
     log = await tempLogFile();
     const plugin = (config: Record<string, unknown>) => [{ name: "request-validation", config }];
     const config = testConfig({
-      gateway: { log: { level: "info", destination: log.path } },
+      gateway: {
+        // HTTP/1.1 and h2c (prior knowledge) on the same port.
+        listen: [{ host: "127.0.0.1", port: 0, http2: true }],
+        log: { level: "info", destination: log.path },
+      },
       services: [{ name: "pets", targets: [{ url: up.url }] }],
       routes: [
         {
@@ -191,6 +196,44 @@ describe("request-validation", () => {
       } finally {
         socket.destroy();
       }
+    }
+  });
+
+  it("reads and checks an HTTP/2 request's body the same way", async () => {
+    const session = connectH2(url);
+    const post = (body: string) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const stream = session.request({
+          ":method": "POST",
+          ":path": "/pets",
+          "content-type": "application/json",
+          "x-request-tag": "abc",
+        });
+        let text = "";
+        let status = 0;
+        stream.setEncoding("utf8");
+        stream.on("response", (headers) => {
+          status = Number(headers[":status"]);
+        });
+        stream.on("data", (chunk: string) => {
+          text += chunk;
+        });
+        stream.on("end", () => resolve({ status, text }));
+        stream.on("error", reject);
+        stream.end(body);
+      });
+    try {
+      const valid = '{"name": "Hop"}';
+      const ok = await post(valid);
+      assert.equal(ok.status, 201, ok.text);
+      assert.equal(seen.at(-1)!.body.toString(), valid);
+      const bad = await post('{"name": ["Hop"]}');
+      assert.equal(bad.status, 400);
+      assert.deepEqual(JSON.parse(bad.text).error.details.problems, [
+        { in: "body", pointer: "/name", message: "must be string" },
+      ]);
+    } finally {
+      session.close();
     }
   });
 
