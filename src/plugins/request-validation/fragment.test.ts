@@ -84,4 +84,12 @@ describe("request-validation openapi()", () => {
     const order = fragment.schemas!.Order as { properties: { note: unknown } };
     assert.deepEqual(order.properties.note, { type: ["string", "null"] });
   });
+
+  it("files(): the document and every file its refs reach, so an edit to one reloads", () => {
+    const config = requestValidationPlugin.schema.parse({ spec: "petstore-3.0.yaml" });
+    assert.deepEqual(requestValidationPlugin.files!(config, { baseDir: fixtures }), [
+      `${fixtures}petstore-3.0.yaml`,
+      `${fixtures}schemas/pet.yaml`,
+    ]);
+  });
 });
