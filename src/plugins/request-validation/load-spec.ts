@@ -3,7 +3,13 @@
  * Reads a route's OpenAPI document into what the plugin runs on: its files, version,
  * operations and their compiled validators, and the router that finds them. What is wrong
  * with the document is a SpecError located in its file, reported when the config loads.
+ * Compiling is the costly part (tens of milliseconds for a small document), and a config
+ * load asks twice (`check`, then `create`), maybe for several routes: a loaded spec is kept
+ * for the same config while none of its files' contents changed.
  */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { LRUCache } from "lru-cache";
 import { OperationRouter } from "./operation-router.ts";
 import { readOperations } from "./operations.ts";
 import type { RequestValidationConfig } from "./schema.ts";
@@ -18,7 +24,29 @@ export interface LoadedSpec {
   router: OperationRouter<CompiledOperation>;
 }
 
+/** A file's content digest: it changed when this differs (reading is cheap next to compiling). */
+function stamp(file: string): string {
+  try {
+    return createHash("sha1").update(readFileSync(file)).digest("hex");
+  } catch {
+    return "gone";
+  }
+}
+
+const loaded = new LRUCache<string, { spec: LoadedSpec; stamps: string[] }>({ max: 32 });
+
+/** The spec of `config`, compiled, or as compiled before for the same config and files. */
 export function loadSpec(config: RequestValidationConfig, baseDir: string): LoadedSpec {
+  const key = JSON.stringify([baseDir, config]);
+  const known = loaded.get(key);
+  const files = known?.spec.files.diskFiles();
+  if (known && files!.every((file, i) => stamp(file) === known.stamps[i])) return known.spec;
+  const spec = compileSpec(config, baseDir);
+  loaded.set(key, { spec, stamps: spec.files.diskFiles().map(stamp) });
+  return spec;
+}
+
+function compileSpec(config: RequestValidationConfig, baseDir: string): LoadedSpec {
   const files = new SpecFiles(config.spec, baseDir);
   const found = openApiVersion(files.load(files.root));
   if ("problem" in found) {
