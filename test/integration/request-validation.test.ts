@@ -33,6 +33,7 @@ describe("request-validation", () => {
   let url: string;
   let statusUrl: string;
   let log: LogFile;
+  let accessLog: LogFile;
   const seen: Seen[] = [];
   /** What the upstream answers, by path: JSON text. */
   const answers = new Map<string, string>();
@@ -54,12 +55,14 @@ describe("request-validation", () => {
       });
     });
     log = await tempLogFile();
+    accessLog = await tempLogFile();
     const plugin = (config: Record<string, unknown>) => [{ name: "request-validation", config }];
     const config = testConfig({
       gateway: {
         // HTTP/1.1 and h2c (prior knowledge) on the same port.
         listen: [{ host: "127.0.0.1", port: 0, http2: true }],
         log: { level: "info", destination: log.path },
+        accessLog: { enabled: true, destination: accessLog.path },
       },
       services: [{ name: "pets", targets: [{ url: up.url }] }],
       routes: [
@@ -105,6 +108,7 @@ describe("request-validation", () => {
     await gateway?.stop();
     await up?.close();
     await log?.remove();
+    await accessLog?.remove();
   });
 
   async function send(
@@ -149,6 +153,14 @@ describe("request-validation", () => {
     assert.equal(got.body.toString("utf8"), valid);
     assert.equal(got.headers["content-type"], "application/json");
     assert.equal(got.headers["x-request-tag"], "abc");
+    // Read by the plugin first, the body still counts in the access log.
+    const requestId = got.headers["x-request-id"];
+    await until(
+      async () => (await accessLog.lines()).some((line) => line.requestId === requestId),
+      "the access log line",
+    );
+    const line = (await accessLog.lines()).find((entry) => entry.requestId === requestId)!;
+    assert.equal(line.bytesIn, Buffer.byteLength(valid));
 
     const list = await send("GET", "/pets?limit=10&tags=cat&tags=dog");
     assert.equal(list.status, 200);
