@@ -138,7 +138,7 @@ export const requestValidationPlugin = definePlugin({
         openapi: spec.version,
         mode: config.mode,
       }),
-      openapi: () => openApiFragment(spec, config.basePath),
+      openapi: () => openApiFragment(spec, config.basePath ?? ""),
     };
     if (config.validateResponses) {
       const limit = config.maxBodySize;

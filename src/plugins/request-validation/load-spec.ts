@@ -68,7 +68,7 @@ function compileSpec(config: RequestValidationConfig, baseDir: string): LoadedSp
     files,
     version: found.version,
     operations,
-    router: new OperationRouter(operations, config.basePath),
+    router: new OperationRouter(operations, config.basePath ?? ""),
   };
 }
 

@@ -26,10 +26,10 @@ export const requestValidationSchema = z.strictObject({
     ),
   basePath: z
     .string()
-    .regex(/^(\/[^?#]*)?$/, "must be empty or start with /")
-    .default("")
+    .regex(/^\/[^?#]*$/, "must start with /")
+    .optional()
     .describe(
-      "The prefix, in the path the client sends, under which the document's paths are (`/api` for a document of the upstream's paths behind `stripPrefix: /api`). The document's `servers` are not read.",
+      "The prefix, in the path the client sends, under which the document's paths are (`/api` for a document of the upstream's paths behind `stripPrefix: /api`); none by default. The document's `servers` are not read.",
     ),
   maxBodySize: size("1mb")
     .refine((bytes) => bytes > 0, { message: "must be more than 0 bytes" })
