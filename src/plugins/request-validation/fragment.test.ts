@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { compileErrors, validate as validateOpenApi } from "@readme/openapi-parser";
 import { createLogger } from "../../observability/logger.ts";
 import type { PluginScope } from "../../pipeline/plugin.ts";
 import { silentTelemetry } from "../../pipeline/telemetry.ts";
@@ -75,6 +76,15 @@ describe("request-validation openapi()", () => {
     for (const ref of refs(fragment)) {
       assert.ok(ref.startsWith("#/components/schemas/") && ref.slice(21) in schemas, ref);
     }
+    // As the portal would publish it: a valid OpenAPI 3.1 document.
+    const document = {
+      openapi: "3.1.0",
+      info: { title: "pets", version: "1" },
+      paths: fragment.paths,
+      components: { schemas },
+    };
+    const result = await validateOpenApi(structuredClone(document) as never);
+    assert.ok(result.valid, result.valid ? "" : compileErrors(result));
   });
 
   it("a 3.1 document's paths as written when there is no basePath", async () => {
