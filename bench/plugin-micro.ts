@@ -5,6 +5,7 @@
  * in microseconds rather than guessed from the difference of two noisy req/s numbers.
  */
 import type { IncomingMessage } from "node:http";
+import { Readable } from "node:stream";
 import { Registry } from "prom-client";
 import { fallbackLogger } from "../src/observability/logger.ts";
 import { PluginMetrics } from "../src/observability/plugin-metrics.ts";
@@ -82,12 +83,19 @@ function instantiate(pluginCase: PluginCase): PluginHooks {
 
 /** One request through every hook the plugin has; the first run checks the plugin let it through. */
 async function runOnce(hooks: PluginHooks, pluginCase: PluginCase, check: boolean): Promise<void> {
-  const req = {
-    method: "GET",
+  const facts = {
+    method: pluginCase.method ?? "GET",
     url: "/svc7/items/42",
     headers: pluginCase.headers,
     socket: { remoteAddress: "127.0.0.1" },
-  } as unknown as IncomingMessage;
+  };
+  // A case with a body gets a request that streams it, as a client's would.
+  const req = (pluginCase.body === undefined
+    ? facts
+    : Object.assign(
+        Readable.from([Buffer.from(pluginCase.body)]),
+        facts,
+      )) as unknown as IncomingMessage;
   const ctx = new RequestContext({
     req,
     requestId: "bench",
@@ -95,6 +103,7 @@ async function runOnce(hooks: PluginHooks, pluginCase: PluginCase, check: boolea
     service: "upstream",
     clientAddress: "127.0.0.1",
     path: "/svc7/items/42",
+    query: pluginCase.query === undefined ? undefined : `?${pluginCase.query}`,
   });
   ctx.consumer = pluginCase.consumer;
   for (const phase of ["onRequest", "access", "beforeUpstream"] as const) {

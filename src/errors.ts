@@ -18,6 +18,10 @@ export const errorCatalogue = {
     status: 400,
     message: "The request's Host or authority is missing, repeated, malformed or not served here",
   },
+  GATEHOUSE_REQUEST_INVALID: {
+    status: 400,
+    message: "The request does not match the route's OpenAPI document",
+  },
   GATEHOUSE_UNAUTHORIZED: {
     status: 401,
     message: "The request lacks valid credentials",

@@ -253,12 +253,30 @@ export class RequestContext implements RequestView {
     this.#answer = { status, body: sent, headers: typed };
   }
 
-  /** Answers with a catalogued error, in the gateway's JSON error shape. */
-  fail(code: ErrorCode, message?: string, headers: Record<string, string> = {}): void {
+  /**
+   * Answers with a catalogued error, in the gateway's JSON error shape; `details` (what a
+   * validator found, say) is sent as the error's `details` member.
+   */
+  fail(
+    code: ErrorCode,
+    message?: string,
+    headers: Record<string, string> = {},
+    details?: Record<string, unknown>,
+  ): void {
     this.#answer = {
       status: errorCatalogue[code].status,
       code,
-      body: errorBody(code, this.requestId, message),
+      body:
+        details === undefined
+          ? errorBody(code, this.requestId, message)
+          : JSON.stringify({
+              error: {
+                code,
+                message: message ?? errorCatalogue[code].message,
+                requestId: this.requestId,
+                details,
+              },
+            }),
       headers: { "content-type": "application/json", ...headers },
     };
   }

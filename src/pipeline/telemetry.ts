@@ -1,7 +1,7 @@
 /**
  * @module pipeline/telemetry
- * What a plugin may count, as `scope.telemetry`: limit decisions, store failures and
- * authentication failures, each labelled by the request's route and a value from a fixed
+ * What a plugin may count, as `scope.telemetry`: limit decisions, store failures,
+ * authentication failures and validation results, each labelled by the request's route and a value from a fixed
  * set, so a plugin can never add a label value a dashboard does not expect. With metrics
  * off the plugin gets `silentTelemetry`, whose methods do nothing.
  */
@@ -31,6 +31,14 @@ export type StoreFallback = "open" | "closed" | "local";
 
 export const storeFallbacks: readonly StoreFallback[] = ["open", "closed", "local"];
 
+/** What checking a request against an API description found. */
+export type ValidationResult = "valid" | "invalid" | "unknown";
+
+export const validationResults: readonly ValidationResult[] = ["valid", "invalid", "unknown"];
+
+/** Whether a validator refuses what does not match (`enforce`) or only reports it. */
+export type ValidationMode = "enforce" | "report";
+
 /** The counters one plugin (by name) writes to; the plugin label is its own name. */
 export interface PluginTelemetry {
   /** A limiter admitted (`true`) or refused (`false`) the request. */
@@ -39,6 +47,13 @@ export interface PluginTelemetry {
   storeFailure(ctx: RequestContext, fallback: StoreFallback): void;
   /** The plugin refused the request for `reason`. */
   authFailure(ctx: RequestContext, reason: AuthFailureReason): void;
+  /**
+   * A validator checked the request: it matched, did not (`invalid`), or the description has
+   * no operation for it (`unknown`).
+   */
+  requestValidation(ctx: RequestContext, mode: ValidationMode, result: ValidationResult): void;
+  /** A validator checked the upstream's response. */
+  responseValidation(ctx: RequestContext, result: "valid" | "invalid"): void;
 }
 
 /** Hands each plugin its telemetry, by plugin name (the gateway's metrics, when on). */
@@ -51,6 +66,8 @@ export const silentTelemetry: PluginTelemetry = {
   limitDecision() {},
   storeFailure() {},
   authFailure() {},
+  requestValidation() {},
+  responseValidation() {},
 };
 
 /** The source for gateways with metrics off. */

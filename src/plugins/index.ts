@@ -21,6 +21,7 @@ import { oauth2IntrospectionPlugin } from "./oauth2-introspection/index.ts";
 import { rateLimitPlugin } from "./rate-limit/index.ts";
 import { rateLimitNodeCounter } from "./rate-limit/node-counter.ts";
 import { requestSizeLimitPlugin } from "./request-size-limit/index.ts";
+import { requestValidationPlugin } from "./request-validation/index.ts";
 import { securityHeadersPlugin } from "./security-headers/index.ts";
 
 /** The plugins that ship with Gatehouse. */
@@ -38,6 +39,7 @@ export const builtinPlugins: readonly PluginDefinition[] = [
   authorizePlugin,
   concurrencyLimitPlugin,
   rateLimitPlugin,
+  requestValidationPlugin,
   grpcTranscodePlugin,
   grpcWebPlugin,
 ];

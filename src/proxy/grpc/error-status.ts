@@ -92,6 +92,7 @@ export const grpcStatusOfError = {
   GATEHOUSE_STORE_IN_TRANSACTION: INTERNAL,
   GATEHOUSE_EVENTS_INVALID: INVALID_ARGUMENT,
   GATEHOUSE_EVENTS_UNAVAILABLE: UNAVAILABLE,
+  GATEHOUSE_REQUEST_INVALID: INVALID_ARGUMENT,
 } as const satisfies Record<ErrorCode, number>;
 
 /** What the answer is written to: an Http2ServerResponse, or anything with its methods. */
