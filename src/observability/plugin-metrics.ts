@@ -1,14 +1,16 @@
 /**
  * @module observability/plugin-metrics
  * The counters plugins write through `scope.telemetry`: rate-limit and concurrency-limit
- * decisions, rate-limit store failures and authentication failures, by route. Children
- * are found by the request's route name (a string the config made, so its hash is already
- * known) and a value from a fixed set: recording is two map lookups and an add.
+ * decisions, rate-limit store failures, authentication failures and bodies the transformers
+ * left untouched, by route. Children are found by the request's route name (a string the
+ * config made, so its hash is already known) and a value from a fixed set: recording is
+ * two map lookups and an add.
  */
 import type { Registry } from "prom-client";
 import type { RequestContext } from "../pipeline/context.ts";
 import type {
   AuthFailureReason,
+  BodyUntouchedReason,
   PluginTelemetry,
   PluginTelemetrySource,
   StoreFallback,
@@ -50,6 +52,7 @@ class PluginCounters implements PluginTelemetry {
   readonly #decisions: RouteCounters<Decision>;
   readonly #authFailures: RouteCounters<AuthFailureReason>;
   readonly #storeFailures: RouteCounters<StoreFallback>;
+  readonly #untouched: RouteCounters<BodyUntouchedReason>;
 
   constructor(plugin: string, families: Families, storeFailures: RouteCounters<StoreFallback>) {
     this.#decisions = new RouteCounters(
@@ -60,6 +63,9 @@ class PluginCounters implements PluginTelemetry {
       families.authFailures.child(route, plugin, reason),
     );
     this.#storeFailures = storeFailures;
+    this.#untouched = new RouteCounters((route, reason) =>
+      families.bodiesUntouched.child(route, plugin, reason),
+    );
   }
 
   limitDecision(ctx: RequestContext, allowed: boolean): void {
@@ -73,12 +79,17 @@ class PluginCounters implements PluginTelemetry {
   authFailure(ctx: RequestContext, reason: AuthFailureReason): void {
     this.#authFailures.inc(ctx.route, reason);
   }
+
+  bodyUntouched(ctx: RequestContext, reason: BodyUntouchedReason): void {
+    this.#untouched.inc(ctx.route, reason);
+  }
 }
 
 interface Families {
   decisions: CounterFamily;
   storeFailures: CounterFamily;
   authFailures: CounterFamily;
+  bodiesUntouched: CounterFamily;
 }
 
 /** Every plugin counter of one gateway; lives as long as the gateway, across reloads. */
@@ -102,6 +113,11 @@ export class PluginMetrics implements PluginTelemetrySource {
       authFailures: new CounterFamily(
         "gatehouse_auth_failures_total",
         "Requests refused by an authentication or authorization plugin, by route, plugin and reason.",
+        ["route", "plugin", "reason"],
+      ),
+      bodiesUntouched: new CounterFamily(
+        "gatehouse_body_transform_skipped_total",
+        "Bodies a transformer plugin was configured to edit but passed on untouched, by route, plugin and reason (encoded: compressed; unparsable: not the JSON its type says).",
         ["route", "plugin", "reason"],
       ),
     };

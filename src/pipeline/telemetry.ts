@@ -1,7 +1,7 @@
 /**
  * @module pipeline/telemetry
- * What a plugin may count, as `scope.telemetry`: limit decisions, store failures and
- * authentication failures, each labelled by the request's route and a value from a fixed
+ * What a plugin may count, as `scope.telemetry`: limit decisions, store failures,
+ * authentication failures and bodies a transformer left untouched, each labelled by the request's route and a value from a fixed
  * set, so a plugin can never add a label value a dashboard does not expect. With metrics
  * off the plugin gets `silentTelemetry`, whose methods do nothing.
  */
@@ -31,6 +31,11 @@ export type StoreFallback = "open" | "closed" | "local";
 
 export const storeFallbacks: readonly StoreFallback[] = ["open", "closed", "local"];
 
+/** Why a body transformer passed a body on untouched: compressed, or not the JSON it says. */
+export type BodyUntouchedReason = "encoded" | "unparsable";
+
+export const bodyUntouchedReasons: readonly BodyUntouchedReason[] = ["encoded", "unparsable"];
+
 /** The counters one plugin (by name) writes to; the plugin label is its own name. */
 export interface PluginTelemetry {
   /** A limiter admitted (`true`) or refused (`false`) the request. */
@@ -39,6 +44,8 @@ export interface PluginTelemetry {
   storeFailure(ctx: RequestContext, fallback: StoreFallback): void;
   /** The plugin refused the request for `reason`. */
   authFailure(ctx: RequestContext, reason: AuthFailureReason): void;
+  /** A body the plugin was configured to edit went through untouched, for `reason`. */
+  bodyUntouched(ctx: RequestContext, reason: BodyUntouchedReason): void;
 }
 
 /** Hands each plugin its telemetry, by plugin name (the gateway's metrics, when on). */
@@ -51,6 +58,7 @@ export const silentTelemetry: PluginTelemetry = {
   limitDecision() {},
   storeFailure() {},
   authFailure() {},
+  bodyUntouched() {},
 };
 
 /** The source for gateways with metrics off. */
