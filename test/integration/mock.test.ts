@@ -20,12 +20,12 @@ describe("mock", () => {
       name: string,
       service: string,
       config: Record<string, unknown>,
-      extra: unknown[] = [],
+      extra: { name: string; config?: Record<string, unknown> }[] = [],
     ) => ({
       name,
       match: { paths: [`/${name}`, `/${name}/*`] },
       service,
-      plugins: [...(extra as Record<string, unknown>[]), { name: "mock", config }],
+      plugins: [...extra, { name: "mock", config }],
     });
     gw = await startGateway(
       testConfig({
