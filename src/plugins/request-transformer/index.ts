@@ -18,8 +18,8 @@ import {
   jsonEditStream,
 } from "../transform/json-edits.ts";
 import { editQuery } from "../transform/query-edits.ts";
-import { bodyEdits, headerEdits, queryEdits, templateValue } from "../transform/schema.ts";
-import { compileTemplate } from "../transform/template.ts";
+import { bodyEdits, headerEdits, queryEdits } from "../transform/schema.ts";
+import { compileTemplate, templateProblem } from "../transform/template.ts";
 
 const schema = z.strictObject({
   headers: headerEdits.prefault({}).describe("Edits of the headers sent upstream."),
@@ -28,7 +28,12 @@ const schema = z.strictObject({
     .optional()
     .describe("Edits of the fields of a JSON request body (other bodies pass untouched)."),
   method: httpMethod.optional().describe("The method sent upstream instead of the client's."),
-  path: templateValue
+  path: z
+    .string()
+    .superRefine((path, ctx) => {
+      const problem = templateProblem(path);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
     .refine((path) => path.startsWith("/"), { message: "must start with /" })
     .refine((path) => !/[?#]/.test(path), { message: "must not contain ? or #: use query" })
     .optional()

@@ -13,11 +13,11 @@ import { templateProblem } from "./template.ts";
 /** A value that may reference the request (`$(header.x-foo)`); numbers are taken as text. */
 export const templateValue = z
   .union([z.string(), z.number(), z.boolean()])
-  .transform((value) => String(value))
-  .superRefine((text, ctx) => {
-    const problem = templateProblem(text);
+  .superRefine((value, ctx) => {
+    const problem = templateProblem(String(value));
     if (problem) ctx.addIssue({ code: "custom", message: problem });
-  });
+  })
+  .transform((value) => String(value));
 
 const headerName = z
   .string()
