@@ -273,6 +273,11 @@ describe("request-transformer", () => {
       body: "{nope",
     });
     assert.equal(broken.seen.body, "{nope");
+    const metrics = await (await request(`${gw.statusUrl}/metrics`)).body.text();
+    assert.match(
+      metrics,
+      /gatehouse_body_transform_skipped_total\{route="body",plugin="request-transformer",reason="unparsable"\} 1\n/,
+    );
   });
 
   it("refuses a compressed JSON body with 415, and a body over the bound with 413", async () => {
