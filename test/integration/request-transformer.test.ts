@@ -73,6 +73,7 @@ describe("request-transformer", () => {
                 headers: {
                   remove: ["x-secret"],
                   rename: { "x-old": "x-new" },
+                  replace: { "x-mode": "strict", "x-absent": "never" },
                   set: {
                     "x-team": "payments",
                     "x-user": "$(consumer.name)",
@@ -110,6 +111,7 @@ describe("request-transformer", () => {
               query: {
                 remove: ["drop"],
                 rename: { old: "new" },
+                replace: { sort: "asc", absent: "never" },
                 set: { limit: "10" },
                 add: { page: "1", from: "$(header.x-from)" },
                 append: { tag: "b c" },
@@ -162,6 +164,7 @@ describe("request-transformer", () => {
         "x-api-key": aliceKey,
         "x-secret": "s3cret",
         "x-old": "moved",
+        "x-mode": "lenient",
         "x-team": "client-chose",
         "x-default": "client-value",
         "x-list": "one, two",
@@ -172,6 +175,8 @@ describe("request-transformer", () => {
     assert.equal(h["x-secret"], undefined);
     assert.equal(h["x-old"], undefined);
     assert.equal(h["x-new"], "moved");
+    assert.equal(h["x-mode"], "strict", "replace changes a header that is there");
+    assert.equal(h["x-absent"], undefined, "replace never adds one");
     assert.equal(h["x-team"], "payments");
     assert.equal(h["x-user"], "alice");
     assert.equal(h["x-id"], "item-42");
@@ -204,10 +209,13 @@ describe("request-transformer", () => {
   });
 
   it("edits query arguments, keeping the untouched ones as the client spelt them", async () => {
-    const { seen } = await send("/q?keep=a%2Fb&drop=1&old=v&limit=99&tag=a", {
+    const { seen } = await send("/q?keep=a%2Fb&drop=1&old=v&sort=desc&limit=99&tag=a&sort=x", {
       headers: { "x-from": "mail" },
     });
-    assert.equal(seen.url, "/q?keep=a%2Fb&new=v&tag=a&limit=10&page=1&from=mail&tag=b%20c");
+    assert.equal(
+      seen.url,
+      "/q?keep=a%2Fb&new=v&sort=asc&tag=a&limit=10&page=1&from=mail&tag=b%20c",
+    );
     const second = await send("/q?page=5");
     assert.equal(
       second.seen.url,

@@ -80,6 +80,7 @@ describe("response-transformer", () => {
                   headers: {
                     remove: ["x-powered-by"],
                     rename: { "x-old": "x-new" },
+                    replace: { "content-type": "$(header.x-want-type)", "x-absent": "never" },
                     set: { "cache-control": "no-store", "x-served-for": "$(client.ip)" },
                     add: { "x-request": "$(request.id)" },
                     append: { "set-cookie": "b=2" },
@@ -124,6 +125,13 @@ describe("response-transformer", () => {
     assert.equal(res.headers["x-served-for"], "127.0.0.1");
     assert.equal(res.headers["x-request"], res.headers["x-request-id"]);
     assert.deepEqual(res.headers["set-cookie"], ["a=1", "b=2"]);
+    assert.equal(res.headers["x-absent"], undefined, "replace never adds a header");
+    assert.equal(res.headers["content-type"], "application/json", "no x-want-type: kept");
+    const replaced = await request(`${gw.url}/json`, {
+      headers: { "x-want-type": "application/vnd.x+json" },
+    });
+    await replaced.body.text();
+    assert.equal(replaced.headers["content-type"], "application/vnd.x+json");
   });
 
   it("edits JSON body fields, dropping the upstream's length", async () => {

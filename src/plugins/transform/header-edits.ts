@@ -1,7 +1,7 @@
 /**
  * @module plugins/transform/header-edits
  * Header edits compiled once from the config and applied in Kong's order (remove, rename,
- * set, add, append): to the request sent upstream through `ctx.setUpstreamHeader`, or to
+ * replace, set, add, append): to the request sent upstream through `ctx.setUpstreamHeader`, or to
  * the response's flat header list in place. Templated values are read from the request.
  */
 import type { RequestContext } from "../../pipeline/context.ts";
@@ -13,6 +13,7 @@ import { compileTemplate, type Template } from "./template.ts";
 export interface CompiledNamedEdits {
   remove: string[];
   rename: [from: string, to: string][];
+  replace: [name: string, value: Template][];
   set: [name: string, value: Template][];
   add: [name: string, value: Template][];
   append: [name: string, value: Template][];
@@ -28,6 +29,7 @@ export function compileNamedEdits(
   return {
     remove: edits.remove.map(normalise),
     rename: Object.entries(edits.rename).map(([from, to]) => [normalise(from), normalise(to)]),
+    replace: templated(edits.replace),
     set: templated(edits.set),
     add: templated(edits.add),
     append: templated(edits.append),
@@ -39,6 +41,7 @@ export function editsAnything(edits: CompiledNamedEdits): boolean {
   return (
     edits.remove.length +
       edits.rename.length +
+      edits.replace.length +
       edits.set.length +
       edits.add.length +
       edits.append.length >
@@ -69,6 +72,11 @@ export function editRequestHeaders(edits: CompiledNamedEdits, ctx: RequestContex
     if (value === undefined) continue;
     changed.set(from, undefined);
     changed.set(to, value);
+  }
+  for (const [name, template] of edits.replace) {
+    if (current(name) === undefined) continue;
+    const value = rendered(template, ctx);
+    if (value !== undefined) changed.set(name, value);
   }
   for (const [name, template] of edits.set) {
     const value = rendered(template, ctx);
@@ -104,6 +112,11 @@ export function editResponseHeaders(
     setHeader(headers, from, undefined);
     setHeader(headers, to, undefined);
     for (const value of values) headers.push(to, value);
+  }
+  for (const [name, template] of edits.replace) {
+    if (findHeader(headers, name) === -1) continue;
+    const value = rendered(template, ctx);
+    if (value !== undefined) setHeader(headers, name, value);
   }
   for (const [name, template] of edits.set) {
     const value = rendered(template, ctx);

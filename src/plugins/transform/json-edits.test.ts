@@ -25,7 +25,15 @@ const ctx = new RequestContext({
 });
 
 const edits = (config: Partial<Parameters<typeof compileBodyEdits>[0]>) =>
-  compileBodyEdits({ remove: [], rename: {}, set: {}, add: {}, maxSize: 1000, ...config });
+  compileBodyEdits({
+    remove: [],
+    rename: {},
+    replace: {},
+    set: {},
+    add: {},
+    maxSize: 1000,
+    ...config,
+  });
 
 describe("JSON body edits", () => {
   it("applies remove, rename, set and add in that order, creating objects on the way", () => {
@@ -33,12 +41,13 @@ describe("JSON body edits", () => {
     edits({
       remove: ["b.d", "missing.x"],
       rename: { a: "moved.a", nothing: "x" },
+      replace: { keep: "replaced", absent: 1, "nowhere.deep": 2 },
       set: { "b.c": "$(header.x-user)", "new.deep.field": [1, 2] },
       add: { keep: false, "moved.a": 9, fresh: { z: 1 } },
     }).apply(body, ctx);
     assert.deepEqual(body, {
       b: { c: "ann" },
-      keep: true,
+      keep: "replaced",
       moved: { a: 1 },
       new: { deep: { field: [1, 2] } },
       fresh: { z: 1 },

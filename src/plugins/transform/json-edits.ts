@@ -1,7 +1,8 @@
 /**
  * @module plugins/transform/json-edits
  * JSON body edits by dotted field path (`user.address.city`, `items.0.id`): compiled once
- * from the config, applied to a parsed body in Kong's order (remove, rename, set, add),
+ * from the config, applied to a parsed body in Kong's order (remove, rename, replace, set,
+ * add),
  * and the stream that holds a body whole, edits it and writes it back. A body that is not
  * a JSON object passes untouched.
  */
@@ -74,6 +75,9 @@ export function compileBodyEdits(edits: BodyEdits): CompiledBodyEdits {
   const renames = Object.entries(edits.rename).map(([from, to]) => [split(from), split(to)]);
   const value = (json: unknown): FieldValue =>
     typeof json === "string" ? { template: compileTemplate(json) } : { json };
+  const replaces = Object.entries(edits.replace).map(
+    ([path, json]) => [split(path), value(json)] as const,
+  );
   const sets = Object.entries(edits.set).map(([path, json]) => [split(path), value(json)] as const);
   const adds = Object.entries(edits.add).map(([path, json]) => [split(path), value(json)] as const);
 
@@ -82,11 +86,11 @@ export function compileBodyEdits(edits: BodyEdits): CompiledBodyEdits {
     steps: string[],
     field: FieldValue,
     ctx: RequestContext,
-    onlyIfAbsent: boolean,
+    when: "always" | "absent" | "present",
   ) {
-    const parent = parentOf(body, steps, true);
+    const parent = parentOf(body, steps, when !== "present");
     const key = steps.at(-1)!;
-    if (!parent || (onlyIfAbsent && has(parent, key))) return;
+    if (!parent || (when !== "always" && has(parent, key) !== (when === "present"))) return;
     // A config value is used by every request: each body gets its own copy.
     const written = "template" in field ? field.template.render(ctx) : structuredClone(field.json);
     if (written !== undefined) (parent as Record<string, unknown>)[key] = written;
@@ -107,8 +111,9 @@ export function compileBodyEdits(edits: BodyEdits): CompiledBodyEdits {
         const target = parentOf(body, to!, true);
         if (target) (target as Record<string, unknown>)[to!.at(-1)!] = moved;
       }
-      for (const [steps, field] of sets) write(body, steps, field, ctx, false);
-      for (const [steps, field] of adds) write(body, steps, field, ctx, true);
+      for (const [steps, field] of replaces) write(body, steps, field, ctx, "present");
+      for (const [steps, field] of sets) write(body, steps, field, ctx, "always");
+      for (const [steps, field] of adds) write(body, steps, field, ctx, "absent");
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * @module plugins/transform/query-edits
- * Query argument edits on the request sent upstream, in Kong's order (remove, rename, set,
- * add, append). Arguments the edits do not touch keep their spelling byte for byte; the
+ * Query argument edits on the request sent upstream, in Kong's order (remove, rename,
+ * replace, set, add, append). Arguments the edits do not touch keep their spelling byte for byte; the
  * ones written are percent-encoded.
  */
 import type { RequestContext } from "../../pipeline/context.ts";
@@ -37,6 +37,15 @@ export function editQuery(edits: CompiledNamedEdits, ctx: RequestContext): strin
       const value = equals === -1 ? "" : arg.raw.slice(equals);
       return { name: to, raw: encodeURIComponent(to) + value };
     });
+  }
+  for (const [name, template] of edits.replace) {
+    const at = args.findIndex((arg) => arg.name === name);
+    if (at === -1) continue;
+    const value = template.render(ctx);
+    if (value === undefined) continue;
+    // In the first one's place; the others of that name go.
+    args = args.filter((arg, i) => i === at || arg.name !== name);
+    args[args.findIndex((arg) => arg.name === name)] = written(name, value);
   }
   for (const [name, template] of edits.set) {
     const value = template.render(ctx);

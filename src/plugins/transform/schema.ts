@@ -1,7 +1,7 @@
 /**
  * @module plugins/transform/schema
  * The config pieces request-transformer and response-transformer share: edits of named
- * values (headers, query arguments: `remove`, `rename`, `set`, `add`, `append`), JSON body
+ * values (headers, query arguments: `remove`, `rename`, `replace`, `set`, `add`, `append`), JSON body
  * edits by dotted field path with their size bound, and templated values checked when the
  * config loads.
  */
@@ -38,6 +38,10 @@ function namedEdits(name: z.ZodType<string>, what: string) {
       .record(name, name)
       .default({})
       .describe(`${what} renamed (old: new), keeping their values; absent ones are skipped.`),
+    replace: z
+      .record(name, templateValue)
+      .default({})
+      .describe(`${what} given the value only when present (Kong's replace).`),
     set: z
       .record(name, templateValue)
       .default({})
@@ -73,6 +77,10 @@ export const bodyEdits = z.strictObject({
     .record(fieldPath, fieldPath)
     .default({})
     .describe("Fields moved (old: new path), keeping their values."),
+  replace: z
+    .record(fieldPath, jsonValue)
+    .default({})
+    .describe("Fields given the value only when present."),
   set: z.record(fieldPath, jsonValue).default({}).describe("Fields set, replacing any value."),
   add: z.record(fieldPath, jsonValue).default({}).describe("Fields added only when absent."),
   maxSize: size("1mb")
