@@ -3,10 +3,18 @@
 // not), while compressed and non-JSON bodies pass untouched and compressed ones are counted.
 import assert from "node:assert/strict";
 import { get, type IncomingMessage, type ServerResponse } from "node:http";
+import { Transform } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { request } from "undici";
-import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
+import { z } from "zod";
+import { definePlugin } from "../../src/pipeline/plugin.ts";
+import {
+  createPluginGateway,
+  type RunningGateway,
+  startGateway,
+  testConfig,
+} from "../helpers/gateway.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
 const document = { id: 7, secret: "s", owner: { email: "a@b.c", name: "Ann" }, status: "ok" };
@@ -134,20 +142,19 @@ describe("response-transformer", () => {
     assert.equal(replaced.headers["content-type"], "application/vnd.x+json");
   });
 
-  it("edits JSON body fields, dropping the upstream's length", async () => {
+  it("edits JSON body fields, sent with the edited body's length", async () => {
     const res = await request(`${gw.url}/json`);
     const text = await res.body.text();
     assert.deepEqual(JSON.parse(text), edited("/json"));
-    const length = res.headers["content-length"];
-    assert.ok(
-      length === undefined || Number(length) === Buffer.byteLength(text),
-      "no stale length",
-    );
+    assert.equal(Number(res.headers["content-length"]), Buffer.byteLength(text), "its own length");
+    assert.equal(res.headers["transfer-encoding"], undefined);
   });
 
-  it("edits a chunked +json body", async () => {
+  it("edits a chunked +json body, and sends it with a length", async () => {
     const res = await request(`${gw.url}/chunked`);
-    assert.deepEqual(JSON.parse(await res.body.text()), edited("/chunked"));
+    const text = await res.body.text();
+    assert.deepEqual(JSON.parse(text), edited("/chunked"));
+    assert.equal(Number(res.headers["content-length"]), Buffer.byteLength(text));
   });
 
   it("replaces a status, with its own reason phrase", async () => {
@@ -195,5 +202,43 @@ describe("response-transformer", () => {
     await res.body.text();
     assert.equal(res.statusCode, 200);
     assert.equal(res.headers["x-new"], "renamed-value");
+  });
+
+  it("leaves the length out when another plugin's transform follows its own", async () => {
+    // onResponse unwinds: a higher priority runs later, so its transform comes after.
+    const shouting = definePlugin({
+      name: "shouting",
+      schema: z.strictObject({}),
+      priority: 900,
+      create: () => ({
+        onResponse(ctx) {
+          const upper = new Transform({
+            transform: (chunk: Buffer, _encoding, done) =>
+              done(null, chunk.toString().toUpperCase()),
+            flush: (done) => done(null, "!"),
+          });
+          ctx.transformResponseBody(upper, { maxSize: 10_000 });
+        },
+      }),
+    });
+    const config = { body: { remove: ["secret"] } };
+    const gateway = await createPluginGateway(
+      up.url,
+      [{ name: "response-transformer", config }, { name: "shouting" }],
+      [shouting],
+    );
+    try {
+      const port = gateway.addresses().proxy[0]!.port;
+      const res = await request(`http://127.0.0.1:${port}/json`);
+      const text = await res.body.text();
+      assert.equal(text, `${JSON.stringify({ ...document, secret: undefined }).toUpperCase()}!`);
+      const length = res.headers["content-length"];
+      assert.ok(
+        length === undefined || Number(length) === Buffer.byteLength(text),
+        `length ${length}`,
+      );
+    } finally {
+      await gateway.stop();
+    }
   });
 });

@@ -15,7 +15,7 @@ import {
   compileBodyEdits,
   isEncoded,
   isJsonType,
-  jsonEditStream,
+  JsonEditStream,
 } from "../transform/json-edits.ts";
 import { editQuery } from "../transform/query-edits.ts";
 import { bodyEdits, headerEdits, queryEdits } from "../transform/schema.ts";
@@ -84,7 +84,7 @@ export const requestTransformerPlugin = definePlugin({
         return;
       }
       const unparsable = () => telemetry.bodyUntouched(ctx, "unparsable");
-      ctx.transformRequestBody(jsonEditStream(body!, ctx, unparsable), { maxSize });
+      ctx.transformRequestBody(new JsonEditStream(body!, ctx, { unparsable }), { maxSize });
     }
 
     return {

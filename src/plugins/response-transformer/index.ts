@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { definePlugin } from "../../pipeline/plugin.ts";
-import { findHeader } from "../../proxy/headers.ts";
+import { findHeader, setHeader } from "../../proxy/headers.ts";
 import {
   compileNamedEdits,
   editResponseHeaders,
@@ -17,7 +17,7 @@ import {
   compileBodyEdits,
   isEncoded,
   isJsonType,
-  jsonEditStream,
+  JsonEditStream,
 } from "../transform/json-edits.ts";
 import { bodyEdits, headerEdits } from "../transform/schema.ts";
 
@@ -66,8 +66,12 @@ export const responseTransformerPlugin = definePlugin({
           if (isEncoded(headerValue(list, "content-encoding"))) {
             telemetry.bodyUntouched(ctx, "encoded");
           } else {
-            const unparsable = () => telemetry.bodyUntouched(ctx, "unparsable");
-            ctx.transformResponseBody(jsonEditStream(body, ctx, unparsable), { maxSize });
+            const events = {
+              unparsable: () => telemetry.bodyUntouched(ctx, "unparsable"),
+              // The head goes out with the body's first (here: only) bytes: it can say its length.
+              length: (bytes: number) => setHeader(list, "content-length", String(bytes)),
+            };
+            ctx.transformResponseBody(new JsonEditStream(body, ctx, events), { maxSize });
           }
         }
         if (editHeaders) editResponseHeaders(headers, list, ctx);

@@ -12,7 +12,7 @@ import {
   fieldPathProblem,
   isEncoded,
   isJsonType,
-  jsonEditStream,
+  JsonEditStream,
 } from "./json-edits.ts";
 
 const ctx = new RequestContext({
@@ -83,7 +83,7 @@ describe("JSON body edits", () => {
     const run = (input: string) =>
       text(
         Readable.from([Buffer.from(input)]).pipe(
-          jsonEditStream(edits({ set: { x: 1 } }), ctx, () => unparsable++),
+          new JsonEditStream(edits({ set: { x: 1 } }), ctx, { unparsable: () => unparsable++ }),
         ),
       );
     assert.equal(await run('{"a":1}'), '{"a":1,"x":1}');

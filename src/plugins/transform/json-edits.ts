@@ -130,37 +130,60 @@ export function isEncoded(encoding: string | undefined): boolean {
   );
 }
 
+/** What a JSON edit stream tells the plugin that asked for it. */
+export interface JsonEditEvents {
+  /** The body was not a JSON object or list: it went on as it came. */
+  unparsable(): void;
+  /**
+   * The body's final length, when this stream is the body's last transform (nothing is
+   * piped after it), just before the body is written: a response can say its length.
+   */
+  length?(bytes: number): void;
+}
+
 /**
  * A stream that holds a body whole (the pipeline bounds it), then writes the edited JSON;
- * a body that is not a JSON object or array is written back as it came, and `unparsable`
- * is told.
+ * a body that is not a JSON object or list is written back as it came.
  */
-export function jsonEditStream(
-  edits: CompiledBodyEdits,
-  ctx: RequestContext,
-  unparsable: () => void,
-): Transform {
-  const chunks: Buffer[] = [];
-  return new Transform({
-    transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) {
-      chunks.push(chunk);
-      done();
-    },
-    flush(done: TransformCallback) {
-      const received = Buffer.concat(chunks);
-      let body: unknown;
-      try {
-        body = JSON.parse(received.toString("utf8"));
-      } catch {
-        body = undefined;
-      }
-      if (!isContainer(body)) {
-        unparsable();
-        done(null, received);
-        return;
-      }
-      edits.apply(body, ctx);
-      done(null, JSON.stringify(body));
-    },
-  });
+export class JsonEditStream extends Transform {
+  readonly #edits: CompiledBodyEdits;
+  readonly #ctx: RequestContext;
+  readonly #events: JsonEditEvents;
+  readonly #chunks: Buffer[] = [];
+  /** Whether another transform reads from this one, so its output is not the body sent. */
+  #piped = false;
+
+  constructor(edits: CompiledBodyEdits, ctx: RequestContext, events: JsonEditEvents) {
+    super();
+    this.#edits = edits;
+    this.#ctx = ctx;
+    this.#events = events;
+  }
+
+  override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
+    this.#piped = true;
+    return super.pipe(destination, options);
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.#chunks.push(chunk);
+    done();
+  }
+
+  override _flush(done: TransformCallback): void {
+    const received = Buffer.concat(this.#chunks);
+    let body: unknown;
+    try {
+      body = JSON.parse(received.toString("utf8"));
+    } catch {
+      body = undefined;
+    }
+    let out = received;
+    if (isContainer(body)) {
+      this.#edits.apply(body, this.#ctx);
+      out = Buffer.from(JSON.stringify(body));
+    } else this.#events.unparsable();
+    if (!this.#piped) this.#events.length?.(out.length);
+    done(null, out);
+  }
 }
