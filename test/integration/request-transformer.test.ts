@@ -4,11 +4,13 @@
 // path, the consumer, a verified token's claims, the client address, headers and query.
 import assert from "node:assert/strict";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { connect } from "node:http2";
 import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import { request } from "undici";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
+import { h2Request } from "../helpers/h2-client.ts";
 import { signToken } from "../helpers/tokens.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
@@ -312,6 +314,46 @@ describe("request-transformer", () => {
     assert.equal(chunked.status, 413);
     assert.equal(JSON.parse(chunked.text).error.code, "GATEHOUSE_BODY_TOO_LARGE");
     assert.ok(up.requests.length - before <= 1);
+  });
+
+  it("edits an HTTP/2 request's headers and its JSON body sent without a length", async () => {
+    const h2 = await startGateway(
+      testConfig({
+        gateway: { listen: [{ host: "127.0.0.1", port: 0, http2: true }] },
+        services: [{ name: "svc", targets: [{ url: up.url }] }],
+        routes: [
+          {
+            name: "h2",
+            match: { paths: ["/b/:id"] },
+            service: "svc",
+            plugins: [
+              {
+                name: "request-transformer",
+                config: {
+                  headers: { set: { "x-id": "$(path.id)" } },
+                  body: { set: { id: "$(path.id)" } },
+                },
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    const session = connect(h2.url);
+    try {
+      const answer = await h2Request(
+        session,
+        { ":method": "POST", ":path": "/b/9", "content-type": "application/json" },
+        ['{"a":', "1}"],
+      );
+      assert.equal(answer.status, 200);
+      const seen = JSON.parse(answer.body) as Seen;
+      assert.equal(seen.headers["x-id"], "9");
+      assert.deepEqual(JSON.parse(seen.body), { a: 1, id: "9" });
+    } finally {
+      session.close();
+      await h2.stop();
+    }
   });
 
   it("refuses bad templates and edits of framing headers when the config loads", async () => {
