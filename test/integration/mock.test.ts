@@ -126,5 +126,9 @@ describe("mock", () => {
       });
     await assert.rejects(startGateway(config({ status: 204, body: "x" })), /a 204 has no body/);
     await assert.rejects(startGateway(config({ delay: "2m" })), /at most 60s/);
+    await assert.rejects(
+      startGateway(config({ headers: { "x-a": "a\nb" } })),
+      /cannot hold control characters/,
+    );
   });
 });

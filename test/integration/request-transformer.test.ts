@@ -386,5 +386,9 @@ describe("request-transformer", () => {
       /cannot be edited/,
     );
     await assert.rejects(startGateway(config({ path: "v2" })), /must start with \//);
+    await assert.rejects(
+      startGateway(config({ headers: { set: { "x-a": "one\r\nx-injected: two" } } })),
+      /cannot hold control characters/,
+    );
   });
 });

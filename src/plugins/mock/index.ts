@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { optionalDuration } from "../../config/schema/fields.ts";
 import { definePlugin } from "../../pipeline/plugin.ts";
-import { editableHeader } from "../transform/schema.ts";
+import { editableHeader, headerText } from "../transform/schema.ts";
 
 /** Longest `delay`: a mock stands in for a slow upstream, not for a stuck one. */
 const maxDelay = 60_000;
@@ -16,7 +16,15 @@ const schema = z
   .strictObject({
     status: z.number().int().min(200).max(599).default(200).describe("The status answered."),
     headers: z
-      .record(editableHeader, z.union([z.string(), z.number()]).transform(String))
+      .record(
+        editableHeader,
+        z
+          .union([z.string(), z.number()])
+          .transform(String)
+          .refine((text) => headerText.test(text), {
+            message: "a header value cannot hold control characters (CR, LF, ...)",
+          }),
+      )
       .default({})
       .describe("Headers of the answer; a content-type here wins over the body's."),
     body: z

@@ -21,7 +21,7 @@ import {
 } from "../transform/json-edits.ts";
 import { bodyEdits, headerEdits } from "../transform/schema.ts";
 
-const statusCode = z.number().int().min(100).max(599);
+const statusCode = z.number().int().min(200).max(599);
 
 const schema = z.strictObject({
   headers: headerEdits.prefault({}).describe("Edits of the response headers."),

@@ -6,7 +6,7 @@
  */
 import type { RequestContext } from "../../pipeline/context.ts";
 import { findHeader, setHeader } from "../../proxy/headers.ts";
-import type { NamedEdits } from "./schema.ts";
+import { headerText, type NamedEdits } from "./schema.ts";
 import { compileTemplate, type Template } from "./template.ts";
 
 /** One config's edits of named values, names lower-cased, templates compiled. */
@@ -49,9 +49,7 @@ export function editsAnything(edits: CompiledNamedEdits): boolean {
   );
 }
 
-/** Text a header field can carry: a templated value with anything else is not sent. */
-const headerText = /^[\t\x20-\x7e\x80-\xff]*$/;
-
+/** A templated value, unless it read text a header cannot carry: then none is sent. */
 function rendered(template: Template, ctx: RequestContext): string | undefined {
   const value = template.render(ctx);
   return value !== undefined && headerText.test(value) ? value : undefined;

@@ -19,6 +19,14 @@ export const templateValue = z
   })
   .transform((value) => String(value));
 
+/** Text a header field can carry (no CR, LF or other control characters). */
+export const headerText = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** A templated header value: its written text must be one a header can carry. */
+const headerValue = templateValue.refine((text) => headerText.test(text), {
+  message: "a header value cannot hold control characters (CR, LF, ...)",
+});
+
 const headerName = z
   .string()
   .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "expected an HTTP header name");
@@ -31,7 +39,7 @@ export const editableHeader = headerName.refine((name) => !framing.has(name.toLo
 });
 
 /** The operations on named values, in the order they are applied. */
-function namedEdits(name: z.ZodType<string>, what: string) {
+function namedEdits(name: z.ZodType<string>, value: z.ZodType<string, unknown>, what: string) {
   return z.strictObject({
     remove: z.array(name).default([]).describe(`${what} removed.`),
     rename: z
@@ -39,23 +47,20 @@ function namedEdits(name: z.ZodType<string>, what: string) {
       .default({})
       .describe(`${what} renamed (old: new), keeping their values; absent ones are skipped.`),
     replace: z
-      .record(name, templateValue)
+      .record(name, value)
       .default({})
       .describe(`${what} given the value only when present (Kong's replace).`),
-    set: z
-      .record(name, templateValue)
-      .default({})
-      .describe(`${what} set to the value, replacing any.`),
-    add: z.record(name, templateValue).default({}).describe(`${what} added only when absent.`),
+    set: z.record(name, value).default({}).describe(`${what} set to the value, replacing any.`),
+    add: z.record(name, value).default({}).describe(`${what} added only when absent.`),
     append: z
-      .record(name, templateValue)
+      .record(name, value)
       .default({})
       .describe(`${what} given one more value (kept after the existing ones).`),
   });
 }
 
-export const headerEdits = namedEdits(editableHeader, "Headers");
-export const queryEdits = namedEdits(z.string().min(1), "Query arguments");
+export const headerEdits = namedEdits(editableHeader, headerValue, "Headers");
+export const queryEdits = namedEdits(z.string().min(1), templateValue, "Query arguments");
 
 export type NamedEdits = z.output<typeof headerEdits>;
 
