@@ -63,6 +63,13 @@ describe("request-transformer", () => {
         services: [{ name: "svc", targets: [{ url: up.url }] }],
         consumers: [
           { name: "alice", groups: ["admins", "ops"], credentials: { keys: [aliceKey] } },
+          {
+            name: "partner",
+            credentials: { keys: ["partner-key-456"] },
+            plugins: [
+              { name: "request-transformer", config: { headers: { set: { "x-plan": "gold" } } } },
+            ],
+          },
         ],
         routes: [
           {
@@ -186,6 +193,12 @@ describe("request-transformer", () => {
     assert.equal(h["x-groups"], "admins,ops");
     assert.equal(h["x-list"], "one, two, three");
     assert.equal(h["x-from-query"], "7");
+  });
+
+  it("takes a consumer's own config in place of the route's", async () => {
+    const { seen } = await send("/h/5", { headers: { "x-api-key": "partner-key-456" } });
+    assert.equal(seen.headers["x-plan"], "gold");
+    assert.equal(seen.headers["x-team"], undefined, "the route's edits are replaced, not added to");
   });
 
   it("skips an edit whose template names what the request lacks", async () => {
