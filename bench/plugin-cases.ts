@@ -24,6 +24,8 @@ export interface PluginCase {
   method?: string;
   query?: string;
   body?: string;
+  /** Whether the plugin answers the request itself (mock): its answer is what is measured. */
+  answers?: boolean;
 }
 
 /** An OpenAPI 3.1 document for the request-validation rows: the bench's path, a JSON body. */
@@ -214,6 +216,46 @@ export async function pluginCases(redisUrl: string): Promise<PluginCase[]> {
       headers: { "content-type": "application/json", "content-length": String(itemBody.length) },
       body: itemBody,
       async: true,
+    },
+    {
+      label: "request-transformer (5 header edits, 2 query edits, templated)",
+      plugin: "request-transformer",
+      config: {
+        headers: {
+          remove: ["x-debug"],
+          rename: { "x-old": "x-new" },
+          set: { "x-team": "payments", "x-user": "$(consumer.name)", "x-item": "$(path.id)" },
+        },
+        query: { set: { source: "gateway" }, add: { page: "1" } },
+      },
+      headers: { "x-old": "value", "x-debug": "1" },
+      consumer: { name: "alice", groups: ["admins"] },
+    },
+    {
+      label: "response-transformer (4 header edits, status map)",
+      plugin: "response-transformer",
+      config: {
+        headers: {
+          remove: ["server"],
+          set: { "cache-control": "no-store", "x-request": "$(request.id)" },
+          add: { "x-served-by": "gatehouse" },
+        },
+        status: { 404: 200 },
+      },
+      headers: {},
+    },
+    {
+      label: "response-transformer (JSON body edits set up; body not run)",
+      plugin: "response-transformer",
+      config: { body: { remove: ["secret"], set: { "meta.by": "gatehouse" } } },
+      headers: {},
+    },
+    {
+      label: "mock (JSON answer)",
+      plugin: "mock",
+      config: { status: 503, body: { message: "maintenance" } },
+      headers: {},
+      answers: true,
     },
     {
       label: "rate-limit (Redis on loopback, token bucket)",

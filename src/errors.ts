@@ -182,6 +182,10 @@ export const errorCatalogue = {
     status: 415,
     message: "The request body's Content-Type is not one this path accepts",
   },
+  GATEHOUSE_BODY_ENCODING_UNSUPPORTED: {
+    status: 415,
+    message: "The request body is compressed and the route must rewrite it",
+  },
   GATEHOUSE_BODY_TOO_DEEP: {
     status: 400,
     message: "The request body nests deeper than allowed",

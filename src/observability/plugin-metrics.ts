@@ -1,15 +1,16 @@
 /**
  * @module observability/plugin-metrics
  * The counters plugins write through `scope.telemetry`: rate-limit and concurrency-limit
- * decisions, rate-limit store failures, authentication failures and request/response
- * validation results, by route. Children
- * are found by the request's route name (a string the config made, so its hash is already
+ * decisions, rate-limit store failures, authentication failures, request/response
+ * validation results and bodies the transformers left untouched, by route. Children are
+ * found by the request's route name (a string the config made, so its hash is already
  * known) and a value from a fixed set: recording is two map lookups and an add.
  */
 import type { Registry } from "prom-client";
 import type { RequestContext } from "../pipeline/context.ts";
 import type {
   AuthFailureReason,
+  BodyUntouchedReason,
   PluginTelemetry,
   PluginTelemetrySource,
   StoreFallback,
@@ -55,6 +56,7 @@ class PluginCounters implements PluginTelemetry {
   readonly #storeFailures: RouteCounters<StoreFallback>;
   readonly #requestValidations: RouteCounters<`${ValidationMode}/${ValidationResult}`>;
   readonly #responseValidations: RouteCounters<"valid" | "invalid">;
+  readonly #untouched: RouteCounters<BodyUntouchedReason>;
 
   constructor(plugin: string, families: Families, storeFailures: RouteCounters<StoreFallback>) {
     // Mode and result vary per call: one child per pair, found by the pair's own string.
@@ -73,6 +75,9 @@ class PluginCounters implements PluginTelemetry {
       families.authFailures.child(route, plugin, reason),
     );
     this.#storeFailures = storeFailures;
+    this.#untouched = new RouteCounters((route, reason) =>
+      families.bodiesUntouched.child(route, plugin, reason),
+    );
   }
 
   limitDecision(ctx: RequestContext, allowed: boolean): void {
@@ -94,6 +99,10 @@ class PluginCounters implements PluginTelemetry {
   responseValidation(ctx: RequestContext, result: "valid" | "invalid"): void {
     this.#responseValidations.inc(ctx.route, result);
   }
+
+  bodyUntouched(ctx: RequestContext, reason: BodyUntouchedReason): void {
+    this.#untouched.inc(ctx.route, reason);
+  }
 }
 
 interface Families {
@@ -102,6 +111,7 @@ interface Families {
   authFailures: CounterFamily;
   requestValidations: CounterFamily;
   responseValidations: CounterFamily;
+  bodiesUntouched: CounterFamily;
 }
 
 /** Every plugin counter of one gateway; lives as long as the gateway, across reloads. */
@@ -136,6 +146,11 @@ export class PluginMetrics implements PluginTelemetrySource {
         "gatehouse_response_validations_total",
         "Upstream responses a validation plugin checked, by route, plugin and result (valid or invalid).",
         ["route", "plugin", "result"],
+      ),
+      bodiesUntouched: new CounterFamily(
+        "gatehouse_body_transform_skipped_total",
+        "Bodies a transformer plugin was configured to edit but passed on untouched, by route, plugin and reason (encoded: compressed; unparsable: not the JSON its type says).",
+        ["route", "plugin", "reason"],
       ),
     };
     // Only Redis is shared (and so can fail) today; the label leaves room for more.

@@ -1,8 +1,8 @@
 /**
  * @module pipeline/telemetry
  * What a plugin may count, as `scope.telemetry`: limit decisions, store failures,
- * authentication failures and validation results, each labelled by the request's route and a value from a fixed
- * set, so a plugin can never add a label value a dashboard does not expect. With metrics
+ * authentication failures, validation results and bodies a transformer left untouched,
+ * each labelled by the request's route and a value from a fixed set, so a plugin can never add a label value a dashboard does not expect. With metrics
  * off the plugin gets `silentTelemetry`, whose methods do nothing.
  */
 import type { ErrorCode } from "../errors.ts";
@@ -38,6 +38,10 @@ export const validationResults: readonly ValidationResult[] = ["valid", "invalid
 
 /** Whether a validator refuses what does not match (`enforce`) or only reports it. */
 export type ValidationMode = "enforce" | "report";
+/** Why a body transformer passed a body on untouched: compressed, or not the JSON it says. */
+export type BodyUntouchedReason = "encoded" | "unparsable";
+
+export const bodyUntouchedReasons: readonly BodyUntouchedReason[] = ["encoded", "unparsable"];
 
 /** The counters one plugin (by name) writes to; the plugin label is its own name. */
 export interface PluginTelemetry {
@@ -54,6 +58,8 @@ export interface PluginTelemetry {
   requestValidation(ctx: RequestContext, mode: ValidationMode, result: ValidationResult): void;
   /** A validator checked the upstream's response. */
   responseValidation(ctx: RequestContext, result: "valid" | "invalid"): void;
+  /** A body the plugin was configured to edit went through untouched, for `reason`. */
+  bodyUntouched(ctx: RequestContext, reason: BodyUntouchedReason): void;
 }
 
 /** Hands each plugin its telemetry, by plugin name (the gateway's metrics, when on). */
@@ -68,6 +74,7 @@ export const silentTelemetry: PluginTelemetry = {
   authFailure() {},
   requestValidation() {},
   responseValidation() {},
+  bodyUntouched() {},
 };
 
 /** The source for gateways with metrics off. */

@@ -81,6 +81,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       clientAddress: clientAddress(req),
       path: routed.path,
       query: routed.query,
+      pattern: routed.match.pattern,
     });
   }
 
