@@ -1,9 +1,10 @@
 /**
  * @module pipeline/telemetry
  * What a plugin may count, as `scope.telemetry`: limit decisions, store failures,
- * authentication failures and threat rule matches, each labelled by the request's route and a value from a fixed
- * set, so a plugin can never add a label value a dashboard does not expect. With metrics
- * off the plugin gets `silentTelemetry`, whose methods do nothing.
+ * authentication failures, validation results, bodies a transformer left untouched and
+ * threat rule matches, each labelled by the request's route and a value from a fixed set,
+ * so a plugin can never add a label value a dashboard does not expect. With metrics off
+ * the plugin gets `silentTelemetry`, whose methods do nothing.
  */
 import type { ErrorCode } from "../errors.ts";
 import type { RequestContext } from "./context.ts";
@@ -31,6 +32,18 @@ export type StoreFallback = "open" | "closed" | "local";
 
 export const storeFallbacks: readonly StoreFallback[] = ["open", "closed", "local"];
 
+/** What checking a request against an API description found. */
+export type ValidationResult = "valid" | "invalid" | "unknown";
+
+export const validationResults: readonly ValidationResult[] = ["valid", "invalid", "unknown"];
+
+/** Whether a validator refuses what does not match (`enforce`) or only reports it. */
+export type ValidationMode = "enforce" | "report";
+/** Why a body transformer passed a body on untouched: compressed, or not the JSON it says. */
+export type BodyUntouchedReason = "encoded" | "unparsable";
+
+export const bodyUntouchedReasons: readonly BodyUntouchedReason[] = ["encoded", "unparsable"];
+
 /** What a threat rule's match led to: the request refused, or only logged and counted. */
 export type ThreatAction = "blocked" | "reported";
 
@@ -42,6 +55,15 @@ export interface PluginTelemetry {
   storeFailure(ctx: RequestContext, fallback: StoreFallback): void;
   /** The plugin refused the request for `reason`. */
   authFailure(ctx: RequestContext, reason: AuthFailureReason): void;
+  /**
+   * A validator checked the request: it matched, did not (`invalid`), or the description has
+   * no operation for it (`unknown`).
+   */
+  requestValidation(ctx: RequestContext, mode: ValidationMode, result: ValidationResult): void;
+  /** A validator checked the upstream's response. */
+  responseValidation(ctx: RequestContext, result: "valid" | "invalid"): void;
+  /** A body the plugin was configured to edit went through untouched, for `reason`. */
+  bodyUntouched(ctx: RequestContext, reason: BodyUntouchedReason): void;
   /** A threat rule matched; `rule` is an id from the plugin's own fixed list of rules. */
   threatMatch(ctx: RequestContext, rule: string, action: ThreatAction): void;
 }
@@ -56,6 +78,9 @@ export const silentTelemetry: PluginTelemetry = {
   limitDecision() {},
   storeFailure() {},
   authFailure() {},
+  requestValidation() {},
+  responseValidation() {},
+  bodyUntouched() {},
   threatMatch() {},
 };
 
