@@ -66,6 +66,26 @@ const itemsApi = {
     },
   },
 };
+const browser =
+  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36";
+
+/** An ordinary support ticket of about 1 KB, for the threat-protection rows. */
+const ticketBody = JSON.stringify({
+  subject: "Can't select a plan from the drop-down",
+  customer: { name: "Siobhán O'Brien", email: "siobhan@example.com", tier: "pro" },
+  message:
+    "Hi team, I'd like to upgrade but the plan drop-down is empty on Safari 17. It's fine in Firefox. Steps: open Settings > Billing, click 'Change plan'. Screenshot attached (shot-01.png). Thanks!",
+  tags: ["billing", "ui", "safari"],
+  attachments: [
+    { name: "shot-01.png", url: "https://cdn.example.com/u/123/shot-01.png", size: 48213 },
+  ],
+  history: Array.from({ length: 6 }, (_, i) => ({
+    at: `2024-03-0${i + 1}T10:00:00Z`,
+    by: "agent",
+    note: "Checked the account; waiting on the customer.",
+  })),
+});
+
 const itemBody = JSON.stringify({
   name: "kettle",
   price: 24.5,
@@ -256,6 +276,31 @@ export async function pluginCases(redisUrl: string): Promise<PluginCase[]> {
       config: { status: 503, body: { message: "maintenance" } },
       headers: {},
       answers: true,
+    },
+    {
+      label: "threat-protection (defaults: path, 2 query arguments, 2 headers checked)",
+      plugin: "threat-protection",
+      config: {},
+      headers: { "user-agent": browser, referer: "https://app.example.com/search?q=tea" },
+      query: "q=select%20a%20plan&page=2",
+    },
+    {
+      label: "threat-protection (defaults: 1 KB JSON body scanned, its strings checked)",
+      plugin: "threat-protection",
+      config: {},
+      method: "POST",
+      headers: { "content-type": "application/json", "content-length": String(ticketBody.length) },
+      body: ticketBody,
+      async: true,
+    },
+    {
+      label: "threat-protection (patterns off: 1 KB JSON body, limits only)",
+      plugin: "threat-protection",
+      config: { patterns: false },
+      method: "POST",
+      headers: { "content-type": "application/json", "content-length": String(ticketBody.length) },
+      body: ticketBody,
+      async: true,
     },
     {
       label: "rate-limit (Redis on loopback, token bucket)",
