@@ -2,14 +2,17 @@
 // named while they stream (a body within the limits reaches the upstream byte for byte),
 // attack patterns in the path, query, headers and JSON strings are reported (counted per
 // rule on /metrics, passed on) or, in block mode, refused with 403; attack tools are
-// refused by User-Agent; XML is passed, or refused when the route says so.
+// refused by User-Agent; XML is passed, or refused when the route says so. HTTP/1.1 and
+// h2c alike.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { connect as connectH2 } from "node:http2";
 import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { request } from "undici";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
+import { h2Request } from "../helpers/h2-client.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
 /** Answers with the size and SHA-256 of the body it received. */
@@ -64,6 +67,8 @@ describe("threat-protection", () => {
     });
     gw = await startGateway(
       testConfig({
+        // HTTP/1.1 and h2c (prior knowledge) on the same port.
+        gateway: { listen: [{ host: "127.0.0.1", port: 0, http2: true }] },
         services: [{ name: "svc", targets: [{ url: up.url }] }],
         routes: [
           route("report", "/report/*", {}),
@@ -211,5 +216,30 @@ describe("threat-protection", () => {
     const refused = await send(gw, "/block/x", "<a/>", xml);
     assert.equal(refused.status, 415);
     assert.equal(refused.json.error.code, "GATEHOUSE_THREAT_XML_REFUSED");
+  });
+
+  it("over h2c, passes an ordinary body whole and refuses one past a limit as it streams", async () => {
+    const session = connectH2(gw.url);
+    try {
+      const post = (body: string[]) =>
+        h2Request(
+          session,
+          { ":method": "POST", ":path": "/block/x", "content-type": "application/json" },
+          body,
+        );
+      const ordinary = await post(['{"name":', '"Zoë O\'Neil"}']);
+      assert.equal(ordinary.status, 200);
+      assert.equal(JSON.parse(ordinary.body).size, Buffer.byteLength('{"name":"Zoë O\'Neil"}'));
+      const deep = await post(['{"a":[[', "[[[1]]]]]}"]);
+      assert.equal(deep.status, 413);
+      assert.match(JSON.parse(deep.body).error.message, /maxDepth \(4\)/);
+      const attack = await h2Request(session, {
+        ":method": "GET",
+        ":path": "/block/x?q=%3Cscript%3E",
+      });
+      assert.equal(attack.status, 403);
+    } finally {
+      session.close();
+    }
   });
 });
