@@ -13,7 +13,12 @@ import { after, before, describe, it } from "node:test";
 import { request } from "undici";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
 import { h2Request } from "../helpers/h2-client.ts";
+import { type LogFile, tempLogFile } from "../helpers/log-file.ts";
+import { until } from "../helpers/until.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
+
+/** The paths whose request body the upstream received to its end. */
+const completed: string[] = [];
 
 /** Answers with the size and SHA-256 of the body it received. */
 function digestUpstream(req: IncomingMessage, res: ServerResponse): void {
@@ -24,6 +29,7 @@ function digestUpstream(req: IncomingMessage, res: ServerResponse): void {
     hash.update(chunk);
   });
   req.on("end", () => {
+    completed.push(req.url!);
     res.setHeader("content-type", "application/json");
     res.end(JSON.stringify({ size, sha256: hash.digest("hex"), url: req.url }));
   });
@@ -56,9 +62,11 @@ async function metric(gw: RunningGateway, labels: string): Promise<number> {
 describe("threat-protection", () => {
   let up: Upstream;
   let gw: RunningGateway;
+  let log: LogFile;
 
   before(async () => {
     up = await startUpstream(digestUpstream);
+    log = await tempLogFile();
     const route = (name: string, path: string, config: Record<string, unknown>) => ({
       name,
       match: { paths: [path] },
@@ -68,7 +76,10 @@ describe("threat-protection", () => {
     gw = await startGateway(
       testConfig({
         // HTTP/1.1 and h2c (prior knowledge) on the same port.
-        gateway: { listen: [{ host: "127.0.0.1", port: 0, http2: true }] },
+        gateway: {
+          listen: [{ host: "127.0.0.1", port: 0, http2: true }],
+          log: { level: "info", destination: log.path },
+        },
         services: [{ name: "svc", targets: [{ url: up.url }] }],
         routes: [
           route("report", "/report/*", {}),
@@ -95,6 +106,7 @@ describe("threat-protection", () => {
   after(async () => {
     await gw?.stop();
     await up?.close();
+    await log?.remove();
   });
 
   it("passes an ordinary JSON body to the upstream unchanged", async () => {
@@ -135,7 +147,7 @@ describe("threat-protection", () => {
   }
 
   it("refuses a body past a limit when it comes chunked, with no length to judge up front", async () => {
-    const res = await request(`${gw.url}/block/x`, {
+    const res = await request(`${gw.url}/block/chunked`, {
       method: "POST",
       headers: { "content-type": "application/vnd.api+json" },
       body: Readable.from(
@@ -148,6 +160,8 @@ describe("threat-protection", () => {
     const json = (await res.body.json()) as { error: { code: string; message: string } };
     assert.equal(res.statusCode, 413);
     assert.match(json.error.message, /maxDepth \(4\)/);
+    // The chunk that passed the limit was never forwarded: the upstream's request was cut.
+    assert.ok(!completed.includes("/block/chunked"), "the upstream never got the whole body");
   });
 
   it("refuses a body that is not JSON with 400", async () => {
@@ -185,6 +199,13 @@ describe("threat-protection", () => {
     assert.equal(await metric(gw, labels), before + 1);
     const xss = `route="report",plugin="threat-protection",rule="xss-event-handler",action="reported"`;
     assert.equal(await metric(gw, xss), 1);
+    // Logged with the rules and where they matched, never the value itself.
+    await until(async () => (await log.lines()).some((line) => line.where === "body"), "the log");
+    const lines = (await log.lines()).filter((line) => line.msg === "threat reported");
+    const inBody = lines.find((line) => line.where === "body")!;
+    assert.deepEqual(inBody.rules, ["xss-event-handler", "xss-script-call"]);
+    assert.ok(lines.some((line) => line.where === "query:q"));
+    assert.ok(!JSON.stringify(lines).includes("onerror"), "the value is not logged");
   });
 
   it("refuses attack tools by User-Agent by default, and reports them where told", async () => {
