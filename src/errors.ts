@@ -198,6 +198,10 @@ export const errorCatalogue = {
     status: 400,
     message: "The body sent as JSON is not well-formed JSON",
   },
+  GATEHOUSE_THREAT_XML_LIMIT: {
+    status: 413,
+    message: "The XML body passes one of the route's limits (depth, size) or declares a DOCTYPE",
+  },
   GATEHOUSE_THREAT_XML_REFUSED: {
     status: 415,
     message: "The route does not accept XML bodies",

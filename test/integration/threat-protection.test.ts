@@ -95,6 +95,7 @@ describe("threat-protection", () => {
             patterns: { mode: "block" },
             xml: "reject",
           }),
+          route("xml", "/xml/*", { xml: { maxDepth: 3 } }),
           route("bots-reported", "/bots/*", {
             badBots: { mode: "report", userAgents: ["EvilCrawler"] },
           }),
@@ -229,6 +230,24 @@ describe("threat-protection", () => {
       (await send(gw, "/report/x", undefined, { "user-agent": "curl/8.5.0" })).status,
       200,
     );
+  });
+
+  it("with XML limits, passes XML within them unchanged and refuses a DOCTYPE or deep nesting", async () => {
+    const xml = { "content-type": "text/xml; charset=utf-8" };
+    const order = '<?xml version="1.0"?><order id="7" note="a > b"><item sku="A-1"/></order>';
+    const passed = await send(gw, "/xml/orders", order, xml);
+    assert.equal(passed.status, 200);
+    assert.equal(passed.json.sha256, createHash("sha256").update(order).digest("hex"));
+    const laughs = '<!DOCTYPE l [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><l>&b;</l>';
+    const doctype = await send(gw, "/xml/orders", laughs, xml);
+    assert.equal(doctype.status, 413);
+    assert.equal(doctype.json.error.code, "GATEHOUSE_THREAT_XML_LIMIT");
+    assert.match(doctype.json.error.message, /DOCTYPE/);
+    const deep = await send(gw, "/xml/orders", "<a><b><c><d/></c></b></a>", xml);
+    assert.equal(deep.status, 413);
+    assert.match(deep.json.error.message, /maxDepth \(3\)/);
+    const rule = `route="xml",plugin="threat-protection",rule="xml-doctype",action="blocked"`;
+    assert.equal(await metric(gw, rule), 1);
   });
 
   it("passes XML by default and refuses it where `xml: reject`", async () => {

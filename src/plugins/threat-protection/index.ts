@@ -9,11 +9,12 @@ import { GatehouseError, isGatehouseError } from "../../errors.ts";
 import type { RequestContext } from "../../pipeline/context.ts";
 import { definePlugin } from "../../pipeline/plugin.ts";
 import type { ThreatAction } from "../../pipeline/telemetry.ts";
-import { JsonInspection } from "./json-inspection.ts";
+import { BodyInspection, type BodyScanner } from "./body-inspection.ts";
 import { JsonLimitError, type JsonLimits, JsonScanner } from "./json-scanner.ts";
 import { PatternSet } from "./pattern-set.ts";
 import { BadBotMatcher, scanRequestHead, type ThreatHit } from "./request-head.ts";
 import { type ThreatProtectionConfig, threatProtectionSchema } from "./schema.ts";
+import { XmlLimitError, type XmlLimits, XmlScanner } from "./xml-scanner.ts";
 
 const jsonType = /^\s*application\/(?:[\w.!#$&^-]+\+)?json\s*(?:;|$)/i;
 const xmlType = /^\s*(?:application|text)\/(?:[\w.!#$&^-]+\+)?xml\s*(?:;|$)/i;
@@ -43,6 +44,10 @@ export const threatProtectionPlugin = definePlugin({
     const limits = config.json ? jsonLimits(config.json) : undefined;
     const scanBody = limits !== undefined || (patterns?.body ?? false);
     const scanLength = patterns?.body ? patterns.maxLength : 0;
+    const xmlLimits: XmlLimits | undefined =
+      typeof config.xml === "object"
+        ? { ...config.xml, maxSize: config.xml.maxSize || Number.POSITIVE_INFINITY }
+        : undefined;
 
     const record = (ctx: RequestContext, hit: ThreatHit, action: ThreatAction): void => {
       const rules = hit.rules.map((rule) => rule.id);
@@ -94,27 +99,36 @@ export const threatProtectionPlugin = definePlugin({
           ctx.headers["transfer-encoding"] !== undefined;
         if (!hasBody) return;
         const type = ctx.headers["content-type"] ?? "";
-        if (config.xml === "reject" && xmlType.test(type)) {
-          return ctx.fail("GATEHOUSE_THREAT_XML_REFUSED");
-        }
-        if (!(scanBody && jsonType.test(type))) return;
+        const xml = xmlType.test(type);
+        if (xml && config.xml === "reject") return ctx.fail("GATEHOUSE_THREAT_XML_REFUSED");
+        const json = !xml && scanBody && jsonType.test(type);
+        if (!(json || (xml && xmlLimits))) return;
         const encoding = ctx.headers["content-encoding"];
         if (encoding !== undefined && encoding.toLowerCase() !== "identity") {
           // Compressed bytes cannot be scanned: passing them unchecked would undo the limits.
           return ctx.fail(
             "GATEHOUSE_UNSUPPORTED_MEDIA_TYPE",
-            "A compressed JSON body cannot be checked on this route; send it uncompressed",
+            "A compressed body cannot be checked on this route; send it uncompressed",
           );
         }
-        if (limits && length !== undefined && Number(length) > limits.maxSize) {
-          const refusal = new JsonLimitError("maxSize", limits.maxSize);
-          telemetry.threatMatch(ctx, "json-maxSize", "blocked");
+        const maxSize = json ? limits?.maxSize : xmlLimits!.maxSize;
+        if (maxSize !== undefined && length !== undefined && Number(length) > maxSize) {
+          const refusal = json
+            ? new JsonLimitError("maxSize", maxSize)
+            : new XmlLimitError("maxSize", maxSize);
+          telemetry.threatMatch(ctx, json ? "json-maxSize" : "xml-maxSize", "blocked");
           return ctx.fail(refusal.code, refusal.message);
         }
-        const inspection = new JsonInspection(bodyScanner(ctx), (error) => {
-          if (error instanceof JsonLimitError) {
-            record(ctx, { where: "body", rules: [{ id: `json-${error.limit}` }] }, "blocked");
-          } else if (!isGatehouseError(error)) {
+        const scanner: BodyScanner = json ? bodyScanner(ctx) : new XmlScanner(xmlLimits!);
+        const inspection = new BodyInspection(scanner, (error) => {
+          const rule =
+            error instanceof JsonLimitError
+              ? `json-${error.limit}`
+              : error instanceof XmlLimitError
+                ? `xml-${error.limit}`
+                : undefined;
+          if (rule !== undefined) record(ctx, { where: "body", rules: [{ id: rule }] }, "blocked");
+          else if (!isGatehouseError(error)) {
             log.error({ err: error, requestId: ctx.requestId }, "threat scan failed");
           }
         });

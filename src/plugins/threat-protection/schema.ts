@@ -33,10 +33,22 @@ export const threatProtectionSchema = z.strictObject({
       "Limits on JSON bodies (`application/json`, `*+json`), enforced as the body streams; or false.",
     ),
   xml: z
-    .enum(["pass", "reject"])
+    .union([
+      z.enum(["pass", "reject"]),
+      z.strictObject({
+        maxDepth: count(64, "Deepest nesting of elements."),
+        maxSize: size("10mb").describe("Largest XML body."),
+        doctype: z
+          .boolean()
+          .default(false)
+          .describe(
+            "Let a DOCTYPE through (entity declarations: entity expansion, external entities).",
+          ),
+      }),
+    ])
     .default("pass")
     .describe(
-      "XML bodies (`application/xml`, `text/xml`, `*+xml`): `pass` them on unchecked, or `reject` them with 415.",
+      "XML bodies (`application/xml`, `text/xml`, `*+xml`): `pass` them on unchecked, `reject` them with 415, or check them against limits as they stream.",
     ),
   patterns: z
     .union([

@@ -1,18 +1,23 @@
 /**
- * @module plugins/threat-protection/json-inspection
+ * @module plugins/threat-protection/body-inspection
  * The request body's pass-through on its way upstream: each chunk is scanned (see
- * json-scanner.ts) before it is passed on unchanged, so a refused body never reaches the
- * upstream whole, and nothing is held but the chunk in hand.
+ * json-scanner.ts, xml-scanner.ts) before it is passed on unchanged, so a refused body
+ * never reaches the upstream whole, and nothing is held but the chunk in hand.
  */
 import { Transform, type TransformCallback } from "node:stream";
-import type { JsonScanner } from "./json-scanner.ts";
+
+/** What scans a body: throws when it refuses what it has read. */
+export interface BodyScanner {
+  write(chunk: Buffer): void;
+  end(): void;
+}
 
 /** Passes the body on as it is, failing with the scanner's refusal when it refuses. */
-export class JsonInspection extends Transform {
-  readonly #scanner: JsonScanner;
+export class BodyInspection extends Transform {
+  readonly #scanner: BodyScanner;
   readonly #refused: (error: Error) => void;
 
-  constructor(scanner: JsonScanner, refused: (error: Error) => void) {
+  constructor(scanner: BodyScanner, refused: (error: Error) => void) {
     super();
     this.#scanner = scanner;
     this.#refused = refused;
