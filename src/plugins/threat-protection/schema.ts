@@ -18,7 +18,6 @@ const mode = z
 export const threatProtectionSchema = z.strictObject({
   json: z
     .union([
-      z.literal(false),
       z.strictObject({
         maxDepth: count(64, "Deepest nesting of objects and arrays."),
         maxKeys: count(1000, "Most keys in one object."),
@@ -27,6 +26,7 @@ export const threatProtectionSchema = z.strictObject({
         maxKeyLength: count(256, "Longest object key, in bytes as sent."),
         maxSize: size("10mb").describe("Largest JSON body."),
       }),
+      z.literal(false),
     ])
     .prefault({})
     .describe(
@@ -52,7 +52,6 @@ export const threatProtectionSchema = z.strictObject({
     ),
   patterns: z
     .union([
-      z.literal(false),
       z.strictObject({
         mode: mode.default("report"),
         categories: z
@@ -75,12 +74,12 @@ export const threatProtectionSchema = z.strictObject({
           .describe("Check each key and string value of a JSON body, as it streams."),
         maxLength: count(4096, "Characters of each value checked (its start)."),
       }),
+      z.literal(false),
     ])
     .prefault({})
     .describe("Attack patterns (SQL injection, XSS, path traversal, command injection); or false."),
   badBots: z
     .union([
-      z.literal(false),
       z.strictObject({
         mode: mode.default("block"),
         userAgents: z
@@ -88,6 +87,7 @@ export const threatProtectionSchema = z.strictObject({
           .default([])
           .describe("More User-Agent words to treat as attack tools (case-insensitive)."),
       }),
+      z.literal(false),
     ])
     .prefault({})
     .describe("Attack tools by User-Agent (sqlmap, nikto, nuclei, ...); or false."),
