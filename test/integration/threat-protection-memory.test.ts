@@ -1,7 +1,7 @@
 // threat-protection keeps a gateway's memory bounded on huge JSON bodies: a real
 // `gatehouse start` process whose route takes bodies up to 200 MB is sent 100 MB bodies,
-// deeply nested, flat but wide, within raised limits (streamed whole to the upstream), and
-// refused only at their end; its resident memory, read from /proc while each streams, never
+// deeply nested, flat but wide, within raised limits (streamed whole to the upstream, one
+// of them all prose for the patterns to check), and refused only at their end; its resident memory, read from /proc while each streams, never
 // grows 50 MB past what it was before (after one 100 MB body through a route without it).
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
@@ -170,6 +170,14 @@ describe("threat-protection memory on 100 MB bodies", () => {
     ["deeply nested", "/api/deep", body("", "[", ""), 413, /maxDepth \(64\)/],
     ["flat but wide", "/api/wide", body("{", '"k":0,', '"z":0}'), 413, /maxKeys \(1000\)/],
     ["within raised limits", "/bulk/items", body("[", '{"id":1},', '{"id":2}]'), 200, /size/],
+    // Every string of this one is checked against the patterns (each has characters they need).
+    [
+      "of prose, within raised limits",
+      "/bulk/notes",
+      body("[", '{"note":"O\'Brien\'s order; select a plan (blue)."},', "1]"),
+      200,
+      /size/,
+    ],
     ["nested at its very end", "/bulk/late", body("[", "1,", "[".repeat(100)), 413, /maxDepth/],
   ] as const;
   for (const [name, path, chunks, status, answer] of cases) {

@@ -44,6 +44,7 @@ export const threatProtectionPlugin = definePlugin({
     const limits = config.json ? jsonLimits(config.json) : undefined;
     const scanBody = limits !== undefined || (patterns?.body ?? false);
     const scanLength = patterns?.body ? patterns.maxLength : 0;
+    const wanted = set?.wantedBytes();
     const xmlLimits: XmlLimits | undefined =
       typeof config.xml === "object"
         ? { ...config.xml, maxSize: config.xml.maxSize || Number.POSITIVE_INFINITY }
@@ -73,6 +74,7 @@ export const threatProtectionPlugin = definePlugin({
           if (patternAction === "blocked") throw new GatehouseError("GATEHOUSE_THREAT_DETECTED");
         },
         scanLength,
+        wanted,
       );
     };
 

@@ -80,4 +80,19 @@ describe("JsonScanner", () => {
       assert.equal(isGatehouseError(error) && error.status, 400);
     }
   });
+
+  it("hands over only the strings with a wanted byte, escapes decoded first", () => {
+    const wanted = new Uint8Array(256);
+    wanted["<".charCodeAt(0)] = 1;
+    const seen: string[] = [];
+    const scanner = new JsonScanner(
+      { ...limits, maxKeys: 10, maxStringLength: 100 },
+      (s) => seen.push(s),
+      64,
+      wanted,
+    );
+    scanner.write(Buffer.from('{"id":"a<b","k":"\\u003cc","n":"plain"}'));
+    scanner.end();
+    assert.deepEqual(seen, ["a<b", "<c"]);
+  });
 });

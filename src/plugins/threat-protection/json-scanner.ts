@@ -31,6 +31,12 @@ export class JsonLimitError extends GatehouseError {
 /** Called with each string (a key or a value), decoded, cut at the scan length. */
 export type JsonStringSink = (text: string) => void;
 
+/**
+ * Which strings the sink wants: those with at least one byte marked here (as decoded, within
+ * the scan length). The others are never made into strings: most keys and ids are not.
+ */
+export type WantedBytes = Uint8Array;
+
 const OBJECT = 1;
 const ARRAY = 2;
 
@@ -61,10 +67,14 @@ export class JsonScanner {
   #unicode = 0;
   readonly #text: Buffer | undefined;
   #textLength = 0;
+  readonly #wanted: WantedBytes | undefined;
+  /** The string so far has a wanted byte. */
+  #isWanted = false;
 
-  constructor(limits: JsonLimits, sink?: JsonStringSink, scanLength = 0) {
+  constructor(limits: JsonLimits, sink?: JsonStringSink, scanLength = 0, wanted?: WantedBytes) {
     this.#limits = limits;
     this.#sink = sink;
+    this.#wanted = wanted;
     this.#types = new Uint8Array(limits.maxDepth + 1);
     this.#counts = new Int32Array(limits.maxDepth + 1);
     // Room for a cut string's last character decoded from `\uXXXX` (3 bytes of UTF-8).
@@ -121,6 +131,7 @@ export class JsonScanner {
     this.#inString = true;
     this.#stringLength = 0;
     this.#textLength = 0;
+    this.#isWanted = this.#wanted === undefined;
   }
 
   #grow(bytes: number): void {
@@ -136,7 +147,7 @@ export class JsonScanner {
 
   #endString(): void {
     this.#inString = false;
-    if (this.#sink && this.#textLength > 0) {
+    if (this.#sink && this.#textLength > 0 && this.#isWanted) {
       this.#sink(this.#text!.toString("utf8", 0, this.#textLength));
     }
   }
@@ -177,10 +188,19 @@ export class JsonScanner {
     if (room <= 0) return;
     const end = to - from > room ? from + room : to;
     this.#textLength += chunk.copy(text, this.#textLength, from, end);
+    const wanted = this.#wanted;
+    if (wanted === undefined || this.#isWanted) return;
+    for (let i = from; i < end; i++) {
+      if (wanted[chunk[i]!] === 1) {
+        this.#isWanted = true;
+        return;
+      }
+    }
   }
 
   #keep(byte: number): void {
     if (this.#text !== undefined && this.#textLength < this.#text.length - 3) {
+      if (this.#wanted?.[byte] === 1) this.#isWanted = true;
       this.#text[this.#textLength++] = byte;
     }
   }

@@ -34,6 +34,17 @@ export class PatternSet {
     if (next > 31) throw new Error("threat rules need more distinct characters than a mask holds");
   }
 
+  /**
+   * The bytes some rule needs (see `needs`), as the JSON scanner's filter: a string with
+   * none of them can match nothing. Undefined when a rule needs none: every string is tested.
+   */
+  wantedBytes(): Uint8Array | undefined {
+    if (this.rules.some((rule) => rule.needs === "")) return undefined;
+    const wanted = new Uint8Array(256);
+    for (const rule of this.rules) for (const char of rule.needs) wanted[char.charCodeAt(0)] = 1;
+    return wanted;
+  }
+
   /** The rules `text` matches; undefined when none does. */
   match(text: string): ThreatRule[] | undefined {
     const present = this.#present(text);

@@ -43,7 +43,7 @@ export const threatRules: readonly ThreatRule[] = [
   rule(
     "sqli-union-select",
     "sqli",
-    "",
+    "uU",
     /\bunion(?:\s+all|\s+distinct)?(?:\s|\/\*.*?\*\/)*\(?\s*select\b/i,
   ),
   rule(
@@ -80,7 +80,7 @@ export const threatRules: readonly ThreatRule[] = [
   rule(
     "sqli-catalog",
     "sqli",
-    "",
+    "_.yY",
     /\binformation_schema\b|\bsys(?:objects|columns|users)\b|\bpg_catalog\b|\bmysql\.user\b|\bsqlite_master\b/i,
   ),
   // Cross-site scripting: markup that runs script, not markup as such.
