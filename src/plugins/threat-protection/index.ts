@@ -118,7 +118,8 @@ export const threatProtectionPlugin = definePlugin({
           const refusal = json
             ? new JsonLimitError("maxSize", maxSize)
             : new XmlLimitError("maxSize", maxSize);
-          telemetry.threatMatch(ctx, json ? "json-maxSize" : "xml-maxSize", "blocked");
+          const rule = json ? "json-maxSize" : "xml-maxSize";
+          record(ctx, { where: "header:content-length", rules: [{ id: rule }] }, "blocked");
           return ctx.fail(refusal.code, refusal.message);
         }
         const scanner: BodyScanner = json ? bodyScanner(ctx) : new XmlScanner(xmlLimits!);
