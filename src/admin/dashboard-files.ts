@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { extname, join, relative, sep } from "node:path";
+import { dirname, extname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The dashboard's URL prefix on the admin listener. */
@@ -27,9 +27,13 @@ const types: Record<string, string> = {
 /**
  * Library files the UI imports, by the path it asks for under `/ui/vendor/`: the package
  * file each is read from (resolved like an import, so it works from a clone and from an
- * installed package).
+ * installed package). A path ending in `/` serves a whole folder of a package (an ES module
+ * build whose files import each other), named as `package/folder/`.
  */
-const vendor: Record<string, string> = {};
+const vendor: Record<string, string> = {
+  // The `yaml` package's browser build: the resource pages parse and write YAML with it.
+  "yaml/": "yaml/browser/",
+};
 
 const headers = {
   "content-security-policy":
@@ -64,9 +68,27 @@ function load(): Map<string, DashboardFile> {
   // From src/admin/ in a clone and dist/admin/ in the package, which ships src/admin/ui/.
   const root = fileURLToPath(new URL("../../src/admin/ui/", import.meta.url));
   for (const file of walk(root)) add(relative(root, file).split(sep).join("/"), file);
-  for (const [path, specifier] of Object.entries(vendor))
-    add(`vendor/${path}`, fileURLToPath(import.meta.resolve(specifier)));
+  for (const [path, specifier] of Object.entries(vendor)) {
+    if (!path.endsWith("/")) {
+      add(`vendor/${path}`, fileURLToPath(import.meta.resolve(specifier)));
+      continue;
+    }
+    const folder = packageFolder(specifier);
+    for (const file of walk(folder))
+      add(`vendor/${path}${relative(folder, file).split(sep).join("/")}`, file);
+  }
   return loaded;
+}
+
+/**
+ * The folder `package/folder/` names, found through the package's package.json (a package's
+ * `exports` may not list the folder's files, so they cannot be resolved one by one).
+ */
+function packageFolder(specifier: string): string {
+  const parts = specifier.split("/");
+  const name = parts.slice(0, specifier.startsWith("@") ? 2 : 1).join("/");
+  const root = dirname(fileURLToPath(import.meta.resolve(`${name}/package.json`)));
+  return join(root, ...parts.slice(name.split("/").length));
 }
 
 function* walk(directory: string): Generator<string> {

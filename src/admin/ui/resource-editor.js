@@ -1,0 +1,183 @@
+// @module admin/ui/resource-editor
+// Creating or editing one route, service, consumer or global plugin: a form generated from the
+// schema, or the same resource as YAML (two tabs over one value), then saved through the
+// review (dry run, diff, confirmation, If-Match). Problems show at their field, or at their
+// line and column in the YAML.
+import { api } from "./api.js";
+import { h, replace } from "./dom.js";
+import { review, setNotice } from "./resource-review.js";
+import { configSchema, schemaForm } from "./schema-form.js";
+import { LineCounter, parseDocument, stringify } from "./vendor/yaml/index.js";
+import { yamlEditor } from "./yaml-editor.js";
+
+/** Where a problem's path (`match.paths[0]`) is in `text`: the line and column of its node. */
+function located(text, problems) {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter });
+  return problems.map((problem) => {
+    const keys = (problem.path.match(/[^.[\]]+/g) ?? []).map((key) =>
+      /^\d+$/.test(key) ? Number(key) : key,
+    );
+    let node;
+    while (!node && keys.length > 0) {
+      node = document.getIn(keys, true);
+      if (!node?.range) keys.pop();
+    }
+    const position = lineCounter.linePos(node?.range?.[0] ?? 0);
+    return { ...problem, line: position.line, column: position.col };
+  });
+}
+
+/** The resource the YAML says, or undefined (its parse errors shown at their lines). */
+function parsed(editor) {
+  const document = parseDocument(editor.getValue());
+  if (document.errors.length > 0) {
+    editor.showProblems(
+      document.errors.map((error) => ({
+        line: error.linePos?.[0]?.line ?? 1,
+        column: error.linePos?.[0]?.col ?? 1,
+        message: error.message.split("\n")[0],
+        path: "",
+      })),
+    );
+    return undefined;
+  }
+  editor.showProblems([]);
+  const value = document.toJS();
+  return value && typeof value === "object" && !Array.isArray(value) ? value : {};
+}
+
+/**
+ * Renders the editor of `kind` (a page's description: `{ id, section, noun, suggest? }`) for
+ * the resource named `name`, or for a new one.
+ */
+export async function renderEditor(view, ctx, kind, name) {
+  const path = name === undefined ? undefined : `/${kind.section}/${encodeURIComponent(name)}`;
+  const [schema, config, answer] = await Promise.all([
+    configSchema(),
+    api("/config", { signal: ctx.signal }),
+    path ? api(path, { signal: ctx.signal }) : Promise.resolve({ body: {} }),
+  ]);
+  const node = schema.properties[kind.section].items;
+  const options = {
+    fixed: name === undefined ? {} : { name: true },
+    suggest: kind.suggest?.(config.body) ?? {},
+  };
+  let form = schemaForm(node, answer.body, options);
+  const editor = yamlEditor({ value: "", label: `The ${kind.noun} as YAML` });
+  const formPanel = h(
+    "div",
+    { role: "tabpanel", id: "panel-form", "aria-labelledby": "tab-form" },
+    form.element,
+  );
+  const yamlPanel = h(
+    "div",
+    { role: "tabpanel", id: "panel-yaml", "aria-labelledby": "tab-yaml" },
+    editor.element,
+  );
+  const tabs = {
+    form: h(
+      "button",
+      { type: "button", role: "tab", id: "tab-form", "aria-controls": "panel-form" },
+      "Form",
+    ),
+    yaml: h(
+      "button",
+      { type: "button", role: "tab", id: "tab-yaml", "aria-controls": "panel-yaml" },
+      "Edit as YAML",
+    ),
+  };
+  const defaults = h(
+    "button",
+    { type: "button", onclick: () => form.fillDefaults() },
+    "Fill in defaults",
+  );
+  let tab = "form";
+  const select = (next) => {
+    if (next === tab) return;
+    if (next === "yaml") editor.setValue(stringify(form.getValue()));
+    else {
+      const value = parsed(editor);
+      if (!value) return;
+      form = schemaForm(node, value, options);
+      replace(formPanel, form.element);
+    }
+    tab = next;
+    for (const [id, button] of Object.entries(tabs))
+      button.setAttribute("aria-selected", String(id === tab));
+    formPanel.hidden = tab !== "form";
+    yamlPanel.hidden = tab !== "yaml";
+    defaults.hidden = tab !== "form";
+  };
+  tabs.form.setAttribute("aria-selected", "true");
+  yamlPanel.hidden = true;
+  tabs.form.addEventListener("click", () => select("form"));
+  tabs.yaml.addEventListener("click", () => select("yaml"));
+  if (ctx.query.get("tab") === "yaml") select("yaml");
+
+  const panel = h("section", { className: "review", "aria-live": "polite" });
+  const save = async () => {
+    const value = tab === "form" ? form.getValue() : parsed(editor);
+    if (!value) return;
+    const showProblems = (problems) => {
+      if (tab === "form") form.showProblems(problems);
+      else editor.showProblems(located(editor.getValue(), problems));
+    };
+    if (name !== undefined && value.name !== name) {
+      // PUT cannot rename: a rename is a new resource and the old one deleted.
+      const message = `the name stays "${name}": to rename, create a new ${kind.noun} and delete this one`;
+      return showProblems([{ path: "name", message }]);
+    }
+    const own = value.name;
+    await review({
+      panel,
+      section: kind.section,
+      name: own,
+      signal: ctx.signal,
+      confirmLabel: name === undefined ? `Create ${kind.noun}` : `Save ${kind.noun}`,
+      change: (items) =>
+        name === undefined
+          ? [...items, value]
+          : items.map((item) => (item.name === name ? value : item)),
+      onProblems: showProblems,
+      commit: (version) =>
+        name === undefined
+          ? api(`/${kind.section}`, { method: "POST", body: value, ifMatch: version })
+          : api(path, { method: "PUT", body: value, ifMatch: version }),
+      done(version) {
+        setNotice(`Saved ${kind.noun} ${own}: version ${version} is serving.`);
+        ctx.navigate(`#/${kind.id}/${encodeURIComponent(own)}`);
+      },
+    });
+  };
+  const back = name === undefined ? `#/${kind.id}` : `#/${kind.id}/${encodeURIComponent(name)}`;
+  replace(
+    view,
+    h(
+      "p",
+      {},
+      h("a", { href: back }, name === undefined ? `All ${kind.section}` : `Back to ${name}`),
+    ),
+    h("h1", {}, name === undefined ? `New ${kind.noun}` : `Edit ${kind.noun} ${name}`),
+    h(
+      "p",
+      { className: "muted" },
+      "Fields marked * are required; a field left empty is left out (its default applies).",
+    ),
+    h("div", { className: "tabs", role: "tablist", "aria-label": "Edit as" }, tabs.form, tabs.yaml),
+    formPanel,
+    yamlPanel,
+    h(
+      "div",
+      { className: "actions" },
+      h(
+        "button",
+        { type: "button", className: "primary", "data-edit": "", onclick: save },
+        "Review and save",
+      ),
+      defaults,
+      h("a", { href: back, className: "button" }, "Cancel"),
+    ),
+    panel,
+  );
+}

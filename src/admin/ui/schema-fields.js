@@ -1,0 +1,280 @@
+// @module admin/ui/schema-fields
+// The leaf fields of a schema form: one value (an input, or a select for a closed list), a
+// list of values or of groups (add/remove), a map of names to values, and free YAML for an
+// option the schema leaves open. Each labels its control and describes it with its help.
+import { h } from "./dom.js";
+import { alternatives, childPath, isEnvRef } from "./schema-shapes.js";
+import { parse, stringify } from "./vendor/yaml/index.js";
+
+/** A control with its label, help text and error line, registered at its path for problems. */
+export function fieldShell(at, node, control) {
+  const id = `field-${++at.ctx.ids}`;
+  control.id = id;
+  const help = node.description
+    ? h("p", { className: "help", id: `${id}-help` }, node.description)
+    : null;
+  const error = h("p", { className: "field-error", id: `${id}-error` });
+  control.setAttribute("aria-describedby", help ? `${id}-help ${id}-error` : `${id}-error`);
+  if (at.required) control.setAttribute("aria-required", "true");
+  at.ctx.fields.set(at.path, { control, error });
+  return h(
+    "div",
+    { className: "field" },
+    h("div", { className: "field-label" }, h("label", { for: id }, at.name), mark(at)),
+    control,
+    help,
+    error,
+  );
+}
+
+/** A fieldset (legend, help, error line) around `children`, registered at its path. */
+export function groupShell(at, node, ...children) {
+  const id = `group-${++at.ctx.ids}`;
+  const help = node.description
+    ? h("p", { className: "help", id: `${id}-help` }, node.description)
+    : null;
+  const error = h("p", { className: "field-error", id: `${id}-error` });
+  const fieldset = h(
+    "fieldset",
+    { tabindex: "-1", "aria-describedby": help ? `${id}-help ${id}-error` : `${id}-error` },
+    h("legend", {}, at.name, mark(at)),
+    help,
+    error,
+    ...children,
+  );
+  at.ctx.fields.set(at.path, { control: fieldset, error });
+  return fieldset;
+}
+
+function mark(at) {
+  return at.required
+    ? h("span", { className: "required", title: "required", "aria-hidden": "true" }, " *")
+    : null;
+}
+
+/** What a scalar option may be: its kinds, its closed list of values, whether `${env:…}` is allowed. */
+function kindsOf(node) {
+  const all = alternatives(node);
+  const env = node.env === true || all.some(isEnvRef);
+  const plain = all.filter((each) => !isEnvRef(each));
+  const values = plain.flatMap(
+    (each) => each.enum ?? (each.const === undefined ? [] : [each.const]),
+  );
+  const kinds = new Set(
+    plain.flatMap((each) =>
+      each.const === undefined ? [each.type ?? "string"].flat() : [typeof each.const],
+    ),
+  );
+  const closed =
+    !env &&
+    plain.length === 1 &&
+    (plain[0].enum || (plain[0].type === "boolean" && plain[0].const === undefined));
+  return { env, kinds, values: closed && !plain[0].enum ? [true, false] : values, closed };
+}
+
+/** The value typed into a field, as the schema wants it: a number, a boolean, or text. */
+function coerce(text, { env, kinds }) {
+  if (text === "") return undefined;
+  if (env && /^\$\{env:/.test(text)) return text;
+  if (kinds.has("boolean") && (text === "true" || text === "false")) return text === "true";
+  if (
+    (kinds.has("integer") || kinds.has("number")) &&
+    text.trim() !== "" &&
+    !Number.isNaN(Number(text))
+  )
+    return Number(text);
+  if (kinds.has("null") && text === "null") return null;
+  return text;
+}
+
+/** One value: a select for a closed list, else an input (suggesting the values it knows). */
+export function scalarField(node, value, at) {
+  const kinds = kindsOf(node);
+  const shown = value === undefined ? "" : String(value);
+  const fallback = ["string", "number", "boolean"].includes(typeof node.default)
+    ? String(node.default)
+    : "";
+  let control;
+  if (kinds.closed) {
+    control = h(
+      "select",
+      {},
+      h("option", { value: "" }, fallback ? `(default: ${fallback})` : "(not set)"),
+    );
+    for (const each of kinds.values)
+      control.append(h("option", { value: String(each) }, String(each)));
+  } else {
+    const numeric =
+      !kinds.env && kinds.kinds.size === 1 && /integer|number/.test([...kinds.kinds][0]);
+    const hints = [
+      ...kinds.values,
+      ...(kinds.kinds.has("boolean") ? [true, false] : []),
+      ...(node.examples ?? []),
+      ...(at.ctx.suggest[at.path] ?? []),
+    ];
+    control = h("input", {
+      type: numeric ? "number" : "text",
+      step: numeric && kinds.kinds.has("integer") ? "1" : null,
+      placeholder: fallback
+        ? `default: ${fallback}`
+        : kinds.env
+          ? "a value or $\u007Benv:NAME}"
+          : null,
+      readonly: at.ctx.fixed[at.path] === true,
+      autocomplete: "off",
+    });
+    if (hints.length > 0) {
+      const list = h(
+        "datalist",
+        { id: `hints-${++at.ctx.ids}` },
+        [...new Set(hints.map(String))].map((each) => h("option", { value: each })),
+      );
+      control.setAttribute("list", list.id);
+      control.value = shown;
+      return withShell(node, at, control, kinds, fallback, list);
+    }
+  }
+  // A value the list does not know (written in the file by hand) is kept, not dropped.
+  if (kinds.closed && shown && !kinds.values.map(String).includes(shown))
+    control.append(h("option", { value: shown }, shown));
+  control.value = shown;
+  return withShell(node, at, control, kinds, fallback);
+}
+
+function withShell(node, at, control, kinds, fallback, list) {
+  const element = fieldShell(at, node, control);
+  if (list) element.append(list);
+  return {
+    element,
+    read: () => coerce(control.value, kinds),
+    fill() {
+      if (control.value === "" && fallback && !control.readOnly) control.value = fallback;
+    },
+  };
+}
+
+/** A list: of values (`items` scalar) or of groups, with buttons to add and remove items. */
+export function listField(node, value, at) {
+  const { ctx } = at;
+  const rows = h("div", { className: "list-items" });
+  let items = [];
+  const render = (values, focusLast) => {
+    items = values.map((item, index) => {
+      const name = `${at.name} ${index + 1}`;
+      const field = ctx.field(node.items ?? {}, item, {
+        ctx,
+        path: childPath(at.path, index),
+        name,
+        required: false,
+        item: true,
+      });
+      const remove = h(
+        "button",
+        {
+          type: "button",
+          className: "remove",
+          onclick: () => render(read(true).filter((_, at) => at !== index)),
+        },
+        `Remove ${name}`,
+      );
+      return { field, row: h("div", { className: "list-item" }, field.element, remove) };
+    });
+    rows.replaceChildren(...items.map((item) => item.row));
+    if (focusLast) items.at(-1)?.row.querySelector("input, select, textarea")?.focus();
+  };
+  const read = (keepEmpty) =>
+    items.map((item) => item.field.read()).filter((each) => keepEmpty || each !== undefined);
+  render(Array.isArray(value) ? value : []);
+  const add = h(
+    "button",
+    { type: "button", className: "add", onclick: () => render([...read(true), undefined], true) },
+    `Add ${at.name}`,
+  );
+  return {
+    element: groupShell(at, node, rows, add),
+    read() {
+      const values = read(false);
+      return values.length > 0 ? values : undefined;
+    },
+  };
+}
+
+/** A map of names to values (`additionalProperties`): rows of a name and its value. */
+export function mapField(node, value, at) {
+  const { ctx } = at;
+  const rows = h("div", { className: "list-items" });
+  let entries = [];
+  const render = (pairs, focusLast) => {
+    entries = pairs.map(([key, item], index) => {
+      const name = `${at.name} ${index + 1}`;
+      const keyInput = h("input", {
+        type: "text",
+        autocomplete: "off",
+        "aria-label": `${name} name`,
+      });
+      keyInput.value = key;
+      const field = ctx.field(node.additionalProperties, item, {
+        ctx,
+        path: childPath(at.path, key || String(index)),
+        name: `${name} value`,
+        required: false,
+        item: true,
+      });
+      const remove = h(
+        "button",
+        {
+          type: "button",
+          className: "remove",
+          onclick: () => render(read(true).filter((_, at) => at !== index)),
+        },
+        `Remove ${name}`,
+      );
+      return {
+        keyInput,
+        field,
+        row: h("div", { className: "list-item map-item" }, keyInput, field.element, remove),
+      };
+    });
+    rows.replaceChildren(...entries.map((entry) => entry.row));
+    if (focusLast) entries.at(-1)?.keyInput.focus();
+  };
+  const read = (keepEmpty) =>
+    entries
+      .map((entry) => [entry.keyInput.value.trim(), entry.field.read()])
+      .filter(([key, item]) => keepEmpty || (key && item !== undefined));
+  render(Object.entries(value && typeof value === "object" ? value : {}));
+  const add = h(
+    "button",
+    {
+      type: "button",
+      className: "add",
+      onclick: () => render([...read(true), ["", undefined]], true),
+    },
+    `Add ${at.name}`,
+  );
+  return {
+    element: groupShell(at, node, rows, add),
+    read() {
+      const pairs = read(false);
+      return pairs.length > 0 ? Object.fromEntries(pairs) : undefined;
+    },
+  };
+}
+
+/** An option the schema leaves open (any value): written as YAML. */
+export function freeField(node, value, at) {
+  const area = h("textarea", { rows: "4", spellcheck: "false", placeholder: "YAML" });
+  area.value = value === undefined ? "" : stringify(value).trimEnd();
+  return {
+    element: fieldShell(at, node, area),
+    read() {
+      if (area.value.trim() === "") return undefined;
+      try {
+        return parse(area.value);
+      } catch {
+        // The server names what is wrong with it, at this field.
+        return area.value;
+      }
+    },
+  };
+}
