@@ -93,6 +93,9 @@ consumers:
       (await page.locator(`[id="${help!.split(" ")[0]}"]`).textContent())!,
       /Requests admitted per window/,
     );
+    // The plugin and its options in view, below the sticky bar.
+    await page.locator("fieldset", { hasText: "plugins 1 name" }).last().scrollIntoViewIfNeeded();
+    await page.mouse.wheel(0, -70);
     await dashboard.screenshot("route-edit");
     const before = (await admin("GET", "/config")).headers.etag;
     await page.getByRole("button", { name: "Review and save" }).click();
@@ -243,6 +246,8 @@ consumers:
     await page.getByRole("link", { name: "users-api" }).click();
     await page.getByText("As written in the config").waitFor();
     await page.getByText("service: users").waitFor();
+    assert.equal(await page.locator(".summary dt").first().textContent(), "Paths");
+    assert.equal(await page.locator(".summary dd").first().textContent(), "/api/users");
     assert.equal(await page.locator("[data-edit]").count(), 0);
     await page.goto(`${origin}/ui/#/routes/users-api?edit`);
     await page.getByText("As written in the config").waitFor();

@@ -164,7 +164,7 @@ async function renderDetail(view, ctx, kind, name, canEdit) {
     h(
       "dl",
       { className: "summary" },
-      kind.columns.map((column) => [
+      kind.columns.flatMap((column) => [
         h("dt", {}, column.title),
         h("dd", {}, column.value(resource)),
       ]),

@@ -11,7 +11,7 @@ export function fieldShell(at, node, control) {
   const id = `field-${++at.ctx.ids}`;
   control.id = id;
   const help = node.description
-    ? h("p", { className: "help", id: `${id}-help` }, node.description)
+    ? h("p", { className: "help", id: `${id}-help` }, prose(node.description))
     : null;
   const error = h("p", { className: "field-error", id: `${id}-error` });
   control.setAttribute("aria-describedby", help ? `${id}-help ${id}-error` : `${id}-error`);
@@ -31,7 +31,7 @@ export function fieldShell(at, node, control) {
 export function groupShell(at, node, ...children) {
   const id = `group-${++at.ctx.ids}`;
   const help = node.description
-    ? h("p", { className: "help", id: `${id}-help` }, node.description)
+    ? h("p", { className: "help", id: `${id}-help` }, prose(node.description))
     : null;
   const error = h("p", { className: "field-error", id: `${id}-error` });
   const fieldset = h(
@@ -44,6 +44,11 @@ export function groupShell(at, node, ...children) {
   );
   at.ctx.fields.set(at.path, { control: fieldset, error });
   return fieldset;
+}
+
+/** A description as the schema writes it: `code` between backticks shown as code. */
+function prose(text) {
+  return text.split("`").map((part, index) => (index % 2 === 1 ? h("code", {}, part) : part));
 }
 
 function mark(at) {
