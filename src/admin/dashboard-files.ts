@@ -27,12 +27,12 @@ const types: Record<string, string> = {
 /**
  * Library files the UI imports, by the path it asks for under `/ui/vendor/`: the package
  * file each is read from (resolved like an import, so it works from a clone and from an
- * installed package). A path ending in `/` serves a whole folder of a package (an ES module
- * build whose files import each other), named as `package/folder/`.
+ * installed package). A path ending in `/` is a directory of ES modules that import each
+ * other (`package/dir/`, from the package's root): every file of it is served.
  */
 const vendor: Record<string, string> = {
-  // The `yaml` package's browser build: the resource pages parse and write YAML with it.
-  "yaml/": "yaml/browser/",
+  // YAML in the page: the resource pages parse and write it (resource-editor.js).
+  "yaml/": "yaml/browser/dist/",
 };
 
 const headers = {
@@ -73,22 +73,14 @@ function load(): Map<string, DashboardFile> {
       add(`vendor/${path}`, fileURLToPath(import.meta.resolve(specifier)));
       continue;
     }
-    const folder = packageFolder(specifier);
-    for (const file of walk(folder))
-      add(`vendor/${path}${relative(folder, file).split(sep).join("/")}`, file);
+    // A package need not export its build's files one by one; its package.json it does.
+    const [name = "", ...inside] = specifier.split("/");
+    const packageRoot = dirname(fileURLToPath(import.meta.resolve(`${name}/package.json`)));
+    const directory = join(packageRoot, ...inside);
+    for (const file of walk(directory))
+      add(`vendor/${path}${relative(directory, file).split(sep).join("/")}`, file);
   }
   return loaded;
-}
-
-/**
- * The folder `package/folder/` names, found through the package's package.json (a package's
- * `exports` may not list the folder's files, so they cannot be resolved one by one).
- */
-function packageFolder(specifier: string): string {
-  const parts = specifier.split("/");
-  const name = parts.slice(0, specifier.startsWith("@") ? 2 : 1).join("/");
-  const root = dirname(fileURLToPath(import.meta.resolve(`${name}/package.json`)));
-  return join(root, ...parts.slice(name.split("/").length));
 }
 
 function* walk(directory: string): Generator<string> {
