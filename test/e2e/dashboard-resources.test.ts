@@ -56,6 +56,9 @@ routes:
   - name: users-api
     match: { paths: ["/api/users"] }
     service: users
+  - name: status
+    match: { paths: ["/status"], methods: [GET] }
+    service: orders
 consumers:
   - name: alice
     credentials: { keys: ["alice-secret-key-1"] }
@@ -119,6 +122,28 @@ consumers:
     await dashboard.close();
   });
 
+  it("creates a global plugin: its name, then its own options", async () => {
+    const dashboard = await openDashboard({ origin, key: ops, hash: "#/plugins" });
+    const { page } = dashboard;
+    await page.getByRole("link", { name: "New global plugin" }).click();
+    await page.getByLabel("name", { exact: true }).selectOption("security-headers");
+    await page.getByLabel("frameOptions", { exact: true }).fill("SAMEORIGIN");
+    await page.getByRole("tab", { name: "Edit as YAML" }).click();
+    assert.equal(
+      await page.getByLabel("The global plugin as YAML").inputValue(),
+      "name: security-headers\nconfig:\n  frameOptions: SAMEORIGIN\n",
+    );
+    await page.getByRole("button", { name: "Review and save" }).click();
+    await page.getByText("created plugin security-headers").waitFor();
+    await page.getByRole("button", { name: "Create global plugin" }).click();
+    await page.getByText(/Saved global plugin security-headers: version \d+/).waitFor();
+    const proxy = gateway.gateway.addresses().proxy[0]!.port;
+    const answer = await fetch(`http://127.0.0.1:${proxy}/api/users`);
+    assert.equal(answer.headers.get("x-frame-options"), "SAMEORIGIN");
+    assert.deepEqual(unexpected(dashboard.problems), []);
+    await dashboard.close();
+  });
+
   it("edits a service's target through the form", async () => {
     const dashboard = await openDashboard({ origin, key: ops, hash: "#/services/orders" });
     const { page } = dashboard;
@@ -132,10 +157,10 @@ consumers:
     await page.getByText("updated service orders").waitFor();
     await page.getByRole("button", { name: "Save service" }).click();
     await page.getByText(/Saved service orders: version \d+ is serving\./).waitFor();
-    const ordersRoute = { name: "orders-edit", match: { paths: ["/api/edit"] }, service: "orders" };
+    const ordersRoute = { name: "orders-v2", match: { paths: ["/v2/orders"] }, service: "orders" };
     assert.equal((await admin("POST", "/routes", ordersRoute)).status, 201);
     await until(
-      async () => (await gateway.proxy("/api/edit")).body === "answered by second",
+      async () => (await gateway.proxy("/v2/orders")).body === "answered by second",
       "the orders service answered by its new target",
     );
     assert.equal((await gateway.proxy("/api/users")).body, "answered by first");
@@ -255,9 +280,11 @@ consumers:
     await page.goto(`${origin}/ui/#/routes?new`);
     await page.getByRole("link", { name: "users-api" }).waitFor();
     assert.equal(await page.getByRole("link", { name: "New route" }).count(), 0);
-    await page.goto(`${origin}/ui/#/plugins`);
-    await page.getByText("No plugins yet.").waitFor();
+    await page.goto(`${origin}/ui/#/consumers`);
+    await page.getByRole("link", { name: "alice" }).click();
+    await page.getByText("[redacted]").first().waitFor();
     assert.equal(await page.locator("[data-edit]").count(), 0);
+    assert.equal(await page.getByRole("button", { name: "Delete" }).count(), 0);
     assert.deepEqual(unexpected(dashboard.problems), []);
     await dashboard.close();
   });

@@ -113,6 +113,19 @@ export async function renderEditor(view, ctx, kind, name) {
   yamlPanel.hidden = true;
   tabs.form.addEventListener("click", () => select("form"));
   tabs.yaml.addEventListener("click", () => select("yaml"));
+  // Arrow keys move between the tabs, as in any tab list.
+  const tablist = h(
+    "div",
+    { className: "tabs", role: "tablist", "aria-label": "Edit as" },
+    tabs.form,
+    tabs.yaml,
+  );
+  tablist.addEventListener("keydown", (event) => {
+    if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
+    const next = tab === "form" ? "yaml" : "form";
+    select(next);
+    tabs[tab].focus();
+  });
   if (ctx.query.get("tab") === "yaml") select("yaml");
 
   const panel = h("section", { className: "review", "aria-live": "polite" });
@@ -164,7 +177,7 @@ export async function renderEditor(view, ctx, kind, name) {
       { className: "muted" },
       "Fields marked * are required; a field left empty is left out (its default applies).",
     ),
-    h("div", { className: "tabs", role: "tablist", "aria-label": "Edit as" }, tabs.form, tabs.yaml),
+    tablist,
     formPanel,
     yamlPanel,
     h(

@@ -95,6 +95,14 @@ export async function review(plan) {
         conflict(plan, result.version, error);
       } else {
         panel.append(errorAlert(error));
+        // A refusal names its problems by their place in the config, as the dry run does.
+        const named = (error.problems ?? []).map((text) => {
+          const at = String(text).indexOf(": ");
+          return at < 0
+            ? { path: "", message: text }
+            : { path: text.slice(0, at), message: text.slice(at + 2) };
+        });
+        plan.onProblems(problemsOf(named, plan.section, index));
       }
     }
   });

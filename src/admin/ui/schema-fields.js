@@ -1,9 +1,9 @@
 // @module admin/ui/schema-fields
-// The leaf fields of a schema form: one value (an input, or a select for a closed list), a
-// list of values or of groups (add/remove), a map of names to values, and free YAML for an
-// option the schema leaves open. Each labels its control and describes it with its help.
+// The single fields of a schema form: one value (an input, or a select for a closed list),
+// and free YAML for an option the schema leaves open; and the label, help text and error
+// line every field and group of fields has.
 import { h } from "./dom.js";
-import { alternatives, childPath, isEnvRef } from "./schema-shapes.js";
+import { alternatives, isEnvRef } from "./schema-shapes.js";
 import { parse, stringify } from "./vendor/yaml/index.js";
 
 /** A control with its label, help text and error line, registered at its path for problems. */
@@ -154,114 +154,6 @@ function withShell(node, at, control, kinds, fallback, list) {
     read: () => coerce(control.value, kinds),
     fill() {
       if (control.value === "" && fallback && !control.readOnly) control.value = fallback;
-    },
-  };
-}
-
-/** A list: of values (`items` scalar) or of groups, with buttons to add and remove items. */
-export function listField(node, value, at) {
-  const { ctx } = at;
-  const rows = h("div", { className: "list-items" });
-  let items = [];
-  const render = (values, focusLast) => {
-    items = values.map((item, index) => {
-      const name = `${at.name} ${index + 1}`;
-      const field = ctx.field(node.items ?? {}, item, {
-        ctx,
-        path: childPath(at.path, index),
-        name,
-        required: false,
-        item: true,
-      });
-      const remove = h(
-        "button",
-        {
-          type: "button",
-          className: "remove",
-          onclick: () => render(read(true).filter((_, at) => at !== index)),
-        },
-        `Remove ${name}`,
-      );
-      return { field, row: h("div", { className: "list-item" }, field.element, remove) };
-    });
-    rows.replaceChildren(...items.map((item) => item.row));
-    if (focusLast) items.at(-1)?.row.querySelector("input, select, textarea")?.focus();
-  };
-  const read = (keepEmpty) =>
-    items.map((item) => item.field.read()).filter((each) => keepEmpty || each !== undefined);
-  render(Array.isArray(value) ? value : []);
-  const add = h(
-    "button",
-    { type: "button", className: "add", onclick: () => render([...read(true), undefined], true) },
-    `Add ${at.name}`,
-  );
-  return {
-    element: groupShell(at, node, rows, add),
-    read() {
-      const values = read(false);
-      return values.length > 0 ? values : undefined;
-    },
-  };
-}
-
-/** A map of names to values (`additionalProperties`): rows of a name and its value. */
-export function mapField(node, value, at) {
-  const { ctx } = at;
-  const rows = h("div", { className: "list-items" });
-  let entries = [];
-  const render = (pairs, focusLast) => {
-    entries = pairs.map(([key, item], index) => {
-      const name = `${at.name} ${index + 1}`;
-      const keyInput = h("input", {
-        type: "text",
-        autocomplete: "off",
-        "aria-label": `${name} name`,
-      });
-      keyInput.value = key;
-      const field = ctx.field(node.additionalProperties, item, {
-        ctx,
-        path: childPath(at.path, key || String(index)),
-        name: `${name} value`,
-        required: false,
-        item: true,
-      });
-      const remove = h(
-        "button",
-        {
-          type: "button",
-          className: "remove",
-          onclick: () => render(read(true).filter((_, at) => at !== index)),
-        },
-        `Remove ${name}`,
-      );
-      return {
-        keyInput,
-        field,
-        row: h("div", { className: "list-item map-item" }, keyInput, field.element, remove),
-      };
-    });
-    rows.replaceChildren(...entries.map((entry) => entry.row));
-    if (focusLast) entries.at(-1)?.keyInput.focus();
-  };
-  const read = (keepEmpty) =>
-    entries
-      .map((entry) => [entry.keyInput.value.trim(), entry.field.read()])
-      .filter(([key, item]) => keepEmpty || (key && item !== undefined));
-  render(Object.entries(value && typeof value === "object" ? value : {}));
-  const add = h(
-    "button",
-    {
-      type: "button",
-      className: "add",
-      onclick: () => render([...read(true), ["", undefined]], true),
-    },
-    `Add ${at.name}`,
-  );
-  return {
-    element: groupShell(at, node, rows, add),
-    read() {
-      const pairs = read(false);
-      return pairs.length > 0 ? Object.fromEntries(pairs) : undefined;
     },
   };
 }
