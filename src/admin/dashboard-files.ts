@@ -31,7 +31,10 @@ const types: Record<string, string> = {
  * other (`package/dir/`, from the package's root): every file of it is served.
  */
 const vendor: Record<string, string> = {
-  // YAML in the page: the resource pages parse and write it (resource-editor.js).
+  // The line diff of two texts (diff-view.js): jsdiff's ESM build.
+  "diff/": "diff/libesm/",
+  // YAML in the page: a version's config as GET /config?format=yaml writes it (versions.js),
+  // a resource parsed and written (resource-editor.js).
   "yaml/": "yaml/browser/dist/",
 };
 

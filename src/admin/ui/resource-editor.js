@@ -128,7 +128,7 @@ export async function renderEditor(view, ctx, kind, name) {
   });
   if (ctx.query.get("tab") === "yaml") select("yaml");
 
-  const panel = h("section", { className: "review", "aria-live": "polite" });
+  const panel = h("section", { className: "resource-review", "aria-live": "polite" });
   const save = async () => {
     const value = tab === "form" ? form.getValue() : parsed(editor);
     if (!value) return;

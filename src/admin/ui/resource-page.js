@@ -76,7 +76,7 @@ async function renderList(view, ctx, kind, canEdit) {
     takeNotice(),
     h(
       "div",
-      { className: "toolbar" },
+      { className: "toolbar resource-search" },
       h("label", { for: "resource-search" }, `Search ${kind.section}`),
       search,
       canEdit
@@ -119,7 +119,7 @@ async function renderList(view, ctx, kind, canEdit) {
 async function renderDetail(view, ctx, kind, name, canEdit) {
   const path = `/${kind.section}/${encodeURIComponent(name)}`;
   const { body: resource } = await api(path, { signal: ctx.signal });
-  const panel = h("section", { className: "review", "aria-live": "polite" });
+  const panel = h("section", { className: "resource-review", "aria-live": "polite" });
   const remove = () =>
     review({
       panel,

@@ -18,7 +18,7 @@ export function setNotice(text) {
 export function takeNotice() {
   const text = notice;
   notice = "";
-  return text ? h("p", { className: "notice", role: "status" }, text) : null;
+  return text ? h("p", { className: "notice notice-ok", role: "status" }, text) : null;
 }
 
 /** The problems of the changed resource (the one at `section[index]`), their paths relative to it. */
