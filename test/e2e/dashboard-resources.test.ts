@@ -207,8 +207,11 @@ consumers:
       await yaml.inputValue(),
       "name: broken\nmatch:\n  paths:\n    - /broken\nservice: order\n",
     );
-    await page.getByRole("button", { name: "Review and save" }).click();
+    await yaml.press("Control+s");
     await page.getByText(/line 5, column 10: unknown service "order"/).waitFor();
+    // Checked as you type, without saving.
+    await yaml.fill("name: broken\nmatch:\n  paths: [/broken]\nservice: ordr\n");
+    await page.getByText(/line 4, column 10: unknown service "ordr"/).waitFor();
     await yaml.fill("name: broken\nmatch: [\n");
     await page.getByRole("button", { name: "Review and save" }).click();
     await page.getByText(/^line 3, column 1: /).waitFor();

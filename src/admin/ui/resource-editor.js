@@ -5,7 +5,7 @@
 // line and column in the YAML.
 import { api } from "./api.js";
 import { h, replace } from "./dom.js";
-import { review, setNotice } from "./resource-review.js";
+import { dryRun, review, setNotice } from "./resource-review.js";
 import { configSchema, schemaForm } from "./schema-form.js";
 import { LineCounter, parseDocument, stringify } from "./vendor/yaml/index.js";
 import { yamlEditor } from "./yaml-editor.js";
@@ -28,23 +28,30 @@ function located(text, problems) {
   });
 }
 
+/** The resource `text` says (an object), or the problems that keep it from parsing. */
+function readYaml(text) {
+  const document = parseDocument(text);
+  if (document.errors.length > 0) {
+    const problems = document.errors.map((error) => ({
+      line: error.linePos?.[0]?.line ?? 1,
+      column: error.linePos?.[0]?.col ?? 1,
+      message: error.message.split("\n")[0],
+      path: "",
+    }));
+    return { problems };
+  }
+  const value = document.toJS();
+  return {
+    value: value && typeof value === "object" && !Array.isArray(value) ? value : {},
+    problems: [],
+  };
+}
+
 /** The resource the YAML says, or undefined (its parse errors shown at their lines). */
 function parsed(editor) {
-  const document = parseDocument(editor.getValue());
-  if (document.errors.length > 0) {
-    editor.showProblems(
-      document.errors.map((error) => ({
-        line: error.linePos?.[0]?.line ?? 1,
-        column: error.linePos?.[0]?.col ?? 1,
-        message: error.message.split("\n")[0],
-        path: "",
-      })),
-    );
-    return undefined;
-  }
-  editor.showProblems([]);
-  const value = document.toJS();
-  return value && typeof value === "object" && !Array.isArray(value) ? value : {};
+  const { value, problems } = readYaml(editor.getValue());
+  editor.showProblems(problems);
+  return value;
 }
 
 /**
@@ -64,7 +71,25 @@ export async function renderEditor(view, ctx, kind, name) {
     suggest: kind.suggest?.(config.body) ?? {},
   };
   let form = schemaForm(node, answer.body, options);
-  const editor = yamlEditor({ value: "", label: `The ${kind.noun} as YAML` });
+  /** The section's resources with `value` added, or in place of the one edited. */
+  const changeWith = (value) => (items) =>
+    name === undefined
+      ? [...items, value]
+      : items.map((item) => (item.name === name ? value : item));
+  // The YAML is checked as you type: the whole config with it goes through the dry run.
+  const validate = async (text, signal) => {
+    const { value, problems } = readYaml(text);
+    if (!value) return { problems };
+    try {
+      const result = await dryRun(kind.section, value.name, changeWith(value), signal);
+      return { problems: located(text, result.own) };
+    } catch (error) {
+      if (signal.aborted) throw error;
+      return { problems: [{ line: 1, column: 1, message: error.message, path: "" }] };
+    }
+  };
+  const label = `The ${kind.noun} as YAML`;
+  const editor = yamlEditor({ value: "", label, validate, signal: ctx.signal });
   const formPanel = h(
     "div",
     { role: "tabpanel", id: "panel-form", "aria-labelledby": "tab-form" },
@@ -148,10 +173,7 @@ export async function renderEditor(view, ctx, kind, name) {
       name: own,
       signal: ctx.signal,
       confirmLabel: name === undefined ? `Create ${kind.noun}` : `Save ${kind.noun}`,
-      change: (items) =>
-        name === undefined
-          ? [...items, value]
-          : items.map((item) => (item.name === name ? value : item)),
+      change: changeWith(value),
       onProblems: showProblems,
       commit: (version) =>
         name === undefined
@@ -163,6 +185,17 @@ export async function renderEditor(view, ctx, kind, name) {
       },
     });
   };
+  // Ctrl+S (Cmd+S) reviews and saves, from the form or the YAML.
+  view.addEventListener(
+    "keydown",
+    (event) => {
+      if (event.key.toLowerCase() !== "s" || !(event.ctrlKey || event.metaKey) || event.altKey)
+        return;
+      event.preventDefault();
+      save();
+    },
+    { signal: ctx.signal },
+  );
   const back = name === undefined ? `#/${kind.id}` : `#/${kind.id}/${encodeURIComponent(name)}`;
   replace(
     view,

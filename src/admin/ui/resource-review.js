@@ -31,6 +31,25 @@ function problemsOf(problems, section, index) {
 }
 
 /**
+ * The dry run of the serving config with `change` made to its `section`: the answer of
+ * POST /config/validate with the version it was checked against, and the problems of the
+ * resource named `name`, their paths relative to it.
+ */
+export async function dryRun(section, name, change, signal) {
+  const current = await api("/config", { signal });
+  const items = change([...(current.body[section] ?? [])]);
+  const next = { ...current.body, [section]: items };
+  const result = (await api("/config/validate", { method: "POST", body: next, signal })).body;
+  const index = items.findIndex((item) => item?.name === name);
+  return {
+    ...result,
+    version: result.diff?.from ?? current.version,
+    own: problemsOf(result.problems, section, index),
+    index,
+  };
+}
+
+/**
  * Checks a change and, once confirmed, makes it.
  * @param {{ panel: HTMLElement, section: string, name: string, signal: AbortSignal,
  *   change(items: object[]): object[], confirmLabel: string,
@@ -41,19 +60,13 @@ export async function review(plan) {
   const { panel, signal } = plan;
   replace(panel, h("p", { className: "muted" }, "Checking the change…"));
   let result;
-  let items;
   try {
-    const current = await api("/config", { signal });
-    items = plan.change([...(current.body[plan.section] ?? [])]);
-    const next = { ...current.body, [plan.section]: items };
-    result = (await api("/config/validate", { method: "POST", body: next, signal })).body;
-    result.version = result.diff?.from ?? current.version;
+    result = await dryRun(plan.section, plan.name, plan.change, signal);
   } catch (error) {
     if (!signal.aborted) replace(panel, errorAlert(error));
     return;
   }
-  const index = items.findIndex((item) => item?.name === plan.name);
-  const own = problemsOf(result.problems, plan.section, index);
+  const { own, index } = result;
   plan.onProblems(own);
   const heading = h("h2", { tabindex: "-1" });
   if (!result.valid) {
