@@ -95,7 +95,7 @@ async function renderList(view, ctx, kind, canEdit) {
           { className: "table-wrap" },
           h(
             "table",
-            {},
+            { className: "resource-list" },
             h(
               "thead",
               {},

@@ -21,6 +21,12 @@ export function takeNotice() {
   return text ? h("p", { className: "notice notice-ok", role: "status" }, text) : null;
 }
 
+/** Moves focus to the panel's heading, with as much of the panel in view as fits. */
+function show(heading) {
+  heading.focus({ preventScroll: true });
+  heading.parentElement?.scrollIntoView({ block: "nearest" });
+}
+
 /** The problems of the changed resource (the one at `section[index]`), their paths relative to it. */
 function problemsOf(problems, section, index) {
   if (index < 0) return [];
@@ -75,7 +81,7 @@ export async function review(plan) {
       h("li", {}, problem.path ? `${problem.path}: ${problem.message}` : problem.message),
     );
     replace(panel, heading, h("ul", { className: "problems", role: "alert" }, list));
-    if (own.length === 0) heading.focus();
+    if (own.length === 0) show(heading);
     return;
   }
   heading.textContent = "Review the change";
@@ -95,7 +101,7 @@ export async function review(plan) {
       : h("p", { className: "muted" }, "Nothing changes: no version is created."),
     h("div", { className: "actions" }, changes > 0 ? confirm : null, cancel),
   );
-  heading.focus();
+  show(heading);
   confirm.addEventListener("click", async () => {
     confirm.disabled = true;
     try {
@@ -139,5 +145,5 @@ function conflict(plan, version, error) {
       "Reload and check again",
     ),
   );
-  heading.focus();
+  show(heading);
 }

@@ -26,7 +26,11 @@ export function listField(node, value, at) {
         {
           type: "button",
           className: "remove",
-          onclick: () => render(read(true).filter((_, at) => at !== index)),
+          onclick: () => {
+            render(read(true).filter((_, at) => at !== index));
+            // The button pressed is gone: focus goes to Add, not to the page's start.
+            add.focus();
+          },
         },
         `Remove ${name}`,
       );
@@ -78,7 +82,11 @@ export function mapField(node, value, at) {
         {
           type: "button",
           className: "remove",
-          onclick: () => render(read(true).filter((_, at) => at !== index)),
+          onclick: () => {
+            render(read(true).filter((_, at) => at !== index));
+            // The button pressed is gone: focus goes to Add, not to the page's start.
+            add.focus();
+          },
         },
         `Remove ${name}`,
       );
