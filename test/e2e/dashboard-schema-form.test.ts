@@ -28,7 +28,11 @@ const schema = {
     labels: { type: "object", additionalProperties: { type: "string" } },
     targets: {
       type: "array",
-      items: { type: "object", properties: { url: { type: "string" } }, required: ["url"] },
+      items: {
+        type: "object",
+        properties: { url: { type: "string" }, weight: { type: "integer", default: 1 } },
+        required: ["url"],
+      },
     },
     key: {
       anyOf: [
@@ -110,12 +114,18 @@ gateway:
   });
 
   it("fills in defaults only when asked, and only in the groups shown", async () => {
-    await showForm(dashboard, { name: "two" });
+    const value = { name: "two", targets: [{ url: "http://a" }] };
+    await showForm(dashboard, value);
     const count = dashboard.page.getByLabel("count", { exact: true });
     assert.equal(await count.getAttribute("placeholder"), "default: 3");
-    assert.deepEqual(await read(dashboard), { name: "two" });
+    assert.deepEqual(await read(dashboard), value);
     await dashboard.page.evaluate("globalThis.form.fillDefaults()");
-    assert.deepEqual(await read(dashboard), { name: "two", count: 3, mode: "safe" });
+    assert.deepEqual(await read(dashboard), {
+      name: "two",
+      count: 3,
+      mode: "safe",
+      targets: [{ url: "http://a", weight: 1 }],
+    });
   });
 
   it("shows a document as it is and reads it back unchanged", async () => {

@@ -53,6 +53,9 @@ export function listField(node, value, at) {
       const values = read(false);
       return values.length > 0 ? values : undefined;
     },
+    fill() {
+      for (const item of items) item.field.fill?.();
+    },
   };
 }
 
@@ -118,6 +121,9 @@ export function mapField(node, value, at) {
     read() {
       const pairs = read(false);
       return pairs.length > 0 ? Object.fromEntries(pairs) : undefined;
+    },
+    fill() {
+      for (const entry of entries) entry.field.fill?.();
     },
   };
 }
