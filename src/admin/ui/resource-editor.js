@@ -120,8 +120,11 @@ export async function renderEditor(view, ctx, kind, name) {
   let tab = "form";
   const select = (next) => {
     if (next === tab) return;
-    if (next === "yaml") editor.setValue(stringify(form.getValue()));
-    else {
+    if (next === "yaml") {
+      const value = form.getValue();
+      // A new resource not yet filled in starts as an empty text, not `{}`.
+      editor.setValue(Object.keys(value).length > 0 ? stringify(value) : "");
+    } else {
       const value = parsed(editor);
       if (!value) return;
       form = schemaForm(node, value, options);
