@@ -123,3 +123,11 @@ export function serveDashboard(req: IncomingMessage, res: ServerResponse, path: 
   res.end(req.method === "HEAD" ? undefined : file.body);
   return true;
 }
+
+/**
+ * The package files the UI's vendor files are read from: whatever installs Gatehouse (the
+ * image's `npm ci --omit=dev`, the npm package) must install their packages too.
+ */
+export function dashboardVendorSpecifiers(): string[] {
+  return Object.values(vendor);
+}
