@@ -143,6 +143,26 @@ gateway:
     assert.deepEqual(await read(dashboard), value);
   });
 
+  it("has a form for every built-in plugin, with each of its options", async () => {
+    const plugins = (await dashboard.page.evaluate(`(async () => {
+      const { configSchema, schemaForm } = await import("/ui/schema-form.js");
+      const node = (await configSchema()).properties.plugins.items;
+      return node.allOf.map((part) => {
+        const name = part.if.properties.name.const;
+        const form = schemaForm(node, { name });
+        const options = Object.keys(part.then.properties.config.properties ?? {});
+        const labels = [...form.element.querySelectorAll(".plugin-config label, .plugin-config legend, .plugin-config summary")]
+          .map((label) => label.firstChild.textContent);
+        return { name, read: form.getValue(), missing: options.filter((option) => !labels.includes(option)) };
+      });
+    })()`)) as { name: string; read: unknown; missing: string[] }[];
+    assert.ok(plugins.length >= 15);
+    for (const plugin of plugins) {
+      assert.deepEqual(plugin.read, { name: plugin.name });
+      assert.deepEqual(plugin.missing, [], `${plugin.name}: options without a field`);
+    }
+  });
+
   it("shows each problem at its field, or below the form", async () => {
     await showForm(dashboard, { name: "four", targets: [{ url: "nope" }] });
     await dashboard.page.evaluate(`globalThis.form.showProblems([
