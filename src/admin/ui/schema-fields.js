@@ -1,10 +1,39 @@
 // @module admin/ui/schema-fields
 // The single fields of a schema form: one value (an input, or a select for a closed list),
 // and free YAML for an option the schema leaves open; and the label, help text and error
-// line every field and group of fields has.
+// line every field and group of fields has; and what the form asks of a schema node (its
+// alternatives, whether it is one plain value or the `${env:NAME}` reference) and how the
+// paths of problems are written.
 import { h } from "./dom.js";
-import { alternatives, isEnvRef } from "./schema-shapes.js";
 import { parse, stringify } from "./vendor/yaml/index.js";
+
+const envPattern = /^\^\\\$\\\{env:/;
+
+/** The alternatives of an `anyOf`, nested ones flattened. */
+export function alternatives(node) {
+  return (node.anyOf ?? [node]).flatMap((each) => (each.anyOf ? alternatives(each) : [each]));
+}
+
+/** Whether `node` is the `${env:NAME}` reference a scalar option may be given as. */
+export function isEnvRef(node) {
+  return node.type === "string" && envPattern.test(node.pattern ?? "");
+}
+
+/** Whether `node` holds one plain value (a string, number, boolean, constant or null). */
+export function isScalar(node) {
+  if (node.anyOf) return alternatives(node).every(isScalar);
+  if (node.const !== undefined || node.enum) return true;
+  const types = [node.type].flat();
+  return (
+    types.length > 0 && types.every((type) => /^(string|number|integer|boolean|null)$/.test(type))
+  );
+}
+
+/** A child's path: `match.paths`, `targets[0]`. */
+export function childPath(path, key) {
+  if (typeof key === "number") return `${path}[${key}]`;
+  return path ? `${path}.${key}` : key;
+}
 
 /** A control with its label, help text and error line, registered at its path for problems. */
 export function fieldShell(at, node, control) {

@@ -4,10 +4,9 @@
 // says what the user filled in: an empty field is left out, never written as its default.
 import { api } from "./api.js";
 import { h } from "./dom.js";
-import { freeField, scalarField } from "./schema-fields.js";
+import { alternatives, freeField, isEnvRef, isScalar, scalarField } from "./schema-fields.js";
 import { choiceField, objectField, pluginField } from "./schema-groups.js";
 import { listField, mapField } from "./schema-lists.js";
-import { alternatives, isEnvRef, isScalar } from "./schema-shapes.js";
 
 let schema;
 

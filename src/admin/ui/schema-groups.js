@@ -3,8 +3,7 @@
 // until opened), an `anyOf` of different shapes as a choice of which to give, and a plugin:
 // its name, then the options of that plugin from the schema's `if name → then config` parts.
 import { h } from "./dom.js";
-import { fieldShell, groupShell } from "./schema-fields.js";
-import { alternatives, childPath, isScalar } from "./schema-shapes.js";
+import { alternatives, childPath, fieldShell, groupShell, isScalar } from "./schema-fields.js";
 
 const isObject = (value) => value !== null && typeof value === "object" && !Array.isArray(value);
 

@@ -3,8 +3,7 @@
 // to values, each with buttons to add and remove an item. Removing one renders the rest
 // again from what they hold, so their labels stay numbered in order.
 import { h } from "./dom.js";
-import { groupShell } from "./schema-fields.js";
-import { childPath } from "./schema-shapes.js";
+import { childPath, groupShell } from "./schema-fields.js";
 
 /** A list: of values (`items` scalar) or of groups, with buttons to add and remove items. */
 export function listField(node, value, at) {
