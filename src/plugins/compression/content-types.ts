@@ -8,8 +8,7 @@
 
 /** What a config pattern may be: `type/subtype`, `type/*`, `type/*+suffix` or `*\/*+suffix`. */
 export const contentTypePattern =
-  /^(?:[a-z0-9][a-z0-9!#$&^_.+-]*\/(?:\*|\*\+[a-z0-9!#$&^_.-]+|[a-z0-9][a-z0-9!#$&^_.+-]*)|\*\/(?:\*|\*\+[a-z0-9!#$&^_.-]+))$/;
-/^(?:[a-z0-9][a-z0-9!#$&^_.+-]*|\*)\/(?:\*|\*\+[a-z0-9!#$&^_.-]+|[a-z0-9][a-z0-9!#$&^_.+-]*)$/;
+  /^(?:[a-z0-9][a-z0-9!#$&^_.+-]*\/(?:\*|\*\+[a-z0-9!#$&^_.-]+|[a-z0-9][a-z0-9!#$&^_.+-]*)|\*\/(?:\*|\*\+[a-z0-9!#$&^_.-]+))$/i;
 
 /**
  * The types compressed by default: text, JSON, XML, JavaScript, SVG and the other formats
@@ -41,13 +40,13 @@ export const defaultContentTypes: readonly string[] = [
 /** Whether a response's `Content-Type` value is one of the patterns' types. */
 export type ContentTypeTest = (contentType: string | undefined) => boolean;
 
-/** Compiles patterns (checked by `contentTypePattern`, lower case) into a test. */
+/** Compiles patterns (checked by `contentTypePattern`, any case) into a test. */
 export function compileContentTypes(patterns: readonly string[]): ContentTypeTest {
   const exact = new Set<string>();
   const prefixes: string[] = [];
   const suffixes: { prefix: string; suffix: string }[] = [];
   let any = false;
-  for (const pattern of patterns) {
+  for (const pattern of patterns.map((text) => text.toLowerCase())) {
     const slash = pattern.indexOf("/");
     const major = pattern.slice(0, slash);
     const minor = pattern.slice(slash + 1);

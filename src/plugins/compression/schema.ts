@@ -24,9 +24,15 @@ export const compressionSchema = z.strictObject({
     ),
   levels: z
     .strictObject({
-      gzip: z.number().int().min(1).max(9).default(defaultLevels.gzip),
-      br: z.number().int().min(0).max(11).default(defaultLevels.br),
-      zstd: z.number().int().min(1).max(maxZstdLevel).default(defaultLevels.zstd),
+      gzip: z.number().int().min(1).max(9).default(defaultLevels.gzip).describe("gzip level."),
+      br: z.number().int().min(0).max(11).default(defaultLevels.br).describe("Brotli quality."),
+      zstd: z
+        .number()
+        .int()
+        .min(1)
+        .max(maxZstdLevel)
+        .default(defaultLevels.zstd)
+        .describe("zstd level (above 19 HTTP clients may refuse the window)."),
     })
     .prefault({})
     .describe("Compression level per coding: gzip 1-9, br 0-11, zstd 1-19; fast by default."),
@@ -34,14 +40,9 @@ export const compressionSchema = z.strictObject({
     .array(
       z
         .string()
-        .transform((type) => type.trim().toLowerCase())
-        .pipe(
-          z
-            .string()
-            .regex(
-              contentTypePattern,
-              "expected a media type: type/subtype, type/*, type/*+suffix or */*+suffix",
-            ),
+        .regex(
+          contentTypePattern,
+          "expected a media type: type/subtype, type/*, type/*+suffix or */*+suffix",
         ),
     )
     .min(1)
