@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { connect } from "node:http2";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import zlib from "node:zlib";
@@ -244,6 +245,33 @@ describe("compression plugin", () => {
       releaseStream();
       await ended;
       assert.equal(decoded.join(""), '{"line":1}\n{"line":2}\n');
+    }
+  });
+
+  it("compresses over HTTP/2 (h2c) as over HTTP/1.1", async () => {
+    const h2 = await startSimpleGateway(
+      [upstream.url],
+      { plugins: [{ name: "compression" }] },
+      { listen: [{ host: "127.0.0.1", port: 0, http2: true }] },
+    );
+    const session = connect(h2.url);
+    try {
+      const stream = session.request({ ":path": "/json", "accept-encoding": "br" });
+      const [headers, body] = await Promise.all([
+        new Promise<Record<string, unknown>>((resolve) => stream.once("response", resolve)),
+        (async () => {
+          const chunks: Buffer[] = [];
+          for await (const chunk of stream) chunks.push(chunk as Buffer);
+          return Buffer.concat(chunks);
+        })(),
+      ]);
+      assert.equal(headers[":status"], 200);
+      assert.equal(headers["content-encoding"], "br");
+      assert.equal(headers["content-length"], undefined);
+      assert.ok(zlib.brotliDecompressSync(body).toString() === json);
+    } finally {
+      session.close();
+      await h2.stop();
     }
   });
 });
