@@ -210,4 +210,20 @@ describe("compression plugin", () => {
       assert.equal(await res.body.text(), "");
     }
   });
+
+  it("leaves the answers plugins give themselves as they are", async () => {
+    // minSize 0: the 401 of key-auth would qualify by its type and size.
+    const guarded = await startSimpleGateway([upstream.url], {
+      plugins: [{ name: "compression", config: { minSize: 0 } }, { name: "key-auth" }],
+    });
+    try {
+      const res = await request(`${guarded.url}/json`, { headers: { "accept-encoding": "gzip" } });
+      assert.equal(res.statusCode, 401);
+      assert.equal(res.headers["content-encoding"], undefined);
+      const answer = (await res.body.json()) as { error: { code: string } };
+      assert.equal(answer.error.code, "GATEHOUSE_UNAUTHORIZED");
+    } finally {
+      await guarded.stop();
+    }
+  });
 });

@@ -58,6 +58,7 @@ describe("compressible content types", () => {
     assert.equal(test("image/x+cbor"), true);
     assert.equal(compileContentTypes(["*/*"])("video/mp4"), true);
     assert.equal(compileContentTypes(["*/*"])("text/event-stream"), false);
+    assert.equal(compileContentTypes(["*/*"])("application/grpc-web-text"), false);
   });
 
   it("accepts only media-type patterns in the config", () => {

@@ -3,7 +3,8 @@
  * Which responses are worth compressing by their `Content-Type`: the patterns of the
  * config (`text/*`, `application/json`, `application/*+json`) compiled once into a set of
  * exact types, type prefixes and structured-syntax suffixes. Server-sent events are never
- * compressed, whatever the patterns say: a client reads each event as it arrives.
+ * compressed, whatever the patterns say: a client reads each event as it arrives; nor is
+ * gRPC or gRPC-Web, whose messages carry their own compression and framing.
  */
 
 /** What a config pattern may be: `type/subtype`, `type/*`, `type/*+suffix` or `*\/*+suffix`. */
@@ -60,7 +61,9 @@ export function compileContentTypes(patterns: readonly string[]): ContentTypeTes
   return (contentType) => {
     if (contentType === undefined) return false;
     const type = mediaType(contentType);
-    if (type === "" || type === "text/event-stream") return false;
+    if (type === "" || type === "text/event-stream" || type.startsWith("application/grpc")) {
+      return false;
+    }
     if (any || exact.has(type)) return true;
     for (const prefix of prefixes) if (type.startsWith(prefix)) return true;
     for (const { prefix, suffix } of suffixes) {

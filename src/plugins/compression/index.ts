@@ -37,6 +37,8 @@ export const compressionPlugin = definePlugin({
 
     const hooks: PluginHooks = {
       onResponse(ctx, response) {
+        // A plugin's own answer gets these hooks' headers only: its body is sent as it is.
+        if (ctx.answer) return;
         const facts = compressibleResponse(ctx.method, response.status, response.headers);
         if (!facts || !compressible(facts.contentType)) return;
         const length = facts.contentLength;
