@@ -63,11 +63,37 @@ export function encoderFactory(encoding: Encoding, levels: EncodingLevels): Enco
     }
     case "zstd": {
       if (!zstdAvailable) throw new Error("zstd needs a Node with zlib.createZstdCompress");
+      const level = levels.zstd;
       const options = {
         flush: constants.ZSTD_e_flush,
-        params: { [constants.ZSTD_c_compressionLevel]: levels.zstd },
+        params: { [constants.ZSTD_c_compressionLevel]: level },
       };
-      return () => zlib.createZstdCompress(options);
+      return (sizeHint) =>
+        zlib.createZstdCompress(
+          sizeHint === undefined || sizeHint > smallBody
+            ? options
+            : {
+                flush: constants.ZSTD_e_flush,
+                params: { ...options.params, ...smallZstdTables(sizeHint) },
+              },
+        );
     }
   }
+}
+
+/** Up to this many bytes, a body's known length sizes zstd's window and tables. */
+const smallBody = 128 * 1024;
+
+/**
+ * zstd's window and match tables for a body of `size` bytes: zstd sizes them for an unknown
+ * length by default (a 2 MB window at level 3), and setting them up costs more than
+ * compressing a 10 KB body. A body longer than announced still compresses, a little less.
+ */
+function smallZstdTables(size: number): Record<number, number> {
+  const windowLog = Math.max(10, Math.ceil(Math.log2(size + 1)));
+  return {
+    [constants.ZSTD_c_windowLog]: windowLog,
+    [constants.ZSTD_c_hashLog]: Math.min(17, windowLog + 1),
+    [constants.ZSTD_c_chainLog]: Math.min(16, windowLog),
+  };
 }
