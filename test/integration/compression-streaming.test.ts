@@ -19,6 +19,18 @@ describe("compression plugin: streams and HTTP/2", () => {
   let gateway: RunningGateway;
   before(async () => {
     upstream = await startUpstream((req, res) => {
+      if (req.method === "POST") {
+        const chunks: Buffer[] = [];
+        req.on("data", (chunk: Buffer) => chunks.push(chunk));
+        req.on("end", () => {
+          res.writeHead(200, {
+            "content-type": "text/plain",
+            "x-encoding": `${req.headers["content-encoding"]}`,
+          });
+          res.end(Buffer.concat(chunks));
+        });
+        return;
+      }
       if (req.url === "/stream") {
         res.writeHead(200, { "content-type": "application/x-ndjson" });
         res.write('{"line":1}\n');
@@ -65,10 +77,10 @@ describe("compression plugin: streams and HTTP/2", () => {
     }
   });
 
-  it("compresses over HTTP/2 (h2c) as over HTTP/1.1", async () => {
+  it("compresses over HTTP/2 (h2c) as over HTTP/1.1, and decodes uploads", async () => {
     const h2 = await startSimpleGateway(
       [upstream.url],
-      { plugins: [{ name: "compression" }] },
+      { plugins: [{ name: "compression", config: { decompressRequests: true } }] },
       { listen: [{ host: "127.0.0.1", port: 0, http2: true }] },
     );
     const session = connect(h2.url);
@@ -86,6 +98,23 @@ describe("compression plugin: streams and HTTP/2", () => {
       assert.equal(headers["content-encoding"], "br");
       assert.equal(headers["content-length"], undefined);
       assert.ok(zlib.brotliDecompressSync(body).toString() === json);
+
+      const upload = session.request({
+        ":method": "POST",
+        ":path": "/upload",
+        "content-encoding": "gzip",
+      });
+      upload.end(zlib.gzipSync(json));
+      const [uploaded, echoed] = await Promise.all([
+        new Promise<Record<string, unknown>>((resolve) => upload.once("response", resolve)),
+        (async () => {
+          const chunks: Buffer[] = [];
+          for await (const chunk of upload) chunks.push(chunk as Buffer);
+          return Buffer.concat(chunks).toString();
+        })(),
+      ]);
+      assert.equal(uploaded["x-encoding"], "undefined");
+      assert.ok(echoed === json, "the upstream read the decoded upload");
     } finally {
       session.close();
       await h2.stop();
