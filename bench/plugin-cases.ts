@@ -21,12 +21,63 @@ export interface PluginCase {
   stores?: StoresConfig;
   /** Whether the plugin waits on something (a store): fewer requests per batch. */
   async?: boolean;
+  /** The request's method (default GET), query (without `?`) and body, when the case needs them. */
+  method?: string;
+  query?: string;
+  body?: string;
+  /** Whether the plugin answers the request itself (mock): its answer is what is measured. */
+  answers?: boolean;
   /**
    * The upstream response the onResponse hook sees (default: a JSON head, no body). A body
    * is sent through the transforms the plugin asks for, and counted in its cost.
    */
   response?: { headers: string[]; body?: Buffer };
 }
+
+/** An OpenAPI 3.1 document for the request-validation rows: the bench's path, a JSON body. */
+const itemsApi = {
+  openapi: "3.1.0",
+  info: { title: "bench", version: "1" },
+  paths: {
+    "/svc7/items/{id}": {
+      parameters: [{ name: "id", in: "path", required: true, schema: { type: "integer" } }],
+      get: {
+        parameters: [
+          { name: "fields", in: "query", schema: { type: "array", items: { type: "string" } } },
+          { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 100 } },
+        ],
+        responses: { "200": { description: "the item" } },
+      },
+      put: {
+        requestBody: {
+          required: true,
+          content: { "application/json": { schema: { $ref: "#/components/schemas/Item" } } },
+        },
+        responses: { "200": { description: "replaced" } },
+      },
+    },
+  },
+  components: {
+    schemas: {
+      Item: {
+        type: "object",
+        required: ["name", "price"],
+        properties: {
+          name: { type: "string", maxLength: 100 },
+          price: { type: "number", minimum: 0 },
+          tags: { type: "array", items: { type: "string" } },
+          note: { type: ["string", "null"] },
+        },
+      },
+    },
+  },
+};
+const itemBody = JSON.stringify({
+  name: "kettle",
+  price: 24.5,
+  tags: ["kitchen", "steel"],
+  note: null,
+});
 
 const origin = "https://app.example.com";
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
@@ -161,6 +212,62 @@ export async function pluginCases(redisUrl: string): Promise<PluginCase[]> {
       plugin: "rate-limit",
       config: { ...unreachedLimit, algorithm: "token-bucket" },
       headers: {},
+    },
+    {
+      label: "request-validation (GET: path + 2 query parameters)",
+      plugin: "request-validation",
+      config: { spec: itemsApi },
+      headers: {},
+      query: "fields=name&fields=price&limit=10",
+    },
+    {
+      label: "request-validation (PUT: 90-byte JSON body read and checked)",
+      plugin: "request-validation",
+      config: { spec: itemsApi },
+      method: "PUT",
+      headers: { "content-type": "application/json", "content-length": String(itemBody.length) },
+      body: itemBody,
+      async: true,
+    },
+    {
+      label: "request-transformer (5 header edits, 2 query edits, templated)",
+      plugin: "request-transformer",
+      config: {
+        headers: {
+          remove: ["x-debug"],
+          rename: { "x-old": "x-new" },
+          set: { "x-team": "payments", "x-user": "$(consumer.name)", "x-item": "$(path.id)" },
+        },
+        query: { set: { source: "gateway" }, add: { page: "1" } },
+      },
+      headers: { "x-old": "value", "x-debug": "1" },
+      consumer: { name: "alice", groups: ["admins"] },
+    },
+    {
+      label: "response-transformer (4 header edits, status map)",
+      plugin: "response-transformer",
+      config: {
+        headers: {
+          remove: ["server"],
+          set: { "cache-control": "no-store", "x-request": "$(request.id)" },
+          add: { "x-served-by": "gatehouse" },
+        },
+        status: { 404: 200 },
+      },
+      headers: {},
+    },
+    {
+      label: "response-transformer (JSON body edits set up; body not run)",
+      plugin: "response-transformer",
+      config: { body: { remove: ["secret"], set: { "meta.by": "gatehouse" } } },
+      headers: {},
+    },
+    {
+      label: "mock (JSON answer)",
+      plugin: "mock",
+      config: { status: 503, body: { message: "maintenance" } },
+      headers: {},
+      answers: true,
     },
     {
       label: "rate-limit (Redis on loopback, token bucket)",

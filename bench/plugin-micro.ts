@@ -6,13 +6,14 @@
  */
 import { once } from "node:events";
 import type { IncomingMessage } from "node:http";
-import { pipeline, type Transform } from "node:stream";
+import { pipeline, Readable, type Transform } from "node:stream";
 import { Registry } from "prom-client";
 import { fallbackLogger } from "../src/observability/logger.ts";
 import { PluginMetrics } from "../src/observability/plugin-metrics.ts";
 import { RequestContext, runnerState } from "../src/pipeline/context.ts";
 import type { PluginHooks } from "../src/pipeline/plugin.ts";
 import { createPluginRegistry } from "../src/plugins/index.ts";
+import { parsePathPattern } from "../src/router/path-pattern.ts";
 import { RedisConnections } from "../src/stores/redis.ts";
 import type { PluginCase } from "./plugin-cases.ts";
 import { formatColumns } from "./table.ts";
@@ -82,14 +83,24 @@ function instantiate(pluginCase: PluginCase): PluginHooks {
   });
 }
 
+/** The route path the benchmark's requests matched, for plugins that read `ctx.params`. */
+const itemPattern = parsePathPattern("/svc7/items/:id");
+
 /** One request through every hook the plugin has; the first run checks the plugin let it through. */
 async function runOnce(hooks: PluginHooks, pluginCase: PluginCase, check: boolean): Promise<void> {
-  const req = {
-    method: "GET",
+  const facts = {
+    method: pluginCase.method ?? "GET",
     url: "/svc7/items/42",
     headers: pluginCase.headers,
     socket: { remoteAddress: "127.0.0.1" },
-  } as unknown as IncomingMessage;
+  };
+  // A case with a body gets a request that streams it, as a client's would.
+  const req = (pluginCase.body === undefined
+    ? facts
+    : Object.assign(
+        Readable.from([Buffer.from(pluginCase.body)]),
+        facts,
+      )) as unknown as IncomingMessage;
   const ctx = new RequestContext({
     req,
     requestId: "bench",
@@ -97,13 +108,15 @@ async function runOnce(hooks: PluginHooks, pluginCase: PluginCase, check: boolea
     service: "upstream",
     clientAddress: "127.0.0.1",
     path: "/svc7/items/42",
+    query: pluginCase.query === undefined ? undefined : `?${pluginCase.query}`,
+    pattern: itemPattern,
   });
   ctx.consumer = pluginCase.consumer;
   for (const phase of ["onRequest", "access", "beforeUpstream"] as const) {
     const result = hooks[phase]?.(ctx);
     if (result instanceof Promise) await result;
   }
-  if (check && ctx.answer)
+  if (check && ctx.answer && !pluginCase.answers)
     throw new Error(
       `plugin micro-benchmark: ${pluginCase.label} answered ${ctx.answer.status} ${ctx.answer.body}`,
     );

@@ -18,6 +18,10 @@ export const errorCatalogue = {
     status: 400,
     message: "The request's Host or authority is missing, repeated, malformed or not served here",
   },
+  GATEHOUSE_REQUEST_INVALID: {
+    status: 400,
+    message: "The request does not match the route's OpenAPI document",
+  },
   GATEHOUSE_UNAUTHORIZED: {
     status: 401,
     message: "The request lacks valid credentials",
@@ -181,6 +185,10 @@ export const errorCatalogue = {
   GATEHOUSE_UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
     message: "The request body's Content-Type is not one this path accepts",
+  },
+  GATEHOUSE_BODY_ENCODING_UNSUPPORTED: {
+    status: 415,
+    message: "The request body is compressed and the route must rewrite it",
   },
   GATEHOUSE_BODY_TOO_DEEP: {
     status: 400,

@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { extname, join, relative, sep } from "node:path";
+import { dirname, extname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The dashboard's URL prefix on the admin listener. */
@@ -27,9 +27,16 @@ const types: Record<string, string> = {
 /**
  * Library files the UI imports, by the path it asks for under `/ui/vendor/`: the package
  * file each is read from (resolved like an import, so it works from a clone and from an
- * installed package).
+ * installed package). A path ending in `/` is a directory of ES modules that import each
+ * other (`package/dir/`, from the package's root): every file of it is served.
  */
-const vendor: Record<string, string> = {};
+const vendor: Record<string, string> = {
+  // The line diff of two texts (diff-view.js): jsdiff's ESM build.
+  "diff/": "diff/libesm/",
+  // YAML in the page: a version's config as GET /config?format=yaml writes it (versions.js),
+  // a resource parsed and written (resource-editor.js).
+  "yaml/": "yaml/browser/dist/",
+};
 
 const headers = {
   "content-security-policy":
@@ -64,8 +71,18 @@ function load(): Map<string, DashboardFile> {
   // From src/admin/ in a clone and dist/admin/ in the package, which ships src/admin/ui/.
   const root = fileURLToPath(new URL("../../src/admin/ui/", import.meta.url));
   for (const file of walk(root)) add(relative(root, file).split(sep).join("/"), file);
-  for (const [path, specifier] of Object.entries(vendor))
-    add(`vendor/${path}`, fileURLToPath(import.meta.resolve(specifier)));
+  for (const [path, specifier] of Object.entries(vendor)) {
+    if (!path.endsWith("/")) {
+      add(`vendor/${path}`, fileURLToPath(import.meta.resolve(specifier)));
+      continue;
+    }
+    // A package need not export its build's files one by one; its package.json it does.
+    const [name = "", ...inside] = specifier.split("/");
+    const packageRoot = dirname(fileURLToPath(import.meta.resolve(`${name}/package.json`)));
+    const directory = join(packageRoot, ...inside);
+    for (const file of walk(directory))
+      add(`vendor/${path}${relative(directory, file).split(sep).join("/")}`, file);
+  }
   return loaded;
 }
 
@@ -105,4 +122,12 @@ export function serveDashboard(req: IncomingMessage, res: ServerResponse, path: 
   });
   res.end(req.method === "HEAD" ? undefined : file.body);
   return true;
+}
+
+/**
+ * The package files the UI's vendor files are read from: whatever installs Gatehouse (the
+ * image's `npm ci --omit=dev`, the npm package) must install their packages too.
+ */
+export function dashboardVendorSpecifiers(): string[] {
+  return Object.values(vendor);
 }

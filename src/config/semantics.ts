@@ -1,7 +1,7 @@
 /**
  * @module config/semantics
- * Checks that need the whole config at once, after the schema has passed: unique names
- * and references between resources.
+ * Checks that need the whole config at once, after the schema has passed: unique names,
+ * references between resources, and the paths the gateway keeps for itself.
  */
 import { closest } from "./suggest.ts";
 
@@ -51,6 +51,7 @@ export function checkReferences(input: unknown): PathProblem[] {
     });
   });
   problems.push(...gatewaySettingsNeeded(input));
+  problems.push(...portalPathTaken(input));
   requiredServices(input).forEach((name, index) => {
     if (typeof name !== "string" || services.has(name)) return;
     const hint = closest(name, services.keys());
@@ -86,6 +87,32 @@ function gatewaySettingsNeeded(input: unknown): PathProblem[] {
         path: ["services", index, "loadBalancer", "zoneAware"],
         message: "zone-aware balancing needs this gateway's zone: set gateway.zone",
       });
+  });
+  return problems;
+}
+
+/**
+ * Route paths at or under the developer portal's path: the portal answers there before
+ * routing, so such a route could never be reached.
+ */
+function portalPathTaken(input: unknown): PathProblem[] {
+  const root = input as { gateway?: { portal?: { path?: unknown } }; routes?: unknown } | null;
+  const portal = root?.gateway?.portal;
+  if (!portal || typeof portal !== "object") return [];
+  const reserved = typeof portal.path === "string" ? portal.path : "/docs";
+  const routes = Array.isArray(root?.routes) ? root.routes : [];
+  const problems: PathProblem[] = [];
+  routes.forEach((route: unknown, index) => {
+    const paths = (route as { match?: { paths?: unknown } } | null)?.match?.paths;
+    if (!Array.isArray(paths)) return;
+    paths.forEach((path: unknown, at) => {
+      if (typeof path !== "string") return;
+      if (path !== reserved && !path.startsWith(`${reserved}/`)) return;
+      problems.push({
+        path: ["routes", index, "match", "paths", at],
+        message: `"${path}" is the developer portal's (gateway.portal.path is "${reserved}"): give the route another path, or the portal another path`,
+      });
+    });
   });
   return problems;
 }

@@ -45,6 +45,12 @@ export interface LoadedProtos {
   methods: LoadedMethod[];
   /** Every file read, as absolute paths (the ones to watch for a reload). */
   files: string[];
+  /**
+   * The comment just before (or on the line of) each message, field, enum, service and
+   * method of the user's files, by full name (`pkg.Message`, `pkg.Message.field`,
+   * `pkg.Service.Method`): the developer portal's descriptions.
+   */
+  comments: ReadonlyMap<string, string>;
 }
 
 export type { ProtoLocation, ProtoProblem };
@@ -161,7 +167,8 @@ class Loading {
     let parsed: protobuf.IParserResult;
     try {
       (protobuf.parse as unknown as { filename: string | null }).filename = name;
-      parsed = protobuf.parse(text, this.root, { keepCase: true });
+      // Plain `//` and `/* */` comments are kept too: that is how most .proto files document.
+      parsed = protobuf.parse(text, this.root, { keepCase: true, alternateCommentMode: true });
     } catch (error) {
       this.problems.push(parseProblem(source, error));
       return;
@@ -254,8 +261,10 @@ class Loading {
       };
     }
     const methods: LoadedMethod[] = [];
+    const comments = new Map<string, string>();
     for (const file of this.files.values()) {
       if (file.bundled) continue;
+      for (const declared of file.declarations) collectComments(declared, comments);
       for (const service of file.declarations.filter((d) => d instanceof protobuf.Service)) {
         const desc = registry.getService(service.fullName.slice(1))!;
         for (const method of service.methodsArray) {
@@ -270,9 +279,23 @@ class Loading {
     }
     return {
       ok: true,
-      protos: { registry, methods, files: [...this.files.values()].map((f) => f.path) },
+      protos: { registry, methods, files: [...this.files.values()].map((f) => f.path), comments },
     };
   }
+}
+
+/** The comments of a declaration and of what it holds (fields, methods, nested types). */
+function collectComments(object: protobuf.ReflectionObject, into: Map<string, string>): void {
+  if (object.comment) into.set(object.fullName.slice(1), object.comment.trim());
+  const inner =
+    object instanceof protobuf.Type
+      ? [...object.fieldsArray, ...object.nestedArray]
+      : object instanceof protobuf.Service
+        ? object.methodsArray
+        : object instanceof protobuf.Namespace
+          ? object.nestedArray
+          : [];
+  for (const nested of inner) collectComments(nested, into);
 }
 
 /** protobufjs marks messages, enums and services with their file; extensions get it here. */

@@ -114,6 +114,11 @@ export class Transcoder {
     return allowed.length > 0 ? { kind: "method-not-allowed", allowed } : { kind: "none" };
   }
 
+  /** Every compiled binding with the method it calls, in the order the `.proto` files declare them. */
+  methods(): TranscodedMethod[] {
+    return [...this.#rules.methods.values()];
+  }
+
   /** Each binding as the admin API's runtime view shows it: the HTTP side, the method it calls. */
   bindings(): TranscodedBindingView[] {
     return [...this.#rules.methods.values()].map((method) => {

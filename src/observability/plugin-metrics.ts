@@ -1,17 +1,21 @@
 /**
  * @module observability/plugin-metrics
  * The counters plugins write through `scope.telemetry`: rate-limit and concurrency-limit
- * decisions, rate-limit store failures and authentication failures, by route. Children
- * are found by the request's route name (a string the config made, so its hash is already
+ * decisions, rate-limit store failures, authentication failures, request/response
+ * validation results and bodies the transformers left untouched, by route. Children are
+ * found by the request's route name (a string the config made, so its hash is already
  * known) and a value from a fixed set: recording is two map lookups and an add.
  */
 import type { Registry } from "prom-client";
 import type { RequestContext } from "../pipeline/context.ts";
 import type {
   AuthFailureReason,
+  BodyUntouchedReason,
   PluginTelemetry,
   PluginTelemetrySource,
   StoreFallback,
+  ValidationMode,
+  ValidationResult,
 } from "../pipeline/telemetry.ts";
 import { type CounterChild, CounterFamily } from "./series.ts";
 
@@ -50,8 +54,19 @@ class PluginCounters implements PluginTelemetry {
   readonly #decisions: RouteCounters<Decision>;
   readonly #authFailures: RouteCounters<AuthFailureReason>;
   readonly #storeFailures: RouteCounters<StoreFallback>;
+  readonly #requestValidations: RouteCounters<`${ValidationMode}/${ValidationResult}`>;
+  readonly #responseValidations: RouteCounters<"valid" | "invalid">;
+  readonly #untouched: RouteCounters<BodyUntouchedReason>;
 
   constructor(plugin: string, families: Families, storeFailures: RouteCounters<StoreFallback>) {
+    // Mode and result vary per call: one child per pair, found by the pair's own string.
+    this.#requestValidations = new RouteCounters((route, pair) => {
+      const [mode, result] = pair.split("/") as [string, string];
+      return families.requestValidations.child(route, plugin, mode, result);
+    });
+    this.#responseValidations = new RouteCounters((route, result) =>
+      families.responseValidations.child(route, plugin, result),
+    );
     this.#decisions = new RouteCounters(
       (route, decision) => families.decisions.child(route, plugin, decision),
       decisions,
@@ -60,6 +75,9 @@ class PluginCounters implements PluginTelemetry {
       families.authFailures.child(route, plugin, reason),
     );
     this.#storeFailures = storeFailures;
+    this.#untouched = new RouteCounters((route, reason) =>
+      families.bodiesUntouched.child(route, plugin, reason),
+    );
   }
 
   limitDecision(ctx: RequestContext, allowed: boolean): void {
@@ -73,12 +91,27 @@ class PluginCounters implements PluginTelemetry {
   authFailure(ctx: RequestContext, reason: AuthFailureReason): void {
     this.#authFailures.inc(ctx.route, reason);
   }
+
+  requestValidation(ctx: RequestContext, mode: ValidationMode, result: ValidationResult): void {
+    this.#requestValidations.inc(ctx.route, `${mode}/${result}`);
+  }
+
+  responseValidation(ctx: RequestContext, result: "valid" | "invalid"): void {
+    this.#responseValidations.inc(ctx.route, result);
+  }
+
+  bodyUntouched(ctx: RequestContext, reason: BodyUntouchedReason): void {
+    this.#untouched.inc(ctx.route, reason);
+  }
 }
 
 interface Families {
   decisions: CounterFamily;
   storeFailures: CounterFamily;
   authFailures: CounterFamily;
+  requestValidations: CounterFamily;
+  responseValidations: CounterFamily;
+  bodiesUntouched: CounterFamily;
 }
 
 /** Every plugin counter of one gateway; lives as long as the gateway, across reloads. */
@@ -102,6 +135,21 @@ export class PluginMetrics implements PluginTelemetrySource {
       authFailures: new CounterFamily(
         "gatehouse_auth_failures_total",
         "Requests refused by an authentication or authorization plugin, by route, plugin and reason.",
+        ["route", "plugin", "reason"],
+      ),
+      requestValidations: new CounterFamily(
+        "gatehouse_request_validations_total",
+        "Requests a validation plugin checked, by route, plugin, mode (enforce or report) and result (valid, invalid, or unknown: no operation for it).",
+        ["route", "plugin", "mode", "result"],
+      ),
+      responseValidations: new CounterFamily(
+        "gatehouse_response_validations_total",
+        "Upstream responses a validation plugin checked, by route, plugin and result (valid or invalid).",
+        ["route", "plugin", "result"],
+      ),
+      bodiesUntouched: new CounterFamily(
+        "gatehouse_body_transform_skipped_total",
+        "Bodies a transformer plugin was configured to edit but passed on untouched, by route, plugin and reason (encoded: compressed; unparsable: not the JSON its type says).",
         ["route", "plugin", "reason"],
       ),
     };

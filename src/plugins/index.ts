@@ -17,11 +17,15 @@ import { grpcWebPlugin } from "./grpc-web/index.ts";
 import { ipRestrictionPlugin } from "./ip-restriction/index.ts";
 import { jwtPlugin } from "./jwt/index.ts";
 import { keyAuthPlugin } from "./key-auth/index.ts";
+import { mockPlugin } from "./mock/index.ts";
 import { mtlsPlugin } from "./mtls/index.ts";
 import { oauth2IntrospectionPlugin } from "./oauth2-introspection/index.ts";
 import { rateLimitPlugin } from "./rate-limit/index.ts";
 import { rateLimitNodeCounter } from "./rate-limit/node-counter.ts";
 import { requestSizeLimitPlugin } from "./request-size-limit/index.ts";
+import { requestTransformerPlugin } from "./request-transformer/index.ts";
+import { requestValidationPlugin } from "./request-validation/index.ts";
+import { responseTransformerPlugin } from "./response-transformer/index.ts";
 import { securityHeadersPlugin } from "./security-headers/index.ts";
 
 /** The plugins that ship with Gatehouse. */
@@ -39,8 +43,12 @@ export const builtinPlugins: readonly PluginDefinition[] = [
   authorizePlugin,
   concurrencyLimitPlugin,
   rateLimitPlugin,
+  requestValidationPlugin,
   grpcTranscodePlugin,
   grpcWebPlugin,
+  requestTransformerPlugin,
+  responseTransformerPlugin,
+  mockPlugin,
   compressionPlugin,
 ];
 

@@ -11,6 +11,7 @@ import type { ErrorCode } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { runLogHooks, runRequestHooks, runResponseHooks } from "../pipeline/chain.ts";
 import { RequestContext, runnerState } from "../pipeline/context.ts";
+import type { Portal } from "../portal/server.ts";
 import { createClientAddressResolver } from "../proxy/client-address.ts";
 import { grpcStatusOfError, isGrpcRequest, sendGrpcError } from "../proxy/grpc/error-status.ts";
 import { forward } from "../proxy/http-proxy.ts";
@@ -27,6 +28,7 @@ import {
   type Upgrade,
 } from "./admission.ts";
 import type { ExchangeObserver, GatewayResponse } from "./exchange.ts";
+import { checkFraming } from "./framing.ts";
 import {
   callGrpcService,
   createGrpcAnswering,
@@ -48,6 +50,8 @@ export interface HandlerHost {
   observer: ExchangeObserver | undefined;
   /** A request was cut because its client sent it too slowly (the metric). */
   clientTimedOut?(timeout: ClientTimeout): void;
+  /** The developer portal, answered before routing (`gateway.portal`), when it is on. */
+  portal?: Portal;
 }
 
 /** The proxy listeners' handlers (see createRequestHandler). */
@@ -59,6 +63,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
   const routeOf = createRequestRouter(settings, host);
   const clientAddress = createClientAddressResolver(settings.trustedProxies);
   const destination = createDestinationBuilder(settings.trustedProxies, clientAddress, host.log);
+  const portal = host.portal;
 
   /** The plugin context of a routed request, when its route has plugins. */
   function contextOf(
@@ -76,6 +81,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       clientAddress: clientAddress(req),
       path: routed.path,
       query: routed.query,
+      pattern: routed.match.pattern,
     });
   }
 
@@ -197,6 +203,16 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       if (close) res.closeAfterAnswer();
       return undefined;
     };
+    // The portal's path is reserved (no route may take it): one prefix check, none when off.
+    // It is served before routing, but only a request whose framing is sound.
+    if (portal !== undefined && req.url!.startsWith(portal.prefix)) {
+      const framing = checkFraming(req, limits);
+      if (framing) {
+        fail(framing);
+        return;
+      }
+      if (portal.serve(req, res, requestId)) return;
+    }
     admit(answeringHttp, req, res, requestId, fail);
   }
 

@@ -80,7 +80,9 @@ export async function openDashboard(options: OpenOptions): Promise<DashboardPage
     await page.getByLabel("Admin key").fill(options.key);
     await page.getByRole("button", { name: "Log in" }).click();
   }
-  if (options.loggedIn !== false) await page.locator("#caller").filter({ hasText: /\S/ }).waitFor();
+  // Attached, not visible: the bar hides the caller's name at phone width.
+  if (options.loggedIn !== false)
+    await page.locator("#caller").filter({ hasText: /\S/ }).waitFor({ state: "attached" });
   return {
     page,
     context,

@@ -25,6 +25,8 @@ export class ApiError extends Error {
     this.code = error.code ?? "";
     this.requestId = error.requestId ?? "";
     this.details = error.details;
+    /** A refused change's problems, each named by its place in the config. */
+    this.problems = error.problems ?? [];
   }
 }
 
@@ -46,7 +48,8 @@ function headersFor(options) {
 
 /**
  * Calls `path` and returns `{ status, body, etag, version }` (`version` from the ETag: the
- * config version a change made or a read saw). Throws an ApiError for a 4xx/5xx answer.
+ * config version a change made or a read saw; `body` parsed from JSON, the text for any
+ * other type). Throws an ApiError for a 4xx/5xx answer.
  * @param {string} path
  * @param {{ method?: string, body?: unknown, yaml?: string, ifMatch?: number, signal?: AbortSignal }} [options]
  */
@@ -59,7 +62,9 @@ export async function api(path, options = {}) {
     cache: "no-store",
   });
   const text = await response.text();
-  const body = text === "" ? undefined : JSON.parse(text);
+  // A YAML answer (GET /config?format=yaml) is given as its text.
+  const json = /json/.test(response.headers.get("content-type") ?? "application/json");
+  const body = text === "" ? undefined : json ? JSON.parse(text) : text;
   if (!response.ok) {
     const error = new ApiError(response.status, body);
     if (response.status === 401) onUnauthorized(error);

@@ -78,6 +78,12 @@ export const routeSchema = z
       .default(false)
       .describe("Forward the client's Host instead of the target's."),
     websocket: z.boolean().default(true).describe("Allow WebSocket upgrades on this route."),
+    portal: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Publish this route in the developer portal (`gateway.portal`, whose `publish: all` publishes every route).",
+      ),
     plugins: z
       .array(pluginSchema)
       .default([])

@@ -14,6 +14,8 @@ import { bundledProtoDir } from "../../grpc/proto-loader.ts";
 import { transcodedCallKey } from "../../grpc/transcode-state.ts";
 import { Transcoder, type TranscoderOptions } from "../../grpc/transcoder.ts";
 import { definePlugin, type PluginCheckProblem } from "../../pipeline/plugin.ts";
+import { grpcOpenApiFragment } from "../../portal/grpc-openapi.ts";
+import type { OpenApiFragment } from "../../portal/openapi-fragment.ts";
 
 const schema = z.strictObject({
   protos: z
@@ -87,9 +89,17 @@ export const grpcTranscodePlugin = definePlugin({
     const created = Transcoder.create(transcoderOptions(config, scope.baseDir));
     if (!created.ok) throw new Error(created.problems.map((problem) => problem.message).join("; "));
     const { transcoder } = created;
+    let fragment: OpenApiFragment | undefined;
     return {
       // The routes the protos made, for the admin API's runtime view.
       describe: () => ({ bindings: transcoder.bindings() }),
+      // The same bindings for the developer portal, built when first asked for.
+      openapi: () =>
+        (fragment ??= grpcOpenApiFragment(transcoder.methods(), {
+          int64AsNumber: config.int64AsNumber,
+          useProtoFieldNames: config.useProtoFieldNames,
+          comments: transcoder.protos.comments,
+        })),
       beforeUpstream(ctx) {
         const found = transcoder.match(ctx.method, ctx.path);
         if (found.kind === "method") {
