@@ -1,6 +1,7 @@
 // The compression plugin beside plugins that change bodies, over real sockets: it runs
 // last on the response side, so a body response-transformer edited is what gets
-// compressed; a mock's own answer is never compressed.
+// compressed; and first on the request side, so request-transformer edits the decoded
+// upload. A mock's own answer is never compressed.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import zlib from "node:zlib";
@@ -19,9 +20,11 @@ describe("compression plugin beside body transformers", () => {
   let gateway: RunningGateway;
   before(async () => {
     upstream = await startUpstream((req, res) => {
-      req.resume();
+      const chunks: Buffer[] = [];
+      req.on("data", (chunk: Buffer) => chunks.push(chunk));
       req.on("end", () => {
-        const body = JSON.stringify(profile);
+        const body =
+          req.method === "POST" ? Buffer.concat(chunks).toString() : JSON.stringify(profile);
         res.writeHead(200, {
           "content-type": "application/json",
           "content-length": Buffer.byteLength(body),
@@ -38,11 +41,12 @@ describe("compression plugin beside body transformers", () => {
             match: { paths: ["/profiles/*"] },
             service: "users",
             plugins: [
-              { name: "compression" },
+              { name: "compression", config: { decompressRequests: true } },
               {
                 name: "response-transformer",
                 config: { body: { remove: ["password_hash"], rename: { fullname: "name" } } },
               },
+              { name: "request-transformer", config: { body: { add: { source: "gateway" } } } },
             ],
           },
           {
@@ -70,6 +74,17 @@ describe("compression plugin beside body transformers", () => {
     assert.equal(res.headers["content-encoding"], "gzip");
     const sent = JSON.parse(zlib.gunzipSync(Buffer.from(await res.body.arrayBuffer())).toString());
     assert.deepEqual(sent, { name: "Ann", bio: profile.bio });
+  });
+
+  it("gives request-transformer the decoded upload to edit", async () => {
+    const res = await request(`${gateway.url}/profiles/ann`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-encoding": "br" },
+      body: zlib.brotliCompressSync(JSON.stringify({ fullname: "Ann" })),
+    });
+    assert.equal(res.statusCode, 200);
+    // The upstream's echo, edited back by response-transformer on its way out.
+    assert.deepEqual(await res.body.json(), { name: "Ann", source: "gateway" });
   });
 
   it("sends a mock's answer as it is", async () => {

@@ -7,6 +7,7 @@
  */
 import { definePlugin, type PluginHooks } from "../../pipeline/plugin.ts";
 import { combinedHeaderValue } from "../../proxy/headers.ts";
+import { requestBodyDecodedKey } from "../transform/request-coding.ts";
 import { compileContentTypes } from "./content-types.ts";
 import { type EncoderFactory, encoderFactory } from "./encoders.ts";
 import { createNegotiator, type Encoding } from "./negotiate.ts";
@@ -63,6 +64,8 @@ export const compressionPlugin = definePlugin({
           maxSize: maxDecompressedSize,
         });
         ctx.setUpstreamHeader("content-encoding", undefined);
+        // Transforms asked for after this one read the decoded body (request-transformer).
+        ctx.set(requestBodyDecodedKey, true);
       };
     }
     return hooks;
