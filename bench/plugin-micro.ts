@@ -4,12 +4,13 @@
  * plugin's hooks (and, for plugins that wait on a store, the wall time per request), read
  * in microseconds rather than guessed from the difference of two noisy req/s numbers.
  */
+import { once } from "node:events";
 import type { IncomingMessage } from "node:http";
-import { Readable } from "node:stream";
+import { pipeline, Readable, type Transform } from "node:stream";
 import { Registry } from "prom-client";
 import { fallbackLogger } from "../src/observability/logger.ts";
 import { PluginMetrics } from "../src/observability/plugin-metrics.ts";
-import { RequestContext } from "../src/pipeline/context.ts";
+import { RequestContext, runnerState } from "../src/pipeline/context.ts";
 import type { PluginHooks } from "../src/pipeline/plugin.ts";
 import { createPluginRegistry } from "../src/plugins/index.ts";
 import { parsePathPattern } from "../src/router/path-pattern.ts";
@@ -119,8 +120,25 @@ async function runOnce(hooks: PluginHooks, pluginCase: PluginCase, check: boolea
     throw new Error(
       `plugin micro-benchmark: ${pluginCase.label} answered ${ctx.answer.status} ${ctx.answer.body}`,
     );
-  hooks.onResponse?.(ctx, { status: 200, headers: ["content-type", "application/json"] });
+  const response = pluginCase.response ?? { headers: ["content-type", "application/json"] };
+  hooks.onResponse?.(ctx, { status: 200, headers: [...response.headers] });
+  const transforms = runnerState.responseBody(ctx);
+  if (transforms && response.body) await throughTransforms(transforms.streams, response.body);
   hooks.onLog?.(ctx);
+}
+
+/** Sends `body` through the response transforms a plugin asked for, to their last byte. */
+async function throughTransforms(streams: Transform[], body: Buffer): Promise<void> {
+  const last = streams.at(-1)!;
+  let bytes = 0;
+  last.on("data", (chunk: Buffer) => {
+    bytes += chunk.length;
+  });
+  const ended = once(last, "end");
+  if (streams.length > 1) pipeline(streams, () => {});
+  streams[0]!.end(body);
+  await ended;
+  if (bytes === 0) throw new Error("plugin micro-benchmark: the transforms gave no bytes");
 }
 
 function median(values: number[]): number {

@@ -12,7 +12,7 @@ import { performance } from "node:perf_hooks";
 import type { Readable } from "node:stream";
 import type { Span } from "@opentelemetry/api";
 import type { Dispatcher } from "undici";
-import type { ErrorCode } from "../errors.ts";
+import { type ErrorCode, isGatehouseError } from "../errors.ts";
 import { endTry } from "../observability/tracing.ts";
 import { runnerState } from "../pipeline/context.ts";
 import type { BodyConsumer } from "../server/exchange.ts";
@@ -201,19 +201,27 @@ class ProxiedRequest extends RetryLoop implements TryOwner, BodyConsumer, Respon
     this.#end();
   }
 
-  /** A plugin's transform failed: 500 if nothing was sent yet, else the response is cut. */
+  /**
+   * A plugin's transform failed: 500 if nothing was sent yet, else the response is cut. A
+   * transform that fails with a GatehouseError refuses what it read (a body that does not
+   * decode, or decodes too large): that error's code is the answer, and no bug is logged.
+   */
   transformFailed(error: Error, where: string): void {
     if (this.finished) return;
-    this.#request.log.error(
-      { err: error, requestId: this.#request.requestId, hook: where },
-      "plugin transform failed",
-    );
+    const refused = isGatehouseError(error);
+    const code = refused ? error.code : "GATEHOUSE_INTERNAL";
+    if (!refused) {
+      this.#request.log.error(
+        { err: error, requestId: this.#request.requestId, hook: where },
+        "plugin transform failed",
+      );
+    }
     if (!this.#upstreamDone) {
-      this.#fail("GATEHOUSE_INTERNAL");
+      this.#fail(code);
       return;
     }
-    this.#failure = "GATEHOUSE_INTERNAL";
-    this.#answerFailure("GATEHOUSE_INTERNAL", error);
+    this.#failure = code;
+    this.#answerFailure(code, error);
   }
 
   release(attempt: UpstreamTry): void {
