@@ -8,6 +8,7 @@ import { SignJWT } from "jose";
 import type { ConsumerConfig, StoresConfig } from "../src/config/schema/index.ts";
 import type { ConsumerIdentity } from "../src/pipeline/context.ts";
 import { hashPassword } from "../src/plugins/basic-auth/password-hash.ts";
+import { reportBody } from "./nginx.ts";
 
 export interface PluginCase {
   label: string;
@@ -26,6 +27,11 @@ export interface PluginCase {
   body?: string;
   /** Whether the plugin answers the request itself (mock): its answer is what is measured. */
   answers?: boolean;
+  /**
+   * The upstream response the onResponse hook sees (default: a JSON head, no body). A body
+   * is sent through the transforms the plugin asks for, and counted in its cost.
+   */
+  response?: { headers: string[]; body?: Buffer };
 }
 
 /** An OpenAPI 3.1 document for the request-validation rows: the bench's path, a JSON body. */
@@ -98,6 +104,12 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
 
 /** Far above what one process can send: every request is admitted and does the full work. */
 const unreachedLimit = { limit: 1_000_000, window: "1s" };
+
+/** The 10 KB JSON answer the compression rows compress, as the upstream sends it. */
+const report = {
+  headers: ["content-type", "application/json", "content-length", String(reportBody.length)],
+  body: Buffer.from(reportBody),
+};
 
 /** Every case; the Redis one uses the Redis at `redisUrl`. */
 export async function pluginCases(redisUrl: string): Promise<PluginCase[]> {
@@ -316,6 +328,37 @@ export async function pluginCases(redisUrl: string): Promise<PluginCase[]> {
       config: { ...unreachedLimit, store: "redis" },
       headers: {},
       stores: { redis: { url: redisUrl, timeout: 1000, keyPrefix: "gatehouse-bench:" } },
+      async: true,
+    },
+    {
+      label: "compression (client without Accept-Encoding: passes)",
+      plugin: "compression",
+      config: {},
+      headers: {},
+      response: { headers: report.headers },
+    },
+    {
+      label: "compression (gzip 1 of a 10 KB JSON)",
+      plugin: "compression",
+      config: {},
+      headers: { "accept-encoding": "gzip" },
+      response: report,
+      async: true,
+    },
+    {
+      label: "compression (br 4 of a 10 KB JSON)",
+      plugin: "compression",
+      config: {},
+      headers: { "accept-encoding": "br" },
+      response: report,
+      async: true,
+    },
+    {
+      label: "compression (zstd 3 of a 10 KB JSON)",
+      plugin: "compression",
+      config: {},
+      headers: { "accept-encoding": "gzip, deflate, br, zstd" },
+      response: report,
       async: true,
     },
   ];

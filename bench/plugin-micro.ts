@@ -4,9 +4,9 @@
  * plugin's hooks (and, for plugins that wait on a store, the wall time per request), read
  * in microseconds rather than guessed from the difference of two noisy req/s numbers.
  */
+import { once } from "node:events";
 import type { IncomingMessage } from "node:http";
-import { Readable, Writable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { pipeline, Readable, type Transform } from "node:stream";
 import { Registry } from "prom-client";
 import { fallbackLogger } from "../src/observability/logger.ts";
 import { PluginMetrics } from "../src/observability/plugin-metrics.ts";
@@ -120,18 +120,30 @@ async function runOnce(hooks: PluginHooks, pluginCase: PluginCase, check: boolea
     throw new Error(
       `plugin micro-benchmark: ${pluginCase.label} answered ${ctx.answer.status} ${ctx.answer.body}`,
     );
-  // The body through the transforms the plugin asked for, as the proxy would send it on.
-  const transforms = runnerState.requestBody(ctx);
-  if (transforms && pluginCase.body !== undefined) {
-    await pipeline([Readable.from([Buffer.from(pluginCase.body)]), ...transforms.streams, sink()]);
+  // The body through the request transforms the plugin asked for, as the proxy sends it on.
+  const upload = runnerState.requestBody(ctx);
+  if (upload && pluginCase.body !== undefined) {
+    await throughTransforms(upload.streams, Buffer.from(pluginCase.body));
   }
-  hooks.onResponse?.(ctx, { status: 200, headers: ["content-type", "application/json"] });
+  const response = pluginCase.response ?? { headers: ["content-type", "application/json"] };
+  hooks.onResponse?.(ctx, { status: 200, headers: [...response.headers] });
+  const transforms = runnerState.responseBody(ctx);
+  if (transforms && response.body) await throughTransforms(transforms.streams, response.body);
   hooks.onLog?.(ctx);
 }
 
-/** Where a transformed request body goes: nowhere (the upstream's part is not measured). */
-function sink(): Writable {
-  return new Writable({ write: (_chunk, _encoding, callback) => callback() });
+/** Sends `body` through the transforms a plugin asked for, to their last byte. */
+async function throughTransforms(streams: Transform[], body: Buffer): Promise<void> {
+  const last = streams.at(-1)!;
+  let bytes = 0;
+  last.on("data", (chunk: Buffer) => {
+    bytes += chunk.length;
+  });
+  const ended = once(last, "end");
+  if (streams.length > 1) pipeline(streams, () => {});
+  streams[0]!.end(body);
+  await ended;
+  if (bytes === 0) throw new Error("plugin micro-benchmark: the transforms gave no bytes");
 }
 
 function median(values: number[]): number {

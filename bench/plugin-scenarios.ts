@@ -3,20 +3,26 @@
  * Gatehouse with something on every request: its default observability (metrics and an
  * access log to a file), the same with tracing at ratio 1.0 exporting to a local OTLP
  * sink; `jwt` (RS256, key in config) + `rate-limit` (Redis) + `cors`; and
- * `rate-limit` alone (memory). Limits are far above what wrk can send, so every request is
- * admitted and does the full work.
+ * `rate-limit` alone (memory); `compression` gzipping a 10 KB JSON answer. Limits are far
+ * above what wrk can send, so every request is admitted and does the full work.
  */
 import { generateKeyPairSync } from "node:crypto";
 import { join } from "node:path";
 import { SignJWT } from "jose";
-import type { ConfigExtras } from "./configs.ts";
+import { type ConfigExtras, measuredIndex } from "./configs.ts";
+import { reportBody } from "./nginx.ts";
 import { freePort, startChild, stopChild, waitForListening } from "./processes.ts";
+import type { ExpectedAnswer } from "./verify.ts";
 
 /** What a scenario needs running and sent, and how to take it down. */
 export interface PreparedScenario {
   extras: ConfigExtras;
   /** Headers every measured request carries, as `Name: value`. */
   headers: string[];
+  /** The path measured, when not the small JSON's (`/svc7/items/42`). */
+  path?: string;
+  /** The answer every measured request must get, when not the small JSON as it is. */
+  expected?: ExpectedAnswer;
   stop(): Promise<void>;
 }
 
@@ -78,6 +84,24 @@ const memoryRateLimit: PluginScenario = {
   },
 };
 
+const compression: PluginScenario = {
+  name: "gatehouse-compression",
+  label: "Gatehouse + compression gzip of a 10 KB JSON",
+  async prepare() {
+    return {
+      extras: {
+        name: "compression",
+        // gzip alone: the coding every client decodes, at its default level.
+        plugins: ["  - { name: compression, config: { encodings: [gzip] } }"],
+      },
+      headers: ["Accept-Encoding: gzip"],
+      path: `/svc${measuredIndex(10)}/items/report`,
+      expected: { body: reportBody, contentEncoding: "gzip" },
+      stop: async () => {},
+    };
+  },
+};
+
 const observed: PluginScenario = {
   name: "gatehouse-observed",
   label: "Gatehouse + metrics + access log (file)",
@@ -119,7 +143,13 @@ const traced: PluginScenario = {
   },
 };
 
-export const pluginScenarios: PluginScenario[] = [observed, traced, authStack, memoryRateLimit];
+export const pluginScenarios: PluginScenario[] = [
+  observed,
+  traced,
+  authStack,
+  memoryRateLimit,
+  compression,
+];
 
 /** A throwaway redis-server on a free loopback port, keeping nothing on disk. */
 export async function startRedis(dir: string): Promise<{ url: string; stop(): Promise<void> }> {

@@ -74,6 +74,10 @@ export const errorCatalogue = {
     status: 431,
     message: "The request headers are too many or too large",
   },
+  GATEHOUSE_BAD_CONTENT_ENCODING: {
+    status: 400,
+    message: "The request body is not valid for its Content-Encoding",
+  },
   GATEHOUSE_UPGRADE_NOT_ALLOWED: {
     status: 400,
     message: "The route does not allow a protocol upgrade",

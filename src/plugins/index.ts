@@ -9,6 +9,7 @@ import type { NodeCounters } from "../stores/node-limits.ts";
 import { aclPlugin } from "./acl/index.ts";
 import { authorizePlugin } from "./authorize/index.ts";
 import { basicAuthPlugin } from "./basic-auth/index.ts";
+import { compressionPlugin } from "./compression/index.ts";
 import { concurrencyLimitPlugin } from "./concurrency-limit/index.ts";
 import { corsPlugin } from "./cors/index.ts";
 import { grpcTranscodePlugin } from "./grpc-transcode/index.ts";
@@ -50,6 +51,7 @@ export const builtinPlugins: readonly PluginDefinition[] = [
   requestTransformerPlugin,
   responseTransformerPlugin,
   mockPlugin,
+  compressionPlugin,
 ];
 
 /**

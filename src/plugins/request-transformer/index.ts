@@ -11,13 +11,9 @@ import type { RequestContext } from "../../pipeline/context.ts";
 import { definePlugin } from "../../pipeline/plugin.ts";
 import { encodePathText } from "../../router/path-pattern.ts";
 import { compileNamedEdits, editRequestHeaders, editsAnything } from "../transform/header-edits.ts";
-import {
-  compileBodyEdits,
-  isEncoded,
-  isJsonType,
-  JsonEditStream,
-} from "../transform/json-edits.ts";
+import { compileBodyEdits, isJsonType, JsonEditStream } from "../transform/json-edits.ts";
 import { editQuery } from "../transform/query-edits.ts";
+import { requestBodyEncoded } from "../transform/request-coding.ts";
 import { bodyEdits, headerEdits, queryEdits } from "../transform/schema.ts";
 import { compileTemplate, templateProblem } from "../transform/template.ts";
 
@@ -79,7 +75,7 @@ export const requestTransformerPlugin = definePlugin({
 
     function editBody(ctx: RequestContext): void {
       if (!isJsonType(ctx.headers["content-type"]) || !hasBody(ctx)) return;
-      if (isEncoded(ctx.headers["content-encoding"])) {
+      if (requestBodyEncoded(ctx)) {
         ctx.fail("GATEHOUSE_BODY_ENCODING_UNSUPPORTED");
         return;
       }
