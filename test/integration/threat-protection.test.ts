@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { connect as connectH2 } from "node:http2";
 import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
+import { gzipSync } from "node:zlib";
 import { request } from "undici";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
 import { h2Request } from "../helpers/h2-client.ts";
@@ -96,6 +97,15 @@ describe("threat-protection", () => {
             xml: "reject",
           }),
           route("xml", "/xml/*", { xml: { maxDepth: 3 } }),
+          {
+            name: "decoded",
+            match: { paths: ["/decoded/*"] },
+            service: "svc",
+            plugins: [
+              { name: "compression", config: { decompressRequests: true } },
+              { name: "threat-protection", config: { json: { maxDepth: 4 } } },
+            ],
+          },
           route("bots-reported", "/bots/*", {
             badBots: { mode: "report", userAgents: ["EvilCrawler"] },
           }),
@@ -248,6 +258,37 @@ describe("threat-protection", () => {
     assert.match(deep.json.error.message, /maxDepth \(3\)/);
     const rule = `route="xml",plugin="threat-protection",rule="xml-doctype",action="blocked"`;
     assert.equal(await metric(gw, rule), 1);
+  });
+
+  it("refuses a compressed JSON body it cannot read, and checks one that compression decodes", async () => {
+    const gzip = (text: string) =>
+      request(`${gw.url}${text.startsWith("[") ? "/decoded/deep" : "/decoded/ok"}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "content-encoding": "gzip" },
+        body: gzipSync(text),
+      });
+    const plain = await request(`${gw.url}/block/x`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-encoding": "gzip" },
+      body: gzipSync('{"a":1}'),
+    });
+    assert.equal(plain.statusCode, 415);
+    assert.equal(
+      ((await plain.body.json()) as { error: { code: string } }).error.code,
+      "GATEHOUSE_BODY_ENCODING_UNSUPPORTED",
+    );
+    const ok = await gzip('{"name":"O\'Brien"}');
+    assert.equal(ok.statusCode, 200);
+    assert.equal(
+      ((await ok.body.json()) as { size: number }).size,
+      Buffer.byteLength('{"name":"O\'Brien"}'),
+    );
+    const deep = await gzip("[[[[[[1]]]]]]");
+    assert.equal(deep.statusCode, 413);
+    assert.match(
+      ((await deep.body.json()) as { error: { message: string } }).error.message,
+      /maxDepth \(4\)/,
+    );
   });
 
   it("passes XML by default and refuses it where `xml: reject`", async () => {

@@ -9,6 +9,7 @@ import { GatehouseError, isGatehouseError } from "../../errors.ts";
 import type { RequestContext } from "../../pipeline/context.ts";
 import { definePlugin } from "../../pipeline/plugin.ts";
 import type { ThreatAction } from "../../pipeline/telemetry.ts";
+import { requestBodyEncoded } from "../transform/request-coding.ts";
 import { BodyInspection, type BodyScanner } from "./body-inspection.ts";
 import { JsonLimitError, type JsonLimits, JsonScanner } from "./json-scanner.ts";
 import { PatternSet } from "./pattern-set.ts";
@@ -105,12 +106,11 @@ export const threatProtectionPlugin = definePlugin({
         if (xml && config.xml === "reject") return ctx.fail("GATEHOUSE_THREAT_XML_REFUSED");
         const json = !xml && scanBody && jsonType.test(type);
         if (!(json || (xml && xmlLimits))) return;
-        const encoding = ctx.headers["content-encoding"];
-        if (encoding !== undefined && encoding.toLowerCase() !== "identity") {
+        if (requestBodyEncoded(ctx)) {
           // Compressed bytes cannot be scanned: passing them unchecked would undo the limits.
           return ctx.fail(
-            "GATEHOUSE_UNSUPPORTED_MEDIA_TYPE",
-            "A compressed body cannot be checked on this route; send it uncompressed",
+            "GATEHOUSE_BODY_ENCODING_UNSUPPORTED",
+            "The request body is compressed and the route must check it: send it uncompressed",
           );
         }
         const maxSize = json ? limits?.maxSize : xmlLimits!.maxSize;
