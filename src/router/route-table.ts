@@ -24,6 +24,8 @@ export interface RouteDefinition<R> {
   methods?: readonly string[];
   headers?: Readonly<Record<string, StringMatcherConfig>>;
   query?: Readonly<Record<string, StringMatcherConfig>>;
+  /** The API versions the route serves (see router/api-version); omitted means any. */
+  version?: string | readonly string[];
   priority: number;
 }
 
@@ -36,7 +38,8 @@ export interface RouteHit<R> {
 export type RouteMatch<R> =
   | RouteHit<R>
   | { kind: "not-found" }
-  | { kind: "method-not-allowed"; allow: string };
+  | { kind: "method-not-allowed"; allow: string }
+  | { kind: "version-not-found"; versions: string[] };
 
 /** A problem in one route definition, pointing at the offending path or host. */
 export class RouteDefinitionError extends Error {
@@ -65,6 +68,7 @@ interface Candidate<R> {
   methods: ReadonlySet<string> | undefined;
   headers: [string, ValueTest][] | undefined;
   query: [string, ValueTest][] | undefined;
+  versions: ReadonlySet<string> | undefined;
   priority: number;
   order: number;
 }
@@ -135,39 +139,66 @@ export class RouteTable<R> {
     }
   }
 
-  /** Finds the route for a request. `host` is lower-case without port; `path` is normalised. */
+  /**
+   * Finds the route for a request. `host` is lower-case without port; `path` is normalised;
+   * `version` is the API version the request asks for (router/api-version), if any.
+   */
   match(
     method: string,
     host: string,
     path: string,
     headers: Readonly<Record<string, string | string[] | undefined>>,
     rawQuery: string,
+    version?: string,
   ): RouteMatch<R> {
     const key = treeForm(path);
     let best: Candidate<R> | undefined;
     if (this.#exact.size > 0) {
       const table = this.#exact.get(host);
-      if (table) best = firstMatch<R>(table, method, key, path, headers, rawQuery, undefined);
+      if (table)
+        best = firstMatch<R>(table, method, key, path, headers, rawQuery, version, undefined);
     }
     if (this.#wildcard.size > 0) {
       for (let dot = host.indexOf(".", 1); dot !== -1; dot = host.indexOf(".", dot + 1)) {
         const table = this.#wildcard.get(host.slice(dot));
         if (!table || (best && table.maxPriority <= best.priority)) continue;
-        const found = firstMatch<R>(table, method, key, path, headers, rawQuery, undefined);
+        const found = firstMatch<R>(
+          table,
+          method,
+          key,
+          path,
+          headers,
+          rawQuery,
+          version,
+          undefined,
+        );
         if (found && (!best || found.priority > best.priority)) best = found;
       }
     }
     if (!best || this.#any.maxPriority > best.priority) {
-      const found = firstMatch<R>(this.#any, method, key, path, headers, rawQuery, undefined);
+      const found = firstMatch<R>(
+        this.#any,
+        method,
+        key,
+        path,
+        headers,
+        rawQuery,
+        version,
+        undefined,
+      );
       if (found && (!best || found.priority > best.priority)) best = found;
     }
     if (best) return best.hit;
 
-    // Nothing matched: look again, collecting the methods routes for this path would take.
+    // Nothing matched: look again, collecting the methods routes for this path would take
+    // and the versions of routes that refused only the version.
     const allow = new Set<string>();
+    const versions = new Set<string>();
+    const seen = { allow, versions };
     for (const table of this.#tablesFor(host))
-      firstMatch<R>(table, method, key, path, headers, rawQuery, allow);
+      firstMatch<R>(table, method, key, path, headers, rawQuery, version, seen);
     if (allow.size > 0) return { kind: "method-not-allowed", allow: [...allow].join(", ") };
+    if (versions.size > 0) return { kind: "version-not-found", versions: [...versions].sort() };
     return notFound;
   }
 
@@ -192,9 +223,17 @@ export class RouteTable<R> {
   }
 }
 
+/** What a second look at a table that found nothing collects (see firstMatch). */
+interface Refusals {
+  /** Methods of candidates that failed only on the method. */
+  allow: Set<string>;
+  /** Versions of candidates that failed only on the version. */
+  versions: Set<string>;
+}
+
 /**
- * The first candidate in a table that takes the request. With `allow`, the methods of
- * candidates that failed only on the method are added to it.
+ * The first candidate in a table that takes the request. With `seen`, what candidates that
+ * failed only on their method or only on their version would have taken is added to it.
  */
 function firstMatch<R>(
   table: HostTable,
@@ -203,7 +242,8 @@ function firstMatch<R>(
   path: string,
   headers: Readonly<Record<string, string | string[] | undefined>>,
   rawQuery: string,
-  allow: Set<string> | undefined,
+  version: string | undefined,
+  seen: Refusals | undefined,
 ): Candidate<R> | undefined {
   let node = table.statics.get(path) as TreeNode<R> | undefined;
   let ownProven = true;
@@ -229,8 +269,13 @@ function firstMatch<R>(
       const params = query;
       if (!candidate.query.every(([name, test]) => test(params.get(name) ?? undefined))) continue;
     }
+    if (candidate.versions && (version === undefined || !candidate.versions.has(version))) {
+      if (seen && (!candidate.methods || candidate.methods.has(method)))
+        for (const served of candidate.versions) seen.versions.add(served);
+      continue;
+    }
     if (candidate.methods && !candidate.methods.has(method)) {
-      if (allow) for (const allowed of candidate.methods) allow.add(allowed);
+      if (seen) for (const allowed of candidate.methods) seen.allow.add(allowed);
       continue;
     }
     return candidate;
@@ -278,6 +323,12 @@ function prepare<R>(definition: RouteDefinition<R>, order: number): PreparedRout
     methods,
     headers: compileMatchers(definition.headers, order, "headers", (name) => name.toLowerCase()),
     query: compileMatchers(definition.query, order, "query", (name) => name),
+    versions:
+      definition.version === undefined
+        ? undefined
+        : new Set(
+            typeof definition.version === "string" ? [definition.version] : definition.version,
+          ),
     priority: definition.priority,
     order,
   };
@@ -317,6 +368,7 @@ function buildHostTable<R>(routes: readonly PreparedRoute<R>[], maxParamLength: 
         methods: route.methods,
         headers: route.headers,
         query: route.query,
+        versions: route.versions,
         priority: route.priority,
         order: route.order,
       };
@@ -387,6 +439,9 @@ function staticPath(pattern: PathPattern): string | undefined {
 }
 
 const matcherCount = <R>(candidate: Candidate<R>): number =>
-  (candidate.methods ? 1 : 0) + (candidate.headers?.length ?? 0) + (candidate.query?.length ?? 0);
+  (candidate.methods ? 1 : 0) +
+  (candidate.headers?.length ?? 0) +
+  (candidate.query?.length ?? 0) +
+  (candidate.versions ? 1 : 0);
 
 const noop = () => {};

@@ -12,6 +12,7 @@ import { accessLogSchema, logSchema, metricsSchema, tracingSchema } from "./obse
 import { redisStoreSchema } from "./redis-store.ts";
 import { registrySchema } from "./registry.ts";
 import { timeoutsSchema } from "./timeouts.ts";
+import { versioningSchema } from "./traffic.ts";
 
 export const gatewaySchema = z
   .strictObject({
@@ -58,6 +59,7 @@ export const gatewaySchema = z
     configStore: configStoreSchema,
     audit: auditSchema,
     customMethods: customMethodsSchema,
+    versioning: versioningSchema,
     trustedProxies: z
       .array(cidr)
       .default([])
