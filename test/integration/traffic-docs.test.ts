@@ -72,7 +72,7 @@ describe("docs/traffic.md", () => {
 
     // A tenth of version 2's requests are copied to the shadow.
     for (let i = 0; i < 100; i++) await get(gateway, "/checkout/copied", stable);
-    await until(() => upstreams[4]!.requests.length > 0);
+    await until(() => upstreams[4]!.requests.length > 0, "a copy at the shadow");
 
     const unknown = await get(gateway, "/checkout/a", { "api-version": "3" });
     assert.equal(unknown.status, 404);

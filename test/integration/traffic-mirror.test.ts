@@ -99,7 +99,7 @@ describe("traffic mirror", () => {
   it("copies requests, small bodies included, and counts the answers it discards", async () => {
     assert.deepEqual(await send("/copied/a?x=1"), { status: 200, text: "main" });
     assert.deepEqual(await send("/copied/b", "a small body"), { status: 200, text: "main" });
-    await until(() => copies.length === 2);
+    await until(() => copies.length === 2, "both copies at the mirror");
     assert.deepEqual(
       copies.map(({ url, body }) => [url, body]),
       [
@@ -108,19 +108,25 @@ describe("traffic mirror", () => {
       ],
     );
     assert.equal(copies[0]!.host, `127.0.0.1:${shadow.port}`);
-    await until(async () => (await metric("copied", "answered")) === 2);
+    await until(
+      async () => (await metric("copied", "answered")) === 2,
+      "2 answered copies counted",
+    );
   });
 
   it("skips a body too large to copy, and still serves it", async () => {
     assert.equal((await send("/copied/big", "x".repeat(100 * 1024))).text, "main");
-    await until(async () => (await metric("copied", "skipped")) === 1);
+    await until(async () => (await metric("copied", "skipped")) === 1, "the skipped copy counted");
     assert.equal(copies.length, 2);
   });
 
   it("never fails the client when the mirror is down", async () => {
     for (let i = 0; i < 20; i++)
       assert.deepEqual(await send("/down/x"), { status: 200, text: "main" });
-    await until(async () => (await metric("down-mirror", "failed")) === 20);
+    await until(
+      async () => (await metric("down-mirror", "failed")) === 20,
+      "20 failed copies counted",
+    );
   });
 
   it("keeps the client's p99 within 10% of the run without the mirror when it sleeps 5 s", async () => {
