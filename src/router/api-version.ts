@@ -20,6 +20,7 @@ export interface VersionedRequest {
 export type VersionReader = (path: string, headers: Headers, rawQuery: string) => VersionedRequest;
 
 const versionChars = "([A-Za-z0-9._-]+)";
+const digitFirst = "([0-9][A-Za-z0-9._-]*)";
 
 /** The reader for a config's versioning, or undefined when it has none. */
 export function compileVersionReader(
@@ -46,7 +47,8 @@ export function compileVersionReader(
     };
   }
   if (versioning.path !== undefined) {
-    const regex = new RegExp(`^${templateSource(versioning.path)}(?=/|$)`);
+    // Here a version starts with a digit, so that `/videos` is not version `ideos` of `/`.
+    const regex = new RegExp(`^${templateSource(versioning.path, digitFirst)}(?=/|$)`);
     return (path) => {
       const found = regex.exec(path);
       if (!found) return { version: fallback, path };
@@ -63,9 +65,9 @@ export function compileVersionReader(
 }
 
 /** A `{version}` template as regex source: the rest literal, the version captured. */
-function templateSource(template: string): string {
+function templateSource(template: string, version = versionChars): string {
   const [before, after] = template.split("{version}") as [string, string];
-  return literal(before) + versionChars + literal(after);
+  return literal(before) + version + literal(after);
 }
 
 const literal = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");

@@ -33,7 +33,7 @@ export const versioningSchema = z
       .regex(/^\/[^/]*$/, "expected one leading path segment like /v{version}")
       .optional()
       .describe(
-        "A leading path segment that names the version: `/v{version}` takes `/v2/orders` as version 2 of `/orders`. The segment is removed before routes are matched and before the request is forwarded.",
+        "A leading path segment that names the version: `/v{version}` takes `/v2/orders` as version 2 of `/orders`. The segment is removed before routes are matched and before the request is forwarded. A version in the path starts with a digit.",
       ),
     query: z
       .string()
@@ -129,18 +129,29 @@ export const mirrorSchema = z
     "Copies a sample of the route's requests to another service, fire-and-forget: its answers are discarded and counted, its failures never reach the client. Requests with a body are copied when the body is at most 64 KiB.",
   );
 
+/** A calendar day, `YYYY-MM-DD`, that exists (no 30 February). */
+const day = (example: string) =>
+  z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, `expected a date like ${example}`)
+    .refine(
+      (text) => {
+        const time = Date.parse(`${text}T00:00:00Z`);
+        return !Number.isNaN(time) && new Date(time).toISOString().startsWith(text);
+      },
+      {
+        message: "not a day of the calendar",
+      },
+    );
+
 export const deprecatedSchema = z
   .strictObject({
-    since: z
-      .string()
-      .regex(/^\d{4}-\d{2}-\d{2}$/, "expected a date like 2026-01-31")
+    since: day("2026-01-31")
       .optional()
       .describe(
         "When the route was deprecated (`Deprecation: @<seconds>`); omitted, `Deprecation: @0` says it is deprecated already.",
       ),
-    sunset: z
-      .string()
-      .regex(/^\d{4}-\d{2}-\d{2}$/, "expected a date like 2027-06-30")
+    sunset: day("2027-06-30")
       .optional()
       .describe("When the route stops being served (`Sunset`, an HTTP date)."),
     link: z
