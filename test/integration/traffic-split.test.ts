@@ -22,6 +22,12 @@ describe("traffic split", () => {
       { name: "checkout", targets: [{ url: stable.url }] },
       { name: "checkout-v2", targets: [{ url: canary.url }] },
       { name: "checkout-beta", targets: [{ url: beta.url }] },
+      // One target refuses connections: the service's own retries find the other.
+      {
+        name: "checkout-pair",
+        targets: [{ url: "http://127.0.0.1:1" }, { url: canary.url }],
+        loadBalancer: { algorithm: "round-robin" },
+      },
     ];
     const split = [
       { service: "checkout-v2", weight: 10 },
@@ -43,6 +49,12 @@ describe("traffic split", () => {
             service: "checkout",
             split,
             sticky: "cookie",
+          },
+          {
+            name: "pay",
+            match: { paths: ["/pay/*"] },
+            service: "checkout",
+            split: [{ service: "checkout-pair", weight: 100 }],
           },
           {
             name: "orders",
@@ -122,6 +134,10 @@ describe("traffic split", () => {
     }
     assert.equal(seen.get("alice-key-123")!.size, 1);
     assert.equal(seen.get("bob-key-4567")!.size, 1);
+  });
+
+  it("leaves the chosen service's own retries to get past its dead target", async () => {
+    for (let i = 0; i < 10; i++) assert.equal((await get("/pay/now")).text, "canary");
   });
 
   it("refuses unknown services and weights past 100, at their place in the file", () => {
