@@ -1,9 +1,11 @@
 // API versions over real sockets: each way a request can name its version (header, Accept,
 // path, query), the default, an unknown version's 404, and a deprecated route's headers.
 import assert from "node:assert/strict";
+import { connect } from "node:http2";
 import { after, before, describe, it } from "node:test";
 import { request } from "undici";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
+import { h2Request } from "../helpers/h2-client.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
 type Versioning = Record<string, string>;
@@ -22,10 +24,10 @@ describe("API versions", () => {
   });
 
   /** A gateway with `/orders/*` in versions 1 and 2 (2 deprecated) and an unversioned `/health`. */
-  async function start(versioning: Versioning): Promise<RunningGateway> {
+  async function start(versioning: Versioning, http2 = false): Promise<RunningGateway> {
     const gateway = await startGateway(
       testConfig({
-        gateway: { versioning },
+        gateway: { versioning, listen: [{ host: "127.0.0.1", port: 0, http2 }] },
         services: [
           { name: "orders-v1", targets: [{ url: v1.url }] },
           { name: "orders-v2", targets: [{ url: v2.url }] },
@@ -114,5 +116,20 @@ describe("API versions", () => {
     const current = await get(gateway, "/orders/7", { "api-version": "1" });
     assert.equal(current.headers.deprecation, undefined);
     assert.equal(current.headers.sunset, undefined);
+  });
+
+  it("does the same over HTTP/2 (h2c)", async () => {
+    const gateway = await start({ header: "Api-Version", default: "1" }, true);
+    const session = connect(gateway.url);
+    try {
+      const old = await h2Request(session, { ":path": "/orders/7", "api-version": "2" });
+      assert.equal(old.body, "v2 /orders/7");
+      assert.equal(old.headers.sunset, "Wed, 30 Jun 2027 00:00:00 GMT");
+      const unknown = await h2Request(session, { ":path": "/orders/7", "api-version": "5" });
+      assert.equal(unknown.status, 404);
+      assert.equal(JSON.parse(unknown.body).error.code, "GATEHOUSE_VERSION_NOT_FOUND");
+    } finally {
+      session.close();
+    }
   });
 });
