@@ -1,15 +1,17 @@
 /**
  * @module traffic/mirror
  * A route's `mirror`: copies of a sample of its requests sent to another service, fire and
- * forget. A copy goes through the mirror service's own target pools (never the
- * connections serving the client), with its own timeout, and at most `maxInFlight` at
- * once: past that a copy is dropped, never queued, so a slow mirror costs the client
- * nothing. Its answer is read and thrown away; every outcome is counted.
+ * forget. The mirror service picks the target (its selector, its health), but a copy goes
+ * through a pool of the mirror's own, never one that serves clients (the mirror service
+ * may serve another route too), with its own timeout, and at most `maxInFlight` at once:
+ * past that a copy is dropped, never queued, so a slow mirror costs the client nothing.
+ * Its answer is read and thrown away; every outcome is counted.
  */
-import type { Dispatcher } from "undici";
+import { type Dispatcher, Pool } from "undici";
 import type { RouteConfig } from "../config/schema/index.ts";
 import type { SelectionRequest } from "../upstream/selectors/selector.ts";
 import type { Service } from "../upstream/service.ts";
+import type { Target } from "../upstream/target.ts";
 
 /** How one copy ended: an answer (any status), a failure or timeout, or not sent at all. */
 export type MirrorOutcome = "answered" | "failed" | "dropped" | "skipped";
@@ -35,6 +37,11 @@ export class Mirror {
   readonly #maxInFlight: number;
   readonly #count: MirrorCounter;
   #inFlight = 0;
+  /**
+   * The mirror's pools, by target origin. Nothing closes them: a runtime replaced by a
+   * reload leaves them idle, and idle connections close after the keep-alive timeout.
+   */
+  readonly #pools = new Map<string, Pool>();
 
   constructor(route: RouteConfig, services: ReadonlyMap<string, Service>, count: MirrorCounter) {
     const mirror = route.mirror!;
@@ -80,7 +87,7 @@ export class Mirror {
     const copy = headers.slice();
     copy[1] = target.authority;
     this.#inFlight++;
-    target.pool
+    this.#poolFor(target)
       .request({
         origin: target.origin,
         method: method as Dispatcher.HttpMethod,
@@ -100,6 +107,20 @@ export class Mirror {
         () => this.#settled("failed"),
       )
       .catch(() => this.#settled("failed"));
+  }
+
+  #poolFor(target: Target): Pool {
+    let pool = this.#pools.get(target.origin);
+    if (pool === undefined) {
+      pool = new Pool(target.origin, {
+        connect: { timeout: this.#timeout, ...target.tls },
+        connections: this.#maxInFlight,
+        keepAliveTimeout: 4_000,
+        pipelining: 1,
+      });
+      this.#pools.set(target.origin, pool);
+    }
+    return pool;
   }
 
   #settled(outcome: MirrorOutcome): void {

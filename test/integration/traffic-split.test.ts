@@ -26,7 +26,7 @@ describe("traffic split", () => {
       {
         name: "checkout-pair",
         targets: [{ url: "http://127.0.0.1:1" }, { url: canary.url }],
-        loadBalancer: { algorithm: "round-robin" },
+        loadBalancer: { algorithm: "round-robin" as const },
       },
     ];
     const split = [
