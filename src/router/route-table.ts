@@ -1,77 +1,29 @@
 /**
  * @module router/route-table
  * The compiled route table: host → radix tree (find-my-way) by path → ordered candidates
- * checked for method, headers and query. Each host (exact or wildcard) has a tree of its
+ * checked for method, headers, query and API version (route-definition compiles them). Each host (exact or wildcard) has a tree of its
  * own routes only, beside one tree for routes with no hosts, so many hosts cost linear
  * space. Built once per config; matching allocates
  * nothing on the common path.
  */
 import FindMyWay from "find-my-way";
-import type { StringMatcherConfig } from "../config/schema/index.ts";
 import { combinedHeaderValue } from "../proxy/headers.ts";
+import { compareSpecificity, OverlapIndex, type PathPattern } from "./path-pattern.ts";
 import {
-  compareSpecificity,
-  OverlapIndex,
-  type PathPattern,
-  parsePathPattern,
-} from "./path-pattern.ts";
+  type Candidate,
+  matcherCount,
+  type PreparedRoute,
+  prepare,
+  type RouteDefinition,
+  type RouteMatch,
+} from "./route-definition.ts";
 
-/** What the table needs to know about one route. */
-export interface RouteDefinition<R> {
-  value: R;
-  hosts?: readonly string[];
-  paths: readonly string[];
-  methods?: readonly string[];
-  headers?: Readonly<Record<string, StringMatcherConfig>>;
-  query?: Readonly<Record<string, StringMatcherConfig>>;
-  /** The API versions the route serves (see router/api-version); omitted means any. */
-  version?: string | readonly string[];
-  priority: number;
-}
-
-/** A route found for a request; the same object is returned for every match of it. */
-export interface RouteHit<R> {
-  kind: "route";
-  value: R;
-  pattern: PathPattern;
-}
-export type RouteMatch<R> =
-  | RouteHit<R>
-  | { kind: "not-found" }
-  | { kind: "method-not-allowed"; allow: string }
-  | { kind: "version-not-found"; versions: string[] };
-
-/** A problem in one route definition, pointing at the offending path or host. */
-export class RouteDefinitionError extends Error {
-  readonly routeIndex: number;
-  readonly field: "paths" | "hosts" | "headers" | "query";
-  readonly itemIndex: number | string;
-  constructor(
-    routeIndex: number,
-    field: RouteDefinitionError["field"],
-    item: number | string,
-    message: string,
-  ) {
-    super(message);
-    this.routeIndex = routeIndex;
-    this.field = field;
-    this.itemIndex = item;
-  }
-}
-
-type ValueTest = (value: string | undefined) => boolean;
-
-interface Candidate<R> {
-  hit: RouteHit<R>;
-  /** True when find-my-way matched this candidate's own pattern, so no regex check is needed. */
-  own: boolean;
-  methods: ReadonlySet<string> | undefined;
-  headers: [string, ValueTest][] | undefined;
-  query: [string, ValueTest][] | undefined;
-  versions: ReadonlySet<string> | undefined;
-  priority: number;
-  order: number;
-}
+export {
+  type RouteDefinition,
+  RouteDefinitionError,
+  type RouteHit,
+  type RouteMatch,
+} from "./route-definition.ts";
 
 /** The routes of one host (or of any host): a tree of candidate lists, best first. */
 interface HostTable {
@@ -283,77 +235,6 @@ function firstMatch<R>(
   return undefined;
 }
 
-interface PreparedRoute<R> extends Omit<Candidate<R>, "hit" | "own"> {
-  value: R;
-  patterns: PathPattern[];
-  hosts: string[] | undefined;
-}
-
-function prepare<R>(definition: RouteDefinition<R>, order: number): PreparedRoute<R> {
-  const patterns = definition.paths.map((path, i) => {
-    try {
-      return parsePathPattern(path);
-    } catch (error) {
-      throw new RouteDefinitionError(order, "paths", i, (error as Error).message);
-    }
-  });
-  const hosts = definition.hosts?.map((host, i) => {
-    const normal = host.toLowerCase();
-    if (
-      !/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$|^\[[0-9a-f:.]+\]$/.test(
-        normal,
-      )
-    ) {
-      throw new RouteDefinitionError(
-        order,
-        "hosts",
-        i,
-        `"${host}" is not a host name or *.wildcard`,
-      );
-    }
-    return normal;
-  });
-  const methods = definition.methods ? new Set(definition.methods) : undefined;
-  // A route that serves GET serves HEAD too, as HTTP expects.
-  if (methods?.has("GET")) methods.add("HEAD");
-  return {
-    value: definition.value,
-    patterns,
-    hosts,
-    methods,
-    headers: compileMatchers(definition.headers, order, "headers", (name) => name.toLowerCase()),
-    query: compileMatchers(definition.query, order, "query", (name) => name),
-    versions:
-      definition.version === undefined
-        ? undefined
-        : new Set(
-            typeof definition.version === "string" ? [definition.version] : definition.version,
-          ),
-    priority: definition.priority,
-    order,
-  };
-}
-
-function compileMatchers(
-  matchers: Readonly<Record<string, StringMatcherConfig>> | undefined,
-  order: number,
-  field: "headers" | "query",
-  keyOf: (name: string) => string,
-): [string, ValueTest][] | undefined {
-  if (!matchers) return undefined;
-  const compiled = Object.entries(matchers).map(([name, matcher]): [string, ValueTest] => {
-    if (typeof matcher === "string") return [keyOf(name), (value) => value === matcher];
-    let regex: RegExp;
-    try {
-      regex = new RegExp(matcher.regex);
-    } catch (error) {
-      throw new RouteDefinitionError(order, field, name, `bad regex: ${(error as Error).message}`);
-    }
-    return [keyOf(name), (value) => value !== undefined && regex.test(value)];
-  });
-  return compiled.length > 0 ? compiled : undefined;
-}
-
 function buildHostTable<R>(routes: readonly PreparedRoute<R>[], maxParamLength: number): HostTable {
   // Every (route, pattern) this host serves, grouped by the tree key they share.
   const groups = new Map<string, Group<R>>();
@@ -437,11 +318,5 @@ function staticPath(pattern: PathPattern): string | undefined {
   // The tree key is that path with find-my-way's escape for ":" (see path-pattern).
   return pattern.treeKey.replaceAll("::", ":");
 }
-
-const matcherCount = <R>(candidate: Candidate<R>): number =>
-  (candidate.methods ? 1 : 0) +
-  (candidate.headers?.length ?? 0) +
-  (candidate.query?.length ?? 0) +
-  (candidate.versions ? 1 : 0);
 
 const noop = () => {};
