@@ -1,10 +1,10 @@
 /**
  * @module router/route-table
  * The compiled route table: host → radix tree (find-my-way) by path → ordered candidates
- * checked for method, headers, query and API version (route-definition compiles them). Each host (exact or wildcard) has a tree of its
- * own routes only, beside one tree for routes with no hosts, so many hosts cost linear
- * space. Built once per config; matching allocates
- * nothing on the common path.
+ * checked for method, headers, query and API version (compiled in route-definition). Each
+ * host (exact or wildcard) has a tree of its own routes only, beside one tree for routes
+ * with no hosts, so many hosts cost linear space. Built once per config; matching
+ * allocates nothing on the common path.
  */
 import FindMyWay from "find-my-way";
 import { combinedHeaderValue } from "../proxy/headers.ts";
