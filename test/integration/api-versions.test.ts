@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { connect } from "node:http2";
 import { after, before, describe, it } from "node:test";
 import { request } from "undici";
+import { configProblems } from "../helpers/config-problems.ts";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
 import { h2Request } from "../helpers/h2-client.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
@@ -131,5 +132,23 @@ describe("API versions", () => {
     } finally {
       session.close();
     }
+  });
+
+  it("refuses route versions without gateway.versioning, and two places at once", () => {
+    const routes = `services:
+  - { name: orders, targets: [{ url: "http://127.0.0.1:9001" }] }
+routes:
+  - { name: orders, match: { paths: ["/orders"], version: "2" }, service: orders }
+`;
+    assert.deepEqual(configProblems(`gateway:\n  listen: [{ port: 8080 }]\n${routes}`), [
+      "gw.yaml:6:59 routes[0].match.version: a route version needs to know where requests name theirs: set gateway.versioning (header, accept, path or query)",
+    ]);
+    const twice = `gateway:
+  listen: [{ port: 8080 }]
+  versioning: { header: Api-Version, query: version }
+${routes}`;
+    assert.deepEqual(configProblems(twice), [
+      "gw.yaml:3:38 gateway.versioning.query: set one of header, accept, path or query, not header and query",
+    ]);
   });
 });
