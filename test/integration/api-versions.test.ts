@@ -148,7 +148,7 @@ routes:
   versioning: { header: Api-Version, query: version }
 ${routes}`;
     assert.deepEqual(configProblems(twice), [
-      "gw.yaml:3:38 gateway.versioning.query: set one of header, accept, path or query, not header and query",
+      "gw.yaml:3:45 gateway.versioning.query: set one of header, accept, path or query, not header and query",
     ]);
   });
 });
