@@ -54,6 +54,10 @@ export const errorCatalogue = {
     status: 404,
     message: "No route matches the request",
   },
+  GATEHOUSE_VERSION_NOT_FOUND: {
+    status: 404,
+    message: "No route serves the requested API version",
+  },
   GATEHOUSE_METHOD_NOT_ALLOWED: {
     status: 405,
     message: "The route does not accept this method",

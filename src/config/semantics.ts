@@ -50,6 +50,8 @@ export function checkReferences(input: unknown): PathProblem[] {
       message: `unknown service "${route.service}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
     });
   });
+  problems.push(...trafficReferences(section("routes"), services));
+  problems.push(...versionsNeedVersioning(input));
   problems.push(...gatewaySettingsNeeded(input));
   problems.push(...portalPathTaken(input));
   requiredServices(input).forEach((name, index) => {
@@ -113,6 +115,45 @@ function portalPathTaken(input: unknown): PathProblem[] {
         message: `"${path}" is the developer portal's (gateway.portal.path is "${reserved}"): give the route another path, or the portal another path`,
       });
     });
+  });
+  return problems;
+}
+
+/** Each service a route's `split` entries and `mirror` name must exist. */
+function trafficReferences(routes: readonly Named[], services: Map<string, number>): PathProblem[] {
+  const problems: PathProblem[] = [];
+  const check = (name: unknown, path: (string | number)[]) => {
+    if (typeof name !== "string" || services.has(name)) return;
+    const hint = closest(name, services.keys());
+    problems.push({
+      path,
+      message: `unknown service "${name}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
+    });
+  };
+  routes.forEach((route, index) => {
+    const { split, mirror } = route as { split?: unknown; mirror?: { service?: unknown } };
+    if (Array.isArray(split))
+      split.forEach((entry: { service?: unknown } | null, at) => {
+        check(entry?.service, ["routes", index, "split", at, "service"]);
+      });
+    if (mirror && typeof mirror === "object")
+      check(mirror.service, ["routes", index, "mirror", "service"]);
+  });
+  return problems;
+}
+
+/** A route's `match.version` means nothing unless `gateway.versioning` says where versions are. */
+function versionsNeedVersioning(input: unknown): PathProblem[] {
+  const root = input as { gateway?: { versioning?: unknown }; routes?: unknown } | null;
+  if (root?.gateway?.versioning !== undefined || !Array.isArray(root?.routes)) return [];
+  const problems: PathProblem[] = [];
+  root.routes.forEach((route: { match?: { version?: unknown } } | null, index) => {
+    if (route?.match?.version !== undefined)
+      problems.push({
+        path: ["routes", index, "match", "version"],
+        message:
+          "a route version needs to know where requests name theirs: set gateway.versioning (header, accept, path or query)",
+      });
   });
   return problems;
 }

@@ -19,6 +19,7 @@ import type {
   ValidationMode,
   ValidationResult,
 } from "../pipeline/telemetry.ts";
+import type { MirrorOutcome } from "../traffic/mirror.ts";
 import { type CounterChild, CounterFamily } from "./series.ts";
 
 /** One family's children by route, then by the label value that varies per call. */
@@ -130,6 +131,7 @@ interface Families {
   responseValidations: CounterFamily;
   bodiesUntouched: CounterFamily;
   threatMatches: CounterFamily;
+  mirrored: CounterFamily;
 }
 
 /** Every plugin counter of one gateway; lives as long as the gateway, across reloads. */
@@ -137,6 +139,7 @@ export class PluginMetrics implements PluginTelemetrySource {
   readonly #families: Families;
   readonly #storeFailures: RouteCounters<StoreFallback>;
   readonly #byPlugin = new Map<string, PluginCounters>();
+  readonly #mirrored: RouteCounters<MirrorOutcome>;
 
   constructor(registry: Registry) {
     this.#families = {
@@ -175,13 +178,25 @@ export class PluginMetrics implements PluginTelemetrySource {
         "Threat rules that matched a request (attack patterns, JSON limits, attack tools), by route, plugin, rule and action (blocked or reported).",
         ["route", "plugin", "rule", "action"],
       ),
+      mirrored: new CounterFamily(
+        "gatehouse_mirror_requests_total",
+        "Copies of requests a route's mirror sent (answered or failed, their answers discarded) or did not send (dropped: too many under way; skipped: a body too large to copy), by route and outcome.",
+        ["route", "outcome"],
+      ),
     };
+    this.#mirrored = new RouteCounters((route, outcome) =>
+      this.#families.mirrored.child(route, outcome),
+    );
     // Only Redis is shared (and so can fail) today; the label leaves room for more.
     this.#storeFailures = new RouteCounters((route, fallback) =>
       this.#families.storeFailures.child(route, "redis", fallback),
     );
     // prom-client's registry renders any object with a name, help, type and get().
     for (const family of Object.values(this.#families)) registry.registerMetric(family as never);
+  }
+
+  mirrored(route: string, outcome: MirrorOutcome): void {
+    this.#mirrored.inc(route, outcome);
   }
 
   /** The telemetry a plugin called `name` writes to (the same object for every instance). */

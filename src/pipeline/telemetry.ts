@@ -7,6 +7,7 @@
  * the plugin gets `silentTelemetry`, whose methods do nothing.
  */
 import type { ErrorCode } from "../errors.ts";
+import type { MirrorOutcome } from "../traffic/mirror.ts";
 import type { RequestContext } from "./context.ts";
 
 /** Why an authentication or authorization plugin refused a request. */
@@ -71,6 +72,8 @@ export interface PluginTelemetry {
 /** Hands each plugin its telemetry, by plugin name (the gateway's metrics, when on). */
 export interface PluginTelemetrySource {
   forPlugin(name: string): PluginTelemetry;
+  /** A route's mirror copy ended (see traffic/mirror); absent when nothing counts them. */
+  mirrored?(route: string, outcome: MirrorOutcome): void;
 }
 
 /** Telemetry that counts nothing: for gateways with metrics off, and for tests. */

@@ -16,6 +16,7 @@ import { type ErrorCode, type GatehouseError, isGatehouseError } from "../errors
 import { endTry } from "../observability/tracing.ts";
 import { runnerState } from "../pipeline/context.ts";
 import type { BodyConsumer } from "../server/exchange.ts";
+import { type Mirror, maxMirroredBody } from "../traffic/mirror.ts";
 import type { OutcomeKind } from "../upstream/outcome.ts";
 import { RetryLoop } from "../upstream/retry-loop.ts";
 import type { Target } from "../upstream/target.ts";
@@ -78,8 +79,10 @@ class ProxiedRequest extends RetryLoop implements TryOwner, BodyConsumer, Respon
     }
     const length = req.headers["content-length"];
     const chunked = req.headers["transfer-encoding"] !== undefined;
+    const mirror = this.#request.mirror;
     if (!chunked && (length === undefined || length === "0")) {
       this.#send(this.#request.target);
+      if (mirror) this.#mirror(mirror, null);
       return;
     }
     // A body is coming: if the client stalls, this request stops and answers 408.
@@ -97,17 +100,24 @@ class ProxiedRequest extends RetryLoop implements TryOwner, BodyConsumer, Respon
         this.#body = body;
         this.#send(this.#request.target);
       } else tooLarge();
+      mirror?.skip();
       return;
     }
-    if (!chunked && service.retry.attempts > 0 && Number(length) <= service.retry.maxBufferedBody) {
-      // Read whole, so that a retry can send it again.
+    if (
+      !chunked &&
+      ((service.retry.attempts > 0 && Number(length) <= service.retry.maxBufferedBody) ||
+        (mirror && Number(length) <= maxMirroredBody))
+    ) {
+      // Read whole, so that a retry (or the mirror) can send it again.
       readWholeBody(req, Number(length), (body) => {
         if (this.finished) return;
         this.#body = body;
         this.#send(this.#request.target);
+        if (mirror) this.#mirror(mirror, body);
       }).once("error", () => this.#end());
       return;
     }
+    mirror?.skip();
     this.replayable = false;
     const limit = maxBodySize === 0 ? Number.POSITIVE_INFINITY : maxBodySize;
     // A chunked body's size is known only by counting it (for metrics and the access log).
@@ -115,6 +125,12 @@ class ProxiedRequest extends RetryLoop implements TryOwner, BodyConsumer, Respon
       ? countedRequestBody(req, res, limit, () => this.#fail("GATEHOUSE_BODY_TOO_LARGE"))
       : req;
     this.#send(this.#request.target);
+  }
+
+  /** Sends the mirror its copy, as the first try went (host aside, which is the mirror's). */
+  #mirror(mirror: Mirror, body: Buffer | null): void {
+    const { selection, method, path, headers } = this.#request;
+    mirror.send(selection, method, path, headers, body);
   }
 
   clientTooSlow(): boolean {
@@ -178,6 +194,7 @@ class ProxiedRequest extends RetryLoop implements TryOwner, BodyConsumer, Respon
     const { requestId } = this.#request;
     this.releaseRetrySlot();
     const headers = clientResponseHeaders(rawHeaders, requestId, this.#request.closeConnection());
+    if (this.#request.setCookie !== undefined) headers.push("set-cookie", this.#request.setCookie);
     return startResponse(this, attempt, status, statusText, headers);
   }
 

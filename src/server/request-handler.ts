@@ -7,7 +7,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { GatehouseConfig } from "../config/schema/index.ts";
-import type { ErrorCode } from "../errors.ts";
+import { type ErrorCode, GatehouseError } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { runLogHooks, runRequestHooks, runResponseHooks } from "../pipeline/chain.ts";
 import { RequestContext, runnerState } from "../pipeline/context.ts";
@@ -196,10 +196,15 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       admit(answeringGrpcWeb, req, res, requestId, failGrpcWeb);
       return;
     }
-    const fail = (code: ErrorCode, headers?: Record<string, string>): undefined => {
+    const fail = (
+      code: ErrorCode,
+      headers?: Record<string, string>,
+      message?: string,
+    ): undefined => {
       const close =
         code === "GATEHOUSE_BAD_FRAMING" || code === "GATEHOUSE_BAD_HOST" || hasUnreadBody(req);
-      sendError(res, code, requestId, { close: close || host.draining(), headers });
+      const error = message === undefined ? code : new GatehouseError(code, message);
+      sendError(res, error, requestId, { close: close || host.draining(), headers });
       if (close) res.closeAfterAnswer();
       return undefined;
     };
@@ -219,9 +224,13 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
   /** A plain HTTP request, answered through its response. */
   const answeringHttp: Answering<GatewayResponse> = {
     accept(res, routed) {
-      res.route = routed.match.value.name;
-      res.service = routed.match.value.service.name;
+      const route = routed.match.value;
+      res.route = route.name;
+      res.service = route.service.name;
       res.routePath = routed.match.pattern.source;
+      // On every answer of the route: the upstream's, a plugin's or the gateway's errors.
+      if (route.responseHeaders)
+        for (const [name, value] of route.responseHeaders) res.setHeader(name, value);
       return true;
     },
     resume(res) {
@@ -312,6 +321,8 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       log: host.log,
       ctx,
       chain: ctx && runnerState.chain(ctx),
+      setCookie: to.setCookie,
+      mirror: to.route.mirror?.sampled() ? to.route.mirror : undefined,
     });
   }
 

@@ -13,6 +13,7 @@ import { portalSchema } from "./portal.ts";
 import { redisStoreSchema } from "./redis-store.ts";
 import { registrySchema } from "./registry.ts";
 import { timeoutsSchema } from "./timeouts.ts";
+import { versioningSchema } from "./traffic.ts";
 
 export const gatewaySchema = z
   .strictObject({
@@ -60,6 +61,7 @@ export const gatewaySchema = z
     configStore: configStoreSchema,
     audit: auditSchema,
     customMethods: customMethodsSchema,
+    versioning: versioningSchema,
     trustedProxies: z
       .array(cidr)
       .default([])

@@ -40,6 +40,7 @@ export const grpcStatusOfError = {
   GATEHOUSE_CORS_REJECTED: PERMISSION_DENIED,
   // gRPC's answer to a method the server does not have.
   GATEHOUSE_ROUTE_NOT_FOUND: UNIMPLEMENTED,
+  GATEHOUSE_VERSION_NOT_FOUND: UNIMPLEMENTED,
   GATEHOUSE_METHOD_NOT_ALLOWED: UNIMPLEMENTED,
   GATEHOUSE_REQUEST_TIMEOUT: DEADLINE_EXCEEDED,
   // gRPC's answer to a message larger than the receiver takes.
