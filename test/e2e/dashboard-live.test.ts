@@ -292,6 +292,28 @@ describe("the dashboard's overview and upstreams pages", () => {
     assert.deepEqual(problemsAfterLogin(dashboard), []);
     await dashboard.close();
   });
+
+  it("follows the system's dark scheme until the Theme button picks light", async () => {
+    const dashboard = await openDashboard({ origin, key, hash: "#/overview", colorScheme: "dark" });
+    const { page } = dashboard;
+    await page.getByText("live", { exact: true }).waitFor();
+    const colours = () =>
+      page.evaluate<string>(
+        "[document.body, document.querySelector('.bar')].map((e) => getComputedStyle(e).backgroundColor + ' ' + getComputedStyle(e).color).join(' / ')",
+      );
+    assert.equal(
+      await colours(),
+      "rgb(15, 18, 23) rgb(230, 233, 238) / rgb(23, 27, 34) rgb(230, 233, 238)",
+    );
+    await page.getByRole("button", { name: "Theme" }).click();
+    assert.equal(await page.evaluate<string>("document.documentElement.dataset.theme"), "light");
+    assert.equal(
+      await colours(),
+      "rgb(247, 248, 250) rgb(27, 31, 36) / rgb(255, 255, 255) rgb(27, 31, 36)",
+    );
+    assert.deepEqual(problemsAfterLogin(dashboard), []);
+    await dashboard.close();
+  });
 });
 
 describe("the overview when the gateway goes away", () => {
