@@ -9,28 +9,22 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type AdminGateway, removeDir, startAdminGateway } from "../helpers/admin.ts";
-import { closeBrowser, type DashboardPage, openDashboard } from "../helpers/dashboard.ts";
+import {
+  closeBrowser,
+  type DashboardPage,
+  dashboardGatewayYaml,
+  dashboardKeys,
+  openDashboard,
+} from "../helpers/dashboard.ts";
 import { until } from "../helpers/until.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
-const ops = "ops-key-0123456789abcdef";
-const viewer = "viewer-key-0123456789abcdef";
+const { ops, viewer } = dashboardKeys;
 const deploy = "deploy-key-0123456789abcdef";
 const asOps = { authorization: `Bearer ${ops}` };
 
 const config = (upstream: string) => `
-gateway:
-  listen: [{ host: 127.0.0.1, port: 0 }]
-  admin:
-    host: 127.0.0.1
-    port: 0
-    keys:
-      - { id: ops, key: "${ops}" }
-      - { id: viewer, key: "${viewer}", readOnly: true }
-      - { id: deploy, key: "${deploy}" }
-  log: { level: warn }
-  accessLog: { enabled: false }
-services:
+${dashboardGatewayYaml([`{ id: deploy, key: "${deploy}" }`])}services:
   - name: app
     targets: [{ url: "${upstream}" }]
 routes:

@@ -9,12 +9,16 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import { type AdminGateway, removeDir, startAdminGateway } from "../helpers/admin.ts";
-import { closeBrowser, openDashboard } from "../helpers/dashboard.ts";
+import {
+  closeBrowser,
+  dashboardGatewayYaml,
+  dashboardKeys,
+  openDashboard,
+} from "../helpers/dashboard.ts";
 import { until } from "../helpers/until.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
-const ops = "ops-key-0123456789abcdef";
-const viewer = "viewer-key-0123456789abcdef";
+const { ops, viewer } = dashboardKeys;
 
 /**
  * What went wrong in the page, less the one 401 every login starts with (the page asks who
@@ -38,16 +42,7 @@ describe("the dashboard's resource pages", () => {
     first = await startUpstream(named("first"));
     second = await startUpstream(named("second"));
     gateway = await startAdminGateway(`
-gateway:
-  listen: [{ host: 127.0.0.1, port: 0 }]
-  admin:
-    host: 127.0.0.1
-    port: 0
-    keys:
-      - { id: ops, key: "${ops}" }
-      - { id: viewer, key: "${viewer}", readOnly: true }
-  log: { level: warn }
-services:
+${dashboardGatewayYaml()}services:
   - name: users
     targets: [{ url: "${first.url}" }]
   - name: orders

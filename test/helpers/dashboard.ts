@@ -21,6 +21,31 @@ export function chromiumPath(): string {
   return spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).stdout.trim();
 }
 
+/** The keys dashboard tests log in with: `ops` may change the config, `viewer` only read it. */
+export const dashboardKeys = {
+  ops: "ops-key-0123456789abcdef",
+  viewer: "viewer-key-0123456789abcdef",
+} as const;
+
+/**
+ * The `gateway:` section of a dashboard test's config: a proxy and an admin listener on free
+ * loopback ports, the ops and viewer keys (and `extraKeys`, each a YAML flow mapping), quiet
+ * logs. The test's services, routes and consumers follow it.
+ */
+export function dashboardGatewayYaml(extraKeys: string[] = []): string {
+  return `gateway:
+  listen: [{ host: 127.0.0.1, port: 0 }]
+  admin:
+    host: 127.0.0.1
+    port: 0
+    keys:
+      - { id: ops, key: "${dashboardKeys.ops}" }
+      - { id: viewer, key: "${dashboardKeys.viewer}", readOnly: true }
+${extraKeys.map((key) => `      - ${key}\n`).join("")}  log: { level: warn }
+  accessLog: { enabled: false }
+`;
+}
+
 let shared: Promise<Browser> | undefined;
 
 /** One Chromium for the whole test file; closed by `closeBrowser()` in an `after` hook. */
