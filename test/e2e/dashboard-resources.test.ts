@@ -165,6 +165,31 @@ consumers:
     await dashboard.close();
   });
 
+  it("does not save over a change someone else made to the resource since it was opened", async () => {
+    const dashboard = await openDashboard({ origin, key: ops, hash: "#/routes/status?edit" });
+    const { page } = dashboard;
+    const stripPrefix = page.getByLabel("stripPrefix", { exact: true });
+    await stripPrefix.waitFor();
+    assert.equal(await stripPrefix.inputValue(), "");
+    // Someone else changes this route while the form is open; the form's edit is another field.
+    const patched = await admin("PATCH", "/routes/status", { stripPrefix: "/status" });
+    assert.equal(patched.status, 200);
+    await page.getByLabel("preserveHost", { exact: true }).fill("true");
+    await page.getByRole("button", { name: "Review and save" }).click();
+    await page.getByRole("heading", { name: "Someone else changed route status" }).waitFor();
+    assert.equal(await page.getByRole("button", { name: "Save route" }).count(), 0);
+    assert.deepEqual((await admin("GET", "/routes/status")).body, {
+      name: "status",
+      match: { paths: ["/status"], methods: ["GET"] },
+      service: "orders",
+      stripPrefix: "/status",
+    });
+    await page.getByRole("button", { name: "Open it again" }).click();
+    await until(async () => (await stripPrefix.inputValue()) === "/status", "the route as it is");
+    assert.deepEqual(unexpected(dashboard.problems), []);
+    await dashboard.close();
+  });
+
   it("filters the list as you type", async () => {
     const dashboard = await openDashboard({ origin, key: ops, hash: "#/routes" });
     const { page } = dashboard;
