@@ -93,6 +93,9 @@ export async function openDashboard(options: OpenOptions): Promise<DashboardPage
     viewport: options.viewport ?? { width: 1280, height: 800 },
     colorScheme: options.colorScheme ?? "light",
   });
+  // Chromium logs most CSP refusals; the event names every one, as a console error here.
+  await context.addInitScript(`document.addEventListener("securitypolicyviolation", (event) =>
+    console.error("CSP refused " + event.violatedDirective + " " + event.blockedURI))`);
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
   const problems: string[] = [];
