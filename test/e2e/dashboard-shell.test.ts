@@ -80,6 +80,23 @@ describe("the dashboard's shell", () => {
     await dashboard.close();
   });
 
+  it("shows a page for a link whose name does not decode", async () => {
+    const dashboard = await openDashboard({
+      origin,
+      key: dashboardKeys.viewer,
+      hash: "#/routes/users-api",
+    });
+    const { page } = dashboard;
+    await page.getByRole("heading", { name: "Route users-api" }).waitFor();
+    await page.goto(`${origin}/ui/#/routes/%E0%A4%A`);
+    await page.getByRole("alert").getByText(/not found|no route/i).waitFor();
+    assert.deepEqual(
+      dashboard.problems.filter((problem) => !/status of (401|404)/.test(problem)),
+      [],
+    );
+    await dashboard.close();
+  });
+
   it("marks a read-only key", async () => {
     const dashboard = await openDashboard({ origin, key: dashboardKeys.viewer });
     await dashboard.page.locator("#caller").getByText("read-only").waitFor();
