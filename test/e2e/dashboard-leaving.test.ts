@@ -5,8 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { type AdminGateway, removeDir, startAdminGateway } from "../helpers/admin.ts";
-import { closeBrowser, openDashboard } from "../helpers/dashboard.ts";
+import {
+  type DashboardGateway,
+  keylessGatewayYaml,
+  openDashboard,
+  startDashboardGateway,
+} from "../helpers/dashboard.ts";
 import { until } from "../helpers/until.ts";
 
 /** The upstreams page asks again every second. */
@@ -27,26 +31,17 @@ const countAbortListeners = `(() => {
 })()`;
 
 describe("the dashboard's live pages, when left", () => {
-  let gateway: AdminGateway;
+  let gateway: DashboardGateway;
   let origin: string;
 
   before(async () => {
-    gateway = await startAdminGateway(`
-gateway:
-  listen: [{ host: 127.0.0.1, port: 0 }]
-  admin: { host: 127.0.0.1, port: 0 }
-  log: { level: warn }
-services:
+    gateway = await startDashboardGateway(`${keylessGatewayYaml}services:
   - name: users
     targets: [{ url: http://127.0.0.1:9 }]
 `);
-    origin = `http://127.0.0.1:${gateway.gateway.addresses().admin!.port}`;
+    origin = gateway.origin;
   });
-  after(async () => {
-    await closeBrowser();
-    await gateway?.stop();
-    await removeDir(gateway.dir);
-  });
+  after(() => gateway?.close());
 
   it("polls the upstreams without piling up listeners, and stops when left", async () => {
     const dashboard = await openDashboard({ origin, hash: "#/routes" });

@@ -4,12 +4,13 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { type AdminGateway, removeDir, startAdminGateway } from "../helpers/admin.ts";
 import {
-  closeBrowser,
+  type DashboardGateway,
   dashboardGatewayYaml,
   dashboardKeys,
+  keylessGatewayYaml,
   openDashboard,
+  startDashboardGateway,
 } from "../helpers/dashboard.ts";
 
 const config = `
@@ -23,18 +24,14 @@ routes:
 `;
 
 describe("the dashboard's shell", () => {
-  let gateway: AdminGateway;
+  let gateway: DashboardGateway;
   let origin: string;
 
   before(async () => {
-    gateway = await startAdminGateway(config);
-    origin = `http://127.0.0.1:${gateway.gateway.addresses().admin!.port}`;
+    gateway = await startDashboardGateway(config);
+    origin = gateway.origin;
   });
-  after(async () => {
-    await closeBrowser();
-    await gateway?.stop();
-    await removeDir(gateway.dir);
-  });
+  after(() => gateway?.close());
 
   it("serves the page without a key, under a CSP that allows only its own origin", async () => {
     const answer = await fetch(`${origin}/ui/`);
@@ -89,7 +86,10 @@ describe("the dashboard's shell", () => {
     const { page } = dashboard;
     await page.getByRole("heading", { name: "Route users-api" }).waitFor();
     await page.goto(`${origin}/ui/#/routes/%E0%A4%A`);
-    await page.getByRole("alert").getByText(/not found|no route/i).waitFor();
+    await page
+      .getByRole("alert")
+      .getByText(/not found|no route/i)
+      .waitFor();
     assert.deepEqual(
       dashboard.problems.filter((problem) => !/status of (401|404)/.test(problem)),
       [],
@@ -106,23 +106,14 @@ describe("the dashboard's shell", () => {
 });
 
 describe("the dashboard on a keyless loopback admin listener", () => {
-  let gateway: AdminGateway;
+  let gateway: DashboardGateway;
   let origin: string;
 
   before(async () => {
-    gateway = await startAdminGateway(`
-gateway:
-  listen: [{ host: 127.0.0.1, port: 0 }]
-  admin: { host: 127.0.0.1, port: 0 }
-  log: { level: warn }
-`);
-    origin = `http://127.0.0.1:${gateway.gateway.addresses().admin!.port}`;
+    gateway = await startDashboardGateway(keylessGatewayYaml);
+    origin = gateway.origin;
   });
-  after(async () => {
-    await closeBrowser();
-    await gateway?.stop();
-    await removeDir(gateway.dir);
-  });
+  after(() => gateway?.close());
 
   it("still refuses a change sent by another origin's page", async () => {
     // Any other origin will do: the gateway's proxy listener, under another port.

@@ -10,6 +10,7 @@ import { spawnSync } from "node:child_process";
 import { copyFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { type AdminGateway, removeDir, startAdminGateway } from "./admin.ts";
 import { chromiumBinary } from "./browser.ts";
 
 const artefacts = join(import.meta.dirname, "..", "..", "test-results", "screenshots");
@@ -44,6 +45,35 @@ export function dashboardGatewayYaml(extraKeys: string[] = []): string {
 ${extraKeys.map((key) => `      - ${key}\n`).join("")}  log: { level: warn }
   accessLog: { enabled: false }
 `;
+}
+
+/** The `gateway:` section of a dashboard test on a keyless loopback admin listener. */
+export const keylessGatewayYaml = `gateway:
+  listen: [{ host: 127.0.0.1, port: 0 }]
+  admin: { host: 127.0.0.1, port: 0 }
+  log: { level: warn }
+`;
+
+/** A gateway a dashboard test started, with its admin origin; `close` ends the test's all. */
+export interface DashboardGateway extends AdminGateway {
+  /** The admin listener's origin, `http://127.0.0.1:PORT`. */
+  origin: string;
+  /** Closes the browser, stops the gateway and removes its folder. */
+  close(): Promise<void>;
+}
+
+/** Starts a gateway on the config `text` for a dashboard test. */
+export async function startDashboardGateway(text: string): Promise<DashboardGateway> {
+  const gateway = await startAdminGateway(text);
+  return {
+    ...gateway,
+    origin: `http://127.0.0.1:${gateway.gateway.addresses().admin!.port}`,
+    async close() {
+      await closeBrowser();
+      await gateway.stop();
+      await removeDir(gateway.dir);
+    },
+  };
 }
 
 let shared: Promise<Browser> | undefined;
