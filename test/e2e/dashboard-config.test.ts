@@ -350,4 +350,29 @@ describe("the dashboard's config editor, versions and audit", () => {
     assert.deepEqual(unexpected(dashboard), []);
     await dashboard.close();
   });
+
+  it("does not roll back over a version made after the rollback was shown", async () => {
+    const dashboard = await openDashboard({ origin, key: ops, hash: "#/versions" });
+    const { page } = dashboard;
+    await page.locator('tr[data-version="5"]').getByText("current").waitFor();
+    await page.getByRole("button", { name: "Roll back to 4…" }).click();
+    const panel = page.locator("section.rollback");
+    await panel.getByRole("heading", { name: "Roll back to version 4?" }).waitFor();
+    // Someone else makes version 6 while the rollback is on screen.
+    const patched = await gateway.admin("PATCH", "/routes/users-api", { stripPrefix: "/x" }, asOps);
+    assert.equal(patched.status, 200);
+    await panel.getByRole("button", { name: "Roll back: create version 6" }).click();
+    await page
+      .getByRole("alert")
+      .getByText(/Not rolled back: another change was made/)
+      .waitFor();
+    await page.locator('tr[data-version="6"]').getByText("current").waitFor();
+    assert.equal(await panel.isHidden(), true);
+    // Version 6 serves as it was made: the route added in version 5 is still there.
+    assert.equal((await gateway.proxy("/api/people")).status, 200);
+    const routes = await gateway.admin("GET", "/routes/users-api", undefined, asOps);
+    assert.equal(routes.body.stripPrefix, "/x");
+    assert.deepEqual(unexpected(dashboard, [/status of 409/]), []);
+    await dashboard.close();
+  });
 });
