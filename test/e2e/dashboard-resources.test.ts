@@ -308,6 +308,14 @@ consumers:
     await page.getByText("[redacted]").first().waitFor();
     assert.equal(await page.locator("[data-edit]").count(), 0);
     assert.equal(await page.getByRole("button", { name: "Delete" }).count(), 0);
+    // The global plugins, listed and shown, likewise.
+    await page.goto(`${origin}/ui/#/plugins`);
+    await page.getByRole("link", { name: "security-headers" }).click();
+    await page.getByText("As written in the config").waitFor();
+    assert.equal(await page.locator("[data-edit]").count(), 0);
+    await page.goto(`${origin}/ui/#/plugins?new`);
+    await page.getByRole("link", { name: "security-headers" }).waitFor();
+    assert.equal(await page.locator("[data-edit], .schema-form").count(), 0);
     assert.deepEqual(unexpected(dashboard.problems), []);
     await dashboard.close();
   });
