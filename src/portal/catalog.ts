@@ -10,6 +10,7 @@
 import type { GatehouseConfig, RouteConfig, ServiceConfig } from "../config/schema/index.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { PluginInstances } from "../runtime/plugin-instances.ts";
+import { componentsWithoutServers } from "./document-servers.ts";
 import type { OpenApiPathItem, OpenApiSchema } from "./openapi-fragment.ts";
 import { rateLimitSentence } from "./rate-limits.ts";
 import { publishedOperation, type RouteAccess, routeAccess, takesMethod } from "./route-access.ts";
@@ -111,7 +112,7 @@ async function serviceEntry(
       const document = await loadServiceDocument(service.openapi, options.baseDir);
       fromDocument(document, routes, accesses, add);
       const { securitySchemes: _theirs, ...components } = document.components ?? {};
-      entry.components = components as CatalogService["components"];
+      entry.components = componentsWithoutServers(components) as CatalogService["components"];
       const version = (document.info as { version?: unknown } | undefined)?.version;
       if (typeof version === "string") entry.version = version;
       return entry;

@@ -7,6 +7,7 @@
  */
 import type { GatehouseConfig, RouteConfig } from "../config/schema/index.ts";
 import { type ErrorCode, errorCatalogue } from "../errors.ts";
+import { operationWithoutServers } from "./document-servers.ts";
 import type { OpenApiOperation } from "./openapi-fragment.ts";
 import { type RateLimitNote, rateLimitNotes, rateLimitSentence } from "./rate-limits.ts";
 import { routePlugins } from "./route-plugins.ts";
@@ -65,9 +66,9 @@ export function publishedOperation(
   access: RouteAccess,
   service: string,
 ): OpenApiOperation {
-  const { servers: _servers, security: _security, ...rest } = operation;
+  const { security: _security, ...rest } = operationWithoutServers(operation);
   const published: OpenApiOperation = { ...rest, tags: [service] };
-  const responses = { ...(operation.responses as Record<string, unknown> | undefined) };
+  const responses = { ...(rest.responses as Record<string, unknown> | undefined) };
   if (access.security.requirements.length > 0) {
     published.security = access.security.requirements;
     responses["401"] ??= errorResponse("No valid credentials were sent.", "GATEHOUSE_UNAUTHORIZED");

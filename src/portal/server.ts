@@ -1,14 +1,16 @@
 /**
  * @module portal/server
  * Serves the developer portal on the proxy listeners, before routing: the request handler
- * hands over every request whose target starts with the portal's path (one string check;
- * none when the portal is off). The catalog is built lazily from the runtime serving now
- * and rebuilt when a reload replaced its config; errors are the gateway's JSON errors.
+ * hands over every request whose path, normalised as routing normalises it, is at or under
+ * the portal's path (so `/x/../docs` is the portal's and `/docs/../x` is not). The catalog
+ * is built lazily from the runtime serving now and rebuilt when a reload replaced its
+ * config; errors are the gateway's JSON errors.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { GatehouseConfig } from "../config/schema/index.ts";
 import type { PortalConfig } from "../config/schema/portal.ts";
 import type { Logger } from "../observability/logger.ts";
+import { type NormalizeOptions, normalizePath } from "../proxy/normalize-path.ts";
 import { hasUnreadBody } from "../proxy/request-body.ts";
 import { sendError } from "../proxy/respond.ts";
 import type { Runtime } from "../runtime/runtime.ts";
@@ -22,21 +24,28 @@ export interface PortalHost {
   /** The folder services' `openapi` files are relative to (the config file's). */
   baseDir: string;
   log: Logger;
+  /** How the proxy listeners normalise request paths (`gateway.paths`). */
+  paths: NormalizeOptions;
 }
 
 /** The portal of one static config. */
 export interface Portal {
-  /** Requests whose target starts with this may be the portal's. */
-  readonly prefix: string;
-  /** Answers the request and returns true when it is the portal's; false leaves it to routing. */
-  serve(req: IncomingMessage, res: ServerResponse, requestId: string): boolean;
+  /**
+   * The rest of the request's path after the portal's (`""`, `/`, `/openapi.json`, ...) when
+   * the request target is the portal's, read as routing reads it; undefined leaves it to
+   * routing.
+   */
+  claim(target: string): string | undefined;
+  /** Answers a request `claim` took, `rest` being what it returned. */
+  serve(req: IncomingMessage, res: ServerResponse, requestId: string, rest: string): void;
 }
 
-// Swagger UI sets style attributes and draws icons from data: URLs; nothing else is inline.
+// Swagger UI draws icons from data: URLs. It styles elements from script (not markup), which
+// style-src 'self' allows: no inline style or script is needed.
 const contentSecurityPolicy = [
   "default-src 'none'",
   "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
+  "style-src 'self'",
   "img-src 'self' data:",
   "font-src 'self'",
   "connect-src 'self'",
@@ -114,31 +123,42 @@ export function createPortal(settings: PortalConfig, host: PortalHost): Portal {
     res.end(req.method === "HEAD" ? undefined : body);
   }
 
-  function serve(req: IncomingMessage, res: ServerResponse, requestId: string): boolean {
-    const url = req.url!;
-    const queryAt = url.indexOf("?");
-    const rest = (queryAt === -1 ? url : url.slice(0, queryAt)).slice(prefix.length);
-    if (rest !== "" && rest.charCodeAt(0) !== 47) return false;
+  function claim(target: string): string | undefined {
+    let path = target;
+    if (path.charCodeAt(0) !== 47) {
+      // The absolute form (`GET http://host/docs`), whose path routing would route.
+      const absolute = /^https?:\/\/[^/?#]+(.*)$/i.exec(path);
+      if (!absolute) return undefined;
+      path = absolute[1]!.startsWith("/") ? absolute[1]! : `/${absolute[1]}`;
+    }
+    const queryAt = path.indexOf("?");
+    const normal = normalizePath(queryAt === -1 ? path : path.slice(0, queryAt), host.paths);
+    if (normal === null || !normal.startsWith(prefix)) return undefined;
+    const rest = normal.slice(prefix.length);
+    return rest === "" || rest.charCodeAt(0) === 47 ? rest : undefined;
+  }
+
+  function serve(req: IncomingMessage, res: ServerResponse, requestId: string, rest: string): void {
     if (req.method !== "GET" && req.method !== "HEAD") {
       // A body the portal never reads would be taken for the next request: close after.
       sendError(res, "GATEHOUSE_METHOD_NOT_ALLOWED", requestId, {
         headers: { allow: "GET, HEAD" },
         close: hasUnreadBody(req),
       });
-      return true;
+      return;
     }
     const asset = /^\/assets\/([^/]+)\/([^/]+)$/.exec(rest);
     if (asset) {
       const found = asset[1] === assetTag ? assetNamed(asset[2]!) : undefined;
       if (found) send(req, res, requestId, found.body, found.contentType, forAYear);
       else sendError(res, "GATEHOUSE_ROUTE_NOT_FOUND", requestId);
-      return true;
+      return;
     }
     const service = /^\/services\/([^/]+)\/openapi\.json$/.exec(rest);
     const document = rest === "/openapi.json" ? "" : service ? decoded(service[1]!) : undefined;
     if (rest !== "" && rest !== "/" && document === undefined) {
       sendError(res, "GATEHOUSE_ROUTE_NOT_FOUND", requestId);
-      return true;
+      return;
     }
     rendered().then(
       (pages) => {
@@ -153,10 +173,9 @@ export function createPortal(settings: PortalConfig, host: PortalHost): Portal {
         sendError(res, "GATEHOUSE_INTERNAL", requestId);
       },
     );
-    return true;
   }
 
-  return { prefix, serve };
+  return { claim, serve };
 }
 
 /** A percent-decoded path segment; undefined when it does not decode. */

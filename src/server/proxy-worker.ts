@@ -106,6 +106,7 @@ export class ProxyWorker {
           runtime: () => live.current,
           baseDir: this.#baseDir,
           log: this.#log,
+          paths: this.#settings.paths,
         }),
       }),
     });

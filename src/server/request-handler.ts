@@ -208,15 +208,17 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       if (close) res.closeAfterAnswer();
       return undefined;
     };
-    // The portal's path is reserved (no route may take it): one prefix check, none when off.
-    // It is served before routing, but only a request whose framing is sound.
-    if (portal !== undefined && req.url!.startsWith(portal.prefix)) {
+    // The portal's path is reserved (no route may take it), whatever spelling of it the
+    // target uses. It is served before routing, but only a request whose framing is sound.
+    const portalRest = portal?.claim(req.url!);
+    if (portalRest !== undefined) {
       const framing = checkFraming(req, limits);
       if (framing) {
         fail(framing);
         return;
       }
-      if (portal.serve(req, res, requestId)) return;
+      portal!.serve(req, res, requestId, portalRest);
+      return;
     }
     admit(answeringHttp, req, res, requestId, fail);
   }

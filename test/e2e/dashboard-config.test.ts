@@ -9,28 +9,22 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type AdminGateway, removeDir, startAdminGateway } from "../helpers/admin.ts";
-import { closeBrowser, type DashboardPage, openDashboard } from "../helpers/dashboard.ts";
+import {
+  closeBrowser,
+  type DashboardPage,
+  dashboardGatewayYaml,
+  dashboardKeys,
+  openDashboard,
+} from "../helpers/dashboard.ts";
 import { until } from "../helpers/until.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
-const ops = "ops-key-0123456789abcdef";
-const viewer = "viewer-key-0123456789abcdef";
+const { ops, viewer } = dashboardKeys;
 const deploy = "deploy-key-0123456789abcdef";
 const asOps = { authorization: `Bearer ${ops}` };
 
 const config = (upstream: string) => `
-gateway:
-  listen: [{ host: 127.0.0.1, port: 0 }]
-  admin:
-    host: 127.0.0.1
-    port: 0
-    keys:
-      - { id: ops, key: "${ops}" }
-      - { id: viewer, key: "${viewer}", readOnly: true }
-      - { id: deploy, key: "${deploy}" }
-  log: { level: warn }
-  accessLog: { enabled: false }
-services:
+${dashboardGatewayYaml([`{ id: deploy, key: "${deploy}" }`])}services:
   - name: app
     targets: [{ url: "${upstream}" }]
 routes:
@@ -286,15 +280,22 @@ describe("the dashboard's config editor, versions and audit", () => {
   it("shows a read-only key the config and versions without save or rollback", async () => {
     const dashboard = await openDashboard({ origin, key: viewer, hash: "#/config" });
     const { page } = dashboard;
+    // Every call the page makes but a read: a review (its dry run), a save, a rollback.
+    const changes: string[] = [];
+    page.on("request", (request) => {
+      if (request.method() !== "GET") changes.push(`${request.method()} ${request.url()}`);
+    });
     const editor = page.getByLabel("The whole config, as YAML");
     await until(async () => (await editor.inputValue()).includes("users-api"), "the config");
     assert.equal(await editor.getAttribute("readonly"), "");
     assert.equal(await page.getByRole("button", { name: "Review and save" }).count(), 0);
+    assert.equal(await page.locator("[data-edit]").count(), 0);
     await editor.focus();
     await page.keyboard.press("Control+s");
-    assert.equal(await page.locator("section.review:not([hidden])").count(), 0);
     await page.getByRole("link", { name: "Versions" }).click();
+    // By the time the versions are listed, a review Ctrl+S started would have asked.
     await page.locator('tr[data-version="4"]').getByText("current").waitFor();
+    assert.deepEqual(changes, []);
     assert.equal(await page.getByRole("button", { name: /Roll back/ }).count(), 0);
     assert.equal(await page.locator("[data-edit]").count(), 0);
     assert.deepEqual(unexpected(dashboard), []);
@@ -347,6 +348,31 @@ describe("the dashboard's config editor, versions and audit", () => {
     assert.notEqual(await focusedLabel(), "The whole config, as YAML");
     assert.equal(await editor.inputValue(), saved);
     assert.deepEqual(unexpected(dashboard), []);
+    await dashboard.close();
+  });
+
+  it("does not roll back over a version made after the rollback was shown", async () => {
+    const dashboard = await openDashboard({ origin, key: ops, hash: "#/versions" });
+    const { page } = dashboard;
+    await page.locator('tr[data-version="5"]').getByText("current").waitFor();
+    await page.getByRole("button", { name: "Roll back to 4…" }).click();
+    const panel = page.locator("section.rollback");
+    await panel.getByRole("heading", { name: "Roll back to version 4?" }).waitFor();
+    // Someone else makes version 6 while the rollback is on screen.
+    const patched = await gateway.admin("PATCH", "/routes/users-api", { stripPrefix: "/x" }, asOps);
+    assert.equal(patched.status, 200);
+    await panel.getByRole("button", { name: "Roll back: create version 6" }).click();
+    await page
+      .getByRole("alert")
+      .getByText(/Not rolled back: another change was made/)
+      .waitFor();
+    await page.locator('tr[data-version="6"]').getByText("current").waitFor();
+    assert.equal(await panel.isHidden(), true);
+    // Version 6 serves as it was made: the route added in version 5 is still there.
+    assert.equal((await gateway.proxy("/api/people")).status, 200);
+    const routes = await gateway.admin("GET", "/routes/users-api", undefined, asOps);
+    assert.equal(routes.body.stripPrefix, "/x");
+    assert.deepEqual(unexpected(dashboard, [/status of 409/]), []);
     await dashboard.close();
   });
 });

@@ -204,16 +204,13 @@ describe("the dashboard's overview and upstreams pages", () => {
     const spareHealth = cell(dashboard, "users targets", spare.url, 1);
     assert.equal(await spareHealth.textContent(), "healthy");
     await spare.close();
-    const closedAt = Date.now();
-    // Red once the gateway has seen the failures and the page has asked again (a second of
-    // slack for a loaded machine).
-    const expected = healthIntervalMs * (unhealthyThreshold + 1) + pollMs + 1_000;
+    // Red, without a reload, once the gateway has seen the failures and the page has asked
+    // again; slack on top, as a machine running other tests and Chromium may be slow.
+    const expected = healthIntervalMs * (unhealthyThreshold + 1) + pollMs + 5_000;
     await waitForText(spareHealth, "unhealthy", expected);
-    const waited = Date.now() - closedAt;
     assert.equal(await spareHealth.locator(".badge").getAttribute("data-state"), "bad");
     assert.equal(await cell(dashboard, "users targets", users.url, 1).textContent(), "healthy");
     await page.locator('section[data-name="users"]').getByText("1 of 2 available").waitFor();
-    assert.ok(waited < expected, `${waited} ms`);
     // The search box filters services, targets and instances as one types.
     const search = page.getByLabel("Search services, targets and instances");
     await search.fill("orders-1");
@@ -289,6 +286,28 @@ describe("the dashboard's overview and upstreams pages", () => {
     assert.notEqual(dark, light);
     assert.equal(dark, "rgb(15, 18, 23)");
     await dashboard.screenshot("overview-dark");
+    assert.deepEqual(problemsAfterLogin(dashboard), []);
+    await dashboard.close();
+  });
+
+  it("follows the system's dark scheme until the Theme button picks light", async () => {
+    const dashboard = await openDashboard({ origin, key, hash: "#/overview", colorScheme: "dark" });
+    const { page } = dashboard;
+    await page.getByText("live", { exact: true }).waitFor();
+    const colours = () =>
+      page.evaluate<string>(
+        "[document.body, document.querySelector('.bar')].map((e) => getComputedStyle(e).backgroundColor + ' ' + getComputedStyle(e).color).join(' / ')",
+      );
+    assert.equal(
+      await colours(),
+      "rgb(15, 18, 23) rgb(230, 233, 238) / rgb(23, 27, 34) rgb(230, 233, 238)",
+    );
+    await page.getByRole("button", { name: "Theme" }).click();
+    assert.equal(await page.evaluate<string>("document.documentElement.dataset.theme"), "light");
+    assert.equal(
+      await colours(),
+      "rgb(247, 248, 250) rgb(27, 31, 36) / rgb(255, 255, 255) rgb(27, 31, 36)",
+    );
     assert.deepEqual(problemsAfterLogin(dashboard), []);
     await dashboard.close();
   });

@@ -9,12 +9,16 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import { type AdminGateway, removeDir, startAdminGateway } from "../helpers/admin.ts";
-import { closeBrowser, openDashboard } from "../helpers/dashboard.ts";
+import {
+  closeBrowser,
+  dashboardGatewayYaml,
+  dashboardKeys,
+  openDashboard,
+} from "../helpers/dashboard.ts";
 import { until } from "../helpers/until.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
-const ops = "ops-key-0123456789abcdef";
-const viewer = "viewer-key-0123456789abcdef";
+const { ops, viewer } = dashboardKeys;
 
 /**
  * What went wrong in the page, less the one 401 every login starts with (the page asks who
@@ -38,16 +42,7 @@ describe("the dashboard's resource pages", () => {
     first = await startUpstream(named("first"));
     second = await startUpstream(named("second"));
     gateway = await startAdminGateway(`
-gateway:
-  listen: [{ host: 127.0.0.1, port: 0 }]
-  admin:
-    host: 127.0.0.1
-    port: 0
-    keys:
-      - { id: ops, key: "${ops}" }
-      - { id: viewer, key: "${viewer}", readOnly: true }
-  log: { level: warn }
-services:
+${dashboardGatewayYaml()}services:
   - name: users
     targets: [{ url: "${first.url}" }]
   - name: orders
@@ -170,6 +165,31 @@ consumers:
     await dashboard.close();
   });
 
+  it("does not save over a change someone else made to the resource since it was opened", async () => {
+    const dashboard = await openDashboard({ origin, key: ops, hash: "#/routes/status?edit" });
+    const { page } = dashboard;
+    const stripPrefix = page.getByLabel("stripPrefix", { exact: true });
+    await stripPrefix.waitFor();
+    assert.equal(await stripPrefix.inputValue(), "");
+    // Someone else changes this route while the form is open; the form's edit is another field.
+    const patched = await admin("PATCH", "/routes/status", { stripPrefix: "/status" });
+    assert.equal(patched.status, 200);
+    await page.getByLabel("preserveHost", { exact: true }).fill("true");
+    await page.getByRole("button", { name: "Review and save" }).click();
+    await page.getByRole("heading", { name: "Someone else changed route status" }).waitFor();
+    assert.equal(await page.getByRole("button", { name: "Save route" }).count(), 0);
+    assert.deepEqual((await admin("GET", "/routes/status")).body, {
+      name: "status",
+      match: { paths: ["/status"], methods: ["GET"] },
+      service: "orders",
+      stripPrefix: "/status",
+    });
+    await page.getByRole("button", { name: "Open it again" }).click();
+    await until(async () => (await stripPrefix.inputValue()) === "/status", "the route as it is");
+    assert.deepEqual(unexpected(dashboard.problems), []);
+    await dashboard.close();
+  });
+
   it("filters the list as you type", async () => {
     const dashboard = await openDashboard({ origin, key: ops, hash: "#/routes" });
     const { page } = dashboard;
@@ -288,6 +308,14 @@ consumers:
     await page.getByText("[redacted]").first().waitFor();
     assert.equal(await page.locator("[data-edit]").count(), 0);
     assert.equal(await page.getByRole("button", { name: "Delete" }).count(), 0);
+    // The global plugins, listed and shown, likewise.
+    await page.goto(`${origin}/ui/#/plugins`);
+    await page.getByRole("link", { name: "security-headers" }).click();
+    await page.getByText("As written in the config").waitFor();
+    assert.equal(await page.locator("[data-edit]").count(), 0);
+    await page.goto(`${origin}/ui/#/plugins?new`);
+    await page.getByRole("link", { name: "security-headers" }).waitFor();
+    assert.equal(await page.locator("[data-edit], .schema-form").count(), 0);
     assert.deepEqual(unexpected(dashboard.problems), []);
     await dashboard.close();
   });

@@ -7,8 +7,13 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { type AdminGateway, removeDir, startAdminGateway } from "../helpers/admin.ts";
-import { closeBrowser, type DashboardPage, openDashboard } from "../helpers/dashboard.ts";
+import {
+  type DashboardGateway,
+  type DashboardPage,
+  keylessGatewayYaml,
+  openDashboard,
+  startDashboardGateway,
+} from "../helpers/dashboard.ts";
 
 const env = {
   type: "string",
@@ -56,25 +61,15 @@ async function showForm(dashboard: DashboardPage, value: unknown): Promise<void>
 const read = (dashboard: DashboardPage) => dashboard.page.evaluate("globalThis.form.getValue()");
 
 describe("the dashboard's schema form", () => {
-  let gateway: AdminGateway;
+  let gateway: DashboardGateway;
   let dashboard: DashboardPage;
 
   before(async () => {
-    gateway = await startAdminGateway(`
-gateway:
-  listen: [{ host: 127.0.0.1, port: 0 }]
-  admin: { host: 127.0.0.1, port: 0 }
-  log: { level: warn }
-`);
-    const origin = `http://127.0.0.1:${gateway.gateway.addresses().admin!.port}`;
-    dashboard = await openDashboard({ origin, hash: "#/plugins" });
+    gateway = await startDashboardGateway(keylessGatewayYaml);
+    dashboard = await openDashboard({ origin: gateway.origin, hash: "#/plugins" });
     await dashboard.page.getByText("No plugins yet.").waitFor();
   });
-  after(async () => {
-    await closeBrowser();
-    await gateway?.stop();
-    await removeDir(gateway.dir);
-  });
+  after(() => gateway?.close());
 
   it("reads back what was typed, as the schema's types, and nothing else", async () => {
     await showForm(dashboard, undefined);

@@ -2,40 +2,29 @@
 // served by a real gateway in front of a real upstream: the page lists the published API,
 // Swagger UI renders its operations from the gateway's own files, and "Try it out" →
 // Execute on a key-auth operation, after entering a key in Authorize, shows the upstream's
-// answer. A screenshot goes to test-results/screenshots/portal.png (and to
+// answer, all under the page's CSP. A screenshot goes to test-results/screenshots/portal.png (and to
 // docs/images/portal.png with GATEHOUSE_UPDATE_SCREENSHOTS=1).
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { copyFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
+import { closeBrowser, launchBrowser } from "../helpers/dashboard.ts";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const screenshot = join(root, "test-results/screenshots/portal.png");
 
-/** The Chromium at /usr/bin/chromium or on PATH; a failure that says how to install it. */
-function chromiumPath(): string {
-  const found = spawnSync("sh", ["-c", "command -v chromium"], { encoding: "utf8" });
-  const path = found.stdout.trim();
-  if (found.status !== 0 || !path)
-    throw new Error("chromium not found: install it with apt-get install -y chromium");
-  return path;
-}
-
 describe("the developer portal in Chromium", () => {
   let up: Upstream;
   let gw: RunningGateway;
-  let browser: Browser;
   let page: Page;
   /** Console errors (a CSP refusal among them), page errors and requests that left the gateway. */
   const problems: string[] = [];
 
   before(async () => {
-    const executablePath = chromiumPath();
     up = await startUpstream((req, res) => {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(
@@ -74,12 +63,11 @@ describe("the developer portal in Chromium", () => {
         ],
       }),
     );
-    browser = await chromium.launch({
-      executablePath,
-      headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-    });
+    const browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+    // Chromium logs most CSP refusals; the event names every one, inline styles included.
+    await page.addInitScript(`document.addEventListener("securitypolicyviolation", (event) =>
+      console.error("CSP refused " + event.violatedDirective + " " + event.blockedURI))`);
     page.setDefaultTimeout(15_000);
     page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
     page.on("console", (message) => {
@@ -91,7 +79,7 @@ describe("the developer portal in Chromium", () => {
     });
   });
   after(async () => {
-    await browser?.close();
+    await closeBrowser();
     await gw?.stop();
     await up?.close();
   });
@@ -108,6 +96,11 @@ describe("the developer portal in Chromium", () => {
     await operation.first().waitFor();
     assert.equal(await page.locator(".opblock").count(), 1, "one published operation");
     assert.match((await page.locator(".info .title").textContent()) ?? "", /Acme APIs/);
+    // A schema of the schemas section, drawn by Swagger UI when opened.
+    const schema = page.locator("section.models article", { hasText: "GatehouseError" });
+    await schema.getByRole("button", { name: "Expand all" }).click();
+    await schema.getByText("requestId").waitFor();
+    assert.deepEqual(problems, []);
   });
 
   it("tries a key-auth operation with the key entered in Authorize and shows the answer", async () => {

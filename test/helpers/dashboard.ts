@@ -10,6 +10,7 @@ import { spawnSync } from "node:child_process";
 import { copyFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { type AdminGateway, removeDir, startAdminGateway } from "./admin.ts";
 import { chromiumBinary } from "./browser.ts";
 
 const artefacts = join(import.meta.dirname, "..", "..", "test-results", "screenshots");
@@ -19,6 +20,60 @@ const docsImages = join(import.meta.dirname, "..", "..", "docs", "images");
 export function chromiumPath(): string {
   const name = chromiumBinary();
   return spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).stdout.trim();
+}
+
+/** The keys dashboard tests log in with: `ops` may change the config, `viewer` only read it. */
+export const dashboardKeys = {
+  ops: "ops-key-0123456789abcdef",
+  viewer: "viewer-key-0123456789abcdef",
+} as const;
+
+/**
+ * The `gateway:` section of a dashboard test's config: a proxy and an admin listener on free
+ * loopback ports, the ops and viewer keys (and `extraKeys`, each a YAML flow mapping), quiet
+ * logs. The test's services, routes and consumers follow it.
+ */
+export function dashboardGatewayYaml(extraKeys: string[] = []): string {
+  return `gateway:
+  listen: [{ host: 127.0.0.1, port: 0 }]
+  admin:
+    host: 127.0.0.1
+    port: 0
+    keys:
+      - { id: ops, key: "${dashboardKeys.ops}" }
+      - { id: viewer, key: "${dashboardKeys.viewer}", readOnly: true }
+${extraKeys.map((key) => `      - ${key}\n`).join("")}  log: { level: warn }
+  accessLog: { enabled: false }
+`;
+}
+
+/** The `gateway:` section of a dashboard test on a keyless loopback admin listener. */
+export const keylessGatewayYaml = `gateway:
+  listen: [{ host: 127.0.0.1, port: 0 }]
+  admin: { host: 127.0.0.1, port: 0 }
+  log: { level: warn }
+`;
+
+/** A gateway a dashboard test started, with its admin origin; `close` ends the test's all. */
+export interface DashboardGateway extends AdminGateway {
+  /** The admin listener's origin, `http://127.0.0.1:PORT`. */
+  origin: string;
+  /** Closes the browser, stops the gateway and removes its folder. */
+  close(): Promise<void>;
+}
+
+/** Starts a gateway on the config `text` for a dashboard test. */
+export async function startDashboardGateway(text: string): Promise<DashboardGateway> {
+  const gateway = await startAdminGateway(text);
+  return {
+    ...gateway,
+    origin: `http://127.0.0.1:${gateway.gateway.addresses().admin!.port}`,
+    async close() {
+      await closeBrowser();
+      await gateway.stop();
+      await removeDir(gateway.dir);
+    },
+  };
 }
 
 let shared: Promise<Browser> | undefined;
@@ -68,6 +123,9 @@ export async function openDashboard(options: OpenOptions): Promise<DashboardPage
     viewport: options.viewport ?? { width: 1280, height: 800 },
     colorScheme: options.colorScheme ?? "light",
   });
+  // Chromium logs most CSP refusals; the event names every one, as a console error here.
+  await context.addInitScript(`document.addEventListener("securitypolicyviolation", (event) =>
+    console.error("CSP refused " + event.violatedDirective + " " + event.blockedURI))`);
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
   const problems: string[] = [];

@@ -25,8 +25,17 @@ let current = new AbortController();
 /** The page, path and query the location hash names. */
 export function parseHash(hash) {
   const [route = "", search = ""] = hash.replace(/^#\/?/, "").split("?", 2);
-  const [id = "overview", ...path] = route.split("/").map(decodeURIComponent);
+  const [id = "overview", ...path] = route.split("/").map(decoded);
   return { id: id || "overview", path, query: new URLSearchParams(search) };
+}
+
+/** A part of the hash percent-decoded; as it is when it does not decode (a mangled link). */
+function decoded(part) {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
 }
 
 /** Goes to `hash` (`#/routes/new`); the page renders on the hashchange. */

@@ -1,6 +1,7 @@
 // @module admin/ui/live-status
 // What the live pages (overview, upstreams) say about the state of things in words as well
-// as colour: a service's availability as a badge, and what went wrong with a refresh.
+// as colour: a service's availability as a badge, and what went wrong with a refresh; and
+// the wait between two refreshes, cut short when the page is left.
 import { ApiError } from "./api.js";
 import { errorAlert } from "./dom.js";
 
@@ -22,4 +23,24 @@ export function availability({ available, total }) {
 export function liveAlert(error) {
   if (error instanceof ApiError) return errorAlert(error);
   return errorAlert({ message: "The gateway does not answer: trying again every 2 seconds." });
+}
+
+/**
+ * Resolves after `ms`, or at once when `signal` aborts (the user left the page). Leaves
+ * nothing behind either way: a page that waits every second for an hour must not pile up
+ * a listener on its signal per wait.
+ */
+export function pause(ms, signal) {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(undefined);
+    const stop = () => {
+      clearTimeout(timer);
+      resolve(undefined);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", stop);
+      resolve(undefined);
+    }, ms);
+    signal.addEventListener("abort", stop, { once: true });
+  });
 }

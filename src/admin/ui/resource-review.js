@@ -2,7 +2,8 @@
 // A change to a route, service, consumer or global plugin is seen before it is made: the whole
 // config with the change goes through the dry run (POST /config/validate); its problems are
 // shown, or its diff and the version it creates. Only on confirmation is the resource call
-// made, If-Match the version that was checked, so a change made meanwhile is not overwritten.
+// made, If-Match the version that was checked, so a change made meanwhile is not overwritten;
+// and an edit whose resource someone else changed since the editor opened is not saved over it.
 import { api } from "./api.js";
 import { changeList } from "./diff-view.js";
 import { errorAlert, h, replace } from "./dom.js";
@@ -36,13 +37,29 @@ function problemsOf(problems, section, index) {
     .map((problem) => ({ ...problem, path: problem.path.slice(own.length).replace(/^\./, "") }));
 }
 
+/** Whether two resources (as the admin API gives them) hold the same, in any key order. */
+function sameResource(a, b) {
+  const canonical = (value) =>
+    Array.isArray(value)
+      ? value.map(canonical)
+      : value && typeof value === "object"
+        ? Object.fromEntries(
+            Object.keys(value)
+              .sort()
+              .map((key) => [key, canonical(value[key])]),
+          )
+        : value;
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+}
+
 /**
  * The dry run of the serving config with `change` made to its `section`: the answer of
- * POST /config/validate with the version it was checked against, and the problems of the
- * resource named `name`, their paths relative to it.
+ * POST /config/validate with the version it was checked against, the problems of the
+ * resource named `name` (their paths relative to it), and that resource as it was before.
  */
 export async function dryRun(section, name, change, signal) {
   const current = await api("/config", { signal });
+  const before = (current.body[section] ?? []).find((item) => item?.name === name);
   const items = change([...(current.body[section] ?? [])]);
   const next = { ...current.body, [section]: items };
   const result = (await api("/config/validate", { method: "POST", body: next, signal })).body;
@@ -52,12 +69,15 @@ export async function dryRun(section, name, change, signal) {
     version: result.diff?.from ?? current.version,
     own: problemsOf(result.problems, section, index),
     index,
+    before,
   };
 }
 
 /**
- * Checks a change and, once confirmed, makes it.
+ * Checks a change and, once confirmed, makes it. With `loaded` (the resource as the editor
+ * opened it), a resource that no longer holds that is not changed: `reopen` shows it anew.
  * @param {{ panel: HTMLElement, section: string, name: string, signal: AbortSignal,
+ *   loaded?: object, reopen?: () => void, noun?: string,
  *   change(items: object[]): object[], confirmLabel: string,
  *   onProblems(problems: { path: string, message: string }[]): void,
  *   commit(version: number): Promise<{ version?: number }>, done(version?: number): void }} plan
@@ -72,6 +92,8 @@ export async function review(plan) {
     if (!signal.aborted) replace(panel, errorAlert(error));
     return;
   }
+  if (plan.loaded !== undefined && !sameResource(result.before, plan.loaded))
+    return changedSinceOpened(plan, result.before === undefined);
   const { own, index } = result;
   plan.onProblems(own);
   const heading = h("h2", { tabindex: "-1" });
@@ -144,6 +166,23 @@ function conflict(plan, version, error) {
       { type: "button", className: "primary", onclick: () => review(plan) },
       "Reload and check again",
     ),
+  );
+  show(heading);
+}
+
+/** Someone else changed (or deleted) the resource after the editor opened it: nothing is saved. */
+function changedSinceOpened(plan, deleted) {
+  const heading = h("h2", { tabindex: "-1" }, `Someone else changed ${plan.noun} ${plan.name}`);
+  replace(
+    plan.panel,
+    heading,
+    h(
+      "div",
+      { className: "alert", role: "alert" },
+      `${plan.noun} ${plan.name} was ${deleted ? "deleted" : "changed"} after you opened it here; saving would ${deleted ? "create it again" : "undo that change"}. Nothing was saved.`,
+    ),
+    h("p", {}, "Open it again to edit it as it is now (copy your edit first to keep it)."),
+    h("button", { type: "button", className: "primary", onclick: plan.reopen }, "Open it again"),
   );
   show(heading);
 }

@@ -9,9 +9,12 @@ export const portalSchema = z
   .strictObject({
     path: z
       .string()
+      // Segments of letters, digits, `-`, `_`, `.` and `~` only: what routing's normalising
+      // leaves as it is, so the portal and routing read the same path, and nothing that
+      // would need escaping in the page's HTML.
       .regex(
-        /^\/[^?#%\s*:]*[^/?#%\s*:]$/,
-        "expected a path starting with / and not ending in / (no ?, #, %, *, : or spaces)",
+        /^(?:\/(?!\.{1,2}(?:\/|$))[A-Za-z0-9._~-]+)+$/,
+        "expected a path like /docs: segments of letters, digits, -, _, . and ~ (not . or ..), no / at the end",
       )
       .default("/docs")
       .describe(

@@ -5,7 +5,7 @@
 // and then updated in place on each tick, so nothing moves while a person reads it.
 import { api, stream } from "../api.js";
 import { badge, formatCount, formatDecimal, formatTime, h, replace } from "../dom.js";
-import { availability, liveAlert } from "../live-status.js";
+import { availability, liveAlert, pause } from "../live-status.js";
 import { liveTable, setText } from "../live-table.js";
 import { sparkline } from "../sparkline.js";
 
@@ -254,7 +254,7 @@ export default {
         setStatus("warn", "reconnecting");
         replace(problem, liveAlert(error));
       }
-      await new Promise((resolve) => setTimeout(resolve, reconnectMs));
+      await pause(reconnectMs, ctx.signal);
     }
   },
 };

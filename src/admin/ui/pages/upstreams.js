@@ -7,7 +7,7 @@
 // that goes down turns red where it stands.
 import { api } from "../api.js";
 import { badge, formatCount, formatDecimal, formatTime, h, replace } from "../dom.js";
-import { availability, liveAlert } from "../live-status.js";
+import { availability, liveAlert, pause } from "../live-status.js";
 import { liveTable, setText } from "../live-table.js";
 
 // Once a second: a target the gateway marks down shows red about as soon as a short health
@@ -265,13 +265,7 @@ export default {
 
     await tick();
     while (!ctx.signal.aborted) {
-      await new Promise((resolve) => {
-        const timer = setTimeout(resolve, pollMs);
-        ctx.signal.addEventListener("abort", () => {
-          clearTimeout(timer);
-          resolve(undefined);
-        });
-      });
+      await pause(pollMs, ctx.signal);
       if (!ctx.signal.aborted) await tick();
     }
   },
