@@ -1,14 +1,16 @@
 /**
  * @module observability/plugin-metrics
  * The counters plugins write through `scope.telemetry`: rate-limit and concurrency-limit
- * decisions, rate-limit store failures and authentication failures, by route. Children
+ * decisions, rate-limit store failures, authentication failures and cache statuses, by
+ * route, and the bytes cache stores hold. Children
  * are found by the request's route name (a string the config made, so its hash is already
  * known) and a value from a fixed set: recording is two map lookups and an add.
  */
-import type { Registry } from "prom-client";
+import { Gauge, type Registry } from "prom-client";
 import type { RequestContext } from "../pipeline/context.ts";
 import type {
   AuthFailureReason,
+  CacheStatus,
   PluginTelemetry,
   PluginTelemetrySource,
   StoreFallback,
@@ -50,8 +52,19 @@ class PluginCounters implements PluginTelemetry {
   readonly #decisions: RouteCounters<Decision>;
   readonly #authFailures: RouteCounters<AuthFailureReason>;
   readonly #storeFailures: RouteCounters<StoreFallback>;
+  readonly #cacheStatuses: RouteCounters<CacheStatus>;
+  readonly #storedBytes: Set<() => number>;
 
-  constructor(plugin: string, families: Families, storeFailures: RouteCounters<StoreFallback>) {
+  constructor(
+    plugin: string,
+    families: Families,
+    storeFailures: RouteCounters<StoreFallback>,
+    storedBytes: Set<() => number>,
+  ) {
+    this.#cacheStatuses = new RouteCounters((route, status) =>
+      families.cacheStatuses.child(route, status),
+    );
+    this.#storedBytes = storedBytes;
     this.#decisions = new RouteCounters(
       (route, decision) => families.decisions.child(route, plugin, decision),
       decisions,
@@ -73,12 +86,22 @@ class PluginCounters implements PluginTelemetry {
   authFailure(ctx: RequestContext, reason: AuthFailureReason): void {
     this.#authFailures.inc(ctx.route, reason);
   }
+
+  cacheStatus(ctx: RequestContext, status: CacheStatus): void {
+    this.#cacheStatuses.inc(ctx.route, status);
+  }
+
+  cacheStoredBytes(read: () => number): () => void {
+    this.#storedBytes.add(read);
+    return () => this.#storedBytes.delete(read);
+  }
 }
 
 interface Families {
   decisions: CounterFamily;
   storeFailures: CounterFamily;
   authFailures: CounterFamily;
+  cacheStatuses: CounterFamily;
 }
 
 /** Every plugin counter of one gateway; lives as long as the gateway, across reloads. */
@@ -86,6 +109,8 @@ export class PluginMetrics implements PluginTelemetrySource {
   readonly #families: Families;
   readonly #storeFailures: RouteCounters<StoreFallback>;
   readonly #byPlugin = new Map<string, PluginCounters>();
+  /** The cache stores' byte counts, summed into one gauge at each scrape. */
+  readonly #storedBytes = new Set<() => number>();
 
   constructor(registry: Registry) {
     this.#families = {
@@ -104,6 +129,11 @@ export class PluginMetrics implements PluginTelemetrySource {
         "Requests refused by an authentication or authorization plugin, by route, plugin and reason.",
         ["route", "plugin", "reason"],
       ),
+      cacheStatuses: new CounterFamily(
+        "gatehouse_cache_requests_total",
+        "Requests the cache plugin saw, by route and cache status (HIT, MISS, STALE, BYPASS or REVALIDATED).",
+        ["route", "status"],
+      ),
     };
     // Only Redis is shared (and so can fail) today; the label leaves room for more.
     this.#storeFailures = new RouteCounters((route, fallback) =>
@@ -111,13 +141,24 @@ export class PluginMetrics implements PluginTelemetrySource {
     );
     // prom-client's registry renders any object with a name, help, type and get().
     for (const family of Object.values(this.#families)) registry.registerMetric(family as never);
+    const storedBytes = this.#storedBytes;
+    new Gauge({
+      name: "gatehouse_cache_stored_bytes",
+      help: "Bytes the cache plugin's memory stores hold on this gateway (bodies and headers).",
+      registers: [registry],
+      collect() {
+        let total = 0;
+        for (const read of storedBytes) total += read();
+        this.set(total);
+      },
+    });
   }
 
   /** The telemetry a plugin called `name` writes to (the same object for every instance). */
   forPlugin(name: string): PluginTelemetry {
     let counters = this.#byPlugin.get(name);
     if (counters === undefined) {
-      counters = new PluginCounters(name, this.#families, this.#storeFailures);
+      counters = new PluginCounters(name, this.#families, this.#storeFailures, this.#storedBytes);
       this.#byPlugin.set(name, counters);
     }
     return counters;

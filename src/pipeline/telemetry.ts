@@ -31,6 +31,17 @@ export type StoreFallback = "open" | "closed" | "local";
 
 export const storeFallbacks: readonly StoreFallback[] = ["open", "closed", "local"];
 
+/** What a cache did with a request (its `X-Cache-Status`). */
+export type CacheStatus = "HIT" | "MISS" | "STALE" | "BYPASS" | "REVALIDATED";
+
+export const cacheStatuses: readonly CacheStatus[] = [
+  "HIT",
+  "MISS",
+  "STALE",
+  "BYPASS",
+  "REVALIDATED",
+];
+
 /** The counters one plugin (by name) writes to; the plugin label is its own name. */
 export interface PluginTelemetry {
   /** A limiter admitted (`true`) or refused (`false`) the request. */
@@ -39,6 +50,13 @@ export interface PluginTelemetry {
   storeFailure(ctx: RequestContext, fallback: StoreFallback): void;
   /** The plugin refused the request for `reason`. */
   authFailure(ctx: RequestContext, reason: AuthFailureReason): void;
+  /** A cache answered (or passed on) the request as `status` says. */
+  cacheStatus(ctx: RequestContext, status: CacheStatus): void;
+  /**
+   * Adds `read` (the bytes a cache store holds) to the stored-bytes gauge, read at each
+   * scrape; the returned function takes it out again (when the store closes).
+   */
+  cacheStoredBytes(read: () => number): () => void;
 }
 
 /** Hands each plugin its telemetry, by plugin name (the gateway's metrics, when on). */
@@ -51,6 +69,8 @@ export const silentTelemetry: PluginTelemetry = {
   limitDecision() {},
   storeFailure() {},
   authFailure() {},
+  cacheStatus() {},
+  cacheStoredBytes: () => () => {},
 };
 
 /** The source for gateways with metrics off. */

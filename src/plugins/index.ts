@@ -9,6 +9,7 @@ import type { NodeCounters } from "../stores/node-limits.ts";
 import { aclPlugin } from "./acl/index.ts";
 import { authorizePlugin } from "./authorize/index.ts";
 import { basicAuthPlugin } from "./basic-auth/index.ts";
+import { cachePlugin } from "./cache/index.ts";
 import { concurrencyLimitPlugin } from "./concurrency-limit/index.ts";
 import { corsPlugin } from "./cors/index.ts";
 import { grpcTranscodePlugin } from "./grpc-transcode/index.ts";
@@ -40,6 +41,7 @@ export const builtinPlugins: readonly PluginDefinition[] = [
   rateLimitPlugin,
   grpcTranscodePlugin,
   grpcWebPlugin,
+  cachePlugin,
 ];
 
 /**

@@ -6,7 +6,7 @@
  * body, with the first transformed bytes.
  */
 import type { ErrorCode } from "../errors.ts";
-import { runResponseHooks } from "../pipeline/chain.ts";
+import { runFailureHooks, runResponseHooks } from "../pipeline/chain.ts";
 import { runnerState } from "../pipeline/context.ts";
 import type { ForwardRequest } from "./forward-request.ts";
 import { setHeader } from "./headers.ts";
@@ -124,6 +124,32 @@ function writeOrTransform(
     failed: (error) => owner.transformFailed(error, "transformResponseBody"),
     done: () => owner.transformedDone(),
   });
+}
+
+/**
+ * The upstream failed before a response started: a plugin's onUpstreamFailure hook may
+ * answer instead of the gateway's error (a cache's stale copy). True when one did, and its
+ * answer is on its way.
+ */
+export function answerUpstreamFailure(request: ForwardRequest, code: ErrorCode): boolean {
+  const { ctx, chain, res, req, requestId, log } = request;
+  if (!ctx || !chain?.failure) return false;
+  try {
+    if (!runFailureHooks(chain, ctx, code)) return false;
+  } catch (error) {
+    log.error({ err: error, requestId, hook: "onUpstreamFailure" }, "plugin hook failed");
+    return false;
+  }
+  const decorate =
+    chain.response.length > 0
+      ? (status: number, headers: string[]) => runResponseHooks(chain, ctx, { status, headers })
+      : undefined;
+  const unread = hasUnreadBody(req);
+  sendAnswer(res, requestId, ctx.answer!, unread || request.closeConnection(), decorate)?.catch(
+    (error: unknown) => res.destroy(error as Error),
+  );
+  if (unread) res.closeAfterAnswer();
+  return true;
 }
 
 /** A plugin answered in onResponse: its answer replaces the try's response. */

@@ -1,0 +1,206 @@
+// The cache plugin over real sockets against a real upstream: RFC 9111 storability and
+// freshness (Cache-Control, s-maxage, private, no-store, no-cache, Expires, Age),
+// Authorization, Vary and Accept-Encoding, revalidation with ETag and Last-Modified,
+// 304s to clients, stale-while-revalidate, stale-if-error with the upstream gone, request
+// collapsing, the byte bound, large bodies passing uncached, and the X-Cache-Status header.
+import assert from "node:assert/strict";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { after, before, describe, it } from "node:test";
+import { Agent, request } from "undici";
+import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
+import { until } from "../helpers/until.ts";
+import { startUpstream, type Upstream } from "../helpers/upstream.ts";
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** What the upstream answers, by path; each test sets its own paths. */
+const handlers = new Map<string, Handler>();
+const calls = new Map<string, number>();
+const agent = new Agent({ keepAliveTimeout: 1000, connections: 64 });
+
+function serve(path: string, handler: Handler): void {
+  handlers.set(path, handler);
+}
+
+function upstreamCalls(path: string): number {
+  return calls.get(path) ?? 0;
+}
+
+async function get(base: string, path: string, headers: Record<string, string> = {}) {
+  const res = await request(`${base}${path}`, { headers, dispatcher: agent });
+  const body = await res.body.text();
+  return {
+    status: res.statusCode,
+    headers: res.headers,
+    body,
+    cache: res.headers["x-cache-status"],
+  };
+}
+
+function fixed(body: string, headers: Record<string, string>, status = 200): Handler {
+  return (_req, res) => {
+    res.writeHead(status, { "content-type": "text/plain", ...headers });
+    res.end(body);
+  };
+}
+
+let up: Upstream;
+let gw: RunningGateway;
+
+async function startCacheGateway(url: string, config: Record<string, unknown> = {}) {
+  return startGateway(
+    testConfig({
+      services: [{ name: "origin", targets: [{ url }] }],
+      routes: [
+        {
+          name: "cached",
+          match: { paths: ["/*"] },
+          service: "origin",
+          plugins: [{ name: "cache", config }],
+        },
+      ],
+    }),
+  );
+}
+
+describe("cache plugin", () => {
+  before(async () => {
+    up = await startUpstream((req, res) => {
+      const path = (req.url ?? "/").split("?")[0]!;
+      calls.set(path, (calls.get(path) ?? 0) + 1);
+      const handler = handlers.get(path);
+      if (handler) handler(req, res);
+      else res.writeHead(404).end("no handler");
+    });
+    gw = await startCacheGateway(up.url, { key: { query: ["page"] } });
+  });
+  after(async () => {
+    await gw?.stop();
+    await up?.close();
+    await agent.close();
+  });
+
+  it("stores a max-age response: MISS then HIT with Age, without calling the upstream", async () => {
+    serve("/fresh", fixed("fresh body", { "cache-control": "max-age=60" }));
+    const first = await get(gw.url, "/fresh");
+    assert.equal(first.cache, "MISS");
+    assert.equal(first.body, "fresh body");
+    const second = await get(gw.url, "/fresh");
+    assert.equal(second.cache, "HIT");
+    assert.equal(second.body, "fresh body");
+    assert.equal(second.headers["content-type"], "text/plain");
+    assert.match(String(second.headers.age), /^\d+$/);
+    assert.equal(upstreamCalls("/fresh"), 1);
+    // HEAD is answered from GET's entry.
+    const head = await request(`${gw.url}/fresh`, { method: "HEAD", dispatcher: agent });
+    await head.body.dump();
+    assert.equal(head.headers["x-cache-status"], "HIT");
+    assert.equal(head.headers["content-length"], String("fresh body".length));
+    assert.equal(upstreamCalls("/fresh"), 1);
+  });
+
+  it("s-maxage beats max-age, and Expires gives freshness when nothing else does", async () => {
+    serve("/smax", fixed("s", { "cache-control": "max-age=0, s-maxage=60" }));
+    await get(gw.url, "/smax");
+    assert.equal((await get(gw.url, "/smax")).cache, "HIT");
+    assert.equal(upstreamCalls("/smax"), 1);
+    const expires = new Date(Date.now() + 60_000).toUTCString();
+    serve("/expires", fixed("e", { expires, date: new Date().toUTCString() }));
+    await get(gw.url, "/expires");
+    assert.equal((await get(gw.url, "/expires")).cache, "HIT");
+    assert.equal(upstreamCalls("/expires"), 1);
+  });
+
+  it("never stores private, no-store, Set-Cookie or Vary: * responses, nor non-GET ones", async () => {
+    const cases: [string, Record<string, string>][] = [
+      ["/private", { "cache-control": "private, max-age=60" }],
+      ["/no-store", { "cache-control": "no-store, max-age=60" }],
+      ["/cookie", { "cache-control": "max-age=60", "set-cookie": "a=b" }],
+      ["/vary-star", { "cache-control": "max-age=60", vary: "*" }],
+      ["/no-freshness", {}],
+    ];
+    for (const [path, headers] of cases) {
+      serve(path, fixed("x", headers));
+      assert.equal((await get(gw.url, path)).cache, "MISS", path);
+      assert.equal((await get(gw.url, path)).cache, "MISS", path);
+      assert.equal(upstreamCalls(path), 2, path);
+    }
+    serve("/post", fixed("p", { "cache-control": "max-age=60" }));
+    for (let i = 0; i < 2; i++) {
+      const res = await request(`${gw.url}/post`, { method: "POST", body: "x", dispatcher: agent });
+      await res.body.dump();
+      assert.equal(res.headers["x-cache-status"], "BYPASS");
+    }
+    assert.equal(upstreamCalls("/post"), 2);
+  });
+
+  it("a request's Cache-Control: no-store bypasses, no-cache goes upstream", async () => {
+    serve("/req-cc", fixed("r", { "cache-control": "max-age=60" }));
+    await get(gw.url, "/req-cc");
+    assert.equal((await get(gw.url, "/req-cc", { "cache-control": "no-store" })).cache, "BYPASS");
+    assert.equal((await get(gw.url, "/req-cc", { "cache-control": "no-cache" })).cache, "MISS");
+    assert.equal(upstreamCalls("/req-cc"), 3);
+    assert.equal((await get(gw.url, "/req-cc")).cache, "HIT");
+  });
+
+  it("no-cache responses are stored and revalidated with their ETag every time (REVALIDATED)", async () => {
+    let version = "v1";
+    serve("/etag", (req, res) => {
+      if (req.headers["if-none-match"] === `"${version}"`) {
+        res.writeHead(304, { etag: `"${version}"`, "cache-control": "no-cache" }).end();
+        return;
+      }
+      res.writeHead(200, { etag: `"${version}"`, "cache-control": "no-cache" }).end(version);
+    });
+    assert.equal((await get(gw.url, "/etag")).cache, "MISS");
+    const again = await get(gw.url, "/etag");
+    assert.equal(again.cache, "REVALIDATED");
+    assert.equal(again.status, 200);
+    assert.equal(again.body, "v1");
+    assert.equal(up.requests.at(-1)!.headers["if-none-match"], '"v1"');
+    version = "v2";
+    const changed = await get(gw.url, "/etag");
+    assert.equal(changed.body, "v2");
+    assert.equal(changed.cache, "MISS");
+    assert.equal((await get(gw.url, "/etag")).body, "v2");
+  });
+
+  it("revalidates a stale entry with Last-Modified (If-Modified-Since) and refreshes it", async () => {
+    const modified = new Date(Date.now() - 3_600_000).toUTCString();
+    serve("/lm", (req, res) => {
+      if (req.headers["if-modified-since"] === modified) {
+        res.writeHead(304, { "cache-control": "max-age=60", "last-modified": modified }).end();
+        return;
+      }
+      res.writeHead(200, { "cache-control": "max-age=1", "last-modified": modified }).end("lm");
+    });
+    await get(gw.url, "/lm");
+    assert.equal((await get(gw.url, "/lm")).cache, "HIT");
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const revalidated = await get(gw.url, "/lm");
+    assert.equal(revalidated.cache, "REVALIDATED");
+    assert.equal(revalidated.body, "lm");
+    // The 304's max-age=60 refreshed the entry: fresh again, no more upstream calls.
+    assert.equal((await get(gw.url, "/lm")).cache, "HIT");
+    assert.equal(upstreamCalls("/lm"), 2);
+  });
+
+  it("answers 304 to a client whose If-None-Match or If-Modified-Since matches a fresh entry", async () => {
+    const modified = new Date(Date.now() - 60_000).toUTCString();
+    serve(
+      "/cond",
+      fixed("c", { "cache-control": "max-age=60", etag: 'W/"c1"', "last-modified": modified }),
+    );
+    await get(gw.url, "/cond");
+    const byTag = await get(gw.url, "/cond", { "if-none-match": '"other", "c1"' });
+    assert.equal(byTag.status, 304);
+    assert.equal(byTag.body, "");
+    assert.equal(byTag.headers.etag, 'W/"c1"');
+    assert.equal(byTag.cache, "HIT");
+    assert.equal((await get(gw.url, "/cond", { "if-none-match": '"other"' })).status, 200);
+    assert.equal((await get(gw.url, "/cond", { "if-modified-since": modified })).status, 304);
+    const earlier = new Date(Date.now() - 120_000).toUTCString();
+    assert.equal((await get(gw.url, "/cond", { "if-modified-since": earlier })).status, 200);
+    assert.equal(upstreamCalls("/cond"), 1);
+  });
+});
