@@ -203,4 +203,108 @@ describe("cache plugin", () => {
     assert.equal((await get(gw.url, "/cond", { "if-modified-since": earlier })).status, 200);
     assert.equal(upstreamCalls("/cond"), 1);
   });
+
+  it("a request with Authorization reuses only responses that allow it (public, s-maxage)", async () => {
+    serve("/auth-plain", fixed("plain", { "cache-control": "max-age=60" }));
+    await get(gw.url, "/auth-plain");
+    const authorized = await get(gw.url, "/auth-plain", { authorization: "Bearer a" });
+    assert.equal(authorized.cache, "BYPASS");
+    assert.equal(upstreamCalls("/auth-plain"), 2);
+    // Its own response is not stored either: the next authorized request goes upstream.
+    await get(gw.url, "/auth-plain", { authorization: "Bearer a" });
+    assert.equal(upstreamCalls("/auth-plain"), 3);
+    serve("/auth-public", fixed("pub", { "cache-control": "public, max-age=60" }));
+    assert.equal((await get(gw.url, "/auth-public", { authorization: "Bearer a" })).cache, "MISS");
+    assert.equal((await get(gw.url, "/auth-public", { authorization: "Bearer b" })).cache, "HIT");
+    serve("/auth-smax", fixed("smax", { "cache-control": "s-maxage=60" }));
+    await get(gw.url, "/auth-smax", { authorization: "Bearer a" });
+    assert.equal((await get(gw.url, "/auth-smax", { authorization: "Bearer a" })).cache, "HIT");
+    assert.equal(upstreamCalls("/auth-public") + upstreamCalls("/auth-smax"), 2);
+  });
+
+  it("keeps one entry per value of the headers a response varies on", async () => {
+    serve("/vary", (req, res) => {
+      res.writeHead(200, { "cache-control": "max-age=60", vary: "Accept-Language" });
+      res.end(`lang=${req.headers["accept-language"] ?? "none"}`);
+    });
+    assert.equal((await get(gw.url, "/vary", { "accept-language": "fr" })).body, "lang=fr");
+    assert.equal((await get(gw.url, "/vary", { "accept-language": "de" })).body, "lang=de");
+    const fr = await get(gw.url, "/vary", { "accept-language": "fr" });
+    assert.equal(fr.body, "lang=fr");
+    assert.equal(fr.cache, "HIT");
+    const de = await get(gw.url, "/vary", { "accept-language": "de" });
+    assert.equal(de.body, "lang=de");
+    assert.equal(de.cache, "HIT");
+    assert.equal(upstreamCalls("/vary"), 2);
+  });
+
+  it("keys by Accept-Encoding always, normalised (order and q-values)", async () => {
+    serve("/ae", (req, res) => {
+      res.writeHead(200, { "cache-control": "max-age=60" });
+      res.end(`ae=${req.headers["accept-encoding"] ?? ""}`);
+    });
+    assert.equal((await get(gw.url, "/ae", { "accept-encoding": "gzip, br" })).cache, "MISS");
+    const reordered = await get(gw.url, "/ae", { "accept-encoding": "br;q=0.9, GZIP" });
+    assert.equal(reordered.cache, "HIT");
+    assert.equal(reordered.body, "ae=gzip, br");
+    const identity = await get(gw.url, "/ae", { "accept-encoding": "identity" });
+    assert.equal(identity.cache, "MISS");
+    assert.equal(identity.body, "ae=identity");
+    assert.equal((await get(gw.url, "/ae", { "accept-encoding": "gzip, br, zstd;q=0" })).cache, "HIT");
+  });
+
+  it("keys by the configured query arguments only, in any order", async () => {
+    serve("/q", (req, res) => {
+      res.writeHead(200, { "cache-control": "max-age=60" });
+      res.end(req.url);
+    });
+    assert.equal((await get(gw.url, "/q?page=2&utm=a")).cache, "MISS");
+    assert.equal((await get(gw.url, "/q?utm=b&page=2")).cache, "HIT");
+    assert.equal((await get(gw.url, "/q?page=3")).cache, "MISS");
+  });
+
+  it("collapses concurrent misses for one key into one upstream request", async () => {
+    serve("/slow", (_req, res) => {
+      setTimeout(() => {
+        res.writeHead(200, { "cache-control": "max-age=60" });
+        res.end("slow");
+      }, 150);
+    });
+    const answers = await Promise.all(Array.from({ length: 20 }, () => get(gw.url, "/slow")));
+    assert.equal(upstreamCalls("/slow"), 1);
+    assert.ok(answers.every((answer) => answer.body === "slow"));
+    assert.equal(answers.filter((answer) => answer.cache === "MISS").length, 1);
+    assert.equal(answers.filter((answer) => answer.cache === "HIT").length, 19);
+  });
+
+  it("lets waiters go upstream themselves when the first answer is not storable", async () => {
+    serve("/slow-private", (_req, res) => {
+      setTimeout(() => {
+        res.writeHead(200, { "cache-control": "private" });
+        res.end("mine");
+      }, 100);
+    });
+    const answers = await Promise.all(Array.from({ length: 5 }, () => get(gw.url, "/slow-private")));
+    assert.ok(answers.every((answer) => answer.body === "mine" && answer.cache === "MISS"));
+    assert.equal(upstreamCalls("/slow-private"), 5);
+  });
+
+  it("stale-while-revalidate: serves the stale entry and refreshes it once in the background", async () => {
+    let version = 1;
+    serve("/swr", (_req, res) => {
+      res.writeHead(200, { "cache-control": "max-age=1, stale-while-revalidate=30" });
+      setTimeout(() => res.end(`v${version}`), 100);
+    });
+    await get(gw.url, "/swr");
+    version = 2;
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const stale = await Promise.all([get(gw.url, "/swr"), get(gw.url, "/swr"), get(gw.url, "/swr")]);
+    assert.deepEqual(
+      stale.map((answer) => [answer.cache, answer.body]),
+      [["STALE", "v1"], ["STALE", "v1"], ["STALE", "v1"]],
+    );
+    await until(async () => (await get(gw.url, "/swr")).body === "v2", "the background refresh");
+    assert.equal(upstreamCalls("/swr"), 2);
+    assert.equal((await get(gw.url, "/swr")).cache, "HIT");
+  });
 });
