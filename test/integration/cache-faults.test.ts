@@ -7,8 +7,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { after, describe, it } from "node:test";
 import { Agent, request } from "undici";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
-import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 import { until } from "../helpers/until.ts";
+import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
 const agent = new Agent({ keepAliveTimeout: 1000 });
 

@@ -250,7 +250,10 @@ describe("cache plugin", () => {
     const identity = await get(gw.url, "/ae", { "accept-encoding": "identity" });
     assert.equal(identity.cache, "MISS");
     assert.equal(identity.body, "ae=identity");
-    assert.equal((await get(gw.url, "/ae", { "accept-encoding": "gzip, br, zstd;q=0" })).cache, "HIT");
+    assert.equal(
+      (await get(gw.url, "/ae", { "accept-encoding": "gzip, br, zstd;q=0" })).cache,
+      "HIT",
+    );
   });
 
   it("keys by the configured query arguments only, in any order", async () => {
@@ -284,7 +287,9 @@ describe("cache plugin", () => {
         res.end("mine");
       }, 100);
     });
-    const answers = await Promise.all(Array.from({ length: 5 }, () => get(gw.url, "/slow-private")));
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => get(gw.url, "/slow-private")),
+    );
     assert.ok(answers.every((answer) => answer.body === "mine" && answer.cache === "MISS"));
     assert.equal(upstreamCalls("/slow-private"), 5);
   });
@@ -298,10 +303,18 @@ describe("cache plugin", () => {
     await get(gw.url, "/swr");
     version = 2;
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    const stale = await Promise.all([get(gw.url, "/swr"), get(gw.url, "/swr"), get(gw.url, "/swr")]);
+    const stale = await Promise.all([
+      get(gw.url, "/swr"),
+      get(gw.url, "/swr"),
+      get(gw.url, "/swr"),
+    ]);
     assert.deepEqual(
       stale.map((answer) => [answer.cache, answer.body]),
-      [["STALE", "v1"], ["STALE", "v1"], ["STALE", "v1"]],
+      [
+        ["STALE", "v1"],
+        ["STALE", "v1"],
+        ["STALE", "v1"],
+      ],
     );
     await until(async () => (await get(gw.url, "/swr")).body === "v2", "the background refresh");
     assert.equal(upstreamCalls("/swr"), 2);
