@@ -30,7 +30,8 @@ export const usage = `usage: npm run bench -- [options]
   --only <names>         comma-separated targets or prefixes      (BENCH_ONLY, default all)
                          upstream, gatehouse-10, gatehouse-10k, gatehouse-workers,
                          gatehouse-observed,
-                         gatehouse-traced, gatehouse-auth-stack, gatehouse-rate-limit, undici,
+                         gatehouse-traced, gatehouse-auth-stack, gatehouse-rate-limit,
+                         gatehouse-cache-hit, undici,
                          fast-gateway, nginx-proxy, reload-cost, reload-storm, propagation,
                          registry, sagas, events ("gatehouse" selects every Gatehouse target,
                          and with them the registry; "reload" both reload measurements)

@@ -20,6 +20,13 @@ export interface PluginCase {
   stores?: StoresConfig;
   /** Whether the plugin waits on something (a store): fewer requests per batch. */
   async?: boolean;
+  /**
+   * The plugin answers the request itself once primed (a cache hit): the first request
+   * goes through with `responseHeaders` and a small body, the measured ones are answered.
+   */
+  answers?: boolean;
+  /** The upstream's response headers the onResponse hooks see (default: a JSON type). */
+  responseHeaders?: string[];
 }
 
 const origin = "https://app.example.com";
@@ -163,6 +170,24 @@ export async function pluginCases(redisUrl: string): Promise<PluginCase[]> {
       plugin: "rate-limit",
       config: { ...unreachedLimit, store: "redis" },
       headers: {},
+      stores: { redis: { url: redisUrl, timeout: 1000, keyPrefix: "gatehouse-bench:" } },
+      async: true,
+    },
+    {
+      label: "cache (memory, hit)",
+      plugin: "cache",
+      config: {},
+      headers: { "accept-encoding": "gzip, br" },
+      answers: true,
+      responseHeaders: ["content-type", "application/json", "cache-control", "max-age=3600"],
+    },
+    {
+      label: "cache (Redis on loopback, hit)",
+      plugin: "cache",
+      config: { store: "redis" },
+      headers: { "accept-encoding": "gzip, br" },
+      answers: true,
+      responseHeaders: ["content-type", "application/json", "cache-control", "max-age=3600"],
       stores: { redis: { url: redisUrl, timeout: 1000, keyPrefix: "gatehouse-bench:" } },
       async: true,
     },

@@ -3,7 +3,7 @@
  * Gatehouse with something on every request: its default observability (metrics and an
  * access log to a file), the same with tracing at ratio 1.0 exporting to a local OTLP
  * sink; `jwt` (RS256, key in config) + `rate-limit` (Redis) + `cors`; and
- * `rate-limit` alone (memory). Limits are far above what wrk can send, so every request is
+ * `rate-limit` alone (memory); `cache` answering every request from memory. Limits are far above what wrk can send, so every request is
  * admitted and does the full work.
  */
 import { generateKeyPairSync } from "node:crypto";
@@ -78,6 +78,23 @@ const memoryRateLimit: PluginScenario = {
   },
 };
 
+/** Every measured request is answered from the cache's memory; the upstream sees one. */
+const cacheHit: PluginScenario = {
+  name: "gatehouse-cache-hit",
+  label: "Gatehouse + cache (memory, every request a hit)",
+  async prepare() {
+    return {
+      extras: {
+        name: "cache-hit",
+        // The upstream sends no Cache-Control: the route's ttl makes its answer fresh.
+        plugins: ["  - { name: cache, config: { ttl: 1h } }"],
+      },
+      headers: [],
+      stop: async () => {},
+    };
+  },
+};
+
 const observed: PluginScenario = {
   name: "gatehouse-observed",
   label: "Gatehouse + metrics + access log (file)",
@@ -119,7 +136,13 @@ const traced: PluginScenario = {
   },
 };
 
-export const pluginScenarios: PluginScenario[] = [observed, traced, authStack, memoryRateLimit];
+export const pluginScenarios: PluginScenario[] = [
+  observed,
+  traced,
+  authStack,
+  memoryRateLimit,
+  cacheHit,
+];
 
 /** A throwaway redis-server on a free loopback port, keeping nothing on disk. */
 export async function startRedis(dir: string): Promise<{ url: string; stop(): Promise<void> }> {

@@ -21,6 +21,40 @@ export interface CachedResponse {
   policy: CachePolicy;
   /** The Vary names besides Accept-Encoding (always in the key), lower-case, sorted. */
   vary: readonly string[];
+  /** Computed once per entry (see timed), never stored: what a hit reads. */
+  freshUntil: number;
+  /** The entry's age (seconds) at `timedAt` (ms since the epoch). */
+  ageAtTimed: number;
+  timedAt: number;
+  /** `headers` with `X-Cache-Status: HIT`, for the hit path. */
+  hitHeaders: Readonly<Record<string, string>>;
+}
+
+/** The parts of a response entry that are stored; `timed` adds the rest. */
+export type StoredParts = Omit<
+  CachedResponse,
+  "freshUntil" | "ageAtTimed" | "timedAt" | "hitHeaders"
+>;
+
+/**
+ * The entry with what a hit reads computed now: until when it is fresh, its age, and its
+ * answer headers, so that a hit asks the policy nothing.
+ */
+export function timed(parts: StoredParts): CachedResponse {
+  const now = Date.now();
+  const age = parts.policy.age();
+  return {
+    ...parts,
+    freshUntil: now + Math.max(0, parts.policy.maxAge() - age) * 1000,
+    ageAtTimed: age,
+    timedAt: now,
+    hitHeaders: { ...parts.headers, "x-cache-status": "HIT" },
+  };
+}
+
+/** The entry's Age header value now. */
+export function ageOf(entry: CachedResponse, now: number): string {
+  return String(Math.floor(entry.ageAtTimed + (now - entry.timedAt) / 1000));
 }
 
 /** Under a primary key: the response varies on these request headers (see key.ts). */
@@ -45,7 +79,17 @@ export function entrySize(entry: CacheEntry): number {
 /** The binary form kept in Redis. */
 export function encodeEntry(entry: CacheEntry): Buffer {
   const head =
-    entry.kind === "vary" ? entry : { ...entry, body: undefined, policy: entry.policy.toObject() };
+    entry.kind === "vary"
+      ? entry
+      : {
+          kind: entry.kind,
+          url: entry.url,
+          tags: entry.tags,
+          status: entry.status,
+          headers: entry.headers,
+          vary: entry.vary,
+          policy: entry.policy.toObject(),
+        };
   const json = Buffer.from(JSON.stringify(head));
   const length = Buffer.alloc(4);
   length.writeUInt32BE(json.length);
@@ -60,11 +104,11 @@ export function decodeEntry(value: Buffer): CacheEntry | undefined {
     const length = value.readUInt32BE(0);
     const head = JSON.parse(value.subarray(4, 4 + length).toString());
     if (head.kind === "vary") return head as VaryMarker;
-    return {
+    return timed({
       ...head,
       policy: CachePolicy.fromObject(head.policy),
       body: value.subarray(4 + length),
-    } as CachedResponse;
+    } as StoredParts);
   } catch {
     return undefined;
   }

@@ -5,7 +5,7 @@
  */
 import type { RequestContext } from "../../pipeline/context.ts";
 import type { CacheStatus } from "../../pipeline/telemetry.ts";
-import type { CachedResponse } from "./entry.ts";
+import { ageOf, type CachedResponse } from "./entry.ts";
 import type { CacheRequest } from "./instance.ts";
 import { clientHasCurrent } from "./policy.ts";
 
@@ -20,7 +20,7 @@ export function answerFromEntry(
 ): void {
   state.status = status;
   state.answered = true;
-  const age = String(Math.floor(entry.policy.age()));
+  const age = ageOf(entry, Date.now());
   if (clientHasCurrent(ctx.headers, entry.headers)) {
     const headers: Record<string, string> = { age, "x-cache-status": status };
     for (const name of notModifiedHeaders) {
@@ -30,5 +30,9 @@ export function answerFromEntry(
     ctx.respond(304, "", headers);
     return;
   }
-  ctx.respond(entry.status, entry.body, { ...entry.headers, age, "x-cache-status": status });
+  const headers =
+    status === "HIT"
+      ? { ...entry.hitHeaders, age }
+      : { ...entry.headers, age, "x-cache-status": status };
+  ctx.respond(entry.status, entry.body, headers);
 }

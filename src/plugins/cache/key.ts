@@ -30,17 +30,17 @@ export function compilePrimaryKey(config: CacheKeyConfig): PrimaryKey {
   const query = compileQuery(config.query);
   const { headers, consumer } = config;
   return (request) => {
-    const hash = createHash("sha256");
     // HEAD is answered from what GET stored.
-    part(hash, request.method === "HEAD" ? "GET" : request.method);
-    part(hash, request.scheme);
-    part(hash, request.host.toLowerCase());
-    part(hash, request.path);
-    part(hash, query(request.query));
-    part(hash, normaliseAcceptEncoding(request.headers["accept-encoding"]));
-    for (const name of headers) part(hash, headerValue(request.headers, name));
-    if (consumer) part(hash, request.consumer === undefined ? "" : `=${request.consumer}`);
-    return hash.digest("base64url");
+    let text =
+      part(request.method === "HEAD" ? "GET" : request.method) +
+      part(request.scheme) +
+      part(request.host.toLowerCase()) +
+      part(request.path) +
+      part(query(request.query)) +
+      part(normaliseAcceptEncoding(request.headers["accept-encoding"]));
+    for (const name of headers) text += part(headerValue(request.headers, name));
+    if (consumer) text += part(request.consumer === undefined ? "" : `=${request.consumer}`);
+    return digest(text);
   };
 }
 
@@ -50,13 +50,9 @@ export function variantKey(
   vary: readonly string[],
   headers: Readonly<IncomingHttpHeaders>,
 ): string {
-  const hash = createHash("sha256");
-  part(hash, primary);
-  for (const name of vary) {
-    part(hash, name);
-    part(hash, headerValue(headers, name));
-  }
-  return hash.digest("base64url");
+  let text = part(primary);
+  for (const name of vary) text += part(name) + part(headerValue(headers, name));
+  return digest(text);
 }
 
 /**
@@ -85,9 +81,17 @@ function headerValue(headers: Readonly<IncomingHttpHeaders>, name: string): stri
   return `=${Array.isArray(value) ? value.join(", ") : value}`;
 }
 
-function part(hash: ReturnType<typeof createHash>, text: string): void {
-  hash.update(`${Buffer.byteLength(text)}:`);
-  hash.update(text);
+/** A part with its length (in UTF-16 code units) before it. */
+function part(text: string): string {
+  return `${text.length}:${text}`;
+}
+
+/**
+ * The SHA-256 of the parts' text, read as UTF-16 code units: unlike UTF-8, that encoding
+ * maps every JavaScript string to its own bytes (a lone surrogate included).
+ */
+function digest(text: string): string {
+  return createHash("sha256").update(text, "utf16le").digest("base64url");
 }
 
 function compileQuery(option: CacheKeyConfig["query"]): (query: string) => string {

@@ -7,13 +7,20 @@
  * of its key that goes (collapsing), the others waiting for its answer. With the memory
  * store all of it is synchronous unless a request has to wait.
  */
-import type { TLSSocket } from "node:tls";
 import type { RequestContext } from "../../pipeline/context.ts";
 import type { CacheEntry } from "./entry.ts";
 import { answerFromEntry } from "./hit.ts";
-import { type CacheInstance, type CacheRequest, cacheRequestKey } from "./instance.ts";
+import {
+  type CacheInstance,
+  type CacheRequest,
+  cacheRequestKey,
+  hostOf,
+  policyRequestOf,
+  schemeOf,
+  urlOf,
+} from "./instance.ts";
 import { variantKey } from "./key.ts";
-import { allowsAuthorized, hasValidators, mustRevalidate, policyRequest } from "./policy.ts";
+import { allowsAuthorized, hasValidators, mustRevalidate } from "./policy.ts";
 import { refreshHeader, refreshToken } from "./refresh.ts";
 
 type Found = CacheEntry | undefined;
@@ -22,14 +29,10 @@ export function lookup(cache: CacheInstance, ctx: RequestContext): void | Promis
   const method = ctx.method;
   const refreshValue = ctx.headers[refreshHeader];
   if (refreshValue !== undefined) ctx.setUpstreamHeader(refreshHeader, undefined);
-  const scheme = (ctx.req.socket as TLSSocket).encrypted ? "https" : "http";
-  const host = ctx.headers.host ?? (ctx.headers[":authority"] as string | undefined) ?? "";
-  const query = ctx.query;
   const state: CacheRequest = {
     status: "MISS",
     primary: "",
-    url: `${scheme}://${host}${ctx.path}${query === "" ? "" : `?${query}`}`,
-    policyRequest: policyRequest(ctx.headers),
+    policyRequest: undefined,
     stale: undefined,
     revalidating: false,
     refresh: refreshValue === refreshToken,
@@ -47,10 +50,10 @@ export function lookup(cache: CacheInstance, ctx: RequestContext): void | Promis
   }
   state.primary = cache.primaryKey({
     method,
-    scheme,
-    host,
+    scheme: schemeOf(ctx),
+    host: hostOf(ctx),
     path: ctx.path,
-    query,
+    query: ctx.query,
     headers: ctx.headers,
     consumer: ctx.consumer?.name,
   });
@@ -97,14 +100,14 @@ function use(
       state.status = "BYPASS";
       return;
     }
-    const fresh = !entry.policy.stale();
+    const fresh = Date.now() < entry.freshUntil;
     // The common case, without asking the library: fresh, and the client set no terms.
     if (fresh && ctx.headers["cache-control"] === undefined && ctx.headers.pragma === undefined) {
       answerFromEntry(ctx, state, entry, "HIT");
       return;
     }
     if (fresh || !mustRevalidate(entry.headers)) {
-      const { revalidation } = entry.policy.evaluateRequest(state.policyRequest);
+      const { revalidation } = entry.policy.evaluateRequest(policyRequestOf(ctx, state));
       if (revalidation === undefined) {
         answerFromEntry(ctx, state, entry, fresh ? "HIT" : "STALE");
         return;
@@ -112,7 +115,7 @@ function use(
       if (!revalidation.synchronous) {
         answerFromEntry(ctx, state, entry, "STALE");
         cache.refresh.start(state.primary, ctx, (error) =>
-          cache.log.warn({ err: error, url: state.url }, "cache: background refresh failed"),
+          cache.log.warn({ err: error, url: urlOf(ctx) }, "cache: background refresh failed"),
         );
         return;
       }

@@ -10,13 +10,15 @@ import type { RequestContext } from "../../pipeline/context.ts";
 import type { ResponseView } from "../../pipeline/plugin.ts";
 import { findHeader } from "../../proxy/headers.ts";
 import { BodyCapture } from "./capture.ts";
-import { type CachedResponse, storedHeaders } from "./entry.ts";
+import { type CachedResponse, type StoredParts, storedHeaders, timed } from "./entry.ts";
 import { answerFromEntry } from "./hit.ts";
 import {
   type CacheInstance,
   type CacheRequest,
   cacheRequestKey,
+  policyRequestOf,
   releaseLeader,
+  urlOf,
 } from "./instance.ts";
 import { variantKey } from "./key.ts";
 import {
@@ -91,14 +93,14 @@ function store(
   if (vary === undefined) return;
   const length = lengthOf(response.headers);
   if (length !== undefined && Number(length) > config.maxObjectSize) return;
-  const policy = responsePolicy(state.policyRequest, response.status, headers, cache.ttl);
+  const policy = responsePolicy(policyRequestOf(ctx, state), response.status, headers, cache.ttl);
   if (!policy.storable()) return;
   let ttl = policy.timeToLive();
   if (hasValidators(headers)) ttl = Math.max(ttl, keepForRevalidationMs);
   if (ttl <= 0) return;
-  const entry: CachedResponse = {
+  const parts: StoredParts = {
     kind: "response",
-    url: state.url,
+    url: urlOf(ctx),
     tags,
     status: response.status,
     headers,
@@ -110,8 +112,7 @@ function store(
   const capture = new BodyCapture(config.maxObjectSize, (body) => {
     capturing.delete(state);
     if (body !== undefined) {
-      entry.body = body;
-      state.storing = keep(cache, state, entry, ttl, ctx);
+      state.storing = keep(cache, state, timed({ ...parts, body }), ttl, ctx);
     }
     releaseLeader(state);
   });
@@ -148,15 +149,20 @@ function revalidated(
   stale: CachedResponse,
   update: Record<string, string>,
 ): void {
-  const { policy } = stale.policy.revalidatedPolicy(state.policyRequest, {
+  const { policy } = stale.policy.revalidatedPolicy(policyRequestOf(ctx, state), {
     status: 304,
     headers: update,
   });
-  const refreshed: CachedResponse = {
-    ...stale,
+  const refreshed = timed({
+    kind: "response",
+    url: stale.url,
+    tags: stale.tags,
+    status: stale.status,
+    body: stale.body,
+    vary: stale.vary,
     headers: refreshedHeaders(stale.headers, update),
     policy,
-  };
+  });
   let ttl = policy.timeToLive();
   if (hasValidators(refreshed.headers)) ttl = Math.max(ttl, keepForRevalidationMs);
   state.storing = keep(cache, state, refreshed, ttl, ctx);
