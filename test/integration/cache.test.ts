@@ -111,6 +111,18 @@ describe("cache plugin", () => {
     assert.equal(upstreamCalls("/expires"), 1);
   });
 
+  it("counts the upstream's Age: an entry already older than its max-age is never fresh", async () => {
+    serve("/aged", fixed("aged", { "cache-control": "max-age=60", age: "55" }));
+    await get(gw.url, "/aged");
+    const hit = await get(gw.url, "/aged");
+    assert.equal(hit.cache, "HIT");
+    assert.ok(Number(hit.headers.age) >= 55, `age ${hit.headers.age}`);
+    serve("/too-old", fixed("old", { "cache-control": "max-age=60", age: "70" }));
+    await get(gw.url, "/too-old");
+    assert.equal((await get(gw.url, "/too-old")).cache, "MISS");
+    assert.equal(upstreamCalls("/too-old"), 2);
+  });
+
   it("never stores private, no-store, Set-Cookie or Vary: * responses, nor non-GET ones", async () => {
     const cases: [string, Record<string, string>][] = [
       ["/private", { "cache-control": "private, max-age=60" }],

@@ -50,7 +50,8 @@ export function onCacheResponse(
   }
   const stale = state.stale;
   if (stale !== undefined && state.revalidating && response.status === 304) {
-    revalidated(cache, ctx, state, stale, storedHeaders(headers, cache.config.tagHeader));
+    const update = storedHeaders(headers, cache.config.tagHeader);
+    revalidated(cache, ctx, state, stale, update, withAge(update, headers));
     return;
   }
   if (stale !== undefined && response.status >= 500 && staleIfErrorUsable(stale)) {
@@ -93,7 +94,12 @@ function store(
   if (vary === undefined) return;
   const length = lengthOf(response.headers);
   if (length !== undefined && Number(length) > config.maxObjectSize) return;
-  const policy = responsePolicy(policyRequestOf(ctx, state), response.status, headers, cache.ttl);
+  const policy = responsePolicy(
+    policyRequestOf(ctx, state),
+    response.status,
+    withAge(headers, response.headers),
+    cache.ttl,
+  );
   if (!policy.storable()) return;
   let ttl = policy.timeToLive();
   if (hasValidators(headers)) ttl = Math.max(ttl, keepForRevalidationMs);
@@ -148,10 +154,11 @@ function revalidated(
   state: CacheRequest,
   stale: CachedResponse,
   update: Record<string, string>,
+  updateWithAge: Record<string, string>,
 ): void {
   const { policy } = stale.policy.revalidatedPolicy(policyRequestOf(ctx, state), {
     status: 304,
-    headers: update,
+    headers: updateWithAge,
   });
   const refreshed = timed({
     kind: "response",
@@ -180,6 +187,18 @@ function varyNames(vary: string | undefined): string[] | undefined {
     if (name !== "" && name !== "accept-encoding") names.add(name);
   }
   return [...names].sort();
+}
+
+/**
+ * The stored headers with the upstream's Age, for the policy: a hit sends an Age of its
+ * own, counted from it, so the upstream's is not among the stored headers.
+ */
+function withAge(
+  stored: Record<string, string>,
+  headers: readonly string[],
+): Record<string, string> {
+  const at = findHeader(headers, "age");
+  return at === -1 ? stored : { ...stored, age: headers[at + 1]! };
 }
 
 function lengthOf(headers: readonly string[]): string | undefined {
