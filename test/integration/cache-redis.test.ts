@@ -114,6 +114,21 @@ describe("cache plugin, Redis store shared by two nodes", () => {
     assert.equal((await get(b.url, "/bags/1")).cache, "HIT");
   });
 
+  it("a dead Redis makes lookups misses, never failed requests; entries come back with it", async () => {
+    await storedOnBoth("/bags/9");
+    await redis.kill();
+    const started = Date.now();
+    for (let i = 0; i < 3; i++) {
+      const res = await request(`${b.url}/bags/9`, { dispatcher: agent, headers: { host } });
+      assert.equal(res.statusCode, 200);
+      assert.equal(await res.body.text(), "item /bags/9");
+      assert.equal(res.headers["x-cache-status"], "MISS");
+    }
+    assert.ok(Date.now() - started < 5_000, "answered within the store timeout, not held");
+    await redis.restart();
+    await storedOnBoth("/bags/9");
+  });
+
   it("with the memory store a purge reaches the node it is sent to", async () => {
     await get(memory.url, "/shoes/9");
     assert.equal((await get(memory.url, "/shoes/9")).cache, "HIT");
