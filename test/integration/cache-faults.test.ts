@@ -1,7 +1,7 @@
 // The cache plugin when things go wrong or grow large: stale-if-error with the upstream
 // answering 5xx and with it gone (connection refused), the memory store's byte bound
 // evicting the least recently used entries, bodies over maxObjectSize streamed through
-// uncached, the route's ttl and defaultTtl overrides, and the metrics.
+// uncached, the route's ttl and defaultTtl overrides, the metrics, and keys per consumer.
 import assert from "node:assert/strict";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { after, describe, it } from "node:test";
@@ -170,5 +170,46 @@ describe("cache plugin under faults and bounds", () => {
     const second = await setUp((_req, res) => res.end("plain"), { defaultTtl: "60s" });
     await get(second.gw.url, "/p");
     assert.equal((await get(second.gw.url, "/p")).cache, "HIT");
+  });
+
+  it("key.consumer: each consumer (here from key-auth) gets entries of its own", async () => {
+    const up = await startUpstream((req, res) => {
+      res.writeHead(200, { "cache-control": "public, max-age=60" });
+      res.end(`for ${req.headers["x-consumer-name"]}`);
+    });
+    closed.push(up);
+    const gw = await startGateway(
+      testConfig({
+        consumers: [
+          { name: "alice", credentials: { keys: ["alice-key-0000000001"] } },
+          { name: "bob", credentials: { keys: ["bob-key-00000000001"] } },
+        ],
+        services: [{ name: "origin", targets: [{ url: up.url }] }],
+        routes: [
+          {
+            name: "mine",
+            match: { paths: ["/*"] },
+            service: "origin",
+            plugins: [{ name: "key-auth" }, { name: "cache", config: { key: { consumer: true } } }],
+          },
+        ],
+      }),
+    );
+    started.push(gw);
+    const as = async (key: string) => {
+      const res = await request(`${gw.url}/me`, {
+        dispatcher: agent,
+        headers: { "x-api-key": key },
+      });
+      return { body: await res.body.text(), cache: res.headers["x-cache-status"] };
+    };
+    assert.deepEqual(await as("alice-key-0000000001"), { body: "for alice", cache: "MISS" });
+    assert.deepEqual(await as("bob-key-00000000001"), { body: "for bob", cache: "MISS" });
+    assert.deepEqual(await as("alice-key-0000000001"), { body: "for alice", cache: "HIT" });
+    assert.deepEqual(await as("bob-key-00000000001"), { body: "for bob", cache: "HIT" });
+    // The cache runs after authentication: no key, no answer from it.
+    const anonymous = await request(`${gw.url}/me`, { dispatcher: agent });
+    await anonymous.body.dump();
+    assert.equal(anonymous.statusCode, 401);
   });
 });
