@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { Agent, request } from "undici";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
+import { rawRequest } from "../helpers/raw.ts";
 import { until } from "../helpers/until.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
@@ -144,6 +145,37 @@ describe("cache plugin", () => {
       assert.equal(res.headers["x-cache-status"], "BYPASS");
     }
     assert.equal(upstreamCalls("/post"), 2);
+  });
+
+  it("never stores a 206; a Range request is answered whole from a stored response", async () => {
+    serve("/ranged", (req, res) => {
+      if (req.headers.range) {
+        res.writeHead(206, { "cache-control": "max-age=60", "content-range": "bytes 0-1/6" });
+        res.end("ab");
+        return;
+      }
+      res.writeHead(200, { "cache-control": "max-age=60" }).end("abcdef");
+    });
+    assert.equal((await get(gw.url, "/ranged", { range: "bytes=0-1" })).status, 206);
+    const whole = await get(gw.url, "/ranged");
+    assert.deepEqual([whole.status, whole.cache, whole.body], [200, "MISS", "abcdef"]);
+    const fromCache = await get(gw.url, "/ranged", { range: "bytes=0-1" });
+    assert.deepEqual([fromCache.status, fromCache.cache, fromCache.body], [200, "HIT", "abcdef"]);
+  });
+
+  it("an Upgrade request is never answered from the store", async () => {
+    serve("/socket", fixed("plain answer", { "cache-control": "max-age=60" }));
+    await get(gw.url, "/socket");
+    assert.equal((await get(gw.url, "/socket")).cache, "HIT");
+    const upgrade = await rawRequest(
+      gw.port,
+      `GET /socket HTTP/1.1\r\nHost: 127.0.0.1:${gw.port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    );
+    assert.ok(upgrade.status > 0, upgrade.text);
+    assert.notEqual(upgrade.headers["x-cache-status"], "HIT");
+    // It went to the upstream, not to the stored answer.
+    assert.equal(upstreamCalls("/socket"), 2);
   });
 
   it("a request's Cache-Control: no-store bypasses, no-cache goes upstream", async () => {

@@ -41,8 +41,10 @@ export function lookup(cache: CacheInstance, ctx: RequestContext): void | Promis
     storing: undefined,
   };
   ctx.set(cacheRequestKey, state);
+  // An upgrade (WebSocket) is a tunnel, not a response to store or answer.
   if (
     (method !== "GET" && method !== "HEAD") ||
+    ctx.headers.upgrade !== undefined ||
     /no-store/i.test(ctx.headers["cache-control"] ?? "")
   ) {
     state.status = "BYPASS";

@@ -31,8 +31,11 @@ import {
 
 /** How long an entry with validators is kept past its usefulness, for revalidation. */
 const keepForRevalidationMs = 3_600_000;
-/** Statuses whose responses have no body to copy. */
-const bodiless = new Set([204, 205, 304]);
+/**
+ * Statuses never stored: those without a body to copy, and 206 (a part of the resource;
+ * http-cache-semantics refuses it too): a Range request is answered whole from a hit.
+ */
+const notStored = new Set([204, 205, 206, 304]);
 
 export function onCacheResponse(
   cache: CacheInstance,
@@ -86,7 +89,7 @@ function store(
   tags: string[],
 ): void {
   const { config } = cache;
-  if (ctx.method !== "GET" || bodiless.has(response.status)) return;
+  if (ctx.method !== "GET" || notStored.has(response.status)) return;
   const headers = storedHeaders(response.headers, config.tagHeader);
   if (headers["set-cookie"] !== undefined) return;
   if (ctx.headers.authorization !== undefined && !allowsAuthorized(headers)) return;
