@@ -57,12 +57,14 @@ export const cacheSchema = z.strictObject({
     })
     .optional()
     .describe("This plugin's own Redis, instead of `gateway.stores.redis`."),
-  maxSize: size("64mb").describe(
-    "With `store: memory`: the most bytes (bodies and headers) the entries take; the least recently used go first.",
-  ),
-  maxObjectSize: size("1mb").describe(
-    "Responses with larger bodies are passed on, streamed, and not stored.",
-  ),
+  maxSize: size("64mb")
+    .refine((bytes) => bytes > 0, { message: "must be more than 0 bytes" })
+    .describe(
+      "With `store: memory`: the most bytes (bodies and headers) the entries take; the least recently used go first.",
+    ),
+  maxObjectSize: size("1mb")
+    .refine((bytes) => bytes > 0, { message: "must be more than 0 bytes" })
+    .describe("Responses with larger bodies are passed on, streamed, and not stored."),
   ttl: seconds(
     "Overrides the upstream's freshness lifetime (max-age, s-maxage, Expires) for every storable response, e.g. `30s`.",
   ),
