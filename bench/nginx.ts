@@ -10,6 +10,20 @@ import { type Child, startChild } from "./processes.ts";
 /** The body every upstream response carries; targets are checked against it. */
 export const upstreamBody = '{"ok":true}';
 
+/**
+ * The upstream's larger answer, for the rows that measure work on a body (compression): about
+ * 10 KB of JSON, at every path ending in `/report` (the measured route takes `/svc7/items/report`).
+ */
+export const reportBody = JSON.stringify({
+  items: Array.from({ length: 110 }, (_, i) => ({
+    id: i,
+    name: `item-${i}`,
+    owner: `owner${i % 13}@example.com`,
+    price: (i * 7.31).toFixed(2),
+    tags: ["blue", "large", "sale"].slice(0, i % 4),
+  })),
+});
+
 export type NginxRole = { kind: "upstream" } | { kind: "proxy"; upstreamPort: number };
 
 /** Writes the config for `role` into `dir` and starts nginx on `port`. */
@@ -17,6 +31,8 @@ export function startNginx(name: string, dir: string, port: number, role: NginxR
   mkdirSync(join(dir, "logs"), { recursive: true });
   const config = join(dir, "nginx.conf");
   writeFileSync(config, nginxConfig(dir, port, role));
+  // Too long for an nginx string: served as a file (with its length, ETag and Last-Modified).
+  if (role.kind === "upstream") writeFileSync(join(dir, "report.json"), reportBody);
   return startChild(name, "nginx", ["-p", dir, "-e", join(dir, "logs/error.log"), "-c", config]);
 }
 
@@ -24,7 +40,12 @@ function nginxConfig(dir: string, port: number, role: NginxRole): string {
   const location =
     role.kind === "upstream"
       ? `default_type application/json;
-      return 200 '${upstreamBody}';`
+      return 200 '${upstreamBody}';
+    }
+    location ~ /report$ {
+      default_type application/json;
+      root ${dir};
+      try_files /report.json =404;`
       : `proxy_pass http://upstream;
       proxy_http_version 1.1;
       proxy_set_header Connection "";`;

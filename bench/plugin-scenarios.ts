@@ -3,20 +3,27 @@
  * Gatehouse with something on every request: its default observability (metrics and an
  * access log to a file), the same with tracing at ratio 1.0 exporting to a local OTLP
  * sink; `jwt` (RS256, key in config) + `rate-limit` (Redis) + `cors`; and
- * `rate-limit` alone (memory); `cache` answering every request from memory. Limits are far above what wrk can send, so every request is
+ * `rate-limit` alone (memory); `cache` answering every request from memory; `compression`
+ * gzipping a 10 KB JSON answer. Limits are far above what wrk can send, so every request is
  * admitted and does the full work.
  */
 import { generateKeyPairSync } from "node:crypto";
 import { join } from "node:path";
 import { SignJWT } from "jose";
-import type { ConfigExtras } from "./configs.ts";
+import { type ConfigExtras, measuredIndex } from "./configs.ts";
+import { reportBody } from "./nginx.ts";
 import { freePort, startChild, stopChild, waitForListening } from "./processes.ts";
+import type { ExpectedAnswer } from "./verify.ts";
 
 /** What a scenario needs running and sent, and how to take it down. */
 export interface PreparedScenario {
   extras: ConfigExtras;
   /** Headers every measured request carries, as `Name: value`. */
   headers: string[];
+  /** The path measured, when not the small JSON's (`/svc7/items/42`). */
+  path?: string;
+  /** The answer every measured request must get, when not the small JSON as it is. */
+  expected?: ExpectedAnswer;
   stop(): Promise<void>;
 }
 
@@ -95,6 +102,24 @@ const cacheHit: PluginScenario = {
   },
 };
 
+const compression: PluginScenario = {
+  name: "gatehouse-compression",
+  label: "Gatehouse + compression gzip of a 10 KB JSON",
+  async prepare() {
+    return {
+      extras: {
+        name: "compression",
+        // gzip alone: the coding every client decodes, at its default level.
+        plugins: ["  - { name: compression, config: { encodings: [gzip] } }"],
+      },
+      headers: ["Accept-Encoding: gzip"],
+      path: `/svc${measuredIndex(10)}/items/report`,
+      expected: { body: reportBody, contentEncoding: "gzip" },
+      stop: async () => {},
+    };
+  },
+};
+
 const observed: PluginScenario = {
   name: "gatehouse-observed",
   label: "Gatehouse + metrics + access log (file)",
@@ -142,6 +167,7 @@ export const pluginScenarios: PluginScenario[] = [
   authStack,
   memoryRateLimit,
   cacheHit,
+  compression,
 ];
 
 /** A throwaway redis-server on a free loopback port, keeping nothing on disk. */

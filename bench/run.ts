@@ -256,7 +256,7 @@ async function measure(
       headers: running.headers,
     };
     try {
-      await verifyTarget(url, running.headers);
+      await verifyTarget(url, running.headers, running.expected);
       if (options.warmup > 0) await runWrk(url, { ...load, seconds: options.warmup });
       const cpuBefore = cpuSeconds(running.pid);
       const result = await runWrk(url, { ...load, seconds: options.duration });

@@ -9,6 +9,7 @@ import { measuredPath, writeGatehouseConfig } from "./configs.ts";
 import { startNginx } from "./nginx.ts";
 import { type PluginScenario, pluginScenarios } from "./plugin-scenarios.ts";
 import { type Child, freePort, startChild, stopChild, waitForListening } from "./processes.ts";
+import type { ExpectedAnswer } from "./verify.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -30,6 +31,8 @@ export interface RunningTarget {
   pid: number | undefined;
   /** Headers every measured request must carry (credentials, an Origin), as `Name: value`. */
   headers?: readonly string[];
+  /** The answer the target must give, when it is not the upstream's small JSON as it is. */
+  expected?: ExpectedAnswer;
   stop(): Promise<void>;
 }
 
@@ -127,11 +130,12 @@ function gatehouseWithPlugins(scenario: PluginScenario): Target {
           scenario.name,
           config,
           port,
-          measuredPath(10),
+          prepared.path ?? measuredPath(10),
         );
         return {
           ...running,
           headers: prepared.headers,
+          ...(prepared.expected && { expected: prepared.expected }),
           stop: async () => {
             await running.stop();
             await prepared.stop();

@@ -89,6 +89,7 @@ console.log(`Gatehouse is listening on ${proxy} (status on ${status}, admin API 
   curl -H 'X-Api-Key: demo-key-123' ${proxy}/admin/users
   curl ${status}/metrics
   curl ${admin}/routes
+The dashboard: ${admin}/ui/
 Press Ctrl+C to stop.`);
 
 const stop = async () => {

@@ -18,6 +18,10 @@ export const errorCatalogue = {
     status: 400,
     message: "The request's Host or authority is missing, repeated, malformed or not served here",
   },
+  GATEHOUSE_REQUEST_INVALID: {
+    status: 400,
+    message: "The request does not match the route's OpenAPI document",
+  },
   GATEHOUSE_UNAUTHORIZED: {
     status: 401,
     message: "The request lacks valid credentials",
@@ -50,6 +54,10 @@ export const errorCatalogue = {
     status: 404,
     message: "No route matches the request",
   },
+  GATEHOUSE_VERSION_NOT_FOUND: {
+    status: 404,
+    message: "No route serves the requested API version",
+  },
   GATEHOUSE_METHOD_NOT_ALLOWED: {
     status: 405,
     message: "The route does not accept this method",
@@ -69,6 +77,10 @@ export const errorCatalogue = {
   GATEHOUSE_HEADERS_TOO_LARGE: {
     status: 431,
     message: "The request headers are too many or too large",
+  },
+  GATEHOUSE_BAD_CONTENT_ENCODING: {
+    status: 400,
+    message: "The request body is not valid for its Content-Encoding",
   },
   GATEHOUSE_UPGRADE_NOT_ALLOWED: {
     status: 400,
@@ -178,9 +190,37 @@ export const errorCatalogue = {
     status: 415,
     message: "The request body's Content-Type is not one this path accepts",
   },
+  GATEHOUSE_BODY_ENCODING_UNSUPPORTED: {
+    status: 415,
+    message: "The request body is compressed and the route must rewrite it",
+  },
   GATEHOUSE_BODY_TOO_DEEP: {
     status: 400,
     message: "The request body nests deeper than allowed",
+  },
+  GATEHOUSE_THREAT_JSON_LIMIT: {
+    status: 413,
+    message: "The JSON body passes one of the route's limits (depth, keys, array, string or size)",
+  },
+  GATEHOUSE_THREAT_JSON_INVALID: {
+    status: 400,
+    message: "The body sent as JSON is not well-formed JSON",
+  },
+  GATEHOUSE_THREAT_XML_LIMIT: {
+    status: 413,
+    message: "The XML body passes one of the route's limits (depth, size) or declares a DOCTYPE",
+  },
+  GATEHOUSE_THREAT_XML_REFUSED: {
+    status: 415,
+    message: "The route does not accept XML bodies",
+  },
+  GATEHOUSE_THREAT_DETECTED: {
+    status: 403,
+    message: "The request looks like an attack",
+  },
+  GATEHOUSE_THREAT_BAD_BOT: {
+    status: 403,
+    message: "The client's User-Agent is an attack tool's",
   },
   GATEHOUSE_SAGA_STEP_TIMEOUT: {
     status: 504,

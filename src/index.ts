@@ -5,7 +5,7 @@
 
 export { ConfigError, formatProblem } from "./config/load.ts";
 export type { GatehouseConfig, GatehouseConfigInput } from "./config/schema/index.ts";
-export { type ErrorCode, errorCatalogue } from "./errors.ts";
+export { type ErrorCode, errorCatalogue, GatehouseError } from "./errors.ts";
 export { Gateway, type GatewayAddresses, type GatewayOptions } from "./gateway.ts";
 export type {
   AnswerBody,

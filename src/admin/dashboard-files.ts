@@ -33,7 +33,8 @@ const types: Record<string, string> = {
 const vendor: Record<string, string> = {
   // The line diff of two texts (diff-view.js): jsdiff's ESM build.
   "diff/": "diff/libesm/",
-  // YAML text of a version's config (versions.js), as GET /config?format=yaml writes it.
+  // YAML in the page: a version's config as GET /config?format=yaml writes it (versions.js),
+  // a resource parsed and written (resource-editor.js).
   "yaml/": "yaml/browser/dist/",
 };
 
@@ -121,4 +122,12 @@ export function serveDashboard(req: IncomingMessage, res: ServerResponse, path: 
   });
   res.end(req.method === "HEAD" ? undefined : file.body);
   return true;
+}
+
+/**
+ * The package files the UI's vendor files are read from: whatever installs Gatehouse (the
+ * image's `npm ci --omit=dev`, the npm package) must install their packages too.
+ */
+export function dashboardVendorSpecifiers(): string[] {
+  return Object.values(vendor);
 }

@@ -1,7 +1,7 @@
 /**
  * @module config/semantics
- * Checks that need the whole config at once, after the schema has passed: unique names
- * and references between resources.
+ * Checks that need the whole config at once, after the schema has passed: unique names,
+ * references between resources, and the paths the gateway keeps for itself.
  */
 import { closest } from "./suggest.ts";
 
@@ -50,7 +50,10 @@ export function checkReferences(input: unknown): PathProblem[] {
       message: `unknown service "${route.service}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
     });
   });
+  problems.push(...trafficReferences(section("routes"), services));
+  problems.push(...versionsNeedVersioning(input));
   problems.push(...gatewaySettingsNeeded(input));
+  problems.push(...portalPathTaken(input));
   requiredServices(input).forEach((name, index) => {
     if (typeof name !== "string" || services.has(name)) return;
     const hint = closest(name, services.keys());
@@ -85,6 +88,71 @@ function gatewaySettingsNeeded(input: unknown): PathProblem[] {
       problems.push({
         path: ["services", index, "loadBalancer", "zoneAware"],
         message: "zone-aware balancing needs this gateway's zone: set gateway.zone",
+      });
+  });
+  return problems;
+}
+
+/**
+ * Route paths at or under the developer portal's path: the portal answers there before
+ * routing, so such a route could never be reached.
+ */
+function portalPathTaken(input: unknown): PathProblem[] {
+  const root = input as { gateway?: { portal?: { path?: unknown } }; routes?: unknown } | null;
+  const portal = root?.gateway?.portal;
+  if (!portal || typeof portal !== "object") return [];
+  const reserved = typeof portal.path === "string" ? portal.path : "/docs";
+  const routes = Array.isArray(root?.routes) ? root.routes : [];
+  const problems: PathProblem[] = [];
+  routes.forEach((route: unknown, index) => {
+    const paths = (route as { match?: { paths?: unknown } } | null)?.match?.paths;
+    if (!Array.isArray(paths)) return;
+    paths.forEach((path: unknown, at) => {
+      if (typeof path !== "string") return;
+      if (path !== reserved && !path.startsWith(`${reserved}/`)) return;
+      problems.push({
+        path: ["routes", index, "match", "paths", at],
+        message: `"${path}" is the developer portal's (gateway.portal.path is "${reserved}"): give the route another path, or the portal another path`,
+      });
+    });
+  });
+  return problems;
+}
+
+/** Each service a route's `split` entries and `mirror` name must exist. */
+function trafficReferences(routes: readonly Named[], services: Map<string, number>): PathProblem[] {
+  const problems: PathProblem[] = [];
+  const check = (name: unknown, path: (string | number)[]) => {
+    if (typeof name !== "string" || services.has(name)) return;
+    const hint = closest(name, services.keys());
+    problems.push({
+      path,
+      message: `unknown service "${name}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
+    });
+  };
+  routes.forEach((route, index) => {
+    const { split, mirror } = route as { split?: unknown; mirror?: { service?: unknown } };
+    if (Array.isArray(split))
+      split.forEach((entry: { service?: unknown } | null, at) => {
+        check(entry?.service, ["routes", index, "split", at, "service"]);
+      });
+    if (mirror && typeof mirror === "object")
+      check(mirror.service, ["routes", index, "mirror", "service"]);
+  });
+  return problems;
+}
+
+/** A route's `match.version` means nothing unless `gateway.versioning` says where versions are. */
+function versionsNeedVersioning(input: unknown): PathProblem[] {
+  const root = input as { gateway?: { versioning?: unknown }; routes?: unknown } | null;
+  if (root?.gateway?.versioning !== undefined || !Array.isArray(root?.routes)) return [];
+  const problems: PathProblem[] = [];
+  root.routes.forEach((route: { match?: { version?: unknown } } | null, index) => {
+    if (route?.match?.version !== undefined)
+      problems.push({
+        path: ["routes", index, "match", "version"],
+        message:
+          "a route version needs to know where requests name theirs: set gateway.versioning (header, accept, path or query)",
       });
   });
   return problems;

@@ -1,20 +1,26 @@
 /**
  * @module observability/plugin-metrics
  * The counters plugins write through `scope.telemetry`: rate-limit and concurrency-limit
- * decisions, rate-limit store failures, authentication failures and cache statuses, by
- * route, and the bytes cache stores hold. Children
- * are found by the request's route name (a string the config made, so its hash is already
+ * decisions, rate-limit store failures, authentication failures, request/response
+ * validation results, bodies the transformers left untouched, threat rule matches and cache
+ * statuses, by route, and the bytes cache stores hold. Children are
+ * found by the request's route name (a string the config made, so its hash is already
  * known) and a value from a fixed set: recording is two map lookups and an add.
  */
 import { Gauge, type Registry } from "prom-client";
 import type { RequestContext } from "../pipeline/context.ts";
 import type {
   AuthFailureReason,
+  BodyUntouchedReason,
   CacheStatus,
   PluginTelemetry,
   PluginTelemetrySource,
   StoreFallback,
+  ThreatAction,
+  ValidationMode,
+  ValidationResult,
 } from "../pipeline/telemetry.ts";
+import type { MirrorOutcome } from "../traffic/mirror.ts";
 import { type CounterChild, CounterFamily } from "./series.ts";
 
 /** One family's children by route, then by the label value that varies per call. */
@@ -52,6 +58,10 @@ class PluginCounters implements PluginTelemetry {
   readonly #decisions: RouteCounters<Decision>;
   readonly #authFailures: RouteCounters<AuthFailureReason>;
   readonly #storeFailures: RouteCounters<StoreFallback>;
+  readonly #requestValidations: RouteCounters<`${ValidationMode}/${ValidationResult}`>;
+  readonly #responseValidations: RouteCounters<"valid" | "invalid">;
+  readonly #untouched: RouteCounters<BodyUntouchedReason>;
+  readonly #threatMatches: RouteCounters<`${string}/${ThreatAction}`>;
   readonly #cacheStatuses: RouteCounters<CacheStatus>;
   readonly #storedBytes: Set<() => number>;
 
@@ -65,6 +75,14 @@ class PluginCounters implements PluginTelemetry {
       families.cacheStatuses.child(route, status),
     );
     this.#storedBytes = storedBytes;
+    // Mode and result vary per call: one child per pair, found by the pair's own string.
+    this.#requestValidations = new RouteCounters((route, pair) => {
+      const [mode, result] = pair.split("/") as [string, string];
+      return families.requestValidations.child(route, plugin, mode, result);
+    });
+    this.#responseValidations = new RouteCounters((route, result) =>
+      families.responseValidations.child(route, plugin, result),
+    );
     this.#decisions = new RouteCounters(
       (route, decision) => families.decisions.child(route, plugin, decision),
       decisions,
@@ -73,6 +91,19 @@ class PluginCounters implements PluginTelemetry {
       families.authFailures.child(route, plugin, reason),
     );
     this.#storeFailures = storeFailures;
+    this.#untouched = new RouteCounters((route, reason) =>
+      families.bodiesUntouched.child(route, plugin, reason),
+    );
+    // Rule and action vary per call too; a rule id has no "/", so the last one splits.
+    this.#threatMatches = new RouteCounters((route, pair) => {
+      const slash = pair.lastIndexOf("/");
+      return families.threatMatches.child(
+        route,
+        plugin,
+        pair.slice(0, slash),
+        pair.slice(slash + 1),
+      );
+    });
   }
 
   limitDecision(ctx: RequestContext, allowed: boolean): void {
@@ -95,6 +126,22 @@ class PluginCounters implements PluginTelemetry {
     this.#storedBytes.add(read);
     return () => this.#storedBytes.delete(read);
   }
+
+  requestValidation(ctx: RequestContext, mode: ValidationMode, result: ValidationResult): void {
+    this.#requestValidations.inc(ctx.route, `${mode}/${result}`);
+  }
+
+  responseValidation(ctx: RequestContext, result: "valid" | "invalid"): void {
+    this.#responseValidations.inc(ctx.route, result);
+  }
+
+  bodyUntouched(ctx: RequestContext, reason: BodyUntouchedReason): void {
+    this.#untouched.inc(ctx.route, reason);
+  }
+
+  threatMatch(ctx: RequestContext, rule: string, action: ThreatAction): void {
+    this.#threatMatches.inc(ctx.route, `${rule}/${action}`);
+  }
 }
 
 interface Families {
@@ -102,6 +149,11 @@ interface Families {
   storeFailures: CounterFamily;
   authFailures: CounterFamily;
   cacheStatuses: CounterFamily;
+  requestValidations: CounterFamily;
+  responseValidations: CounterFamily;
+  bodiesUntouched: CounterFamily;
+  threatMatches: CounterFamily;
+  mirrored: CounterFamily;
 }
 
 /** Every plugin counter of one gateway; lives as long as the gateway, across reloads. */
@@ -111,6 +163,7 @@ export class PluginMetrics implements PluginTelemetrySource {
   readonly #byPlugin = new Map<string, PluginCounters>();
   /** The cache stores' byte counts, summed into one gauge at each scrape. */
   readonly #storedBytes = new Set<() => number>();
+  readonly #mirrored: RouteCounters<MirrorOutcome>;
 
   constructor(registry: Registry) {
     this.#families = {
@@ -134,7 +187,35 @@ export class PluginMetrics implements PluginTelemetrySource {
         "Requests the cache plugin saw, by route and cache status (HIT, MISS, STALE, BYPASS or REVALIDATED).",
         ["route", "status"],
       ),
+      requestValidations: new CounterFamily(
+        "gatehouse_request_validations_total",
+        "Requests a validation plugin checked, by route, plugin, mode (enforce or report) and result (valid, invalid, or unknown: no operation for it).",
+        ["route", "plugin", "mode", "result"],
+      ),
+      responseValidations: new CounterFamily(
+        "gatehouse_response_validations_total",
+        "Upstream responses a validation plugin checked, by route, plugin and result (valid or invalid).",
+        ["route", "plugin", "result"],
+      ),
+      bodiesUntouched: new CounterFamily(
+        "gatehouse_body_transform_skipped_total",
+        "Bodies a transformer plugin was configured to edit but passed on untouched, by route, plugin and reason (encoded: compressed; unparsable: not the JSON its type says).",
+        ["route", "plugin", "reason"],
+      ),
+      threatMatches: new CounterFamily(
+        "gatehouse_threat_matches_total",
+        "Threat rules that matched a request (attack patterns, JSON limits, attack tools), by route, plugin, rule and action (blocked or reported).",
+        ["route", "plugin", "rule", "action"],
+      ),
+      mirrored: new CounterFamily(
+        "gatehouse_mirror_requests_total",
+        "Copies of requests a route's mirror sent (answered or failed, their answers discarded) or did not send (dropped: too many under way; skipped: a body too large to copy), by route and outcome.",
+        ["route", "outcome"],
+      ),
     };
+    this.#mirrored = new RouteCounters((route, outcome) =>
+      this.#families.mirrored.child(route, outcome),
+    );
     // Only Redis is shared (and so can fail) today; the label leaves room for more.
     this.#storeFailures = new RouteCounters((route, fallback) =>
       this.#families.storeFailures.child(route, "redis", fallback),
@@ -152,6 +233,10 @@ export class PluginMetrics implements PluginTelemetrySource {
         this.set(total);
       },
     });
+  }
+
+  mirrored(route: string, outcome: MirrorOutcome): void {
+    this.#mirrored.inc(route, outcome);
   }
 
   /** The telemetry a plugin called `name` writes to (the same object for every instance). */

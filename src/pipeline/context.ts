@@ -9,6 +9,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { Readable, type Transform } from "node:stream";
 import { type ErrorCode, errorBody, errorCatalogue } from "../errors.ts";
+import type { PathPattern } from "../router/path-pattern.ts";
 import { type ClientCertificate, clientCertificateOf } from "../tls/client-certificate.ts";
 import {
   addBodyTransform,
@@ -66,6 +67,8 @@ export interface RequestFacts {
   path: string;
   /** The query with its `?`, or empty. */
   query?: string;
+  /** The route path pattern that matched (`/users/:id`), for `ctx.params`. */
+  pattern?: PathPattern;
 }
 
 /**
@@ -102,6 +105,8 @@ export class RequestContext implements RequestView {
   readonly path: string;
   /** The query as received, with its `?` (the view gives it without, on demand). */
   readonly #query: string;
+  readonly #pattern: PathPattern | undefined;
+  #params: Readonly<Record<string, string>> | undefined;
   consumer: ConsumerIdentity | undefined;
   /** The chain this request runs: its route's, or its consumer's own once one is named. */
   #chain: Chain | undefined;
@@ -128,6 +133,7 @@ export class RequestContext implements RequestView {
     this.path = facts.path;
     this.method = facts.req.method!;
     this.#query = facts.query ?? "";
+    this.#pattern = facts.pattern;
   }
 
   /** The request as every protocol shows it (this context itself, typed as the view). */
@@ -145,6 +151,15 @@ export class RequestContext implements RequestView {
 
   get headers(): Readonly<IncomingHttpHeaders> {
     return this.req.headers;
+  }
+
+  /**
+   * The matched route path's parameters, decoded: `{ id: "42" }` for `/users/:id` and
+   * `/users/42`; `*` holds what a trailing wildcard matched. Worked out when first read.
+   */
+  get params(): Readonly<Record<string, string>> {
+    this.#params ??= pathParams(this.#pattern, this.path);
+    return this.#params;
   }
 
   get protocol(): RequestProtocol {
@@ -253,12 +268,30 @@ export class RequestContext implements RequestView {
     this.#answer = { status, body: sent, headers: typed };
   }
 
-  /** Answers with a catalogued error, in the gateway's JSON error shape. */
-  fail(code: ErrorCode, message?: string, headers: Record<string, string> = {}): void {
+  /**
+   * Answers with a catalogued error, in the gateway's JSON error shape; `details` (what a
+   * validator found, say) is sent as the error's `details` member.
+   */
+  fail(
+    code: ErrorCode,
+    message?: string,
+    headers: Record<string, string> = {},
+    details?: Record<string, unknown>,
+  ): void {
     this.#answer = {
       status: errorCatalogue[code].status,
       code,
-      body: errorBody(code, this.requestId, message),
+      body:
+        details === undefined
+          ? errorBody(code, this.requestId, message)
+          : JSON.stringify({
+              error: {
+                code,
+                message: message ?? errorCatalogue[code].message,
+                requestId: this.requestId,
+                details,
+              },
+            }),
       headers: { "content-type": "application/json", ...headers },
     };
   }
@@ -279,6 +312,35 @@ export class RequestContext implements RequestView {
       requestBody: (ctx) => ctx.#requestBody,
       responseBody: (ctx) => ctx.#responseBody,
     };
+  }
+}
+
+const noParams: Readonly<Record<string, string>> = Object.freeze({});
+
+/** The parameters `pattern` finds in a normalised `path` (its groups, in order). */
+function pathParams(
+  pattern: PathPattern | undefined,
+  path: string,
+): Readonly<Record<string, string>> {
+  if (!pattern || pattern.segments.every((segment) => segment.kind === "static")) return noParams;
+  const found = pattern.regex.exec(path);
+  if (!found) return noParams;
+  const params: Record<string, string> = {};
+  const names = pattern.paramNames;
+  for (let i = 1; i < found.length; i++) {
+    const name = i <= names.length ? names[i - 1]! : "*";
+    params[name] = decodedPathText(found[i] ?? "");
+  }
+  return Object.freeze(params);
+}
+
+/** A normalised path's text decoded; kept as it is where it does not decode. */
+function decodedPathText(text: string): string {
+  if (!text.includes("%")) return text;
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
   }
 }
 

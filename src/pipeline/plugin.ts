@@ -24,6 +24,7 @@ export type HookResult = void | Promise<void>;
 
 /** The response a plugin sees in `onResponse`: status and the header list sent to the client. */
 export interface ResponseView {
+  /** The upstream's status; a hook may set another, which is sent (with its own reason phrase). */
   status: number;
   /** Flat [name, value, ...] list; plugins may push, replace or remove pairs. */
   headers: string[];

@@ -1,11 +1,13 @@
 /**
  * @module pipeline/telemetry
- * What a plugin may count, as `scope.telemetry`: limit decisions, store failures and
- * authentication failures, each labelled by the request's route and a value from a fixed
- * set, so a plugin can never add a label value a dashboard does not expect. With metrics
- * off the plugin gets `silentTelemetry`, whose methods do nothing.
+ * What a plugin may count, as `scope.telemetry`: limit decisions, store failures,
+ * authentication failures, validation results, bodies a transformer left untouched and
+ * threat rule matches, each labelled by the request's route and a value from a fixed set,
+ * so a plugin can never add a label value a dashboard does not expect. With metrics off
+ * the plugin gets `silentTelemetry`, whose methods do nothing.
  */
 import type { ErrorCode } from "../errors.ts";
+import type { MirrorOutcome } from "../traffic/mirror.ts";
 import type { RequestContext } from "./context.ts";
 
 /** Why an authentication or authorization plugin refused a request. */
@@ -42,6 +44,21 @@ export const cacheStatuses: readonly CacheStatus[] = [
   "REVALIDATED",
 ];
 
+/** What checking a request against an API description found. */
+export type ValidationResult = "valid" | "invalid" | "unknown";
+
+export const validationResults: readonly ValidationResult[] = ["valid", "invalid", "unknown"];
+
+/** Whether a validator refuses what does not match (`enforce`) or only reports it. */
+export type ValidationMode = "enforce" | "report";
+/** Why a body transformer passed a body on untouched: compressed, or not the JSON it says. */
+export type BodyUntouchedReason = "encoded" | "unparsable";
+
+export const bodyUntouchedReasons: readonly BodyUntouchedReason[] = ["encoded", "unparsable"];
+
+/** What a threat rule's match led to: the request refused, or only logged and counted. */
+export type ThreatAction = "blocked" | "reported";
+
 /** The counters one plugin (by name) writes to; the plugin label is its own name. */
 export interface PluginTelemetry {
   /** A limiter admitted (`true`) or refused (`false`) the request. */
@@ -57,11 +74,24 @@ export interface PluginTelemetry {
    * scrape; the returned function takes it out again (when the store closes).
    */
   cacheStoredBytes(read: () => number): () => void;
+  /**
+   * A validator checked the request: it matched, did not (`invalid`), or the description has
+   * no operation for it (`unknown`).
+   */
+  requestValidation(ctx: RequestContext, mode: ValidationMode, result: ValidationResult): void;
+  /** A validator checked the upstream's response. */
+  responseValidation(ctx: RequestContext, result: "valid" | "invalid"): void;
+  /** A body the plugin was configured to edit went through untouched, for `reason`. */
+  bodyUntouched(ctx: RequestContext, reason: BodyUntouchedReason): void;
+  /** A threat rule matched; `rule` is an id from the plugin's own fixed list of rules. */
+  threatMatch(ctx: RequestContext, rule: string, action: ThreatAction): void;
 }
 
 /** Hands each plugin its telemetry, by plugin name (the gateway's metrics, when on). */
 export interface PluginTelemetrySource {
   forPlugin(name: string): PluginTelemetry;
+  /** A route's mirror copy ended (see traffic/mirror); absent when nothing counts them. */
+  mirrored?(route: string, outcome: MirrorOutcome): void;
 }
 
 /** Telemetry that counts nothing: for gateways with metrics off, and for tests. */
@@ -71,6 +101,10 @@ export const silentTelemetry: PluginTelemetry = {
   authFailure() {},
   cacheStatus() {},
   cacheStoredBytes: () => () => {},
+  requestValidation() {},
+  responseValidation() {},
+  bodyUntouched() {},
+  threatMatch() {},
 };
 
 /** The source for gateways with metrics off. */

@@ -10,6 +10,7 @@ import { aclPlugin } from "./acl/index.ts";
 import { authorizePlugin } from "./authorize/index.ts";
 import { basicAuthPlugin } from "./basic-auth/index.ts";
 import { cachePlugin } from "./cache/index.ts";
+import { compressionPlugin } from "./compression/index.ts";
 import { concurrencyLimitPlugin } from "./concurrency-limit/index.ts";
 import { corsPlugin } from "./cors/index.ts";
 import { grpcTranscodePlugin } from "./grpc-transcode/index.ts";
@@ -17,17 +18,23 @@ import { grpcWebPlugin } from "./grpc-web/index.ts";
 import { ipRestrictionPlugin } from "./ip-restriction/index.ts";
 import { jwtPlugin } from "./jwt/index.ts";
 import { keyAuthPlugin } from "./key-auth/index.ts";
+import { mockPlugin } from "./mock/index.ts";
 import { mtlsPlugin } from "./mtls/index.ts";
 import { oauth2IntrospectionPlugin } from "./oauth2-introspection/index.ts";
 import { rateLimitPlugin } from "./rate-limit/index.ts";
 import { rateLimitNodeCounter } from "./rate-limit/node-counter.ts";
 import { requestSizeLimitPlugin } from "./request-size-limit/index.ts";
+import { requestTransformerPlugin } from "./request-transformer/index.ts";
+import { requestValidationPlugin } from "./request-validation/index.ts";
+import { responseTransformerPlugin } from "./response-transformer/index.ts";
 import { securityHeadersPlugin } from "./security-headers/index.ts";
+import { threatProtectionPlugin } from "./threat-protection/index.ts";
 
 /** The plugins that ship with Gatehouse. */
 export const builtinPlugins: readonly PluginDefinition[] = [
   securityHeadersPlugin,
   requestSizeLimitPlugin,
+  threatProtectionPlugin,
   ipRestrictionPlugin,
   corsPlugin,
   keyAuthPlugin,
@@ -39,9 +46,14 @@ export const builtinPlugins: readonly PluginDefinition[] = [
   authorizePlugin,
   concurrencyLimitPlugin,
   rateLimitPlugin,
+  requestValidationPlugin,
   grpcTranscodePlugin,
   grpcWebPlugin,
   cachePlugin,
+  requestTransformerPlugin,
+  responseTransformerPlugin,
+  mockPlugin,
+  compressionPlugin,
 ];
 
 /**

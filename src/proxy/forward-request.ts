@@ -8,6 +8,7 @@ import type { Logger } from "../observability/logger.ts";
 import type { Chain } from "../pipeline/chain.ts";
 import type { RequestContext } from "../pipeline/context.ts";
 import type { GatewayResponse } from "../server/exchange.ts";
+import type { Mirror } from "../traffic/mirror.ts";
 import type { SelectionRequest } from "../upstream/selectors/selector.ts";
 import type { Service } from "../upstream/service.ts";
 import type { Target } from "../upstream/target.ts";
@@ -36,6 +37,10 @@ export interface ForwardRequest {
   closeConnection: () => boolean;
   /** The process log, for a plugin's failure while the response is on its way. */
   log: Logger;
+  /** Added to the response the upstream sends (the split's sticky cookie). */
+  setCookie?: string;
+  /** The route's mirror, when this request is one of its sample. */
+  mirror?: Mirror;
   /** The route's plugins and this request's context, when the route has plugins. */
   ctx?: RequestContext;
   chain?: Chain;

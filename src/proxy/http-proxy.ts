@@ -12,10 +12,11 @@ import { performance } from "node:perf_hooks";
 import type { Readable } from "node:stream";
 import type { Span } from "@opentelemetry/api";
 import type { Dispatcher } from "undici";
-import type { ErrorCode } from "../errors.ts";
+import { type ErrorCode, type GatehouseError, isGatehouseError } from "../errors.ts";
 import { endTry } from "../observability/tracing.ts";
 import { runnerState } from "../pipeline/context.ts";
 import type { BodyConsumer } from "../server/exchange.ts";
+import { type Mirror, maxMirroredBody } from "../traffic/mirror.ts";
 import type { OutcomeKind } from "../upstream/outcome.ts";
 import { RetryLoop } from "../upstream/retry-loop.ts";
 import type { Target } from "../upstream/target.ts";
@@ -55,6 +56,8 @@ class ProxiedRequest extends RetryLoop implements TryOwner, BodyConsumer, Respon
   /** With `timeouts.total`: when the request's time is up (performance.now() time); else 0. */
   #deadline = 0;
   #failure: ErrorCode | "client-closed" | undefined;
+  /** A transform's refusal of the body, answered with its own message. */
+  #refusal: GatehouseError | undefined;
   /** The current try's client span, when the request is traced. */
   #trySpan: Span | undefined;
   /** The current try's response status, once its headers arrived. */
@@ -76,8 +79,10 @@ class ProxiedRequest extends RetryLoop implements TryOwner, BodyConsumer, Respon
     }
     const length = req.headers["content-length"];
     const chunked = req.headers["transfer-encoding"] !== undefined;
+    const mirror = this.#request.mirror;
     if (!chunked && (length === undefined || length === "0")) {
       this.#send(this.#request.target);
+      if (mirror) this.#mirror(mirror, null);
       return;
     }
     // A body is coming: if the client stalls, this request stops and answers 408.
@@ -95,17 +100,24 @@ class ProxiedRequest extends RetryLoop implements TryOwner, BodyConsumer, Respon
         this.#body = body;
         this.#send(this.#request.target);
       } else tooLarge();
+      mirror?.skip();
       return;
     }
-    if (!chunked && service.retry.attempts > 0 && Number(length) <= service.retry.maxBufferedBody) {
-      // Read whole, so that a retry can send it again.
+    if (
+      !chunked &&
+      ((service.retry.attempts > 0 && Number(length) <= service.retry.maxBufferedBody) ||
+        (mirror && Number(length) <= maxMirroredBody))
+    ) {
+      // Read whole, so that a retry (or the mirror) can send it again.
       readWholeBody(req, Number(length), (body) => {
         if (this.finished) return;
         this.#body = body;
         this.#send(this.#request.target);
+        if (mirror) this.#mirror(mirror, body);
       }).once("error", () => this.#end());
       return;
     }
+    mirror?.skip();
     this.replayable = false;
     const limit = maxBodySize === 0 ? Number.POSITIVE_INFINITY : maxBodySize;
     // A chunked body's size is known only by counting it (for metrics and the access log).
@@ -113,6 +125,12 @@ class ProxiedRequest extends RetryLoop implements TryOwner, BodyConsumer, Respon
       ? countedRequestBody(req, res, limit, () => this.#fail("GATEHOUSE_BODY_TOO_LARGE"))
       : req;
     this.#send(this.#request.target);
+  }
+
+  /** Sends the mirror its copy, as the first try went (host aside, which is the mirror's). */
+  #mirror(mirror: Mirror, body: Buffer | null): void {
+    const { selection, method, path, headers } = this.#request;
+    mirror.send(selection, method, path, headers, body);
   }
 
   clientTooSlow(): boolean {
@@ -176,6 +194,7 @@ class ProxiedRequest extends RetryLoop implements TryOwner, BodyConsumer, Respon
     const { requestId } = this.#request;
     this.releaseRetrySlot();
     const headers = clientResponseHeaders(rawHeaders, requestId, this.#request.closeConnection());
+    if (this.#request.setCookie !== undefined) headers.push("set-cookie", this.#request.setCookie);
     return startResponse(this, attempt, status, statusText, headers);
   }
 
@@ -201,19 +220,28 @@ class ProxiedRequest extends RetryLoop implements TryOwner, BodyConsumer, Respon
     this.#end();
   }
 
-  /** A plugin's transform failed: 500 if nothing was sent yet, else the response is cut. */
+  /**
+   * A plugin's transform failed: 500 if nothing was sent yet, else the response is cut. A
+   * transform that fails with a GatehouseError refuses what it read (a body that does not
+   * decode, or passes a limit): that error is the answer, and no bug is logged.
+   */
   transformFailed(error: Error, where: string): void {
     if (this.finished) return;
-    this.#request.log.error(
-      { err: error, requestId: this.#request.requestId, hook: where },
-      "plugin transform failed",
-    );
+    const refused = isGatehouseError(error);
+    const code = refused ? error.code : "GATEHOUSE_INTERNAL";
+    if (refused) this.#refusal = error;
+    else {
+      this.#request.log.error(
+        { err: error, requestId: this.#request.requestId, hook: where },
+        "plugin transform failed",
+      );
+    }
     if (!this.#upstreamDone) {
-      this.#fail("GATEHOUSE_INTERNAL");
+      this.#fail(code);
       return;
     }
-    this.#failure = "GATEHOUSE_INTERNAL";
-    this.#answerFailure("GATEHOUSE_INTERNAL", error);
+    this.#failure = code;
+    this.#answerFailure(code, error);
   }
 
   release(attempt: UpstreamTry): void {
@@ -283,7 +311,7 @@ class ProxiedRequest extends RetryLoop implements TryOwner, BodyConsumer, Respon
     // The upstream's failure (not the client's, nor a bound's): a plugin may answer instead.
     if (!this.#failure && answerUpstreamFailure(this.#request, code)) return;
     const answer = this.#failure ?? code;
-    sendError(res, answer, requestId, {
+    sendError(res, this.#refusal ?? answer, requestId, {
       close:
         answer === "GATEHOUSE_BODY_TOO_LARGE" ||
         answer === "GATEHOUSE_REQUEST_TIMEOUT" ||
@@ -344,7 +372,7 @@ class ProxiedRequest extends RetryLoop implements TryOwner, BodyConsumer, Respon
   #answerBetweenTries(code: ErrorCode): void {
     const { res, requestId } = this.#request;
     this.#end();
-    sendError(res, code, requestId, { close: true });
+    sendError(res, this.#refusal ?? code, requestId, { close: true });
   }
 
   #end(): void {

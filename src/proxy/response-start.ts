@@ -1,13 +1,15 @@
 /**
  * @module proxy/response-start
  * How a committed upstream response starts towards the client: the onResponse hooks run
- * on its head (holding it while an asynchronous one waits, or replacing it with a
- * plugin's answer), then the head is written, at once or, when plugins transform the
+ * on its head (holding it while an asynchronous one waits, changing its status or
+ * headers, or replacing it with a plugin's answer), then the head is written, at once or, when plugins transform the
  * body, with the first transformed bytes.
  */
+import { STATUS_CODES } from "node:http";
 import type { ErrorCode } from "../errors.ts";
 import { runFailureHooks, runResponseHooks } from "../pipeline/chain.ts";
 import { runnerState } from "../pipeline/context.ts";
+import type { ResponseView } from "../pipeline/plugin.ts";
 import type { ForwardRequest } from "./forward-request.ts";
 import { setHeader } from "./headers.ts";
 import { hasUnreadBody } from "./request-body.ts";
@@ -46,16 +48,17 @@ export function startResponse(
 ): boolean {
   const { ctx, chain } = owner.request;
   if (ctx && chain && chain.response.length > 0) {
+    const view: ResponseView = { status, headers };
     let pending: Promise<void> | undefined;
     try {
-      pending = runResponseHooks(chain, ctx, { status, headers });
+      pending = runResponseHooks(chain, ctx, view);
     } catch (error) {
       hookFailed(owner, error);
       return true;
     }
     if (pending) {
       pending.then(
-        () => afterHooks(owner, attempt, status, statusText, headers),
+        () => afterHooks(owner, attempt, view.status, reasonOf(view, status, statusText), headers),
         (error: unknown) => hookFailed(owner, error),
       );
       return false;
@@ -64,9 +67,16 @@ export function startResponse(
       replaceResponse(owner, attempt);
       return false;
     }
+    writeOrTransform(owner, attempt, view.status, reasonOf(view, status, statusText), headers);
+    return true;
   }
   writeOrTransform(owner, attempt, status, statusText, headers);
   return true;
+}
+
+/** The reason phrase to send: the upstream's, unless a hook changed the status. */
+function reasonOf(view: ResponseView, status: number, statusText: string): string {
+  return view.status === status ? statusText : (STATUS_CODES[view.status] ?? "");
 }
 
 /** An asynchronous onResponse hook settled: send the held response, or its replacement. */

@@ -41,7 +41,9 @@ export function transformedRequestBody(
   const bound = maxBodySize === 0 ? transforms.maxSize : Math.min(maxBodySize, transforms.maxSize);
   if (length !== undefined && length > bound) return undefined;
   setHeader(headers, "content-length", undefined, 2);
-  res.bytesInCounted = 0;
+  // A body a plugin already read whole (to check it first) is not counted again here: its
+  // size is then the declared Content-Length.
+  if (!req.readableEnded) res.bytesInCounted = 0;
   const limit = new BodyLimit(bound, res, tooLarge);
   for (const stream of transforms.streams) stream.once("error", failed);
   return pipeline([req, limit, ...transforms.streams], () => {}) as Transform;

@@ -28,6 +28,8 @@ export interface Destination {
   path: string;
   /** Upstream headers, `host` first. */
   headers: string[];
+  /** A `Set-Cookie` for the response: the route's split gave the client its sticky bucket. */
+  setCookie: string | undefined;
 }
 
 /**
@@ -92,7 +94,15 @@ export function createDestinationBuilder(
   ): Destination | undefined {
     const route = match.value;
     const change = ctx && runnerState.upstreamChange(ctx);
-    const service = change?.service === undefined ? route.service : services.get(change.service);
+    let service: Service | undefined = route.service;
+    let setCookie: string | undefined;
+    if (change?.service !== undefined) service = services.get(change.service);
+    else if (route.split) {
+      // A plugin's explicit choice wins; else the split picks among the route's services.
+      const choice = route.split.pick(req.headers, ctx?.consumer?.name);
+      service = choice.service;
+      setCookie = choice.setCookie;
+    }
     if (!service) {
       log.error({ requestId, service: change!.service }, "a plugin chose an unknown service");
       return fail("GATEHOUSE_INTERNAL");
@@ -133,6 +143,7 @@ export function createDestinationBuilder(
         : route.rewrite(path, match.pattern) +
           (ctx ? withoutRemoved(query, ctx.removedQuery) : query),
       headers,
+      setCookie,
     };
   };
 }

@@ -14,6 +14,7 @@ interface Request {
   host?: string;
   headers?: Record<string, string | string[]>;
   query?: string;
+  version?: string;
 }
 
 /** The name of the route a request goes to, `404`, or `405 <Allow>`. */
@@ -24,9 +25,11 @@ function route(routes: RouteTable<string>, path: string, request: Request = {}):
     path,
     request.headers ?? {},
     request.query ?? "",
+    request.version,
   );
   if (match.kind === "route") return match.value;
   if (match.kind === "not-found") return "404";
+  if (match.kind === "version-not-found") return `404 versions ${match.versions.join(",")}`;
   return `405 ${match.allow}`;
 }
 
@@ -402,5 +405,42 @@ describe("RouteTable at scale", () => {
       assert.equal(route(routes, `/p${i}/x`), `any-${i}`);
       assert.equal(route(routes, "/nothing", { host: `h${i}.example.com` }), `host-${i}`);
     }
+  });
+});
+
+describe("API versions", () => {
+  const versioned = table([
+    { value: "orders-v1", paths: ["/orders/*"], version: "1" },
+    { value: "orders-v2", paths: ["/orders/*"], version: ["2", "2.1"] },
+    { value: "health", paths: ["/health"] },
+    { value: "legacy", paths: ["/legacy"], version: "1", methods: ["GET"] },
+  ]);
+
+  it("sends each version to its route, and any version to a route without one", () => {
+    assert.equal(route(versioned, "/orders/1", { version: "1" }), "orders-v1");
+    assert.equal(route(versioned, "/orders/1", { version: "2" }), "orders-v2");
+    assert.equal(route(versioned, "/orders/1", { version: "2.1" }), "orders-v2");
+    assert.equal(route(versioned, "/health", { version: "7" }), "health");
+    assert.equal(route(versioned, "/health"), "health");
+  });
+
+  it("names the versions served when none serves the one asked for", () => {
+    assert.equal(route(versioned, "/orders/1", { version: "3" }), "404 versions 1,2,2.1");
+    assert.equal(route(versioned, "/orders/1"), "404 versions 1,2,2.1");
+    assert.equal(route(versioned, "/nothing", { version: "1" }), "404");
+  });
+
+  it("lets a route with a version win over one without, and fall back to it", () => {
+    const routes = table([
+      { value: "any", paths: ["/a"] },
+      { value: "two", paths: ["/a"], version: "2" },
+    ]);
+    assert.equal(route(routes, "/a", { version: "2" }), "two");
+    assert.equal(route(routes, "/a", { version: "1" }), "any");
+  });
+
+  it("says 405 only for a method the version's route refuses", () => {
+    assert.equal(route(versioned, "/legacy", { version: "1", method: "POST" }), "405 GET, HEAD");
+    assert.equal(route(versioned, "/legacy", { version: "2", method: "POST" }), "404");
   });
 });

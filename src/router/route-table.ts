@@ -1,73 +1,29 @@
 /**
  * @module router/route-table
  * The compiled route table: host → radix tree (find-my-way) by path → ordered candidates
- * checked for method, headers and query. Each host (exact or wildcard) has a tree of its
- * own routes only, beside one tree for routes with no hosts, so many hosts cost linear
- * space. Built once per config; matching allocates
- * nothing on the common path.
+ * checked for method, headers, query and API version (compiled in route-definition). Each
+ * host (exact or wildcard) has a tree of its own routes only, beside one tree for routes
+ * with no hosts, so many hosts cost linear space. Built once per config; matching
+ * allocates nothing on the common path.
  */
 import FindMyWay from "find-my-way";
-import type { StringMatcherConfig } from "../config/schema/index.ts";
 import { combinedHeaderValue } from "../proxy/headers.ts";
+import { compareSpecificity, OverlapIndex, type PathPattern } from "./path-pattern.ts";
 import {
-  compareSpecificity,
-  OverlapIndex,
-  type PathPattern,
-  parsePathPattern,
-} from "./path-pattern.ts";
+  type Candidate,
+  matcherCount,
+  type PreparedRoute,
+  prepare,
+  type RouteDefinition,
+  type RouteMatch,
+} from "./route-definition.ts";
 
-/** What the table needs to know about one route. */
-export interface RouteDefinition<R> {
-  value: R;
-  hosts?: readonly string[];
-  paths: readonly string[];
-  methods?: readonly string[];
-  headers?: Readonly<Record<string, StringMatcherConfig>>;
-  query?: Readonly<Record<string, StringMatcherConfig>>;
-  priority: number;
-}
-
-/** A route found for a request; the same object is returned for every match of it. */
-export interface RouteHit<R> {
-  kind: "route";
-  value: R;
-  pattern: PathPattern;
-}
-export type RouteMatch<R> =
-  | RouteHit<R>
-  | { kind: "not-found" }
-  | { kind: "method-not-allowed"; allow: string };
-
-/** A problem in one route definition, pointing at the offending path or host. */
-export class RouteDefinitionError extends Error {
-  readonly routeIndex: number;
-  readonly field: "paths" | "hosts" | "headers" | "query";
-  readonly itemIndex: number | string;
-  constructor(
-    routeIndex: number,
-    field: RouteDefinitionError["field"],
-    item: number | string,
-    message: string,
-  ) {
-    super(message);
-    this.routeIndex = routeIndex;
-    this.field = field;
-    this.itemIndex = item;
-  }
-}
-
-type ValueTest = (value: string | undefined) => boolean;
-
-interface Candidate<R> {
-  hit: RouteHit<R>;
-  /** True when find-my-way matched this candidate's own pattern, so no regex check is needed. */
-  own: boolean;
-  methods: ReadonlySet<string> | undefined;
-  headers: [string, ValueTest][] | undefined;
-  query: [string, ValueTest][] | undefined;
-  priority: number;
-  order: number;
-}
+export {
+  type RouteDefinition,
+  RouteDefinitionError,
+  type RouteHit,
+  type RouteMatch,
+} from "./route-definition.ts";
 
 /** The routes of one host (or of any host): a tree of candidate lists, best first. */
 interface HostTable {
@@ -135,39 +91,66 @@ export class RouteTable<R> {
     }
   }
 
-  /** Finds the route for a request. `host` is lower-case without port; `path` is normalised. */
+  /**
+   * Finds the route for a request. `host` is lower-case without port; `path` is normalised;
+   * `version` is the API version the request asks for (router/api-version), if any.
+   */
   match(
     method: string,
     host: string,
     path: string,
     headers: Readonly<Record<string, string | string[] | undefined>>,
     rawQuery: string,
+    version?: string,
   ): RouteMatch<R> {
     const key = treeForm(path);
     let best: Candidate<R> | undefined;
     if (this.#exact.size > 0) {
       const table = this.#exact.get(host);
-      if (table) best = firstMatch<R>(table, method, key, path, headers, rawQuery, undefined);
+      if (table)
+        best = firstMatch<R>(table, method, key, path, headers, rawQuery, version, undefined);
     }
     if (this.#wildcard.size > 0) {
       for (let dot = host.indexOf(".", 1); dot !== -1; dot = host.indexOf(".", dot + 1)) {
         const table = this.#wildcard.get(host.slice(dot));
         if (!table || (best && table.maxPriority <= best.priority)) continue;
-        const found = firstMatch<R>(table, method, key, path, headers, rawQuery, undefined);
+        const found = firstMatch<R>(
+          table,
+          method,
+          key,
+          path,
+          headers,
+          rawQuery,
+          version,
+          undefined,
+        );
         if (found && (!best || found.priority > best.priority)) best = found;
       }
     }
     if (!best || this.#any.maxPriority > best.priority) {
-      const found = firstMatch<R>(this.#any, method, key, path, headers, rawQuery, undefined);
+      const found = firstMatch<R>(
+        this.#any,
+        method,
+        key,
+        path,
+        headers,
+        rawQuery,
+        version,
+        undefined,
+      );
       if (found && (!best || found.priority > best.priority)) best = found;
     }
     if (best) return best.hit;
 
-    // Nothing matched: look again, collecting the methods routes for this path would take.
+    // Nothing matched: look again, collecting the methods routes for this path would take
+    // and the versions of routes that refused only the version.
     const allow = new Set<string>();
+    const versions = new Set<string>();
+    const seen = { allow, versions };
     for (const table of this.#tablesFor(host))
-      firstMatch<R>(table, method, key, path, headers, rawQuery, allow);
+      firstMatch<R>(table, method, key, path, headers, rawQuery, version, seen);
     if (allow.size > 0) return { kind: "method-not-allowed", allow: [...allow].join(", ") };
+    if (versions.size > 0) return { kind: "version-not-found", versions: [...versions].sort() };
     return notFound;
   }
 
@@ -192,9 +175,17 @@ export class RouteTable<R> {
   }
 }
 
+/** What a second look at a table that found nothing collects (see firstMatch). */
+interface Refusals {
+  /** Methods of candidates that failed only on the method. */
+  allow: Set<string>;
+  /** Versions of candidates that failed only on the version. */
+  versions: Set<string>;
+}
+
 /**
- * The first candidate in a table that takes the request. With `allow`, the methods of
- * candidates that failed only on the method are added to it.
+ * The first candidate in a table that takes the request. With `seen`, what candidates that
+ * failed only on their method or only on their version would have taken is added to it.
  */
 function firstMatch<R>(
   table: HostTable,
@@ -203,7 +194,8 @@ function firstMatch<R>(
   path: string,
   headers: Readonly<Record<string, string | string[] | undefined>>,
   rawQuery: string,
-  allow: Set<string> | undefined,
+  version: string | undefined,
+  seen: Refusals | undefined,
 ): Candidate<R> | undefined {
   let node = table.statics.get(path) as TreeNode<R> | undefined;
   let ownProven = true;
@@ -229,78 +221,18 @@ function firstMatch<R>(
       const params = query;
       if (!candidate.query.every(([name, test]) => test(params.get(name) ?? undefined))) continue;
     }
+    if (candidate.versions && (version === undefined || !candidate.versions.has(version))) {
+      if (seen && (!candidate.methods || candidate.methods.has(method)))
+        for (const served of candidate.versions) seen.versions.add(served);
+      continue;
+    }
     if (candidate.methods && !candidate.methods.has(method)) {
-      if (allow) for (const allowed of candidate.methods) allow.add(allowed);
+      if (seen) for (const allowed of candidate.methods) seen.allow.add(allowed);
       continue;
     }
     return candidate;
   }
   return undefined;
-}
-
-interface PreparedRoute<R> extends Omit<Candidate<R>, "hit" | "own"> {
-  value: R;
-  patterns: PathPattern[];
-  hosts: string[] | undefined;
-}
-
-function prepare<R>(definition: RouteDefinition<R>, order: number): PreparedRoute<R> {
-  const patterns = definition.paths.map((path, i) => {
-    try {
-      return parsePathPattern(path);
-    } catch (error) {
-      throw new RouteDefinitionError(order, "paths", i, (error as Error).message);
-    }
-  });
-  const hosts = definition.hosts?.map((host, i) => {
-    const normal = host.toLowerCase();
-    if (
-      !/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$|^\[[0-9a-f:.]+\]$/.test(
-        normal,
-      )
-    ) {
-      throw new RouteDefinitionError(
-        order,
-        "hosts",
-        i,
-        `"${host}" is not a host name or *.wildcard`,
-      );
-    }
-    return normal;
-  });
-  const methods = definition.methods ? new Set(definition.methods) : undefined;
-  // A route that serves GET serves HEAD too, as HTTP expects.
-  if (methods?.has("GET")) methods.add("HEAD");
-  return {
-    value: definition.value,
-    patterns,
-    hosts,
-    methods,
-    headers: compileMatchers(definition.headers, order, "headers", (name) => name.toLowerCase()),
-    query: compileMatchers(definition.query, order, "query", (name) => name),
-    priority: definition.priority,
-    order,
-  };
-}
-
-function compileMatchers(
-  matchers: Readonly<Record<string, StringMatcherConfig>> | undefined,
-  order: number,
-  field: "headers" | "query",
-  keyOf: (name: string) => string,
-): [string, ValueTest][] | undefined {
-  if (!matchers) return undefined;
-  const compiled = Object.entries(matchers).map(([name, matcher]): [string, ValueTest] => {
-    if (typeof matcher === "string") return [keyOf(name), (value) => value === matcher];
-    let regex: RegExp;
-    try {
-      regex = new RegExp(matcher.regex);
-    } catch (error) {
-      throw new RouteDefinitionError(order, field, name, `bad regex: ${(error as Error).message}`);
-    }
-    return [keyOf(name), (value) => value !== undefined && regex.test(value)];
-  });
-  return compiled.length > 0 ? compiled : undefined;
 }
 
 function buildHostTable<R>(routes: readonly PreparedRoute<R>[], maxParamLength: number): HostTable {
@@ -317,6 +249,7 @@ function buildHostTable<R>(routes: readonly PreparedRoute<R>[], maxParamLength: 
         methods: route.methods,
         headers: route.headers,
         query: route.query,
+        versions: route.versions,
         priority: route.priority,
         order: route.order,
       };
@@ -385,8 +318,5 @@ function staticPath(pattern: PathPattern): string | undefined {
   // The tree key is that path with find-my-way's escape for ":" (see path-pattern).
   return pattern.treeKey.replaceAll("::", ":");
 }
-
-const matcherCount = <R>(candidate: Candidate<R>): number =>
-  (candidate.methods ? 1 : 0) + (candidate.headers?.length ?? 0) + (candidate.query?.length ?? 0);
 
 const noop = () => {};

@@ -14,6 +14,9 @@ import { parsePathPattern } from "../router/path-pattern.ts";
 import { compileRewrite, type PathRewriter } from "../router/rewrite.ts";
 import { RouteDefinitionError, RouteTable } from "../router/route-table.ts";
 import { RedisConnections } from "../stores/redis.ts";
+import { deprecationHeaders } from "../traffic/deprecation.ts";
+import { Mirror, type MirrorCounter } from "../traffic/mirror.ts";
+import { TrafficSplit } from "../traffic/split.ts";
 import { Service } from "../upstream/service.ts";
 import { identityHeadersOf } from "./identity-headers.ts";
 import { type GatewayPlugins, PluginInstances } from "./plugin-instances.ts";
@@ -48,7 +51,8 @@ export function compileRuntime(
   const routesByName = new Map<string, CompiledRoute>();
   try {
     const identityHeaders = identityHeadersOf(config, plugins.registry);
-    routes = compileRoutes(config, services, instances, routesByName, identityHeaders);
+    const countMirror = telemetry.mirrored?.bind(telemetry) ?? (() => {});
+    routes = compileRoutes(config, services, instances, routesByName, identityHeaders, countMirror);
   } catch (error) {
     // The previous runtime keeps serving, with the instances this one had taken over.
     void instances.abandon();
@@ -71,6 +75,7 @@ function compileRoutes(
   instances: PluginInstances,
   byName: Map<string, CompiledRoute>,
   identityHeaders: readonly string[],
+  countMirror: MirrorCounter,
 ): RouteTable<CompiledRoute> {
   const compile = (route: RouteConfig): CompiledRoute => {
     const compiled: CompiledRoute = {
@@ -81,6 +86,9 @@ function compileRoutes(
       websocket: route.websocket,
       identityHeaders,
       chain: instances.chainFor(config, route),
+      split: route.split ? new TrafficSplit(route, services) : undefined,
+      mirror: route.mirror ? new Mirror(route, services, countMirror) : undefined,
+      responseHeaders: deprecationHeaders(route),
     };
     byName.set(route.name, compiled);
     return compiled;

@@ -15,7 +15,7 @@ import type {
 } from "../config/schema/index.ts";
 import type { Logger } from "../observability/logger.ts";
 import { type Chain, type ChainEntry, compileChain } from "../pipeline/chain.ts";
-import type { PluginDefinition, PluginScope } from "../pipeline/plugin.ts";
+import type { PluginDefinition, PluginHooks, PluginScope } from "../pipeline/plugin.ts";
 import type { PluginRegistry } from "../pipeline/registry.ts";
 import type { PluginTelemetrySource } from "../pipeline/telemetry.ts";
 import { authenticationGate } from "../plugins/auth/authentication.ts";
@@ -136,6 +136,14 @@ export class PluginInstances {
       [...[...byName.values()].map(([plugin, scope]) => this.#instance(plugin, scope)), ...gate],
       byConsumer,
     );
+  }
+
+  /**
+   * The instance made for this plugin entry of the config (the same object), if a route
+   * uses it: the developer portal asks it for its `openapi()`.
+   */
+  hooksOf(plugin: PluginConfig): PluginHooks | undefined {
+    return this.#instances.get(plugin)?.entry.hooks;
   }
 
   /**

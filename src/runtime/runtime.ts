@@ -7,6 +7,8 @@ import type { GatehouseConfig } from "../config/schema/index.ts";
 import type { Chain } from "../pipeline/chain.ts";
 import type { PathRewriter } from "../router/rewrite.ts";
 import type { RouteTable } from "../router/route-table.ts";
+import type { Mirror } from "../traffic/mirror.ts";
+import type { TrafficSplit } from "../traffic/split.ts";
 import type { Service } from "../upstream/service.ts";
 import type { PluginInstances } from "./plugin-instances.ts";
 
@@ -23,6 +25,12 @@ export interface CompiledRoute {
   identityHeaders: readonly string[];
   /** The route's plugins (global, service and route, most specific winning), if any has hooks. */
   chain: Chain | undefined;
+  /** Picks the service of each request when the route splits its traffic (traffic/split). */
+  split: TrafficSplit | undefined;
+  /** Copies a sample of the requests to another service (traffic/mirror). */
+  mirror: Mirror | undefined;
+  /** Headers on every response of the route (a deprecated route's: traffic/deprecation). */
+  responseHeaders: readonly [string, string][] | undefined;
 }
 
 /** What the request path reads; replaced whole on reload, never mutated. */

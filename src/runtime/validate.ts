@@ -17,6 +17,7 @@ import type { PathProblem } from "../config/semantics.ts";
 import { loadPluginModules, pluginModulesOf } from "../pipeline/modules.ts";
 import type { PluginRegistry } from "../pipeline/registry.ts";
 import { processPluginRegistry } from "../plugins/index.ts";
+import { portalDocumentFiles } from "../portal/service-document.ts";
 import { tlsFileChecks } from "../tls/checks.ts";
 import { runtimeChecks } from "./compile.ts";
 import { checkPluginEntries, pluginFileChecksFor } from "./plugin-checks.ts";
@@ -33,6 +34,7 @@ export function gatewayChecksFor(plugins: PluginRegistry, options: StartupChecks
     checks: [
       runtimeChecks,
       pluginFileChecksFor(plugins),
+      portalDocumentFiles,
       ...(options.staticFiles ? [tlsFileChecks] : []),
     ],
   } satisfies ParseOptions;

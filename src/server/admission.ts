@@ -9,6 +9,7 @@ import type { GatehouseConfig } from "../config/schema/index.ts";
 import type { ErrorCode } from "../errors.ts";
 import type { RequestContext } from "../pipeline/context.ts";
 import { type NormalizeOptions, normalizePath } from "../proxy/normalize-path.ts";
+import { compileVersionReader } from "../router/api-version.ts";
 import type { RouteHit } from "../router/route-table.ts";
 import type { CompiledRoute, Runtime } from "../runtime/runtime.ts";
 import { checkFraming } from "./framing.ts";
@@ -58,8 +59,12 @@ export interface Upgrade {
   head: Buffer;
 }
 
-/** Answers the client with an error (and its headers) and returns undefined. */
-export type Fail = (code: ErrorCode, headers?: Record<string, string>) => undefined;
+/** Answers the client with an error (its headers, and a message other than the catalogue's) and returns undefined. */
+export type Fail = (
+  code: ErrorCode,
+  headers?: Record<string, string>,
+  message?: string,
+) => undefined;
 
 /** Builds the routing step for one static config, routing on the runtime serving now. */
 export function createRequestRouter(
@@ -68,6 +73,7 @@ export function createRequestRouter(
 ) {
   const limits = settings.limits;
   const normalize: NormalizeOptions = settings.paths;
+  const readVersion = compileVersionReader(settings.versioning);
 
   /** Checks and routes a request; answers the client itself and returns undefined when it cannot. */
   function routeOf(req: IncomingMessage, fail: Fail): Routed | undefined {
@@ -87,11 +93,17 @@ export function createRequestRouter(
     const queryAt = target.indexOf("?");
     const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
     const query = queryAt === -1 ? "" : target.slice(queryAt);
-    const path = normalizePath(rawPath, normalize);
+    let path = normalizePath(rawPath, normalize);
     if (path === null) return fail("GATEHOUSE_BAD_PATH");
+    let version: string | undefined;
+    if (readVersion) {
+      const asked = readVersion(path, req.headers, query.slice(1));
+      version = asked.version;
+      path = asked.path;
+    }
 
     const name = hostName(authority);
-    let match = runtime.routes.match(req.method!, name, path, req.headers, query.slice(1));
+    let match = runtime.routes.match(req.method!, name, path, req.headers, query.slice(1), version);
     let preflight = false;
     if (match.kind === "method-not-allowed" && req.method === "OPTIONS") {
       // A CORS preflight for a route whose methods leave out OPTIONS: offered to the route
@@ -99,7 +111,14 @@ export function createRequestRouter(
       const asked = req.headers["access-control-request-method"];
       const target =
         typeof asked === "string" && req.headers.origin !== undefined
-          ? runtime.routes.match(asked.toUpperCase(), name, path, req.headers, query.slice(1))
+          ? runtime.routes.match(
+              asked.toUpperCase(),
+              name,
+              path,
+              req.headers,
+              query.slice(1),
+              version,
+            )
           : undefined;
       if (target?.kind === "route" && target.value.chain) {
         match = target;
@@ -107,6 +126,17 @@ export function createRequestRouter(
       }
     }
     if (match.kind === "not-found") return fail("GATEHOUSE_ROUTE_NOT_FOUND");
+    if (match.kind === "version-not-found") {
+      const asked =
+        version === undefined
+          ? "The request names no API version"
+          : `API version ${version.slice(0, 64)} is not served here`;
+      return fail(
+        "GATEHOUSE_VERSION_NOT_FOUND",
+        undefined,
+        `${asked}; served versions: ${match.versions.join(", ")}`,
+      );
+    }
     if (match.kind === "method-not-allowed")
       return fail("GATEHOUSE_METHOD_NOT_ALLOWED", { allow: match.allow });
 

@@ -11,6 +11,7 @@ import { AccessLog } from "../observability/access-log.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
 import { Tracing } from "../observability/tracing.ts";
+import { createPortal } from "../portal/server.ts";
 import { createClientAddressResolver } from "../proxy/client-address.ts";
 import { OpenTunnels } from "../proxy/tunnel-settling.ts";
 import type { LiveRuntime } from "../runtime/live-runtime.ts";
@@ -44,6 +45,7 @@ export class ProxyWorker {
   readonly #tunnels: OpenTunnels;
   readonly #tracing: Tracing | undefined;
   readonly #accessLog: AccessLog | undefined;
+  readonly #baseDir: string;
   #draining = false;
 
   constructor(options: ProxyWorkerOptions) {
@@ -52,6 +54,7 @@ export class ProxyWorker {
     this.#live = options.live;
     this.#log = log;
     this.#metrics = metrics;
+    this.#baseDir = options.baseDir;
     this.#servers = new ProxyServers({
       settings,
       log,
@@ -98,6 +101,13 @@ export class ProxyWorker {
       log: this.#log,
       observer: combineObservers([this.#tracing, metrics?.requests, this.#accessLog]),
       ...(metrics && { clientTimedOut: metrics.clientTimedOut.bind(metrics) }),
+      ...(this.#settings.portal && {
+        portal: createPortal(this.#settings.portal, {
+          runtime: () => live.current,
+          baseDir: this.#baseDir,
+          log: this.#log,
+        }),
+      }),
     });
     await this.#servers.listen(
       handler,

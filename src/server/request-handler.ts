@@ -7,10 +7,11 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { GatehouseConfig } from "../config/schema/index.ts";
-import type { ErrorCode } from "../errors.ts";
+import { type ErrorCode, GatehouseError } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { runLogHooks, runRequestHooks, runResponseHooks } from "../pipeline/chain.ts";
 import { RequestContext, runnerState } from "../pipeline/context.ts";
+import type { Portal } from "../portal/server.ts";
 import { createClientAddressResolver } from "../proxy/client-address.ts";
 import { grpcStatusOfError, isGrpcRequest, sendGrpcError } from "../proxy/grpc/error-status.ts";
 import { forward } from "../proxy/http-proxy.ts";
@@ -27,6 +28,7 @@ import {
   type Upgrade,
 } from "./admission.ts";
 import type { ExchangeObserver, GatewayResponse } from "./exchange.ts";
+import { checkFraming } from "./framing.ts";
 import {
   callGrpcService,
   createGrpcAnswering,
@@ -48,6 +50,8 @@ export interface HandlerHost {
   observer: ExchangeObserver | undefined;
   /** A request was cut because its client sent it too slowly (the metric). */
   clientTimedOut?(timeout: ClientTimeout): void;
+  /** The developer portal, answered before routing (`gateway.portal`), when it is on. */
+  portal?: Portal;
 }
 
 /** The proxy listeners' handlers (see createRequestHandler). */
@@ -59,6 +63,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
   const routeOf = createRequestRouter(settings, host);
   const clientAddress = createClientAddressResolver(settings.trustedProxies);
   const destination = createDestinationBuilder(settings.trustedProxies, clientAddress, host.log);
+  const portal = host.portal;
 
   /** The plugin context of a routed request, when its route has plugins. */
   function contextOf(
@@ -76,6 +81,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       clientAddress: clientAddress(req),
       path: routed.path,
       query: routed.query,
+      pattern: routed.match.pattern,
     });
   }
 
@@ -190,22 +196,41 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       admit(answeringGrpcWeb, req, res, requestId, failGrpcWeb);
       return;
     }
-    const fail = (code: ErrorCode, headers?: Record<string, string>): undefined => {
+    const fail = (
+      code: ErrorCode,
+      headers?: Record<string, string>,
+      message?: string,
+    ): undefined => {
       const close =
         code === "GATEHOUSE_BAD_FRAMING" || code === "GATEHOUSE_BAD_HOST" || hasUnreadBody(req);
-      sendError(res, code, requestId, { close: close || host.draining(), headers });
+      const error = message === undefined ? code : new GatehouseError(code, message);
+      sendError(res, error, requestId, { close: close || host.draining(), headers });
       if (close) res.closeAfterAnswer();
       return undefined;
     };
+    // The portal's path is reserved (no route may take it): one prefix check, none when off.
+    // It is served before routing, but only a request whose framing is sound.
+    if (portal !== undefined && req.url!.startsWith(portal.prefix)) {
+      const framing = checkFraming(req, limits);
+      if (framing) {
+        fail(framing);
+        return;
+      }
+      if (portal.serve(req, res, requestId)) return;
+    }
     admit(answeringHttp, req, res, requestId, fail);
   }
 
   /** A plain HTTP request, answered through its response. */
   const answeringHttp: Answering<GatewayResponse> = {
     accept(res, routed) {
-      res.route = routed.match.value.name;
-      res.service = routed.match.value.service.name;
+      const route = routed.match.value;
+      res.route = route.name;
+      res.service = route.service.name;
       res.routePath = routed.match.pattern.source;
+      // On every answer of the route: the upstream's, a plugin's or the gateway's errors.
+      if (route.responseHeaders)
+        for (const [name, value] of route.responseHeaders) res.setHeader(name, value);
       return true;
     },
     resume(res) {
@@ -296,6 +321,8 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       log: host.log,
       ctx,
       chain: ctx && runnerState.chain(ctx),
+      setCookie: to.setCookie,
+      mirror: to.route.mirror?.sampled() ? to.route.mirror : undefined,
     });
   }
 

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { dashboardVendorSpecifiers } from "../../src/admin/dashboard-files.ts";
 import {
   buildKustomization,
   composeProblems,
@@ -18,6 +19,7 @@ import {
   secretPlaceholder,
   yamlDocuments,
 } from "../helpers/deploy-files.ts";
+import { dashboardImageProblems, readImageInputs } from "../helpers/image-files.ts";
 import { k8sProblems } from "../helpers/k8s-manifests.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -178,5 +180,28 @@ describe("deploy/ recipes (parsed and validated; CI runs neither Docker nor Kube
       const { container } = gatehouse(objects);
       container.ports = container.ports.filter((port: Json) => port.name !== "admin");
     });
+  });
+});
+
+describe("deploy/Dockerfile: the image has the dashboard (checked without Docker)", () => {
+  const inputs = () => readImageInputs(root, dashboardVendorSpecifiers());
+
+  it("copies src/admin/ui, ignores none of it, and installs its vendor packages", () => {
+    assert.deepEqual(dashboardImageProblems(inputs()), []);
+  });
+
+  it("fails for a missing COPY, an ignored file or a vendor package that is only for development", () => {
+    const real = inputs();
+    const problems = dashboardImageProblems({
+      ...real,
+      dockerfile: real.dockerfile.replace("COPY src ./src", "COPY src/cli ./src/cli"),
+      dockerignore: `${real.dockerignore}\n**/*.html\n`,
+      vendorSpecifiers: ["playwright-core/index.mjs"],
+    });
+    assert.deepEqual(problems, [
+      "deploy/Dockerfile does not COPY src ./src (the dashboard is src/admin/ui)",
+      `.dockerignore's "**/*.html" leaves out src/admin/ui/index.html`,
+      "playwright-core (served at /ui/vendor/) is not in package.json's dependencies",
+    ]);
   });
 });

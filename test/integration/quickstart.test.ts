@@ -139,6 +139,12 @@ describe("npm start with every port moved", () => {
       const text = await response.body.text();
       assert.ok(response.statusCode < 300, `${line.trim()}: ${response.statusCode} ${text}`);
     }
+    // The dashboard line names the admin listener's /ui/, which serves the page.
+    const dashboard = /^The dashboard: (http:\/\/\S+)$/m.exec(run.output.stdout)?.[1];
+    assert.equal(dashboard, `http://127.0.0.1:${ports.GATEHOUSE_ADMIN_PORT}/ui/`);
+    const page = await request(dashboard);
+    assert.equal(page.statusCode, 200);
+    assert.match(await page.body.text(), /<script type="module" src="app.js">/);
     // The demo services are where the variables put them (the gateway reaches them there).
     const users = await request(`http://127.0.0.1:${ports.DEMO_USERS_PORT}/health`);
     assert.equal(users.statusCode, 200);
@@ -149,5 +155,23 @@ describe("npm start with every port moved", () => {
 
     run.child.kill("SIGTERM");
     assert.equal(await run.done, 0);
+  });
+});
+
+describe("README's Try it", () => {
+  it("names the dashboard on the quickstart's admin port, and the dashboard's docs", () => {
+    const readme = readFileSync(`${root}README.md`, "utf8");
+    const tryIt = readme.slice(
+      readme.indexOf("## Try it"),
+      readme.indexOf("\n## ", readme.indexOf("## Try it") + 1),
+    );
+    const config = readFileSync(`${root}examples/quickstart.yaml`, "utf8");
+    const adminPort =
+      /admin: \{ host: 127\.0\.0\.1, port: "\$\{env:GATEHOUSE_ADMIN_PORT:-(\d+)\}" \}/.exec(
+        config,
+      )?.[1];
+    assert.ok(adminPort, "examples/quickstart.yaml has the admin listener on loopback");
+    assert.ok(tryIt.includes(`http://127.0.0.1:${adminPort}/ui/`), "the dashboard's URL");
+    assert.ok(tryIt.includes("(docs/dashboard.md)"), "a link to docs/dashboard.md");
   });
 });

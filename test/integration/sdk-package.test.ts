@@ -3,7 +3,8 @@
 // from the published package (packed with its pack scripts, installed in a fresh folder, run
 // by plain `node`: the exports then name dist/, since Node strips no types under
 // node_modules). The installed SDK is used for real there: it registers with a registry,
-// its lease worker runs from dist/, and a client calls the registered instance.
+// its lease worker runs from dist/, and a client calls the registered instance; and a
+// gateway made by the installed package serves the dashboard at /ui/.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -55,7 +56,26 @@ const answer = await client.get("/hello");
 await client.close();
 await registration.close();
 server.close();
+// The dashboard, served by the installed package's admin listener from its src/admin/ui/.
+const gateway = await createGateway({
+  gateway: { listen: [{ host: "127.0.0.1", port: 0 }], admin: { host: "127.0.0.1", port: 0 } },
+});
+const ui = \`http://127.0.0.1:\${gateway.addresses().admin.port}/ui/\`;
+const page = await fetch(ui);
+const pageText = await page.text();
+const app = await fetch(\`\${ui}app.js\`);
+await app.text();
+// Library files, from the installed package's own dependencies.
+const vendor = await Promise.all(
+  ["vendor/diff/diff/line.js", "vendor/yaml/index.js"].map(async (path) => {
+    const answer = await fetch(ui + path);
+    await answer.text();
+    return answer.status;
+  }),
+);
+await gateway.stop();
 console.log(JSON.stringify({
+  dashboard: { page: page.status, loadsApp: pageText.includes('src="app.js"'), app: app.status, vendor },
   answer,
   lease: registration.lease,
   sdk: import.meta.resolve("gatehouse-gateway/sdk"),
@@ -99,6 +119,7 @@ describe("gatehouse-gateway/sdk from the packed package", () => {
       assert.ok(existsSync(join(installed, file)), `${file} is in the package`);
     }
     assert.ok(!existsSync(join(installed, "src/sdk")), "no TypeScript sources shipped");
+    assert.ok(existsSync(join(installed, "src/admin/ui/index.html")), "the dashboard is shipped");
 
     await writeFile(join(project, "use-sdk.mjs"), userScript);
     const { stdout } = await run("node", ["use-sdk.mjs"], {
@@ -112,6 +133,7 @@ describe("gatehouse-gateway/sdk from the packed package", () => {
     assert.equal(result.sdk, pathToFileURL(join(installed, "dist/sdk/index.js")).href);
     assert.equal(result.main, pathToFileURL(join(installed, "dist/index.js")).href);
     assert.deepEqual(result.classes, ["function", "function"]);
+    assert.deepEqual(result.dashboard, { page: 200, loadsApp: true, app: 200, vendor: [200, 200] });
     assert.deepEqual(stub.instances("packed"), [], "deregistered on close()");
     // The whole round (build, pack, install, run) is meant to stay near a minute.
     const seconds = (Date.now() - started) / 1000;

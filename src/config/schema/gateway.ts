@@ -9,9 +9,11 @@ import { allowedHosts, cidr, duration, port } from "./fields.ts";
 import { customMethodsSchema } from "./http-methods.ts";
 import { limitsSchema, listenerSchema, pathsSchema } from "./listeners.ts";
 import { accessLogSchema, logSchema, metricsSchema, tracingSchema } from "./observability.ts";
+import { portalSchema } from "./portal.ts";
 import { redisStoreSchema } from "./redis-store.ts";
 import { registrySchema } from "./registry.ts";
 import { timeoutsSchema } from "./timeouts.ts";
+import { versioningSchema } from "./traffic.ts";
 
 export const gatewaySchema = z
   .strictObject({
@@ -41,6 +43,7 @@ export const gatewaySchema = z
         "The status listener: `GET /health` (liveness), `GET /ready` (readiness), `GET /status` (version, config, counts, upstream summary), `GET /upstreams` and `GET /metrics` (see docs/observability.md).",
       ),
     admin: adminSchema,
+    portal: portalSchema,
     registry: registrySchema,
     zone: z
       .string()
@@ -58,6 +61,7 @@ export const gatewaySchema = z
     configStore: configStoreSchema,
     audit: auditSchema,
     customMethods: customMethodsSchema,
+    versioning: versioningSchema,
     trustedProxies: z
       .array(cidr)
       .default([])

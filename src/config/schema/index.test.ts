@@ -86,6 +86,7 @@ describe("defaults", () => {
       priority: 0,
       preserveHost: false,
       websocket: true,
+      portal: false,
       plugins: [],
     });
     assert.deepEqual(

@@ -9,6 +9,13 @@ import { compileRewrite } from "../../router/rewrite.ts";
 import { pathPattern } from "./fields.ts";
 import { httpMethod } from "./http-methods.ts";
 import { pluginSchema } from "./plugins.ts";
+import {
+  deprecatedSchema,
+  mirrorSchema,
+  routeVersion,
+  splitSchema,
+  stickySchema,
+} from "./traffic.ts";
 
 const regex = z
   .string()
@@ -53,9 +60,14 @@ export const routeSchema = z
           .record(z.string(), stringMatcher)
           .optional()
           .describe("Query arguments that must match."),
+        version: routeVersion,
       })
       .describe("What requests this route takes."),
     service: z.string().describe("The service that serves this route."),
+    split: splitSchema(stringMatcher),
+    sticky: stickySchema,
+    mirror: mirrorSchema,
+    deprecated: deprecatedSchema,
     priority: z
       .number()
       .int()
@@ -78,6 +90,12 @@ export const routeSchema = z
       .default(false)
       .describe("Forward the client's Host instead of the target's."),
     websocket: z.boolean().default(true).describe("Allow WebSocket upgrades on this route."),
+    portal: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Publish this route in the developer portal (`gateway.portal`, whose `publish: all` publishes every route).",
+      ),
     plugins: z
       .array(pluginSchema)
       .default([])
@@ -86,6 +104,19 @@ export const routeSchema = z
       ),
   })
   .superRefine((route, ctx) => {
+    const weights = (route.split ?? []).reduce((sum, entry) => sum + (entry.weight ?? 0), 0);
+    if (weights > 100)
+      ctx.addIssue({
+        code: "custom",
+        path: ["split"],
+        message: `the split's weights add up to ${weights}, past 100 (percent of requests)`,
+      });
+    if (route.sticky && !route.split?.some((entry) => entry.weight !== undefined))
+      ctx.addIssue({
+        code: "custom",
+        path: ["sticky"],
+        message: "sticky keeps users on a weighted split entry: add one to split",
+      });
     // A bad path is already reported where it is written; the rewrite needs good ones.
     let patterns: PathPattern[];
     try {

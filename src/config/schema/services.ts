@@ -56,6 +56,23 @@ export const serviceSchema = z
       .array(pluginSchema)
       .default([])
       .describe("Plugins for every route of this service; a route's plugin of the same name wins."),
+    title: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The service's name in the developer portal (its name when left out)."),
+    description: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("What the service does, shown in the developer portal (Markdown)."),
+    openapi: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "The service's own OpenAPI document for the developer portal: a file (YAML or JSON, relative to this file) or an http(s) URL. Its paths are the upstream's; the portal maps them to gateway paths through the published routes.",
+      ),
     timeouts: serviceTimeoutsSchema
       .optional()
       .describe(

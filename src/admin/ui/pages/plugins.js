@@ -1,11 +1,12 @@
 // @module admin/ui/pages/plugins
-// The Global plugins page.
-import { h } from "../dom.js";
+// The global Plugins page: plugins that apply to every route (a route's or service's own
+// plugin of the same name replaces one of these).
+import { joined, resourcePage } from "../resource-page.js";
 
-export default {
+export default resourcePage({
   id: "plugins",
   title: "Plugins",
-  render(view) {
-    view.append(h("h1", {}, "Global plugins"));
-  },
-};
+  section: "plugins",
+  noun: "global plugin",
+  columns: [{ title: "Settings", value: (plugin) => joined(Object.keys(plugin.config ?? {})) }],
+});
