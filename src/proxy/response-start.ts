@@ -11,7 +11,7 @@ import { runFailureHooks, runResponseHooks } from "../pipeline/chain.ts";
 import { runnerState } from "../pipeline/context.ts";
 import type { ResponseView } from "../pipeline/plugin.ts";
 import type { ForwardRequest } from "./forward-request.ts";
-import { setHeader } from "./headers.ts";
+import { addVary, setHeader } from "./headers.ts";
 import { hasUnreadBody } from "./request-body.ts";
 import { sendAnswer } from "./respond.ts";
 import { TransformedResponse } from "./transformed-body.ts";
@@ -179,8 +179,10 @@ function writeHead(
   statusText: string,
   headers: string[],
 ): void {
+  const { res } = owner.request;
+  if (res.varyOn !== "") addVary(headers, res.varyOn);
   try {
-    owner.request.res.writeHead(status, statusText, headers);
+    res.writeHead(status, statusText, headers);
   } catch {
     // A header value Node refuses to send (e.g. a character invalid in HTTP).
     attempt.abort("GATEHOUSE_UPSTREAM_BAD_RESPONSE");

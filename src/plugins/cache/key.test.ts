@@ -16,6 +16,7 @@ const base: KeyedRequest = {
   query: "",
   headers: {},
   consumer: undefined,
+  apiVersion: undefined,
 };
 
 describe("cache keys", () => {
@@ -50,6 +51,9 @@ describe("cache keys", () => {
       { ...base, headers: { "accept-encoding": "gzip" } },
       { ...base, headers: { "accept-encoding": "gzip,br" } },
       { ...base, headers: { "accept-encoding": "gzip", "x-tenant": "br" } },
+      { ...base, apiVersion: "2" },
+      { ...base, apiVersion: "" },
+      { ...base, apiVersion: "2", consumer: undefined, headers: { "x-tenant": "2" } },
     ];
     const keys = requests.map((request) => allParts(request));
     assert.equal(new Set(keys).size, requests.length);

@@ -3,8 +3,8 @@
  * Cache keys. A key is the SHA-256 of the request's parts, each written with its length
  * before it, so no choice of characters in one part (a `|`, a newline, a `=` in a query
  * value) can make two different requests share a key. The primary key names the resource
- * (method, scheme, host, path, the query as configured, Accept-Encoding, configured
- * headers, consumer); a response that varies on more headers is stored under a variant
+ * (method, scheme, host, path, the query as configured, Accept-Encoding, the API version,
+ * configured headers, consumer); a response that varies on more headers is stored under a variant
  * key, which adds those headers' values.
  */
 import { createHash } from "node:crypto";
@@ -21,6 +21,8 @@ export interface KeyedRequest {
   query: string;
   headers: Readonly<IncomingHttpHeaders>;
   consumer: string | undefined;
+  /** The API version the router resolved (`gateway.versioning`), if any. */
+  apiVersion: string | undefined;
 }
 
 /** Builds primary keys as the route's `key` option says. */
@@ -38,6 +40,9 @@ export function compilePrimaryKey(config: CacheKeyConfig): PrimaryKey {
       part(request.path) +
       part(query(request.query)) +
       part(normaliseAcceptEncoding(request.headers["accept-encoding"]));
+    // The version picks the route and so the answer, wherever the request named it (a
+    // header, Accept, a query argument `key.query` may leave out).
+    text += part(request.apiVersion === undefined ? "" : `=${request.apiVersion}`);
     for (const name of headers) text += part(headerValue(request.headers, name));
     if (consumer) text += part(request.consumer === undefined ? "" : `=${request.consumer}`);
     return digest(text);

@@ -58,6 +58,7 @@ export function lookup(cache: CacheInstance, ctx: RequestContext): void | Promis
     query: ctx.query,
     headers: ctx.headers,
     consumer: ctx.consumer?.name,
+    apiVersion: ctx.apiVersion,
   });
   // A refresh goes upstream whatever is stored, and its answer replaces it.
   if (state.refresh) return;
