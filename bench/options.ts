@@ -31,7 +31,7 @@ export const usage = `usage: npm run bench -- [options]
                          upstream, gatehouse-10, gatehouse-10k, gatehouse-workers,
                          gatehouse-observed,
                          gatehouse-traced, gatehouse-auth-stack, gatehouse-rate-limit,
-                         gatehouse-compression, undici,
+                         gatehouse-cache-hit, gatehouse-compression, undici,
                          fast-gateway, nginx-proxy, reload-cost, reload-storm, propagation,
                          registry, sagas, events ("gatehouse" selects every Gatehouse target,
                          and with them the registry; "reload" both reload measurements)

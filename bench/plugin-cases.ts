@@ -25,8 +25,11 @@ export interface PluginCase {
   method?: string;
   query?: string;
   body?: string;
-  /** Whether the plugin answers the request itself (mock): its answer is what is measured. */
-  answers?: boolean;
+  /**
+   * Whether the plugin answers the measured requests itself: `true` from the first (mock),
+   * `"once-primed"` after a first one went through with `response` and filled it (a cache hit).
+   */
+  answers?: true | "once-primed";
   /**
    * The upstream response the onResponse hook sees (default: a JSON head, no body). A body
    * is sent through the transforms the plugin asks for, and counted in its cost.
@@ -109,6 +112,12 @@ const unreachedLimit = { limit: 1_000_000, window: "1s" };
 const report = {
   headers: ["content-type", "application/json", "content-length", String(reportBody.length)],
   body: Buffer.from(reportBody),
+};
+
+/** A small JSON answer the upstream says may be cached for an hour, for the cache rows. */
+const cachedItem = {
+  headers: ["content-type", "application/json", "cache-control", "max-age=3600"],
+  body: Buffer.from('{"id":42,"name":"item"}'),
 };
 
 /** Every case; the Redis one uses the Redis at `redisUrl`. */
@@ -327,6 +336,24 @@ export async function pluginCases(redisUrl: string): Promise<PluginCase[]> {
       plugin: "rate-limit",
       config: { ...unreachedLimit, store: "redis" },
       headers: {},
+      stores: { redis: { url: redisUrl, timeout: 1000, keyPrefix: "gatehouse-bench:" } },
+      async: true,
+    },
+    {
+      label: "cache (memory, hit)",
+      plugin: "cache",
+      config: {},
+      headers: { "accept-encoding": "gzip, br" },
+      answers: "once-primed",
+      response: cachedItem,
+    },
+    {
+      label: "cache (Redis on loopback, hit)",
+      plugin: "cache",
+      config: { store: "redis" },
+      headers: { "accept-encoding": "gzip, br" },
+      answers: "once-primed",
+      response: cachedItem,
       stores: { redis: { url: redisUrl, timeout: 1000, keyPrefix: "gatehouse-bench:" } },
       async: true,
     },

@@ -10,7 +10,7 @@ import { pipeline, Readable, type Transform } from "node:stream";
 import { Registry } from "prom-client";
 import { fallbackLogger } from "../src/observability/logger.ts";
 import { PluginMetrics } from "../src/observability/plugin-metrics.ts";
-import { RequestContext, runnerState } from "../src/pipeline/context.ts";
+import { type PluginAnswer, RequestContext, runnerState } from "../src/pipeline/context.ts";
 import type { PluginHooks } from "../src/pipeline/plugin.ts";
 import { createPluginRegistry } from "../src/plugins/index.ts";
 import { parsePathPattern } from "../src/router/path-pattern.ts";
@@ -86,8 +86,38 @@ function instantiate(pluginCase: PluginCase): PluginHooks {
 /** The route path the benchmark's requests matched, for plugins that read `ctx.params`. */
 const itemPattern = parsePathPattern("/svc7/items/:id");
 
-/** One request through every hook the plugin has; the first run checks the plugin let it through. */
+/**
+ * One request through every hook the plugin has. Each checks the plugin answered exactly
+ * when its case says; the first of a case that answers once primed (a cache) goes through
+ * to fill it, then requests are sent until one is answered.
+ */
 async function runOnce(hooks: PluginHooks, pluginCase: PluginCase, check: boolean): Promise<void> {
+  const ctx = await request(hooks, pluginCase);
+  const expected = pluginCase.answers === true || (!check && pluginCase.answers === "once-primed");
+  if ((ctx.answer !== undefined) !== expected)
+    throw new Error(
+      ctx.answer
+        ? `plugin micro-benchmark: ${pluginCase.label} answered ${ctx.answer.status} ${ctx.answer.body}`
+        : `plugin micro-benchmark: ${pluginCase.label} did not answer`,
+    );
+  if (check && pluginCase.answers === "once-primed") await primed(hooks, pluginCase);
+}
+
+/**
+ * Sends requests until one is answered by the plugin (bounded): a store written in the
+ * background (Redis) may not hold the entry yet when the first response has gone.
+ */
+async function primed(hooks: PluginHooks, pluginCase: PluginCase): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!(await request(hooks, pluginCase)).answer) {
+    if (Date.now() > deadline)
+      throw new Error(`plugin micro-benchmark: ${pluginCase.label} never answered`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** One request of `pluginCase` through the hooks, its bodies through their transforms. */
+async function request(hooks: PluginHooks, pluginCase: PluginCase): Promise<RequestContext> {
   const facts = {
     method: pluginCase.method ?? "GET",
     url: "/svc7/items/42",
@@ -116,20 +146,35 @@ async function runOnce(hooks: PluginHooks, pluginCase: PluginCase, check: boolea
     const result = hooks[phase]?.(ctx);
     if (result instanceof Promise) await result;
   }
-  if (check && ctx.answer && !pluginCase.answers)
-    throw new Error(
-      `plugin micro-benchmark: ${pluginCase.label} answered ${ctx.answer.status} ${ctx.answer.body}`,
-    );
+  const { answer } = ctx;
+  if (answer) {
+    // The hooks see a plugin's answer too, as the gateway sends it.
+    const pending = hooks.onResponse?.(ctx, {
+      status: answer.status,
+      headers: answerHeaders(answer),
+    });
+    if (pending instanceof Promise) await pending;
+    hooks.onLog?.(ctx);
+    return ctx;
+  }
   // The body through the request transforms the plugin asked for, as the proxy sends it on.
   const upload = runnerState.requestBody(ctx);
   if (upload && pluginCase.body !== undefined) {
     await throughTransforms(upload.streams, Buffer.from(pluginCase.body));
   }
   const response = pluginCase.response ?? { headers: ["content-type", "application/json"] };
-  hooks.onResponse?.(ctx, { status: 200, headers: [...response.headers] });
+  const pending = hooks.onResponse?.(ctx, { status: 200, headers: [...response.headers] });
+  if (pending instanceof Promise) await pending;
   const transforms = runnerState.responseBody(ctx);
   if (transforms && response.body) await throughTransforms(transforms.streams, response.body);
   hooks.onLog?.(ctx);
+  return ctx;
+}
+
+function answerHeaders(answer: PluginAnswer): string[] {
+  const headers: string[] = [];
+  for (const [name, value] of Object.entries(answer.headers)) headers.push(name, value);
+  return headers;
 }
 
 /** Sends `body` through the transforms a plugin asked for, to their last byte. */

@@ -3,8 +3,9 @@
  * Gatehouse with something on every request: its default observability (metrics and an
  * access log to a file), the same with tracing at ratio 1.0 exporting to a local OTLP
  * sink; `jwt` (RS256, key in config) + `rate-limit` (Redis) + `cors`; and
- * `rate-limit` alone (memory); `compression` gzipping a 10 KB JSON answer. Limits are far
- * above what wrk can send, so every request is admitted and does the full work.
+ * `rate-limit` alone (memory); `cache` answering every request from memory; `compression`
+ * gzipping a 10 KB JSON answer. Limits are far above what wrk can send, so every request is
+ * admitted and does the full work.
  */
 import { generateKeyPairSync } from "node:crypto";
 import { join } from "node:path";
@@ -84,6 +85,23 @@ const memoryRateLimit: PluginScenario = {
   },
 };
 
+/** Every measured request is answered from the cache's memory; the upstream sees one. */
+const cacheHit: PluginScenario = {
+  name: "gatehouse-cache-hit",
+  label: "Gatehouse + cache (memory, every request a hit)",
+  async prepare() {
+    return {
+      extras: {
+        name: "cache-hit",
+        // The upstream sends no Cache-Control: the route's ttl makes its answer fresh.
+        plugins: ["  - { name: cache, config: { ttl: 1h } }"],
+      },
+      headers: [],
+      stop: async () => {},
+    };
+  },
+};
+
 const compression: PluginScenario = {
   name: "gatehouse-compression",
   label: "Gatehouse + compression gzip of a 10 KB JSON",
@@ -148,6 +166,7 @@ export const pluginScenarios: PluginScenario[] = [
   traced,
   authStack,
   memoryRateLimit,
+  cacheHit,
   compression,
 ];
 

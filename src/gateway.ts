@@ -18,6 +18,7 @@ import type { ConfigRevision } from "./observability/config-revision.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { GatewayMetrics } from "./observability/metrics.ts";
 import type { PluginRegistry } from "./pipeline/registry.ts";
+import { purgeCaches } from "./plugins/cache/registry.ts";
 import { createPluginRegistry } from "./plugins/index.ts";
 import { ServiceRegistry } from "./registry/service-registry.ts";
 import { ControlPlane } from "./runtime/control-plane.ts";
@@ -89,10 +90,12 @@ export class Gateway {
         )
       : undefined;
     const health = new HealthSupervisor({ probes: metrics?.healthChecks });
+    // The gateway's shared Redis clients; also what tells its cache stores apart (purges).
+    const redis = new RedisConnections();
     this.#live = new LiveRuntime(config, {
       plugins: {
         registry: options.plugins ?? createPluginRegistry(),
-        redis: new RedisConnections(),
+        redis,
         baseDir: dirname(configFile),
       },
       log: this.log,
@@ -133,6 +136,7 @@ export class Gateway {
         }),
         audit: this.#audit,
         closing: this.#closing.signal,
+        purgeCache: (criteria) => purgeCaches(redis, criteria),
         registry: registry?.listen ? undefined : this.#registry?.api,
         log: this.log,
       });

@@ -14,6 +14,7 @@ import type { ChangeRequest, ChangeResult } from "../runtime/config-change.ts";
 import type { ControlPlane } from "../runtime/control-plane.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import type { AdminCaller } from "./auth.ts";
+import type { PurgeCache } from "./cache-api.ts";
 import { ifMatchVersion } from "./http.ts";
 
 /** One admin API request. */
@@ -38,6 +39,8 @@ export interface AdminContext {
   audit: AuditTrail;
   /** Aborted when the gateway begins to stop: long answers (the stats stream) end then. */
   closing: AbortSignal;
+  /** Removes the cache plugin's entries (`DELETE /cache`); absent: nothing is cached. */
+  purgeCache?: PurgeCache;
 }
 
 /** A handler for one method and path. */

@@ -142,6 +142,25 @@ export function components(): Record<string, unknown> {
         description: "`1`: stream the service's changes as server-sent events instead.",
         schema: { type: "string" },
       },
+      CacheUrl: {
+        name: "url",
+        in: "query",
+        description:
+          "A URL as clients asked for it, `scheme://host/path?query`: its entries (every variant) go.",
+        schema: { type: "string" },
+      },
+      CachePrefix: {
+        name: "prefix",
+        in: "query",
+        description: "Entries whose URL starts with this (`https://shop.example/catalog/`) go.",
+        schema: { type: "string" },
+      },
+      CacheTag: {
+        name: "tag",
+        in: "query",
+        description: "Entries the upstream tagged with this (the `Cache-Tag` header) go.",
+        schema: { type: "string" },
+      },
       ...auditParameters(),
       IfMatch: {
         name: "If-Match",

@@ -62,6 +62,19 @@ export function componentSchemas(): Record<string, Schema> {
     properties[section] = { ...properties[section], items: ref(schema) };
   }
   return {
+    CachePurge: object({
+      purged: {
+        type: "integer",
+        minimum: 0,
+        description: "Stored responses removed (from Redis: entries of every route and node).",
+      },
+      stores: {
+        type: "array",
+        items: { type: "string", enum: ["memory", "redis"] },
+        description:
+          "The kinds of cache store the purge reached: `memory` on this node only, `redis` for every node sharing it.",
+      },
+    }),
     Config: config,
     ConfigReplacement: {
       ...config,

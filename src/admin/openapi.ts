@@ -227,6 +227,7 @@ function build(): Record<string, unknown> {
       "runtime",
       "audit",
       "stats",
+      "cache",
       "registry",
     ].map((name) => ({ name })),
     security: [{ bearer: [] }, { adminKey: [] }, { registryKey: [] }, {}],
@@ -243,6 +244,17 @@ function build(): Record<string, unknown> {
         (description, schema) => ok(description, schema),
         response,
       ),
+      "/cache": {
+        delete: operation({
+          id: "purgeCache",
+          summary:
+            "Remove the cache plugin's stored responses of a URL, a URL prefix or a tag (give exactly one)",
+          tags: ["cache"],
+          parameters: ["CacheUrl", "CachePrefix", "CacheTag"],
+          responses: { 200: ok("What was removed.", ref("CachePurge")) },
+          refusals: ["BadRequest", "Forbidden"],
+        }),
+      },
       "/openapi.json": {
         get: operation({
           id: "getOpenApi",

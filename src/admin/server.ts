@@ -4,7 +4,7 @@
  * required when configured (and always off loopback), and nothing a web page can use
  * (server/browser-guard: Host, Origin and Content-Type). Routes the REST resources, the
  * config and its versions, its schema and dry run, the runtime view, the audit trail, the
- * request stats and `/openapi.json`, and the service registry's API unless it has a
+ * request stats, cache purges and `/openapi.json`, and the service registry's API unless it has a
  * listener of its own; every answer is JSON (or an event stream: the stats', a registry
  * watch's), every error the gateway's error shape with a request id. Also serves the
  * dashboard's files under `/ui/` (admin/dashboard-files), which ask for no key.
@@ -25,6 +25,7 @@ import { createBrowserGuard } from "../server/browser-guard.ts";
 import { newRequestId } from "../server/request-id.ts";
 import { auditRoutes } from "./audit-api.ts";
 import { createAdminAuth } from "./auth.ts";
+import { cacheRoutes, type PurgeCache } from "./cache-api.ts";
 import { configRoutes } from "./config-api.ts";
 import { configCheckRoutes } from "./config-check-api.ts";
 import type { AdminContext, AdminRoute } from "./context.ts";
@@ -52,6 +53,8 @@ export interface AdminServerOptions {
   audit: AuditTrail;
   /** Aborted when the gateway begins to stop: the stats streams end. */
   closing: AbortSignal;
+  /** Removes the cache plugin's entries of this gateway (`DELETE /cache`). */
+  purgeCache?: PurgeCache;
   log: Logger;
 }
 
@@ -124,6 +127,7 @@ export function createAdminServer(options: AdminServerOptions): Server {
         window: async () => (await options.window?.()) ?? { end: bucketOf(Date.now()), series: [] },
         audit: options.audit,
         closing: options.closing,
+        purgeCache: options.purgeCache,
       };
       await route.handle(ctx);
     } catch (error) {
@@ -141,6 +145,7 @@ export function adminRoutes(): AdminRoute[] {
     ...runtimeRoutes(),
     ...statsRoutes(),
     ...auditRoutes(),
+    ...cacheRoutes(),
     {
       method: "GET",
       path: "/openapi.json",

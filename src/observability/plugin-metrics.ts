@@ -2,16 +2,17 @@
  * @module observability/plugin-metrics
  * The counters plugins write through `scope.telemetry`: rate-limit and concurrency-limit
  * decisions, rate-limit store failures, authentication failures, request/response
- * validation results, bodies the transformers left untouched and threat rule matches, by
- * route. Children are
+ * validation results, bodies the transformers left untouched, threat rule matches and cache
+ * statuses, by route, and the bytes cache stores hold. Children are
  * found by the request's route name (a string the config made, so its hash is already
  * known) and a value from a fixed set: recording is two map lookups and an add.
  */
-import type { Registry } from "prom-client";
+import { Gauge, type Registry } from "prom-client";
 import type { RequestContext } from "../pipeline/context.ts";
 import type {
   AuthFailureReason,
   BodyUntouchedReason,
+  CacheStatus,
   PluginTelemetry,
   PluginTelemetrySource,
   StoreFallback,
@@ -61,8 +62,19 @@ class PluginCounters implements PluginTelemetry {
   readonly #responseValidations: RouteCounters<"valid" | "invalid">;
   readonly #untouched: RouteCounters<BodyUntouchedReason>;
   readonly #threatMatches: RouteCounters<`${string}/${ThreatAction}`>;
+  readonly #cacheStatuses: RouteCounters<CacheStatus>;
+  readonly #storedBytes: Set<() => number>;
 
-  constructor(plugin: string, families: Families, storeFailures: RouteCounters<StoreFallback>) {
+  constructor(
+    plugin: string,
+    families: Families,
+    storeFailures: RouteCounters<StoreFallback>,
+    storedBytes: Set<() => number>,
+  ) {
+    this.#cacheStatuses = new RouteCounters((route, status) =>
+      families.cacheStatuses.child(route, status),
+    );
+    this.#storedBytes = storedBytes;
     // Mode and result vary per call: one child per pair, found by the pair's own string.
     this.#requestValidations = new RouteCounters((route, pair) => {
       const [mode, result] = pair.split("/") as [string, string];
@@ -106,6 +118,15 @@ class PluginCounters implements PluginTelemetry {
     this.#authFailures.inc(ctx.route, reason);
   }
 
+  cacheStatus(ctx: RequestContext, status: CacheStatus): void {
+    this.#cacheStatuses.inc(ctx.route, status);
+  }
+
+  cacheStoredBytes(read: () => number): () => void {
+    this.#storedBytes.add(read);
+    return () => this.#storedBytes.delete(read);
+  }
+
   requestValidation(ctx: RequestContext, mode: ValidationMode, result: ValidationResult): void {
     this.#requestValidations.inc(ctx.route, `${mode}/${result}`);
   }
@@ -127,6 +148,7 @@ interface Families {
   decisions: CounterFamily;
   storeFailures: CounterFamily;
   authFailures: CounterFamily;
+  cacheStatuses: CounterFamily;
   requestValidations: CounterFamily;
   responseValidations: CounterFamily;
   bodiesUntouched: CounterFamily;
@@ -139,6 +161,8 @@ export class PluginMetrics implements PluginTelemetrySource {
   readonly #families: Families;
   readonly #storeFailures: RouteCounters<StoreFallback>;
   readonly #byPlugin = new Map<string, PluginCounters>();
+  /** The cache stores' byte counts, summed into one gauge at each scrape. */
+  readonly #storedBytes = new Set<() => number>();
   readonly #mirrored: RouteCounters<MirrorOutcome>;
 
   constructor(registry: Registry) {
@@ -157,6 +181,11 @@ export class PluginMetrics implements PluginTelemetrySource {
         "gatehouse_auth_failures_total",
         "Requests refused by an authentication or authorization plugin, by route, plugin and reason.",
         ["route", "plugin", "reason"],
+      ),
+      cacheStatuses: new CounterFamily(
+        "gatehouse_cache_requests_total",
+        "Requests the cache plugin saw, by route and cache status (HIT, MISS, STALE, BYPASS or REVALIDATED).",
+        ["route", "status"],
       ),
       requestValidations: new CounterFamily(
         "gatehouse_request_validations_total",
@@ -193,6 +222,17 @@ export class PluginMetrics implements PluginTelemetrySource {
     );
     // prom-client's registry renders any object with a name, help, type and get().
     for (const family of Object.values(this.#families)) registry.registerMetric(family as never);
+    const storedBytes = this.#storedBytes;
+    new Gauge({
+      name: "gatehouse_cache_stored_bytes",
+      help: "Bytes the cache plugin's memory stores hold on this gateway (bodies and headers).",
+      registers: [registry],
+      collect() {
+        let total = 0;
+        for (const read of storedBytes) total += read();
+        this.set(total);
+      },
+    });
   }
 
   mirrored(route: string, outcome: MirrorOutcome): void {
@@ -203,7 +243,7 @@ export class PluginMetrics implements PluginTelemetrySource {
   forPlugin(name: string): PluginTelemetry {
     let counters = this.#byPlugin.get(name);
     if (counters === undefined) {
-      counters = new PluginCounters(name, this.#families, this.#storeFailures);
+      counters = new PluginCounters(name, this.#families, this.#storeFailures, this.#storedBytes);
       this.#byPlugin.set(name, counters);
     }
     return counters;

@@ -4,7 +4,14 @@ import assert from "node:assert/strict";
 import type { IncomingMessage } from "node:http";
 import { describe, it } from "node:test";
 import { createLogger } from "../observability/logger.ts";
-import { compileChain, runLogHooks, runRequestHooks, runResponseHooks } from "./chain.ts";
+import {
+  type ChainEntry,
+  compileChain,
+  runFailureHooks,
+  runLogHooks,
+  runRequestHooks,
+  runResponseHooks,
+} from "./chain.ts";
 import { RequestContext, runnerState } from "./context.ts";
 import type { PluginHooks } from "./plugin.ts";
 
@@ -221,5 +228,29 @@ describe("plugin chain", () => {
     assert.equal(line.hook, "onLog");
     assert.equal(line.requestId, "r1");
     assert.equal((line.err as { message: string }).message, "log sink down");
+  });
+});
+
+describe("onUpstreamFailure hooks", () => {
+  it("run in onResponse order until one answers, and only chains that have one carry them", () => {
+    const calls: string[] = [];
+    const entry = (name: string, priority: number, answers: boolean): ChainEntry => ({
+      name,
+      priority,
+      hooks: {
+        onUpstreamFailure(ctx) {
+          calls.push(name);
+          if (answers) ctx.respond(200, "stale copy");
+        },
+      },
+    });
+    const chain = compileChain([entry("high", 900, false), entry("low", 50, true)])!;
+    const ctx = context();
+    assert.equal(runFailureHooks(chain, ctx, "GATEHOUSE_UPSTREAM_CONNECT_FAILED"), true);
+    assert.deepEqual(calls, ["low"]);
+    assert.equal(ctx.answer?.body, "stale copy");
+    const quiet = compileChain([{ name: "x", priority: 1, hooks: { onLog() {} } }])!;
+    assert.equal(quiet.failure, undefined);
+    assert.equal(runFailureHooks(quiet, context(), "GATEHOUSE_UPSTREAM_TIMEOUT"), false);
   });
 });

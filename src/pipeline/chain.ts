@@ -4,6 +4,7 @@
  * phases left out), and the runner that calls them. A synchronous hook costs a call; the
  * runner only turns asynchronous at the first hook that returns a promise.
  */
+import type { ErrorCode } from "../errors.ts";
 import { fallbackLogger, type Logger } from "../observability/logger.ts";
 import { type RequestContext, runnerState } from "./context.ts";
 import type { PluginHooks, ResponseView } from "./plugin.ts";
@@ -26,6 +27,8 @@ export interface Chain {
   request: RequestHook[];
   response: ((ctx: RequestContext, response: ResponseView) => void | Promise<void>)[];
   log: ((ctx: RequestContext) => void)[];
+  /** onUpstreamFailure hooks, in onResponse order; absent when no plugin has one. */
+  failure?: ((ctx: RequestContext, code: ErrorCode) => void)[];
   /**
    * Chains for consumers that have plugins of their own. When a hook names such a
    * consumer, the request goes on in that consumer's chain, after the hook that named it.
@@ -87,6 +90,11 @@ export function compileChain(
   for (const { hooks } of [...sorted].reverse()) {
     if (hooks.onResponse) chain.response.push(hooks.onResponse.bind(hooks));
   }
+  const failure = [...sorted]
+    .reverse()
+    .filter(({ hooks }) => hooks.onUpstreamFailure)
+    .map(({ hooks }) => hooks.onUpstreamFailure!.bind(hooks));
+  if (failure.length > 0) chain.failure = failure;
   for (const entry of sorted) if (entry.hooks.onLog) chain.log.push(reportingLogHook(entry));
   const described = sorted.filter((entry) => entry.hooks.describe && entry.name);
   if (described.length > 0) {
@@ -107,7 +115,8 @@ export function compileChain(
     chain.byConsumer = byConsumer;
     return chain;
   }
-  const empty = chain.request.length + chain.response.length + chain.log.length === 0;
+  const empty =
+    chain.request.length + chain.response.length + chain.log.length === 0 && !chain.failure;
   return empty ? undefined : chain;
 }
 
@@ -195,6 +204,21 @@ async function continueResponse(
   for (let i = at + 1; i < chain.response.length && ctx.answer === answered; i++) {
     await chain.response[i]!(ctx, response);
   }
+}
+
+/**
+ * Lets the onUpstreamFailure hooks answer instead of the gateway's error for `code`; true
+ * when one did (`ctx.answer`). A hook that throws is the caller's to report.
+ */
+export function runFailureHooks(chain: Chain, ctx: RequestContext, code: ErrorCode): boolean {
+  const hooks = chain.failure;
+  if (hooks === undefined) return false;
+  const answered = ctx.answer;
+  for (const hook of hooks) {
+    hook(ctx, code);
+    if (ctx.answer !== answered) return true;
+  }
+  return false;
 }
 
 /** Runs the onLog hooks; a failing one is reported (see reportingLogHook), never thrown. */

@@ -69,6 +69,8 @@ export interface RequestFacts {
   query?: string;
   /** The route path pattern that matched (`/users/:id`), for `ctx.params`. */
   pattern?: PathPattern;
+  /** The API version the router read (router/api-version), with `gateway.versioning` on. */
+  apiVersion?: string;
 }
 
 /**
@@ -103,6 +105,7 @@ export class RequestContext implements RequestView {
   readonly service: string;
   readonly clientAddress: string;
   readonly path: string;
+  readonly apiVersion: string | undefined;
   /** The query as received, with its `?` (the view gives it without, on demand). */
   readonly #query: string;
   readonly #pattern: PathPattern | undefined;
@@ -131,6 +134,7 @@ export class RequestContext implements RequestView {
     this.service = facts.service;
     this.clientAddress = facts.clientAddress;
     this.path = facts.path;
+    this.apiVersion = facts.apiVersion;
     this.method = facts.req.method!;
     this.#query = facts.query ?? "";
     this.#pattern = facts.pattern;

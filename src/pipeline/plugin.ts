@@ -11,6 +11,7 @@
  */
 import type { z } from "zod";
 import type { ConsumerConfig, StoresConfig } from "../config/schema/index.ts";
+import type { ErrorCode } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { OpenApiFragment } from "../portal/openapi-fragment.ts";
 import type { NodeLimits } from "../stores/node-limits.ts";
@@ -43,6 +44,13 @@ export interface PluginHooks {
    * replaces the upstream's response, and the onResponse hooks after this one are skipped.
    */
   onResponse?(ctx: RequestContext, response: ResponseView): HookResult;
+  /**
+   * The upstream failed before a response started (it could not be reached, timed out, or
+   * broke off): the gateway is about to answer with `code` (502, 503, 504). A hook may
+   * `ctx.respond(...)` instead, as a cache does with a stale copy (`stale-if-error`); the
+   * onResponse hooks then see that answer. Synchronous; run in onResponse order.
+   */
+  onUpstreamFailure?(ctx: RequestContext, code: ErrorCode): void;
   /** After the response finished: metrics, logs. Errors here never reach the client. */
   onLog?(ctx: RequestContext): void;
   /**

@@ -24,6 +24,11 @@ export interface RequestView {
   readonly clientAddress: string;
   readonly protocol: RequestProtocol;
   /**
+   * The API version the request asked for, or `gateway.versioning.default` when it named
+   * none; undefined when the gateway has no `versioning` (or the default is unset).
+   */
+  readonly apiVersion: string | undefined;
+  /**
    * The certificate the client showed, on a TLS listener that asks for one
    * (`tls.clientCertificate`); undefined otherwise. Only a `verified` one proves anything.
    */

@@ -33,6 +33,17 @@ export type StoreFallback = "open" | "closed" | "local";
 
 export const storeFallbacks: readonly StoreFallback[] = ["open", "closed", "local"];
 
+/** What a cache did with a request (its `X-Cache-Status`). */
+export type CacheStatus = "HIT" | "MISS" | "STALE" | "BYPASS" | "REVALIDATED";
+
+export const cacheStatuses: readonly CacheStatus[] = [
+  "HIT",
+  "MISS",
+  "STALE",
+  "BYPASS",
+  "REVALIDATED",
+];
+
 /** What checking a request against an API description found. */
 export type ValidationResult = "valid" | "invalid" | "unknown";
 
@@ -56,6 +67,13 @@ export interface PluginTelemetry {
   storeFailure(ctx: RequestContext, fallback: StoreFallback): void;
   /** The plugin refused the request for `reason`. */
   authFailure(ctx: RequestContext, reason: AuthFailureReason): void;
+  /** A cache answered (or passed on) the request as `status` says. */
+  cacheStatus(ctx: RequestContext, status: CacheStatus): void;
+  /**
+   * Adds `read` (the bytes a cache store holds) to the stored-bytes gauge, read at each
+   * scrape; the returned function takes it out again (when the store closes).
+   */
+  cacheStoredBytes(read: () => number): () => void;
   /**
    * A validator checked the request: it matched, did not (`invalid`), or the description has
    * no operation for it (`unknown`).
@@ -81,6 +99,8 @@ export const silentTelemetry: PluginTelemetry = {
   limitDecision() {},
   storeFailure() {},
   authFailure() {},
+  cacheStatus() {},
+  cacheStoredBytes: () => () => {},
   requestValidation() {},
   responseValidation() {},
   bodyUntouched() {},

@@ -9,6 +9,7 @@ import type { NodeCounters } from "../stores/node-limits.ts";
 import { aclPlugin } from "./acl/index.ts";
 import { authorizePlugin } from "./authorize/index.ts";
 import { basicAuthPlugin } from "./basic-auth/index.ts";
+import { cachePlugin } from "./cache/index.ts";
 import { compressionPlugin } from "./compression/index.ts";
 import { concurrencyLimitPlugin } from "./concurrency-limit/index.ts";
 import { corsPlugin } from "./cors/index.ts";
@@ -48,6 +49,7 @@ export const builtinPlugins: readonly PluginDefinition[] = [
   requestValidationPlugin,
   grpcTranscodePlugin,
   grpcWebPlugin,
+  cachePlugin,
   requestTransformerPlugin,
   responseTransformerPlugin,
   mockPlugin,

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
+  addVary,
   clientResponseHeaders,
   connectionListed,
   type ForwardingFacts,
@@ -35,6 +36,30 @@ function asMap(flat: readonly string[]): Map<string, string[]> {
   }
   return map;
 }
+
+describe("addVary", () => {
+  const added = (headers: string[]) => {
+    const list = [...headers];
+    addVary(list, "Api-Version");
+    return list;
+  };
+
+  it("adds a Vary when there is none, and appends to the upstream's own", () => {
+    assert.deepEqual(added(["content-type", "text/plain"]), [
+      "content-type",
+      "text/plain",
+      "vary",
+      "Api-Version",
+    ]);
+    assert.deepEqual(added(["Vary", "Accept-Encoding"]), ["Vary", "Accept-Encoding, Api-Version"]);
+    assert.deepEqual(added(["vary", " "]), ["vary", "Api-Version"]);
+  });
+
+  it("leaves a Vary that lists the header already, in any case, or says *", () => {
+    assert.deepEqual(added(["vary", "accept, api-version"]), ["vary", "accept, api-version"]);
+    assert.deepEqual(added(["vary", "*"]), ["vary", "*"]);
+  });
+});
 
 describe("connectionListed", () => {
   it("lists the header names, lower-cased, without close and keep-alive", () => {

@@ -5,6 +5,25 @@
  * cannot make the gateway strip `X-Forwarded-For` or `X-Request-Id`.
  */
 
+/**
+ * Adds `name` to the `Vary` of a header list (name, value, name, value…), or a `Vary` of
+ * its own when there is none; nothing when it is listed already or the list says `*`.
+ */
+export function addVary(headers: string[], name: string): void {
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i]!.toLowerCase() !== "vary") continue;
+    const value = headers[i + 1]!;
+    const lower = name.toLowerCase();
+    for (const token of value.split(",")) {
+      const listed = token.trim().toLowerCase();
+      if (listed === "*" || listed === lower) return;
+    }
+    headers[i + 1] = value.trim() === "" ? name : `${value}, ${name}`;
+    return;
+  }
+  headers.push("vary", name);
+}
+
 /** Headers that describe one connection, never forwarded (RFC 9110 section 7.6.1). */
 const hopByHop = new Set([
   "connection",

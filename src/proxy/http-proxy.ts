@@ -24,7 +24,7 @@ import type { ForwardRequest } from "./forward-request.ts";
 import { clientResponseHeaders, deadlineHeader, setHeader, trailerPairs } from "./headers.ts";
 import { countedRequestBody, hasUnreadBody, readWholeBody } from "./request-body.ts";
 import { sendError } from "./respond.ts";
-import { type ResponseStartOwner, startResponse } from "./response-start.ts";
+import { answerUpstreamFailure, type ResponseStartOwner, startResponse } from "./response-start.ts";
 import { type TransformedResponse, transformedRequestBody } from "./transformed-body.ts";
 import { type TryOwner, UpstreamTry } from "./upstream-try.ts";
 
@@ -308,6 +308,8 @@ class ProxiedRequest extends RetryLoop implements TryOwner, BodyConsumer, Respon
       return;
     }
     if (this.#failure === "client-closed") return;
+    // The upstream's failure (not the client's, nor a bound's): a plugin may answer instead.
+    if (!this.#failure && answerUpstreamFailure(this.#request, code)) return;
     const answer = this.#failure ?? code;
     sendError(res, this.#refusal ?? answer, requestId, {
       close:

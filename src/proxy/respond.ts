@@ -10,6 +10,7 @@ import { type Duplex, Readable } from "node:stream";
 import { type ErrorCode, errorBody, errorCatalogue, type GatehouseError } from "../errors.ts";
 import type { PluginAnswer } from "../pipeline/context.ts";
 import { isExchange } from "../server/exchange.ts";
+import { addVary } from "./headers.ts";
 
 /** How an error answer is written, besides what its code says. */
 export interface ErrorAnswerOptions {
@@ -48,6 +49,8 @@ export function sendError(
     ...options.headers,
   };
   if (options.close) headers.connection = "close";
+  // An error of a versioned route (a 502, say) is as much the version's as its answers.
+  if (isExchange(res) && res.varyOn !== "" && headers.vary === undefined) headers.vary = res.varyOn;
   res.writeHead(errorCatalogue[code].status, headers);
   res.end(body);
 }
@@ -106,6 +109,7 @@ export function sendAnswer(
 
 function writeAnswer(res: ServerResponse, answer: PluginAnswer, headers: string[]): void {
   const { body } = answer;
+  if (isExchange(res) && res.varyOn !== "") addVary(headers, res.varyOn);
   res.writeHead(answer.status, headers);
   if (body instanceof Readable) {
     record(res, answer.code ?? "", "");

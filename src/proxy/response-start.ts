@@ -7,11 +7,11 @@
  */
 import { STATUS_CODES } from "node:http";
 import type { ErrorCode } from "../errors.ts";
-import { runResponseHooks } from "../pipeline/chain.ts";
+import { runFailureHooks, runResponseHooks } from "../pipeline/chain.ts";
 import { runnerState } from "../pipeline/context.ts";
 import type { ResponseView } from "../pipeline/plugin.ts";
 import type { ForwardRequest } from "./forward-request.ts";
-import { setHeader } from "./headers.ts";
+import { addVary, setHeader } from "./headers.ts";
 import { hasUnreadBody } from "./request-body.ts";
 import { sendAnswer } from "./respond.ts";
 import { TransformedResponse } from "./transformed-body.ts";
@@ -136,6 +136,32 @@ function writeOrTransform(
   });
 }
 
+/**
+ * The upstream failed before a response started: a plugin's onUpstreamFailure hook may
+ * answer instead of the gateway's error (a cache's stale copy). True when one did, and its
+ * answer is on its way.
+ */
+export function answerUpstreamFailure(request: ForwardRequest, code: ErrorCode): boolean {
+  const { ctx, chain, res, req, requestId, log } = request;
+  if (!ctx || !chain?.failure) return false;
+  try {
+    if (!runFailureHooks(chain, ctx, code)) return false;
+  } catch (error) {
+    log.error({ err: error, requestId, hook: "onUpstreamFailure" }, "plugin hook failed");
+    return false;
+  }
+  const decorate =
+    chain.response.length > 0
+      ? (status: number, headers: string[]) => runResponseHooks(chain, ctx, { status, headers })
+      : undefined;
+  const unread = hasUnreadBody(req);
+  sendAnswer(res, requestId, ctx.answer!, unread || request.closeConnection(), decorate)?.catch(
+    (error: unknown) => res.destroy(error as Error),
+  );
+  if (unread) res.closeAfterAnswer();
+  return true;
+}
+
 /** A plugin answered in onResponse: its answer replaces the try's response. */
 function replaceResponse(owner: ResponseStartOwner, attempt: UpstreamTry): void {
   const { res, req, requestId, ctx } = owner.request;
@@ -153,8 +179,10 @@ function writeHead(
   statusText: string,
   headers: string[],
 ): void {
+  const { res } = owner.request;
+  if (res.varyOn !== "") addVary(headers, res.varyOn);
   try {
-    owner.request.res.writeHead(status, statusText, headers);
+    res.writeHead(status, statusText, headers);
   } catch {
     // A header value Node refuses to send (e.g. a character invalid in HTTP).
     attempt.abort("GATEHOUSE_UPSTREAM_BAD_RESPONSE");

@@ -64,6 +64,16 @@ export function compileVersionReader(
   };
 }
 
+/**
+ * The request header answers depend on when the version is read from one (the versioning
+ * header, or `Accept`), for their `Vary`; undefined in path and query modes, where the URL
+ * itself tells versions apart.
+ */
+export function versionVaryHeader(versioning: Versioning | undefined): string | undefined {
+  if (versioning?.header !== undefined) return versioning.header;
+  return versioning?.accept !== undefined ? "Accept" : undefined;
+}
+
 /** A `{version}` template as regex source: the rest literal, the version captured. */
 function templateSource(template: string, version = versionChars): string {
   const [before, after] = template.split("{version}") as [string, string];

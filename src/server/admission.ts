@@ -22,6 +22,8 @@ export interface Routed {
   path: string;
   /** The query with its `?`, or empty. */
   query: string;
+  /** The API version the request asked for (or the default), with `gateway.versioning` on. */
+  version: string | undefined;
   /** An OPTIONS preflight let in only for the route's plugins to answer: never forwarded. */
   preflight: boolean;
   /** The services of the runtime that routed it, for a plugin that picks another. */
@@ -144,7 +146,7 @@ export function createRequestRouter(
     if (limits.maxBodySize > 0 && length !== undefined && Number(length) > limits.maxBodySize) {
       return fail("GATEHOUSE_BODY_TOO_LARGE");
     }
-    return { match, authority, path, query, preflight, services: runtime.services };
+    return { match, authority, path, query, version, preflight, services: runtime.services };
   }
   return routeOf;
 }

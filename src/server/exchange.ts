@@ -52,6 +52,11 @@ export function withExchangeRecord<Base extends Constructor>(base: Base) {
     bytesInCounted = -1;
     /** The matched route's path pattern (`/users/:id`), for span names; "" until routed. */
     routePath = "";
+    /**
+     * A request header the answer depends on beyond what its sender says: the one the API
+     * version is read from (`gateway.versioning`), added to `Vary` when the head is written.
+     */
+    varyOn = "";
     /** The request's spans when tracing is on. */
     trace: RequestTrace | undefined = undefined;
     /**

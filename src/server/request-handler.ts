@@ -19,6 +19,7 @@ import { hasUnreadBody } from "../proxy/request-body.ts";
 import { sendAnswer, sendError, writeRawAnswer, writeRawError } from "../proxy/respond.ts";
 import { createDestinationBuilder } from "../proxy/upstream-request.ts";
 import { openTunnel } from "../proxy/websocket.ts";
+import { versionVaryHeader } from "../router/api-version.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import {
   type Answering,
@@ -64,6 +65,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
   const clientAddress = createClientAddressResolver(settings.trustedProxies);
   const destination = createDestinationBuilder(settings.trustedProxies, clientAddress, host.log);
   const portal = host.portal;
+  const versionVary = versionVaryHeader(settings.versioning);
 
   /** The plugin context of a routed request, when its route has plugins. */
   function contextOf(
@@ -82,6 +84,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       path: routed.path,
       query: routed.query,
       pattern: routed.match.pattern,
+      apiVersion: routed.version,
     });
   }
 
@@ -230,6 +233,8 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
       res.route = route.name;
       res.service = route.service.name;
       res.routePath = routed.match.pattern.source;
+      // Which route (and so which answer) a URL gets depends on the version header too.
+      if (versionVary !== undefined) res.varyOn = versionVary;
       // On every answer of the route: the upstream's, a plugin's or the gateway's errors.
       if (route.responseHeaders)
         for (const [name, value] of route.responseHeaders) res.setHeader(name, value);

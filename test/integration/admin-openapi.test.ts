@@ -407,6 +407,20 @@ describe("admin API OpenAPI document", () => {
     assert.ok(res.headers.get("x-request-id"));
   });
 
+  it("DELETE /cache: a purge by URL, prefix or tag; anything else refused", async () => {
+    await call(open, "DELETE", "/cache?tag=catalog", 200);
+    await call(
+      open,
+      "DELETE",
+      `/cache?url=${encodeURIComponent("http://shop.example/a?b=1")}`,
+      200,
+    );
+    await call(open, "DELETE", "/cache?prefix=http://shop.example/", 200);
+    await call(open, "DELETE", "/cache", 400);
+    await call(open, "DELETE", "/cache?tag=a&url=b", 400);
+    await call(open, "DELETE", "/cache?tag=", 400);
+  });
+
   it("every path and method of the document was answered with a success", () => {
     for (const { method, path } of operationsOf(document)) {
       const statuses = [...(answered.get(`${method} ${path}`) ?? [])];
