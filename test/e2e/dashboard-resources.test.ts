@@ -81,7 +81,7 @@ consumers:
     await page.getByLabel("name", { exact: true }).fill("orders-api");
     await page.getByRole("button", { name: "Add paths" }).click();
     await page.getByLabel("paths 1", { exact: true }).fill("/api/orders");
-    await page.getByLabel("service", { exact: true }).fill("orders");
+    await page.getByRole("combobox", { name: "service", exact: true }).fill("orders");
     await page.getByRole("button", { name: "Add plugins" }).click();
     await page.getByLabel("plugins 1 name", { exact: true }).selectOption("rate-limit");
     await page.getByLabel("limit", { exact: true }).fill("100");
@@ -212,9 +212,9 @@ consumers:
     await page.getByLabel("name", { exact: true }).fill("broken");
     await page.getByRole("button", { name: "Add paths" }).click();
     await page.getByLabel("paths 1", { exact: true }).fill("/broken");
-    await page.getByLabel("service", { exact: true }).fill("order");
+    await page.getByRole("combobox", { name: "service", exact: true }).fill("order");
     await page.getByRole("button", { name: "Review and save" }).click();
-    const service = page.getByLabel("service", { exact: true });
+    const service = page.getByRole("combobox", { name: "service", exact: true });
     await page.locator('[aria-invalid="true"]').first().waitFor();
     assert.equal(await service.getAttribute("aria-invalid"), "true");
     const error = (await service.getAttribute("aria-describedby"))!.split(" ").at(-1);
