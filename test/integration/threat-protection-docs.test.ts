@@ -3,36 +3,16 @@
 // passed on unchanged and the others answered as the doc prints them; the option table
 // names every option of the plugin's schema, with its default.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
-import { parse as parseYaml, stringify } from "yaml";
-import { Gateway } from "../../src/gateway.ts";
+import type { Gateway } from "../../src/gateway.ts";
 import { threatProtectionSchema } from "../../src/plugins/threat-protection/schema.ts";
-import { parseGatewayConfig } from "../../src/runtime/validate.ts";
+import { pluginSection, runDocRequests, startDocGateway } from "../helpers/plugin-doc.ts";
 import { echo, startUpstream, type Upstream } from "../helpers/upstream.ts";
 
-const run = promisify(execFile);
-const root = fileURLToPath(new URL("../../", import.meta.url));
-const docs = readFileSync(join(root, "docs/plugins.md"), "utf8");
-const start = docs.indexOf("### threat-protection");
-const section = docs.slice(start, docs.indexOf("\n### ", start + 1));
-
-function blocks(language: string): string[] {
-  const fence = new RegExp(`\`\`\`${language}\\n([\\s\\S]*?)\`\`\``, "g");
-  return [...section.matchAll(fence)].map((match) => match[1]!);
-}
-
-/** An answer with its request id blanked, as the doc prints it. */
-function withoutRequestId(text: string): unknown {
-  const answer = JSON.parse(text) as { error?: { requestId?: string } };
-  if (answer.error?.requestId) answer.error.requestId = "…";
-  return answer;
-}
+const section = pluginSection("threat-protection");
 
 describe("docs/plugins.md: threat-protection", () => {
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-threat-docs-"));
@@ -42,22 +22,9 @@ describe("docs/plugins.md: threat-protection", () => {
 
   before(async () => {
     up = await startUpstream(echo);
-    const printed = blocks("yaml")[0]!;
+    const printed = section.blocks("yaml")[0]!;
     assert.ok(printed.startsWith("# gatehouse.yaml\n"));
-    const config = parseYaml(printed) as {
-      gateway: Record<string, unknown>;
-      services: { targets: { url: string }[] }[];
-    };
-    assert.equal(config.services[0]!.targets[0]!.url, "http://127.0.0.1:9001");
-    config.services[0]!.targets = [{ url: up.url }];
-    config.gateway.listen = [{ host: "127.0.0.1", port: 0 }];
-    config.gateway.log = { level: "silent" };
-    config.gateway.accessLog = { enabled: false };
-    const file = join(dir, "gatehouse.yaml");
-    writeFileSync(file, stringify(config));
-    gateway = new Gateway(parseGatewayConfig(readFileSync(file, "utf8"), file, {}));
-    await gateway.start();
-    port = gateway.addresses().proxy[0]!.port;
+    ({ gateway, port } = await startDocGateway(printed, up.url, dir));
   });
 
   after(async () => {
@@ -67,35 +34,21 @@ describe("docs/plugins.md: threat-protection", () => {
   });
 
   it("answers the doc's requests as printed", async () => {
-    const lines = blocks("sh")[0]!.trim().split("\n");
-    const printed = blocks("json")[0]!.trim().split("\n");
-    assert.equal(lines.length, printed.length + 1, "one answer printed for each refused request");
-    const answers: string[] = [];
-    for (const line of lines) {
-      assert.ok(line.includes("localhost:8080"), line);
-      const script = line.replaceAll("localhost:8080", `127.0.0.1:${port}`);
-      const { stdout } = await run("bash", ["-euo", "pipefail", "-c", script], { timeout: 10_000 });
-      answers.push(stdout);
-    }
-    const passed = JSON.parse(answers[0]!) as { url: string; bodySize: number };
+    const passed = JSON.parse(await runDocRequests(section, port)) as {
+      url: string;
+      bodySize: number;
+    };
     assert.equal(passed.url, "/api/orders");
     assert.equal(
       passed.bodySize,
       Buffer.byteLength(`{"note":"Leave it with O'Brien; select the gift wrap"}`),
     );
-    answers.slice(1).forEach((answer, i) => {
-      assert.deepEqual(
-        withoutRequestId(answer),
-        JSON.parse(printed[i]!),
-        `the answer to: ${lines[i + 1]}`,
-      );
-    });
   });
 
   it("documents every option with its default", () => {
     const defaults = threatProtectionSchema.parse({}) as Record<string, unknown>;
     const rows = new Map(
-      [...section.matchAll(/^\| `([^|]+)` \| ([^|]+) \|/gm)].map((match) => [
+      [...section.text.matchAll(/^\| `([^|]+)` \| ([^|]+) \|/gm)].map((match) => [
         match[1]!,
         match[2]!.trim(),
       ]),
