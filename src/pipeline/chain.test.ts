@@ -104,7 +104,7 @@ describe("plugin chain", () => {
     assert.deepEqual(response.headers, ["content-type", "text/plain", "x-frame-options", "DENY"]);
   });
 
-  it("waits only for an onResponse hook that returns a promise, and stops at a replacement", async () => {
+  it("waits only for an onResponse hook that returns a promise, and pauses at a replacement", async () => {
     const calls: string[] = [];
     const sync = compileChain([
       { priority: 2, hooks: { onResponse: () => void calls.push("a") } },
@@ -115,7 +115,7 @@ describe("plugin chain", () => {
 
     calls.length = 0;
     const replacing = compileChain([
-      { priority: 3, hooks: { onResponse: () => void calls.push("never") } },
+      { priority: 3, hooks: { onResponse: () => void calls.push("after") } },
       {
         priority: 2,
         hooks: {
@@ -135,6 +135,41 @@ describe("plugin chain", () => {
     assert.deepEqual(calls, ["first", "replace"]);
     assert.equal(ctx.answer?.status, 200);
     assert.equal(ctx.answer?.headers["content-type"], "application/json");
+    // The hooks after the replacing one then run on the replacement.
+    assert.equal(runnerState.resumeAt(ctx), 2);
+    runResponseHooks(replacing, ctx, { status: 200, headers: [] }, runnerState.resumeAt(ctx));
+    assert.deepEqual(calls, ["first", "replace", "after"]);
+  });
+
+  it("runs the hooks after a replacement on it, headers only: a second answer is ignored", () => {
+    const chain = compileChain([
+      {
+        priority: 3,
+        hooks: {
+          onResponse: (ctx, response) => {
+            response.headers.push("access-control-allow-origin", "*");
+            ctx.respond(500, "second");
+          },
+        },
+      },
+      { priority: 2, hooks: { onResponse: (ctx) => ctx.respond(200, "replacement") } },
+      {
+        priority: 1,
+        hooks: { onResponse: (_ctx, response) => void response.headers.push("x-a", "1") },
+      },
+    ])!;
+    const ctx = context();
+    const upstream = { status: 404, headers: [] as string[] };
+    assert.equal(runResponseHooks(chain, ctx, upstream), undefined);
+    assert.deepEqual(upstream.headers, ["x-a", "1"]);
+    const answer = ctx.answer;
+    assert.equal(answer?.body, "replacement");
+    const replaced = { status: 200, headers: [] as string[] };
+    runResponseHooks(chain, ctx, replaced, runnerState.resumeAt(ctx));
+    assert.deepEqual(replaced.headers, ["access-control-allow-origin", "*"]);
+    assert.equal(ctx.answer, answer);
+    ctx.fail("GATEHOUSE_INTERNAL");
+    assert.equal(ctx.answer, answer);
   });
 
   it("goes on in a consumer's own chain once a hook names that consumer", async () => {

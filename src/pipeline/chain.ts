@@ -171,22 +171,30 @@ function consumerChain(chain: Chain, ctx: RequestContext): ConsumerChain | undef
 }
 
 /**
- * Lets every onResponse hook see (and change) the response headers, until one replaces
- * the response (`ctx.respond`). Returns undefined when all ran synchronously, else a
- * promise of their end: only then does the response wait.
+ * Lets every onResponse hook from `from` on see (and change) the response headers, until
+ * one replaces the response (`ctx.respond`): the runner stops there and notes where the
+ * rest resume (`runnerState.resumeAt`), to add their headers to the replacement. On an
+ * answer (a request-side hook's, or a replacement) every hook runs and none may replace
+ * it. Returns undefined when all ran synchronously, else a promise of their end: only
+ * then does the response wait.
  */
 export function runResponseHooks(
   chain: Chain,
   ctx: RequestContext,
   response: ResponseView,
+  from = 0,
 ): Promise<void> | undefined {
   const answered = ctx.answer;
+  if (answered !== undefined) runnerState.seal(ctx);
   const hooks = chain.response;
-  for (let i = 0; i < hooks.length; i++) {
-    if (ctx.answer !== answered) return undefined;
+  for (let i = from; i < hooks.length; i++) {
     const result = hooks[i]!(ctx, response);
     if (result instanceof Promise) {
       return continueResponse(chain, i, ctx, response, answered, result);
+    }
+    if (ctx.answer !== answered) {
+      runnerState.setResumeAt(ctx, i + 1);
+      return undefined;
     }
   }
   return undefined;
@@ -201,8 +209,12 @@ async function continueResponse(
   pending: Promise<void>,
 ): Promise<void> {
   await pending;
-  for (let i = at + 1; i < chain.response.length && ctx.answer === answered; i++) {
-    await chain.response[i]!(ctx, response);
+  for (let i = at + 1; i <= chain.response.length; i++) {
+    if (ctx.answer !== answered) {
+      runnerState.setResumeAt(ctx, i);
+      return;
+    }
+    if (i < chain.response.length) await chain.response[i]!(ctx, response);
   }
 }
 

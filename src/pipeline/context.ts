@@ -90,6 +90,11 @@ interface RunnerState {
   /** The transforms the hooks asked for on the request's and the response's body. */
   requestBody(ctx: RequestContext): BodyTransforms | undefined;
   responseBody(ctx: RequestContext): BodyTransforms | undefined;
+  /** From now on the answer is final: onResponse hooks add headers to it, never replace it. */
+  seal(ctx: RequestContext): void;
+  /** After an onResponse hook replaced the response: the index of the hook after it. */
+  resumeAt(ctx: RequestContext): number;
+  setResumeAt(ctx: RequestContext, at: number): void;
 }
 
 /**
@@ -123,6 +128,8 @@ export class RequestContext implements RequestView {
   /** Query arguments that carried credentials: their values are never logged. */
   readonly credentialQuery: string[] = [];
   #answer: PluginAnswer | undefined;
+  #sealed = false;
+  #resumeAt = 0;
   #upstream: UpstreamChange | undefined;
   #requestBody: BodyTransforms | undefined;
   #responseBody: BodyTransforms | undefined;
@@ -253,8 +260,15 @@ export class RequestContext implements RequestView {
    * Answers the request now; the phases after this one and the upstream are skipped. A
    * string is sent as text, a Buffer or a Readable as `application/octet-stream` (a
    * stream is piped, chunked), anything else as JSON; a `content-type` in `headers` wins.
+   * In onResponse on an answer (one a request-side hook gave, or one that already replaced
+   * the upstream's response) it does nothing: the first answer is the one sent.
    */
   respond(status: number, body: unknown = "", headers: Record<string, string> = {}): void {
+    if (this.#sealed) {
+      // The answer being sent stays; a stream nobody will read must not hold what it reads.
+      if (body instanceof Readable) body.destroy();
+      return;
+    }
     let sent: AnswerBody;
     let type: string;
     if (typeof body === "string") {
@@ -274,7 +288,8 @@ export class RequestContext implements RequestView {
 
   /**
    * Answers with a catalogued error, in the gateway's JSON error shape; `details` (what a
-   * validator found, say) is sent as the error's `details` member.
+   * validator found, say) is sent as the error's `details` member. Like `respond`, it does
+   * nothing in onResponse on an answer.
    */
   fail(
     code: ErrorCode,
@@ -282,6 +297,7 @@ export class RequestContext implements RequestView {
     headers: Record<string, string> = {},
     details?: Record<string, unknown>,
   ): void {
+    if (this.#sealed) return;
     this.#answer = {
       status: errorCatalogue[code].status,
       code,
@@ -315,6 +331,13 @@ export class RequestContext implements RequestView {
       upstreamChange: (ctx) => ctx.#upstream,
       requestBody: (ctx) => ctx.#requestBody,
       responseBody: (ctx) => ctx.#responseBody,
+      seal: (ctx) => {
+        ctx.#sealed = true;
+      },
+      resumeAt: (ctx) => ctx.#resumeAt,
+      setResumeAt: (ctx, at) => {
+        ctx.#resumeAt = at;
+      },
     };
   }
 }

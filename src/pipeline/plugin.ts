@@ -41,7 +41,8 @@ export interface PluginHooks {
   /**
    * The response headers, before they are sent. A hook that returns a promise holds the
    * upstream's response (its body unread) until it settles; `ctx.respond(...)` here
-   * replaces the upstream's response, and the onResponse hooks after this one are skipped.
+   * replaces the upstream's response, and the onResponse hooks after this one add their
+   * headers to the replacement. On an answer, `ctx.respond`/`ctx.fail` do nothing.
    */
   onResponse?(ctx: RequestContext, response: ResponseView): HookResult;
   /**

@@ -13,7 +13,7 @@ import type { ResponseView } from "../pipeline/plugin.ts";
 import type { ForwardRequest } from "./forward-request.ts";
 import { addVary, setHeader } from "./headers.ts";
 import { hasUnreadBody } from "./request-body.ts";
-import { sendAnswer } from "./respond.ts";
+import { sendAnswer, sendError } from "./respond.ts";
 import { TransformedResponse } from "./transformed-body.ts";
 import type { UpstreamTry } from "./upstream-try.ts";
 
@@ -162,12 +162,36 @@ export function answerUpstreamFailure(request: ForwardRequest, code: ErrorCode):
   return true;
 }
 
-/** A plugin answered in onResponse: its answer replaces the try's response. */
+/**
+ * A plugin answered in onResponse: its answer replaces the try's response, and the
+ * onResponse hooks after the one that answered add their headers (CORS, say) to it.
+ */
 function replaceResponse(owner: ResponseStartOwner, attempt: UpstreamTry): void {
-  const { res, req, requestId, ctx } = owner.request;
+  const { res, req, requestId, ctx, chain, log } = owner.request;
   owner.release(attempt);
+  const from = runnerState.resumeAt(ctx!);
+  const decorate =
+    from < chain!.response.length
+      ? (status: number, headers: string[]) =>
+          runResponseHooks(chain!, ctx!, { status, headers }, from)
+      : undefined;
   const unread = hasUnreadBody(req);
-  sendAnswer(res, requestId, ctx!.answer!, unread || owner.request.closeConnection());
+  // The try is released: a hook that fails now is answered here, not by the owner.
+  const failed = (error: unknown) => {
+    log.error({ err: error, requestId, hook: "onResponse" }, "plugin hook failed");
+    sendError(res, "GATEHOUSE_INTERNAL", requestId, { close: true });
+  };
+  try {
+    sendAnswer(
+      res,
+      requestId,
+      ctx!.answer!,
+      unread || owner.request.closeConnection(),
+      decorate,
+    )?.catch(failed);
+  } catch (error) {
+    failed(error);
+  }
   // An unread request body would be taken for the next request on this connection.
   if (unread) res.closeAfterAnswer();
 }

@@ -1,7 +1,8 @@
 // An onResponse hook that returns a promise holds the upstream's response until it
 // settles, and may replace it with ctx.respond (status, headers, body): over real sockets
 // the client sees the held response whole with the hook's header, or the replacement and
-// nothing of the upstream's, or a 500 when the hook fails.
+// nothing of the upstream's (with the headers of the hooks that run after the replacing
+// one, which cannot replace it again), or a 500 when the hook fails.
 import assert from "node:assert/strict";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { after, before, describe, it } from "node:test";
@@ -50,6 +51,22 @@ const syncFallback = definePlugin({
   }),
 });
 
+/**
+ * Runs after the fallbacks (lower onResponse order): adds a header to whatever is sent,
+ * and tries to answer again on an answer, which must not change it.
+ */
+const stamp = definePlugin({
+  name: "stamp",
+  schema: z.strictObject({}),
+  priority: 20,
+  create: () => ({
+    onResponse(ctx, response) {
+      response.headers.push("x-stamped", String(response.status));
+      if (ctx.answer) ctx.respond(599, "answered twice");
+    },
+  }),
+});
+
 describe("an asynchronous onResponse that may replace the response", () => {
   let up: Upstream;
   let gateway: Gateway;
@@ -65,17 +82,17 @@ describe("an asynchronous onResponse that may replace the response", () => {
             name: "async",
             match: { paths: ["/async/*", "/missing/async", "/fails"] },
             service: "s",
-            plugins: [{ name: "fallback", config: { wait: true } }],
+            plugins: [{ name: "fallback", config: { wait: true } }, { name: "stamp" }],
           },
           {
             name: "sync",
             match: { paths: ["/sync/*", "/missing/sync"] },
             service: "s",
-            plugins: [{ name: "sync-fallback" }],
+            plugins: [{ name: "sync-fallback" }, { name: "stamp" }],
           },
         ],
       }),
-      { plugins: [fallback, syncFallback] },
+      { plugins: [fallback, syncFallback, stamp] },
     );
     base = `http://127.0.0.1:${gateway.addresses().proxy[0]!.port}`;
   });
@@ -90,6 +107,7 @@ describe("an asynchronous onResponse that may replace the response", () => {
     assert.equal(res.statusCode, 200);
     assert.equal(res.headers["x-checked"], "yes");
     assert.equal(res.headers["x-upstream"], "yes");
+    assert.equal(res.headers["x-stamped"], "200");
     assert.equal(await res.body.text(), "upstream body for /async/one");
   });
 
@@ -99,6 +117,8 @@ describe("an asynchronous onResponse that may replace the response", () => {
     assert.equal(res.headers["content-type"], "application/json");
     assert.equal(res.headers["x-fallback"], "1");
     assert.equal(res.headers["x-upstream"], undefined);
+    // The hook after the replacing one ran on the replacement, and could not replace it.
+    assert.equal(res.headers["x-stamped"], "200");
     assert.ok(res.headers["x-request-id"]);
     assert.deepEqual(await res.body.json(), { fallback: true, path: "/missing/async" });
   });
@@ -106,6 +126,7 @@ describe("an asynchronous onResponse that may replace the response", () => {
   it("replaces it from a synchronous hook too", async () => {
     const res = await request(`${base}/missing/sync`);
     assert.equal(res.statusCode, 410);
+    assert.equal(res.headers["x-stamped"], "410");
     assert.equal(await res.body.text(), "gone for good");
     const plain = await request(`${base}/sync/two`);
     assert.equal(await plain.body.text(), "upstream body for /sync/two");
