@@ -39,7 +39,9 @@ services:
   - name: app
     targets: [${targets.join(", ")}]
     healthCheck:
-      active: { path: /health, interval: 1s, timeout: 500ms, healthyThreshold: 1, unhealthyThreshold: 1 }
+      # Probe timeout and thresholds at their defaults: a loaded machine must not fail probes.
+      # A killed target is ejected by its first connect failure (passive), not by the probes.
+      active: { path: /health, interval: 2s, healthyThreshold: 1 }
       passive: { consecutiveFailures: 3 }
     retries: { attempts: 2 }
 routes:

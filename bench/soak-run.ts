@@ -114,12 +114,15 @@ export async function runSoak(
       };
       if (Number.isFinite(stats.configVersion)) previous = stats;
       run.samples.push(sample);
-      print(progressLine(sample));
+      print(progressLine(sample, classified));
     }
-    // The last rewrite gets the watcher's debounce to be applied before it is counted.
+    // The last rewrite gets the watcher's debounce and the reload's time (bounded) to apply.
     clearInterval(reloadTimer);
-    await sleep(1_000);
-    run.applied = (await readGatewayStats(pid, statusUrl)).configVersion - first.configVersion;
+    for (let wait = 0; wait < 50 && run.applied < run.rewrites; wait++) {
+      await sleep(200);
+      const version = (await readGatewayStats(pid, statusUrl)).configVersion;
+      if (Number.isFinite(version)) run.applied = version - first.configVersion;
+    }
   } finally {
     clearInterval(reloadTimer);
     stop.abort();
@@ -161,6 +164,9 @@ async function killAndRevive(
   }
 }
 
-function progressLine(s: SoakSample): string {
-  return `${String(s.t).padStart(6)}s  rss ${s.rssMiB.toFixed(1)} MiB  heap ${s.heapUsedMiB.toFixed(1)} MiB  fds ${s.fds}  req ${s.requests}  p99 ${s.p99Ms.toFixed(1)} ms  errors ${s.errors} (+${s.errorsDuringKill} after kills)  reloads ${s.reloads}  targets up ${s.targetsUp}  load ${s.load1.toFixed(2)}`;
+function progressLine(s: SoakSample, failures: readonly SoakFailure[]): string {
+  const kinds = new Map<string, number>();
+  for (const { what } of failures) kinds.set(what, (kinds.get(what) ?? 0) + 1);
+  const seen = [...kinds].map(([what, count]) => `${count} ${what}`).join(", ");
+  return `${String(s.t).padStart(6)}s  rss ${s.rssMiB.toFixed(1)} MiB  heap ${s.heapUsedMiB.toFixed(1)} MiB  fds ${s.fds}  req ${s.requests}  p99 ${s.p99Ms.toFixed(1)} ms  errors ${s.errors} (+${s.errorsDuringKill} after kills)  reloads ${s.reloads}  targets up ${s.targetsUp}  load ${s.load1.toFixed(2)}${seen ? `  [${seen}]` : ""}`;
 }
