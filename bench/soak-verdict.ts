@@ -23,25 +23,34 @@ export interface SoakOutcome {
   applied: number;
 }
 
-/** Means of a column over the first and the last third of the samples. */
+/**
+ * Means of a column over the first and the last third of the samples, and the lowest
+ * sample of each (for memory, the floor a full collection comes back to).
+ */
 export function thirds(samples: readonly SoakSample[], key: keyof SoakSample) {
   const third = Math.floor(samples.length / 3);
-  const mean = (rows: readonly SoakSample[]) => {
-    const values = rows.map((row) => row[key]).filter(Number.isFinite);
-    return values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
+  const values = (rows: readonly SoakSample[]) =>
+    rows.map((row) => row[key]).filter(Number.isFinite);
+  const mean = (rows: readonly SoakSample[]) =>
+    values(rows).reduce((sum, value) => sum + value, 0) / Math.max(1, values(rows).length);
+  const [first, last] = [samples.slice(0, third), samples.slice(-third)];
+  return {
+    first: mean(first),
+    last: mean(last),
+    firstFloor: Math.min(...values(first)),
+    lastFloor: Math.min(...values(last)),
   };
-  return { first: mean(samples.slice(0, third)), last: mean(samples.slice(-third)) };
 }
 
 export function soakChecks(outcome: SoakOutcome): Check[] {
   const { samples, failures } = outcome;
   const enough = samples.length >= 3;
   const growth = (key: "rssMiB" | "heapUsedMiB", label: string): Check => {
-    const { first, last } = thirds(samples, key);
+    const { first, last, firstFloor, lastFloor } = thirds(samples, key);
     return {
       claim: `${label}: last third <= ${1 + memoryGrowthAllowed}x the first third`,
       verdict: !enough ? "n/a" : last <= first * (1 + memoryGrowthAllowed) ? "PASS" : "FAIL",
-      detail: `${first.toFixed(1)} → ${last.toFixed(1)} MiB (${percent(first, last)})`,
+      detail: `mean ${first.toFixed(1)} → ${last.toFixed(1)} MiB (${percent(first, last)}), lowest sample ${firstFloor.toFixed(1)} → ${lastFloor.toFixed(1)} MiB`,
     };
   };
   const fds = thirds(samples, "fds");
