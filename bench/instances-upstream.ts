@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { upstreamBody } from "./nginx.ts";
-import { type Child, freePort, startChild, stopChild, waitForListening } from "./processes.ts";
+import { type Child, freePort, startChild, stopChild } from "./processes.ts";
 
 const addresses = 200;
 const firstAddress = 10;
@@ -35,7 +35,7 @@ export async function startFleet(dir: string, count: number): Promise<Fleet> {
     const prefix = join(dir, `instances-nginx-${attempt}`);
     const nginx = startNginxFleet(prefix, urls);
     try {
-      await waitForListening(nginx, ports[0]!, 15_000);
+      await firstAnswer(nginx, urls[0]!, 15_000);
       await Promise.all(urls.map((url) => reachable(url)));
       return { urls, nginx, stop: () => stopChild(nginx) };
     } catch (error) {
@@ -92,6 +92,21 @@ ${listens}
     "-c",
     config,
   ]);
+}
+
+/** Polls `url` until nginx answers it, nginx exits, or `timeoutMs` passes. */
+async function firstAnswer(nginx: Child, url: string, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    if (nginx.process.exitCode !== null || nginx.process.signalCode !== null)
+      throw new Error(`${nginx.name} exited before listening:\n${nginx.output()}`);
+    try {
+      return await reachable(url);
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  throw new Error(`${nginx.name} did not answer ${url} within ${timeoutMs} ms:\n${nginx.output()}`);
 }
 
 /** Every listener answers its health path, or this throws. */

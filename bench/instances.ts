@@ -75,6 +75,7 @@ export async function measureInstances(
   options: BenchOptions,
 ): Promise<InstancesResults> {
   const fleet = await startFleet(dir, targetCount);
+  console.log(`instances: ${targetCount} targets listening; starting the gateways (~2 min)`);
   try {
     let load: WrkResult | undefined;
     let rssAfterLoadMiB = 0;
@@ -84,7 +85,9 @@ export async function measureInstances(
       load = await runWrk(url, { ...wrk, seconds: options.duration });
       rssAfterLoadMiB = rssMiB(child.process.pid!);
     });
+    console.log(`instances: probing on: ${describe(on)}`);
     const off = await runGateway(dir, fleet, false, options);
+    console.log(`instances: probing off: ${describe(off)}`);
     return {
       targets: targetCount,
       routes: routeCount,
@@ -228,6 +231,9 @@ function rssMiB(pid: number): number {
   const kib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
   return kib / 1024;
 }
+
+const describe = (run: GatewayRun) =>
+  `ready in ${(run.readyMs / 1_000).toFixed(2)} s, idle CPU ${percent(run.idleCpuShare)} of a core`;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
