@@ -64,6 +64,8 @@ export interface InstancesResults {
   off: GatewayRun;
   /** wrk through the 1,000-target service (probing on). */
   load: WrkResult;
+  /** The gateway's CPU during the wrk run over the requests (probing included). */
+  cpuPerRequestUs: number;
   rssAfterLoadMiB: number;
   /** The probing's share of a core: on minus off. */
   probeCpuShare: number;
@@ -79,10 +81,13 @@ export async function measureInstances(
   try {
     let load: WrkResult | undefined;
     let rssAfterLoadMiB = 0;
+    let cpuPerRequestUs = 0;
     const on = await runGateway(dir, fleet, true, options, async (child, url) => {
       const wrk = { threads: options.threads, connections: options.connections };
       if (options.warmup > 0) await runWrk(url, { ...wrk, seconds: options.warmup });
+      const cpuBefore = cpuSeconds(child.process.pid)!;
       load = await runWrk(url, { ...wrk, seconds: options.duration });
+      cpuPerRequestUs = ((cpuSeconds(child.process.pid)! - cpuBefore) * 1e6) / load.requests;
       rssAfterLoadMiB = rssMiB(child.process.pid!);
     });
     console.log(`instances: probing on: ${describe(on)}`);
@@ -97,6 +102,7 @@ export async function measureInstances(
       on,
       off,
       load: load!,
+      cpuPerRequestUs,
       rssAfterLoadMiB,
       probeCpuShare: on.idleCpuShare - off.idleCpuShare,
     };
@@ -259,7 +265,7 @@ export function formatInstancesTable(r: InstancesResults): string {
     "",
     `instances: through the ${r.targets.toLocaleString("en-US")}-target service (probing on): ` +
       `${Math.round(l.requestsPerSecond).toLocaleString("en-US")} req/s, p50 ${l.p50.toFixed(2)} ms, ` +
-      `p99 ${l.p99.toFixed(2)} ms, ${l.non2xx} non-2xx, ${l.socketErrors} socket errors; RSS after load ${mib(r.rssAfterLoadMiB)}`,
+      `p99 ${l.p99.toFixed(2)} ms, ${r.cpuPerRequestUs.toFixed(1)} µs CPU/request, ${l.non2xx} non-2xx, ${l.socketErrors} socket errors; RSS after load ${mib(r.rssAfterLoadMiB)}`,
     `instances: health probing costs ${percent(r.probeCpuShare)} of a core ` +
       `(${r.idleSeconds} s idle windows, on minus off${r.pinned ? ", gateway pinned to core 0" : ""})`,
   ].join("\n");
