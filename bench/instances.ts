@@ -139,13 +139,13 @@ async function runGateway(
     await sleep(settleMs);
     const pid = child.process.pid!;
     const memory = { rssMiB: rssMiB(pid), heapUsedMiB: await heapUsedMiB(status) };
-    const probesBefore = await probesCounted(status);
+    const probesBefore = withProbing ? await probesCounted(status) : 0;
     const cpuBefore = cpuSeconds(pid)!;
     const windowStart = performance.now();
     await sleep(idleSeconds * 1_000);
     const elapsed = (performance.now() - windowStart) / 1_000;
     const idleCpuShare = (cpuSeconds(pid)! - cpuBefore) / elapsed;
-    const probesAfter = await probesCounted(status);
+    const probesAfter = withProbing ? await probesCounted(status) : 0;
     await afterIdle?.(child, `http://127.0.0.1:${port}/svc7000/items/42`);
     return {
       probing: withProbing,
@@ -213,7 +213,8 @@ async function waitForReady(child: Child, status: string, timeoutMs: number): Pr
 
 /** The gateway's metrics page (prom-client text). */
 async function metrics(status: string): Promise<string> {
-  const res = await fetch(`${status}/metrics`, { signal: AbortSignal.timeout(10_000) });
+  // Generous: a gateway on a busy machine can take seconds to render a thousand targets' series.
+  const res = await fetch(`${status}/metrics`, { signal: AbortSignal.timeout(60_000) });
   return res.text();
 }
 
