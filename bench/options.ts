@@ -17,6 +17,8 @@ export interface BenchOptions {
   only: string[];
   /** Directory for V8 CPU profiles of the Node targets, or undefined for no profiling. */
   cpuProf: string | undefined;
+  /** Measured process on core 0, everything else on core 1 (bench/pinning.ts). */
+  pinned: boolean;
 }
 
 export const usage = `usage: npm run bench -- [options]
@@ -33,10 +35,14 @@ export const usage = `usage: npm run bench -- [options]
                          gatehouse-traced, gatehouse-auth-stack, gatehouse-rate-limit,
                          gatehouse-cache-hit, gatehouse-compression, undici,
                          fast-gateway, nginx-proxy, reload-cost, reload-storm, propagation,
+                         instances,
                          registry, sagas, events ("gatehouse" selects every Gatehouse target,
                          and with them the registry; "reload" both reload measurements)
   --cpu-prof <dir>       write a .cpuprofile per Node target into <dir>/<target>/
                          (summarise with: node bench/profile-summary.ts FILE.cpuprofile)
+  --pinned               the measured process alone on core 0,    (BENCH_PINNED=1)
+                         everything else on core 1 (taskset), for
+                         steadier ratios; gatehouse-workers runs unpinned
   -h, --help             this text`;
 
 /** Parses argv and the environment; throws a readable error on a bad value. */
@@ -51,6 +57,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       rounds: { type: "string" },
       only: { type: "string" },
       "cpu-prof": { type: "string" },
+      pinned: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -67,6 +74,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       .map((name) => name.trim())
       .filter(Boolean),
     cpuProf: values["cpu-prof"],
+    pinned: values.pinned ?? onOff("BENCH_PINNED", env.BENCH_PINNED),
   };
 }
 
@@ -87,6 +95,14 @@ function seconds(flag: string, text: string, minimum: number): number {
       `${flag} ${text}: expected whole seconds or minutes (e.g. 10s, 1m), ${minimum}s to 10m`,
     );
   return value;
+}
+
+/** An on/off environment variable: 1/true/yes or 0/false/no (or unset). */
+function onOff(name: string, text: string | undefined): boolean {
+  const value = (text ?? "").trim().toLowerCase();
+  if (["", "0", "false", "no"].includes(value)) return false;
+  if (["1", "true", "yes"].includes(value)) return true;
+  throw new Error(`${name}=${text}: expected 1 or 0`);
 }
 
 function count(flag: string, text: string): number {

@@ -39,10 +39,10 @@ export function ratioToBaseline(m: Measurement, all: Measurement[]): number | un
 
 /** The results table, one line per target. */
 export function formatTable(all: Measurement[]): string {
-  const header = ["target", "req/s", "p50", "p99", "vs undici", "cpu/req", "errors"];
+  const header = ["target", "req/s", "p50", "p99", "vs undici", "cpu/req", "req/s/core", "errors"];
   const rows = all.map((m) => {
     if (!m.result)
-      return [m.label, "failed", "-", "-", "-", "-", (m.failure ?? "").split("\n")[0]!];
+      return [m.label, "failed", "-", "-", "-", "-", "-", (m.failure ?? "").split("\n")[0]!];
     const r = m.result;
     const ratio = ratioToBaseline(m, all);
     const errors = flagged(m)
@@ -55,10 +55,20 @@ export function formatTable(all: Measurement[]): string {
       `${r.p99.toFixed(2)} ms`,
       ratio === undefined ? "-" : `${ratio.toFixed(2)}x`,
       m.cpu ? `${m.cpu.perRequestUs.toFixed(1)} µs` : "-",
+      m.cpu ? Math.round(perCore(m.cpu)).toLocaleString("en-US") : "-",
       errors,
     ];
   });
-  return formatColumns(header, rows, [0, 5]);
+  return formatColumns(header, rows, [0, 7]);
+}
+
+/**
+ * What one core could serve if the target had it to itself: 1 s of CPU over the CPU one
+ * request took. Steadier than req/s on a shared machine, since it does not count time the
+ * target spent waiting for a core.
+ */
+export function perCore(cpu: { perRequestUs: number }): number {
+  return 1e6 / cpu.perRequestUs;
 }
 
 function describeSocketErrors(r: WrkResult): string {
@@ -188,6 +198,7 @@ export function targetResults(all: Measurement[]) {
           cpu: m.cpu && {
             seconds: round(m.cpu.seconds),
             perRequestUs: round(m.cpu.perRequestUs),
+            requestsPerSecondPerCore: Math.round(perCore(m.cpu)),
             cores: round(m.cpu.seconds / m.result.seconds),
           },
           requests: m.result.requests,

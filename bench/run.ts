@@ -10,9 +10,23 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type EventsResults, eventsBenchName, formatEventsTable, measureEvents } from "./events.ts";
 import { formatGrpcTable, grpcChecks, measureGrpcUnary } from "./grpc-unary.ts";
+import {
+  formatInstancesTable,
+  type InstancesResults,
+  instancesBenchName,
+  instancesChecks,
+  measureInstances,
+} from "./instances.ts";
 import { machineInfo } from "./machine.ts";
 import { startNginx } from "./nginx.ts";
 import { type BenchOptions, parseOptions, selected, usage } from "./options.ts";
+import {
+  harnessCore,
+  measuredCore,
+  pinHarness,
+  pinningDescription,
+  setAffinity,
+} from "./pinning.ts";
 import { pluginCases } from "./plugin-cases.ts";
 import { formatPluginTable, measurePluginCost } from "./plugin-micro.ts";
 import { startRedis } from "./plugin-scenarios.ts";
@@ -79,17 +93,21 @@ async function main(): Promise<void> {
     options.only.includes(registryBenchName);
   const sagasChosen = selected(options, sagasBenchName);
   const eventsChosen = selected(options, eventsBenchName);
+  const instancesChosen = selected(options, instancesBenchName);
   if (
     chosen.length === 0 &&
     !reloadChosen &&
     !propagationChosen &&
     !registryChosen &&
     !sagasChosen &&
-    !eventsChosen
+    !eventsChosen &&
+    !instancesChosen
   )
     throw new Error(`--only ${options.only.join(",")} selects no target\n\n${usage}`);
 
   ensureTools();
+  // Before any child starts: each one inherits the harness's core.
+  if (options.pinned) pinHarness();
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-bench-"));
   installCleanupHandlers(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -103,6 +121,7 @@ async function main(): Promise<void> {
       `bench: warning: load average ${machine.loadAverageAtStart[0]} before starting; other processes ` +
         "are using the CPUs wrk and the targets share, so expect noisy numbers",
     );
+  console.log(`bench: mode: ${pinningDescription(options.pinned)}`);
   console.log(
     `bench: wrk -t${options.threads} -c${options.connections}, ${options.warmup}s warm-up + ` +
       `${options.duration}s measured per target, ${options.rounds} interleaved round(s), best round reported\n`,
@@ -164,6 +183,10 @@ async function main(): Promise<void> {
   const sagas: SagaResults | undefined = sagasChosen ? await measureSagas() : undefined;
   // In this process, with a nats-server and databases of its own; numbers only, no target.
   const eventsResults: EventsResults | undefined = eventsChosen ? await measureEvents() : undefined;
+  // 1,000 targets of their own (one nginx) and two gateways, one after the other.
+  const instances: InstancesResults | undefined = instancesChosen
+    ? await measureInstances(dir, options)
+    : undefined;
   const checks = [
     ...evaluateChecks(measurements, router),
     ...reloadChecks(reload),
@@ -172,6 +195,7 @@ async function main(): Promise<void> {
     ...grpcChecks(grpc),
     ...transcodeChecks(transcode),
     ...registryChecks(registry),
+    ...instancesChecks(instances),
   ];
   if (measurements.length > 0) console.log(`\n${formatTable(measurements)}\n`);
   if (reload) console.log(`${formatReloadTables(reload)}\n`);
@@ -185,6 +209,7 @@ async function main(): Promise<void> {
   if (registry) console.log(`${formatRegistryTable(registry)}\n`);
   if (sagas) console.log(`${formatSagasTable(sagas)}\n`);
   if (eventsResults) console.log(`${formatEventsTable(eventsResults)}\n`);
+  if (instances) console.log(`${formatInstancesTable(instances)}\n`);
   console.log(`${formatChecks(checks)}\n`);
   mkdirSync(join(resultsFile, ".."), { recursive: true });
   const results = {
@@ -202,6 +227,7 @@ async function main(): Promise<void> {
     registry,
     sagas,
     events: eventsResults,
+    instances,
     reload,
     propagation,
     checks,
@@ -250,6 +276,9 @@ async function measure(
   try {
     const running = await target.start(context);
     url = running.url;
+    // Pinned: the measured process gets core 0 to itself; the workers row needs both cores.
+    if (options.pinned)
+      setAffinity(running.pid, target.name === "gatehouse-workers" ? "0,1" : measuredCore);
     const load = {
       threads: options.threads,
       connections: options.connections,
@@ -264,6 +293,8 @@ async function measure(
       return { name: target.name, label: target.label, url, result, cpu };
     } finally {
       await running.stop();
+      // A process that outlives its row (the shared nginx upstream) goes back with the rest.
+      if (options.pinned) setAffinity(running.pid, harnessCore);
     }
   } catch (error) {
     return { name: target.name, label: target.label, url, failure: (error as Error).message };

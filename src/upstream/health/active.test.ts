@@ -22,6 +22,7 @@ import {
   type ActiveHealthCheckerOptions,
   maxProbeBodyBytes,
   type ProbeResult,
+  probeTick,
 } from "./active.ts";
 
 type Reply = (req: IncomingMessage, res: ServerResponse) => void;
@@ -302,6 +303,47 @@ describe("active HTTP checks", () => {
     await second;
     assert.equal(upstream.requests.length, 2);
     h.checker.close();
+  });
+});
+
+describe("probe ticks", () => {
+  test("probe starts wait for the next tick, a twentieth of the interval", async (t) => {
+    const upstream = await controllable();
+    t.after(() => upstream.close());
+    // 5 s interval: 250 ms ticks; jitter puts the first probe at 300 ms, the tick at 500.
+    const h = harness({ interval: "5s", jitter: "1s" }, { random: () => 0.3 });
+    h.watch(targetFor(upstream.url));
+    const first = h.nextResult();
+    h.clock.advance(499);
+    assert.equal(upstream.requests.length, 0, "not before the tick");
+    h.clock.advance(1);
+    await first;
+    h.checker.close();
+    assert.equal(probeTick(5_000), 250);
+    assert.equal(probeTick(60_000), 250, "never later than 250 ms");
+    assert.equal(probeTick(100), 5);
+  });
+
+  test("targets due within one tick are probed together; tickMs 0 probes each on time", async (t) => {
+    const upstream = await controllable();
+    t.after(() => upstream.close());
+    const shares = [0.05, 0.15];
+    const h = harness({ interval: "5s", jitter: "1s" }, { random: () => shares.shift() ?? 0 });
+    h.watch(targetFor(upstream.url));
+    h.watch(targetFor(upstream.url));
+    const both = h.moreResults(2);
+    h.clock.advance(249);
+    assert.equal(upstream.requests.length, 0);
+    h.clock.advance(1);
+    await both;
+    h.checker.close();
+
+    const onTime = harness({ interval: "5s", jitter: "1s" }, { random: () => 0.05, tickMs: 0 });
+    onTime.watch(targetFor(upstream.url));
+    const first = onTime.nextResult();
+    onTime.clock.advance(50);
+    await first;
+    onTime.checker.close();
   });
 });
 
