@@ -33,8 +33,9 @@ export const usage = `usage: npm run bench -- [options]
                          gatehouse-traced, gatehouse-auth-stack, gatehouse-rate-limit,
                          gatehouse-cache-hit, gatehouse-compression, undici,
                          fast-gateway, nginx-proxy, reload-cost, reload-storm, propagation,
-                         registry, sagas, events ("gatehouse" selects every Gatehouse target,
-                         and with them the registry; "reload" both reload measurements)
+                         registry, sagas, events, connections ("gatehouse" selects every
+                         Gatehouse target, and with them the registry; "reload" both
+                         reload measurements)
   --cpu-prof <dir>       write a .cpuprofile per Node target into <dir>/<target>/
                          (summarise with: node bench/profile-summary.ts FILE.cpuprofile)
   -h, --help             this text`;
