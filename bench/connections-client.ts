@@ -76,7 +76,13 @@ async function openAll(port: number, count: number, exchange: Exchange): Promise
       if (!(await open(port, next++, exchange))) failed++;
     }
   };
+  // Progress, so a run that is too slow says how far it got.
+  const progress = setInterval(
+    () => console.log(`progress ${held.length} failed ${failed}`),
+    5_000,
+  );
   await Promise.all(Array.from({ length: Math.min(inFlight, count) }, worker));
+  clearInterval(progress);
   console.log(`opened ${held.length} failed ${failed} closed ${closed} ms ${Date.now() - started}`);
   let reported = closed;
   setInterval(() => {

@@ -60,10 +60,15 @@ export interface ConnectionsOptions {
 
 const defaults: ConnectionsOptions = { connections: 50_000, tunnels: 10_000 };
 
-/** The gateway's memory at one moment. */
+/** The gateway's memory at one moment (the heap numbers from its `/metrics`). */
 export interface MemoryReading {
   rssBytes: number;
+  /** V8's live and not yet collected objects. */
   heapUsedBytes: number | undefined;
+  /** What V8 has committed for its heap (part of the RSS). */
+  heapTotalBytes: number | undefined;
+  /** Memory outside the V8 heap that V8 knows of (buffers). */
+  externalBytes: number | undefined;
 }
 
 /** One kind of connection held open, and what it cost the gateway. */
@@ -210,13 +215,14 @@ async function startGateway(
   );
   const child = startLimited(`gatehouse (${name})`, [cli, "start", "-c", config]);
   await waitForListening(child, port, 60_000);
-  const cap = /"maxClientConnections":(\d+)/.exec(child.output());
+  // Logged just after the listeners are bound: "at most N client connections at once".
+  const cap = await waitForLine(child, /"maxClientConnections":(\d+)/, 10_000);
   return {
     child,
     url: `http://127.0.0.1:${port}/items/42`,
     statusUrl: `http://127.0.0.1:${statusPort}`,
     pid: child.process.pid!,
-    maxClientConnections: cap ? Number(cap[1]) : undefined,
+    maxClientConnections: Number(cap[1]),
   };
 }
 
@@ -240,7 +246,8 @@ async function hold(
     path,
     String(count),
   ]);
-  const line = await waitForLine(holder, /opened (\d+) failed (\d+)/, 30_000 + count * 2);
+  // A few thousand a second on an idle machine; far fewer on a busy one.
+  const line = await waitForLine(holder, /opened (\d+) failed (\d+)/, 60_000 + count * 10);
   const openSeconds = (Date.now() - started) / 1000;
   const opened = Number(line[1]);
   const failed = Number(line[2]);
@@ -287,15 +294,20 @@ async function readMemory(gateway: RunningGateway): Promise<MemoryReading> {
   const status = readFileSync(`/proc/${gateway.pid}/status`, "latin1");
   const rss = /^VmRSS:\s+(\d+) kB/m.exec(status);
   if (!rss) throw new Error(`no VmRSS in /proc/${gateway.pid}/status`);
-  let heapUsedBytes: number | undefined;
-  try {
-    const metrics = await (await fetch(`${gateway.statusUrl}/metrics`)).text();
-    const heap = /^nodejs_heap_size_used_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)/m.exec(metrics);
-    heapUsedBytes = heap ? Number(heap[1]) : undefined;
-  } catch {
-    heapUsedBytes = undefined;
-  }
-  return { rssBytes: Number(rss[1]) * 1024, heapUsedBytes };
+  const metrics = await fetch(`${gateway.statusUrl}/metrics`).then(
+    (response) => response.text(),
+    () => "",
+  );
+  const gauge = (name: string) => {
+    const value = new RegExp(`^${name} (\\S+)`, "m").exec(metrics);
+    return value ? Number(value[1]) : undefined;
+  };
+  return {
+    rssBytes: Number(rss[1]) * 1024,
+    heapUsedBytes: gauge("nodejs_heap_size_used_bytes"),
+    heapTotalBytes: gauge("nodejs_heap_size_total_bytes"),
+    externalBytes: gauge("nodejs_external_memory_bytes"),
+  };
 }
 
 async function gatewayCounts(gateway: RunningGateway) {
@@ -331,6 +343,14 @@ const kb = (bytes: number | undefined) =>
 const mb = (bytes: number | undefined) =>
   bytes === undefined ? "-" : `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
+/** How much one of the memory readings grew per held connection. */
+function perConnection(held: HeldConnections, field: keyof MemoryReading): number | undefined {
+  const before = held.baseline[field];
+  const after = held.held[field];
+  if (before === undefined || after === undefined) return undefined;
+  return (after - before) / Math.max(held.opened, 1);
+}
+
 /** The table: one row per kind of held connection, then the p99 lines. */
 export function formatConnectionsTable(results: ConnectionsResults): string {
   const row = (label: string, held: HeldConnections) => [
@@ -341,8 +361,9 @@ export function formatConnectionsTable(results: ConnectionsResults): string {
     `${held.openSeconds.toFixed(1)} s`,
     `${mb(held.baseline.rssBytes)} → ${mb(held.held.rssBytes)}`,
     kb(held.rssPerConnection),
-    `${mb(held.baseline.heapUsedBytes)} → ${mb(held.held.heapUsedBytes)}`,
+    kb(perConnection(held, "heapTotalBytes")),
     kb(held.heapPerConnection),
+    kb(perConnection(held, "externalBytes")),
   ];
   const table = formatColumns(
     [
@@ -353,8 +374,9 @@ export function formatConnectionsTable(results: ConnectionsResults): string {
       "to open",
       "gateway RSS",
       "RSS/conn",
-      "heap used",
-      "heap/conn",
+      "V8 heap committed/conn",
+      "heap used/conn",
+      "external/conn",
     ],
     [row("idle keep-alive", results.keepAlive), row("WebSocket tunnels", results.tunnels)],
   );
