@@ -2,10 +2,12 @@
  * @module bench/connections
  * Many open connections on one Gatehouse process (`--only connections`), run by the CLI as
  * a user runs it, with its default limits and an open-file limit raised to 200,000 for it
- * and its clients (`prlimit`):
+ * and its clients (`prlimit`; where the harness may not raise it, its hard limit, and as
+ * many connections as `maxClientConnections: auto` then admits):
  * - keep-alive: 50,000 client connections, each having sent one request, held idle; the
- *   gateway's memory per connection (its RSS, and V8's used heap from `/metrics`, over a
- *   baseline taken after a warm-up), and wrk's p99 for new requests while they are open;
+ *   gateway's memory per connection (its RSS, with V8's heap and external memory from
+ *   `/metrics`, over a baseline taken after a warm-up; and what the second half of them
+ *   added), and wrk's p99 for new requests while they are open;
  * - WebSocket: 10,000 open tunnels through the gateway to an upgrade-answering upstream,
  *   memory per tunnel the same way, on a fresh gateway process.
  * Only the idle timeouts are raised (the client keep-alive and the tunnel service's), so
@@ -26,10 +28,10 @@ import { runWrk, type WrkResult } from "./wrk.ts";
 export const connectionsBenchName = "connections";
 
 const cli = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
-const client = fileURLToPath(new URL("./connections-client.ts", import.meta.url));
+const clientScript = fileURLToPath(new URL("./connections-client.ts", import.meta.url));
 /** The open-file limit wanted for the gateway and its clients: room for 50,000 of each side. */
 const wantedOpenFiles = 200_000;
-const settleMs = 4_000;
+const settleMs = 16_000;
 /** Client connections left free under the gateway's cap: wrk's, and a margin. */
 const capMargin = 100;
 
@@ -85,8 +87,13 @@ export interface HeldConnections {
   /** What the gateway's `/status` counted open. */
   gatewayCounted: number | undefined;
   baseline: MemoryReading;
+  /** Once the first half was open. */
+  mid: MemoryReading;
   held: MemoryReading;
+  /** RSS growth over the baseline, per connection held. */
   rssPerConnection: number;
+  /** RSS growth from the first half to all of them, per connection of the second half. */
+  marginalRssPerConnection: number;
   heapPerConnection: number | undefined;
 }
 
@@ -111,7 +118,7 @@ export async function measureConnections(
   const { openFiles, raised } = openFileLimit();
   openFilesOfChildren = raised ? openFiles : undefined;
   const echoPort = await freePort();
-  const echo = startLimited("websocket upstream", [client, "echo", String(echoPort)]);
+  const echo = startLimited("websocket upstream", [clientScript, "echo", String(echoPort)]);
   try {
     await waitForListening(echo, echoPort, 15_000);
     const first = await heldKeepAlive(context, echoPort, options.connections);
@@ -131,10 +138,10 @@ async function heldKeepAlive(context: BenchContext, echoPort: number, count: num
     const holding = await hold(gateway, "hold", withinCap(gateway, count), count);
     try {
       const during = await runWrk(gateway.url, { ...load, seconds: 5 });
-      const keepAlive = { ...holding.result, closedEarly: closedSoFar(holding.client) };
+      const keepAlive = { ...holding.result, closedEarly: closedSoFar(holding.clients) };
       return { maxClientConnections: gateway.maxClientConnections, keepAlive, before, during };
     } finally {
-      await stopChild(holding.client);
+      await stopAll(holding.clients);
     }
   } finally {
     await stopChild(gateway.child);
@@ -147,12 +154,12 @@ async function heldTunnels(context: BenchContext, echoPort: number, count: numbe
     await runWrk(gateway.url, { threads: 1, connections: 50, seconds: 2 });
     // The tunnel path warmed up too: a few hundred opened and closed.
     const warm = await hold(gateway, "tunnels", 300);
-    await stopChild(warm.client);
+    await stopAll(warm.clients);
     const holding = await hold(gateway, "tunnels", withinCap(gateway, count), count);
     try {
-      return { ...holding.result, closedEarly: closedSoFar(holding.client) };
+      return { ...holding.result, closedEarly: closedSoFar(holding.clients) };
     } finally {
-      await stopChild(holding.client);
+      await stopAll(holding.clients);
     }
   } finally {
     await stopChild(gateway.child);
@@ -236,58 +243,93 @@ async function hold(
   count: number,
   target?: number,
 ) {
-  const baseline = target === undefined ? undefined : await settledMemory(gateway);
+  if (target === undefined) {
+    const opening = await openMore(gateway, role, count);
+    return { clients: [opening.client], result: undefined as never };
+  }
+  // In two halves: what the second half adds is the cost of one more connection, without
+  // what any burst costs once (V8's young generation growing to its size under load).
+  const baseline = await settledMemory(gateway);
+  const first = await openMore(gateway, role, Math.ceil(count / 2));
+  try {
+    const mid = await settledMemory(gateway);
+    const second = await openMore(gateway, role, count - Math.ceil(count / 2));
+    const held = await settledMemory(gateway);
+    const counted = await gatewayCounts(gateway);
+    const opened = first.opened + second.opened;
+    const result = {
+      target,
+      wanted: count,
+      opened,
+      failed: first.failed + second.failed,
+      openSeconds: first.seconds + second.seconds,
+      gatewayCounted: role === "hold" ? counted?.openConnections : counted?.webSocketTunnels,
+      baseline,
+      mid,
+      held,
+      rssPerConnection: (held.rssBytes - baseline.rssBytes) / Math.max(opened, 1),
+      heapPerConnection:
+        held.heapUsedBytes === undefined || baseline.heapUsedBytes === undefined
+          ? undefined
+          : (held.heapUsedBytes - baseline.heapUsedBytes) / Math.max(opened, 1),
+      marginalRssPerConnection: (held.rssBytes - mid.rssBytes) / Math.max(second.opened, 1),
+    };
+    return { clients: [first.client, second.client], result };
+  } catch (error) {
+    await stopChild(first.client);
+    throw error;
+  }
+}
+
+/** One client process holding `count` more connections of `role` once they are open. */
+async function openMore(gateway: RunningGateway, role: "hold" | "tunnels", count: number) {
   const path = role === "hold" ? "/items/42" : "/socket";
   const started = Date.now();
-  const holder = startLimited(`${role} client`, [
-    client,
+  const client = startLimited(`${role} client`, [
+    clientScript,
     role,
     String(new URL(gateway.url).port),
     path,
     String(count),
   ]);
   // A few thousand a second on an idle machine; far fewer on a busy one.
-  const line = await waitForLine(holder, /opened (\d+) failed (\d+)/, 60_000 + count * 10);
-  const openSeconds = (Date.now() - started) / 1000;
-  const opened = Number(line[1]);
-  const failed = Number(line[2]);
-  if (target === undefined || !baseline) return { client: holder, result: undefined as never };
-  const held = await settledMemory(gateway);
-  const counted = await gatewayCounts(gateway);
-  const result = {
-    target,
-    wanted: count,
-    opened,
-    failed,
-    openSeconds,
-    gatewayCounted: role === "hold" ? counted?.openConnections : counted?.webSocketTunnels,
-    baseline,
-    held,
-    rssPerConnection: (held.rssBytes - baseline.rssBytes) / Math.max(opened, 1),
-    heapPerConnection:
-      held.heapUsedBytes === undefined || baseline.heapUsedBytes === undefined
-        ? undefined
-        : (held.heapUsedBytes - baseline.heapUsedBytes) / Math.max(opened, 1),
+  const line = await waitForLine(client, /opened (\d+) failed (\d+)/, 60_000 + count * 10);
+  return {
+    client,
+    opened: Number(line[1]),
+    failed: Number(line[2]),
+    seconds: (Date.now() - started) / 1000,
   };
-  return { client: holder, result };
 }
 
-/** How many held connections the client saw close so far (its last `closed` line). */
-function closedSoFar(holder: Child): number {
-  const all = [...holder.output().matchAll(/closed (\d+)/g)];
-  return all.length === 0 ? 0 : Number(all[all.length - 1]![1]);
+/** How many held connections the clients saw close so far (each one's last `closed` line). */
+function closedSoFar(clients: Child[]): number {
+  let closed = 0;
+  for (const client of clients) {
+    const all = [...client.output().matchAll(/closed (\d+)/g)];
+    if (all.length > 0) closed += Number(all[all.length - 1]![1]);
+  }
+  return closed;
+}
+
+async function stopAll(clients: Child[]): Promise<void> {
+  await Promise.all(clients.map((client) => stopChild(client)));
 }
 
 /**
- * The gateway's memory once it has been left alone: two readings `settleMs` apart after
- * waiting as long, the lower one (garbage not yet collected only ever adds to a reading).
+ * The gateway's memory once it has been left alone: read every 2 s for `settleMs`, the
+ * reading with the lowest RSS (garbage not yet collected only ever adds to a reading; V8
+ * collects and gives back pages on its own once allocation stops, within seconds).
  */
 async function settledMemory(gateway: RunningGateway): Promise<MemoryReading> {
-  await sleep(settleMs);
-  const first = await readMemory(gateway);
-  await sleep(settleMs);
-  const second = await readMemory(gateway);
-  return first.rssBytes <= second.rssBytes ? first : second;
+  let lowest: MemoryReading | undefined;
+  for (let waited = 0; waited < settleMs; waited += 2_000) {
+    await sleep(2_000);
+    const reading = await readMemory(gateway);
+    if (process.env.BENCH_CONNECTIONS_TRACE) console.log(JSON.stringify(reading));
+    if (!lowest || reading.rssBytes < lowest.rssBytes) lowest = reading;
+  }
+  return lowest!;
 }
 
 async function readMemory(gateway: RunningGateway): Promise<MemoryReading> {
@@ -359,8 +401,9 @@ export function formatConnectionsTable(results: ConnectionsResults): string {
     String(held.failed),
     String(held.closedEarly),
     `${held.openSeconds.toFixed(1)} s`,
-    `${mb(held.baseline.rssBytes)} → ${mb(held.held.rssBytes)}`,
+    `${mb(held.baseline.rssBytes)} → ${mb(held.mid.rssBytes)} → ${mb(held.held.rssBytes)}`,
     kb(held.rssPerConnection),
+    kb(held.marginalRssPerConnection),
     kb(perConnection(held, "heapTotalBytes")),
     kb(held.heapPerConnection),
     kb(perConnection(held, "externalBytes")),
@@ -372,8 +415,9 @@ export function formatConnectionsTable(results: ConnectionsResults): string {
       "failed",
       "closed early",
       "to open",
-      "gateway RSS",
+      "gateway RSS (0, half, all)",
       "RSS/conn",
+      "2nd half RSS/conn",
       "V8 heap committed/conn",
       "heap used/conn",
       "external/conn",
@@ -423,7 +467,7 @@ export function connectionsChecks(results: ConnectionsResults | undefined): Chec
     return {
       claim,
       verdict: verdict(held, ok),
-      detail: `${kb(held.rssPerConnection)} RSS (${kb(held.heapPerConnection)} V8 heap) per connection, ${ok ? "within" : "over"} ${limitKb} KB${broken(held)}${short(held)}`,
+      detail: `${kb(held.rssPerConnection)} RSS per connection (${kb(held.marginalRssPerConnection)} for each of the second half), ${ok ? "within" : "over"} ${limitKb} KB${broken(held)}${short(held)}`,
     };
   };
   const during = results.during;
