@@ -35,7 +35,7 @@ export const usage = `usage: npm run bench -- [options]
                          gatehouse-traced, gatehouse-auth-stack, gatehouse-rate-limit,
                          gatehouse-cache-hit, gatehouse-compression, undici,
                          fast-gateway, nginx-proxy, reload-cost, reload-storm, propagation,
-                         instances,
+                         instances, connections,
                          registry, sagas, events ("gatehouse" selects every Gatehouse target,
                          and with them the registry; "reload" both reload measurements)
   --cpu-prof <dir>       write a .cpuprofile per Node target into <dir>/<target>/

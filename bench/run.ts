@@ -8,6 +8,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import {
+  type ConnectionsResults,
+  connectionsBenchName,
+  connectionsChecks,
+  formatConnectionsTable,
+  measureConnections,
+} from "./connections.ts";
 import { type EventsResults, eventsBenchName, formatEventsTable, measureEvents } from "./events.ts";
 import { formatGrpcTable, grpcChecks, measureGrpcUnary } from "./grpc-unary.ts";
 import {
@@ -94,6 +101,7 @@ async function main(): Promise<void> {
   const sagasChosen = selected(options, sagasBenchName);
   const eventsChosen = selected(options, eventsBenchName);
   const instancesChosen = selected(options, instancesBenchName);
+  const connectionsChosen = selected(options, connectionsBenchName);
   if (
     chosen.length === 0 &&
     !reloadChosen &&
@@ -101,7 +109,8 @@ async function main(): Promise<void> {
     !registryChosen &&
     !sagasChosen &&
     !eventsChosen &&
-    !instancesChosen
+    !instancesChosen &&
+    !connectionsChosen
   )
     throw new Error(`--only ${options.only.join(",")} selects no target\n\n${usage}`);
 
@@ -135,6 +144,7 @@ async function main(): Promise<void> {
   let reload: ReloadResults | undefined;
   let propagation: PropagationResults | undefined;
   let tlsProtocols: ProtocolCost[] | undefined;
+  let connections: ConnectionsResults | undefined;
   try {
     await waitForListening(upstream, upstreamPort, 15_000);
     const context: BenchContext = { dir, upstreamPort, upstream, nodeFlags: profileFlags(options) };
@@ -160,6 +170,8 @@ async function main(): Promise<void> {
     if (reloadChosen) reload = await measureReload(context, options);
     // Three nodes and an etcd of their own, behind the same upstream.
     if (propagationChosen) propagation = await measurePropagation(context);
+    // Idle keep-alive connections and WebSocket tunnels held open on a Gatehouse of its own.
+    if (connectionsChosen) connections = await measureConnections(context);
     // HTTPS with HTTP/1.1 and with HTTP/2, against the same upstream.
     if (chosen.some((target) => target.name.startsWith("gatehouse")))
       tlsProtocols = await measureTlsProtocols(context);
@@ -196,6 +208,7 @@ async function main(): Promise<void> {
     ...transcodeChecks(transcode),
     ...registryChecks(registry),
     ...instancesChecks(instances),
+    ...(connectionsChosen ? connectionsChecks(connections) : []),
   ];
   if (measurements.length > 0) console.log(`\n${formatTable(measurements)}\n`);
   if (reload) console.log(`${formatReloadTables(reload)}\n`);
@@ -210,6 +223,7 @@ async function main(): Promise<void> {
   if (sagas) console.log(`${formatSagasTable(sagas)}\n`);
   if (eventsResults) console.log(`${formatEventsTable(eventsResults)}\n`);
   if (instances) console.log(`${formatInstancesTable(instances)}\n`);
+  if (connections) console.log(`${formatConnectionsTable(connections)}\n`);
   console.log(`${formatChecks(checks)}\n`);
   mkdirSync(join(resultsFile, ".."), { recursive: true });
   const results = {
@@ -228,6 +242,7 @@ async function main(): Promise<void> {
     sagas,
     events: eventsResults,
     instances,
+    connections,
     reload,
     propagation,
     checks,

@@ -64,6 +64,7 @@ export function soakSvg(samples: readonly SoakSample[], down: readonly DownTime[
   const height = titleHeight + panels.length * (panelHeight + margin.top + margin.bottom);
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<title>${escapeXml(title)}</title>`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
     `<text x="${margin.left}" y="24" font-size="15" font-weight="bold">${escapeXml(title)}</text>`,
   ];

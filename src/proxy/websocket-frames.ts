@@ -7,16 +7,21 @@
  */
 import { randomBytes } from "node:crypto";
 
-/** The longest a frame header gets: 2 bytes, 8 of extended length, 4 of mask. */
-const maxHeaderLength = 14;
-
-/** Follows frame boundaries in one direction of a tunnel. */
+/**
+ * Follows frame boundaries in one direction of a tunnel. The header is read into numbers as
+ * its bytes arrive (no buffer of its own: an open tunnel holds two of these for its life).
+ */
 export class FrameBoundary {
   /** Payload bytes left in the current frame. */
   #remaining = 0;
-  /** The part of the next frame's header seen so far. */
-  readonly #header = Buffer.alloc(maxHeaderLength);
+  /** Bytes of the next frame's header seen so far. */
   #headerLength = 0;
+  /** Its whole length, once its second byte is known (until then 2). */
+  #headerNeeded = 2;
+  /** Bytes of extended payload length the header carries (0, 2 or 8). */
+  #extended = 0;
+  /** The payload length read so far. */
+  #payloadLength = 0;
 
   /** True between frames: a frame written now would not cut one in two. */
   get atBoundary(): boolean {
@@ -37,31 +42,28 @@ export class FrameBoundary {
         at += take;
         continue;
       }
-      this.#header[this.#headerLength++] = chunk[at++]!;
-      const needed = headerLength(this.#header, this.#headerLength);
-      if (this.#headerLength === needed) {
-        this.#remaining = payloadLength(this.#header);
-        this.#headerLength = 0;
-      }
+      this.#headerByte(chunk[at++]!);
     }
     return at;
   }
-}
 
-/** The full header length once its first two bytes are known (until then, more than seen). */
-function headerLength(header: Buffer, seen: number): number {
-  if (seen < 2) return 2;
-  const length = header[1]! & 0x7f;
-  const extended = length === 126 ? 2 : length === 127 ? 8 : 0;
-  const mask = header[1]! & 0x80 ? 4 : 0;
-  return 2 + extended + mask;
-}
-
-function payloadLength(header: Buffer): number {
-  const length = header[1]! & 0x7f;
-  if (length === 126) return header.readUInt16BE(2);
-  if (length === 127) return Number(header.readBigUInt64BE(2));
-  return length;
+  #headerByte(byte: number): void {
+    const position = this.#headerLength++;
+    if (position === 1) {
+      // Mask bit and 7-bit length: 126 and 127 announce a 2- or 8-byte length after them.
+      const length = byte & 0x7f;
+      this.#extended = length === 126 ? 2 : length === 127 ? 8 : 0;
+      this.#headerNeeded = 2 + this.#extended + (byte & 0x80 ? 4 : 0);
+      this.#payloadLength = this.#extended === 0 ? length : 0;
+    } else if (position >= 2 && position < 2 + this.#extended) {
+      // Big-endian; past 2^53 a Number loses the low bits, as no real frame gets near.
+      this.#payloadLength = this.#payloadLength * 256 + byte;
+    }
+    if (this.#headerLength < this.#headerNeeded) return;
+    this.#remaining = this.#payloadLength;
+    this.#headerLength = 0;
+    this.#headerNeeded = 2;
+  }
 }
 
 /**

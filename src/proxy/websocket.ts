@@ -53,45 +53,35 @@ export function openTunnel(tunnel: TunnelRequest): void {
     timeout: tunnel.connectTimeout,
     ...target.tls,
   });
-  // The tunnel counts as a request in flight to its target (least-connections sees it,
-  // maxConnections limits it) and its opening as an outcome (breakers and ejection learn).
-  let trial = target.onDispatch();
-  const sentAt = target.clock.now();
+  const trial = new TunnelTrial(target);
+  // Only what an open tunnel needs is kept past the upgrade: the closures below share one
+  // scope, and anything they name (the request, the ClientRequest) lives as long as they do.
+  const { head, tunnels, route, idleTimeout } = tunnel;
   let settled = false;
-  let released = false;
-  const release = () => {
-    if (released) return;
-    released = true;
-    target.onSettled(trial);
-  };
-  const report = (kind: OutcomeKind) => {
-    // The tunnel's opening ends a trial: an open tunnel may last for hours.
-    target.onOutcome({ kind, durationMs: target.clock.now() - sentAt }, trial);
-    trial = false;
-  };
   const refuse = (code: ErrorCode) => {
     if (settled) return;
     settled = true;
     upstream.destroy();
-    report(
+    trial.report(
       code === "GATEHOUSE_UPSTREAM_TIMEOUT"
         ? "timeout"
         : code === "GATEHOUSE_UPSTREAM_CONNECT_FAILED"
           ? "connect-failure"
           : "reset",
     );
-    release();
+    trial.release();
     writeRawError(socket, code, requestId);
   };
-  socket.on("error", () => upstream.destroy());
+  const abandon = () => upstream.destroy();
+  socket.on("error", abandon);
   upstream.on("timeout", () => refuse("GATEHOUSE_UPSTREAM_TIMEOUT"));
   upstream.on("error", (error) => refuse(upstreamErrorCode(error)));
 
   upstream.on("response", (response) => {
     // The upstream declined the upgrade: relay its answer, then close.
     settled = true;
-    report((response.statusCode ?? 0) >= 500 ? "server-error" : "success");
-    response.once("close", release);
+    trial.report((response.statusCode ?? 0) >= 500 ? "server-error" : "success");
+    response.once("close", trial.release);
     socket.write(responseHead(response, requestId, ["connection", "close"]));
     response.pipe(socket);
   });
@@ -99,17 +89,66 @@ export function openTunnel(tunnel: TunnelRequest): void {
   upstream.on("upgrade", (response, upstreamSocket: Socket, upstreamHead: Buffer) => {
     settled = true;
     upstream.setTimeout(0);
-    report("success");
-    upstreamSocket.once("close", release);
+    trial.report("success");
+    upstreamSocket.once("close", trial.release);
+    // From here the splice handles both sockets' errors.
+    socket.off("error", abandon);
     // The client went away meanwhile: its socket is closed, or half open with its side ended.
     if (!socket.writable || socket.readableEnded) {
       upstreamSocket.destroy();
       socket.destroy();
       return;
     }
-    splice(tunnel, upstreamSocket, responseHead(response, requestId, []), upstreamHead);
+    const opened = responseHead(response, requestId, []);
+    splice(
+      socket as Socket,
+      upstreamSocket,
+      { tunnels, route, idleTimeout, head },
+      opened,
+      upstreamHead,
+    );
   });
   upstream.end();
+}
+
+/**
+ * The tunnel as a request to its target: in flight while open (least-connections sees it,
+ * maxConnections limits it), its opening an outcome (breakers and ejection learn).
+ */
+class TunnelTrial {
+  readonly #target: Target;
+  readonly #sentAt: number;
+  #trial: boolean;
+  #released = false;
+
+  constructor(target: Target) {
+    this.#target = target;
+    this.#trial = target.onDispatch();
+    this.#sentAt = target.clock.now();
+  }
+
+  /** The tunnel's opening ends a trial: an open tunnel may last for hours. */
+  report(kind: OutcomeKind): void {
+    const durationMs = this.#target.clock.now() - this.#sentAt;
+    this.#target.onOutcome({ kind, durationMs }, this.#trial);
+    this.#trial = false;
+  }
+
+  /** No longer in flight (once, whichever way it ended); a listener as it is. */
+  release = (): void => {
+    if (this.#released) return;
+    this.#released = true;
+    this.#target.onSettled(this.#trial);
+  };
+}
+
+/** What an open tunnel keeps of its request. */
+interface SpliceOptions {
+  tunnels: Set<Duplex>;
+  route: TunnelRoute;
+  idleTimeout: number;
+  /** What the client sent past the request head. */
+  head: Buffer;
 }
 
 /** What the gateway can do with an open tunnel, by its client socket. */
@@ -137,33 +176,33 @@ export function closeGoingAway(client: Duplex): void {
 const closingTimeout = 5_000;
 
 function splice(
-  tunnel: TunnelRequest,
+  client: Socket,
   upstreamSocket: Socket,
-  head: string,
+  { tunnels, route, idleTimeout, head }: SpliceOptions,
+  opened: string,
   upstreamHead: Buffer,
 ): void {
-  const client = tunnel.socket as Socket;
   let closingTimer: NodeJS.Timeout | undefined;
   const close = () => {
     clearTimeout(closingTimer);
     client.destroy();
     upstreamSocket.destroy();
-    tunnel.tunnels.delete(client);
+    tunnels.delete(client);
   };
-  tunnel.tunnels.add(client);
+  tunnels.add(client);
   for (const side of [client, upstreamSocket]) {
     side.setNoDelay?.(true);
-    side.setTimeout?.(tunnel.idleTimeout, close);
+    side.setTimeout?.(idleTimeout, close);
     side.on("error", close);
     side.on("close", close);
   }
-  client.write(head);
+  client.write(opened);
   const toClient = new Direction(upstreamSocket, client);
   const toUpstream = new Direction(client, upstreamSocket);
   if (upstreamHead.length > 0) toClient.forward(upstreamHead);
-  if (tunnel.head.length > 0) toUpstream.forward(tunnel.head);
+  if (head.length > 0) toUpstream.forward(head);
   openTunnels.set(client, {
-    route: tunnel.route,
+    route,
     goAway: () => {
       if (closingTimer) return;
       closingTimer = setTimeout(close, closingTimeout);

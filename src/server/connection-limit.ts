@@ -181,7 +181,9 @@ export function guardConnections(
       else refuse(socket);
       return;
     }
-    socket.once("close", closed);
+    // `on`, not `once`: a socket closes once, and `once` would add a wrapper and its state
+    // object to every connection for as long as it stays open.
+    socket.on("close", closed);
     admitted(socket);
     serve.call(this, socket);
   });

@@ -1,6 +1,7 @@
 // gateway.limits.maxClientConnections: a node holds at most that many client connections
 // over all its proxy listeners and worker threads; one more gets 503 and is closed at once,
-// counted and logged once per burst, while the status and admin listeners keep answering.
+// counted and logged once per burst, while the status and admin listeners keep answering;
+// idle ones are closed after keepAliveTimeout and their places freed.
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -109,6 +110,40 @@ describe("maxClientConnections", () => {
       await gw.stop();
       await up.close();
       await log.remove();
+    }
+  });
+
+  it("closes idle keep-alive connections after keepAliveTimeout, freeing their places", async () => {
+    const up = await startUpstream((_req, res) => res.end("ok"));
+    const gw = await startGateway(
+      testConfig({
+        gateway: { limits: { maxClientConnections: 4, keepAliveTimeout: "300ms" } },
+        services: [{ name: "svc", targets: [{ url: up.url }] }],
+        routes: [{ name: "all", match: { paths: ["/*"] }, service: "svc" }],
+      }),
+    );
+    const held = await openServed(gw.port, 4);
+    try {
+      await assertRefused(gw.port);
+      // Each idle connection is closed by the gateway, cleanly: no bytes after its answer.
+      const closed = await Promise.all(held.map((connection) => connection.waitClosed(3000)));
+      assert.deepEqual(closed, Array(4).fill(true), "every idle connection is closed");
+      assert.deepEqual(
+        held.map((connection) => connection.pending),
+        Array(4).fill(""),
+        "nothing is written on an idle connection before it is closed",
+      );
+      await until(async () => {
+        const metrics = await (await request(`${gw.statusUrl}/metrics`)).body.text();
+        return metric(metrics, /^gatehouse_connections_open (\d+)$/m) === 0;
+      }, "the open connection count back to 0");
+      // The places are free again: a full set of new connections is served.
+      held.push(...(await openServed(gw.port, 4)));
+      await assertRefused(gw.port);
+    } finally {
+      for (const connection of held) connection.destroy();
+      await gw.stop();
+      await up.close();
     }
   });
 
