@@ -18,6 +18,7 @@ import type { PluginRegistry } from "../pipeline/registry.ts";
 import { processPluginRegistry } from "../plugins/index.ts";
 import type { ChangeOrigin, SnapshotResult } from "../runtime/config-change.ts";
 import type { ControlPlane } from "../runtime/control-plane.ts";
+import { buildRouteTableAhead } from "../runtime/compile.ts";
 import { validateConfigFile } from "../runtime/validate.ts";
 import { ValidationThread, ValidationThreadEnded } from "../runtime/validation-thread.ts";
 import { type FileWatch, watchFile } from "./file-watch.ts";
@@ -149,6 +150,10 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
       const problems = await loadPluginModules(modules, file, this.#plugins);
       if (problems.length > 0) return here();
     }
+    // Taking the config in held the event loop, and so will compiling it: the route table
+    // (about half of compiling) is built in a turn of its own, after waiting requests.
+    await setImmediate();
+    buildRouteTableAhead(config);
     return config;
   }
 

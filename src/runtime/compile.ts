@@ -147,11 +147,7 @@ export function runtimeChecks(config: GatehouseConfig): PathProblem[] {
     }
   });
   try {
-    const slots = config.routes.map(() => ({}) as CompiledRoute);
-    const table = new RouteTable(routeDefinitions(config, slots), {
-      maxParamLength: config.gateway.limits.maxUriLength,
-    });
-    checkedTables.set(config, { table, slots });
+    buildTableAhead(config);
   } catch (error) {
     if (!(error instanceof RouteDefinitionError)) throw error;
     problems.push({
@@ -160,4 +156,27 @@ export function runtimeChecks(config: GatehouseConfig): PathProblem[] {
     });
   }
   return problems;
+}
+
+/**
+ * Builds the route table of a config checked in another thread (runtime/validation-thread)
+ * now, for `compileRuntime` to take later: the serving thread then gives waiting requests
+ * their turn between the two, rather than holding them for both at once. A table that
+ * cannot be built is left for the compile to report.
+ */
+export function buildRouteTableAhead(config: GatehouseConfig): void {
+  if (checkedTables.has(config)) return;
+  try {
+    buildTableAhead(config);
+  } catch {
+    // compileRuntime builds it again and throws.
+  }
+}
+
+function buildTableAhead(config: GatehouseConfig): void {
+  const slots = config.routes.map(() => ({}) as CompiledRoute);
+  const table = new RouteTable(routeDefinitions(config, slots), {
+    maxParamLength: config.gateway.limits.maxUriLength,
+  });
+  checkedTables.set(config, { table, slots });
 }

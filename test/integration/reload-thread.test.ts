@@ -203,7 +203,7 @@ describe("reloads validated off the serving thread", () => {
       `const { ValidationThread } = await import(${JSON.stringify(module)});`,
       "const thread = new ValidationThread();",
       `const { config } = await thread.validate(${JSON.stringify(file)}, undefined);`,
-      "console.log(`validated ${config.routes.length} routes`);",
+      `console.log("validated", config.routes.length, "routes");`,
     ].join("\n");
     const scriptFile = join(dir, "exit.mjs");
     await writeFile(scriptFile, script);
