@@ -12,6 +12,7 @@ import { type PluginTelemetrySource, silentTelemetrySource } from "../pipeline/t
 import { createPluginRegistry } from "../plugins/index.ts";
 import { parsePathPattern } from "../router/path-pattern.ts";
 import { compileRewrite, type PathRewriter } from "../router/rewrite.ts";
+import { prepare } from "../router/route-definition.ts";
 import { RouteDefinitionError, RouteTable } from "../router/route-table.ts";
 import { RedisConnections } from "../stores/redis.ts";
 import { deprecationHeaders } from "../traffic/deprecation.ts";
@@ -147,7 +148,9 @@ export function runtimeChecks(config: GatehouseConfig): PathProblem[] {
     }
   });
   try {
-    buildTableAhead(config);
+    if (tablesAhead) buildTableAhead(config);
+    // Every problem a table can have is one route's (router/route-definition): found without one.
+    else routeDefinitions(config, config.routes).forEach(prepare);
   } catch (error) {
     if (!(error instanceof RouteDefinitionError)) throw error;
     problems.push({
@@ -156,6 +159,18 @@ export function runtimeChecks(config: GatehouseConfig): PathProblem[] {
     });
   }
   return problems;
+}
+
+/** Whether `runtimeChecks` keeps the table it builds for this thread's compile (see below). */
+let tablesAhead = true;
+
+/**
+ * For a thread that checks configs and compiles none (runtime/validation-worker):
+ * `runtimeChecks` checks each route's definition without building a table, which the
+ * thread that compiles would build again anyway.
+ */
+export function checkRoutesWithoutTables(): void {
+  tablesAhead = false;
 }
 
 /**

@@ -9,10 +9,12 @@ import { parentPort } from "node:worker_threads";
 import { checkedConfigOf } from "../config/checked-config.ts";
 import { ConfigError } from "../config/load.ts";
 import { processPluginRegistry } from "../plugins/index.ts";
+import { checkRoutesWithoutTables } from "./compile.ts";
 import { validateConfigFile } from "./validate.ts";
 import { encodeChecked, type ValidationAnswer, type ValidationRequest } from "./validation-wire.ts";
 
 const port = parentPort!;
+checkRoutesWithoutTables();
 // Built-ins (and, once a config names them, its plugin modules): the registry the main
 // thread compares with its own before trusting an answer.
 const plugins = processPluginRegistry();
