@@ -2,7 +2,8 @@
  * @module bench/reload-report
  * The reload rows of `npm run bench`: runs the reload-cost and reload-storm measurements
  * that `--only` selects, prints their tables, and judges them against the reload targets
- * (10,000 routes reload in under 500 ms; p99 during reloads within 2x of steady p99).
+ * (a 10,000-route reload's median at most 300 ms; p99 while a 1,000-route config is
+ * rewritten every 200 ms at most 2x the steady p99).
  */
 import type { BenchOptions } from "./options.ts";
 import { selected } from "./options.ts";
@@ -19,7 +20,13 @@ export const reloadBenchNames = ["reload-cost", "reload-storm"] as const;
 const costRoutes = [10, 10_000];
 const reloadsPerCount = 7;
 const stormRoutes = [10, 1_000];
-const reloadTarget = { routes: 10_000, ms: 500 };
+const reloadTarget = { routes: 10_000, ms: 300 };
+/** The storm the target is about; other storms are judged by the same rule under their own claim. */
+const stormTarget = {
+  routes: 1_000,
+  claim: "Reload storm (1,000 routes rewritten every 200 ms): p99 <= 2x steady p99",
+};
+const costClaim = "10,000-route reload median <= 300 ms";
 
 export interface ReloadResults {
   debounceMs: number;
@@ -125,24 +132,20 @@ function runRow(label: string, runs: Run[], reloads: string): string[] {
 
 /** The reload targets, PASS/FAIL, or n/a when not measured. */
 export function reloadChecks(results: ReloadResults | undefined): Check[] {
-  const claim = `Reload with ${reloadTarget.routes.toLocaleString("en-US")} routes (file written -> new route serving) < ${reloadTarget.ms} ms, median`;
+  const claim = costClaim;
   const cost = results?.cost.find((c) => c.routes === reloadTarget.routes);
   const checks: Check[] = [
     cost
       ? {
           claim,
-          verdict: cost.medianMs < reloadTarget.ms ? "PASS" : "FAIL",
+          verdict: cost.medianMs <= reloadTarget.ms ? "PASS" : "FAIL",
           detail: `median ${cost.medianMs.toFixed(0)} ms, max ${cost.maxMs.toFixed(0)} ms over ${cost.samplesMs.length} reloads`,
         }
       : { claim, verdict: "n/a", detail: "not measured in this run" },
   ];
   const storms = results?.storms ?? [];
-  if (storms.length === 0)
-    checks.push({
-      claim: "p99 during a reload storm <= 2x steady p99",
-      verdict: "n/a",
-      detail: "not measured in this run",
-    });
+  if (!storms.some((storm) => storm.routes === stormTarget.routes))
+    checks.push({ claim: stormTarget.claim, verdict: "n/a", detail: "not measured in this run" });
   for (const storm of storms) {
     const steady = median(storm.steady.map((run) => run.p99));
     const during = median(storm.storm.map((run) => run.p99));
@@ -152,7 +155,10 @@ export function reloadChecks(results: ReloadResults | undefined): Check[] {
     );
     const detail = `${during.toFixed(2)} ms vs ${steady.toFixed(2)} ms (${(during / steady).toFixed(2)}x), medians of ${storm.steady.length} round(s)`;
     checks.push({
-      claim: `p99 while a ${storm.routes.toLocaleString("en-US")}-route config is rewritten every ${storm.intervalMs} ms <= 2x steady p99`,
+      claim:
+        storm.routes === stormTarget.routes && storm.intervalMs === 200
+          ? stormTarget.claim
+          : `p99 while a ${storm.routes.toLocaleString("en-US")}-route config is rewritten every ${storm.intervalMs} ms <= 2x steady p99`,
       verdict: during <= 2 * steady && errors === 0 ? "PASS" : "FAIL",
       detail: errors === 0 ? detail : `${detail}; ${errors} failed requests`,
     });

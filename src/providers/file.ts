@@ -13,10 +13,14 @@ import { configOriginOf } from "../config/document.ts";
 import type { OverlayOption } from "../config/load.ts";
 import type { GatehouseConfig } from "../config/schema/index.ts";
 import { referencedFilesOf } from "../config/secret-values.ts";
+import { loadPluginModules } from "../pipeline/modules.ts";
 import type { PluginRegistry } from "../pipeline/registry.ts";
+import { processPluginRegistry } from "../plugins/index.ts";
 import type { ChangeOrigin, SnapshotResult } from "../runtime/config-change.ts";
 import type { ControlPlane } from "../runtime/control-plane.ts";
+import { buildRouteTableAhead } from "../runtime/compile.ts";
 import { validateConfigFile } from "../runtime/validate.ts";
+import { ValidationThread, ValidationThreadEnded } from "../runtime/validation-thread.ts";
 import { type FileWatch, watchFile } from "./file-watch.ts";
 
 /** What asked for a reload: the watcher saw a change, or the operator sent SIGHUP. */
@@ -47,7 +51,10 @@ export interface FileProviderOptions {
   control: FileProviderHost;
   /** The config the gateway started with: its `gateway:` part is the one in effect. */
   startup: GatehouseConfig;
-  /** Reads and validates the file; the CLI's loader unless a test swaps it. */
+  /**
+   * Reads and validates the file. By default in the validation thread (runtime/validation-thread)
+   * once it has started, on this thread until then; a test may swap it.
+   */
   load?: (file: string) => Promise<GatehouseConfig>;
   /** The gateway's plugins, which the file's plugin entries are checked against. */
   plugins?: PluginRegistry;
@@ -60,6 +67,9 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
   readonly #control: FileProviderHost;
   readonly #startup: GatehouseConfig;
   readonly #load: (file: string) => Promise<GatehouseConfig>;
+  readonly #plugins: PluginRegistry;
+  /** Where reloads are parsed and validated, off the thread that serves requests. */
+  readonly validationThread = new ValidationThread();
   /** Digest of the bytes last read, so touching or re-saving the file costs no validation. */
   #lastText: string | undefined;
   /** Each file's part of that digest, in reading order, so one file's part can be replaced. */
@@ -81,9 +91,8 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     this.#control = options.control;
     this.#startup = options.startup;
     this.#referenced = filesReadBy(options.startup);
-    this.#load =
-      options.load ??
-      ((file) => validateConfigFile(file, undefined, this.#overlay, options.plugins));
+    this.#plugins = options.plugins ?? processPluginRegistry();
+    this.#load = options.load ?? ((file) => this.#validate(file));
     options.control.store.onWrite?.((file, text) => this.#wroteBack(file, text));
   }
 
@@ -103,6 +112,49 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     if (this.#startup.gateway.configStore.etcd) return;
     if (!this.#startup.gateway.reload.watch || this.#watches.size > 0) return;
     this.#syncWatches();
+    // Changes will come: have the thread loaded (it takes a second or two) before they do.
+    this.validationThread.start();
+  }
+
+  /**
+   * Validates the file in the validation thread, or here while the thread is starting (or
+   * when it ended mid-answer: then it is started again for the next reload). The thread
+   * knows the built-in plugins and the config's plugin modules; a gateway with plugins
+   * registered in code validates here, against them.
+   */
+  async #validate(file: string): Promise<GatehouseConfig> {
+    const here = () => validateConfigFile(file, undefined, this.#overlay, this.#plugins);
+    const thread = this.validationThread;
+    if (!thread.ready) {
+      thread.start();
+      return here();
+    }
+    let validated: Awaited<ReturnType<ValidationThread["validate"]>>;
+    try {
+      validated = await thread.validate(file, this.#overlay);
+    } catch (error) {
+      if (!(error instanceof ValidationThreadEnded)) throw error;
+      this.#control.log.warn(
+        { config: file, error: error.message },
+        `${error.message}; validating ${file} on the main thread, and starting the thread again`,
+      );
+      thread.start();
+      return here();
+    }
+    const known = new Set(validated.plugins);
+    if (this.#plugins.names().some((name) => !known.has(name))) return here();
+    // The thread loaded the config's plugin modules into its registry: compiling needs them here.
+    const { config } = validated;
+    const modules = config.gateway.pluginModules ?? [];
+    if (modules.length > 0) {
+      const problems = await loadPluginModules(modules, file, this.#plugins);
+      if (problems.length > 0) return here();
+    }
+    // Taking the config in held the event loop, and so will compiling it: the route table
+    // (about half of compiling) is built in a turn of its own, after waiting requests.
+    await setImmediate();
+    buildRouteTableAhead(config);
+    return config;
   }
 
   /** Watches exactly the config's files now: the base, its overlay, the files it reads. */
@@ -168,6 +220,7 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
   close(): void {
     for (const watch of this.#watches.values()) watch.close();
     this.#watches.clear();
+    void this.validationThread.close();
   }
 
   /**

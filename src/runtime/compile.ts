@@ -12,6 +12,7 @@ import { type PluginTelemetrySource, silentTelemetrySource } from "../pipeline/t
 import { createPluginRegistry } from "../plugins/index.ts";
 import { parsePathPattern } from "../router/path-pattern.ts";
 import { compileRewrite, type PathRewriter } from "../router/rewrite.ts";
+import { prepare } from "../router/route-definition.ts";
 import { RouteDefinitionError, RouteTable } from "../router/route-table.ts";
 import { RedisConnections } from "../stores/redis.ts";
 import { deprecationHeaders } from "../traffic/deprecation.ts";
@@ -147,11 +148,9 @@ export function runtimeChecks(config: GatehouseConfig): PathProblem[] {
     }
   });
   try {
-    const slots = config.routes.map(() => ({}) as CompiledRoute);
-    const table = new RouteTable(routeDefinitions(config, slots), {
-      maxParamLength: config.gateway.limits.maxUriLength,
-    });
-    checkedTables.set(config, { table, slots });
+    if (tablesAhead) buildTableAhead(config);
+    // Every problem a table can have is one route's (router/route-definition): found without one.
+    else routeDefinitions(config, config.routes).forEach(prepare);
   } catch (error) {
     if (!(error instanceof RouteDefinitionError)) throw error;
     problems.push({
@@ -160,4 +159,39 @@ export function runtimeChecks(config: GatehouseConfig): PathProblem[] {
     });
   }
   return problems;
+}
+
+/** Whether `runtimeChecks` keeps the table it builds for this thread's compile (see below). */
+let tablesAhead = true;
+
+/**
+ * For a thread that checks configs and compiles none (runtime/validation-worker):
+ * `runtimeChecks` checks each route's definition without building a table, which the
+ * thread that compiles would build again anyway.
+ */
+export function checkRoutesWithoutTables(): void {
+  tablesAhead = false;
+}
+
+/**
+ * Builds the route table of a config checked in another thread (runtime/validation-thread)
+ * now, for `compileRuntime` to take later: the serving thread then gives waiting requests
+ * their turn between the two, rather than holding them for both at once. A table that
+ * cannot be built is left for the compile to report.
+ */
+export function buildRouteTableAhead(config: GatehouseConfig): void {
+  if (checkedTables.has(config)) return;
+  try {
+    buildTableAhead(config);
+  } catch {
+    // compileRuntime builds it again and throws.
+  }
+}
+
+function buildTableAhead(config: GatehouseConfig): void {
+  const slots = config.routes.map(() => ({}) as CompiledRoute);
+  const table = new RouteTable(routeDefinitions(config, slots), {
+    maxParamLength: config.gateway.limits.maxUriLength,
+  });
+  checkedTables.set(config, { table, slots });
 }

@@ -198,6 +198,8 @@ export class ControlPlane {
       }
       this.#lastRefusal = undefined;
       const document = configOriginOf(config)?.document ?? {};
+      // Hashing a large config is a stretch of the event loop: waiting requests go first.
+      await setImmediate();
       await this.#gateway.reload(config);
       const applied = this.#gateway.revision;
       // Serving already: requests waiting on the event loop go before the bookkeeping (the

@@ -1,0 +1,140 @@
+/**
+ * @module runtime/validation-thread
+ * A worker thread that reads, parses and validates config files (runtime/validation-worker),
+ * so that a reload holds the serving thread only for what must happen there: taking the
+ * checked config in, compiling it and swapping it. One thread, started on demand and kept
+ * for the process; it never keeps the process alive (unref'd, except while it owes an
+ * answer), and one that ends (a crash, a plugin module that threw) is started again on the
+ * next request.
+ */
+import { Worker } from "node:worker_threads";
+import { adoptCheckedConfig } from "../config/checked-config.ts";
+import { ConfigError, type OverlayOption } from "../config/load.ts";
+import type { GatehouseConfig } from "../config/schema/index.ts";
+import { decodeChecked, type ValidationAnswer, type ValidationRequest } from "./validation-wire.ts";
+
+const entry = new URL(
+  `./validation-worker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`,
+  import.meta.url,
+);
+
+/** The thread ended before it answered: the request was not validated (do it elsewhere). */
+export class ValidationThreadEnded extends Error {
+  constructor(reason: string) {
+    super(`the config validation thread ended: ${reason}`);
+    this.name = "ValidationThreadEnded";
+  }
+}
+
+/** A config the thread validated, taken into this thread. */
+export interface ThreadValidated {
+  config: GatehouseConfig;
+  /** The plugins the thread validated against, by name. */
+  plugins: string[];
+}
+
+interface Pending {
+  resolve(answer: ThreadValidated): void;
+  reject(error: Error): void;
+}
+
+/** The validation thread, as the main thread sees it. */
+export class ValidationThread {
+  #worker: Worker | undefined;
+  #ready = false;
+  #readyWaiters: (() => void)[] = [];
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #closed = false;
+  /** How many times a thread was started (1 after the first start, more after restarts). */
+  starts = 0;
+  /** Requests the threads answered (valid or refused): reloads validated off this thread. */
+  answered = 0;
+
+  /** Whether the thread owes an answer now. */
+  get busy(): boolean {
+    return this.#pending.size > 0;
+  }
+
+  /** Whether a thread has loaded and takes requests now. */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /** Starts the thread unless one is running or starting; it loads in the background. */
+  start(): void {
+    if (this.#worker || this.#closed) return;
+    this.starts++;
+    const worker = new Worker(entry, { name: "gatehouse config validation" });
+    worker.unref();
+    this.#worker = worker;
+    worker.on("message", (answer: ValidationAnswer) => this.#answered(answer));
+    // An uncaught error ends the thread: `exit` follows and fails what it owed.
+    worker.on("error", () => {});
+    worker.on("exit", (code) => {
+      if (this.#worker !== worker) return;
+      this.#worker = undefined;
+      this.#ready = false;
+      const ended = new ValidationThreadEnded(`exit code ${code}`);
+      for (const pending of this.#pending.values()) pending.reject(ended);
+      this.#pending.clear();
+    });
+  }
+
+  /** Resolves once a thread is ready (starting one if needed); for tests and warm-up. */
+  whenReady(): Promise<void> {
+    this.start();
+    if (this.#ready) return Promise.resolve();
+    return new Promise((resolve) => this.#readyWaiters.push(resolve));
+  }
+
+  /**
+   * Validates `file` (merged with `overlay`) in the thread, with this process's environment
+   * as it is now. Rejects with the ConfigError of a refused file (its problems located as
+   * a load here would locate them), with ValidationThreadEnded when the thread ended first.
+   */
+  validate(file: string, overlay: OverlayOption | undefined): Promise<ThreadValidated> {
+    this.start();
+    const worker = this.#worker;
+    if (!worker) return Promise.reject(new ValidationThreadEnded("closed"));
+    const id = this.#nextId++;
+    const request: ValidationRequest = { id, file, overlay, env: { ...process.env } };
+    return new Promise<ThreadValidated>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      // Owing an answer, the thread keeps the process alive until it gives it.
+      worker.ref();
+      worker.postMessage(request);
+    });
+  }
+
+  /** Ends the thread; a request it owed rejects with ValidationThreadEnded. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#worker?.terminate();
+  }
+
+  /** Ends the thread as a crash would; the next request starts another one. */
+  async terminate(): Promise<void> {
+    await this.#worker?.terminate();
+  }
+
+  #answered(answer: ValidationAnswer): void {
+    if ("ready" in answer) {
+      this.#ready = true;
+      for (const resolve of this.#readyWaiters.splice(0)) resolve();
+      return;
+    }
+    const pending = this.#pending.get(answer.id);
+    if (!pending) return;
+    this.#pending.delete(answer.id);
+    this.answered++;
+    if (this.#pending.size === 0) this.#worker?.unref();
+    if ("problems" in answer) pending.reject(new ConfigError(answer.problems));
+    else if ("failure" in answer) pending.reject(new Error(answer.failure));
+    else
+      pending.resolve({
+        config: adoptCheckedConfig(decodeChecked(answer.checked)),
+        plugins: answer.plugins,
+      });
+  }
+}
