@@ -1,20 +1,13 @@
 /**
  * @module proxy/websocket
- * WebSocket tunnels: the upgrade is forwarded only when the route allows it, and bytes
- * are spliced both ways only after the upstream answered 101. Subprotocols and
- * extensions pass through untouched; an upstream refusal is relayed to the client.
- * Frames are not decoded, but their boundaries are followed, so a tunnel can be closed
- * with a close frame (1001) on both sides without cutting a frame in two.
+ * Open WebSocket tunnels (see websocket-open for how one opens): bytes are spliced both
+ * ways after the upstream answered 101. Frames are not decoded, but their boundaries are
+ * followed, so a tunnel can be closed with a close frame (1001) on both sides without
+ * cutting a frame in two.
  */
-import { request as httpRequest, type IncomingMessage } from "node:http";
-import { request as httpsRequest } from "node:https";
+import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import type { ErrorCode } from "../errors.ts";
-import type { OutcomeKind } from "../upstream/outcome.ts";
-import type { Target } from "../upstream/target.ts";
-import { writeRawError } from "./respond.ts";
-import { upstreamErrorCode } from "./upstream-try.ts";
 import { closeFrame, FrameBoundary } from "./websocket-frames.ts";
 
 /** The route a tunnel was opened on: a reload keeps the tunnel while this route stays. */
@@ -23,93 +16,14 @@ export interface TunnelRoute {
   service: string;
 }
 
-export interface TunnelRequest {
-  req: IncomingMessage;
+/** What splicing an open tunnel needs. */
+export interface SplicedTunnel {
   socket: Duplex;
   head: Buffer;
-  target: Target;
-  path: string;
-  headers: string[];
-  requestId: string;
-  connectTimeout: number;
   idleTimeout: number;
   route: TunnelRoute;
   /** Open tunnels' client sockets, so shutdown can close them. */
   tunnels: Set<Duplex>;
-}
-
-/** Opens the upstream connection and, on 101, splices it to the client socket. */
-export function openTunnel(tunnel: TunnelRequest): void {
-  const { req, socket, target, requestId } = tunnel;
-  const url = new URL(target.origin);
-  const send = url.protocol === "https:" ? httpsRequest : httpRequest;
-  const upstream = send({
-    host: url.hostname,
-    port: url.port || (url.protocol === "https:" ? 443 : 80),
-    method: req.method,
-    path: tunnel.path,
-    headers: [...tunnel.headers, "connection", "upgrade", "upgrade", String(req.headers.upgrade)],
-    agent: false,
-    timeout: tunnel.connectTimeout,
-    ...target.tls,
-  });
-  // The tunnel counts as a request in flight to its target (least-connections sees it,
-  // maxConnections limits it) and its opening as an outcome (breakers and ejection learn).
-  let trial = target.onDispatch();
-  const sentAt = target.clock.now();
-  let settled = false;
-  let released = false;
-  const release = () => {
-    if (released) return;
-    released = true;
-    target.onSettled(trial);
-  };
-  const report = (kind: OutcomeKind) => {
-    // The tunnel's opening ends a trial: an open tunnel may last for hours.
-    target.onOutcome({ kind, durationMs: target.clock.now() - sentAt }, trial);
-    trial = false;
-  };
-  const refuse = (code: ErrorCode) => {
-    if (settled) return;
-    settled = true;
-    upstream.destroy();
-    report(
-      code === "GATEHOUSE_UPSTREAM_TIMEOUT"
-        ? "timeout"
-        : code === "GATEHOUSE_UPSTREAM_CONNECT_FAILED"
-          ? "connect-failure"
-          : "reset",
-    );
-    release();
-    writeRawError(socket, code, requestId);
-  };
-  socket.on("error", () => upstream.destroy());
-  upstream.on("timeout", () => refuse("GATEHOUSE_UPSTREAM_TIMEOUT"));
-  upstream.on("error", (error) => refuse(upstreamErrorCode(error)));
-
-  upstream.on("response", (response) => {
-    // The upstream declined the upgrade: relay its answer, then close.
-    settled = true;
-    report((response.statusCode ?? 0) >= 500 ? "server-error" : "success");
-    response.once("close", release);
-    socket.write(responseHead(response, requestId, ["connection", "close"]));
-    response.pipe(socket);
-  });
-
-  upstream.on("upgrade", (response, upstreamSocket: Socket, upstreamHead: Buffer) => {
-    settled = true;
-    upstream.setTimeout(0);
-    report("success");
-    upstreamSocket.once("close", release);
-    // The client went away meanwhile: its socket is closed, or half open with its side ended.
-    if (!socket.writable || socket.readableEnded) {
-      upstreamSocket.destroy();
-      socket.destroy();
-      return;
-    }
-    splice(tunnel, upstreamSocket, responseHead(response, requestId, []), upstreamHead);
-  });
-  upstream.end();
 }
 
 /** What the gateway can do with an open tunnel, by its client socket. */
@@ -136,8 +50,9 @@ export function closeGoingAway(client: Duplex): void {
 /** How long a closing tunnel waits for a frame in flight to finish and the peers to hang up. */
 const closingTimeout = 5_000;
 
-function splice(
-  tunnel: TunnelRequest,
+/** Splices the upgraded upstream socket to the client's, after writing the 101 `head` to it. */
+export function splice(
+  tunnel: SplicedTunnel,
   upstreamSocket: Socket,
   head: string,
   upstreamHead: Buffer,
@@ -230,7 +145,12 @@ class Direction {
   }
 }
 
-function responseHead(response: IncomingMessage, requestId: string, extra: string[]): string {
+/** The upstream response's head, as the client gets it (with `extra` headers). */
+export function responseHead(
+  response: IncomingMessage,
+  requestId: string,
+  extra: string[],
+): string {
   let head = `HTTP/1.1 ${response.statusCode} ${response.statusMessage}\r\n`;
   const raw = response.rawHeaders;
   const closing = extra.length > 0;
