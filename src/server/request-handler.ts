@@ -18,7 +18,7 @@ import { forward } from "../proxy/http-proxy.ts";
 import { hasUnreadBody } from "../proxy/request-body.ts";
 import { sendAnswer, sendError, writeRawAnswer, writeRawError } from "../proxy/respond.ts";
 import { createDestinationBuilder } from "../proxy/upstream-request.ts";
-import { openTunnel } from "../proxy/websocket.ts";
+import { openTunnel } from "../proxy/websocket-open.ts";
 import { versionVaryHeader } from "../router/api-version.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import {
@@ -377,7 +377,10 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
         req,
         socket,
         head,
+        service: to.service,
+        selection: to.selection,
         target: to.target,
+        preservedHost: to.preservedHost,
         path: to.path,
         headers: to.headers,
         requestId,
