@@ -36,7 +36,7 @@ import type { GatehouseConfig } from "../config/schema/index.ts";
 import type { ExchangeObserver, GatewayResponse } from "../server/exchange.ts";
 import type { Target } from "../upstream/target.ts";
 import { gatehouseVersion } from "../version.ts";
-import { SpanExportQueue } from "./tracing/export-queue.ts";
+import { type SpanDropReason, SpanExportQueue } from "./tracing/export-queue.ts";
 import { newSpanId, newTraceId } from "./tracing/ids.ts";
 import { OtlpHttpSender } from "./tracing/otlp-http.ts";
 import {
@@ -57,6 +57,10 @@ type TracingConfig = GatehouseConfig["gateway"]["tracing"];
 export interface TracingHost {
   /** The client address as the gateway judges it (trusted proxies applied). */
   clientAddress(req: IncomingMessage): string;
+  /** Spans that will never be exported, and why (for the metrics). */
+  spansDropped?(reason: SpanDropReason, spans: number): void;
+  /** An export ended: the collector took it (`success`) or it failed for good (`failed`). */
+  exportEnded?(outcome: "success" | "failed"): void;
 }
 
 /** The encoded keys of the attributes the gateway's spans carry. */
@@ -224,8 +228,13 @@ export class Tracing implements ExchangeObserver {
         exportDelay: config.exportDelay,
         head,
         tail,
+        dropped: host.spansDropped?.bind(host),
       },
-      (body) => this.#sender.send(body),
+      async (body) => {
+        const exported = await this.#sender.send(body);
+        host.exportEnded?.(exported ? "success" : "failed");
+        return exported;
+      },
     );
   }
 
@@ -305,8 +314,8 @@ export class Tracing implements ExchangeObserver {
   }
 
   /**
-   * Exports what is still queued and stops. A collector that is down loses those spans;
-   * it never fails the gateway's stop.
+   * Exports what is still queued and stops. A collector that is down loses those spans
+   * (each export still retried within `exportTimeout`); it never fails the gateway's stop.
    */
   async close(): Promise<void> {
     await this.#queue.close();

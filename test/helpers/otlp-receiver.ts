@@ -36,6 +36,13 @@ export interface OtlpReceiver {
   bodies: unknown[];
   /** What did not conform to the OTLP definitions, over all requests; [] when all did. */
   problems: string[];
+  /** Export requests answered with a refusal from `refuse`, in order. */
+  refused: number[];
+  /**
+   * Answers the next export requests with these refusals, in order (their spans are not
+   * kept), as a collector that is overloaded or rejects the data does; then 200 again.
+   */
+  refuse(...answers: { status: number; headers?: Record<string, string> }[]): void;
   /** Resolves once at least `count` spans arrived; rejects after `timeoutMs`. */
   waitForSpans(count: number, timeoutMs?: number): Promise<ReceivedSpan[]>;
   close(): Promise<void>;
@@ -116,6 +123,8 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const exports: OtlpReceiver["exports"] = [];
   const bodies: unknown[] = [];
   const problems: string[] = [];
+  const refused: number[] = [];
+  const answers: { status: number; headers?: Record<string, string> }[] = [];
   const waiters = new Set<() => void>();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -124,6 +133,13 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       const contentType = req.headers["content-type"] ?? "";
       if (req.method !== "POST" || req.url !== "/v1/traces" || !contentType.includes("json")) {
         res.writeHead(415).end();
+        return;
+      }
+      const refusal = answers.shift();
+      if (refusal !== undefined) {
+        refused.push(refusal.status);
+        res.writeHead(refusal.status, refusal.headers).end();
+        for (const wake of waiters) wake();
         return;
       }
       exports.push({ contentType, headers: req.headers });
@@ -144,6 +160,10 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     exports,
     bodies,
     problems,
+    refused,
+    refuse: (...next) => {
+      answers.push(...next);
+    },
     waitForSpans(count, timeoutMs = 5000) {
       if (spans.length >= count) return Promise.resolve(spans);
       return new Promise((resolve, reject) => {

@@ -13,8 +13,8 @@ function recordingQueue(options: {
   let release = () => {};
   const queue = new SpanExportQueue({ ...options, head: '{"spans":[', tail: "]}" }, (body) => {
     batches.push((JSON.parse(body.toString("utf8")) as { spans: string[] }).spans);
-    return new Promise<void>((resolve) => {
-      release = resolve;
+    return new Promise<boolean>((resolve) => {
+      release = () => resolve(true);
     });
   });
   return { queue, batches, release: () => release() };

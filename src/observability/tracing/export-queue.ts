@@ -3,8 +3,9 @@
  * Finished spans waiting for export and the batching that sends them: a batch leaves when
  * `maxBatchSize` spans are waiting or `exportDelay` after the first one waited, one export
  * at a time. Past `maxQueueSize` waiting spans new ones are dropped and counted: a slow or
- * absent collector never holds a request up or grows memory without bound. These are the
- * rules of OpenTelemetry's `BatchSpanProcessor`, kept so the settings mean what they meant.
+ * absent collector never holds a request up or grows memory without bound (while an export
+ * is retried, spans wait behind it under the same limit). These are the rules of
+ * OpenTelemetry's `BatchSpanProcessor`, kept so the settings mean what they meant.
  *
  * A span arrives encoded and is copied at once into its batch's bytes, between the export
  * request's head and tail, so a waiting span is a few hundred bytes in a reused buffer
@@ -20,10 +21,18 @@ export interface ExportQueueOptions {
   /** The export request around its spans: `head + spans joined by "," + tail`. */
   head: string;
   tail: string;
+  /** Told of spans that will never be exported, and why. */
+  dropped?: (reason: SpanDropReason, spans: number) => void;
 }
 
-/** Sends one export request; resolves when done with it, whether or not the collector took it. */
-export type SendBatch = (body: Buffer) => Promise<void>;
+/**
+ * Why spans were dropped: the queue was full, the gateway was stopping, or their export
+ * failed for good (refused, or still failing when its retries ran out).
+ */
+export type SpanDropReason = "queue_full" | "stopped" | "export_failed";
+
+/** Sends one export request, retries included; resolves true when the collector took it. */
+export type SendBatch = (body: Buffer) => Promise<boolean>;
 
 /** The bytes of one export request being filled. */
 class Batch {
@@ -61,6 +70,7 @@ export class SpanExportQueue {
   readonly #head: string;
   readonly #tail: string;
   readonly #send: SendBatch;
+  readonly #onDropped: (reason: SpanDropReason, spans: number) => void;
   /** Full batches waiting, oldest first, then the one being filled. */
   readonly #full: Batch[] = [];
   #filling: Batch | undefined;
@@ -69,7 +79,7 @@ export class SpanExportQueue {
   #timer: NodeJS.Timeout | undefined;
   #exporting: Promise<void> | undefined;
   #closed = false;
-  /** Spans dropped because the queue was full or closed. */
+  /** Spans dropped, for any reason. */
   dropped = 0;
 
   constructor(options: ExportQueueOptions, send: SendBatch) {
@@ -79,12 +89,13 @@ export class SpanExportQueue {
     this.#head = options.head;
     this.#tail = options.tail;
     this.#send = send;
+    this.#onDropped = options.dropped ?? (() => {});
   }
 
   /** Queues one encoded span. */
   add(span: string): void {
     if (this.#closed || this.#waiting >= this.#maxQueueSize) {
-      this.dropped++;
+      this.#drop(this.#closed ? "stopped" : "queue_full", 1);
       return;
     }
     let batch = this.#filling;
@@ -133,12 +144,19 @@ export class SpanExportQueue {
     if (batch === this.#filling) this.#filling = undefined;
     this.#waiting -= batch.spans;
     batch.used += batch.bytes.write(this.#tail, batch.used, "utf8");
+    const spans = batch.spans;
     this.#exporting = this.#send(batch.bytes.subarray(0, batch.used))
-      .catch(() => undefined)
-      .then(() => {
+      .catch(() => false)
+      .then((exported) => {
+        if (!exported) this.#drop("export_failed", spans);
         if (this.#spare.length < keptBuffers) this.#spare.push(batch.bytes);
         this.#afterExport();
       });
+  }
+
+  #drop(reason: SpanDropReason, spans: number): void {
+    this.dropped += spans;
+    this.#onDropped(reason, spans);
   }
 
   #afterExport(): void {
