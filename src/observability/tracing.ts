@@ -314,10 +314,11 @@ export class Tracing implements ExchangeObserver {
   }
 
   /**
-   * Exports what is still queued and stops. A collector that is down loses those spans
-   * (each export still retried within `exportTimeout`); it never fails the gateway's stop.
+   * Exports what is still queued and stops, all within `exportTimeout`. A collector that
+   * is down loses those spans; it never fails the gateway's stop.
    */
   async close(): Promise<void> {
+    this.#sender.stopping();
     await this.#queue.close();
     await this.#sender.close().catch(() => undefined);
   }

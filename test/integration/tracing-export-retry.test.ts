@@ -136,6 +136,17 @@ describe("trace export retries", () => {
     assert.ok(hurried.waits.length >= 1 && hurried.waits.length <= 2, `${hurried.waits}`);
     assert.ok(waited < 3000, `waited ${waited} ms`);
     await short.close();
+
+    // Stopping: the exports still to come share one exportTimeout, however many there are.
+    const stopping = steppingClock();
+    // Each alone would wait 1 + 1.5 + 2.25 + 3.375 s (±20%): at least 13 s for the two.
+    const last = new OtlpHttpSender(endpoint, {}, 10_000, stopping);
+    last.stopping();
+    assert.equal(await within(last.send(exportBody())), false);
+    assert.equal(await within(last.send(exportBody())), false);
+    const total = stopping.waits.reduce((sum, wait) => sum + wait, 0);
+    assert.ok(total < 10_000, `waited ${total} ms over two exports`);
+    await last.close();
   });
 
   it("counts a failed export and its spans in /metrics", async () => {

@@ -67,6 +67,8 @@ export class OtlpHttpSender {
   readonly #clock: RetryClock;
   /** Tries after the first, over all exports. */
   retries = 0;
+  /** Once stopping: when every export, and its retries, must be over. */
+  #stopBy = Number.POSITIVE_INFINITY;
 
   constructor(
     endpoint: string,
@@ -87,21 +89,30 @@ export class OtlpHttpSender {
     this.#clock = clock;
   }
 
+  /**
+   * The gateway is stopping: the exports still to come, and the retries of the one under
+   * way, share one `exportTimeout` from now, so a collector that is down delays the stop
+   * by that much at most however many batches are queued.
+   */
+  stopping(): void {
+    this.#stopBy = Math.min(this.#stopBy, this.#clock.now() + this.#timeout);
+  }
+
   /** Sends one export request, retrying within `exportTimeout`; true when the collector took it. */
   async send(body: Buffer): Promise<boolean> {
-    const deadline = this.#clock.now() + this.#timeout;
+    const deadline = Math.min(this.#clock.now() + this.#timeout, this.#stopBy);
     let backoff = initialBackoff;
-    let result = await this.#try(body, this.#timeout);
+    let result = await this.#try(body, deadline - this.#clock.now());
     for (let retry = 0; !result.done && result.retryable && retry < maxRetries; retry++) {
       const wait = Math.round(
         result.retryAfter ?? Math.min(backoff * (1 + (Math.random() * 2 - 1) * jitter), maxBackoff),
       );
       backoff *= backoffMultiplier;
-      const left = deadline - this.#clock.now();
+      const left = Math.min(deadline, this.#stopBy) - this.#clock.now();
       if (wait >= left) break; // the budget would be spent waiting: give up now
       await this.#clock.sleep(wait);
       this.retries++;
-      result = await this.#try(body, deadline - this.#clock.now());
+      result = await this.#try(body, Math.min(deadline, this.#stopBy) - this.#clock.now());
     }
     return result.done;
   }
