@@ -136,6 +136,7 @@ const observed: PluginScenario = {
   },
 };
 
+/** Exactly the observed row (whatever it logs to) plus tracing every request to a local sink. */
 const traced: PluginScenario = {
   name: "gatehouse-traced",
   label: "Gatehouse + metrics + access log + tracing (ratio 1.0)",
@@ -146,17 +147,21 @@ const traced: PluginScenario = {
       String(port),
     ]);
     await waitForListening(sink, port, 15_000);
+    const base = await observed.prepare(dir);
     return {
+      ...base,
       extras: {
+        ...base.extras,
         name: "traced",
-        observed: true,
         gateway: [
-          `  accessLog: { destination: "${join(dir, "access-traced.log")}" }`,
+          ...(base.extras.gateway ?? []),
           `  tracing: { enabled: true, sampleRatio: 1, endpoint: "http://127.0.0.1:${port}/v1/traces" }`,
         ],
       },
-      headers: [],
-      stop: () => stopChild(sink),
+      stop: async () => {
+        await base.stop();
+        await stopChild(sink);
+      },
     };
   },
 };

@@ -66,6 +66,8 @@ export class GatewayMetrics {
   readonly #configInfo: Gauge<"hash">;
   readonly #configVersion: Gauge;
   readonly #accessLogDropped: Counter;
+  readonly #tracingSpansDropped: Counter<"reason">;
+  readonly #tracingExports: Counter<"outcome">;
   readonly #connectionsRefused: Counter.Internal;
   readonly #clientTimeouts: Record<ClientTimeout, Counter.Internal>;
   readonly #http2Closed: Counter<"reason">;
@@ -111,6 +113,19 @@ export class GatewayMetrics {
     this.#accessLogDropped = new Counter({
       name: "gatehouse_access_log_dropped_total",
       help: "Access-log lines dropped because the destination fell more than accessLog.bufferSize behind.",
+      registers: [this.registry],
+    });
+    // Counted by each thread's tracer (workers too), like the access log.
+    this.#tracingSpansDropped = new Counter({
+      name: "gatehouse_tracing_spans_dropped_total",
+      help: "Finished spans never exported, by reason: queue_full (maxQueueSize spans waiting), export_failed (their export failed for good), stopped (ended while the gateway stopped).",
+      labelNames: ["reason"],
+      registers: [this.registry],
+    });
+    this.#tracingExports = new Counter({
+      name: "gatehouse_tracing_exports_total",
+      help: "OTLP trace export requests, by outcome: success (the collector took it, maybe after retries) or failed (refused, or still failing when its retries ran out).",
+      labelNames: ["outcome"],
       registers: [this.registry],
     });
     // Counted by the threads that hold the client connections (workers too).
@@ -217,6 +232,16 @@ export class GatewayMetrics {
   /** Access-log lines were dropped (the destination is too far behind). */
   accessLogDropped(lines: number): void {
     this.#accessLogDropped.inc(lines);
+  }
+
+  /** Finished spans will never reach the collector. */
+  tracingSpansDropped(reason: string, spans: number): void {
+    this.#tracingSpansDropped.labels(reason).inc(spans);
+  }
+
+  /** A trace export ended, taken by the collector or failed for good. */
+  tracingExportEnded(outcome: string): void {
+    this.#tracingExports.labels(outcome).inc();
   }
 
   /** A client connection was refused: the node held gateway.limits.maxClientConnections. */

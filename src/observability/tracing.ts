@@ -1,40 +1,20 @@
 /**
  * @module observability/tracing
- * OpenTelemetry tracing: a server span per request and a client span per upstream try,
- * exported over OTLP/HTTP in batches. The caller's trace context is read from the
- * configured formats (W3C trace context, B3) and each try's own context is written into
- * the upstream headers, so the upstream's spans hang under the try that reached it.
+ * Tracing: a server span per request and a client span per upstream try, exported over
+ * OTLP/HTTP in batches. The caller's trace context is read from the configured formats
+ * (W3C trace context, B3) and each try's own context is written into the upstream
+ * headers, so the upstream's spans hang under the try that reached it.
  *
- * Spans are passed explicitly (the request's record carries them), not through
- * AsyncLocalStorage, and nothing is registered globally: the gateway's tracer cannot be
- * confused with one an embedding application set up. When tracing is off none of this
- * is built and the request path only tests one field for undefined.
+ * Propagation goes through OpenTelemetry's API and propagators; the spans themselves are
+ * recorded by the gateway (as Envoy and Kong do): the shapes are known in advance, so a
+ * span is a few fields on the request's record, encoded to OTLP/JSON once when it ends,
+ * instead of the SDK's span objects, attribute maps, processor and exporter transform.
+ * Nothing is registered globally, so the gateway's tracing cannot be confused with what
+ * an embedding application set up. When tracing is off none of this is built and the
+ * request path only tests one field for undefined.
  */
 import type { IncomingMessage } from "node:http";
-import {
-  type Context,
-  defaultTextMapGetter,
-  ROOT_CONTEXT,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  type TextMapPropagator,
-  type TextMapSetter,
-  type Tracer,
-  trace,
-} from "@opentelemetry/api";
-import { CompositePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { B3InjectEncoding, B3Propagator } from "@opentelemetry/propagator-b3";
-import { resourceFromAttributes } from "@opentelemetry/resources";
-import {
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  type Sampler,
-  type SpanExporter,
-  TraceIdRatioBasedSampler,
-  TracerProvider,
-} from "@opentelemetry/sdk-trace";
+import type { TraceState } from "@opentelemetry/api";
 import {
   ATTR_CLIENT_ADDRESS,
   ATTR_ERROR_TYPE,
@@ -53,10 +33,23 @@ import {
   ATTR_USER_AGENT_ORIGINAL,
 } from "@opentelemetry/semantic-conventions";
 import type { GatehouseConfig } from "../config/schema/index.ts";
-import { setHeader } from "../proxy/headers.ts";
 import type { ExchangeObserver, GatewayResponse } from "../server/exchange.ts";
 import type { Target } from "../upstream/target.ts";
 import { gatehouseVersion } from "../version.ts";
+import { type SpanDropReason, SpanExportQueue } from "./tracing/export-queue.ts";
+import { newSpanId, newTraceId } from "./tracing/ids.ts";
+import { OtlpHttpSender } from "./tracing/otlp-http.ts";
+import {
+  attributeKey,
+  CLIENT,
+  encodeSpan,
+  exportEnvelope,
+  intAttribute,
+  SERVER,
+  stringAttribute,
+} from "./tracing/otlp-json.ts";
+import { TracePropagation } from "./tracing/propagation.ts";
+import { type RatioSampler, ratioSampler } from "./tracing/sampler.ts";
 
 type TracingConfig = GatehouseConfig["gateway"]["tracing"];
 
@@ -64,44 +57,102 @@ type TracingConfig = GatehouseConfig["gateway"]["tracing"];
 export interface TracingHost {
   /** The client address as the gateway judges it (trusted proxies applied). */
   clientAddress(req: IncomingMessage): string;
-  /** Where spans go; the OTLP/HTTP exporter for the configured endpoint unless a test injects one. */
-  exporter?: SpanExporter;
+  /** Spans that will never be exported, and why (for the metrics). */
+  spansDropped?(reason: SpanDropReason, spans: number): void;
+  /** An export ended: the collector took it (`success`) or it failed for good (`failed`). */
+  exportEnded?(outcome: "success" | "failed"): void;
 }
 
-/** Gatehouse's own span attributes, beside the semantic conventions. */
-const ATTR_ROUTE = "gatehouse.route";
-const ATTR_SERVICE = "gatehouse.service";
-const ATTR_REQUEST_ID = "gatehouse.request_id";
-const ATTR_ERROR_CODE = "gatehouse.error_code";
-const ATTR_CONSUMER = "gatehouse.consumer";
-
-/** Writes propagation headers into an upstream header list (after its `host` pair). */
-const headerListSetter: TextMapSetter<string[]> = {
-  set(headers, name, value) {
-    setHeader(headers, name, value, 2);
-  },
+/** The encoded keys of the attributes the gateway's spans carry. */
+const key = {
+  clientAddress: attributeKey(ATTR_CLIENT_ADDRESS),
+  errorType: attributeKey(ATTR_ERROR_TYPE),
+  method: attributeKey(ATTR_HTTP_REQUEST_METHOD),
+  resendCount: attributeKey(ATTR_HTTP_REQUEST_RESEND_COUNT),
+  status: attributeKey(ATTR_HTTP_RESPONSE_STATUS_CODE),
+  httpRoute: attributeKey(ATTR_HTTP_ROUTE),
+  protocolVersion: attributeKey(ATTR_NETWORK_PROTOCOL_VERSION),
+  serverAddress: attributeKey(ATTR_SERVER_ADDRESS),
+  serverPort: attributeKey(ATTR_SERVER_PORT),
+  urlFull: attributeKey(ATTR_URL_FULL),
+  urlPath: attributeKey(ATTR_URL_PATH),
+  urlScheme: attributeKey(ATTR_URL_SCHEME),
+  userAgent: attributeKey(ATTR_USER_AGENT_ORIGINAL),
+  route: attributeKey("gatehouse.route"),
+  service: attributeKey("gatehouse.service"),
+  requestId: attributeKey("gatehouse.request_id"),
+  errorCode: attributeKey("gatehouse.error_code"),
+  consumer: attributeKey("gatehouse.consumer"),
 };
+const httpScheme = stringAttribute(key.urlScheme, "http");
 
-/** One request's spans: the server span, and the try under way. */
+/** One upstream try's client span, open while the try is under way. */
+export class TrySpan {
+  readonly trace: RequestTrace;
+  readonly spanId: string;
+  readonly startedAt: number;
+  readonly target: Target;
+  readonly method: string;
+  readonly path: string;
+  readonly resendCount: number;
+
+  constructor(
+    trace: RequestTrace,
+    spanId: string,
+    target: Target,
+    method: string,
+    path: string,
+    resendCount: number,
+  ) {
+    this.trace = trace;
+    this.spanId = spanId;
+    this.startedAt = performance.now();
+    this.target = target;
+    this.method = method;
+    this.path = path;
+    this.resendCount = resendCount;
+  }
+}
+
+/** One request's trace: its ids, the sampling decision, and the server span's start. */
 export class RequestTrace {
-  readonly span: Span;
   /** Hex trace id, for the access log (also when this trace is not sampled). */
   readonly traceId: string;
-  readonly #tracer: Tracer;
-  readonly #propagator: TextMapPropagator;
-  readonly #context: Context;
+  readonly spanId: string;
+  readonly parentSpanId: string;
+  readonly sampled: boolean;
+  readonly traceState: TraceState | undefined;
+  /** `performance.now()` at the start; wall time is `anchor + performance.now()`. */
+  readonly startedAt: number;
+  readonly anchor: number;
+  /** The request target as received (before any rewrite), for `url.path`. */
+  readonly url: string;
+  readonly tracing: Tracing;
 
-  constructor(span: Span, tracer: Tracer, propagator: TextMapPropagator) {
-    this.span = span;
-    this.traceId = span.spanContext().traceId;
-    this.#tracer = tracer;
-    this.#propagator = propagator;
-    this.#context = trace.setSpan(ROOT_CONTEXT, span);
+  constructor(
+    tracing: Tracing,
+    traceId: string,
+    parentSpanId: string,
+    sampled: boolean,
+    traceState: TraceState | undefined,
+    url: string,
+  ) {
+    this.tracing = tracing;
+    this.traceId = traceId;
+    this.spanId = newSpanId();
+    this.parentSpanId = parentSpanId;
+    this.sampled = sampled;
+    this.traceState = traceState;
+    this.startedAt = performance.now();
+    // Times are anchored to the wall clock once per trace, so a trace's spans nest exactly.
+    this.anchor = Date.now() - this.startedAt;
+    this.url = url;
   }
 
   /**
    * Starts the client span of one upstream try and writes its context into `headers`,
-   * replacing whatever trace headers the client sent.
+   * replacing whatever trace headers the client sent. Returns the span to end when the
+   * try ends; undefined when the trace is not sampled (nothing to record).
    */
   startTry(
     target: Target,
@@ -109,158 +160,173 @@ export class RequestTrace {
     path: string,
     headers: string[],
     resendCount: number,
-  ): Span {
-    const span = this.#tracer.startSpan(method, { kind: SpanKind.CLIENT }, this.#context);
-    if (span.isRecording()) {
-      span.setAttributes({
-        [ATTR_HTTP_REQUEST_METHOD]: method,
-        [ATTR_SERVER_ADDRESS]: target.hostname,
-        [ATTR_SERVER_PORT]: target.port,
-        [ATTR_URL_FULL]: target.origin + pathOnly(path),
-      });
-      if (resendCount > 0) span.setAttribute(ATTR_HTTP_REQUEST_RESEND_COUNT, resendCount);
-    }
-    this.#propagator.inject(trace.setSpan(this.#context, span), headers, headerListSetter);
-    return span;
+  ): TrySpan | undefined {
+    const spanId = newSpanId();
+    this.tracing.propagation.inject(headers, this.traceId, spanId, this.sampled, this.traceState);
+    if (!this.sampled) return undefined;
+    return new TrySpan(this, spanId, target, method, path, resendCount);
   }
 }
 
 /** Ends a try's client span: its status, or the gateway's error code when it failed. */
-export function endTry(span: Span, status: number, errorCode: string): void {
-  if (span.isRecording()) {
-    if (status > 0) span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
-    if (errorCode !== "") {
-      span.setAttribute(ATTR_ERROR_TYPE, errorCode);
-      span.setStatus({ code: SpanStatusCode.ERROR });
-    } else if (status >= 400) {
-      span.setAttribute(ATTR_ERROR_TYPE, String(status));
-      span.setStatus({ code: SpanStatusCode.ERROR });
-    }
+export function endTry(span: TrySpan, status: number, errorCode: string): void {
+  const { trace, target } = span;
+  let attributes = `${stringAttribute(key.method, span.method)},${stringAttribute(key.serverAddress, target.hostname)},${intAttribute(key.serverPort, target.port)},${stringAttribute(key.urlFull, target.origin + pathOnly(span.path))}`;
+  if (span.resendCount > 0) attributes += `,${intAttribute(key.resendCount, span.resendCount)}`;
+  if (status > 0) attributes += `,${intAttribute(key.status, status)}`;
+  let error = false;
+  if (errorCode !== "") {
+    attributes += `,${stringAttribute(key.errorType, errorCode)}`;
+    error = true;
+  } else if (status >= 400) {
+    attributes += `,${stringAttribute(key.errorType, String(status))}`;
+    error = true;
   }
-  span.end();
+  trace.tracing.record(
+    encodeSpan({
+      traceId: trace.traceId,
+      spanId: span.spanId,
+      parentSpanId: trace.spanId,
+      traceState: trace.traceState?.serialize() ?? "",
+      name: span.method,
+      kind: CLIENT,
+      startMs: trace.anchor + span.startedAt,
+      endMs: trace.anchor + performance.now(),
+      attributes,
+      error,
+    }),
+  );
 }
 
 /** The gateway's tracer: an exchange observer that opens and closes the server spans. */
 export class Tracing implements ExchangeObserver {
-  readonly #provider: TracerProvider;
-  readonly #tracer: Tracer;
-  readonly #propagator: TextMapPropagator;
+  readonly propagation: TracePropagation;
   readonly #host: TracingHost;
+  readonly #sampleRatio: RatioSampler;
+  readonly #parentBased: boolean;
+  readonly #sender: OtlpHttpSender;
+  readonly #queue: SpanExportQueue;
 
   constructor(config: TracingConfig, host: TracingHost) {
     this.#host = host;
-    const exporter =
-      host.exporter ??
-      new OTLPTraceExporter({
-        url: config.endpoint,
-        headers: config.headers,
-        timeoutMillis: config.exportTimeout,
-      });
-    this.#provider = new TracerProvider({
-      sampler: samplerOf(config),
-      resource: resourceFromAttributes({
+    this.propagation = new TracePropagation(config.propagation);
+    this.#sampleRatio = ratioSampler(config.sampleRatio);
+    this.#parentBased = config.parentBased;
+    this.#sender = new OtlpHttpSender(config.endpoint, config.headers, config.exportTimeout);
+    const { head, tail } = exportEnvelope(
+      {
         ...config.resourceAttributes,
         [ATTR_SERVICE_NAME]: config.serviceName,
         [ATTR_SERVICE_VERSION]: gatehouseVersion,
-      }),
-      spanProcessors: [
-        new BatchSpanProcessor({
-          exporter,
-          maxQueueSize: config.maxQueueSize,
-          maxExportBatchSize: Math.min(config.maxBatchSize, config.maxQueueSize),
-          scheduledDelayMillis: config.exportDelay,
-          exportTimeoutMillis: config.exportTimeout,
-        }),
-      ],
-    });
-    this.#tracer = this.#provider.getTracer("gatehouse", gatehouseVersion);
-    this.#propagator = propagatorOf(config.propagation);
+      },
+      { name: "gatehouse", version: gatehouseVersion },
+    );
+    this.#queue = new SpanExportQueue(
+      {
+        maxQueueSize: config.maxQueueSize,
+        maxBatchSize: config.maxBatchSize,
+        exportDelay: config.exportDelay,
+        head,
+        tail,
+        dropped: host.spansDropped?.bind(host),
+      },
+      async (body) => {
+        const exported = await this.#sender.send(body);
+        host.exportEnded?.(exported ? "success" : "failed");
+        return exported;
+      },
+    );
   }
 
   started(res: GatewayResponse): void {
     const req = res.req;
-    const parent = this.#propagator.extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter);
-    const method = req.method ?? "";
-    const span = this.#tracer.startSpan(method, { kind: SpanKind.SERVER }, parent);
-    if (span.isRecording()) {
-      const [hostName, port] = splitAuthority(req.headers.host ?? "");
-      const url = req.url ?? "";
-      const queryAt = url.indexOf("?");
-      span.setAttributes({
-        [ATTR_HTTP_REQUEST_METHOD]: method,
-        [ATTR_URL_PATH]: queryAt === -1 ? url : url.slice(0, queryAt),
-        [ATTR_URL_SCHEME]: "http",
-        [ATTR_SERVER_ADDRESS]: hostName,
-        [ATTR_CLIENT_ADDRESS]: this.#host.clientAddress(req),
-        // The semantic conventions write HTTP/2 as "2" (Node's httpVersion says "2.0").
-        [ATTR_NETWORK_PROTOCOL_VERSION]: req.httpVersionMajor === 2 ? "2" : req.httpVersion,
-        [ATTR_REQUEST_ID]: res.requestId,
-      });
-      if (port !== undefined) span.setAttribute(ATTR_SERVER_PORT, port);
-      const agent = req.headers["user-agent"];
-      if (agent !== undefined) span.setAttribute(ATTR_USER_AGENT_ORIGINAL, agent);
+    const parent = this.propagation.extract(req.headers);
+    let trace: RequestTrace;
+    if (parent === undefined) {
+      const traceId = newTraceId();
+      trace = new RequestTrace(this, traceId, "", this.#sampleRatio(traceId), undefined, req.url!);
+    } else {
+      const sampled = this.#parentBased
+        ? (parent.traceFlags & 1) === 1
+        : this.#sampleRatio(parent.traceId);
+      trace = new RequestTrace(
+        this,
+        parent.traceId,
+        parent.spanId,
+        sampled,
+        parent.traceState,
+        req.url!,
+      );
     }
-    res.trace = new RequestTrace(span, this.#tracer, this.#propagator);
+    res.trace = trace;
   }
 
   finished(res: GatewayResponse): void {
-    const span = res.trace?.span;
-    if (!span) return;
-    if (span.isRecording()) {
-      if (res.routePath !== "") {
-        span.updateName(`${res.req.method} ${res.routePath}`);
-        span.setAttribute(ATTR_HTTP_ROUTE, res.routePath);
-      }
-      if (res.route !== "") span.setAttribute(ATTR_ROUTE, res.route);
-      if (res.service !== "") span.setAttribute(ATTR_SERVICE, res.service);
-      if (res.consumer !== "") span.setAttribute(ATTR_CONSUMER, res.consumer);
-      if (res.headersSent) span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, res.statusCode);
-      if (res.errorCode !== "") span.setAttribute(ATTR_ERROR_CODE, res.errorCode);
-      // Server spans are errors for 5xx only: a 4xx is the client's mistake, answered right.
-      const status = res.headersSent ? res.statusCode : 0;
-      if (status >= 500) {
-        span.setAttribute(ATTR_ERROR_TYPE, res.errorCode || String(status));
-        span.setStatus({ code: SpanStatusCode.ERROR });
-      } else if (status === 0) {
-        span.setAttribute(ATTR_ERROR_TYPE, "client_closed");
-      }
+    const trace = res.trace;
+    if (!trace?.sampled) return;
+    const req = res.req;
+    const method = req.method ?? "";
+    const [hostName, port] = splitAuthority(req.headers.host ?? "");
+    const url = trace.url;
+    const queryAt = url.indexOf("?");
+    // The semantic conventions write HTTP/2 as "2" (Node's httpVersion says "2.0").
+    const protocol = req.httpVersionMajor === 2 ? "2" : req.httpVersion;
+    let attributes = `${stringAttribute(key.method, method)},${stringAttribute(key.urlPath, queryAt === -1 ? url : url.slice(0, queryAt))},${httpScheme},${stringAttribute(key.serverAddress, hostName)},${stringAttribute(key.clientAddress, this.#host.clientAddress(req))},${stringAttribute(key.protocolVersion, protocol)},${stringAttribute(key.requestId, res.requestId)}`;
+    if (port !== undefined) attributes += `,${intAttribute(key.serverPort, port)}`;
+    const agent = req.headers["user-agent"];
+    if (agent !== undefined) attributes += `,${stringAttribute(key.userAgent, agent)}`;
+    let name = method;
+    if (res.routePath !== "") {
+      name = `${method} ${res.routePath}`;
+      attributes += `,${stringAttribute(key.httpRoute, res.routePath)}`;
     }
-    span.end();
+    if (res.route !== "") attributes += `,${stringAttribute(key.route, res.route)}`;
+    if (res.service !== "") attributes += `,${stringAttribute(key.service, res.service)}`;
+    if (res.consumer !== "") attributes += `,${stringAttribute(key.consumer, res.consumer)}`;
+    if (res.headersSent) attributes += `,${intAttribute(key.status, res.statusCode)}`;
+    if (res.errorCode !== "") attributes += `,${stringAttribute(key.errorCode, res.errorCode)}`;
+    // Server spans are errors for 5xx only: a 4xx is the client's mistake, answered right.
+    const status = res.headersSent ? res.statusCode : 0;
+    if (status >= 500) {
+      attributes += `,${stringAttribute(key.errorType, res.errorCode || String(status))}`;
+    } else if (status === 0) {
+      attributes += `,${stringAttribute(key.errorType, "client_closed")}`;
+    }
+    this.record(
+      encodeSpan({
+        traceId: trace.traceId,
+        spanId: trace.spanId,
+        parentSpanId: trace.parentSpanId,
+        traceState: trace.traceState?.serialize() ?? "",
+        name,
+        kind: SERVER,
+        startMs: trace.anchor + trace.startedAt,
+        endMs: trace.anchor + performance.now(),
+        attributes,
+        error: status >= 500,
+      }),
+    );
+  }
+
+  /** Queues one finished, encoded span for export. */
+  record(span: string): void {
+    this.#queue.add(span);
   }
 
   /**
-   * Exports what is still queued and stops. A collector that is down loses those spans;
-   * it never fails the gateway's stop.
+   * Exports what is still queued and stops, all within `exportTimeout`. A collector that
+   * is down loses those spans; it never fails the gateway's stop.
    */
   async close(): Promise<void> {
-    await this.#provider.shutdown().catch(() => undefined);
+    this.#sender.stopping();
+    await this.#queue.close();
+    await this.#sender.close().catch(() => undefined);
   }
 
   /** Exports what is queued now (tests, and before a planned stop). */
   async flush(): Promise<void> {
-    await this.#provider.forceFlush();
+    await this.#queue.flush();
   }
-}
-
-function samplerOf(config: TracingConfig): Sampler {
-  const root = new TraceIdRatioBasedSampler(config.sampleRatio);
-  return config.parentBased ? new ParentBasedSampler({ root }) : root;
-}
-
-function propagatorOf(formats: TracingConfig["propagation"]): TextMapPropagator {
-  // Extraction runs in order and the last format found wins: W3C, when sent, is preferred.
-  const ordered = [...formats].sort(
-    (a, b) => Number(a === "tracecontext") - Number(b === "tracecontext"),
-  );
-  const propagators = ordered.map((format) =>
-    format === "tracecontext"
-      ? new W3CTraceContextPropagator()
-      : new B3Propagator({
-          injectEncoding:
-            format === "b3" ? B3InjectEncoding.SINGLE_HEADER : B3InjectEncoding.MULTI_HEADER,
-        }),
-  );
-  return propagators.length === 1 ? propagators[0]! : new CompositePropagator({ propagators });
 }
 
 /** `host:port` → [host, port]; the port is undefined when not given. */

@@ -10,10 +10,9 @@
 import type { IncomingMessage } from "node:http";
 import { performance } from "node:perf_hooks";
 import type { Readable } from "node:stream";
-import type { Span } from "@opentelemetry/api";
 import type { Dispatcher } from "undici";
 import { type ErrorCode, type GatehouseError, isGatehouseError } from "../errors.ts";
-import { endTry } from "../observability/tracing.ts";
+import { endTry, type TrySpan } from "../observability/tracing.ts";
 import { runnerState } from "../pipeline/context.ts";
 import type { BodyConsumer } from "../server/exchange.ts";
 import { type Mirror, maxMirroredBody } from "../traffic/mirror.ts";
@@ -59,7 +58,7 @@ class ProxiedRequest extends RetryLoop implements TryOwner, BodyConsumer, Respon
   /** A transform's refusal of the body, answered with its own message. */
   #refusal: GatehouseError | undefined;
   /** The current try's client span, when the request is traced. */
-  #trySpan: Span | undefined;
+  #trySpan: TrySpan | undefined;
   /** The current try's response status, once its headers arrived. */
   #tryStatus = 0;
 

@@ -12,7 +12,7 @@
 import type { Span } from "@opentelemetry/api";
 import type { Dispatcher } from "undici";
 import { type ErrorCode, errorCatalogue } from "../errors.ts";
-import { endTry, type RequestTrace } from "../observability/tracing.ts";
+import { endOtelTry, type OtelRequestTrace } from "../observability/tracing/otel-request-trace.ts";
 import { setHeader } from "../proxy/headers.ts";
 import { type TryOwner, UpstreamTry } from "../proxy/upstream-try.ts";
 import type { OutcomeKind } from "../upstream/outcome.ts";
@@ -38,7 +38,7 @@ export interface CallPlan {
   /** `Date.now()` time after which the call fails with GATEHOUSE_UPSTREAM_TIMEOUT; undefined: none. */
   deadline: number | undefined;
   maxResponseSize: number;
-  trace: RequestTrace;
+  trace: OtelRequestTrace;
 }
 
 /** Makes one call; resolves with the answer (any status), rejects with a ServiceCallError. */
@@ -260,7 +260,7 @@ class ServiceCall extends RetryLoop implements TryOwner {
 
   #endTrySpan(errorCode: string): void {
     if (!this.#trySpan) return;
-    endTry(this.#trySpan, this.#tryStatus, errorCode);
+    endOtelTry(this.#trySpan, this.#tryStatus, errorCode);
     this.#trySpan = undefined;
   }
 

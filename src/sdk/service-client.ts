@@ -9,7 +9,7 @@
  * (grpc-client.ts).
  */
 import { INVALID_SPAN_CONTEXT, trace } from "@opentelemetry/api";
-import { RequestTrace } from "../observability/tracing.ts";
+import { OtelRequestTrace } from "../observability/tracing/otel-request-trace.ts";
 import { newRequestId } from "../server/request-id.ts";
 import { currentCallContext } from "./call-context.ts";
 import { type ClientOptions, lowerCaseNames } from "./client-options.ts";
@@ -118,7 +118,7 @@ export class ServiceClient {
       },
       deadline,
       maxResponseSize: this.#targets.maxResponseSize,
-      trace: new RequestTrace(
+      trace: new OtelRequestTrace(
         parent ?? trace.wrapSpanContext(INVALID_SPAN_CONTEXT),
         sdkTracer(),
         propagator,

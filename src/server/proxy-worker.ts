@@ -64,7 +64,13 @@ export class ProxyWorker {
     });
     this.#tunnels = new OpenTunnels(settings.reload.webSocketGrace, log);
     const clientAddress = createClientAddressResolver(settings.trustedProxies);
-    if (settings.tracing.enabled) this.#tracing = new Tracing(settings.tracing, { clientAddress });
+    if (settings.tracing.enabled) {
+      this.#tracing = new Tracing(settings.tracing, {
+        clientAddress,
+        spansDropped: (reason, spans) => metrics?.tracingSpansDropped(reason, spans),
+        exportEnded: (outcome) => metrics?.tracingExportEnded(outcome),
+      });
+    }
     if (settings.accessLog.enabled) {
       this.#accessLog = new AccessLog(settings.accessLog, {
         clientAddress,

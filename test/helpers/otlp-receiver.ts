@@ -2,11 +2,13 @@
  * @module test/helpers/otlp-receiver
  * A real OTLP/HTTP traces receiver on a free loopback port: it accepts
  * `POST /v1/traces` with the JSON encoding (ExportTraceServiceRequest), answers as a
- * collector does, and decodes every span that arrives into a flat record.
+ * collector does, decodes every span that arrives into a flat record, and checks every
+ * request against the OTLP message definitions (test/helpers/otlp-proto.ts).
  */
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { otlpJsonProblems } from "./otlp-proto.ts";
 
 /** One received span, its attributes flattened to plain values. */
 export interface ReceivedSpan {
@@ -30,6 +32,17 @@ export interface OtlpReceiver {
   spans: ReceivedSpan[];
   /** Export requests received, with the headers they came with. */
   exports: { contentType: string; headers: Record<string, string | string[] | undefined> }[];
+  /** Every export request's body, parsed. */
+  bodies: unknown[];
+  /** What did not conform to the OTLP definitions, over all requests; [] when all did. */
+  problems: string[];
+  /** Export requests answered with a refusal from `refuse`, in order. */
+  refused: number[];
+  /**
+   * Answers the next export requests with these refusals, in order (their spans are not
+   * kept), as a collector that is overloaded or rejects the data does; then 200 again.
+   */
+  refuse(...answers: { status: number; headers?: Record<string, string> }[]): void;
   /** Resolves once at least `count` spans arrived; rejects after `timeoutMs`. */
   waitForSpans(count: number, timeoutMs?: number): Promise<ReceivedSpan[]>;
   close(): Promise<void>;
@@ -108,6 +121,10 @@ function decode(body: OtlpRequest): ReceivedSpan[] {
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const exports: OtlpReceiver["exports"] = [];
+  const bodies: unknown[] = [];
+  const problems: string[] = [];
+  const refused: number[] = [];
+  const answers: { status: number; headers?: Record<string, string> }[] = [];
   const waiters = new Set<() => void>();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -118,8 +135,18 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         res.writeHead(415).end();
         return;
       }
+      const refusal = answers.shift();
+      if (refusal !== undefined) {
+        refused.push(refusal.status);
+        res.writeHead(refusal.status, refusal.headers).end();
+        for (const wake of waiters) wake();
+        return;
+      }
       exports.push({ contentType, headers: req.headers });
-      spans.push(...decode(JSON.parse(Buffer.concat(chunks).toString("utf8")) as OtlpRequest));
+      const body: unknown = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      bodies.push(body);
+      problems.push(...otlpJsonProblems(body));
+      spans.push(...decode(body as OtlpRequest));
       res.writeHead(200, { "content-type": "application/json" }).end("{}");
       for (const wake of waiters) wake();
     });
@@ -131,6 +158,12 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     endpoint: `http://127.0.0.1:${port}/v1/traces`,
     spans,
     exports,
+    bodies,
+    problems,
+    refused,
+    refuse: (...next) => {
+      answers.push(...next);
+    },
     waitForSpans(count, timeoutMs = 5000) {
       if (spans.length >= count) return Promise.resolve(spans);
       return new Promise((resolve, reject) => {

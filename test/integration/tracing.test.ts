@@ -12,6 +12,7 @@ import { request } from "undici";
 import type { GatehouseConfigInput } from "../../src/config/schema/index.ts";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
 import { h2Request } from "../helpers/h2-client.ts";
+import { decodeThroughProtobuf, otlpJsonProblems } from "../helpers/otlp-proto.ts";
 import {
   type OtlpReceiver,
   type ReceivedSpan,
@@ -69,6 +70,8 @@ async function withTracedGateway(
     await up.close();
     await receiver.close();
   }
+  // Everything exported, to the last span sent at stop, is what the OTLP definitions describe.
+  assert.deepEqual(receiver.problems, []);
 }
 
 function traceparentOf(up: Upstream, index = 0): string {
@@ -109,12 +112,8 @@ describe("tracing", () => {
         assert.equal(server.name, "GET /users/:id");
         assert.equal(client.traceId, callerTrace);
         assert.equal(client.parentSpanId, server.spanId);
-        // The OpenTelemetry SDK anchors each span's times to Date.now(), whose resolution is
-        // a millisecond: nesting holds within that.
-        const ms = 1_000_000n;
-        assert.ok(
-          server.startNanos <= client.startNanos + ms && client.endNanos <= server.endNanos + ms,
-        );
+        // A trace's spans share one clock: the client span lies within the server span.
+        assert.ok(server.startNanos <= client.startNanos && client.endNanos <= server.endNanos);
 
         // The upstream sees the client span as its parent, sampled, with the caller's state.
         assert.equal(traceparentOf(up), `00-${callerTrace}-${client.spanId}-01`);
@@ -380,6 +379,128 @@ describe("tracing", () => {
       await gw.stop();
       await up.close();
     }
+  });
+
+  it("exports what the OTLP definitions describe, decoded field by field from the protobuf encoding", async () => {
+    await withTracedGateway(
+      {
+        tracing: {
+          serviceName: "edge-2",
+          resourceAttributes: { "deployment.environment.name": "qa" },
+        },
+        upstream: (_req, res) => res.writeHead(500).end("broken"),
+      },
+      async ({ gw, up, receiver }) => {
+        const before = BigInt(Date.now()) * 1_000_000n;
+        const res = await request(`${gw.url}/users/9?q=1`, {
+          headers: {
+            traceparent: `00-${callerTrace}-${callerSpan}-01`,
+            tracestate: "vendor=abc",
+            "user-agent": "otlp-test/1",
+            "x-request-id": "req-otlp-1",
+          },
+        });
+        assert.equal(res.statusCode, 500);
+        await res.body.text();
+        await receiver.waitForSpans(2);
+        const after = BigInt(Date.now() + 1) * 1_000_000n;
+        const spans = receiver.bodies.flatMap(decodeThroughProtobuf);
+        assert.equal(spans.length, 2);
+        const server = spans.find((span) => span.kind === SERVER)!;
+        const client = spans.find((span) => span.kind === CLIENT)!;
+        const common = {
+          traceId: callerTrace,
+          traceState: "vendor=abc",
+          flags: 1,
+          resource: {
+            "service.name": "edge-2",
+            "service.version": server.resource["service.version"],
+            "deployment.environment.name": "qa",
+          },
+          scope: { name: "gatehouse", version: server.resource["service.version"] },
+        };
+        assert.match(String(server.resource["service.version"]), /^\d+\.\d+\.\d+/);
+        const {
+          startTimeUnixNano: s1,
+          endTimeUnixNano: e1,
+          spanId: serverId,
+          ...serverRest
+        } = server;
+        assert.match(serverId, /^[0-9a-f]{16}$/);
+        assert.deepEqual(serverRest, {
+          ...common,
+          parentSpanId: callerSpan,
+          name: "GET /users/:id",
+          kind: SERVER,
+          statusCode: ERROR,
+          attributes: {
+            "http.request.method": "GET",
+            "url.path": "/users/9",
+            "url.scheme": "http",
+            "server.address": "127.0.0.1",
+            "server.port": Number(new URL(gw.url).port),
+            "client.address": "127.0.0.1",
+            "network.protocol.version": "1.1",
+            "gatehouse.request_id": "req-otlp-1",
+            "user_agent.original": "otlp-test/1",
+            "http.route": "/users/:id",
+            "gatehouse.route": "user",
+            "gatehouse.service": "users",
+            "http.response.status_code": 500,
+            "error.type": "500",
+          },
+        });
+        const {
+          startTimeUnixNano: s2,
+          endTimeUnixNano: e2,
+          spanId: clientId,
+          ...clientRest
+        } = client;
+        assert.equal(traceparentOf(up), `00-${callerTrace}-${clientId}-01`);
+        assert.deepEqual(clientRest, {
+          ...common,
+          parentSpanId: serverId,
+          name: "GET",
+          kind: CLIENT,
+          statusCode: ERROR,
+          attributes: {
+            "http.request.method": "GET",
+            "server.address": "127.0.0.1",
+            "server.port": up.port,
+            "url.full": `${up.url}/users/9`,
+            "http.response.status_code": 500,
+            "error.type": "500",
+          },
+        });
+        assert.ok(before <= s1 && s1 <= s2 && s2 <= e2 && e2 <= e1 && e1 <= after);
+      },
+    );
+  });
+
+  it("finds what a collector would refuse in an export request", () => {
+    const span = {
+      traceId: callerTrace,
+      spanId: callerSpan,
+      name: "GET",
+      kind: "SPAN_KIND_SERVER",
+      startTimeUnixNano: "1",
+      endTimeUnixNano: 2.5,
+      attributes: [{ key: "a", value: { stringValue: "x", intValue: "1" } }],
+      statusCode: 2,
+    };
+    const problems = otlpJsonProblems({
+      resourceSpans: [{ scopeSpans: [{ spans: [{ ...span, parentSpanId: "abc" }] }] }],
+    });
+    assert.deepEqual(
+      problems.map((problem) => problem.replace(/^.*\.spans\[0\]/, "span")),
+      [
+        'span.kind: expected a number of enum SpanKind, got "SPAN_KIND_SERVER"',
+        "span.endTimeUnixNano: expected a 64-bit integer (decimal string), got 2.5",
+        "span.attributes[0].value: 2 members of oneof value set",
+        "span.statusCode: no such field in Span",
+        'span.parentSpanId: expected lowercase hex of 0 or 8 bytes, got "abc"',
+      ],
+    );
   });
 
   it("names an HTTP/2 request's protocol version 2, as the conventions write it", async () => {

@@ -136,7 +136,9 @@ export const tracingSchema = z
         "Formats read from requests and written upstream: W3C `tracecontext` (`traceparent`/`tracestate`), `b3` (one `b3` header) or `b3multi` (`X-B3-*`).",
       ),
     exportDelay: duration("1s").describe("Finished spans are sent in batches at least this often."),
-    exportTimeout: duration("10s").describe("How long one export may take before it is dropped."),
+    exportTimeout: duration("10s").describe(
+      "How long one export may take, retries included, before its spans are dropped.",
+    ),
     maxQueueSize: z
       .number()
       .int()
