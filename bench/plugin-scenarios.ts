@@ -1,7 +1,7 @@
 /**
  * @module bench/plugin-scenarios
- * Gatehouse with something on every request: its default observability (metrics and an
- * access log to a file), the same with tracing at ratio 1.0 exporting to a local OTLP
+ * Gatehouse with something on every request: its default config (metrics, and the access
+ * log on stdout redirected to a file), metrics and an access log to a file with tracing at ratio 1.0 exporting to a local OTLP
  * sink; `jwt` (RS256, key in config) + `rate-limit` (Redis) + `cors`; and
  * `rate-limit` alone (memory); `cache` answering every request from memory; `compression`
  * gzipping a 10 KB JSON answer. Limits are far above what wrk can send, so every request is
@@ -24,6 +24,8 @@ export interface PreparedScenario {
   path?: string;
   /** The answer every measured request must get, when not the small JSON as it is. */
   expected?: ExpectedAnswer;
+  /** A file the gateway's stdout goes to (opened for appending), instead of the harness's pipe. */
+  stdoutFile?: string;
   stop(): Promise<void>;
 }
 
@@ -120,17 +122,18 @@ const compression: PluginScenario = {
   },
 };
 
+/**
+ * The default config as a process manager (systemd, Docker, pm2) runs it: metrics on and
+ * the access log on stdout, the default destination, with stdout redirected to a file.
+ */
 const observed: PluginScenario = {
   name: "gatehouse-observed",
-  label: "Gatehouse + metrics + access log (file)",
+  label: "Gatehouse, default config (metrics + access log to stdout > file)",
   async prepare(dir) {
     return {
-      extras: {
-        name: "observed",
-        observed: true,
-        gateway: [`  accessLog: { destination: "${join(dir, "access.log")}" }`],
-      },
+      extras: { name: "observed", observed: true },
       headers: [],
+      stdoutFile: join(dir, "observed-stdout.log"),
       stop: async () => {},
     };
   },

@@ -21,15 +21,20 @@ export interface Child {
 const running = new Set<ChildProcess>();
 const outputTail = 8 * 1024;
 
-/** Starts `command`; its output is kept (tail only) so a failure can show it. */
+/**
+ * Starts `command`; its output is kept (tail only) so a failure can show it. `stdoutFd`, a
+ * file's descriptor, becomes its stdout as a process manager or a shell's `> file` makes it
+ * (then only stderr's tail is kept).
+ */
 export function startChild(
   name: string,
   command: string,
   args: string[],
   env: NodeJS.ProcessEnv = {},
+  stdoutFd?: number,
 ): Child {
   const child = spawn(command, args, {
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["ignore", stdoutFd ?? "pipe", "pipe"],
     env: { ...process.env, ...env },
   });
   running.add(child);
@@ -37,7 +42,7 @@ export function startChild(
   const keep = (chunk: Buffer) => {
     tail = (tail + chunk.toString()).slice(-outputTail);
   };
-  child.stdout!.on("data", keep);
+  child.stdout?.on("data", keep);
   child.stderr!.on("data", keep);
   const exited = new Promise<void>((resolve) => {
     child.once("error", (error) => {

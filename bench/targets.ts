@@ -3,6 +3,7 @@
  * The things the bench measures, in the order it measures them. Each one starts as its
  * own process on a free loopback port and proxies to (or is) the nginx JSON upstream.
  */
+import { closeSync, openSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { measuredPath, writeGatehouseConfig } from "./configs.ts";
@@ -131,6 +132,7 @@ function gatehouseWithPlugins(scenario: PluginScenario): Target {
           config,
           port,
           prepared.path ?? measuredPath(10),
+          prepared.stdoutFile,
         );
         return {
           ...running,
@@ -149,22 +151,31 @@ function gatehouseWithPlugins(scenario: PluginScenario): Target {
   };
 }
 
-/** Runs the Gatehouse CLI on `config` and waits until it serves on `port`. */
+/**
+ * Runs the Gatehouse CLI on `config` and waits until it serves on `port`; its stdout goes
+ * to `stdoutFile` when given (the child keeps its own descriptor, the harness closes its).
+ */
 function startGatehouse(
   { nodeFlags }: BenchContext,
   name: string,
   config: string,
   port: number,
   path: string,
+  stdoutFile?: string,
 ): Promise<RunningTarget> {
-  const child = startChild(name, process.execPath, [
-    ...nodeFlags(name),
-    `${root}src/cli/main.ts`,
-    "start",
-    "-c",
-    config,
-  ]);
-  return listening(child, port, path, gatehouseStartupMs);
+  const fd = stdoutFile === undefined ? undefined : openSync(stdoutFile, "a");
+  try {
+    const child = startChild(
+      name,
+      process.execPath,
+      [...nodeFlags(name), `${root}src/cli/main.ts`, "start", "-c", config],
+      {},
+      fd,
+    );
+    return listening(child, port, path, gatehouseStartupMs);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 function nodeBaseline(name: string, label: string, script: string): Target {

@@ -107,7 +107,8 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     res.requestId = requestId;
     if (observer) {
       observer.started(res);
-      res.once("close", exchangeFinished);
+      // A response emits `close` once (Node guards it): `on` spares `once`'s wrapper.
+      res.on("close", exchangeFinished);
     }
     // A client that expects 100 Continue sends its body once it is asked to (see proceed).
     if (req.headers.expect === undefined && hasUnreadBody(req)) bodies.watch(res);
@@ -128,7 +129,7 @@ export function createRequestHandler(settings: GatehouseConfig["gateway"], host:
     res.requestId = requestId;
     if (observer) {
       observer.started(res);
-      res.once("close", exchangeFinished);
+      res.on("close", exchangeFinished);
     }
     sendError(res, code, requestId);
     if (hasUnreadBody(req)) res.closeAfterAnswer();
