@@ -236,6 +236,22 @@ describe("config problems are located at FILE:LINE:COL", () => {
     ]);
   });
 
+  it("a collection as a key, as an unknown key, with nothing printed to stderr", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on("warning", onWarning);
+    try {
+      assert.deepEqual(problems(yaml(...gateway, "? [a]", ": 1")), [
+        'gw.yaml:1:1 (top level): unknown key "[ a ]"',
+      ]);
+      // Node emits a process warning on a later tick.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off("warning", onWarning);
+    }
+    assert.deepEqual(warnings, []);
+  });
+
   it("an unknown plugin name, global or on a route, at the name", () => {
     const text = yaml(
       ...gateway,
