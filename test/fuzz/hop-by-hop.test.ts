@@ -4,13 +4,14 @@
 // on a raw socket too, records the head exactly as the gateway wrote it. Nothing
 // hop-by-hop or Connection-listed arrives (but `TE: trailers` and the connection's own
 // framing), every other header arrives, and the gateway's own headers cannot be removed.
+// The same the other way: what the upstream answers with reaches the client without them.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
 import { checkProperty } from "../helpers/fuzz.ts";
 import { type RunningGateway, startGateway, testConfig } from "../helpers/gateway.ts";
 import { RawConnection } from "../helpers/raw-connection.ts";
-import { type RawUpstream, startRawUpstream } from "../helpers/raw-upstream.ts";
+import { type RawUpstream, respondWith, startRawUpstream } from "../helpers/raw-upstream.ts";
 
 const hopByHop = [
   "keep-alive",
@@ -155,6 +156,71 @@ describe("header handling property (real gateway, raw sockets)", () => {
             );
         }
       }),
+      120,
+    );
+  });
+
+  it("no hop-by-hop or Connection-listed header of the upstream's reaches the client", async () => {
+    // Every value carries a marker, so a header that got through is found whatever its name.
+    const responseHeader = fc.oneof(
+      fc.tuple(casedName("connection"), connectionValue),
+      fc.tuple(
+        fc
+          .constantFrom(...hopByHop.filter((name) => name !== "transfer-encoding"))
+          .chain(casedName),
+        fc.constant("v"),
+      ),
+      fc.tuple(fc.constantFrom("x-a", "x-b", "x-request-id").chain(casedName), fc.constant("v")),
+    );
+    await checkProperty(
+      fc.asyncProperty(
+        fc.array(fc.tuple(responseHeader, space), { maxLength: 8 }),
+        async (sent) => {
+          const lines = sent.map(([[name, value], pad], i) =>
+            name.toLowerCase() === "connection"
+              ? `${name}:${pad}${value}`
+              : `${name}:${pad}${value}-m${i}`,
+          );
+          const connection = await RawConnection.open(gw.port);
+          let response: Awaited<ReturnType<RawConnection["readResponse"]>>;
+          try {
+            await connection.write(
+              `GET /r HTTP/1.1\r\nHost: gw.test\r\n${respondWith(lines)}\r\n\r\n`,
+            );
+            response = await connection.readResponse(3000);
+          } finally {
+            connection.destroy();
+          }
+          assert.equal(response.status, 200, response.body);
+          const listed = new Set<string>();
+          for (const [[name, value]] of sent)
+            if (name.toLowerCase() === "connection")
+              for (const token of value.split(",")) listed.add(token.trim().toLowerCase());
+          const received = Object.entries(response.headers)
+            .map(([name, value]) => `${name}: ${value}`)
+            .join("\n");
+          sent.forEach(([[name]], i) => {
+            const lower = name.toLowerCase();
+            if (lower === "connection") return;
+            const dropped =
+              hopByHop.includes(lower) || lower === "x-request-id" || listed.has(lower);
+            const arrived = new RegExp(`-m${i}\\b`).test(received);
+            assert.equal(
+              arrived,
+              !dropped,
+              `${name} ${dropped ? "reached" : "did not reach"} the client:\n${received}`,
+            );
+          });
+          const own = response.headers["connection"];
+          if (own !== undefined)
+            assert.match(own, /^(keep-alive|close)$/i, "the upstream's Connection forwarded");
+          assert.match(
+            response.headers["x-request-id"] ?? "",
+            /^[^,]+$/,
+            "one request id, the gateway's",
+          );
+        },
+      ),
       120,
     );
   });

@@ -2,8 +2,9 @@
  * @module test/helpers/raw-upstream
  * An upstream on a raw TCP socket that records each request's head exactly as the gateway
  * wrote it (header names in their case, duplicates, whitespace: what node:http would
- * normalise) and answers 200 with that head as a JSON list of lines. Keep-alive, with
- * Content-Length and chunked request bodies read and dropped.
+ * normalise) and answers 200 with that head as a JSON list of lines, adding the response
+ * header lines a request asks for in `x-respond-with` (base64url JSON list of lines).
+ * Keep-alive, with Content-Length and chunked request bodies read and dropped.
  */
 import { createServer, type Socket } from "node:net";
 
@@ -46,6 +47,11 @@ export async function startRawUpstream(): Promise<RawUpstream> {
   };
 }
 
+/** Sends the upstream's response with these header lines too (to a raw upstream's request). */
+export function respondWith(lines: readonly string[]): string {
+  return `x-respond-with: ${Buffer.from(JSON.stringify(lines)).toString("base64url")}`;
+}
+
 /** Answers the first whole request in `buffer`; returns the bytes it took, 0 if not whole yet. */
 function answerOne(buffer: Buffer, socket: Socket, heads: string[][]): number {
   const end = buffer.indexOf("\r\n\r\n");
@@ -68,8 +74,10 @@ function answerOne(buffer: Buffer, socket: Socket, heads: string[][]): number {
   }
   heads.push(lines);
   const body = JSON.stringify(lines);
+  const asked = header("x-respond-with")[0];
+  const extra = asked ? (JSON.parse(Buffer.from(asked, "base64url").toString()) as string[]) : [];
   socket.write(
-    `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    `HTTP/1.1 200 OK\r\n${extra.map((line) => `${line}\r\n`).join("")}content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
   return used;
 }
