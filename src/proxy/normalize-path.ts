@@ -82,9 +82,11 @@ function slowNormalize(raw: string, options: NormalizeOptions): string | null {
  * for one), and no real path needs one.
  */
 function hidesDotSegment(path: string): boolean {
-  for (const part of path.split(/\/|%2F|%5C/)) if (part === "." || part === "..") return true;
-  return false;
+  // Plain dot segments are gone already, so a match has a kept slash on one side.
+  return path.includes(".") && dotBesideSlash.test(path);
 }
+
+const dotBesideSlash = /(?:\/|%2F|%5C)\.\.?(?:$|\/|%2F|%5C)/;
 
 function isUnreserved(c: number): boolean {
   return (
