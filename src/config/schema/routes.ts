@@ -83,7 +83,7 @@ export const routeSchema = z
       .regex(/^\//, "expected a path starting with /")
       .optional()
       .describe(
-        "The forwarded path, built from the route's parameters: `/v2/users/:id`, `/files/*`.",
+        "The forwarded path, built from the route's parameters: `/v2/users/:id`, `/files/*`. One that could make a dot segment (`/x/..`, `/x/..*`) is refused.",
       ),
     preserveHost: z
       .boolean()
