@@ -217,6 +217,41 @@ describe("config problems are located at FILE:LINE:COL", () => {
     ]);
   });
 
+  it("a rewrite or stripPrefix that makes a dot segment, at the one that does", () => {
+    const route = (line: string) =>
+      yaml(
+        ...gateway,
+        ...usersService,
+        "routes:",
+        "  - name: r",
+        "    match: { paths: [/p/*] }",
+        "    service: users",
+        line,
+      );
+    assert.deepEqual(problems(route("    rewrite: /q/..*")), [
+      'gw.yaml:10:14 routes[0].rewrite: rewrite "/q/..*" must not make a dot segment (. or ..): the upstream would resolve it',
+    ]);
+    assert.deepEqual(problems(route("    stripPrefix: /p/..")), [
+      'gw.yaml:10:18 routes[0].stripPrefix: stripPrefix "/p/.." must not make a dot segment (. or ..): the upstream would resolve it',
+    ]);
+  });
+
+  it("a collection as a key, as an unknown key, with nothing printed to stderr", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on("warning", onWarning);
+    try {
+      assert.deepEqual(problems(yaml(...gateway, "? [a]", ": 1")), [
+        'gw.yaml:1:1 (top level): unknown key "[ a ]"',
+      ]);
+      // Node emits a process warning on a later tick.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off("warning", onWarning);
+    }
+    assert.deepEqual(warnings, []);
+  });
+
   it("an unknown plugin name, global or on a route, at the name", () => {
     const text = yaml(
       ...gateway,

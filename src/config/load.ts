@@ -338,6 +338,9 @@ function parseSource({ file, text }: ConfigSource) {
     lineCounter: lines,
     prettyErrors: false,
     uniqueKeys: true,
+    // A collection as a key is reported, located, as the unknown key it becomes; the yaml
+    // package would also print a warning of its own to the process's stderr.
+    logLevel: "error",
   });
   if (document.errors.length > 0) {
     // Later syntax errors are usually echoes of the first; report that one only.

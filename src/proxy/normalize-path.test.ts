@@ -140,8 +140,19 @@ describe("normalizePath", () => {
       ["/a%2fb", "/a%2Fb"],
       ["/a%5cb", "/a%5Cb"],
       ["/a\\b", "/a%5Cb"],
-      ["/public/..%2Fadmin", "/public/..%2Fadmin"],
       ["/public/a%2Fb/../c", "/public/c"],
+      ["/public/a..%2F..b", "/public/a..%2F..b"],
+    ]);
+  });
+
+  it("refuses a kept %2F or %5C that hides a dot segment, with keep", () => {
+    // Routed as one segment, `..%2Fadmin` is `../admin` to an upstream that decodes it.
+    table(keep, [
+      ["/public/..%2Fadmin", null],
+      ["/public/%2e%2e%2fadmin", null],
+      ["/public/x%5C..", null],
+      ["/public/x\\.", null],
+      ["/%2F./a", null],
     ]);
   });
 

@@ -40,19 +40,27 @@ for (const char of '"<>[]^`{|}') notInPath[char.charCodeAt(0)] = 1;
 
 function slowNormalize(raw: string, options: NormalizeOptions): string | null {
   let decoded = "";
+  let keptSlash = false;
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
     if (c === 92) {
       if (options.encodedSlashes === "reject") return null;
-      decoded += options.encodedSlashes === "decode" ? "/" : "%5C";
+      if (options.encodedSlashes === "decode") decoded += "/";
+      else {
+        decoded += "%5C";
+        keptSlash = true;
+      }
     } else if (c === 37) {
       const value = Number.parseInt(raw.slice(i + 1, i + 3), 16);
       if (!/^[0-9A-Fa-f]{2}$/.test(raw.slice(i + 1, i + 3)) || value === 0) return null;
       i += 2;
       if (value === 0x2f || value === 0x5c) {
         if (options.encodedSlashes === "reject") return null;
-        decoded +=
-          options.encodedSlashes === "decode" ? "/" : `%${hex[value >> 4]}${hex[value & 15]}`;
+        if (options.encodedSlashes === "decode") decoded += "/";
+        else {
+          decoded += `%${hex[value >> 4]}${hex[value & 15]}`;
+          keptSlash = true;
+        }
       } else if (isUnreserved(value)) {
         decoded += String.fromCharCode(value);
       } else {
@@ -64,8 +72,21 @@ function slowNormalize(raw: string, options: NormalizeOptions): string | null {
       decoded += raw[i];
     }
   }
-  return removeDotSegments(decoded, options.mergeSlashes);
+  const path = removeDotSegments(decoded, options.mergeSlashes);
+  return path !== null && keptSlash && hidesDotSegment(path) ? null : path;
 }
+
+/**
+ * Whether a kept `%2F` or `%5C` hides a dot segment (`/a/..%2Fadmin`, `/%5C..`): routed
+ * here as one segment, it is a `..` to an upstream that decodes the slash (or takes `\`
+ * for one), and no real path needs one.
+ */
+function hidesDotSegment(path: string): boolean {
+  // Plain dot segments are gone already, so a match has a kept slash on one side.
+  return path.includes(".") && dotBesideSlash.test(path);
+}
+
+const dotBesideSlash = /(?:\/|%2F|%5C)\.\.?(?:$|\/|%2F|%5C)/;
 
 function isUnreserved(c: number): boolean {
   return (

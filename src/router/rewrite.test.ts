@@ -91,6 +91,26 @@ describe("rewrite templates", () => {
       assert.throws(() => compileRewrite({ rewrite: template }, []), /written decoded/);
   });
 
+  it("refuses a template or prefix that makes a dot segment, which the upstream would resolve", () => {
+    // `/x/..*` forwarded `/pub/` as `/x/..` and `/pub//a` as `/x/../a`: out from under /x.
+    for (const template of ["/..", "/a/./b", "/x/..*", "/x/*..", "/x/*.*", "/x/*/.."])
+      assert.throws(
+        () => compileRewrite({ rewrite: template }, [parsePathPattern("/pub/*")]),
+        /must not make a dot segment/,
+        template,
+      );
+    assert.throws(
+      () => compileRewrite({ stripPrefix: "/a/.." }, []),
+      /must not make a dot segment/,
+    );
+    // Dots beside other text, or beside a parameter (never empty, never a dot segment), are fine.
+    assert.equal(
+      rewrite({ rewrite: "/x/.:id/*.json" }, "/v/:id/*", "/v/env/a/b"),
+      "/x/.env/a/b.json",
+    );
+    assert.equal(rewrite({ rewrite: "/x/...*" }, "/v/*", "/v/"), "/x/...");
+  });
+
   it("refuses stripPrefix together with rewrite", () => {
     assert.throws(
       () => compileRewrite({ stripPrefix: "/a", rewrite: "/b" }, []),

@@ -34,6 +34,22 @@ export function compileRewrite(
 function checkLiteral(field: string, text: string): void {
   if (/[%?#]/.test(text))
     throw new Error(`${field} "${text}" must be a path written decoded, without %, ? or #`);
+  if (text.split("/").some(makesDotSegment))
+    throw new Error(
+      `${field} "${text}" must not make a dot segment (. or ..): the upstream would resolve it`,
+    );
+}
+
+/**
+ * Whether a segment of a prefix or template is, or may be filled into, `.` or `..`. A
+ * parameter is filled with a whole segment of the normalised path, never empty or a dot
+ * segment; the wildcard may be empty or start or end with `/`, so dots written right
+ * beside it (`/x/..*`, `/x/*..`) are a dot segment for some request.
+ */
+function makesDotSegment(segment: string): boolean {
+  if (!segment.includes("*")) return segment === "." || segment === "..";
+  const pieces = segment.split("*");
+  return pieces.some((piece) => piece === "." || piece === "..");
 }
 
 /** A decoded path written in config, spelt as a normalised request path spells it. */

@@ -246,8 +246,13 @@ describe("paths with encodedSlashes: keep", () => {
     await assertServed(gw.port, "/public/a%2fb", "pub /public/a%2Fb");
     await assertServed(gw.port, "/public/a%5Cb", "pub /public/a%5Cb");
     await assertServed(gw.port, "/public/a\\b", "pub /public/a%5Cb");
-    // Not a dot segment: it stays one segment under /public.
-    await assertServed(gw.port, "/public/..%2Fadmin", "pub /public/..%2Fadmin");
+    await assertServed(gw.port, "/public/a..%2F..b", "pub /public/a..%2F..b");
+  });
+
+  it("refuses a kept %2F or %5C that hides a dot segment", async () => {
+    // One segment under /public here, but `../admin` to an upstream that decodes the slash.
+    await assertBadPath(gw.port, "/public/..%2Fadmin");
+    await assertBadPath(gw.port, "/public/x%5C..");
   });
 
   it("still removes real dot segments around encoded slashes", async () => {

@@ -81,7 +81,7 @@ export const pathsSchema = z
       .enum(["reject", "decode", "keep"])
       .default("reject")
       .describe(
-        "What to do with `%2F` and `%5C` (and a raw `\\`) in a path: `reject` answers 400, `decode` turns them into `/` before routing, `keep` routes and forwards them encoded.",
+        "What to do with `%2F` and `%5C` (and a raw `\\`) in a path: `reject` answers 400, `decode` turns them into `/` before routing, `keep` routes and forwards them encoded (answering 400 when one hides a dot segment, as `..%2F` does).",
       ),
     mergeSlashes: z.boolean().default(false).describe("Collapse `//` into `/` before routing."),
   })

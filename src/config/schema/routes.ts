@@ -83,7 +83,7 @@ export const routeSchema = z
       .regex(/^\//, "expected a path starting with /")
       .optional()
       .describe(
-        "The forwarded path, built from the route's parameters: `/v2/users/:id`, `/files/*`.",
+        "The forwarded path, built from the route's parameters: `/v2/users/:id`, `/files/*`. One that could make a dot segment (`/x/..`, `/x/..*`) is refused.",
       ),
     preserveHost: z
       .boolean()
@@ -127,7 +127,8 @@ export const routeSchema = z
     try {
       compileRewrite(route, patterns);
     } catch (error) {
-      ctx.addIssue({ code: "custom", path: ["rewrite"], message: (error as Error).message });
+      const field = route.rewrite === undefined ? "stripPrefix" : "rewrite";
+      ctx.addIssue({ code: "custom", path: [field], message: (error as Error).message });
     }
   })
   .describe("Which requests go to which service, and how the path is changed on the way.");

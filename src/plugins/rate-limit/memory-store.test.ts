@@ -132,6 +132,22 @@ describe("several limits (memory)", () => {
   }
 });
 
+describe("Retry-After (memory)", () => {
+  for (const algorithm of ["sliding-window", "token-bucket"] as const)
+    it(`${algorithm}: a client that waits exactly retryAfterMs is admitted, at any clock reading`, () => {
+      // performance.now() has fractions of a millisecond: the wait and the expiry must
+      // round alike, or the client is refused again for a float's last bit.
+      const clock = new ManualClock();
+      const store = new MemoryRateLimitStore([{ limit: 1, windowMs: 24 }], algorithm, { clock });
+      clock.advance(1000 + 9.663381206337365e-13);
+      assert.equal(store.decide("k").admitted, true);
+      const refused = store.decide("k");
+      assert.equal(refused.admitted, false);
+      clock.advance(refused.retryAfterMs);
+      assert.equal(store.decide("k").admitted, true);
+    });
+});
+
 describe("memory bounds", () => {
   it("tracks at most maxKeys keys and forgets idle ones after the longest window", () => {
     const clock = new ManualClock();

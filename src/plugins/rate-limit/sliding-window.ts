@@ -62,10 +62,14 @@ export class SlidingWindowLog {
     return this.#times[(this.#start + offset) % this.#times.length]!;
   }
 
-  /** Drops the times at or before now - window: they no longer count. */
+  /**
+   * Drops the times at or before now - window: they no longer count. Compared as
+   * `time + window <= now`, the sum `peek` tells a refused client to wait for, so that
+   * waiting exactly retryAfterMs is enough whatever the float rounding.
+   */
   #expire(now: number): void {
-    const horizon = now - this.#windowMs;
-    while (this.#size > 0 && this.#times[this.#start]! <= horizon) {
+    const window = this.#windowMs;
+    while (this.#size > 0 && this.#times[this.#start]! + window <= now) {
       this.#start = (this.#start + 1) % this.#times.length;
       this.#size--;
     }
