@@ -19,6 +19,8 @@ export interface BenchOptions {
   cpuProf: string | undefined;
   /** Measured process on core 0, everything else on core 1 (bench/pinning.ts). */
   pinned: boolean;
+  /** Only the chosen load targets: none of the measurements that come with any Gatehouse one. */
+  loadOnly: boolean;
 }
 
 export const usage = `usage: npm run bench -- [options]
@@ -43,6 +45,9 @@ export const usage = `usage: npm run bench -- [options]
   --pinned               the measured process alone on core 0,    (BENCH_PINNED=1)
                          everything else on core 1 (taskset), for
                          steadier ratios; gatehouse-workers runs unpinned
+  --load-only            only the chosen load targets: skip the   (BENCH_LOAD_ONLY=1)
+                         in-process tables, TLS, gRPC and registry
+                         runs that come with any Gatehouse target
   -h, --help             this text`;
 
 /** Parses argv and the environment; throws a readable error on a bad value. */
@@ -58,6 +63,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       only: { type: "string" },
       "cpu-prof": { type: "string" },
       pinned: { type: "boolean" },
+      "load-only": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -75,6 +81,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       .filter(Boolean),
     cpuProf: values["cpu-prof"],
     pinned: values.pinned ?? onOff("BENCH_PINNED", env.BENCH_PINNED),
+    loadOnly: values["load-only"] ?? onOff("BENCH_LOAD_ONLY", env.BENCH_LOAD_ONLY),
   };
 }
 

@@ -94,10 +94,11 @@ async function main(): Promise<void> {
   const chosen = targets.filter((target) => selected(options, target.name));
   const reloadChosen = reloadSelected(options);
   const propagationChosen = selected(options, propagationBenchName);
+  // With any Gatehouse target come the in-process tables, TLS, gRPC and the registry.
+  const gatehouse =
+    !options.loadOnly && chosen.some((target) => target.name.startsWith("gatehouse"));
   // The registry runs with the Gatehouse targets, or alone (`--only registry`).
-  const registryChosen =
-    chosen.some((target) => target.name.startsWith("gatehouse")) ||
-    options.only.includes(registryBenchName);
+  const registryChosen = gatehouse || options.only.includes(registryBenchName);
   const sagasChosen = selected(options, sagasBenchName);
   const eventsChosen = selected(options, eventsBenchName);
   const instancesChosen = selected(options, instancesBenchName);
@@ -173,14 +174,12 @@ async function main(): Promise<void> {
     // Idle keep-alive connections and WebSocket tunnels held open on a Gatehouse of its own.
     if (connectionsChosen) connections = await measureConnections(context);
     // HTTPS with HTTP/1.1 and with HTTP/2, against the same upstream.
-    if (chosen.some((target) => target.name.startsWith("gatehouse")))
-      tlsProtocols = await measureTlsProtocols(context);
+    if (gatehouse) tlsProtocols = await measureTlsProtocols(context);
   } finally {
     await stopChild(upstream);
   }
   const measurements = rounds.map(bestRound);
 
-  const gatehouse = chosen.some((target) => target.name.startsWith("gatehouse"));
   const router = gatehouse ? measureRouterCost([10, 10_000]) : undefined;
   const selectors = gatehouse ? await measureSelectorCost([10, 1_000]) : undefined;
   const plugins = gatehouse ? await measurePlugins(dir) : undefined;
