@@ -1,7 +1,9 @@
 // The Redis limiter against a real redis-server: exact under concurrency for both
 // algorithms (one atomic script per decision), all-or-nothing across limits, keys under
-// the prefix with an expiry, and a dead Redis answered as a counted failure in time.
+// the prefix with an expiry, a hung Redis answered at each call's own timeout, a script
+// Redis forgot sent again whole, and a dead Redis answered as a counted failure in time.
 import assert from "node:assert/strict";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { type RedisServer, startRedisServer } from "../../../test/helpers/redis-server.ts";
@@ -115,6 +117,52 @@ describe("Redis rate-limit store", () => {
       redis.resume();
     }
     await ready(store);
+  });
+
+  it("gives each call made while Redis is hung its own timeout, however many wait", async () => {
+    const store = storeFor([{ limit: 5, windowMs: 1000 }], "sliding-window", "hung-many");
+    await ready(store);
+    const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    loopDelay.enable();
+    redis.pause();
+    let took: number[];
+    try {
+      // One call every 5ms over more than one timeout: calls made after the first sweep
+      // are timed from when they were made, not from the first call or the last sweep.
+      const calls: Promise<number>[] = [];
+      for (let i = 0; i < 60; i++) {
+        const started = performance.now();
+        calls.push(
+          store.decide(`k${i}`).then((decision) => {
+            assert.equal(decision, undefined);
+            return performance.now() - started;
+          }),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      took = await Promise.all(calls);
+    } finally {
+      redis.resume();
+      loopDelay.disable();
+    }
+    // A timer fires a little late on a loaded machine; a process held up for longer
+    // than that answers late whatever it does, so its own worst stall is allowed on top.
+    const allowedMs = 200 + 40 + loopDelay.max / 1e6;
+    assert.ok(Math.min(...took) >= 199, `fastest failure after ${Math.min(...took)}ms`);
+    assert.ok(Math.max(...took) <= allowedMs, `slowest failure after ${Math.max(...took)}ms`);
+    await ready(store);
+  });
+
+  it("sends the script whole when Redis no longer knows it (SCRIPT FLUSH)", async () => {
+    const store = storeFor([{ limit: 3, windowMs: 60_000 }], "token-bucket", "flushed");
+    await ready(store);
+    await inspect.script("FLUSH");
+    const decisions = await Promise.all([1, 2, 3, 4].map(() => store.decide("k")));
+    assert.deepEqual(
+      decisions.map((decision) => decision?.admitted),
+      [true, true, true, false],
+    );
+    assert.equal(store.failures, 0);
   });
 
   it("answers a dead Redis as a failure at once, counts it, and recovers", async () => {
