@@ -100,7 +100,7 @@ const pid =
 try {
   for (let i = 0; i < 100; i++) await batch();
   failures = 0;
-  const rows: { gateway: number; redis: number; wall: number }[] = [];
+  const rows: { gateway: number; system: number; redis: number; wall: number }[] = [];
   for (let r = 0; r < repeat; r++) {
     const cpu = process.cpuUsage();
     const redisBefore = cpuSeconds(pid) ?? 0;
@@ -112,6 +112,7 @@ try {
     if (failures > 0) throw new Error(`${failures} decisions failed (Redis too slow or down)`);
     rows.push({
       gateway: (used.user + used.system) / decisions,
+      system: used.system / decisions,
       redis: (((cpuSeconds(pid) ?? 0) - redisBefore) * 1e6) / decisions,
       wall: (wallMs * 1000) / decisions,
     });
@@ -120,7 +121,8 @@ try {
     rows.map(pick).sort((a, b) => a - b)[Math.floor(rows.length / 2)]!;
   console.log(
     `rate-limit redis ${values.algorithm}, ${concurrency} at a time, ${batches} batches x ${repeat}: ` +
-      `gateway ${median((row) => row.gateway).toFixed(2)} µs cpu/decision, ` +
+      `gateway ${median((row) => row.gateway).toFixed(2)} µs cpu/decision ` +
+      `(${median((row) => row.system).toFixed(2)} µs of it in the kernel), ` +
       `redis-server ${median((row) => row.redis).toFixed(2)} µs cpu/decision, ` +
       `wall ${median((row) => row.wall).toFixed(2)} µs/decision`,
   );
