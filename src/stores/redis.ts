@@ -155,6 +155,12 @@ function connect(target: RedisTarget, options: RedisConnectionOptions): RedisCli
       clusterRetryStrategy: (attempt) => Math.min(attempt * 50, 1000),
       enableAutoPipelining: true,
     });
+    // ioredis connects to a node at its first command, and with the offline queue off the
+    // rest of that burst fails ("Connection is closed."): connect to each node as it is
+    // learnt instead.
+    client.on("+node", (node: Redis) => {
+      if (node.status === "wait") node.connect().catch(() => {});
+    });
   } else if (target.sentinels) {
     const first = new URL(target.sentinels[0]!);
     const sentinel = credentials(first);

@@ -1,12 +1,17 @@
 // The Redis limiter against a real redis-server: exact under concurrency for both
 // algorithms (one atomic script per decision), all-or-nothing across limits, keys under
 // the prefix with an expiry, a hung Redis answered at each call's own timeout, a script
-// Redis forgot sent again whole, and a dead Redis answered as a counted failure in time.
+// Redis forgot sent again whole, a dead Redis answered as a counted failure in time, and
+// a Redis Cluster's keys decided exactly even in one burst.
 import assert from "node:assert/strict";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { type RedisServer, startRedisServer } from "../../../test/helpers/redis-server.ts";
+import {
+  type RedisClusterSetup,
+  startRedisCluster,
+} from "../../../test/helpers/redis-topologies.ts";
 import { RedisConnections } from "../../stores/redis.ts";
 import { RedisRateLimitStore } from "./redis-store.ts";
 
@@ -179,5 +184,42 @@ describe("Redis rate-limit store", () => {
     }
     await ready(store);
     assert.equal((await store.decide("k"))?.admitted, true);
+  });
+});
+
+describe("Redis rate-limit store on a Redis Cluster", () => {
+  let cluster: RedisClusterSetup;
+  const connections = new RedisConnections();
+
+  before(async () => {
+    cluster = await startRedisCluster();
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it("decides keys on every master in one turn exactly, from the first burst", async () => {
+    const store = new RedisRateLimitStore([{ limit: 20, windowMs: 60_000 }], "sliding-window", {
+      cluster: cluster.nodes,
+      timeout: 3000,
+      keyPrefix: "test:",
+      scope: "cluster-burst",
+      connections,
+    });
+    try {
+      // Six keys land on more than one master; 30 decisions each, all made in one turn
+      // before any node connection is open.
+      const keys = ["a", "b", "c", "d", "e", "f"];
+      const decisions = await Promise.all(
+        keys.flatMap((key) => Array.from({ length: 30 }, () => store.decide(key))),
+      );
+      const admitted = keys.map(
+        (_, i) => decisions.slice(i * 30, i * 30 + 30).filter((d) => d?.admitted).length,
+      );
+      assert.deepEqual(admitted, [20, 20, 20, 20, 20, 20]);
+      assert.equal(store.failures, 0);
+    } finally {
+      store.close();
+    }
   });
 });
