@@ -19,7 +19,7 @@
  * slot map.
  */
 import { Cluster, Command, Redis, type RedisOptions } from "ioredis";
-import { RedisTurnWrites } from "./redis-turn-writes.ts";
+import { RedisTurnWrites, type Wanted } from "./redis-turn-writes.ts";
 import { type DeadlineCall, SharedDeadline, type timedOut } from "./shared-deadline.ts";
 
 /** Where the Redis is: exactly one of `url`, `sentinels` (with `name`) or `cluster`. */
@@ -55,10 +55,11 @@ export interface RedisLease {
    */
   track(call: DeadlineCall): void;
   /**
-   * Sends `command` with the other commands of this event-loop turn, in one socket write.
-   * A command the client cannot write fails at once (the offline queue is off).
+   * Sends `command` with the other commands of its batch (see redis-turn-writes.ts), or
+   * not at all if `wanted` is done by then. A command the client cannot write fails at
+   * once (the offline queue is off).
    */
-  send(command: Command): void;
+  send(command: Command, wanted: Wanted): void;
   release(): void;
 }
 
@@ -110,7 +111,7 @@ export class RedisConnections {
       client: used.client,
       within: (command) => used.deadline.within(command),
       track: (call) => used.deadline.track(call),
-      send: (command) => used.writes.send(command),
+      send: (command, wanted) => used.writes.send(command, wanted),
       release() {
         if (released) return;
         released = true;

@@ -176,7 +176,7 @@ export class RedisRateLimitStore {
         call.answer(undefined);
       },
     );
-    this.#lease.send(command);
+    this.#lease.send(command, call);
   }
 
   /** The script's reply: admitted, then remaining, reset and retry (µs) per limit. */
