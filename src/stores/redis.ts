@@ -10,13 +10,17 @@
  * in a cluster no delayed retry on CLUSTERDOWN, TRYAGAIN or a lost node) and time out
  * after the store timeout (`commandTimeout`). That timeout starts when a command is
  * written, and auto-pipelining holds commands back while an earlier pipeline waits, so
- * callers bound their wait with the lease's `within` (the timeout from the call): a dead,
- * hung or failing-over Redis is a failure within that bound, never a stuck request. It
- * reconnects on its own: to the same server, to the master Sentinel names after a
- * failover, or to the cluster's nodes from a refreshed slot map.
+ * callers bound their wait with the lease (`within`, or `track` on the hot path: the
+ * timeout from the call, one sweep per connection): a dead, hung or failing-over Redis is
+ * a failure within that bound, never a stuck request. The hot path sends its commands
+ * with `send` (see redis-turn-writes.ts), past the auto-pipeliner and without the
+ * client's per-command timer. It reconnects on its own: to the same server, to the
+ * master Sentinel names after a failover, or to the cluster's nodes from a refreshed
+ * slot map.
  */
-import { Cluster, Redis, type RedisOptions } from "ioredis";
-import { SharedDeadline, type timedOut } from "./shared-deadline.ts";
+import { Cluster, Command, Redis, type RedisOptions } from "ioredis";
+import { RedisTurnWrites, type Wanted } from "./redis-turn-writes.ts";
+import { type DeadlineCall, SharedDeadline, type timedOut } from "./shared-deadline.ts";
 
 /** Where the Redis is: exactly one of `url`, `sentinels` (with `name`) or `cluster`. */
 export interface RedisTarget {
@@ -45,13 +49,33 @@ export interface RedisLease {
    * (see SharedDeadline): every wait on Redis goes through it.
    */
   within<T>(command: Promise<T>): Promise<T | typeof timedOut>;
+  /**
+   * Gives `call` the timeout from now: one sweep of the connection expires it if it is not
+   * done by then. The hot path's alternative to `within` (no promise per call).
+   */
+  track(call: DeadlineCall): void;
+  /**
+   * Sends `command` with the other commands of its batch (see redis-turn-writes.ts), or
+   * not at all if `wanted` is done by then. A command the client cannot write fails at
+   * once (the offline queue is off).
+   */
+  send(command: Command, wanted: Wanted): void;
   release(): void;
 }
 
 interface Shared {
   client: RedisClient;
   deadline: SharedDeadline;
+  writes: RedisTurnWrites;
   users: number;
+}
+
+/**
+ * A command timed by the lease's sweep (`track`) rather than by a timer of its own: the
+ * client's `commandTimeout` would set and clear one per command.
+ */
+export class SweptCommand extends Command {
+  override setTimeout(): void {}
 }
 
 /** The connection's name in `CLIENT LIST`, so operators (and tests) can tell Gatehouse apart. */
@@ -71,9 +95,11 @@ export class RedisConnections {
     const shared = this.#shared;
     let entry = shared.get(id);
     if (entry === undefined) {
+      const client = connect(target, options);
       entry = {
-        client: connect(target, options),
+        client,
         deadline: new SharedDeadline(options.timeout),
+        writes: new RedisTurnWrites(client),
         users: 0,
       };
       shared.set(id, entry);
@@ -84,6 +110,8 @@ export class RedisConnections {
     return {
       client: used.client,
       within: (command) => used.deadline.within(command),
+      track: (call) => used.deadline.track(call),
+      send: (command, wanted) => used.writes.send(command, wanted),
       release() {
         if (released) return;
         released = true;
@@ -127,6 +155,12 @@ function connect(target: RedisTarget, options: RedisConnectionOptions): RedisCli
       slotsRefreshTimeout: Math.max(options.timeout, 1000),
       clusterRetryStrategy: (attempt) => Math.min(attempt * 50, 1000),
       enableAutoPipelining: true,
+    });
+    // ioredis connects to a node at its first command, and with the offline queue off the
+    // rest of that burst fails ("Connection is closed."): connect to each node as it is
+    // learnt instead.
+    client.on("+node", (node: Redis) => {
+      if (node.status === "wait") node.connect().catch(() => {});
     });
   } else if (target.sentinels) {
     const first = new URL(target.sentinels[0]!);

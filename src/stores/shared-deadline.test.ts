@@ -1,10 +1,10 @@
-// SharedDeadline: a call has its outcome or `timedOut` at the deadline of the turn it was
-// made in, whatever happened to earlier calls; one timer serves a whole turn.
+// SharedDeadline: a call has its outcome or `timedOut` once the timeout has passed since
+// it was made, whatever happened to earlier calls; one timer serves every call in flight.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { ManualClock } from "../upstream/clock.ts";
-import { SharedDeadline, timedOut } from "./shared-deadline.ts";
+import { type DeadlineCall, SharedDeadline, timedOut } from "./shared-deadline.ts";
 
 const never = () => new Promise<string>(() => {});
 
@@ -28,6 +28,31 @@ describe("SharedDeadline", () => {
     assert.equal(await outcome(call), "pending");
     clock.advance(1);
     assert.equal(await outcome(call), timedOut);
+  });
+
+  it("expires tracked calls at their own deadlines, with one timer for all of them", () => {
+    const clock = new ManualClock();
+    const deadline = new SharedDeadline(100, clock);
+    const expired: number[] = [];
+    const calls: DeadlineCall[] = [];
+    for (let i = 0; i < 5; i++) {
+      const call: DeadlineCall = { expiresAt: 0, done: false, expire: () => expired.push(i) };
+      deadline.track(call);
+      calls.push(call);
+      clock.advance(10);
+    }
+    assert.equal(clock.pending, 1, "one timer, however many calls are in flight");
+    calls[1]!.done = true; // answered in time: never expired
+    clock.advance(49); // 99ms after the first call
+    assert.deepEqual(expired, []);
+    clock.advance(1);
+    assert.deepEqual(expired, [0]);
+    assert.equal(calls[0]!.done, true, "the sweep marks what it expires");
+    clock.advance(30);
+    assert.deepEqual(expired, [0, 2, 3]);
+    clock.advance(10);
+    assert.deepEqual(expired, [0, 2, 3, 4]);
+    assert.equal(clock.pending, 0, "no timer once nothing is in flight");
   });
 
   it("gives a call made in a later turn its own deadline, however long earlier calls wait", async () => {

@@ -94,7 +94,7 @@ export const rateLimitPlugin = definePlugin({
       access: redis
         ? (ctx) => {
             const key = keyOf(ctx);
-            return redis.decide(key).then((decision) => {
+            return redis.decideThen(key, (decision) => {
               if (decision) settle(ctx, decision);
               else storeFailed(ctx, key);
             });

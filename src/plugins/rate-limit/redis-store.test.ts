@@ -1,10 +1,17 @@
 // The Redis limiter against a real redis-server: exact under concurrency for both
 // algorithms (one atomic script per decision), all-or-nothing across limits, keys under
-// the prefix with an expiry, and a dead Redis answered as a counted failure in time.
+// the prefix with an expiry, a hung Redis answered at each call's own timeout, a script
+// Redis forgot sent again whole, a dead Redis answered as a counted failure in time, and
+// a Redis Cluster's keys decided exactly even in one burst.
 import assert from "node:assert/strict";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { type RedisServer, startRedisServer } from "../../../test/helpers/redis-server.ts";
+import {
+  type RedisClusterSetup,
+  startRedisCluster,
+} from "../../../test/helpers/redis-topologies.ts";
 import { RedisConnections } from "../../stores/redis.ts";
 import { RedisRateLimitStore } from "./redis-store.ts";
 
@@ -117,6 +124,52 @@ describe("Redis rate-limit store", () => {
     await ready(store);
   });
 
+  it("gives each call made while Redis is hung its own timeout, however many wait", async () => {
+    const store = storeFor([{ limit: 5, windowMs: 1000 }], "sliding-window", "hung-many");
+    await ready(store);
+    const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    loopDelay.enable();
+    redis.pause();
+    let took: number[];
+    try {
+      // One call every 5ms over more than one timeout: calls made after the first sweep
+      // are timed from when they were made, not from the first call or the last sweep.
+      const calls: Promise<number>[] = [];
+      for (let i = 0; i < 60; i++) {
+        const started = performance.now();
+        calls.push(
+          store.decide(`k${i}`).then((decision) => {
+            assert.equal(decision, undefined);
+            return performance.now() - started;
+          }),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      took = await Promise.all(calls);
+    } finally {
+      redis.resume();
+      loopDelay.disable();
+    }
+    // A timer fires a little late on a loaded machine; a process held up for longer
+    // than that answers late whatever it does, so its own worst stall is allowed on top.
+    const allowedMs = 200 + 40 + loopDelay.max / 1e6;
+    assert.ok(Math.min(...took) >= 199, `fastest failure after ${Math.min(...took)}ms`);
+    assert.ok(Math.max(...took) <= allowedMs, `slowest failure after ${Math.max(...took)}ms`);
+    await ready(store);
+  });
+
+  it("sends the script whole when Redis no longer knows it (SCRIPT FLUSH)", async () => {
+    const store = storeFor([{ limit: 3, windowMs: 60_000 }], "token-bucket", "flushed");
+    await ready(store);
+    await inspect.script("FLUSH");
+    const decisions = await Promise.all([1, 2, 3, 4].map(() => store.decide("k")));
+    assert.deepEqual(
+      decisions.map((decision) => decision?.admitted),
+      [true, true, true, false],
+    );
+    assert.equal(store.failures, 0);
+  });
+
   it("answers a dead Redis as a failure at once, counts it, and recovers", async () => {
     const store = storeFor([{ limit: 5, windowMs: 1000 }], "token-bucket", "failure");
     await ready(store);
@@ -131,5 +184,42 @@ describe("Redis rate-limit store", () => {
     }
     await ready(store);
     assert.equal((await store.decide("k"))?.admitted, true);
+  });
+});
+
+describe("Redis rate-limit store on a Redis Cluster", () => {
+  let cluster: RedisClusterSetup;
+  const connections = new RedisConnections();
+
+  before(async () => {
+    cluster = await startRedisCluster();
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it("decides keys on every master in one turn exactly, from the first burst", async () => {
+    const store = new RedisRateLimitStore([{ limit: 20, windowMs: 60_000 }], "sliding-window", {
+      cluster: cluster.nodes,
+      timeout: 3000,
+      keyPrefix: "test:",
+      scope: "cluster-burst",
+      connections,
+    });
+    try {
+      // Six keys land on more than one master; 30 decisions each, all made in one turn
+      // before any node connection is open.
+      const keys = ["a", "b", "c", "d", "e", "f"];
+      const decisions = await Promise.all(
+        keys.flatMap((key) => Array.from({ length: 30 }, () => store.decide(key))),
+      );
+      const admitted = keys.map(
+        (_, i) => decisions.slice(i * 30, i * 30 + 30).filter((d) => d?.admitted).length,
+      );
+      assert.deepEqual(admitted, [20, 20, 20, 20, 20, 20]);
+      assert.equal(store.failures, 0);
+    } finally {
+      store.close();
+    }
   });
 });

@@ -6,7 +6,7 @@
  * every 10 seconds, and answered with `undefined` so the plugin applies its
  * `onStoreFailure` policy.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { fallbackLogger, type Logger } from "../../observability/logger.ts";
 import {
   describeRedisTarget,
@@ -14,8 +14,9 @@ import {
   type RedisConnections,
   type RedisLease,
   type RedisTarget,
+  SweptCommand,
 } from "../../stores/redis.ts";
-import { timedOut } from "../../stores/shared-deadline.ts";
+import type { DeadlineCall } from "../../stores/shared-deadline.ts";
 import { type Clock, systemClock } from "../../upstream/clock.ts";
 import {
   type Algorithm,
@@ -40,8 +41,11 @@ export interface RedisStoreOptions extends RedisTarget {
   log?: Logger;
 }
 
-interface RateLimitCommand {
-  gatehouseRateLimit(numberOfKeys: number, ...keysThenArgs: string[]): Promise<number[]>;
+/** What Redis knows the script by once it has seen it (EVALSHA). */
+const scriptSha = createHash("sha1").update(rateLimitScript).digest("hex");
+/** A decision waiting on Redis: settled once, by its reply or by the connection's sweep. */
+interface PendingDecision extends DeadlineCall {
+  answer(decision: Decision | undefined): void;
 }
 
 const warningIntervalMs = 10_000;
@@ -54,7 +58,6 @@ export class RedisRateLimitStore {
   failures = 0;
   readonly #rules: readonly LimitRule[];
   readonly #lease: RedisLease;
-  readonly #client: RedisClient & RateLimitCommand;
   /** The Redis as messages name it, without its password. */
   readonly #where: string;
   readonly #clock: Clock;
@@ -78,9 +81,6 @@ export class RedisRateLimitStore {
     this.#timeout = options.timeout;
     this.#lease = options.connections.acquire(options, { timeout: options.timeout });
     const client = this.#lease.client;
-    // defineCommand sends EVALSHA, and the script itself (EVAL) when Redis does not know it.
-    client.defineCommand("gatehouseRateLimit", { lua: rateLimitScript });
-    this.#client = client as RedisClient & RateLimitCommand;
     // Without this, the requests that arrive while a new gateway connects would all be
     // store failures: the client queues nothing before it is ready.
     if (client.status !== "ready") {
@@ -102,23 +102,86 @@ export class RedisRateLimitStore {
    * Decides one request for `key`; undefined when Redis could not answer within the
    * timeout, counted from this call (a wait for the first connection included).
    */
-  async decide(key: string): Promise<Decision | undefined> {
+  decide(key: string): Promise<Decision | undefined> {
+    let decided: Decision | undefined;
+    return this.decideThen(key, (decision) => {
+      decided = decision;
+    }).then(() => decided);
+  }
+
+  /**
+   * `decide` for the request path: `then` gets the decision (or undefined) before the
+   * returned promise resolves, which saves a promise and a microtask per request.
+   *
+   * One EVALSHA per decision, sent with the other commands of its turn (lease `send`) and
+   * timed by the connection's one sweep (lease `track`): no timer, pipeline or promise
+   * race per request.
+   */
+  decideThen(key: string, then: (decision: Decision | undefined) => void): Promise<void> {
     const count = this.#rules.length;
-    const keys = new Array<string>(count);
-    for (let i = 0; i < count; i++) keys[i] = this.#keyStarts[i] + key + this.#keySuffixes[i];
-    let reply: number[] | typeof timedOut;
-    try {
-      reply = await this.#lease.within(
-        this.#startup ? this.#startup.then(() => this.#ask(keys)) : this.#ask(keys),
-      );
-    } catch (error) {
-      this.#failed((error as Error).message);
-      return undefined;
+    // EVALSHA's arguments: the script's SHA, key count, keys, then the script's ARGV.
+    const args: (string | number)[] = [scriptSha, count];
+    for (let i = 0; i < count; i++) args.push(this.#keyStarts[i] + key + this.#keySuffixes[i]);
+    args.push(this.#flag, `${processTag}${sequence++}`);
+    const limitArgs = this.#limitArgs;
+    for (let i = 0; i < limitArgs.length; i++) args.push(limitArgs[i]!);
+    return new Promise((resolve, reject) => {
+      // What `then` throws fails the request, as a throwing hook does.
+      const answer = (decision: Decision | undefined) => {
+        try {
+          then(decision);
+          resolve();
+        } catch (error) {
+          reject(error);
+        }
+      };
+      const call: PendingDecision = {
+        expiresAt: 0,
+        done: false,
+        expire: () => {
+          this.#failed(`no answer within ${this.#timeout}ms`);
+          answer(undefined);
+        },
+        answer,
+      };
+      this.#lease.track(call);
+      if (this.#startup) this.#startup.then(() => this.#ask(call, args, false));
+      else this.#ask(call, args, false);
+    });
+  }
+
+  /** Sends the script by its SHA; when Redis does not know it (NOSCRIPT), sends it whole. */
+  #ask(call: PendingDecision, args: (string | number)[], whole: boolean): void {
+    if (call.done) return;
+    let sent = args;
+    if (whole) {
+      sent = args.slice();
+      sent[0] = rateLimitScript;
     }
-    if (reply === timedOut) {
-      this.#failed(`no answer within ${this.#timeout}ms`);
-      return undefined;
-    }
+    const command = new SweptCommand(whole ? "eval" : "evalsha", sent);
+    command.promise.then(
+      (reply) => {
+        if (call.done) return;
+        call.done = true;
+        call.answer(this.#decision(reply as number[]));
+      },
+      (error: Error) => {
+        if (call.done) return;
+        if (!whole && error.message.startsWith("NOSCRIPT")) {
+          this.#ask(call, args, true);
+          return;
+        }
+        call.done = true;
+        this.#failed(error.message);
+        call.answer(undefined);
+      },
+    );
+    this.#lease.send(command, call);
+  }
+
+  /** The script's reply: admitted, then remaining, reset and retry (µs) per limit. */
+  #decision(reply: number[]): Decision {
+    const count = this.#rules.length;
     const outcomes: LimitOutcome[] = [];
     for (let i = 0; i < count; i++) {
       const at = 1 + 3 * i;
@@ -131,16 +194,6 @@ export class RedisRateLimitStore {
       });
     }
     return decide(this.#rules, outcomes);
-  }
-
-  #ask(keys: string[]): Promise<number[]> {
-    return this.#client.gatehouseRateLimit(
-      keys.length,
-      ...keys,
-      this.#flag,
-      `${processTag}${sequence++}`,
-      ...this.#limitArgs,
-    );
   }
 
   /** Gives the shared connection back. */
