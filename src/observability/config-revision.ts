@@ -45,6 +45,15 @@ export function nextRevision(
 const hashes = new WeakMap<GatehouseConfig, string>();
 
 /**
+ * Records the hash another thread took of this config before it crossed (the same text:
+ * the crossing keeps key order and drops what `JSON.stringify` drops), so this thread does
+ * not take it again.
+ */
+export function rememberConfigHash(config: GatehouseConfig, hash: string): void {
+  hashes.set(config, hash);
+}
+
+/**
  * A short, stable digest of a validated config (key order as written, values resolved),
  * and of the files it depends on besides its own text (a plugin's `.proto`s), whose
  * content is not in it. Kept per config object: a reload asks for it three times (file

@@ -222,6 +222,30 @@ export function firstStaticSegment(pattern: PathPattern): string | undefined {
   return first?.kind === "static" ? first.text : undefined;
 }
 
+const treeRegexes = new WeakMap<PathPattern, { maxParamLength: number; regex: RegExp }>();
+
+/**
+ * What finding a pattern's tree key amounts to when it is the only key under its first
+ * segment: find-my-way lets a parameter be empty but no longer than `maxParamLength`, and a
+ * wildcard take the rest. Kept per (shared, frozen) pattern, so a reload reuses it.
+ */
+export function treeMatchRegex(pattern: PathPattern, maxParamLength: number): RegExp {
+  const cached = treeRegexes.get(pattern);
+  if (cached?.maxParamLength === maxParamLength) return cached.regex;
+  const body = pattern.segments
+    .map((s) =>
+      s.kind === "static"
+        ? escapeRegex(encodePathText(s.text))
+        : s.kind === "param"
+          ? `([^/]{0,${maxParamLength}})`
+          : "(.*)",
+    )
+    .join("/");
+  const regex = new RegExp(`^/${body}$`);
+  treeRegexes.set(pattern, { maxParamLength, regex });
+  return regex;
+}
+
 /**
  * A literal path segment in the form a normalised request path spells it: reserved and
  * non-ASCII characters percent-encoded, so literals and paths compare as they are.

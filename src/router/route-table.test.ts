@@ -150,6 +150,28 @@ describe("RouteTable path precedence", () => {
     assert.equal(route(routes, "/u/1"), "user");
   });
 
+  it("answers alike whether a key is alone under its first segment or shares it", () => {
+    const shared = [
+      { value: "svc", paths: ["/svc/:id"] },
+      { value: "pair", paths: ["/:a/:b"] },
+      { value: "rest", paths: ["/*"] },
+    ];
+    const lone = table(shared);
+    const beside = table([...shared, { value: "deep", paths: ["/svc/x/:y"] }]);
+    const expected: Record<string, string> = {
+      "/svc/1": "svc",
+      "/svc/": "rest",
+      "/svc/1/2": "rest",
+      "/svcx/1": "pair",
+      "/svc": "rest",
+    };
+    for (const [path, name] of Object.entries(expected)) {
+      assert.equal(route(lone, path), name, path);
+      assert.equal(route(beside, path), name, path);
+    }
+    assert.equal(route(beside, "/svc/x/2"), "deep");
+  });
+
   it("gives a parameter a whole segment, encoded slashes included", () => {
     const routes = table([
       { value: "user", paths: ["/users/:id"] },

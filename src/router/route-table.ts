@@ -8,7 +8,13 @@
  */
 import FindMyWay from "find-my-way";
 import { combinedHeaderValue } from "../proxy/headers.ts";
-import { compareSpecificity, OverlapIndex, type PathPattern } from "./path-pattern.ts";
+import {
+  compareSpecificity,
+  encodePathText,
+  OverlapIndex,
+  type PathPattern,
+  treeMatchRegex,
+} from "./path-pattern.ts";
 import {
   type Candidate,
   matcherCount,
@@ -35,6 +41,15 @@ interface HostTable {
    * most of building a table of 10,000 routes.
    */
   statics: Map<string, TreeNode<unknown>>;
+  /**
+   * Keys with a parameter or wildcard that are alone under their literal first segment, by
+   * that segment, kept out of the tree too: find-my-way tries a literal first segment
+   * before the parameter and wildcard keys beside it, so for a path under that segment the
+   * lone key is what it would find when its regex (see treeMatchRegex) matches, and the
+   * tree (which then holds no key under that segment) otherwise. A config of one route per
+   * service prefix then costs no tree inserts, which are most of building it.
+   */
+  lone: Map<string, LoneKey>;
   /** The highest route priority in the table, so a lookup that cannot win is skipped. */
   maxPriority: number;
 }
@@ -199,6 +214,15 @@ function firstMatch<R>(
 ): Candidate<R> | undefined {
   let node = table.statics.get(path) as TreeNode<R> | undefined;
   let ownProven = true;
+  if (node === undefined && table.lone.size > 0) {
+    const slash = path.indexOf("/", 1);
+    const lone = slash === -1 ? undefined : table.lone.get(path.slice(1, slash));
+    if (lone?.regex.test(path)) {
+      node = lone.node as TreeNode<R>;
+      // An empty parameter passes the tree's regex, not the pattern's (see below).
+      ownProven = lone.pattern.regex.test(path);
+    }
+  }
   if (node === undefined) {
     const found = table.tree.find("GET", key);
     if (found === null) return undefined;
@@ -263,7 +287,14 @@ function buildHostTable<R>(routes: readonly PreparedRoute<R>[], maxParamLength: 
     }
   }
 
+  // How many parametric keys each literal first segment has (see HostTable.lone).
+  const underFirst = new Map<string, number>();
+  for (const group of groups.values()) {
+    const first = loneCandidateSegment(group.pattern);
+    if (first !== undefined) underFirst.set(first, (underFirst.get(first) ?? 0) + 1);
+  }
   const statics = new Map<string, TreeNode<unknown>>();
+  const lone = new Map<string, LoneKey>();
   const tree = FindMyWay({
     caseSensitive: true,
     ignoreTrailingSlash: false,
@@ -293,10 +324,17 @@ function buildHostTable<R>(routes: readonly PreparedRoute<R>[], maxParamLength: 
     const params = group.pattern.paramNames.map((_, i) => `p${i}`);
     const node: TreeNode<R> = { candidates, params };
     const literal = staticPath(group.pattern);
-    if (literal === undefined) tree.on("GET", treeForm(group.pattern.treeKey), noop, node);
-    else statics.set(literal, node as TreeNode<unknown>);
+    const first = loneCandidateSegment(group.pattern);
+    if (literal !== undefined) statics.set(literal, node as TreeNode<unknown>);
+    else if (first !== undefined && underFirst.get(first) === 1)
+      lone.set(first, {
+        node: node as TreeNode<unknown>,
+        pattern: group.pattern,
+        regex: treeMatchRegex(group.pattern, maxParamLength),
+      });
+    else tree.on("GET", treeForm(group.pattern.treeKey), noop, node);
   }
-  return { tree, statics, maxPriority };
+  return { tree, statics, lone, maxPriority };
 }
 
 /** What the tree stores at one key. */
@@ -305,6 +343,25 @@ interface TreeNode<R> {
   candidates: Candidate<R>[];
   /** find-my-way's names for the key's parameters (`p0`, `p1`, ...). */
   params: string[];
+}
+
+/** A key alone under its literal first segment (see HostTable.lone). */
+interface LoneKey {
+  node: TreeNode<unknown>;
+  pattern: PathPattern;
+  /** What the tree's lookup of this key alone would match. */
+  regex: RegExp;
+}
+
+/**
+ * The literal first segment (as a normalised path spells it) of a pattern with a parameter
+ * or wildcard after it; undefined for a pattern that starts with one or has neither.
+ */
+function loneCandidateSegment(pattern: PathPattern): string | undefined {
+  const [first, ...rest] = pattern.segments;
+  if (first?.kind !== "static" || rest.every((segment) => segment.kind === "static"))
+    return undefined;
+  return encodePathText(first.text);
 }
 
 interface Group<R> {

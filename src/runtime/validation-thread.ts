@@ -11,6 +11,7 @@ import { Worker } from "node:worker_threads";
 import { adoptCheckedConfig } from "../config/checked-config.ts";
 import { ConfigError, type OverlayOption } from "../config/load.ts";
 import type { GatehouseConfig } from "../config/schema/index.ts";
+import { rememberConfigHash } from "../observability/config-revision.ts";
 import { decodeChecked, type ValidationAnswer, type ValidationRequest } from "./validation-wire.ts";
 
 const entry = new URL(
@@ -131,10 +132,10 @@ export class ValidationThread {
     if (this.#pending.size === 0) this.#worker?.unref();
     if ("problems" in answer) pending.reject(new ConfigError(answer.problems));
     else if ("failure" in answer) pending.reject(new Error(answer.failure));
-    else
-      pending.resolve({
-        config: adoptCheckedConfig(decodeChecked(answer.checked)),
-        plugins: answer.plugins,
-      });
+    else {
+      const config = adoptCheckedConfig(decodeChecked(answer.checked));
+      rememberConfigHash(config, answer.hash);
+      pending.resolve({ config, plugins: answer.plugins });
+    }
   }
 }

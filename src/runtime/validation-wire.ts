@@ -22,8 +22,11 @@ export type EncodedChecked = { json: string } | { clone: CheckedConfig };
 /** The thread's answers: ready once loaded, then one per request. */
 export type ValidationAnswer =
   | { ready: true }
-  /** Valid; `plugins` names every plugin the thread validated against. */
-  | { id: number; checked: EncodedChecked; plugins: string[] }
+  /**
+   * Valid; `hash` is the config's (observability/config-revision), `plugins` names every
+   * plugin the thread validated against.
+   */
+  | { id: number; checked: EncodedChecked; hash: string; plugins: string[] }
   /** Refused, with the located problems. */
   | { id: number; problems: ConfigProblem[] }
   /** Failed for another reason (a bug, or a plugin's check that threw). */

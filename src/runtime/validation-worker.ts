@@ -8,6 +8,7 @@
 import { parentPort } from "node:worker_threads";
 import { checkedConfigOf } from "../config/checked-config.ts";
 import { ConfigError } from "../config/load.ts";
+import { configHash } from "../observability/config-revision.ts";
 import { processPluginRegistry } from "../plugins/index.ts";
 import { checkRoutesWithoutTables } from "./compile.ts";
 import { validateConfigFile } from "./validate.ts";
@@ -27,7 +28,9 @@ port.postMessage({ ready: true } satisfies ValidationAnswer);
 async function answer({ id, file, overlay, env }: ValidationRequest): Promise<ValidationAnswer> {
   try {
     const config = await validateConfigFile(file, env, overlay, plugins);
-    return { id, checked: encodeChecked(checkedConfigOf(config)), plugins: plugins.names() };
+    // The hash is taken here too: the serving thread then only looks it up.
+    const checked = encodeChecked(checkedConfigOf(config));
+    return { id, checked, hash: configHash(config), plugins: plugins.names() };
   } catch (error) {
     if (error instanceof ConfigError) return { id, problems: error.problems };
     return { id, failure: (error as Error)?.message ?? String(error) };
