@@ -6,7 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { upstreamBody } from "./nginx.ts";
+import { nginxHead, upstreamBody } from "./nginx.ts";
 import { type Child, freePort, startChild, stopChild } from "./processes.ts";
 
 const addresses = 200;
@@ -54,23 +54,7 @@ function startNginxFleet(prefix: string, urls: string[]): Child {
   // listeners, the gateway's pools and the probes' fresh connections.
   writeFileSync(
     config,
-    `daemon off;
-master_process off;
-worker_rlimit_nofile 16384;
-pid ${join(prefix, "nginx.pid")};
-error_log ${join(prefix, "logs/error.log")} warn;
-events {
-  worker_connections 12000;
-}
-http {
-  access_log off;
-  client_body_temp_path ${join(prefix, "client_body")};
-  proxy_temp_path ${join(prefix, "proxy")};
-  fastcgi_temp_path ${join(prefix, "fastcgi")};
-  uwsgi_temp_path ${join(prefix, "uwsgi")};
-  scgi_temp_path ${join(prefix, "scgi")};
-  keepalive_timeout 65s;
-  keepalive_requests 1000000;
+    `${nginxHead(prefix, 12000, 16384)}
   server {
 ${listens}
     default_type application/json;

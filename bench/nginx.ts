@@ -59,22 +59,7 @@ function nginxConfig(dir: string, port: number, role: NginxRole): string {
       : "";
   // master_process off: a single process, like the Node targets, and nothing left behind
   // when it is killed. Every path nginx might write to stays inside `dir`.
-  return `daemon off;
-master_process off;
-pid ${join(dir, "nginx.pid")};
-error_log ${join(dir, "logs/error.log")} warn;
-events {
-  worker_connections 4096;
-}
-http {
-  access_log off;
-  client_body_temp_path ${join(dir, "client_body")};
-  proxy_temp_path ${join(dir, "proxy")};
-  fastcgi_temp_path ${join(dir, "fastcgi")};
-  uwsgi_temp_path ${join(dir, "uwsgi")};
-  scgi_temp_path ${join(dir, "scgi")};
-  keepalive_timeout 65s;
-  keepalive_requests 1000000;
+  return `${nginxHead(dir, 4096)}
   ${upstreamBlock}
   server {
     listen 127.0.0.1:${port};
@@ -84,4 +69,28 @@ http {
   }
 }
 `;
+}
+
+/**
+ * The start of every bench nginx config, up to inside `http { }`: one process in the
+ * foreground, every file it may write under `dir`, no access log, keep-alive that never
+ * closes a connection during a run. `nofile` raises the process's own open-file limit.
+ */
+export function nginxHead(dir: string, workerConnections: number, nofile?: number): string {
+  return `daemon off;
+master_process off;
+${nofile === undefined ? "" : `worker_rlimit_nofile ${nofile};\n`}pid ${join(dir, "nginx.pid")};
+error_log ${join(dir, "logs/error.log")} warn;
+events {
+  worker_connections ${workerConnections};
+}
+http {
+  access_log off;
+  client_body_temp_path ${join(dir, "client_body")};
+  proxy_temp_path ${join(dir, "proxy")};
+  fastcgi_temp_path ${join(dir, "fastcgi")};
+  uwsgi_temp_path ${join(dir, "uwsgi")};
+  scgi_temp_path ${join(dir, "scgi")};
+  keepalive_timeout 65s;
+  keepalive_requests 1000000;`;
 }

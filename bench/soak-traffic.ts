@@ -20,6 +20,14 @@ export interface SoakRequest {
 }
 
 const orderBody = JSON.stringify({ item: "soak", quantity: 1, note: "x".repeat(400) });
+const order = (): SoakRequest => ({
+  kind: "order",
+  method: "POST",
+  path: "/orders",
+  headers: { "content-type": "application/json" },
+  body: orderBody,
+  expected: [201],
+});
 
 /** One round of the mix: 20 requests, the share of each kind given by how often it appears. */
 const round: ((n: number) => SoakRequest)[] = [
@@ -41,22 +49,8 @@ const round: ((n: number) => SoakRequest)[] = [
   (n) => get("cached", `/cached/${n % 20}`),
   () => ({ ...get("report", "/reports/report", { "accept-encoding": "gzip" }), encoding: "gzip" }),
   () => get("report", "/reports/report", { "accept-encoding": "gzip" }),
-  () => ({
-    kind: "order",
-    method: "POST",
-    path: "/orders",
-    headers: { "content-type": "application/json" },
-    body: orderBody,
-    expected: [201],
-  }),
-  () => ({
-    kind: "order",
-    method: "POST",
-    path: "/orders",
-    headers: { "content-type": "application/json" },
-    body: orderBody,
-    expected: [201],
-  }),
+  order,
+  order,
   (n) => get("tight", `/tight/${n % 10}`, {}, [200, 429]),
   (n) => get("tight", `/tight/${n % 10}`, {}, [200, 429]),
   (n) => get("public", `/public/items/${n % 100}`, { origin: soakOrigin }),
