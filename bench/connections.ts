@@ -12,12 +12,15 @@
  *   memory per tunnel the same way, on a fresh gateway process.
  * Only the idle timeouts are raised (the client keep-alive and the tunnel service's), so
  * nothing closes while it is measured. Clients connect from 127.0.0.2 to 127.0.0.250, past
- * one source address's port range.
+ * one source address's port range. Where one process falls short of 50,000 or 10,000, the
+ * same is held across nodes (bench/connections-nodes.ts, `BENCH_CONNECTIONS_NODES`).
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type AcrossNodesResults, measureAcrossNodes } from "./connections-nodes.ts";
+import { acrossNodesChecks, formatAcrossNodes } from "./connections-nodes-report.ts";
 import { type Child, freePort, startChild, stopChild, waitForListening } from "./processes.ts";
 import type { Check } from "./report.ts";
 import { formatColumns } from "./table.ts";
@@ -37,7 +40,7 @@ const wantedOpenFiles = 200_000;
  */
 const settleMs = Number(process.env.BENCH_CONNECTIONS_SETTLE_MS ?? 16_000);
 /** Client connections left free under the gateway's cap: wrk's, and a margin. */
-const capMargin = 100;
+export const capMargin = 100;
 
 /**
  * The open-file limit the gateway and its clients get: 200,000 where this process may
@@ -112,6 +115,8 @@ export interface ConnectionsResults {
   before: WrkResult;
   during: WrkResult;
   tunnels: HeldConnections;
+  /** The same held across several gateway processes, where one fell short (or when asked). */
+  nodes?: AcrossNodesResults;
 }
 
 /** Runs both measurements against the bench's nginx upstream. */
@@ -127,7 +132,14 @@ export async function measureConnections(
     await waitForListening(echo, echoPort, 15_000);
     const first = await heldKeepAlive(context, echoPort, options.connections);
     const tunnels = await heldTunnels(context, echoPort, options.tunnels);
-    return { ...first, openFiles, raised, tunnels };
+    const short = (held: HeldConnections) => held.wanted < held.target;
+    const nodes = await measureAcrossNodes(
+      context,
+      echoPort,
+      { keepAlive: options.connections, tunnels: options.tunnels },
+      { keepAlive: short(first.keepAlive), tunnels: short(tunnels) },
+    );
+    return { ...first, openFiles, raised, tunnels, nodes };
   } finally {
     await stopChild(echo);
   }
@@ -170,7 +182,7 @@ async function heldTunnels(context: BenchContext, echoPort: number, count: numbe
   }
 }
 
-interface RunningGateway {
+export interface RunningGateway {
   child: Child;
   url: string;
   statusUrl: string;
@@ -197,7 +209,7 @@ function startLimited(name: string, args: string[]): Child {
   return startChild(name, "prlimit", [limit, "--", process.execPath, ...args]);
 }
 
-async function startGateway(
+export async function startGateway(
   { dir, upstreamPort }: BenchContext,
   echoPort: number,
   name: string,
@@ -286,7 +298,7 @@ async function hold(
 }
 
 /** One client process holding `count` more connections of `role` once they are open. */
-async function openMore(gateway: RunningGateway, role: "hold" | "tunnels", count: number) {
+export async function openMore(gateway: RunningGateway, role: "hold" | "tunnels", count: number) {
   const path = role === "hold" ? "/items/42" : "/socket";
   const started = Date.now();
   const client = startLimited(`${role} client`, [
@@ -307,7 +319,7 @@ async function openMore(gateway: RunningGateway, role: "hold" | "tunnels", count
 }
 
 /** How many held connections the clients saw close so far (each one's last `closed` line). */
-function closedSoFar(clients: Child[]): number {
+export function closedSoFar(clients: Child[]): number {
   let closed = 0;
   for (const client of clients) {
     const all = [...client.output().matchAll(/closed (\d+)/g)];
@@ -316,7 +328,7 @@ function closedSoFar(clients: Child[]): number {
   return closed;
 }
 
-async function stopAll(clients: Child[]): Promise<void> {
+export async function stopAll(clients: Child[]): Promise<void> {
   await Promise.all(clients.map((client) => stopChild(client)));
 }
 
@@ -325,7 +337,7 @@ async function stopAll(clients: Child[]): Promise<void> {
  * reading with the lowest RSS (garbage not yet collected only ever adds to a reading; V8
  * collects and gives back pages on its own once allocation stops, within seconds).
  */
-async function settledMemory(gateway: RunningGateway): Promise<MemoryReading> {
+export async function settledMemory(gateway: RunningGateway): Promise<MemoryReading> {
   let lowest: MemoryReading | undefined;
   for (let waited = 0; waited < settleMs; waited += 2_000) {
     await sleep(2_000);
@@ -356,7 +368,7 @@ async function readMemory(gateway: RunningGateway): Promise<MemoryReading> {
   };
 }
 
-async function gatewayCounts(gateway: RunningGateway) {
+export async function gatewayCounts(gateway: RunningGateway) {
   try {
     const status = (await (await fetch(`${gateway.statusUrl}/status`)).json()) as {
       counts: { openConnections: number; webSocketTunnels: number };
@@ -438,6 +450,7 @@ export function formatConnectionsTable(results: ConnectionsResults): string {
     table,
     `new requests (wrk -c50, 5 s), none held: ${p99(results.before)}`,
     `new requests (wrk -c50, 5 s), ${results.keepAlive.opened.toLocaleString("en-US")} held: ${p99(results.during)}`,
+    ...(results.nodes ? ["", formatAcrossNodes(results.nodes, results.openFiles)] : []),
   ].join("\n");
 }
 
@@ -485,5 +498,6 @@ export function connectionsChecks(results: ConnectionsResults | undefined): Chec
       detail: `${during.p99.toFixed(2)} ms (${results.before.p99.toFixed(2)} ms with none held)${errors > 0 ? `; ${errors} errors` : ""}${broken(results.keepAlive)}${short(results.keepAlive)}`,
     },
     memory(claims.tunnels, results.tunnels, 20),
+    ...acrossNodesChecks(results.nodes, results.openFiles),
   ];
 }
