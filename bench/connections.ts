@@ -19,7 +19,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type AcrossNodesResults, measureAcrossNodes } from "./connections-nodes.ts";
+import { type AcrossNodesResults, measureAcrossNodes, nodesMode } from "./connections-nodes.ts";
 import { acrossNodesChecks, formatAcrossNodes } from "./connections-nodes-report.ts";
 import { type Child, freePort, startChild, stopChild, waitForListening } from "./processes.ts";
 import type { Check } from "./report.ts";
@@ -124,6 +124,8 @@ export async function measureConnections(
   context: BenchContext,
   options: ConnectionsOptions = defaults,
 ): Promise<ConnectionsResults> {
+  // Read first, so a mistyped BENCH_CONNECTIONS_NODES fails before minutes of measuring.
+  const mode = nodesMode();
   const { openFiles, raised } = openFileLimit();
   openFilesOfChildren = raised ? openFiles : undefined;
   const echoPort = await freePort();
@@ -138,6 +140,7 @@ export async function measureConnections(
       echoPort,
       { keepAlive: options.connections, tunnels: options.tunnels },
       { keepAlive: short(first.keepAlive), tunnels: short(tunnels) },
+      mode,
     );
     return { ...first, openFiles, raised, tunnels, nodes };
   } finally {
