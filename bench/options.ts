@@ -21,6 +21,8 @@ export interface BenchOptions {
   pinned: boolean;
   /** Only the chosen load targets: none of the measurements that come with any Gatehouse one. */
   loadOnly: boolean;
+  /** Count instructions per request under callgrind instead of measuring req/s (bench/instructions.ts). */
+  instructions: boolean;
 }
 
 export const usage = `usage: npm run bench -- [options]
@@ -48,6 +50,10 @@ export const usage = `usage: npm run bench -- [options]
   --load-only            only the chosen load targets: skip the   (BENCH_LOAD_ONLY=1)
                          in-process tables, TLS, gRPC and registry
                          runs that come with any Gatehouse target
+  --instructions         instead of req/s, count instructions per  (BENCH_INSTRUCTIONS=1)
+                         request of each chosen Node target under
+                         valgrind's callgrind: the same count in
+                         every run, however busy the machine
   -h, --help             this text`;
 
 /** Parses argv and the environment; throws a readable error on a bad value. */
@@ -64,6 +70,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       "cpu-prof": { type: "string" },
       pinned: { type: "boolean" },
       "load-only": { type: "boolean" },
+      instructions: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -82,6 +89,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     cpuProf: values["cpu-prof"],
     pinned: values.pinned ?? onOff("BENCH_PINNED", env.BENCH_PINNED),
     loadOnly: values["load-only"] ?? onOff("BENCH_LOAD_ONLY", env.BENCH_LOAD_ONLY),
+    instructions: values.instructions ?? onOff("BENCH_INSTRUCTIONS", env.BENCH_INSTRUCTIONS),
   };
 }
 

@@ -24,6 +24,7 @@ import {
   instancesChecks,
   measureInstances,
 } from "./instances.ts";
+import { runInstructions } from "./instructions.ts";
 import { machineInfo } from "./machine.ts";
 import { startNginx } from "./nginx.ts";
 import { type BenchOptions, parseOptions, selected, usage } from "./options.ts";
@@ -116,6 +117,13 @@ async function main(): Promise<void> {
     throw new Error(`--only ${options.only.join(",")} selects no target\n\n${usage}`);
 
   ensureTools();
+  if (options.instructions) {
+    if (chosen.length === 0) throw new Error(`--instructions counts load targets only\n\n${usage}`);
+    const dir = mkdtempSync(join(tmpdir(), "gatehouse-bench-"));
+    installCleanupHandlers(() => rmSync(dir, { recursive: true, force: true }));
+    await runInstructions(chosen, dir);
+    return;
+  }
   // Before any child starts: each one inherits the harness's core.
   if (options.pinned) pinHarness();
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-bench-"));

@@ -23,6 +23,10 @@ export interface BenchContext {
   upstream: Child;
   /** Extra `node` flags for the Node targets, e.g. `--cpu-prof` (see `--cpu-prof` in options). */
   nodeFlags: (target: string) => string[];
+  /** A command the Node targets run under (valgrind, for `--instructions`), node's path last. */
+  wrapper?: (target: string) => string[];
+  /** Multiplies the targets' start-up deadlines (a wrapped target starts many times slower). */
+  startupScale?: number;
 }
 
 /** A started target: where to send load, and how to stop it. */
@@ -156,7 +160,7 @@ function gatehouseWithPlugins(scenario: PluginScenario): Target {
  * to `stdoutFile` when given (the child keeps its own descriptor, the harness closes its).
  */
 function startGatehouse(
-  { nodeFlags }: BenchContext,
+  context: BenchContext,
   name: string,
   config: string,
   port: number,
@@ -165,14 +169,14 @@ function startGatehouse(
 ): Promise<RunningTarget> {
   const fd = stdoutFile === undefined ? undefined : openSync(stdoutFile, "a");
   try {
-    const child = startChild(
-      name,
-      process.execPath,
-      [...nodeFlags(name), `${root}src/cli/main.ts`, "start", "-c", config],
-      {},
-      fd,
-    );
-    return listening(child, port, path, gatehouseStartupMs);
+    const [command, ...args] = nodeCommand(context, name, [
+      `${root}src/cli/main.ts`,
+      "start",
+      "-c",
+      config,
+    ]);
+    const child = startChild(name, command!, args, {}, fd);
+    return listening(child, port, path, gatehouseStartupMs * (context.startupScale ?? 1));
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
@@ -182,16 +186,27 @@ function nodeBaseline(name: string, label: string, script: string): Target {
   return {
     name,
     label,
-    start: async ({ upstreamPort, nodeFlags }) => {
+    start: async (context) => {
       const port = await freePort();
-      const args = [...nodeFlags(name), `${root}bench/${script}`];
-      const child = startChild(name, process.execPath, args, {
+      const [command, ...args] = nodeCommand(context, name, [`${root}bench/${script}`]);
+      const child = startChild(name, command!, args, {
         PORT: String(port),
-        UPSTREAM_URL: `http://127.0.0.1:${upstreamPort}`,
+        UPSTREAM_URL: `http://127.0.0.1:${context.upstreamPort}`,
       });
-      return listening(child, port, measuredPath(10), defaultStartupMs);
+      return listening(
+        child,
+        port,
+        measuredPath(10),
+        defaultStartupMs * (context.startupScale ?? 1),
+      );
     },
   };
+}
+
+/** `node` (or the wrapper ending in node's path), its flags for `target`, then `args`. */
+function nodeCommand(context: BenchContext, target: string, args: string[]): string[] {
+  const node = context.wrapper?.(target) ?? [process.execPath];
+  return [...node, ...context.nodeFlags(target), ...args];
 }
 
 async function listening(
