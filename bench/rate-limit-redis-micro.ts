@@ -8,7 +8,6 @@
  * [--algorithm token-bucket] [--timeout 1000]`.
  */
 
-import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
@@ -94,13 +93,7 @@ async function batch(): Promise<void> {
   await Promise.all(all);
 }
 
-// redis-server names itself by its address in the process list: its pid, for its CPU time.
-const pid =
-  Number(
-    execFileSync("pgrep", ["-f", `^redis-server 127.0.0.1:${new URL(redis.url).port}`], {
-      encoding: "utf8",
-    }).split("\n")[0],
-  ) || undefined;
+const pid = redis.pid;
 
 try {
   for (let i = 0; i < 100; i++) await batch();
