@@ -21,11 +21,11 @@ export interface Wanted {
 }
 
 /**
- * A command made when its batch is written, and undefined when nothing is left to send:
- * it is always built (building closes it to newcomers), never dropped unbuilt.
+ * Commands made when their batch is written (none when nothing is left to send): always
+ * built (building closes it to newcomers), never dropped unbuilt.
  */
 export interface LateCommand {
-  build(): Command | undefined;
+  build(): Command[];
 }
 
 /** What a late command waits on: it decides itself, when built, whether it is still wanted. */
@@ -79,10 +79,15 @@ export class RedisTurnWrites {
     for (let i = 0; i < queue.length; i++) {
       if (wanted[i]!.done) continue;
       const entry = queue[i]!;
-      const command = "build" in entry ? entry.build() : entry;
-      if (command === undefined) continue;
-      client.sendCommand(command);
-      last = command;
+      if ("build" in entry) {
+        for (const command of entry.build()) {
+          client.sendCommand(command);
+          last = command;
+        }
+        continue;
+      }
+      client.sendCommand(entry);
+      last = entry;
     }
     for (const socket of corked) socket.uncork();
     // A cluster's batch spans nodes that answer apart: only a single connection waits.

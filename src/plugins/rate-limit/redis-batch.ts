@@ -14,6 +14,10 @@ import { rateLimitScript } from "./redis-script.ts";
 
 /** What Redis knows the script by once it has seen it (EVALSHA). */
 const scriptSha = createHash("sha1").update(rateLimitScript).digest("hex");
+/** Requests one call decides at most: a larger batch goes out as several calls. */
+const maxCallSize = 512;
+/** An unsent batch (behind a hung Redis) drops its given-up requests once it holds this many. */
+const firstPrune = 1024;
 
 /** A decision waiting on Redis: settled once, by its batch's reply or by the connection's sweep. */
 export interface PendingDecision extends DeadlineCall {
@@ -42,7 +46,8 @@ export interface BatchLayout {
 
 export class DecisionBatch implements LateCommand {
   readonly #layout: BatchLayout;
-  readonly #calls: PendingDecision[] = [];
+  #calls: PendingDecision[] = [];
+  #pruneAt = firstPrune;
   /** Called when the batch is built: no request joins it after that. */
   readonly #closed: () => void;
 
@@ -53,12 +58,21 @@ export class DecisionBatch implements LateCommand {
 
   add(call: PendingDecision): void {
     this.#calls.push(call);
+    // Behind a hung Redis, requests keep joining and giving up: keep only the waiting ones.
+    if (this.#calls.length >= this.#pruneAt) {
+      this.#calls = this.#calls.filter((waiting) => !waiting.done);
+      this.#pruneAt = Math.max(firstPrune, 2 * this.#calls.length);
+    }
   }
 
-  build(): SweptCommand | undefined {
+  build(): SweptCommand[] {
     this.#closed();
     const calls = this.#calls.filter((call) => !call.done);
-    return calls.length === 0 ? undefined : this.#command(calls, false);
+    const commands: SweptCommand[] = [];
+    for (let at = 0; at < calls.length; at += maxCallSize) {
+      commands.push(this.#command(calls.slice(at, at + maxCallSize), false));
+    }
+    return commands;
   }
 
   /** EVALSHA for `calls`, or the script whole (EVAL) when Redis did not know it. */

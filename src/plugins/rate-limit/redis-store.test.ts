@@ -152,6 +152,18 @@ describe("Redis rate-limit store", () => {
     });
   }
 
+  it("sends a burst larger than one call takes as several calls, still exactly", async () => {
+    const store = storeFor([{ limit: 1000, windowMs: 60_000 }], "sliding-window", "large-burst");
+    await ready(store);
+    const calls = async () =>
+      Number(/cmdstat_evalsha:calls=(\d+)/.exec(await inspect.info("commandstats"))![1]);
+    const before = await calls();
+    const decisions = await Promise.all(Array.from({ length: 1200 }, () => store.decide("k")));
+    assert.equal((await calls()) - before, 3, "512 + 512 + 176 requests");
+    assert.equal(decisions.filter((decision) => decision?.admitted).length, 1000);
+    assert.equal(store.failures, 0);
+  });
+
   it("answers a hung Redis as a failure once the timeout (200ms) is up", async () => {
     const store = storeFor([{ limit: 5, windowMs: 1000 }], "sliding-window", "hung");
     await ready(store);
