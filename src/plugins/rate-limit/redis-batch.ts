@@ -115,18 +115,9 @@ export class DecisionBatch implements LateCommand {
       const call = calls[r]!;
       if (call.done) continue;
       call.done = true;
-      const outcomes: LimitOutcome[] = [];
-      for (let i = 0; i < count; i++) {
-        const at = r * stride + 1 + 3 * i;
-        outcomes.push({
-          // A limit that admits has nothing to wait for; one that refuses always has.
-          admits: reply[at + 2]! <= 0,
-          remaining: reply[at]!,
-          resetMs: reply[at + 1]! / 1000,
-          retryAfterMs: reply[at + 2]! / 1000,
-        });
-      }
-      call.answer(decide(rules, outcomes));
+      call.answer(
+        count === 1 ? single(rules[0]!, reply, r * stride + 1) : several(rules, reply, r),
+      );
     }
   }
 
@@ -138,4 +129,33 @@ export class DecisionBatch implements LateCommand {
       call.answer(undefined);
     }
   }
+}
+
+/** One limit's figures at `at` in the reply: what `decide` makes of a single outcome. */
+function single(rule: LimitRule, reply: number[], at: number): Decision {
+  // A limit that admits has nothing to wait for; one that refuses always has.
+  const admitted = reply[at + 2]! <= 0;
+  return {
+    admitted,
+    rule,
+    remaining: admitted ? reply[at]! : 0,
+    resetMs: reply[at + 1]! / 1000,
+    retryAfterMs: admitted ? 0 : reply[at + 2]! / 1000,
+  };
+}
+
+/** Request `r`'s limits in the reply, folded into one decision. */
+function several(rules: readonly LimitRule[], reply: number[], r: number): Decision {
+  const count = rules.length;
+  const outcomes: LimitOutcome[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = r * (1 + 3 * count) + 1 + 3 * i;
+    outcomes.push({
+      admits: reply[at + 2]! <= 0,
+      remaining: reply[at]!,
+      resetMs: reply[at + 1]! / 1000,
+      retryAfterMs: reply[at + 2]! / 1000,
+    });
+  }
+  return decide(rules, outcomes);
 }

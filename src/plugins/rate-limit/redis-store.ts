@@ -55,6 +55,7 @@ export class RedisRateLimitStore {
    */
   readonly #open = new Map<string, DecisionBatch>();
   readonly #clustered: boolean;
+  readonly #timedOut = (): void => this.#failed(`no answer within ${this.#timeout}ms`);
   #lastWarning = Number.NEGATIVE_INFINITY;
   /** While the client makes its first connection: requests wait for it, up to the timeout. */
   #startup: Promise<void> | undefined;
@@ -112,26 +113,7 @@ export class RedisRateLimitStore {
    */
   decideThen(key: string, then: (decision: Decision | undefined) => void): Promise<void> {
     return new Promise((resolve, reject) => {
-      // What `then` throws fails the request, as a throwing hook does.
-      const answer = (decision: Decision | undefined) => {
-        try {
-          then(decision);
-          resolve();
-        } catch (error) {
-          reject(error);
-        }
-      };
-      const call: PendingDecision = {
-        expiresAt: 0,
-        done: false,
-        expire: () => {
-          this.#failed(`no answer within ${this.#timeout}ms`);
-          answer(undefined);
-        },
-        key,
-        member: `${processTag}${sequence++}`,
-        answer,
-      };
+      const call = new WaitingDecision(key, then, resolve, reject, this.#timedOut);
       this.#lease.track(call);
       this.#batchFor(key).add(call);
     });
@@ -167,6 +149,50 @@ export class RedisRateLimitStore {
       { store: this.#where, error, failures: this.failures },
       "rate-limit: the Redis store failed",
     );
+  }
+}
+
+/**
+ * A request waiting for its decision, settled once: by its batch's reply or by the
+ * connection's sweep. Its methods are the class's, not closures made per request.
+ */
+class WaitingDecision implements PendingDecision {
+  expiresAt = 0;
+  done = false;
+  readonly key: string;
+  readonly member = `${processTag}${sequence++}`;
+  readonly #then: (decision: Decision | undefined) => void;
+  readonly #resolve: () => void;
+  readonly #reject: (error: unknown) => void;
+  readonly #timedOut: () => void;
+
+  constructor(
+    key: string,
+    then: (decision: Decision | undefined) => void,
+    resolve: () => void,
+    reject: (error: unknown) => void,
+    timedOut: () => void,
+  ) {
+    this.key = key;
+    this.#then = then;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#timedOut = timedOut;
+  }
+
+  expire(): void {
+    this.#timedOut();
+    this.answer(undefined);
+  }
+
+  /** What `then` throws fails the request, as a throwing hook does. */
+  answer(decision: Decision | undefined): void {
+    try {
+      this.#then(decision);
+      this.#resolve();
+    } catch (error) {
+      this.#reject(error);
+    }
   }
 }
 
