@@ -26,7 +26,15 @@ export interface PreparedScenario {
   expected?: ExpectedAnswer;
   /** A file the gateway's stdout goes to (opened for appending), instead of the harness's pipe. */
   stdoutFile?: string;
+  /** Processes the row runs beside the gateway (its redis-server), whose CPU the row also costs. */
+  helpers?: HelperProcess[];
   stop(): Promise<void>;
+}
+
+/** A process a row needs running beside the measured one, named as the table names it. */
+export interface HelperProcess {
+  name: string;
+  pid: number | undefined;
 }
 
 export interface PluginScenario {
@@ -67,6 +75,7 @@ const authStack: PluginScenario = {
         ],
       },
       headers: [`Authorization: Bearer ${token}`, `Origin: ${origin}`],
+      helpers: [{ name: "redis-server", pid: redis.pid }],
       stop: redis.stop,
     };
   },
@@ -179,7 +188,9 @@ export const pluginScenarios: PluginScenario[] = [
 ];
 
 /** A throwaway redis-server on a free loopback port, keeping nothing on disk. */
-export async function startRedis(dir: string): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startRedis(
+  dir: string,
+): Promise<{ url: string; pid: number | undefined; stop(): Promise<void> }> {
   const port = await freePort();
   const child = startChild("redis-server", "redis-server", [
     "--port",
@@ -194,5 +205,9 @@ export async function startRedis(dir: string): Promise<{ url: string; stop(): Pr
     join(dir),
   ]);
   await waitForListening(child, port, 15_000);
-  return { url: `redis://127.0.0.1:${port}`, stop: () => stopChild(child) };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    pid: child.process.pid,
+    stop: () => stopChild(child),
+  };
 }

@@ -3,12 +3,13 @@
  * What a Redis-backed rate-limit decision costs under load, in process: the plugin's
  * access hook called for `--concurrency` requests at a time (as wrk's 50 connections
  * keep the gateway busy), against a `redis-server` started for the run. Prints CPU per
- * decision of this process and of redis-server, and wall time per batch.
+ * decision of this process and of redis-server, and wall time per batch. `--keys N`
+ * spreads the requests over N client addresses (default 1: every request counts against
+ * one key, as in the bench's auth-stack row, where wrk is one client).
  * `node bench/rate-limit-redis-micro.ts [--concurrency 50] [--batches 400] [--repeat 7]
- * [--algorithm token-bucket] [--timeout 1000]`.
+ * [--algorithm token-bucket] [--timeout 1000] [--keys 1]`.
  */
 
-import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
@@ -28,6 +29,7 @@ import { cpuSeconds } from "./processes.ts";
 const { values } = parseArgs({
   options: {
     concurrency: { type: "string", default: "50" },
+    keys: { type: "string", default: "1" },
     batches: { type: "string", default: "400" },
     repeat: { type: "string", default: "7" },
     algorithm: { type: "string", default: "sliding-window" },
@@ -36,6 +38,8 @@ const { values } = parseArgs({
   },
 });
 const concurrency = Number(values.concurrency);
+const keys = Number(values.keys);
+let made = 0;
 const batches = Number(values.batches);
 const repeat = Number(values.repeat);
 
@@ -74,12 +78,13 @@ const req = {
 let failures = 0;
 
 async function decision(): Promise<void> {
+  const client = made++ % keys;
   const ctx = new RequestContext({
     req,
     requestId: "bench",
     route: "bench",
     service: "upstream",
-    clientAddress: "127.0.0.1",
+    clientAddress: `127.0.${client >> 8}.${client & 255}`,
     path: "/",
   });
   const pending = hooks.access!(ctx);
@@ -94,13 +99,7 @@ async function batch(): Promise<void> {
   await Promise.all(all);
 }
 
-// redis-server names itself by its address in the process list: its pid, for its CPU time.
-const pid =
-  Number(
-    execFileSync("pgrep", ["-f", `^redis-server 127.0.0.1:${new URL(redis.url).port}`], {
-      encoding: "utf8",
-    }).split("\n")[0],
-  ) || undefined;
+const pid = redis.pid;
 
 try {
   for (let i = 0; i < 100; i++) await batch();
@@ -125,7 +124,8 @@ try {
   const median = (pick: (row: (typeof rows)[number]) => number) =>
     rows.map(pick).sort((a, b) => a - b)[Math.floor(rows.length / 2)]!;
   console.log(
-    `rate-limit redis ${values.algorithm}, ${concurrency} at a time, ${batches} batches x ${repeat}: ` +
+    `rate-limit redis ${values.algorithm}, ${concurrency} at a time over ${keys} key(s), ` +
+      `${batches} batches x ${repeat}: ` +
       `gateway ${median((row) => row.gateway).toFixed(2)} µs cpu/decision ` +
       `(${median((row) => row.system).toFixed(2)} µs of it in the kernel), ` +
       `redis-server ${median((row) => row.redis).toFixed(2)} µs cpu/decision, ` +

@@ -15,6 +15,8 @@ export interface Measurement {
   result?: WrkResult;
   /** The target process's CPU time during the measured run (less noisy than req/s on a shared box). */
   cpu?: { seconds: number; perRequestUs: number };
+  /** The CPU per request of the processes the row runs beside the target (its redis-server). */
+  helpersCpu?: { name: string; perRequestUs: number }[];
   failure?: string;
 }
 
@@ -59,7 +61,13 @@ export function formatTable(all: Measurement[]): string {
       errors,
     ];
   });
-  return formatColumns(header, rows, [0, 7]);
+  const table = formatColumns(header, rows, [0, 7]);
+  const beside = all.flatMap((m) =>
+    (m.result ? (m.helpersCpu ?? []) : []).map(
+      (h) => `${m.label}: ${h.name} beside it ${h.perRequestUs.toFixed(1)} µs cpu/req`,
+    ),
+  );
+  return beside.length === 0 ? table : `${table}\n\n${beside.join("\n")}`;
 }
 
 /**
@@ -207,6 +215,10 @@ export function targetResults(all: Measurement[]) {
             requestsPerSecondPerCore: Math.round(perCore(m.cpu)),
             cores: round(m.cpu.seconds / m.result.seconds),
           },
+          helpersCpu: m.helpersCpu?.map((h) => ({
+            name: h.name,
+            perRequestUs: round(h.perRequestUs),
+          })),
           requests: m.result.requests,
           seconds: round(m.result.seconds),
           non2xx: m.result.non2xx,

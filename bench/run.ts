@@ -169,7 +169,11 @@ async function main(): Promise<void> {
         const measurement = await measure(target, context, options);
         console.log(
           measurement.result
-            ? `${Math.round(measurement.result.requestsPerSecond).toLocaleString("en-US")} req/s`
+            ? `${Math.round(measurement.result.requestsPerSecond).toLocaleString("en-US")} req/s` +
+                (measurement.cpu ? `, ${measurement.cpu.perRequestUs.toFixed(1)} µs cpu/req` : "") +
+                (measurement.helpersCpu ?? [])
+                  .map((h) => ` (+ ${h.name} ${h.perRequestUs.toFixed(1)} µs)`)
+                  .join("")
             : `FAILED\n${measurement.failure}`,
         );
         rounds[index]!.push(measurement);
@@ -309,10 +313,16 @@ async function measure(
     try {
       await verifyTarget(url, running.headers, running.expected);
       if (options.warmup > 0) await runWrk(url, { ...load, seconds: options.warmup });
+      const helpers = running.helpers ?? [];
+      const helpersBefore = helpers.map((h) => cpuSeconds(h.pid));
       const cpuBefore = cpuSeconds(running.pid);
       const result = await runWrk(url, { ...load, seconds: options.duration });
       const cpu = cpuUsed(cpuBefore, cpuSeconds(running.pid), result.requests);
-      return { name: target.name, label: target.label, url, result, cpu };
+      const helpersCpu = helpers.flatMap((h, i) => {
+        const used = cpuUsed(helpersBefore[i], cpuSeconds(h.pid), result.requests);
+        return used ? [{ name: h.name, perRequestUs: used.perRequestUs }] : [];
+      });
+      return { name: target.name, label: target.label, url, result, cpu, helpersCpu };
     } finally {
       await running.stop();
       // A process that outlives its row (the shared nginx upstream) goes back with the rest.

@@ -8,7 +8,7 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { measuredPath, writeGatehouseConfig } from "./configs.ts";
 import { startNginx } from "./nginx.ts";
-import { type PluginScenario, pluginScenarios } from "./plugin-scenarios.ts";
+import { type HelperProcess, type PluginScenario, pluginScenarios } from "./plugin-scenarios.ts";
 import { type Child, freePort, startChild, stopChild, waitForListening } from "./processes.ts";
 import type { ExpectedAnswer } from "./verify.ts";
 
@@ -34,6 +34,8 @@ export interface RunningTarget {
   url: string;
   /** The process that serves it, for its CPU time. */
   pid: number | undefined;
+  /** Processes it needs beside it (a redis-server), whose CPU time is reported with its own. */
+  helpers?: readonly HelperProcess[];
   /** Headers every measured request must carry (credentials, an Origin), as `Name: value`. */
   headers?: readonly string[];
   /** The answer the target must give, when it is not the upstream's small JSON as it is. */
@@ -142,6 +144,7 @@ function gatehouseWithPlugins(scenario: PluginScenario): Target {
           ...running,
           headers: prepared.headers,
           ...(prepared.expected && { expected: prepared.expected }),
+          ...(prepared.helpers && { helpers: prepared.helpers }),
           stop: async () => {
             await running.stop();
             await prepared.stop();

@@ -9,6 +9,8 @@
  *
  * A held command is never a late answer: callers time their calls from when they made
  * them (SharedDeadline), and a command whose caller has given up is dropped, not sent.
+ * A command may also be built only when its batch is written (`LateCommand`), so that
+ * callers can keep adding to it while the batch before it is answered.
  */
 import type { Socket } from "node:net";
 import type { Cluster, Command, Redis } from "ioredis";
@@ -18,12 +20,23 @@ export interface Wanted {
   readonly done: boolean;
 }
 
+/**
+ * Commands made when their batch is written (none when nothing is left to send): always
+ * built (building closes it to newcomers), never dropped unbuilt.
+ */
+export interface LateCommand {
+  build(): Command[];
+}
+
+/** What a late command waits on: it decides itself, when built, whether it is still wanted. */
+const builtAnyway: Wanted = { done: false };
+
 /** Drop the given-up commands of a held batch once it is this long. */
 const pruneAt = 1024;
 
 export class RedisTurnWrites {
   readonly #client: Redis | Cluster;
-  #queue: Command[] = [];
+  #queue: (Command | LateCommand)[] = [];
   #wanted: Wanted[] = [];
   #scheduled = false;
   /** A single connection's batch not yet answered; commands made meanwhile wait for it. */
@@ -41,8 +54,11 @@ export class RedisTurnWrites {
     this.#client = client;
   }
 
-  /** Sends `command` with its batch; the reply (or a failure) settles `command.promise`. */
-  send(command: Command, wanted: Wanted): void {
+  /**
+   * Sends `command` with its batch (a `LateCommand` is built then); the reply (or a
+   * failure) settles the command's promise.
+   */
+  send(command: Command | LateCommand, wanted: Wanted = builtAnyway): void {
     this.#queue.push(command);
     this.#wanted.push(wanted);
     if (this.#queue.length >= pruneAt && this.#inFlight) this.#prune();
@@ -62,8 +78,16 @@ export class RedisTurnWrites {
     let last: Command | undefined;
     for (let i = 0; i < queue.length; i++) {
       if (wanted[i]!.done) continue;
-      client.sendCommand(queue[i]!);
-      last = queue[i];
+      const entry = queue[i]!;
+      if ("build" in entry) {
+        for (const command of entry.build()) {
+          client.sendCommand(command);
+          last = command;
+        }
+        continue;
+      }
+      client.sendCommand(entry);
+      last = entry;
     }
     for (const socket of corked) socket.uncork();
     // A cluster's batch spans nodes that answer apart: only a single connection waits.
@@ -90,7 +114,7 @@ export class RedisTurnWrites {
 
   /** Drops the held commands whose callers gave up (a hung Redis): they would only pile up. */
   #prune(): void {
-    const queue: Command[] = [];
+    const queue: (Command | LateCommand)[] = [];
     const wanted: Wanted[] = [];
     for (let i = 0; i < this.#queue.length; i++) {
       if (this.#wanted[i]!.done) continue;

@@ -19,7 +19,7 @@
  * slot map.
  */
 import { Cluster, Command, Redis, type RedisOptions } from "ioredis";
-import { RedisTurnWrites, type Wanted } from "./redis-turn-writes.ts";
+import { type LateCommand, RedisTurnWrites, type Wanted } from "./redis-turn-writes.ts";
 import { type DeadlineCall, SharedDeadline, type timedOut } from "./shared-deadline.ts";
 
 /** Where the Redis is: exactly one of `url`, `sentinels` (with `name`) or `cluster`. */
@@ -56,10 +56,11 @@ export interface RedisLease {
   track(call: DeadlineCall): void;
   /**
    * Sends `command` with the other commands of its batch (see redis-turn-writes.ts), or
-   * not at all if `wanted` is done by then. A command the client cannot write fails at
-   * once (the offline queue is off).
+   * not at all if `wanted` is done by then; a `LateCommand` is built only then, and
+   * decides itself. A command the client cannot write fails at once (the offline queue
+   * is off).
    */
-  send(command: Command, wanted: Wanted): void;
+  send(command: Command | LateCommand, wanted?: Wanted): void;
   release(): void;
 }
 

@@ -7,9 +7,10 @@
  * RateLimit-* headers of the most restrictive limit.
  *
  * Counts live in this process (`store: memory`, a synchronous decision) or in Redis
- * (`store: redis`, shared by every gateway process, one atomic script per request). With
- * several worker threads, `memory` counts per node: the supervisor thread decides (see
- * node-counter.ts; the node's limits come in the plugin's scope).
+ * (`store: redis`, shared by every gateway process: one atomic script call per round
+ * trip decides that trip's requests in order). With several worker threads, `memory`
+ * counts per node: the supervisor thread decides (see node-counter.ts; the node's limits
+ * come in the plugin's scope).
  */
 import type { RequestContext } from "../../pipeline/context.ts";
 import { definePlugin } from "../../pipeline/plugin.ts";

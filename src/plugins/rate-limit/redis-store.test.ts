@@ -109,6 +109,61 @@ describe("Redis rate-limit store", () => {
     assert.ok(ttl > 0 && ttl <= 60_000, `expires with its window (pttl ${ttl})`);
   });
 
+  for (const algorithm of ["sliding-window", "token-bucket"] as const) {
+    it(`${algorithm}: decides a burst over several keys and limits in one call, each exactly`, async () => {
+      const perMinute = { limit: 4, windowMs: 60_000 };
+      const perHour = { limit: 6, windowMs: 3_600_000 };
+      const store = storeFor([perHour, perMinute], algorithm, `burst-${algorithm}`);
+      await ready(store);
+      const calls = async () =>
+        Number(/cmdstat_evalsha:calls=(\d+)/.exec(await inspect.info("commandstats"))![1]);
+      // "a" uses up its minute before the burst; "b" and "c" start empty.
+      for (let i = 0; i < 4; i++) assert.equal((await store.decide("a"))?.admitted, true);
+      const before = await calls();
+      const keys = ["a", "b", "c", "b", "a", "b", "c", "b", "b", "a", "b", "c"];
+      const decisions = await Promise.all(keys.map((key) => store.decide(key)));
+      assert.equal((await calls()) - before, 1, "the burst went out as one script call");
+      const admitted = (key: string) =>
+        keys.flatMap((k, i) => (k === key ? [decisions[i]!.admitted] : []));
+      assert.deepEqual(admitted("a"), [false, false, false]);
+      assert.deepEqual(admitted("b"), [true, true, true, true, false, false]);
+      assert.deepEqual(admitted("c"), [true, true, true]);
+      const b = keys.flatMap((k, i) => (k === "b" ? [decisions[i]!] : []));
+      assert.deepEqual(
+        b.slice(0, 4).map((decision) => [decision.rule.limit, decision.remaining]),
+        [
+          [4, 3],
+          [4, 2],
+          [4, 1],
+          [4, 0],
+        ],
+      );
+      assert.ok(b[4]!.retryAfterMs > 0 && b[4]!.retryAfterMs <= 60_000);
+      assert.equal(b[4]!.rule.limit, 4);
+      if (algorithm === "sliding-window") {
+        const hourOf = (key: string) =>
+          `test:rate-limit:burst-${algorithm}:{${key}}:sw:6/3600000ms`;
+        assert.equal(await inspect.zcard(hourOf("a")), 4, "refusals consumed nothing");
+        assert.equal(await inspect.zcard(hourOf("b")), 4);
+        assert.equal(await inspect.zcard(hourOf("c")), 3);
+        const ttl = await inspect.pttl(hourOf("c"));
+        assert.ok(ttl > 3_000_000 && ttl <= 3_600_000, `expires with its window (pttl ${ttl})`);
+      }
+    });
+  }
+
+  it("sends a burst larger than one call takes as several calls, still exactly", async () => {
+    const store = storeFor([{ limit: 1000, windowMs: 60_000 }], "sliding-window", "large-burst");
+    await ready(store);
+    const calls = async () =>
+      Number(/cmdstat_evalsha:calls=(\d+)/.exec(await inspect.info("commandstats"))![1]);
+    const before = await calls();
+    const decisions = await Promise.all(Array.from({ length: 1200 }, () => store.decide("k")));
+    assert.equal((await calls()) - before, 3, "512 + 512 + 176 requests");
+    assert.equal(decisions.filter((decision) => decision?.admitted).length, 1000);
+    assert.equal(store.failures, 0);
+  });
+
   it("answers a hung Redis as a failure once the timeout (200ms) is up", async () => {
     const store = storeFor([{ limit: 5, windowMs: 1000 }], "sliding-window", "hung");
     await ready(store);

@@ -1,12 +1,13 @@
 /**
  * @module plugins/rate-limit/redis-store
  * Rate limits shared by every gateway process that uses the same Redis: one script call
- * per request decides against every limit atomically (see redis-script.ts). A call that
+ * decides the requests of a round trip, each against every limit atomically (see
+ * redis-script.ts and redis-batch.ts). A request whose decision
  * fails, or has no answer within the timeout of being made, is counted, reported at most
  * every 10 seconds, and answered with `undefined` so the plugin applies its
  * `onStoreFailure` policy.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { fallbackLogger, type Logger } from "../../observability/logger.ts";
 import {
   describeRedisTarget,
@@ -14,18 +15,10 @@ import {
   type RedisConnections,
   type RedisLease,
   type RedisTarget,
-  SweptCommand,
 } from "../../stores/redis.ts";
-import type { DeadlineCall } from "../../stores/shared-deadline.ts";
 import { type Clock, systemClock } from "../../upstream/clock.ts";
-import {
-  type Algorithm,
-  type Decision,
-  decide,
-  type LimitOutcome,
-  type LimitRule,
-} from "./decision.ts";
-import { rateLimitScript } from "./redis-script.ts";
+import type { Algorithm, Decision, LimitRule } from "./decision.ts";
+import { type BatchLayout, DecisionBatch, type PendingDecision } from "./redis-batch.ts";
 
 /** Where the Redis is (`url`, `sentinels` + `name`, or `cluster`), and how to use it. */
 export interface RedisStoreOptions extends RedisTarget {
@@ -41,13 +34,6 @@ export interface RedisStoreOptions extends RedisTarget {
   log?: Logger;
 }
 
-/** What Redis knows the script by once it has seen it (EVALSHA). */
-const scriptSha = createHash("sha1").update(rateLimitScript).digest("hex");
-/** A decision waiting on Redis: settled once, by its reply or by the connection's sweep. */
-interface PendingDecision extends DeadlineCall {
-  answer(decision: Decision | undefined): void;
-}
-
 const warningIntervalMs = 10_000;
 /** Makes sorted-set members unique across processes; a counter makes them unique within one. */
 const processTag = randomBytes(6).toString("base64url");
@@ -56,31 +42,32 @@ let sequence = 0;
 export class RedisRateLimitStore {
   /** Decisions Redis failed to give (errors and timeouts); a metric in a later issue. */
   failures = 0;
-  readonly #rules: readonly LimitRule[];
   readonly #lease: RedisLease;
   /** The Redis as messages name it, without its password. */
   readonly #where: string;
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #timeout: number;
-  /** Per limit, the key up to the request's own key. */
-  readonly #keyStarts: string[];
-  readonly #keySuffixes: string[];
-  /** The script's arguments after the member: each limit's count and window (µs). */
-  readonly #limitArgs: string[];
-  readonly #flag: string;
+  readonly #layout: BatchLayout;
+  /**
+   * The batches requests join until the connection writes them: one on a single
+   * connection; on a Cluster one per request key, since one call's keys share a slot.
+   */
+  readonly #open = new Map<string, DecisionBatch>();
+  readonly #clustered: boolean;
+  readonly #timedOut = (): void => this.#failed(`no answer within ${this.#timeout}ms`);
   #lastWarning = Number.NEGATIVE_INFINITY;
   /** While the client makes its first connection: requests wait for it, up to the timeout. */
   #startup: Promise<void> | undefined;
 
   constructor(rules: readonly LimitRule[], algorithm: Algorithm, options: RedisStoreOptions) {
-    this.#rules = rules;
     this.#where = describeRedisTarget(options);
     this.#clock = options.clock ?? systemClock;
     this.#log = options.log ?? fallbackLogger;
     this.#timeout = options.timeout;
     this.#lease = options.connections.acquire(options, { timeout: options.timeout });
     const client = this.#lease.client;
+    this.#clustered = client.isCluster;
     // Without this, the requests that arrive while a new gateway connects would all be
     // store failures: the client queues nothing before it is ready.
     if (client.status !== "ready") {
@@ -88,14 +75,21 @@ export class RedisRateLimitStore {
         this.#startup = undefined;
       });
     }
-    this.#flag = algorithm === "token-bucket" ? "tb" : "sw";
     // The request key in braces is a Redis Cluster hash tag: all of a request's limits
     // land on one slot, as one script call needs. A key always starts with its kind
     // (`ip:`, `consumer:`, ...), so the tag is never empty; a `}` inside a header value
     // ends the tag early, at the same place in every one of the request's keys.
-    this.#keyStarts = rules.map(() => `${options.keyPrefix}rate-limit:${options.scope}:{`);
-    this.#keySuffixes = rules.map((rule) => `}:${this.#flag}:${rule.limit}/${rule.windowMs}ms`);
-    this.#limitArgs = rules.flatMap((rule) => [String(rule.limit), String(rule.windowMs * 1000)]);
+    const flag = algorithm === "token-bucket" ? "tb" : "sw";
+    const lease = this.#lease;
+    this.#layout = {
+      rules,
+      flag,
+      keyStarts: rules.map(() => `${options.keyPrefix}rate-limit:${options.scope}:{`),
+      keySuffixes: rules.map((rule) => `}:${flag}:${rule.limit}/${rule.windowMs}ms`),
+      limitArgs: rules.flatMap((rule) => [String(rule.limit), String(rule.windowMs * 1000)]),
+      failed: (error) => this.#failed(error),
+      send: (command, wanted) => lease.send(command, wanted),
+    };
   }
 
   /**
@@ -113,87 +107,32 @@ export class RedisRateLimitStore {
    * `decide` for the request path: `then` gets the decision (or undefined) before the
    * returned promise resolves, which saves a promise and a microtask per request.
    *
-   * One EVALSHA per decision, sent with the other commands of its turn (lease `send`) and
-   * timed by the connection's one sweep (lease `track`): no timer, pipeline or promise
-   * race per request.
+   * The request joins the batch the connection writes next (lease `send`), one script
+   * call for all of them, and is timed by the connection's one sweep (lease `track`): no
+   * command, timer, pipeline or promise race per request.
    */
   decideThen(key: string, then: (decision: Decision | undefined) => void): Promise<void> {
-    const count = this.#rules.length;
-    // EVALSHA's arguments: the script's SHA, key count, keys, then the script's ARGV.
-    const args: (string | number)[] = [scriptSha, count];
-    for (let i = 0; i < count; i++) args.push(this.#keyStarts[i] + key + this.#keySuffixes[i]);
-    args.push(this.#flag, `${processTag}${sequence++}`);
-    const limitArgs = this.#limitArgs;
-    for (let i = 0; i < limitArgs.length; i++) args.push(limitArgs[i]!);
     return new Promise((resolve, reject) => {
-      // What `then` throws fails the request, as a throwing hook does.
-      const answer = (decision: Decision | undefined) => {
-        try {
-          then(decision);
-          resolve();
-        } catch (error) {
-          reject(error);
-        }
-      };
-      const call: PendingDecision = {
-        expiresAt: 0,
-        done: false,
-        expire: () => {
-          this.#failed(`no answer within ${this.#timeout}ms`);
-          answer(undefined);
-        },
-        answer,
-      };
+      const call = new WaitingDecision(key, then, resolve, reject, this.#timedOut);
       this.#lease.track(call);
-      if (this.#startup) this.#startup.then(() => this.#ask(call, args, false));
-      else this.#ask(call, args, false);
+      this.#batchFor(key).add(call);
     });
   }
 
-  /** Sends the script by its SHA; when Redis does not know it (NOSCRIPT), sends it whole. */
-  #ask(call: PendingDecision, args: (string | number)[], whole: boolean): void {
-    if (call.done) return;
-    let sent = args;
-    if (whole) {
-      sent = args.slice();
-      sent[0] = rateLimitScript;
-    }
-    const command = new SweptCommand(whole ? "eval" : "evalsha", sent);
-    command.promise.then(
-      (reply) => {
-        if (call.done) return;
-        call.done = true;
-        call.answer(this.#decision(reply as number[]));
-      },
-      (error: Error) => {
-        if (call.done) return;
-        if (!whole && error.message.startsWith("NOSCRIPT")) {
-          this.#ask(call, args, true);
-          return;
-        }
-        call.done = true;
-        this.#failed(error.message);
-        call.answer(undefined);
-      },
-    );
-    this.#lease.send(command, call);
-  }
-
-  /** The script's reply: admitted, then remaining, reset and retry (µs) per limit. */
-  #decision(reply: number[]): Decision {
-    const count = this.#rules.length;
-    const outcomes: LimitOutcome[] = [];
-    for (let i = 0; i < count; i++) {
-      const at = 1 + 3 * i;
-      outcomes.push({
-        // A limit that admits has nothing to wait for; one that refuses always has.
-        admits: reply[at + 2]! <= 0,
-        remaining: reply[at]!,
-        resetMs: reply[at + 1]! / 1000,
-        retryAfterMs: reply[at + 2]! / 1000,
+  /** The open batch `key`'s request joins, opened (and queued for writing) if there is none. */
+  #batchFor(key: string): DecisionBatch {
+    const slot = this.#clustered ? key : "";
+    let batch = this.#open.get(slot);
+    if (batch === undefined) {
+      const opened = new DecisionBatch(this.#layout, () => {
+        if (this.#open.get(slot) === opened) this.#open.delete(slot);
       });
+      this.#open.set(slot, opened);
+      if (this.#startup) this.#startup.then(() => this.#lease.send(opened));
+      else this.#lease.send(opened);
+      batch = opened;
     }
-    return decide(this.#rules, outcomes);
+    return batch;
   }
 
   /** Gives the shared connection back. */
@@ -210,6 +149,50 @@ export class RedisRateLimitStore {
       { store: this.#where, error, failures: this.failures },
       "rate-limit: the Redis store failed",
     );
+  }
+}
+
+/**
+ * A request waiting for its decision, settled once: by its batch's reply or by the
+ * connection's sweep. Its methods are the class's, not closures made per request.
+ */
+class WaitingDecision implements PendingDecision {
+  expiresAt = 0;
+  done = false;
+  readonly key: string;
+  readonly member = `${processTag}${sequence++}`;
+  readonly #then: (decision: Decision | undefined) => void;
+  readonly #resolve: () => void;
+  readonly #reject: (error: unknown) => void;
+  readonly #timedOut: () => void;
+
+  constructor(
+    key: string,
+    then: (decision: Decision | undefined) => void,
+    resolve: () => void,
+    reject: (error: unknown) => void,
+    timedOut: () => void,
+  ) {
+    this.key = key;
+    this.#then = then;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#timedOut = timedOut;
+  }
+
+  expire(): void {
+    this.#timedOut();
+    this.answer(undefined);
+  }
+
+  /** What `then` throws fails the request, as a throwing hook does. */
+  answer(decision: Decision | undefined): void {
+    try {
+      this.#then(decision);
+      this.#resolve();
+    } catch (error) {
+      this.#reject(error);
+    }
   }
 }
 
