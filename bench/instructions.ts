@@ -11,6 +11,7 @@ import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Pool } from "undici";
+import { type FunctionCost, functionCosts, perfMapFlag } from "./instructions-profile.ts";
 import { startNginx } from "./nginx.ts";
 import { freePort, stopChild, waitForListening } from "./processes.ts";
 import { type Check, formatChecks } from "./report.ts";
@@ -23,6 +24,8 @@ const warmupRequests = 3_000;
 const countedRequests = 3_000;
 /** Requests in flight at once: enough to batch work per event-loop turn as wrk's -c50 does. */
 const concurrency = 50;
+/** Functions listed per target. */
+const topFunctions = 12;
 /** Under callgrind a process runs 20–50 times slower: its start-up deadlines grow with it. */
 export const callgrindStartupScale = 20;
 
@@ -34,6 +37,8 @@ export interface InstructionCount {
   perRequest?: number;
   /** Instructions per request on all the process's threads (V8's GC and compiler helpers too). */
   allThreads?: number;
+  /** The main thread's most expensive functions. */
+  functions?: FunctionCost[];
   failure?: string;
 }
 
@@ -95,6 +100,7 @@ async function countOne(
       label,
       perRequest: total.main / countedRequests,
       allThreads: total.all / countedRequests,
+      functions: functionCosts(total.mainFile, pid, countedRequests, topFunctions),
     };
   } catch (error) {
     return { name, label, failure: (error as Error).message };
@@ -144,12 +150,15 @@ function callgrindControl(args: string[]): void {
  */
 function totalInstructions(dir: string, target: string, pid: string): Totals {
   const prefix = `callgrind.${target}.${pid}.`;
-  const totals = { main: 0, all: 0 };
+  const totals = { main: 0, all: 0, mainFile: "" };
   for (const file of readdirSync(dir).filter((entry) => entry.startsWith(prefix))) {
     const line = /^totals:\s+(\d+)/m.exec(readFileSync(join(dir, file), "latin1"));
     if (!line) continue;
     totals.all += Number(line[1]);
-    if (file.endsWith("-01")) totals.main += Number(line[1]);
+    if (file.endsWith("-01")) {
+      totals.main += Number(line[1]);
+      totals.mainFile = join(dir, file);
+    }
   }
   if (totals.main === 0)
     throw new Error(`callgrind wrote no instruction count for pid ${pid} in ${dir}`);
@@ -159,6 +168,8 @@ function totalInstructions(dir: string, target: string, pid: string): Totals {
 interface Totals {
   main: number;
   all: number;
+  /** The main thread's file (there is one dump). */
+  mainFile: string;
 }
 
 /** The table: instructions per request and the undici baseline's count over each target's. */
@@ -182,6 +193,15 @@ export function formatInstructionsTable(counts: readonly InstructionCount[]): st
     ["target", "instr/req main", "vs undici", "instr/req all threads", "vs undici", "note"],
     rows,
   );
+}
+
+/** A target's most expensive functions on the main thread, self cost per request. */
+function formatFunctions(count: InstructionCount): string {
+  const rows = count.functions!.map((cost) => [
+    Math.round(cost.perRequest).toLocaleString("en-US"),
+    cost.name,
+  ]);
+  return `${count.label}: the main thread's most expensive functions (self, per request)\n${formatColumns(["instr/req", "function"], rows)}`;
 }
 
 /** Whether valgrind and callgrind_control are on PATH (Debian package `valgrind`). */
@@ -270,7 +290,7 @@ export async function runInstructions(chosen: readonly Target[], dir: string): P
         dir,
         upstreamPort,
         upstream,
-        nodeFlags: () => [],
+        nodeFlags: () => [perfMapFlag],
         wrapper: (target) => callgrindCommand(profiles, target),
         startupScale: callgrindStartupScale,
       },
@@ -280,6 +300,7 @@ export async function runInstructions(chosen: readonly Target[], dir: string): P
     await stopChild(upstream);
   }
   console.log(`\n${formatInstructionsTable(counts)}\n`);
+  for (const count of counts) if (count.functions) console.log(`${formatFunctions(count)}\n`);
   console.log(`${formatChecks(instructionChecks(counts))}\n`);
   console.log(`bench: callgrind's files are in ${profiles} (callgrind_annotate FILE)`);
 }
