@@ -6,12 +6,21 @@
  */
 
 /**
+ * Whether the header name `raw` (as sent) is `lower` (lower case). Header names are ASCII
+ * tokens, whose lower case has the same length: comparing lengths first spares most of
+ * the lower-cased copies a scan of a header list would make.
+ */
+export function isHeaderName(raw: string, lower: string): boolean {
+  return raw.length === lower.length && (raw === lower || raw.toLowerCase() === lower);
+}
+
+/**
  * Adds `name` to the `Vary` of a header list (name, value, name, value…), or a `Vary` of
  * its own when there is none; nothing when it is listed already or the list says `*`.
  */
 export function addVary(headers: string[], name: string): void {
   for (let i = 0; i < headers.length; i += 2) {
-    if (headers[i]!.toLowerCase() !== "vary") continue;
+    if (!isHeaderName(headers[i]!, "vary")) continue;
     const value = headers[i + 1]!;
     const lower = name.toLowerCase();
     for (const token of value.split(",")) {
@@ -235,7 +244,7 @@ function dropListed(headers: string[], listed: ReadonlySet<string>): void {
 /** Index of the first pair named `name` (lower-case) in a flat header list, or -1. */
 export function findHeader(headers: readonly string[], name: string, from = 0): number {
   for (let i = from; i < headers.length; i += 2) {
-    if (headers[i]!.toLowerCase() === name) return i;
+    if (isHeaderName(headers[i]!, name)) return i;
   }
   return -1;
 }
@@ -251,7 +260,7 @@ export function setHeader(
   from = 0,
 ): void {
   for (let i = headers.length - 2; i >= from; i -= 2) {
-    if (headers[i]!.toLowerCase() === name) headers.splice(i, 2);
+    if (isHeaderName(headers[i]!, name)) headers.splice(i, 2);
   }
   if (value !== undefined) headers.push(name, value);
 }

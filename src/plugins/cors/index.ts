@@ -10,7 +10,7 @@ import { optionalDuration } from "../../config/schema/fields.ts";
 import { httpMethod } from "../../config/schema/http-methods.ts";
 import type { RequestContext } from "../../pipeline/context.ts";
 import { definePlugin, type ResponseView } from "../../pipeline/plugin.ts";
-import { setHeader } from "../../proxy/headers.ts";
+import { addVary, setHeader } from "../../proxy/headers.ts";
 import { compileOrigins, originPatternProblem } from "./origins.ts";
 
 const token = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "expected an HTTP token");
@@ -43,19 +43,6 @@ const schema = z.strictObject({
   credentials: z.boolean().default(false).describe("Allow cookies and HTTP authentication."),
   maxAge: optionalDuration.describe("How long browsers may cache a preflight."),
 });
-
-/** The Vary list gets `Origin` once: appended to an upstream's Vary, never duplicated. */
-function addVaryOrigin(headers: string[]): void {
-  for (let i = 0; i < headers.length; i += 2) {
-    if (headers[i]!.toLowerCase() !== "vary") continue;
-    const value = headers[i + 1]!;
-    const tokens = value.split(",").map((part) => part.trim().toLowerCase());
-    if (tokens.includes("origin") || tokens.includes("*")) return;
-    headers[i + 1] = value.trim() === "" ? "Origin" : `${value}, Origin`;
-    return;
-  }
-  headers.push("vary", "Origin");
-}
 
 export const corsPlugin = definePlugin({
   name: "cors",
@@ -102,7 +89,7 @@ export const corsPlugin = definePlugin({
       },
       onResponse(ctx, response: ResponseView) {
         const headers = response.headers;
-        addVaryOrigin(headers);
+        addVary(headers, "Origin");
         const origin = ctx.headers.origin;
         if (!origin || !origins.test(origin)) return;
         setHeader(headers, "access-control-allow-origin", wildcard ? "*" : origin);
