@@ -17,7 +17,31 @@ export interface TokenPlaces {
   cookie?: string | undefined;
 }
 
-const bearer = /^Bearer +(\S+) *$/i;
+/** What a token may not contain: JavaScript's `\s` (the characters `\S` excludes). */
+const whitespace = /\s/;
+const space = 0x20;
+/** "bearer", as char codes; an ASCII letter's code OR 0x20 is its lower case. */
+const bearerCodes = [0x62, 0x65, 0x61, 0x72, 0x65, 0x72];
+
+/**
+ * The token of an `Authorization: Bearer <token>` value: the scheme in any case, one or more
+ * spaces, the token (no whitespace), then only spaces; undefined for anything else. The
+ * same answer as `/^Bearer +(\S+) *$/i`, without running that expression over the token
+ * twice (a JWT is hundreds of characters; a test checks the two agree).
+ */
+export function bearerToken(value: string): string | undefined {
+  if (value.length < 8 || value.charCodeAt(6) !== space) return undefined;
+  for (let i = 0; i < 6; i++) {
+    if ((value.charCodeAt(i) | 0x20) !== bearerCodes[i]) return undefined;
+  }
+  let start = 7;
+  while (value.charCodeAt(start) === space) start++;
+  let end = value.length;
+  while (end > start && value.charCodeAt(end - 1) === space) end--;
+  if (end === start) return undefined;
+  const token = start === 7 && end === value.length ? value.slice(7) : value.slice(start, end);
+  return whitespace.test(token) ? undefined : token;
+}
 
 /**
  * Reads the token from the first place that has one. In `Authorization` only the Bearer
@@ -31,8 +55,8 @@ export function tokenReader(places: TokenPlaces): (ctx: RequestContext) => Found
   return (ctx) => {
     const value = ctx.req.headers[header];
     if (typeof value === "string") {
-      const match = bearer.exec(value);
-      if (match) return { token: match[1]!, from: "header" };
+      const token = bearerToken(value);
+      if (token !== undefined) return { token, from: "header" };
       if (bareAllowed && value !== "") return { token: value.trim(), from: "header" };
     }
     if (query !== undefined) {
