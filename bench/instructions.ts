@@ -23,7 +23,7 @@ import { verifyTarget } from "./verify.ts";
 const warmupRequests = 3_000;
 const countedRequests = 3_000;
 /** Requests in flight at once: enough to batch work per event-loop turn as wrk's -c50 does. */
-const concurrency = 50;
+const concurrency = Number(process.env.BENCH_INSTRUCTIONS_CONCURRENCY ?? 50);
 /** Functions listed per target. */
 const topFunctions = 12;
 /** Under callgrind a process runs 20–50 times slower: its start-up deadlines grow with it. */
