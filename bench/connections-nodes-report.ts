@@ -22,11 +22,12 @@ function total(nodes: readonly NodeHeld[]) {
     const values = nodes.map(pick);
     return values.includes(undefined) ? undefined : values.reduce((a, b) => a! + b!, 0)!;
   };
-  const reading = (at: "baseline" | "held") => ({
+  const reading = (at: "baseline" | "held"): MemoryReading => ({
     rssBytes: sum((node) => node[at].rssBytes)!,
     heapUsedBytes: sum((node) => node[at].heapUsedBytes),
     heapTotalBytes: sum((node) => node[at].heapTotalBytes),
     externalBytes: sum((node) => node[at].externalBytes),
+    mallocArenaBytes: sum((node) => node[at].mallocArenaBytes),
   });
   return {
     wanted: sum((node) => node.wanted)!,
