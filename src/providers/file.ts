@@ -58,6 +58,11 @@ export interface FileProviderOptions {
   load?: (file: string) => Promise<GatehouseConfig>;
   /** The gateway's plugins, which the file's plugin entries are checked against. */
   plugins?: PluginRegistry;
+  /**
+   * The thread reloads are validated in; default: one of the provider's own, started by
+   * `watch`. A process that starts one before it loads its config has it ready sooner.
+   */
+  validationThread?: ValidationThread;
 }
 
 /** Reloads the gateway from its config file, on change (`watch`) or on demand (`reload`). */
@@ -69,7 +74,7 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
   readonly #load: (file: string) => Promise<GatehouseConfig>;
   readonly #plugins: PluginRegistry;
   /** Where reloads are parsed and validated, off the thread that serves requests. */
-  readonly validationThread = new ValidationThread();
+  readonly validationThread: ValidationThread;
   /** Digest of the bytes last read, so touching or re-saving the file costs no validation. */
   #lastText: string | undefined;
   /** Each file's part of that digest, in reading order, so one file's part can be replaced. */
@@ -92,6 +97,7 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
     this.#startup = options.startup;
     this.#referenced = filesReadBy(options.startup);
     this.#plugins = options.plugins ?? processPluginRegistry();
+    this.validationThread = options.validationThread ?? new ValidationThread();
     this.#load = options.load ?? ((file) => this.#validate(file));
     options.control.store.onWrite?.((file, text) => this.#wroteBack(file, text));
   }
@@ -117,18 +123,18 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
   }
 
   /**
-   * Validates the file in the validation thread, or here while the thread is starting (or
-   * when it ended mid-answer: then it is started again for the next reload). The thread
-   * knows the built-in plugins and the config's plugin modules; a gateway with plugins
-   * registered in code validates here, against them.
+   * Validates the file in the validation thread, once it has started (or here when it could
+   * not start, or ended mid-answer: then it is started again for the next reload). The
+   * thread knows the built-in plugins and the config's plugin modules; a gateway with
+   * plugins registered in code validates here, against them.
    */
   async #validate(file: string): Promise<GatehouseConfig> {
     const here = () => validateConfigFile(file, undefined, this.#overlay, this.#plugins);
     const thread = this.validationThread;
-    if (!thread.ready) {
-      thread.start();
-      return here();
-    }
+    // Waiting the second or so a starting thread takes holds no request; validating here
+    // holds them all for as long (the first look after `watch` comes while it starts).
+    if (!thread.ready) await thread.whenReady();
+    if (!thread.ready) return here();
     let validated: Awaited<ReturnType<ValidationThread["validate"]>>;
     try {
       validated = await thread.validate(file, this.#overlay);

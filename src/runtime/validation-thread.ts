@@ -76,13 +76,18 @@ export class ValidationThread {
       if (this.#worker !== worker) return;
       this.#worker = undefined;
       this.#ready = false;
+      // One that ended before it was ready (it failed to load) is waited for no longer.
+      for (const resolve of this.#readyWaiters.splice(0)) resolve();
       const ended = new ValidationThreadEnded(`exit code ${code}`);
       for (const pending of this.#pending.values()) pending.reject(ended);
       this.#pending.clear();
     });
   }
 
-  /** Resolves once a thread is ready (starting one if needed); for tests and warm-up. */
+  /**
+   * Resolves once a thread is ready (starting one if needed), or once one that was starting
+   * ended instead: then `ready` is still false.
+   */
   whenReady(): Promise<void> {
     this.start();
     if (this.#ready) return Promise.resolve();

@@ -29,8 +29,8 @@ async function answer({ id, file, overlay, env }: ValidationRequest): Promise<Va
   try {
     const config = await validateConfigFile(file, env, overlay, plugins);
     // The hash is taken here too: the serving thread then only looks it up.
-    const checked = encodeChecked(checkedConfigOf(config));
-    return { id, checked, hash: configHash(config), plugins: plugins.names() };
+    const { checked, configJson } = encodeChecked(checkedConfigOf(config));
+    return { id, checked, hash: configHash(config, configJson), plugins: plugins.names() };
   } catch (error) {
     if (error instanceof ConfigError) return { id, problems: error.problems };
     return { id, failure: (error as Error)?.message ?? String(error) };
