@@ -278,9 +278,11 @@ function buildHostTable<R>(routes: readonly PreparedRoute<R>[], maxParamLength: 
         order: route.order,
       };
       const group = groups.get(pattern.treeKey);
-      if (group) group.entries.push(entry);
-      else {
-        const created = { pattern, entries: [entry] };
+      if (group) {
+        group.entries.push(entry);
+        group.ownPriority = Math.min(group.ownPriority, entry.priority);
+      } else {
+        const created = { pattern, entries: [entry], ownPriority: entry.priority };
         groups.set(pattern.treeKey, created);
         index.add(pattern, created);
       }
@@ -290,7 +292,7 @@ function buildHostTable<R>(routes: readonly PreparedRoute<R>[], maxParamLength: 
   // How many parametric keys each literal first segment has (see HostTable.lone).
   const underFirst = new Map<string, number>();
   for (const group of groups.values()) {
-    const first = loneCandidateSegment(group.pattern);
+    const first = keyShape(group.pattern).loneSegment;
     if (first !== undefined) underFirst.set(first, (underFirst.get(first) ?? 0) + 1);
   }
   const statics = new Map<string, TreeNode<unknown>>();
@@ -302,29 +304,38 @@ function buildHostTable<R>(routes: readonly PreparedRoute<R>[], maxParamLength: 
     maxParamLength,
     querystringParser: () => emptyQuery,
   });
-  for (const group of groups.values()) {
-    const candidates = [...group.entries];
-    const ownPriority = Math.min(...group.entries.map((entry) => entry.priority));
-    index.forEachOverlapping(group.pattern, (other) => {
-      if (other === group) return;
-      const lessSpecific = compareSpecificity(other.pattern, group.pattern) <= 0;
-      for (const entry of other.entries) {
-        // A less specific route is a fallback when this one's matchers fail; a more specific
-        // route only belongs here when its explicit priority could beat this group's.
-        if (lessSpecific || entry.priority > ownPriority) candidates.push({ ...entry, own: false });
+  let current: Group<R>;
+  let candidates: Candidate<R>[];
+  // One function for every group (not a closure each): 10,000 groups are 10,000 fewer.
+  const addOverlapping = (other: Group<R>) => {
+    if (other === current) return;
+    const lessSpecific = compareSpecificity(other.pattern, current.pattern) <= 0;
+    for (const entry of other.entries) {
+      // A less specific route is a fallback when this one's matchers fail; a more specific
+      // route only belongs here when its explicit priority could beat this group's.
+      if (lessSpecific || entry.priority > current.ownPriority) {
+        // Copied before the first addition: other groups read this group's own entries.
+        if (candidates === current.entries) candidates = [...candidates];
+        candidates.push({ ...entry, own: false });
       }
-    });
-    candidates.sort(
-      (a, b) =>
-        b.priority - a.priority ||
-        compareSpecificity(b.hit.pattern, a.hit.pattern) ||
-        matcherCount(b) - matcherCount(a) ||
-        a.order - b.order,
-    );
-    const params = group.pattern.paramNames.map((_, i) => `p${i}`);
+    }
+  };
+  for (const group of groups.values()) {
+    current = group;
+    candidates = group.entries;
+    index.forEachOverlapping(group.pattern, addOverlapping);
+    if (candidates.length > 1) {
+      if (candidates === group.entries) candidates = [...candidates];
+      candidates.sort(
+        (a, b) =>
+          b.priority - a.priority ||
+          compareSpecificity(b.hit.pattern, a.hit.pattern) ||
+          matcherCount(b) - matcherCount(a) ||
+          a.order - b.order,
+      );
+    }
+    const { literal, loneSegment: first, params } = keyShape(group.pattern);
     const node: TreeNode<R> = { candidates, params };
-    const literal = staticPath(group.pattern);
-    const first = loneCandidateSegment(group.pattern);
     if (literal !== undefined) statics.set(literal, node as TreeNode<unknown>);
     else if (first !== undefined && underFirst.get(first) === 1)
       lone.set(first, {
@@ -353,6 +364,35 @@ interface LoneKey {
   regex: RegExp;
 }
 
+/** What the table needs to know of a pattern's key, worked out once per (shared, frozen) pattern. */
+interface KeyShape {
+  /** The one path it matches, when it has no parameter or wildcard (see staticPath). */
+  literal: string | undefined;
+  /** Its literal first segment, when a parameter or wildcard follows (see HostTable.lone). */
+  loneSegment: string | undefined;
+  /** find-my-way's names for its parameters: `p0`, `p1`, ... (shared: never changed). */
+  params: string[];
+}
+
+const keyShapes = new WeakMap<PathPattern, KeyShape>();
+const paramNameLists: string[][] = [];
+
+/** The pattern's KeyShape; a reload's patterns are mostly the last one's, so mostly known. */
+function keyShape(pattern: PathPattern): KeyShape {
+  let shape = keyShapes.get(pattern);
+  if (!shape) {
+    const count = pattern.paramNames.length;
+    paramNameLists[count] ??= Array.from({ length: count }, (_, i) => `p${i}`);
+    shape = {
+      literal: staticPath(pattern),
+      loneSegment: loneCandidateSegment(pattern),
+      params: paramNameLists[count]!,
+    };
+    keyShapes.set(pattern, shape);
+  }
+  return shape;
+}
+
 /**
  * The literal first segment (as a normalised path spells it) of a pattern with a parameter
  * or wildcard after it; undefined for a pattern that starts with one or has neither.
@@ -366,7 +406,10 @@ function loneCandidateSegment(pattern: PathPattern): string | undefined {
 
 interface Group<R> {
   pattern: PathPattern;
+  /** The group's own routes; the table's candidates for its key once overlaps are added. */
   entries: Candidate<R>[];
+  /** The lowest priority among its own routes. */
+  ownPriority: number;
 }
 
 /** The one path a pattern without parameters or wildcard matches; undefined for the others. */
