@@ -29,7 +29,6 @@ import { createPluginRegistry } from "../plugins/index.ts";
 import { EtcdProvider } from "../providers/etcd.ts";
 import { FileProvider } from "../providers/file.ts";
 import { validateConfigFile } from "../runtime/validate.ts";
-import { ValidationThread } from "../runtime/validation-thread.ts";
 import { busyListener, configuredListeners } from "../server/busy-port.ts";
 import { logClientConnectionCap } from "../server/open-file-limit.ts";
 import { gatehouseVersion } from "../version.ts";
@@ -52,13 +51,8 @@ program
   .option("--env <name>", envHelp)
   .action(async (options: { config: string; env?: string }) => {
     const overlay = overlayOrExit(options.config, options.env);
-    // Reloads are validated in this thread: it loads beside the config and the listeners.
-    const validationThread = new ValidationThread();
-    validationThread.start();
     const plugins = createPluginRegistry();
     const config = await loadOrExit(options.config, overlay, plugins);
-    // In etcd mode the file is not reloaded: etcd is the source.
-    if (config.gateway.configStore.etcd) void validationThread.close();
     let gateway: Gateway;
     try {
       gateway = new Gateway(config, { plugins });
@@ -115,7 +109,6 @@ program
       control: gateway.control,
       startup: config,
       plugins,
-      validationThread,
     });
     let signals = 0;
     const stop = (signal: string) => {
