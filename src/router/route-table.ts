@@ -10,7 +10,6 @@ import FindMyWay from "find-my-way";
 import { combinedHeaderValue } from "../proxy/headers.ts";
 import {
   compareSpecificity,
-  encodePathText,
   OverlapIndex,
   type PathPattern,
   treeMatchRegex,
@@ -23,6 +22,7 @@ import {
   type RouteDefinition,
   type RouteMatch,
 } from "./route-definition.ts";
+import { keyShape } from "./table-keys.ts";
 
 export {
   type RouteDefinition,
@@ -364,59 +364,12 @@ interface LoneKey {
   regex: RegExp;
 }
 
-/** What the table needs to know of a pattern's key, worked out once per (shared, frozen) pattern. */
-interface KeyShape {
-  /** The one path it matches, when it has no parameter or wildcard (see staticPath). */
-  literal: string | undefined;
-  /** Its literal first segment, when a parameter or wildcard follows (see HostTable.lone). */
-  loneSegment: string | undefined;
-  /** find-my-way's names for its parameters: `p0`, `p1`, ... (shared: never changed). */
-  params: string[];
-}
-
-const keyShapes = new WeakMap<PathPattern, KeyShape>();
-const paramNameLists: string[][] = [];
-
-/** The pattern's KeyShape; a reload's patterns are mostly the last one's, so mostly known. */
-function keyShape(pattern: PathPattern): KeyShape {
-  let shape = keyShapes.get(pattern);
-  if (!shape) {
-    const count = pattern.paramNames.length;
-    paramNameLists[count] ??= Array.from({ length: count }, (_, i) => `p${i}`);
-    shape = {
-      literal: staticPath(pattern),
-      loneSegment: loneCandidateSegment(pattern),
-      params: paramNameLists[count]!,
-    };
-    keyShapes.set(pattern, shape);
-  }
-  return shape;
-}
-
-/**
- * The literal first segment (as a normalised path spells it) of a pattern with a parameter
- * or wildcard after it; undefined for a pattern that starts with one or has neither.
- */
-function loneCandidateSegment(pattern: PathPattern): string | undefined {
-  const [first, ...rest] = pattern.segments;
-  if (first?.kind !== "static" || rest.every((segment) => segment.kind === "static"))
-    return undefined;
-  return encodePathText(first.text);
-}
-
 interface Group<R> {
   pattern: PathPattern;
   /** The group's own routes; the table's candidates for its key once overlaps are added. */
   entries: Candidate<R>[];
   /** The lowest priority among its own routes. */
   ownPriority: number;
-}
-
-/** The one path a pattern without parameters or wildcard matches; undefined for the others. */
-function staticPath(pattern: PathPattern): string | undefined {
-  if (pattern.segments.some((segment) => segment.kind !== "static")) return undefined;
-  // The tree key is that path with find-my-way's escape for ":" (see path-pattern).
-  return pattern.treeKey.replaceAll("::", ":");
 }
 
 const noop = () => {};
