@@ -379,10 +379,7 @@ function filesReadBy(config: GatehouseConfig): string[] {
   return [...new Set([...referencedFilesOf(config), ...plugins])];
 }
 
-/**
- * Config text (characters) that a reload validates on the serving thread rather than wait
- * for a starting validation thread: a few milliseconds of parsing (about 500 routes).
- */
+/** Config text (characters) validated here rather than wait for a starting thread: ~500 routes. */
 const validatedHereUpTo = 64 * 1024;
 
 /** Who a reload is recorded as, in the config versions and the audit trail. */
