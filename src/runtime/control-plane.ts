@@ -12,6 +12,7 @@ import { dirname } from "node:path";
 import { setImmediate } from "node:timers/promises";
 import { isDeepStrictEqual } from "node:util";
 import { diffConfigs } from "../config/diff.ts";
+import { resourceChangesAhead } from "../config/diff-ahead.ts";
 import { type ConfigDocument, configOriginOf } from "../config/document.ts";
 import { ConfigError, type ConfigProblem, formatProblem, parseConfig } from "../config/load.ts";
 import { restoreRedacted } from "../config/redact-config.ts";
@@ -402,9 +403,14 @@ export class ControlPlane {
     previous: ConfigVersion,
     version: ConfigVersion,
   ): void {
-    const resources = diffConfigs(previous.document, version.document).resources.map(
-      ({ kind, name, change }) => ({ kind, name, change }),
-    );
+    // A file reload's list was usually worked out in the validation thread meanwhile.
+    const resources =
+      resourceChangesAhead(previous.document, version.document) ??
+      diffConfigs(previous.document, version.document).resources.map(({ kind, name, change }) => ({
+        kind,
+        name,
+        change,
+      }));
     this.#audit.record({
       ...auditOf(request),
       result: "accepted",

@@ -9,6 +9,8 @@
  */
 import { Worker } from "node:worker_threads";
 import { adoptCheckedConfig } from "../config/checked-config.ts";
+import { rememberResourceChanges } from "../config/diff-ahead.ts";
+import { type ConfigDocument, configOriginOf } from "../config/document.ts";
 import { ConfigError, type OverlayOption } from "../config/load.ts";
 import type { GatehouseConfig } from "../config/schema/index.ts";
 import { rememberConfigHash } from "../observability/config-revision.ts";
@@ -51,6 +53,8 @@ export class ValidationThread {
   starts = 0;
   /** Requests the threads answered (valid or refused): reloads validated off this thread. */
   answered = 0;
+  /** The documents of the last valid answers, by request id, for the thread's diffs of them. */
+  readonly #documents = new Map<number, ConfigDocument>();
 
   /** Whether the thread owes an answer now. */
   get busy(): boolean {
@@ -130,6 +134,12 @@ export class ValidationThread {
       for (const resolve of this.#readyWaiters.splice(0)) resolve();
       return;
     }
+    if ("changesFrom" in answer) {
+      const from = this.#documents.get(answer.changesFrom);
+      const to = this.#documents.get(answer.id);
+      if (from && to) rememberResourceChanges(from, to, answer.resources);
+      return;
+    }
     const pending = this.#pending.get(answer.id);
     if (!pending) return;
     this.#pending.delete(answer.id);
@@ -140,6 +150,12 @@ export class ValidationThread {
     else {
       const config = adoptCheckedConfig(decodeChecked(answer.checked));
       rememberConfigHash(config, answer.hash);
+      // The thread diffs the next answer's document against this one (config/diff-ahead).
+      const document = configOriginOf(config)?.document;
+      if (document) this.#documents.set(answer.id, document);
+      // This one and the one before (the thread's next diff is from this one).
+      for (const id of this.#documents.keys())
+        if (this.#documents.size > 2) this.#documents.delete(id);
       pending.resolve({ config, plugins: answer.plugins });
     }
   }

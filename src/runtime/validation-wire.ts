@@ -6,6 +6,7 @@
  * clone's deserialisation does, and the receiving side is the thread that serves requests.
  */
 import type { CheckedConfig } from "../config/checked-config.ts";
+import type { AuditedResource } from "../config/diff-ahead.ts";
 import type { ConfigProblem, OverlayOption } from "../config/load.ts";
 
 /** Validate this file (and overlay) with this environment. */
@@ -27,6 +28,11 @@ export type ValidationAnswer =
    * plugin the thread validated against.
    */
   | { id: number; checked: EncodedChecked; hash: string; plugins: string[] }
+  /**
+   * After a valid answer: what its document changed from the previous valid answer's
+   * (config/diff-ahead), sent when both crossed as exact JSON (see exactJson).
+   */
+  | { id: number; changesFrom: number; resources: AuditedResource[] }
   /** Refused, with the located problems. */
   | { id: number; problems: ConfigProblem[] }
   /** Failed for another reason (a bug, or a plugin's check that threw). */
@@ -61,24 +67,37 @@ export function decodeChecked(encoded: EncodedChecked): CheckedConfig {
 
 /** Whether JSON text of `value` gives it back as a structured clone would (see encodeChecked). */
 export function plainJson(value: unknown): boolean {
+  return jsonWalk(value, false);
+}
+
+/**
+ * Whether JSON text of `value` decodes to a value equal to it key for key (no property
+ * whose value is `undefined`, which JSON drops, and no `-0`, which it writes as `0`): a
+ * diff of the decoded value then says what a diff of `value` says.
+ */
+export function exactJson(value: unknown): boolean {
+  return jsonWalk(value, true);
+}
+
+function jsonWalk(value: unknown, exact: boolean): boolean {
   switch (typeof value) {
     case "string":
     case "boolean":
       return true;
     case "number":
-      return Number.isFinite(value);
+      return Number.isFinite(value) && !(exact && Object.is(value, -0));
     case "object": {
       if (value === null) return true;
       if (Array.isArray(value)) {
         for (let i = 0; i < value.length; i++)
-          if (value[i] === undefined || !plainJson(value[i])) return false;
+          if (value[i] === undefined || !jsonWalk(value[i], exact)) return false;
         return true;
       }
       const prototype = Object.getPrototypeOf(value);
       if (prototype !== Object.prototype && prototype !== null) return false;
       for (const key in value) {
         const item = (value as Record<string, unknown>)[key];
-        if (item !== undefined && !plainJson(item)) return false;
+        if (item === undefined ? exact : !jsonWalk(item, exact)) return false;
       }
       return true;
     }

@@ -11,6 +11,9 @@ import { after, before, describe, it } from "node:test";
 import { setImmediate as turn } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
+import { diffConfigs } from "../../src/config/diff.ts";
+import { resourceChangesAhead } from "../../src/config/diff-ahead.ts";
+import { configOriginOf } from "../../src/config/document.ts";
 import { ConfigError } from "../../src/config/load.ts";
 import { Gateway } from "../../src/gateway.ts";
 import { FileProvider, type ReloadEvent } from "../../src/providers/file.ts";
@@ -188,6 +191,37 @@ describe("reloads validated off the serving thread", () => {
       );
       assert.ok(inThread instanceof ConfigError && here instanceof ConfigError);
       assert.deepEqual(inThread.problems, here.problems);
+    } finally {
+      await thread.close();
+    }
+  });
+
+  it("works out the audit's changes from its last answer, as the serving thread would", async () => {
+    const file = join(dir, "changes.yaml");
+    const thread = new ValidationThread();
+    try {
+      await writeFile(file, config(up.url, 1));
+      const first = configOriginOf((await thread.validate(file, undefined)).config)!.document;
+      // Route r3 gone, and the route named gen serving /gen-2 instead of /gen-1.
+      await writeFile(file, config(up.url, 2).replace(/^ {2}- \{ name: r3,.*\n/m, ""));
+      const second = configOriginOf((await thread.validate(file, undefined)).config)!.document;
+      const deadline = Date.now() + 30_000;
+      while (resourceChangesAhead(first, second) === undefined) {
+        assert.ok(Date.now() < deadline, "the thread's changes never came");
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const expected = diffConfigs(first, second).resources.map(({ kind, name, change }) => ({
+        kind,
+        name,
+        change,
+      }));
+      assert.deepEqual(resourceChangesAhead(first, second), expected);
+      assert.deepEqual(
+        expected.map(({ name, change }) => `${name} ${change}`),
+        ["gen updated", "r3 deleted"],
+      );
+      // Only from that document: a change from any other is diffed where it is audited.
+      assert.equal(resourceChangesAhead(structuredClone(first), second), undefined);
     } finally {
       await thread.close();
     }
