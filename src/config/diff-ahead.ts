@@ -1,10 +1,10 @@
 /**
  * @module config/diff-ahead
  * The audit's resource list for a change from one document to the next, worked out
- * before it is asked for: the validation thread diffs each config it answers with against
- * the one it answered with before (runtime/validation-worker), after its answer has gone,
- * so the serving thread does not hold requests for it after a 10,000-route swap. Kept by
- * document object; used only when the change audited is from exactly that document.
+ * elsewhere than where it is asked for: the validation thread, which still holds both
+ * documents of two configs it answered with, diffs them when asked (runtime/validation-
+ * thread), so the serving thread does not hold requests for it after a 10,000-route swap.
+ * Kept by document object; used only when the change audited is from exactly that document.
  */
 
 import type { ResourceChange } from "./diff.ts";
@@ -13,22 +13,24 @@ import type { ConfigDocument } from "./document.ts";
 /** What the audit records of each resource a change touched. */
 export type AuditedResource = Pick<ResourceChange, "kind" | "name" | "change">;
 
-const ahead = new WeakMap<ConfigDocument, { from: ConfigDocument; resources: AuditedResource[] }>();
+/** Works out the changes; undefined when it cannot (then they are diffed where asked). */
+type Ask = () => Promise<AuditedResource[] | undefined>;
 
-/** Records the resources that changed from `from` to `to` (as diffConfigs reports them). */
-export function rememberResourceChanges(
-  from: ConfigDocument,
-  to: ConfigDocument,
-  resources: AuditedResource[],
-): void {
-  ahead.set(to, { from, resources });
+const ahead = new WeakMap<ConfigDocument, { from: ConfigDocument; ask: Ask }>();
+
+/** Records where the resources changed from `from` to `to` can be asked for. */
+export function rememberResourceChanges(from: ConfigDocument, to: ConfigDocument, ask: Ask): void {
+  ahead.set(to, { from, ask });
 }
 
-/** The resources changed from `from` to `to`, when they were worked out ahead; else undefined. */
+/**
+ * The resources changed from `from` to `to`, asked of whoever can work them out elsewhere;
+ * undefined (or a promise of it) when no one can: diff them here then.
+ */
 export function resourceChangesAhead(
   from: ConfigDocument,
   to: ConfigDocument,
-): AuditedResource[] | undefined {
+): Promise<AuditedResource[] | undefined> | undefined {
   const known = ahead.get(to);
-  return known?.from === from ? known.resources : undefined;
+  return known?.from === from ? known.ask() : undefined;
 }

@@ -9,8 +9,16 @@ import type { CheckedConfig } from "../config/checked-config.ts";
 import type { AuditedResource } from "../config/diff-ahead.ts";
 import type { ConfigProblem, OverlayOption } from "../config/load.ts";
 
+/**
+ * Validate this file (and overlay) with this environment; or work out what the document
+ * of answer `changesTo` changed from that of answer `changesFrom` (config/diff-ahead).
+ */
+export type ValidationRequest =
+  | FileValidation
+  | { id: number; changesFrom: number; changesTo: number };
+
 /** Validate this file (and overlay) with this environment. */
-export interface ValidationRequest {
+export interface FileValidation {
   id: number;
   file: string;
   overlay: OverlayOption | undefined;
@@ -29,10 +37,10 @@ export type ValidationAnswer =
    */
   | { id: number; checked: EncodedChecked; hash: string; plugins: string[] }
   /**
-   * After a valid answer: what its document changed from the previous valid answer's
-   * (config/diff-ahead), sent when both crossed as exact JSON (see exactJson).
+   * The changes asked for; null when the thread no longer holds both documents, or one did
+   * not cross as exact JSON (see exactJson): then the asker diffs its own.
    */
-  | { id: number; changesFrom: number; resources: AuditedResource[] }
+  | { id: number; resources: AuditedResource[] | null }
   /** Refused, with the located problems. */
   | { id: number; problems: ConfigProblem[] }
   /** Failed for another reason (a bug, or a plugin's check that threw). */

@@ -17,6 +17,7 @@ import { validateConfigFile } from "./validate.ts";
 import {
   encodeChecked,
   exactJson,
+  type FileValidation,
   type ValidationAnswer,
   type ValidationRequest,
 } from "./validation-wire.ts";
@@ -27,47 +28,47 @@ checkRoutesWithoutTables();
 // thread compares with its own before trusting an answer.
 const plugins = processPluginRegistry();
 
-/** The document of the last valid answer, when it crossed as exact JSON (see changesAfter). */
-let previous: { id: number; document: ConfigDocument } | undefined;
+/** The documents of the last valid answers, by id, and whether each crossed as JSON text. */
+const documents = new Map<number, { document: ConfigDocument; json: boolean }>();
 
 port.on("message", (request: ValidationRequest) => {
-  void answer(request).then(({ reply, document }) => {
-    port.postMessage(reply);
-    if ("checked" in reply) changesAfter(reply.id, document);
-  });
+  if ("changesTo" in request) {
+    port.postMessage({ id: request.id, resources: changes(request) } satisfies ValidationAnswer);
+    return;
+  }
+  void answer(request).then((reply) => port.postMessage(reply));
 });
 port.postMessage({ ready: true } satisfies ValidationAnswer);
 
-async function answer({ id, file, overlay, env }: ValidationRequest): Promise<{
-  reply: ValidationAnswer & { id: number };
-  document?: ConfigDocument;
-}> {
+async function answer(request: FileValidation): Promise<ValidationAnswer & { id: number }> {
+  const { id, file, overlay, env } = request;
   try {
     const config = await validateConfigFile(file, env, overlay, plugins);
     // The hash is taken here too: the serving thread then only looks it up.
     const { checked, configJson } = encodeChecked(checkedConfigOf(config));
-    const reply = { id, checked, hash: configHash(config, configJson), plugins: plugins.names() };
     const document = configOriginOf(config)?.document;
-    return { reply, document: "json" in checked ? document : undefined };
+    if (document) documents.set(id, { document, json: "json" in checked });
+    // This one and the one before: the serving thread asks for the changes between them.
+    for (const kept of documents.keys()) if (documents.size > 2) documents.delete(kept);
+    return { id, checked, hash: configHash(config, configJson), plugins: plugins.names() };
   } catch (error) {
-    if (error instanceof ConfigError) return { reply: { id, problems: error.problems } };
-    return { reply: { id, failure: (error as Error)?.message ?? String(error) } };
+    if (error instanceof ConfigError) return { id, problems: error.problems };
+    return { id, failure: (error as Error)?.message ?? String(error) };
   }
 }
 
 /**
- * Once answer `id` has gone: what its document changed from the previous valid answer's,
- * for the audit (config/diff-ahead). The serving thread would otherwise diff them after
- * the swap, holding requests; here it costs no one a wait. An answer whose document did
- * not cross as exact JSON is diffed there, and the next one has nothing to be diffed from.
+ * What the document of answer `changesTo` changed from that of answer `changesFrom`, as the
+ * audit records it (control plane), or null. The serving thread decoded both from JSON
+ * text: the diff here says what one there would only if the text gave them back exactly.
  */
-function changesAfter(id: number, crossed: ConfigDocument | undefined): void {
-  const document = crossed && exactJson(crossed) ? crossed : undefined;
-  if (previous && document) {
-    const resources = diffConfigs(previous.document, document).resources.map(
-      ({ kind, name, change }) => ({ kind, name, change }),
-    );
-    port.postMessage({ id, changesFrom: previous.id, resources } satisfies ValidationAnswer);
-  }
-  previous = document && { id, document };
+function changes({ changesFrom, changesTo }: { changesFrom: number; changesTo: number }) {
+  const from = documents.get(changesFrom);
+  const to = documents.get(changesTo);
+  if (!from?.json || !to?.json || !exactJson(from.document) || !exactJson(to.document)) return null;
+  return diffConfigs(from.document, to.document).resources.map(({ kind, name, change }) => ({
+    kind,
+    name,
+    change,
+  }));
 }
