@@ -9,6 +9,7 @@
  */
 import { defineMappingTag, defineScalarTag, load, NOT_RESOLVED, Schema, seqTag } from "js-yaml";
 import { nestsDeeperThan } from "./nesting.ts";
+import { parseByItems } from "./yaml-items.ts";
 
 /** One file's data, and whether a map key in it was not a string (`1:`, `true:`, `~:`). */
 export interface ReadData {
@@ -24,6 +25,12 @@ export function readData(text: string): ReadData | undefined {
   }
   // `%YAML 1.1` would change how scalars read; the positioned parser honours it.
   if (/^%/m.test(text)) return undefined;
+  // A config read again after an edit: its unchanged items are not parsed again.
+  return parseByItems(text, readYaml) ?? readYaml(text);
+}
+
+/** `text` as YAML, or undefined when js-yaml refuses it. */
+function readYaml(text: string): ReadData | undefined {
   nonStringKey = false;
   try {
     return { data: load(text, { schema }), nonStringKey };

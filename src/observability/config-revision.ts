@@ -58,12 +58,14 @@ export function rememberConfigHash(config: GatehouseConfig, hash: string): void 
  * and of the files it depends on besides its own text (a plugin's `.proto`s), whose
  * content is not in it. Kept per config object: a reload asks for it three times (file
  * provider, control plane, revision), and for 10,000 routes each costs tens of
- * milliseconds. Configs are not changed once validated.
+ * milliseconds. Configs are not changed once validated. `json`, when given, must be
+ * `JSON.stringify(config)`.
  */
-export function configHash(config: GatehouseConfig): string {
+export function configHash(config: GatehouseConfig, json?: string): string {
   let hash = hashes.get(config);
   if (hash === undefined) {
-    const digest = createHash("sha256").update(JSON.stringify(config));
+    // `json`: the caller's `JSON.stringify(config)`, when it has it (the validation thread).
+    const digest = createHash("sha256").update(json ?? JSON.stringify(config));
     const dependsOn = configOriginOf(config)?.dependsOn;
     if (dependsOn) digest.update(`\n${dependsOn.digest}`);
     hash = digest.digest("hex").slice(0, 16);

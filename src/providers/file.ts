@@ -53,7 +53,8 @@ export interface FileProviderOptions {
   startup: GatehouseConfig;
   /**
    * Reads and validates the file. By default in the validation thread (runtime/validation-thread)
-   * once it has started, on this thread until then; a test may swap it.
+   * once it has started; until then a small config on this thread, while a large one waits
+   * for the thread. A test may swap it.
    */
   load?: (file: string) => Promise<GatehouseConfig>;
   /** The gateway's plugins, which the file's plugin entries are checked against. */
@@ -83,6 +84,8 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
   #referenced: string[];
   /** A watch reload is queued and has not read the files yet: a change now is covered by it. */
   #watchQueued = false;
+  /** How many characters the config's files held at the last read. */
+  #lastSize = 0;
 
   constructor(options: FileProviderOptions) {
     super();
@@ -117,14 +120,18 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
   }
 
   /**
-   * Validates the file in the validation thread, or here while the thread is starting (or
-   * when it ended mid-answer: then it is started again for the next reload). The thread
-   * knows the built-in plugins and the config's plugin modules; a gateway with plugins
-   * registered in code validates here, against them.
+   * Validates the file in the validation thread; here while the thread starts (a small
+   * config), or when it could not start or ended mid-answer (then it is started again for
+   * the next reload). The thread knows the built-in plugins and the config's plugin
+   * modules; a gateway with plugins registered in code validates here, against them.
    */
   async #validate(file: string): Promise<GatehouseConfig> {
     const here = () => validateConfigFile(file, undefined, this.#overlay, this.#plugins);
     const thread = this.validationThread;
+    // A large config waits the second or so a starting thread takes (which holds no
+    // request) rather than be validated here, which would hold every request as long: the
+    // first look after `watch` comes while the thread starts. A small one is done here at once.
+    if (!thread.ready && this.#lastSize > validatedHereUpTo) await thread.whenReady();
     if (!thread.ready) {
       thread.start();
       return here();
@@ -316,7 +323,13 @@ export class FileProvider extends EventEmitter<{ reload: [ReloadEvent] }> {
   /** Each file's part of the digest: the config files (throws if one is missing), then the referenced ones. */
   async #readParts(): Promise<Map<string, string>> {
     const parts = new Map<string, string>();
-    for (const name of this.#files()) parts.set(name, partOf(await readFile(name, "utf8")));
+    let size = 0;
+    for (const name of this.#files()) {
+      const text = await readFile(name, "utf8");
+      size += text.length;
+      parts.set(name, partOf(text));
+    }
+    this.#lastSize = size;
     // A referenced file that cannot be read is not "missing": the load refuses it, located.
     for (const name of this.#referenced) {
       const text = await readFile(name, "utf8").catch((error: NodeJS.ErrnoException) => ({
@@ -365,6 +378,9 @@ function filesReadBy(config: GatehouseConfig): string[] {
   const plugins = configOriginOf(config)?.dependsOn?.files ?? [];
   return [...new Set([...referencedFilesOf(config), ...plugins])];
 }
+
+/** Config text (characters) validated here rather than wait for a starting thread: ~500 routes. */
+const validatedHereUpTo = 64 * 1024;
 
 /** Who a reload is recorded as, in the config versions and the audit trail. */
 function originOf(reason: ReloadReason): ChangeOrigin {

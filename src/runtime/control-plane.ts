@@ -12,6 +12,7 @@ import { dirname } from "node:path";
 import { setImmediate } from "node:timers/promises";
 import { isDeepStrictEqual } from "node:util";
 import { diffConfigs } from "../config/diff.ts";
+import { type AuditedResource, resourceChangesAhead } from "../config/diff-ahead.ts";
 import { type ConfigDocument, configOriginOf } from "../config/document.ts";
 import { ConfigError, type ConfigProblem, formatProblem, parseConfig } from "../config/load.ts";
 import { restoreRedacted } from "../config/redact-config.ts";
@@ -206,7 +207,9 @@ export class ControlPlane {
       // audit's diff of a 10,000-route config takes tens of milliseconds).
       await setImmediate();
       const version = this.#record(document, origin, applied);
-      this.#accepted({ action: "config.reload", ...origin }, previous, version);
+      // A file reload's list of changes is usually the validation thread's to work out.
+      const resources = await resourceChangesAhead(previous.document, document);
+      this.#accepted({ action: "config.reload", ...origin }, previous, version, resources);
       return { result: "applied", version: applied.version, hash };
     } catch (error) {
       const problems =
@@ -401,17 +404,23 @@ export class ControlPlane {
     request: ChangeOrigin & { action: string },
     previous: ConfigVersion,
     version: ConfigVersion,
+    /** The resources changed, when worked out elsewhere (config/diff-ahead). */
+    resources?: AuditedResource[],
   ): void {
-    const resources = diffConfigs(previous.document, version.document).resources.map(
-      ({ kind, name, change }) => ({ kind, name, change }),
-    );
+    const changed =
+      resources ??
+      diffConfigs(previous.document, version.document).resources.map(({ kind, name, change }) => ({
+        kind,
+        name,
+        change,
+      }));
     this.#audit.record({
       ...auditOf(request),
       result: "accepted",
       version: version.version,
       previousVersion: previous.version,
       hash: version.hash,
-      resources,
+      resources: changed,
     });
   }
 }

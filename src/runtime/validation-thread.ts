@@ -9,6 +9,8 @@
  */
 import { Worker } from "node:worker_threads";
 import { adoptCheckedConfig } from "../config/checked-config.ts";
+import { type AuditedResource, rememberResourceChanges } from "../config/diff-ahead.ts";
+import { type ConfigDocument, configOriginOf } from "../config/document.ts";
 import { ConfigError, type OverlayOption } from "../config/load.ts";
 import type { GatehouseConfig } from "../config/schema/index.ts";
 import { rememberConfigHash } from "../observability/config-revision.ts";
@@ -51,6 +53,10 @@ export class ValidationThread {
   starts = 0;
   /** Requests the threads answered (valid or refused): reloads validated off this thread. */
   answered = 0;
+  /** The last valid answer's document, and the thread that holds it too. */
+  #lastDocument: { id: number; document: ConfigDocument; worker: Worker } | undefined;
+  /** Requests for changes between two answers' documents, by id. */
+  readonly #changesAsked = new Map<number, (resources: AuditedResource[] | undefined) => void>();
 
   /** Whether the thread owes an answer now. */
   get busy(): boolean {
@@ -76,13 +82,20 @@ export class ValidationThread {
       if (this.#worker !== worker) return;
       this.#worker = undefined;
       this.#ready = false;
+      // One that ended before it was ready (it failed to load) is waited for no longer.
+      for (const resolve of this.#readyWaiters.splice(0)) resolve();
       const ended = new ValidationThreadEnded(`exit code ${code}`);
       for (const pending of this.#pending.values()) pending.reject(ended);
       this.#pending.clear();
+      for (const resolve of this.#changesAsked.values()) resolve(undefined);
+      this.#changesAsked.clear();
     });
   }
 
-  /** Resolves once a thread is ready (starting one if needed); for tests and warm-up. */
+  /**
+   * Resolves once a thread is ready (starting one if needed), or once one that was starting
+   * ended instead: then `ready` is still false.
+   */
   whenReady(): Promise<void> {
     this.start();
     if (this.#ready) return Promise.resolve();
@@ -108,6 +121,23 @@ export class ValidationThread {
     });
   }
 
+  /** The changes from answer `from`'s document to answer `to`'s; undefined if the thread cannot say. */
+  #changes(from: number, to: number): Promise<AuditedResource[] | undefined> {
+    const worker = this.#worker;
+    if (!worker || worker !== this.#lastDocument?.worker) return Promise.resolve(undefined);
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      this.#changesAsked.set(id, resolve);
+      worker.ref();
+      worker.postMessage({ id, changesFrom: from, changesTo: to } satisfies ValidationRequest);
+    });
+  }
+
+  /** Lets the process exit once the thread owes nothing. */
+  #settled(): void {
+    if (this.#pending.size === 0 && this.#changesAsked.size === 0) this.#worker?.unref();
+  }
+
   /** Ends the thread; a request it owed rejects with ValidationThreadEnded. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -125,16 +155,33 @@ export class ValidationThread {
       for (const resolve of this.#readyWaiters.splice(0)) resolve();
       return;
     }
+    if ("resources" in answer) {
+      const resolve = this.#changesAsked.get(answer.id);
+      this.#changesAsked.delete(answer.id);
+      this.#settled();
+      resolve?.(answer.resources ?? undefined);
+      return;
+    }
     const pending = this.#pending.get(answer.id);
     if (!pending) return;
     this.#pending.delete(answer.id);
     this.answered++;
-    if (this.#pending.size === 0) this.#worker?.unref();
+    this.#settled();
     if ("problems" in answer) pending.reject(new ConfigError(answer.problems));
     else if ("failure" in answer) pending.reject(new Error(answer.failure));
     else {
       const config = adoptCheckedConfig(decodeChecked(answer.checked));
       rememberConfigHash(config, answer.hash);
+      // The audit's changes from the last answer's document to this one's are the thread's
+      // to work out (config/diff-ahead), when asked, after the swap.
+      const document = configOriginOf(config)?.document;
+      const last = this.#lastDocument;
+      if (document && last && this.#worker === last.worker) {
+        const [from, to] = [last.id, answer.id];
+        rememberResourceChanges(last.document, document, () => this.#changes(from, to));
+      }
+      this.#lastDocument = document &&
+        this.#worker && { id: answer.id, document, worker: this.#worker };
       pending.resolve({ config, plugins: answer.plugins });
     }
   }

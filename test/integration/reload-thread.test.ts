@@ -11,6 +11,9 @@ import { after, before, describe, it } from "node:test";
 import { setImmediate as turn } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
+import { diffConfigs } from "../../src/config/diff.ts";
+import { resourceChangesAhead } from "../../src/config/diff-ahead.ts";
+import { configOriginOf } from "../../src/config/document.ts";
 import { ConfigError } from "../../src/config/load.ts";
 import { Gateway } from "../../src/gateway.ts";
 import { FileProvider, type ReloadEvent } from "../../src/providers/file.ts";
@@ -188,6 +191,34 @@ describe("reloads validated off the serving thread", () => {
       );
       assert.ok(inThread instanceof ConfigError && here instanceof ConfigError);
       assert.deepEqual(inThread.problems, here.problems);
+    } finally {
+      await thread.close();
+    }
+  });
+
+  it("works out the audit's changes between its last two answers, as the serving thread would", async () => {
+    const file = join(dir, "changes.yaml");
+    const thread = new ValidationThread();
+    try {
+      await writeFile(file, config(up.url, 1));
+      const first = configOriginOf((await thread.validate(file, undefined)).config)!.document;
+      // Route r3 gone, and the route named gen serving /gen-2 instead of /gen-1.
+      await writeFile(file, config(up.url, 2).replace(/^ {2}- \{ name: r3,.*\n/m, ""));
+      const second = configOriginOf((await thread.validate(file, undefined)).config)!.document;
+      const expected = diffConfigs(first, second).resources.map(({ kind, name, change }) => ({
+        kind,
+        name,
+        change,
+      }));
+      assert.deepEqual(
+        expected.map(({ name, change }) => `${name} ${change}`),
+        ["gen updated", "r3 deleted"],
+      );
+      const asked = resourceChangesAhead(first, second);
+      assert.ok(asked, "the thread can be asked for them");
+      assert.deepEqual(await asked, expected);
+      // Only from that document: a change from any other is diffed where it is audited.
+      assert.equal(resourceChangesAhead(structuredClone(first), second), undefined);
     } finally {
       await thread.close();
     }
