@@ -30,7 +30,7 @@ export function functionCosts(
 ): FunctionCost[] {
   const perfMap = `/tmp/perf-${pid}.map`;
   const names = readPerfMap(perfMap);
-  rmSync(perfMap, { force: true });
+  if (!process.env.BENCH_KEEP_PERF_MAP) rmSync(perfMap, { force: true });
   const text = execFileSync("callgrind_annotate", ["--threshold=100", file], {
     encoding: "utf8",
     maxBuffer: 256 * 1024 * 1024,
