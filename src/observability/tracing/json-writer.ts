@@ -5,6 +5,9 @@
  * so a span leaves no strings behind to concatenate, flatten and collect.
  */
 
+/** Printable ASCII without `"` or `\`: written between quotes as it is. */
+const plainText = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 /** Text encoded once, to be copied into every span that has it (printable ASCII). */
 export function jsonPiece(text: string): Buffer {
   return Buffer.from(text, "latin1");
@@ -32,10 +35,7 @@ export class JsonWriter {
 
   /** Text known to be printable ASCII with nothing to escape (hex ids, numbers). */
   ascii(text: string): void {
-    const bytes = this.#room(text.length);
-    let at = this.length;
-    for (let i = 0; i < text.length; i++) bytes[at++] = text.charCodeAt(i);
-    this.length = at;
+    this.length += this.#room(text.length).write(text, this.length, "latin1");
   }
 
   /** Any text as UTF-8, as it is (already JSON). */
@@ -45,35 +45,21 @@ export class JsonWriter {
 
   /**
    * A JSON string literal of any text, given in up to three parts (joined here rather than
-   * concatenated first). Most values (paths, methods, names) need no escaping and are
-   * copied as they are checked; the rest go through JSON.stringify.
+   * concatenated first); most values (paths, methods, ids) need no escaping.
    */
   string(text: string, second = "", third = ""): void {
-    const start = this.length;
-    const bytes = this.#room(text.length + second.length + third.length + 2);
-    bytes[this.length++] = 0x22;
-    if (this.#plain(text) && this.#plain(second) && this.#plain(third)) {
-      bytes[this.length++] = 0x22;
+    if (plainText.test(text) && plainText.test(second) && plainText.test(third)) {
+      const bytes = this.#room(text.length + second.length + third.length + 2);
+      let at = this.length;
+      bytes[at++] = 0x22;
+      at += bytes.write(text, at, "latin1");
+      if (second !== "") at += bytes.write(second, at, "latin1");
+      if (third !== "") at += bytes.write(third, at, "latin1");
+      bytes[at++] = 0x22;
+      this.length = at;
     } else {
-      this.length = start;
       this.utf8(JSON.stringify(text + second + third));
     }
-  }
-
-  /**
-   * Copies printable ASCII without `"` or `\` (room already made); false, with part of it
-   * written, at the first character that needs more.
-   */
-  #plain(text: string): boolean {
-    const bytes = this.bytes;
-    let at = this.length;
-    for (let i = 0; i < text.length; i++) {
-      const code = text.charCodeAt(i);
-      if (code < 0x20 || code > 0x7e || code === 0x22 || code === 0x5c) return false;
-      bytes[at++] = code;
-    }
-    this.length = at;
-    return true;
   }
 
   /** A whole number in decimal, zero-padded to at least `width` digits, without quotes. */
