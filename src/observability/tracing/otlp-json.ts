@@ -13,35 +13,43 @@ import { type JsonWriter, jsonPiece } from "./json-writer.ts";
 export const SERVER = 2;
 export const CLIENT = 3;
 
-/** An attribute's key, encoded once: `{"key":"…","value":{`, completed by a writer below. */
-export function attributeKey(key: string): Buffer {
-  return Buffer.from(`{"key":${JSON.stringify(key)},"value":{`, "utf8");
+/** An attribute's key, encoded once with the start of each kind of value it may take. */
+export interface AttributeKey {
+  /** `{"key":"…","value":{"stringValue":` */
+  string: Buffer;
+  /** `{"key":"…","value":{"intValue":"` */
+  int: Buffer;
+}
+
+export function attributeKey(key: string): AttributeKey {
+  const start = `{"key":${JSON.stringify(key)},"value":{`;
+  return {
+    string: Buffer.from(`${start}"stringValue":`, "utf8"),
+    int: Buffer.from(`${start}"intValue":"`, "utf8"),
+  };
 }
 
 const comma = 0x2c;
 const openList = 0x5b;
-const stringValue = jsonPiece('"stringValue":');
-const intValue = jsonPiece('"intValue":"');
 const closeString = jsonPiece("}}");
 const closeInt = jsonPiece('"}}');
 
-/** Starts an attribute: a comma unless it is the list's first. */
-function startAttribute(out: JsonWriter, key: Buffer): void {
-  if (out.last !== openList) out.byte(comma);
-  out.piece(key);
-}
-
 /** A string attribute; its value given in two parts is written as the two joined. */
-export function stringAttribute(out: JsonWriter, key: Buffer, value: string, more = ""): void {
-  startAttribute(out, key);
-  out.piece(stringValue);
+export function stringAttribute(
+  out: JsonWriter,
+  key: AttributeKey,
+  value: string,
+  more = "",
+): void {
+  if (out.last !== openList) out.byte(comma);
+  out.piece(key.string);
   out.string(value, more);
   out.piece(closeString);
 }
 
-export function intAttribute(out: JsonWriter, key: Buffer, value: number): void {
-  startAttribute(out, key);
-  out.piece(intValue);
+export function intAttribute(out: JsonWriter, key: AttributeKey, value: number): void {
+  if (out.last !== openList) out.byte(comma);
+  out.piece(key.int);
   out.integer(value);
   out.piece(closeInt);
 }
