@@ -38,15 +38,17 @@ import type { Target } from "../upstream/target.ts";
 import { gatehouseVersion } from "../version.ts";
 import { type SpanDropReason, SpanExportQueue } from "./tracing/export-queue.ts";
 import { newSpanId, newTraceId } from "./tracing/ids.ts";
+import type { JsonWriter } from "./tracing/json-writer.ts";
 import { OtlpHttpSender } from "./tracing/otlp-http.ts";
 import {
   attributeKey,
   CLIENT,
-  encodeSpan,
   exportEnvelope,
   intAttribute,
   SERVER,
   stringAttribute,
+  writeSpanEnd,
+  writeSpanStart,
 } from "./tracing/otlp-json.ts";
 import { TracePropagation } from "./tracing/propagation.ts";
 import { type RatioSampler, ratioSampler } from "./tracing/sampler.ts";
@@ -84,7 +86,6 @@ const key = {
   errorCode: attributeKey("gatehouse.error_code"),
   consumer: attributeKey("gatehouse.consumer"),
 };
-const httpScheme = stringAttribute(key.urlScheme, "http");
 
 /** One upstream try's client span, open while the try is under way. */
 export class TrySpan {
@@ -171,31 +172,41 @@ export class RequestTrace {
 /** Ends a try's client span: its status, or the gateway's error code when it failed. */
 export function endTry(span: TrySpan, status: number, errorCode: string): void {
   const { trace, target } = span;
-  let attributes = `${stringAttribute(key.method, span.method)},${stringAttribute(key.serverAddress, target.hostname)},${intAttribute(key.serverPort, target.port)},${stringAttribute(key.urlFull, target.origin + pathOnly(span.path))}`;
-  if (span.resendCount > 0) attributes += `,${intAttribute(key.resendCount, span.resendCount)}`;
-  if (status > 0) attributes += `,${intAttribute(key.status, status)}`;
+  const out = trace.tracing.beginSpan();
+  if (out === undefined) return;
+  writeSpanStart(out, {
+    traceId: trace.traceId,
+    spanId: span.spanId,
+    parentSpanId: trace.spanId,
+    traceState: trace.traceState?.serialize() ?? "",
+    name: span.method,
+    kind: CLIENT,
+    startMs: trace.anchor + span.startedAt,
+    endMs: trace.anchor + performance.now(),
+  });
+  stringAttribute(out, key.method, span.method);
+  stringAttribute(out, key.serverAddress, target.hostname);
+  intAttribute(out, key.serverPort, target.port);
+  // No query: queries may carry credentials.
+  const queryAt = span.path.indexOf("?");
+  stringAttribute(
+    out,
+    key.urlFull,
+    target.origin,
+    queryAt === -1 ? span.path : span.path.slice(0, queryAt),
+  );
+  if (span.resendCount > 0) intAttribute(out, key.resendCount, span.resendCount);
+  if (status > 0) intAttribute(out, key.status, status);
   let error = false;
   if (errorCode !== "") {
-    attributes += `,${stringAttribute(key.errorType, errorCode)}`;
+    stringAttribute(out, key.errorType, errorCode);
     error = true;
   } else if (status >= 400) {
-    attributes += `,${stringAttribute(key.errorType, String(status))}`;
+    stringAttribute(out, key.errorType, String(status));
     error = true;
   }
-  trace.tracing.record(
-    encodeSpan({
-      traceId: trace.traceId,
-      spanId: span.spanId,
-      parentSpanId: trace.spanId,
-      traceState: trace.traceState?.serialize() ?? "",
-      name: span.method,
-      kind: CLIENT,
-      startMs: trace.anchor + span.startedAt,
-      endMs: trace.anchor + performance.now(),
-      attributes,
-      error,
-    }),
-  );
+  writeSpanEnd(out, error);
+  trace.tracing.endSpan();
 }
 
 /** The gateway's tracer: an exchange observer that opens and closes the server spans. */
@@ -264,53 +275,67 @@ export class Tracing implements ExchangeObserver {
   finished(res: GatewayResponse): void {
     const trace = res.trace;
     if (!trace?.sampled) return;
+    const out = this.#queue.begin();
+    if (out === undefined) return;
     const req = res.req;
     const method = req.method ?? "";
-    const [hostName, port] = splitAuthority(req.headers.host ?? "");
-    const url = trace.url;
-    const queryAt = url.indexOf("?");
-    // The semantic conventions write HTTP/2 as "2" (Node's httpVersion says "2.0").
-    const protocol = req.httpVersionMajor === 2 ? "2" : req.httpVersion;
-    let attributes = `${stringAttribute(key.method, method)},${stringAttribute(key.urlPath, queryAt === -1 ? url : url.slice(0, queryAt))},${httpScheme},${stringAttribute(key.serverAddress, hostName)},${stringAttribute(key.clientAddress, this.#host.clientAddress(req))},${stringAttribute(key.protocolVersion, protocol)},${stringAttribute(key.requestId, res.requestId)}`;
-    if (port !== undefined) attributes += `,${intAttribute(key.serverPort, port)}`;
-    const agent = req.headers["user-agent"];
-    if (agent !== undefined) attributes += `,${stringAttribute(key.userAgent, agent)}`;
-    let name = method;
-    if (res.routePath !== "") {
-      name = `${method} ${res.routePath}`;
-      attributes += `,${stringAttribute(key.httpRoute, res.routePath)}`;
-    }
-    if (res.route !== "") attributes += `,${stringAttribute(key.route, res.route)}`;
-    if (res.service !== "") attributes += `,${stringAttribute(key.service, res.service)}`;
-    if (res.consumer !== "") attributes += `,${stringAttribute(key.consumer, res.consumer)}`;
-    if (res.headersSent) attributes += `,${intAttribute(key.status, res.statusCode)}`;
-    if (res.errorCode !== "") attributes += `,${stringAttribute(key.errorCode, res.errorCode)}`;
     // Server spans are errors for 5xx only: a 4xx is the client's mistake, answered right.
     const status = res.headersSent ? res.statusCode : 0;
-    if (status >= 500) {
-      attributes += `,${stringAttribute(key.errorType, res.errorCode || String(status))}`;
-    } else if (status === 0) {
-      attributes += `,${stringAttribute(key.errorType, "client_closed")}`;
-    }
-    this.record(
-      encodeSpan({
-        traceId: trace.traceId,
-        spanId: trace.spanId,
-        parentSpanId: trace.parentSpanId,
-        traceState: trace.traceState?.serialize() ?? "",
-        name,
-        kind: SERVER,
-        startMs: trace.anchor + trace.startedAt,
-        endMs: trace.anchor + performance.now(),
-        attributes,
-        error: status >= 500,
-      }),
-    );
+    writeSpanStart(out, {
+      traceId: trace.traceId,
+      spanId: trace.spanId,
+      parentSpanId: trace.parentSpanId,
+      traceState: trace.traceState?.serialize() ?? "",
+      name: res.routePath === "" ? method : `${method} ${res.routePath}`,
+      kind: SERVER,
+      startMs: trace.anchor + trace.startedAt,
+      endMs: trace.anchor + performance.now(),
+    });
+    this.#serverAttributes(out, res, trace.url, status);
+    writeSpanEnd(out, status >= 500);
+    this.#queue.end();
   }
 
-  /** Queues one finished, encoded span for export. */
-  record(span: string): void {
-    this.#queue.add(span);
+  #serverAttributes(out: JsonWriter, res: GatewayResponse, url: string, status: number): void {
+    const req = res.req;
+    const queryAt = url.indexOf("?");
+    stringAttribute(out, key.method, req.method ?? "");
+    stringAttribute(out, key.urlPath, queryAt === -1 ? url : url.slice(0, queryAt));
+    stringAttribute(out, key.urlScheme, "http");
+    const authority = req.headers.host ?? "";
+    const portAt = portSeparator(authority);
+    stringAttribute(out, key.serverAddress, portAt === -1 ? authority : authority.slice(0, portAt));
+    stringAttribute(out, key.clientAddress, this.#host.clientAddress(req));
+    // The semantic conventions write HTTP/2 as "2" (Node's httpVersion says "2.0").
+    stringAttribute(out, key.protocolVersion, req.httpVersionMajor === 2 ? "2" : req.httpVersion);
+    stringAttribute(out, key.requestId, res.requestId);
+    if (portAt !== -1) {
+      const port = Number(authority.slice(portAt + 1));
+      if (Number.isInteger(port)) intAttribute(out, key.serverPort, port);
+    }
+    const agent = req.headers["user-agent"];
+    if (agent !== undefined) stringAttribute(out, key.userAgent, agent);
+    if (res.routePath !== "") stringAttribute(out, key.httpRoute, res.routePath);
+    if (res.route !== "") stringAttribute(out, key.route, res.route);
+    if (res.service !== "") stringAttribute(out, key.service, res.service);
+    if (res.consumer !== "") stringAttribute(out, key.consumer, res.consumer);
+    if (res.headersSent) intAttribute(out, key.status, res.statusCode);
+    if (res.errorCode !== "") stringAttribute(out, key.errorCode, res.errorCode);
+    if (status >= 500) {
+      stringAttribute(out, key.errorType, res.errorCode || String(status));
+    } else if (status === 0) {
+      stringAttribute(out, key.errorType, "client_closed");
+    }
+  }
+
+  /** Where the next finished span is written; undefined when it is dropped. */
+  beginSpan(): JsonWriter | undefined {
+    return this.#queue.begin();
+  }
+
+  /** The span `beginSpan` gave room for is written. */
+  endSpan(): void {
+    this.#queue.end();
   }
 
   /**
@@ -329,17 +354,8 @@ export class Tracing implements ExchangeObserver {
   }
 }
 
-/** `host:port` → [host, port]; the port is undefined when not given. */
-function splitAuthority(authority: string): [string, number | undefined] {
-  const bracket = authority.lastIndexOf("]");
+/** Where the port of a `host:port` authority starts (its colon), -1 when it has none. */
+function portSeparator(authority: string): number {
   const colon = authority.lastIndexOf(":");
-  if (colon === -1 || colon < bracket) return [authority, undefined];
-  const port = Number(authority.slice(colon + 1));
-  return [authority.slice(0, colon), Number.isInteger(port) ? port : undefined];
-}
-
-/** The path of an upstream request without its query (queries may carry credentials). */
-function pathOnly(path: string): string {
-  const at = path.indexOf("?");
-  return at === -1 ? path : path.slice(0, at);
+  return colon === -1 || colon < authority.lastIndexOf("]") ? -1 : colon;
 }

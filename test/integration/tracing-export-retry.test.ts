@@ -4,8 +4,14 @@ import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { describe, it } from "node:test";
 import { request } from "undici";
+import { JsonWriter } from "../../src/observability/tracing/json-writer.ts";
 import { OtlpHttpSender, type RetryClock } from "../../src/observability/tracing/otlp-http.ts";
-import { encodeSpan, exportEnvelope, SERVER } from "../../src/observability/tracing/otlp-json.ts";
+import {
+  exportEnvelope,
+  SERVER,
+  writeSpanEnd,
+  writeSpanStart,
+} from "../../src/observability/tracing/otlp-json.ts";
 import { startGateway, testConfig } from "../helpers/gateway.ts";
 import { startOtlpReceiver } from "../helpers/otlp-receiver.ts";
 import { until } from "../helpers/until.ts";
@@ -31,7 +37,9 @@ function exportBody(): Buffer {
     { "service.name": "test" },
     { name: "gatehouse", version: "0" },
   );
-  const span = encodeSpan({
+  const out = new JsonWriter(Buffer.alloc(1024));
+  out.utf8(head);
+  writeSpanStart(out, {
     traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
     spanId: "00f067aa0ba902b7",
     parentSpanId: "",
@@ -40,10 +48,10 @@ function exportBody(): Buffer {
     kind: SERVER,
     startMs: Date.now() - 5,
     endMs: Date.now(),
-    attributes: "",
-    error: false,
   });
-  return Buffer.from(head + span + tail);
+  writeSpanEnd(out, false);
+  out.utf8(tail);
+  return out.bytes.subarray(0, out.length);
 }
 
 /** `promise`, or a failure after `ms`: a retry that sleeps for real would hit it. */

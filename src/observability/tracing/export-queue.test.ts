@@ -20,7 +20,15 @@ function recordingQueue(options: {
   return { queue, batches, release: () => release() };
 }
 
-const span = (i: number) => JSON.stringify(`span-${i}`);
+/** Queues one span: a JSON string, the way the encoder writes into the queue. */
+function add(queue: SpanExportQueue, text: string): void {
+  const out = queue.begin();
+  if (out === undefined) return;
+  out.string(text);
+  queue.end();
+}
+
+const span = (i: number) => `span-${i}`;
 
 describe("span export queue", () => {
   it("sends a full batch at once and the rest after the delay", async () => {
@@ -29,7 +37,7 @@ describe("span export queue", () => {
       maxBatchSize: 3,
       exportDelay: 20,
     });
-    for (let i = 0; i < 4; i++) queue.add(span(i));
+    for (let i = 0; i < 4; i++) add(queue, span(i));
     assert.deepEqual(batches, [["span-0", "span-1", "span-2"]]);
     release();
     await new Promise((resolve) => setTimeout(resolve, 60));
@@ -44,7 +52,7 @@ describe("span export queue", () => {
       maxBatchSize: 2,
       exportDelay: 1000,
     });
-    for (let i = 0; i < 10; i++) queue.add(span(i));
+    for (let i = 0; i < 10; i++) add(queue, span(i));
     // Two left in the first export; four wait; four are dropped.
     assert.equal(queue.dropped, 4);
     const closed = queue.close();
@@ -59,7 +67,7 @@ describe("span export queue", () => {
       ["span-2", "span-3"],
       ["span-4", "span-5"],
     ]);
-    queue.add(span(99));
+    add(queue, span(99));
     assert.equal(queue.dropped, 5);
   });
 
@@ -70,7 +78,7 @@ describe("span export queue", () => {
       exportDelay: 1000,
     });
     const texts = ["é\u2028\u{1f600}", "x".repeat(200_000), '\\"', "short"];
-    for (const text of texts) queue.add(JSON.stringify(text));
+    for (const text of texts) add(queue, text);
     release();
     await new Promise((resolve) => setImmediate(resolve));
     release();

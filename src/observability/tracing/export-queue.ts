@@ -7,11 +7,12 @@
  * is retried, spans wait behind it under the same limit). These are the rules of
  * OpenTelemetry's `BatchSpanProcessor`, kept so the settings mean what they meant.
  *
- * A span arrives encoded and is copied at once into its batch's bytes, between the export
- * request's head and tail, so a waiting span is a few hundred bytes in a reused buffer
- * rather than strings the garbage collector has to keep moving, and a batch is sent as it
- * lies.
+ * A span is encoded straight into its batch's bytes (`begin`, write, `end`), between the
+ * export request's head and tail, so a waiting span is a few hundred bytes in a reused
+ * buffer rather than strings the garbage collector has to build and move, and a batch is
+ * sent as it lies.
  */
+import { JsonWriter } from "./json-writer.ts";
 
 export interface ExportQueueOptions {
   maxQueueSize: number;
@@ -36,26 +37,12 @@ export type SendBatch = (body: Buffer) => Promise<boolean>;
 
 /** The bytes of one export request being filled. */
 class Batch {
-  bytes: Buffer;
-  used: number;
+  readonly out: JsonWriter;
   spans = 0;
 
   constructor(bytes: Buffer, head: string) {
-    this.bytes = bytes;
-    this.used = bytes.write(head, 0, "utf8");
-  }
-
-  /** Appends a span, growing the buffer when it might not fit (with room kept for the tail). */
-  append(span: string, tailRoom: number): void {
-    const needed = this.used + 1 + span.length * 3 + tailRoom;
-    if (needed > this.bytes.length) {
-      const grown = Buffer.allocUnsafeSlow(Math.max(needed, this.bytes.length * 2));
-      this.bytes.copy(grown, 0, 0, this.used);
-      this.bytes = grown;
-    }
-    if (this.spans > 0) this.bytes[this.used++] = 0x2c; // ","
-    this.used += this.bytes.write(span, this.used, "utf8");
-    this.spans++;
+    this.out = new JsonWriter(bytes);
+    this.out.utf8(head);
   }
 }
 
@@ -92,18 +79,28 @@ export class SpanExportQueue {
     this.#onDropped = options.dropped ?? (() => {});
   }
 
-  /** Queues one encoded span. */
-  add(span: string): void {
+  /**
+   * Where to write the next span, undefined when it is dropped (queue full, or stopped).
+   * The span is written whole and then `end` is called, before anything else is queued.
+   */
+  begin(): JsonWriter | undefined {
     if (this.#closed || this.#waiting >= this.#maxQueueSize) {
       this.#drop(this.#closed ? "stopped" : "queue_full", 1);
-      return;
+      return undefined;
     }
     let batch = this.#filling;
     if (batch === undefined) {
       batch = new Batch(this.#spare.pop() ?? Buffer.allocUnsafeSlow(initialBatchBytes), this.#head);
       this.#filling = batch;
     }
-    batch.append(span, this.#tail.length);
+    if (batch.spans > 0) batch.out.byte(0x2c); // ","
+    return batch.out;
+  }
+
+  /** The span `begin` gave room for is written. */
+  end(): void {
+    const batch = this.#filling!;
+    batch.spans++;
     this.#waiting++;
     if (batch.spans >= this.#maxBatchSize) {
       this.#full.push(batch);
@@ -143,13 +140,14 @@ export class SpanExportQueue {
     if (batch === undefined) return;
     if (batch === this.#filling) this.#filling = undefined;
     this.#waiting -= batch.spans;
-    batch.used += batch.bytes.write(this.#tail, batch.used, "utf8");
+    batch.out.utf8(this.#tail);
     const spans = batch.spans;
-    this.#exporting = this.#send(batch.bytes.subarray(0, batch.used))
+    const bytes = batch.out.bytes;
+    this.#exporting = this.#send(bytes.subarray(0, batch.out.length))
       .catch(() => false)
       .then((exported) => {
         if (!exported) this.#drop("export_failed", spans);
-        if (this.#spare.length < keptBuffers) this.#spare.push(batch.bytes);
+        if (this.#spare.length < keptBuffers) this.#spare.push(bytes);
         this.#afterExport();
       });
   }

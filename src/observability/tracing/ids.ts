@@ -1,21 +1,25 @@
 /**
  * @module observability/tracing/ids
  * Trace and span ids: random bytes drawn from a pooled buffer and written as lowercase
- * hex, the form W3C trace context, B3 and OTLP/JSON all use. One `randomFillSync` serves
- * a few hundred ids, so an id costs a slice of hex rather than a system call.
+ * hex, the form W3C trace context, B3 and OTLP/JSON all use. One `randomFillSync` and one
+ * hex conversion serve a few hundred ids, so an id costs a substring of that hex rather
+ * than a system call or a conversion of its own.
  */
 import { randomFillSync } from "node:crypto";
 
 const pool = Buffer.allocUnsafe(4096);
-let next = pool.length;
+let hex = "";
+let next = 0;
 
 function randomHex(bytes: number): string {
-  if (next + bytes > pool.length) {
+  const digits = bytes * 2;
+  if (next + digits > hex.length) {
     randomFillSync(pool);
+    hex = pool.toString("hex");
     next = 0;
   }
-  const id = pool.toString("hex", next, next + bytes);
-  next += bytes;
+  const id = hex.slice(next, next + digits);
+  next += digits;
   return id;
 }
 
