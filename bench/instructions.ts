@@ -2,9 +2,10 @@
  * @module bench/instructions
  * `npm run bench -- --instructions`: each chosen Node target runs under valgrind's
  * callgrind, which counts the instructions the process executes (all its threads, user
- * space only). The same requests give the same count whatever else the machine is doing,
- * so ratios of instructions per request hold still where req/s ratios swing with the
- * VM's speed and the neighbours' load.
+ * space only). A count does not depend on the VM's speed that minute, so ratios of
+ * instructions per request hold far stiller than req/s ratios; what still moves them
+ * (batching with many requests in flight, time-batched work, GC threads) is in
+ * docs/benchmarks.md, "Instruction counts".
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
@@ -23,11 +24,22 @@ import { verifyTarget } from "./verify.ts";
 const warmupRequests = 3_000;
 const countedRequests = 3_000;
 /** Requests in flight at once: enough to batch work per event-loop turn as wrk's -c50 does. */
-const concurrency = Number(process.env.BENCH_INSTRUCTIONS_CONCURRENCY ?? 50);
+const concurrency = inFlight(process.env.BENCH_INSTRUCTIONS_CONCURRENCY);
 /** Functions listed per target. */
 const topFunctions = 12;
 /** Under callgrind a process runs 20–50 times slower: its start-up deadlines grow with it. */
 export const callgrindStartupScale = 20;
+
+/** BENCH_INSTRUCTIONS_CONCURRENCY: a whole number from 1 to 1,000; 50 when unset. */
+function inFlight(text: string | undefined): number {
+  if (text === undefined || text === "") return 50;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > 1_000)
+    throw new Error(
+      `BENCH_INSTRUCTIONS_CONCURRENCY=${text}: expected a whole number from 1 to 1000`,
+    );
+  return value;
+}
 
 /** One target's count, or why it has none. */
 export interface InstructionCount {
