@@ -39,7 +39,12 @@ export const rateLimitPlugin = definePlugin({
     const rules = limitRules(config);
     const keyOf = compileKey(config.by);
     const policy = policyHeader(rules);
-    const memory = new MemoryRateLimitStore(rules, config.algorithm);
+    // Counting in this process is the way only without Redis or the node's shared counts,
+    // or after Redis failed with `onStoreFailure: local`: the store (a few MB, sized for
+    // 100,000 keys) is built when first needed, not for every instance.
+    let memory: MemoryRateLimitStore | undefined;
+    const local = (): MemoryRateLimitStore =>
+      (memory ??= new MemoryRateLimitStore(rules, config.algorithm));
     const node = config.store === "memory" ? scope.nodeLimits : undefined;
     const definition = { rules, algorithm: config.algorithm };
     // The same in every worker for the same config, so they share one count.
@@ -86,7 +91,7 @@ export const rateLimitPlugin = definePlugin({
     /** Redis did not answer in time: the configured policy decides. */
     const storeFailed = (ctx: RequestContext, key: string): void => {
       telemetry.storeFailure(ctx, config.onStoreFailure);
-      if (config.onStoreFailure === "local") settle(ctx, memory.decide(key));
+      if (config.onStoreFailure === "local") settle(ctx, local().decide(key));
       else if (config.onStoreFailure === "closed") ctx.fail("GATEHOUSE_RATE_LIMIT_UNAVAILABLE");
       // open: admitted, and no headers, since no count is known.
     };
@@ -105,7 +110,7 @@ export const rateLimitPlugin = definePlugin({
               node
                 .count(rateLimitNodeCounter, nodeScope, definition, keyOf(ctx))
                 .then((decision) => settle(ctx, decision))
-          : (ctx) => settle(ctx, memory.decide(keyOf(ctx))),
+          : (ctx) => settle(ctx, local().decide(keyOf(ctx))),
       onResponse: config.headers
         ? (ctx, response) => {
             const decision = ctx.get(decisionKey);
