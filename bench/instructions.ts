@@ -24,7 +24,6 @@ import { verifyTarget } from "./verify.ts";
 const warmupRequests = 3_000;
 const countedRequests = 3_000;
 /** Requests in flight at once: enough to batch work per event-loop turn as wrk's -c50 does. */
-const concurrency = inFlight(process.env.BENCH_INSTRUCTIONS_CONCURRENCY);
 /** Functions listed per target. */
 const topFunctions = 12;
 /** Under callgrind a process runs 20–50 times slower: its start-up deadlines grow with it. */
@@ -75,11 +74,12 @@ export async function measureInstructions(
   chosen: readonly Target[],
   context: BenchContext,
   profiles: string,
+  concurrency: number,
 ): Promise<InstructionCount[]> {
   const counts: InstructionCount[] = [];
   for (const target of chosen) {
     process.stdout.write(`[instructions] ${target.label}: `);
-    const count = await countOne(target, context, profiles);
+    const count = await countOne(target, context, profiles, concurrency);
     console.log(
       count.perRequest === undefined
         ? `FAILED\n${count.failure}`
@@ -94,6 +94,7 @@ async function countOne(
   target: Target,
   context: BenchContext,
   profiles: string,
+  concurrency: number,
 ): Promise<InstructionCount> {
   const { name, label } = target;
   let running: RunningTarget | undefined;
@@ -101,9 +102,9 @@ async function countOne(
     running = await target.start(context);
     await verifyTarget(running.url, running.headers, running.expected);
     const pid = String(running.pid);
-    await sendRequests(running, warmupRequests);
+    await sendRequests(running, warmupRequests, concurrency);
     callgrindControl(["--instr=on", pid]);
-    await sendRequests(running, countedRequests);
+    await sendRequests(running, countedRequests, concurrency);
     callgrindControl(["--instr=off", pid]);
     callgrindControl(["--dump", pid]);
     const total = totalInstructions(profiles, name, pid);
@@ -122,7 +123,11 @@ async function countOne(
 }
 
 /** Sends `count` GETs over `concurrency` keep-alive connections; any non-200 fails the count. */
-async function sendRequests(running: RunningTarget, count: number): Promise<void> {
+async function sendRequests(
+  running: RunningTarget,
+  count: number,
+  concurrency: number,
+): Promise<void> {
   const url = new URL(running.url);
   const headers: Record<string, string> = {};
   for (const line of running.headers ?? []) {
@@ -281,6 +286,7 @@ export async function runInstructions(chosen: readonly Target[], dir: string): P
     throw new Error(
       "--instructions needs valgrind (valgrind and callgrind_control on PATH): as root, apt-get install -y valgrind",
     );
+  const concurrency = inFlight(process.env.BENCH_INSTRUCTIONS_CONCURRENCY);
   const counted = chosen.filter((target) => !notNode.has(target.name));
   console.log(
     `bench: instructions: each target under callgrind, ${warmupRequests} requests uncounted, then ` +
@@ -307,6 +313,7 @@ export async function runInstructions(chosen: readonly Target[], dir: string): P
         startupScale: callgrindStartupScale,
       },
       profiles,
+      concurrency,
     );
   } finally {
     await stopChild(upstream);
